@@ -1,0 +1,189 @@
+package mailer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// TLS modes, as stored on a relay.
+const (
+	TLSNone     = "none"
+	TLSStartTLS = "starttls"
+	TLSImplicit = "tls"
+)
+
+// SMTPRelay says how to reach and authenticate with an SMTP server.
+type SMTPRelay struct {
+	Host     string
+	Port     int
+	TLS      string
+	Username string
+	Password string
+	// HelloName is sent in EHLO; "localhost" when empty.
+	HelloName string
+	// TLSConfig overrides the TLS settings, for servers with private certificates.
+	TLSConfig *tls.Config
+	// Timeout bounds the dial and each command; 30 s when zero.
+	Timeout time.Duration
+}
+
+// Result is what the server said when it accepted a message.
+type Result struct {
+	// Reply is the server's final answer to the message, like "250 2.0.0 Ok: queued as 4F2".
+	Reply string
+}
+
+// SendError explains why a relay refused or could not take a message.
+type SendError struct {
+	// Stage is the step that failed: connect, tls, auth, mail, rcpt or data.
+	Stage string
+	// Code is the SMTP reply code, or 0 when the server never answered.
+	Code int
+	// Temporary is true when trying again later can succeed.
+	Temporary bool
+	Err       error
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("%s: %v", e.Stage, e.Err)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// classify wraps err from stage with its SMTP code and whether it is temporary.
+func classify(stage string, err error) error {
+	se := &SendError{Stage: stage, Err: err, Temporary: true}
+	var smtpErr *smtp.SMTPError
+	if errors.As(err, &smtpErr) {
+		se.Code = smtpErr.Code
+		se.Temporary = smtpErr.Code < 500
+		se.Err = fmt.Errorf("%d %s", smtpErr.Code, formatEnhanced(smtpErr))
+	}
+	return se
+}
+
+func formatEnhanced(e *smtp.SMTPError) string {
+	if e.EnhancedCode == (smtp.EnhancedCode{}) || e.EnhancedCode == smtp.NoEnhancedCode {
+		return e.Message
+	}
+	c := e.EnhancedCode
+	return fmt.Sprintf("%d.%d.%d %s", c[0], c[1], c[2], e.Message)
+}
+
+// Dial connects to the relay, negotiates TLS as configured and authenticates.
+func (r SMTPRelay) Dial(ctx context.Context) (*smtp.Client, error) {
+	timeout := r.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	addr := net.JoinHostPort(r.Host, fmt.Sprint(r.Port))
+	tlsConfig := r.TLSConfig
+	if tlsConfig == nil {
+		tlsConfig = &tls.Config{ServerName: r.Host, MinVersion: tls.VersionTLS12}
+	}
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, classify("connect", err)
+	}
+	var c *smtp.Client
+	switch r.TLS {
+	case TLSImplicit:
+		tc := tls.Client(conn, tlsConfig)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, classify("tls", err)
+		}
+		c = smtp.NewClient(tc)
+	case TLSStartTLS:
+		c, err = smtp.NewClientStartTLS(conn, tlsConfig)
+		if err != nil {
+			return nil, classify("tls", err)
+		}
+	default:
+		c = smtp.NewClient(conn)
+	}
+	c.CommandTimeout = timeout
+	c.SubmissionTimeout = 2 * timeout
+	hello := r.HelloName
+	if hello == "" {
+		hello = "localhost"
+	}
+	if err := c.Hello(hello); err != nil {
+		c.Close()
+		return nil, classify("connect", err)
+	}
+	if r.Username != "" {
+		if err := r.auth(c); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (r SMTPRelay) auth(c *smtp.Client) error {
+	if ok, _ := c.Extension("AUTH"); !ok {
+		return &SendError{Stage: "auth", Err: errors.New("the server does not offer AUTH; check the TLS mode or remove the username")}
+	}
+	var mech sasl.Client
+	switch {
+	case c.SupportsAuth(sasl.Plain):
+		mech = sasl.NewPlainClient("", r.Username, r.Password)
+	case c.SupportsAuth(sasl.Login):
+		mech = sasl.NewLoginClient(r.Username, r.Password)
+	default:
+		_, offered := c.Extension("AUTH")
+		return &SendError{Stage: "auth", Err: fmt.Errorf("the server offers AUTH %s but Herald speaks PLAIN and LOGIN", offered)}
+	}
+	if err := c.Auth(mech); err != nil {
+		return classify("auth", err)
+	}
+	return nil
+}
+
+// Send delivers one message over an open client and returns the server's answer.
+func Send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
+	if err := c.Mail(from, nil); err != nil {
+		return Result{}, classify("mail", err)
+	}
+	if err := c.Rcpt(to, nil); err != nil {
+		return Result{}, classify("rcpt", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return Result{}, classify("data", err)
+	}
+	if _, err := w.Write(msg); err != nil {
+		w.Close()
+		return Result{}, classify("data", err)
+	}
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		return Result{}, classify("data", err)
+	}
+	return Result{Reply: strings.TrimSpace("250 " + resp.StatusText)}, nil
+}
+
+// SendOne connects to the relay, delivers one message and says goodbye.
+func (r SMTPRelay) SendOne(ctx context.Context, from, to string, msg []byte) (Result, error) {
+	c, err := r.Dial(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer c.Close()
+	res, err := Send(c, from, to, msg)
+	if err != nil {
+		return res, err
+	}
+	c.Quit()
+	return res, nil
+}

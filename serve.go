@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"herald/scheduler"
+	"herald/store"
+	"herald/web"
+)
+
+// shutdownTimeout bounds how long in-flight requests get to finish on shutdown.
+const shutdownTimeout = 15 * time.Second
+
+func newLogger(w io.Writer, format string) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format must be text or json, not %q", errUsage, format)
+}
+
+// openStore opens the data directory's database with its secret key.
+func (e env) openStore(ctx context.Context, dir string) (*store.Store, error) {
+	box, err := store.LoadSecretBox(dir, e.getenv("HERALD_SECRET_KEY"))
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, dir, box)
+}
+
+func (e env) serve(ctx context.Context, args []string) error {
+	fs, data := e.flags("serve")
+	addr := fs.String("addr", e.envOr("HERALD_ADDR", "127.0.0.1:8080"), "address to listen on (env HERALD_ADDR)")
+	logFormat := fs.String("log-format", e.envOr("HERALD_LOG_FORMAT", "text"), "log format: text or json (env HERALD_LOG_FORMAT)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(e.stderr, *logFormat)
+	if err != nil {
+		return err
+	}
+	st, err := e.openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		st.Close()
+		log.Info("database closed")
+	}()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	if err := e.announceSetup(ctx, st, log, ln.Addr().String()); err != nil {
+		ln.Close()
+		return err
+	}
+
+	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := web.New(web.Config{Store: st, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	schedCtx, stopSched := context.WithCancel(context.Background())
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- sched.Run(schedCtx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- httpSrv.Serve(ln) }()
+	log.Info("herald listening", "addr", "http://"+ln.Addr().String(), "data", *data, "version", buildVersion())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case serveErr = <-serveDone:
+	}
+	// Stop taking requests first, then the scheduler and its workers; the
+	// deferred Close shuts the database last.
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		log.Error("http shutdown", "err", err)
+	}
+	log.Info("http server stopped")
+	stopSched()
+	<-schedDone
+	log.Info("scheduler stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// announceSetup prints the one-time setup link while the instance has no owner.
+func (e env) announceSetup(ctx context.Context, st *store.Store, log *slog.Logger, listenAddr string) error {
+	token, err := st.NewSetupToken(ctx)
+	if err != nil || token == "" {
+		return err
+	}
+	g, err := st.General(ctx)
+	if err != nil {
+		return err
+	}
+	link := setupBase(g.BaseURL, listenAddr) + "/setup?token=" + token
+	log.Info("no owner account yet: open the setup link to create it", "setup_url", link)
+	fmt.Fprintf(e.stdout, "\nHerald has no owner yet. Open this link to create the owner account (it works once):\n\n    %s\n\n", link)
+	return nil
+}
+
+// setupBase is where a person reaches Herald: its public URL when set, else
+// the listening address, with a wildcard host replaced by localhost.
+func setupBase(baseURL, listenAddr string) string {
+	if baseURL != "" {
+		return baseURL
+	}
+	host, port, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return "http://" + listenAddr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

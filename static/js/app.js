@@ -1,0 +1,17 @@
+// Herald's own script: small helpers that htmx does not cover. No inline
+// handlers are used anywhere, so the CSP can forbid inline script.
+(function () {
+  "use strict";
+  // A button with data-copy="ID" copies the text of element ID.
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest("[data-copy]");
+    if (!btn) return;
+    var el = document.getElementById(btn.getAttribute("data-copy"));
+    if (!el || !navigator.clipboard) return;
+    navigator.clipboard.writeText(el.textContent.trim()).then(function () {
+      var label = btn.textContent;
+      btn.textContent = "Copied";
+      setTimeout(function () { btn.textContent = label; }, 2000);
+    });
+  });
+})();

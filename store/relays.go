@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// TLS modes of an SMTP relay.
+const (
+	TLSNone     = "none"
+	TLSStartTLS = "starttls"
+	TLSImplicit = "tls"
+)
+
+// Relay is an outgoing mail server Herald sends through.
+type Relay struct {
+	ID             int64
+	Name           string
+	Kind           string
+	Host           string
+	Port           int
+	TLS            string
+	Username       string
+	PasswordSet    bool
+	MaxConnections int
+	RatePerSecond  float64
+	Enabled        bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Addr returns host:port.
+func (r Relay) Addr() string { return net.JoinHostPort(r.Host, fmt.Sprint(r.Port)) }
+
+// RelayInput is what it takes to create or update a relay. A nil Password keeps
+// the stored one; an empty one removes it.
+type RelayInput struct {
+	Name           string
+	Kind           string
+	Host           string
+	Port           int
+	TLS            string
+	Username       string
+	Password       *string
+	MaxConnections int
+	RatePerSecond  float64
+	Enabled        bool
+}
+
+// InputOf returns the input that would store r unchanged.
+func (r Relay) InputOf() RelayInput {
+	return RelayInput{Name: r.Name, Kind: r.Kind, Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username,
+		MaxConnections: r.MaxConnections, RatePerSecond: r.RatePerSecond, Enabled: r.Enabled}
+}
+
+func (in *RelayInput) normalize() {
+	in.Name = strings.TrimSpace(in.Name)
+	in.Kind = strings.ToLower(strings.TrimSpace(in.Kind))
+	in.Host = strings.TrimSpace(in.Host)
+	in.TLS = strings.ToLower(strings.TrimSpace(in.TLS))
+	in.Username = strings.TrimSpace(in.Username)
+}
+
+// Validate reports what is wrong with in, keyed by API field name.
+func (in RelayInput) Validate() map[string]string {
+	errs := map[string]string{}
+	switch {
+	case in.Name == "":
+		errs["name"] = "Give the relay a name, like \"Postmark\" or \"Office server\"."
+	case len(in.Name) > 100:
+		errs["name"] = "Use at most 100 characters."
+	}
+	if in.Kind != "smtp" {
+		errs["kind"] = "Kind must be \"smtp\"."
+	}
+	switch {
+	case in.Host == "":
+		errs["host"] = "Enter the server's host name, like smtp.example.com."
+	case strings.ContainsAny(in.Host, " /:@") && net.ParseIP(in.Host) == nil:
+		errs["host"] = "Enter only the host name, without scheme, port or path."
+	}
+	if in.Port < 1 || in.Port > 65535 {
+		errs["port"] = "Port must be between 1 and 65535 (usually 587 for STARTTLS, 465 for TLS, 25 for none)."
+	}
+	if in.TLS != TLSNone && in.TLS != TLSStartTLS && in.TLS != TLSImplicit {
+		errs["tls"] = "TLS must be none, starttls or tls."
+	}
+	if in.Password != nil && *in.Password != "" && in.Username == "" {
+		errs["username"] = "Enter the username that goes with the password."
+	}
+	if in.MaxConnections < 1 || in.MaxConnections > 100 {
+		errs["max_connections"] = "Max connections must be between 1 and 100."
+	}
+	if in.RatePerSecond < 0 || in.RatePerSecond > 100000 {
+		errs["rate_per_second"] = "Messages per second must be 0 (no limit) or a positive number."
+	}
+	return errs
+}
+
+const relayColumns = `id, name, kind, host, port, tls, username, password_enc IS NOT NULL, max_connections, rate_per_second, enabled, created_at, updated_at`
+
+func scanRelay(row interface{ Scan(...any) error }) (Relay, error) {
+	var r Relay
+	var created, updated int64
+	err := row.Scan(&r.ID, &r.Name, &r.Kind, &r.Host, &r.Port, &r.TLS, &r.Username, &r.PasswordSet,
+		&r.MaxConnections, &r.RatePerSecond, &r.Enabled, &created, &updated)
+	r.CreatedAt, r.UpdatedAt = fromUnix(created), fromUnix(updated)
+	return r, err
+}
+
+// Relays lists relays by name.
+func (s *Store) Relays(ctx context.Context) ([]Relay, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+relayColumns+` FROM relays ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: relays: %w", err)
+	}
+	defer rows.Close()
+	var out []Relay
+	for rows.Next() {
+		r, err := scanRelay(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: relays: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Relay returns one relay.
+func (s *Store) Relay(ctx context.Context, id int64) (Relay, error) {
+	r, err := scanRelay(s.r.QueryRowContext(ctx, `SELECT `+relayColumns+` FROM relays WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Relay{}, ErrNotFound
+	}
+	if err != nil {
+		return Relay{}, fmt.Errorf("store: relay %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// RelayPassword decrypts and returns the relay's stored password, or "".
+func (s *Store) RelayPassword(ctx context.Context, id int64) (string, error) {
+	var enc []byte
+	err := s.r.QueryRowContext(ctx, `SELECT password_enc FROM relays WHERE id = ?`, id).Scan(&enc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: relay %d password: %w", id, err)
+	}
+	if enc == nil {
+		return "", nil
+	}
+	pw, err := s.box.Open(enc)
+	if err != nil {
+		return "", fmt.Errorf("store: relay %d password: %w", id, err)
+	}
+	return pw, nil
+}
+
+// sealPassword returns the encrypted password, or nil for none.
+func (s *Store) sealPassword(pw string) ([]byte, error) {
+	if pw == "" {
+		return nil, nil
+	}
+	return s.box.Seal(pw)
+}
+
+// CreateRelay validates and stores a relay, encrypting its password.
+func (s *Store) CreateRelay(ctx context.Context, in RelayInput) (Relay, error) {
+	in.normalize()
+	if errs := in.Validate(); len(errs) > 0 {
+		return Relay{}, &ValidationError{Fields: errs}
+	}
+	var enc []byte
+	if in.Password != nil {
+		var err error
+		if enc, err = s.sealPassword(*in.Password); err != nil {
+			return Relay{}, err
+		}
+	}
+	now := unix(s.now())
+	res, err := s.w.ExecContext(ctx, `INSERT INTO relays (name, kind, host, port, tls, username, password_enc, max_connections, rate_per_second, enabled, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, enc, in.MaxConnections, in.RatePerSecond, in.Enabled, now, now)
+	if isUniqueViolation(err) {
+		return Relay{}, fmt.Errorf("store: relay named %q: %w", in.Name, ErrConflict)
+	}
+	if err != nil {
+		return Relay{}, fmt.Errorf("store: create relay: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	return s.Relay(ctx, id)
+}
+
+// UpdateRelay validates and stores new values for a relay.
+func (s *Store) UpdateRelay(ctx context.Context, id int64, in RelayInput) (Relay, error) {
+	in.normalize()
+	if errs := in.Validate(); len(errs) > 0 {
+		return Relay{}, &ValidationError{Fields: errs}
+	}
+	now := unix(s.now())
+	q := `UPDATE relays SET name = ?, kind = ?, host = ?, port = ?, tls = ?, username = ?, max_connections = ?, rate_per_second = ?, enabled = ?, updated_at = ?`
+	args := []any{in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, in.MaxConnections, in.RatePerSecond, in.Enabled, now}
+	if in.Password != nil {
+		enc, err := s.sealPassword(*in.Password)
+		if err != nil {
+			return Relay{}, err
+		}
+		q += `, password_enc = ?`
+		args = append(args, enc)
+	}
+	res, err := s.w.ExecContext(ctx, q+` WHERE id = ?`, append(args, id)...)
+	if isUniqueViolation(err) {
+		return Relay{}, fmt.Errorf("store: relay named %q: %w", in.Name, ErrConflict)
+	}
+	if err != nil {
+		return Relay{}, fmt.Errorf("store: update relay %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Relay{}, ErrNotFound
+	}
+	return s.Relay(ctx, id)
+}
+
+// DeleteRelay removes a relay.
+func (s *Store) DeleteRelay(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM relays WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete relay %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

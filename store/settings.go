@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) setting(ctx context.Context, q queryer, key string) (string, error) {
+	var v string
+	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+func putSetting(ctx context.Context, tx *sql.Tx, key, value string) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+		key, value)
+	if err != nil {
+		return fmt.Errorf("store: save setting %s: %w", key, err)
+	}
+	return nil
+}
+
+// General holds the organisation-wide settings from Settings → General.
+type General struct {
+	OrgName       string `json:"org_name"`
+	PostalAddress string `json:"postal_address"`
+	BaseURL       string `json:"base_url"`
+	FromName      string `json:"from_name"`
+	FromEmail     string `json:"from_email"`
+	Timezone      string `json:"timezone"`
+}
+
+// Normalize trims every field and drops a trailing slash from the base URL.
+func (g *General) Normalize() {
+	g.OrgName = strings.TrimSpace(g.OrgName)
+	g.PostalAddress = strings.TrimSpace(g.PostalAddress)
+	g.BaseURL = strings.TrimRight(strings.TrimSpace(g.BaseURL), "/")
+	g.FromName = strings.TrimSpace(g.FromName)
+	g.FromEmail = strings.TrimSpace(g.FromEmail)
+	g.Timezone = strings.TrimSpace(g.Timezone)
+	if g.Timezone == "" {
+		g.Timezone = "UTC"
+	}
+}
+
+// Validate reports what is wrong with g, keyed by field name.
+func (g General) Validate() map[string]string {
+	errs := map[string]string{}
+	if len(g.OrgName) > 200 {
+		errs["org_name"] = "Use at most 200 characters."
+	}
+	if len(g.PostalAddress) > 500 {
+		errs["postal_address"] = "Use at most 500 characters."
+	}
+	if g.BaseURL != "" {
+		u, err := url.Parse(g.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs["base_url"] = "Enter the address people use to reach Herald, like https://mail.example.com."
+		}
+	}
+	if g.FromEmail != "" {
+		if msg := CheckEmail(g.FromEmail); msg != "" {
+			errs["from_email"] = msg
+		}
+	}
+	if strings.ContainsAny(g.FromName, "\r\n") {
+		errs["from_name"] = "Use a single line."
+	}
+	if _, err := time.LoadLocation(g.Timezone); err != nil {
+		errs["timezone"] = "Choose a timezone from the list, like Europe/London."
+	}
+	return errs
+}
+
+// Secure reports whether the public base URL is https, so cookies must be Secure.
+func (g General) Secure() bool { return strings.HasPrefix(g.BaseURL, "https://") }
+
+const generalKey = "general"
+
+// General returns the general settings, with defaults when none are saved yet.
+func (s *Store) General(ctx context.Context) (General, error) {
+	g := General{Timezone: "UTC"}
+	v, err := s.setting(ctx, s.r, generalKey)
+	if errors.Is(err, ErrNotFound) {
+		return g, nil
+	}
+	if err != nil {
+		return g, err
+	}
+	if err := json.Unmarshal([]byte(v), &g); err != nil {
+		return g, fmt.Errorf("store: general settings: %w", err)
+	}
+	return g, nil
+}
+
+// SaveGeneral validates and stores the general settings.
+func (s *Store) SaveGeneral(ctx context.Context, g General) (General, error) {
+	g.Normalize()
+	if errs := g.Validate(); len(errs) > 0 {
+		return g, &ValidationError{Fields: errs}
+	}
+	b, err := json.Marshal(g)
+	if err != nil {
+		return g, err
+	}
+	return g, s.Tx(ctx, func(tx *sql.Tx) error { return putSetting(ctx, tx, generalKey, string(b)) })
+}

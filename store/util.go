@@ -1,0 +1,62 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base32"
+	"errors"
+	"net/mail"
+	"sort"
+	"strings"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// ValidationError carries one message per invalid field, named as in the API.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + e.Fields[k]
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// CheckEmail returns what is wrong with an email address, or "".
+func CheckEmail(email string) string {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return "Enter an email address."
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") && !strings.HasSuffix(email, "@localhost") {
+		return "Enter a valid email address, like name@example.com."
+	}
+	return ""
+}
+
+var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// randomToken returns n random bytes as lower-case base32 text.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return strings.ToLower(tokenEncoding.EncodeToString(b))
+}
+
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+}

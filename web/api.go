@@ -1,0 +1,114 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/store"
+)
+
+// maxJSONBody caps API request bodies.
+const maxJSONBody = 1 << 20
+
+// meta describes one page of a list.
+type meta struct {
+	Total   int `json:"total"`
+	Page    int `json:"page"`
+	PerPage int `json:"per_page"`
+}
+
+func apiData(c *echo.Context, status int, data any) error {
+	return c.JSON(status, map[string]any{"data": data})
+}
+
+func apiList[T any](c *echo.Context, items []T, m meta) error {
+	if items == nil {
+		items = []T{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": items, "meta": m})
+}
+
+// page reads page and per_page, defaulting to 1 and 50 and capping per_page at 500.
+func page(c *echo.Context) (meta, error) {
+	m := meta{Page: 1, PerPage: 50}
+	for name, dst := range map[string]*int{"page": &m.Page, "per_page": &m.PerPage} {
+		if v := c.QueryParam(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return m, &apiError{Status: http.StatusBadRequest, Code: "bad_request",
+					Message: name + " must be a whole number of at least 1.", Fields: map[string]string{name: "Must be a whole number of at least 1."}}
+			}
+			*dst = n
+		}
+	}
+	m.PerPage = min(m.PerPage, 500)
+	return m, nil
+}
+
+// paginate returns the slice of items on the page m describes and fills in the total.
+func paginate[T any](items []T, m *meta) []T {
+	m.Total = len(items)
+	start := min((m.Page-1)*m.PerPage, len(items))
+	return items[start:min(start+m.PerPage, len(items))]
+}
+
+// bindJSON decodes the request body into dst, refusing unknown fields so typos
+// are reported rather than ignored.
+func bindJSON(c *echo.Context, dst any) error {
+	dec := json.NewDecoder(io.LimitReader(c.Request().Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &typeErr):
+			return &apiError{Status: http.StatusBadRequest, Code: "bad_request",
+				Message: fmt.Sprintf("Field %q must be a %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String())),
+				Fields:  map[string]string{typeErr.Field: "Must be a " + jsonKind(typeErr.Type.Kind().String()) + "."}}
+		case errors.As(err, &syntaxErr):
+			return apiErr(http.StatusBadRequest, "bad_request", fmt.Sprintf("The body is not valid JSON (at byte %d).", syntaxErr.Offset))
+		case errors.Is(err, io.EOF):
+			return apiErr(http.StatusBadRequest, "bad_request", "Send a JSON object in the request body.")
+		}
+		return apiErr(http.StatusBadRequest, "bad_request", "The body could not be read: "+err.Error())
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int", "int64", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	case "string":
+		return "string"
+	case "ptr":
+		return "value of the documented type"
+	}
+	return goKind
+}
+
+func pathID(c *echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, store.ErrNotFound
+	}
+	return id, nil
+}
+
+func (s *Server) apiMe(c *echo.Context) error {
+	key := c.Get(ctxAPIKey).(store.APIKey)
+	return apiData(c, http.StatusOK, map[string]any{
+		"id":     key.ID,
+		"name":   key.Name,
+		"prefix": key.Prefix,
+		"scopes": key.Scopes,
+	})
+}

@@ -1,0 +1,125 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/store"
+	"herald/templates"
+)
+
+// apiError is an error with the code and fields the API reports.
+type apiError struct {
+	Status  int               `json:"-"`
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+// StatusCode lets echo see the status.
+func (e *apiError) StatusCode() int { return e.Status }
+
+func apiErr(status int, code, message string) error {
+	return &apiError{Status: status, Code: code, Message: message}
+}
+
+// errorCodes names each status in API error answers.
+var errorCodes = map[int]string{
+	http.StatusBadRequest:            "bad_request",
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not_found",
+	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusConflict:              "conflict",
+	http.StatusRequestEntityTooLarge: "too_large",
+	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusUnprocessableEntity:   "validation_failed",
+	http.StatusTooManyRequests:       "rate_limited",
+	http.StatusInternalServerError:   "internal",
+}
+
+// toAPIError maps any error a handler returns to what the client is told.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	var ve *store.ValidationError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &ve):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+			Message: "Some fields are invalid: " + ve.Error()[len("invalid input: "):], Fields: ve.Fields}
+	case errors.Is(err, store.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "Nothing exists at this address."}
+	case errors.Is(err, store.ErrConflict):
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: "Something with that name already exists: " + err.Error()}
+	case errors.As(err, &he):
+		msg := he.Message
+		if msg == "" {
+			msg = http.StatusText(he.Code)
+		}
+		return &apiError{Status: he.Code, Code: codeFor(he.Code), Message: msg}
+	}
+	if sc := echo.StatusCode(err); sc != 0 && sc < 500 {
+		return &apiError{Status: sc, Code: codeFor(sc), Message: http.StatusText(sc)}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal",
+		Message: "Something went wrong on Herald's side. The details are in its log."}
+}
+
+func codeFor(status int) string {
+	if c, ok := errorCodes[status]; ok {
+		return c
+	}
+	return strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+}
+
+// handleError is the one place errors become responses: JSON under /api/, an
+// htmx fragment for htmx requests and a page otherwise.
+func (s *Server) handleError(c *echo.Context, err error) {
+	if resp, _ := echo.UnwrapResponse(c.Response()); resp != nil && resp.Committed {
+		return
+	}
+	ae := toAPIError(err)
+	r := c.Request()
+	if ae.Status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var werr error
+	switch {
+	case r.Method == http.MethodHead:
+		werr = c.NoContent(ae.Status)
+	case strings.HasPrefix(r.URL.Path, "/api/"):
+		werr = c.JSON(ae.Status, map[string]any{"error": ae})
+	case r.Header.Get("HX-Request") == "true":
+		c.Response().Header().Add("Vary", "HX-Request")
+		werr = s.render(c, ae.Status, templates.FlashMessage(templates.Flash{Kind: "error", Text: pageMessage(ae)}))
+	default:
+		c.Response().Header().Add("Vary", "HX-Request")
+		sh := s.shell(c, "", http.StatusText(ae.Status))
+		if _, ok := currentUser(c); ok {
+			werr = s.render(c, ae.Status, templates.ErrorPage(sh, ae.Status, pageMessage(ae)))
+		} else {
+			werr = s.render(c, ae.Status, templates.PlainErrorPage(sh, ae.Status, pageMessage(ae)))
+		}
+	}
+	if werr != nil {
+		s.log.Error("writing error response", "err", werr)
+	}
+}
+
+// pageMessage is what a person sees for an error in the admin UI.
+func pageMessage(ae *apiError) string {
+	switch ae.Status {
+	case http.StatusNotFound:
+		return "This page does not exist, or what it showed has been deleted."
+	case http.StatusMethodNotAllowed:
+		return "This address does not accept that kind of request."
+	}
+	return ae.Message
+}

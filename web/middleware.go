@@ -1,0 +1,193 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+
+	"herald/store"
+)
+
+const (
+	sessionCookie = "herald_session"
+	csrfCookie    = "herald_csrf"
+	csrfField     = "_csrf"
+	ctxUser       = "user"
+	ctxAPIKey     = "api_key"
+	ctxCSRF       = "csrf"
+)
+
+// contentSecurityPolicy allows only Herald's own scripts and styles: no inline
+// script, no eval, and no framing of the admin.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		return next(c)
+	}
+}
+
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return middleware.Recover()(next)
+}
+
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		_, status := echo.ResolveResponseStatus(c.Response(), err)
+		path := c.Request().URL.Path
+		level := s.log.Info
+		if strings.HasPrefix(path, "/static/") || path == "/healthz" {
+			level = s.log.Debug
+		}
+		level("http", "method", c.Request().Method, "path", path, "status", status,
+			"took", time.Since(start).Round(time.Microsecond), "ip", c.RealIP())
+		return err
+	}
+}
+
+// csrf protects every state-changing request that a browser could send with
+// Herald's cookies. The API is exempt: it authenticates with a bearer header
+// that a foreign site cannot make a browser send.
+func (s *Server) csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper: func(c *echo.Context) bool {
+			p := c.Request().URL.Path
+			return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || p == "/healthz"
+		},
+		TokenLookup:    "form:" + csrfField + ",header:X-CSRF-Token",
+		ContextKey:     ctxCSRF,
+		CookieName:     csrfCookie,
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSameSite: http.SameSiteLaxMode,
+		ErrorHandler: func(c *echo.Context, err error) error {
+			return echo.NewHTTPError(http.StatusForbidden,
+				"This form came from another site or has expired. Go back, reload the page and try again.").Wrap(err)
+		},
+	})
+}
+
+// loadSession puts the signed-in user, if any, in the context.
+func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		ck, err := c.Cookie(sessionCookie)
+		if err != nil || ck.Value == "" || strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			return next(c)
+		}
+		sess, err := s.store.SessionByToken(c.Request().Context(), ck.Value)
+		if errors.Is(err, store.ErrNotFound) {
+			s.clearCookie(c, sessionCookie)
+			return next(c)
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(ctxUser, sess.User)
+		return next(c)
+	}
+}
+
+// currentUser returns the signed-in user.
+func currentUser(c *echo.Context) (store.User, bool) {
+	u, ok := c.Get(ctxUser).(store.User)
+	return u, ok
+}
+
+// requireUser sends anonymous visitors to sign in, or to setup while the
+// instance has no owner yet.
+func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		if _, ok := currentUser(c); ok {
+			return next(c)
+		}
+		n, err := s.store.CountUsers(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		target := "/setup"
+		if n > 0 {
+			target = "/login"
+			if r := c.Request(); r.Method == http.MethodGet && r.URL.Path != "/" {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+		}
+		if c.Request().Header.Get("HX-Request") == "true" {
+			c.Response().Header().Set("HX-Redirect", target)
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return c.Redirect(http.StatusSeeOther, target)
+	}
+}
+
+// requireAPIKey admits only requests with a live bearer key whose scope allows
+// the method.
+func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		auth := c.Request().Header.Get("Authorization")
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || strings.TrimSpace(token) == "" {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+			return apiErr(http.StatusUnauthorized, "unauthorized", "Send an API key as \"Authorization: Bearer <key>\". Create keys in Settings → API keys.")
+		}
+		key, err := s.store.AuthenticateAPIKey(c.Request().Context(), strings.TrimSpace(token))
+		if errors.Is(err, store.ErrNotFound) {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
+			return apiErr(http.StatusUnauthorized, "unauthorized", "The API key is unknown or has been revoked.")
+		}
+		if err != nil {
+			return err
+		}
+		if !key.HasScope(store.ScopeFull) && c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+			return apiErr(http.StatusForbidden, "forbidden", "This key is read-only. Use a key with full access to make changes.")
+		}
+		c.Set(ctxAPIKey, key)
+		return next(c)
+	}
+}
+
+// apiRateLimit allows each key 20 requests a second with bursts of 100.
+func (s *Server) apiRateLimit() echo.MiddlewareFunc {
+	limits := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate: 20, Burst: 100, ExpiresIn: 5 * time.Minute,
+	})
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: limits,
+		IdentifierExtractor: func(c *echo.Context) (string, error) {
+			key, ok := c.Get(ctxAPIKey).(store.APIKey)
+			if !ok {
+				return "", errors.New("no api key")
+			}
+			return fmt.Sprint(key.ID), nil
+		},
+		DenyHandler: func(c *echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", "1")
+			return apiErr(http.StatusTooManyRequests, "rate_limited", "Too many requests with this key. Slow down to 20 a second.")
+		},
+	})
+}
+
+func (s *Server) setCookie(c *echo.Context, name, value string, expires time.Time) {
+	c.SetCookie(&http.Cookie{
+		Name: name, Value: value, Path: "/", Expires: expires,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(),
+	})
+}
+
+func (s *Server) clearCookie(c *echo.Context, name string) {
+	c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}

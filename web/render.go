@@ -1,0 +1,74 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v5"
+
+	"herald/templates"
+)
+
+const flashCookie = "herald_flash"
+
+// render renders comp into a buffer first, so a template error becomes a 500
+// rather than half a page.
+func (s *Server) render(c *echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return fmt.Errorf("web: render: %w", err)
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// shell gathers what the layout needs for the current request.
+func (s *Server) shell(c *echo.Context, section, title string) templates.Shell {
+	sh := templates.Shell{
+		Title:   title,
+		Section: section,
+		OrgName: s.general().OrgName,
+		Assets:  s.assets.urls,
+		Flash:   s.takeFlash(c),
+	}
+	sh.CSRF, _ = c.Get(ctxCSRF).(string)
+	if u, ok := currentUser(c); ok {
+		sh.UserEmail = u.Email
+	}
+	return sh
+}
+
+// flash leaves a message for the next page the browser shows.
+func (s *Server) flash(c *echo.Context, kind, text string) {
+	s.setCookie(c, flashCookie, url.QueryEscape(kind+":"+text), time.Now().Add(time.Minute))
+}
+
+func (s *Server) takeFlash(c *echo.Context) templates.Flash {
+	ck, err := c.Cookie(flashCookie)
+	if err != nil || ck.Value == "" {
+		return templates.Flash{}
+	}
+	s.clearCookie(c, flashCookie)
+	v, err := url.QueryUnescape(ck.Value)
+	if err != nil {
+		return templates.Flash{}
+	}
+	kind, text, _ := strings.Cut(v, ":")
+	if kind != "error" {
+		kind = "success"
+	}
+	return templates.Flash{Kind: kind, Text: text}
+}
+
+// redirect answers a form post with 303, or tells htmx where to go.
+func redirect(c *echo.Context, to string) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Location", to)
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}

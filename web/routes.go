@@ -1,0 +1,64 @@
+package web
+
+import (
+	"github.com/labstack/echo/v5"
+
+	"herald/templates"
+)
+
+// PublicRoutes are the only routes an anonymous visitor may use; every other
+// route must refuse anonymous requests.
+var PublicRoutes = map[string]bool{
+	"GET /healthz":     true,
+	"GET /static/*":    true,
+	"GET /setup":       true,
+	"POST /setup":      true,
+	"GET /login":       true,
+	"POST /login":      true,
+	"GET /favicon.ico": true,
+}
+
+// routes registers every route Herald serves.
+func (s *Server) routes(e *echo.Echo) {
+	e.Pre(s.securityHeaders)
+	e.Use(s.recoverPanics, s.logRequests, s.csrf(), s.loadSession)
+
+	e.GET("/healthz", s.health)
+	e.GET("/static/*", s.static)
+	e.GET("/favicon.ico", s.favicon)
+	e.GET("/setup", s.setupForm)
+	e.POST("/setup", s.setupSubmit)
+	e.GET("/login", s.loginForm)
+	e.POST("/login", s.loginSubmit)
+
+	admin := e.Group("", s.requireUser)
+	admin.POST("/logout", s.logout)
+	admin.GET("/", s.dashboard)
+	for _, sec := range templates.Sections() {
+		if sec.Key != "dashboard" && sec.Key != "settings" {
+			admin.GET(sec.Path, s.notBuilt(sec))
+		}
+	}
+	admin.GET("/settings", s.generalForm)
+	admin.POST("/settings", s.generalSave)
+	admin.GET("/settings/relays", s.relayList)
+	admin.GET("/settings/relays/new", s.relayNew)
+	admin.POST("/settings/relays", s.relayCreate)
+	admin.GET("/settings/relays/:id", s.relayEdit)
+	admin.POST("/settings/relays/:id", s.relayUpdate)
+	admin.POST("/settings/relays/:id/delete", s.relayDelete)
+	admin.POST("/settings/relays/:id/test", s.relayTest)
+	admin.GET("/settings/api-keys", s.apiKeyList)
+	admin.POST("/settings/api-keys", s.apiKeyCreate)
+	admin.POST("/settings/api-keys/:id/revoke", s.apiKeyRevoke)
+	admin.GET("/settings/jobs", s.jobList)
+
+	api := e.Group("/api", s.requireAPIKey, s.apiRateLimit())
+	api.GET("/v1/me", s.apiMe)
+	api.GET("/v1/relays", s.apiRelayList)
+	api.POST("/v1/relays", s.apiRelayCreate)
+	api.GET("/v1/relays/:id", s.apiRelayGet)
+	api.PATCH("/v1/relays/:id", s.apiRelayUpdate)
+	api.DELETE("/v1/relays/:id", s.apiRelayDelete)
+	api.POST("/v1/relays/:id/test", s.apiRelayTest)
+}

@@ -1,0 +1,76 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/store"
+	"herald/templates"
+)
+
+// general returns the general settings, read once and refreshed on save.
+func (s *Server) general() store.General {
+	if g := s.generalCache.Load(); g != nil {
+		return *g
+	}
+	g, err := s.store.General(context.Background())
+	if err != nil {
+		s.log.Error("reading general settings", "err", err)
+		return g
+	}
+	s.generalCache.Store(&g)
+	return g
+}
+
+// secureCookies reports whether cookies must be Secure: when Herald is reached over https.
+func (s *Server) secureCookies() bool { return s.general().Secure() }
+
+func generalForm(g store.General) templates.GeneralForm {
+	return templates.GeneralForm{OrgName: g.OrgName, PostalAddress: g.PostalAddress, BaseURL: g.BaseURL,
+		FromName: g.FromName, FromEmail: g.FromEmail, Timezone: g.Timezone}
+}
+
+func (s *Server) generalForm(c *echo.Context) error {
+	return s.render(c, http.StatusOK, templates.GeneralPage(templates.GeneralProps{
+		Shell: s.shell(c, "settings", "Settings"), General: generalForm(s.general()), Timezones: commonTimezones,
+	}))
+}
+
+func (s *Server) generalSave(c *echo.Context) error {
+	g := store.General{
+		OrgName:       c.FormValue("org_name"),
+		PostalAddress: c.FormValue("postal_address"),
+		BaseURL:       c.FormValue("base_url"),
+		FromName:      c.FormValue("from_name"),
+		FromEmail:     c.FormValue("from_email"),
+		Timezone:      c.FormValue("timezone"),
+	}
+	g, err := s.store.SaveGeneral(c.Request().Context(), g)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return s.render(c, http.StatusUnprocessableEntity, templates.GeneralPage(templates.GeneralProps{
+			Shell: s.shell(c, "settings", "Settings"), General: generalForm(g), Timezones: commonTimezones, Errors: ve.Fields,
+		}))
+	}
+	if err != nil {
+		return err
+	}
+	s.generalCache.Store(&g)
+	s.flash(c, "success", "Settings saved.")
+	return redirect(c, "/settings")
+}
+
+// commonTimezones are offered in the timezone field; any IANA name is accepted.
+var commonTimezones = []string{
+	"UTC", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin", "Europe/Madrid",
+	"Europe/Rome", "Europe/Amsterdam", "Europe/Brussels", "Europe/Zurich", "Europe/Stockholm", "Europe/Warsaw",
+	"Europe/Athens", "Europe/Helsinki", "Europe/Istanbul", "Europe/Moscow", "Africa/Lagos", "Africa/Johannesburg",
+	"Africa/Nairobi", "Africa/Cairo", "Asia/Dubai", "Asia/Kolkata", "Asia/Singapore", "Asia/Hong_Kong",
+	"Asia/Shanghai", "Asia/Tokyo", "Asia/Seoul", "Australia/Perth", "Australia/Sydney", "Pacific/Auckland",
+	"America/St_Johns", "America/Halifax", "America/New_York", "America/Chicago", "America/Denver",
+	"America/Phoenix", "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Mexico_City",
+	"America/Bogota", "America/Lima", "America/Santiago", "America/Sao_Paulo", "America/Argentina/Buenos_Aires",
+}
