@@ -45,15 +45,25 @@ func (u NewUser) Validate() map[string]string {
 	if msg := CheckEmail(u.Email); msg != "" {
 		errs["email"] = msg
 	}
-	if len([]rune(u.Password)) < MinPasswordLength {
-		errs["password"] = fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
-	} else if len(u.Password) > 72 {
-		errs["password"] = "Use at most 72 bytes."
+	if msg := checkPassword(u.Password); msg != "" {
+		errs["password"] = msg
 	}
 	if u.Role != RoleOwner && u.Role != RoleAdmin {
 		errs["role"] = "Role must be owner or admin."
 	}
 	return errs
+}
+
+// checkPassword returns what is wrong with a new password, or "". bcrypt reads
+// at most 72 bytes, so longer passwords are refused rather than cut.
+func checkPassword(pw string) string {
+	switch {
+	case len([]rune(pw)) < MinPasswordLength:
+		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+	case len(pw) > 72:
+		return "Use at most 72 bytes."
+	}
+	return ""
 }
 
 // HashPassword hashes a password with bcrypt.
@@ -217,8 +227,8 @@ func hashToken(token string) string {
 
 // SetPassword gives a user a new password and signs out all their sessions.
 func (s *Store) SetPassword(ctx context.Context, email, password string) error {
-	if errs := (NewUser{Email: "a@b.co", Role: RoleOwner, Password: password}).Validate(); len(errs) > 0 {
-		return &ValidationError{Fields: errs}
+	if msg := checkPassword(password); msg != "" {
+		return &ValidationError{Fields: map[string]string{"password": msg}}
 	}
 	hash, err := HashPassword(password)
 	if err != nil {

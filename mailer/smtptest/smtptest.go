@@ -1,0 +1,222 @@
+// Package smtptest runs a real SMTP server on loopback that records what it
+// receives, for tests of everything that sends mail.
+package smtptest
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Message is one message the server accepted.
+type Message struct {
+	From string
+	To   []string
+	Data []byte
+	// Auth is the username the client authenticated as, or "".
+	Auth string
+}
+
+// Options shape the server's behaviour.
+type Options struct {
+	// Username and Password, when set, are required through AUTH PLAIN or LOGIN.
+	Username, Password string
+	// TLS enables STARTTLS (or implicit TLS with Implicit) with this certificate.
+	TLS      *tls.Config
+	Implicit bool
+	// RejectRcpt, when it returns an error, refuses that recipient with it.
+	RejectRcpt func(to string) error
+}
+
+// Server is a recording SMTP server listening on 127.0.0.1.
+type Server struct {
+	Addr string
+	srv  *smtp.Server
+	done chan struct{}
+
+	mu       sync.Mutex
+	messages []Message
+	arrived  chan struct{}
+}
+
+// Start starts a server and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s := &Server{done: make(chan struct{}), arrived: make(chan struct{}, 1024)}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &session{s: s, opts: opts}, nil
+	}))
+	s.srv.Domain = "localhost"
+	s.srv.ReadTimeout = 10 * time.Second
+	s.srv.WriteTimeout = 10 * time.Second
+	s.srv.MaxMessageBytes = 10 << 20
+	s.srv.AllowInsecureAuth = opts.TLS == nil
+	s.srv.TLSConfig = opts.TLS
+	var ln net.Listener
+	var err error
+	if opts.Implicit {
+		ln, err = tls.Listen("tcp", "127.0.0.1:0", opts.TLS)
+	} else {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		t.Fatalf("smtptest: listen: %v", err)
+	}
+	s.Addr = ln.Addr().String()
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(ln)
+	}()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the server and waits for it.
+func (s *Server) Close() {
+	s.srv.Close()
+	<-s.done
+}
+
+// Host returns the address the server listens on, without the port.
+func (s *Server) Host() string {
+	h, _, _ := net.SplitHostPort(s.Addr)
+	return h
+}
+
+// Port returns the port the server listens on.
+func (s *Server) Port() int {
+	_, p, _ := net.SplitHostPort(s.Addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// Messages returns a copy of every message received so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages...)
+}
+
+// Wait blocks until n messages have arrived in all, or the timeout passes.
+func (s *Server) Wait(n int, timeout time.Duration) []Message {
+	deadline := time.After(timeout)
+	for {
+		if m := s.Messages(); len(m) >= n {
+			return m
+		}
+		select {
+		case <-s.arrived:
+		case <-deadline:
+			return s.Messages()
+		}
+	}
+}
+
+type session struct {
+	s    *Server
+	opts Options
+	auth string
+	msg  Message
+}
+
+func (ss *session) AuthMechanisms() []string {
+	if ss.opts.Username == "" {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	check := func(username, password string) error {
+		if username != ss.opts.Username || password != ss.opts.Password {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+		}
+		ss.auth = username
+		return nil
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(_, u, p string) error { return check(u, p) }), nil
+	case sasl.Login:
+		return newLoginServer(check), nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.opts.Username != "" && ss.auth == "" {
+		return smtp.ErrAuthRequired
+	}
+	ss.msg = Message{From: from, Auth: ss.auth}
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if ss.opts.RejectRcpt != nil {
+		if err := ss.opts.RejectRcpt(to); err != nil {
+			return err
+		}
+	}
+	ss.msg.To = append(ss.msg.To, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	ss.msg.Data = b
+	ss.s.mu.Lock()
+	ss.s.messages = append(ss.s.messages, ss.msg)
+	ss.s.mu.Unlock()
+	select {
+	case ss.s.arrived <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (ss *session) Reset() { ss.msg = Message{} }
+
+func (ss *session) Logout() error { return nil }
+
+// loginServer speaks the server side of AUTH LOGIN, which go-sasl no longer ships.
+type loginServer struct {
+	check    func(username, password string) error
+	step     int
+	username string
+}
+
+func newLoginServer(check func(string, string) error) sasl.Server {
+	return &loginServer{check: check}
+}
+
+func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step++
+		if len(response) > 0 { // initial response carries the username
+			l.username = string(response)
+			l.step++
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 1:
+		l.username = string(response)
+		l.step++
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step++
+		return nil, true, l.check(l.username, string(response))
+	}
+	return nil, false, errors.New("unexpected AUTH LOGIN step")
+}
