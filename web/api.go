@@ -73,6 +73,8 @@ func bindJSON(c *echo.Context, dst any) error {
 				Fields:  map[string]string{typeErr.Field: "Must be a " + jsonKind(typeErr.Type.Kind().String()) + "."}}
 		case errors.As(err, &syntaxErr):
 			return apiErr(http.StatusBadRequest, "bad_request", fmt.Sprintf("The body is not valid JSON (at byte %d).", syntaxErr.Offset))
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return apiErr(http.StatusBadRequest, "bad_request", "The body is not valid JSON: it ends too early.")
 		case errors.Is(err, io.EOF):
 			return apiErr(http.StatusBadRequest, "bad_request", "Send a JSON object in the request body.")
 		}

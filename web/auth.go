@@ -140,7 +140,7 @@ func (s *Server) lockedOut(c *echo.Context, p *templates.LoginProps, keys ...str
 }
 
 func humanWait(d time.Duration) string {
-	if d < time.Minute {
+	if d < 45*time.Second {
 		return fmt.Sprintf("%d seconds", int(math.Ceil(d.Seconds())))
 	}
 	m := int(math.Ceil(d.Minutes()))

@@ -94,7 +94,7 @@ func (s *Server) handleError(c *echo.Context, err error) {
 	switch {
 	case r.Method == http.MethodHead:
 		werr = c.NoContent(ae.Status)
-	case strings.HasPrefix(r.URL.Path, "/api/"):
+	case isAPIPath(r.URL.Path):
 		werr = c.JSON(ae.Status, map[string]any{"error": ae})
 	case r.Header.Get("HX-Request") == "true":
 		c.Response().Header().Add("Vary", "HX-Request")
@@ -123,3 +123,6 @@ func pageMessage(ae *apiError) string {
 	}
 	return ae.Message
 }
+
+// isAPIPath reports whether a path belongs to the JSON API.
+func isAPIPath(p string) bool { return p == "/api" || strings.HasPrefix(p, "/api/") }

@@ -67,7 +67,7 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
 		Skipper: func(c *echo.Context) bool {
 			p := c.Request().URL.Path
-			return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || p == "/healthz"
+			return isAPIPath(p) || strings.HasPrefix(p, "/static/") || p == "/healthz"
 		},
 		TokenLookup:    "form:" + csrfField + ",header:X-CSRF-Token",
 		ContextKey:     ctxCSRF,
@@ -86,7 +86,7 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		ck, err := c.Cookie(sessionCookie)
-		if err != nil || ck.Value == "" || strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		if err != nil || ck.Value == "" || isAPIPath(c.Request().URL.Path) {
 			return next(c)
 		}
 		sess, err := s.store.SessionByToken(c.Request().Context(), ck.Value)

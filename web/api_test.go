@@ -1,0 +1,143 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/store"
+)
+
+func TestAPIMe(t *testing.T) {
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeRead)
+	code, out := h.api(key, http.MethodGet, "/api/v1/me", nil)
+	data, _ := out["data"].(map[string]any)
+	if code != http.StatusOK || data["name"] != "test read" || data["scopes"].([]any)[0] != "read" {
+		t.Fatalf("me: got %d %v", code, out)
+	}
+	for _, bad := range []string{"", "herald_nope_nope", key + "x", "Basic abc"} {
+		code, out := h.api(bad, http.MethodGet, "/api/v1/me", nil)
+		if code != http.StatusUnauthorized || out["error"].(map[string]any)["code"] != "unauthorized" {
+			t.Errorf("key %q: got %d %v, want 401", bad, code, out)
+		}
+	}
+}
+
+func TestAPIRevokedAndReadOnlyKeys(t *testing.T) {
+	h := newHarness(t)
+	ro := h.apiKey(store.ScopeRead)
+	code, out := h.api(ro, http.MethodPost, "/api/v1/relays", map[string]any{"name": "x", "host": "smtp.example.com"})
+	if code != http.StatusForbidden || out["error"].(map[string]any)["code"] != "forbidden" {
+		t.Fatalf("read-only key POST: got %d %v, want 403", code, out)
+	}
+	full := h.apiKey(store.ScopeFull)
+	keys, _ := h.st.APIKeys(context.Background())
+	for _, k := range keys {
+		h.st.RevokeAPIKey(context.Background(), k.ID)
+	}
+	if code, _ := h.api(full, http.MethodGet, "/api/v1/me", nil); code != http.StatusUnauthorized {
+		t.Fatalf("revoked key: got %d, want 401", code)
+	}
+}
+
+func TestAPIRelaysCRUD(t *testing.T) {
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	create := map[string]any{"name": "Postmark", "kind": "smtp", "host": "smtp.postmarkapp.test", "port": 587, "tls": "starttls",
+		"username": "token", "password": "pm-secret-123", "max_connections": 4, "rate_per_second": 10}
+	code, out := h.api(key, http.MethodPost, "/api/v1/relays", create)
+	if code != http.StatusCreated {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	relay := out["data"].(map[string]any)
+	if relay["password_set"] != true || relay["tls"] != "starttls" || relay["rate_per_second"] != 10.0 {
+		t.Fatalf("created relay: got %v", relay)
+	}
+	if _, ok := relay["password"]; ok {
+		t.Fatal("the API returned a password field")
+	}
+	id := int(relay["id"].(float64))
+	path := "/api/v1/relays/" + itoa(int64(id))
+
+	code, out = h.api(key, http.MethodPost, "/api/v1/relays", create)
+	if code != http.StatusConflict || out["error"].(map[string]any)["code"] != "conflict" {
+		t.Fatalf("duplicate: got %d %v, want 409", code, out)
+	}
+
+	code, out = h.api(key, http.MethodGet, "/api/v1/relays", nil)
+	meta := out["meta"].(map[string]any)
+	if code != http.StatusOK || len(out["data"].([]any)) != 1 || meta["total"] != 1.0 || meta["page"] != 1.0 || meta["per_page"] != 50.0 {
+		t.Fatalf("list: got %d %v", code, out)
+	}
+
+	code, out = h.api(key, http.MethodPatch, path, map[string]any{"max_connections": 8, "tls": "tls", "port": 465})
+	relay = out["data"].(map[string]any)
+	if code != http.StatusOK || relay["max_connections"] != 8.0 || relay["port"] != 465.0 || relay["name"] != "Postmark" || relay["password_set"] != true {
+		t.Fatalf("patch: got %d %v", code, out)
+	}
+	if pw, _ := h.st.RelayPassword(context.Background(), int64(id)); pw != "pm-secret-123" {
+		t.Fatalf("password after patch without password: got %q", pw)
+	}
+
+	code, out = h.api(key, http.MethodPatch, path, map[string]any{"port": 0, "tls": "ssl", "kind": "ses"})
+	e := out["error"].(map[string]any)
+	fields, _ := e["fields"].(map[string]any)
+	if code != http.StatusUnprocessableEntity || e["code"] != "validation_failed" || fields["port"] == nil || fields["tls"] == nil || fields["kind"] == nil {
+		t.Fatalf("invalid patch: got %d %v, want 422 naming port, tls and kind", code, out)
+	}
+	for _, tc := range []struct {
+		body string
+		want string
+	}{
+		{`{"port": "587"}`, "port"},
+		{`{"hostname": "x"}`, "hostname"},
+		{`{"port": 5`, "JSON"},
+		{``, "JSON object"},
+	} {
+		code, out := h.api(key, http.MethodPatch, path, tc.body)
+		if code != http.StatusBadRequest || !strings.Contains(out["error"].(map[string]any)["message"].(string), tc.want) {
+			t.Errorf("body %q: got %d %v, want 400 mentioning %q", tc.body, code, out, tc.want)
+		}
+	}
+
+	code, out = h.api(key, http.MethodGet, path, nil)
+	if code != http.StatusOK || out["data"].(map[string]any)["max_connections"] != 8.0 {
+		t.Fatalf("get: got %d %v", code, out)
+	}
+	if code, _ := h.api(key, http.MethodDelete, path, nil); code != http.StatusNoContent {
+		t.Fatalf("delete: got %d, want 204", code)
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete} {
+		code, out := h.api(key, m, path, map[string]any{"name": "x"})
+		if code != http.StatusNotFound || out["error"].(map[string]any)["code"] != "not_found" {
+			t.Errorf("%s after delete: got %d %v, want 404", m, code, out)
+		}
+	}
+}
+
+func TestAPIRelayTestSend(t *testing.T) {
+	sink := smtptest.Start(t, smtptest.Options{})
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	code, out := h.api(key, http.MethodPost, "/api/v1/relays", map[string]any{"name": "Sink", "host": sink.Host(), "port": sink.Port(), "tls": "none"})
+	if code != http.StatusCreated {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	path := "/api/v1/relays/" + itoa(int64(out["data"].(map[string]any)["id"].(float64))) + "/test"
+	code, out = h.api(key, http.MethodPost, path, map[string]any{"to": "dev@example.com"})
+	res := out["data"].(map[string]any)
+	if code != http.StatusOK || res["delivered"] != true || !strings.HasPrefix(res["reply"].(string), "250") {
+		t.Fatalf("test: got %d %v", code, out)
+	}
+	if msgs := sink.Wait(1, 5*time.Second); len(msgs) != 1 || msgs[0].To[0] != "dev@example.com" {
+		t.Fatalf("sink received %+v", msgs)
+	}
+	code, out = h.api(key, http.MethodPost, path, map[string]any{"to": "nope"})
+	if code != http.StatusUnprocessableEntity || out["error"].(map[string]any)["fields"].(map[string]any)["to"] == nil {
+		t.Fatalf("bad address: got %d %v, want 422 naming to", code, out)
+	}
+}

@@ -1,0 +1,187 @@
+package web
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"herald/store"
+)
+
+const (
+	ownerEmail    = "owner@example.com"
+	ownerPassword = "correct horse battery"
+)
+
+// harness runs the real router over a real SQLite file behind httptest.
+type harness struct {
+	t      *testing.T
+	st     *store.Store
+	srv    *Server
+	ts     *httptest.Server
+	client *http.Client
+}
+
+func newHarness(t *testing.T) *harness {
+	return newHarnessTLS(t, nil)
+}
+
+// newHarnessTLS builds a harness whose relay connections trust relayTLS.
+func newHarnessTLS(t *testing.T, relayTLS *tls.Config) *harness {
+	t.Helper()
+	box, err := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), t.TempDir(), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := New(Config{Store: st, Logger: log, Version: "test", Static: os.DirFS("../static"), RelayTLS: relayTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	h := &harness{t: t, st: st, srv: srv, ts: ts}
+	h.client = h.newClient()
+	return h
+}
+
+// newClient returns a client with its own cookie jar that does not follow redirects.
+func (h *harness) newClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// request sends a request the way a browser on Herald's own pages would.
+func (h *harness) request(c *http.Client, method, path string, body io.Reader, hdr map[string]string) *http.Response {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.ts.URL+path, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for k, v := range hdr {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func (h *harness) get(path string) *http.Response {
+	return h.request(h.client, http.MethodGet, path, nil, nil)
+}
+
+func (h *harness) postForm(path string, form url.Values, hdr map[string]string) *http.Response {
+	if hdr == nil {
+		hdr = map[string]string{}
+	}
+	hdr["Content-Type"] = "application/x-www-form-urlencoded"
+	return h.request(h.client, http.MethodPost, path, strings.NewReader(form.Encode()), hdr)
+}
+
+// createOwner makes the owner account directly in the store.
+func (h *harness) createOwner() store.User {
+	h.t.Helper()
+	u, err := h.st.CreateUser(context.Background(), store.NewUser{Email: ownerEmail, Role: store.RoleOwner, Password: ownerPassword})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return u
+}
+
+// signIn creates the owner and signs the harness client in.
+func (h *harness) signIn() {
+	h.t.Helper()
+	h.createOwner()
+	resp := h.postForm("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		h.t.Fatalf("sign in: got %d, want 303: %s", resp.StatusCode, body(h.t, resp))
+	}
+}
+
+// apiKey creates an API key with the given scope and returns its secret.
+func (h *harness) apiKey(scope string) string {
+	h.t.Helper()
+	_, secret, err := h.st.CreateAPIKey(context.Background(), store.NewAPIKey{Name: "test " + scope, Scopes: []string{scope}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return secret
+}
+
+// api calls the API with key and decodes the JSON answer.
+func (h *harness) api(key, method, path string, payload any) (int, map[string]any) {
+	h.t.Helper()
+	var r io.Reader
+	if s, ok := payload.(string); ok {
+		r = strings.NewReader(s)
+	} else if payload != nil {
+		b, _ := json.Marshal(payload)
+		r = strings.NewReader(string(b))
+	}
+	hdr := map[string]string{"Sec-Fetch-Site": "", "Content-Type": "application/json"}
+	if key != "" {
+		hdr["Authorization"] = "Bearer " + key
+	}
+	resp := h.request(http.DefaultClient, method, path, r, hdr)
+	raw := body(h.t, resp)
+	var out map[string]any
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			h.t.Fatalf("%s %s: answer is not JSON: %q", method, path, raw)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func body(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// csrfFrom returns the CSRF token of the first form in a page.
+func csrfFrom(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfInput.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF field in page: %.300s", page)
+	}
+	return m[1]
+}
+
+func cookieNamed(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
