@@ -104,10 +104,14 @@ func (r SMTPRelay) Dial(ctx context.Context) (*smtp.Client, error) {
 		}
 		c = smtp.NewClient(tc)
 	case TLSStartTLS:
+		// The client's command timeout is set only once it exists, so bound
+		// the greeting and the STARTTLS exchange with a deadline of our own.
+		conn.SetDeadline(time.Now().Add(timeout))
 		c, err = smtp.NewClientStartTLS(conn, tlsConfig)
 		if err != nil {
 			return nil, classify("tls", err)
 		}
+		conn.SetDeadline(time.Time{})
 	default:
 		c = smtp.NewClient(conn)
 	}
@@ -119,7 +123,13 @@ func (r SMTPRelay) Dial(ctx context.Context) (*smtp.Client, error) {
 	}
 	if err := c.Hello(hello); err != nil {
 		c.Close()
-		return nil, classify("connect", err)
+		stage := "connect"
+		var smtpErr *smtp.SMTPError
+		if r.TLS == TLSStartTLS && !errors.As(err, &smtpErr) {
+			// After STARTTLS the handshake runs lazily, on this first command.
+			stage = "tls"
+		}
+		return nil, classify(stage, err)
 	}
 	if r.Username != "" {
 		if err := r.auth(c); err != nil {
@@ -150,8 +160,19 @@ func (r SMTPRelay) auth(c *smtp.Client) error {
 	return nil
 }
 
-// Send delivers one message over an open client and returns the server's answer.
+// Send delivers one message over an open client and returns the server's
+// answer. After a failure it resets the transaction so the client can carry
+// on; after a success the next message goes straight to MAIL FROM, since
+// go-smtp's Reset also repeats EHLO.
 func Send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
+	res, err := send(c, from, to, msg)
+	if err != nil {
+		c.Reset()
+	}
+	return res, err
+}
+
+func send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
 	if err := c.Mail(from, nil); err != nil {
 		return Result{}, classify("mail", err)
 	}

@@ -1,0 +1,270 @@
+package mailer
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+var fixedDate = time.Date(2024, time.March, 5, 14, 7, 9, 0, time.FixedZone("CET", 3600))
+
+// longLine is longer than the 76 characters quoted-printable allows on one line.
+const longLine = "Dies ist eine sehr lange Zeile mit Umlauten (äöü) und noch mehr Text, damit sie weit über sechsundsiebzig Zeichen hinausgeht."
+
+func testMessage() Message {
+	return Message{
+		From:      mail.Address{Name: "Zoë Herald", Address: "news@example.org"},
+		To:        mail.Address{Name: "Jürgen Leser", Address: "juergen@example.net"},
+		Subject:   "Grüße – test",
+		Text:      "Hallo Jürgen,\n\n" + longLine + "\nTschüss\n",
+		Date:      fixedDate,
+		MessageID: "campaign-7.subscriber-42@example.org",
+	}
+}
+
+func readMessage(t *testing.T, b []byte) *mail.Message {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("mail.ReadMessage: got %v, want nil\n%s", err, b)
+	}
+	return m
+}
+
+// decodeBody undoes the quoted-printable body and the CRLF that Bytes adds
+// after it.
+func decodeBody(t *testing.T, m *mail.Message) string {
+	t.Helper()
+	b, err := io.ReadAll(quotedprintable.NewReader(m.Body))
+	if err != nil {
+		t.Fatalf("decode quoted-printable: got %v, want nil", err)
+	}
+	return strings.TrimSuffix(string(b), "\r\n")
+}
+
+func TestMessageBytesHeaders(t *testing.T) {
+	msg := testMessage()
+	m := readMessage(t, msg.Bytes())
+
+	date, err := m.Header.Date()
+	if err != nil {
+		t.Fatalf("Date header %q: got %v, want nil", m.Header.Get("Date"), err)
+	}
+	if !date.Equal(fixedDate) {
+		t.Errorf("Date: got %v, want %v", date, fixedDate)
+	}
+
+	addrs := []struct {
+		key  string
+		want mail.Address
+	}{
+		{"From", msg.From},
+		{"To", msg.To},
+	}
+	for _, a := range addrs {
+		t.Run(a.key, func(t *testing.T) {
+			list, err := m.Header.AddressList(a.key)
+			if err != nil {
+				t.Fatalf("%s %q: got %v, want nil", a.key, m.Header.Get(a.key), err)
+			}
+			if len(list) != 1 || *list[0] != a.want {
+				t.Errorf("%s: got %v, want [%v]", a.key, list, a.want)
+			}
+		})
+	}
+
+	fixed := []struct{ key, want string }{
+		{"Message-Id", "<campaign-7.subscriber-42@example.org>"},
+		{"MIME-Version", "1.0"},
+		{"Content-Type", "text/plain; charset=utf-8"},
+		{"Content-Transfer-Encoding", "quoted-printable"},
+	}
+	for _, f := range fixed {
+		t.Run(f.key, func(t *testing.T) {
+			if got := m.Header.Get(f.key); got != f.want {
+				t.Errorf("%s: got %q, want %q", f.key, got, f.want)
+			}
+		})
+	}
+
+	mediatype, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatalf("ParseMediaType: got %v, want nil", err)
+	}
+	if mediatype != "text/plain" || params["charset"] != "utf-8" {
+		t.Errorf("Content-Type: got %v %v, want text/plain charset=utf-8", mediatype, params)
+	}
+}
+
+func TestMessageBytesSubject(t *testing.T) {
+	tests := []struct {
+		name    string
+		subject string
+		want    string
+		encoded bool
+	}{
+		{"ascii", "Hello there", "Hello there", false},
+		{"non-ascii", "Grüße – test", "Grüße – test", true},
+		{"long non-ascii", strings.Repeat("Grüße aus Köln, ", 8), strings.TrimSpace(strings.Repeat("Grüße aus Köln, ", 8)), true},
+		{"line breaks collapse", "Spring\r\nBcc: victim@example.com", "Spring Bcc: victim@example.com", false},
+		{"extra spaces collapse", "  too   many\tspaces ", "too many spaces", false},
+	}
+	var dec mime.WordDecoder
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := testMessage()
+			msg.Subject = tt.subject
+			m := readMessage(t, msg.Bytes())
+			raw := m.Header.Get("Subject")
+			if got := strings.HasPrefix(raw, "=?utf-8?q?"); got != tt.encoded {
+				t.Errorf("raw Subject %q encoded: got %v, want %v", raw, got, tt.encoded)
+			}
+			got, err := dec.DecodeHeader(raw)
+			if err != nil {
+				t.Fatalf("DecodeHeader(%q): got %v, want nil", raw, err)
+			}
+			if got != tt.want {
+				t.Errorf("Subject: got %q, want %q", got, tt.want)
+			}
+			if bcc := m.Header.Get("Bcc"); bcc != "" {
+				t.Errorf("Bcc: got %q, want none", bcc)
+			}
+		})
+	}
+}
+
+func TestMessageBytesBody(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+	}{
+		{"non-ascii and long line", "Hallo Jürgen,\n\n" + longLine + "\nTschüss"},
+		{"trailing newline", "eine Zeile\n"},
+		{"crlf input", "erste\r\nzweite\r\n" + longLine},
+		{"trailing spaces and equals", "preis = 5€   \nende\t"},
+		{"dot line", "oben\n.\nunten"},
+		{"empty", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := testMessage()
+			msg.Text = tt.text
+			raw := msg.Bytes()
+			m := readMessage(t, raw)
+
+			want := strings.ReplaceAll(strings.ReplaceAll(tt.text, "\r\n", "\n"), "\n", "\r\n")
+			if got := decodeBody(t, m); got != want {
+				t.Errorf("decoded body: got %q, want %q", got, want)
+			}
+
+			body := raw[bytes.Index(raw, []byte("\r\n\r\n"))+4:]
+			for i, line := range strings.Split(string(body), "\r\n") {
+				if len(line) > 76 {
+					t.Errorf("body line %d: got %d chars, want at most 76: %q", i, len(line), line)
+				}
+				for _, r := range line {
+					if r > 126 {
+						t.Errorf("body line %d: got non-ASCII %q, want quoted-printable", i, r)
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestMessageBytesCRLF(t *testing.T) {
+	texts := []string{"a\nb", "a\r\nb", "a\n\n" + longLine + "\n"}
+	for _, text := range texts {
+		t.Run(strings.ReplaceAll(text[:min(len(text), 10)], "\n", "_"), func(t *testing.T) {
+			msg := testMessage()
+			msg.Text = text
+			raw := msg.Bytes()
+			for i, c := range raw {
+				if c == '\n' && (i == 0 || raw[i-1] != '\r') {
+					t.Fatalf("byte %d: got bare LF, want CRLF\n%q", i, raw)
+				}
+				if c == '\r' && (i+1 == len(raw) || raw[i+1] != '\n') {
+					t.Fatalf("byte %d: got bare CR, want CRLF\n%q", i, raw)
+				}
+			}
+			if !bytes.HasSuffix(raw, []byte("\r\n")) {
+				t.Errorf("message end: got %q, want CRLF", raw[max(0, len(raw)-10):])
+			}
+		})
+	}
+}
+
+func TestMessageBytesMessageID(t *testing.T) {
+	t.Run("set is stable", func(t *testing.T) {
+		msg := testMessage()
+		a, b := msg.Bytes(), msg.Bytes()
+		if !bytes.Equal(a, b) {
+			t.Errorf("two encodings: got\n%s\nand\n%s\nwant equal", a, b)
+		}
+		if got, want := readMessage(t, a).Header.Get("Message-ID"), "<"+msg.MessageID+">"; got != want {
+			t.Errorf("Message-ID: got %q, want %q", got, want)
+		}
+	})
+	t.Run("empty is generated", func(t *testing.T) {
+		msg := testMessage()
+		msg.MessageID = ""
+		a := readMessage(t, msg.Bytes()).Header.Get("Message-ID")
+		b := readMessage(t, msg.Bytes()).Header.Get("Message-ID")
+		if !strings.HasPrefix(a, "<") || !strings.HasSuffix(a, "@example.org>") {
+			t.Errorf("Message-ID: got %q, want <...@example.org>", a)
+		}
+		if a == b {
+			t.Errorf("two generated Message-IDs: got %q twice, want different", a)
+		}
+	})
+	t.Run("no domain in from", func(t *testing.T) {
+		msg := testMessage()
+		msg.MessageID = ""
+		msg.From = mail.Address{Address: "news"}
+		id := readMessage(t, msg.Bytes()).Header.Get("Message-ID")
+		if !strings.HasSuffix(id, "@herald.local>") {
+			t.Errorf("Message-ID: got %q, want <...@herald.local>", id)
+		}
+	})
+}
+
+func TestMessageBytesZeroDate(t *testing.T) {
+	msg := testMessage()
+	msg.Date = time.Time{}
+	m := readMessage(t, msg.Bytes())
+	date, err := m.Header.Date()
+	if err != nil {
+		t.Fatalf("Date header %q: got %v, want nil", m.Header.Get("Date"), err)
+	}
+	if date.IsZero() {
+		t.Errorf("Date: got %v, want a filled-in date", date)
+	}
+}
+
+func TestMessageBytesGolden(t *testing.T) {
+	got := testMessage().Bytes()
+	path := filepath.Join("testdata", "message.golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s: got %v, want nil (run with -update to create it)", path, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Bytes:\ngot\n%s\nwant\n%s", got, want)
+	}
+}
