@@ -141,3 +141,40 @@ func TestAPIRelayTestSend(t *testing.T) {
 		t.Fatalf("bad address: got %d %v, want 422 naming to", code, out)
 	}
 }
+
+func TestAPISettings(t *testing.T) {
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	code, out := h.api(key, http.MethodGet, "/api/v1/settings", nil)
+	if code != http.StatusOK || out["data"].(map[string]any)["timezone"] != "UTC" {
+		t.Fatalf("get: got %d %v", code, out)
+	}
+	code, out = h.api(key, http.MethodPatch, "/api/v1/settings", map[string]any{"org_name": "Acme", "base_url": "https://mail.acme.test"})
+	if code != http.StatusOK || out["data"].(map[string]any)["org_name"] != "Acme" {
+		t.Fatalf("patch: got %d %v", code, out)
+	}
+	code, out = h.api(key, http.MethodPatch, "/api/v1/settings", map[string]any{"timezone": "Nowhere/Land"})
+	if code != http.StatusUnprocessableEntity || out["error"].(map[string]any)["fields"].(map[string]any)["timezone"] == nil {
+		t.Fatalf("bad timezone: got %d %v, want 422 naming timezone", code, out)
+	}
+	if g, _ := h.st.General(context.Background()); g.OrgName != "Acme" || g.Timezone != "UTC" || !h.srv.secureCookies() {
+		t.Fatalf("stored: got %+v; the refused patch must change nothing and https must make cookies Secure", g)
+	}
+}
+
+func TestAPIRateLimitPerKey(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.APIRate, c.APIBurst = 0.001, 3 })
+	a, b := h.apiKey(store.ScopeRead), h.apiKey(store.ScopeRead)
+	for i := 0; i < 3; i++ {
+		if code, _ := h.api(a, http.MethodGet, "/api/v1/me", nil); code != http.StatusOK {
+			t.Fatalf("request %d within the burst: got %d", i+1, code)
+		}
+	}
+	code, out := h.api(a, http.MethodGet, "/api/v1/me", nil)
+	if code != http.StatusTooManyRequests || out["error"].(map[string]any)["code"] != "rate_limited" {
+		t.Fatalf("past the burst: got %d %v, want 429", code, out)
+	}
+	if code, _ := h.api(b, http.MethodGet, "/api/v1/me", nil); code != http.StatusOK {
+		t.Fatalf("another key: got %d, want 200: limits are per key", code)
+	}
+}

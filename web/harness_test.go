@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -32,12 +31,8 @@ type harness struct {
 	client *http.Client
 }
 
-func newHarness(t *testing.T) *harness {
-	return newHarnessTLS(t, nil)
-}
-
-// newHarnessTLS builds a harness whose relay connections trust relayTLS.
-func newHarnessTLS(t *testing.T, relayTLS *tls.Config) *harness {
+// newHarness builds a harness; opts adjust the server's config.
+func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 	t.Helper()
 	box, err := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -49,7 +44,11 @@ func newHarnessTLS(t *testing.T, relayTLS *tls.Config) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := New(Config{Store: st, Logger: log, Version: "test", Static: os.DirFS("../static"), RelayTLS: relayTLS})
+	cfg := Config{Store: st, Logger: log, Version: "test", Static: os.DirFS("../static")}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -160,10 +160,10 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// apiRateLimit allows each key 20 requests a second with bursts of 100.
+// apiRateLimit limits each key to the configured requests per second.
 func (s *Server) apiRateLimit() echo.MiddlewareFunc {
 	limits := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate: 20, Burst: 100, ExpiresIn: 5 * time.Minute,
+		Rate: s.apiRate, Burst: s.apiBurst, ExpiresIn: 5 * time.Minute,
 	})
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: limits,
@@ -176,7 +176,8 @@ func (s *Server) apiRateLimit() echo.MiddlewareFunc {
 		},
 		DenyHandler: func(c *echo.Context, _ string, _ error) error {
 			c.Response().Header().Set("Retry-After", "1")
-			return apiErr(http.StatusTooManyRequests, "rate_limited", "Too many requests with this key. Slow down to 20 a second.")
+			return apiErr(http.StatusTooManyRequests, "rate_limited",
+				fmt.Sprintf("Too many requests with this key: slow down to %g a second.", s.apiRate))
 		},
 	})
 }

@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"herald/scheduler"
 	"herald/templates"
 )
 
@@ -127,5 +129,21 @@ func TestGeneralSettings(t *testing.T) {
 	page = body(t, h.get("/settings"))
 	if !strings.Contains(page, "Settings saved.") || !strings.Contains(page, `value="news@acme.test"`) {
 		t.Fatalf("settings page after save lacks the flash or the values")
+	}
+}
+
+func TestJobsPageShowsTheScheduler(t *testing.T) {
+	last := time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
+	h := newHarness(t, func(c *Config) {
+		c.Jobs = func() []scheduler.JobStatus {
+			return []scheduler.JobStatus{{Name: "housekeeping", Spec: "@every 10m", LastRun: last, LastError: "disk full"}}
+		}
+	})
+	h.signIn()
+	page := body(t, h.get("/settings/jobs"))
+	for _, want := range []string{"housekeeping", "@every 10m", "4 May 2026 03:02 UTC", "disk full", "never"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("jobs page lacks %q", want)
+		}
 	}
 }

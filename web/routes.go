@@ -55,6 +55,8 @@ func (s *Server) routes(e *echo.Echo) {
 
 	api := e.Group("/api", s.requireAPIKey, s.apiRateLimit())
 	api.GET("/v1/me", s.apiMe)
+	api.GET("/v1/settings", s.apiSettingsGet)
+	api.PATCH("/v1/settings", s.apiSettingsUpdate)
 	api.GET("/v1/relays", s.apiRelayList)
 	api.POST("/v1/relays", s.apiRelayCreate)
 	api.GET("/v1/relays/:id", s.apiRelayGet)

@@ -24,6 +24,10 @@ type Config struct {
 	Static fs.FS
 	// Jobs reports the scheduler's jobs for Settings → Jobs; may be nil.
 	Jobs func() []scheduler.JobStatus
+	// APIRate and APIBurst limit each API key's requests per second; zero
+	// values mean 20 a second in bursts of 100.
+	APIRate  float64
+	APIBurst int
 	// RelayTLS overrides the TLS settings used to reach relays; nil uses the
 	// system's roots. Tests use it to trust a loopback server's certificate.
 	RelayTLS *tls.Config
@@ -37,6 +41,8 @@ type Server struct {
 	assets   *assets
 	jobs     func() []scheduler.JobStatus
 	relayTLS *tls.Config
+	apiRate  float64
+	apiBurst int
 	echo     *echo.Echo
 
 	generalCache atomic.Pointer[store.General]
@@ -59,6 +65,11 @@ func New(cfg Config) (*Server, error) {
 		assets:   a,
 		jobs:     jobs,
 		relayTLS: cfg.RelayTLS,
+		apiRate:  cfg.APIRate,
+		apiBurst: cfg.APIBurst,
+	}
+	if s.apiRate == 0 {
+		s.apiRate, s.apiBurst = 20, 100
 	}
 	e := echo.New()
 	e.Logger = cfg.Logger

@@ -1,0 +1,46 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v5"
+)
+
+// generalPatch is a settings request body; absent fields keep their value.
+type generalPatch struct {
+	OrgName       *string `json:"org_name"`
+	PostalAddress *string `json:"postal_address"`
+	BaseURL       *string `json:"base_url"`
+	FromName      *string `json:"from_name"`
+	FromEmail     *string `json:"from_email"`
+	Timezone      *string `json:"timezone"`
+}
+
+func (s *Server) apiSettingsGet(c *echo.Context) error {
+	g, err := s.store.General(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, g)
+}
+
+func (s *Server) apiSettingsUpdate(c *echo.Context) error {
+	var p generalPatch
+	if err := bindJSON(c, &p); err != nil {
+		return err
+	}
+	g, err := s.store.General(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	for dst, v := range map[*string]*string{&g.OrgName: p.OrgName, &g.PostalAddress: p.PostalAddress, &g.BaseURL: p.BaseURL,
+		&g.FromName: p.FromName, &g.FromEmail: p.FromEmail, &g.Timezone: p.Timezone} {
+		set(dst, v)
+	}
+	g, err = s.store.SaveGeneral(c.Request().Context(), g)
+	if err != nil {
+		return err
+	}
+	s.generalCache.Store(&g)
+	return apiData(c, http.StatusOK, g)
+}
