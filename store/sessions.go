@@ -94,7 +94,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		n, _ := res.RowsAffected()
 		total += n
 		res, err = tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE locked_until <= ? AND last_failure <= ?`,
-			unix(now), unix(now.Add(-throttleWindow)))
+			unix(now.Add(-throttleWindow)), unix(now.Add(-throttleWindow)))
 		if err != nil {
 			return err
 		}

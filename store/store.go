@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -74,7 +75,9 @@ func dsn(path string, writer bool) string {
 	} else {
 		q.Set("_query_only", "true")
 	}
-	return "file:" + path + "?" + q.Encode()
+	// SQLite reads the name as a URI, so a '%', '?' or '#' in the path must be escaped.
+	name := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + name + "?" + q.Encode()
 }
 
 // Close closes both pools.

@@ -41,12 +41,15 @@ func (s *Store) LoginFailed(ctx context.Context, key string, limit int) error {
 	now := s.now()
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		var failures int
-		var last int64
-		err := tx.QueryRowContext(ctx, `SELECT failures, last_failure FROM login_throttle WHERE key = ?`, key).Scan(&failures, &last)
+		var last, lockedUntil int64
+		err := tx.QueryRowContext(ctx, `SELECT failures, last_failure, locked_until FROM login_throttle WHERE key = ?`, key).
+			Scan(&failures, &last, &lockedUntil)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: login throttle %s: %w", key, err)
 		}
-		if errors.Is(err, sql.ErrNoRows) || now.Sub(fromUnix(last)) > throttleWindow {
+		// The window runs from the last failure or the end of the lockout,
+		// whichever is later, so long lockouts still escalate.
+		if errors.Is(err, sql.ErrNoRows) || now.Sub(fromUnix(max(last, lockedUntil))) > throttleWindow {
 			failures = 0
 		}
 		failures++

@@ -105,6 +105,7 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 
 func (s *Store) createUserTx(ctx context.Context, tx *sql.Tx, nu NewUser) (User, error) {
 	nu.Email = strings.TrimSpace(nu.Email)
+	nu.Name = strings.TrimSpace(nu.Name)
 	if errs := nu.Validate(); len(errs) > 0 {
 		return User{}, &ValidationError{Fields: errs}
 	}
@@ -113,7 +114,7 @@ func (s *Store) createUserTx(ctx context.Context, tx *sql.Tx, nu NewUser) (User,
 		return User{}, err
 	}
 	now := s.now()
-	res, err := tx.ExecContext(ctx, insertUser, nu.Email, strings.TrimSpace(nu.Name), nu.Role, hash, unix(now), unix(now))
+	res, err := tx.ExecContext(ctx, insertUser, nu.Email, nu.Name, nu.Role, hash, unix(now), unix(now))
 	if isUniqueViolation(err) {
 		return User{}, fmt.Errorf("store: user %s: %w", nu.Email, ErrConflict)
 	}
