@@ -1,0 +1,81 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestJobsRunAndReportTheirLastOutcome(t *testing.T) {
+	var okRuns, badRuns atomic.Int32
+	s, err := New(quietLog(),
+		Job{Name: "ok", Spec: "@every 1s", Run: func(context.Context) error { okRuns.Add(1); return nil }},
+		Job{Name: "bad", Spec: "@every 1s", Run: func(context.Context) error { badRuns.Add(1); return errors.New("disk full") }},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for (okRuns.Load() == 0 || badRuns.Load() == 0) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	jobs := s.Jobs()
+	if len(jobs) != 2 || jobs[0].Name != "ok" || jobs[1].Name != "bad" {
+		t.Fatalf("jobs: got %+v, want ok then bad", jobs)
+	}
+	if jobs[0].LastRun.IsZero() || jobs[0].LastError != "" {
+		t.Errorf("ok job: got %+v, want a last run and no error", jobs[0])
+	}
+	if jobs[1].LastError != "disk full" {
+		t.Errorf("bad job: got error %q, want disk full", jobs[1].LastError)
+	}
+}
+
+func TestRunWaitsForARunningJobAndCancelsItsContext(t *testing.T) {
+	started := make(chan struct{})
+	var finished atomic.Bool
+	s, err := New(quietLog(), Job{Name: "slow", Spec: "@every 1s", Run: func(ctx context.Context) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		finished.Store(true)
+		return ctx.Err()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("job never started")
+	}
+	cancel()
+	<-done
+	if !finished.Load() {
+		t.Fatal("Run returned before the running job finished")
+	}
+}
+
+func TestBadSpecIsRefused(t *testing.T) {
+	if _, err := New(quietLog(), Job{Name: "x", Spec: "every tuesday", Run: func(context.Context) error { return nil }}); err == nil {
+		t.Fatal("got nil error for a bad cron spec")
+	}
+}
