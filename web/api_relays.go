@@ -86,11 +86,7 @@ func (s *Server) apiRelayList(c *echo.Context) error {
 }
 
 func (s *Server) apiRelayGet(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	r, err := s.store.Relay(c.Request().Context(), id)
+	r, err := s.relayAt(c)
 	if err != nil {
 		return err
 	}

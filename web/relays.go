@@ -109,6 +109,15 @@ func failureDetail(err error) string {
 	return "The server refused the message at " + strings.ToUpper(se.Stage) + ": " + se.Err.Error()
 }
 
+// relayAt returns the relay the request's path names.
+func (s *Server) relayAt(c *echo.Context) (store.Relay, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return store.Relay{}, err
+	}
+	return s.store.Relay(c.Request().Context(), id)
+}
+
 func relayRows(rs []store.Relay) []templates.RelayRow {
 	rows := make([]templates.RelayRow, len(rs))
 	for i, r := range rs {
@@ -176,14 +185,11 @@ func (s *Server) relayNew(c *echo.Context) error {
 }
 
 func (s *Server) relayEdit(c *echo.Context) error {
-	id, err := pathID(c)
+	r, err := s.relayAt(c)
 	if err != nil {
 		return err
 	}
-	r, err := s.store.Relay(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
+	id := r.ID
 	u, _ := currentUser(c)
 	return s.relayFormPage(c, http.StatusOK, templates.RelayFormProps{ID: id, Form: relayFormOf(r), TestTo: u.Email, TestFrom: s.testFrom(r)})
 }
@@ -216,14 +222,11 @@ func (s *Server) relayCreate(c *echo.Context) error {
 }
 
 func (s *Server) relayUpdate(c *echo.Context) error {
-	id, err := pathID(c)
+	old, err := s.relayAt(c)
 	if err != nil {
 		return err
 	}
-	old, err := s.store.Relay(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
+	id := old.ID
 	f, in, errs := readRelayForm(c)
 	f.PasswordSet = old.PasswordSet
 	if len(errs) > 0 {
@@ -238,14 +241,11 @@ func (s *Server) relayUpdate(c *echo.Context) error {
 }
 
 func (s *Server) relayDelete(c *echo.Context) error {
-	id, err := pathID(c)
+	r, err := s.relayAt(c)
 	if err != nil {
 		return err
 	}
-	r, err := s.store.Relay(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
+	id := r.ID
 	if err := s.store.DeleteRelay(c.Request().Context(), id); err != nil {
 		return err
 	}
