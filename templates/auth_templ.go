@@ -399,7 +399,7 @@ func LoginPage(p LoginProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<div class=\"form-actions\"><button class=\"btn btn-primary\" type=\"submit\">Sign in</button></div></form><p class=\"auth-foot muted small\">Forgot your password? An operator can set a new one on the server with <code>herald user add</code>.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<div class=\"form-actions\"><button class=\"btn btn-primary\" type=\"submit\">Sign in</button></div></form><p class=\"auth-foot muted small\">Forgot your password? An operator can set a new one on the server with <code>herald user password --email you@example.com</code>.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

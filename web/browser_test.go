@@ -95,6 +95,7 @@ func TestBrowserSetupSignInAddRelayAndSendTest(t *testing.T) {
 	}
 	base := h.ts.URL
 	var heading, result, relaysPage string
+	var fitsPhone bool
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(base+"/setup?token="+token),
 		chromedp.WaitVisible(chromedp.CSS(`#email`)),
@@ -141,6 +142,13 @@ func TestBrowserSetupSignInAddRelayAndSendTest(t *testing.T) {
 		chromedp.Navigate(base+"/settings/relays"),
 		chromedp.WaitVisible(chromedp.CSS(`table.table`)),
 		into(&relaysPage, chromedp.Text(chromedp.CSS(`table.table`))),
+
+		// On a phone the layout reflows instead of scrolling sideways.
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(base+"/settings/relays/new"),
+		chromedp.WaitVisible(chromedp.CSS(`#host`)),
+		into(&fitsPhone, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`)),
+		screenshot("6-phone"),
 	)
 	if err != nil {
 		t.Fatalf("browser flow: %v", err)
@@ -153,6 +161,9 @@ func TestBrowserSetupSignInAddRelayAndSendTest(t *testing.T) {
 	}
 	if !strings.Contains(relaysPage, "Office relay") || strings.Contains(relaysPage, "relay-pass-123") {
 		t.Errorf("relay list: got %q", relaysPage)
+	}
+	if !fitsPhone {
+		t.Errorf("at 390 px wide the relay form is wider than the screen")
 	}
 	msgs := sink.Wait(1, 10*time.Second)
 	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "first.reader@example.com" || msgs[0].Auth != "mailer" {
