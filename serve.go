@@ -41,6 +41,7 @@ func (e env) openStore(ctx context.Context, dir string) (*store.Store, error) {
 func (e env) serve(ctx context.Context, args []string) error {
 	fs, data := e.flags("serve")
 	addr := fs.String("addr", e.envOr("HERALD_ADDR", "127.0.0.1:8080"), "address to listen on (env HERALD_ADDR)")
+	proxies := fs.String("trusted-proxies", e.getenv("HERALD_TRUSTED_PROXIES"), "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For to believe (env HERALD_TRUSTED_PROXIES)")
 	logFormat := fs.String("log-format", e.envOr("HERALD_LOG_FORMAT", "text"), "log format: text or json (env HERALD_LOG_FORMAT)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -48,6 +49,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 	log, err := newLogger(e.stderr, *logFormat)
 	if err != nil {
 		return err
+	}
+	trusted, err := web.ParseProxies(*proxies)
+	if err != nil {
+		return fmt.Errorf("%w: --trusted-proxies: %v", errUsage, err)
 	}
 	st, err := e.openStore(ctx, *data)
 	if err != nil {
@@ -72,7 +77,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	srv, err := web.New(web.Config{Store: st, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs})
+	srv, err := web.New(web.Config{Store: st, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs, TrustedProxies: trusted})
 	if err != nil {
 		ln.Close()
 		return err

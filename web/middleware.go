@@ -62,31 +62,48 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 
 // csrf protects every state-changing request that a browser could send with
 // Herald's cookies. The API is exempt: it authenticates with a bearer header
-// that a foreign site cannot make a browser send.
+// that a foreign site cannot make a browser send. The token cookie is Secure
+// whenever the public base URL is https.
 func (s *Server) csrf() echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper: func(c *echo.Context) bool {
-			p := c.Request().URL.Path
-			return isAPIPath(p) || strings.HasPrefix(p, "/static/") || p == "/healthz"
-		},
-		TokenLookup:    "form:" + csrfField + ",header:X-CSRF-Token",
-		ContextKey:     ctxCSRF,
-		CookieName:     csrfCookie,
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler: func(c *echo.Context, err error) error {
-			return echo.NewHTTPError(http.StatusForbidden,
-				"This form came from another site or has expired. Go back, reload the page and try again.").Wrap(err)
-		},
-	})
+	config := func(secure bool) echo.MiddlewareFunc {
+		return middleware.CSRFWithConfig(middleware.CSRFConfig{
+			Skipper:        func(c *echo.Context) bool { return !needsSession(c.Request().URL.Path) },
+			TokenLookup:    "form:" + csrfField + ",header:X-CSRF-Token",
+			ContextKey:     ctxCSRF,
+			CookieName:     csrfCookie,
+			CookiePath:     "/",
+			CookieHTTPOnly: true,
+			CookieSecure:   secure,
+			CookieSameSite: http.SameSiteLaxMode,
+			ErrorHandler: func(c *echo.Context, err error) error {
+				return echo.NewHTTPError(http.StatusForbidden,
+					"This form came from another site or has expired. Go back, reload the page and try again.").Wrap(err)
+			},
+		})
+	}
+	plain, secure := config(false), config(true)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		plainNext, secureNext := plain(next), secure(next)
+		return func(c *echo.Context) error {
+			if s.secureCookies() {
+				return secureNext(c)
+			}
+			return plainNext(c)
+		}
+	}
+}
+
+// needsSession reports whether a path can use the admin session: everything
+// but the API, static files and the health check.
+func needsSession(p string) bool {
+	return !isAPIPath(p) && !strings.HasPrefix(p, "/static/") && p != "/healthz"
 }
 
 // loadSession puts the signed-in user, if any, in the context.
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		ck, err := c.Cookie(sessionCookie)
-		if err != nil || ck.Value == "" || isAPIPath(c.Request().URL.Path) {
+		if err != nil || ck.Value == "" || !needsSession(c.Request().URL.Path) {
 			return next(c)
 		}
 		sess, err := s.store.SessionByToken(c.Request().Context(), ck.Value)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
 
 	"herald/templates"
 )
@@ -18,10 +19,13 @@ var PublicRoutes = map[string]bool{
 	"GET /favicon.ico": true,
 }
 
+// maxFormBody caps request bodies; routes that take uploads raise it.
+const maxFormBody = 2 << 20
+
 // routes registers every route Herald serves.
 func (s *Server) routes(e *echo.Echo) {
 	e.Pre(s.securityHeaders)
-	e.Use(s.recoverPanics, s.logRequests, s.csrf(), s.loadSession)
+	e.Use(s.recoverPanics, s.logRequests, middleware.BodyLimit(maxFormBody), s.csrf(), s.loadSession)
 
 	e.GET("/healthz", s.health)
 	e.GET("/static/*", s.static)

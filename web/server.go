@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/labstack/echo/v5"
@@ -28,6 +30,9 @@ type Config struct {
 	// values mean 20 a second in bursts of 100.
 	APIRate  float64
 	APIBurst int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client; without any, the connection's address is the client.
+	TrustedProxies []*net.IPNet
 	// RelayTLS overrides the TLS settings used to reach relays; nil uses the
 	// system's roots. Tests use it to trust a loopback server's certificate.
 	RelayTLS *tls.Config
@@ -73,13 +78,52 @@ func New(cfg Config) (*Server, error) {
 	}
 	e := echo.New()
 	e.Logger = cfg.Logger
-	// Herald is reached directly or through a proxy the operator runs; the
-	// client address used for throttling is the connection's own.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	e.HTTPErrorHandler = s.handleError
 	s.echo = e
 	s.routes(e)
 	return s, nil
+}
+
+// ipExtractor finds the client address used for throttling and logs: the
+// connection's own, or the forwarded one when the connection is a trusted proxy.
+func ipExtractor(proxies []*net.IPNet) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		opts = append(opts, echo.TrustIPRange(p))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// ParseProxies parses a comma-separated list of IP addresses and CIDR ranges.
+func ParseProxies(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !strings.Contains(item, "/") {
+			ip := net.ParseIP(item)
+			if ip == nil {
+				return nil, fmt.Errorf("trusted proxy %q is not an IP address or CIDR range", item)
+			}
+			bits := 32
+			if ip.To4() == nil {
+				bits = 128
+			}
+			item = fmt.Sprintf("%s/%d", ip, bits)
+		}
+		_, n, err := net.ParseCIDR(item)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q is not an IP address or CIDR range", item)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // Handler returns the HTTP handler serving every route.
