@@ -72,6 +72,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "backup":
 		err = e.backup(ctx, args)
 	case "version":
+		if err = parse(flag.NewFlagSet("herald version", flag.ContinueOnError), args); err != nil {
+			break
+		}
 		fmt.Fprintf(stdout, "herald %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -65,6 +65,9 @@ func TestVersionAndUsage(t *testing.T) {
 	if code, out, _ := runCLI(t, "", "version"); code != 0 || !strings.HasPrefix(out, "herald ") {
 		t.Fatalf("version: got %d %q", code, out)
 	}
+	if code, _, _ := runCLI(t, "", "version", "junk"); code != 2 {
+		t.Fatalf("version junk: got %d, want 2", code)
+	}
 	if code, _, errOut := runCLI(t, "", "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown command") {
 		t.Fatalf("unknown command: got %d %q, want 2 and a message", code, errOut)
 	}
@@ -76,10 +79,10 @@ func TestVersionAndUsage(t *testing.T) {
 func TestUserAdd(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errOut := runCLI(t, "a long enough password\n", "user", "add", "--email", "boss@example.com", "--role", "owner", "--data", dir)
-	if code != 0 || !strings.Contains(out, "Created owner boss@example.com") {
+	if code != 0 || !strings.Contains(out, "Created owner boss@example.com") || !strings.Contains(errOut, "creating a new one") {
 		t.Fatalf("user add: got %d %q %q", code, out, errOut)
 	}
-	if code, _, errOut := runCLI(t, "another long password\n", "user", "add", "--email", "BOSS@example.com", "--role", "admin", "--data", dir); code != 1 || !strings.Contains(errOut, "already exists") {
+	if code, _, errOut := runCLI(t, "another long password\n", "user", "add", "--email", "BOSS@example.com", "--role", "admin", "--data", dir); code != 1 || !strings.Contains(errOut, "a user with the email BOSS@example.com already exists") {
 		t.Fatalf("duplicate user: got %d %q", code, errOut)
 	}
 	if code, _, errOut := runCLI(t, "short\n", "user", "add", "--email", "x@example.com", "--role", "admin", "--data", dir); code != 1 || !strings.Contains(errOut, "at least 10") {
@@ -140,6 +143,16 @@ func TestBackupMakesAUsableCopy(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "", "backup", "--data", dir); code != 2 {
 		t.Fatalf("backup without --out: got %d, want 2", code)
+	}
+	if fi, err := os.Stat(filepath.Join(copyDir, store.DBFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: got %v, %v, want mode 0600", fi, err)
+	}
+	typo := filepath.Join(t.TempDir(), "dta")
+	if code, _, errOut := runCLI(t, "", "backup", "--out", filepath.Join(t.TempDir(), "b.db"), "--data", typo); code != 1 || !strings.Contains(errOut, "no Herald database") {
+		t.Fatalf("backup of a missing data dir: got %d %q, want 1 and a clear error", code, errOut)
+	}
+	if _, err := os.Stat(typo); !os.IsNotExist(err) {
+		t.Fatalf("backup of a missing data dir created it: %v", err)
 	}
 }
 

@@ -40,7 +40,11 @@ func (e env) user(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := e.openStore(ctx, *data)
+	missing := createLoudly
+	if sub == "password" {
+		missing = mustExist
+	}
+	st, err := e.openStore(ctx, *data, missing)
 	if err != nil {
 		return err
 	}
@@ -101,7 +105,7 @@ func (e env) apikey(ctx context.Context, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	st, err := e.openStore(ctx, *data)
+	st, err := e.openStore(ctx, *data, createLoudly)
 	if err != nil {
 		return err
 	}
@@ -155,7 +159,7 @@ func (e env) backup(ctx context.Context, args []string) error {
 	if *out == "" {
 		return fmt.Errorf("%w: --out is required", errUsage)
 	}
-	st, err := e.openStore(ctx, *data)
+	st, err := e.openStore(ctx, *data, mustExist)
 	if err != nil {
 		return err
 	}

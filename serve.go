@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"herald/scheduler"
@@ -29,8 +31,23 @@ func newLogger(w io.Writer, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("%w: --log-format must be text or json, not %q", errUsage, format)
 }
 
+// How a command treats a data directory that has no database yet.
+const (
+	createQuietly = iota // serve: a first run creates it
+	createLoudly         // say so, in case --data has a typo
+	mustExist            // refuse: there is nothing to work on
+)
+
 // openStore opens the data directory's database with its secret key.
-func (e env) openStore(ctx context.Context, dir string) (*store.Store, error) {
+func (e env) openStore(ctx context.Context, dir string, missing int) (*store.Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, store.DBFile)); errors.Is(err, os.ErrNotExist) {
+		switch missing {
+		case mustExist:
+			return nil, fmt.Errorf("no Herald database in %s: check --data (or HERALD_DATA)", dir)
+		case createLoudly:
+			fmt.Fprintf(e.stderr, "No Herald database in %s yet: creating a new one.\n", dir)
+		}
+	}
 	box, err := store.LoadSecretBox(dir, e.getenv("HERALD_SECRET_KEY"))
 	if err != nil {
 		return nil, err
@@ -54,7 +71,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --trusted-proxies: %v", errUsage, err)
 	}
-	st, err := e.openStore(ctx, *data)
+	st, err := e.openStore(ctx, *data, createQuietly)
 	if err != nil {
 		return err
 	}
@@ -70,6 +87,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err := e.announceSetup(ctx, st, log, ln.Addr().String()); err != nil {
 		ln.Close()
 		return err
+	}
+	if n, err := st.UnreadableSecrets(ctx); err != nil || n > 0 {
+		log.Warn("stored relay passwords cannot be decrypted with this secret key; restore the key that saved them or enter the passwords again",
+			"relays", n, "err", err)
 	}
 
 	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log))
@@ -131,7 +152,7 @@ func (e env) announceSetup(ctx context.Context, st *store.Store, log *slog.Logge
 		return err
 	}
 	link := setupBase(g.BaseURL, listenAddr) + "/setup?token=" + token
-	log.Info("no owner account yet: open the setup link to create it", "setup_url", link)
+	log.Info("no owner account yet: open the setup link printed on standard output to create it")
 	fmt.Fprintf(e.stdout, "\nHerald has no owner yet. Open this link to create the owner account (it works once):\n\n    %s\n\n", link)
 	return nil
 }

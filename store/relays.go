@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"time"
@@ -74,6 +75,8 @@ func (in RelayInput) Validate() map[string]string {
 		errs["name"] = "Give the relay a name, like \"Postmark\" or \"Office server\"."
 	case len(in.Name) > 100:
 		errs["name"] = "Use at most 100 characters."
+	case hasControl(in.Name):
+		errs["name"] = "Use a single line of text."
 	}
 	if in.Kind != "smtp" {
 		errs["kind"] = "Kind must be \"smtp\"."
@@ -81,8 +84,13 @@ func (in RelayInput) Validate() map[string]string {
 	switch {
 	case in.Host == "":
 		errs["host"] = "Enter the server's host name, like smtp.example.com."
+	case len(in.Host) > 253 || hasControl(in.Host):
+		errs["host"] = "Enter a host name of at most 253 characters, like smtp.example.com."
 	case strings.ContainsAny(in.Host, " /:@") && net.ParseIP(in.Host) == nil:
 		errs["host"] = "Enter only the host name, without scheme, port or path."
+	}
+	if len(in.Username) > 320 || hasControl(in.Username) {
+		errs["username"] = "Enter a username of at most 320 characters on one line."
 	}
 	if in.Port < 1 || in.Port > 65535 {
 		errs["port"] = "Port must be between 1 and 65535 (usually 587 for STARTTLS, 465 for TLS, 25 for none)."
@@ -96,7 +104,7 @@ func (in RelayInput) Validate() map[string]string {
 	if in.MaxConnections < 1 || in.MaxConnections > 100 {
 		errs["max_connections"] = "Max connections must be between 1 and 100."
 	}
-	if in.RatePerSecond < 0 || in.RatePerSecond > 100000 {
+	if math.IsNaN(in.RatePerSecond) || in.RatePerSecond < 0 || in.RatePerSecond > 100000 {
 		errs["rate_per_second"] = "Messages per second must be 0 (no limit) or a positive number."
 	}
 	return errs
@@ -158,9 +166,30 @@ func (s *Store) RelayPassword(ctx context.Context, id int64) (string, error) {
 	}
 	pw, err := s.box.Open(enc)
 	if err != nil {
-		return "", fmt.Errorf("store: relay %d password: %w", id, err)
+		return "", fmt.Errorf("store: relay %d password: %w", id, ErrSecretUnreadable)
 	}
 	return pw, nil
+}
+
+// UnreadableSecrets counts the relay passwords the current secret key cannot
+// decrypt, which happens when the database moved without its key.
+func (s *Store) UnreadableSecrets(ctx context.Context) (int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT password_enc FROM relays WHERE password_enc IS NOT NULL`)
+	if err != nil {
+		return 0, fmt.Errorf("store: check secrets: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var enc []byte
+		if err := rows.Scan(&enc); err != nil {
+			return 0, fmt.Errorf("store: check secrets: %w", err)
+		}
+		if _, err := s.box.Open(enc); err != nil {
+			n++
+		}
+	}
+	return n, rows.Err()
 }
 
 // sealPassword returns the encrypted password, or nil for none.
@@ -189,7 +218,7 @@ func (s *Store) CreateRelay(ctx context.Context, in RelayInput) (Relay, error) {
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, enc, in.MaxConnections, in.RatePerSecond, in.Enabled, now, now)
 	if isUniqueViolation(err) {
-		return Relay{}, fmt.Errorf("store: relay named %q: %w", in.Name, ErrConflict)
+		return Relay{}, conflict("a relay named %q already exists", in.Name)
 	}
 	if err != nil {
 		return Relay{}, fmt.Errorf("store: create relay: %w", err)
@@ -198,9 +227,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	return s.Relay(ctx, id)
 }
 
-// UpdateRelay validates and stores new values for a relay.
+// UpdateRelay validates and stores new values for a relay. A relay left
+// without a username loses its password too.
 func (s *Store) UpdateRelay(ctx context.Context, id int64, in RelayInput) (Relay, error) {
 	in.normalize()
+	if in.Username == "" && in.Password == nil {
+		in.Password = new(string)
+	}
 	if errs := in.Validate(); len(errs) > 0 {
 		return Relay{}, &ValidationError{Fields: errs}
 	}
@@ -217,7 +250,7 @@ func (s *Store) UpdateRelay(ctx context.Context, id int64, in RelayInput) (Relay
 	}
 	res, err := s.w.ExecContext(ctx, q+` WHERE id = ?`, append(args, id)...)
 	if isUniqueViolation(err) {
-		return Relay{}, fmt.Errorf("store: relay named %q: %w", in.Name, ErrConflict)
+		return Relay{}, conflict("a relay named %q already exists", in.Name)
 	}
 	if err != nil {
 		return Relay{}, fmt.Errorf("store: update relay %d: %w", id, err)

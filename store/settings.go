@@ -52,6 +52,10 @@ func (g *General) Normalize() {
 	g.OrgName = strings.TrimSpace(g.OrgName)
 	g.PostalAddress = strings.TrimSpace(g.PostalAddress)
 	g.BaseURL = strings.TrimRight(strings.TrimSpace(g.BaseURL), "/")
+	if u, err := url.Parse(g.BaseURL); err == nil && u.Host != "" {
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		g.BaseURL = u.String()
+	}
 	g.FromName = strings.TrimSpace(g.FromName)
 	g.FromEmail = strings.TrimSpace(g.FromEmail)
 	g.Timezone = strings.TrimSpace(g.Timezone)
@@ -83,7 +87,7 @@ func (g General) Validate() map[string]string {
 	if strings.ContainsAny(g.FromName, "\r\n") {
 		errs["from_name"] = "Use a single line."
 	}
-	if _, err := time.LoadLocation(g.Timezone); err != nil {
+	if _, err := time.LoadLocation(g.Timezone); err != nil || g.Timezone == "Local" {
 		errs["timezone"] = "Choose a timezone from the list, like Europe/London."
 	}
 	return errs

@@ -21,6 +21,20 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a write would break a uniqueness rule.
 var ErrConflict = errors.New("already exists")
 
+// conflictError says in words what already exists; it matches ErrConflict.
+type conflictError struct{ msg string }
+
+func (e *conflictError) Error() string        { return e.msg }
+func (e *conflictError) Is(target error) bool { return target == ErrConflict }
+
+func conflict(format string, args ...any) error {
+	return &conflictError{msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrSecretUnreadable is returned when a stored secret cannot be decrypted
+// with the current secret key.
+var ErrSecretUnreadable = errors.New("a stored secret cannot be decrypted with this secret key")
+
 // DBFile is the database file name inside the data directory.
 const DBFile = "herald.db"
 
@@ -120,6 +134,10 @@ func (s *Store) Backup(ctx context.Context, out string) error {
 		return fmt.Errorf("store: backup: %s already exists", out)
 	}
 	if _, err := s.w.ExecContext(ctx, "VACUUM INTO ?", out); err != nil {
+		return fmt.Errorf("store: backup to %s: %w", out, err)
+	}
+	// The copy holds password hashes and encrypted secrets: keep it private.
+	if err := os.Chmod(out, 0o600); err != nil {
 		return fmt.Errorf("store: backup to %s: %w", out, err)
 	}
 	return nil

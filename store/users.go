@@ -58,6 +58,8 @@ func (u NewUser) Validate() map[string]string {
 // at most 72 bytes, so longer passwords are refused rather than cut.
 func checkPassword(pw string) string {
 	switch {
+	case strings.TrimSpace(pw) == "":
+		return "Enter a password that is more than spaces."
 	case len([]rune(pw)) < MinPasswordLength:
 		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
 	case len(pw) > 72:
@@ -116,7 +118,7 @@ func (s *Store) createUserTx(ctx context.Context, tx *sql.Tx, nu NewUser) (User,
 	now := s.now()
 	res, err := tx.ExecContext(ctx, insertUser, nu.Email, nu.Name, nu.Role, hash, unix(now), unix(now))
 	if isUniqueViolation(err) {
-		return User{}, fmt.Errorf("store: user %s: %w", nu.Email, ErrConflict)
+		return User{}, conflict("a user with the email %s already exists", nu.Email)
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("store: create user: %w", err)

@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -41,6 +42,11 @@ func CheckEmail(email string) string {
 		return "Enter a valid email address, like name@example.com."
 	}
 	return ""
+}
+
+// hasControl reports whether s holds a control character, such as a line break.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
 }
 
 var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v5"
 
@@ -67,10 +68,18 @@ func bindJSON(c *echo.Context, dst any) error {
 		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
 		switch {
+		case errors.As(err, &typeErr) && typeErr.Field == "":
+			return apiErr(http.StatusBadRequest, "bad_request", "Send a JSON object in the request body.")
 		case errors.As(err, &typeErr):
+			kind := jsonKind(typeErr.Type.Kind().String())
 			return &apiError{Status: http.StatusBadRequest, Code: "bad_request",
-				Message: fmt.Sprintf("Field %q must be a %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String())),
-				Fields:  map[string]string{typeErr.Field: "Must be a " + jsonKind(typeErr.Type.Kind().String()) + "."}}
+				Message: fmt.Sprintf("Field %q must be a %s.", typeErr.Field, kind),
+				Fields:  map[string]string{typeErr.Field: "Must be a " + kind + "."}}
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return &apiError{Status: http.StatusBadRequest, Code: "bad_request",
+				Message: fmt.Sprintf("Unknown field %q: check its spelling against the API documentation.", name),
+				Fields:  map[string]string{name: "Unknown field."}}
 		case errors.As(err, &syntaxErr):
 			return apiErr(http.StatusBadRequest, "bad_request", fmt.Sprintf("The body is not valid JSON (at byte %d).", syntaxErr.Offset))
 		case errors.Is(err, io.ErrUnexpectedEOF):
@@ -80,12 +89,17 @@ func bindJSON(c *echo.Context, dst any) error {
 		}
 		return apiErr(http.StatusBadRequest, "bad_request", "The body could not be read: "+err.Error())
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apiErr(http.StatusBadRequest, "bad_request", "The body has more after the JSON object: send exactly one object.")
+	}
 	return nil
 }
 
 func jsonKind(goKind string) string {
 	switch goKind {
-	case "int", "int64", "float64":
+	case "int", "int64":
+		return "whole number"
+	case "float64":
 		return "number"
 	case "bool":
 		return "boolean"

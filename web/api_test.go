@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,88 @@ func TestAPIRateLimitPerKey(t *testing.T) {
 	}
 	if code, _ := h.api(b, http.MethodGet, "/api/v1/me", nil); code != http.StatusOK {
 		t.Fatalf("another key: got %d, want 200: limits are per key", code)
+	}
+}
+
+func TestAPIInputEdges(t *testing.T) {
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	req := func(body string) (int, map[string]any) {
+		return h.api(key, http.MethodPost, "/api/v1/relays", body)
+	}
+	cases := []struct {
+		name, body string
+		status     int
+		field      string
+		message    string
+	}{
+		{"trailing data", `{"name":"a","host":"smtp.example.com"} garbage`, 400, "", "exactly one object"},
+		{"array body", `[]`, 400, "", "JSON object"},
+		{"fraction for a whole number", `{"name":"a","host":"smtp.example.com","port":1.5}`, 400, "port", "whole number"},
+		{"unknown field", `{"name":"a","hostname":"x"}`, 400, "hostname", "Unknown field"},
+		{"control characters", `{"name":"a","host":"bad\u0000host","username":"a\r\nb"}`, 422, "host", "host"},
+		{"overlong host", `{"name":"a","host":"` + strings.Repeat("h", 300) + `"}`, 422, "host", "253"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := req(tc.body)
+			e, _ := out["error"].(map[string]any)
+			fields, ok := e["fields"].(map[string]any)
+			if code != tc.status || !ok || !strings.Contains(e["message"].(string), tc.message) {
+				t.Fatalf("got %d %v, want %d mentioning %q with a fields object", code, out, tc.status, tc.message)
+			}
+			if tc.field != "" && fields[tc.field] == nil {
+				t.Fatalf("fields: got %v, want %q named", fields, tc.field)
+			}
+		})
+	}
+	if rs, _ := h.st.Relays(context.Background()); len(rs) != 0 {
+		t.Fatalf("refused bodies stored %d relays", len(rs))
+	}
+	h.api(key, http.MethodPost, "/api/v1/relays", map[string]any{"name": "api", "host": "smtp.example.com"})
+	code, out := h.api(key, http.MethodPost, "/api/v1/relays", map[string]any{"name": "API", "host": "smtp.example.com"})
+	if msg := out["error"].(map[string]any)["message"]; code != http.StatusConflict || msg != `A relay named "API" already exists.` {
+		t.Fatalf("conflict: got %d %q", code, msg)
+	}
+	lower := h.request(http.DefaultClient, http.MethodGet, "/api/v1/me", nil, map[string]string{"Authorization": "bearer " + key})
+	if lower.StatusCode != http.StatusOK {
+		t.Fatalf("lower-case bearer scheme: got %d, want 200", lower.StatusCode)
+	}
+}
+
+func TestAPIExplainsAPasswordItCannotDecrypt(t *testing.T) {
+	sink := smtptest.Start(t, smtptest.Options{Username: "u", Password: "p"})
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	_, out := h.api(key, http.MethodPost, "/api/v1/relays", map[string]any{"name": "Sink", "host": sink.Host(), "port": sink.Port(), "tls": "none", "username": "u", "password": "p"})
+	id := int64(out["data"].(map[string]any)["id"].(float64))
+	other, _ := store.NewSecretBox([]byte("fedcba9876543210fedcba9876543210"))
+	reopened, err := store.Open(context.Background(), filepath.Dir(h.st.Path()), other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close()
+	if n, err := reopened.UnreadableSecrets(context.Background()); n != 1 || err != nil {
+		t.Fatalf("unreadable secrets under another key: got %d, %v, want 1", n, err)
+	}
+	h2 := newHarness(t, func(c *Config) { c.Store = reopened })
+	key2 := h2.apiKey(store.ScopeFull)
+	code, out := h2.api(key2, http.MethodPost, "/api/v1/relays/"+itoa(id)+"/test", map[string]any{"to": "a@example.com"})
+	e := out["error"].(map[string]any)
+	if code != http.StatusConflict || e["code"] != "secret_unreadable" || !strings.Contains(e["message"].(string), "Enter the password again") {
+		t.Fatalf("test with an undecryptable password: got %d %v", code, out)
+	}
+}
+
+func TestHEADWorksLikeGET(t *testing.T) {
+	h := newHarness(t)
+	h.createOwner()
+	page := body(t, h.get("/login"))
+	css := stylesheet.FindStringSubmatch(page)[1]
+	for _, path := range []string{"/healthz", "/login", css} {
+		resp := h.request(h.client, http.MethodHead, path, nil, nil)
+		if b := body(t, resp); resp.StatusCode != http.StatusOK || b != "" {
+			t.Errorf("HEAD %s: got %d with %d bytes of body, want 200 and none", path, resp.StatusCode, len(b))
+		}
 	}
 }

@@ -95,7 +95,7 @@ func TestSignInAndOut(t *testing.T) {
 }
 
 func TestSignInRedirectStaysOnSite(t *testing.T) {
-	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"} {
+	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "/\t/evil.example", "/a\\b", "/\r\nX: y"} {
 		if got := safeNext(next); got != "/" {
 			t.Errorf("safeNext(%q): got %q, want /", next, got)
 		}
@@ -107,8 +107,11 @@ func TestSignInRedirectStaysOnSite(t *testing.T) {
 
 func TestSessionCookieIsSecureWithHTTPSBaseURL(t *testing.T) {
 	h := newHarness(t)
-	if _, err := h.st.SaveGeneral(context.Background(), store.General{BaseURL: "https://mail.example.com", Timezone: "UTC"}); err != nil {
+	if _, err := h.st.SaveGeneral(context.Background(), store.General{BaseURL: "HTTPS://Mail.Example.com/", Timezone: "UTC"}); err != nil {
 		t.Fatal(err)
+	}
+	if g, _ := h.st.General(context.Background()); g.BaseURL != "https://mail.example.com" {
+		t.Fatalf("base URL: got %q, want it normalised to https://mail.example.com", g.BaseURL)
 	}
 	h.createOwner()
 	resp := h.postForm("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}}, nil)

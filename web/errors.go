@@ -16,7 +16,7 @@ type apiError struct {
 	Status  int               `json:"-"`
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
+	Fields  map[string]string `json:"fields"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -57,7 +57,10 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, store.ErrNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "Nothing exists at this address."}
 	case errors.Is(err, store.ErrConflict):
-		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: "Something with that name already exists: " + err.Error()}
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: upperFirst(err.Error()) + "."}
+	case errors.Is(err, store.ErrSecretUnreadable):
+		return &apiError{Status: http.StatusConflict, Code: "secret_unreadable",
+			Message: "The saved relay password cannot be decrypted with this Herald's secret key (data/secret.key or HERALD_SECRET_KEY). Enter the password again, or restore the key that was used to save it."}
 	case errors.As(err, &he):
 		msg := he.Message
 		if msg == "" {
@@ -86,6 +89,9 @@ func (s *Server) handleError(c *echo.Context, err error) {
 		return
 	}
 	ae := toAPIError(err)
+	if ae.Fields == nil {
+		ae.Fields = map[string]string{}
+	}
 	r := c.Request()
 	if ae.Status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -122,6 +128,13 @@ func pageMessage(ae *apiError) string {
 		return "This address does not accept that kind of request."
 	}
 	return ae.Message
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // isAPIPath reports whether a path belongs to the JSON API.

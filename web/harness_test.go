@@ -54,7 +54,7 @@ func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	h := &harness{t: t, st: st, srv: srv, ts: ts}
+	h := &harness{t: t, st: cfg.Store, srv: srv, ts: ts}
 	h.client = h.newClient()
 	return h
 }

@@ -28,6 +28,20 @@ const (
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
+// headAsGet routes HEAD like GET, so every page, asset and the health check
+// answer uptime monitors. net/http still sees the original HEAD request and
+// drops the body.
+func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		if r := c.Request(); r.Method == http.MethodHead {
+			get := *r
+			get.Method = http.MethodGet
+			c.SetRequest(&get)
+		}
+		return next(c)
+	}
+}
+
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		h := c.Response().Header()
@@ -155,9 +169,8 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 // the method.
 func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		auth := c.Request().Header.Get("Authorization")
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
+		scheme, token, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
 			return apiErr(http.StatusUnauthorized, "unauthorized", "Send an API key as \"Authorization: Bearer <key>\". Create keys in Settings → API keys.")
 		}

@@ -100,3 +100,24 @@ func TestRelayTestShowsTheServersRefusal(t *testing.T) {
 		t.Fatalf("bad test address: got %d, want 422 with a message", resp.StatusCode)
 	}
 }
+
+func TestRelayFormRefusesNonNumbersAndClearsAnOrphanedPassword(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	bad := relayForm("Odd", 2525, "pw-123")
+	bad.Set("rate_per_second", "NaN")
+	if resp := h.postForm("/settings/relays", bad, nil); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("NaN rate: got %d, want 422", resp.StatusCode)
+	}
+	resp := h.postForm("/settings/relays", relayForm("Odd", 2525, "pw-123"), nil)
+	loc := resp.Header.Get("Location")
+	noLogin := relayForm("Odd", 2525, "")
+	noLogin.Set("username", "")
+	if resp := h.postForm(loc, noLogin, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("clearing the username: got %d", resp.StatusCode)
+	}
+	rs, _ := h.st.Relays(context.Background())
+	if len(rs) != 1 || rs[0].PasswordSet {
+		t.Fatalf("after clearing the username: got %+v, want the password gone too", rs)
+	}
+}

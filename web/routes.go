@@ -24,7 +24,7 @@ const maxFormBody = 2 << 20
 
 // routes registers every route Herald serves.
 func (s *Server) routes(e *echo.Echo) {
-	e.Pre(s.securityHeaders)
+	e.Pre(s.securityHeaders, headAsGet)
 	e.Use(s.recoverPanics, s.logRequests, middleware.BodyLimit(maxFormBody), s.csrf(), s.loadSession)
 
 	e.GET("/healthz", s.health)

@@ -2,6 +2,15 @@
 // handlers are used anywhere, so the CSP can forbid inline script.
 (function () {
   "use strict";
+  // A form with data-confirm asks before it is submitted, for actions that
+  // cannot be undone, such as deleting a relay.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) {
+      ev.preventDefault();
+    }
+  }, true);
+
   // A button with data-copy="ID" copies the text of element ID.
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("[data-copy]");
