@@ -88,8 +88,8 @@ func TestOpenCreatesDirAndMigratesOnce(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, DBFile)); err != nil {
 		t.Errorf("database file: got %v, want it to exist", err)
 	}
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
-		t.Errorf("SchemaVersion: got %v (%v), want 1", v, err)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+		t.Errorf("SchemaVersion: got %v (%v), want %d", v, err, latestVersion(t))
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("Ping: got %v, want nil", err)
@@ -100,11 +100,11 @@ func TestOpenCreatesDirAndMigratesOnce(t *testing.T) {
 	}
 
 	s2 := openStoreAt(t, dir, box)
-	if v, err := s2.SchemaVersion(ctx); err != nil || v != 1 {
-		t.Errorf("SchemaVersion after reopen: got %v (%v), want 1", v, err)
+	if v, err := s2.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+		t.Errorf("SchemaVersion after reopen: got %v (%v), want %d", v, err, latestVersion(t))
 	}
-	if got := countRows(t, s2, `SELECT COUNT(*) FROM schema_migrations`); got != 1 {
-		t.Errorf("schema_migrations rows after reopen: got %v, want 1", got)
+	if got := countRows(t, s2, `SELECT COUNT(*) FROM schema_migrations`); got != latestVersion(t) {
+		t.Errorf("schema_migrations rows after reopen: got %v, want %d", got, latestVersion(t))
 	}
 	if _, err := s2.UserByEmail(ctx, "kept@example.com"); err != nil {
 		t.Errorf("user after reopen: got %v, want nil", err)
@@ -258,8 +258,8 @@ func TestBackup(t *testing.T) {
 
 	// The backup is a data directory Herald itself can open.
 	restored := openStoreAt(t, outDir, testBox(t))
-	if v, err := restored.SchemaVersion(ctx); err != nil || v != 1 {
-		t.Errorf("restored SchemaVersion: got %v (%v), want 1", v, err)
+	if v, err := restored.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+		t.Errorf("restored SchemaVersion: got %v (%v), want %d", v, err, latestVersion(t))
 	}
 	if n, err := restored.CountUsers(ctx); err != nil || n != len(emails) {
 		t.Errorf("restored CountUsers: got %v (%v), want %v", n, err, len(emails))
@@ -285,4 +285,20 @@ func TestBackupRefusesExistingFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// latestVersion is the version of the newest embedded migration; versions are
+// numbered 1, 2, 3 with no gaps.
+func latestVersion(t *testing.T) int {
+	t.Helper()
+	all, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range all {
+		if m.version != i+1 {
+			t.Fatalf("migration %s has version %d, want %d: versions must run 1, 2, 3 without gaps", m.name, m.version, i+1)
+		}
+	}
+	return len(all)
 }

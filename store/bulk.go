@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Bulk actions on contacts.
+const (
+	BulkAddToList      = "add_to_list"
+	BulkRemoveFromList = "remove_from_list"
+	BulkTag            = "tag"
+	BulkUntag          = "untag"
+	BulkUnsubscribe    = "unsubscribe"
+	BulkDelete         = "delete"
+)
+
+// BulkActions lists the actions BulkContacts takes.
+var BulkActions = []string{BulkAddToList, BulkRemoveFromList, BulkTag, BulkUntag, BulkUnsubscribe, BulkDelete}
+
+// BulkAction is one change applied to many contacts.
+type BulkAction struct {
+	Kind   string
+	ListID int64
+	Tag    string
+}
+
+// Validate reports what is wrong with a.
+func (a BulkAction) Validate() map[string]string {
+	errs := map[string]string{}
+	switch a.Kind {
+	case BulkAddToList, BulkRemoveFromList:
+		if a.ListID < 1 {
+			errs["list_id"] = "Choose a list."
+		}
+	case BulkTag, BulkUntag:
+		if msg := checkTags([]string{a.Tag}); msg != "" {
+			errs["tag"] = msg
+		}
+	case BulkUnsubscribe, BulkDelete:
+	default:
+		errs["action"] = "Action must be one of " + strings.Join(BulkActions, ", ") + "."
+	}
+	return errs
+}
+
+// bulkBatch is how many contacts one bulk transaction changes, so the writer
+// is never held for long.
+const bulkBatch = 5000
+
+// BulkContacts applies a to every contact matching f, in batches, and returns
+// how many contacts it changed.
+func (s *Store) BulkContacts(ctx context.Context, f ContactFilter, a BulkAction) (int, error) {
+	a.Tag = strings.TrimSpace(a.Tag)
+	if errs := a.Validate(); len(errs) > 0 {
+		return 0, &ValidationError{Fields: errs}
+	}
+	var listName string
+	if a.ListID != 0 {
+		l, err := s.List(ctx, a.ListID)
+		if err != nil {
+			return 0, &ValidationError{Fields: map[string]string{"list_id": fmt.Sprintf("List %d does not exist.", a.ListID)}}
+		}
+		listName = l.Name
+	}
+	where, args, err := s.where(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	var after int64
+	for {
+		ids, err := s.idBatch(ctx, where, args, after)
+		if err != nil || len(ids) == 0 {
+			return changed, err
+		}
+		after = ids[len(ids)-1]
+		err = s.Tx(ctx, func(tx *sql.Tx) error {
+			n, err := s.bulkApply(ctx, tx, ids, a, listName)
+			changed += n
+			return err
+		})
+		if err != nil {
+			return changed, err
+		}
+	}
+}
+
+func (s *Store) idBatch(ctx context.Context, where string, args []any, after int64) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT c.id FROM contacts c WHERE c.id > ? AND `+where+` ORDER BY c.id LIMIT ?`,
+		append(append([]any{after}, args...), bulkBatch)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: bulk select: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// idList renders ids as a JSON array for json_each, so a batch binds as one argument.
+func idList(ids []int64) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprint(&b, id)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+func (s *Store) bulkApply(ctx context.Context, tx *sql.Tx, ids []int64, a BulkAction, listName string) (int, error) {
+	now := unix(s.now())
+	batch := idList(ids)
+	var q string
+	var args []any
+	kind, detail := "", ""
+	switch a.Kind {
+	case BulkAddToList:
+		// Members who unsubscribed stay unsubscribed: adding does not override consent.
+		q = `INSERT INTO list_members (list_id, contact_id, status, created_at, updated_at)
+SELECT ?, value, 'confirmed', ?, ? FROM json_each(?) WHERE true ON CONFLICT (list_id, contact_id) DO NOTHING RETURNING contact_id`
+		args = []any{a.ListID, now, now, batch}
+		kind, detail = EventSubscribed, "Added to "+listName
+	case BulkRemoveFromList:
+		q = `DELETE FROM list_members WHERE list_id = ? AND contact_id IN (SELECT value FROM json_each(?)) RETURNING contact_id`
+		args = []any{a.ListID, batch}
+		kind, detail = EventRemoved, "Removed from "+listName
+	case BulkTag:
+		id, err := s.tagID(ctx, tx, a.Tag)
+		if err != nil {
+			return 0, err
+		}
+		q = `INSERT INTO contact_tags (tag_id, contact_id) SELECT ?, value FROM json_each(?) WHERE true
+ON CONFLICT DO NOTHING RETURNING contact_id`
+		args = []any{id, batch}
+	case BulkUntag:
+		q = `DELETE FROM contact_tags WHERE tag_id = (SELECT id FROM tags WHERE name = ?) AND contact_id IN (SELECT value FROM json_each(?)) RETURNING contact_id`
+		args = []any{a.Tag, batch}
+	case BulkUnsubscribe:
+		q = `UPDATE contacts SET status = 'unsubscribed', updated_at = ? WHERE status = 'active' AND id IN (SELECT value FROM json_each(?)) RETURNING id`
+		args = []any{now, batch}
+		kind, detail = EventUnsubscribed, "Unsubscribed from all mail by an administrator"
+	case BulkDelete:
+		res, err := tx.ExecContext(ctx, `DELETE FROM contacts WHERE id IN (SELECT value FROM json_each(?))`, batch)
+		if err != nil {
+			return 0, fmt.Errorf("store: bulk delete: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		return int(n), nil
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: bulk %s: %w", a.Kind, err)
+	}
+	var touched []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		touched = append(touched, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if kind != "" {
+		for _, id := range touched {
+			if err := recordEvent(ctx, tx, id, kind, detail, now); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(touched), nil
+}

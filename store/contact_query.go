@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// ContactFilter narrows the contacts a query sees. Zero fields do not filter.
+type ContactFilter struct {
+	// Q matches the start of the email, first name or last name; two or more
+	// words match first and last name.
+	Q         string
+	ListID    int64
+	Tag       string
+	Status    string
+	SegmentID int64
+	// Rule, when set, is applied like a segment that was not saved.
+	Rule *Rule
+	// IDs limits the query to these contacts.
+	IDs []int64
+}
+
+// where compiles f to a SQL condition over contacts c.
+func (s *Store) where(ctx context.Context, f ContactFilter) (string, []any, error) {
+	conds := []string{"1"}
+	var args []any
+	add := func(cond string, a ...any) {
+		conds = append(conds, cond)
+		args = append(args, a...)
+	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		words := strings.Fields(q)
+		prefix := likeEscape(q) + "%"
+		switch {
+		case strings.Contains(q, "@") || len(words) == 1:
+			add(`(c.email LIKE ? ESCAPE '\' OR c.first_name LIKE ? ESCAPE '\' OR c.last_name LIKE ? ESCAPE '\')`, prefix, prefix, prefix)
+		default:
+			first, last := likeEscape(words[0])+"%", likeEscape(strings.Join(words[1:], " "))+"%"
+			add(`((c.first_name LIKE ? ESCAPE '\' AND c.last_name LIKE ? ESCAPE '\') OR c.email LIKE ? ESCAPE '\')`, first, last, prefix)
+		}
+	}
+	if f.ListID != 0 {
+		add(`c.id IN (SELECT contact_id FROM list_members WHERE list_id = ?)`, f.ListID)
+	}
+	if f.Tag != "" {
+		add(`c.id IN (SELECT ct.contact_id FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE t.name = ?)`, f.Tag)
+	}
+	if f.Status != "" {
+		if !contains(ContactStatuses, f.Status) {
+			return "", nil, &ValidationError{Fields: map[string]string{"status": "Status must be one of " + strings.Join(ContactStatuses, ", ") + "."}}
+		}
+		add(`c.status = ?`, f.Status)
+	}
+	rules := []Rule{}
+	if f.SegmentID != 0 {
+		seg, err := s.Segment(ctx, f.SegmentID)
+		if err != nil {
+			return "", nil, err
+		}
+		rules = append(rules, seg.Rules)
+	}
+	if f.Rule != nil {
+		rules = append(rules, *f.Rule)
+	}
+	for _, r := range rules {
+		c, err := CompileRule(r, s.now())
+		if err != nil {
+			return "", nil, err
+		}
+		add("("+c.Where+")", c.Args...)
+	}
+	if len(f.IDs) > 0 {
+		ps := make([]string, len(f.IDs))
+		for i, id := range f.IDs {
+			ps[i] = "?"
+			args = append(args, id)
+		}
+		conds = append(conds, "c.id IN ("+strings.Join(ps, ", ")+")")
+	}
+	return strings.Join(conds, " AND "), args, nil
+}
+
+// ContactPage is one page of contacts and how many match in all.
+type ContactPage struct {
+	Contacts []Contact
+	Total    int
+}
+
+// Contacts returns the page-th page (from 1) of perPage contacts matching f,
+// newest first. Tags and memberships are not filled in.
+func (s *Store) Contacts(ctx context.Context, f ContactFilter, page, perPage int) (ContactPage, error) {
+	where, args, err := s.where(ctx, f)
+	if err != nil {
+		return ContactPage{}, err
+	}
+	var p ContactPage
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts c WHERE `+where, args...).Scan(&p.Total); err != nil {
+		return p, fmt.Errorf("store: count contacts: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE `+where+` ORDER BY c.id DESC LIMIT ? OFFSET ?`,
+		append(args, perPage, (page-1)*perPage)...)
+	if err != nil {
+		return p, fmt.Errorf("store: contacts: %w", err)
+	}
+	defer rows.Close()
+	p.Contacts = []Contact{}
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return p, fmt.Errorf("store: contacts: %w", err)
+		}
+		p.Contacts = append(p.Contacts, c)
+	}
+	return p, rows.Err()
+}
+
+// CountContacts returns how many contacts match f.
+func (s *Store) CountContacts(ctx context.Context, f ContactFilter) (int, error) {
+	where, args, err := s.where(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts c WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count contacts: %w", err)
+	}
+	return n, nil
+}
+
+// exportBatch is how many contacts an export reads at a time.
+const exportBatch = 1000
+
+// EachContact calls fn for every contact matching f in id order, with tags and
+// memberships, reading in batches so memory stays flat however many match.
+func (s *Store) EachContact(ctx context.Context, f ContactFilter, fn func(Contact) error) error {
+	where, args, err := s.where(ctx, f)
+	if err != nil {
+		return err
+	}
+	var after int64
+	for {
+		batch, err := s.contactBatch(ctx, where, args, after)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.fillRelations(ctx, batch); err != nil {
+			return err
+		}
+		for _, c := range batch {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		after = batch[len(batch)-1].ID
+	}
+}
+
+func (s *Store) contactBatch(ctx context.Context, where string, args []any, after int64) ([]Contact, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id > ? AND `+where+` ORDER BY c.id LIMIT ?`,
+		append(append([]any{after}, args...), exportBatch)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: export contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		c.Tags, c.Memberships = []string{}, []Membership{}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// fillRelations loads the tags and memberships of a batch of contacts in two queries.
+func (s *Store) fillRelations(ctx context.Context, batch []Contact) error {
+	byID := make(map[int64]*Contact, len(batch))
+	lo, hi := batch[0].ID, batch[len(batch)-1].ID
+	for i := range batch {
+		byID[batch[i].ID] = &batch[i]
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT ct.contact_id, t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id
+WHERE ct.contact_id BETWEEN ? AND ? ORDER BY ct.contact_id, t.name`, lo, hi)
+	if err != nil {
+		return fmt.Errorf("store: export tags: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return err
+		}
+		if c := byID[id]; c != nil {
+			c.Tags = append(c.Tags, name)
+		}
+	}
+	rows.Close()
+	rows, err = s.r.QueryContext(ctx, `SELECT m.contact_id, l.id, l.name, m.status, m.created_at, m.updated_at
+FROM list_members m JOIN lists l ON l.id = m.list_id WHERE m.contact_id BETWEEN ? AND ? ORDER BY m.contact_id, l.name`, lo, hi)
+	if err != nil {
+		return fmt.Errorf("store: export lists: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, created, updated int64
+		var m Membership
+		if err := rows.Scan(&id, &m.ListID, &m.ListName, &m.Status, &created, &updated); err != nil {
+			return err
+		}
+		m.CreatedAt, m.UpdatedAt = fromUnix(created), fromUnix(updated)
+		if c := byID[id]; c != nil {
+			c.Memberships = append(c.Memberships, m)
+		}
+	}
+	return rows.Err()
+}

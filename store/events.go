@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Kinds of event on a contact's timeline. Later parts of Herald add sends,
+// opens, clicks and bounces.
+const (
+	EventAdded        = "added"
+	EventImported     = "imported"
+	EventUpdated      = "updated"
+	EventSubscribed   = "subscribed"
+	EventConfirmed    = "confirmed"
+	EventUnsubscribed = "unsubscribed"
+	EventRemoved      = "removed"
+	EventStatus       = "status"
+	EventErased       = "erased"
+)
+
+// Event is one thing that happened to a contact.
+type Event struct {
+	ID        int64
+	Kind      string
+	Detail    string
+	CreatedAt time.Time
+}
+
+func recordEvent(ctx context.Context, tx *sql.Tx, contactID int64, kind, detail string, at int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO contact_events (contact_id, kind, detail, created_at) VALUES (?, ?, ?, ?)`,
+		contactID, kind, detail, at)
+	if err != nil {
+		return fmt.Errorf("store: record %s event for contact %d: %w", kind, contactID, err)
+	}
+	return nil
+}
+
+func statusEvent(status string) string {
+	if status == StatusUnsubscribed {
+		return EventUnsubscribed
+	}
+	return EventStatus
+}
+
+func memberEvent(status string) string {
+	switch status {
+	case MemberConfirmed:
+		return EventConfirmed
+	case MemberUnsubscribed:
+		return EventUnsubscribed
+	}
+	return EventSubscribed
+}
+
+func memberDetail(status, list string) string {
+	switch status {
+	case MemberConfirmed:
+		return "Subscribed to " + list + " (confirmed)"
+	case MemberUnsubscribed:
+		return "Unsubscribed from " + list
+	}
+	return "Subscribed to " + list + ", awaiting confirmation"
+}
+
+// ContactEvents returns a contact's timeline, newest first, at most limit events.
+func (s *Store) ContactEvents(ctx context.Context, contactID int64, limit int) ([]Event, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, detail, created_at FROM contact_events
+WHERE contact_id = ? ORDER BY id DESC LIMIT ?`, contactID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: contact %d events: %w", contactID, err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.ID, &e.Kind, &e.Detail, &at); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = fromUnix(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Suppression kinds: one address, or every address at a domain.
+const (
+	SuppressEmail  = "email"
+	SuppressDomain = "domain"
+)
+
+// Suppression is an entry on the global do-not-send list.
+type Suppression struct {
+	ID        int64
+	Kind      string
+	Value     string
+	Reason    string
+	Source    string
+	CreatedAt time.Time
+}
+
+// SuppressionInput adds an address or a domain to the do-not-send list.
+type SuppressionInput struct {
+	Kind   string
+	Value  string
+	Reason string
+	Source string
+}
+
+func (in *SuppressionInput) normalize() {
+	in.Kind = strings.ToLower(strings.TrimSpace(in.Kind))
+	in.Value = strings.ToLower(strings.TrimSpace(in.Value))
+	in.Reason = strings.TrimSpace(in.Reason)
+	if in.Kind == "" {
+		in.Kind = SuppressEmail
+		if !strings.Contains(in.Value, "@") {
+			in.Kind = SuppressDomain
+		}
+	}
+	if in.Kind == SuppressDomain {
+		in.Value = strings.TrimPrefix(in.Value, "@")
+	}
+	if in.Source == "" {
+		in.Source = "manual"
+	}
+}
+
+// Validate reports what is wrong with in.
+func (in SuppressionInput) Validate() map[string]string {
+	errs := map[string]string{}
+	switch in.Kind {
+	case SuppressEmail:
+		if msg := CheckEmail(in.Value); msg != "" {
+			errs["value"] = msg
+		}
+	case SuppressDomain:
+		if !validDomain(in.Value) {
+			errs["value"] = "Enter a domain like example.com."
+		}
+	default:
+		errs["kind"] = "Kind must be email or domain."
+	}
+	if len(in.Reason) > 500 || hasControl(in.Reason) {
+		errs["reason"] = "Use one line of at most 500 characters."
+	}
+	return errs
+}
+
+func validDomain(d string) bool {
+	if len(d) < 3 || len(d) > 253 || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
+		return false
+	}
+	for _, r := range d {
+		if !(r == '.' || r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127) {
+			return false
+		}
+	}
+	return true
+}
+
+// AddSuppression puts an address or domain on the do-not-send list. Adding one
+// that is already there keeps the first entry and is not an error.
+func (s *Store) AddSuppression(ctx context.Context, in SuppressionInput) (Suppression, error) {
+	in.normalize()
+	if errs := in.Validate(); len(errs) > 0 {
+		return Suppression{}, &ValidationError{Fields: errs}
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO suppressions (kind, value, reason, source, created_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (kind, value) DO NOTHING`, in.Kind, in.Value, in.Reason, in.Source, unix(s.now()))
+	if err != nil {
+		return Suppression{}, fmt.Errorf("store: add suppression: %w", err)
+	}
+	return scanSuppression(s.r.QueryRowContext(ctx, `SELECT `+suppressionColumns+` FROM suppressions WHERE kind = ? AND value = ?`, in.Kind, in.Value))
+}
+
+const suppressionColumns = `id, kind, value, reason, source, created_at`
+
+func scanSuppression(row interface{ Scan(...any) error }) (Suppression, error) {
+	var sp Suppression
+	var created int64
+	err := row.Scan(&sp.ID, &sp.Kind, &sp.Value, &sp.Reason, &sp.Source, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sp, ErrNotFound
+	}
+	sp.CreatedAt = fromUnix(created)
+	return sp, err
+}
+
+// Suppressions returns a page of the do-not-send list, newest first, matching q.
+func (s *Store) Suppressions(ctx context.Context, q string, page, perPage int) ([]Suppression, int, error) {
+	pattern := likeEscape(strings.ToLower(strings.TrimSpace(q))) + "%"
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM suppressions WHERE value LIKE ? ESCAPE '\'`, pattern).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count suppressions: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+suppressionColumns+` FROM suppressions WHERE value LIKE ? ESCAPE '\' ORDER BY id DESC LIMIT ? OFFSET ?`,
+		pattern, perPage, (page-1)*perPage)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: suppressions: %w", err)
+	}
+	defer rows.Close()
+	out := []Suppression{}
+	for rows.Next() {
+		sp, err := scanSuppression(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, sp)
+	}
+	return out, total, rows.Err()
+}
+
+// DeleteSuppression takes an entry off the do-not-send list.
+func (s *Store) DeleteSuppression(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM suppressions WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete suppression %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Suppressed reports whether email may not be sent to, and the entry that
+// forbids it. Every send path asks this before sending.
+func (s *Store) Suppressed(ctx context.Context, email string) (Suppression, bool, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	domain := email[strings.LastIndexByte(email, '@')+1:]
+	sp, err := scanSuppression(s.r.QueryRowContext(ctx, `SELECT `+suppressionColumns+` FROM suppressions
+WHERE (kind = 'email' AND value = ?) OR (kind = 'domain' AND value = ?) LIMIT 1`, email, domain))
+	if errors.Is(err, ErrNotFound) {
+		return Suppression{}, false, nil
+	}
+	if err != nil {
+		return Suppression{}, false, fmt.Errorf("store: suppressed %s: %w", email, err)
+	}
+	return sp, true, nil
+}
