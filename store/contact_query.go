@@ -88,7 +88,7 @@ type ContactPage struct {
 }
 
 // Contacts returns the page-th page (from 1) of perPage contacts matching f,
-// newest first. Tags and memberships are not filled in.
+// newest first, with their tags and memberships.
 func (s *Store) Contacts(ctx context.Context, f ContactFilter, page, perPage int) (ContactPage, error) {
 	where, args, err := s.where(ctx, f)
 	if err != nil {
@@ -112,7 +112,10 @@ func (s *Store) Contacts(ctx context.Context, f ContactFilter, page, perPage int
 		}
 		p.Contacts = append(p.Contacts, c)
 	}
-	return p, rows.Err()
+	if err := rows.Err(); err != nil || len(p.Contacts) == 0 {
+		return p, err
+	}
+	return p, s.fillRelations(ctx, p.Contacts)
 }
 
 // CountContacts returns how many contacts match f.
@@ -172,7 +175,6 @@ func (s *Store) contactBatch(ctx context.Context, where string, args []any, afte
 		if err != nil {
 			return nil, err
 		}
-		c.Tags, c.Memberships = []string{}, []Membership{}
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -181,14 +183,17 @@ func (s *Store) contactBatch(ctx context.Context, where string, args []any, afte
 // fillRelations loads the tags and memberships of a batch of contacts in two queries.
 func (s *Store) fillRelations(ctx context.Context, batch []Contact) error {
 	byID := make(map[int64]*Contact, len(batch))
-	lo, hi := batch[0].ID, batch[len(batch)-1].ID
+	ids := make([]int64, len(batch))
 	for i := range batch {
+		batch[i].Tags, batch[i].Memberships = []string{}, []Membership{}
 		byID[batch[i].ID] = &batch[i]
+		ids[i] = batch[i].ID
 	}
+	in := idList(ids)
 	rows, err := s.r.QueryContext(ctx, `SELECT ct.contact_id, t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id
-WHERE ct.contact_id BETWEEN ? AND ? ORDER BY ct.contact_id, t.name`, lo, hi)
+WHERE ct.contact_id IN (SELECT value FROM json_each(?)) ORDER BY ct.contact_id, t.name`, in)
 	if err != nil {
-		return fmt.Errorf("store: export tags: %w", err)
+		return fmt.Errorf("store: contact tags: %w", err)
 	}
 	for rows.Next() {
 		var id int64
@@ -197,15 +202,14 @@ WHERE ct.contact_id BETWEEN ? AND ? ORDER BY ct.contact_id, t.name`, lo, hi)
 			rows.Close()
 			return err
 		}
-		if c := byID[id]; c != nil {
-			c.Tags = append(c.Tags, name)
-		}
+		byID[id].Tags = append(byID[id].Tags, name)
 	}
 	rows.Close()
 	rows, err = s.r.QueryContext(ctx, `SELECT m.contact_id, l.id, l.name, m.status, m.created_at, m.updated_at
-FROM list_members m JOIN lists l ON l.id = m.list_id WHERE m.contact_id BETWEEN ? AND ? ORDER BY m.contact_id, l.name`, lo, hi)
+FROM list_members m JOIN lists l ON l.id = m.list_id WHERE m.contact_id IN (SELECT value FROM json_each(?))
+ORDER BY m.contact_id, l.name`, in)
 	if err != nil {
-		return fmt.Errorf("store: export lists: %w", err)
+		return fmt.Errorf("store: contact lists: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -215,9 +219,29 @@ FROM list_members m JOIN lists l ON l.id = m.list_id WHERE m.contact_id BETWEEN 
 			return err
 		}
 		m.CreatedAt, m.UpdatedAt = fromUnix(created), fromUnix(updated)
-		if c := byID[id]; c != nil {
-			c.Memberships = append(c.Memberships, m)
-		}
+		byID[id].Memberships = append(byID[id].Memberships, m)
 	}
 	return rows.Err()
+}
+
+// AttributeKeys returns the attribute names used by contacts matching f, sorted.
+func (s *Store) AttributeKeys(ctx context.Context, f ContactFilter) ([]string, error) {
+	where, args, err := s.where(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT j.key FROM contacts c, json_each(c.attributes) j WHERE `+where+` ORDER BY j.key`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: attribute keys: %w", err)
+	}
+	defer rows.Close()
+	keys := []string{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
 }
