@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 )
@@ -557,14 +556,4 @@ WHERE id = ?`, fmt.Sprintf("erased-%d-%s@erased.invalid", id, randomToken(5)), n
 		}
 		return recordEvent(ctx, tx, id, EventErased, "Personal data erased on request", now)
 	})
-}
-
-// sortedKeys returns m's keys in order, for stable output.
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -37,6 +37,10 @@ const (
 	maxRuleDepth      = 6
 	maxRuleConditions = 200
 	maxInValues       = 1000
+	// maxRuleArgs keeps a rule well under SQLite's 32766 bound variables.
+	maxRuleArgs = 10000
+	// maxRuleText keeps a LIKE pattern, escaped, under SQLite's 50000 bytes.
+	maxRuleText = 10000
 )
 
 // AttributeKey is the form of a custom attribute's name: lower snake case.
@@ -120,7 +124,11 @@ func (cc *ruleCompiler) node(r Rule, path string, depth int) (string, error) {
 	if cc.conds > maxRuleConditions {
 		return "", &RuleError{Path: path, Message: fmt.Sprintf("a segment has at most %d conditions", maxRuleConditions)}
 	}
-	return cc.condition(r, path)
+	where, err := cc.condition(r, path)
+	if err == nil && len(cc.args) > maxRuleArgs {
+		return "", &RuleError{Path: path + ".value", Message: fmt.Sprintf("a segment compares at most %d values in all", maxRuleArgs)}
+	}
+	return where, err
 }
 
 func (cc *ruleCompiler) group(r Rule, path string, depth int) (string, error) {
@@ -192,8 +200,8 @@ func contains(list []string, s string) bool {
 
 func valueString(r Rule, path string) (string, error) {
 	var s string
-	if err := json.Unmarshal(r.Value, &s); err != nil || s == "" {
-		return "", &RuleError{Path: path + ".value", Message: r.Op + " needs a non-empty text value"}
+	if err := json.Unmarshal(r.Value, &s); err != nil || s == "" || len(s) > maxRuleText {
+		return "", &RuleError{Path: path + ".value", Message: fmt.Sprintf("%s needs a non-empty text value of at most %d characters", r.Op, maxRuleText)}
 	}
 	return s, nil
 }
@@ -402,7 +410,11 @@ func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) 
 				return "", err
 			}
 			op := map[string]string{"gt": " > ", "lt": " < "}[r.Op]
-			return "(json_type(c.attributes, " + cc.arg(jpath) + ") IN ('integer', 'real', 'text') AND CAST(" + val + " AS REAL)" + op + cc.arg(f) + ")", nil
+			// Text counts only when all of it is a number, like "42": CAST
+			// alone would read "old" as 0.
+			extract := func() string { return "json_extract(c.attributes, " + cc.arg(jpath) + ")" }
+			return "(json_type(c.attributes, " + cc.arg(jpath) + ") IN ('integer', 'real', 'text') AND CAST(" + val + " AS NUMERIC) = " + extract() +
+				" AND CAST(" + extract() + " AS REAL)" + op + cc.arg(f) + ")", nil
 		case "within_days":
 			n, err := valueDays(r, path)
 			if err != nil {
@@ -435,18 +447,20 @@ func listCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
 		}
 		ids = []int64{id}
 	}
-	statusSQL := "lm.status <> 'unsubscribed'"
-	if r.Status != "" {
-		if !contains(MemberStatuses, r.Status) {
-			return "", &RuleError{Path: path + ".status", Message: fmt.Sprintf("list status is one of %s, not %q", strings.Join(MemberStatuses, ", "), r.Status)}
-		}
-		statusSQL = "lm.status = " + cc.arg(r.Status)
+	if r.Status != "" && !contains(MemberStatuses, r.Status) {
+		return "", &RuleError{Path: path + ".status", Message: fmt.Sprintf("list status is one of %s, not %q", strings.Join(MemberStatuses, ", "), r.Status)}
 	}
 	vs := make([]any, len(ids))
 	for i, id := range ids {
 		vs[i] = id
 	}
-	in := "c.id IN (SELECT lm.contact_id FROM list_members lm WHERE lm.list_id IN (" + placeholders(cc, vs) + ") AND " + statusSQL + ")"
+	// The list ids' placeholders come first in the SQL, so their arguments must too.
+	in := "c.id IN (SELECT lm.contact_id FROM list_members lm WHERE lm.list_id IN (" + placeholders(cc, vs) + ") AND "
+	if r.Status != "" {
+		in += "lm.status = " + cc.arg(r.Status) + ")"
+	} else {
+		in += "lm.status <> 'unsubscribed')"
+	}
 	if r.Op == "neq" || r.Op == "not_in" {
 		return "NOT " + in, nil
 	}

@@ -115,3 +115,11 @@ type APIKeyRow struct {
 	LastUsedAt time.Time
 	RevokedAt  time.Time
 }
+
+// fmtDate formats the date of t for people.
+func fmtDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2 Jan 2006")
+}

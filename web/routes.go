@@ -19,6 +19,10 @@ var PublicRoutes = map[string]bool{
 	"GET /favicon.ico": true,
 }
 
+// builtSections are the sections with pages of their own; the others show
+// that they are not built yet.
+var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true}
+
 // maxFormBody caps request bodies; routes that take uploads raise it.
 const maxFormBody = 2 << 20
 
@@ -39,10 +43,21 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/logout", s.logout)
 	admin.GET("/", s.dashboard)
 	for _, sec := range templates.Sections() {
-		if sec.Key != "dashboard" && sec.Key != "settings" {
+		if !builtSections[sec.Key] {
 			admin.GET(sec.Path, s.notBuilt(sec))
 		}
 	}
+	admin.GET("/contacts", s.contactList)
+	admin.GET("/contacts/new", s.contactNew)
+	admin.POST("/contacts", s.contactCreate)
+	admin.GET("/contacts/export", s.contactExportUI)
+	admin.POST("/contacts/bulk", s.contactBulk)
+	admin.GET("/contacts/:id", s.contactShow)
+	admin.POST("/contacts/:id", s.contactUpdate)
+	admin.POST("/contacts/:id/lists", s.contactSetList)
+	admin.POST("/contacts/:id/delete", s.contactDelete)
+	admin.POST("/contacts/:id/erase", s.contactErase)
+	admin.GET("/contacts/:id/export", s.contactExportOne)
 	admin.GET("/settings", s.generalForm)
 	admin.POST("/settings", s.generalSave)
 	admin.GET("/settings/relays", s.relayList)

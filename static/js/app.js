@@ -8,6 +8,13 @@
     var form = ev.target.closest("form[data-confirm]");
     if (form && !window.confirm(form.getAttribute("data-confirm"))) {
       ev.preventDefault();
+      return;
+    }
+    // A bulk form asks before the one action that cannot be undone.
+    form = ev.target.closest("form[data-confirm-action]");
+    if (form && form.elements.action && form.elements.action.value === form.getAttribute("data-confirm-action") &&
+        !window.confirm("Delete the chosen contacts and their history? This cannot be undone.")) {
+      ev.preventDefault();
     }
   }, true);
 

@@ -1,0 +1,150 @@
+package templates
+
+import (
+	"strconv"
+	"time"
+)
+
+// Option is one choice in a select.
+type Option struct {
+	Value string
+	Label string
+}
+
+// ContactsTabs are the pages of the Contacts section.
+func contactsTabs() []Option {
+	return []Option{
+		{"/contacts", "All contacts"},
+		{"/contacts/import", "Import"},
+		{"/contacts/suppressions", "Suppressions"},
+	}
+}
+
+// ContactRow is one contact in the contacts table.
+type ContactRow struct {
+	ID        int64
+	Email     string
+	Name      string
+	Status    string
+	Tags      []string
+	Lists     []string
+	CreatedAt time.Time
+}
+
+// ContactFilterForm is the state of the contacts filter bar.
+type ContactFilterForm struct {
+	Q         string
+	ListID    string
+	Tag       string
+	Status    string
+	SegmentID string
+}
+
+// ContactsResultsID is the element the contacts table is swapped into.
+const ContactsResultsID = "contacts-results"
+
+// ContactsProps fill the contacts page.
+type ContactsProps struct {
+	Shell    Shell
+	Filter   ContactFilterForm
+	Rows     []ContactRow
+	Total    int
+	Page     int
+	Pages    int
+	PerPage  int
+	Lists    []Option
+	Tags     []string
+	Segments []Option
+	Statuses []string
+	// Query is the filter as a URL query, for pagination and export links.
+	Query string
+	// Error explains a filter that could not run.
+	Error string
+}
+
+// AttributeRow is one custom attribute in the contact editor.
+type AttributeRow struct {
+	Key   string
+	Value string
+	// Type is text, number, bool or date.
+	Type string
+}
+
+// MembershipRow is a contact's place on one list.
+type MembershipRow struct {
+	ListID    int64
+	ListName  string
+	Status    string
+	UpdatedAt time.Time
+}
+
+// EventRow is one entry of a contact's timeline.
+type EventRow struct {
+	Kind   string
+	Detail string
+	At     time.Time
+}
+
+// ContactForm is the state of the contact editor.
+type ContactForm struct {
+	Email      string
+	FirstName  string
+	LastName   string
+	Status     string
+	Tags       string
+	Attributes []AttributeRow
+	// Lists are the lists ticked on a new contact.
+	Lists []string
+}
+
+// ContactProps fill the contact page, or the new contact page when ID is 0.
+type ContactProps struct {
+	Shell       Shell
+	ID          int64
+	Form        ContactForm
+	Errors      FieldErrors
+	Memberships []MembershipRow
+	Lists       []Option
+	Statuses    []string
+	Events      []EventRow
+	Source      string
+	Consent     string
+	CreatedAt   time.Time
+	Erased      bool
+}
+
+func statusBadge(status string) string {
+	switch status {
+	case "active", "confirmed":
+		return "badge badge-ok"
+	case "unconfirmed":
+		return "badge badge-warn"
+	case "bounced", "complained", "blocked":
+		return "badge badge-error"
+	}
+	return "badge badge-muted"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func pageLink(base, query string, page int) string {
+	if query != "" {
+		query += "&"
+	}
+	return base + "?" + query + "page=" + strconv.Itoa(page)
+}
+
+func attributeTypes() []Option {
+	return []Option{{"text", "Text"}, {"number", "Number"}, {"bool", "Yes / no"}, {"date", "Date"}}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
