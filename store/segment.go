@@ -487,3 +487,15 @@ func tagCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
 	}
 	return in, nil
 }
+
+// RuleFieldOps returns the ops a field accepts, or nil for an unknown field.
+// Any attributes.<key> field takes the attribute ops.
+func RuleFieldOps(field string) []string {
+	if key, ok := strings.CutPrefix(field, "attributes."); ok {
+		if !AttributeKey.MatchString(key) {
+			return nil
+		}
+		return attributeOps
+	}
+	return ruleFields()[field].ops
+}

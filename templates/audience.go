@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -147,4 +148,80 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ListRow is one list in the lists table.
+type ListRow struct {
+	ID           int64
+	Name         string
+	Description  string
+	OptIn        string
+	Visibility   string
+	Confirmed    int
+	Unconfirmed  int
+	Unsubscribed int
+}
+
+// ListsProps fill the lists page.
+type ListsProps struct {
+	Shell Shell
+	Lists []ListRow
+}
+
+// FormFieldRow is one custom field of a list's public form in the editor.
+type FormFieldRow struct {
+	Key      string
+	Label    string
+	Required bool
+}
+
+// ListForm is the state of the list editor.
+type ListForm struct {
+	Name        string
+	Description string
+	OptIn       string
+	Visibility  string
+	Fields      []FormFieldRow
+}
+
+// ListProps fill the list editor; ID 0 adds a list.
+type ListProps struct {
+	Shell  Shell
+	ID     int64
+	Form   ListForm
+	Errors FieldErrors
+	Counts ListRow
+	// FormURL is the public subscription page, for public lists.
+	FormURL string
+}
+
+// SuppressionRow is one entry of the do-not-send list.
+type SuppressionRow struct {
+	ID        int64
+	Kind      string
+	Value     string
+	Reason    string
+	Source    string
+	CreatedAt time.Time
+}
+
+// SuppressionsProps fill the suppressions page.
+type SuppressionsProps struct {
+	Shell  Shell
+	Rows   []SuppressionRow
+	Total  int
+	Page   int
+	Pages  int
+	Q      string
+	Value  string
+	Reason string
+	Errors FieldErrors
+}
+
+// queryOf encodes one query parameter, or "" when the value is empty.
+func queryOf(key, value string) string {
+	if value == "" {
+		return ""
+	}
+	return url.Values{key: {value}}.Encode()
 }

@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -82,4 +84,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// templ2 renders two components one after the other, for an htmx answer
+// with an out-of-band part.
+func templ2(a, b templ.Component) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		if err := a.Render(ctx, w); err != nil {
+			return err
+		}
+		return b.Render(ctx, w)
+	})
 }

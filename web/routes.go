@@ -21,7 +21,7 @@ var PublicRoutes = map[string]bool{
 
 // builtSections are the sections with pages of their own; the others show
 // that they are not built yet.
-var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true}
+var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true}
 
 // maxFormBody caps request bodies; routes that take uploads raise it.
 const maxFormBody = 2 << 20
@@ -52,12 +52,30 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/contacts", s.contactCreate)
 	admin.GET("/contacts/export", s.contactExportUI)
 	admin.POST("/contacts/bulk", s.contactBulk)
+	admin.GET("/contacts/suppressions", s.suppressionList)
+	admin.POST("/contacts/suppressions", s.suppressionAdd)
+	admin.POST("/contacts/suppressions/:id/delete", s.suppressionDelete)
 	admin.GET("/contacts/:id", s.contactShow)
 	admin.POST("/contacts/:id", s.contactUpdate)
 	admin.POST("/contacts/:id/lists", s.contactSetList)
 	admin.POST("/contacts/:id/delete", s.contactDelete)
 	admin.POST("/contacts/:id/erase", s.contactErase)
 	admin.GET("/contacts/:id/export", s.contactExportOne)
+	admin.GET("/segments", s.segmentList)
+	admin.GET("/segments/new", s.segmentNew)
+	admin.POST("/segments", s.segmentSave)
+	admin.POST("/segments/editor", s.segmentEditorEdit)
+	admin.POST("/segments/count", s.segmentCountLive)
+	admin.GET("/segments/:id", s.segmentEdit)
+	admin.POST("/segments/:id", s.segmentSave)
+	admin.GET("/segments/:id/count", s.segmentCountSaved)
+	admin.POST("/segments/:id/delete", s.segmentDelete)
+	admin.GET("/lists", s.listList)
+	admin.GET("/lists/new", s.listNew)
+	admin.POST("/lists", s.listCreate)
+	admin.GET("/lists/:id", s.listEdit)
+	admin.POST("/lists/:id", s.listUpdate)
+	admin.POST("/lists/:id/delete", s.listDelete)
 	admin.GET("/settings", s.generalForm)
 	admin.POST("/settings", s.generalSave)
 	admin.GET("/settings/relays", s.relayList)

@@ -1,0 +1,204 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/store"
+	"herald/templates"
+)
+
+// blankFormFieldRows are offered under a list's form fields for new ones.
+const blankFormFieldRows = 2
+
+func listRow(l store.List) templates.ListRow {
+	return templates.ListRow{ID: l.ID, Name: l.Name, Description: l.Description, OptIn: l.OptIn, Visibility: l.Visibility,
+		Confirmed: l.Confirmed, Unconfirmed: l.Unconfirmed, Unsubscribed: l.Unsubscribed}
+}
+
+func (s *Server) listList(c *echo.Context) error {
+	ls, err := s.store.Lists(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	p := templates.ListsProps{Shell: s.shell(c, "lists", "Lists")}
+	for _, l := range ls {
+		p.Lists = append(p.Lists, listRow(l))
+	}
+	return s.render(c, http.StatusOK, templates.ListsPage(p))
+}
+
+func listFormOf(l store.List) templates.ListForm {
+	f := templates.ListForm{Name: l.Name, Description: l.Description, OptIn: l.OptIn, Visibility: l.Visibility}
+	for _, ff := range l.FormFields {
+		f.Fields = append(f.Fields, templates.FormFieldRow{Key: ff.Key, Label: ff.Label, Required: ff.Required})
+	}
+	for i := 0; i < blankFormFieldRows; i++ {
+		f.Fields = append(f.Fields, templates.FormFieldRow{})
+	}
+	return f
+}
+
+// readListForm parses the list editor; field rows without a key are dropped.
+func readListForm(c *echo.Context) (templates.ListForm, store.ListInput) {
+	values, _ := c.FormValues()
+	f := templates.ListForm{Name: values.Get("name"), Description: values.Get("description"), OptIn: values.Get("opt_in"), Visibility: values.Get("visibility")}
+	required := map[string]bool{}
+	for _, v := range values["field_required"] {
+		required[v] = true
+	}
+	fields := []store.FormField{}
+	labels := values["field_label"]
+	for i, k := range values["field_key"] {
+		row := templates.FormFieldRow{Key: strings.TrimSpace(k), Label: strings.TrimSpace(at(labels, i)), Required: required[strconv.Itoa(i)]}
+		f.Fields = append(f.Fields, row)
+		if row.Key != "" || row.Label != "" {
+			fields = append(fields, store.FormField{Key: row.Key, Label: row.Label, Required: row.Required})
+		}
+	}
+	return f, store.ListInput{Name: &f.Name, Description: &f.Description, OptIn: &f.OptIn, Visibility: &f.Visibility, FormFields: &fields}
+}
+
+func (s *Server) listNew(c *echo.Context) error {
+	return s.render(c, http.StatusOK, templates.ListPage(templates.ListProps{Shell: s.shell(c, "lists", "New list"),
+		Form: listFormOf(store.List{OptIn: store.OptInSingle, Visibility: store.VisibilityPrivate})}))
+}
+
+func (s *Server) listCreate(c *echo.Context) error {
+	f, in := readListForm(c)
+	l, err := s.store.CreateList(c.Request().Context(), in)
+	if err != nil {
+		return s.listFormFailed(c, templates.ListProps{Shell: s.shell(c, "lists", "New list"), Form: f}, err)
+	}
+	s.flash(c, "success", "List "+l.Name+" created.")
+	return redirect(c, "/lists/"+itoa(l.ID))
+}
+
+func (s *Server) listFormFailed(c *echo.Context, p templates.ListProps, err error) error {
+	var ve *store.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		p.Errors = ve.Fields
+		return s.render(c, http.StatusUnprocessableEntity, templates.ListPage(p))
+	case errors.Is(err, store.ErrConflict):
+		p.Errors = templates.FieldErrors{"name": "Another list already has this name."}
+		return s.render(c, http.StatusConflict, templates.ListPage(p))
+	}
+	return err
+}
+
+func (s *Server) listProps(c *echo.Context, l store.List) templates.ListProps {
+	p := templates.ListProps{Shell: s.shell(c, "lists", l.Name), ID: l.ID, Form: listFormOf(l), Counts: listRow(l)}
+	if l.Visibility == store.VisibilityPublic {
+		p.FormURL = s.publicURL(c) + "/subscribe/" + itoa(l.ID)
+	}
+	return p
+}
+
+// publicURL is where people reach Herald: the configured base URL, or the
+// address this request came to.
+func (s *Server) publicURL(c *echo.Context) string {
+	if base := s.general().BaseURL; base != "" {
+		return base
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
+
+func (s *Server) listEdit(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	l, err := s.store.List(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.ListPage(s.listProps(c, l)))
+}
+
+func (s *Server) listUpdate(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	old, err := s.store.List(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	f, in := readListForm(c)
+	l, err := s.store.UpdateList(c.Request().Context(), id, in)
+	if err != nil {
+		p := s.listProps(c, old)
+		p.Form = f
+		return s.listFormFailed(c, p, err)
+	}
+	s.flash(c, "success", "List "+l.Name+" saved.")
+	return redirect(c, "/lists/"+itoa(id))
+}
+
+func (s *Server) listDelete(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteList(c.Request().Context(), id); err != nil {
+		return err
+	}
+	s.flash(c, "success", "List deleted.")
+	return redirect(c, "/lists")
+}
+
+// suppressionsPerPage is the length of a page of the do-not-send list.
+const suppressionsPerPage = 100
+
+func (s *Server) suppressionsPage(c *echo.Context, status int, p templates.SuppressionsProps) error {
+	p.Shell = s.shell(c, "contacts", "Suppressions")
+	p.Q = c.QueryParam("q")
+	p.Page = 1
+	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n > 1 {
+		p.Page = n
+	}
+	rows, total, err := s.store.Suppressions(c.Request().Context(), p.Q, p.Page, suppressionsPerPage)
+	if err != nil {
+		return err
+	}
+	p.Total, p.Pages = total, (total+suppressionsPerPage-1)/suppressionsPerPage
+	for _, r := range rows {
+		p.Rows = append(p.Rows, templates.SuppressionRow{ID: r.ID, Kind: r.Kind, Value: r.Value, Reason: r.Reason, Source: r.Source, CreatedAt: r.CreatedAt})
+	}
+	return s.render(c, status, templates.SuppressionsPage(p))
+}
+
+func (s *Server) suppressionList(c *echo.Context) error {
+	return s.suppressionsPage(c, http.StatusOK, templates.SuppressionsProps{})
+}
+
+func (s *Server) suppressionAdd(c *echo.Context) error {
+	value, reason := c.FormValue("value"), c.FormValue("reason")
+	sp, err := s.store.AddSuppression(c.Request().Context(), store.SuppressionInput{Value: value, Reason: reason, Source: "manual"})
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return s.suppressionsPage(c, http.StatusUnprocessableEntity, templates.SuppressionsProps{Value: value, Reason: reason, Errors: ve.Fields})
+	}
+	if err != nil {
+		return err
+	}
+	s.flash(c, "success", sp.Value+" is suppressed.")
+	return redirect(c, "/contacts/suppressions")
+}
+
+func (s *Server) suppressionDelete(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteSuppression(c.Request().Context(), id); err != nil {
+		return err
+	}
+	s.flash(c, "success", "Removed from the do-not-send list.")
+	return redirect(c, "/contacts/suppressions")
+}
