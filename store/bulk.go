@@ -134,7 +134,8 @@ SELECT ?, value, 'confirmed', ?, ? FROM json_each(?) WHERE true ON CONFLICT (lis
 		args = []any{a.ListID, now, now, batch}
 		kind, detail = EventSubscribed, "Added to "+listName
 	case BulkRemoveFromList:
-		q = `DELETE FROM list_members WHERE list_id = ? AND contact_id IN (SELECT value FROM json_each(?)) RETURNING contact_id`
+		// An unsubscribe is kept, so nobody is later re-added by accident.
+		q = `DELETE FROM list_members WHERE list_id = ? AND status <> 'unsubscribed' AND contact_id IN (SELECT value FROM json_each(?)) RETURNING contact_id`
 		args = []any{a.ListID, batch}
 		kind, detail = EventRemoved, "Removed from "+listName
 	case BulkTag:

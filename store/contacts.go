@@ -230,11 +230,7 @@ func (s *Store) insertContact(ctx context.Context, tx *sql.Tx, in ContactInput) 
 		return 0, fmt.Errorf("store: create contact: %w", err)
 	}
 	id, _ := res.LastInsertId()
-	detail := "Added"
-	if in.Source != "" {
-		detail += " from " + in.Source
-	}
-	return id, recordEvent(ctx, tx, id, EventAdded, detail, now)
+	return id, nil
 }
 
 // UpdateContact changes a contact.
@@ -310,6 +306,11 @@ func (s *Store) applyContact(ctx context.Context, tx *sql.Tx, id int64, in Conta
 		// json_patch removes keys whose value is null, as RFC 7396 says.
 		sets = append(sets, "attributes = json_patch(attributes, ?)")
 		args = append(args, string(patch))
+	}
+	if verb != "" && (in.Email != nil || in.FirstName != nil || in.LastName != nil || len(in.Attributes) > 0) {
+		if err := recordEvent(ctx, tx, id, EventUpdated, "Details "+verb, now); err != nil {
+			return err
+		}
 	}
 	if len(sets) > 0 {
 		set("updated_at", now)

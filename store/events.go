@@ -65,10 +65,18 @@ func memberDetail(status, list string) string {
 	return "Subscribed to " + list + ", awaiting confirmation"
 }
 
-// ContactEvents returns a contact's timeline, newest first, at most limit events.
+// ContactEvents returns a contact's timeline, newest first, at most limit
+// events. Its first entry, the contact's arrival, is read from the contact
+// itself rather than stored, which keeps large imports fast.
 func (s *Store) ContactEvents(ctx context.Context, contactID int64, limit int) ([]Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, detail, created_at FROM contact_events
-WHERE contact_id = ? ORDER BY id DESC LIMIT ?`, contactID, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, detail, created_at FROM (
+  SELECT id, kind, detail, created_at FROM contact_events WHERE contact_id = ?
+  UNION ALL
+  SELECT 0, CASE WHEN source LIKE 'import:%' THEN 'imported' ELSE 'added' END,
+         CASE WHEN source LIKE 'import:%' THEN 'Imported from ' || substr(source, 9)
+              WHEN source <> '' THEN 'Added from ' || source ELSE 'Added' END, created_at
+  FROM contacts WHERE id = ? AND erased_at IS NULL
+) ORDER BY id DESC LIMIT ?`, contactID, contactID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: contact %d events: %w", contactID, err)
 	}

@@ -159,17 +159,13 @@ func (s *Store) DeleteList(ctx context.Context, id int64) error {
 	return nil
 }
 
-const listColumns = `l.id, l.name, l.description, l.opt_in, l.visibility, l.form_fields, l.created_at, l.updated_at,
-(SELECT COUNT(*) FROM list_members m WHERE m.list_id = l.id AND m.status = 'confirmed'),
-(SELECT COUNT(*) FROM list_members m WHERE m.list_id = l.id AND m.status = 'unconfirmed'),
-(SELECT COUNT(*) FROM list_members m WHERE m.list_id = l.id AND m.status = 'unsubscribed')`
+const listColumns = `l.id, l.name, l.description, l.opt_in, l.visibility, l.form_fields, l.created_at, l.updated_at`
 
 func scanList(row interface{ Scan(...any) error }) (List, error) {
 	var l List
 	var fields string
 	var created, updated int64
-	err := row.Scan(&l.ID, &l.Name, &l.Description, &l.OptIn, &l.Visibility, &fields, &created, &updated,
-		&l.Confirmed, &l.Unconfirmed, &l.Unsubscribed)
+	err := row.Scan(&l.ID, &l.Name, &l.Description, &l.OptIn, &l.Visibility, &fields, &created, &updated)
 	if err != nil {
 		return l, err
 	}
@@ -178,6 +174,31 @@ func scanList(row interface{ Scan(...any) error }) (List, error) {
 		return l, fmt.Errorf("list %d form fields: %w", l.ID, err)
 	}
 	return l, nil
+}
+
+// countMembers fills in a list's member counts with one pass over its members.
+func (s *Store) countMembers(ctx context.Context, l *List) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM list_members WHERE list_id = ? GROUP BY status`, l.ID)
+	if err != nil {
+		return fmt.Errorf("store: list %d counts: %w", l.ID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return err
+		}
+		switch status {
+		case MemberConfirmed:
+			l.Confirmed = n
+		case MemberUnconfirmed:
+			l.Unconfirmed = n
+		case MemberUnsubscribed:
+			l.Unsubscribed = n
+		}
+	}
+	return rows.Err()
 }
 
 // List returns one list with its member counts.
@@ -189,7 +210,7 @@ func (s *Store) List(ctx context.Context, id int64) (List, error) {
 	if err != nil {
 		return List{}, fmt.Errorf("store: list %d: %w", id, err)
 	}
-	return l, nil
+	return l, s.countMembers(ctx, &l)
 }
 
 // Lists returns every list by name, with member counts.
@@ -207,7 +228,16 @@ func (s *Store) Lists(ctx context.Context) ([]List, error) {
 		}
 		out = append(out, l)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if err := s.countMembers(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Tags returns every tag name in use, sorted.

@@ -98,6 +98,9 @@ func ParseRule(b []byte) (Rule, error) {
 	if err := dec.Decode(&r); err != nil {
 		return Rule{}, &RuleError{Path: "rules", Message: "not a valid rule: " + strings.TrimPrefix(err.Error(), "json: ")}
 	}
+	if dec.More() {
+		return Rule{}, &RuleError{Path: "rules", Message: "not a valid rule: there is more after the rule"}
+	}
 	return r, nil
 }
 

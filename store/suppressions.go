@@ -39,7 +39,8 @@ func (in *SuppressionInput) normalize() {
 	in.Reason = strings.TrimSpace(in.Reason)
 	if in.Kind == "" {
 		in.Kind = SuppressEmail
-		if !strings.Contains(in.Value, "@") {
+		// Both "example.com" and "@example.com" name a domain.
+		if !strings.Contains(in.Value, "@") || strings.HasPrefix(in.Value, "@") {
 			in.Kind = SuppressDomain
 		}
 	}

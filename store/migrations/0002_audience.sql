@@ -20,7 +20,7 @@ CREATE TABLE contacts (
 CREATE INDEX contacts_status ON contacts(status);
 CREATE INDEX contacts_first_name ON contacts(first_name);
 CREATE INDEX contacts_last_name ON contacts(last_name);
-CREATE INDEX contacts_created ON contacts(created_at);
+
 
 CREATE TABLE lists (
     id          INTEGER PRIMARY KEY,
@@ -42,7 +42,7 @@ CREATE TABLE list_members (
     PRIMARY KEY (list_id, contact_id)
 ) WITHOUT ROWID;
 CREATE INDEX list_members_contact ON list_members(contact_id);
-CREATE INDEX list_members_status ON list_members(list_id, status);
+
 
 CREATE TABLE tags (
     id   INTEGER PRIMARY KEY,
@@ -86,16 +86,17 @@ CREATE TABLE suppressions (
 
 CREATE TABLE import_jobs (
     id          INTEGER PRIMARY KEY,
-    status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    status      TEXT NOT NULL CHECK (status IN ('draft', 'queued', 'running', 'done', 'failed', 'cancelled')),
     file_name   TEXT NOT NULL,
     file_path   TEXT NOT NULL,
     file_size   INTEGER NOT NULL,
     mode        TEXT NOT NULL CHECK (mode IN ('create', 'upsert', 'unsubscribe', 'block')),
     list_ids    TEXT NOT NULL DEFAULT '[]',
     tags        TEXT NOT NULL DEFAULT '[]',
-    mapping     TEXT NOT NULL DEFAULT '{}',
+    headers     TEXT NOT NULL DEFAULT '[]',
+    mapping     TEXT NOT NULL DEFAULT '[]',
     delimiter   TEXT NOT NULL DEFAULT ',',
-    offset      INTEGER NOT NULL DEFAULT 0,
+    read_offset INTEGER NOT NULL DEFAULT 0,
     line        INTEGER NOT NULL DEFAULT 1,
     total       INTEGER NOT NULL DEFAULT 0,
     created     INTEGER NOT NULL DEFAULT 0,

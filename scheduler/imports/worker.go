@@ -1,0 +1,244 @@
+package imports
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"herald/store"
+)
+
+// DefaultBatchSize is how many lines one transaction imports.
+const DefaultBatchSize = 5000
+
+// Worker runs import jobs one at a time, in the background.
+type Worker struct {
+	st   *store.Store
+	log  *slog.Logger
+	wake chan struct{}
+	// Idle is how long the worker sleeps when it has nothing to do and is not woken.
+	Idle time.Duration
+	// BatchSize is how many lines one transaction imports.
+	BatchSize int
+}
+
+// NewWorker returns a worker; start it with Run.
+func NewWorker(st *store.Store, log *slog.Logger) *Worker {
+	return &Worker{st: st, log: log, wake: make(chan struct{}, 1), Idle: 30 * time.Second, BatchSize: DefaultBatchSize}
+}
+
+// Notify wakes the worker to look for a newly queued job.
+func (w *Worker) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works through queued jobs until ctx ends. A job interrupted by the end
+// of ctx, or by a crash, stays running and resumes on the next Run at the
+// first line it had not committed.
+func (w *Worker) Run(ctx context.Context) error {
+	for {
+		j, err := w.st.NextImport(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, store.ErrNotFound):
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-w.wake:
+			case <-time.After(w.Idle):
+			}
+			continue
+		case err != nil:
+			w.log.Error("import: finding the next job", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		if err := w.process(ctx, j); err != nil && ctx.Err() == nil {
+			w.log.Error("import failed", "job", j.ID, "err", err)
+			if ferr := w.st.FinishImport(context.Background(), j.ID, store.ImportFailed, err.Error()); ferr != nil {
+				w.log.Error("import: recording failure", "job", j.ID, "err", ferr)
+			}
+		}
+	}
+}
+
+func (w *Worker) process(ctx context.Context, j store.ImportJob) error {
+	if err := w.st.StartImport(ctx, j.ID); err != nil {
+		return err
+	}
+	j.Status = store.ImportRunning
+	delim, _ := utf8.DecodeRuneInString(j.Delimiter)
+	r, err := Open(j.FilePath, delim, j.Offset, j.Line)
+	if err != nil {
+		return fmt.Errorf("the uploaded file cannot be read any more: %v", err)
+	}
+	defer r.Close()
+	w.log.Info("import running", "job", j.ID, "file", j.FileName, "from_line", j.Line)
+	m := newMapper(j.Mapping)
+	for {
+		b, eof, err := readBatch(r, m, w.BatchSize)
+		if err != nil {
+			return err
+		}
+		live, err := w.st.ApplyImportBatch(ctx, j, b)
+		if err != nil {
+			return err
+		}
+		if !live {
+			w.log.Info("import cancelled", "job", j.ID)
+			return nil
+		}
+		if eof {
+			w.log.Info("import done", "job", j.ID)
+			return w.st.FinishImport(ctx, j.ID, store.ImportDone, "")
+		}
+		if ctx.Err() != nil {
+			w.log.Info("import paused; it resumes at the next start", "job", j.ID, "line", b.NextLine)
+			return ctx.Err()
+		}
+	}
+}
+
+// readBatch reads up to size lines; eof is true when the file is done.
+func readBatch(r *Reader, m mapper, size int) (store.ImportBatch, bool, error) {
+	var b store.ImportBatch
+	eof := false
+	for len(b.Rows)+len(b.Errors) < size {
+		rec, line, err := r.Read()
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			b.Errors = append(b.Errors, store.ImportError{Line: line, Reason: "This line is not valid CSV: " + pe.Err.Error() + "."})
+			if errors.Is(pe.Err, io.ErrUnexpectedEOF) || errors.Is(pe.Err, csv.ErrQuote) {
+				eof = true
+				break
+			}
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			eof = true
+			break
+		}
+		if err != nil {
+			return b, false, fmt.Errorf("reading line %d: %w", line, err)
+		}
+		row, reason, blank := m.row(rec)
+		switch {
+		case blank:
+		case reason != "":
+			b.Errors = append(b.Errors, store.ImportError{Line: line, Reason: reason})
+		default:
+			b.Rows = append(b.Rows, row)
+		}
+	}
+	b.NextOffset, b.NextLine = r.Offset(), r.NextLine()
+	return b, eof, nil
+}
+
+// mapper turns records into contacts according to a job's mapping.
+type mapper struct {
+	targets []string
+	hasName bool
+}
+
+func newMapper(targets []string) mapper {
+	m := mapper{targets: targets}
+	for _, t := range targets {
+		if t == TargetFirstName || t == TargetLastName {
+			m.hasName = true
+		}
+	}
+	return m
+}
+
+// row converts one record. blank is true for a record with nothing in it.
+func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank bool) {
+	blank = true
+	for _, v := range rec {
+		if strings.TrimSpace(v) != "" {
+			blank = false
+			break
+		}
+	}
+	if blank {
+		return row, "", true
+	}
+	for i, t := range m.targets {
+		if i >= len(rec) {
+			break
+		}
+		v := strings.TrimSpace(rec[i])
+		if v == "" {
+			continue
+		}
+		if !utf8.ValidString(v) {
+			return row, fmt.Sprintf("Column %d is not valid UTF-8 text; save the file as UTF-8.", i+1), false
+		}
+		switch {
+		case t == TargetEmail:
+			row.Email = v
+		case t == TargetFirstName:
+			row.FirstName = v
+		case t == TargetLastName:
+			row.LastName = v
+		case t == TargetFullName && !m.hasName:
+			row.FirstName, row.LastName, _ = strings.Cut(v, " ")
+			row.LastName = strings.TrimSpace(row.LastName)
+		case t == TargetTags:
+			row.Tags = append(row.Tags, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' })...)
+		case t == TargetAttributes:
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(v), &obj); err != nil {
+				return row, fmt.Sprintf("Column %d should hold a JSON object of attributes: %v.", i+1, err), false
+			}
+			for k, val := range obj {
+				if msg := setAttribute(&row, AttributeKeyFor(k, i), val); msg != "" {
+					return row, msg, false
+				}
+			}
+		case strings.HasPrefix(t, "attribute:"):
+			setAttribute(&row, strings.TrimPrefix(t, "attribute:"), v)
+		}
+	}
+	if row.Email == "" {
+		return row, "There is no email address on this line.", false
+	}
+	if msg := store.CheckEmail(row.Email); msg != "" {
+		return row, fmt.Sprintf("%q is not a valid email address.", row.Email), false
+	}
+	for name, v := range map[string]string{"first name": row.FirstName, "last name": row.LastName} {
+		if len(v) > 200 || strings.ContainsFunc(v, unicode.IsControl) {
+			return row, fmt.Sprintf("The %s must be one line of at most 200 characters.", name), false
+		}
+	}
+	return row, "", false
+}
+
+// setAttribute adds an attribute; only text, numbers and true/false fit in one.
+func setAttribute(row *store.ImportRow, k string, v any) string {
+	switch v.(type) {
+	case string, float64, bool:
+	default:
+		return fmt.Sprintf("Attribute %s must be text, a number or true/false.", k)
+	}
+	if row.Attributes == nil {
+		row.Attributes = map[string]any{}
+	}
+	row.Attributes[k] = v
+	return ""
+}

@@ -1,0 +1,611 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Import modes: what an import does with the addresses in its file.
+const (
+	ImportCreate      = "create"
+	ImportUpsert      = "upsert"
+	ImportUnsubscribe = "unsubscribe"
+	ImportBlock       = "block"
+)
+
+// ImportModes lists the modes an import can run in.
+var ImportModes = []string{ImportCreate, ImportUpsert, ImportUnsubscribe, ImportBlock}
+
+// Import job statuses. A draft waits for its column mapping.
+const (
+	ImportDraft     = "draft"
+	ImportQueued    = "queued"
+	ImportRunning   = "running"
+	ImportDone      = "done"
+	ImportFailed    = "failed"
+	ImportCancelled = "cancelled"
+)
+
+// maxImportErrors caps the row errors kept per job; the count goes on.
+const maxImportErrors = 10000
+
+// ImportJob is a CSV import, from upload to done. Offset and Line say where
+// the next unread record starts, so an interrupted job resumes exactly there.
+type ImportJob struct {
+	ID        int64
+	Status    string
+	FileName  string
+	FilePath  string
+	FileSize  int64
+	Mode      string
+	ListIDs   []int64
+	Tags      []string
+	Headers   []string
+	// Mapping gives each column's target: email, first_name, last_name,
+	// full_name, tags, attributes_json, attribute:<key> or ignore.
+	Mapping    []string
+	Delimiter  string
+	Offset     int64
+	Line       int
+	Total      int
+	Created    int
+	Updated    int
+	Skipped    int
+	Invalid    int
+	Error      string
+	CreatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Progress is the share of the file read so far, from 0 to 1.
+func (j ImportJob) Progress() float64 {
+	if j.Status == ImportDone {
+		return 1
+	}
+	if j.FileSize <= 0 {
+		return 0
+	}
+	return min(float64(j.Offset)/float64(j.FileSize), 1)
+}
+
+// ImportError is why one line of a file was not imported.
+type ImportError struct {
+	Line   int
+	Reason string
+}
+
+// ImportSetup is what the user chooses for an import.
+type ImportSetup struct {
+	Mode    string
+	ListIDs []int64
+	Tags    []string
+	Mapping []string
+}
+
+// Validate checks the setup against the file's columns.
+func (s ImportSetup) Validate(headers []string) map[string]string {
+	errs := map[string]string{}
+	if !contains(ImportModes, s.Mode) {
+		errs["mode"] = "Mode must be one of " + strings.Join(ImportModes, ", ") + "."
+	}
+	if len(s.Mapping) != len(headers) {
+		errs["mapping"] = fmt.Sprintf("The mapping names %d columns but the file has %d.", len(s.Mapping), len(headers))
+		return errs
+	}
+	emails := 0
+	seen := map[string]bool{}
+	for i, t := range s.Mapping {
+		switch {
+		case t == "email":
+			emails++
+		case t == "ignore" || t == "first_name" || t == "last_name" || t == "full_name" || t == "tags" || t == "attributes_json":
+		case strings.HasPrefix(t, "attribute:") && AttributeKey.MatchString(strings.TrimPrefix(t, "attribute:")):
+		default:
+			errs["mapping"] = fmt.Sprintf("Column %q: %q is not something a column can be imported as.", headers[i], t)
+		}
+		if t != "ignore" && seen[t] {
+			errs["mapping"] = fmt.Sprintf("Two columns are both imported as %s; choose one.", strings.TrimPrefix(t, "attribute:"))
+		}
+		seen[t] = true
+	}
+	if emails != 1 {
+		errs["mapping"] = "Choose exactly one column holding the email address."
+	}
+	if msg := checkTags(s.Tags); msg != "" && len(s.Tags) > 0 {
+		errs["tags"] = msg
+	}
+	return errs
+}
+
+const importColumns = `id, status, file_name, file_path, file_size, mode, list_ids, tags, headers, mapping, delimiter,
+read_offset, line, total, created, updated, skipped, invalid, error, created_at, started_at, finished_at`
+
+func scanImport(row interface{ Scan(...any) error }) (ImportJob, error) {
+	var j ImportJob
+	var lists, tags, headers, mapping string
+	var created int64
+	var started, finished sql.NullInt64
+	err := row.Scan(&j.ID, &j.Status, &j.FileName, &j.FilePath, &j.FileSize, &j.Mode, &lists, &tags, &headers, &mapping, &j.Delimiter,
+		&j.Offset, &j.Line, &j.Total, &j.Created, &j.Updated, &j.Skipped, &j.Invalid, &j.Error, &created, &started, &finished)
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, ErrNotFound
+	}
+	if err != nil {
+		return j, err
+	}
+	for _, f := range []struct {
+		s   string
+		dst any
+	}{{lists, &j.ListIDs}, {tags, &j.Tags}, {headers, &j.Headers}, {mapping, &j.Mapping}} {
+		if err := json.Unmarshal([]byte(f.s), f.dst); err != nil {
+			return j, fmt.Errorf("import %d: %w", j.ID, err)
+		}
+	}
+	j.CreatedAt, j.StartedAt, j.FinishedAt = fromUnix(created), fromNullUnix(started), fromNullUnix(finished)
+	return j, nil
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// CreateImport records an uploaded file. With a setup the job is queued at
+// once; without one it is a draft waiting for its mapping.
+func (s *Store) CreateImport(ctx context.Context, j ImportJob, setup *ImportSetup) (ImportJob, error) {
+	j.Status = ImportDraft
+	j.Mode = ImportCreate
+	j.Mapping = make([]string, len(j.Headers))
+	if setup != nil {
+		if err := s.checkSetup(ctx, *setup, j.Headers); err != nil {
+			return ImportJob{}, err
+		}
+		j.Status, j.Mode, j.ListIDs, j.Tags, j.Mapping = ImportQueued, setup.Mode, setup.ListIDs, normalizeTags(setup.Tags), setup.Mapping
+	}
+	var id int64
+	err := s.w.QueryRowContext(ctx, `INSERT INTO import_jobs (status, file_name, file_path, file_size, mode, list_ids, tags, headers, mapping,
+delimiter, read_offset, line, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		j.Status, j.FileName, j.FilePath, j.FileSize, j.Mode, jsonText(orEmpty(j.ListIDs)), jsonText(orEmpty(j.Tags)), jsonText(orEmpty(j.Headers)),
+		jsonText(j.Mapping), j.Delimiter, j.Offset, j.Line, unix(s.now())).Scan(&id)
+	if err != nil {
+		return ImportJob{}, fmt.Errorf("store: create import: %w", err)
+	}
+	return s.Import(ctx, id)
+}
+
+// checkSetup validates a setup, including that its lists exist.
+func (s *Store) checkSetup(ctx context.Context, setup ImportSetup, headers []string) error {
+	errs := setup.Validate(headers)
+	for _, id := range setup.ListIDs {
+		if _, err := s.List(ctx, id); errors.Is(err, ErrNotFound) {
+			errs["list_ids"] = fmt.Sprintf("List %d does not exist.", id)
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
+}
+
+// QueueImport saves a draft's setup and queues it.
+func (s *Store) QueueImport(ctx context.Context, id int64, setup ImportSetup) (ImportJob, error) {
+	j, err := s.Import(ctx, id)
+	if err != nil {
+		return j, err
+	}
+	if j.Status != ImportDraft {
+		return j, &ValidationError{Fields: map[string]string{"status": "This import has already started."}}
+	}
+	if err := s.checkSetup(ctx, setup, j.Headers); err != nil {
+		return j, err
+	}
+	_, err = s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'queued', mode = ?, list_ids = ?, tags = ?, mapping = ? WHERE id = ? AND status = 'draft'`,
+		setup.Mode, jsonText(orEmpty(setup.ListIDs)), jsonText(orEmpty(normalizeTags(setup.Tags))), jsonText(setup.Mapping), id)
+	if err != nil {
+		return j, fmt.Errorf("store: queue import %d: %w", id, err)
+	}
+	return s.Import(ctx, id)
+}
+
+// Import returns one import job.
+func (s *Store) Import(ctx context.Context, id int64) (ImportJob, error) {
+	j, err := scanImport(s.r.QueryRowContext(ctx, `SELECT `+importColumns+` FROM import_jobs WHERE id = ?`, id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return j, fmt.Errorf("store: import %d: %w", id, err)
+	}
+	return j, err
+}
+
+// Imports returns the newest import jobs.
+func (s *Store) Imports(ctx context.Context, limit int) ([]ImportJob, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+importColumns+` FROM import_jobs ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: imports: %w", err)
+	}
+	defer rows.Close()
+	out := []ImportJob{}
+	for rows.Next() {
+		j, err := scanImport(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: imports: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// ImportErrors returns the first row errors of a job, by line.
+func (s *Store) ImportErrors(ctx context.Context, id int64, limit int) ([]ImportError, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT line, reason FROM import_errors WHERE job_id = ? ORDER BY line LIMIT ?`, id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: import %d errors: %w", id, err)
+	}
+	defer rows.Close()
+	out := []ImportError{}
+	for rows.Next() {
+		var e ImportError
+		if err := rows.Scan(&e.Line, &e.Reason); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// NextImport returns the job the importer should work on: one left running
+// by a stop or crash first, then the oldest queued one.
+func (s *Store) NextImport(ctx context.Context) (ImportJob, error) {
+	return scanImport(s.r.QueryRowContext(ctx, `SELECT `+importColumns+` FROM import_jobs
+WHERE status IN ('running', 'queued') ORDER BY status = 'queued', id LIMIT 1`))
+}
+
+// StartImport marks a job running.
+func (s *Store) StartImport(ctx context.Context, id int64) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`, unix(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("store: start import %d: %w", id, err)
+	}
+	return nil
+}
+
+// FinishImport ends a job as done, failed or cancelled, with a reason for failure.
+func (s *Store) FinishImport(ctx context.Context, id int64, status, reason string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?`, status, reason, unix(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("store: finish import %d: %w", id, err)
+	}
+	return nil
+}
+
+// CancelImport stops a draft, queued or running job; the rows already
+// imported stay.
+func (s *Store) CancelImport(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('draft', 'queued', 'running')`,
+		unix(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("store: cancel import %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Import(ctx, id); err != nil {
+			return err
+		}
+		return &ValidationError{Fields: map[string]string{"status": "This import has already ended."}}
+	}
+	return nil
+}
+
+// ImportRow is one valid contact read from a file.
+type ImportRow struct {
+	Email      string         `json:"e"`
+	FirstName  string         `json:"f,omitempty"`
+	LastName   string         `json:"l,omitempty"`
+	Attributes map[string]any `json:"a,omitempty"`
+	Tags       []string       `json:"-"`
+}
+
+// ImportBatch is the next stretch of a file: its valid rows, its bad lines,
+// and where the file continues.
+type ImportBatch struct {
+	Rows       []ImportRow
+	Errors     []ImportError
+	NextOffset int64
+	NextLine   int
+}
+
+// ApplyImportBatch writes one batch and the job's progress in a single
+// transaction, so after a crash the job resumes at the first line not yet
+// written. It returns false if the job was cancelled meanwhile.
+func (s *Store) ApplyImportBatch(ctx context.Context, j ImportJob, b ImportBatch) (bool, error) {
+	rows := dedupeRows(b.Rows, j.Mode != ImportCreate)
+	now := unix(s.now())
+	live := true
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM import_jobs WHERE id = ?`, j.ID).Scan(&status); err != nil {
+			return err
+		}
+		if status != ImportRunning {
+			live = false
+			return nil
+		}
+		w := importWriter{s: s, tx: tx, ctx: ctx, job: j, now: now}
+		c, err := w.write(rows)
+		if err != nil {
+			return err
+		}
+		if err := w.rowErrors(b.Errors); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE import_jobs SET read_offset = ?, line = ?, total = total + ?, created = created + ?,
+updated = updated + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?`,
+			b.NextOffset, b.NextLine, len(b.Rows)+len(b.Errors), c.created, c.updated, c.skipped+len(b.Rows)-len(rows), len(b.Errors), j.ID)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: import %d batch: %w", j.ID, err)
+	}
+	return live, nil
+}
+
+// dedupeRows keeps one row per address, ignoring case, the same way the
+// database treats a repeat in a later batch: without merge the first row
+// wins; with merge later non-empty values win and attributes and tags add up.
+func dedupeRows(rows []ImportRow, merge bool) []ImportRow {
+	index := make(map[string]int, len(rows))
+	out := make([]ImportRow, 0, len(rows))
+	for _, r := range rows {
+		key := strings.ToLower(r.Email)
+		i, ok := index[key]
+		if !ok {
+			index[key] = len(out)
+			out = append(out, r)
+			continue
+		}
+		if !merge {
+			continue
+		}
+		m := &out[i]
+		if r.FirstName != "" {
+			m.FirstName = r.FirstName
+		}
+		if r.LastName != "" {
+			m.LastName = r.LastName
+		}
+		for k, v := range r.Attributes {
+			if m.Attributes == nil {
+				m.Attributes = map[string]any{}
+			}
+			m.Attributes[k] = v
+		}
+		m.Tags = append(m.Tags, r.Tags...)
+	}
+	return out
+}
+
+type importCounts struct{ created, updated, skipped int }
+
+// importWriter writes a batch with a handful of set-based statements: rows
+// travel as one JSON argument and SQLite's json_each spreads them out.
+type importWriter struct {
+	s   *Store
+	tx  *sql.Tx
+	ctx context.Context
+	job ImportJob
+	now int64
+}
+
+func (w importWriter) write(rows []ImportRow) (importCounts, error) {
+	var c importCounts
+	if len(rows) == 0 {
+		return c, nil
+	}
+	doc := jsonText(rows)
+	existing := map[string]int64{}
+	if w.job.Mode != ImportCreate {
+		// Create mode inserts only new addresses, so whatever it returns is new.
+		var err error
+		if existing, err = w.existing(doc); err != nil {
+			return c, err
+		}
+	}
+	var q string
+	status := StatusActive
+	switch w.job.Mode {
+	case ImportCreate:
+		q = `ON CONFLICT (email) DO NOTHING`
+	case ImportUpsert:
+		q = `ON CONFLICT (email) DO UPDATE SET
+first_name = CASE WHEN excluded.first_name <> '' THEN excluded.first_name ELSE contacts.first_name END,
+last_name = CASE WHEN excluded.last_name <> '' THEN excluded.last_name ELSE contacts.last_name END,
+attributes = json_patch(contacts.attributes, excluded.attributes), updated_at = excluded.updated_at`
+	case ImportUnsubscribe, ImportBlock:
+		status = StatusUnsubscribed
+		if w.job.Mode == ImportBlock {
+			status = StatusBlocked
+		}
+		q = `ON CONFLICT (email) DO UPDATE SET updated_at = contacts.updated_at`
+		if len(w.job.ListIDs) == 0 || w.job.Mode == ImportBlock {
+			q = `ON CONFLICT (email) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`
+		}
+	}
+	ids, err := w.upsert(doc, status, q)
+	if err != nil {
+		return c, err
+	}
+	for _, r := range rows {
+		key := strings.ToLower(r.Email)
+		_, had := existing[key]
+		_, touched := ids[key]
+		switch {
+		case !touched:
+			c.skipped++
+		case had:
+			c.updated++
+		default:
+			c.created++
+		}
+	}
+	if err := w.events(ids, existing); err != nil {
+		return c, err
+	}
+	switch w.job.Mode {
+	case ImportCreate, ImportUpsert:
+		if err := w.memberships(ids, MemberConfirmed, "DO NOTHING"); err != nil {
+			return c, err
+		}
+		return c, w.tags(rows, ids)
+	case ImportUnsubscribe:
+		return c, w.memberships(ids, MemberUnsubscribed, "DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at")
+	default:
+		_, err := w.tx.ExecContext(w.ctx, `INSERT INTO suppressions (kind, value, reason, source, created_at)
+SELECT 'email', lower(value ->> 'e'), ?, 'import', ? FROM json_each(?) WHERE true ON CONFLICT (kind, value) DO NOTHING`,
+			"Blocked by import of "+w.job.FileName, w.now, doc)
+		return c, err
+	}
+}
+
+// existing returns the addresses in doc that are already contacts, lower-cased.
+func (w importWriter) existing(doc string) (map[string]int64, error) {
+	rows, err := w.tx.QueryContext(w.ctx, `SELECT id, email FROM contacts WHERE email IN (SELECT value ->> 'e' FROM json_each(?))`, doc)
+	if err != nil {
+		return nil, err
+	}
+	return emailIDs(rows)
+}
+
+func emailIDs(rows *sql.Rows) (map[string]int64, error) {
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var email string
+		if err := rows.Scan(&id, &email); err != nil {
+			return nil, err
+		}
+		out[strings.ToLower(email)] = id
+	}
+	return out, rows.Err()
+}
+
+// upsert inserts the rows with the given conflict clause and returns the ids
+// of the contacts it inserted or updated, by lower-cased address.
+func (w importWriter) upsert(doc, status, conflict string) (map[string]int64, error) {
+	rows, err := w.tx.QueryContext(w.ctx, `INSERT INTO contacts (email, first_name, last_name, attributes, status, source, created_at, updated_at)
+SELECT value ->> 'e', COALESCE(value ->> 'f', ''), COALESCE(value ->> 'l', ''), COALESCE(value -> 'a', '{}'), ?, ?, ?, ?
+FROM json_each(?) WHERE true `+conflict+` RETURNING id, email`, status, "import: "+w.job.FileName, w.now, w.now, doc)
+	if err != nil {
+		return nil, err
+	}
+	return emailIDs(rows)
+}
+
+func idArray(ids map[string]int64) string {
+	list := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		list = append(list, id)
+	}
+	return idList(list)
+}
+
+// events records the import on the timeline of contacts that existed
+// before; a new contact's timeline starts from its source.
+func (w importWriter) events(ids, existing map[string]int64) error {
+	var updated []int64
+	for k, id := range ids {
+		if _, had := existing[k]; had {
+			updated = append(updated, id)
+		}
+	}
+	if len(updated) == 0 {
+		return nil
+	}
+	kind, verb := EventImported, "Updated by import"
+	switch w.job.Mode {
+	case ImportCreate:
+		return nil
+	case ImportUnsubscribe:
+		kind, verb = EventUnsubscribed, "Unsubscribed by import"
+	case ImportBlock:
+		kind, verb = EventStatus, "Blocked by import"
+	}
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO contact_events (contact_id, kind, detail, created_at) SELECT value, ?, ?, ? FROM json_each(?)`,
+		kind, verb+" of "+w.job.FileName, w.now, idList(updated))
+	return err
+}
+
+func (w importWriter) memberships(ids map[string]int64, status, onConflict string) error {
+	arr := idArray(ids)
+	for _, listID := range w.job.ListIDs {
+		_, err := w.tx.ExecContext(w.ctx, `INSERT INTO list_members (list_id, contact_id, status, created_at, updated_at)
+SELECT ?, value, ?, ?, ? FROM json_each(?) WHERE true ON CONFLICT (list_id, contact_id) `+onConflict, listID, status, w.now, w.now, arr)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tags gives every written contact the job's tags and its own row's tags.
+func (w importWriter) tags(rows []ImportRow, ids map[string]int64) error {
+	tagIDs := map[string]int64{}
+	tagID := func(name string) (int64, error) {
+		key := strings.ToLower(name)
+		if id, ok := tagIDs[key]; ok {
+			return id, nil
+		}
+		id, err := w.s.tagID(w.ctx, w.tx, name)
+		tagIDs[key] = id
+		return id, err
+	}
+	var pairs [][2]int64
+	for _, r := range rows {
+		cid, ok := ids[strings.ToLower(r.Email)]
+		if !ok {
+			continue
+		}
+		for _, t := range normalizeTags(append(append([]string{}, w.job.Tags...), r.Tags...)) {
+			tid, err := tagID(t)
+			if err != nil {
+				return err
+			}
+			pairs = append(pairs, [2]int64{tid, cid})
+		}
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO contact_tags (tag_id, contact_id) SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true
+ON CONFLICT DO NOTHING`, jsonText(pairs))
+	return err
+}
+
+func (w importWriter) rowErrors(errs []ImportError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	var kept int
+	if err := w.tx.QueryRowContext(w.ctx, `SELECT COUNT(*) FROM import_errors WHERE job_id = ?`, w.job.ID).Scan(&kept); err != nil {
+		return err
+	}
+	if room := maxImportErrors - kept; room < len(errs) {
+		errs = errs[:max(room, 0)]
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	pairs := make([][2]any, len(errs))
+	for i, e := range errs {
+		pairs[i] = [2]any{e.Line, e.Reason}
+	}
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO import_errors (job_id, line, reason) SELECT ?, value ->> 0, value ->> 1 FROM json_each(?) WHERE true
+ON CONFLICT DO NOTHING`, w.job.ID, jsonText(pairs))
+	return err
+}
