@@ -262,9 +262,9 @@ func TestCreateContactLists(t *testing.T) {
 		t.Errorf("contact after failed create: got %v, want %v", err, ErrNotFound)
 	}
 	for q, want := range map[string]int{
-		`SELECT COUNT(*) FROM contacts`:                                  len(cases),
-		`SELECT COUNT(*) FROM list_members`:                              2 * len(cases),
-		`SELECT COUNT(*) FROM tags WHERE name = 'fresh'`:                 0,
+		`SELECT COUNT(*) FROM contacts`:                  len(cases),
+		`SELECT COUNT(*) FROM list_members`:              2 * len(cases),
+		`SELECT COUNT(*) FROM tags WHERE name = 'fresh'`: 0,
 	} {
 		if got := countRows(t, s, q); got != want {
 			t.Errorf("%s: got %v, want %v", q, got, want)

@@ -37,15 +37,15 @@ const maxImportErrors = 10000
 // ImportJob is a CSV import, from upload to done. Offset and Line say where
 // the next unread record starts, so an interrupted job resumes exactly there.
 type ImportJob struct {
-	ID        int64
-	Status    string
-	FileName  string
-	FilePath  string
-	FileSize  int64
-	Mode      string
-	ListIDs   []int64
-	Tags      []string
-	Headers   []string
+	ID       int64
+	Status   string
+	FileName string
+	FilePath string
+	FileSize int64
+	Mode     string
+	ListIDs  []int64
+	Tags     []string
+	Headers  []string
 	// Mapping gives each column's target: email, first_name, last_name,
 	// full_name, tags, attributes_json, attribute:<key> or ignore.
 	Mapping    []string

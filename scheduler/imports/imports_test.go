@@ -191,7 +191,6 @@ func TestImportAwkwardCSV(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-
 // TestUpsertMergesRepeatsWhateverTheBatches checks that a repeated address
 // ends the same whether both lines fall in one batch or in two.
 func TestUpsertMergesRepeatsWhateverTheBatches(t *testing.T) {
