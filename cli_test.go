@@ -215,7 +215,7 @@ func TestServeFirstRunHealthcheckAndOrderlyShutdown(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 	logs := stderr.String()
-	order := []string{"shutting down", "http server stopped", "scheduler stopped", "database closed"}
+	order := []string{"shutting down", "http server stopped", "scheduler stopped", "workers stopped", "database closed"}
 	last := -1
 	for _, step := range order {
 		i := strings.Index(logs, step)

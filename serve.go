@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"herald/scheduler"
+	"herald/scheduler/imports"
 	"herald/store"
 	"herald/web"
 )
@@ -98,7 +99,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	srv, err := web.New(web.Config{Store: st, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs, TrustedProxies: trusted})
+	importer := imports.NewWorker(st, log)
+	srv, err := web.New(web.Config{Store: st, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs,
+		TrustedProxies: trusted, DataDir: *data, Imports: importer})
 	if err != nil {
 		ln.Close()
 		return err
@@ -114,6 +117,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(schedCtx) }()
+	workCtx, stopWorkers := context.WithCancel(context.Background())
+	importDone := make(chan error, 1)
+	go func() { importDone <- importer.Run(workCtx) }()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- httpSrv.Serve(ln) }()
 	log.Info("herald listening", "addr", "http://"+ln.Addr().String(), "data", *data, "version", buildVersion())
@@ -135,6 +141,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	stopSched()
 	<-schedDone
 	log.Info("scheduler stopped")
+	stopWorkers()
+	<-importDone
+	log.Info("workers stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
@@ -23,13 +25,24 @@ var PublicRoutes = map[string]bool{
 // that they are not built yet.
 var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true}
 
-// maxFormBody caps request bodies; routes that take uploads raise it.
+// maxFormBody caps request bodies, except on the upload routes, which take
+// up to maxUpload and stream it to disk.
 const maxFormBody = 2 << 20
+
+var bodyLimit = middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+	LimitBytes: maxFormBody,
+	Skipper: func(c *echo.Context) bool {
+		p := c.Request().URL.Path
+		return c.Request().Method == http.MethodPost && (p == "/contacts/import" || p == "/api/v1/imports")
+	},
+})
+
+var uploadLimit = middleware.BodyLimit(maxUpload + 1<<20)
 
 // routes registers every route Herald serves.
 func (s *Server) routes(e *echo.Echo) {
 	e.Pre(s.securityHeaders, headAsGet)
-	e.Use(s.recoverPanics, s.logRequests, middleware.BodyLimit(maxFormBody), s.csrf(), s.loadSession)
+	e.Use(s.recoverPanics, s.logRequests, bodyLimit, s.csrf(), s.loadSession)
 
 	e.GET("/healthz", s.health)
 	e.GET("/static/*", s.static)
@@ -52,6 +65,12 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/contacts", s.contactCreate)
 	admin.GET("/contacts/export", s.contactExportUI)
 	admin.POST("/contacts/bulk", s.contactBulk)
+	admin.GET("/contacts/import", s.importList)
+	admin.POST("/contacts/import", s.importUpload, uploadLimit)
+	admin.GET("/contacts/import/:id", s.importShow)
+	admin.POST("/contacts/import/:id", s.importStart)
+	admin.POST("/contacts/import/:id/cancel", s.importCancel)
+	admin.GET("/contacts/import/:id/progress", s.importProgress)
 	admin.GET("/contacts/suppressions", s.suppressionList)
 	admin.POST("/contacts/suppressions", s.suppressionAdd)
 	admin.POST("/contacts/suppressions/:id/delete", s.suppressionDelete)
@@ -124,6 +143,9 @@ func (s *Server) routes(e *echo.Echo) {
 	api.PATCH("/v1/segments/:id", s.apiSegmentUpdate)
 	api.DELETE("/v1/segments/:id", s.apiSegmentDelete)
 	api.GET("/v1/segments/:id/count", s.apiSegmentCount)
+	api.GET("/v1/imports", s.apiImportList)
+	api.POST("/v1/imports", s.apiImportCreate, uploadLimit)
+	api.GET("/v1/imports/:id", s.apiImportGet)
 	api.GET("/v1/suppressions", s.apiSuppressionList)
 	api.POST("/v1/suppressions", s.apiSuppressionCreate)
 	api.DELETE("/v1/suppressions/:id", s.apiSuppressionDelete)

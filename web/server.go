@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 
@@ -30,6 +31,10 @@ type Config struct {
 	// values mean 20 a second in bursts of 100.
 	APIRate  float64
 	APIBurst int
+	// DataDir holds uploaded files while they are imported.
+	DataDir string
+	// Imports is woken when an import is queued; may be nil.
+	Imports Notifier
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
 	// names the client; without any, the connection's address is the client.
 	TrustedProxies []*net.IPNet
@@ -46,6 +51,8 @@ type Server struct {
 	assets   *assets
 	jobs     func() []scheduler.JobStatus
 	relayTLS *tls.Config
+	dataDir  string
+	imports  Notifier
 	apiRate  float64
 	apiBurst int
 	echo     *echo.Echo
@@ -70,8 +77,16 @@ func New(cfg Config) (*Server, error) {
 		assets:   a,
 		jobs:     jobs,
 		relayTLS: cfg.RelayTLS,
+		dataDir:  cfg.DataDir,
+		imports:  cfg.Imports,
 		apiRate:  cfg.APIRate,
 		apiBurst: cfg.APIBurst,
+	}
+	if s.imports == nil {
+		s.imports = noNotifier{}
+	}
+	if s.dataDir == "" {
+		s.dataDir = filepath.Dir(cfg.Store.Path())
 	}
 	if s.apiRate == 0 {
 		s.apiRate, s.apiBurst = 20, 100
@@ -125,6 +140,13 @@ func ParseProxies(list string) ([]*net.IPNet, error) {
 	}
 	return out, nil
 }
+
+// Notifier is woken when there is new work, like a queued import.
+type Notifier interface{ Notify() }
+
+type noNotifier struct{}
+
+func (noNotifier) Notify() {}
 
 // Handler returns the HTTP handler serving every route.
 func (s *Server) Handler() http.Handler { return s.echo }

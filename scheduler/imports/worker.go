@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 	"unicode"
@@ -74,6 +75,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			if ferr := w.st.FinishImport(context.Background(), j.ID, store.ImportFailed, err.Error()); ferr != nil {
 				w.log.Error("import: recording failure", "job", j.ID, "err", ferr)
 			}
+			os.Remove(j.FilePath)
 		}
 	}
 }
@@ -102,11 +104,16 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) error {
 		}
 		if !live {
 			w.log.Info("import cancelled", "job", j.ID)
+			os.Remove(j.FilePath)
 			return nil
 		}
 		if eof {
 			w.log.Info("import done", "job", j.ID)
-			return w.st.FinishImport(ctx, j.ID, store.ImportDone, "")
+			if err := w.st.FinishImport(ctx, j.ID, store.ImportDone, ""); err != nil {
+				return err
+			}
+			os.Remove(j.FilePath)
+			return nil
 		}
 		if ctx.Err() != nil {
 			w.log.Info("import paused; it resumes at the next start", "job", j.ID, "line", b.NextLine)
