@@ -272,3 +272,16 @@ func (s *Store) DeleteRelay(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// DefaultRelay returns the relay system emails go through: the first
+// enabled relay.
+func (s *Store) DefaultRelay(ctx context.Context) (Relay, error) {
+	r, err := scanRelay(s.r.QueryRowContext(ctx, `SELECT `+relayColumns+` FROM relays WHERE enabled ORDER BY id LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Relay{}, ErrNotFound
+	}
+	if err != nil {
+		return Relay{}, fmt.Errorf("store: default relay: %w", err)
+	}
+	return r, nil
+}

@@ -126,3 +126,51 @@ func (s *Store) SaveGeneral(ctx context.Context, g General) (General, error) {
 	}
 	return g, s.Tx(ctx, func(tx *sql.Tx) error { return putSetting(ctx, tx, generalKey, string(b)) })
 }
+
+// ConfirmEmail is the editable email that asks a new subscriber of a double
+// opt-in list to confirm. Subject and Text are Go text templates.
+type ConfirmEmail struct {
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+}
+
+// DefaultConfirmEmail is the confirmation email Herald ships with.
+var DefaultConfirmEmail = ConfirmEmail{
+	Subject: "Confirm your subscription to {{.ListName}}",
+	Text: `Hello{{if .FirstName}} {{.FirstName}}{{end}},
+
+Please confirm that you want to receive {{.ListName}}{{if .Org}} from {{.Org}}{{end}} by opening this link:
+
+{{.ConfirmURL}}
+
+If you did not ask for this, ignore this email and you will not hear from us again.
+`,
+}
+
+const confirmEmailKey = "confirm_email"
+
+// ConfirmEmail returns the confirmation email, or the default one.
+func (s *Store) ConfirmEmail(ctx context.Context) (ConfirmEmail, error) {
+	v, err := s.setting(ctx, s.r, confirmEmailKey)
+	if errors.Is(err, ErrNotFound) {
+		return DefaultConfirmEmail, nil
+	}
+	if err != nil {
+		return ConfirmEmail{}, err
+	}
+	var e ConfirmEmail
+	if err := json.Unmarshal([]byte(v), &e); err != nil {
+		return ConfirmEmail{}, fmt.Errorf("store: confirm email: %w", err)
+	}
+	return e, nil
+}
+
+// SaveConfirmEmail stores the confirmation email; check lets the caller
+// refuse templates that do not render.
+func (s *Store) SaveConfirmEmail(ctx context.Context, e ConfirmEmail, check func(ConfirmEmail) map[string]string) error {
+	if errs := check(e); len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	b, _ := json.Marshal(e)
+	return s.Tx(ctx, func(tx *sql.Tx) error { return putSetting(ctx, tx, confirmEmailKey, string(b)) })
+}

@@ -193,6 +193,10 @@ type ListProps struct {
 	Counts ListRow
 	// FormURL is the public subscription page, for public lists.
 	FormURL string
+	// EmbedHTML is a form to paste into another website.
+	EmbedHTML string
+	// NoRelay warns that confirmation emails cannot go out yet.
+	NoRelay bool
 }
 
 // SuppressionRow is one entry of the do-not-send list.

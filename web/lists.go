@@ -2,6 +2,8 @@ package web
 
 import (
 	"errors"
+	"fmt"
+	"html"
 	"net/http"
 	"strconv"
 	"strings"
@@ -95,8 +97,33 @@ func (s *Server) listProps(c *echo.Context, l store.List) templates.ListProps {
 	p := templates.ListProps{Shell: s.shell(c, "lists", l.Name), ID: l.ID, Form: listFormOf(l), Counts: listRow(l)}
 	if l.Visibility == store.VisibilityPublic {
 		p.FormURL = s.publicURL(c) + "/subscribe/" + itoa(l.ID)
+		p.EmbedHTML = embedHTML(p.FormURL, l)
+		_, err := s.store.DefaultRelay(c.Request().Context())
+		p.NoRelay = errors.Is(err, store.ErrNotFound)
 	}
 	return p
+}
+
+// embedHTML is a sign-up form for another website, posting to the hosted form.
+func embedHTML(action string, l store.List) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<form method=\"post\" action=\"%s\">\n", html.EscapeString(action))
+	field := func(name, label, typ string, required bool) {
+		req := ""
+		if required {
+			req = " required"
+		}
+		fmt.Fprintf(&b, "  <p><label>%s<br><input type=\"%s\" name=\"%s\"%s></label></p>\n", html.EscapeString(label), typ, name, req)
+	}
+	field("email", "Email", "email", true)
+	field("first_name", "First name", "text", false)
+	field("last_name", "Last name", "text", false)
+	for _, f := range l.FormFields {
+		field("attr_"+f.Key, f.Label, "text", f.Required)
+	}
+	b.WriteString("  <div style=\"position:absolute;left:-10000px\" aria-hidden=\"true\"><input type=\"text\" name=\"website\" tabindex=\"-1\" autocomplete=\"off\"></div>\n")
+	b.WriteString("  <p><button type=\"submit\">Subscribe</button></p>\n</form>\n")
+	return b.String()
 }
 
 // publicURL is where people reach Herald: the configured base URL, or the

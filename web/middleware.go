@@ -110,7 +110,7 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 // needsSession reports whether a path can use the admin session: everything
 // but the API, static files and the health check.
 func needsSession(p string) bool {
-	return !isAPIPath(p) && !strings.HasPrefix(p, "/static/") && p != "/healthz"
+	return !isAPIPath(p) && !strings.HasPrefix(p, "/static/") && p != "/healthz" && !isTokenPath(p)
 }
 
 // loadSession puts the signed-in user, if any, in the context.

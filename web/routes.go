@@ -19,6 +19,15 @@ var PublicRoutes = map[string]bool{
 	"GET /login":       true,
 	"POST /login":      true,
 	"GET /favicon.ico": true,
+
+	"GET /subscribe/:id":             true,
+	"POST /subscribe/:id":            true,
+	"GET /subscribe/confirm/:token":  true,
+	"POST /subscribe/confirm/:token": true,
+	"GET /p/:token":                  true,
+	"POST /p/:token":                 true,
+	"GET /u/:token":                  true,
+	"POST /u/:token":                 true,
 }
 
 // builtSections are the sections with pages of their own; the others show
@@ -51,6 +60,14 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/setup", s.setupSubmit)
 	e.GET("/login", s.loginForm)
 	e.POST("/login", s.loginSubmit)
+	e.GET("/subscribe/:id", s.subscribeForm)
+	e.POST("/subscribe/:id", s.subscribeSubmit, subscribeLimit())
+	e.GET("/subscribe/confirm/:token", s.confirmShow)
+	e.POST("/subscribe/confirm/:token", s.confirmSubmit)
+	e.GET("/p/:token", s.preferencesShow)
+	e.POST("/p/:token", s.preferencesSave)
+	e.GET("/u/:token", s.unsubscribeShow)
+	e.POST("/u/:token", s.unsubscribeSubmit)
 
 	admin := e.Group("", s.requireUser)
 	admin.POST("/logout", s.logout)
@@ -104,6 +121,8 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/settings/relays/:id", s.relayUpdate)
 	admin.POST("/settings/relays/:id/delete", s.relayDelete)
 	admin.POST("/settings/relays/:id/test", s.relayTest)
+	admin.GET("/settings/emails", s.emailsForm)
+	admin.POST("/settings/emails", s.emailsSave)
 	admin.GET("/settings/api-keys", s.apiKeyList)
 	admin.POST("/settings/api-keys", s.apiKeyCreate)
 	admin.POST("/settings/api-keys/:id/revoke", s.apiKeyRevoke)

@@ -74,3 +74,30 @@ var commonTimezones = []string{
 	"America/Phoenix", "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Mexico_City",
 	"America/Bogota", "America/Lima", "America/Santiago", "America/Sao_Paulo", "America/Argentina/Buenos_Aires",
 }
+
+func (s *Server) emailsForm(c *echo.Context) error {
+	e, err := s.store.ConfirmEmail(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.EmailsPage(templates.EmailsProps{Shell: s.shell(c, "settings", "Subscription emails"),
+		Subject: e.Subject, Text: e.Text}))
+}
+
+func (s *Server) emailsSave(c *echo.Context) error {
+	e := store.ConfirmEmail{Subject: c.FormValue("subject"), Text: c.FormValue("text")}
+	if c.FormValue("reset") != "" {
+		e = store.DefaultConfirmEmail
+	}
+	err := s.store.SaveConfirmEmail(c.Request().Context(), e, checkConfirmEmail)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return s.render(c, http.StatusUnprocessableEntity, templates.EmailsPage(templates.EmailsProps{Shell: s.shell(c, "settings", "Subscription emails"),
+			Subject: e.Subject, Text: e.Text, Errors: ve.Fields}))
+	}
+	if err != nil {
+		return err
+	}
+	s.flash(c, "success", "Confirmation email saved.")
+	return redirect(c, "/settings/emails")
+}

@@ -1,0 +1,363 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+
+	"herald/mailer"
+	"herald/store"
+	"herald/templates"
+)
+
+// isTokenPath reports whether a path is a public page reached from a form on
+// another site or from a link in an email, which carry no session or CSRF
+// token: what they may do is limited by the list being public or by the
+// signed token in the link.
+func isTokenPath(p string) bool {
+	return strings.HasPrefix(p, "/subscribe/") || strings.HasPrefix(p, "/p/") || strings.HasPrefix(p, "/u/")
+}
+
+func (s *Server) publicShell(c *echo.Context, title string) templates.PublicShell {
+	return templates.PublicShell{Title: title, OrgName: s.general().OrgName, Assets: s.assets.urls}
+}
+
+func (s *Server) message(c *echo.Context, status int, p templates.MessageProps) error {
+	if p.Shell.Title == "" {
+		p.Shell = s.publicShell(c, p.Heading)
+	}
+	return s.render(c, status, templates.MessagePage(p))
+}
+
+// linkInvalid answers a forged, damaged or expired link.
+func (s *Server) linkInvalid(c *echo.Context) error {
+	return s.message(c, http.StatusNotFound, templates.MessageProps{Heading: "This link does not work",
+		Text: "It may be incomplete or out of date. Copy the whole link from the email, or use the link in a newer email."})
+}
+
+// subscribeLimit allows each address a few sign-ups a minute.
+func subscribeLimit() echo.MiddlewareFunc {
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Skipper: func(c *echo.Context) bool { return c.Request().Method != http.MethodPost },
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: 0.1, Burst: 5, ExpiresIn: 10 * time.Minute,
+		}),
+		DenyHandler: func(c *echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", "60")
+			return echo.NewHTTPError(http.StatusTooManyRequests, "Too many sign-ups from your address. Wait a minute and try again.")
+		},
+	})
+}
+
+// publicList returns a public list, or not found for private and missing ones alike.
+func (s *Server) publicList(c *echo.Context) (store.List, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return store.List{}, err
+	}
+	l, err := s.store.List(c.Request().Context(), id)
+	if err != nil || l.Visibility != store.VisibilityPublic {
+		return store.List{}, store.ErrNotFound
+	}
+	return l, nil
+}
+
+func subscribeFields(l store.List, c *echo.Context) []templates.PublicField {
+	fields := []templates.PublicField{
+		{Name: "email", Label: "Email", Type: "email", Required: true},
+		{Name: "first_name", Label: "First name", Type: "text"},
+		{Name: "last_name", Label: "Last name", Type: "text"},
+	}
+	for _, f := range l.FormFields {
+		fields = append(fields, templates.PublicField{Name: "attr_" + f.Key, Label: f.Label, Type: "text", Required: f.Required})
+	}
+	if c != nil {
+		for i := range fields {
+			fields[i].Value = c.FormValue(fields[i].Name)
+		}
+	}
+	return fields
+}
+
+func (s *Server) subscribeForm(c *echo.Context) error {
+	l, err := s.publicList(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.SubscribePage(templates.SubscribeProps{Shell: s.publicShell(c, l.Name),
+		ListID: l.ID, ListName: l.Name, Description: l.Description, Fields: subscribeFields(l, nil)}))
+}
+
+// subscribeSubmit takes a sign-up. Whatever happened, known address or not,
+// the visitor sees the same page, so the form reveals nothing about who is
+// subscribed. Bots that fill the hidden field are thanked and ignored.
+func (s *Server) subscribeSubmit(c *echo.Context) error {
+	l, err := s.publicList(c)
+	if err != nil {
+		return err
+	}
+	thanks := templates.MessageProps{Heading: "Thank you", Text: "You are subscribed to " + l.Name + "."}
+	if l.OptIn == store.OptInDouble {
+		thanks = templates.MessageProps{Heading: "Check your inbox",
+			Text: "We have sent you an email to confirm your subscription to " + l.Name + ". Open the link in it to finish."}
+	}
+	if c.FormValue(templates.HoneypotField) != "" {
+		s.log.Info("subscription form: honeypot filled; ignored", "list", l.ID, "ip", c.RealIP())
+		return s.message(c, http.StatusOK, thanks)
+	}
+	fields := subscribeFields(l, c)
+	f := store.FormSubscription{Email: c.FormValue("email"), FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name"),
+		Attributes: map[string]any{}, IP: c.RealIP()}
+	for i, ff := range l.FormFields {
+		v := strings.TrimSpace(c.FormValue("attr_" + ff.Key))
+		if v == "" && ff.Required {
+			fields[3+i].Error = "Please fill this in."
+		}
+		if v != "" {
+			f.Attributes[ff.Key] = v
+		}
+	}
+	out, err := s.store.SubscribeByForm(c.Request().Context(), l.ID, f)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) || hasFieldError(fields) {
+		if ve != nil {
+			for i := range fields {
+				fields[i].Error = ve.Fields[fields[i].Name]
+			}
+		}
+		return s.render(c, http.StatusUnprocessableEntity, templates.SubscribePage(templates.SubscribeProps{Shell: s.publicShell(c, l.Name),
+			ListID: l.ID, ListName: l.Name, Description: l.Description, Fields: fields, Error: "Please check the form."}))
+	}
+	if err != nil {
+		return err
+	}
+	if out.Confirm {
+		s.sendConfirmation(c, out.ContactID, l, f)
+	}
+	return s.message(c, http.StatusOK, thanks)
+}
+
+func hasFieldError(fields []templates.PublicField) bool {
+	for _, f := range fields {
+		if f.Error != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// checkConfirmEmail refuses a confirmation email whose templates do not render.
+func checkConfirmEmail(e store.ConfirmEmail) map[string]string {
+	errs := map[string]string{}
+	if strings.TrimSpace(e.Subject) == "" {
+		errs["subject"] = "Enter a subject."
+	}
+	if !strings.Contains(e.Text, "{{.ConfirmURL}}") {
+		errs["text"] = "The email must contain {{.ConfirmURL}}, the link that confirms."
+	}
+	sample := mailer.ConfirmData{ListName: "Newsletter", FirstName: "Ada", Org: "Acme", ConfirmURL: "https://example.com/confirm"}
+	if _, _, err := mailer.RenderText(e.Subject, e.Text, sample); err != nil {
+		errs["text"] = "The template does not work: " + err.Error()
+	}
+	return errs
+}
+
+// sendConfirmation emails the confirmation link through the default relay.
+// A failure is logged, not shown: the sign-up page says the same either way,
+// and submitting the form again sends a new link.
+func (s *Server) sendConfirmation(c *echo.Context, contactID int64, l store.List, f store.FormSubscription) {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), testTimeout)
+	defer cancel()
+	token := s.store.Box().SignToken(store.Token{Purpose: store.PurposeConfirm, ContactID: contactID, ListID: l.ID,
+		Expires: time.Now().Add(store.ConfirmTokenTTL)})
+	tmpl, err := s.store.ConfirmEmail(ctx)
+	if err != nil {
+		s.log.Error("confirmation email: template", "err", err)
+		return
+	}
+	g := s.general()
+	subject, text, err := mailer.RenderText(tmpl.Subject, tmpl.Text, mailer.ConfirmData{ListName: l.Name, FirstName: f.FirstName,
+		Org: g.OrgName, ConfirmURL: s.publicURL(c) + "/subscribe/confirm/" + token})
+	if err != nil {
+		s.log.Error("confirmation email: render", "err", err)
+		return
+	}
+	if err := s.sendSystemEmail(ctx, f.Email, subject, text); err != nil {
+		s.log.Error("confirmation email not sent", "list", l.ID, "contact", contactID, "err", err)
+		return
+	}
+	s.log.Info("confirmation email sent", "list", l.ID, "contact", contactID)
+}
+
+// sendSystemEmail sends a plain-text email from the organisation's default
+// sender through the default relay.
+func (s *Server) sendSystemEmail(ctx context.Context, to, subject, text string) error {
+	r, err := s.store.DefaultRelay(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return errors.New("no enabled sending relay: add one in Settings → Sending relays")
+	}
+	if err != nil {
+		return err
+	}
+	password, err := s.store.RelayPassword(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	g := s.general()
+	from := s.testFrom(r)
+	msg := mailer.Message{From: mail.Address{Name: g.FromName, Address: from}, To: mail.Address{Address: to}, Subject: subject, Text: text}
+	relay := mailer.SMTPRelay{Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username, Password: password,
+		HelloName: helloName(g.BaseURL), TLSConfig: s.relayTLS, Timeout: testTimeout}
+	_, err = relay.SendOne(ctx, from, to, msg.Bytes())
+	return err
+}
+
+// confirmShow asks the person to press a button rather than confirming on
+// the visit itself, since mail scanners open links on their own.
+func (s *Server) confirmShow(c *echo.Context) error {
+	t, err := s.store.Box().VerifyToken(c.Param("token"), store.PurposeConfirm, time.Now())
+	if err != nil {
+		return s.linkInvalid(c)
+	}
+	l, err := s.store.List(c.Request().Context(), t.ListID)
+	if err != nil {
+		return s.linkInvalid(c)
+	}
+	return s.message(c, http.StatusOK, templates.MessageProps{Heading: "Confirm your subscription",
+		Text: "Press the button to start receiving " + l.Name + ".", Action: "/subscribe/confirm/" + c.Param("token"), Button: "Yes, subscribe me"})
+}
+
+func (s *Server) confirmSubmit(c *echo.Context) error {
+	t, err := s.store.Box().VerifyToken(c.Param("token"), store.PurposeConfirm, time.Now())
+	if err != nil {
+		return s.linkInvalid(c)
+	}
+	l, err := s.store.ConfirmSubscription(c.Request().Context(), t.ContactID, t.ListID)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.linkInvalid(c)
+	}
+	if err != nil {
+		return err
+	}
+	prefs := s.store.Box().SignToken(store.Token{Purpose: store.PurposePreferences, ContactID: t.ContactID})
+	return s.message(c, http.StatusOK, templates.MessageProps{Heading: "You're confirmed",
+		Text: "Thank you. You will receive " + l.Name + " from now on.", Link: "/p/" + prefs, LinkText: "Manage your email preferences"})
+}
+
+// PreferencesURL returns the signed link to a contact's preferences page.
+func (s *Server) PreferencesURL(base string, contactID int64) string {
+	return base + "/p/" + s.store.Box().SignToken(store.Token{Purpose: store.PurposePreferences, ContactID: contactID})
+}
+
+// UnsubscribeURL returns the signed one-click unsubscribe link for a
+// contact, for one list or, with listID 0, for all mail.
+func (s *Server) UnsubscribeURL(base string, contactID, listID int64) string {
+	return base + "/u/" + s.store.Box().SignToken(store.Token{Purpose: store.PurposeUnsubscribe, ContactID: contactID, ListID: listID})
+}
+
+func (s *Server) preferencesProps(c *echo.Context, contactID int64) (templates.PreferencesProps, error) {
+	p, err := s.store.ContactPreferences(c.Request().Context(), contactID)
+	if err != nil {
+		return templates.PreferencesProps{}, err
+	}
+	props := templates.PreferencesProps{Shell: s.publicShell(c, "Email preferences"), Email: p.Contact.Email, Token: c.Param("token"), Status: p.Contact.Status}
+	for _, l := range p.Lists {
+		props.Lists = append(props.Lists, templates.PrefList{ID: l.ID, Name: l.Name, Description: l.Description, On: p.On[l.ID]})
+	}
+	return props, nil
+}
+
+func (s *Server) preferencesShow(c *echo.Context) error {
+	t, err := s.store.Box().VerifyToken(c.Param("token"), store.PurposePreferences, time.Now())
+	if err != nil {
+		return s.linkInvalid(c)
+	}
+	p, err := s.preferencesProps(c, t.ContactID)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.linkInvalid(c)
+	}
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.PreferencesPage(p))
+}
+
+func (s *Server) preferencesSave(c *echo.Context) error {
+	t, err := s.store.Box().VerifyToken(c.Param("token"), store.PurposePreferences, time.Now())
+	if err != nil {
+		return s.linkInvalid(c)
+	}
+	values, _ := c.FormValues()
+	var want []int64
+	for _, v := range values["lists"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			want = append(want, id)
+		}
+	}
+	err = s.store.SetPreferences(c.Request().Context(), t.ContactID, want, values.Get("action") == "unsubscribe_all")
+	if errors.Is(err, store.ErrNotFound) {
+		return s.linkInvalid(c)
+	}
+	if err != nil {
+		return err
+	}
+	p, err := s.preferencesProps(c, t.ContactID)
+	if err != nil {
+		return err
+	}
+	p.Saved = true
+	return s.render(c, http.StatusOK, templates.PreferencesPage(p))
+}
+
+// unsubscribeShow is where a person lands from an unsubscribe link: one
+// press unsubscribes. Visiting alone changes nothing, for the same reason
+// as confirmation links.
+func (s *Server) unsubscribeShow(c *echo.Context) error {
+	t, err := s.store.Box().VerifyToken(c.Param("token"), store.PurposeUnsubscribe, time.Now())
+	if err != nil {
+		return s.linkInvalid(c)
+	}
+	what := "all mail"
+	if t.ListID != 0 {
+		if l, err := s.store.List(c.Request().Context(), t.ListID); err == nil {
+			what = l.Name
+		}
+	}
+	return s.message(c, http.StatusOK, templates.MessageProps{Heading: "Unsubscribe",
+		Text: "Press the button to stop receiving " + what + ".", Action: "/u/" + c.Param("token"), Button: "Unsubscribe",
+		Link: s.PreferencesURL("", t.ContactID), LinkText: "Or choose which emails you get"})
+}
+
+// unsubscribeSubmit takes an unsubscribe at once: from the page's button, or
+// as an RFC 8058 one-click POST from a mail client, which gets a plain 200.
+func (s *Server) unsubscribeSubmit(c *echo.Context) error {
+	t, err := s.store.Box().VerifyToken(c.Param("token"), store.PurposeUnsubscribe, time.Now())
+	if err != nil {
+		return s.linkInvalid(c)
+	}
+	oneClick := c.FormValue("List-Unsubscribe") == "One-Click"
+	how := "through the unsubscribe link"
+	if oneClick {
+		how = "with one click in their mail program"
+	}
+	err = s.store.Unsubscribe(c.Request().Context(), t.ContactID, t.ListID, how)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.linkInvalid(c)
+	}
+	if err != nil {
+		return err
+	}
+	if oneClick {
+		return c.String(http.StatusOK, "Unsubscribed.\n")
+	}
+	return s.message(c, http.StatusOK, templates.MessageProps{Heading: "You're unsubscribed",
+		Text: "You will not receive these emails any more. Changed your mind?", Link: s.PreferencesURL("", t.ContactID), LinkText: "Choose which emails you get"})
+}
+

@@ -1,0 +1,173 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"herald/store"
+)
+
+func publicList(t *testing.T, h *harness, optIn string) store.List {
+	t.Helper()
+	l, err := h.st.CreateList(context.Background(), store.ListInput{Name: ptrTo("Updates " + optIn), OptIn: &optIn, Visibility: ptrTo("public")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// formPost posts a sign-up the way a form on another website would.
+func formPost(h *harness, path string, form url.Values) *http.Response {
+	return h.postForm(path, form, map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://shop.example"})
+}
+
+func TestSubscriptionFormRevealsNothing(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	l := publicList(t, h, "single")
+	h.st.CreateContact(ctx, store.ContactInput{Email: ptrTo("known@example.com"), FirstName: ptrTo("Known")}, false)
+	h.st.CreateContact(ctx, store.ContactInput{Email: ptrTo("blocked@example.com"), Status: ptrTo(store.StatusBlocked)}, false)
+	h.st.AddSuppression(ctx, store.SuppressionInput{Value: "suppressed.example"})
+	var pages []string
+	for _, email := range []string{"new@example.com", "known@example.com", "KNOWN@example.com", "blocked@example.com", "x@suppressed.example"} {
+		resp := formPost(h, "/subscribe/"+itoa(l.ID), url.Values{"email": {email}, "first_name": {"Mallory"}})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: got %d, want 200", email, resp.StatusCode)
+		}
+		pages = append(pages, body(t, resp))
+	}
+	for i, p := range pages[1:] {
+		if p != pages[0] {
+			t.Errorf("answer %d differs from the answer for a new address", i+2)
+		}
+	}
+	known, _ := h.st.ContactByEmail(ctx, "known@example.com")
+	if known.FirstName != "Known" || len(known.Memberships) != 1 || known.Memberships[0].Status != store.MemberConfirmed {
+		t.Errorf("known contact: got %+v, want the name kept and a confirmed membership", known)
+	}
+	blocked, _ := h.st.ContactByEmail(ctx, "blocked@example.com")
+	if len(blocked.Memberships) != 0 {
+		t.Errorf("blocked contact was subscribed: %+v", blocked.Memberships)
+	}
+	if _, err := h.st.ContactByEmail(ctx, "x@suppressed.example"); err != store.ErrNotFound {
+		t.Errorf("suppressed address: got %v, want no contact", err)
+	}
+}
+
+func TestSubscriptionFormRefusesBotsAndFloods(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	l := publicList(t, h, "single")
+	resp := formPost(h, "/subscribe/"+itoa(l.ID), url.Values{"email": {"bot@example.com"}, "website": {"http://spam.example"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("honeypot: got %d, want 200", resp.StatusCode)
+	}
+	if _, err := h.st.ContactByEmail(ctx, "bot@example.com"); err != store.ErrNotFound {
+		t.Fatalf("honeypot: got %v, want nothing stored", err)
+	}
+	if resp := formPost(h, "/subscribe/"+itoa(l.ID), url.Values{"email": {"nope"}}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad address: got %d, want 422", resp.StatusCode)
+	}
+	var last *http.Response
+	for i := 0; i < 6; i++ {
+		last = formPost(h, "/subscribe/"+itoa(l.ID), url.Values{"email": {"flood" + itoa(int64(i)) + "@example.com"}})
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("sign-up flood: got %d, want 429 with Retry-After", last.StatusCode)
+	}
+	private, _ := h.st.CreateList(ctx, store.ListInput{Name: ptrTo("Staff")})
+	if resp := h.get("/subscribe/" + itoa(private.ID)); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("private list form: got %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestConfirmLinksNeedAValidTokenAndAButtonPress(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	l := publicList(t, h, "double")
+	out, err := h.st.SubscribeByForm(ctx, l.ID, store.FormSubscription{Email: "dbl@example.com", IP: "127.0.0.1"})
+	if err != nil || !out.Confirm {
+		t.Fatalf("subscribe: got %+v, %v", out, err)
+	}
+	box := h.st.Box()
+	good := box.SignToken(store.Token{Purpose: store.PurposeConfirm, ContactID: out.ContactID, ListID: l.ID, Expires: time.Now().Add(time.Hour)})
+	expired := box.SignToken(store.Token{Purpose: store.PurposeConfirm, ContactID: out.ContactID, ListID: l.ID, Expires: time.Now().Add(-time.Hour)})
+	wrongPurpose := box.SignToken(store.Token{Purpose: store.PurposeUnsubscribe, ContactID: out.ContactID, ListID: l.ID})
+	for name, tok := range map[string]string{"expired": expired, "other purpose": wrongPurpose, "tampered": good[:len(good)-2] + "xx", "garbage": "abc"} {
+		if resp := formPost(h, "/subscribe/confirm/"+tok, url.Values{}); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s token: got %d, want 404", name, resp.StatusCode)
+		}
+	}
+	if resp := h.get("/subscribe/confirm/" + good); resp.StatusCode != http.StatusOK || !strings.Contains(body(t, resp), "Yes, subscribe me") {
+		t.Fatalf("confirm page: got %d", resp.StatusCode)
+	}
+	c, _ := h.st.ContactByEmail(ctx, "dbl@example.com")
+	if c.Memberships[0].Status != store.MemberUnconfirmed {
+		t.Fatal("visiting the link confirmed without the button")
+	}
+	if resp := formPost(h, "/subscribe/confirm/"+good, url.Values{}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("confirm: got %d", resp.StatusCode)
+	}
+	c, _ = h.st.ContactByEmail(ctx, "dbl@example.com")
+	if c.Memberships[0].Status != store.MemberConfirmed {
+		t.Fatalf("after confirming: got %s", c.Memberships[0].Status)
+	}
+}
+
+func TestOneClickUnsubscribeAndPreferences(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	news, deals := publicList(t, h, "single"), publicList(t, h, "double")
+	c, _, _ := h.st.CreateContact(ctx, store.ContactInput{Email: ptrTo("reader@example.com"), Lists: []int64{news.ID}}, false)
+
+	unsubNews := strings.TrimPrefix(h.srv.UnsubscribeURL("", c.ID, news.ID), "")
+	if resp := h.get(unsubNews); resp.StatusCode != http.StatusOK {
+		t.Fatalf("unsubscribe page: got %d", resp.StatusCode)
+	}
+	if got, _ := h.st.Contact(ctx, c.ID); got.Memberships[0].Status != store.MemberConfirmed {
+		t.Fatal("visiting the unsubscribe page unsubscribed")
+	}
+	// RFC 8058: a mail program posts List-Unsubscribe=One-Click, without cookies.
+	resp := h.request(http.DefaultClient, http.MethodPost, unsubNews, strings.NewReader("List-Unsubscribe=One-Click"),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": ""})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("one-click: got %d, want 200", resp.StatusCode)
+	}
+	got, _ := h.st.Contact(ctx, c.ID)
+	if got.Memberships[0].Status != store.MemberUnsubscribed || got.Status != store.StatusActive {
+		t.Fatalf("after one-click from news: got %+v", got)
+	}
+	evs, _ := h.st.ContactEvents(ctx, c.ID, 1)
+	if len(evs) != 1 || !strings.Contains(evs[0].Detail, "one click") {
+		t.Fatalf("timeline: got %+v, want the one-click unsubscribe", evs)
+	}
+
+	prefs := h.srv.PreferencesURL("", c.ID)
+	page := body(t, h.get(prefs))
+	if !strings.Contains(page, news.Name) || !strings.Contains(page, deals.Name) {
+		t.Fatalf("preferences page lacks the public lists")
+	}
+	resp = formPost(h, prefs, url.Values{"lists": {itoa(deals.ID)}, "action": {"save"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body(t, resp), "saved") {
+		t.Fatalf("save preferences: got %d", resp.StatusCode)
+	}
+	got, _ = h.st.Contact(ctx, c.ID)
+	status := map[string]string{}
+	for _, m := range got.Memberships {
+		status[m.ListName] = m.Status
+	}
+	if status[deals.Name] != store.MemberConfirmed || status[news.Name] != store.MemberUnsubscribed {
+		t.Fatalf("after saving preferences: got %v", status)
+	}
+	formPost(h, prefs, url.Values{"action": {"unsubscribe_all"}})
+	if got, _ = h.st.Contact(ctx, c.ID); got.Status != store.StatusUnsubscribed {
+		t.Fatalf("unsubscribe from all: got status %s", got.Status)
+	}
+	if resp := h.get("/p/" + "forged.token"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("forged preferences link: got %d, want 404", resp.StatusCode)
+	}
+}
