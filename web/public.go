@@ -360,4 +360,3 @@ func (s *Server) unsubscribeSubmit(c *echo.Context) error {
 	return s.message(c, http.StatusOK, templates.MessageProps{Heading: "You're unsubscribed",
 		Text: "You will not receive these emails any more. Changed your mind?", Link: s.PreferencesURL("", t.ContactID), LinkText: "Choose which emails you get"})
 }
-
