@@ -27,6 +27,9 @@ type List struct {
 	Visibility  string
 	// FormFields are the optional custom fields the public form asks for.
 	FormFields []FormField
+	// Challenge makes the public form's browser solve a small proof-of-work
+	// puzzle before a sign-up counts, to slow down bots.
+	Challenge bool
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	// Counts of members by status.
@@ -49,6 +52,7 @@ type ListInput struct {
 	OptIn       *string
 	Visibility  *string
 	FormFields  *[]FormField
+	Challenge   *bool
 }
 
 // Validate reports what is wrong with the list l would become.
@@ -86,6 +90,7 @@ func (in ListInput) apply(l *List) {
 	set(&l.OptIn, in.OptIn)
 	set(&l.Visibility, in.Visibility)
 	set(&l.FormFields, in.FormFields)
+	set(&l.Challenge, in.Challenge)
 	l.Name = strings.TrimSpace(l.Name)
 	l.Description = strings.TrimSpace(l.Description)
 }
@@ -107,8 +112,8 @@ func (s *Store) CreateList(ctx context.Context, in ListInput) (List, error) {
 	fields, _ := json.Marshal(orEmpty(l.FormFields))
 	now := unix(s.now())
 	var id int64
-	err := s.w.QueryRowContext(ctx, `INSERT INTO lists (name, description, opt_in, visibility, form_fields, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, l.Name, l.Description, l.OptIn, l.Visibility, string(fields), now, now).Scan(&id)
+	err := s.w.QueryRowContext(ctx, `INSERT INTO lists (name, description, opt_in, visibility, form_fields, challenge, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, l.Name, l.Description, l.OptIn, l.Visibility, string(fields), l.Challenge, now, now).Scan(&id)
 	if isUniqueViolation(err) {
 		return List{}, conflict("a list named %q already exists", l.Name)
 	}
@@ -136,8 +141,8 @@ func (s *Store) UpdateList(ctx context.Context, id int64, in ListInput) (List, e
 		return List{}, &ValidationError{Fields: errs}
 	}
 	fields, _ := json.Marshal(orEmpty(l.FormFields))
-	_, err = s.w.ExecContext(ctx, `UPDATE lists SET name = ?, description = ?, opt_in = ?, visibility = ?, form_fields = ?, updated_at = ? WHERE id = ?`,
-		l.Name, l.Description, l.OptIn, l.Visibility, string(fields), unix(s.now()), id)
+	_, err = s.w.ExecContext(ctx, `UPDATE lists SET name = ?, description = ?, opt_in = ?, visibility = ?, form_fields = ?, challenge = ?, updated_at = ? WHERE id = ?`,
+		l.Name, l.Description, l.OptIn, l.Visibility, string(fields), l.Challenge, unix(s.now()), id)
 	if isUniqueViolation(err) {
 		return List{}, conflict("a list named %q already exists", l.Name)
 	}
@@ -159,13 +164,13 @@ func (s *Store) DeleteList(ctx context.Context, id int64) error {
 	return nil
 }
 
-const listColumns = `l.id, l.name, l.description, l.opt_in, l.visibility, l.form_fields, l.created_at, l.updated_at`
+const listColumns = `l.id, l.name, l.description, l.opt_in, l.visibility, l.form_fields, l.challenge, l.created_at, l.updated_at`
 
 func scanList(row interface{ Scan(...any) error }) (List, error) {
 	var l List
 	var fields string
 	var created, updated int64
-	err := row.Scan(&l.ID, &l.Name, &l.Description, &l.OptIn, &l.Visibility, &fields, &created, &updated)
+	err := row.Scan(&l.ID, &l.Name, &l.Description, &l.OptIn, &l.Visibility, &fields, &l.Challenge, &created, &updated)
 	if err != nil {
 		return l, err
 	}

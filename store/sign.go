@@ -15,6 +15,7 @@ const (
 	PurposeConfirm     = "confirm"
 	PurposePreferences = "prefs"
 	PurposeUnsubscribe = "unsub"
+	PurposeChallenge   = "pow"
 )
 
 // ErrBadToken is returned for a link token that is forged, damaged or expired.

@@ -181,6 +181,7 @@ type ListForm struct {
 	Description string
 	OptIn       string
 	Visibility  string
+	Challenge   bool
 	Fields      []FormFieldRow
 }
 

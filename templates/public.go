@@ -27,6 +27,12 @@ type SubscribeProps struct {
 	Description string
 	Fields      []PublicField
 	Error       string
+	// Challenge, when set, is a proof-of-work puzzle of ChallengeBits bits
+	// that the browser solves before the form is sent.
+	Challenge     string
+	ChallengeBits int
+	// Notice asks the visitor to send the form again, without blame.
+	Notice string
 }
 
 // MessageProps fill a public page that only says something, with an

@@ -19,6 +19,7 @@ type listJSON struct {
 	OptIn       string            `json:"opt_in"`
 	Visibility  string            `json:"visibility"`
 	FormFields  []store.FormField `json:"form_fields"`
+	Challenge   bool              `json:"challenge"`
 	Counts      map[string]int    `json:"counts"`
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
@@ -29,7 +30,7 @@ func toListJSON(l store.List) listJSON {
 	if fields == nil {
 		fields = []store.FormField{}
 	}
-	return listJSON{ID: l.ID, Name: l.Name, Description: l.Description, OptIn: l.OptIn, Visibility: l.Visibility, FormFields: fields,
+	return listJSON{ID: l.ID, Name: l.Name, Description: l.Description, OptIn: l.OptIn, Visibility: l.Visibility, FormFields: fields, Challenge: l.Challenge,
 		Counts:    map[string]int{"confirmed": l.Confirmed, "unconfirmed": l.Unconfirmed, "unsubscribed": l.Unsubscribed},
 		CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
 }
@@ -40,10 +41,11 @@ type listBody struct {
 	OptIn       *string            `json:"opt_in"`
 	Visibility  *string            `json:"visibility"`
 	FormFields  *[]store.FormField `json:"form_fields"`
+	Challenge   *bool              `json:"challenge"`
 }
 
 func (b listBody) input() store.ListInput {
-	return store.ListInput{Name: b.Name, Description: b.Description, OptIn: b.OptIn, Visibility: b.Visibility, FormFields: b.FormFields}
+	return store.ListInput{Name: b.Name, Description: b.Description, OptIn: b.OptIn, Visibility: b.Visibility, FormFields: b.FormFields, Challenge: b.Challenge}
 }
 
 func (s *Server) apiListList(c *echo.Context) error {

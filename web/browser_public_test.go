@@ -20,8 +20,8 @@ import (
 var confirmLink = regexp.MustCompile(`https?://\S+/subscribe/confirm/\S+`)
 
 // TestBrowserDoubleOptIn subscribes through a public form in a real browser,
-// receives the confirmation email on a loopback SMTP server, follows its link
-// and confirms.
+// which first solves the form's proof-of-work puzzle, receives the
+// confirmation email on a loopback SMTP server, follows its link and confirms.
 func TestBrowserDoubleOptIn(t *testing.T) {
 	ctx := browser(t)
 	sink := smtptest.Start(t, smtptest.Options{})
@@ -35,7 +35,7 @@ func TestBrowserDoubleOptIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, err := h.st.CreateList(bg, store.ListInput{Name: ptrTo("Bread news"), OptIn: ptrTo("double"), Visibility: ptrTo("public"),
-		FormFields: &[]store.FormField{{Key: "favourite_loaf", Label: "Favourite loaf"}}})
+		FormFields: &[]store.FormField{{Key: "favourite_loaf", Label: "Favourite loaf"}}, Challenge: ptrTo(true)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func (s *Server) listList(c *echo.Context) error {
 }
 
 func listFormOf(l store.List) templates.ListForm {
-	f := templates.ListForm{Name: l.Name, Description: l.Description, OptIn: l.OptIn, Visibility: l.Visibility}
+	f := templates.ListForm{Name: l.Name, Description: l.Description, OptIn: l.OptIn, Visibility: l.Visibility, Challenge: l.Challenge}
 	for _, ff := range l.FormFields {
 		f.Fields = append(f.Fields, templates.FormFieldRow{Key: ff.Key, Label: ff.Label, Required: ff.Required})
 	}
@@ -48,7 +48,8 @@ func listFormOf(l store.List) templates.ListForm {
 // readListForm parses the list editor; field rows without a key are dropped.
 func readListForm(c *echo.Context) (templates.ListForm, store.ListInput) {
 	values, _ := c.FormValues()
-	f := templates.ListForm{Name: values.Get("name"), Description: values.Get("description"), OptIn: values.Get("opt_in"), Visibility: values.Get("visibility")}
+	f := templates.ListForm{Name: values.Get("name"), Description: values.Get("description"), OptIn: values.Get("opt_in"),
+		Visibility: values.Get("visibility"), Challenge: values.Get("challenge") != ""}
 	required := map[string]bool{}
 	for _, v := range values["field_required"] {
 		required[v] = true
@@ -62,7 +63,7 @@ func readListForm(c *echo.Context) (templates.ListForm, store.ListInput) {
 			fields = append(fields, store.FormField{Key: row.Key, Label: row.Label, Required: row.Required})
 		}
 	}
-	return f, store.ListInput{Name: &f.Name, Description: &f.Description, OptIn: &f.OptIn, Visibility: &f.Visibility, FormFields: &fields}
+	return f, store.ListInput{Name: &f.Name, Description: &f.Description, OptIn: &f.OptIn, Visibility: &f.Visibility, FormFields: &fields, Challenge: &f.Challenge}
 }
 
 func (s *Server) listNew(c *echo.Context) error {

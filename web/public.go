@@ -86,13 +86,20 @@ func subscribeFields(l store.List, c *echo.Context) []templates.PublicField {
 	return fields
 }
 
+func (s *Server) subscribePage(c *echo.Context, status int, l store.List, p templates.SubscribeProps) error {
+	p.Shell, p.ListID, p.ListName, p.Description = s.publicShell(c, l.Name), l.ID, l.Name, l.Description
+	if l.Challenge {
+		p.Challenge, p.ChallengeBits = s.challenges.issue(s.store.Box(), l.ID), s.challenges.bits
+	}
+	return s.render(c, status, templates.SubscribePage(p))
+}
+
 func (s *Server) subscribeForm(c *echo.Context) error {
 	l, err := s.publicList(c)
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, templates.SubscribePage(templates.SubscribeProps{Shell: s.publicShell(c, l.Name),
-		ListID: l.ID, ListName: l.Name, Description: l.Description, Fields: subscribeFields(l, nil)}))
+	return s.subscribePage(c, http.StatusOK, l, templates.SubscribeProps{Fields: subscribeFields(l, nil)})
 }
 
 // subscribeSubmit takes a sign-up. Whatever happened, known address or not,
@@ -113,6 +120,12 @@ func (s *Server) subscribeSubmit(c *echo.Context) error {
 		return s.message(c, http.StatusOK, thanks)
 	}
 	fields := subscribeFields(l, c)
+	if l.Challenge && !s.challenges.solved(s.store.Box(), l.ID, c.FormValue("pow_challenge"), c.FormValue("pow_nonce")) {
+		// Forms embedded on other sites, and browsers without JavaScript,
+		// land here: show the hosted form, filled in, to finish.
+		return s.subscribePage(c, http.StatusOK, l, templates.SubscribeProps{Fields: fields,
+			Notice: "Press Subscribe to finish. Your browser first does a quick check that you are not a robot."})
+	}
 	f := store.FormSubscription{Email: c.FormValue("email"), FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name"),
 		Attributes: map[string]any{}, IP: c.RealIP()}
 	for i, ff := range l.FormFields {
@@ -132,8 +145,7 @@ func (s *Server) subscribeSubmit(c *echo.Context) error {
 				fields[i].Error = ve.Fields[fields[i].Name]
 			}
 		}
-		return s.render(c, http.StatusUnprocessableEntity, templates.SubscribePage(templates.SubscribeProps{Shell: s.publicShell(c, l.Name),
-			ListID: l.ID, ListName: l.Name, Description: l.Description, Fields: fields, Error: "Please check the form."}))
+		return s.subscribePage(c, http.StatusUnprocessableEntity, l, templates.SubscribeProps{Fields: fields, Error: "Please check the form."})
 	}
 	if err != nil {
 		return err

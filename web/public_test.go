@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +171,56 @@ func TestOneClickUnsubscribeAndPreferences(t *testing.T) {
 	}
 	if resp := h.get("/p/" + "forged.token"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("forged preferences link: got %d, want 404", resp.StatusCode)
+	}
+}
+
+// solve finds a nonce for a challenge the slow way, as a browser would.
+func solve(t *testing.T, challenge string, bits int) string {
+	t.Helper()
+	for n := 0; n < 1<<26; n++ {
+		nonce := itoa(int64(n))
+		if leadingZeroBits(sha256.Sum256([]byte(challenge+":"+nonce))) >= bits {
+			return nonce
+		}
+	}
+	t.Fatal("no nonce found")
+	return ""
+}
+
+var challengeField = regexp.MustCompile(`name="pow_challenge" value="([^"]+)"`)
+
+func TestSignUpPuzzle(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ChallengeBits = 8 })
+	ctx := context.Background()
+	l, _ := h.st.CreateList(ctx, store.ListInput{Name: ptrTo("Guarded"), Visibility: ptrTo("public"), Challenge: ptrTo(true)})
+	path := "/subscribe/" + itoa(l.ID)
+	page := body(t, h.get(path))
+	m := challengeField.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, `data-pow-bits="8"`) {
+		t.Fatal("the form carries no puzzle")
+	}
+	challenge := m[1]
+
+	resp := formPost(h, path, url.Values{"email": {"embed@example.com"}})
+	if page := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Press Subscribe to finish") || !strings.Contains(page, `value="embed@example.com"`) {
+		t.Fatalf("without the puzzle: got %d, want the hosted form filled in", resp.StatusCode)
+	}
+	if _, err := h.st.ContactByEmail(ctx, "embed@example.com"); err != store.ErrNotFound {
+		t.Fatal("a sign-up without the puzzle was stored")
+	}
+	wrong := url.Values{"email": {"guess@example.com"}, "pow_challenge": {challenge}, "pow_nonce": {"not-a-solution"}}
+	formPost(h, path, wrong)
+	if _, err := h.st.ContactByEmail(ctx, "guess@example.com"); err != store.ErrNotFound {
+		t.Fatal("a wrong nonce was accepted")
+	}
+	good := url.Values{"email": {"solver@example.com"}, "pow_challenge": {challenge}, "pow_nonce": {solve(t, challenge, 8)}}
+	formPost(h, path, good)
+	if _, err := h.st.ContactByEmail(ctx, "solver@example.com"); err != nil {
+		t.Fatalf("a solved puzzle: %v", err)
+	}
+	good.Set("email", "replay@example.com")
+	formPost(h, path, good)
+	if _, err := h.st.ContactByEmail(ctx, "replay@example.com"); err != store.ErrNotFound {
+		t.Fatal("a solved puzzle worked twice")
 	}
 }

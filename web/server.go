@@ -35,6 +35,8 @@ type Config struct {
 	DataDir string
 	// Imports is woken when an import is queued; may be nil.
 	Imports Notifier
+	// ChallengeBits is the difficulty of the sign-up puzzle; 16 when zero.
+	ChallengeBits int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
 	// names the client; without any, the connection's address is the client.
 	TrustedProxies []*net.IPNet
@@ -45,17 +47,18 @@ type Config struct {
 
 // Server holds everything the handlers need.
 type Server struct {
-	store    *store.Store
-	log      *slog.Logger
-	version  string
-	assets   *assets
-	jobs     func() []scheduler.JobStatus
-	relayTLS *tls.Config
-	dataDir  string
-	imports  Notifier
-	apiRate  float64
-	apiBurst int
-	echo     *echo.Echo
+	store      *store.Store
+	log        *slog.Logger
+	version    string
+	assets     *assets
+	jobs       func() []scheduler.JobStatus
+	relayTLS   *tls.Config
+	dataDir    string
+	imports    Notifier
+	challenges *challenges
+	apiRate    float64
+	apiBurst   int
+	echo       *echo.Echo
 
 	generalCache atomic.Pointer[store.General]
 }
@@ -82,6 +85,10 @@ func New(cfg Config) (*Server, error) {
 		apiRate:  cfg.APIRate,
 		apiBurst: cfg.APIBurst,
 	}
+	if cfg.ChallengeBits == 0 {
+		cfg.ChallengeBits = 16
+	}
+	s.challenges = newChallenges(cfg.ChallengeBits)
 	if s.imports == nil {
 		s.imports = noNotifier{}
 	}

@@ -29,6 +29,7 @@ CREATE TABLE lists (
     opt_in      TEXT NOT NULL CHECK (opt_in IN ('single', 'double')),
     visibility  TEXT NOT NULL CHECK (visibility IN ('public', 'private')),
     form_fields TEXT NOT NULL DEFAULT '[]',
+    challenge   INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 );
