@@ -30,8 +30,8 @@ type List struct {
 	// Challenge makes the public form's browser solve a small proof-of-work
 	// puzzle before a sign-up counts, to slow down bots.
 	Challenge bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Counts of members by status.
 	Confirmed    int
 	Unconfirmed  int
