@@ -164,3 +164,48 @@ WHERE (kind = 'email' AND value = ?) OR (kind = 'domain' AND value = ?) LIMIT 1`
 	}
 	return sp, true, nil
 }
+
+// SuppressionImport is what importing a file of suppressions did.
+type SuppressionImport struct {
+	Added   int
+	Already int
+	Invalid []ImportError
+}
+
+// AddSuppressions adds many entries in one transaction. Invalid values are
+// reported by their line and the rest are added.
+func (s *Store) AddSuppressions(ctx context.Context, entries []SuppressionInput, lines []int) (SuppressionImport, error) {
+	var out SuppressionImport
+	now := unix(s.now())
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO suppressions (kind, value, reason, source, created_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (kind, value) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, in := range entries {
+			in.normalize()
+			if errs := in.Validate(); len(errs) > 0 {
+				if len(out.Invalid) < maxImportErrors {
+					out.Invalid = append(out.Invalid, ImportError{Line: lines[i], Reason: fmt.Sprintf("%q is not an email address or a domain.", in.Value)})
+				}
+				continue
+			}
+			res, err := stmt.ExecContext(ctx, in.Kind, in.Value, in.Reason, in.Source, now)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				out.Added++
+			} else {
+				out.Already++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return SuppressionImport{}, fmt.Errorf("store: import suppressions: %w", err)
+	}
+	return out, nil
+}

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v5"
 
+	"herald/scheduler/imports"
 	"herald/store"
 	"herald/templates"
 )
@@ -229,4 +231,72 @@ func (s *Server) suppressionDelete(c *echo.Context) error {
 	}
 	s.flash(c, "success", "Removed from the do-not-send list.")
 	return redirect(c, "/contacts/suppressions")
+}
+
+// maxSuppressionLines caps one suppressions file.
+const maxSuppressionLines = 1_000_000
+
+// importSuppressions reads the first column of an uploaded CSV file as
+// addresses and domains; a first line that is neither is taken as a header.
+func (s *Server) importSuppressions(c *echo.Context, source string) (store.SuppressionImport, error) {
+	up, err := s.receiveUpload(c)
+	if err != nil {
+		return store.SuppressionImport{}, err
+	}
+	defer s.discardUpload(up)
+	r, err := imports.Open(up.Path, up.Header.Delimiter, up.Header.DataOffset, up.Header.DataLine)
+	if err != nil {
+		return store.SuppressionImport{}, err
+	}
+	defer r.Close()
+	reason := strings.TrimSpace(up.Fields.Get("reason"))
+	if reason == "" {
+		reason = "Imported from " + up.Name
+	}
+	var entries []store.SuppressionInput
+	var lines []int
+	if h := up.Header.Columns[0]; strings.Contains(h, ".") {
+		entries, lines = append(entries, store.SuppressionInput{Value: h, Reason: reason, Source: source}), append(lines, 1)
+	}
+	for len(entries) < maxSuppressionLines {
+		rec, line, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || len(rec) == 0 || strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		entries = append(entries, store.SuppressionInput{Value: rec[0], Reason: reason, Source: source})
+		lines = append(lines, line)
+	}
+	return s.store.AddSuppressions(c.Request().Context(), entries, lines)
+}
+
+func (s *Server) suppressionImport(c *echo.Context) error {
+	res, err := s.importSuppressions(c, "import")
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return s.suppressionsPage(c, http.StatusUnprocessableEntity, templates.SuppressionsProps{Errors: templates.FieldErrors{"file": ve.Fields["file"]}})
+	}
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Added %d to the do-not-send list; %d were there already.", res.Added, res.Already)
+	if len(res.Invalid) > 0 {
+		msg += fmt.Sprintf(" %d lines were not addresses or domains, the first on line %d.", len(res.Invalid), res.Invalid[0].Line)
+	}
+	s.flash(c, "success", msg)
+	return redirect(c, "/contacts/suppressions")
+}
+
+func (s *Server) apiSuppressionImport(c *echo.Context) error {
+	res, err := s.importSuppressions(c, "api")
+	if err != nil {
+		return err
+	}
+	invalid := []importErrorJSON{}
+	for _, e := range res.Invalid {
+		invalid = append(invalid, importErrorJSON{Line: e.Line, Reason: e.Reason})
+	}
+	return apiData(c, http.StatusOK, map[string]any{"added": res.Added, "already": res.Already, "errors": invalid})
 }

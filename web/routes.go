@@ -42,9 +42,13 @@ var bodyLimit = middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 	LimitBytes: maxFormBody,
 	Skipper: func(c *echo.Context) bool {
 		p := c.Request().URL.Path
-		return c.Request().Method == http.MethodPost && (p == "/contacts/import" || p == "/api/v1/imports")
+		return c.Request().Method == http.MethodPost && uploadPaths[p]
 	},
 })
+
+// uploadPaths take files of up to maxUpload.
+var uploadPaths = map[string]bool{"/contacts/import": true, "/api/v1/imports": true,
+	"/contacts/suppressions/import": true, "/api/v1/suppressions/import": true}
 
 var uploadLimit = middleware.BodyLimit(maxUpload + 1<<20)
 
@@ -90,6 +94,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/contacts/import/:id/progress", s.importProgress)
 	admin.GET("/contacts/suppressions", s.suppressionList)
 	admin.POST("/contacts/suppressions", s.suppressionAdd)
+	admin.POST("/contacts/suppressions/import", s.suppressionImport, uploadLimit)
 	admin.POST("/contacts/suppressions/:id/delete", s.suppressionDelete)
 	admin.GET("/contacts/:id", s.contactShow)
 	admin.POST("/contacts/:id", s.contactUpdate)
@@ -167,5 +172,6 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/v1/imports/:id", s.apiImportGet)
 	api.GET("/v1/suppressions", s.apiSuppressionList)
 	api.POST("/v1/suppressions", s.apiSuppressionCreate)
+	api.POST("/v1/suppressions/import", s.apiSuppressionImport, uploadLimit)
 	api.DELETE("/v1/suppressions/:id", s.apiSuppressionDelete)
 }
