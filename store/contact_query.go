@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -95,8 +96,8 @@ func (s *Store) Contacts(ctx context.Context, f ContactFilter, page, perPage int
 		return ContactPage{}, err
 	}
 	var p ContactPage
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts c WHERE `+where, args...).Scan(&p.Total); err != nil {
-		return p, fmt.Errorf("store: count contacts: %w", err)
+	if p.Total, err = s.CountContacts(ctx, f); err != nil {
+		return p, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE `+where+` ORDER BY c.id DESC LIMIT ? OFFSET ?`,
 		append(args, perPage, (page-1)*perPage)...)
@@ -120,6 +121,9 @@ func (s *Store) Contacts(ctx context.Context, f ContactFilter, page, perPage int
 
 // CountContacts returns how many contacts match f.
 func (s *Store) CountContacts(ctx context.Context, f ContactFilter) (int, error) {
+	if n, ok, err := s.fastCount(ctx, f); ok || err != nil {
+		return n, err
+	}
 	where, args, err := s.where(ctx, f)
 	if err != nil {
 		return 0, err
@@ -244,4 +248,52 @@ func (s *Store) AttributeKeys(ctx context.Context, f ContactFilter) ([]string, e
 		keys = append(keys, k)
 	}
 	return keys, rows.Err()
+}
+
+// fastCount answers the commonest counts straight from the membership
+// tables, without visiting a million contacts: a filter by one list or one
+// tag alone, or a rule that is one list or tag condition. ok is false for
+// anything else.
+func (s *Store) fastCount(ctx context.Context, f ContactFilter) (n int, ok bool, err error) {
+	only := func(g ContactFilter) bool {
+		return g.Q == "" && g.Status == "" && g.SegmentID == 0 && len(g.IDs) == 0
+	}
+	var q string
+	var args []any
+	switch {
+	case only(f) && f.Rule == nil && f.ListID != 0 && f.Tag == "":
+		q, args = `SELECT COUNT(*) FROM list_members WHERE list_id = ?`, []any{f.ListID}
+	case only(f) && f.Rule == nil && f.Tag != "" && f.ListID == 0:
+		q, args = `SELECT COUNT(*) FROM contact_tags WHERE tag_id = (SELECT id FROM tags WHERE name = ?)`, []any{f.Tag}
+	case only(f) && f.Rule != nil && f.ListID == 0 && f.Tag == "":
+		r := *f.Rule
+		if r.Match != "all" && r.Match != "any" || len(r.Conditions) != 1 || r.Conditions[0].isGroup() {
+			return 0, false, nil
+		}
+		c := r.Conditions[0]
+		if _, err := CompileRule(r, s.now()); err != nil {
+			return 0, false, err
+		}
+		switch {
+		case c.Field == "list" && c.Op == "eq":
+			var id int64
+			json.Unmarshal(c.Value, &id)
+			q, args = `SELECT COUNT(*) FROM list_members WHERE list_id = ? AND status <> 'unsubscribed'`, []any{id}
+			if c.Status != "" {
+				q, args = `SELECT COUNT(*) FROM list_members WHERE list_id = ? AND status = ?`, []any{id, c.Status}
+			}
+		case c.Field == "tag" && c.Op == "eq":
+			var name string
+			json.Unmarshal(c.Value, &name)
+			q, args = `SELECT COUNT(*) FROM contact_tags WHERE tag_id = (SELECT id FROM tags WHERE name = ?)`, []any{name}
+		default:
+			return 0, false, nil
+		}
+	default:
+		return 0, false, nil
+	}
+	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("store: count: %w", err)
+	}
+	return n, true, nil
 }

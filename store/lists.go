@@ -220,6 +220,20 @@ func (s *Store) List(ctx context.Context, id int64) (List, error) {
 
 // Lists returns every list by name, with member counts.
 func (s *Store) Lists(ctx context.Context) ([]List, error) {
+	out, err := s.ListNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := s.countMembers(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ListNames returns every list by name, without counting members, for menus.
+func (s *Store) ListNames(ctx context.Context) ([]List, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+listColumns+` FROM lists l ORDER BY l.name`)
 	if err != nil {
 		return nil, fmt.Errorf("store: lists: %w", err)
@@ -233,16 +247,7 @@ func (s *Store) Lists(ctx context.Context) ([]List, error) {
 		}
 		out = append(out, l)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
-	for i := range out {
-		if err := s.countMembers(ctx, &out[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Tags returns every tag name in use, sorted.

@@ -368,18 +368,19 @@ func createdCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
 func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) (string, error) {
 	return func(cc *ruleCompiler, r Rule, path string) (string, error) {
 		jpath := "$." + key
-		val := "json_extract(c.attributes, " + cc.arg(jpath) + ")"
+		// val() adds its argument when called, so call it where it goes in the SQL.
+		val := func() string { return "json_extract(c.attributes, " + cc.arg(jpath) + ")" }
 		switch r.Op {
 		case "is_set":
-			return "COALESCE(" + val + ", '') <> ''", nil
+			return "COALESCE(" + val() + ", '') <> ''", nil
 		case "not_set":
-			return "COALESCE(" + val + ", '') = ''", nil
+			return "COALESCE(" + val() + ", '') = ''", nil
 		case "eq", "neq":
 			v, err := valueScalar(r, path)
 			if err != nil {
 				return "", err
 			}
-			cmp := val + " = " + cc.arg(v)
+			cmp := val() + " = " + cc.arg(v)
 			if _, isText := v.(string); isText {
 				cmp += " COLLATE NOCASE"
 			}
@@ -392,7 +393,7 @@ func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) 
 			if err != nil {
 				return "", err
 			}
-			in := val + " COLLATE NOCASE IN (" + placeholders(cc, vs) + ")"
+			in := val() + " COLLATE NOCASE IN (" + placeholders(cc, vs) + ")"
 			if r.Op == "not_in" {
 				return "NOT COALESCE(" + in + ", 0)", nil
 			}
@@ -406,31 +407,36 @@ func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) 
 			if r.Op == "contains" {
 				pattern = "%" + pattern
 			}
-			return val + " LIKE " + cc.arg(pattern) + ` ESCAPE '\'`, nil
+			return val() + " LIKE " + cc.arg(pattern) + ` ESCAPE '\'`, nil
 		case "gt", "lt":
 			f, err := valueNumber(r, path)
 			if err != nil {
 				return "", err
 			}
-			op := map[string]string{"gt": " > ", "lt": " < "}[r.Op]
-			// Text counts only when all of it is a number, like "42": CAST
-			// alone would read "old" as 0.
-			extract := func() string { return "json_extract(c.attributes, " + cc.arg(jpath) + ")" }
-			return "(json_type(c.attributes, " + cc.arg(jpath) + ") IN ('integer', 'real', 'text') AND CAST(" + val + " AS NUMERIC) = " + extract() +
-				" AND CAST(" + extract() + " AS REAL)" + op + cc.arg(f) + ")", nil
+			op := " > "
+			if r.Op == "lt" {
+				op = " < "
+			}
+			// Numbers compare as they are; text only when all of it is a
+			// number, like "42", since CAST alone would read "old" as 0. The
+			// SQL is built in order, so each argument lands on its "?".
+			sql := "CASE json_type(c.attributes, " + cc.arg(jpath) + ") WHEN 'integer' THEN " + val() + op + cc.arg(f) +
+				" WHEN 'real' THEN " + val() + op + cc.arg(f)
+			sql += " WHEN 'text' THEN (CAST(" + val() + " AS NUMERIC) = " + val() + " AND CAST(" + val() + " AS REAL)" + op + cc.arg(f) + ") ELSE 0 END"
+			return sql, nil
 		case "within_days":
 			n, err := valueDays(r, path)
 			if err != nil {
 				return "", err
 			}
-			return "unixepoch(" + val + ") BETWEEN " + cc.arg(cc.now.AddDate(0, 0, -n).Unix()) + " AND " + cc.arg(cc.now.Unix()), nil
+			return "unixepoch(" + val() + ") BETWEEN " + cc.arg(cc.now.AddDate(0, 0, -n).Unix()) + " AND " + cc.arg(cc.now.Unix()), nil
 		default: // before, after
 			t, err := valueTime(r, path)
 			if err != nil {
 				return "", err
 			}
 			op := map[string]string{"before": " < ", "after": " > "}[r.Op]
-			return "unixepoch(" + val + ")" + op + cc.arg(t.Unix()), nil
+			return "unixepoch(" + val() + ")" + op + cc.arg(t.Unix()), nil
 		}
 	}
 }

@@ -51,7 +51,7 @@ func filterQuery(form templates.ContactFilterForm) string {
 // audienceOptions loads the lists, tags and segments the filter menus offer.
 func (s *Server) audienceOptions(c *echo.Context) (lists, segments []templates.Option, tags []string, err error) {
 	ctx := c.Request().Context()
-	ls, err := s.store.Lists(ctx)
+	ls, err := s.store.ListNames(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -255,7 +255,13 @@ func readContactForm(c *echo.Context) (templates.ContactForm, store.ContactInput
 	if f.Status != "" {
 		in.Status = &f.Status
 	}
-	tags := strings.Split(f.Tags, ",")
+	// An empty field, or a stray comma, is no tag; an empty list clears the tags.
+	tags := []string{}
+	for _, t := range strings.Split(f.Tags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
 	in.Tags = &tags
 	errs := templates.FieldErrors{}
 	remove := map[string]bool{}

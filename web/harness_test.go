@@ -155,7 +155,7 @@ func (h *harness) api(key, method, path string, payload any) (int, map[string]an
 	return resp.StatusCode, out
 }
 
-func body(t *testing.T, resp *http.Response) string {
+func body(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {

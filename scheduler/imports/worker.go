@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -219,7 +220,7 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 				}
 			}
 		case strings.HasPrefix(t, "attribute:"):
-			setAttribute(&row, strings.TrimPrefix(t, "attribute:"), v)
+			setAttribute(&row, strings.TrimPrefix(t, "attribute:"), typed(v))
 		}
 	}
 	if row.Email == "" {
@@ -234,6 +235,25 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 		}
 	}
 	return row, "", false
+}
+
+// typed reads a cell as the value it plainly is: true and false, numbers
+// written plainly (42, -3.5; not 007, 1e3 or 12 digits and more, which are
+// codes rather than amounts), or text.
+func typed(v string) any {
+	switch v {
+	case "true", "TRUE", "True":
+		return true
+	case "false", "FALSE", "False":
+		return false
+	}
+	if len(strings.TrimLeft(v, "-")) > 11 {
+		return v
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == v {
+		return f
+	}
+	return v
 }
 
 // setAttribute adds an attribute; only text, numbers and true/false fit in one.
