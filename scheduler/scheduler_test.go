@@ -5,9 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"herald/store"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -77,5 +81,38 @@ func TestRunWaitsForARunningJobAndCancelsItsContext(t *testing.T) {
 func TestBadSpecIsRefused(t *testing.T) {
 	if _, err := New(quietLog(), Job{Name: "x", Spec: "every tuesday", Run: func(context.Context) error { return nil }}); err == nil {
 		t.Fatal("got nil error for a bad cron spec")
+	}
+}
+
+func TestHousekeepingRemovesAbandonedUploads(t *testing.T) {
+	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), dir, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	path := filepath.Join(dir, "upload.csv")
+	os.WriteFile(path, []byte("email\n"), 0o600)
+	j, err := st.CreateImport(context.Background(), store.ImportJob{FileName: "upload.csv", FilePath: path, Headers: []string{"email"}, Delimiter: ","}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := Housekeeping(st, quietLog())
+	if err := job.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("a fresh draft's file was removed: %v", err)
+	}
+	st2, _ := store.Open(context.Background(), dir, box)
+	defer st2.Close()
+	// Run housekeeping as if a day had passed, by asking for drafts older than none.
+	paths, err := st2.CancelStaleDrafts(context.Background(), -time.Minute)
+	if err != nil || len(paths) != 1 || paths[0] != path {
+		t.Fatalf("stale drafts: got %v, %v", paths, err)
+	}
+	if got, _ := st2.Import(context.Background(), j.ID); got.Status != store.ImportCancelled {
+		t.Fatalf("draft status: got %s, want cancelled", got.Status)
 	}
 }

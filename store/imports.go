@@ -609,3 +609,23 @@ func (w importWriter) rowErrors(errs []ImportError) error {
 ON CONFLICT DO NOTHING`, w.job.ID, jsonText(pairs))
 	return err
 }
+
+// CancelStaleDrafts cancels uploads whose mapping was never finished and
+// returns their files, so the caller can delete them.
+func (s *Store) CancelStaleDrafts(ctx context.Context, olderThan time.Duration) ([]string, error) {
+	rows, err := s.w.QueryContext(ctx, `UPDATE import_jobs SET status = 'cancelled', finished_at = ? WHERE status = 'draft' AND created_at < ?
+RETURNING file_path`, unix(s.now()), unix(s.now().Add(-olderThan)))
+	if err != nil {
+		return nil, fmt.Errorf("store: stale drafts: %w", err)
+	}
+	defer rows.Close()
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, rows.Err()
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"herald/store"
 	"herald/templates"
 )
 
@@ -24,8 +25,21 @@ func (s *Server) dashboard(c *echo.Context) error {
 			live++
 		}
 	}
+	contacts, err := s.store.CountContacts(ctx, store.ContactFilter{})
+	if err != nil {
+		return err
+	}
+	active, err := s.store.CountContacts(ctx, store.ContactFilter{Status: store.StatusActive})
+	if err != nil {
+		return err
+	}
+	lists, err := s.store.ListNames(ctx)
+	if err != nil {
+		return err
+	}
 	g := s.general()
 	return s.render(c, http.StatusOK, templates.DashboardPage(templates.DashboardProps{
+		Contacts: contacts, Active: active, Lists: len(lists),
 		Shell:       s.shell(c, "dashboard", "Dashboard"),
 		GeneralDone: g.OrgName != "" && g.PostalAddress != "",
 		Relays:      len(relays),
