@@ -112,6 +112,8 @@ type ContactProps struct {
 	Consent     string
 	CreatedAt   time.Time
 	Erased      bool
+	// PreferencesURL is the contact's own signed preferences page.
+	PreferencesURL string
 }
 
 func statusBadge(status string) string {
