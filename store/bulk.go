@@ -150,6 +150,10 @@ ON CONFLICT DO NOTHING RETURNING contact_id`
 		q = `DELETE FROM contact_tags WHERE tag_id = (SELECT id FROM tags WHERE name = ?) AND contact_id IN (SELECT value FROM json_each(?)) RETURNING contact_id`
 		args = []any{a.Tag, batch}
 	case BulkUnsubscribe:
+		if _, err := tx.ExecContext(ctx, `UPDATE list_members SET status = 'unsubscribed', updated_at = ? WHERE status <> 'unsubscribed'
+AND contact_id IN (SELECT id FROM contacts WHERE status = 'active' AND id IN (SELECT value FROM json_each(?)))`, now, batch); err != nil {
+			return 0, fmt.Errorf("store: bulk unsubscribe: %w", err)
+		}
 		q = `UPDATE contacts SET status = 'unsubscribed', updated_at = ? WHERE status = 'active' AND id IN (SELECT value FROM json_each(?)) RETURNING id`
 		args = []any{now, batch}
 		kind, detail = EventUnsubscribed, "Unsubscribed from all mail by an administrator"

@@ -81,8 +81,9 @@ type Membership struct {
 // ContactInput creates or changes a contact. Nil fields are left as they are
 // (or take their default on create). Attributes are merged: a key set to nil
 // is removed. Tags replace the contact's tags. Lists subscribes the contact to
-// each list, with ListStatus, or by default confirmed on single opt-in lists
-// and unconfirmed on double opt-in ones.
+// each list with ListStatus, confirmed by default: whoever adds people by
+// hand, import or API vouches for their consent. Only public forms start
+// double opt-in memberships unconfirmed.
 type ContactInput struct {
 	Email      *string
 	FirstName  *string
@@ -186,7 +187,7 @@ func (s *Store) CreateContact(ctx context.Context, in ContactInput, upsert bool)
 	if in.Email == nil {
 		return Contact{}, false, &ValidationError{Fields: map[string]string{"email": "Enter an email address."}}
 	}
-	email := strings.TrimSpace(*in.Email)
+	email := NormalizeEmail(*in.Email)
 	in.Email = &email
 	if errs := in.Validate(); len(errs) > 0 {
 		return Contact{}, false, &ValidationError{Fields: errs}
@@ -236,7 +237,7 @@ func (s *Store) insertContact(ctx context.Context, tx *sql.Tx, in ContactInput) 
 // UpdateContact changes a contact.
 func (s *Store) UpdateContact(ctx context.Context, id int64, in ContactInput) (Contact, error) {
 	if in.Email != nil {
-		email := strings.TrimSpace(*in.Email)
+		email := NormalizeEmail(*in.Email)
 		in.Email = &email
 	}
 	if errs := in.Validate(); len(errs) > 0 {
@@ -288,6 +289,11 @@ func (s *Store) applyContact(ctx context.Context, tx *sql.Tx, id int64, in Conta
 		}
 		if old != *in.Status {
 			set("status", *in.Status)
+			if *in.Status == StatusUnsubscribed {
+				if err := offAllLists(ctx, tx, id, now); err != nil {
+					return err
+				}
+			}
 			if err := recordEvent(ctx, tx, id, statusEvent(*in.Status), "Status changed from "+old+" to "+*in.Status, now); err != nil {
 				return err
 			}
@@ -335,11 +341,10 @@ func (s *Store) applyContact(ctx context.Context, tx *sql.Tx, id int64, in Conta
 	return nil
 }
 
-// subscribe puts a contact on a list. status "" picks the list's default:
-// confirmed for single opt-in, unconfirmed for double.
+// subscribe puts a contact on a list; status "" means confirmed.
 func (s *Store) subscribe(ctx context.Context, tx *sql.Tx, contactID, listID int64, status string, now int64) error {
-	var optIn, name string
-	err := tx.QueryRowContext(ctx, `SELECT opt_in, name FROM lists WHERE id = ?`, listID).Scan(&optIn, &name)
+	var name string
+	err := tx.QueryRowContext(ctx, `SELECT name FROM lists WHERE id = ?`, listID).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &ValidationError{Fields: map[string]string{"lists": fmt.Sprintf("List %d does not exist.", listID)}}
 	}
@@ -348,9 +353,6 @@ func (s *Store) subscribe(ctx context.Context, tx *sql.Tx, contactID, listID int
 	}
 	if status == "" {
 		status = MemberConfirmed
-		if optIn == OptInDouble {
-			status = MemberUnconfirmed
-		}
 	}
 	var old string
 	err = tx.QueryRowContext(ctx, `SELECT status FROM list_members WHERE list_id = ? AND contact_id = ?`, listID, contactID).Scan(&old)
@@ -436,7 +438,7 @@ func (s *Store) Contact(ctx context.Context, id int64) (Contact, error) {
 // ContactByEmail returns the contact with the email, ignoring case.
 func (s *Store) ContactByEmail(ctx context.Context, email string) (Contact, error) {
 	var id int64
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM contacts WHERE email = ?`, strings.TrimSpace(email)).Scan(&id)
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM contacts WHERE email = ?`, NormalizeEmail(email)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Contact{}, ErrNotFound
 	}

@@ -39,7 +39,7 @@ func (f FormSubscription) Validate() map[string]string {
 // keeps its details; only empty names and unset attributes are filled in, so
 // a stranger cannot change someone else's data through the form.
 func (s *Store) SubscribeByForm(ctx context.Context, listID int64, f FormSubscription) (SubscribeOutcome, error) {
-	f.Email = strings.TrimSpace(f.Email)
+	f.Email = NormalizeEmail(f.Email)
 	if errs := f.Validate(); len(errs) > 0 {
 		return SubscribeOutcome{}, &ValidationError{Fields: errs}
 	}
@@ -82,21 +82,24 @@ attributes = json_patch(json(?), attributes), updated_at = ? WHERE id = ?`,
 			out.Refused = true
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET consent_ip = ?, consent_at = ?, consent_form = ? WHERE id = ?`,
-			f.IP, unix(now), "Form of "+l.Name, out.ContactID); err != nil {
-			return err
-		}
 		var member string
 		err = tx.QueryRowContext(ctx, `SELECT status FROM list_members WHERE list_id = ? AND contact_id = ?`, listID, out.ContactID).Scan(&member)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		if member == MemberConfirmed && status == StatusActive {
+			return nil
+		}
 		if l.OptIn == OptInDouble {
-			if member == MemberConfirmed && status == StatusActive {
+			// Consent is recorded when the link is followed, not now.
+			out.Confirm = true
+			if member == MemberConfirmed {
 				return nil
 			}
-			out.Confirm = true
 			return s.subscribe(ctx, tx, out.ContactID, listID, MemberUnconfirmed, unix(now))
+		}
+		if err := recordConsent(ctx, tx, out.ContactID, f.IP, "Form of "+l.Name, unix(now)); err != nil {
+			return err
 		}
 		if err := s.reactivate(ctx, tx, out.ContactID, status, "Subscribed again through the form of "+l.Name, unix(now)); err != nil {
 			return err
@@ -125,8 +128,14 @@ func (s *Store) reactivate(ctx context.Context, tx *sql.Tx, id int64, status, wh
 	return recordEvent(ctx, tx, id, EventStatus, why, now)
 }
 
-// ConfirmSubscription confirms a double opt-in subscription from its link.
-func (s *Store) ConfirmSubscription(ctx context.Context, contactID, listID int64) (List, error) {
+func recordConsent(ctx context.Context, tx *sql.Tx, contactID int64, ip, form string, now int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE contacts SET consent_ip = ?, consent_at = ?, consent_form = ? WHERE id = ?`, ip, now, form, contactID)
+	return err
+}
+
+// ConfirmSubscription confirms a double opt-in subscription from its link,
+// and records the consent with the address that confirmed.
+func (s *Store) ConfirmSubscription(ctx context.Context, contactID, listID int64, ip string) (List, error) {
 	l, err := s.List(ctx, listID)
 	if err != nil {
 		return List{}, err
@@ -144,6 +153,9 @@ func (s *Store) ConfirmSubscription(ctx context.Context, contactID, listID int64
 		}
 		if status != StatusActive && status != StatusUnsubscribed {
 			return nil
+		}
+		if err := recordConsent(ctx, tx, contactID, ip, "Confirmation link for "+l.Name, now); err != nil {
+			return err
 		}
 		if err := s.reactivate(ctx, tx, contactID, status, "Confirmed a subscription to "+l.Name, now); err != nil {
 			return err
@@ -207,7 +219,7 @@ func (s *Store) SetPreferences(ctx context.Context, contactID int64, want []int6
 		if all {
 			return s.unsubscribeAll(ctx, tx, contactID, "Unsubscribed from all mail on the preferences page", now)
 		}
-		if wanted != nil && len(wanted) > 0 {
+		if len(wanted) > 0 {
 			if err := s.reactivate(ctx, tx, contactID, p.Contact.Status, "Subscribed again on the preferences page", now); err != nil {
 				return err
 			}
@@ -228,7 +240,12 @@ func (s *Store) SetPreferences(ctx context.Context, contactID int64, want []int6
 	})
 }
 
+// unsubscribeAll takes a contact off all mail: the global status and every
+// list, so subscribing again later starts from the lists they choose then.
 func (s *Store) unsubscribeAll(ctx context.Context, tx *sql.Tx, contactID int64, why string, now int64) error {
+	if err := offAllLists(ctx, tx, contactID, now); err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'unsubscribed', updated_at = ? WHERE id = ? AND status = 'active'`, now, contactID)
 	if err != nil {
 		return err
@@ -237,6 +254,11 @@ func (s *Store) unsubscribeAll(ctx context.Context, tx *sql.Tx, contactID int64,
 		return nil
 	}
 	return recordEvent(ctx, tx, contactID, EventUnsubscribed, why, now)
+}
+
+func offAllLists(ctx context.Context, tx *sql.Tx, contactID, now int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE list_members SET status = 'unsubscribed', updated_at = ? WHERE contact_id = ? AND status <> 'unsubscribed'`, now, contactID)
+	return err
 }
 
 // Unsubscribe takes a contact off one list, or off all mail when listID is 0,

@@ -73,16 +73,25 @@ func (in SuppressionInput) Validate() map[string]string {
 	return errs
 }
 
+// validDomain reports whether d, lower-cased, is a host name with at least
+// two labels: letters, digits and inner hyphens, any script.
 func validDomain(d string) bool {
-	if len(d) < 3 || len(d) > 253 || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
+	if len(d) < 3 || len(d) > 253 || !strings.Contains(d, ".") {
 		return false
 	}
-	for _, r := range d {
-		if !(r == '.' || r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127) {
+	labels := strings.Split(d, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
 			return false
 		}
+		for _, r := range l {
+			if !(r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127) {
+				return false
+			}
+		}
 	}
-	return true
+	tld := labels[len(labels)-1]
+	return strings.Trim(tld, "0123456789") != ""
 }
 
 // AddSuppression puts an address or domain on the do-not-send list. Adding one

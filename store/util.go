@@ -31,17 +31,29 @@ func (e *ValidationError) Error() string {
 	return "invalid input: " + strings.Join(parts, "; ")
 }
 
-// CheckEmail returns what is wrong with an email address, or "".
+// CheckEmail returns what is wrong with an email address, or "". The domain
+// must be a host name with a dot; addresses at bare hosts or IP literals are
+// not deliverable on the internet.
 func CheckEmail(email string) string {
 	email = strings.TrimSpace(email)
 	if email == "" {
 		return "Enter an email address."
 	}
 	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") && !strings.HasSuffix(email, "@localhost") {
+	at := strings.LastIndexByte(email, '@')
+	if err != nil || a.Address != email || at < 1 || !validDomain(strings.ToLower(email[at+1:])) {
 		return "Enter a valid email address, like name@example.com."
 	}
+	if at > 64 || len(email) > 254 {
+		return "This address is longer than email allows."
+	}
 	return ""
+}
+
+// NormalizeEmail trims an address and lower-cases it, so the same mailbox
+// written in any case is one contact.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
 }
 
 // hasControl reports whether s holds a control character, such as a line break.

@@ -132,12 +132,12 @@ func TestContactFormCreateEditAndLists(t *testing.T) {
 	for _, m := range c.Memberships {
 		statuses[m.ListName] = m.Status
 	}
-	if want := map[string]string{"Newsletter": "confirmed", "Alerts": "unconfirmed"}; !reflect.DeepEqual(statuses, want) {
+	if want := map[string]string{"Newsletter": "confirmed", "Alerts": "confirmed"}; !reflect.DeepEqual(statuses, want) {
 		t.Errorf("memberships: got %v, want %v", statuses, want)
 	}
 	path := "/contacts/" + itoa(id)
 	page = body(t, h.get(path))
-	for _, want := range []string{"Contact ann@example.com added.", "Timeline", "Subscribed to Newsletter (confirmed)", "Subscribed to Alerts, awaiting confirmation",
+	for _, want := range []string{"Contact ann@example.com added.", "Timeline", "Subscribed to Newsletter (confirmed)", "Subscribed to Alerts (confirmed)",
 		"Added", `value="Leeds"`, `name="attr_remove" value="city"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("contact page lacks %q", want)

@@ -349,6 +349,7 @@ func (s *Server) contactCreate(c *echo.Context) error {
 		err = &store.ValidationError{Fields: errs}
 	} else {
 		var ct store.Contact
+		in.Source = "admin"
 		ct, _, err = s.store.CreateContact(c.Request().Context(), in, false)
 		if err == nil {
 			s.flash(c, "success", "Contact "+ct.Email+" added.")

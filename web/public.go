@@ -251,7 +251,7 @@ func (s *Server) confirmSubmit(c *echo.Context) error {
 	if err != nil {
 		return s.linkInvalid(c)
 	}
-	l, err := s.store.ConfirmSubscription(c.Request().Context(), t.ContactID, t.ListID)
+	l, err := s.store.ConfirmSubscription(c.Request().Context(), t.ContactID, t.ListID, c.RealIP())
 	if errors.Is(err, store.ErrNotFound) {
 		return s.linkInvalid(c)
 	}

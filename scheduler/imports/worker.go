@@ -164,6 +164,16 @@ type mapper struct {
 	hasName bool
 }
 
+// emailColumn returns the index of the email column.
+func (m mapper) emailColumn() int {
+	for i, t := range m.targets {
+		if t == TargetEmail {
+			return i
+		}
+	}
+	return 0
+}
+
 func newMapper(targets []string) mapper {
 	m := mapper{targets: targets}
 	for _, t := range targets {
@@ -199,7 +209,7 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 		}
 		switch {
 		case t == TargetEmail:
-			row.Email = v
+			row.Email = store.NormalizeEmail(v)
 		case t == TargetFirstName:
 			row.FirstName = v
 		case t == TargetLastName:
@@ -208,7 +218,12 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 			row.FirstName, row.LastName, _ = strings.Cut(v, " ")
 			row.LastName = strings.TrimSpace(row.LastName)
 		case t == TargetTags:
-			row.Tags = append(row.Tags, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' })...)
+			// Mailchimp writes tags quoted: "a","b".
+			for _, tag := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
+				if tag = strings.Trim(strings.TrimSpace(tag), `"`); tag != "" {
+					row.Tags = append(row.Tags, tag)
+				}
+			}
 		case t == TargetAttributes:
 			var obj map[string]any
 			if err := json.Unmarshal([]byte(v), &obj); err != nil {
@@ -227,7 +242,7 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 		return row, "There is no email address on this line.", false
 	}
 	if msg := store.CheckEmail(row.Email); msg != "" {
-		return row, fmt.Sprintf("%q is not a valid email address.", row.Email), false
+		return row, fmt.Sprintf("%q is not a valid email address.", rec[m.emailColumn()]), false
 	}
 	for name, v := range map[string]string{"first name": row.FirstName, "last name": row.LastName} {
 		if len(v) > 200 || strings.ContainsFunc(v, unicode.IsControl) {

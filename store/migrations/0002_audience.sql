@@ -1,8 +1,9 @@
 -- The audience: contacts, lists, tags, segments, suppressions, imports and
--- each contact's timeline.
+-- each contact's timeline. Ids that signed links or rules point at use
+-- AUTOINCREMENT, so a deleted contact's or list's id is never given to another.
 
 CREATE TABLE contacts (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     email        TEXT NOT NULL COLLATE NOCASE UNIQUE,
     first_name   TEXT NOT NULL DEFAULT '' COLLATE NOCASE,
     last_name    TEXT NOT NULL DEFAULT '' COLLATE NOCASE,
@@ -23,7 +24,7 @@ CREATE INDEX contacts_last_name ON contacts(last_name);
 
 
 CREATE TABLE lists (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     name        TEXT NOT NULL COLLATE NOCASE UNIQUE,
     description TEXT NOT NULL DEFAULT '',
     opt_in      TEXT NOT NULL CHECK (opt_in IN ('single', 'double')),
@@ -67,7 +68,7 @@ CREATE TABLE contact_events (
 CREATE INDEX contact_events_contact ON contact_events(contact_id, id);
 
 CREATE TABLE segments (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     name        TEXT NOT NULL COLLATE NOCASE UNIQUE,
     description TEXT NOT NULL DEFAULT '',
     rules       TEXT NOT NULL,
@@ -86,7 +87,7 @@ CREATE TABLE suppressions (
 );
 
 CREATE TABLE import_jobs (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     status      TEXT NOT NULL CHECK (status IN ('draft', 'queued', 'running', 'done', 'failed', 'cancelled')),
     file_name   TEXT NOT NULL,
     file_path   TEXT NOT NULL,
