@@ -137,6 +137,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err := httpSrv.Shutdown(shutCtx); err != nil {
 		log.Error("http shutdown", "err", err)
 	}
+	srv.Wait()
 	log.Info("http server stopped")
 	stopSched()
 	<-schedDone

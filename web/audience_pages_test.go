@@ -533,3 +533,23 @@ func TestSuppressionsPage(t *testing.T) {
 		t.Errorf("remove again: got %d, want 404", resp.StatusCode)
 	}
 }
+
+func TestSegmentSaveRefusesRowsTheEditorDoesNotOffer(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	for name, form := range map[string]url.Values{
+		"unknown field": {"name": {"Bad"}, "match.": {"all"}, "node": {"0"}, "kind.0": {"condition"}, "field.0": {"bogus"}, "op.0": {"eq"}, "value.0": {"x"}},
+		"unknown op":    {"name": {"Bad"}, "match.": {"all"}, "node": {"0"}, "kind.0": {"condition"}, "field.0": {"email"}, "op.0": {"zzz"}, "value.0": {"x"}},
+		"bad match":     {"name": {"Bad"}, "match.": {"some"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := h.postForm("/segments", form, nil)
+			if page := body(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "field-error") {
+				t.Fatalf("got %d, want 422 with the error shown", resp.StatusCode)
+			}
+		})
+	}
+	if gs, _ := h.st.Segments(context.Background()); len(gs) != 0 {
+		t.Fatalf("segments saved: got %d, want 0", len(gs))
+	}
+}

@@ -52,10 +52,15 @@ func (s *Server) exportContacts(c *echo.Context, f store.ContactFilter, format s
 		for i, m := range ct.Memberships {
 			lists[i] = m.ListName
 		}
-		row := []string{ct.Email, ct.FirstName, ct.LastName, ct.Status, strings.Join(ct.Tags, ";"), strings.Join(lists, ";"),
+		row := []string{ct.Email, cell(ct.FirstName), cell(ct.LastName), ct.Status, cell(strings.Join(ct.Tags, ";")), cell(strings.Join(lists, ";")),
 			ct.CreatedAt.Format(time.RFC3339)}
 		for _, k := range keys {
-			row = append(row, attributeText(ct.Attributes[k]))
+			v := ct.Attributes[k]
+			if text, ok := v.(string); ok {
+				row = append(row, cell(text))
+			} else {
+				row = append(row, attributeText(v))
+			}
 		}
 		return w.Write(row)
 	})
@@ -87,6 +92,16 @@ func (s *Server) exportJSON(c *echo.Context, f store.ContactFilter) error {
 		s.log.Error("contact export stopped", "err", err)
 	}
 	return nil
+}
+
+// cell guards a text cell against spreadsheet formula injection: text that
+// a spreadsheet would run as a formula gets a leading apostrophe, as OWASP
+// advises, since anyone can type a name into a public form.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // attributeText writes an attribute value as CSV text.

@@ -182,3 +182,25 @@ func TestExportStreamsEveryContact(t *testing.T) {
 		t.Errorf("json export: got %d items, %v, want %d", len(items), err, n)
 	}
 }
+
+func TestCSVExportDefusesFormulas(t *testing.T) {
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeRead)
+	h.st.CreateContact(context.Background(), store.ContactInput{Email: ptrTo("evil@example.com"), FirstName: ptrTo("=HYPERLINK(\"http://x\")"),
+		LastName: ptrTo("+1"), Attributes: map[string]any{"note": "@SUM(1)", "score": -3.0}}, false)
+	resp := h.request(http.DefaultClient, http.MethodGet, "/api/v1/contacts/export?format=csv", nil,
+		map[string]string{"Authorization": "Bearer " + key, "Sec-Fetch-Site": ""})
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("export: got %v, %v", rows, err)
+	}
+	got := map[string]string{}
+	for i, h := range rows[0] {
+		got[h] = rows[1][i]
+	}
+	for col, want := range map[string]string{"first_name": "'=HYPERLINK(\"http://x\")", "last_name": "'+1", "note": "'@SUM(1)", "score": "-3"} {
+		if got[col] != want {
+			t.Errorf("%s: got %q, want %q", col, got[col], want)
+		}
+	}
+}

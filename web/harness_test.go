@@ -52,6 +52,9 @@ func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Cleanups run last first: stop serving, wait for background work, then
+	// close the store.
+	t.Cleanup(srv.Wait)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	h := &harness{t: t, st: cfg.Store, srv: srv, ts: ts}

@@ -63,6 +63,10 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		start := time.Now()
 		err := next(c)
 		_, status := echo.ResolveResponseStatus(c.Response(), err)
+		if err != nil {
+			// The error handler answers with this status; log the same.
+			status = toAPIError(err).Status
+		}
 		path := c.Request().URL.Path
 		level := s.log.Info
 		if strings.HasPrefix(path, "/static/") || path == "/healthz" {

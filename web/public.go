@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v5/middleware"
 
 	"herald/mailer"
+	"herald/scheduler/imports"
 	"herald/store"
 	"herald/templates"
 )
@@ -134,10 +135,13 @@ func (s *Server) subscribeSubmit(c *echo.Context) error {
 			fields[3+i].Error = "Please fill this in."
 		}
 		if v != "" {
-			f.Attributes[ff.Key] = v
+			f.Attributes[ff.Key] = imports.Typed(v)
 		}
 	}
-	out, err := s.store.SubscribeByForm(c.Request().Context(), l.ID, f)
+	var out store.SubscribeOutcome
+	if !hasFieldError(fields) {
+		out, err = s.store.SubscribeByForm(c.Request().Context(), l.ID, f)
+	}
 	var ve *store.ValidationError
 	if errors.As(err, &ve) || hasFieldError(fields) {
 		if ve != nil {
@@ -181,11 +185,29 @@ func checkConfirmEmail(e store.ConfirmEmail) map[string]string {
 	return errs
 }
 
-// sendConfirmation emails the confirmation link through the default relay.
-// A failure is logged, not shown: the sign-up page says the same either way,
-// and submitting the form again sends a new link.
+// confirmResend is how long a sign-up waits before it may send the same
+// person another confirmation for the same list.
+const confirmResend = 10 * time.Minute
+
+// sendConfirmation emails the confirmation link through the default relay,
+// in the background: the sign-up answers at once whatever the relay does, so
+// its timing gives nothing away. A failure is logged, not shown; submitting
+// the form again later sends a new link.
 func (s *Server) sendConfirmation(c *echo.Context, contactID int64, l store.List, f store.FormSubscription) {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), testTimeout)
+	if !s.confirmations.allow(contactID, l.ID, confirmResend) {
+		s.log.Info("confirmation email recently sent; not sending again yet", "list", l.ID, "contact", contactID)
+		return
+	}
+	base := s.publicURL(c)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.deliverConfirmation(base, contactID, l, f)
+	}()
+}
+
+func (s *Server) deliverConfirmation(base string, contactID int64, l store.List, f store.FormSubscription) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	token := s.store.Box().SignToken(store.Token{Purpose: store.PurposeConfirm, ContactID: contactID, ListID: l.ID,
 		Expires: time.Now().Add(store.ConfirmTokenTTL)})
@@ -196,7 +218,7 @@ func (s *Server) sendConfirmation(c *echo.Context, contactID int64, l store.List
 	}
 	g := s.general()
 	subject, text, err := mailer.RenderText(tmpl.Subject, tmpl.Text, mailer.ConfirmData{ListName: l.Name, FirstName: f.FirstName,
-		Org: g.OrgName, ConfirmURL: s.publicURL(c) + "/subscribe/confirm/" + token})
+		Org: g.OrgName, ConfirmURL: base + "/subscribe/confirm/" + token})
 	if err != nil {
 		s.log.Error("confirmation email: render", "err", err)
 		return

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"herald/mailer/smtptest"
 	"herald/store"
 )
 
@@ -222,5 +223,39 @@ func TestSignUpPuzzle(t *testing.T) {
 	formPost(h, path, good)
 	if _, err := h.st.ContactByEmail(ctx, "replay@example.com"); err != store.ErrNotFound {
 		t.Fatal("a solved puzzle worked twice")
+	}
+}
+
+func TestRequiredFormFieldStopsTheSignUp(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	l, _ := h.st.CreateList(ctx, store.ListInput{Name: ptrTo("Local"), Visibility: ptrTo("public"),
+		FormFields: &[]store.FormField{{Key: "city", Label: "City", Required: true}}})
+	resp := formPost(h, "/subscribe/"+itoa(l.ID), url.Values{"email": {"nocity@example.com"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body(t, resp), "Please fill this in") {
+		t.Fatalf("missing required field: got %d, want 422 with a message", resp.StatusCode)
+	}
+	if _, err := h.st.ContactByEmail(ctx, "nocity@example.com"); err != store.ErrNotFound {
+		t.Fatalf("a sign-up missing a required field was stored: %v", err)
+	}
+	formPost(h, "/subscribe/"+itoa(l.ID), url.Values{"email": {"city@example.com"}, "attr_city": {"Leeds"}, "attr_age": {"ignored"}})
+	c, err := h.st.ContactByEmail(ctx, "city@example.com")
+	if err != nil || c.Attributes["city"] != "Leeds" || c.Attributes["age"] != nil {
+		t.Fatalf("complete sign-up: got %+v, %v", c, err)
+	}
+}
+
+func TestConfirmationEmailsAreNotResentAtOnce(t *testing.T) {
+	sink := smtptest.Start(t, smtptest.Options{})
+	h := newHarness(t)
+	ctx := context.Background()
+	h.st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none", MaxConnections: 1, Enabled: true})
+	l := publicList(t, h, "double")
+	for i := 0; i < 3; i++ {
+		formPost(h, "/subscribe/"+itoa(l.ID), url.Values{"email": {"again@example.com"}})
+	}
+	h.srv.Wait()
+	if n := len(sink.Messages()); n != 1 {
+		t.Fatalf("confirmation emails for three quick sign-ups: got %d, want 1", n)
 	}
 }

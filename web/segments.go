@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -327,16 +328,53 @@ func (s *Server) count(c *echo.Context, ed *segmentEditor) error {
 	return err
 }
 
-// formEditor reads the posted editor, applying an edit button if one was pressed.
-func (s *Server) formEditor(c *echo.Context) (*segmentEditor, error) {
+// formEditor reads the posted editor, applying an edit button if one was
+// pressed. Rows whose field, op or match is not one the editor offers are
+// quietly set right while editing; strict, for saving, marks them instead.
+func (s *Server) formEditor(c *echo.Context, strict bool) (*segmentEditor, bool, error) {
 	values, err := c.FormValues()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	root := readRuleForm(values)
 	applyEdit(&root, values.Get("edit"))
 	id, _ := strconv.ParseInt(values.Get("id"), 10, 64)
-	return s.newSegmentEditor(c, id, values.Get("name"), values.Get("description"), root)
+	raw := cloneNode(root)
+	ed, err := s.newSegmentEditor(c, id, values.Get("name"), values.Get("description"), root)
+	if err != nil || !strict {
+		return ed, false, err
+	}
+	return ed, markUnknown(raw, &ed.props.Root), nil
+}
+
+func cloneNode(n templates.RuleNode) templates.RuleNode {
+	c := n
+	c.Children = make([]templates.RuleNode, len(n.Children))
+	for i, ch := range n.Children {
+		c.Children[i] = cloneNode(ch)
+	}
+	return c
+}
+
+// markUnknown compares the rows as posted with the rows as settled, and
+// marks any whose field, op or match had to be changed. It reports whether
+// it marked one.
+func markUnknown(raw templates.RuleNode, settled *templates.RuleNode) bool {
+	bad := false
+	switch {
+	case raw.Group && raw.Match != "all" && raw.Match != "any":
+		settled.Error = fmt.Sprintf("Match must be all or any, not %q.", raw.Match)
+		bad = true
+	case !raw.Group && (raw.Field != settled.Field || raw.Op != settled.Op):
+		settled.Error = fmt.Sprintf("%q with %q is not a condition Herald knows; choose from the menus.", raw.Field, raw.Op)
+		bad = true
+	}
+	for i := range raw.Children {
+		if markUnknown(raw.Children[i], &settled.Children[i]) {
+			bad = true
+		}
+	}
+	return bad
 }
 
 func (s *Server) segmentList(c *echo.Context) error {
@@ -385,7 +423,7 @@ func (s *Server) segmentEdit(c *echo.Context) error {
 // segmentEditorEdit answers the editor's buttons and field changes: the new
 // tree and its count for htmx, or the whole page without JavaScript.
 func (s *Server) segmentEditorEdit(c *echo.Context) error {
-	ed, err := s.formEditor(c)
+	ed, _, err := s.formEditor(c, false)
 	if err != nil {
 		return err
 	}
@@ -400,7 +438,7 @@ func (s *Server) segmentEditorEdit(c *echo.Context) error {
 }
 
 func (s *Server) segmentCountLive(c *echo.Context) error {
-	ed, err := s.formEditor(c)
+	ed, _, err := s.formEditor(c, false)
 	if err != nil {
 		return err
 	}
@@ -423,9 +461,15 @@ func (s *Server) segmentCountSaved(c *echo.Context) error {
 }
 
 func (s *Server) segmentSave(c *echo.Context) error {
-	ed, err := s.formEditor(c)
+	ed, bad, err := s.formEditor(c, true)
 	if err != nil {
 		return err
+	}
+	if bad {
+		if err := s.count(c, ed); err != nil {
+			return err
+		}
+		return s.render(c, http.StatusUnprocessableEntity, templates.SegmentPage(ed.props))
 	}
 	in := store.SegmentInput{Name: &ed.props.Name, Description: &ed.props.Description, Rules: &ed.rule}
 	ctx := c.Request().Context()

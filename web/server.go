@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/labstack/echo/v5"
@@ -47,15 +48,19 @@ type Config struct {
 
 // Server holds everything the handlers need.
 type Server struct {
-	store      *store.Store
-	log        *slog.Logger
-	version    string
-	assets     *assets
-	jobs       func() []scheduler.JobStatus
-	relayTLS   *tls.Config
-	dataDir    string
-	imports    Notifier
-	challenges *challenges
+	store         *store.Store
+	log           *slog.Logger
+	version       string
+	assets        *assets
+	jobs          func() []scheduler.JobStatus
+	relayTLS      *tls.Config
+	dataDir       string
+	imports       Notifier
+	challenges    *challenges
+	confirmations throttle
+	// background counts work that outlives its request, like sending a
+	// confirmation email; Wait waits for it.
+	background sync.WaitGroup
 	apiRate    float64
 	apiBurst   int
 	echo       *echo.Echo
@@ -154,6 +159,10 @@ type Notifier interface{ Notify() }
 type noNotifier struct{}
 
 func (noNotifier) Notify() {}
+
+// Wait blocks until background work started by requests has finished;
+// call it after the HTTP server has stopped taking requests.
+func (s *Server) Wait() { s.background.Wait() }
 
 // Handler returns the HTTP handler serving every route.
 func (s *Server) Handler() http.Handler { return s.echo }

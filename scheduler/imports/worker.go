@@ -235,7 +235,7 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 				}
 			}
 		case strings.HasPrefix(t, "attribute:"):
-			setAttribute(&row, strings.TrimPrefix(t, "attribute:"), typed(v))
+			setAttribute(&row, strings.TrimPrefix(t, "attribute:"), Typed(v))
 		}
 	}
 	if row.Email == "" {
@@ -252,10 +252,10 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 	return row, "", false
 }
 
-// typed reads a cell as the value it plainly is: true and false, numbers
+// Typed reads a cell as the value it plainly is: true and false, numbers
 // written plainly (42, -3.5; not 007, 1e3 or 12 digits and more, which are
 // codes rather than amounts), or text.
-func typed(v string) any {
+func Typed(v string) any {
 	switch v {
 	case "true", "TRUE", "True":
 		return true
