@@ -95,18 +95,21 @@ func validDomain(d string) bool {
 }
 
 // AddSuppression puts an address or domain on the do-not-send list. Adding one
-// that is already there keeps the first entry and is not an error.
-func (s *Store) AddSuppression(ctx context.Context, in SuppressionInput) (Suppression, error) {
+// that is already there keeps the first entry and is not an error; created
+// says whether the entry is new.
+func (s *Store) AddSuppression(ctx context.Context, in SuppressionInput) (sp Suppression, created bool, err error) {
 	in.normalize()
 	if errs := in.Validate(); len(errs) > 0 {
-		return Suppression{}, &ValidationError{Fields: errs}
+		return Suppression{}, false, &ValidationError{Fields: errs}
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO suppressions (kind, value, reason, source, created_at) VALUES (?, ?, ?, ?, ?)
+	res, err := s.w.ExecContext(ctx, `INSERT INTO suppressions (kind, value, reason, source, created_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (kind, value) DO NOTHING`, in.Kind, in.Value, in.Reason, in.Source, unix(s.now()))
 	if err != nil {
-		return Suppression{}, fmt.Errorf("store: add suppression: %w", err)
+		return Suppression{}, false, fmt.Errorf("store: add suppression: %w", err)
 	}
-	return scanSuppression(s.r.QueryRowContext(ctx, `SELECT `+suppressionColumns+` FROM suppressions WHERE kind = ? AND value = ?`, in.Kind, in.Value))
+	n, _ := res.RowsAffected()
+	sp, err = scanSuppression(s.r.QueryRowContext(ctx, `SELECT `+suppressionColumns+` FROM suppressions WHERE kind = ? AND value = ?`, in.Kind, in.Value))
+	return sp, n == 1, err
 }
 
 const suppressionColumns = `id, kind, value, reason, source, created_at`

@@ -24,7 +24,7 @@ func TestAddSuppression(t *testing.T) {
 	s, _ := openTestStore(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sp, err := s.AddSuppression(context.Background(), tc.in)
+			sp, _, err := s.AddSuppression(context.Background(), tc.in)
 			if err != nil {
 				t.Fatalf("AddSuppression: %v", err)
 			}
@@ -38,17 +38,17 @@ func TestAddSuppression(t *testing.T) {
 func TestAddSuppressionIdempotent(t *testing.T) {
 	ctx := context.Background()
 	s, clk := openTestStore(t)
-	first, err := s.AddSuppression(ctx, SuppressionInput{Value: "ann@example.com", Reason: "asked"})
+	first, created, err := s.AddSuppression(ctx, SuppressionInput{Value: "ann@example.com", Reason: "asked"})
 	if err != nil {
 		t.Fatalf("AddSuppression: %v", err)
 	}
 	clk.advance(time.Hour)
-	again, err := s.AddSuppression(ctx, SuppressionInput{Value: "ANN@example.com", Reason: "bounced"})
+	again, createdAgain, err := s.AddSuppression(ctx, SuppressionInput{Value: "ANN@example.com", Reason: "bounced"})
 	if err != nil {
 		t.Fatalf("AddSuppression again: %v", err)
 	}
-	if again != first {
-		t.Errorf("second add: got %+v, want the first entry %+v", again, first)
+	if again != first || !created || createdAgain {
+		t.Errorf("second add: got %+v (created %v then %v), want the first entry %+v, created once", again, created, createdAgain, first)
 	}
 	if got := countRows(t, s, `SELECT COUNT(*) FROM suppressions`); got != 1 {
 		t.Errorf("suppressions: got %v, want 1", got)
@@ -74,7 +74,7 @@ func TestAddSuppressionValidation(t *testing.T) {
 	s, _ := openTestStore(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.AddSuppression(context.Background(), tc.in)
+			_, _, err := s.AddSuppression(context.Background(), tc.in)
 			sameFields(t, err, tc.want...)
 		})
 	}
@@ -87,7 +87,7 @@ func TestSuppressed(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	for _, v := range []string{"ann@example.com", "@ample.com", "blocked.org"} {
-		if _, err := s.AddSuppression(ctx, SuppressionInput{Value: v}); err != nil {
+		if _, _, err := s.AddSuppression(ctx, SuppressionInput{Value: v}); err != nil {
 			t.Fatalf("AddSuppression(%s): %v", v, err)
 		}
 	}
@@ -125,14 +125,14 @@ func TestSuppressionsPagesAndDelete(t *testing.T) {
 	s, _ := openTestStore(t)
 	var ids []int64
 	for i := 1; i <= 5; i++ {
-		sp, err := s.AddSuppression(ctx, SuppressionInput{Value: fmt.Sprintf("b%d@example.com", i)})
+		sp, _, err := s.AddSuppression(ctx, SuppressionInput{Value: fmt.Sprintf("b%d@example.com", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, sp.ID)
 	}
 	for _, v := range []string{"a@example.com", "b_x@example.net"} {
-		if _, err := s.AddSuppression(ctx, SuppressionInput{Value: v}); err != nil {
+		if _, _, err := s.AddSuppression(ctx, SuppressionInput{Value: v}); err != nil {
 			t.Fatalf("AddSuppression(%s): %v", v, err)
 		}
 	}

@@ -114,6 +114,9 @@ type ContactProps struct {
 	Erased      bool
 	// PreferencesURL is the contact's own signed preferences page.
 	PreferencesURL string
+	// UnsubscribeURL is the contact's signed link off all mail, which also
+	// takes RFC 8058 one-click POSTs.
+	UnsubscribeURL string
 }
 
 func statusBadge(status string) string {

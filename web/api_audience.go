@@ -305,9 +305,12 @@ func (s *Server) apiSuppressionCreate(c *echo.Context) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	sp, err := s.store.AddSuppression(c.Request().Context(), store.SuppressionInput{Kind: b.Kind, Value: b.Value, Reason: b.Reason, Source: "api"})
+	sp, created, err := s.store.AddSuppression(c.Request().Context(), store.SuppressionInput{Kind: b.Kind, Value: b.Value, Reason: b.Reason, Source: "api"})
 	if err != nil {
 		return err
+	}
+	if !created {
+		return apiData(c, http.StatusOK, toSuppressionJSON(sp))
 	}
 	return apiData(c, http.StatusCreated, toSuppressionJSON(sp))
 }

@@ -92,7 +92,7 @@ func (s *Server) contactList(c *echo.Context) error {
 	var re *store.RuleError
 	switch {
 	case errors.As(err, &ve):
-		p.Error = "These filters cannot be used: " + ve.Error()
+		p.Error = "These filters cannot be used: " + strings.Join(fieldMessages(ve), " ")
 	case errors.As(err, &re):
 		p.Error = "The segment's rules cannot be used: " + re.Error()
 	case errors.Is(err, store.ErrNotFound):
@@ -191,6 +191,7 @@ func (s *Server) contactPageProps(c *echo.Context, id int64) (templates.ContactP
 		Source: ct.Source, CreatedAt: ct.CreatedAt, Erased: !ct.ErasedAt.IsZero()}
 	if !p.Erased {
 		p.PreferencesURL = s.PreferencesURL(s.publicURL(c), id)
+		p.UnsubscribeURL = s.UnsubscribeURL(s.publicURL(c), id, 0)
 	}
 	if !ct.Consent.At.IsZero() {
 		p.Consent = fmt.Sprintf("%s from %s on %s", ct.Consent.Form, ct.Consent.IP, ct.Consent.At.UTC().Format("2 Jan 2006 15:04 UTC"))

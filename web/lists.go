@@ -209,7 +209,7 @@ func (s *Server) suppressionList(c *echo.Context) error {
 
 func (s *Server) suppressionAdd(c *echo.Context) error {
 	value, reason := c.FormValue("value"), c.FormValue("reason")
-	sp, err := s.store.AddSuppression(c.Request().Context(), store.SuppressionInput{Value: value, Reason: reason, Source: "manual"})
+	sp, _, err := s.store.AddSuppression(c.Request().Context(), store.SuppressionInput{Value: value, Reason: reason, Source: "manual"})
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
 		return s.suppressionsPage(c, http.StatusUnprocessableEntity, templates.SuppressionsProps{Value: value, Reason: reason, Errors: ve.Fields})
