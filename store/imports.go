@@ -344,9 +344,16 @@ func (s *Store) ApplyImportBatch(ctx context.Context, j ImportJob, b ImportBatch
 		if err := w.rowErrors(b.Errors); err != nil {
 			return err
 		}
+		// A repeat within the batch was merged (counted as an update) or,
+		// when only adding, skipped.
+		if repeats := len(b.Rows) - len(rows); j.Mode == ImportCreate {
+			c.skipped += repeats
+		} else {
+			c.updated += repeats
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE import_jobs SET read_offset = ?, line = ?, total = total + ?, created = created + ?,
 updated = updated + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?`,
-			b.NextOffset, b.NextLine, len(b.Rows)+len(b.Errors), c.created, c.updated, c.skipped+len(b.Rows)-len(rows), len(b.Errors), j.ID)
+			b.NextOffset, b.NextLine, len(b.Rows)+len(b.Errors), c.created, c.updated, c.skipped, len(b.Errors), j.ID)
 		return err
 	})
 	if err != nil {
