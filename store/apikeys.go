@@ -94,7 +94,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, nk NewAPIKey) (APIKey, string,
 
 const apiKeyColumns = `id, name, prefix, scopes, created_at, last_used_at, revoked_at`
 
-func scanAPIKey(row interface{ Scan(...any) error }) (APIKey, error) {
+func scanAPIKey(row scanner) (APIKey, error) {
 	var k APIKey
 	var scopes string
 	var created int64
@@ -109,20 +109,7 @@ func scanAPIKey(row interface{ Scan(...any) error }) (APIKey, error) {
 
 // APIKeys lists every key, newest first, revoked ones included.
 func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY id DESC`)
-	if err != nil {
-		return nil, fmt.Errorf("store: api keys: %w", err)
-	}
-	defer rows.Close()
-	var out []APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "api keys", scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY id DESC`)
 }
 
 // AuthenticateAPIKey returns the live key matching secret and records its use.

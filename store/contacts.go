@@ -399,7 +399,7 @@ func (s *Store) tagID(ctx context.Context, tx *sql.Tx, name string) (int64, erro
 const contactColumns = `c.id, c.email, c.first_name, c.last_name, c.attributes, c.status, c.source,
 c.consent_ip, c.consent_at, c.consent_form, c.erased_at, c.created_at, c.updated_at`
 
-func scanContact(row interface{ Scan(...any) error }) (Contact, error) {
+func scanContact(row scanner) (Contact, error) {
 	var c Contact
 	var attrs string
 	var consentAt, erased sql.NullInt64
@@ -449,20 +449,8 @@ func (s *Store) ContactByEmail(ctx context.Context, email string) (Contact, erro
 }
 
 func (s *Store) contactTags(ctx context.Context, id int64) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = ? ORDER BY t.name`, id)
-	if err != nil {
-		return nil, fmt.Errorf("store: contact %d tags: %w", id, err)
-	}
-	defer rows.Close()
-	tags := []string{}
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		tags = append(tags, t)
-	}
-	return tags, rows.Err()
+	return queryAll(ctx, s, "contact tags", scanString,
+		`SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = ? ORDER BY t.name`, id)
 }
 
 func (s *Store) memberships(ctx context.Context, id int64) ([]Membership, error) {

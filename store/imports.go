@@ -126,7 +126,7 @@ func (s ImportSetup) Validate(headers []string) map[string]string {
 const importColumns = `id, status, file_name, file_path, file_size, mode, list_ids, tags, headers, mapping, delimiter,
 read_offset, line, total, created, updated, skipped, invalid, error, created_at, started_at, finished_at`
 
-func scanImport(row interface{ Scan(...any) error }) (ImportJob, error) {
+func scanImport(row scanner) (ImportJob, error) {
 	var j ImportJob
 	var lists, tags, headers, mapping string
 	var created int64
@@ -226,38 +226,15 @@ func (s *Store) Import(ctx context.Context, id int64) (ImportJob, error) {
 
 // Imports returns the newest import jobs.
 func (s *Store) Imports(ctx context.Context, limit int) ([]ImportJob, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+importColumns+` FROM import_jobs ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: imports: %w", err)
-	}
-	defer rows.Close()
-	out := []ImportJob{}
-	for rows.Next() {
-		j, err := scanImport(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: imports: %w", err)
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "imports", scanImport, `SELECT `+importColumns+` FROM import_jobs ORDER BY id DESC LIMIT ?`, limit)
 }
 
 // ImportErrors returns the first row errors of a job, by line.
 func (s *Store) ImportErrors(ctx context.Context, id int64, limit int) ([]ImportError, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT line, reason FROM import_errors WHERE job_id = ? ORDER BY line LIMIT ?`, id, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: import %d errors: %w", id, err)
-	}
-	defer rows.Close()
-	out := []ImportError{}
-	for rows.Next() {
+	return queryAll(ctx, s, "import errors", func(row scanner) (ImportError, error) {
 		var e ImportError
-		if err := rows.Scan(&e.Line, &e.Reason); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, row.Scan(&e.Line, &e.Reason)
+	}, `SELECT line, reason FROM import_errors WHERE job_id = ? ORDER BY line LIMIT ?`, id, limit)
 }
 
 // NextImport returns the job the importer should work on: one left running

@@ -166,7 +166,7 @@ func (s *Store) DeleteList(ctx context.Context, id int64) error {
 
 const listColumns = `l.id, l.name, l.description, l.opt_in, l.visibility, l.form_fields, l.challenge, l.created_at, l.updated_at`
 
-func scanList(row interface{ Scan(...any) error }) (List, error) {
+func scanList(row scanner) (List, error) {
 	var l List
 	var fields string
 	var created, updated int64
@@ -234,36 +234,10 @@ func (s *Store) Lists(ctx context.Context) ([]List, error) {
 
 // ListNames returns every list by name, without counting members, for menus.
 func (s *Store) ListNames(ctx context.Context) ([]List, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+listColumns+` FROM lists l ORDER BY l.name`)
-	if err != nil {
-		return nil, fmt.Errorf("store: lists: %w", err)
-	}
-	defer rows.Close()
-	out := []List{}
-	for rows.Next() {
-		l, err := scanList(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: lists: %w", err)
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "lists", scanList, `SELECT `+listColumns+` FROM lists l ORDER BY l.name`)
 }
 
 // Tags returns every tag name in use, sorted.
 func (s *Store) Tags(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name FROM tags t WHERE EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.tag_id = t.id) ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("store: tags: %w", err)
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "tags", scanString, `SELECT name FROM tags t WHERE EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.tag_id = t.id) ORDER BY name`)
 }

@@ -112,7 +112,7 @@ func (in RelayInput) Validate() map[string]string {
 
 const relayColumns = `id, name, kind, host, port, tls, username, password_enc IS NOT NULL, max_connections, rate_per_second, enabled, created_at, updated_at`
 
-func scanRelay(row interface{ Scan(...any) error }) (Relay, error) {
+func scanRelay(row scanner) (Relay, error) {
 	var r Relay
 	var created, updated int64
 	err := row.Scan(&r.ID, &r.Name, &r.Kind, &r.Host, &r.Port, &r.TLS, &r.Username, &r.PasswordSet,
@@ -123,20 +123,7 @@ func scanRelay(row interface{ Scan(...any) error }) (Relay, error) {
 
 // Relays lists relays by name.
 func (s *Store) Relays(ctx context.Context) ([]Relay, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+relayColumns+` FROM relays ORDER BY name, id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: relays: %w", err)
-	}
-	defer rows.Close()
-	var out []Relay
-	for rows.Next() {
-		r, err := scanRelay(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: relays: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "relays", scanRelay, `SELECT `+relayColumns+` FROM relays ORDER BY name, id`)
 }
 
 // Relay returns one relay.

@@ -117,7 +117,7 @@ func (s *Store) DeleteSegment(ctx context.Context, id int64) error {
 	return nil
 }
 
-func scanSegment(row interface{ Scan(...any) error }) (Segment, error) {
+func scanSegment(row scanner) (Segment, error) {
 	var g Segment
 	var rules string
 	var created, updated int64
@@ -145,20 +145,7 @@ func (s *Store) Segment(ctx context.Context, id int64) (Segment, error) {
 
 // Segments returns every segment by name.
 func (s *Store) Segments(ctx context.Context) ([]Segment, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, description, rules, created_at, updated_at FROM segments ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("store: segments: %w", err)
-	}
-	defer rows.Close()
-	out := []Segment{}
-	for rows.Next() {
-		g, err := scanSegment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: segments: %w", err)
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "segments", scanSegment, `SELECT id, name, description, rules, created_at, updated_at FROM segments ORDER BY name`)
 }
 
 // CountRule returns how many contacts a rule matches.

@@ -153,3 +153,33 @@ func fromNullUnix(v sql.NullInt64) time.Time {
 	}
 	return fromUnix(v.Int64)
 }
+
+// scanner is a row, or the current row of rows, being read.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs q on the readers and reads every row with scan; what names
+// the rows in errors.
+func queryAll[T any](ctx context.Context, s *Store, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return out, nil
+}
+
+func scanString(row scanner) (string, error) {
+	var v string
+	return v, row.Scan(&v)
+}

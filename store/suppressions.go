@@ -114,7 +114,7 @@ ON CONFLICT (kind, value) DO NOTHING`, in.Kind, in.Value, in.Reason, in.Source, 
 
 const suppressionColumns = `id, kind, value, reason, source, created_at`
 
-func scanSuppression(row interface{ Scan(...any) error }) (Suppression, error) {
+func scanSuppression(row scanner) (Suppression, error) {
 	var sp Suppression
 	var created int64
 	err := row.Scan(&sp.ID, &sp.Kind, &sp.Value, &sp.Reason, &sp.Source, &created)
@@ -132,21 +132,9 @@ func (s *Store) Suppressions(ctx context.Context, q string, page, perPage int) (
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM suppressions WHERE value LIKE ? ESCAPE '\'`, pattern).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count suppressions: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+suppressionColumns+` FROM suppressions WHERE value LIKE ? ESCAPE '\' ORDER BY id DESC LIMIT ? OFFSET ?`,
+	out, err := queryAll(ctx, s, "suppressions", scanSuppression, `SELECT `+suppressionColumns+` FROM suppressions WHERE value LIKE ? ESCAPE '\' ORDER BY id DESC LIMIT ? OFFSET ?`,
 		pattern, perPage, (page-1)*perPage)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: suppressions: %w", err)
-	}
-	defer rows.Close()
-	out := []Suppression{}
-	for rows.Next() {
-		sp, err := scanSuppression(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, sp)
-	}
-	return out, total, rows.Err()
+	return out, total, err
 }
 
 // DeleteSuppression takes an entry off the do-not-send list.
