@@ -1,0 +1,401 @@
+package mailer
+
+import (
+	"bytes"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	"sync"
+	texttemplate "text/template"
+	"time"
+	"unicode"
+)
+
+// Formats a template body can be written in.
+const (
+	FormatHTML     = "html"
+	FormatMarkdown = "markdown"
+	FormatText     = "text"
+)
+
+// ContentSlot is how a layout places the message's content.
+const ContentSlot = `{{template "content" .}}`
+
+// Source is a template as its author wrote it.
+type Source struct {
+	Subject string
+	// Format says whether Body is HTML, Markdown or plain text.
+	Format string
+	Body   string
+	// Text is an optional hand-written text part; without it the text part
+	// is made from the HTML, keeping link targets.
+	Text string
+	// Layout is the HTML frame, holding ContentSlot; empty for none.
+	Layout string
+}
+
+// Data is everything a template can use when it renders for one recipient:
+// the documented contract of Herald's template language.
+type Data struct {
+	Contact  ContactData
+	Campaign CampaignData
+	// Data is the payload of a transactional message.
+	Data map[string]any
+	Org  OrgData
+	// Links are the recipient's own URLs, reached through unsubscribe_url,
+	// preferences_url and web_view_url.
+	Links Links
+}
+
+// ContactData is the recipient.
+type ContactData struct {
+	Email      string
+	FirstName  string
+	LastName   string
+	Attributes map[string]any
+}
+
+// CampaignData is the campaign being sent.
+type CampaignData struct {
+	Name    string
+	Subject string
+}
+
+// OrgData is the sending organisation, from Settings → General.
+type OrgData struct {
+	Name    string
+	Address string
+	URL     string
+}
+
+// Links are a recipient's signed URLs.
+type Links struct {
+	Unsubscribe string
+	Preferences string
+	WebView     string
+}
+
+// Rendered is one recipient's message.
+type Rendered struct {
+	Subject string
+	HTML    string
+	Text    string
+}
+
+// TemplateError says where a template is wrong: which part, and the line and
+// column counted from 1 in what the author wrote.
+type TemplateError struct {
+	Part    string
+	Line    int
+	Col     int
+	Message string
+}
+
+func (e *TemplateError) Error() string {
+	return fmt.Sprintf("%s, line %d, column %d: %s", e.Part, e.Line, e.Col, e.Message)
+}
+
+// urlFuncs are written like functions but read the recipient's links.
+var urlFuncs = map[string]string{"unsubscribe_url": "Unsubscribe", "preferences_url": "Preferences", "web_view_url": "WebView"}
+
+// funcs are the template functions besides the URL ones.
+func funcs() map[string]any {
+	m := map[string]any{
+		"date":     formatDate,
+		"default":  defaultValue,
+		"upper":    strings.ToUpper,
+		"lower":    strings.ToLower,
+		"title":    titleCase,
+		"truncate": truncate,
+		"textout":  textOut,
+	}
+	for name := range urlFuncs {
+		m[name] = func() string { return "" }
+	}
+	return m
+}
+
+// Compiled is a validated template, parsed once and rendered for many recipients.
+type Compiled struct {
+	subject *texttemplate.Template
+	html    *htmltemplate.Template
+	text    *texttemplate.Template
+}
+
+// Compile checks a template and prepares it. Parse errors, unknown functions
+// and fields outside the data contract come back as a *TemplateError.
+func Compile(src Source) (*Compiled, error) {
+	if strings.ContainsAny(src.Subject, "\r\n") {
+		return nil, &TemplateError{Part: "subject", Line: 1, Col: strings.IndexAny(src.Subject, "\r\n") + 1, Message: "the subject must be one line"}
+	}
+	layout := src.Layout
+	if layout == "" {
+		layout = ContentSlot
+	} else if strings.Count(layout, ContentSlot) != 1 {
+		return nil, &TemplateError{Part: "layout", Line: 1, Col: 1, Message: "a layout places the content exactly once with " + ContentSlot}
+	}
+	c := &Compiled{}
+	var err error
+	if c.subject, err = parseText("subject", src.Subject, "", ""); err != nil {
+		return nil, err
+	}
+	bodyHTML, bodyText := "", src.Text
+	switch src.Format {
+	case FormatHTML:
+		bodyHTML = src.Body
+	case FormatMarkdown:
+		if bodyHTML, err = markdownToHTML(src.Body); err != nil {
+			return nil, &TemplateError{Part: "body", Line: 1, Col: 1, Message: err.Error()}
+		}
+	case FormatText:
+		if bodyText == "" {
+			bodyText = src.Body
+		}
+	default:
+		return nil, &TemplateError{Part: "body", Line: 1, Col: 1, Message: "format must be html, markdown or text"}
+	}
+	if bodyHTML != "" {
+		if src.Format == FormatMarkdown {
+			// Check the Markdown as written, so errors point at its lines.
+			if _, err := parseText("body", src.Body, "", ""); err != nil {
+				return nil, err
+			}
+		}
+		if c.html, err = parseHTML(layout, bodyHTML); err != nil {
+			return nil, err
+		}
+		if bodyText == "" {
+			bodyText = HTMLToText(bodyHTML)
+		}
+	}
+	// Trimmed, the content sits in the layout's text without extra blank lines.
+	bodyText = strings.TrimSpace(bodyText)
+	layoutText := HTMLToText(layout)
+	if src.Format == FormatText && src.Layout == "" {
+		layoutText = ContentSlot
+	}
+	textPart := "body"
+	if src.Text != "" {
+		textPart = "text"
+	}
+	if c.text, err = parseText("layout", layoutText, textPart, bodyText); err != nil {
+		return nil, err
+	}
+	if _, err := c.Render(SampleData()); err != nil {
+		return nil, &TemplateError{Part: "body", Line: 1, Col: 1, Message: cleanExecError(err)}
+	}
+	return c, nil
+}
+
+// parseText parses a text template, part naming it in errors; when main is a
+// layout, its ContentSlot is content, named contentPart.
+func parseText(part, main, contentPart, content string) (*texttemplate.Template, error) {
+	t := texttemplate.New(part).Funcs(funcs()).Option("missingkey=zero")
+	if _, err := t.Parse(main); err != nil {
+		return nil, parseError(part, main, err)
+	}
+	if contentPart != "" {
+		if _, err := t.New("content").Parse(content); err != nil {
+			return nil, parseError(contentPart, content, err)
+		}
+	}
+	for _, tt := range t.Templates() {
+		if tt.Tree == nil {
+			continue
+		}
+		p, src := part, main
+		if tt.Name() == "content" {
+			p, src = contentPart, content
+		}
+		if err := prepareTree(p, src, tt.Tree, true); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func parseHTML(layout, content string) (*htmltemplate.Template, error) {
+	t := htmltemplate.New("layout").Funcs(funcs()).Option("missingkey=zero")
+	if _, err := t.Parse(layout); err != nil {
+		return nil, parseError("layout", layout, err)
+	}
+	if _, err := t.New("content").Parse(content); err != nil {
+		return nil, parseError("body", content, err)
+	}
+	for _, ht := range t.Templates() {
+		if ht.Tree == nil {
+			continue
+		}
+		part, src := "body", content
+		if ht.Name() == "layout" {
+			part, src = "layout", layout
+		}
+		if err := prepareTree(part, src, ht.Tree, false); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// buffers are reused across renders; a sender renders thousands a second.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Render renders the subject, HTML and text of one recipient's message.
+func (c *Compiled) Render(d Data) (Rendered, error) {
+	var r Rendered
+	b := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(b)
+	b.Reset()
+	if err := c.subject.Execute(b, d); err != nil {
+		return r, fmt.Errorf("subject: %w", err)
+	}
+	r.Subject = strings.TrimSpace(b.String())
+	if c.html != nil {
+		b.Reset()
+		if err := c.html.Execute(b, d); err != nil {
+			return r, fmt.Errorf("html: %w", err)
+		}
+		r.HTML = b.String()
+	}
+	b.Reset()
+	if err := c.text.Execute(b, d); err != nil {
+		return r, fmt.Errorf("text: %w", err)
+	}
+	// The text was tidied when the template was compiled; only its ends can
+	// have changed.
+	text := append(bytes.TrimRight(b.Bytes(), " \t\r\n"), '\n')
+	r.Text = string(bytes.TrimLeft(text, " \t\r\n"))
+	return r, nil
+}
+
+// HasHTML reports whether the message has an HTML part.
+func (c *Compiled) HasHTML() bool { return c.html != nil }
+
+// SampleData is the data previews use without a real contact, and that
+// Compile renders once to catch errors only running can find.
+func SampleData() Data {
+	return Data{
+		Contact:  ContactData{Email: "jane.doe@example.com", FirstName: "Jane", LastName: "Doe", Attributes: map[string]any{"city": "Leeds"}},
+		Campaign: CampaignData{Name: "Sample campaign", Subject: "Our news"},
+		Data:     map[string]any{"order_id": "1001", "total": 42.5},
+		Org:      OrgData{Name: "Your organisation", Address: "1 High Street, Leeds", URL: "https://example.com"},
+		Links:    Links{Unsubscribe: "https://example.com/u/sample", Preferences: "https://example.com/p/sample", WebView: "https://example.com/view/sample"},
+	}
+}
+
+var timeFormats = map[string]string{"short": "2 Jan 2006", "long": "Monday, 2 January 2006", "iso": "2006-01-02", "datetime": "2 Jan 2006 15:04"}
+
+// formatDate formats a time, an RFC 3339 or YYYY-MM-DD string, or a Unix
+// time, with a named format (short, long, iso, datetime) or a Go layout.
+func formatDate(layout string, v any) string {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case string:
+		var err error
+		if t, err = time.Parse(time.RFC3339, x); err != nil {
+			if t, err = time.Parse("2006-01-02", x); err != nil {
+				return x
+			}
+		}
+	case float64:
+		t = time.Unix(int64(x), 0).UTC()
+	case int64:
+		t = time.Unix(x, 0).UTC()
+	case int:
+		t = time.Unix(int64(x), 0).UTC()
+	default:
+		return ""
+	}
+	if named, ok := timeFormats[layout]; ok {
+		layout = named
+	}
+	return t.Format(layout)
+}
+
+// defaultValue returns v, or def when v is missing or empty.
+func defaultValue(def, v any) any {
+	switch x := v.(type) {
+	case nil:
+		return def
+	case string:
+		if strings.TrimSpace(x) == "" {
+			return def
+		}
+	}
+	return v
+}
+
+func titleCase(s string) string {
+	prev := ' '
+	return strings.Map(func(r rune) rune {
+		out := r
+		if unicode.IsSpace(prev) || prev == '-' {
+			out = unicode.ToUpper(r)
+		}
+		prev = r
+		return out
+	}, s)
+}
+
+// truncate shortens s to n characters, ending with an ellipsis.
+func truncate(n int, s string) string {
+	rs := []rune(s)
+	if n < 1 || len(rs) <= n {
+		return s
+	}
+	return strings.TrimSpace(string(rs[:n-1])) + "…"
+}
+
+// textOut prints a value in a text part: nothing for a missing value, where
+// Go's text templates would print "<no value>".
+func textOut(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// tidyText trims trailing spaces and leading and trailing blank lines, and
+// squeezes runs of blank lines into one, in a single pass.
+func tidyText(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 1)
+	newlines := 0
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		line := s
+		if i >= 0 {
+			line, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		line = strings.TrimRight(line, " \t\r")
+		if line == "" {
+			if b.Len() > 0 {
+				newlines++
+			}
+			continue
+		}
+		if b.Len() > 0 {
+			if newlines > 1 {
+				b.WriteString("\n\n")
+			} else {
+				b.WriteByte('\n')
+			}
+		}
+		newlines = 1
+		b.WriteString(line)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+func cleanExecError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "executing "); i >= 0 {
+		msg = msg[i:]
+	}
+	return msg
+}

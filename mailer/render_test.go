@@ -1,0 +1,184 @@
+package mailer
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// newsletter is a typical body: Markdown with the contact's name, an
+// attribute with a default, transactional-style data and a link.
+const newsletter = `# Spring news, {{.Contact.FirstName | default "friend"}}
+
+Our **{{.Campaign.Name}}** is here. Fresh bread from {{.Contact.Attributes.city | default "your town"}}.
+
+- Sourdough
+- Rye
+
+[Order online](https://shop.example/order?ref={{.Contact.Attributes.ref}})
+`
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file:\n%s", name, got)
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	c, err := Compile(Source{Subject: "Spring news for {{.Contact.FirstName}}", Format: FormatMarkdown, Body: newsletter, Layout: DefaultLayout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Render(SampleData())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Subject != "Spring news for Jane" {
+		t.Errorf("subject: got %q", r.Subject)
+	}
+	golden(t, "newsletter.html.golden", r.HTML)
+	golden(t, "newsletter.txt.golden", r.Text)
+}
+
+func TestRenderEscapesHostileContactData(t *testing.T) {
+	c, err := Compile(Source{Subject: "{{.Contact.FirstName}}", Format: FormatHTML,
+		Body: `<p title="{{.Contact.LastName}}">{{.Contact.FirstName}}</p><a href="{{.Contact.Attributes.site}}">site</a>`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := SampleData()
+	d.Contact.FirstName = `<script>alert(1)</script>`
+	d.Contact.LastName = `" onmouseover="alert(1)`
+	d.Contact.Attributes = map[string]any{"site": "javascript:alert(1)"}
+	r, err := c.Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<script>", `" onmouseover`, `href="javascript:`} {
+		if strings.Contains(r.HTML, bad) {
+			t.Errorf("HTML carries %q unescaped:\n%s", bad, r.HTML)
+		}
+	}
+	if r.Subject != d.Contact.FirstName {
+		t.Errorf("subject is text and keeps the characters: got %q", r.Subject)
+	}
+}
+
+func TestMissingValuesRenderEmptyOrTheDefault(t *testing.T) {
+	c, err := Compile(Source{Subject: "[{{.Data.nope}}]", Format: FormatText,
+		Body: "a[{{.Contact.Attributes.nope}}] b[{{.Data.nope | default \"x\"}}] c[{{upper .Contact.FirstName}}]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Render(SampleData())
+	if err != nil || r.Subject != "[]" || strings.TrimSpace(r.Text) != "a[] b[x] c[JANE]" || r.HTML != "" {
+		t.Fatalf("got %+v, %v", r, err)
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	cases := []struct{ src, want string }{
+		{`{{date "iso" "2024-05-31T10:00:00Z"}}`, "2024-05-31"},
+		{`{{date "short" "2024-05-31"}}`, "31 May 2024"},
+		{`{{date "2006" .Data.when}}`, "2023"},
+		{`{{"ada lovelace" | title}}`, "Ada Lovelace"},
+		{`{{lower "ABC"}}`, "abc"},
+		{`{{"a long sentence here" | truncate 8}}`, "a long…"},
+		{`{{"short" | truncate 8}}`, "short"},
+		{`{{.Contact.LastName | default "friend"}}`, "friend"},
+		{`{{unsubscribe_url}} {{preferences_url}} {{web_view_url}}`, "U P W"},
+		{`{{range .Data.items}}{{.name}};{{end}}`, "a;b;"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.src, func(t *testing.T) {
+			c, err := Compile(Source{Subject: "s", Format: FormatText, Body: tc.src})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := SampleData()
+			d.Contact.LastName = ""
+			d.Data = map[string]any{"when": 1700000000.0, "items": []any{map[string]any{"name": "a"}, map[string]any{"name": "b"}}}
+			d.Links = Links{Unsubscribe: "U", Preferences: "P", WebView: "W"}
+			r, err := c.Render(d)
+			if got := strings.TrimSpace(r.Text); err != nil || got != tc.want {
+				t.Fatalf("got %q, %v, want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCompileRefusesWithLineAndColumn(t *testing.T) {
+	cases := []struct {
+		name      string
+		src       Source
+		part      string
+		line, col int
+		msg       string
+	}{
+		{"unknown field", Source{Subject: "s", Format: FormatHTML, Body: "<p>ok</p>\n<p>Hi {{.Contact.Nickname}}</p>"}, "body", 2, 9, "unknown field .Contact.Nickname"},
+		{"unknown root", Source{Subject: "s", Format: FormatHTML, Body: "{{.User}}"}, "body", 1, 3, "unknown field .User"},
+		{"unknown function", Source{Subject: "s", Format: FormatHTML, Body: "<p>\n  {{ shout .Contact.Email }}</p>"}, "body", 2, 6, `function "shout" not defined`},
+		{"parse error", Source{Subject: "s", Format: FormatMarkdown, Body: "# Title\n\nHello {{if .Contact.Email}}"}, "body", 3, 7, "unexpected EOF"},
+		{"bad subject", Source{Subject: "Hi {{.Contact.Age}}", Format: FormatText, Body: "x"}, "subject", 1, 6, "unknown field .Contact.Age"},
+		{"two-line subject", Source{Subject: "a\nb", Format: FormatText, Body: "x"}, "subject", 1, 2, "one line"},
+		{"layout without slot", Source{Subject: "s", Format: FormatHTML, Body: "x", Layout: "<p>no slot</p>"}, "layout", 1, 1, "exactly once"},
+		{"root field in range", Source{Subject: "s", Format: FormatText, Body: "{{range .Data.items}}{{$.Org.Phone}}{{end}}"}, "body", 1, 24, "unknown field .Org.Phone"},
+		{"bad format", Source{Subject: "s", Format: "docx", Body: "x"}, "body", 1, 1, "format"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Compile(tc.src)
+			var te *TemplateError
+			if !errors.As(err, &te) {
+				t.Fatalf("got %v, want a *TemplateError", err)
+			}
+			if te.Part != tc.part || te.Line != tc.line || te.Col != tc.col || !strings.Contains(te.Message, tc.msg) {
+				t.Fatalf("got %s %d:%d %q, want %s %d:%d containing %q", te.Part, te.Line, te.Col, te.Message, tc.part, tc.line, tc.col, tc.msg)
+			}
+		})
+	}
+}
+
+func TestHTMLToTextKeepsLinks(t *testing.T) {
+	got := HTMLToText(`<h1>Title</h1><p>Read <a href="https://a.example/x">the post</a> or <a href="https://b.example">https://b.example</a>.</p><ul><li>one</li><li>two</li></ul><p>Bye<br>Team</p><style>p{}</style>`)
+	want := "Title\n\nRead the post (https://a.example/x) or https://b.example.\n\n- one\n- two\n\nBye\nTeam\n"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// FuzzCompile feeds arbitrary bodies to the template validator: it must not
+// panic, and whatever it accepts must render for the sample contact.
+func FuzzCompile(f *testing.F) {
+	for _, seed := range []string{newsletter, "{{.Contact.Email}}", "{{range .Data.items}}{{.x}}{{end}}", "{{if}}", "{{template \"content\" .}}",
+		"<a href=\"{{unsubscribe_url}}\">x</a>", "{{define \"x\"}}{{end}}", "{{.Contact.Attributes.a.b}}", "{{ $x := 1 }}{{$x}}"} {
+		f.Add(seed, "html")
+		f.Add(seed, "markdown")
+	}
+	f.Fuzz(func(t *testing.T, body, format string) {
+		c, err := Compile(Source{Subject: "s", Format: format, Body: body, Layout: DefaultLayout})
+		if err != nil {
+			var te *TemplateError
+			if !errors.As(err, &te) || te.Line < 1 || te.Col < 1 {
+				t.Fatalf("error %v is not a TemplateError with a place", err)
+			}
+			return
+		}
+		if _, err := c.Render(SampleData()); err != nil {
+			t.Fatalf("accepted a template that does not render: %v", err)
+		}
+	})
+}
