@@ -12,12 +12,15 @@ import (
 	"time"
 )
 
-// Message is a plain-text email ready to be encoded.
+// Message is an email ready to be encoded: plain text, or text and HTML as
+// alternatives.
 type Message struct {
 	From    mail.Address
 	To      mail.Address
 	Subject string
 	Text    string
+	// HTML, when set, goes beside Text in multipart/alternative.
+	HTML string
 	Date    time.Time
 	// MessageID is used as the Message-ID header; a random one is made when empty.
 	MessageID string
@@ -42,14 +45,36 @@ func (m Message) Bytes() []byte {
 	header("Subject", mime.QEncoding.Encode("utf-8", oneLine(m.Subject)))
 	header("Message-ID", "<"+id+">")
 	header("MIME-Version", "1.0")
-	header("Content-Type", "text/plain; charset=utf-8")
-	header("Content-Transfer-Encoding", "quoted-printable")
+	if m.HTML == "" {
+		header("Content-Type", "text/plain; charset=utf-8")
+		header("Content-Transfer-Encoding", "quoted-printable")
+		b.WriteString("\r\n")
+		writeQP(&b, m.Text)
+		return b.Bytes()
+	}
+	boundary := randomBoundary()
+	header("Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
 	b.WriteString("\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	qp.Write([]byte(strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\n", "\r\n")))
+	for _, part := range []struct{ ct, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
+		fmt.Fprintf(&b, "--%s\r\nContent-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary, part.ct)
+		writeQP(&b, part.body)
+	}
+	fmt.Fprintf(&b, "--%s--\r\n", boundary)
+	return b.Bytes()
+}
+
+// writeQP writes text quoted-printable with CRLF line ends.
+func writeQP(b *bytes.Buffer, text string) {
+	qp := quotedprintable.NewWriter(b)
+	qp.Write([]byte(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")))
 	qp.Close()
 	b.WriteString("\r\n")
-	return b.Bytes()
+}
+
+func randomBoundary() string {
+	r := make([]byte, 12)
+	rand.Read(r)
+	return fmt.Sprintf("herald-%x", r)
 }
 
 func oneLine(s string) string {

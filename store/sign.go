@@ -16,6 +16,7 @@ const (
 	PurposePreferences = "prefs"
 	PurposeUnsubscribe = "unsub"
 	PurposeChallenge   = "pow"
+	PurposeView        = "view"
 )
 
 // ErrBadToken is returned for a link token that is forged, damaged or expired.
@@ -25,7 +26,8 @@ var ErrBadToken = errors.New("this link is not valid or has expired")
 type Token struct {
 	Purpose   string
 	ContactID int64
-	// ListID is 0 when the link concerns no one list.
+	// ListID is the list the link concerns, or for a web view the template
+	// or campaign shown; 0 for none.
 	ListID int64
 	// Expires is zero for links that do not expire, like unsubscribe links.
 	Expires time.Time

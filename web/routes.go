@@ -27,12 +27,13 @@ var PublicRoutes = map[string]bool{
 	"GET /p/:token":                  true,
 	"POST /p/:token":                 true,
 	"GET /u/:token":                  true,
+	"GET /media/:id/:name":           true,
 	"POST /u/:token":                 true,
 }
 
 // builtSections are the sections with pages of their own; the others show
 // that they are not built yet.
-var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true}
+var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true, "templates": true}
 
 // maxFormBody caps request bodies, except on the upload routes, which take
 // up to maxUpload and stream it to disk.
@@ -47,7 +48,7 @@ var bodyLimit = middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 })
 
 // uploadPaths take files of up to maxUpload.
-var uploadPaths = map[string]bool{"/contacts/import": true, "/api/v1/imports": true,
+var uploadPaths = map[string]bool{"/contacts/import": true, "/api/v1/imports": true, "/api/v1/media": true, "/templates/media": true,
 	"/contacts/suppressions/import": true, "/api/v1/suppressions/import": true}
 
 var uploadLimit = middleware.BodyLimit(maxUpload + 1<<20)
@@ -70,6 +71,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/subscribe/confirm/:token", s.confirmSubmit)
 	e.GET("/p/:token", s.preferencesShow)
 	e.POST("/p/:token", s.preferencesSave)
+	e.GET("/media/:id/:name", s.mediaServe)
 	e.GET("/u/:token", s.unsubscribeShow)
 	e.POST("/u/:token", s.unsubscribeSubmit)
 
@@ -111,6 +113,20 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/segments/:id", s.segmentSave)
 	admin.GET("/segments/:id/count", s.segmentCountSaved)
 	admin.POST("/segments/:id/delete", s.segmentDelete)
+	admin.GET("/templates", s.templateList)
+	admin.POST("/templates", s.templateCreate)
+	admin.POST("/templates/preview", s.templatePreview)
+	admin.GET("/templates/preview/:key", s.previewShow)
+	admin.GET("/templates/media", s.mediaList)
+	admin.POST("/templates/media", s.mediaUpload, uploadLimit)
+	admin.POST("/templates/media/:id/delete", s.mediaDelete)
+	admin.GET("/templates/:id", s.templateEdit)
+	admin.POST("/templates/:id", s.templateUpdate)
+	admin.POST("/templates/:id/delete", s.templateDelete)
+	admin.POST("/templates/:id/test", s.templateTest)
+	admin.GET("/templates/:id/versions", s.templateVersions)
+	admin.GET("/templates/:id/versions/:version", s.templateVersionShow)
+	admin.POST("/templates/:id/versions/:version/restore", s.templateRestore)
 	admin.GET("/lists", s.listList)
 	admin.GET("/lists/new", s.listNew)
 	admin.POST("/lists", s.listCreate)
@@ -170,6 +186,18 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/v1/imports", s.apiImportList)
 	api.POST("/v1/imports", s.apiImportCreate, uploadLimit)
 	api.GET("/v1/imports/:id", s.apiImportGet)
+	api.GET("/v1/templates", s.apiTemplateList)
+	api.POST("/v1/templates", s.apiTemplateCreate)
+	api.GET("/v1/templates/:id", s.apiTemplateGet)
+	api.PATCH("/v1/templates/:id", s.apiTemplateUpdate)
+	api.DELETE("/v1/templates/:id", s.apiTemplateDelete)
+	api.GET("/v1/templates/:id/versions", s.apiTemplateVersions)
+	api.GET("/v1/templates/:id/versions/:version", s.apiTemplateVersion)
+	api.POST("/v1/templates/:id/versions/:version/restore", s.apiTemplateRestore)
+	api.POST("/v1/templates/:id/preview", s.apiTemplatePreview)
+	api.GET("/v1/media", s.apiMediaList)
+	api.POST("/v1/media", s.apiMediaCreate, uploadLimit)
+	api.DELETE("/v1/media/:id", s.apiMediaDelete)
 	api.GET("/v1/suppressions", s.apiSuppressionList)
 	api.POST("/v1/suppressions", s.apiSuppressionCreate)
 	api.POST("/v1/suppressions/import", s.apiSuppressionImport, uploadLimit)

@@ -58,6 +58,7 @@ type Server struct {
 	imports       Notifier
 	challenges    *challenges
 	confirmations throttle
+	previews      previews
 	// background counts work that outlives its request, like sending a
 	// confirmation email; Wait waits for it.
 	background sync.WaitGroup

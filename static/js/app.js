@@ -18,6 +18,21 @@
     }
   }, true);
 
+  // A button with data-insert puts its text into the textarea named by
+  // data-target, at the cursor, and lets htmx know the form changed.
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest("[data-insert]");
+    if (!btn) return;
+    var area = document.getElementById(btn.getAttribute("data-target"));
+    if (!area) return;
+    var text = btn.getAttribute("data-insert");
+    var start = area.selectionStart || 0, end = area.selectionEnd || 0;
+    area.value = area.value.slice(0, start) + text + area.value.slice(end);
+    area.selectionStart = area.selectionEnd = start + text.length;
+    area.focus();
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
   // A button with data-copy="ID" copies the text of element ID.
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("[data-copy]");

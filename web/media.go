@@ -1,0 +1,210 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // registers GIF for image.DecodeConfig
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/store"
+)
+
+// maxImage caps one uploaded image.
+const maxImage = 5 << 20
+
+// imageTypes are the images Herald takes, by the type their bytes show.
+var imageTypes = map[string]string{"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
+
+// mediaError is a 422 about the uploaded file.
+func mediaError(msg string) error {
+	return &store.ValidationError{Fields: map[string]string{"file": msg}}
+}
+
+// saveImage checks an uploaded image by its content, not its name, and
+// stores it. SVG is refused: it can carry scripts, which a mail client or a
+// visitor's browser might run.
+func (s *Server) saveImage(c *echo.Context) (store.Media, error) {
+	mr, err := c.Request().MultipartReader()
+	if err != nil {
+		return store.Media{}, mediaError("Send the image as multipart/form-data in a field named file.")
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return store.Media{}, mediaError("Choose an image to upload.")
+		}
+		if err != nil {
+			return store.Media{}, mediaError("The upload was cut short.")
+		}
+		if part.FormName() != "file" {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(part, maxImage+1))
+		if err != nil {
+			return store.Media{}, mediaError("The upload was cut short.")
+		}
+		return s.storeImage(c, filepath.Base(part.FileName()), data)
+	}
+}
+
+func (s *Server) storeImage(c *echo.Context, name string, data []byte) (store.Media, error) {
+	if len(data) > maxImage {
+		return store.Media{}, mediaError("The image is larger than 5 MB; make it smaller first.")
+	}
+	if len(data) == 0 {
+		return store.Media{}, mediaError("The file is empty.")
+	}
+	ct := http.DetectContentType(data)
+	if strings.Contains(strings.ToLower(string(data[:min(len(data), 1024)])), "<svg") {
+		return store.Media{}, mediaError("SVG images can carry scripts, so Herald does not take them; save the image as PNG instead.")
+	}
+	ext, ok := imageTypes[ct]
+	if !ok {
+		return store.Media{}, mediaError("Upload a PNG, JPEG, GIF or WebP image; this file is " + ct + ".")
+	}
+	var w, h int
+	if ct != "image/webp" {
+		cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+		if err != nil {
+			return store.Media{}, mediaError("The image is damaged and cannot be read.")
+		}
+		w, h = cfg.Width, cfg.Height
+	}
+	sum := sha256.Sum256(data)
+	dir := filepath.Join(s.dataDir, "media")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return store.Media{}, err
+	}
+	tmp, err := os.CreateTemp(dir, "upload-*"+ext)
+	if err != nil {
+		return store.Media{}, err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return store.Media{}, err
+	}
+	tmp.Close()
+	m, err := s.store.CreateMedia(c.Request().Context(), store.Media{FileName: cleanFileName(name, ext), ContentType: ct, Size: int64(len(data)),
+		Width: w, Height: h, SHA256: hex.EncodeToString(sum[:]), Path: tmp.Name()})
+	if err != nil {
+		os.Remove(tmp.Name())
+		return store.Media{}, err
+	}
+	final := filepath.Join(dir, fmt.Sprintf("%d-%s%s", m.ID, m.SHA256[:12], ext))
+	if err := os.Rename(tmp.Name(), final); err == nil {
+		s.store.SetMediaPath(c.Request().Context(), m.ID, final)
+		m.Path = final
+	}
+	return m, nil
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// cleanFileName keeps a name that is safe in a URL, with the right extension.
+func cleanFileName(name, ext string) string {
+	base := strings.TrimSuffix(name, filepath.Ext(name))
+	base = strings.Trim(unsafeName.ReplaceAllString(base, "-"), "-.")
+	if base == "" {
+		base = "image"
+	}
+	if len(base) > 80 {
+		base = base[:80]
+	}
+	return base + ext
+}
+
+// mediaURL is where an uploaded image is served, for good: the id never
+// changes hands and the file never changes.
+func (s *Server) mediaURL(c *echo.Context, m store.Media) string {
+	return s.publicURL(c) + "/media/" + itoa(m.ID) + "/" + m.FileName
+}
+
+// mediaServe serves an uploaded image to anyone: emails load them.
+func (s *Server) mediaServe(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.store.Media(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(m.Path)
+	if err != nil {
+		return store.ErrNotFound
+	}
+	defer f.Close()
+	h := c.Response().Header()
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	http.ServeContent(c.Response(), c.Request(), m.FileName, m.CreatedAt.Truncate(time.Second), f)
+	return nil
+}
+
+// mediaJSON is an uploaded image as the API shows it.
+type mediaJSON struct {
+	ID          int64     `json:"id"`
+	URL         string    `json:"url"`
+	FileName    string    `json:"file_name"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	Width       int       `json:"width"`
+	Height      int       `json:"height"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func (s *Server) toMediaJSON(c *echo.Context, m store.Media) mediaJSON {
+	return mediaJSON{ID: m.ID, URL: s.mediaURL(c, m), FileName: m.FileName, ContentType: m.ContentType, Size: m.Size, Width: m.Width, Height: m.Height, CreatedAt: m.CreatedAt}
+}
+
+func (s *Server) apiMediaCreate(c *echo.Context) error {
+	m, err := s.saveImage(c)
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusCreated, s.toMediaJSON(c, m))
+}
+
+func (s *Server) apiMediaList(c *echo.Context) error {
+	pg, err := page(c)
+	if err != nil {
+		return err
+	}
+	ms, err := s.store.MediaList(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := []mediaJSON{}
+	for _, m := range paginate(ms, &pg) {
+		out = append(out, s.toMediaJSON(c, m))
+	}
+	return apiList(c, out, pg)
+}
+
+func (s *Server) apiMediaDelete(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.store.DeleteMedia(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	os.Remove(m.Path)
+	return c.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,491 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/mailer"
+	"herald/store"
+	"herald/templates"
+)
+
+// previews keeps rendered previews for a few minutes, for the sandboxed
+// frame beside the editor to load by an unguessable key.
+type previews struct {
+	mu    sync.Mutex
+	pages map[string]preview
+}
+
+type preview struct {
+	html    string
+	expires time.Time
+}
+
+const (
+	previewTTL = 10 * time.Minute
+	maxPreview = 500
+)
+
+func (p *previews) put(html string) string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	key := hex.EncodeToString(b)
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pages == nil {
+		p.pages = map[string]preview{}
+	}
+	for k, v := range p.pages {
+		if now.After(v.expires) || len(p.pages) >= maxPreview {
+			delete(p.pages, k)
+		}
+	}
+	p.pages[key] = preview{html: html, expires: now.Add(previewTTL)}
+	return key
+}
+
+func (p *previews) get(key string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.pages[key]
+	if !ok || time.Now().After(v.expires) {
+		return "", false
+	}
+	return v.html, true
+}
+
+func (s *Server) templateList(c *echo.Context) error {
+	return s.templatesPage(c, http.StatusOK, templates.TemplatesProps{Kind: store.KindCampaign, Format: mailer.FormatMarkdown})
+}
+
+func (s *Server) templatesPage(c *echo.Context, status int, p templates.TemplatesProps) error {
+	ts, err := s.store.Templates(c.Request().Context(), "")
+	if err != nil {
+		return err
+	}
+	p.Shell = s.shell(c, "templates", "Templates")
+	for _, t := range ts {
+		p.Templates = append(p.Templates, templates.TemplateRow{ID: t.ID, Name: t.Name, Kind: t.Kind, Format: t.Format, Version: t.Version, UpdatedAt: t.UpdatedAt})
+	}
+	return s.render(c, status, templates.TemplatesPage(p))
+}
+
+// starterBody is what a new template begins with, so it previews at once.
+func starterBody(kind, format string) (string, string) {
+	switch {
+	case kind == store.KindLayout:
+		return "", mailer.DefaultLayout
+	case format == mailer.FormatHTML:
+		return "Hello {{.Contact.FirstName}}", `<p>Hello {{default "there" .Contact.FirstName}},</p>` + "\n<p>Write your message here.</p>\n"
+	case format == mailer.FormatText:
+		return "Hello {{.Contact.FirstName}}", "Hello {{default \"there\" .Contact.FirstName}},\n\nWrite your message here.\n"
+	}
+	return "Hello {{.Contact.FirstName}}", "Hello {{default \"there\" .Contact.FirstName}},\n\nWrite your message here. **Markdown** works.\n"
+}
+
+func (s *Server) templateCreate(c *echo.Context) error {
+	name, kind, format := c.FormValue("name"), c.FormValue("kind"), c.FormValue("format")
+	if kind == store.KindLayout {
+		format = mailer.FormatHTML
+	}
+	subject, body := starterBody(kind, format)
+	u, _ := currentUser(c)
+	t, err := s.store.CreateTemplate(c.Request().Context(), store.TemplateInput{Name: &name, Kind: &kind, Format: &format, Subject: &subject, Body: &body,
+		Author: u.Email}, s.checkTemplate(c.Request().Context()))
+	var ve *store.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return s.templatesPage(c, http.StatusUnprocessableEntity, templates.TemplatesProps{Name: name, Kind: kind, Format: format, Errors: ve.Fields})
+	case errors.Is(err, store.ErrConflict):
+		return s.templatesPage(c, http.StatusConflict, templates.TemplatesProps{Name: name, Kind: kind, Format: format,
+			Errors: templates.FieldErrors{"name": "Another template already has this name."}})
+	case err != nil:
+		return err
+	}
+	return redirect(c, "/templates/"+itoa(t.ID))
+}
+
+func templateForm(t store.Template) templates.TemplateForm {
+	f := templates.TemplateForm{Name: t.Name, Kind: t.Kind, Format: t.Format, Subject: t.Subject, Body: t.Body, TextBody: t.TextBody, Essential: t.Essential}
+	if t.LayoutID != 0 {
+		f.LayoutID = itoa(t.LayoutID)
+	}
+	return f
+}
+
+// readTemplateForm reads the editor into a template that is not yet saved.
+func readTemplateForm(c *echo.Context, old store.Template) (templates.TemplateForm, store.TemplateInput) {
+	f := templates.TemplateForm{Name: c.FormValue("name"), Kind: old.Kind, Format: c.FormValue("format"), Subject: c.FormValue("subject"),
+		Body: c.FormValue("body"), TextBody: c.FormValue("text_body"), LayoutID: c.FormValue("layout_id"), Essential: c.FormValue("essential") != ""}
+	if old.Kind == store.KindLayout {
+		f.Format = mailer.FormatHTML
+	}
+	layoutID, _ := strconv.ParseInt(f.LayoutID, 10, 64)
+	u, _ := currentUser(c)
+	return f, store.TemplateInput{Name: &f.Name, Format: &f.Format, Subject: &f.Subject, Body: &f.Body, TextBody: &f.TextBody, LayoutID: &layoutID,
+		Essential: &f.Essential, Author: u.Email}
+}
+
+// editProps loads what the editor offers besides the template itself.
+func (s *Server) editProps(c *echo.Context, t store.Template) (templates.TemplateEditProps, error) {
+	ctx := c.Request().Context()
+	p := templates.TemplateEditProps{Shell: s.shell(c, "templates", t.Name), ID: t.ID, Version: t.Version, Form: templateForm(t)}
+	if u, ok := currentUser(c); ok {
+		p.TestTo = u.Email
+	}
+	def := "Herald's default layout"
+	if t.Kind == store.KindTransactional {
+		def = "No layout"
+	}
+	p.Layouts = []templates.Option{{Value: "", Label: def}}
+	layouts, err := s.store.Templates(ctx, store.KindLayout)
+	if err != nil {
+		return p, err
+	}
+	for _, l := range layouts {
+		p.Layouts = append(p.Layouts, templates.Option{Value: itoa(l.ID), Label: l.Name})
+	}
+	page, err := s.store.Contacts(ctx, store.ContactFilter{Status: store.StatusActive}, 1, 20)
+	if err != nil {
+		return p, err
+	}
+	for _, ct := range page.Contacts {
+		p.Contacts = append(p.Contacts, templates.Option{Value: itoa(ct.ID), Label: ct.Email})
+	}
+	relays, err := s.store.Relays(ctx)
+	if err != nil {
+		return p, err
+	}
+	for _, r := range relays {
+		p.Relays = append(p.Relays, templates.Option{Value: itoa(r.ID), Label: r.Name})
+	}
+	media, err := s.store.MediaList(ctx)
+	if err != nil {
+		return p, err
+	}
+	for _, m := range media {
+		p.Media = append(p.Media, s.mediaItem(c, m))
+	}
+	return p, nil
+}
+
+func (s *Server) mediaItem(c *echo.Context, m store.Media) templates.MediaItem {
+	return templates.MediaItem{ID: m.ID, URL: s.mediaURL(c, m), FileName: m.FileName, Width: m.Width, Height: m.Height, Size: m.Size}
+}
+
+func (s *Server) templateEdit(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	t, err := s.store.Template(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	p, err := s.editProps(c, t)
+	if err != nil {
+		return err
+	}
+	p.Preview = s.previewOf(c, t, 0)
+	return s.render(c, http.StatusOK, templates.TemplateEditPage(p))
+}
+
+// previewOf renders a template for the preview pane, or lists what is wrong.
+func (s *Server) previewOf(c *echo.Context, t store.Template, contactID int64) templates.PreviewProps {
+	if errs := s.checkTemplate(c.Request().Context())(t); len(errs) > 0 {
+		var out []string
+		for _, k := range sortedKeys(errs) {
+			out = append(out, fieldTitle(k)+": "+errs[k])
+		}
+		return templates.PreviewProps{Errors: out}
+	}
+	r, err := s.renderTemplate(c, t, contactID, nil)
+	if err != nil {
+		return templates.PreviewProps{Errors: []string{err.Error()}}
+	}
+	p := templates.PreviewProps{Subject: r.Subject, Text: r.Text}
+	if r.HTML != "" {
+		p.URL = "/templates/preview/" + s.previews.put(r.HTML)
+	}
+	return p
+}
+
+func fieldTitle(k string) string {
+	switch k {
+	case "text_body":
+		return "Text"
+	case "layout_id":
+		return "Layout"
+	}
+	return strings.ToUpper(k[:1]) + k[1:]
+}
+
+// templatePreview renders the editor's unsaved state.
+func (s *Server) templatePreview(c *echo.Context) error {
+	id, _ := strconv.ParseInt(c.FormValue("id"), 10, 64)
+	t, err := s.store.Template(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	_, in := readTemplateForm(c, t)
+	draft := t
+	draft.Name, draft.Format, draft.Subject, draft.Body, draft.TextBody, draft.LayoutID, draft.Essential =
+		*in.Name, *in.Format, *in.Subject, *in.Body, *in.TextBody, *in.LayoutID, *in.Essential
+	contactID, _ := strconv.ParseInt(c.FormValue("preview_contact"), 10, 64)
+	return s.render(c, http.StatusOK, templates.TemplatePreview(s.previewOf(c, draft, contactID)))
+}
+
+// previewShow serves a rendered preview to the sandboxed frame. The user's
+// HTML runs with no script, may style itself inline and load images, and
+// only Herald's own pages may frame it.
+func (s *Server) previewShow(c *echo.Context) error {
+	html, ok := s.previews.get(c.Param("key"))
+	if !ok {
+		html = "<p style=\"font-family:sans-serif;color:#666\">This preview has expired. Edit the template to see it again.</p>"
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:; frame-ancestors 'self'")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Cache-Control", "no-store")
+	return c.HTML(http.StatusOK, html)
+}
+
+func (s *Server) templateUpdate(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	old, err := s.store.Template(ctx, id)
+	if err != nil {
+		return err
+	}
+	f, in := readTemplateForm(c, old)
+	t, err := s.store.UpdateTemplate(ctx, id, in, s.checkTemplate(ctx))
+	var ve *store.ValidationError
+	if errors.As(err, &ve) || errors.Is(err, store.ErrConflict) {
+		p, perr := s.editProps(c, old)
+		if perr != nil {
+			return perr
+		}
+		p.Form = f
+		status := http.StatusUnprocessableEntity
+		if ve != nil {
+			p.Errors = ve.Fields
+		} else {
+			p.Errors, status = templates.FieldErrors{"name": "Another template already has this name."}, http.StatusConflict
+		}
+		return s.render(c, status, templates.TemplateEditPage(p))
+	}
+	if err != nil {
+		return err
+	}
+	s.flash(c, "success", fmt.Sprintf("Saved as version %d.", t.Version))
+	return redirect(c, "/templates/"+itoa(id))
+}
+
+func (s *Server) templateDelete(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteTemplate(c.Request().Context(), id); err != nil {
+		return err
+	}
+	s.flash(c, "success", "Template deleted.")
+	return redirect(c, "/templates")
+}
+
+func (s *Server) templateVersions(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	vs, err := s.store.TemplateVersions(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	p := templates.VersionsProps{Shell: s.shell(c, "templates", "Versions"), ID: id}
+	for i, v := range vs {
+		if i == 0 {
+			p.Name = v.Name
+		}
+		p.Versions = append(p.Versions, templates.VersionRow{Version: v.Version, Name: v.Name, Author: v.Author, SavedAt: v.CreatedAt, Current: i == 0})
+	}
+	return s.render(c, http.StatusOK, templates.VersionsPage(p))
+}
+
+func (s *Server) templateVersionShow(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	v, err := versionParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	old, err := s.store.TemplateVersion(ctx, id, v)
+	if err != nil {
+		return err
+	}
+	cur, err := s.store.Template(ctx, id)
+	if err != nil {
+		return err
+	}
+	p := templates.VersionProps{Shell: s.shell(c, "templates", "Version"), ID: id, Name: cur.Name, Version: v, Against: cur.Version,
+		Subject: old.Subject, Format: old.Format, Body: old.Body}
+	for _, d := range diffLines(old.Body, cur.Body) {
+		p.Diff = append(p.Diff, templates.DiffLine{Op: d.op, Text: d.text})
+		p.Changed = p.Changed || d.op != " "
+	}
+	return s.render(c, http.StatusOK, templates.VersionPage(p))
+}
+
+func (s *Server) templateRestore(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	v, err := versionParam(c)
+	if err != nil {
+		return err
+	}
+	u, _ := currentUser(c)
+	t, err := s.store.RestoreTemplateVersion(c.Request().Context(), id, v, u.Email, s.checkTemplate(c.Request().Context()))
+	if err != nil {
+		return err
+	}
+	s.flash(c, "success", fmt.Sprintf("Version %d restored as version %d.", v, t.Version))
+	return redirect(c, "/templates/"+itoa(id))
+}
+
+// maxTestRecipients caps one test send.
+const maxTestRecipients = 5
+
+// templateTest sends the saved template to a few addresses through a chosen
+// relay, marked [TEST], without tracking.
+func (s *Server) templateTest(c *echo.Context) error {
+	res := s.testSend(c)
+	c.Response().Header().Add("Vary", "HX-Request")
+	if c.Request().Header.Get("HX-Request") == "true" {
+		return s.render(c, http.StatusOK, templates.TestResult(res))
+	}
+	msg := res.Error
+	for _, l := range res.Lines {
+		msg += " " + l.To + ": " + map[bool]string{true: "sent", false: "not sent, " + l.Reply}[l.OK] + "."
+	}
+	s.flash(c, map[bool]string{true: "error", false: "success"}[res.Error != ""], strings.TrimSpace(msg))
+	return c.Redirect(http.StatusSeeOther, "/templates/"+c.Param("id"))
+}
+
+func (s *Server) testSend(c *echo.Context) templates.TestResultView {
+	id, err := pathID(c)
+	if err != nil {
+		return templates.TestResultView{Error: "No such template."}
+	}
+	ctx := c.Request().Context()
+	t, err := s.store.Template(ctx, id)
+	if err != nil {
+		return templates.TestResultView{Error: "No such template."}
+	}
+	to := splitList(c.FormValue("to"))
+	if len(to) == 0 || len(to) > maxTestRecipients {
+		return templates.TestResultView{Error: fmt.Sprintf("Enter 1 to %d addresses, separated by commas.", maxTestRecipients)}
+	}
+	for _, a := range to {
+		if msg := store.CheckEmail(a); msg != "" {
+			return templates.TestResultView{Error: a + ": " + msg}
+		}
+	}
+	relayID, _ := strconv.ParseInt(c.FormValue("relay_id"), 10, 64)
+	relay, err := s.store.Relay(ctx, relayID)
+	if err != nil {
+		return templates.TestResultView{Error: "Choose a sending relay; add one in Settings → Sending relays."}
+	}
+	contactID, _ := strconv.ParseInt(c.FormValue("contact_id"), 10, 64)
+	r, err := s.renderTemplate(c, t, contactID, nil)
+	if err != nil {
+		return templates.TestResultView{Error: err.Error()}
+	}
+	var res templates.TestResultView
+	for _, addr := range to {
+		reply, err := s.sendRendered(ctx, relay, addr, "[TEST] "+r.Subject, r)
+		line := templates.TestLine{To: addr, OK: err == nil, Reply: reply}
+		if err != nil {
+			line.Reply = failureDetail(err)
+		}
+		res.Lines = append(res.Lines, line)
+	}
+	return res
+}
+
+// sendRendered sends one rendered message through a relay and returns the
+// server's answer.
+func (s *Server) sendRendered(ctx context.Context, r store.Relay, to, subject string, m mailer.Rendered) (string, error) {
+	password, err := s.store.RelayPassword(ctx, r.ID)
+	if err != nil {
+		return "", err
+	}
+	g := s.general()
+	from := s.testFrom(r)
+	msg := mailer.Message{From: mail.Address{Name: g.FromName, Address: from}, To: mail.Address{Address: to}, Subject: subject, Text: m.Text, HTML: m.HTML}
+	relay := mailer.SMTPRelay{Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username, Password: password,
+		HelloName: helloName(g.BaseURL), TLSConfig: s.relayTLS, Timeout: testTimeout}
+	res, err := relay.SendOne(ctx, from, to, msg.Bytes())
+	return res.Reply, err
+}
+
+func (s *Server) mediaPage(c *echo.Context, status int, msg string) error {
+	ms, err := s.store.MediaList(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	p := templates.MediaProps{Shell: s.shell(c, "templates", "Media"), Error: msg}
+	for _, m := range ms {
+		p.Items = append(p.Items, s.mediaItem(c, m))
+	}
+	return s.render(c, status, templates.MediaPage(p))
+}
+
+func (s *Server) mediaList(c *echo.Context) error { return s.mediaPage(c, http.StatusOK, "") }
+
+func (s *Server) mediaUpload(c *echo.Context) error {
+	m, err := s.saveImage(c)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return s.mediaPage(c, http.StatusUnprocessableEntity, ve.Fields["file"])
+	}
+	if err != nil {
+		return err
+	}
+	s.flash(c, "success", m.FileName+" uploaded.")
+	return redirect(c, "/templates/media")
+}
+
+func (s *Server) mediaDelete(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.store.DeleteMedia(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	os.Remove(m.Path)
+	s.flash(c, "success", m.FileName+" deleted.")
+	return redirect(c, "/templates/media")
+}
