@@ -21,7 +21,7 @@ type Message struct {
 	Text    string
 	// HTML, when set, goes beside Text in multipart/alternative.
 	HTML string
-	Date    time.Time
+	Date time.Time
 	// MessageID is used as the Message-ID header; a random one is made when empty.
 	MessageID string
 }
