@@ -266,7 +266,7 @@ func (s *Server) renderTemplate(c *echo.Context, t store.Template, contactID int
 	if err != nil {
 		return mailer.Rendered{}, &store.ValidationError{Fields: map[string]string{"body": err.Error()}}
 	}
-	d, err := s.renderData(ctx, s.publicURL(c), contactID, data)
+	d, err := s.renderData(ctx, s.publicURL(c), contactID, data, t.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return mailer.Rendered{}, &store.ValidationError{Fields: map[string]string{"contact_id": "No contact has this id."}}
 	}

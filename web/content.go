@@ -79,8 +79,9 @@ func (s *Server) compileTemplate(ctx context.Context, t store.Template) (*mailer
 }
 
 // renderData builds what a template sees for a contact, with their signed
-// links, or the sample data when contactID is 0.
-func (s *Server) renderData(ctx context.Context, base string, contactID int64, data map[string]any) (mailer.Data, error) {
+// links, or the sample data when contactID is 0. ref is what the web view
+// link shows: the template, until campaigns send it.
+func (s *Server) renderData(ctx context.Context, base string, contactID int64, data map[string]any, ref int64) (mailer.Data, error) {
 	g := s.general()
 	d := mailer.SampleData()
 	d.Org = mailer.OrgData{Name: g.OrgName, Address: g.PostalAddress, URL: g.BaseURL}
@@ -98,7 +99,7 @@ func (s *Server) renderData(ctx context.Context, base string, contactID int64, d
 	d.Links = mailer.Links{
 		Unsubscribe: s.UnsubscribeURL(base, c.ID, 0),
 		Preferences: s.PreferencesURL(base, c.ID),
-		WebView:     s.WebViewURL(base, c.ID, 0),
+		WebView:     s.WebViewURL(base, c.ID, ref),
 	}
 	return d, nil
 }

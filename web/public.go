@@ -23,7 +23,8 @@ import (
 // token: what they may do is limited by the list being public or by the
 // signed token in the link.
 func isTokenPath(p string) bool {
-	return strings.HasPrefix(p, "/subscribe/") || strings.HasPrefix(p, "/p/") || strings.HasPrefix(p, "/u/")
+	return strings.HasPrefix(p, "/subscribe/") || strings.HasPrefix(p, "/p/") || strings.HasPrefix(p, "/u/") ||
+		strings.HasPrefix(p, "/view/") || strings.HasPrefix(p, "/media/")
 }
 
 func (s *Server) publicShell(c *echo.Context, title string) templates.PublicShell {

@@ -28,6 +28,7 @@ var PublicRoutes = map[string]bool{
 	"POST /p/:token":                 true,
 	"GET /u/:token":                  true,
 	"GET /media/:id/:name":           true,
+	"GET /view/:token":               true,
 	"POST /u/:token":                 true,
 }
 
@@ -72,6 +73,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/p/:token", s.preferencesShow)
 	e.POST("/p/:token", s.preferencesSave)
 	e.GET("/media/:id/:name", s.mediaServe)
+	e.GET("/view/:token", s.webView)
 	e.GET("/u/:token", s.unsubscribeShow)
 	e.POST("/u/:token", s.unsubscribeSubmit)
 
