@@ -67,3 +67,19 @@ type PreferencesProps struct {
 
 // HoneypotField is the form field only bots fill in.
 const HoneypotField = "website"
+
+// ArchiveItem is one message in a list's public archive.
+type ArchiveItem struct {
+	ID          int64
+	Title       string
+	PublishedAt string
+}
+
+// ArchiveProps fill a public list's archive page.
+type ArchiveProps struct {
+	Shell    PublicShell
+	ListID   int64
+	ListName string
+	Items    []ArchiveItem
+	FeedURL  string
+}

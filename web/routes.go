@@ -29,6 +29,9 @@ var PublicRoutes = map[string]bool{
 	"GET /u/:token":                  true,
 	"GET /media/:id/:name":           true,
 	"GET /view/:token":               true,
+	"GET /archive/:id":               true,
+	"GET /archive/:id/feed.atom":     true,
+	"GET /archive/:id/:entry":        true,
 	"POST /u/:token":                 true,
 }
 
@@ -74,6 +77,9 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/p/:token", s.preferencesSave)
 	e.GET("/media/:id/:name", s.mediaServe)
 	e.GET("/view/:token", s.webView)
+	e.GET("/archive/:id", s.archivePage)
+	e.GET("/archive/:id/feed.atom", s.archiveFeed)
+	e.GET("/archive/:id/:entry", s.archiveEntry)
 	e.GET("/u/:token", s.unsubscribeShow)
 	e.POST("/u/:token", s.unsubscribeSubmit)
 

@@ -41,3 +41,15 @@ CREATE TABLE media (
     path         TEXT NOT NULL,
     created_at   INTEGER NOT NULL
 );
+
+-- The public archive of a list: what was sent to it, rendered without any
+-- recipient's details.
+CREATE TABLE archive_entries (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    list_id      INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    title        TEXT NOT NULL,
+    html         TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    published_at INTEGER NOT NULL
+);
+CREATE INDEX archive_entries_list ON archive_entries(list_id, published_at);
