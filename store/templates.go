@@ -278,6 +278,13 @@ func (s *Store) RestoreTemplateVersion(ctx context.Context, id int64, version in
 	if err != nil {
 		return Template{}, err
 	}
+	if v.LayoutID != 0 {
+		// A layout deleted since the version was saved falls back to the
+		// default, as it did for the template itself.
+		if _, err := s.Template(ctx, v.LayoutID); errors.Is(err, ErrNotFound) {
+			v.LayoutID = 0
+		}
+	}
 	return s.UpdateTemplate(ctx, id, TemplateInput{Name: &v.Name, Format: &v.Format, Subject: &v.Subject, Body: &v.Body, TextBody: &v.TextBody,
 		LayoutID: &v.LayoutID, Essential: &v.Essential, Author: author}, check)
 }

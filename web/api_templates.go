@@ -62,7 +62,10 @@ type templateBody struct {
 	Essential *bool           `json:"essential"`
 }
 
-func (b templateBody) input(author string) (store.TemplateInput, error) {
+// input turns the request into a change. current is the template's format
+// when updating ("" when creating): text alone then changes the hand-written
+// text part of an HTML or Markdown template, not its body.
+func (b templateBody) input(author, current string) (store.TemplateInput, error) {
 	in := store.TemplateInput{Name: b.Name, Kind: b.Kind, Subject: b.Subject, Essential: b.Essential, Author: author}
 	format := func(f string) *string { return &f }
 	switch {
@@ -72,6 +75,8 @@ func (b templateBody) input(author string) (store.TemplateInput, error) {
 		in.Format, in.Body, in.TextBody = format(mailer.FormatMarkdown), b.Markdown, b.Text
 	case b.HTML != nil:
 		in.Format, in.Body, in.TextBody = format(mailer.FormatHTML), b.HTML, b.Text
+	case b.Text != nil && current != "" && current != mailer.FormatText:
+		in.TextBody = b.Text
 	case b.Text != nil:
 		in.Format, in.Body, in.TextBody = format(mailer.FormatText), b.Text, new(string)
 	}
@@ -115,7 +120,7 @@ func (s *Server) apiTemplateCreate(c *echo.Context) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	in, err := b.input(apiAuthor(c))
+	in, err := b.input(apiAuthor(c), "")
 	if err != nil {
 		return err
 	}
@@ -148,7 +153,11 @@ func (s *Server) apiTemplateUpdate(c *echo.Context) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	in, err := b.input(apiAuthor(c))
+	old, err := s.store.Template(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	in, err := b.input(apiAuthor(c), old.Format)
 	if err != nil {
 		return err
 	}

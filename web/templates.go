@@ -384,11 +384,18 @@ func (s *Server) templateTest(c *echo.Context) error {
 	if c.Request().Header.Get("HX-Request") == "true" {
 		return s.render(c, http.StatusOK, templates.TestResult(res))
 	}
-	msg := res.Error
-	for _, l := range res.Lines {
-		msg += " " + l.To + ": " + map[bool]string{true: "sent", false: "not sent, " + l.Reply}[l.OK] + "."
+	msg, kind := res.Error, "success"
+	if res.Error != "" {
+		kind = "error"
 	}
-	s.flash(c, map[bool]string{true: "error", false: "success"}[res.Error != ""], strings.TrimSpace(msg))
+	for _, l := range res.Lines {
+		if l.OK {
+			msg += " " + l.To + ": sent."
+		} else {
+			msg, kind = msg+" "+l.To+": not sent, "+l.Reply+".", "error"
+		}
+	}
+	s.flash(c, kind, strings.TrimSpace(msg))
 	return c.Redirect(http.StatusSeeOther, "/templates/"+c.Param("id"))
 }
 

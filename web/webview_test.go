@@ -41,4 +41,3 @@ func TestWebViewShowsTheMessageFromASignedLink(t *testing.T) {
 		t.Errorf("link of an erased contact: got %d, want 404", resp.StatusCode)
 	}
 }
-
