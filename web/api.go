@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,4 +128,19 @@ func (s *Server) apiMe(c *echo.Context) error {
 		"prefix": key.Prefix,
 		"scopes": key.Scopes,
 	})
+}
+
+// apiDelete answers DELETE /…/{id}: 204 once del has removed the thing,
+// 404 when there was none.
+func apiDelete(del func(context.Context, int64) error) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		id, err := pathID(c)
+		if err != nil {
+			return err
+		}
+		if err := del(c.Request().Context(), id); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
 }

@@ -105,17 +105,6 @@ func (s *Server) apiListUpdate(c *echo.Context) error {
 	return apiData(c, http.StatusOK, toListJSON(l))
 }
 
-func (s *Server) apiListDelete(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteList(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
 // segmentJSON is a segment as the API shows it.
 type segmentJSON struct {
 	ID          int64      `json:"id"`
@@ -223,17 +212,6 @@ func (s *Server) apiSegmentUpdate(c *echo.Context) error {
 	return apiData(c, http.StatusOK, toSegmentJSON(g))
 }
 
-func (s *Server) apiSegmentDelete(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteSegment(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
 func (s *Server) apiSegmentCount(c *echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
@@ -313,15 +291,4 @@ func (s *Server) apiSuppressionCreate(c *echo.Context) error {
 		return apiData(c, http.StatusOK, toSuppressionJSON(sp))
 	}
 	return apiData(c, http.StatusCreated, toSuppressionJSON(sp))
-}
-
-func (s *Server) apiSuppressionDelete(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteSuppression(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
 }

@@ -159,17 +159,6 @@ func (s *Server) apiContactUpdate(c *echo.Context) error {
 	return apiData(c, http.StatusOK, toContactJSON(ct))
 }
 
-func (s *Server) apiContactDelete(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteContact(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
 func (s *Server) apiContactErase(c *echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {

@@ -130,17 +130,6 @@ func (s *Server) apiRelayUpdate(c *echo.Context) error {
 	return apiData(c, http.StatusOK, toRelayJSON(r))
 }
 
-func (s *Server) apiRelayDelete(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteRelay(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
 // testResultJSON reports a test send: delivered, or where and why it failed.
 type testResultJSON struct {
 	Delivered bool   `json:"delivered"`

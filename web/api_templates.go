@@ -168,17 +168,6 @@ func (s *Server) apiTemplateUpdate(c *echo.Context) error {
 	return apiData(c, http.StatusOK, toTemplateJSON(t))
 }
 
-func (s *Server) apiTemplateDelete(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteTemplate(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
 func versionJSON(v store.TemplateVersion) templateJSON {
 	out := toTemplateJSON(v.Template)
 	out.Author = v.Author
