@@ -1,6 +1,8 @@
 package mailer
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -11,15 +13,30 @@ import (
 // and headings on lines of their own, list items with a dash, and each link's
 // target after its text, so nothing a reader could follow is lost. Template
 // actions in the HTML pass through as text.
+//
+// Actions travel through the HTML parser as comments, which it leaves where
+// they are even between table rows, where it would move text.
 func HTMLToText(src string) string {
-	doc, err := html.Parse(strings.NewReader(src))
+	var actions []string
+	protected := anyAction.ReplaceAllStringFunc(src, func(a string) string {
+		actions = append(actions, a)
+		return fmt.Sprintf("<!--HERALDACT%d-->", len(actions)-1)
+	})
+	doc, err := html.Parse(strings.NewReader(protected))
 	if err != nil {
 		return src
 	}
 	var w textWriter
 	w.node(doc)
-	return tidyText(w.b.String())
+	out := tidyText(w.b.String())
+	for i := len(actions) - 1; i >= 0; i-- {
+		out = strings.ReplaceAll(out, fmt.Sprintf("<!--HERALDACT%d-->", i), actions[i])
+	}
+	return out
 }
+
+// anyAction matches a template action, even one spread over lines.
+var anyAction = regexp.MustCompile(`(?s)\{\{.*?\}\}`)
 
 type textWriter struct {
 	b    strings.Builder
@@ -46,6 +63,11 @@ func (w *textWriter) newline(n int) {
 
 func (w *textWriter) node(n *html.Node) {
 	switch n.Type {
+	case html.CommentNode:
+		if strings.HasPrefix(n.Data, "HERALDACT") {
+			w.b.WriteString("<!--" + n.Data + "-->")
+		}
+		return
 	case html.TextNode:
 		if w.skip {
 			return

@@ -2,8 +2,11 @@ package mailer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	texttemplate "text/template"
@@ -103,11 +106,12 @@ func funcs() map[string]any {
 	m := map[string]any{
 		"date":     formatDate,
 		"default":  defaultValue,
-		"upper":    strings.ToUpper,
-		"lower":    strings.ToLower,
-		"title":    titleCase,
-		"truncate": truncate,
+		"upper":    func(v any) string { return strings.ToUpper(textOut(v)) },
+		"lower":    func(v any) string { return strings.ToLower(textOut(v)) },
+		"title":    func(v any) string { return titleCase(textOut(v)) },
+		"truncate": func(n int, v any) string { return truncate(n, textOut(v)) },
 		"textout":  textOut,
+		"dig":      dig,
 	}
 	for name := range urlFuncs {
 		m[name] = func() string { return "" }
@@ -133,6 +137,10 @@ func Compile(src Source) (*Compiled, error) {
 		layout = ContentSlot
 	} else if strings.Count(layout, ContentSlot) != 1 {
 		return nil, &TemplateError{Part: "layout", Line: 1, Col: 1, Message: "a layout places the content exactly once with " + ContentSlot}
+	}
+	if strings.Contains(src.Body, "{{define") || strings.Contains(src.Body, "{{block") || strings.Contains(src.Body, "{{- define") ||
+		strings.Contains(src.Text, "{{define") || strings.Contains(src.Text, "{{block") {
+		return nil, &TemplateError{Part: "body", Line: 1, Col: 1, Message: "a body cannot define templates with define or block"}
 	}
 	c := &Compiled{}
 	var err error
@@ -182,7 +190,7 @@ func Compile(src Source) (*Compiled, error) {
 		return nil, err
 	}
 	if _, err := c.Render(SampleData()); err != nil {
-		return nil, &TemplateError{Part: "body", Line: 1, Col: 1, Message: cleanExecError(err)}
+		return nil, execError(err)
 	}
 	return c, nil
 }
@@ -250,6 +258,10 @@ func (c *Compiled) Render(d Data) (Rendered, error) {
 		return r, fmt.Errorf("subject: %w", err)
 	}
 	r.Subject = strings.TrimSpace(b.String())
+	if d.Campaign.Subject == "" {
+		// The layout's <title> and the like show the subject as rendered.
+		d.Campaign.Subject = r.Subject
+	}
 	if c.html != nil {
 		b.Reset()
 		if err := c.html.Execute(b, d); err != nil {
@@ -261,10 +273,14 @@ func (c *Compiled) Render(d Data) (Rendered, error) {
 	if err := c.text.Execute(b, d); err != nil {
 		return r, fmt.Errorf("text: %w", err)
 	}
-	// The text was tidied when the template was compiled; only its ends can
-	// have changed.
-	text := append(bytes.TrimRight(b.Bytes(), " \t\r\n"), '\n')
-	r.Text = string(bytes.TrimLeft(text, " \t\r\n"))
+	// Loops and conditions can leave runs of blank lines; squeeze them. Most
+	// texts have none, and take one copy.
+	out := b.Bytes()
+	if tidy(out) {
+		r.Text = string(append(bytes.TrimSpace(out), '\n'))
+	} else {
+		r.Text = tidyText(string(out))
+	}
 	return r, nil
 }
 
@@ -276,7 +292,7 @@ func (c *Compiled) HasHTML() bool { return c.html != nil }
 func SampleData() Data {
 	return Data{
 		Contact:  ContactData{Email: "jane.doe@example.com", FirstName: "Jane", LastName: "Doe", Attributes: map[string]any{"city": "Leeds"}},
-		Campaign: CampaignData{Name: "Sample campaign", Subject: "Our news"},
+		Campaign: CampaignData{Name: "Sample campaign"},
 		Data:     map[string]any{"order_id": "1001", "total": 42.5},
 		Org:      OrgData{Name: "Your organisation", Address: "1 High Street, Leeds", URL: "https://example.com"},
 		Links:    Links{Unsubscribe: "https://example.com/u/sample", Preferences: "https://example.com/p/sample", WebView: "https://example.com/view/sample"},
@@ -348,6 +364,28 @@ func truncate(n int, s string) string {
 	return strings.TrimSpace(string(rs[:n-1])) + "…"
 }
 
+// dig reads a path of keys below .Data or .Contact.Attributes, giving nil
+// for any missing step instead of failing, so missing data renders empty.
+func dig(d Data, path ...string) any {
+	var cur any
+	switch {
+	case len(path) >= 1 && path[0] == "Data":
+		cur, path = d.Data, path[1:]
+	case len(path) >= 2 && path[0] == "Contact" && path[1] == "Attributes":
+		cur, path = d.Contact.Attributes, path[2:]
+	default:
+		return nil
+	}
+	for _, k := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}
+
 // textOut prints a value in a text part: nothing for a missing value, where
 // Go's text templates would print "<no value>".
 func textOut(v any) string {
@@ -357,9 +395,17 @@ func textOut(v any) string {
 	return fmt.Sprint(v)
 }
 
+// tidy reports whether text needs no more than trimming at its ends.
+func tidy(b []byte) bool {
+	return !bytes.Contains(b, []byte("\n\n\n")) && !bytes.Contains(b, []byte(" \n")) && !bytes.Contains(b, []byte("\t\n")) && bytes.IndexByte(b, '\r') < 0
+}
+
 // tidyText trims trailing spaces and leading and trailing blank lines, and
 // squeezes runs of blank lines into one, in a single pass.
 func tidyText(s string) string {
+	if tidy([]byte(s)) {
+		return strings.TrimSpace(s) + "\n"
+	}
 	var b strings.Builder
 	b.Grow(len(s) + 1)
 	newlines := 0
@@ -392,10 +438,29 @@ func tidyText(s string) string {
 	return b.String()
 }
 
-func cleanExecError(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, "executing "); i >= 0 {
-		msg = msg[i:]
+var execErr = regexp.MustCompile(`template: (\w+):(\d+):(\d+): executing "[^"]*" at <([^>]*)>: (.*)$`)
+
+// execError turns an error from running a template into a TemplateError
+// that names the place and says what went wrong in words.
+func execError(err error) error {
+	m := execErr.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &TemplateError{Part: "body", Line: 1, Col: 1, Message: err.Error()}
 	}
-	return msg
+	part := map[string]string{"content": "body", "layout": "layout", "subject": "subject"}[m[1]]
+	if part == "" {
+		part = "body"
+	}
+	line, _ := strconv.Atoi(m[2])
+	col, _ := strconv.Atoi(m[3])
+	return &TemplateError{Part: part, Line: line, Col: col + 1, Message: fmt.Sprintf("%s cannot work here: %s", m[4], m[5])}
+}
+
+// RenderError explains a failed render in words, with its place.
+func RenderError(err error) string {
+	var te *TemplateError
+	if errors.As(execError(err), &te) {
+		return fmt.Sprintf("line %d, column %d: %s", te.Line, te.Col, te.Message)
+	}
+	return err.Error()
 }

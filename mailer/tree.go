@@ -102,7 +102,7 @@ func (w *treeWalker) list(l *parse.ListNode, root bool) {
 		switch x := n.(type) {
 		case *parse.ActionNode:
 			w.pipe(x.Pipe, root)
-			if w.text && len(x.Pipe.Decl) == 0 {
+			if w.text && len(x.Pipe.Decl) == 0 && mayBeNil(x.Pipe, root) {
 				x.Pipe.Cmds = append(x.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: x.Pos,
 					Args: []parse.Node{parse.NewIdentifier("textout").SetTree(w.tree).SetPos(x.Pos)}})
 			}
@@ -140,18 +140,58 @@ func (w *treeWalker) pipe(p *parse.PipeNode, root bool) {
 					if msg := checkFields(x.Ident); msg != "" {
 						w.fail(x, "."+strings.Join(x.Ident, "."), msg)
 					}
+					w.digInto(c, i, x.Position(), x.Ident)
 				}
 			case *parse.VariableNode:
 				if len(x.Ident) > 1 && x.Ident[0] == "$" {
 					if msg := checkFields(x.Ident[1:]); msg != "" {
 						w.fail(x, strings.Join(x.Ident, "."), msg)
 					}
+					w.digInto(c, i, x.Position(), x.Ident[1:])
 				}
 			case *parse.PipeNode:
 				w.pipe(x, root)
 			}
 		}
 	}
+}
+
+// mayBeNil reports whether a pipeline can end in a missing value, which a
+// text template would print as "<no value>": a read of free-form data, or
+// any field read where the dot is not the root and its type is unknown.
+// Reading the contract's own text fields never needs the extra call.
+func mayBeNil(p *parse.PipeNode, root bool) bool {
+	last := p.Cmds[len(p.Cmds)-1]
+	switch a := last.Args[0].(type) {
+	case *parse.IdentifierNode:
+		return a.Ident == "dig" || a.Ident == "default"
+	case *parse.FieldNode:
+		return !root
+	case *parse.DotNode, *parse.ChainNode:
+		return true
+	case *parse.VariableNode:
+		return len(a.Ident) == 1 || a.Ident[0] != "$"
+	}
+	return false
+}
+
+// digInto rewrites a read of free-form data, .Data.a.b or
+// .Contact.Attributes.a, into a call of dig, so a missing key at any depth
+// gives an empty value rather than an error.
+func (w *treeWalker) digInto(c *parse.CommandNode, i int, pos parse.Pos, path []string) {
+	free := len(path) >= 2 && path[0] == "Data" || len(path) >= 3 && path[0] == "Contact" && path[1] == "Attributes"
+	if !free {
+		return
+	}
+	args := []parse.Node{parse.NewIdentifier("dig").SetTree(w.tree).SetPos(pos), &parse.VariableNode{NodeType: parse.NodeVariable, Pos: pos, Ident: []string{"$"}}}
+	for _, p := range path {
+		args = append(args, &parse.StringNode{NodeType: parse.NodeString, Pos: pos, Quoted: strconv.Quote(p), Text: p})
+	}
+	if i == 0 && len(c.Args) == 1 {
+		c.Args = args
+		return
+	}
+	c.Args[i] = &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Cmds: []*parse.CommandNode{{NodeType: parse.NodeCommand, Pos: pos, Args: args}}}
 }
 
 var parseErrLine = regexp.MustCompile(`^template: [^:]*:(\d+):(?:(\d+):)? ?(.*)$`)

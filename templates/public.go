@@ -7,6 +7,8 @@ type PublicShell struct {
 	OrgName string
 	Assets  Assets
 	CSRF    string
+	// Feed, when set, is announced as the page's Atom feed.
+	Feed string
 }
 
 // PublicField is one input of a public subscription form.

@@ -273,7 +273,7 @@ func (s *Server) renderTemplate(c *echo.Context, t store.Template, contactID int
 	}
 	r, err := compiled.Render(d)
 	if err != nil {
-		return r, &store.ValidationError{Fields: map[string]string{"body": "It does not render for this contact: " + err.Error()}}
+		return r, &store.ValidationError{Fields: map[string]string{"body": "It does not render for this contact: " + mailer.RenderError(err)}}
 	}
 	return r, nil
 }

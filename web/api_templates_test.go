@@ -86,7 +86,7 @@ func TestAPITemplateCreateFormats(t *testing.T) {
 	if ec, fields := audError(out); code != http.StatusUnprocessableEntity || ec != "validation_failed" || fields["markdown"] == nil {
 		t.Errorf("html and markdown: got %d %v, want 422 on markdown", code, out)
 	}
-	code, out = h.api(key, http.MethodPost, "/api/v1/templates", map[string]any{"name": "In html", "html": "<p>x</p>"})
+	code, out = h.api(key, http.MethodPost, "/api/v1/templates", map[string]any{"name": "In html", "subject": "Hi", "html": "<p>x</p>"})
 	if ec, _ := audError(out); code != http.StatusConflict || ec != "conflict" {
 		t.Errorf("duplicate name: got %d %v, want 409", code, out)
 	}
@@ -95,7 +95,7 @@ func TestAPITemplateCreateFormats(t *testing.T) {
 func TestAPITemplateCreateRefusesWhatCannotRender(t *testing.T) {
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
-	campaign := tplCreate(t, h, key, map[string]any{"name": "Plain", "html": "<p>Hi</p>"})
+	campaign := tplCreate(t, h, key, map[string]any{"name": "Plain", "subject": "Hi", "html": "<p>Hi</p>"})
 	cases := []struct {
 		name    string
 		payload map[string]any
@@ -108,6 +108,9 @@ func TestAPITemplateCreateRefusesWhatCannotRender(t *testing.T) {
 			[]string{"Line 3, column 8:", "unknown field .Contact.Nickname"}},
 		{"unknown field in subject", map[string]any{"subject": "Hi {{.Contact.Nickname}}", "html": "<p>x</p>"}, "subject",
 			[]string{"Line 1, column 6:", "unknown field"}},
+		{"no subject", map[string]any{"html": "<p>x</p>"}, "subject", []string{"subject"}},
+		{"layout without unsubscribe", map[string]any{"kind": "layout", "html": `<div>{{template "content" .}} {{.Org.Address}}</div>`}, "body",
+			[]string{"{{unsubscribe_url}}"}},
 		{"unknown function", map[string]any{"html": "<p>{{shout .Contact.FirstName}}</p>"}, "body",
 			[]string{"Line 1, column 6:", `function "shout" not defined`}},
 		{"unclosed action", map[string]any{"html": "<p>\n{{if .Contact.FirstName}}Hi</p>"}, "body", []string{"Line "}},
@@ -122,6 +125,9 @@ func TestAPITemplateCreateRefusesWhatCannotRender(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.payload["name"] = "Broken"
+			if _, ok := tc.payload["subject"]; !ok && tc.payload["kind"] != "layout" && tc.field != "subject" {
+				tc.payload["subject"] = "Hi"
+			}
 			code, out := h.api(key, http.MethodPost, "/api/v1/templates", tc.payload)
 			_, fields := audError(out)
 			msg, _ := fields[tc.field].(string)
@@ -143,9 +149,9 @@ func TestAPITemplateCreateRefusesWhatCannotRender(t *testing.T) {
 func TestAPITemplateListVersionsRestoreDelete(t *testing.T) {
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
-	layout := tplCreate(t, h, key, map[string]any{"name": "Frame", "kind": "layout", "html": `<div class="frame">{{template "content" .}}</div>`})
+	layout := tplCreate(t, h, key, map[string]any{"name": "Frame", "kind": "layout", "html": `<div class="frame">{{template "content" .}}<p>{{.Org.Address}} <a href="{{unsubscribe_url}}">Unsubscribe</a></p></div>`})
 	tpl := tplCreate(t, h, key, map[string]any{"name": "News", "subject": "News", "html": "<p>First</p>", "layout_id": layout["id"]})
-	tplCreate(t, h, key, map[string]any{"name": "Receipt", "kind": "transactional", "text": "Paid"})
+	tplCreate(t, h, key, map[string]any{"name": "Receipt", "kind": "transactional", "subject": "Paid", "text": "Paid"})
 	path := "/api/v1/templates/" + itoa(audID(tpl))
 
 	for _, c := range []struct {

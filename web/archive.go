@@ -26,6 +26,7 @@ func (s *Server) archivePage(c *echo.Context) error {
 	}
 	p := templates.ArchiveProps{Shell: s.publicShell(c, l.Name+" archive"), ListID: l.ID, ListName: l.Name,
 		FeedURL: "/archive/" + itoa(l.ID) + "/feed.atom"}
+	p.Shell.Feed = p.FeedURL
 	for _, e := range entries {
 		p.Items = append(p.Items, templates.ArchiveItem{ID: e.ID, Title: e.Title, PublishedAt: e.PublishedAt.Format("2 Jan 2006")})
 	}
@@ -51,10 +52,13 @@ func (s *Server) archiveEntry(c *echo.Context) error {
 }
 
 type atomFeed struct {
-	XMLName xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
-	Title   string      `xml:"title"`
-	ID      string      `xml:"id"`
-	Updated string      `xml:"updated"`
+	XMLName xml.Name `xml:"http://www.w3.org/2005/Atom feed"`
+	Title   string   `xml:"title"`
+	ID      string   `xml:"id"`
+	Updated string   `xml:"updated"`
+	Author  struct {
+		Name string `xml:"name"`
+	} `xml:"author"`
 	Links   []atomLink  `xml:"link"`
 	Entries []atomEntry `xml:"entry"`
 }
@@ -92,6 +96,10 @@ func (s *Server) archiveFeed(c *echo.Context) error {
 	}
 	f := atomFeed{Title: l.Name, ID: base, Updated: updated.UTC().Format(time.RFC3339),
 		Links: []atomLink{{Href: base}, {Rel: "self", Href: base + "/feed.atom"}}}
+	f.Author.Name = s.general().OrgName
+	if f.Author.Name == "" {
+		f.Author.Name = l.Name
+	}
 	for _, e := range entries {
 		ae := atomEntry{Title: e.Title, ID: base + "/" + itoa(e.ID), Updated: e.PublishedAt.UTC().Format(time.RFC3339), Link: atomLink{Href: base + "/" + itoa(e.ID)}}
 		ae.Content.Type, ae.Content.Body = "html", e.HTML

@@ -4,10 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"herald/mailer"
 	"herald/store"
 )
+
+// sampleLinks go nowhere; a test send to other people must not carry a
+// real contact's working unsubscribe or preferences links.
+func sampleLinks(base string) mailer.Links {
+	return mailer.Links{Unsubscribe: base + "/u/test-send", Preferences: base + "/p/test-send", WebView: base + "/view/test-send"}
+}
 
 // templateSource resolves a template's layout into the source the mailer
 // compiles: campaigns sit in their layout or Herald's default one;
@@ -24,7 +31,7 @@ func (s *Server) templateSource(ctx context.Context, t store.Template) (mailer.S
 			return src, err
 		}
 		src.Layout = l.Body
-	} else if t.Kind == store.KindCampaign && t.Format != mailer.FormatText {
+	} else if t.Kind == store.KindCampaign {
 		src.Layout = mailer.DefaultLayout
 	}
 	return src, nil
@@ -53,6 +60,20 @@ func (s *Server) checkTemplate(ctx context.Context) func(store.Template) map[str
 		src, err := s.templateSource(ctx, t)
 		if err != nil {
 			return map[string]string{"layout_id": "The layout cannot be read: " + err.Error()}
+		}
+		if t.Kind == store.KindLayout {
+			for _, need := range []struct{ text, msg string }{
+				{mailer.ContentSlot, "A layout places the content with " + mailer.ContentSlot + "."},
+				{"unsubscribe_url", "Bulk mail needs an unsubscribe link: put {{unsubscribe_url}} in the footer."},
+				{".Org.Address", "Bulk mail needs your postal address: put {{.Org.Address}} in the footer."},
+			} {
+				if !strings.Contains(t.Body, need.text) {
+					return map[string]string{"body": need.msg}
+				}
+			}
+		}
+		if t.Kind != store.KindLayout && strings.TrimSpace(t.Subject) == "" {
+			return map[string]string{"subject": "Give the email a subject."}
 		}
 		if _, err := mailer.Compile(src); err != nil {
 			var te *mailer.TemplateError
@@ -91,6 +112,8 @@ func (s *Server) renderData(ctx context.Context, base string, contactID int64, d
 	if contactID == 0 {
 		return d, nil
 	}
+	// A real contact sees only real data: no sample order or campaign.
+	d.Data, d.Campaign = data, mailer.CampaignData{}
 	c, err := s.store.Contact(ctx, contactID)
 	if err != nil {
 		return d, err

@@ -69,7 +69,7 @@ func (s *Server) storeImage(c *echo.Context, name string, data []byte) (store.Me
 		return store.Media{}, mediaError("The file is empty.")
 	}
 	ct := http.DetectContentType(data)
-	if strings.Contains(strings.ToLower(string(data[:min(len(data), 1024)])), "<svg") {
+	if _, isImage := imageTypes[ct]; !isImage && bytes.Contains(bytes.ToLower(data), []byte("<svg")) {
 		return store.Media{}, mediaError("SVG images can carry scripts, so Herald does not take them; save the image as PNG instead.")
 	}
 	ext, ok := imageTypes[ct]
@@ -77,12 +77,13 @@ func (s *Server) storeImage(c *echo.Context, name string, data []byte) (store.Me
 		return store.Media{}, mediaError("Upload a PNG, JPEG, GIF or WebP image; this file is " + ct + ".")
 	}
 	var w, h int
-	if ct != "image/webp" {
-		cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
-		if err != nil {
-			return store.Media{}, mediaError("The image is damaged and cannot be read.")
-		}
+	if ct == "image/webp" {
+		w, h = webpSize(data)
+	} else if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
 		w, h = cfg.Width, cfg.Height
+	}
+	if w == 0 || h == 0 {
+		return store.Media{}, mediaError("The image is damaged and cannot be read.")
 	}
 	sum := sha256.Sum256(data)
 	dir := filepath.Join(s.dataDir, "media")
@@ -111,6 +112,31 @@ func (s *Server) storeImage(c *echo.Context, name string, data []byte) (store.Me
 		m.Path = final
 	}
 	return m, nil
+}
+
+// webpSize reads a WebP image's width and height from its first chunk, or
+// gives 0, 0 when the file is not a WebP image Herald can read.
+func webpSize(b []byte) (int, int) {
+	if len(b) < 30 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
+		return 0, 0
+	}
+	le24 := func(p []byte) int { return int(p[0]) | int(p[1])<<8 | int(p[2])<<16 }
+	switch string(b[12:16]) {
+	case "VP8X": // extended: 24-bit width and height, minus one
+		return le24(b[24:27]) + 1, le24(b[27:30]) + 1
+	case "VP8 ": // lossy: a start code, then 14-bit width and height
+		if b[23] != 0x9d || b[24] != 0x01 || b[25] != 0x2a {
+			return 0, 0
+		}
+		return int(b[26]) | int(b[27]&0x3f)<<8, int(b[28]) | int(b[29]&0x3f)<<8
+	case "VP8L": // lossless: a signature byte, then 14-bit width and height, minus one
+		if b[20] != 0x2f {
+			return 0, 0
+		}
+		bits := uint32(b[21]) | uint32(b[22])<<8 | uint32(b[23])<<16 | uint32(b[24])<<24
+		return int(bits&0x3fff) + 1, int(bits>>14&0x3fff) + 1
+	}
+	return 0, 0
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

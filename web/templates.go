@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -199,12 +200,12 @@ func (s *Server) templateEdit(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Preview = s.previewOf(c, t, 0)
+	p.Preview = s.previewOf(c, t, 0, nil)
 	return s.render(c, http.StatusOK, templates.TemplateEditPage(p))
 }
 
 // previewOf renders a template for the preview pane, or lists what is wrong.
-func (s *Server) previewOf(c *echo.Context, t store.Template, contactID int64) templates.PreviewProps {
+func (s *Server) previewOf(c *echo.Context, t store.Template, contactID int64, data map[string]any) templates.PreviewProps {
 	if errs := s.checkTemplate(c.Request().Context())(t); len(errs) > 0 {
 		var out []string
 		for _, k := range sortedKeys(errs) {
@@ -212,9 +213,9 @@ func (s *Server) previewOf(c *echo.Context, t store.Template, contactID int64) t
 		}
 		return templates.PreviewProps{Errors: out}
 	}
-	r, err := s.renderTemplate(c, t, contactID, nil)
+	r, err := s.renderTemplate(c, t, contactID, data)
 	if err != nil {
-		return templates.PreviewProps{Errors: []string{err.Error()}}
+		return templates.PreviewProps{Errors: []string{validationText(err)}}
 	}
 	p := templates.PreviewProps{Subject: r.Subject, Text: r.Text}
 	if r.HTML != "" {
@@ -245,7 +246,13 @@ func (s *Server) templatePreview(c *echo.Context) error {
 	draft.Name, draft.Format, draft.Subject, draft.Body, draft.TextBody, draft.LayoutID, draft.Essential =
 		*in.Name, *in.Format, *in.Subject, *in.Body, *in.TextBody, *in.LayoutID, *in.Essential
 	contactID, _ := strconv.ParseInt(c.FormValue("preview_contact"), 10, 64)
-	return s.render(c, http.StatusOK, templates.TemplatePreview(s.previewOf(c, draft, contactID)))
+	var data map[string]any
+	if raw := strings.TrimSpace(c.FormValue("preview_data")); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &data); err != nil {
+			return s.render(c, http.StatusOK, templates.TemplatePreview(templates.PreviewProps{Errors: []string{"Sample data must be a JSON object, like {\"order_id\": \"1001\"}."}}))
+		}
+	}
+	return s.render(c, http.StatusOK, templates.TemplatePreview(s.previewOf(c, draft, contactID, data)))
 }
 
 // previewShow serves a rendered preview to the sandboxed frame. The user's
@@ -346,13 +353,27 @@ func (s *Server) templateVersionShow(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := templates.VersionProps{Shell: s.shell(c, "templates", "Version"), ID: id, Name: cur.Name, Version: v, Against: cur.Version,
+	against := cur.Version
+	if n, err := strconv.Atoi(c.QueryParam("against")); err == nil && n >= 1 && n <= cur.Version {
+		against = n
+	}
+	other, err := s.store.TemplateVersion(ctx, id, against)
+	if err != nil {
+		return err
+	}
+	p := templates.VersionProps{Shell: s.shell(c, "templates", "Version"), ID: id, Name: cur.Name, Version: v, Against: against,
 		Subject: old.Subject, Format: old.Format, Body: old.Body}
-	for _, d := range diffLines(old.Body, cur.Body) {
+	for _, d := range diffLines(comparable(old.Template), comparable(other.Template)) {
 		p.Diff = append(p.Diff, templates.DiffLine{Op: d.op, Text: d.text})
 		p.Changed = p.Changed || d.op != " "
 	}
 	return s.render(c, http.StatusOK, templates.VersionPage(p))
+}
+
+// comparable is a version written out whole, so a comparison shows changes
+// to every part of it, not only the body.
+func comparable(t store.Template) string {
+	return fmt.Sprintf("Name: %s\nSubject: %s\nWritten in: %s\nLayout: %d\n\n%s\n\n--- text version ---\n%s", t.Name, t.Subject, t.Format, t.LayoutID, t.Body, t.TextBody)
 }
 
 func (s *Server) templateRestore(c *echo.Context) error {
@@ -371,6 +392,35 @@ func (s *Server) templateRestore(c *echo.Context) error {
 	}
 	s.flash(c, "success", fmt.Sprintf("Version %d restored as version %d.", v, t.Version))
 	return redirect(c, "/templates/"+itoa(id))
+}
+
+// renderTest renders a template for a test send: a real contact's details,
+// if one is chosen, but links that go nowhere.
+func (s *Server) renderTest(c *echo.Context, t store.Template, contactID int64) (mailer.Rendered, error) {
+	compiled, err := s.compileTemplate(c.Request().Context(), t)
+	if err != nil {
+		return mailer.Rendered{}, err
+	}
+	base := s.publicURL(c)
+	d, err := s.renderData(c.Request().Context(), base, contactID, nil, t.ID)
+	if err != nil {
+		return mailer.Rendered{}, err
+	}
+	d.Links = sampleLinks(base)
+	r, err := compiled.Render(d)
+	if err != nil {
+		return r, errors.New("it does not render for this contact: " + mailer.RenderError(err))
+	}
+	return r, nil
+}
+
+// validationText is an error in words for a page, without the field names.
+func validationText(err error) string {
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return strings.Join(fieldMessages(ve), " ")
+	}
+	return err.Error()
 }
 
 // maxTestRecipients caps one test send.
@@ -424,9 +474,9 @@ func (s *Server) testSend(c *echo.Context) templates.TestResultView {
 		return templates.TestResultView{Error: "Choose a sending relay; add one in Settings → Sending relays."}
 	}
 	contactID, _ := strconv.ParseInt(c.FormValue("contact_id"), 10, 64)
-	r, err := s.renderTemplate(c, t, contactID, nil)
+	r, err := s.renderTest(c, t, contactID)
 	if err != nil {
-		return templates.TestResultView{Error: err.Error()}
+		return templates.TestResultView{Error: validationText(err)}
 	}
 	var res templates.TestResultView
 	for _, addr := range to {

@@ -203,7 +203,7 @@ func TestTemplatePagesCreateEditPreview(t *testing.T) {
 	if tpl, _ := h.st.Template(ctx, id); tpl.Version != 3 || tpl.Body != starter {
 		t.Errorf("restored: got version %d body %q, want version 3 with the starter body", tpl.Version, tpl.Body)
 	}
-	if page := body(t, h.get(editor+"/versions/1")); !strings.Contains(page, "The body is the same in both versions.") {
+	if page := body(t, h.get(editor+"/versions/1")); !strings.Contains(page, "The two versions are the same.") {
 		t.Errorf("version 1 after restore: want no differences")
 	}
 

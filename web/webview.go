@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"herald/store"
+	"herald/templates"
 )
 
 // webView shows a message in the browser, from the signed link in it, as
@@ -29,7 +30,9 @@ func (s *Server) webView(c *echo.Context) error {
 	}
 	r, err := s.renderTemplate(c, tmpl, t.ContactID, nil)
 	if err != nil {
-		return err
+		s.log.Error("web view does not render", "template", tmpl.ID, "contact", t.ContactID, "err", err)
+		return s.message(c, http.StatusOK, templates.MessageProps{Heading: "This email cannot be shown here",
+			Text: "Something in it no longer works in the browser. The email in your inbox is unaffected."})
 	}
 	page := r.HTML
 	if page == "" {
