@@ -396,8 +396,25 @@ func textOut(v any) string {
 }
 
 // tidy reports whether text needs no more than trimming at its ends.
+// It hops from newline to newline, looking only at their neighbours.
 func tidy(b []byte) bool {
-	return !bytes.Contains(b, []byte("\n\n\n")) && !bytes.Contains(b, []byte(" \n")) && !bytes.Contains(b, []byte("\t\n")) && bytes.IndexByte(b, '\r') < 0
+	if bytes.IndexByte(b, '\r') >= 0 {
+		return false
+	}
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i > 0 && (b[i-1] == ' ' || b[i-1] == '\t') {
+			return false
+		}
+		if i+2 < len(b) && b[i+1] == '\n' && b[i+2] == '\n' {
+			return false
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return true
 }
 
 // tidyText trims trailing spaces and leading and trailing blank lines, and

@@ -87,6 +87,19 @@ func TestMissingValuesRenderEmptyOrTheDefault(t *testing.T) {
 	if err != nil || r.Subject != "[]" || strings.TrimSpace(r.Text) != "a[] b[x] c[JANE]" || r.HTML != "" {
 		t.Fatalf("got %+v, %v", r, err)
 	}
+
+	// Deeper reads, through $, and with no data passed at all.
+	c, err = Compile(Source{Subject: "s{{.Data.a.b}}", Format: FormatHTML,
+		Body: `<p>a[{{.Data.a.b.c}}] b[{{$.Contact.Attributes.x.y}}] c[{{.Data.nope}}] d[{{.Contact.Attributes.city.z | default "none"}}]</p>`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := SampleData()
+	d.Data = nil
+	r, err = c.Render(d)
+	if err != nil || r.Subject != "s" || !strings.Contains(r.HTML, "a[] b[] c[] d[none]") || strings.TrimSpace(r.Text) != "a[] b[] c[] d[none]" {
+		t.Fatalf("got %+v, %v", r, err)
+	}
 }
 
 func TestFunctions(t *testing.T) {

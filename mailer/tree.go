@@ -166,21 +166,34 @@ func mayBeNil(p *parse.PipeNode, root bool) bool {
 	case *parse.IdentifierNode:
 		return a.Ident == "dig" || a.Ident == "default"
 	case *parse.FieldNode:
-		return !root
+		return !root || freeDepth(a.Ident) > 0
 	case *parse.DotNode, *parse.ChainNode:
 		return true
 	case *parse.VariableNode:
-		return len(a.Ident) == 1 || a.Ident[0] != "$"
+		return len(a.Ident) == 1 || a.Ident[0] != "$" || freeDepth(a.Ident[1:]) > 0
 	}
 	return false
+}
+
+// freeDepth counts the keys a field path reads below free-form data, .Data
+// or .Contact.Attributes; it is 0 for the contract's own fields.
+func freeDepth(path []string) int {
+	switch {
+	case len(path) >= 1 && path[0] == "Data":
+		return len(path) - 1
+	case len(path) >= 2 && path[0] == "Contact" && path[1] == "Attributes":
+		return len(path) - 2
+	}
+	return 0
 }
 
 // digInto rewrites a read of free-form data, .Data.a.b or
 // .Contact.Attributes.a, into a call of dig, so a missing key at any depth
 // gives an empty value rather than an error.
 func (w *treeWalker) digInto(c *parse.CommandNode, i int, pos parse.Pos, path []string) {
-	free := len(path) >= 2 && path[0] == "Data" || len(path) >= 3 && path[0] == "Contact" && path[1] == "Attributes"
-	if !free {
+	if freeDepth(path) < 2 {
+		// One key below the map is an index Go's templates already answer
+		// with nothing when the key is missing; only deeper reads can fail.
 		return
 	}
 	args := []parse.Node{parse.NewIdentifier("dig").SetTree(w.tree).SetPos(pos), &parse.VariableNode{NodeType: parse.NodeVariable, Pos: pos, Ident: []string{"$"}}}
