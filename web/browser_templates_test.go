@@ -75,6 +75,24 @@ func TestBrowserTemplateEditorLivePreview(t *testing.T) {
 		rendered = body(t, resp)
 	}
 
+	// The frame lays the email out at a desktop client's width, scaled to
+	// fit the card, and at a phone's width when asked.
+	const widths = `(() => { const f = document.querySelector(".preview-frame"); const r = f.getBoundingClientRect();
+		return f.offsetWidth + " " + (r.width <= f.parentElement.clientWidth + 1) })()`
+	var desktop, phone string
+	err = chromedp.Do(ctx,
+		into(&desktop, chromedp.Evaluate[string](widths)),
+		chromedp.Click(chromedp.CSS(`#preview-mobile`)),
+		into(&phone, chromedp.Evaluate[string](widths)),
+		chromedp.Click(chromedp.CSS(`#preview-mobile`)),
+	)
+	if err != nil {
+		t.Fatalf("reading the preview widths: %v", err)
+	}
+	if desktop != "640 true" || phone != "375 true" {
+		t.Errorf("preview widths: got desktop %q, phone %q; want 640 and 375, each fitting its card", desktop, phone)
+	}
+
 	var errText string
 	err = chromedp.Do(ctx,
 		screenshot("template-editor-preview"),

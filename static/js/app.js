@@ -124,4 +124,25 @@
     for (i = 0; i < 8; i++) h[i] = h[i] >>> 0;
     return h;
   }
+
+  // Preview frames keep the width an email client gives the message and are
+  // scaled down, not squeezed, when the card is narrower.
+  function fitPreviews() {
+    document.querySelectorAll(".preview-stage").forEach(function (stage) {
+      var frame = stage.querySelector(".preview-frame");
+      if (!frame) return;
+      frame.style.transform = "";
+      var width = frame.offsetWidth, room = stage.clientWidth;
+      var scale = width > room && width > 0 ? room / width : 1;
+      frame.style.marginLeft = scale < 1 ? "0" : "";
+      frame.style.transform = scale < 1 ? "scale(" + scale + ")" : "";
+      stage.style.height = scale < 1 ? Math.ceil(frame.offsetHeight * scale) + "px" : "";
+    });
+  }
+  window.addEventListener("resize", fitPreviews);
+  document.addEventListener("change", function (ev) {
+    if (ev.target.classList && ev.target.classList.contains("preview-toggle")) fitPreviews();
+  });
+  document.addEventListener("htmx:afterSettle", fitPreviews);
+  document.addEventListener("DOMContentLoaded", fitPreviews);
 })();
