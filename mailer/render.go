@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -48,6 +49,49 @@ type Data struct {
 	// Links are the recipient's own URLs, reached through unsubscribe_url,
 	// preferences_url and web_view_url.
 	Links Links
+
+	// loops counts down the iterations a render may still run.
+	loops *int
+}
+
+// Limits on one render, so a template cannot tie up the sender: at most
+// MaxLoops iterations over all its loops, and MaxPart bytes in any part.
+const (
+	MaxLoops = 100_000
+	MaxPart  = 5 << 20
+)
+
+// loop passes a range's value through, after taking its length from the
+// render's budget of iterations.
+func loop(d Data, v any) (any, error) {
+	n := 0
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map, reflect.String:
+		n = rv.Len()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n = int(min(rv.Int(), MaxLoops+1))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n = int(min(rv.Uint(), MaxLoops+1))
+	}
+	if d.loops != nil {
+		if *d.loops -= n; *d.loops < 0 {
+			return nil, fmt.Errorf("the loops would run more than %d times in one email; shorten the data or the loop", MaxLoops)
+		}
+	}
+	return v, nil
+}
+
+// errTooLarge stops a render whose part outgrows MaxPart.
+var errTooLarge = fmt.Errorf("the email is larger than %d MB once rendered; shorten it or its loops", MaxPart>>20)
+
+// capped writes into a render's buffer up to MaxPart bytes.
+type capped struct{ b *bytes.Buffer }
+
+func (c capped) Write(p []byte) (int, error) {
+	if c.b.Len()+len(p) > MaxPart {
+		return 0, errTooLarge
+	}
+	return c.b.Write(p)
 }
 
 // ContactData is the recipient.
@@ -112,6 +156,7 @@ func funcs() map[string]any {
 		"truncate": func(n int, v any) string { return truncate(n, textOut(v)) },
 		"textout":  textOut,
 		"dig":      dig,
+		"loop":     loop,
 	}
 	for name := range urlFuncs {
 		m[name] = func() string { return "" }
@@ -252,9 +297,17 @@ var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (c *Compiled) Render(d Data) (Rendered, error) {
 	var r Rendered
 	b := buffers.Get().(*bytes.Buffer)
-	defer buffers.Put(b)
+	defer func() {
+		if b.Cap() <= 1<<20 {
+			buffers.Put(b)
+		}
+	}()
 	b.Reset()
-	if err := c.subject.Execute(b, d); err != nil {
+	w := capped{b}
+	// Each part has the whole budget of loop iterations.
+	loops := MaxLoops
+	d.loops = &loops
+	if err := c.subject.Execute(w, d); err != nil {
 		return r, fmt.Errorf("subject: %w", err)
 	}
 	r.Subject = strings.TrimSpace(b.String())
@@ -264,13 +317,15 @@ func (c *Compiled) Render(d Data) (Rendered, error) {
 	}
 	if c.html != nil {
 		b.Reset()
-		if err := c.html.Execute(b, d); err != nil {
+		loops = MaxLoops
+		if err := c.html.Execute(w, d); err != nil {
 			return r, fmt.Errorf("html: %w", err)
 		}
 		r.HTML = b.String()
 	}
 	b.Reset()
-	if err := c.text.Execute(b, d); err != nil {
+	loops = MaxLoops
+	if err := c.text.Execute(w, d); err != nil {
 		return r, fmt.Errorf("text: %w", err)
 	}
 	// Loops and conditions can leave runs of blank lines; squeeze them. Most
@@ -460,6 +515,9 @@ var execErr = regexp.MustCompile(`template: (\w+):(\d+):(\d+): executing "[^"]*"
 // execError turns an error from running a template into a TemplateError
 // that names the place and says what went wrong in words.
 func execError(err error) error {
+	if errors.Is(err, errTooLarge) {
+		return &TemplateError{Part: "body", Line: 1, Col: 1, Message: errTooLarge.Error()}
+	}
 	m := execErr.FindStringSubmatch(err.Error())
 	if m == nil {
 		return &TemplateError{Part: "body", Line: 1, Col: 1, Message: err.Error()}
@@ -470,6 +528,10 @@ func execError(err error) error {
 	}
 	line, _ := strconv.Atoi(m[2])
 	col, _ := strconv.Atoi(m[3])
+	if strings.HasPrefix(m[4], "loop ") {
+		// The budget check added to every range.
+		return &TemplateError{Part: part, Line: line, Col: col + 1, Message: strings.TrimPrefix(m[5], "error calling loop: ")}
+	}
 	return &TemplateError{Part: part, Line: line, Col: col + 1, Message: fmt.Sprintf("%s cannot work here: %s", m[4], m[5])}
 }
 

@@ -195,3 +195,35 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+func TestRenderLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"a loop too long", "<p>a</p>\n{{range 200000}}x{{end}}", "line 2, column 9: the loops would run more than 100000 times"},
+		{"nested loops", "{{range 1000}}{{range 1000}}{{end}}{{end}}", "the loops would run more than 100000 times"},
+		{"a body too large", "{{range 90000}}" + strings.Repeat("x", 100) + "{{end}}", "larger than 5 MB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Compile(Source{Subject: "s", Format: FormatHTML, Body: tc.body})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+
+	// Loops within the budget render in full, and data decides at send time.
+	c, err := Compile(Source{Subject: "s", Format: FormatText, Body: "{{range 3}}a{{end}}{{range .Data.items}}b{{end}}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := SampleData()
+	d.Data = map[string]any{"items": []any{1, 2}}
+	if r, err := c.Render(d); err != nil || r.Text != "aaabb\n" {
+		t.Fatalf("got %q, %v; want aaabb", r.Text, err)
+	}
+	d.Data = map[string]any{"items": make([]any, MaxLoops+1)}
+	if _, err := c.Render(d); err == nil || !strings.Contains(RenderError(err), "more than 100000 times") {
+		t.Fatalf("render over budget: got %v, want the loop budget error", err)
+	}
+}

@@ -112,6 +112,9 @@ func (w *treeWalker) list(l *parse.ListNode, root bool) {
 			w.list(x.ElseList, root)
 		case *parse.RangeNode:
 			w.pipe(x.Pipe, root)
+			// Every loop draws its length from the render's budget.
+			x.Pipe.Cmds = append(x.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: x.Pos,
+				Args: []parse.Node{parse.NewIdentifier("loop").SetTree(w.tree).SetPos(x.Pos), &parse.VariableNode{NodeType: parse.NodeVariable, Pos: x.Pos, Ident: []string{"$"}}}})
 			w.list(x.List, false)
 			w.list(x.ElseList, root)
 		case *parse.WithNode:
