@@ -16,6 +16,7 @@ const DefaultLayout = `<!DOCTYPE html>
 <table role="presentation" width="100%" cellspacing="0" cellpadding="0" border="0" style="background-color:#f4f5f7;">
 <tr>
 <td align="center" style="padding:24px 12px;">
+{{outlook_column_start}}
 <table role="presentation" width="100%" cellspacing="0" cellpadding="0" border="0" style="max-width:600px;width:100%;">
 <tr>
 <td style="padding:0 8px 12px 8px;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:18px;color:#6b7280;text-align:right;">
@@ -36,6 +37,7 @@ const DefaultLayout = `<!DOCTYPE html>
 </td>
 </tr>
 </table>
+{{outlook_column_end}}
 </td>
 </tr>
 </table>

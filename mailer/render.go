@@ -157,6 +157,10 @@ func funcs() map[string]any {
 		"textout":  textOut,
 		"dig":      dig,
 		"loop":     loop,
+		// In text parts the Outlook column is nothing; parseHTML swaps in
+		// the HTML.
+		"outlook_column_start": func() string { return "" },
+		"outlook_column_end":   func() string { return "" },
 	}
 	for name := range urlFuncs {
 		m[name] = func() string { return "" }
@@ -267,8 +271,18 @@ func parseText(part, main, contentPart, content string) (*texttemplate.Template,
 	return t, nil
 }
 
+// outlookColumn holds a layout's column at 600 px in Outlook for Windows,
+// which ignores max-width, with a table only it reads: conditional comments,
+// which html/template would strip from the template text itself.
+var outlookColumn = map[string]any{
+	"outlook_column_start": func() htmltemplate.HTML {
+		return `<!--[if mso]><table role="presentation" width="600" align="center" cellspacing="0" cellpadding="0" border="0"><tr><td><![endif]-->`
+	},
+	"outlook_column_end": func() htmltemplate.HTML { return `<!--[if mso]></td></tr></table><![endif]-->` },
+}
+
 func parseHTML(layout, content string) (*htmltemplate.Template, error) {
-	t := htmltemplate.New("layout").Funcs(funcs()).Option("missingkey=zero")
+	t := htmltemplate.New("layout").Funcs(funcs()).Funcs(outlookColumn).Option("missingkey=zero")
 	if _, err := t.Parse(layout); err != nil {
 		return nil, parseError("layout", layout, err)
 	}
