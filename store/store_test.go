@@ -36,7 +36,7 @@ func openTestStore(t *testing.T) (*Store, *testClock) {
 	return s, c
 }
 
-func openStoreAt(t *testing.T, dir string, box *SecretBox) *Store {
+func openStoreAt(t testing.TB, dir string, box *SecretBox) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), dir, box)
 	if err != nil {

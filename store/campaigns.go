@@ -1,0 +1,346 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Statuses of a campaign.
+const (
+	CampaignDraft     = "draft"
+	CampaignScheduled = "scheduled"
+	CampaignSending   = "sending"
+	CampaignPaused    = "paused"
+	CampaignCancelled = "cancelled"
+	CampaignSent      = "sent"
+)
+
+// Campaign is one email sent to an audience.
+type Campaign struct {
+	ID        int64
+	Name      string
+	Subject   string
+	Preheader string
+	FromName  string
+	FromEmail string
+	ReplyTo   string
+	// TemplateID names a campaign design to take the body from; 0 means the
+	// body is written here, in Format.
+	TemplateID int64
+	Format     string
+	Body       string
+	TextBody   string
+	// LayoutID is the layout around the body; 0 means the default layout.
+	LayoutID         int64
+	ListIDs          []int64
+	SegmentID        int64
+	ExcludeListIDs   []int64
+	ExcludeSegmentID int64
+	RelayID          int64
+	Status           string
+	SendAt           time.Time
+	// Recipients is the size of the outbox so far, and Skipped who in the
+	// audience was left out, by reason.
+	Recipients   int
+	Skipped      map[string]int
+	Materialised bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	StartedAt    time.Time
+	FinishedAt   time.Time
+}
+
+// Editable reports whether the campaign's content and audience may change:
+// only before it starts sending.
+func (c Campaign) Editable() bool {
+	return c.Status == CampaignDraft || c.Status == CampaignScheduled
+}
+
+// CampaignInput creates or changes a campaign; nil fields keep their value.
+type CampaignInput struct {
+	Name             *string
+	Subject          *string
+	Preheader        *string
+	FromName         *string
+	FromEmail        *string
+	ReplyTo          *string
+	TemplateID       *int64
+	Format           *string
+	Body             *string
+	TextBody         *string
+	LayoutID         *int64
+	ListIDs          *[]int64
+	SegmentID        *int64
+	ExcludeListIDs   *[]int64
+	ExcludeSegmentID *int64
+	RelayID          *int64
+}
+
+func (in CampaignInput) apply(c *Campaign) {
+	set(&c.Name, in.Name)
+	set(&c.Subject, in.Subject)
+	set(&c.Preheader, in.Preheader)
+	set(&c.FromName, in.FromName)
+	set(&c.FromEmail, in.FromEmail)
+	set(&c.ReplyTo, in.ReplyTo)
+	set(&c.TemplateID, in.TemplateID)
+	set(&c.Format, in.Format)
+	set(&c.Body, in.Body)
+	set(&c.TextBody, in.TextBody)
+	set(&c.LayoutID, in.LayoutID)
+	set(&c.ListIDs, in.ListIDs)
+	set(&c.SegmentID, in.SegmentID)
+	set(&c.ExcludeListIDs, in.ExcludeListIDs)
+	set(&c.ExcludeSegmentID, in.ExcludeSegmentID)
+	set(&c.RelayID, in.RelayID)
+	c.Name = strings.TrimSpace(c.Name)
+	c.FromEmail = NormalizeEmail(c.FromEmail)
+	c.ReplyTo = NormalizeEmail(c.ReplyTo)
+}
+
+// validate checks the fields on their own; references to lists, segments,
+// templates and relays are checked against the database by checkRefs.
+func (c Campaign) validate() map[string]string {
+	errs := map[string]string{}
+	switch {
+	case c.Name == "":
+		errs["name"] = "Give the campaign a name, like \"May newsletter\"."
+	case len(c.Name) > 200 || hasControl(c.Name):
+		errs["name"] = "Use one line of at most 200 characters."
+	}
+	if len(c.Subject) > 998 || hasControl(c.Subject) {
+		errs["subject"] = "Use one line of at most 998 characters."
+	}
+	if len(c.Preheader) > 500 || hasControl(c.Preheader) {
+		errs["preheader"] = "Use one line of at most 500 characters."
+	}
+	if len(c.FromName) > 200 || hasControl(c.FromName) {
+		errs["from_name"] = "Use one line of at most 200 characters."
+	}
+	for field, v := range map[string]string{"from_email": c.FromEmail, "reply_to": c.ReplyTo} {
+		if v != "" {
+			if msg := CheckEmail(v); msg != "" {
+				errs[field] = msg
+			}
+		}
+	}
+	if c.Format != "html" && c.Format != "markdown" && c.Format != "text" {
+		errs["format"] = "Format must be html, markdown or text."
+	}
+	if len(c.Body) > 1<<20 || len(c.TextBody) > 1<<20 {
+		errs["body"] = "A campaign body holds at most 1 MB."
+	}
+	if len(c.ListIDs) > 100 || len(c.ExcludeListIDs) > 100 {
+		errs["list_ids"] = "A campaign names at most 100 lists."
+	}
+	return errs
+}
+
+// checkRefs makes sure every list, segment, template and relay a campaign
+// names exists and is of the right kind.
+func (s *Store) checkRefs(ctx context.Context, c Campaign, errs map[string]string) error {
+	exists := func(q string, id int64) (bool, error) {
+		var n int
+		err := s.r.QueryRowContext(ctx, q, id).Scan(&n)
+		return n > 0, err
+	}
+	lists := map[string][]int64{"list_ids": c.ListIDs, "exclude_list_ids": c.ExcludeListIDs}
+	for field, ids := range lists {
+		for _, id := range ids {
+			ok, err := exists(`SELECT count(*) FROM lists WHERE id = ?`, id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				errs[field] = fmt.Sprintf("There is no list %d.", id)
+			}
+		}
+	}
+	checks := []struct {
+		field, q, msg string
+		id            int64
+	}{
+		{"segment_id", `SELECT count(*) FROM segments WHERE id = ?`, "There is no segment %d.", c.SegmentID},
+		{"exclude_segment_id", `SELECT count(*) FROM segments WHERE id = ?`, "There is no segment %d.", c.ExcludeSegmentID},
+		{"template_id", `SELECT count(*) FROM templates WHERE id = ? AND kind = 'campaign'`, "Template %d is not a campaign design.", c.TemplateID},
+		{"layout_id", `SELECT count(*) FROM templates WHERE id = ? AND kind = 'layout'`, "Template %d is not a layout.", c.LayoutID},
+		{"relay_id", `SELECT count(*) FROM relays WHERE id = ?`, "There is no relay %d.", c.RelayID},
+	}
+	for _, ch := range checks {
+		if ch.id == 0 {
+			continue
+		}
+		ok, err := exists(ch.q, ch.id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			errs[ch.field] = fmt.Sprintf(ch.msg, ch.id)
+		}
+	}
+	return nil
+}
+
+func (s *Store) validCampaign(ctx context.Context, c Campaign) error {
+	errs := c.validate()
+	if err := s.checkRefs(ctx, c, errs); err != nil {
+		return fmt.Errorf("store: campaign references: %w", err)
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
+}
+
+func idsJSON(ids []int64) string {
+	if ids == nil {
+		ids = []int64{}
+	}
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+// CreateCampaign validates and stores a draft campaign.
+func (s *Store) CreateCampaign(ctx context.Context, in CampaignInput) (Campaign, error) {
+	c := Campaign{Format: "markdown", Status: CampaignDraft}
+	in.apply(&c)
+	if err := s.validCampaign(ctx, c); err != nil {
+		return Campaign{}, err
+	}
+	now := unix(s.now())
+	err := s.w.QueryRowContext(ctx, `INSERT INTO campaigns (name, subject, preheader, from_name, from_email, reply_to, template_id, format, body, text_body,
+	layout_id, list_ids, segment_id, exclude_list_ids, exclude_segment_id, relay_id, status, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?) RETURNING id`,
+		c.Name, c.Subject, c.Preheader, c.FromName, c.FromEmail, c.ReplyTo, nullID(c.TemplateID), c.Format, c.Body, c.TextBody,
+		nullID(c.LayoutID), idsJSON(c.ListIDs), nullID(c.SegmentID), idsJSON(c.ExcludeListIDs), nullID(c.ExcludeSegmentID), nullID(c.RelayID), now, now).Scan(&c.ID)
+	if err != nil {
+		return Campaign{}, fmt.Errorf("store: create campaign: %w", err)
+	}
+	return s.Campaign(ctx, c.ID)
+}
+
+// UpdateCampaign changes a campaign that has not started sending.
+func (s *Store) UpdateCampaign(ctx context.Context, id int64, in CampaignInput) (Campaign, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	if !c.Editable() {
+		return Campaign{}, &ValidationError{Fields: map[string]string{"status": "A campaign that has started sending cannot change; duplicate it instead."}}
+	}
+	in.apply(&c)
+	if err := s.validCampaign(ctx, c); err != nil {
+		return Campaign{}, err
+	}
+	_, err = s.w.ExecContext(ctx, `UPDATE campaigns SET name = ?, subject = ?, preheader = ?, from_name = ?, from_email = ?, reply_to = ?,
+	template_id = ?, format = ?, body = ?, text_body = ?, layout_id = ?, list_ids = ?, segment_id = ?, exclude_list_ids = ?,
+	exclude_segment_id = ?, relay_id = ?, updated_at = ? WHERE id = ? AND status IN ('draft', 'scheduled')`,
+		c.Name, c.Subject, c.Preheader, c.FromName, c.FromEmail, c.ReplyTo, nullID(c.TemplateID), c.Format, c.Body, c.TextBody,
+		nullID(c.LayoutID), idsJSON(c.ListIDs), nullID(c.SegmentID), idsJSON(c.ExcludeListIDs), nullID(c.ExcludeSegmentID), nullID(c.RelayID),
+		unix(s.now()), id)
+	if err != nil {
+		return Campaign{}, fmt.Errorf("store: update campaign %d: %w", id, err)
+	}
+	return s.Campaign(ctx, id)
+}
+
+// DeleteCampaign removes a draft. Campaigns that were sent stay, as the
+// record of who got what.
+func (s *Store) DeleteCampaign(ctx context.Context, id int64) error {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.Status != CampaignDraft {
+		return &ValidationError{Fields: map[string]string{"status": "Only a draft can be deleted; cancel the campaign instead."}}
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM campaigns WHERE id = ? AND status = 'draft'`, id); err != nil {
+		return fmt.Errorf("store: delete campaign %d: %w", id, err)
+	}
+	return nil
+}
+
+const campaignColumns = `id, name, subject, preheader, from_name, from_email, reply_to, coalesce(template_id, 0), format, body, text_body,
+	coalesce(layout_id, 0), list_ids, coalesce(segment_id, 0), exclude_list_ids, coalesce(exclude_segment_id, 0), coalesce(relay_id, 0),
+	status, send_at, recipients, skipped_suppressed, skipped_unsubscribed, skipped_bounced, skipped_complained, skipped_unconfirmed,
+	materialised, created_at, updated_at, started_at, finished_at`
+
+func scanCampaign(row scanner) (Campaign, error) {
+	var c Campaign
+	var lists, excluded string
+	var sendAt, started, finished sql.NullInt64
+	var created, updated int64
+	var sup, uns, bnc, cmp, unc int
+	err := row.Scan(&c.ID, &c.Name, &c.Subject, &c.Preheader, &c.FromName, &c.FromEmail, &c.ReplyTo, &c.TemplateID, &c.Format, &c.Body, &c.TextBody,
+		&c.LayoutID, &lists, &c.SegmentID, &excluded, &c.ExcludeSegmentID, &c.RelayID,
+		&c.Status, &sendAt, &c.Recipients, &sup, &uns, &bnc, &cmp, &unc,
+		&c.Materialised, &created, &updated, &started, &finished)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Campaign{}, ErrNotFound
+	}
+	if err != nil {
+		return Campaign{}, err
+	}
+	if err := json.Unmarshal([]byte(lists), &c.ListIDs); err != nil {
+		return Campaign{}, fmt.Errorf("list_ids: %w", err)
+	}
+	if err := json.Unmarshal([]byte(excluded), &c.ExcludeListIDs); err != nil {
+		return Campaign{}, fmt.Errorf("exclude_list_ids: %w", err)
+	}
+	c.Skipped = map[string]int{}
+	for k, v := range map[string]int{SkipSuppressed: sup, SkipUnsubscribed: uns, SkipBounced: bnc, SkipComplained: cmp, SkipUnconfirmed: unc} {
+		if v > 0 {
+			c.Skipped[k] = v
+		}
+	}
+	c.CreatedAt, c.UpdatedAt = fromUnix(created), fromUnix(updated)
+	for _, t := range []struct {
+		dst *time.Time
+		v   sql.NullInt64
+	}{{&c.SendAt, sendAt}, {&c.StartedAt, started}, {&c.FinishedAt, finished}} {
+		if t.v.Valid {
+			*t.dst = fromUnix(t.v.Int64)
+		}
+	}
+	return c, nil
+}
+
+// Campaign returns one campaign.
+func (s *Store) Campaign(ctx context.Context, id int64) (Campaign, error) {
+	c, err := scanCampaign(s.r.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id))
+	if err != nil {
+		return Campaign{}, fmt.Errorf("store: campaign %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// Campaigns returns campaigns, newest first, optionally of one status.
+func (s *Store) Campaigns(ctx context.Context, status string) ([]Campaign, error) {
+	return queryAll(ctx, s, "campaigns", scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
+WHERE ? = '' OR status = ? ORDER BY id DESC`, status, status)
+}
+
+// CampaignAudience resolves the segments a campaign names into an Audience.
+func (s *Store) CampaignAudience(ctx context.Context, c Campaign) (Audience, error) {
+	a := Audience{Lists: c.ListIDs, ExcludeLists: c.ExcludeListIDs}
+	for _, seg := range []struct {
+		id  int64
+		dst **Rule
+	}{{c.SegmentID, &a.Segment}, {c.ExcludeSegmentID, &a.ExcludeSegment}} {
+		if seg.id == 0 {
+			continue
+		}
+		g, err := s.Segment(ctx, seg.id)
+		if err != nil {
+			return Audience{}, err
+		}
+		r := g.Rules
+		*seg.dst = &r
+	}
+	return a, nil
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"testing"
+)
+
+// audienceFixture builds lists, segments and contacts that exercise every
+// rule of who a campaign reaches, and returns the campaign and audience.
+func audienceFixture(t *testing.T, s *Store) (Campaign, map[string]int64) {
+	t.Helper()
+	ctx := context.Background()
+	lists := map[string]int64{}
+	for _, name := range []string{"A", "B", "X"} {
+		l, err := s.CreateList(ctx, ListInput{Name: ptr(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lists[name] = l.ID
+	}
+	rule := func(field, value string) *Rule {
+		v, _ := json.Marshal(value)
+		return &Rule{Match: "all", Conditions: []Rule{{Field: field, Op: "eq", Value: v}}}
+	}
+	seg, err := s.CreateSegment(ctx, SegmentInput{Name: ptr("Seg"), Rules: rule("first_name", "Seg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.CreateSegment(ctx, SegmentInput{Name: ptr("Out"), Rules: rule("last_name", "Out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type member struct {
+		list, status string
+	}
+	people := []struct {
+		email, first, last, status string
+		in                         []member
+	}{
+		{"both@example.com", "", "", "", []member{{"A", "confirmed"}, {"B", "confirmed"}}},
+		{"globally-unsub@example.com", "", "", "unsubscribed", []member{{"A", "confirmed"}}},
+		{"pending@example.com", "", "", "", []member{{"A", "unconfirmed"}}},
+		{"left-list@example.com", "", "", "", []member{{"A", "unsubscribed"}}},
+		{"bounced@example.com", "", "", "bounced", []member{{"A", "confirmed"}}},
+		{"complained@example.com", "", "", "complained", []member{{"A", "confirmed"}}},
+		{"suppressed@example.com", "", "", "", []member{{"A", "confirmed"}}},
+		{"someone@blocked.test", "", "", "", []member{{"B", "confirmed"}}},
+		{"excluded-list@example.com", "", "", "", []member{{"A", "confirmed"}, {"X", "confirmed"}}},
+		{"segment@example.com", "Seg", "", "", nil},
+		{"nobody@example.com", "", "", "", nil},
+		{"excluded-segment@example.com", "", "Out", "", []member{{"B", "confirmed"}}},
+		{"blocked@example.com", "", "", "blocked", []member{{"B", "confirmed"}}},
+		{"unsub-excluded@example.com", "", "", "", []member{{"A", "confirmed"}, {"X", "unsubscribed"}}},
+	}
+	for _, p := range people {
+		in := ContactInput{Email: ptr(p.email), FirstName: ptr(p.first), LastName: ptr(p.last), Source: "test"}
+		if p.status != "" {
+			in.Status = ptr(p.status)
+		}
+		c, _, err := s.CreateContact(ctx, in, false)
+		if err != nil {
+			t.Fatalf("contact %s: %v", p.email, err)
+		}
+		for _, m := range p.in {
+			if err := s.SetMembership(ctx, c.ID, lists[m.list], m.status); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, sp := range []SuppressionInput{{Kind: SuppressEmail, Value: "suppressed@example.com"}, {Kind: SuppressDomain, Value: "blocked.test"}} {
+		if _, _, err := s.AddSuppression(ctx, sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := s.CreateCampaign(ctx, CampaignInput{Name: ptr("May news"), Subject: ptr("News"),
+		ListIDs: &[]int64{lists["A"], lists["B"]}, SegmentID: &seg.ID, ExcludeListIDs: &[]int64{lists["X"]}, ExcludeSegmentID: &out.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, lists
+}
+
+func outboxEmails(t *testing.T, s *Store, campaignID int64) []string {
+	t.Helper()
+	rows, err := s.r.Query(`SELECT email FROM sends WHERE campaign_id = ? AND status = 'queued' ORDER BY email`, campaignID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var e string
+		rows.Scan(&e)
+		out = append(out, e)
+	}
+	return out
+}
+
+var wantOutbox = []string{"both@example.com", "segment@example.com", "unsub-excluded@example.com"}
+var wantSkipped = map[string]int{SkipUnsubscribed: 2, SkipUnconfirmed: 1, SkipBounced: 1, SkipComplained: 1, SkipSuppressed: 3}
+
+func TestMaterialiseChoosesTheAudience(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	c, _ := audienceFixture(t, s)
+	a, err := s.CampaignAudience(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Materialise(ctx, c.ID, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outboxEmails(t, s, c.ID); !slices.Equal(got, wantOutbox) {
+		t.Errorf("outbox: got %v, want %v", got, wantOutbox)
+	}
+	if !m.Done || m.Recipients != len(wantOutbox) || !maps.Equal(m.Skipped, wantSkipped) {
+		t.Errorf("materialised: got %+v, want done with %d recipients and skipped %v", m, len(wantOutbox), wantSkipped)
+	}
+
+	// Running it again, as after a crash, adds nobody and counts nobody twice.
+	if _, err := s.MaterialiseStep(ctx, c.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Campaign(ctx, c.ID)
+	if got.Recipients != len(wantOutbox) || !maps.Equal(got.Skipped, wantSkipped) || countRows(t, s, `SELECT count(*) FROM sends`) != len(wantOutbox) {
+		t.Errorf("after a second run: got %d recipients, skipped %v, %d rows", got.Recipients, got.Skipped, countRows(t, s, `SELECT count(*) FROM sends`))
+	}
+}
+
+func TestMaterialiseInBatchesResumesAndFreezesTheAudience(t *testing.T) {
+	dir := t.TempDir()
+	box := testBox(t)
+	s := openStoreAt(t, dir, box)
+	ctx := context.Background()
+	c, lists := audienceFixture(t, s)
+	a, err := s.CampaignAudience(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int64) { materialiseBatch = n }(materialiseBatch)
+	materialiseBatch = 4
+
+	m, err := s.MaterialiseStep(ctx, c.ID, a)
+	if err != nil || m.Done {
+		t.Fatalf("first step: got %+v, %v; want a step that is not done", m, err)
+	}
+	// Someone joins after sending started: they are not in this campaign.
+	late, _, err := s.CreateContact(ctx, ContactInput{Email: ptr("late@example.com"), Lists: []int64{lists["A"]}, Source: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A restart carries on from the campaign's stored place.
+	s.Close()
+	s = openStoreAt(t, dir, box)
+	steps := 1
+	for !m.Done {
+		if m, err = s.MaterialiseStep(ctx, c.ID, a); err != nil {
+			t.Fatal(err)
+		}
+		steps++
+	}
+	if steps != 4 {
+		t.Errorf("steps for 14 contacts in batches of 4: got %d, want 4", steps)
+	}
+	if got := outboxEmails(t, s, c.ID); !slices.Equal(got, wantOutbox) {
+		t.Errorf("outbox: got %v, want %v (late joiner %d must not be in it)", got, wantOutbox, late.ID)
+	}
+	if m.Recipients != len(wantOutbox) || !maps.Equal(m.Skipped, wantSkipped) {
+		t.Errorf("counts: got %d and %v, want %d and %v", m.Recipients, m.Skipped, len(wantOutbox), wantSkipped)
+	}
+}
+
+func TestCampaignValidationAndReferences(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	cases := []struct {
+		in    CampaignInput
+		field string
+	}{
+		{CampaignInput{Name: ptr(" ")}, "name"},
+		{CampaignInput{Name: ptr("x"), FromEmail: ptr("not an address")}, "from_email"},
+		{CampaignInput{Name: ptr("x"), ReplyTo: ptr("a@b")}, "reply_to"},
+		{CampaignInput{Name: ptr("x"), Subject: ptr("two\nlines")}, "subject"},
+		{CampaignInput{Name: ptr("x"), Format: ptr("rtf")}, "format"},
+		{CampaignInput{Name: ptr("x"), ListIDs: &[]int64{42}}, "list_ids"},
+		{CampaignInput{Name: ptr("x"), ExcludeListIDs: &[]int64{42}}, "exclude_list_ids"},
+		{CampaignInput{Name: ptr("x"), SegmentID: new(int64(9))}, "segment_id"},
+		{CampaignInput{Name: ptr("x"), TemplateID: new(int64(9))}, "template_id"},
+		{CampaignInput{Name: ptr("x"), RelayID: new(int64(9))}, "relay_id"},
+	}
+	for _, tc := range cases {
+		_, err := s.CreateCampaign(ctx, tc.in)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Fields[tc.field] == "" {
+			t.Errorf("%s: got %v, want a message on %s", tc.field, err, tc.field)
+		}
+	}
+	if n := countRows(t, s, `SELECT count(*) FROM campaigns`); n != 0 {
+		t.Errorf("campaigns after refused creates: got %d, want 0", n)
+	}
+
+	c, err := s.CreateCampaign(ctx, CampaignInput{Name: ptr("Draft"), FromEmail: ptr(" News@Example.com ")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != CampaignDraft || c.Format != "markdown" || c.FromEmail != "news@example.com" || len(c.ListIDs) != 0 {
+		t.Errorf("created: got %+v", c)
+	}
+	c, err = s.UpdateCampaign(ctx, c.ID, CampaignInput{Subject: ptr("Hello")})
+	if err != nil || c.Subject != "Hello" || c.Name != "Draft" {
+		t.Fatalf("update: got %+v, %v", c, err)
+	}
+	if _, err := s.w.Exec(`UPDATE campaigns SET status = 'sending' WHERE id = ?`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	var ve *ValidationError
+	if _, err := s.UpdateCampaign(ctx, c.ID, CampaignInput{Subject: ptr("Changed")}); !errors.As(err, &ve) || ve.Fields["status"] == "" {
+		t.Errorf("update while sending: got %v, want a status error", err)
+	}
+	if err := s.DeleteCampaign(ctx, c.ID); !errors.As(err, &ve) {
+		t.Errorf("delete while sending: got %v, want a status error", err)
+	}
+	list, err := s.Campaigns(ctx, CampaignSending)
+	if err != nil || len(list) != 1 || list[0].Subject != "Hello" {
+		t.Errorf("Campaigns(sending): got %v, %v", list, err)
+	}
+	if list, _ := s.Campaigns(ctx, CampaignDraft); len(list) != 0 {
+		t.Errorf("Campaigns(draft): got %d, want 0", len(list))
+	}
+}
