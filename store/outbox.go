@@ -1,11 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Audience is who a campaign goes to: the confirmed members of Lists, and
@@ -184,4 +187,168 @@ func (s *Store) Materialise(ctx context.Context, campaignID int64, a Audience) (
 			return m, err
 		}
 	}
+}
+
+// Statuses of a send row.
+const (
+	SendQueued    = "queued"
+	SendSending   = "sending"
+	SendSent      = "sent"
+	SendRetrying  = "retrying"
+	SendFailed    = "failed"
+	SendCancelled = "cancelled"
+)
+
+// Send is one recipient's message in a campaign's outbox.
+type Send struct {
+	ID           int64
+	CampaignID   int64
+	ContactID    int64
+	Email        string
+	Status       string
+	Attempts     int
+	NextAttempt  time.Time
+	LastCode     int
+	LastResponse string
+	ProviderID   string
+	UpdatedAt    time.Time
+	SentAt       time.Time
+}
+
+const sendColumns = `id, campaign_id, contact_id, email, status, attempts, next_attempt_at, last_code, last_response, provider_id, updated_at, sent_at`
+
+func scanSend(row scanner) (Send, error) {
+	var sd Send
+	var next, updated int64
+	var sent sql.NullInt64
+	err := row.Scan(&sd.ID, &sd.CampaignID, &sd.ContactID, &sd.Email, &sd.Status, &sd.Attempts, &next, &sd.LastCode, &sd.LastResponse, &sd.ProviderID, &updated, &sent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Send{}, ErrNotFound
+	}
+	if err != nil {
+		return Send{}, err
+	}
+	sd.NextAttempt, sd.UpdatedAt = fromUnix(next), fromUnix(updated)
+	if sent.Valid {
+		sd.SentAt = fromUnix(sent.Int64)
+	}
+	return sd, nil
+}
+
+// ClaimSends takes up to n due rows of a campaign for sending: retries whose
+// time has come first, then queued rows in id order. They are marked sending
+// with a lease; a row whose lease runs out before its outcome is recorded
+// goes back to the queue (RecoverLeases), which is how a crash loses nobody.
+func (s *Store) ClaimSends(ctx context.Context, campaignID int64, n int, lease time.Duration) ([]Send, error) {
+	var out []Send
+	now := s.now()
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		for _, status := range []string{SendRetrying, SendQueued} {
+			if len(out) >= n {
+				break
+			}
+			rows, err := tx.QueryContext(ctx, `UPDATE sends SET status = 'sending', lease_until = ?, updated_at = ?
+WHERE id IN (SELECT id FROM sends WHERE campaign_id = ? AND status = ? AND next_attempt_at <= ? LIMIT ?)
+RETURNING `+sendColumns, unix(now.Add(lease)), unix(now), campaignID, status, unix(now), n-len(out))
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				sd, err := scanSend(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				out = append(out, sd)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: campaign %d: claim sends: %w", campaignID, err)
+	}
+	slices.SortFunc(out, func(a, b Send) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Outcome is what became of one claimed send: Status is sent, retrying
+// (with NextAttempt) or failed.
+type Outcome struct {
+	SendID      int64
+	Status      string
+	Code        int
+	Response    string
+	ProviderID  string
+	NextAttempt time.Time
+}
+
+// RecordOutcomes writes many sends' outcomes in one transaction, counting
+// each as an attempt.
+func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
+	for _, o := range outs {
+		if o.Status != SendSent && o.Status != SendRetrying && o.Status != SendFailed {
+			return fmt.Errorf("store: outcome of send %d: status %q is not sent, retrying or failed", o.SendID, o.Status)
+		}
+	}
+	now := unix(s.now())
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE sends SET status = ?, attempts = attempts + 1, lease_until = NULL, last_code = ?, last_response = ?,
+	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
+	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, o := range outs {
+			next := int64(0)
+			if o.Status == SendRetrying {
+				next = unix(o.NextAttempt)
+			}
+			if _, err := st.ExecContext(ctx, o.Status, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.SendID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: record outcomes: %w", err)
+	}
+	return nil
+}
+
+// RecoverLeases puts sends whose lease has run out, because the process that
+// claimed them stopped, back in the queue. It returns how many.
+func (s *Store) RecoverLeases(ctx context.Context) (int, error) {
+	now := unix(s.now())
+	res, err := s.w.ExecContext(ctx, `UPDATE sends SET status = 'queued', lease_until = NULL, updated_at = ?
+WHERE status = 'sending' AND lease_until < ?`, now, now)
+	if err != nil {
+		return 0, fmt.Errorf("store: recover leases: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// SendCounts counts a campaign's sends by status.
+func (s *Store) SendCounts(ctx context.Context, campaignID int64) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, count(*) FROM sends WHERE campaign_id = ? GROUP BY status`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("store: campaign %d: send counts: %w", campaignID, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
 }

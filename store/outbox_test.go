@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
+	"time"
 )
 
 // audienceFixture builds lists, segments and contacts that exercise every
@@ -231,5 +233,78 @@ func TestCampaignValidationAndReferences(t *testing.T) {
 	}
 	if list, _ := s.Campaigns(ctx, CampaignDraft); len(list) != 0 {
 		t.Errorf("Campaigns(draft): got %d, want 0", len(list))
+	}
+}
+
+func TestClaimRecordAndRecoverSends(t *testing.T) {
+	s, clock := openTestStore(t)
+	ctx := context.Background()
+	l, err := s.CreateList(ctx, ListInput{Name: ptr("All")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, _, err := s.CreateContact(ctx, ContactInput{Email: new(fmt.Sprintf("p%d@example.com", i)), Lists: []int64{l.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := s.CreateCampaign(ctx, CampaignInput{Name: ptr("All"), ListIDs: &[]int64{l.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Materialise(ctx, c.ID, Audience{Lists: c.ListIDs}); err != nil {
+		t.Fatal(err)
+	}
+
+	first, err := s.ClaimSends(ctx, c.ID, 4, time.Minute)
+	if err != nil || len(first) != 4 || first[0].Email != "p0@example.com" || first[0].Status != SendSending {
+		t.Fatalf("first claim: got %+v, %v; want the first 4 in id order, sending", first, err)
+	}
+	second, err := s.ClaimSends(ctx, c.ID, 4, time.Minute)
+	if err != nil || len(second) != 4 || second[0].ID <= first[3].ID {
+		t.Fatalf("second claim: got %+v, %v; want the next 4", second, err)
+	}
+
+	// Outcomes of the first claim: two sent, one to retry in 30 s, one failed.
+	err = s.RecordOutcomes(ctx, []Outcome{
+		{SendID: first[0].ID, Status: SendSent, Code: 250, Response: "2.0.0 queued as A1", ProviderID: "A1"},
+		{SendID: first[1].ID, Status: SendSent, Code: 250, Response: "2.0.0 ok"},
+		{SendID: first[2].ID, Status: SendRetrying, Code: 451, Response: "4.7.1 try later", NextAttempt: clock.now().Add(30 * time.Second)},
+		{SendID: first[3].ID, Status: SendFailed, Code: 550, Response: "5.1.1 no such user"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordOutcomes(ctx, []Outcome{{SendID: first[0].ID, Status: SendQueued}}); err == nil {
+		t.Error("an outcome of queued: got no error")
+	}
+	counts, err := s.SendCounts(ctx, c.ID)
+	want := map[string]int{SendSent: 2, SendRetrying: 1, SendFailed: 1, SendSending: 4, SendQueued: 2}
+	if err != nil || !maps.Equal(counts, want) {
+		t.Errorf("counts: got %v, %v; want %v", counts, err, want)
+	}
+
+	// The process holding the second claim dies. Before the lease runs out
+	// nothing is recovered; after it, the rows are queued again.
+	if n, err := s.RecoverLeases(ctx); err != nil || n != 0 {
+		t.Errorf("recover within the lease: got %d, %v; want 0", n, err)
+	}
+	clock.advance(2 * time.Minute)
+	if n, err := s.RecoverLeases(ctx); err != nil || n != 4 {
+		t.Errorf("recover after the lease: got %d, %v; want 4", n, err)
+	}
+
+	// The retry is now due and comes first, then the queue in id order.
+	third, err := s.ClaimSends(ctx, c.ID, 100, time.Minute)
+	if err != nil || len(third) != 7 {
+		t.Fatalf("third claim: got %d rows, %v; want 7 (1 retry and 6 queued)", len(third), err)
+	}
+	retried := slices.IndexFunc(third, func(sd Send) bool { return sd.ID == first[2].ID })
+	if retried < 0 || third[retried].Attempts != 1 || third[retried].LastCode != 451 {
+		t.Errorf("retried row: got %+v, want attempt 1 with code 451", third)
+	}
+	sent, err := scanSend(s.r.QueryRow(`SELECT `+sendColumns+` FROM sends WHERE id = ?`, first[0].ID))
+	if err != nil || sent.ProviderID != "A1" || sent.SentAt.IsZero() || sent.Attempts != 1 || sent.LastResponse != "2.0.0 queued as A1" {
+		t.Errorf("sent row: got %+v, %v", sent, err)
 	}
 }
