@@ -45,12 +45,75 @@ type Server struct {
 	mu       sync.Mutex
 	messages []Message
 	arrived  chan struct{}
+	// Connections: how many were ever opened, how many are open, the most
+	// open at once, and the open ones, so a test can drop them.
+	opened, open, peak int
+	conns              map[*trackedConn]bool
+}
+
+// trackingListener records the connections the server accepts.
+type trackingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.s.mu.Lock()
+	l.s.opened++
+	l.s.open++
+	l.s.peak = max(l.s.peak, l.s.open)
+	tc := &trackedConn{Conn: c, s: l.s}
+	l.s.conns[tc] = true
+	l.s.mu.Unlock()
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		c.s.open--
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// Connections reports how many connections were ever opened and the most
+// that were open at once.
+func (s *Server) Connections() (opened, peak int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opened, s.peak
+}
+
+// DropConnections cuts every open connection without a word, as a relay
+// that times out idle clients does.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	conns := make([]*trackedConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 // Start starts a server and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s := &Server{done: make(chan struct{}), arrived: make(chan struct{}, 1024)}
+	s := &Server{done: make(chan struct{}), arrived: make(chan struct{}, 1024), conns: map[*trackedConn]bool{}}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{s: s, opts: opts}, nil
 	}))
@@ -60,15 +123,13 @@ func Start(t testing.TB, opts Options) *Server {
 	s.srv.MaxMessageBytes = 10 << 20
 	s.srv.AllowInsecureAuth = opts.TLS == nil
 	s.srv.TLSConfig = opts.TLS
-	var ln net.Listener
-	var err error
-	if opts.Implicit {
-		ln, err = tls.Listen("tcp", "127.0.0.1:0", opts.TLS)
-	} else {
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-	}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("smtptest: listen: %v", err)
+	}
+	var ln net.Listener = trackingListener{Listener: raw, s: s}
+	if opts.Implicit {
+		ln = tls.NewListener(ln, opts.TLS)
 	}
 	s.Addr = ln.Addr().String()
 	go func() {

@@ -1,0 +1,131 @@
+package mailer
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Pool keeps up to a relay's maximum of connections open and reuses them,
+// so a campaign pays for the handshake, TLS and AUTH once per connection
+// rather than once per message.
+type Pool struct {
+	relay SMTPRelay
+	// slots holds a token for every open connection, bounding them.
+	slots chan struct{}
+	// idle holds open connections waiting for their next message.
+	idle chan *smtp.Client
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// NewPool returns a pool of at most n connections to relay.
+func NewPool(relay SMTPRelay, n int) *Pool {
+	n = max(n, 1)
+	return &Pool{relay: relay, slots: make(chan struct{}, n), idle: make(chan *smtp.Client, n)}
+}
+
+// errPoolClosed is returned by Deliver after Close.
+var errPoolClosed = &SendError{Stage: "connect", Temporary: true, Err: errors.New("the relay's connection pool is closed")}
+
+// get returns an idle connection, or dials a new one when fewer than the
+// maximum are open, or waits for one to come free. reused says whether the
+// connection has carried a message before.
+func (p *Pool) get(ctx context.Context) (c *smtp.Client, reused bool, err error) {
+	select {
+	case c := <-p.idle:
+		return c, true, nil
+	default:
+	}
+	select {
+	case c := <-p.idle:
+		return c, true, nil
+	case p.slots <- struct{}{}:
+		c, err := p.relay.Dial(ctx)
+		if err != nil {
+			<-p.slots
+			return nil, false, err
+		}
+		return c, false, nil
+	case <-ctx.Done():
+		return nil, false, classify("connect", ctx.Err())
+	}
+}
+
+// put returns a healthy connection to the pool, or closes it when the pool
+// has been closed.
+func (p *Pool) put(c *smtp.Client) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		p.discard(c)
+		return
+	}
+	p.idle <- c
+}
+
+// discard closes a connection and frees its slot.
+func (p *Pool) discard(c *smtp.Client) {
+	c.Close()
+	<-p.slots
+}
+
+// Deliver sends one message over a pooled connection. After a success the
+// connection goes straight on to the next message; after a refusal it is
+// reset and kept; after a network failure it is closed. A reused connection
+// that the relay dropped while idle is replaced once, without counting as a
+// failure of the message.
+func (p *Pool) Deliver(ctx context.Context, from, to string, msg []byte) (Result, error) {
+	for attempt := 0; ; attempt++ {
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			return Result{}, errPoolClosed
+		}
+		c, reused, err := p.get(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		res, err := send(c, from, to, msg)
+		if err == nil {
+			p.put(c)
+			return res, nil
+		}
+		var se *SendError
+		if errors.As(err, &se) && se.Code != 0 {
+			// The relay answered: the connection still works once reset.
+			if c.Reset() == nil {
+				p.put(c)
+			} else {
+				p.discard(c)
+			}
+			return res, err
+		}
+		p.discard(c)
+		if !reused || attempt > 0 || se == nil || se.Stage != "mail" {
+			return res, err
+		}
+	}
+}
+
+// Close says goodbye on every idle connection; connections still carrying a
+// message are closed when they come back.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	for {
+		select {
+		case c := <-p.idle:
+			c.Quit()
+			<-p.slots
+		default:
+			return
+		}
+	}
+}
