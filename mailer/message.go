@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,6 +25,43 @@ type Message struct {
 	Date time.Time
 	// MessageID is used as the Message-ID header; a random one is made when empty.
 	MessageID string
+	// ReplyTo, when set, is where replies go instead of From.
+	ReplyTo *mail.Address
+	// Unsubscribe links for List-Unsubscribe: an https URL, which also gets
+	// List-Unsubscribe-Post for one-click unsubscribing (RFC 8058), and a
+	// mailto address.
+	UnsubscribeURL    string
+	UnsubscribeMailto string
+	// ListID names the list the message went to, as a List-Id header:
+	// ListName is its phrase and ListID the dotted identifier.
+	ListName, ListID string
+	// FeedbackID groups complaints in feedback loops, like Gmail's.
+	FeedbackID string
+	// Headers are extra headers, such as ones a transactional sender asked for.
+	Headers []Header
+}
+
+// Header is one extra message header.
+type Header struct{ Name, Value string }
+
+// reservedHeaders are the headers Bytes writes itself; Headers may not
+// repeat them.
+var reservedHeaders = map[string]bool{"date": true, "from": true, "to": true, "subject": true, "message-id": true, "mime-version": true,
+	"content-type": true, "content-transfer-encoding": true, "reply-to": true, "list-unsubscribe": true, "list-unsubscribe-post": true,
+	"list-id": true, "feedback-id": true, "bcc": true, "cc": true, "sender": true, "return-path": true}
+
+// CheckHeader says what is wrong with an extra header, or "".
+func CheckHeader(h Header) string {
+	if h.Name == "" || strings.IndexFunc(h.Name, func(r rune) bool { return r <= ' ' || r > '~' || r == ':' }) >= 0 {
+		return fmt.Sprintf("%q is not a header name: use letters, digits and dashes, like X-Order-Id", h.Name)
+	}
+	if reservedHeaders[strings.ToLower(h.Name)] {
+		return fmt.Sprintf("%s is set by Herald and cannot be given", h.Name)
+	}
+	if strings.ContainsAny(h.Value, "\r\n") || len(h.Value) > 900 {
+		return fmt.Sprintf("the value of %s must be one line of at most 900 characters", h.Name)
+	}
+	return ""
 }
 
 // Bytes encodes m as an RFC 5322 message: UTF-8, quoted-printable body and
@@ -44,6 +82,41 @@ func (m Message) Bytes() []byte {
 	header("To", m.To.String())
 	header("Subject", mime.QEncoding.Encode("utf-8", oneLine(m.Subject)))
 	header("Message-ID", "<"+id+">")
+	if m.ReplyTo != nil {
+		header("Reply-To", m.ReplyTo.String())
+	}
+	var unsub []string
+	if m.UnsubscribeURL != "" {
+		unsub = append(unsub, "<"+oneLine(m.UnsubscribeURL)+">")
+	}
+	if m.UnsubscribeMailto != "" {
+		unsub = append(unsub, "<mailto:"+oneLine(m.UnsubscribeMailto)+"?subject=unsubscribe>")
+	}
+	if len(unsub) > 0 {
+		header("List-Unsubscribe", strings.Join(unsub, ", "))
+	}
+	if m.UnsubscribeURL != "" {
+		header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
+	if m.ListID != "" {
+		name := ""
+		if m.ListName != "" {
+			name = mime.QEncoding.Encode("utf-8", oneLine(m.ListName))
+			if name == oneLine(m.ListName) {
+				name = strconv.Quote(name)
+			}
+			name += " "
+		}
+		header("List-Id", name+"<"+oneLine(m.ListID)+">")
+	}
+	if m.FeedbackID != "" {
+		header("Feedback-ID", oneLine(m.FeedbackID))
+	}
+	for _, h := range m.Headers {
+		if CheckHeader(h) == "" {
+			header(h.Name, mime.QEncoding.Encode("utf-8", h.Value))
+		}
+	}
 	header("MIME-Version", "1.0")
 	if m.HTML == "" {
 		header("Content-Type", "text/plain; charset=utf-8")

@@ -268,3 +268,71 @@ func TestMessageBytesGolden(t *testing.T) {
 		t.Errorf("Bytes:\ngot\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestMessageBytesListHeaders(t *testing.T) {
+	msg := testMessage()
+	msg.ReplyTo = &mail.Address{Name: "Bäckerei Team", Address: "team@example.org"}
+	msg.UnsubscribeURL = "https://news.example.org/u/tok123"
+	msg.UnsubscribeMailto = "unsubscribe+tok123@example.org"
+	msg.ListName, msg.ListID = "Bäckerei news", "list-3.news.example.org"
+	msg.FeedbackID = "7:3:herald:news"
+	msg.Headers = []Header{{"X-Order-Id", "1001"}, {"X-Note", "Grüße"}, {"Bcc", "spy@example.net"}, {"X-Bad\r\nBcc", "x"}, {"X-Split", "a\r\nBcc: spy@example.net"}}
+	m := readMessage(t, msg.Bytes())
+
+	replyTo, err := m.Header.AddressList("Reply-To")
+	if err != nil || len(replyTo) != 1 || *replyTo[0] != *msg.ReplyTo {
+		t.Errorf("Reply-To: got %v, %v; want %v", replyTo, err, msg.ReplyTo)
+	}
+	dec := new(mime.WordDecoder)
+	listID, err := dec.DecodeHeader(m.Header.Get("List-Id"))
+	if err != nil || listID != "Bäckerei news <list-3.news.example.org>" {
+		t.Errorf("List-Id: got %q, %v", listID, err)
+	}
+	note, _ := dec.DecodeHeader(m.Header.Get("X-Note"))
+	for _, h := range []struct{ key, want string }{
+		{"List-Unsubscribe", "<https://news.example.org/u/tok123>, <mailto:unsubscribe+tok123@example.org?subject=unsubscribe>"},
+		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+		{"Feedback-Id", "7:3:herald:news"},
+		{"X-Order-Id", "1001"},
+		{"X-Split", ""},
+		{"Bcc", ""},
+	} {
+		if got := m.Header.Get(h.key); got != h.want {
+			t.Errorf("%s: got %q, want %q", h.key, got, h.want)
+		}
+	}
+	if note != "Grüße" {
+		t.Errorf("X-Note: got %q, want Grüße", note)
+	}
+
+	// An ASCII list name is a quoted string; without a URL there is no
+	// one-click header.
+	msg = testMessage()
+	msg.ListName, msg.ListID = `The "Daily" list`, "daily.example.org"
+	msg.UnsubscribeMailto = "u@example.org"
+	m = readMessage(t, msg.Bytes())
+	if got := m.Header.Get("List-Id"); got != `"The \"Daily\" list" <daily.example.org>` {
+		t.Errorf("ASCII List-Id: got %q", got)
+	}
+	if got := m.Header.Get("List-Unsubscribe-Post"); got != "" {
+		t.Errorf("List-Unsubscribe-Post without a URL: got %q, want none", got)
+	}
+}
+
+func TestCheckHeader(t *testing.T) {
+	for _, tc := range []struct {
+		h    Header
+		want string
+	}{
+		{Header{"X-Order-Id", "1"}, ""},
+		{Header{"Subject", "x"}, "set by Herald"},
+		{Header{"list-unsubscribe", "x"}, "set by Herald"},
+		{Header{"X Bad", "x"}, "not a header name"},
+		{Header{"", "x"}, "not a header name"},
+		{Header{"X-Two", "a\nb"}, "one line"},
+	} {
+		if got := CheckHeader(tc.h); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("CheckHeader(%v): got %q, want %q", tc.h, got, tc.want)
+		}
+	}
+}
