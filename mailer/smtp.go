@@ -49,7 +49,9 @@ type SendError struct {
 	Code int
 	// Temporary is true when trying again later can succeed.
 	Temporary bool
-	Err       error
+	// Enhanced is the RFC 3463 status code, like "5.1.1", when the server gave one.
+	Enhanced string
+	Err      error
 }
 
 func (e *SendError) Error() string {
@@ -65,6 +67,9 @@ func classify(stage string, err error) error {
 	if errors.As(err, &smtpErr) {
 		se.Code = smtpErr.Code
 		se.Temporary = smtpErr.Code < 500
+		if c := smtpErr.EnhancedCode; c != (smtp.EnhancedCode{}) && c != smtp.NoEnhancedCode {
+			se.Enhanced = fmt.Sprintf("%d.%d.%d", c[0], c[1], c[2])
+		}
 		se.Err = fmt.Errorf("%d %s", smtpErr.Code, formatEnhanced(smtpErr))
 	}
 	return se
