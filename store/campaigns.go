@@ -344,3 +344,76 @@ func (s *Store) CampaignAudience(ctx context.Context, c Campaign) (Audience, err
 	}
 	return a, nil
 }
+
+// StartCampaign moves a draft or scheduled campaign to sending, with its
+// content frozen as given, so later edits to its template or layout change
+// nothing that is already going out.
+func (s *Store) StartCampaign(ctx context.Context, id int64, frozen string) (Campaign, error) {
+	now := unix(s.now())
+	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sending', frozen = ?, started_at = ?, updated_at = ?
+WHERE id = ? AND status IN ('draft', 'scheduled')`, frozen, now, now, id)
+	if err != nil {
+		return Campaign{}, fmt.Errorf("store: start campaign %d: %w", id, err)
+	}
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Campaign{}, &ValidationError{Fields: map[string]string{"status": fmt.Sprintf("The campaign is %s; only a draft or scheduled campaign can start.", c.Status)}}
+	}
+	return c, nil
+}
+
+// CampaignFrozen returns the content a sending campaign froze when it started.
+func (s *Store) CampaignFrozen(ctx context.Context, id int64) (string, error) {
+	var frozen sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT frozen FROM campaigns WHERE id = ?`, id).Scan(&frozen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("store: campaign %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: campaign %d frozen content: %w", id, err)
+	}
+	return frozen.String, nil
+}
+
+// FinishCampaign marks a sending campaign sent once its whole audience is in
+// the outbox and no send is still queued, retrying or in flight. It reports
+// whether the campaign is now sent.
+func (s *Store) FinishCampaign(ctx context.Context, id int64) (bool, error) {
+	now := unix(s.now())
+	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', finished_at = ?, updated_at = ?
+WHERE id = ? AND status = 'sending' AND materialised = 1
+	AND NOT EXISTS (SELECT 1 FROM sends WHERE campaign_id = ? AND status IN ('queued', 'retrying', 'sending'))`, now, now, id, id)
+	if err != nil {
+		return false, fmt.Errorf("store: finish campaign %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// HardBounce records that an address does not exist: the contact becomes
+// bounced, with the server's answer on their timeline, and the address is
+// suppressed so nothing is sent to it again.
+func (s *Store) HardBounce(ctx context.Context, contactID int64, email, answer string) error {
+	now := unix(s.now())
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'bounced', updated_at = ? WHERE id = ? AND status = 'active'`, now, contactID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO suppressions (kind, value, reason, source, created_at) VALUES ('email', ?, ?, 'bounce', ?)
+ON CONFLICT (kind, value) DO NOTHING`, NormalizeEmail(email), answer, now); err != nil {
+			return err
+		}
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts WHERE id = ?`, contactID).Scan(&exists); err != nil || exists == 0 {
+			return err
+		}
+		return recordEvent(ctx, tx, contactID, EventBounced, answer, now)
+	})
+	if err != nil {
+		return fmt.Errorf("store: hard bounce of contact %d: %w", contactID, err)
+	}
+	return nil
+}

@@ -19,6 +19,7 @@ const (
 	EventRemoved      = "removed"
 	EventStatus       = "status"
 	EventErased       = "erased"
+	EventBounced      = "bounced"
 )
 
 // Event is one thing that happened to a contact.

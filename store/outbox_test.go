@@ -308,3 +308,68 @@ func TestClaimRecordAndRecoverSends(t *testing.T) {
 		t.Errorf("sent row: got %+v, %v", sent, err)
 	}
 }
+
+func TestStartFinishAndHardBounce(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	l, _ := s.CreateList(ctx, ListInput{Name: ptr("All")})
+	a, _, err := s.CreateContact(ctx, ContactInput{Email: ptr("a@example.com"), Lists: []int64{l.ID}, Source: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.CreateCampaign(ctx, CampaignInput{Name: ptr("All"), ListIDs: &[]int64{l.ID}})
+
+	started, err := s.StartCampaign(ctx, c.ID, `{"subject":"Hi"}`)
+	if err != nil || started.Status != CampaignSending || started.StartedAt.IsZero() {
+		t.Fatalf("start: got %+v, %v", started, err)
+	}
+	var ve *ValidationError
+	if _, err := s.StartCampaign(ctx, c.ID, `{}`); !errors.As(err, &ve) || ve.Fields["status"] == "" {
+		t.Errorf("second start: got %v, want a status error", err)
+	}
+	if frozen, err := s.CampaignFrozen(ctx, c.ID); err != nil || frozen != `{"subject":"Hi"}` {
+		t.Errorf("frozen: got %q, %v; want the first start's", frozen, err)
+	}
+	if done, err := s.FinishCampaign(ctx, c.ID); err != nil || done {
+		t.Errorf("finish before materialising: got %v, %v; want false", done, err)
+	}
+	if _, err := s.Materialise(ctx, c.ID, Audience{Lists: c.ListIDs}); err != nil {
+		t.Fatal(err)
+	}
+	if done, _ := s.FinishCampaign(ctx, c.ID); done {
+		t.Error("finish with a queued send: got true, want false")
+	}
+	claimed, _ := s.ClaimSends(ctx, c.ID, 10, time.Minute)
+	if done, _ := s.FinishCampaign(ctx, c.ID); done {
+		t.Error("finish with a send in flight: got true, want false")
+	}
+	s.RecordOutcomes(ctx, []Outcome{{SendID: claimed[0].ID, Status: SendFailed, Code: 550, Response: "550 5.1.1 no such user"}})
+	if err := s.HardBounce(ctx, a.ID, "A@example.com", "550 5.1.1 no such user"); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s.FinishCampaign(ctx, c.ID); err != nil || !done {
+		t.Errorf("finish when every send is done: got %v, %v; want true", done, err)
+	}
+	got, _ := s.Campaign(ctx, c.ID)
+	if got.Status != CampaignSent || got.FinishedAt.IsZero() {
+		t.Errorf("finished campaign: got %+v", got)
+	}
+
+	contact, _ := s.Contact(ctx, a.ID)
+	if contact.Status != "bounced" {
+		t.Errorf("bounced contact status: got %q", contact.Status)
+	}
+	if sp, ok, err := s.Suppressed(ctx, "a@example.com"); err != nil || !ok || sp.Source != "bounce" || sp.Reason != "550 5.1.1 no such user" {
+		t.Errorf("suppression after a hard bounce: got %+v, %v, %v", sp, ok, err)
+	}
+	if n := countRows(t, s, `SELECT count(*) FROM contact_events WHERE contact_id = ? AND kind = 'bounced'`, a.ID); n != 1 {
+		t.Errorf("bounce events: got %d, want 1", n)
+	}
+	// A bounce for a contact erased since is still suppressed.
+	if err := s.HardBounce(ctx, 999, "gone@example.com", "550"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Suppressed(ctx, "gone@example.com"); !ok {
+		t.Error("bounce of a missing contact: address not suppressed")
+	}
+}
