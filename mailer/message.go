@@ -155,11 +155,7 @@ func oneLine(s string) string {
 }
 
 func randomMessageID(from string) string {
-	domain := "herald.local"
-	if i := strings.LastIndexByte(from, '@'); i >= 0 && i < len(from)-1 {
-		domain = from[i+1:]
-	}
 	b := make([]byte, 12)
 	rand.Read(b)
-	return fmt.Sprintf("%x.%d@%s", b, time.Now().UnixNano(), domain)
+	return fmt.Sprintf("%x.%d@%s", b, time.Now().UnixNano(), domainOf(from))
 }

@@ -1,0 +1,69 @@
+package mailer
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Content is what a campaign sends, frozen when it starts sending so later
+// edits to its template, layout or settings change nothing already going
+// out. It is stored as JSON.
+type Content struct {
+	Name      string `json:"name"`
+	Source    Source `json:"source"`
+	FromName  string `json:"from_name"`
+	FromEmail string `json:"from_email"`
+	ReplyTo   string `json:"reply_to,omitempty"`
+	// ListName and ListID make the List-Id header.
+	ListName string `json:"list_name,omitempty"`
+	ListID   string `json:"list_id,omitempty"`
+	// UnsubscribeMailto is the address for List-Unsubscribe's mailto, if any.
+	UnsubscribeMailto string `json:"unsubscribe_mailto,omitempty"`
+}
+
+// Recipient is who one message of a campaign goes to.
+type Recipient struct {
+	// SendID names the outbox row; the Message-ID is made from it, so a
+	// message sent twice after a crash is recognisably the same message.
+	SendID     int64
+	Contact    ContactData
+	Links      Links
+	Org        OrgData
+	Date       time.Time
+	FeedbackID string
+}
+
+// Build renders a campaign's message for one recipient and encodes it.
+func (c *Content) Build(compiled *Compiled, campaignID int64, r Recipient) ([]byte, error) {
+	out, err := compiled.Render(Data{Contact: r.Contact, Campaign: CampaignData{Name: c.Name}, Org: r.Org, Links: r.Links})
+	if err != nil {
+		return nil, fmt.Errorf("render: %s", RenderError(err))
+	}
+	m := Message{
+		From:              mail.Address{Name: c.FromName, Address: c.FromEmail},
+		To:                mail.Address{Name: strings.TrimSpace(r.Contact.FirstName + " " + r.Contact.LastName), Address: r.Contact.Email},
+		Subject:           out.Subject,
+		Text:              out.Text,
+		HTML:              out.HTML,
+		Date:              r.Date,
+		MessageID:         fmt.Sprintf("c%d.s%d@%s", campaignID, r.SendID, domainOf(c.FromEmail)),
+		UnsubscribeURL:    r.Links.Unsubscribe,
+		UnsubscribeMailto: c.UnsubscribeMailto,
+		ListName:          c.ListName,
+		ListID:            c.ListID,
+		FeedbackID:        r.FeedbackID,
+	}
+	if c.ReplyTo != "" {
+		m.ReplyTo = &mail.Address{Address: c.ReplyTo}
+	}
+	return m.Bytes(), nil
+}
+
+func domainOf(email string) string {
+	if i := strings.LastIndexByte(email, '@'); i >= 0 && i < len(email)-1 {
+		return email[i+1:]
+	}
+	return "herald.local"
+}

@@ -1,0 +1,257 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"herald/mailer"
+	"herald/store"
+)
+
+// Dispatcher sends campaigns from the outbox: it claims due sends in
+// batches, renders each for its recipient, delivers it over the relay's
+// connection pool, and records every outcome.
+type Dispatcher struct {
+	Store *store.Store
+	Log   *slog.Logger
+	// Relay says how to reach a relay and how many connections it allows.
+	Relay func(ctx context.Context, id int64) (mailer.SMTPRelay, int, error)
+	// Links returns a recipient's own links for a campaign.
+	Links func(contactID, campaignID int64) mailer.Links
+	// Org is the sending organisation, for footers.
+	Org func() mailer.OrgData
+	// FirstRetry is the delay before the first retry of a temporary
+	// failure; later ones double from it.
+	FirstRetry time.Duration
+	// Lease is how long a claimed batch may take before its sends go back
+	// to the queue.
+	Lease time.Duration
+
+	mu      sync.Mutex
+	running map[int64]bool
+	wg      sync.WaitGroup
+}
+
+// Wait blocks until every campaign run the Dispatch job started has
+// returned; cancel the job's context first.
+func (d *Dispatcher) Wait() { d.wg.Wait() }
+
+// perConnection is how many sends a batch claims for each connection.
+const perConnection = 25
+
+// RunCampaign sends a sending campaign until nothing is due: it returns
+// when every send is done (and marks the campaign sent), when only retries
+// that are not yet due remain, or when the campaign is paused or cancelled.
+// A second call for a campaign already running returns at once.
+func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
+	d.mu.Lock()
+	if d.running == nil {
+		d.running = map[int64]bool{}
+	}
+	if d.running[id] {
+		d.mu.Unlock()
+		return nil
+	}
+	d.running[id] = true
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.running, id)
+		d.mu.Unlock()
+	}()
+
+	c, err := d.Store.Campaign(ctx, id)
+	if err != nil || c.Status != store.CampaignSending {
+		return err
+	}
+	if !c.Materialised {
+		a, err := d.Store.CampaignAudience(ctx, c)
+		if err != nil {
+			return err
+		}
+		if _, err := d.Store.Materialise(ctx, id, a); err != nil {
+			return err
+		}
+	}
+	frozen, err := d.Store.CampaignFrozen(ctx, id)
+	if err != nil {
+		return err
+	}
+	var content mailer.Content
+	if err := json.Unmarshal([]byte(frozen), &content); err != nil {
+		return fmt.Errorf("campaign %d: frozen content: %w", id, err)
+	}
+	compiled, err := mailer.Compile(content.Source)
+	if err != nil {
+		return fmt.Errorf("campaign %d: %w", id, err)
+	}
+	relay, conns, err := d.Relay(ctx, c.RelayID)
+	if err != nil {
+		return fmt.Errorf("campaign %d: relay: %w", id, err)
+	}
+	conns = max(conns, 1)
+	pool := mailer.NewPool(relay, conns)
+	defer pool.Close()
+	job := &campaignJob{d: d, id: id, started: c.StartedAt, content: &content, compiled: compiled, pool: pool}
+
+	for ctx.Err() == nil {
+		cur, err := d.Store.Campaign(ctx, id)
+		if err != nil || cur.Status != store.CampaignSending {
+			return err
+		}
+		batch, err := d.Store.ClaimSends(ctx, id, conns*perConnection, d.lease())
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			done, err := d.Store.FinishCampaign(ctx, id)
+			if done {
+				d.Log.Info("campaign sent", "campaign", id)
+			}
+			return err
+		}
+		outs := make([]store.Outcome, len(batch))
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range min(conns, len(batch)) {
+			wg.Go(func() {
+				for i := range next {
+					outs[i] = job.send(ctx, batch[i])
+				}
+			})
+		}
+		for i := range batch {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		// Record with a context of its own: sends that went out must be
+		// written down even while the process is stopping.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err = d.Store.RecordOutcomes(rctx, outs)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Dispatcher) lease() time.Duration {
+	if d.Lease > 0 {
+		return d.Lease
+	}
+	return 5 * time.Minute
+}
+
+func (d *Dispatcher) firstRetry() time.Duration {
+	if d.FirstRetry > 0 {
+		return d.FirstRetry
+	}
+	return 30 * time.Second
+}
+
+// campaignJob is one run of one campaign.
+type campaignJob struct {
+	d        *Dispatcher
+	id       int64
+	started  time.Time
+	content  *mailer.Content
+	compiled *mailer.Compiled
+	pool     *mailer.Pool
+}
+
+// send renders and delivers one message and says what became of it.
+func (j *campaignJob) send(ctx context.Context, sd store.Send) store.Outcome {
+	out := store.Outcome{SendID: sd.ID}
+	contact, err := j.d.Store.Contact(ctx, sd.ContactID)
+	if errors.Is(err, store.ErrNotFound) {
+		out.Status, out.Response = store.SendFailed, "the contact was deleted before the message went"
+		return out
+	}
+	if err != nil {
+		return j.retry(sd, out, err)
+	}
+	msg, err := j.content.Build(j.compiled, j.id, mailer.Recipient{
+		SendID:     sd.ID,
+		Contact:    mailer.ContactData{Email: sd.Email, FirstName: contact.FirstName, LastName: contact.LastName, Attributes: contact.Attributes},
+		Links:      j.d.Links(sd.ContactID, j.id),
+		Org:        j.d.Org(),
+		Date:       time.Now(),
+		FeedbackID: fmt.Sprintf("%d:herald", j.id),
+	})
+	if err != nil {
+		// A template that cannot render for this recipient fails them
+		// visibly, with the reason, rather than skipping them.
+		out.Status, out.Response = store.SendFailed, err.Error()
+		return out
+	}
+	res, err := j.pool.Deliver(ctx, j.content.FromEmail, sd.Email, msg)
+	var se *mailer.SendError
+	if errors.As(err, &se) {
+		out.Code = se.Code
+	}
+	switch mailer.Classify(err) {
+	case mailer.Delivered:
+		out.Status, out.Code, out.Response = store.SendSent, 250, res.Reply
+	case mailer.HardBounce:
+		out.Status, out.Response = store.SendFailed, err.Error()
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if berr := j.d.Store.HardBounce(bctx, sd.ContactID, sd.Email, err.Error()); berr != nil {
+			j.d.Log.Error("recording a hard bounce", "campaign", j.id, "send", sd.ID, "err", berr)
+		}
+	case mailer.Permanent:
+		out.Status, out.Response = store.SendFailed, err.Error()
+	default:
+		return j.retry(sd, out, err)
+	}
+	return out
+}
+
+// retry schedules another attempt after a temporary failure, or gives up
+// once the campaign has been retrying for mailer.RetryFor.
+func (j *campaignJob) retry(sd store.Send, out store.Outcome, err error) store.Outcome {
+	out.Response = err.Error()
+	if time.Since(j.started) > mailer.RetryFor {
+		out.Status, out.Response = store.SendFailed, "gave up after 3 days of temporary failures: "+err.Error()
+		return out
+	}
+	out.Status = store.SendRetrying
+	out.NextAttempt = time.Now().Add(mailer.RetryDelay(sd.Attempts+1, j.d.firstRetry()))
+	return out
+}
+
+// Dispatch is the job that keeps sending campaigns moving: it puts sends
+// whose lease ran out back in the queue, and runs every sending campaign
+// that is not already running, which also picks up retries as they fall due.
+func (d *Dispatcher) Dispatch(ctx context.Context) Job {
+	return Job{
+		Name: "dispatch",
+		Spec: "@every 10s",
+		Run: func(context.Context) error {
+			if n, err := d.Store.RecoverLeases(ctx); err != nil {
+				return err
+			} else if n > 0 {
+				d.Log.Info("sends requeued after their lease ran out", "count", n)
+			}
+			cs, err := d.Store.Campaigns(ctx, store.CampaignSending)
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				d.wg.Go(func() {
+					if err := d.RunCampaign(ctx, c.ID); err != nil {
+						d.Log.Error("campaign send", "campaign", c.ID, "err", err)
+					}
+				})
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,197 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"herald/mailer"
+	"herald/mailer/smtptest"
+	"herald/store"
+)
+
+// dispatchFixture is a store with n contacts on one list and a campaign to
+// them, started with frozen content, and a relay pointing at srv.
+func dispatchFixture(t *testing.T, srv *smtptest.Server, emails []string) (*store.Store, *Dispatcher, store.Campaign) {
+	t.Helper()
+	ctx := context.Background()
+	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	st, err := store.Open(ctx, t.TempDir(), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	name := "News"
+	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range emails {
+		first := fmt.Sprintf("Person%d", i)
+		if _, _, err := st.CreateContact(ctx, store.ContactInput{Email: &e, FirstName: &first, Lists: []int64{l.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := mailer.Content{
+		Name:      "May news",
+		Source:    mailer.Source{Subject: "News for {{.Contact.FirstName}}", Format: mailer.FormatMarkdown, Body: "Hello **{{.Contact.FirstName}}**.", Layout: mailer.DefaultLayout},
+		FromName:  "Bakery",
+		FromEmail: "news@bakery.example",
+		ReplyTo:   "hello@bakery.example",
+		ListName:  "News", ListID: "news.bakery.example",
+	}
+	b, _ := json.Marshal(content)
+	if c, err = st.StartCampaign(ctx, c.ID, string(b)); err != nil {
+		t.Fatal(err)
+	}
+	d := &Dispatcher{
+		Store: st,
+		Log:   quietLog(),
+		Relay: func(context.Context, int64) (mailer.SMTPRelay, int, error) {
+			return mailer.SMTPRelay{Host: srv.Host(), Port: srv.Port(), TLS: mailer.TLSNone, Timeout: 5 * time.Second}, 3, nil
+		},
+		Links: func(contactID, campaignID int64) mailer.Links {
+			return mailer.Links{Unsubscribe: fmt.Sprintf("https://news.example/u/%d-%d", campaignID, contactID)}
+		},
+		Org:        func() mailer.OrgData { return mailer.OrgData{Name: "Bakery", Address: "1 Mill Lane"} },
+		FirstRetry: time.Second,
+	}
+	return st, d, c
+}
+
+func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
+	var mu sync.Mutex
+	greylisted := map[string]bool{}
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
+		switch {
+		case to == "gone@example.com":
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		case to == "spam@example.com":
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "rejected as spam"}
+		case strings.HasPrefix(to, "grey"):
+			mu.Lock()
+			defer mu.Unlock()
+			if !greylisted[to] {
+				greylisted[to] = true
+				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted, try again"}
+			}
+		}
+		return nil
+	}})
+	var emails []string
+	for i := range 120 {
+		emails = append(emails, fmt.Sprintf("p%03d@example.com", i))
+	}
+	emails = append(emails, "gone@example.com", "spam@example.com", "grey1@example.com", "grey2@example.com")
+	st, d, c := dispatchFixture(t, srv, emails)
+	ctx := t.Context()
+
+	// The first run sends all it can; the greylisted pair wait for a retry.
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := st.SendCounts(ctx, c.ID)
+	if counts[store.SendSent] != 120 || counts[store.SendFailed] != 2 || counts[store.SendRetrying] != 2 {
+		t.Fatalf("after the first run: got %v, want 120 sent, 2 failed, 2 retrying", counts)
+	}
+	// The retries fall due and go through on the next run.
+	time.Sleep(1300 * time.Millisecond)
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ = st.SendCounts(ctx, c.ID)
+	if counts[store.SendSent] != 122 || counts[store.SendFailed] != 2 || len(counts) != 2 {
+		t.Fatalf("after the retry: got %v, want 122 sent and 2 failed", counts)
+	}
+	got, _ := st.Campaign(ctx, c.ID)
+	if got.Status != store.CampaignSent {
+		t.Errorf("campaign status: got %s, want sent", got.Status)
+	}
+
+	// Everyone got exactly one message, over at most 3 connections.
+	msgs := srv.Messages()
+	per := map[string]int{}
+	for _, m := range msgs {
+		per[strings.Join(m.To, ",")]++
+	}
+	for _, e := range emails {
+		want := 1
+		if e == "gone@example.com" || e == "spam@example.com" {
+			want = 0
+		}
+		if per[e] != want {
+			t.Errorf("%s: got %d messages, want %d", e, per[e], want)
+		}
+	}
+	if _, peak := srv.Connections(); peak > 3 {
+		t.Errorf("connections at once: got %d, want at most 3", peak)
+	}
+
+	// The hard bounce suppressed the address; the spam refusal did not.
+	if _, ok, _ := st.Suppressed(ctx, "gone@example.com"); !ok {
+		t.Error("gone@example.com: not suppressed after 550 5.1.1")
+	}
+	if _, ok, _ := st.Suppressed(ctx, "spam@example.com"); ok {
+		t.Error("spam@example.com: suppressed after a 5.7.1 refusal")
+	}
+
+	// One message, parsed back: rendered for its recipient, with the list
+	// headers and a Message-ID made from its send row.
+	var first smtptest.Message
+	for _, m := range msgs {
+		if m.To[0] == "p007@example.com" {
+			first = m
+		}
+	}
+	pm, err := mail.ReadMessage(bytes.NewReader(first.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"Subject":               "News for Person7",
+		"From":                  `"Bakery" <news@bakery.example>`,
+		"Reply-To":              "<hello@bakery.example>",
+		"List-Id":               `"News" <news.bakery.example>`,
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		"Feedback-Id":           fmt.Sprintf("%d:herald", c.ID),
+	} {
+		if got := pm.Header.Get(k); got != want {
+			t.Errorf("%s: got %q, want %q", k, got, want)
+		}
+	}
+	if got := pm.Header.Get("List-Unsubscribe"); !strings.Contains(got, fmt.Sprintf("<https://news.example/u/%d-", c.ID)) {
+		t.Errorf("List-Unsubscribe: got %q", got)
+	}
+	if id := pm.Header.Get("Message-Id"); !strings.HasPrefix(id, fmt.Sprintf("<c%d.s", c.ID)) || !strings.HasSuffix(id, "@bakery.example>") {
+		t.Errorf("Message-ID: got %q, want one made from the campaign and send", id)
+	}
+	_, params, _ := mime.ParseMediaType(pm.Header.Get("Content-Type"))
+	mr := multipart.NewReader(pm.Body, params["boundary"])
+	var parts []string
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		b, _ := io.ReadAll(p)
+		parts = append(parts, p.Header.Get("Content-Type")+"\n"+string(b))
+	}
+	if len(parts) != 2 || !strings.Contains(parts[0], "Hello Person7.") || !strings.Contains(parts[1], "<strong>Person7</strong>") || !strings.Contains(parts[1], "1 Mill Lane") {
+		t.Errorf("parts: got %q", parts)
+	}
+}
