@@ -68,6 +68,7 @@ func CheckHeader(h Header) string {
 // encoded words for non-ASCII header text.
 func (m Message) Bytes() []byte {
 	var b bytes.Buffer
+	b.Grow(len(m.Text) + len(m.HTML) + len(m.HTML)/8 + 2048)
 	id := m.MessageID
 	if id == "" {
 		id = randomMessageID(m.From.Address)
@@ -138,8 +139,9 @@ func (m Message) Bytes() []byte {
 
 // writeQP writes text quoted-printable with CRLF line ends.
 func writeQP(b *bytes.Buffer, text string) {
+	// In text mode the writer ends every line, \n or \r\n, with CRLF.
 	qp := quotedprintable.NewWriter(b)
-	qp.Write([]byte(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")))
+	qp.Write([]byte(text))
 	qp.Close()
 	b.WriteString("\r\n")
 }

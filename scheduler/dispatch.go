@@ -115,13 +115,18 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 			}
 			return err
 		}
+		contacts, err := d.Store.SendContacts(ctx, batch)
+		if err != nil {
+			return err
+		}
 		outs := make([]store.Outcome, len(batch))
 		next := make(chan int)
 		var wg sync.WaitGroup
 		for range min(conns, len(batch)) {
 			wg.Go(func() {
 				for i := range next {
-					outs[i] = job.send(ctx, batch[i])
+					contact, ok := contacts[batch[i].ContactID]
+					outs[i] = job.send(ctx, batch[i], contact, ok)
 				}
 			})
 		}
@@ -167,15 +172,11 @@ type campaignJob struct {
 }
 
 // send renders and delivers one message and says what became of it.
-func (j *campaignJob) send(ctx context.Context, sd store.Send) store.Outcome {
+func (j *campaignJob) send(ctx context.Context, sd store.Send, contact store.Contact, found bool) store.Outcome {
 	out := store.Outcome{SendID: sd.ID}
-	contact, err := j.d.Store.Contact(ctx, sd.ContactID)
-	if errors.Is(err, store.ErrNotFound) {
+	if !found {
 		out.Status, out.Response = store.SendFailed, "the contact was deleted before the message went"
 		return out
-	}
-	if err != nil {
-		return j.retry(sd, out, err)
 	}
 	msg, err := j.content.Build(j.compiled, j.id, mailer.Recipient{
 		SendID:     sd.ID,

@@ -352,3 +352,36 @@ func (s *Store) SendCounts(ctx context.Context, campaignID int64) (map[string]in
 	}
 	return out, rows.Err()
 }
+
+// SendContacts loads the contacts of a claimed batch in one query, with the
+// fields a message renders from; tags and memberships are left out. A
+// contact deleted since the batch was queued is simply missing.
+func (s *Store) SendContacts(ctx context.Context, sends []Send) (map[int64]Contact, error) {
+	out := make(map[int64]Contact, len(sends))
+	for start := 0; start < len(sends); start += 500 {
+		chunk := sends[start:min(start+500, len(sends))]
+		args := make([]any, len(chunk))
+		for i, sd := range chunk {
+			args[i] = sd.ContactID
+		}
+		err := func() error {
+			rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				c, err := scanContact(rows)
+				if err != nil {
+					return err
+				}
+				out[c.ID] = c
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("store: contacts of a batch: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -34,6 +34,8 @@ type Options struct {
 	Implicit bool
 	// RejectRcpt, when it returns an error, refuses that recipient with it.
 	RejectRcpt func(to string) error
+	// Discard keeps no messages, only their count, for benchmarks.
+	Discard bool
 }
 
 // Server is a recording SMTP server listening on 127.0.0.1.
@@ -44,6 +46,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	messages []Message
+	count    int
 	arrived  chan struct{}
 	// Connections: how many were ever opened, how many are open, the most
 	// open at once, and the open ones, so a test can drop them.
@@ -166,6 +169,13 @@ func (s *Server) Messages() []Message {
 	return append([]Message(nil), s.messages...)
 }
 
+// Count returns how many messages have arrived, kept or discarded.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count
+}
+
 // Wait blocks until n messages have arrived in all, or the timeout passes.
 func (s *Server) Wait(n int, timeout time.Duration) []Message {
 	deadline := time.After(timeout)
@@ -231,12 +241,22 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
+	if ss.opts.Discard {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return err
+		}
+		ss.s.mu.Lock()
+		ss.s.count++
+		ss.s.mu.Unlock()
+		return nil
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
 	ss.msg.Data = b
 	ss.s.mu.Lock()
+	ss.s.count++
 	ss.s.messages = append(ss.s.messages, ss.msg)
 	ss.s.mu.Unlock()
 	select {
