@@ -94,7 +94,12 @@ func (e env) serve(ctx context.Context, args []string) error {
 			"relays", n, "err", err)
 	}
 
-	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log))
+	// The dispatcher sends campaigns; it learns links, relays and the
+	// organisation from the web server, made just below, before it starts.
+	workCtx, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	dispatcher := &scheduler.Dispatcher{Store: st, Log: log}
+	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log), dispatcher.Dispatch(workCtx))
 	if err != nil {
 		ln.Close()
 		return err
@@ -106,6 +111,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
+	dispatcher.Links, dispatcher.Relay, dispatcher.Org = srv.CampaignLinks, srv.SMTPRelay, srv.Org
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -117,7 +123,6 @@ func (e env) serve(ctx context.Context, args []string) error {
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(schedCtx) }()
-	workCtx, stopWorkers := context.WithCancel(context.Background())
 	importDone := make(chan error, 1)
 	go func() { importDone <- importer.Run(workCtx) }()
 	serveDone := make(chan error, 1)
@@ -142,8 +147,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 	stopSched()
 	<-schedDone
 	log.Info("scheduler stopped")
+	// Campaign runs finish their batch and record it before they return.
 	stopWorkers()
 	<-importDone
+	dispatcher.Wait()
 	log.Info("workers stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr

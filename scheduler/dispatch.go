@@ -125,6 +125,11 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 		for range min(conns, len(batch)) {
 			wg.Go(func() {
 				for i := range next {
+					if ctx.Err() != nil {
+						// Stopping: leave the rest untried, to be released.
+						outs[i] = store.Outcome{SendID: batch[i].ID}
+						continue
+					}
 					contact, ok := contacts[batch[i].ContactID]
 					outs[i] = job.send(ctx, batch[i], contact, ok)
 				}
@@ -137,8 +142,17 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 		wg.Wait()
 		// Record with a context of its own: sends that went out must be
 		// written down even while the process is stopping.
+		var done []store.Outcome
+		var untried []int64
+		for _, o := range outs {
+			if o.Status == "" {
+				untried = append(untried, o.SendID)
+			} else {
+				done = append(done, o)
+			}
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err = d.Store.RecordOutcomes(rctx, outs)
+		err = errors.Join(d.Store.RecordOutcomes(rctx, done), d.Store.ReleaseSends(rctx, untried))
 		cancel()
 		if err != nil {
 			return err
@@ -193,6 +207,10 @@ func (j *campaignJob) send(ctx context.Context, sd store.Send, contact store.Con
 		return out
 	}
 	res, err := j.pool.Deliver(ctx, j.content.FromEmail, sd.Email, msg)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// Stopped before the message left: untried, not failed.
+		return store.Outcome{SendID: sd.ID}
+	}
 	var se *mailer.SendError
 	if errors.As(err, &se) {
 		out.Code = se.Code

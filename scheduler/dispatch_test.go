@@ -110,7 +110,8 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 		t.Fatalf("after the first run: got %v, want 120 sent, 2 failed, 2 retrying", counts)
 	}
 	// The retries fall due and go through on the next run.
-	time.Sleep(1300 * time.Millisecond)
+	// Due after 0.8 to 1.2 s, stored to the second, rounded up.
+	time.Sleep(2300 * time.Millisecond)
 	if err := d.RunCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -193,5 +194,53 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 	}
 	if len(parts) != 2 || !strings.Contains(parts[0], "Hello Person7.") || !strings.Contains(parts[1], "<strong>Person7</strong>") || !strings.Contains(parts[1], "1 Mill Lane") {
 		t.Errorf("parts: got %q", parts)
+	}
+}
+
+func TestDispatcherStopsCleanlyAndResumesWithoutDuplicates(t *testing.T) {
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	var mu sync.Mutex
+	accepted := 0
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if accepted++; accepted == 40 {
+			stop() // shut down while the campaign is going
+		}
+		return nil
+	}})
+	var emails []string
+	for i := range 300 {
+		emails = append(emails, fmt.Sprintf("r%03d@example.com", i))
+	}
+	st, d, c := dispatchFixture(t, srv, emails)
+
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := st.SendCounts(t.Context(), c.ID)
+	if counts[store.SendSending] != 0 || counts[store.SendRetrying] != 0 || counts[store.SendFailed] != 0 ||
+		counts[store.SendSent]+counts[store.SendQueued] != 300 || counts[store.SendQueued] == 0 {
+		t.Fatalf("after stopping: got %v, want only sent and queued, nothing in flight or failed", counts)
+	}
+	if got := len(srv.Messages()); got != counts[store.SendSent] {
+		t.Errorf("delivered %d, recorded %d as sent", got, counts[store.SendSent])
+	}
+
+	if err := d.RunCampaign(t.Context(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, m := range srv.Messages() {
+		per[m.To[0]]++
+	}
+	for _, e := range emails {
+		if per[e] != 1 {
+			t.Errorf("%s: got %d messages, want 1", e, per[e])
+		}
+	}
+	if got, _ := st.Campaign(t.Context(), c.ID); got.Status != store.CampaignSent {
+		t.Errorf("status after resuming: got %s, want sent", got.Status)
 	}
 }

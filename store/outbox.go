@@ -307,7 +307,8 @@ WHERE id = ?`)
 		for _, o := range outs {
 			next := int64(0)
 			if o.Status == SendRetrying {
-				next = unix(o.NextAttempt)
+				// Rounded up: a retry is never due before its time.
+				next = unix(o.NextAttempt.Add(time.Second - time.Nanosecond))
 			}
 			if _, err := st.ExecContext(ctx, o.Status, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.SendID); err != nil {
 				return err
@@ -384,4 +385,30 @@ func (s *Store) SendContacts(ctx context.Context, sends []Send) (map[int64]Conta
 		}
 	}
 	return out, nil
+}
+
+// ReleaseSends puts claimed sends that were never tried back in the queue at
+// once, as when sending stops for a shutdown or a pause mid-batch.
+func (s *Store) ReleaseSends(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE sends SET status = 'queued', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'sending'`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		now := unix(s.now())
+		for _, id := range ids {
+			if _, err := st.ExecContext(ctx, now, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: release sends: %w", err)
+	}
+	return nil
 }

@@ -103,9 +103,8 @@ func (s *Server) compileTemplate(ctx context.Context, t store.Template) (*mailer
 // links, or the sample data when contactID is 0. ref is what the web view
 // link shows: the template, until campaigns send it.
 func (s *Server) renderData(ctx context.Context, base string, contactID int64, data map[string]any, ref int64) (mailer.Data, error) {
-	g := s.general()
 	d := mailer.SampleData()
-	d.Org = mailer.OrgData{Name: g.OrgName, Address: g.PostalAddress, URL: g.BaseURL}
+	d.Org = s.Org()
 	if data != nil {
 		d.Data = data
 	}

@@ -248,8 +248,7 @@ func (s *Server) sendSystemEmail(ctx context.Context, to, subject, text string) 
 	g := s.general()
 	from := s.testFrom(r)
 	msg := mailer.Message{From: mail.Address{Name: g.FromName, Address: from}, To: mail.Address{Address: to}, Subject: subject, Text: text}
-	relay := mailer.SMTPRelay{Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username, Password: password,
-		HelloName: helloName(g.BaseURL), TLSConfig: s.relayTLS, Timeout: testTimeout}
+	relay := s.smtpRelay(r, password, testTimeout)
 	_, err = relay.SendOne(ctx, from, to, msg.Bytes())
 	return err
 }

@@ -51,8 +51,7 @@ func (s *Server) sendTest(ctx context.Context, id int64, to string) (testOutcome
 		Text: fmt.Sprintf("This is a test email from Herald%s.\n\nRelay: %s (%s, %s)\nSent: %s\n\nIf you can read this, the relay works.\n",
 			orgSuffix(g.OrgName), r.Name, r.Addr(), r.TLS, time.Now().UTC().Format(time.RFC1123)),
 	}
-	relay := mailer.SMTPRelay{Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username, Password: password,
-		HelloName: helloName(g.BaseURL), TLSConfig: s.relayTLS, Timeout: testTimeout}
+	relay := s.smtpRelay(r, password, testTimeout)
 	ctx, cancel := context.WithTimeout(ctx, testTimeout)
 	defer cancel()
 	res, err := relay.SendOne(ctx, from, to, msg.Bytes())

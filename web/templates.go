@@ -500,8 +500,7 @@ func (s *Server) sendRendered(ctx context.Context, r store.Relay, to, subject st
 	g := s.general()
 	from := s.testFrom(r)
 	msg := mailer.Message{From: mail.Address{Name: g.FromName, Address: from}, To: mail.Address{Address: to}, Subject: subject, Text: m.Text, HTML: m.HTML}
-	relay := mailer.SMTPRelay{Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username, Password: password,
-		HelloName: helloName(g.BaseURL), TLSConfig: s.relayTLS, Timeout: testTimeout}
+	relay := s.smtpRelay(r, password, testTimeout)
 	res, err := relay.SendOne(ctx, from, to, msg.Bytes())
 	return res.Reply, err
 }
