@@ -106,7 +106,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	}
 	importer := imports.NewWorker(st, log)
 	srv, err := web.New(web.Config{Store: st, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs,
-		TrustedProxies: trusted, DataDir: *data, Imports: importer})
+		TrustedProxies: trusted, DataDir: *data, Imports: importer, Dispatch: dispatcher.Kick})
 	if err != nil {
 		ln.Close()
 		return err

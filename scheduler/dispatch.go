@@ -35,6 +35,24 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	running map[int64]bool
 	wg      sync.WaitGroup
+	// ctx is the lifetime given to Dispatch, for runs Kick starts.
+	ctx context.Context
+}
+
+// Kick starts sending a campaign now rather than at the dispatch job's next
+// run, as when someone presses Send or Resume.
+func (d *Dispatcher) Kick(id int64) {
+	d.mu.Lock()
+	ctx := d.ctx
+	d.mu.Unlock()
+	if ctx == nil {
+		return
+	}
+	d.wg.Go(func() {
+		if err := d.RunCampaign(ctx, id); err != nil {
+			d.Log.Error("campaign send", "campaign", id, "err", err)
+		}
+	})
 }
 
 // Wait blocks until every campaign run the Dispatch job started has
@@ -250,6 +268,9 @@ func (j *campaignJob) retry(sd store.Send, out store.Outcome, err error) store.O
 // whose lease ran out back in the queue, and runs every sending campaign
 // that is not already running, which also picks up retries as they fall due.
 func (d *Dispatcher) Dispatch(ctx context.Context) Job {
+	d.mu.Lock()
+	d.ctx = ctx
+	d.mu.Unlock()
 	return Job{
 		Name: "dispatch",
 		Spec: "@every 10s",
@@ -264,11 +285,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context) Job {
 				return err
 			}
 			for _, c := range cs {
-				d.wg.Go(func() {
-					if err := d.RunCampaign(ctx, c.ID); err != nil {
-						d.Log.Error("campaign send", "campaign", c.ID, "err", err)
-					}
-				})
+				d.Kick(c.ID)
 			}
 			return nil
 		},

@@ -417,3 +417,61 @@ ON CONFLICT (kind, value) DO NOTHING`, NormalizeEmail(email), answer, now); err 
 	}
 	return nil
 }
+
+// SetCampaignStatus moves a campaign from one of the from statuses to to,
+// and says in words why not when it is in another. Cancelling also cancels
+// every send not yet tried, so nothing more goes out.
+func (s *Store) SetCampaignStatus(ctx context.Context, id int64, to string, from ...string) (Campaign, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	if !contains(from, c.Status) {
+		return Campaign{}, &ValidationError{Fields: map[string]string{"status": fmt.Sprintf("The campaign is %s; it can become %s only when it is %s.", c.Status, to, strings.Join(from, " or "))}}
+	}
+	now := unix(s.now())
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		args := append([]any{to, now, id}, toAny(from)...)
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ? AND status IN (?`+strings.Repeat(",?", len(from)-1)+`)`, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &ValidationError{Fields: map[string]string{"status": "The campaign changed meanwhile; reload and try again."}}
+		}
+		if to == CampaignCancelled {
+			_, err = tx.ExecContext(ctx, `UPDATE sends SET status = 'cancelled', updated_at = ? WHERE campaign_id = ? AND status IN ('queued', 'retrying')`, now, id)
+			if err == nil {
+				_, err = tx.ExecContext(ctx, `UPDATE campaigns SET finished_at = ? WHERE id = ?`, now, id)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return Campaign{}, err
+		}
+		return Campaign{}, fmt.Errorf("store: campaign %d to %s: %w", id, to, err)
+	}
+	return s.Campaign(ctx, id)
+}
+
+func toAny[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// CampaignSends pages through a campaign's outbox, optionally of one status.
+func (s *Store) CampaignSends(ctx context.Context, id int64, status string, limit, offset int) ([]Send, int, error) {
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE campaign_id = ? AND (? = '' OR status = ?)`, id, status, status).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: campaign %d sends: %w", id, err)
+	}
+	sends, err := queryAll(ctx, s, "sends", scanSend, `SELECT `+sendColumns+` FROM sends WHERE campaign_id = ? AND (? = '' OR status = ?)
+ORDER BY id LIMIT ? OFFSET ?`, id, status, status, limit, offset)
+	return sends, total, err
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
+	"herald/store"
 	"herald/templates"
 )
 
@@ -206,6 +207,17 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/v1/media", s.apiMediaList)
 	api.POST("/v1/media", s.apiMediaCreate, uploadLimit)
 	api.DELETE("/v1/media/:id", s.apiMediaDelete)
+	api.GET("/v1/campaigns", s.apiCampaignList)
+	api.POST("/v1/campaigns", s.apiCampaignCreate)
+	api.GET("/v1/campaigns/:id", s.apiCampaignGet)
+	api.PATCH("/v1/campaigns/:id", s.apiCampaignUpdate)
+	api.DELETE("/v1/campaigns/:id", apiDelete(s.store.DeleteCampaign))
+	api.POST("/v1/campaigns/:id/send", s.apiCampaignSend)
+	api.POST("/v1/campaigns/:id/pause", s.apiCampaignStatus(store.CampaignPaused, store.CampaignSending))
+	api.POST("/v1/campaigns/:id/resume", s.apiCampaignStatus(store.CampaignSending, store.CampaignPaused))
+	api.POST("/v1/campaigns/:id/cancel", s.apiCampaignStatus(store.CampaignCancelled, store.CampaignSending, store.CampaignPaused, store.CampaignScheduled))
+	api.GET("/v1/campaigns/:id/stats", s.apiCampaignStats)
+	api.GET("/v1/campaigns/:id/recipients", s.apiCampaignRecipients)
 	api.GET("/v1/suppressions", s.apiSuppressionList)
 	api.POST("/v1/suppressions", s.apiSuppressionCreate)
 	api.POST("/v1/suppressions/import", s.apiSuppressionImport, uploadLimit)

@@ -44,6 +44,9 @@ type Config struct {
 	// RelayTLS overrides the TLS settings used to reach relays; nil uses the
 	// system's roots. Tests use it to trust a loopback server's certificate.
 	RelayTLS *tls.Config
+	// Dispatch starts sending a campaign now; may be nil, and the dispatch
+	// job then picks it up on its next run.
+	Dispatch func(campaignID int64)
 }
 
 // Server holds everything the handlers need.
@@ -56,6 +59,7 @@ type Server struct {
 	relayTLS      *tls.Config
 	dataDir       string
 	imports       Notifier
+	dispatch      func(campaignID int64)
 	challenges    *challenges
 	confirmations throttle
 	previews      previews
@@ -88,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 		relayTLS: cfg.RelayTLS,
 		dataDir:  cfg.DataDir,
 		imports:  cfg.Imports,
+		dispatch: cfg.Dispatch,
 		apiRate:  cfg.APIRate,
 		apiBurst: cfg.APIBurst,
 	}

@@ -1,0 +1,124 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/scheduler"
+	"herald/store"
+)
+
+// TestAPICampaignLifecycle drives a campaign through the API: create, check
+// what is missing, send to a real loopback relay, watch it finish, and read
+// its stats and recipients.
+func TestAPICampaignLifecycle(t *testing.T) {
+	sink := smtptest.Start(t, smtptest.Options{})
+	d := &scheduler.Dispatcher{}
+	h := newHarness(t, func(c *Config) { c.Dispatch = d.Kick })
+	d.Store, d.Log, d.Links, d.Relay, d.Org = h.st, h.srv.log, h.srv.CampaignLinks, h.srv.SMTPRelay, h.srv.Org
+	ctx, stop := context.WithCancel(context.Background())
+	d.Dispatch(ctx)
+	t.Cleanup(func() { stop(); d.Wait() })
+
+	bg := context.Background()
+	key := h.apiKey(store.ScopeFull)
+	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News")})
+	for i := range 30 {
+		e := fmt.Sprintf("reader%02d@example.com", i)
+		if _, _, err := h.st.CreateContact(bg, store.ContactInput{Email: &e, FirstName: new(fmt.Sprintf("Reader%d", i)), Lists: []int64{news.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := h.st.AddSuppression(bg, store.SuppressionInput{Kind: store.SuppressEmail, Value: "reader07@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out := h.api(key, http.MethodPost, "/api/v1/campaigns", map[string]any{"name": "May news", "subject": "Hi {{.Contact.FirstName}}",
+		"markdown": "Hello **{{.Contact.FirstName}}**", "list_ids": []int64{news.ID}})
+	if code != http.StatusCreated {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	c := audData(t, out)
+	path := "/api/v1/campaigns/" + itoa(audID(c))
+	if c["status"] != "draft" || c["markdown"] != "Hello **{{.Contact.FirstName}}**" {
+		t.Errorf("created: got %v", c)
+	}
+	for field, payload := range map[string]map[string]any{
+		"relay_id":   {"name": "Bad", "relay_id": "x"},
+		"list_ids":   {"name": "Bad", "list_ids": []int64{99}},
+		"from_email": {"name": "Bad", "from_email": "nobody"},
+	} {
+		code, out := h.api(key, http.MethodPost, "/api/v1/campaigns", payload)
+		if _, f := audError(out); code != http.StatusUnprocessableEntity || f[field] == nil {
+			t.Errorf("bad %s: got %d %v, want 422 naming it", field, code, out)
+		}
+	}
+
+	// Nothing to send through, no sender and no public URL yet: each is named.
+	code, out = h.api(key, http.MethodPost, path+"/send", nil)
+	if _, f := audError(out); code != http.StatusUnprocessableEntity || f["relay_id"] == nil || f["from_email"] == nil || f["status"] == nil {
+		t.Fatalf("send without setup: got %d %v, want 422 naming relay_id, from_email and status", code, out)
+	}
+	if _, err := h.st.CreateRelay(bg, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none", MaxConnections: 2, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.st.SaveGeneral(bg, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery", FromEmail: "news@bakery.test",
+		BaseURL: "https://news.bakery.test", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.generalCache.Store(nil)
+
+	code, out = h.api(key, http.MethodPost, path+"/send", nil)
+	if code != http.StatusAccepted || audData(t, out)["status"] != "sending" {
+		t.Fatalf("send: got %d %v, want 202 and sending", code, out)
+	}
+	if code, out := h.api(key, http.MethodPatch, path, map[string]any{"subject": "Changed"}); code != http.StatusUnprocessableEntity {
+		t.Errorf("edit while sending: got %d %v, want 422", code, out)
+	}
+	if code, _ := h.api(key, http.MethodDelete, path, nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("delete while sending: got %d, want 422", code)
+	}
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, out = h.api(key, http.MethodGet, path, nil)
+		if audData(t, out)["status"] == "sent" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign never finished: %v", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, out = h.api(key, http.MethodGet, path+"/stats", nil)
+	stats := audData(t, out)
+	if stats["recipients"] != 29.0 || stats["sent"] != 29.0 || stats["suppressed"] != 1.0 || stats["queued"] != 0.0 {
+		t.Errorf("stats: got %v, want 29 sent and 1 suppressed", stats)
+	}
+	if got := len(sink.Messages()); got != 29 {
+		t.Errorf("delivered: got %d, want 29", got)
+	}
+	m := sink.Messages()[0]
+	if !strings.Contains(string(m.Data), "List-Unsubscribe: <https://news.bakery.test/u/") || !strings.Contains(string(m.Data), "Subject: Hi Reader") {
+		t.Errorf("message: want the recipient's subject and an unsubscribe link on the public URL:\n%.600s", m.Data)
+	}
+
+	code, out = h.api(key, http.MethodGet, path+"/recipients?status=sent&per_page=10&page=3", nil)
+	rows, _ := out["data"].([]any)
+	if code != http.StatusOK || len(rows) != 9 || out["meta"].(map[string]any)["total"] != 29.0 {
+		t.Errorf("recipients page 3: got %d, %d rows, %v", code, len(rows), out["meta"])
+	} else if r := rows[0].(map[string]any); r["status"] != "sent" || !strings.HasPrefix(r["last_response"].(string), "250") {
+		t.Errorf("recipient row: got %v", r)
+	}
+	if code, _ := h.api(key, http.MethodGet, path+"/recipients?status=lost", nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("recipients with a bad status: got %d, want 422", code)
+	}
+	if code, out := h.api(key, http.MethodPost, path+"/pause", nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("pause a sent campaign: got %d %v, want 422", code, out)
+	}
+}
