@@ -123,6 +123,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(schedCtx) }()
+	// Campaigns that were sending when Herald last stopped carry on now.
+	if err := dispatcher.Resume(workCtx); err != nil {
+		log.Error("resuming campaigns", "err", err)
+	}
 	importDone := make(chan error, 1)
 	go func() { importDone <- importer.Run(workCtx) }()
 	serveDone := make(chan error, 1)

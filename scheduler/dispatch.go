@@ -137,19 +137,30 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		outs := make([]store.Outcome, len(batch))
+		// Each worker records a message's outcome, through the group
+		// committer, before it takes the next: a crash can then lose the
+		// record of at most one message per connection.
+		rec := newRecorder(d.Store)
+		var untried []int64
+		var mu sync.Mutex
 		next := make(chan int)
 		var wg sync.WaitGroup
 		for range min(conns, len(batch)) {
 			wg.Go(func() {
 				for i := range next {
-					if ctx.Err() != nil {
-						// Stopping: leave the rest untried, to be released.
-						outs[i] = store.Outcome{SendID: batch[i].ID}
+					var out store.Outcome
+					if ctx.Err() == nil {
+						contact, ok := contacts[batch[i].ContactID]
+						out = job.send(ctx, batch[i], contact, ok)
+					}
+					if out.Status == "" {
+						// Stopping: leave it untried, to be released.
+						mu.Lock()
+						untried = append(untried, batch[i].ID)
+						mu.Unlock()
 						continue
 					}
-					contact, ok := contacts[batch[i].ContactID]
-					outs[i] = job.send(ctx, batch[i], contact, ok)
+					rec.record(out)
 				}
 			})
 		}
@@ -158,25 +169,89 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 		}
 		close(next)
 		wg.Wait()
-		// Record with a context of its own: sends that went out must be
-		// written down even while the process is stopping.
-		var done []store.Outcome
-		var untried []int64
-		for _, o := range outs {
-			if o.Status == "" {
-				untried = append(untried, o.SendID)
-			} else {
-				done = append(done, o)
-			}
-		}
+		// Released with a context of its own, so it happens even while the
+		// process is stopping.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err = errors.Join(d.Store.RecordOutcomes(rctx, done), d.Store.ReleaseSends(rctx, untried))
+		err = errors.Join(rec.close(), d.Store.ReleaseSends(rctx, untried))
 		cancel()
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// recorder commits outcomes in groups: whatever arrives while one commit
+// runs goes into the next, and each caller returns once its own outcome is
+// committed. Waiting costs a worker one commit, not one per message.
+type recorder struct {
+	st   *store.Store
+	in   chan recordReq
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+}
+
+type recordReq struct {
+	out  store.Outcome
+	done chan struct{}
+}
+
+func newRecorder(st *store.Store) *recorder {
+	r := &recorder{st: st, in: make(chan recordReq), done: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+func (r *recorder) run() {
+	defer close(r.done)
+	for req := range r.in {
+		group := []recordReq{req}
+	more:
+		for len(group) < 256 {
+			select {
+			case req, ok := <-r.in:
+				if !ok {
+					break more
+				}
+				group = append(group, req)
+			default:
+				break more
+			}
+		}
+		outs := make([]store.Outcome, len(group))
+		for i, g := range group {
+			outs[i] = g.out
+		}
+		// Its own context: what went out is written down even while the
+		// process is stopping.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := r.st.RecordOutcomes(ctx, outs); err != nil {
+			r.mu.Lock()
+			r.err = errors.Join(r.err, err)
+			r.mu.Unlock()
+		}
+		cancel()
+		for _, g := range group {
+			close(g.done)
+		}
+	}
+}
+
+// record commits one outcome, with whatever others arrive meanwhile.
+func (r *recorder) record(out store.Outcome) {
+	done := make(chan struct{})
+	r.in <- recordReq{out: out, done: done}
+	<-done
+}
+
+// close stops the recorder and reports any failed commit.
+func (r *recorder) close() error {
+	close(r.in)
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
 }
 
 func (d *Dispatcher) lease() time.Duration {
@@ -262,6 +337,23 @@ func (j *campaignJob) retry(sd store.Send, out store.Outcome, err error) store.O
 	out.Status = store.SendRetrying
 	out.NextAttempt = time.Now().Add(mailer.RetryDelay(sd.Attempts+1, j.d.firstRetry()))
 	return out
+}
+
+// Resume is run once at startup: it puts the sends a stopped process left
+// in flight back in the queue and carries on with every sending campaign.
+func (d *Dispatcher) Resume(ctx context.Context) error {
+	n, err := d.Store.RequeueInFlight(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		d.Log.Info("sends left in flight by the last run requeued", "count", n)
+	}
+	cs, err := d.Store.Campaigns(ctx, store.CampaignSending)
+	for _, c := range cs {
+		d.Kick(c.ID)
+	}
+	return err
 }
 
 // Dispatch is the job that keeps sending campaigns moving: it puts sends

@@ -412,3 +412,16 @@ func (s *Store) ReleaseSends(ctx context.Context, ids []int64) error {
 	}
 	return nil
 }
+
+// RequeueInFlight puts every send marked sending back in the queue. Only one
+// Herald runs on a data directory, so at startup any such send belongs to a
+// process that stopped without recording it; waiting out its lease would
+// only delay the campaign.
+func (s *Store) RequeueInFlight(ctx context.Context) (int, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE sends SET status = 'queued', lease_until = NULL, updated_at = ? WHERE status = 'sending'`, unix(s.now()))
+	if err != nil {
+		return 0, fmt.Errorf("store: requeue sends in flight: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
