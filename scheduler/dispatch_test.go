@@ -244,3 +244,90 @@ func TestDispatcherStopsCleanlyAndResumesWithoutDuplicates(t *testing.T) {
 		t.Errorf("status after resuming: got %s, want sent", got.Status)
 	}
 }
+
+func TestDispatcherPauseResumeAndCancel(t *testing.T) {
+	ctx := t.Context()
+	var st *store.Store
+	var campaignID int64
+	var mu sync.Mutex
+	accepted, pauseAt := 0, 60
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if accepted++; accepted == pauseAt {
+			if _, err := st.SetCampaignStatus(ctx, campaignID, store.CampaignPaused, store.CampaignSending); err != nil {
+				t.Errorf("pause: %v", err)
+			}
+		}
+		return nil
+	}})
+	var emails []string
+	for i := range 400 {
+		emails = append(emails, fmt.Sprintf("q%03d@example.com", i))
+	}
+	st, d, c := dispatchFixture(t, srv, emails)
+	campaignID = c.ID
+
+	// Paused mid-way: the run stops, messages in flight finish and are
+	// recorded, and nothing is left in flight.
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := st.SendCounts(ctx, c.ID)
+	paused := counts[store.SendSent]
+	if counts[store.SendSending] != 0 || paused < pauseAt || paused >= 400 || paused+counts[store.SendQueued] != 400 {
+		t.Fatalf("after pausing: got %v, want some sent, the rest queued, none in flight", counts)
+	}
+	// A run while paused sends nothing.
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Messages()); n != paused {
+		t.Errorf("while paused: %d delivered, want still %d", n, paused)
+	}
+
+	// Resumed: the rest go, everyone once.
+	mu.Lock()
+	pauseAt = -1
+	mu.Unlock()
+	if _, err := st.SetCampaignStatus(ctx, c.ID, store.CampaignSending, store.CampaignPaused); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, m := range srv.Messages() {
+		per[m.To[0]]++
+	}
+	for _, e := range emails {
+		if per[e] != 1 {
+			t.Fatalf("%s: got %d messages, want 1", e, per[e])
+		}
+	}
+
+	// Cancelling another campaign mid-way drops the rest for good.
+	c2, err := st.CreateCampaign(ctx, store.CampaignInput{Name: new("Second"), ListIDs: &c.ListIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozen, _ := st.CampaignFrozen(ctx, c.ID)
+	if _, err := st.StartCampaign(ctx, c2.ID, frozen); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := st.CampaignAudience(ctx, c2)
+	if _, err := st.Materialise(ctx, c2.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetCampaignStatus(ctx, c2.ID, store.CampaignCancelled, store.CampaignSending); err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.Messages())
+	if err := d.RunCampaign(ctx, c2.ID); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ = st.SendCounts(ctx, c2.ID)
+	if len(srv.Messages()) != before || counts[store.SendCancelled] != 400 {
+		t.Errorf("cancelled campaign: %d more delivered, counts %v; want none sent and 400 cancelled", len(srv.Messages())-before, counts)
+	}
+}
