@@ -151,6 +151,24 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 		t.Error("spam@example.com: suppressed after a 5.7.1 refusal")
 	}
 
+	// Resending to the failed: the hard bounce stays failed, the refusal
+	// is tried again (and refused again), and the campaign finishes again.
+	if n, err := st.ResendFailed(ctx, c.ID); err != nil || n != 1 {
+		t.Fatalf("resend failed: got %d, %v; want 1 (spam@, not the bounced address)", n, err)
+	}
+	if got, _ := st.Campaign(ctx, c.ID); got.Status != store.CampaignSending {
+		t.Errorf("after resend: got %s, want sending", got.Status)
+	}
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Campaign(ctx, c.ID); got.Status != store.CampaignSent {
+		t.Errorf("after the resend run: got %s, want sent", got.Status)
+	}
+	if sends, _, _ := st.CampaignSends(ctx, c.ID, store.SendFailed, 10, 0); len(sends) != 2 || sends[1].Attempts != 2 && sends[0].Attempts != 2 {
+		t.Errorf("failed after resend: got %+v, want 2, the refused one with 2 attempts", sends)
+	}
+
 	// One message, parsed back: rendered for its recipient, with the list
 	// headers and a Message-ID made from its send row.
 	var first smtptest.Message

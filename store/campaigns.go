@@ -475,3 +475,39 @@ func (s *Store) CampaignSends(ctx context.Context, id int64, status string, limi
 ORDER BY id LIMIT ? OFFSET ?`, id, status, status, limit, offset)
 	return sends, total, err
 }
+
+// ResendFailed queues a campaign's failed sends again, say after fixing a
+// relay, and sets the campaign sending if it had finished. Hard bounces and
+// anyone since suppressed or unsubscribed stay failed. It returns how many
+// were queued.
+func (s *Store) ResendFailed(ctx context.Context, id int64) (int, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if c.Status != CampaignSending && c.Status != CampaignSent && c.Status != CampaignPaused {
+		return 0, &ValidationError{Fields: map[string]string{"status": "The campaign is " + c.Status + "; only a campaign that has sent can resend to its failed recipients."}}
+	}
+	var n int64
+	now := unix(s.now())
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sends SET status = 'queued', next_attempt_at = 0, updated_at = ?
+WHERE campaign_id = ? AND status = 'failed'
+	AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = sends.contact_id AND c.status = 'active')
+	AND NOT EXISTS (SELECT 1 FROM suppressions sp WHERE (sp.kind = 'email' AND sp.value = sends.email)
+		OR (sp.kind = 'domain' AND sp.value = substr(sends.email, instr(sends.email, '@') + 1)))`, now, id)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE campaigns SET status = CASE status WHEN 'sent' THEN 'sending' ELSE status END,
+	finished_at = NULL, updated_at = ? WHERE id = ?`, now, id)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: resend failed of campaign %d: %w", id, err)
+	}
+	return int(n), nil
+}

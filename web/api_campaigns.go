@@ -321,6 +321,21 @@ func (s *Server) apiCampaignStatus(to string, from ...string) echo.HandlerFunc {
 	}
 }
 
+func (s *Server) apiCampaignResendFailed(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	n, err := s.store.ResendFailed(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.kick(id)
+	}
+	return apiData(c, http.StatusOK, map[string]int{"queued": n})
+}
+
 // campaignStats is a campaign's progress: its outbox by status, and who
 // was left out of it, by reason.
 type campaignStats struct {

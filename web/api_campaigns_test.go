@@ -118,6 +118,9 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	if code, _ := h.api(key, http.MethodGet, path+"/recipients?status=lost", nil); code != http.StatusUnprocessableEntity {
 		t.Errorf("recipients with a bad status: got %d, want 422", code)
 	}
+	if code, out := h.api(key, http.MethodPost, path+"/resend-failed", nil); code != http.StatusOK || audData(t, out)["queued"] != 0.0 {
+		t.Errorf("resend with nobody failed: got %d %v, want 0 queued", code, out)
+	}
 	if code, out := h.api(key, http.MethodPost, path+"/pause", nil); code != http.StatusUnprocessableEntity {
 		t.Errorf("pause a sent campaign: got %d %v, want 422", code, out)
 	}

@@ -216,6 +216,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/v1/campaigns/:id/pause", s.apiCampaignStatus(store.CampaignPaused, store.CampaignSending))
 	api.POST("/v1/campaigns/:id/resume", s.apiCampaignStatus(store.CampaignSending, store.CampaignPaused))
 	api.POST("/v1/campaigns/:id/cancel", s.apiCampaignStatus(store.CampaignCancelled, store.CampaignSending, store.CampaignPaused, store.CampaignScheduled))
+	api.POST("/v1/campaigns/:id/resend-failed", s.apiCampaignResendFailed)
 	api.GET("/v1/campaigns/:id/stats", s.apiCampaignStats)
 	api.GET("/v1/campaigns/:id/recipients", s.apiCampaignRecipients)
 	api.GET("/v1/suppressions", s.apiSuppressionList)
