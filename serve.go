@@ -99,7 +99,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	workCtx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
 	dispatcher := &scheduler.Dispatcher{Store: st, Log: log}
-	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log), dispatcher.Dispatch(workCtx))
+	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log), dispatcher.Dispatch(workCtx), dispatcher.StartDue(workCtx))
 	if err != nil {
 		ln.Close()
 		return err
@@ -111,7 +111,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	dispatcher.Links, dispatcher.Relay, dispatcher.Org = srv.CampaignLinks, srv.SMTPRelay, srv.Org
+	dispatcher.Links, dispatcher.Relay, dispatcher.Org, dispatcher.Start = srv.CampaignLinks, srv.SMTPRelay, srv.Org, srv.StartCampaign
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

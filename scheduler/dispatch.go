@@ -31,6 +31,9 @@ type Dispatcher struct {
 	// Lease is how long a claimed batch may take before its sends go back
 	// to the queue.
 	Lease time.Duration
+	// Start freezes a scheduled campaign's content and sets it sending,
+	// when its time comes.
+	Start func(ctx context.Context, id int64) error
 
 	mu      sync.Mutex
 	running map[int64]bool
@@ -354,6 +357,31 @@ func (d *Dispatcher) Resume(ctx context.Context) error {
 		d.Kick(c.ID)
 	}
 	return err
+}
+
+// StartDue is the job that starts scheduled campaigns when their time
+// comes, within its 5-second period.
+func (d *Dispatcher) StartDue(ctx context.Context) Job {
+	return Job{
+		Name: "start scheduled campaigns",
+		Spec: "@every 5s",
+		Run: func(context.Context) error {
+			cs, err := d.Store.DueCampaigns(ctx)
+			if err != nil || d.Start == nil {
+				return err
+			}
+			var errs []error
+			for _, c := range cs {
+				if err := d.Start(ctx, c.ID); err != nil {
+					errs = append(errs, fmt.Errorf("campaign %d %q: %w", c.ID, c.Name, err))
+					continue
+				}
+				d.Log.Info("scheduled campaign started", "campaign", c.ID)
+				d.Kick(c.ID)
+			}
+			return errors.Join(errs...)
+		},
+	}
 }
 
 // Dispatch is the job that keeps sending campaigns moving: it puts sends

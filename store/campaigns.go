@@ -511,3 +511,30 @@ WHERE campaign_id = ? AND status = 'failed'
 	}
 	return int(n), nil
 }
+
+// ScheduleCampaign sets a draft or scheduled campaign to start at a time.
+func (s *Store) ScheduleCampaign(ctx context.Context, id int64, at time.Time) (Campaign, error) {
+	now := s.now()
+	if !at.After(now) || at.After(now.AddDate(1, 0, 0)) {
+		return Campaign{}, &ValidationError{Fields: map[string]string{"send_at": "Choose a time in the future, within a year."}}
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'scheduled', send_at = ?, updated_at = ? WHERE id = ? AND status IN ('draft', 'scheduled')`,
+		unix(at), unix(now), id)
+	if err != nil {
+		return Campaign{}, fmt.Errorf("store: schedule campaign %d: %w", id, err)
+	}
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Campaign{}, &ValidationError{Fields: map[string]string{"status": "The campaign is " + c.Status + "; only a draft or scheduled campaign can be scheduled."}}
+	}
+	return c, nil
+}
+
+// DueCampaigns returns the scheduled campaigns whose time has come.
+func (s *Store) DueCampaigns(ctx context.Context) ([]Campaign, error) {
+	return queryAll(ctx, s, "due campaigns", scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
+WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at`, unix(s.now()))
+}

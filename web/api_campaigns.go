@@ -34,6 +34,7 @@ type campaignJSON struct {
 	ExcludeSegmentID *int64         `json:"exclude_segment_id"`
 	RelayID          *int64         `json:"relay_id"`
 	Status           string         `json:"status"`
+	SendAt           *time.Time     `json:"send_at"`
 	Recipients       int            `json:"recipients"`
 	Skipped          map[string]int `json:"skipped"`
 	CreatedAt        time.Time      `json:"created_at"`
@@ -59,7 +60,7 @@ func optTime(t time.Time) *time.Time {
 func toCampaignJSON(c store.Campaign) campaignJSON {
 	out := campaignJSON{ID: c.ID, Name: c.Name, Subject: c.Subject, Preheader: c.Preheader, FromName: c.FromName, FromEmail: c.FromEmail,
 		ReplyTo: c.ReplyTo, TemplateID: optID(c.TemplateID), LayoutID: optID(c.LayoutID), ListIDs: c.ListIDs, SegmentID: optID(c.SegmentID),
-		ExcludeListIDs: c.ExcludeListIDs, ExcludeSegmentID: optID(c.ExcludeSegmentID), RelayID: optID(c.RelayID), Status: c.Status,
+		ExcludeListIDs: c.ExcludeListIDs, ExcludeSegmentID: optID(c.ExcludeSegmentID), RelayID: optID(c.RelayID), Status: c.Status, SendAt: optTime(c.SendAt),
 		Recipients: c.Recipients, Skipped: c.Skipped, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		StartedAt: optTime(c.StartedAt), FinishedAt: optTime(c.FinishedAt)}
 	switch c.Format {
@@ -271,13 +272,13 @@ func (s *Server) campaignContent(ctx context.Context, x store.Campaign) (mailer.
 	return content, nil
 }
 
-func (s *Server) apiCampaignSend(c *echo.Context) error {
-	ctx := c.Request().Context()
-	x, err := s.pathCampaign(c)
+// StartCampaign checks what a campaign will send, freezes it and sets the
+// campaign sending. The dispatcher calls it for scheduled campaigns.
+func (s *Server) StartCampaign(ctx context.Context, id int64) error {
+	x, err := s.store.Campaign(ctx, id)
 	if err != nil {
 		return err
 	}
-	id := x.ID
 	if !x.Editable() {
 		return &store.ValidationError{Fields: map[string]string{"status": "The campaign is " + x.Status + "; only a draft or scheduled campaign can be sent."}}
 	}
@@ -289,11 +290,68 @@ func (s *Server) apiCampaignSend(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if x, err = s.store.StartCampaign(ctx, id, string(frozen)); err != nil {
+	_, err = s.store.StartCampaign(ctx, id, string(frozen))
+	return err
+}
+
+func (s *Server) apiCampaignSend(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.StartCampaign(c.Request().Context(), id); err != nil {
 		return err
 	}
 	s.kick(id)
+	x, err := s.store.Campaign(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
 	return apiData(c, http.StatusAccepted, toCampaignJSON(x))
+}
+
+// parseSendAt reads a time to send: RFC 3339 with its offset, or a local
+// "2026-05-01T09:00" in the organisation's timezone.
+func (s *Server) parseSendAt(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	loc, err := time.LoadLocation(s.general().Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, &store.ValidationError{Fields: map[string]string{"send_at": "Give a time like 2026-05-01T09:00 (in your timezone, " + loc.String() + ") or 2026-05-01T09:00:00+02:00."}}
+}
+
+func (s *Server) apiCampaignSchedule(c *echo.Context) error {
+	ctx := c.Request().Context()
+	x, err := s.pathCampaign(c)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		SendAt string `json:"send_at"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	at, err := s.parseSendAt(b.SendAt)
+	if err != nil {
+		return err
+	}
+	// Check now what would stop it at its time, rather than fail then.
+	if _, err := s.campaignContent(ctx, x); err != nil {
+		return err
+	}
+	if x, err = s.store.ScheduleCampaign(ctx, x.ID, at); err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, toCampaignJSON(x))
 }
 
 // kick asks the dispatcher to start on a campaign now.

@@ -20,7 +20,7 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	sink := smtptest.Start(t, smtptest.Options{})
 	d := &scheduler.Dispatcher{}
 	h := newHarness(t, func(c *Config) { c.Dispatch = d.Kick })
-	d.Store, d.Log, d.Links, d.Relay, d.Org = h.st, h.srv.log, h.srv.CampaignLinks, h.srv.SMTPRelay, h.srv.Org
+	d.Store, d.Log, d.Links, d.Relay, d.Org, d.Start = h.st, h.srv.log, h.srv.CampaignLinks, h.srv.SMTPRelay, h.srv.Org, h.srv.StartCampaign
 	ctx, stop := context.WithCancel(context.Background())
 	d.Dispatch(ctx)
 	t.Cleanup(func() { stop(); d.Wait() })
@@ -123,5 +123,58 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	}
 	if code, out := h.api(key, http.MethodPost, path+"/pause", nil); code != http.StatusUnprocessableEntity {
 		t.Errorf("pause a sent campaign: got %d %v, want 422", code, out)
+	}
+
+	// Scheduling: a local time is read in the organisation's timezone, a
+	// past time is refused, and the job starts the campaign when it is due.
+	code, out = h.api(key, http.MethodPost, "/api/v1/campaigns", map[string]any{"name": "June news", "subject": "June",
+		"text": "Hello {{.Contact.Email}}", "list_ids": []int64{news.ID}})
+	if code != http.StatusCreated {
+		t.Fatalf("create the second campaign: got %d %v", code, out)
+	}
+	june := "/api/v1/campaigns/" + itoa(audID(audData(t, out)))
+	if _, err := h.st.SaveGeneral(bg, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery", FromEmail: "news@bakery.test",
+		BaseURL: "https://news.bakery.test", Timezone: "Europe/Paris"}); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.generalCache.Store(nil)
+	paris, _ := time.LoadLocation("Europe/Paris")
+	local := time.Now().In(paris).Add(48 * time.Hour).Truncate(time.Minute)
+	code, out = h.api(key, http.MethodPost, june+"/schedule", map[string]any{"send_at": local.Format("2006-01-02T15:04")})
+	if code != http.StatusOK || audData(t, out)["status"] != "scheduled" || audData(t, out)["send_at"] != local.UTC().Format(time.RFC3339) {
+		t.Fatalf("schedule in local time: got %d %v, want scheduled at %s", code, out, local.UTC().Format(time.RFC3339))
+	}
+	for _, bad := range []string{"yesterday", time.Now().Add(-time.Hour).Format(time.RFC3339)} {
+		if code, out := h.api(key, http.MethodPost, june+"/schedule", map[string]any{"send_at": bad}); code != http.StatusUnprocessableEntity {
+			t.Errorf("schedule at %q: got %d %v, want 422", bad, code, out)
+		}
+	}
+	soon := time.Now().Add(1500 * time.Millisecond)
+	if code, out := h.api(key, http.MethodPost, june+"/schedule", map[string]any{"send_at": soon.Format(time.RFC3339Nano)}); code != http.StatusOK {
+		t.Fatalf("schedule soon: got %d %v", code, out)
+	}
+	job := d.StartDue(ctx)
+	if err := job.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, out := h.api(key, http.MethodGet, june, nil); audData(t, out)["status"] != "scheduled" {
+		t.Fatalf("before its time: got %v, want still scheduled", audData(t, out)["status"])
+	}
+	time.Sleep(time.Until(soon) + 1100*time.Millisecond)
+	if err := job.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitSent := time.Now().Add(20 * time.Second)
+	for {
+		if _, out := h.api(key, http.MethodGet, june, nil); audData(t, out)["status"] == "sent" {
+			break
+		}
+		if time.Now().After(waitSent) {
+			t.Fatal("the scheduled campaign never finished")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := len(sink.Messages()); got != 58 {
+		t.Errorf("delivered after both campaigns: got %d, want 58", got)
 	}
 }
