@@ -73,6 +73,22 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	}
 	h.srv.generalCache.Store(nil)
 
+	// A test send: rendered for a chosen contact, marked [TEST], recorded nowhere.
+	reader3, _ := h.st.ContactByEmail(bg, "reader03@example.com")
+	code, out = h.api(key, http.MethodPost, path+"/test", map[string]any{"emails": []string{"me@bakery.test"}, "contact_id": reader3.ID})
+	if res, _ := audData(t, out)["results"].([]any); code != http.StatusOK || len(res) != 1 || res[0].(map[string]any)["delivered"] != true {
+		t.Fatalf("test send: got %d %v", code, out)
+	}
+	if msgs := sink.Messages(); len(msgs) != 1 || msgs[0].To[0] != "me@bakery.test" || !strings.Contains(string(msgs[0].Data), "Subject: [TEST] Hi Reader3") {
+		t.Errorf("test message: got %d messages, want one to me@bakery.test with the [TEST] subject", len(msgs))
+	}
+	if code, out := h.api(key, http.MethodPost, path+"/test", map[string]any{"emails": []string{"a@b.test", "nobody"}}); code != http.StatusUnprocessableEntity {
+		t.Errorf("test send to a bad address: got %d %v, want 422", code, out)
+	}
+	if n := countSends(t, h, audID(c)); n != 0 {
+		t.Errorf("sends after a test: got %d, want none", n)
+	}
+
 	code, out = h.api(key, http.MethodPost, path+"/send", nil)
 	if code != http.StatusAccepted || audData(t, out)["status"] != "sending" {
 		t.Fatalf("send: got %d %v, want 202 and sending", code, out)
@@ -100,10 +116,10 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	if stats["recipients"] != 29.0 || stats["sent"] != 29.0 || stats["suppressed"] != 1.0 || stats["queued"] != 0.0 {
 		t.Errorf("stats: got %v, want 29 sent and 1 suppressed", stats)
 	}
-	if got := len(sink.Messages()); got != 29 {
-		t.Errorf("delivered: got %d, want 29", got)
+	if got := len(sink.Messages()); got != 1+29 {
+		t.Errorf("delivered: got %d, want the test and 29", got)
 	}
-	m := sink.Messages()[0]
+	m := sink.Messages()[1]
 	if !strings.Contains(string(m.Data), "List-Unsubscribe: <https://news.bakery.test/u/") || !strings.Contains(string(m.Data), "Subject: Hi Reader") {
 		t.Errorf("message: want the recipient's subject and an unsubscribe link on the public URL:\n%.600s", m.Data)
 	}
@@ -174,7 +190,20 @@ func TestAPICampaignLifecycle(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if got := len(sink.Messages()); got != 58 {
-		t.Errorf("delivered after both campaigns: got %d, want 58", got)
+	if got := len(sink.Messages()); got != 1+58 {
+		t.Errorf("delivered after both campaigns: got %d, want the test and 58", got)
 	}
+}
+
+func countSends(t *testing.T, h *harness, campaignID int64) int {
+	t.Helper()
+	n, err := h.st.SendCounts(context.Background(), campaignID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, v := range n {
+		total += v
+	}
+	return total
 }

@@ -214,6 +214,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.DELETE("/v1/campaigns/:id", apiDelete(s.store.DeleteCampaign))
 	api.POST("/v1/campaigns/:id/send", s.apiCampaignSend)
 	api.POST("/v1/campaigns/:id/schedule", s.apiCampaignSchedule)
+	api.POST("/v1/campaigns/:id/test", s.apiCampaignTest)
 	api.POST("/v1/campaigns/:id/pause", s.apiCampaignStatus(store.CampaignPaused, store.CampaignSending))
 	api.POST("/v1/campaigns/:id/resume", s.apiCampaignStatus(store.CampaignSending, store.CampaignPaused))
 	api.POST("/v1/campaigns/:id/cancel", s.apiCampaignStatus(store.CampaignCancelled, store.CampaignSending, store.CampaignPaused, store.CampaignScheduled))
