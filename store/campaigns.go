@@ -538,3 +538,20 @@ func (s *Store) DueCampaigns(ctx context.Context) ([]Campaign, error) {
 	return queryAll(ctx, s, "due campaigns", scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
 WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at`, unix(s.now()))
 }
+
+// DuplicateCampaign makes a new draft with a campaign's content, audience
+// and settings, named "Copy of …".
+func (s *Store) DuplicateCampaign(ctx context.Context, id int64) (Campaign, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	name := "Copy of " + c.Name
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	return s.CreateCampaign(ctx, CampaignInput{Name: &name, Subject: &c.Subject, Preheader: &c.Preheader, FromName: &c.FromName,
+		FromEmail: &c.FromEmail, ReplyTo: &c.ReplyTo, TemplateID: &c.TemplateID, Format: &c.Format, Body: &c.Body, TextBody: &c.TextBody,
+		LayoutID: &c.LayoutID, ListIDs: &c.ListIDs, SegmentID: &c.SegmentID, ExcludeListIDs: &c.ExcludeListIDs,
+		ExcludeSegmentID: &c.ExcludeSegmentID, RelayID: &c.RelayID})
+}

@@ -360,6 +360,19 @@ func (s *Server) apiCampaignSchedule(c *echo.Context) error {
 	return apiData(c, http.StatusOK, toCampaignJSON(x))
 }
 
+func (s *Server) apiCampaignDuplicate(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	x, err := s.store.DuplicateCampaign(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/campaigns/"+itoa(x.ID))
+	return apiData(c, http.StatusCreated, toCampaignJSON(x))
+}
+
 // testResult is what one address of a test send got.
 type testResult struct {
 	Email     string `json:"email"`

@@ -137,6 +137,11 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	if code, out := h.api(key, http.MethodPost, path+"/resend-failed", nil); code != http.StatusOK || audData(t, out)["queued"] != 0.0 {
 		t.Errorf("resend with nobody failed: got %d %v, want 0 queued", code, out)
 	}
+	code, out = h.api(key, http.MethodPost, path+"/duplicate", nil)
+	if dup := audData(t, out); code != http.StatusCreated || dup["name"] != "Copy of May news" || dup["status"] != "draft" ||
+		dup["markdown"] != "Hello **{{.Contact.FirstName}}**" || fmt.Sprint(dup["list_ids"]) != fmt.Sprint([]any{float64(news.ID)}) {
+		t.Errorf("duplicate: got %d %v", code, out)
+	}
 	if code, out := h.api(key, http.MethodPost, path+"/pause", nil); code != http.StatusUnprocessableEntity {
 		t.Errorf("pause a sent campaign: got %d %v, want 422", code, out)
 	}

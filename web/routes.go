@@ -215,6 +215,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/v1/campaigns/:id/send", s.apiCampaignSend)
 	api.POST("/v1/campaigns/:id/schedule", s.apiCampaignSchedule)
 	api.POST("/v1/campaigns/:id/test", s.apiCampaignTest)
+	api.POST("/v1/campaigns/:id/duplicate", s.apiCampaignDuplicate)
 	api.POST("/v1/campaigns/:id/pause", s.apiCampaignStatus(store.CampaignPaused, store.CampaignSending))
 	api.POST("/v1/campaigns/:id/resume", s.apiCampaignStatus(store.CampaignSending, store.CampaignPaused))
 	api.POST("/v1/campaigns/:id/cancel", s.apiCampaignStatus(store.CampaignCancelled, store.CampaignSending, store.CampaignPaused, store.CampaignScheduled))
