@@ -36,6 +36,28 @@ type Source struct {
 	Text string
 	// Layout is the HTML frame, holding ContentSlot; empty for none.
 	Layout string
+	// Preheader is the hidden line inboxes show after the subject; it goes
+	// first in the HTML body, as plain text.
+	Preheader string
+}
+
+// preheaderStyle hides the preheader in the message itself, in every client.
+const preheaderStyle = "display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;"
+
+// withPreheader puts the preheader right after the layout's <body> tag, or
+// first when it has none. Braces become entities, so it stays plain text
+// rather than a template.
+func withPreheader(layout, preheader string) string {
+	text := strings.NewReplacer("{", "&#123;", "}", "&#125;").Replace(htmltemplate.HTMLEscapeString(oneLine(preheader)))
+	div := `<div style="` + preheaderStyle + `">` + text + `</div>`
+	lower := strings.ToLower(layout)
+	if i := strings.Index(lower, "<body"); i >= 0 {
+		if j := strings.IndexByte(layout[i:], '>'); j >= 0 {
+			at := i + j + 1
+			return layout[:at] + div + layout[at:]
+		}
+	}
+	return div + layout
 }
 
 // Data is everything a template can use when it renders for one recipient:
@@ -218,7 +240,13 @@ func Compile(src Source) (*Compiled, error) {
 				return nil, err
 			}
 		}
-		if c.html, err = parseHTML(layout, bodyHTML); err != nil {
+		htmlLayout := layout
+		if src.Preheader != "" {
+			// Only in the HTML: the text part's layout is made from the
+			// layout as written.
+			htmlLayout = withPreheader(layout, src.Preheader)
+		}
+		if c.html, err = parseHTML(htmlLayout, bodyHTML); err != nil {
 			return nil, err
 		}
 		if bodyText == "" {

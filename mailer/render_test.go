@@ -227,3 +227,27 @@ func TestRenderLimits(t *testing.T) {
 		t.Fatalf("render over budget: got %v, want the loop budget error", err)
 	}
 }
+
+func TestPreheader(t *testing.T) {
+	for _, tc := range []struct{ name, layout string }{{"default layout", DefaultLayout}, {"no layout", ""}} {
+		c, err := Compile(Source{Subject: "s", Format: FormatMarkdown, Body: "Hello", Layout: tc.layout, Preheader: "Fresh <bread> {{.Contact.Email}}\nto"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Render(SampleData())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `<div style="` + preheaderStyle + `">Fresh &lt;bread&gt; &#123;&#123;.Contact.Email&#125;&#125; to</div>`
+		i := strings.Index(r.HTML, want)
+		if i < 0 {
+			t.Fatalf("%s: preheader missing or not plain text in %q", tc.name, r.HTML)
+		}
+		if body := strings.Index(r.HTML, "<body"); body >= 0 && strings.Contains(r.HTML[body:i], "View in your browser") {
+			t.Errorf("%s: the preheader must come before any visible text", tc.name)
+		}
+		if strings.Contains(r.Text, "Fresh") {
+			t.Errorf("%s: the preheader leaked into the text part: %q", tc.name, r.Text)
+		}
+	}
+}

@@ -248,6 +248,7 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 			src.Subject = x.Subject
 		}
 	}
+	src.Preheader = x.Preheader
 	if x.LayoutID != 0 {
 		l, err := s.store.Template(ctx, x.LayoutID)
 		if err != nil {
