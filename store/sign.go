@@ -17,6 +17,9 @@ const (
 	PurposeUnsubscribe = "unsub"
 	PurposeChallenge   = "pow"
 	PurposeView        = "view"
+	// PurposeCampaignView signs the web view of a campaign a contact was
+	// sent; its ListID field holds the campaign.
+	PurposeCampaignView = "cview"
 )
 
 // ErrBadToken is returned for a link token that is forged, damaged or expired.

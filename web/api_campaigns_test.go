@@ -124,6 +124,17 @@ func TestAPICampaignLifecycle(t *testing.T) {
 		t.Errorf("message: want the recipient's subject and an unsubscribe link on the public URL:\n%.600s", m.Data)
 	}
 
+	// Each message's web view shows the campaign as that recipient got it.
+	view := strings.TrimPrefix(h.srv.CampaignLinks(reader3.ID, int64(audID(c))).WebView, "https://news.bakery.test")
+	if resp := h.get(view); resp.StatusCode != http.StatusOK {
+		t.Errorf("web view: got %d, want 200", resp.StatusCode)
+	} else if page := body(t, resp); !strings.Contains(page, "Hello <strong>Reader3</strong>") || !strings.Contains(page, "1 Mill Lane") {
+		t.Errorf("web view: want the campaign rendered for Reader3, got %.300q", page)
+	}
+	if resp := h.get(view[:len(view)-2] + "xx"); resp.StatusCode == http.StatusOK {
+		t.Errorf("web view with a damaged token: got 200")
+	}
+
 	code, out = h.api(key, http.MethodGet, path+"/recipients?status=sent&per_page=10&page=3", nil)
 	rows, _ := out["data"].([]any)
 	if code != http.StatusOK || len(rows) != 9 || out["meta"].(map[string]any)["total"] != 29.0 {

@@ -53,7 +53,7 @@ func (s *Server) CampaignLinks(contactID, campaignID int64) mailer.Links {
 	return mailer.Links{
 		Unsubscribe: s.UnsubscribeURL(base, contactID, 0),
 		Preferences: s.PreferencesURL(base, contactID),
-		WebView:     s.WebViewURL(base, contactID, campaignID),
+		WebView:     base + "/view/" + s.store.Box().SignToken(store.Token{Purpose: store.PurposeCampaignView, ContactID: contactID, ListID: campaignID}),
 	}
 }
 

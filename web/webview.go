@@ -1,12 +1,16 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"html"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v5"
 
+	"herald/mailer"
 	"herald/store"
 	"herald/templates"
 )
@@ -15,22 +19,35 @@ import (
 // the recipient got it. The page is the email's own HTML, so it runs with
 // no script and cannot be framed.
 func (s *Server) webView(c *echo.Context) error {
-	t, err := s.store.Box().VerifyToken(c.Param("token"), store.PurposeView, time.Now())
-	if err != nil {
-		return s.linkInvalid(c)
-	}
 	ctx := c.Request().Context()
-	tmpl, err := s.store.Template(ctx, t.ListID)
-	if err != nil {
-		return s.linkInvalid(c)
+	var r mailer.Rendered
+	var err error
+	if t, terr := s.store.Box().VerifyToken(c.Param("token"), store.PurposeCampaignView, time.Now()); terr == nil {
+		contact, cerr := s.store.Contact(ctx, t.ContactID)
+		if cerr != nil || !contact.ErasedAt.IsZero() {
+			return s.linkInvalid(c)
+		}
+		r, err = s.renderCampaignFor(ctx, t.ListID, contact)
+		if errors.Is(err, store.ErrNotFound) {
+			return s.linkInvalid(c)
+		}
+	} else {
+		t, terr := s.store.Box().VerifyToken(c.Param("token"), store.PurposeView, time.Now())
+		if terr != nil {
+			return s.linkInvalid(c)
+		}
+		tmpl, terr := s.store.Template(ctx, t.ListID)
+		if terr != nil {
+			return s.linkInvalid(c)
+		}
+		contact, cerr := s.store.Contact(ctx, t.ContactID)
+		if cerr != nil || !contact.ErasedAt.IsZero() {
+			return s.linkInvalid(c)
+		}
+		r, err = s.renderTemplate(c, tmpl, t.ContactID, nil)
 	}
-	contact, err := s.store.Contact(ctx, t.ContactID)
-	if err != nil || !contact.ErasedAt.IsZero() {
-		return s.linkInvalid(c)
-	}
-	r, err := s.renderTemplate(c, tmpl, t.ContactID, nil)
 	if err != nil {
-		s.log.Error("web view does not render", "template", tmpl.ID, "contact", t.ContactID, "err", err)
+		s.log.Error("web view does not render", "token", c.Param("token"), "err", err)
 		return s.message(c, http.StatusOK, templates.MessageProps{Heading: "This email cannot be shown here",
 			Text: "Something in it no longer works in the browser. The email in your inbox is unaffected."})
 	}
@@ -43,4 +60,31 @@ func (s *Server) webView(c *echo.Context) error {
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("X-Robots-Tag", "noindex")
 	return c.HTML(http.StatusOK, page)
+}
+
+// renderCampaignFor renders a campaign as it was sent to a contact: its
+// frozen content, with their own links. ErrNotFound means the campaign is
+// gone or never started.
+func (s *Server) renderCampaignFor(ctx context.Context, campaignID int64, contact store.Contact) (mailer.Rendered, error) {
+	frozen, err := s.store.CampaignFrozen(ctx, campaignID)
+	if err != nil {
+		return mailer.Rendered{}, err
+	}
+	if frozen == "" {
+		return mailer.Rendered{}, store.ErrNotFound
+	}
+	var content mailer.Content
+	if err := json.Unmarshal([]byte(frozen), &content); err != nil {
+		return mailer.Rendered{}, err
+	}
+	compiled, err := mailer.Compile(content.Source)
+	if err != nil {
+		return mailer.Rendered{}, err
+	}
+	return compiled.Render(mailer.Data{
+		Contact:  mailer.ContactData{Email: contact.Email, FirstName: contact.FirstName, LastName: contact.LastName, Attributes: contact.Attributes},
+		Campaign: mailer.CampaignData{Name: content.Name},
+		Org:      s.Org(),
+		Links:    s.CampaignLinks(contact.ID, campaignID),
+	})
 }
