@@ -297,8 +297,38 @@ func (s *Server) StartCampaign(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.store.StartCampaign(ctx, id, string(frozen))
-	return err
+	if _, err = s.store.StartCampaign(ctx, id, string(frozen)); err != nil {
+		return err
+	}
+	s.archiveCampaign(ctx, x, content)
+	return nil
+}
+
+// archiveCampaign adds a started campaign to the archive of each public
+// list it goes to, rendered for nobody in particular: no name, and links
+// that lead to the archive rather than to anyone's preferences.
+func (s *Server) archiveCampaign(ctx context.Context, x store.Campaign, content mailer.Content) {
+	compiled, err := mailer.Compile(content.Source)
+	if err != nil {
+		return
+	}
+	base := strings.TrimRight(s.general().BaseURL, "/")
+	for _, listID := range x.ListIDs {
+		l, err := s.store.List(ctx, listID)
+		if err != nil || l.Visibility != store.VisibilityPublic {
+			continue
+		}
+		archive := base + "/archive/" + itoa(l.ID)
+		r, err := compiled.Render(mailer.Data{Campaign: mailer.CampaignData{Name: content.Name}, Org: s.Org(),
+			Links: mailer.Links{Unsubscribe: archive, Preferences: archive, WebView: archive}})
+		if err != nil {
+			s.log.Warn("campaign not archived: it does not render without a recipient", "campaign", x.ID, "err", err)
+			continue
+		}
+		if _, err := s.store.AddArchiveEntry(ctx, store.ArchiveEntry{ListID: l.ID, Title: r.Subject, HTML: r.HTML, Text: r.Text}); err != nil {
+			s.log.Error("archiving a campaign", "campaign", x.ID, "list", l.ID, "err", err)
+		}
+	}
 }
 
 func (s *Server) apiCampaignSend(c *echo.Context) error {

@@ -27,7 +27,7 @@ func TestAPICampaignLifecycle(t *testing.T) {
 
 	bg := context.Background()
 	key := h.apiKey(store.ScopeFull)
-	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News")})
+	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News"), Visibility: new(store.VisibilityPublic)})
 	for i := range 30 {
 		e := fmt.Sprintf("reader%02d@example.com", i)
 		if _, _, err := h.st.CreateContact(bg, store.ContactInput{Email: &e, FirstName: new(fmt.Sprintf("Reader%d", i)), Lists: []int64{news.ID}, Source: "test"}, false); err != nil {
@@ -122,6 +122,15 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	m := sink.Messages()[1]
 	if !strings.Contains(string(m.Data), "List-Unsubscribe: <https://news.bakery.test/u/") || !strings.Contains(string(m.Data), "Subject: Hi Reader") {
 		t.Errorf("message: want the recipient's subject and an unsubscribe link on the public URL:\n%.600s", m.Data)
+	}
+
+	// The public list's archive has the campaign, addressed to nobody.
+	entries, _ := h.st.ArchiveEntries(bg, news.ID, 10)
+	if len(entries) != 1 || entries[0].Title != "Hi" || strings.Contains(entries[0].HTML, "Reader") || !strings.Contains(entries[0].HTML, "Hello <strong></strong>") {
+		t.Fatalf("archive entry: got %+v, want one, rendered for nobody", entries)
+	}
+	if page := body(t, h.get("/archive/"+itoa(news.ID))); !strings.Contains(page, "/archive/"+itoa(news.ID)+"/"+itoa(entries[0].ID)) {
+		t.Errorf("archive page: want the campaign listed, got %.400q", page)
 	}
 
 	// Each message's web view shows the campaign as that recipient got it.
