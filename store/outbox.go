@@ -286,6 +286,11 @@ type Outcome struct {
 	NextAttempt time.Time
 }
 
+const recordOutcome = `UPDATE sends SET status = ?, attempts = attempts + 1, lease_until = NULL, last_code = ?, last_response = ?,
+	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
+	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+WHERE id = ?`
+
 // RecordOutcomes writes many sends' outcomes in one transaction, counting
 // each as an attempt.
 func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
@@ -295,14 +300,12 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 		}
 	}
 	now := unix(s.now())
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `UPDATE sends SET status = ?, attempts = attempts + 1, lease_until = NULL, last_code = ?, last_response = ?,
-	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
-	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
-WHERE id = ?`)
-		if err != nil {
-			return err
-		}
+	prepared, err := s.writeStmt(ctx, recordOutcome)
+	if err != nil {
+		return fmt.Errorf("store: record outcomes: %w", err)
+	}
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		st := tx.StmtContext(ctx, prepared)
 		defer st.Close()
 		for _, o := range outs {
 			next := int64(0)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"strings"
 	"time"
 
@@ -45,6 +46,28 @@ type Store struct {
 	box  *SecretBox
 	path string
 	now  func() time.Time
+
+	// stmts are statements on hot paths, prepared once on the writer.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+// writeStmt returns q prepared on the writer, preparing it the first time.
+func (s *Store) writeStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.w.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[q] = st
+	return st, nil
 }
 
 // Open creates the data directory if needed, opens the database in it and applies
@@ -96,6 +119,12 @@ func dsn(path string, writer bool) string {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
