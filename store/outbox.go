@@ -428,3 +428,28 @@ func (s *Store) RequeueInFlight(ctx context.Context) (int, error) {
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+// ContactSend is one campaign message to a contact, for their timeline.
+type ContactSend struct {
+	Send
+	CampaignName string
+}
+
+// ContactSends returns the campaign messages a contact was sent or is due
+// to be sent, newest first.
+func (s *Store) ContactSends(ctx context.Context, contactID int64, limit int) ([]ContactSend, error) {
+	return queryAll(ctx, s, "contact sends", func(row scanner) (ContactSend, error) {
+		var cs ContactSend
+		var next, updated int64
+		var sent sql.NullInt64
+		err := row.Scan(&cs.ID, &cs.CampaignID, &cs.ContactID, &cs.Email, &cs.Status, &cs.Attempts, &next, &cs.LastCode, &cs.LastResponse,
+			&cs.ProviderID, &updated, &sent, &cs.CampaignName)
+		cs.NextAttempt, cs.UpdatedAt = fromUnix(next), fromUnix(updated)
+		if sent.Valid {
+			cs.SentAt = fromUnix(sent.Int64)
+		}
+		return cs, err
+	}, `SELECT s.id, s.campaign_id, s.contact_id, s.email, s.status, s.attempts, s.next_attempt_at, s.last_code, s.last_response,
+	s.provider_id, s.updated_at, s.sent_at, c.name
+FROM sends s JOIN campaigns c ON c.id = s.campaign_id WHERE s.contact_id = ? ORDER BY s.id DESC LIMIT ?`, contactID, limit)
+}

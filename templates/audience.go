@@ -86,6 +86,16 @@ type EventRow struct {
 	At     time.Time
 }
 
+// SendRow is one campaign message to a contact.
+type SendRow struct {
+	CampaignID   int64
+	CampaignName string
+	Status       string
+	Attempts     int
+	LastResponse string
+	At           time.Time
+}
+
 // ContactForm is the state of the contact editor.
 type ContactForm struct {
 	Email      string
@@ -108,6 +118,7 @@ type ContactProps struct {
 	Lists       []Option
 	Statuses    []string
 	Events      []EventRow
+	Sends       []SendRow
 	Source      string
 	Consent     string
 	CreatedAt   time.Time
@@ -121,11 +132,11 @@ type ContactProps struct {
 
 func statusBadge(status string) string {
 	switch status {
-	case "active", "confirmed":
+	case "active", "confirmed", "sent":
 		return "badge badge-ok"
-	case "unconfirmed":
+	case "unconfirmed", "retrying", "queued", "sending":
 		return "badge badge-warn"
-	case "bounced", "complained", "blocked":
+	case "bounced", "complained", "blocked", "failed":
 		return "badge badge-error"
 	}
 	return "badge badge-muted"

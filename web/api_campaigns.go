@@ -587,12 +587,43 @@ func (s *Server) apiCampaignRecipients(c *echo.Context) error {
 	m.Total = total
 	out := []sendJSON{}
 	for _, sd := range sends {
-		j := sendJSON{ID: sd.ID, ContactID: sd.ContactID, Email: sd.Email, Status: sd.Status, Attempts: sd.Attempts, LastCode: sd.LastCode,
-			LastResponse: sd.LastResponse, UpdatedAt: sd.UpdatedAt, SentAt: optTime(sd.SentAt)}
-		if sd.Status == store.SendRetrying {
-			j.NextAttempt = optTime(sd.NextAttempt)
-		}
-		out = append(out, j)
+		out = append(out, toSendJSON(sd))
 	}
 	return apiList(c, out, m)
+}
+
+// contactSendJSON is one campaign message to a contact.
+type contactSendJSON struct {
+	sendJSON
+	CampaignID   int64  `json:"campaign_id"`
+	CampaignName string `json:"campaign_name"`
+}
+
+func toSendJSON(sd store.Send) sendJSON {
+	j := sendJSON{ID: sd.ID, ContactID: sd.ContactID, Email: sd.Email, Status: sd.Status, Attempts: sd.Attempts, LastCode: sd.LastCode,
+		LastResponse: sd.LastResponse, UpdatedAt: sd.UpdatedAt, SentAt: optTime(sd.SentAt)}
+	if sd.Status == store.SendRetrying {
+		j.NextAttempt = optTime(sd.NextAttempt)
+	}
+	return j
+}
+
+func (s *Server) apiContactSends(c *echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Contact(ctx, id); err != nil {
+		return err
+	}
+	sends, err := s.store.ContactSends(ctx, id, 500)
+	if err != nil {
+		return err
+	}
+	out := []contactSendJSON{}
+	for _, sd := range sends {
+		out = append(out, contactSendJSON{sendJSON: toSendJSON(sd.Send), CampaignID: sd.CampaignID, CampaignName: sd.CampaignName})
+	}
+	return apiData(c, http.StatusOK, out)
 }

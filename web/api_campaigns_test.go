@@ -133,6 +133,17 @@ func TestAPICampaignLifecycle(t *testing.T) {
 		t.Errorf("archive page: want the campaign listed, got %.400q", page)
 	}
 
+	// The contact's campaigns, in the API and on their page.
+	code, out = h.api(key, http.MethodGet, "/api/v1/contacts/"+itoa(reader3.ID)+"/sends", nil)
+	if rows, _ := out["data"].([]any); code != http.StatusOK || len(rows) != 1 || rows[0].(map[string]any)["campaign_name"] != "May news" ||
+		rows[0].(map[string]any)["status"] != "sent" {
+		t.Errorf("contact sends: got %d %v", code, out)
+	}
+	h.signIn()
+	if page := body(t, h.get("/contacts/"+itoa(reader3.ID))); !strings.Contains(page, "<td>May news</td>") {
+		t.Errorf("contact page: want the campaign in its Campaigns section")
+	}
+
 	// Each message's web view shows the campaign as that recipient got it.
 	view := strings.TrimPrefix(h.srv.CampaignLinks(reader3.ID, int64(audID(c))).WebView, "https://news.bakery.test")
 	if resp := h.get(view); resp.StatusCode != http.StatusOK {

@@ -217,6 +217,14 @@ func (s *Server) contactPageProps(c *echo.Context, id int64) (templates.ContactP
 	for _, e := range evs {
 		p.Events = append(p.Events, templates.EventRow{Kind: e.Kind, Detail: e.Detail, At: e.CreatedAt})
 	}
+	sends, err := s.store.ContactSends(ctx, id, 100)
+	if err != nil {
+		return p, err
+	}
+	for _, sd := range sends {
+		p.Sends = append(p.Sends, templates.SendRow{CampaignID: sd.CampaignID, CampaignName: sd.CampaignName, Status: sd.Status,
+			Attempts: sd.Attempts, LastResponse: sd.LastResponse, At: sd.UpdatedAt})
+	}
 	return p, nil
 }
 

@@ -207,6 +207,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/v1/media", s.apiMediaList)
 	api.POST("/v1/media", s.apiMediaCreate, uploadLimit)
 	api.DELETE("/v1/media/:id", s.apiMediaDelete)
+	api.GET("/v1/contacts/:id/sends", s.apiContactSends)
 	api.GET("/v1/campaigns", s.apiCampaignList)
 	api.POST("/v1/campaigns", s.apiCampaignCreate)
 	api.GET("/v1/campaigns/:id", s.apiCampaignGet)
