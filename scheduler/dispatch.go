@@ -150,11 +150,23 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 		var wg sync.WaitGroup
 		for range min(conns, len(batch)) {
 			wg.Go(func() {
+				// The next message renders while the last one's outcome is
+				// being committed; it goes out only once that commit is done.
+				var committed <-chan struct{}
 				for i := range next {
 					var out store.Outcome
 					if ctx.Err() == nil {
 						contact, ok := contacts[batch[i].ContactID]
-						out = job.send(ctx, batch[i], contact, ok)
+						msg, early := job.prepare(batch[i], contact, ok)
+						if committed != nil {
+							<-committed
+							committed = nil
+						}
+						if early != nil {
+							out = *early
+						} else {
+							out = job.deliver(ctx, batch[i], msg)
+						}
 					}
 					if out.Status == "" {
 						// Stopping: leave it untried, to be released.
@@ -163,7 +175,10 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 						mu.Unlock()
 						continue
 					}
-					rec.record(out)
+					committed = rec.submit(out)
+				}
+				if committed != nil {
+					<-committed
 				}
 			})
 		}
@@ -241,11 +256,12 @@ func (r *recorder) run() {
 	}
 }
 
-// record commits one outcome, with whatever others arrive meanwhile.
-func (r *recorder) record(out store.Outcome) {
+// submit hands an outcome to be committed with whatever others arrive
+// meanwhile; the channel closes once it is.
+func (r *recorder) submit(out store.Outcome) <-chan struct{} {
 	done := make(chan struct{})
 	r.in <- recordReq{out: out, done: done}
-	<-done
+	return done
 }
 
 // close stops the recorder and reports any failed commit.
@@ -281,12 +297,11 @@ type campaignJob struct {
 	pool     *mailer.Pool
 }
 
-// send renders and delivers one message and says what became of it.
-func (j *campaignJob) send(ctx context.Context, sd store.Send, contact store.Contact, found bool) store.Outcome {
-	out := store.Outcome{SendID: sd.ID}
+// prepare renders one recipient's message. When it cannot, it returns the
+// outcome that says why instead.
+func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) ([]byte, *store.Outcome) {
 	if !found {
-		out.Status, out.Response = store.SendFailed, "the contact was deleted before the message went"
-		return out
+		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "the contact was deleted before the message went"}
 	}
 	msg, err := j.content.Build(j.compiled, j.id, mailer.Recipient{
 		SendID:     sd.ID,
@@ -299,9 +314,15 @@ func (j *campaignJob) send(ctx context.Context, sd store.Send, contact store.Con
 	if err != nil {
 		// A template that cannot render for this recipient fails them
 		// visibly, with the reason, rather than skipping them.
-		out.Status, out.Response = store.SendFailed, err.Error()
-		return out
+		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: err.Error()}
 	}
+	return msg, nil
+}
+
+// deliver sends one prepared message and says what became of it; an
+// outcome without a status means it was never tried.
+func (j *campaignJob) deliver(ctx context.Context, sd store.Send, msg []byte) store.Outcome {
+	out := store.Outcome{SendID: sd.ID}
 	res, err := j.pool.Deliver(ctx, j.content.FromEmail, sd.Email, msg)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		// Stopped before the message left: untried, not failed.
