@@ -26,7 +26,7 @@ type Dispatcher struct {
 	// Org is the sending organisation, for footers.
 	Org func() mailer.OrgData
 	// FirstRetry is the delay before the first retry of a temporary
-	// failure; later ones double from it.
+	// failure; later ones double from it. Zero reads it from settings.
 	FirstRetry time.Duration
 	// Lease is how long a claimed batch may take before its sends go back
 	// to the queue.
@@ -284,7 +284,10 @@ func (d *Dispatcher) firstRetry() time.Duration {
 	if d.FirstRetry > 0 {
 		return d.FirstRetry
 	}
-	return 30 * time.Second
+	if g, err := d.Store.General(context.Background()); err == nil {
+		return g.FirstRetry()
+	}
+	return store.DefaultFirstRetry * time.Second
 }
 
 // campaignJob is one run of one campaign.

@@ -45,6 +45,20 @@ type General struct {
 	FromName      string `json:"from_name"`
 	FromEmail     string `json:"from_email"`
 	Timezone      string `json:"timezone"`
+	// FirstRetrySeconds is how long a message waits after a temporary
+	// failure before its first retry; later retries double it.
+	FirstRetrySeconds int `json:"first_retry_seconds"`
+}
+
+// DefaultFirstRetry is the first retry delay when none is set.
+const DefaultFirstRetry = 30
+
+// FirstRetry is the delay before the first retry of a temporary failure.
+func (g General) FirstRetry() time.Duration {
+	if g.FirstRetrySeconds <= 0 {
+		return DefaultFirstRetry * time.Second
+	}
+	return time.Duration(g.FirstRetrySeconds) * time.Second
 }
 
 // Normalize trims every field and drops a trailing slash from the base URL.
@@ -58,6 +72,9 @@ func (g *General) Normalize() {
 	}
 	g.FromName = strings.TrimSpace(g.FromName)
 	g.FromEmail = strings.TrimSpace(g.FromEmail)
+	if g.FirstRetrySeconds == 0 {
+		g.FirstRetrySeconds = DefaultFirstRetry
+	}
 	g.Timezone = strings.TrimSpace(g.Timezone)
 	if g.Timezone == "" {
 		g.Timezone = "UTC"
@@ -87,6 +104,9 @@ func (g General) Validate() map[string]string {
 	if strings.ContainsAny(g.FromName, "\r\n") {
 		errs["from_name"] = "Use a single line."
 	}
+	if g.FirstRetrySeconds != 0 && (g.FirstRetrySeconds < 5 || g.FirstRetrySeconds > 3600) {
+		errs["first_retry_seconds"] = "Choose between 5 and 3600 seconds; 30 suits most relays."
+	}
 	if _, err := time.LoadLocation(g.Timezone); err != nil || g.Timezone == "Local" {
 		errs["timezone"] = "Choose a timezone from the list, like Europe/London."
 	}
@@ -100,7 +120,7 @@ const generalKey = "general"
 
 // General returns the general settings, with defaults when none are saved yet.
 func (s *Store) General(ctx context.Context) (General, error) {
-	g := General{Timezone: "UTC"}
+	g := General{Timezone: "UTC", FirstRetrySeconds: DefaultFirstRetry}
 	v, err := s.setting(ctx, s.r, generalKey)
 	if errors.Is(err, ErrNotFound) {
 		return g, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func validGeneral() General {
@@ -19,7 +20,7 @@ func TestGeneralDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("General: %v", err)
 	}
-	if want := (General{Timezone: "UTC"}); g != want {
+	if want := (General{Timezone: "UTC", FirstRetrySeconds: 30}); g != want || g.FirstRetry() != 30*time.Second {
 		t.Errorf("General: got %+v, want %+v", g, want)
 	}
 }
@@ -43,6 +44,8 @@ func TestSaveGeneralValidation(t *testing.T) {
 		{"timezone path", func(g *General) { g.Timezone = "../../etc/passwd" }, "timezone"},
 		{"long org name", func(g *General) { g.OrgName = strings.Repeat("o", 201) }, "org_name"},
 		{"long postal address", func(g *General) { g.PostalAddress = strings.Repeat("p", 501) }, "postal_address"},
+		{"first retry too soon", func(g *General) { g.FirstRetrySeconds = 2 }, "first_retry_seconds"},
+		{"first retry too late", func(g *General) { g.FirstRetrySeconds = 7200 }, "first_retry_seconds"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,7 +55,7 @@ func TestSaveGeneralValidation(t *testing.T) {
 			tc.change(&g)
 			_, err := s.SaveGeneral(ctx, g)
 			sameFields(t, err, tc.field)
-			if got, err := s.General(ctx); err != nil || got != (General{Timezone: "UTC"}) {
+			if got, err := s.General(ctx); err != nil || got != (General{Timezone: "UTC", FirstRetrySeconds: 30}) {
 				t.Errorf("General after refused save: got %+v (%v), want defaults", got, err)
 			}
 		})
@@ -68,7 +71,7 @@ func TestSaveGeneralRoundTrip(t *testing.T) {
 	}
 	want := General{
 		OrgName: "Acme", PostalAddress: "1 Main St\nSpringfield", BaseURL: "https://mail.example.com",
-		FromName: "Acme News", FromEmail: "news@example.com", Timezone: "Europe/London",
+		FromName: "Acme News", FromEmail: "news@example.com", Timezone: "Europe/London", FirstRetrySeconds: 30,
 	}
 	saved, err := s.SaveGeneral(ctx, in)
 	if err != nil {
@@ -89,8 +92,8 @@ func TestSaveGeneralRoundTrip(t *testing.T) {
 	if _, err := s.SaveGeneral(ctx, General{OrgName: "Other"}); err != nil {
 		t.Fatalf("second SaveGeneral: %v", err)
 	}
-	if got, err := s.General(ctx); err != nil || got != (General{OrgName: "Other", Timezone: "UTC"}) {
-		t.Errorf("General after second save: got %+v (%v), want only OrgName and UTC", got, err)
+	if got, err := s.General(ctx); err != nil || got != (General{OrgName: "Other", Timezone: "UTC", FirstRetrySeconds: 30}) {
+		t.Errorf("General after second save: got %+v (%v), want only OrgName, UTC and the default retry", got, err)
 	}
 }
 

@@ -92,6 +92,7 @@ type GeneralForm struct {
 	FromName      string
 	FromEmail     string
 	Timezone      string
+	FirstRetry    string
 }
 
 // RelayRow is one relay in the list of relays.

@@ -14,6 +14,8 @@ type generalPatch struct {
 	FromName      *string `json:"from_name"`
 	FromEmail     *string `json:"from_email"`
 	Timezone      *string `json:"timezone"`
+	// FirstRetrySeconds is the delay before the first retry of a temporary failure.
+	FirstRetrySeconds *int `json:"first_retry_seconds"`
 }
 
 func (s *Server) apiSettingsGet(c *echo.Context) error {
@@ -37,6 +39,7 @@ func (s *Server) apiSettingsUpdate(c *echo.Context) error {
 		&g.FromName: p.FromName, &g.FromEmail: p.FromEmail, &g.Timezone: p.Timezone} {
 		set(dst, v)
 	}
+	set(&g.FirstRetrySeconds, p.FirstRetrySeconds)
 	g, err = s.store.SaveGeneral(c.Request().Context(), g)
 	if err != nil {
 		return err

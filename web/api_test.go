@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,6 +161,23 @@ func TestAPISettings(t *testing.T) {
 	}
 	if g, _ := h.st.General(context.Background()); g.OrgName != "Acme" || g.Timezone != "UTC" || !h.srv.secureCookies() {
 		t.Fatalf("stored: got %+v; the refused patch must change nothing and https must make cookies Secure", g)
+	}
+
+	// The first retry delay: 30 s by default, 5 to 3600 when set.
+	if code, out := h.api(key, http.MethodPatch, "/api/v1/settings", map[string]any{"first_retry_seconds": 2}); code != http.StatusUnprocessableEntity {
+		t.Errorf("first retry of 2 s: got %d %v, want 422", code, out)
+	}
+	code, out = h.api(key, http.MethodPatch, "/api/v1/settings", map[string]any{"first_retry_seconds": 120})
+	if code != http.StatusOK || out["data"].(map[string]any)["first_retry_seconds"] != 120.0 {
+		t.Fatalf("first retry of 120 s: got %d %v", code, out)
+	}
+	if g, _ := h.st.General(context.Background()); g.FirstRetry() != 2*time.Minute {
+		t.Errorf("stored first retry: got %v, want 2m", g.FirstRetry())
+	}
+	h.signIn()
+	resp := h.postForm("/settings", url.Values{"org_name": {"Acme"}, "timezone": {"UTC"}, "first_retry_seconds": {"soon"}}, nil)
+	if page := body(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "between 5 and 3600 seconds") {
+		t.Errorf("settings form with a bad retry delay: got %d, want 422 with the message", resp.StatusCode)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v5"
 
@@ -30,7 +32,7 @@ func (s *Server) secureCookies() bool { return s.general().Secure() }
 
 func generalForm(g store.General) templates.GeneralForm {
 	return templates.GeneralForm{OrgName: g.OrgName, PostalAddress: g.PostalAddress, BaseURL: g.BaseURL,
-		FromName: g.FromName, FromEmail: g.FromEmail, Timezone: g.Timezone}
+		FromName: g.FromName, FromEmail: g.FromEmail, Timezone: g.Timezone, FirstRetry: strconv.Itoa(g.FirstRetrySeconds)}
 }
 
 func (s *Server) generalForm(c *echo.Context) error {
@@ -47,6 +49,13 @@ func (s *Server) generalSave(c *echo.Context) error {
 		FromName:      c.FormValue("from_name"),
 		FromEmail:     c.FormValue("from_email"),
 		Timezone:      c.FormValue("timezone"),
+	}
+	if v := strings.TrimSpace(c.FormValue("first_retry_seconds")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			n = -1 // refused by validation with its message
+		}
+		g.FirstRetrySeconds = n
 	}
 	g, err := s.store.SaveGeneral(c.Request().Context(), g)
 	var ve *store.ValidationError
