@@ -118,7 +118,7 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 	conns = max(conns, 1)
 	pool := mailer.NewPool(relay, conns)
 	defer pool.Close()
-	job := &campaignJob{d: d, id: id, started: c.StartedAt, content: &content, compiled: compiled, pool: pool}
+	job := &campaignJob{d: d, id: id, started: c.StartedAt, content: &content, compiled: compiled, pool: pool, firstRetry: d.firstRetry(ctx)}
 
 	for ctx.Err() == nil {
 		cur, err := d.Store.Campaign(ctx, id)
@@ -280,11 +280,13 @@ func (d *Dispatcher) lease() time.Duration {
 	return 5 * time.Minute
 }
 
-func (d *Dispatcher) firstRetry() time.Duration {
+// firstRetry is read once per run, not on every failure: during an outage
+// every message fails.
+func (d *Dispatcher) firstRetry(ctx context.Context) time.Duration {
 	if d.FirstRetry > 0 {
 		return d.FirstRetry
 	}
-	if g, err := d.Store.General(context.Background()); err == nil {
+	if g, err := d.Store.General(ctx); err == nil {
 		return g.FirstRetry()
 	}
 	return store.DefaultFirstRetry * time.Second
@@ -292,12 +294,13 @@ func (d *Dispatcher) firstRetry() time.Duration {
 
 // campaignJob is one run of one campaign.
 type campaignJob struct {
-	d        *Dispatcher
-	id       int64
-	started  time.Time
-	content  *mailer.Content
-	compiled *mailer.Compiled
-	pool     *mailer.Pool
+	d          *Dispatcher
+	id         int64
+	started    time.Time
+	firstRetry time.Duration
+	content    *mailer.Content
+	compiled   *mailer.Compiled
+	pool       *mailer.Pool
 }
 
 // prepare renders one recipient's message. When it cannot, it returns the
@@ -362,7 +365,7 @@ func (j *campaignJob) retry(sd store.Send, out store.Outcome, err error) store.O
 		return out
 	}
 	out.Status = store.SendRetrying
-	out.NextAttempt = time.Now().Add(mailer.RetryDelay(sd.Attempts+1, j.d.firstRetry()))
+	out.NextAttempt = time.Now().Add(mailer.RetryDelay(sd.Attempts+1, j.firstRetry))
 	return out
 }
 
@@ -376,6 +379,11 @@ func (d *Dispatcher) Resume(ctx context.Context) error {
 	if n > 0 {
 		d.Log.Info("sends left in flight by the last run requeued", "count", n)
 	}
+	return d.kickSending(ctx)
+}
+
+// kickSending runs every sending campaign that is not already running.
+func (d *Dispatcher) kickSending(ctx context.Context) error {
 	cs, err := d.Store.Campaigns(ctx, store.CampaignSending)
 	for _, c := range cs {
 		d.Kick(c.ID)
@@ -424,14 +432,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context) Job {
 			} else if n > 0 {
 				d.Log.Info("sends requeued after their lease ran out", "count", n)
 			}
-			cs, err := d.Store.Campaigns(ctx, store.CampaignSending)
-			if err != nil {
-				return err
-			}
-			for _, c := range cs {
-				d.Kick(c.ID)
-			}
-			return nil
+			return d.kickSending(ctx)
 		},
 	}
 }

@@ -217,11 +217,23 @@ type Send struct {
 
 const sendColumns = `id, campaign_id, contact_id, email, status, attempts, next_attempt_at, last_code, last_response, provider_id, updated_at, sent_at`
 
+// sendColumnsOf is sendColumns qualified by a table alias, for joins.
+func sendColumnsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(sendColumns, ", ", ", "+alias+".")
+}
+
 func scanSend(row scanner) (Send, error) {
+	return scanSendWith(row)
+}
+
+// scanSendWith scans sendColumns and then any extra columns into extra.
+func scanSendWith(row scanner, extra ...any) (Send, error) {
 	var sd Send
 	var next, updated int64
 	var sent sql.NullInt64
-	err := row.Scan(&sd.ID, &sd.CampaignID, &sd.ContactID, &sd.Email, &sd.Status, &sd.Attempts, &next, &sd.LastCode, &sd.LastResponse, &sd.ProviderID, &updated, &sent)
+	dst := append([]any{&sd.ID, &sd.CampaignID, &sd.ContactID, &sd.Email, &sd.Status, &sd.Attempts, &next, &sd.LastCode, &sd.LastResponse,
+		&sd.ProviderID, &updated, &sent}, extra...)
+	err := row.Scan(dst...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Send{}, ErrNotFound
 	}
@@ -440,16 +452,9 @@ type ContactSend struct {
 func (s *Store) ContactSends(ctx context.Context, contactID int64, limit int) ([]ContactSend, error) {
 	return queryAll(ctx, s, "contact sends", func(row scanner) (ContactSend, error) {
 		var cs ContactSend
-		var next, updated int64
-		var sent sql.NullInt64
-		err := row.Scan(&cs.ID, &cs.CampaignID, &cs.ContactID, &cs.Email, &cs.Status, &cs.Attempts, &next, &cs.LastCode, &cs.LastResponse,
-			&cs.ProviderID, &updated, &sent, &cs.CampaignName)
-		cs.NextAttempt, cs.UpdatedAt = fromUnix(next), fromUnix(updated)
-		if sent.Valid {
-			cs.SentAt = fromUnix(sent.Int64)
-		}
+		var err error
+		cs.Send, err = scanSendWith(row, &cs.CampaignName)
 		return cs, err
-	}, `SELECT s.id, s.campaign_id, s.contact_id, s.email, s.status, s.attempts, s.next_attempt_at, s.last_code, s.last_response,
-	s.provider_id, s.updated_at, s.sent_at, c.name
+	}, `SELECT `+sendColumnsOf("s")+`, c.name
 FROM sends s JOIN campaigns c ON c.id = s.campaign_id WHERE s.contact_id = ? ORDER BY s.id DESC LIMIT ?`, contactID, limit)
 }

@@ -211,12 +211,13 @@ func (s *Server) apiCampaignUpdate(c *echo.Context) error {
 // campaignContent resolves what a campaign will send, checked: its body
 // from a template or its own, in its layout, rendered once with sample data,
 // with a sender, an audience, a relay and the public URL its links need.
-func (s *Server) campaignContent(ctx context.Context, x store.Campaign) (mailer.Content, error) {
+// It returns the content compiled too, for callers that render it.
+func (s *Server) campaignContent(ctx context.Context, x store.Campaign) (mailer.Content, *mailer.Compiled, error) {
 	return s.checkCampaign(ctx, x, false)
 }
 
 // checkCampaign is campaignContent; a test send needs no audience.
-func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool) (mailer.Content, error) {
+func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool) (mailer.Content, *mailer.Compiled, error) {
 	errs := map[string]string{}
 	g := s.general()
 	content := mailer.Content{Name: x.Name, FromName: x.FromName, FromEmail: x.FromEmail, ReplyTo: x.ReplyTo}
@@ -239,10 +240,10 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 	if x.TemplateID != 0 {
 		t, err := s.store.Template(ctx, x.TemplateID)
 		if err != nil {
-			return content, err
+			return content, nil, err
 		}
 		if src, err = s.templateSource(ctx, t); err != nil {
-			return content, err
+			return content, nil, err
 		}
 		if x.Subject != "" {
 			src.Subject = x.Subject
@@ -252,7 +253,7 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 	if x.LayoutID != 0 {
 		l, err := s.store.Template(ctx, x.LayoutID)
 		if err != nil {
-			return content, err
+			return content, nil, err
 		}
 		src.Layout = l.Body
 	}
@@ -262,13 +263,15 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 	if strings.TrimSpace(src.Body) == "" {
 		errs["body"] = "Write the email, or choose a template."
 	}
+	var compiled *mailer.Compiled
 	if len(errs) == 0 {
-		if _, err := mailer.Compile(src); err != nil {
+		var err error
+		if compiled, err = mailer.Compile(src); err != nil {
 			errs["body"] = err.Error()
 		}
 	}
 	if len(errs) > 0 {
-		return content, &store.ValidationError{Fields: errs}
+		return content, nil, &store.ValidationError{Fields: errs}
 	}
 	content.Source = src
 	if len(x.ListIDs) > 0 {
@@ -276,7 +279,7 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 			content.ListName, content.ListID = l.Name, fmt.Sprintf("list-%d.%s", l.ID, helloName(g.BaseURL))
 		}
 	}
-	return content, nil
+	return content, compiled, nil
 }
 
 // StartCampaign checks what a campaign will send, freezes it and sets the
@@ -289,7 +292,7 @@ func (s *Server) StartCampaign(ctx context.Context, id int64) error {
 	if !x.Editable() {
 		return &store.ValidationError{Fields: map[string]string{"status": "The campaign is " + x.Status + "; only a draft or scheduled campaign can be sent."}}
 	}
-	content, err := s.campaignContent(ctx, x)
+	content, compiled, err := s.campaignContent(ctx, x)
 	if err != nil {
 		return err
 	}
@@ -300,18 +303,14 @@ func (s *Server) StartCampaign(ctx context.Context, id int64) error {
 	if _, err = s.store.StartCampaign(ctx, id, string(frozen)); err != nil {
 		return err
 	}
-	s.archiveCampaign(ctx, x, content)
+	s.archiveCampaign(ctx, x, content.Name, compiled)
 	return nil
 }
 
 // archiveCampaign adds a started campaign to the archive of each public
 // list it goes to, rendered for nobody in particular: no name, and links
 // that lead to the archive rather than to anyone's preferences.
-func (s *Server) archiveCampaign(ctx context.Context, x store.Campaign, content mailer.Content) {
-	compiled, err := mailer.Compile(content.Source)
-	if err != nil {
-		return
-	}
+func (s *Server) archiveCampaign(ctx context.Context, x store.Campaign, name string, compiled *mailer.Compiled) {
 	base := strings.TrimRight(s.general().BaseURL, "/")
 	for _, listID := range x.ListIDs {
 		l, err := s.store.List(ctx, listID)
@@ -319,7 +318,7 @@ func (s *Server) archiveCampaign(ctx context.Context, x store.Campaign, content 
 			continue
 		}
 		archive := base + "/archive/" + itoa(l.ID)
-		r, err := compiled.Render(mailer.Data{Campaign: mailer.CampaignData{Name: content.Name}, Org: s.Org(),
+		r, err := compiled.Render(mailer.Data{Campaign: mailer.CampaignData{Name: name}, Org: s.Org(),
 			Links: mailer.Links{Unsubscribe: archive, Preferences: archive, WebView: archive}})
 		if err != nil {
 			s.log.Warn("campaign not archived: it does not render without a recipient", "campaign", x.ID, "err", err)
@@ -382,7 +381,7 @@ func (s *Server) apiCampaignSchedule(c *echo.Context) error {
 		return err
 	}
 	// Check now what would stop it at its time, rather than fail then.
-	if _, err := s.campaignContent(ctx, x); err != nil {
+	if _, _, err := s.campaignContent(ctx, x); err != nil {
 		return err
 	}
 	if x, err = s.store.ScheduleCampaign(ctx, x.ID, at); err != nil {
@@ -436,13 +435,9 @@ func (s *Server) apiCampaignTest(c *echo.Context) error {
 			return &store.ValidationError{Fields: map[string]string{"emails": e + ": " + msg}}
 		}
 	}
-	content, err := s.checkCampaign(ctx, x, true)
+	content, compiled, err := s.checkCampaign(ctx, x, true)
 	if err != nil {
 		return err
-	}
-	compiled, err := mailer.Compile(content.Source)
-	if err != nil {
-		return &store.ValidationError{Fields: map[string]string{"body": err.Error()}}
 	}
 	base := strings.TrimRight(s.general().BaseURL, "/")
 	d, err := s.renderData(ctx, base, b.ContactID, nil, x.ID)

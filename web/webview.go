@@ -20,31 +20,30 @@ import (
 // no script and cannot be framed.
 func (s *Server) webView(c *echo.Context) error {
 	ctx := c.Request().Context()
+	// A campaign's message, or a template shown from its preview.
+	box, token := s.store.Box(), c.Param("token")
+	t, err := box.VerifyToken(token, store.PurposeCampaignView, time.Now())
+	campaign := err == nil
+	if !campaign {
+		if t, err = box.VerifyToken(token, store.PurposeView, time.Now()); err != nil {
+			return s.linkInvalid(c)
+		}
+	}
+	contact, err := s.store.Contact(ctx, t.ContactID)
+	if err != nil || !contact.ErasedAt.IsZero() {
+		return s.linkInvalid(c)
+	}
 	var r mailer.Rendered
-	var err error
-	if t, terr := s.store.Box().VerifyToken(c.Param("token"), store.PurposeCampaignView, time.Now()); terr == nil {
-		contact, cerr := s.store.Contact(ctx, t.ContactID)
-		if cerr != nil || !contact.ErasedAt.IsZero() {
-			return s.linkInvalid(c)
-		}
+	if campaign {
 		r, err = s.renderCampaignFor(ctx, t.ListID, contact)
-		if errors.Is(err, store.ErrNotFound) {
-			return s.linkInvalid(c)
-		}
 	} else {
-		t, terr := s.store.Box().VerifyToken(c.Param("token"), store.PurposeView, time.Now())
-		if terr != nil {
-			return s.linkInvalid(c)
+		var tmpl store.Template
+		if tmpl, err = s.store.Template(ctx, t.ListID); err == nil {
+			r, err = s.renderTemplate(c, tmpl, t.ContactID, nil)
 		}
-		tmpl, terr := s.store.Template(ctx, t.ListID)
-		if terr != nil {
-			return s.linkInvalid(c)
-		}
-		contact, cerr := s.store.Contact(ctx, t.ContactID)
-		if cerr != nil || !contact.ErasedAt.IsZero() {
-			return s.linkInvalid(c)
-		}
-		r, err = s.renderTemplate(c, tmpl, t.ContactID, nil)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return s.linkInvalid(c)
 	}
 	if err != nil {
 		s.log.Error("web view does not render", "token", c.Param("token"), "err", err)
