@@ -199,6 +199,15 @@ const (
 	SendCancelled = "cancelled"
 )
 
+// SendStatus reports whether s is one of the statuses of a send row.
+func SendStatus(s string) bool {
+	switch s {
+	case SendQueued, SendSending, SendSent, SendRetrying, SendFailed, SendCancelled:
+		return true
+	}
+	return false
+}
+
 // Send is one recipient's message in a campaign's outbox.
 type Send struct {
 	ID           int64

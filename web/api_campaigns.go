@@ -236,26 +236,9 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 	if _, _, err := s.SMTPRelay(ctx, x.RelayID); err != nil {
 		errs["relay_id"] = "No relay to send through: " + err.Error()
 	}
-	src := mailer.Source{Subject: x.Subject, Format: x.Format, Body: x.Body, Text: x.TextBody, Layout: mailer.DefaultLayout}
-	if x.TemplateID != 0 {
-		t, err := s.store.Template(ctx, x.TemplateID)
-		if err != nil {
-			return content, nil, err
-		}
-		if src, err = s.templateSource(ctx, t); err != nil {
-			return content, nil, err
-		}
-		if x.Subject != "" {
-			src.Subject = x.Subject
-		}
-	}
-	src.Preheader = x.Preheader
-	if x.LayoutID != 0 {
-		l, err := s.store.Template(ctx, x.LayoutID)
-		if err != nil {
-			return content, nil, err
-		}
-		src.Layout = l.Body
+	src, err := s.campaignSource(ctx, x)
+	if err != nil {
+		return content, nil, err
 	}
 	if strings.TrimSpace(src.Subject) == "" {
 		errs["subject"] = "Give the campaign a subject."
@@ -265,7 +248,6 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 	}
 	var compiled *mailer.Compiled
 	if len(errs) == 0 {
-		var err error
 		if compiled, err = mailer.Compile(src); err != nil {
 			errs["body"] = err.Error()
 		}
@@ -280,6 +262,33 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 		}
 	}
 	return content, compiled, nil
+}
+
+// campaignSource is the message a campaign sends, before any recipient: its
+// own body or its template's, with its preheader, in its layout.
+func (s *Server) campaignSource(ctx context.Context, x store.Campaign) (mailer.Source, error) {
+	src := mailer.Source{Subject: x.Subject, Format: x.Format, Body: x.Body, Text: x.TextBody, Layout: mailer.DefaultLayout}
+	if x.TemplateID != 0 {
+		t, err := s.store.Template(ctx, x.TemplateID)
+		if err != nil {
+			return src, err
+		}
+		if src, err = s.templateSource(ctx, t); err != nil {
+			return src, err
+		}
+		if x.Subject != "" {
+			src.Subject = x.Subject
+		}
+	}
+	src.Preheader = x.Preheader
+	if x.LayoutID != 0 {
+		l, err := s.store.Template(ctx, x.LayoutID)
+		if err != nil {
+			return src, err
+		}
+		src.Layout = l.Body
+	}
+	return src, nil
 }
 
 // StartCampaign checks what a campaign will send, freezes it and sets the
@@ -352,10 +361,7 @@ func (s *Server) parseSendAt(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	loc, err := time.LoadLocation(s.general().Timezone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := s.location()
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05"} {
 		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
 			return t, nil
@@ -411,9 +417,7 @@ type testResult struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// apiCampaignTest sends the campaign as it would go out, rendered for a
-// chosen contact or sample data, to up to 5 addresses: subject marked
-// [TEST], sample links that unsubscribe nobody, nothing recorded.
+// apiCampaignTest sends the campaign to up to 5 addresses as a test.
 func (s *Server) apiCampaignTest(c *echo.Context) error {
 	ctx := c.Request().Context()
 	x, err := s.pathCampaign(c)
@@ -427,34 +431,45 @@ func (s *Server) apiCampaignTest(c *echo.Context) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	if len(b.Emails) == 0 || len(b.Emails) > maxTestRecipients {
-		return &store.ValidationError{Fields: map[string]string{"emails": fmt.Sprintf("Give 1 to %d addresses.", maxTestRecipients)}}
+	out, err := s.campaignTest(ctx, x, b.Emails, b.ContactID)
+	if err != nil {
+		return err
 	}
-	for _, e := range b.Emails {
+	return apiData(c, http.StatusOK, map[string]any{"results": out})
+}
+
+// campaignTest sends the campaign as it would go out, rendered for a chosen
+// contact or sample data, to each address: subject marked [TEST], sample
+// links that unsubscribe nobody, nothing recorded.
+func (s *Server) campaignTest(ctx context.Context, x store.Campaign, emails []string, contactID int64) ([]testResult, error) {
+	if len(emails) == 0 || len(emails) > maxTestRecipients {
+		return nil, &store.ValidationError{Fields: map[string]string{"emails": fmt.Sprintf("Give 1 to %d addresses.", maxTestRecipients)}}
+	}
+	for _, e := range emails {
 		if msg := store.CheckEmail(e); msg != "" {
-			return &store.ValidationError{Fields: map[string]string{"emails": e + ": " + msg}}
+			return nil, &store.ValidationError{Fields: map[string]string{"emails": e + ": " + msg}}
 		}
 	}
 	content, compiled, err := s.checkCampaign(ctx, x, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	base := strings.TrimRight(s.general().BaseURL, "/")
-	d, err := s.renderData(ctx, base, b.ContactID, nil, x.ID)
+	d, err := s.renderData(ctx, base, contactID, nil, x.ID)
 	if err != nil {
-		return &store.ValidationError{Fields: map[string]string{"contact_id": fmt.Sprintf("There is no contact %d.", b.ContactID)}}
+		return nil, &store.ValidationError{Fields: map[string]string{"contact_id": fmt.Sprintf("There is no contact %d.", contactID)}}
 	}
 	d.Links, d.Campaign = sampleLinks(base), mailer.CampaignData{Name: x.Name}
 	r, err := compiled.Render(d)
 	if err != nil {
-		return &store.ValidationError{Fields: map[string]string{"body": "It does not render for this contact: " + mailer.RenderError(err)}}
+		return nil, &store.ValidationError{Fields: map[string]string{"body": "It does not render for this contact: " + mailer.RenderError(err)}}
 	}
 	relay, _, err := s.SMTPRelay(ctx, x.RelayID)
 	if err != nil {
-		return &store.ValidationError{Fields: map[string]string{"relay_id": err.Error()}}
+		return nil, &store.ValidationError{Fields: map[string]string{"relay_id": err.Error()}}
 	}
 	out := []testResult{}
-	for _, addr := range b.Emails {
+	for _, addr := range emails {
 		m := mailer.Message{From: mail.Address{Name: content.FromName, Address: content.FromEmail}, To: mail.Address{Address: addr},
 			Subject: "[TEST] " + r.Subject, Text: r.Text, HTML: r.HTML, ListName: content.ListName, ListID: content.ListID,
 			UnsubscribeURL: d.Links.Unsubscribe}
@@ -470,7 +485,7 @@ func (s *Server) apiCampaignTest(c *echo.Context) error {
 		}
 		out = append(out, line)
 	}
-	return apiData(c, http.StatusOK, map[string]any{"results": out})
+	return out, nil
 }
 
 // kick asks the dispatcher to start on a campaign now.
@@ -572,7 +587,7 @@ func (s *Server) apiCampaignRecipients(c *echo.Context) error {
 		return err
 	}
 	status := c.QueryParam("status")
-	if status != "" && !strings.Contains(" queued sending sent retrying failed cancelled ", " "+status+" ") {
+	if status != "" && !store.SendStatus(status) {
 		return &store.ValidationError{Fields: map[string]string{"status": "status is one of queued, sending, sent, retrying, failed, cancelled."}}
 	}
 	sends, total, err := s.store.CampaignSends(ctx, x.ID, status, m.PerPage, (m.Page-1)*m.PerPage)

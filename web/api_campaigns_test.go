@@ -13,17 +13,40 @@ import (
 	"herald/store"
 )
 
-// TestAPICampaignLifecycle drives a campaign through the API: create, check
-// what is missing, send to a real loopback relay, watch it finish, and read
-// its stats and recipients.
-func TestAPICampaignLifecycle(t *testing.T) {
-	sink := smtptest.Start(t, smtptest.Options{})
+// sendingHarness is a harness whose campaigns really go out: a dispatcher
+// wired as serve wires it, and a loopback SMTP server to receive them.
+func sendingHarness(t *testing.T, opts smtptest.Options) (*harness, *scheduler.Dispatcher, *smtptest.Server) {
+	sink := smtptest.Start(t, opts)
 	d := &scheduler.Dispatcher{}
 	h := newHarness(t, func(c *Config) { c.Dispatch = d.Kick })
 	d.Store, d.Log, d.Links, d.Relay, d.Org, d.Start = h.st, h.srv.log, h.srv.CampaignLinks, h.srv.SMTPRelay, h.srv.Org, h.srv.StartCampaign
 	ctx, stop := context.WithCancel(context.Background())
 	d.Dispatch(ctx)
 	t.Cleanup(func() { stop(); d.Wait() })
+	return h, d, sink
+}
+
+// readyToSend gives the harness what a campaign needs to go out: a relay to
+// sink with conns connections, a sender, a public URL and a timezone.
+func (h *harness) readyToSend(sink *smtptest.Server, conns int, tz string) {
+	h.t.Helper()
+	bg := context.Background()
+	if _, err := h.st.CreateRelay(bg, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none", MaxConnections: conns, Enabled: true}); err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.st.SaveGeneral(bg, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery", FromEmail: "news@bakery.test",
+		BaseURL: "https://news.bakery.test", Timezone: tz}); err != nil {
+		h.t.Fatal(err)
+	}
+	h.srv.generalCache.Store(nil)
+}
+
+// TestAPICampaignLifecycle drives a campaign through the API: create, check
+// what is missing, send to a real loopback relay, watch it finish, and read
+// its stats and recipients.
+func TestAPICampaignLifecycle(t *testing.T) {
+	h, d, sink := sendingHarness(t, smtptest.Options{})
+	ctx := context.Background()
 
 	bg := context.Background()
 	key := h.apiKey(store.ScopeFull)
@@ -64,14 +87,7 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	if _, f := audError(out); code != http.StatusUnprocessableEntity || f["relay_id"] == nil || f["from_email"] == nil || f["status"] == nil {
 		t.Fatalf("send without setup: got %d %v, want 422 naming relay_id, from_email and status", code, out)
 	}
-	if _, err := h.st.CreateRelay(bg, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none", MaxConnections: 2, Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.st.SaveGeneral(bg, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery", FromEmail: "news@bakery.test",
-		BaseURL: "https://news.bakery.test", Timezone: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
-	h.srv.generalCache.Store(nil)
+	h.readyToSend(sink, 2, "UTC")
 
 	// A test send: rendered for a chosen contact, marked [TEST], recorded nowhere.
 	reader3, _ := h.st.ContactByEmail(bg, "reader03@example.com")

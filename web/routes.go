@@ -38,7 +38,7 @@ var PublicRoutes = map[string]bool{
 
 // builtSections are the sections with pages of their own; the others show
 // that they are not built yet.
-var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true, "templates": true}
+var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true, "templates": true, "campaigns": true}
 
 // maxFormBody caps request bodies, except on the upload routes, which take
 // up to maxUpload and stream it to disk.
@@ -136,6 +136,23 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/templates/:id/versions", s.templateVersions)
 	admin.GET("/templates/:id/versions/:version", s.templateVersionShow)
 	admin.POST("/templates/:id/versions/:version/restore", s.templateRestore)
+	admin.GET("/campaigns", s.campaignList)
+	admin.POST("/campaigns", s.campaignCreate)
+	admin.GET("/campaigns/:id", s.campaignShow)
+	admin.POST("/campaigns/:id", s.campaignSave(""))
+	admin.POST("/campaigns/:id/send", s.campaignSave("send"))
+	admin.POST("/campaigns/:id/schedule", s.campaignSave("schedule"))
+	admin.POST("/campaigns/:id/unschedule", s.campaignStatus(store.CampaignDraft, "Unscheduled: it is a draft again.", store.CampaignScheduled))
+	admin.POST("/campaigns/:id/pause", s.campaignStatus(store.CampaignPaused, "Paused. Messages already on their way finish; nothing more goes until you resume.", store.CampaignSending))
+	admin.POST("/campaigns/:id/resume", s.campaignStatus(store.CampaignSending, "Resumed.", store.CampaignPaused))
+	admin.POST("/campaigns/:id/cancel", s.campaignStatus(store.CampaignCancelled, "Cancelled. Nobody left in the queue will get it.",
+		store.CampaignSending, store.CampaignPaused, store.CampaignScheduled))
+	admin.POST("/campaigns/:id/duplicate", s.campaignDuplicate)
+	admin.POST("/campaigns/:id/delete", s.campaignDelete)
+	admin.POST("/campaigns/:id/resend-failed", s.campaignResendFailed)
+	admin.POST("/campaigns/:id/test", s.campaignTestSend)
+	admin.GET("/campaigns/:id/progress", s.campaignProgressShow)
+	admin.GET("/campaigns/:id/recipients", s.campaignRecipients)
 	admin.GET("/lists", s.listList)
 	admin.GET("/lists/new", s.listNew)
 	admin.POST("/lists", s.listCreate)
@@ -219,6 +236,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/v1/campaigns/:id/duplicate", s.apiCampaignDuplicate)
 	api.POST("/v1/campaigns/:id/pause", s.apiCampaignStatus(store.CampaignPaused, store.CampaignSending))
 	api.POST("/v1/campaigns/:id/resume", s.apiCampaignStatus(store.CampaignSending, store.CampaignPaused))
+	api.POST("/v1/campaigns/:id/unschedule", s.apiCampaignStatus(store.CampaignDraft, store.CampaignScheduled))
 	api.POST("/v1/campaigns/:id/cancel", s.apiCampaignStatus(store.CampaignCancelled, store.CampaignSending, store.CampaignPaused, store.CampaignScheduled))
 	api.POST("/v1/campaigns/:id/resend-failed", s.apiCampaignResendFailed)
 	api.GET("/v1/campaigns/:id/stats", s.apiCampaignStats)

@@ -159,19 +159,8 @@ func (s *Server) editProps(c *echo.Context, t store.Template) (templates.Templat
 	for _, l := range layouts {
 		p.Layouts = append(p.Layouts, templates.Option{Value: itoa(l.ID), Label: l.Name})
 	}
-	page, err := s.store.Contacts(ctx, store.ContactFilter{Status: store.StatusActive}, 1, 20)
-	if err != nil {
+	if p.Relays, p.Contacts, err = s.testOptions(ctx); err != nil {
 		return p, err
-	}
-	for _, ct := range page.Contacts {
-		p.Contacts = append(p.Contacts, templates.Option{Value: itoa(ct.ID), Label: ct.Email})
-	}
-	relays, err := s.store.Relays(ctx)
-	if err != nil {
-		return p, err
-	}
-	for _, r := range relays {
-		p.Relays = append(p.Relays, templates.Option{Value: itoa(r.ID), Label: r.Name})
 	}
 	media, err := s.store.MediaList(ctx)
 	if err != nil {
@@ -181,6 +170,26 @@ func (s *Server) editProps(c *echo.Context, t store.Template) (templates.Templat
 		p.Media = append(p.Media, s.mediaItem(c, m))
 	}
 	return p, nil
+}
+
+// testOptions are the relays a test can go through and the first contacts
+// it can be filled in for.
+func (s *Server) testOptions(ctx context.Context) (relays, contacts []templates.Option, err error) {
+	page, err := s.store.Contacts(ctx, store.ContactFilter{Status: store.StatusActive}, 1, 20)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ct := range page.Contacts {
+		contacts = append(contacts, templates.Option{Value: itoa(ct.ID), Label: ct.Email})
+	}
+	rs, err := s.store.Relays(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rs {
+		relays = append(relays, templates.Option{Value: itoa(r.ID), Label: r.Name})
+	}
+	return relays, contacts, nil
 }
 
 func (s *Server) mediaItem(c *echo.Context, m store.Media) templates.MediaItem {

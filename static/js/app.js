@@ -10,6 +10,12 @@
       ev.preventDefault();
       return;
     }
+    // So does a form's button with data-confirm, such as "Send now".
+    var btn = ev.submitter;
+    if (btn && btn.hasAttribute("data-confirm") && !window.confirm(btn.getAttribute("data-confirm"))) {
+      ev.preventDefault();
+      return;
+    }
     // A bulk form asks before the one action that cannot be undone.
     form = ev.target.closest("form[data-confirm-action]");
     if (form && form.elements.action && form.elements.action.value === form.getAttribute("data-confirm-action") &&

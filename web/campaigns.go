@@ -1,0 +1,238 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/mailer"
+	"herald/store"
+	"herald/templates"
+)
+
+func (s *Server) campaignList(c *echo.Context) error {
+	return s.campaignsPage(c, http.StatusOK, templates.CampaignsProps{})
+}
+
+func (s *Server) campaignsPage(c *echo.Context, status int, p templates.CampaignsProps) error {
+	p.Status = c.QueryParam("status")
+	cs, err := s.store.Campaigns(c.Request().Context(), p.Status)
+	if err != nil {
+		return err
+	}
+	p.Shell = s.shell(c, "campaigns", "Campaigns")
+	for _, x := range cs {
+		p.Campaigns = append(p.Campaigns, templates.CampaignRow{ID: x.ID, Name: x.Name, Subject: x.Subject, Status: x.Status,
+			Recipients: x.Recipients, SendAt: x.SendAt, StartedAt: x.StartedAt, UpdatedAt: x.UpdatedAt})
+	}
+	return s.render(c, status, templates.CampaignsPage(p))
+}
+
+// campaignCreate starts a draft with a body that previews at once.
+func (s *Server) campaignCreate(c *echo.Context) error {
+	name := c.FormValue("name")
+	_, body := starterBody(store.KindCampaign, mailer.FormatMarkdown)
+	format := mailer.FormatMarkdown
+	x, err := s.store.CreateCampaign(c.Request().Context(), store.CampaignInput{Name: &name, Format: &format, Body: &body})
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return s.campaignsPage(c, http.StatusUnprocessableEntity, templates.CampaignsProps{Name: name, Errors: ve.Fields})
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/campaigns/"+itoa(x.ID))
+}
+
+// location is the organisation's timezone, in which people give times.
+func (s *Server) location() *time.Location {
+	if loc, err := time.LoadLocation(s.general().Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+func idString(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return itoa(id)
+}
+
+func idStrings(ids []int64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = itoa(id)
+	}
+	return out
+}
+
+func campaignFormOf(x store.Campaign, loc *time.Location) templates.CampaignForm {
+	f := templates.CampaignForm{Name: x.Name, Subject: x.Subject, Preheader: x.Preheader, FromName: x.FromName, FromEmail: x.FromEmail,
+		ReplyTo: x.ReplyTo, TemplateID: idString(x.TemplateID), Format: x.Format, Body: x.Body, TextBody: x.TextBody,
+		LayoutID: idString(x.LayoutID), ListIDs: idStrings(x.ListIDs), SegmentID: idString(x.SegmentID),
+		ExcludeListIDs: idStrings(x.ExcludeListIDs), ExcludeSegmentID: idString(x.ExcludeSegmentID), RelayID: idString(x.RelayID)}
+	if !x.SendAt.IsZero() {
+		f.SendAt = x.SendAt.In(loc).Format("2006-01-02T15:04")
+	}
+	return f
+}
+
+// readCampaignForm reads the editor. The body fields are there only while
+// the campaign is written here; without them the stored body stays.
+func readCampaignForm(c *echo.Context) (templates.CampaignForm, store.CampaignInput, templates.FieldErrors) {
+	values, _ := c.FormValues()
+	f := templates.CampaignForm{Name: values.Get("name"), Subject: values.Get("subject"), Preheader: values.Get("preheader"),
+		FromName: values.Get("from_name"), FromEmail: values.Get("from_email"), ReplyTo: values.Get("reply_to"),
+		TemplateID: values.Get("template_id"), Format: values.Get("format"), Body: values.Get("body"), TextBody: values.Get("text_body"),
+		LayoutID: values.Get("layout_id"), ListIDs: values["list_ids"], SegmentID: values.Get("segment_id"),
+		ExcludeListIDs: values["exclude_list_ids"], ExcludeSegmentID: values.Get("exclude_segment_id"), RelayID: values.Get("relay_id"),
+		SendAt: values.Get("send_at")}
+	errs := templates.FieldErrors{}
+	id := func(field, v string) *int64 {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if v != "" && (err != nil || n < 1) {
+			errs[field] = "Choose from the menu."
+		}
+		return &n
+	}
+	ids := func(field string, vs []string) *[]int64 {
+		out := []int64{}
+		for _, v := range vs {
+			out = append(out, *id(field, v))
+		}
+		return &out
+	}
+	in := store.CampaignInput{Name: &f.Name, Subject: &f.Subject, Preheader: &f.Preheader, FromName: &f.FromName, FromEmail: &f.FromEmail,
+		ReplyTo: &f.ReplyTo, TemplateID: id("template_id", f.TemplateID), LayoutID: id("layout_id", f.LayoutID),
+		ListIDs: ids("list_ids", f.ListIDs), SegmentID: id("segment_id", f.SegmentID), ExcludeListIDs: ids("exclude_list_ids", f.ExcludeListIDs),
+		ExcludeSegmentID: id("exclude_segment_id", f.ExcludeSegmentID), RelayID: id("relay_id", f.RelayID)}
+	if values.Has("body") {
+		in.Format, in.Body, in.TextBody = &f.Format, &f.Body, &f.TextBody
+	}
+	return f, in, errs
+}
+
+// campaignProps loads a campaign's page: what the editor offers, or the
+// progress and details of a started campaign.
+func (s *Server) campaignProps(c *echo.Context, x store.Campaign) (templates.CampaignProps, error) {
+	ctx := c.Request().Context()
+	loc := s.location()
+	g := s.general()
+	p := templates.CampaignProps{Shell: s.shell(c, "campaigns", x.Name), ID: x.ID, Status: x.Status, Editable: x.Editable(),
+		Form: campaignFormOf(x, loc), Timezone: loc.String(), DefaultFrom: "Settings → General's sender"}
+	if g.FromEmail != "" {
+		p.DefaultFrom = g.FromEmail
+	}
+	if !x.SendAt.IsZero() {
+		p.SendAtLocal = x.SendAt.In(loc).Format("Mon 2 Jan 2006 at 15:04")
+	}
+	if !p.Editable {
+		var err error
+		if p.Progress, err = s.progressOf(ctx, x, 0, time.Time{}); err != nil {
+			return p, err
+		}
+		p.Details, p.Preview = s.campaignDetails(ctx, x)
+		return p, nil
+	}
+	if u, ok := currentUser(c); ok {
+		p.TestTo = u.Email
+	}
+	var err error
+	if p.Lists, p.Segments, _, err = s.audienceOptions(c); err != nil {
+		return p, err
+	}
+	ts, err := s.store.Templates(ctx, "")
+	if err != nil {
+		return p, err
+	}
+	for _, t := range ts {
+		switch t.Kind {
+		case store.KindCampaign:
+			p.Templates = append(p.Templates, templates.Option{Value: itoa(t.ID), Label: t.Name})
+		case store.KindLayout:
+			p.Layouts = append(p.Layouts, templates.Option{Value: itoa(t.ID), Label: t.Name})
+		}
+	}
+	if p.Relays, p.Contacts, err = s.testOptions(ctx); err != nil {
+		return p, err
+	}
+	p.Preview = s.campaignPreview(ctx, x)
+	return p, nil
+}
+
+// campaignPreview renders a draft as it stands, for sample data.
+func (s *Server) campaignPreview(ctx context.Context, x store.Campaign) templates.PreviewProps {
+	src, err := s.campaignSource(ctx, x)
+	if err != nil {
+		return templates.PreviewProps{Errors: []string{validationText(err)}}
+	}
+	return s.previewSource(ctx, src, x.Name)
+}
+
+// previewSource renders a message for sample data into the preview frame.
+func (s *Server) previewSource(ctx context.Context, src mailer.Source, name string) templates.PreviewProps {
+	if strings.TrimSpace(src.Body) == "" {
+		return templates.PreviewProps{Errors: []string{"Write the email, or choose a template."}}
+	}
+	compiled, err := mailer.Compile(src)
+	if err != nil {
+		return templates.PreviewProps{Errors: []string{err.Error()}}
+	}
+	d, _ := s.renderData(ctx, strings.TrimRight(s.general().BaseURL, "/"), 0, nil, 0)
+	d.Campaign = mailer.CampaignData{Name: name}
+	r, err := compiled.Render(d)
+	if err != nil {
+		return templates.PreviewProps{Errors: []string{mailer.RenderError(err)}}
+	}
+	p := templates.PreviewProps{Subject: r.Subject, Text: r.Text}
+	if r.HTML != "" {
+		p.URL = "/templates/preview/" + s.previews.put(r.HTML)
+	}
+	return p
+}
+
+// campaignDetails lists what a started campaign sent, from its frozen
+// content, and previews that content.
+func (s *Server) campaignDetails(ctx context.Context, x store.Campaign) ([]templates.Option, templates.PreviewProps) {
+	var content mailer.Content
+	frozen, err := s.store.CampaignFrozen(ctx, x.ID)
+	if err == nil {
+		err = json.Unmarshal([]byte(frozen), &content)
+	}
+	if err != nil {
+		return nil, templates.PreviewProps{Errors: []string{"The campaign's frozen content cannot be read: " + err.Error()}}
+	}
+	var audience []string
+	for _, id := range x.ListIDs {
+		if l, err := s.store.List(ctx, id); err == nil {
+			audience = append(audience, "list "+l.Name)
+		}
+	}
+	if x.SegmentID != 0 {
+		if sg, err := s.store.Segment(ctx, x.SegmentID); err == nil {
+			audience = append(audience, "segment "+sg.Name)
+		}
+	}
+	from := content.FromEmail
+	if content.FromName != "" {
+		from = content.FromName + " <" + content.FromEmail + ">"
+	}
+	d := []templates.Option{{Label: "Subject", Value: content.Source.Subject}, {Label: "From", Value: from}, {Label: "Audience", Value: strings.Join(audience, ", ")}}
+	if content.ReplyTo != "" {
+		d = append(d, templates.Option{Label: "Reply-To", Value: content.ReplyTo})
+	}
+	if !x.StartedAt.IsZero() {
+		d = append(d, templates.Option{Label: "Started", Value: x.StartedAt.In(s.location()).Format("2 Jan 2006 15:04 MST")})
+	}
+	if !x.FinishedAt.IsZero() {
+		d = append(d, templates.Option{Label: "Finished", Value: x.FinishedAt.In(s.location()).Format("2 Jan 2006 15:04 MST")})
+	}
+	return d, s.previewSource(ctx, content.Source, content.Name)
+}

@@ -1,0 +1,169 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/store"
+)
+
+// TestCampaignPagesEditor drives the editor with plain forms: what stops a
+// campaign is named beside its field with the typed form kept, a schedule
+// needs a time, and a good one schedules and unschedules.
+func TestCampaignPagesEditor(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	bg := context.Background()
+
+	if resp := h.postForm("/campaigns", url.Values{"name": {""}}, nil); resp.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(body(t, resp), "Give the campaign a name") {
+		t.Fatalf("nameless campaign: got %d, want 422 asking for a name", resp.StatusCode)
+	}
+	resp := h.postForm("/campaigns", url.Values{"name": {"Autumn"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/campaigns/1" {
+		t.Fatalf("create: got %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	page := body(t, h.get("/campaigns/1"))
+	for _, want := range []string{`id="campaign-form"`, `class="preview-frame"`, "Save and send now", "Save and schedule"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("editor lacks %q", want)
+		}
+	}
+
+	form := url.Values{"name": {"Autumn"}, "subject": {"Leaves, {{.Contact.FirstName}}"}, "format": {"markdown"}, "body": {"Hello"}}
+	resp = h.postForm("/campaigns/1/send", form, nil)
+	page = body(t, resp)
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("send with nothing set up: got %d, want 422", resp.StatusCode)
+	}
+	for _, want := range []string{"Choose at least one list or a segment", "No relay to send through", "Set the public base URL", `value="Leaves, {{.Contact.FirstName}}"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("refused send page lacks %q", want)
+		}
+	}
+	if c, _ := h.st.Campaign(bg, 1); c.Status != store.CampaignDraft {
+		t.Errorf("refused send: status %s, want draft", c.Status)
+	}
+
+	bad := url.Values{"name": {"Renamed"}, "list_ids": {"abc"}}
+	if resp := h.postForm("/campaigns/1", bad, nil); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body(t, resp), "Choose from the menu") {
+		t.Errorf("bad list id: got %d", resp.StatusCode)
+	}
+	if c, _ := h.st.Campaign(bg, 1); c.Name != "Autumn" {
+		t.Errorf("a refused save changed the name to %q", c.Name)
+	}
+
+	sink := smtptest.Start(t, smtptest.Options{})
+	h.readyToSend(sink, 1, "America/New_York")
+	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News")})
+	form.Set("list_ids", strconv.FormatInt(news.ID, 10))
+
+	if resp := h.postForm("/campaigns/1/schedule", form, nil); resp.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(body(t, resp), "Choose the day and time") {
+		t.Errorf("schedule without a time: got %d", resp.StatusCode)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	at := time.Now().In(ny).Add(48 * time.Hour).Truncate(time.Minute)
+	form.Set("send_at", at.Format("2006-01-02T15:04"))
+	if resp := h.postForm("/campaigns/1/schedule", form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("schedule: got %d: %s", resp.StatusCode, body(t, resp))
+	}
+	c, _ := h.st.Campaign(bg, 1)
+	if c.Status != store.CampaignScheduled || !c.SendAt.Equal(at) {
+		t.Fatalf("scheduled: %s at %v, want scheduled at %v", c.Status, c.SendAt, at)
+	}
+	if page := body(t, h.get("/campaigns/1")); !strings.Contains(page, at.Format("Mon 2 Jan 2006 at 15:04")+" (America/New_York)") {
+		t.Errorf("the scheduled page does not say when, in the organisation's timezone")
+	}
+	if resp := h.postForm("/campaigns/1/unschedule", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("unschedule: got %d", resp.StatusCode)
+	}
+	if c, _ := h.st.Campaign(bg, 1); c.Status != store.CampaignDraft {
+		t.Errorf("unscheduled: status %s, want draft", c.Status)
+	}
+	if page := body(t, h.get("/campaigns?status=draft")); !strings.Contains(page, `href="/campaigns/1"`) {
+		t.Errorf("the drafts list lacks the campaign")
+	}
+}
+
+// TestCampaignPagesProgress reads a started campaign's page: its progress
+// card with the rate since the last look and the time left, its recipients
+// by status, and the actions a started campaign refuses.
+func TestCampaignPagesProgress(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	bg := context.Background()
+	sink := smtptest.Start(t, smtptest.Options{})
+	h.readyToSend(sink, 1, "UTC")
+	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News")})
+	for i := range 20 {
+		e := fmt.Sprintf("p%02d@example.com", i)
+		if _, _, err := h.st.CreateContact(bg, store.ContactInput{Email: &e, Lists: []int64{news.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x, err := h.st.CreateCampaign(bg, store.CampaignInput{Name: new("Winter"), Subject: new("Snow"), Format: new("markdown"), Body: new("Hi"),
+		ListIDs: &[]int64{news.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Started, but with no dispatcher here: the outbox is filled and five
+	// messages recorded as the dispatcher would.
+	if err := h.srv.StartCampaign(bg, x.ID); err != nil {
+		t.Fatal(err)
+	}
+	x, _ = h.st.Campaign(bg, x.ID)
+	a, _ := h.st.CampaignAudience(bg, x)
+	if _, err := h.st.Materialise(bg, x.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	claimed, _ := h.st.ClaimSends(bg, x.ID, 5, time.Minute)
+	var outs []store.Outcome
+	for _, sd := range claimed {
+		outs = append(outs, store.Outcome{SendID: sd.ID, Status: store.SendSent, Code: 250, Response: "2.0.0 OK"})
+	}
+	if err := h.st.RecordOutcomes(bg, outs); err != nil {
+		t.Fatal(err)
+	}
+
+	path := "/campaigns/" + strconv.FormatInt(x.ID, 10)
+	tenSecondsAgo := time.Now().Add(-10 * time.Second).UnixMilli()
+	card := body(t, h.get(fmt.Sprintf("%s/progress?done=0&at=%d", path, tenSecondsAgo)))
+	for _, want := range []string{`data-stat="sent">5<`, `data-stat="remaining">15<`, `data-stat="rate">0.5/s<`, `data-stat="left">30 s<`,
+		`hx-get="` + path + `/progress?done=5&amp;at=`} {
+		if !strings.Contains(card, want) {
+			t.Errorf("progress card lacks %q:\n%s", want, card)
+		}
+	}
+	page := body(t, h.get(path+"/recipients?status=sent"))
+	if n := strings.Count(page, `<span class="badge badge-ok">sent</span>`); n != 5 || !strings.Contains(page, "250 2.0.0 OK") {
+		t.Errorf("sent recipients: %d rows, want 5 answered 250 2.0.0 OK", n)
+	}
+	if page := body(t, h.get(path+"/recipients?status=queued")); !strings.Contains(page, "Queued (15)") || strings.Count(page, "badge-warn\">queued") != 15 {
+		t.Errorf("queued recipients: want 15 rows and the count in the tab:\n%s", page)
+	}
+
+	for action, want := range map[string]string{"/resume": "it can become sending only when it is paused", "/delete": "Only a draft can be deleted"} {
+		resp := h.postForm(path+action, nil, nil)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: got %d, want a redirect with the reason", action, resp.StatusCode)
+		}
+		if page := body(t, h.get(resp.Header.Get("Location"))); !strings.Contains(page, want) {
+			t.Errorf("%s: the page after lacks %q", action, want)
+		}
+	}
+	resp := h.postForm(path+"/duplicate", nil, nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc == path {
+		t.Fatalf("duplicate: got %d to %q", resp.StatusCode, loc)
+	}
+	if cs, _ := h.st.Campaigns(bg, store.CampaignDraft); len(cs) != 1 || cs[0].Name != "Copy of Winter" {
+		t.Errorf("duplicate: drafts %v", cs)
+	}
+}
