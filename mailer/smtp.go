@@ -39,6 +39,10 @@ type SMTPRelay struct {
 type Result struct {
 	// Reply is the server's final answer to the message, like "250 2.0.0 Ok: queued as 4F2".
 	Reply string
+	// ProviderID is the id a sending service gave the message, such as SES's
+	// message id, which its bounce and complaint notifications refer to.
+	// Empty for SMTP relays.
+	ProviderID string
 }
 
 // SendError explains why a relay refused or could not take a message.
