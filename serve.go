@@ -111,7 +111,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	dispatcher.Links, dispatcher.Relay, dispatcher.Org, dispatcher.Start = srv.CampaignLinks, srv.SMTPRelay, srv.Org, srv.StartCampaign
+	dispatcher.Links, dispatcher.Open, dispatcher.Org, dispatcher.Start = srv.CampaignLinks, srv.OpenRelay, srv.Org, srv.StartCampaign
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

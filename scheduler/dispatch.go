@@ -19,8 +19,8 @@ import (
 type Dispatcher struct {
 	Store *store.Store
 	Log   *slog.Logger
-	// Relay says how to reach a relay and how many connections it allows.
-	Relay func(ctx context.Context, id int64) (mailer.SMTPRelay, int, error)
+	// Open opens a relay for sending: an SMTP pool or an SES client.
+	Open func(ctx context.Context, r store.Relay) (mailer.Transport, error)
 	// Links returns a recipient's own links for a campaign.
 	Links func(contactID, campaignID int64) mailer.Links
 	// Org is the sending organisation, for footers.
@@ -111,14 +111,13 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("campaign %d: %w", id, err)
 	}
-	relay, conns, err := d.Relay(ctx, c.RelayID)
+	rt, err := d.openRoute(ctx, c.RelayID)
 	if err != nil {
 		return fmt.Errorf("campaign %d: relay: %w", id, err)
 	}
-	conns = max(conns, 1)
-	pool := mailer.NewPool(relay, conns)
-	defer pool.Close()
-	job := &campaignJob{d: d, id: id, started: c.StartedAt, content: &content, compiled: compiled, pool: pool, firstRetry: d.firstRetry(ctx)}
+	defer rt.Close()
+	conns := rt.conns
+	job := &campaignJob{d: d, id: id, started: c.StartedAt, content: &content, compiled: compiled, route: rt, firstRetry: d.firstRetry(ctx)}
 
 	for ctx.Err() == nil {
 		cur, err := d.Store.Campaign(ctx, id)
@@ -300,7 +299,7 @@ type campaignJob struct {
 	firstRetry time.Duration
 	content    *mailer.Content
 	compiled   *mailer.Compiled
-	pool       *mailer.Pool
+	route      *route
 }
 
 // prepare renders one recipient's message. When it cannot, it returns the
@@ -329,7 +328,7 @@ func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) 
 // outcome without a status means it was never tried.
 func (j *campaignJob) deliver(ctx context.Context, sd store.Send, msg []byte) store.Outcome {
 	out := store.Outcome{SendID: sd.ID}
-	res, err := j.pool.Deliver(ctx, j.content.FromEmail, sd.Email, msg)
+	res, _, err := j.route.Deliver(ctx, j.content.FromEmail, sd.Email, msg)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		// Stopped before the message left: untried, not failed.
 		return store.Outcome{SendID: sd.ID}
@@ -340,7 +339,7 @@ func (j *campaignJob) deliver(ctx context.Context, sd store.Send, msg []byte) st
 	}
 	switch mailer.Classify(err) {
 	case mailer.Delivered:
-		out.Status, out.Code, out.Response = store.SendSent, 250, res.Reply
+		out.Status, out.Code, out.Response, out.ProviderID = store.SendSent, 250, res.Reply, res.ProviderID
 	case mailer.HardBounce:
 		out.Status, out.Response = store.SendFailed, err.Error()
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

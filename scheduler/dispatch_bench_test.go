@@ -65,11 +65,10 @@ SELECT 'person' || x || '@example.com', 'Person' || x, '{"city":"Leeds"}', 0, 0 
 	}
 	content, _ := json.Marshal(mailer.Content{Name: "Bench", FromName: "Bakery", FromEmail: "news@bakery.example",
 		Source: mailer.Source{Subject: "News for {{.Contact.FirstName}}", Format: mailer.FormatMarkdown, Body: body, Layout: mailer.DefaultLayout}})
+	sink(b, st, srv, 8)
 	d := &Dispatcher{
 		Store: st, Log: quietLog(),
-		Relay: func(context.Context, int64) (mailer.SMTPRelay, int, error) {
-			return mailer.SMTPRelay{Host: srv.Host(), Port: srv.Port(), TLS: mailer.TLSNone}, 8, nil
-		},
+		Open: openSMTP,
 		Links: func(contactID, campaignID int64) mailer.Links {
 			return mailer.Links{Unsubscribe: "https://news.example/u/" + strconv.FormatInt(contactID, 10)}
 		},

@@ -43,6 +43,7 @@ func dispatchFixture(t *testing.T, srv *smtptest.Server, emails []string) (*stor
 			t.Fatal(err)
 		}
 	}
+	sink(t, st, srv, 3)
 	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
 	if err != nil {
 		t.Fatal(err)
@@ -62,9 +63,7 @@ func dispatchFixture(t *testing.T, srv *smtptest.Server, emails []string) (*stor
 	d := &Dispatcher{
 		Store: st,
 		Log:   quietLog(),
-		Relay: func(context.Context, int64) (mailer.SMTPRelay, int, error) {
-			return mailer.SMTPRelay{Host: srv.Host(), Port: srv.Port(), TLS: mailer.TLSNone, Timeout: 5 * time.Second}, 3, nil
-		},
+		Open:  openSMTP,
 		Links: func(contactID, campaignID int64) mailer.Links {
 			return mailer.Links{Unsubscribe: fmt.Sprintf("https://news.example/u/%d-%d", campaignID, contactID)}
 		},
@@ -348,4 +347,20 @@ func TestDispatcherPauseResumeAndCancel(t *testing.T) {
 	if len(srv.Messages()) != before || counts[store.SendCancelled] != 400 {
 		t.Errorf("cancelled campaign: %d more delivered, counts %v; want none sent and 400 cancelled", len(srv.Messages())-before, counts)
 	}
+}
+
+// openSMTP opens a stored relay as serve does, without a password.
+func openSMTP(_ context.Context, r store.Relay) (mailer.Transport, error) {
+	return mailer.NewPool(mailer.SMTPRelay{Host: r.Host, Port: r.Port, TLS: r.TLS, Timeout: 5 * time.Second}, r.MaxConnections), nil
+}
+
+// sink stores an enabled relay to the loopback server srv.
+func sink(t testing.TB, st *store.Store, srv *smtptest.Server, conns int) store.Relay {
+	t.Helper()
+	r, err := st.CreateRelay(context.Background(), store.RelayInput{Name: fmt.Sprintf("Sink %d", srv.Port()), Kind: store.RelaySMTP, Host: srv.Host(), Port: srv.Port(),
+		TLS: store.TLSNone, MaxConnections: conns, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

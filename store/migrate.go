@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -68,18 +69,56 @@ func (s *Store) migrate(ctx context.Context) error {
 		if m.version <= current {
 			continue
 		}
-		err := s.Tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("store: migration %s: %w", m.name, err)
-			}
-			_, err := tx.ExecContext(ctx,
-				`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.version, m.name, unix(s.now()))
-			return err
-		})
-		if err != nil {
+		if err := s.apply(ctx, m); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// foreignKeysOff marks a migration that rebuilds a table others refer to:
+// it runs with foreign keys off, as SQLite's procedure for changing a
+// table's constraints asks, and they are checked before it commits.
+const foreignKeysOff = "-- foreign_keys: off\n"
+
+// apply runs one migration and records it, in one transaction.
+func (s *Store) apply(ctx context.Context, m migration) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migration %s: %w", m.name, err)
+	}
+	defer conn.Close()
+	fkOff := strings.HasPrefix(m.sql, foreignKeysOff)
+	if fkOff {
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migration %s: begin: %w", m.name, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return fmt.Errorf("store: migration %s: %w", m.name, err)
+	}
+	if fkOff {
+		var table string
+		err := tx.QueryRowContext(ctx, `PRAGMA foreign_key_check`).Scan(&table)
+		if err == nil {
+			return fmt.Errorf("store: migration %s: it leaves rows of %s pointing at nothing", m.name, table)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: migration %s: foreign key check: %w", m.name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.version, m.name, unix(s.now())); err != nil {
+		return fmt.Errorf("store: migration %s: %w", m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migration %s: commit: %w", m.name, err)
 	}
 	return nil
 }

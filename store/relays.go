@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -18,21 +20,41 @@ const (
 	TLSImplicit = "tls"
 )
 
-// Relay is an outgoing mail server Herald sends through.
+// Kinds of relay.
+const (
+	RelaySMTP = "smtp"
+	RelaySES  = "ses"
+)
+
+// Relay is a way out for Herald's mail: an SMTP server, or an Amazon SES
+// account. For SES, Username holds the access key id and the sealed
+// password the secret access key.
 type Relay struct {
-	ID             int64
-	Name           string
-	Kind           string
-	Host           string
-	Port           int
-	TLS            string
-	Username       string
-	PasswordSet    bool
+	ID               int64
+	Name             string
+	Kind             string
+	Host             string
+	Port             int
+	TLS              string
+	Username         string
+	PasswordSet      bool
+	Region           string
+	ConfigurationSet string
+	Endpoint         string
+	// MaxConnections is how many messages go at once: SMTP connections, or
+	// parallel SES requests.
 	MaxConnections int
 	RatePerSecond  float64
-	Enabled        bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// DailyQuota caps messages per UTC day; 0 is no cap.
+	DailyQuota int
+	// Warm-up: from WarmupFrom, a daily cap that starts at WarmupStart and
+	// grows to DailyQuota (or doubles daily, without one) over WarmupDays.
+	WarmupDays  int
+	WarmupStart int
+	WarmupFrom  time.Time
+	Enabled     bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Addr returns host:port.
@@ -41,22 +63,29 @@ func (r Relay) Addr() string { return net.JoinHostPort(r.Host, fmt.Sprint(r.Port
 // RelayInput is what it takes to create or update a relay. A nil Password keeps
 // the stored one; an empty one removes it.
 type RelayInput struct {
-	Name           string
-	Kind           string
-	Host           string
-	Port           int
-	TLS            string
-	Username       string
-	Password       *string
-	MaxConnections int
-	RatePerSecond  float64
-	Enabled        bool
+	Name             string
+	Kind             string
+	Host             string
+	Port             int
+	TLS              string
+	Username         string
+	Password         *string
+	Region           string
+	ConfigurationSet string
+	Endpoint         string
+	MaxConnections   int
+	RatePerSecond    float64
+	DailyQuota       int
+	WarmupDays       int
+	WarmupStart      int
+	Enabled          bool
 }
 
 // InputOf returns the input that would store r unchanged.
 func (r Relay) InputOf() RelayInput {
 	return RelayInput{Name: r.Name, Kind: r.Kind, Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username,
-		MaxConnections: r.MaxConnections, RatePerSecond: r.RatePerSecond, Enabled: r.Enabled}
+		Region: r.Region, ConfigurationSet: r.ConfigurationSet, Endpoint: r.Endpoint, MaxConnections: r.MaxConnections,
+		RatePerSecond: r.RatePerSecond, DailyQuota: r.DailyQuota, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, Enabled: r.Enabled}
 }
 
 func (in *RelayInput) normalize() {
@@ -65,6 +94,14 @@ func (in *RelayInput) normalize() {
 	in.Host = strings.TrimSpace(in.Host)
 	in.TLS = strings.ToLower(strings.TrimSpace(in.TLS))
 	in.Username = strings.TrimSpace(in.Username)
+	in.Region = strings.ToLower(strings.TrimSpace(in.Region))
+	in.ConfigurationSet = strings.TrimSpace(in.ConfigurationSet)
+	in.Endpoint = strings.TrimSpace(in.Endpoint)
+	if in.Kind == RelaySES {
+		in.Host, in.Port, in.TLS = "", 0, TLSNone
+	} else {
+		in.Region, in.ConfigurationSet, in.Endpoint = "", "", ""
+	}
 }
 
 // Validate reports what is wrong with in, keyed by API field name.
@@ -78,9 +115,35 @@ func (in RelayInput) Validate() map[string]string {
 	case hasControl(in.Name):
 		errs["name"] = "Use a single line of text."
 	}
-	if in.Kind != "smtp" {
-		errs["kind"] = "Kind must be \"smtp\"."
+	switch in.Kind {
+	case RelaySMTP:
+		in.validateSMTP(errs)
+	case RelaySES:
+		in.validateSES(errs)
+	default:
+		errs["kind"] = "Kind must be \"smtp\" or \"ses\"."
 	}
+	if in.MaxConnections < 1 || in.MaxConnections > 100 {
+		errs["max_connections"] = "Max connections must be between 1 and 100."
+	}
+	if math.IsNaN(in.RatePerSecond) || in.RatePerSecond < 0 || in.RatePerSecond > 100000 {
+		errs["rate_per_second"] = "Messages per second must be 0 (no limit) or a positive number."
+	}
+	if in.DailyQuota < 0 || in.DailyQuota > 100_000_000 {
+		errs["daily_quota"] = "The daily quota must be 0 (no limit) or a positive whole number."
+	}
+	switch {
+	case in.WarmupDays < 0 || in.WarmupDays > 365:
+		errs["warmup_days"] = "Warm-up lasts 0 (none) to 365 days."
+	case in.WarmupDays > 0 && in.WarmupStart < 1:
+		errs["warmup_start"] = "Give the first day's cap, like 200 messages."
+	case in.WarmupDays > 0 && in.DailyQuota > 0 && in.WarmupStart > in.DailyQuota:
+		errs["warmup_start"] = "The first day's cap cannot be above the daily quota."
+	}
+	return errs
+}
+
+func (in RelayInput) validateSMTP(errs map[string]string) {
 	switch {
 	case in.Host == "":
 		errs["host"] = "Enter the server's host name, like smtp.example.com."
@@ -101,23 +164,42 @@ func (in RelayInput) Validate() map[string]string {
 	if in.Password != nil && *in.Password != "" && in.Username == "" {
 		errs["username"] = "Enter the username that goes with the password."
 	}
-	if in.MaxConnections < 1 || in.MaxConnections > 100 {
-		errs["max_connections"] = "Max connections must be between 1 and 100."
-	}
-	if math.IsNaN(in.RatePerSecond) || in.RatePerSecond < 0 || in.RatePerSecond > 100000 {
-		errs["rate_per_second"] = "Messages per second must be 0 (no limit) or a positive number."
-	}
-	return errs
 }
 
-const relayColumns = `id, name, kind, host, port, tls, username, password_enc IS NOT NULL, max_connections, rate_per_second, enabled, created_at, updated_at`
+var awsRegion = regexp.MustCompile(`^[a-z]{2,}(-[a-z]+)+-[0-9]+$`)
+
+func (in RelayInput) validateSES(errs map[string]string) {
+	if !awsRegion.MatchString(in.Region) {
+		errs["region"] = "Give the AWS region of your SES account, like us-east-1 or eu-west-1."
+	}
+	if len(in.Username) > 128 || hasControl(in.Username) || strings.ContainsAny(in.Username, " /") {
+		errs["access_key_id"] = "An access key id looks like AKIAIOSFODNN7EXAMPLE."
+	}
+	if in.Password != nil && *in.Password != "" && in.Username == "" {
+		errs["access_key_id"] = "Give the access key id that goes with the secret, or neither to use the server's IAM role."
+	}
+	if len(in.ConfigurationSet) > 64 || hasControl(in.ConfigurationSet) || strings.ContainsAny(in.ConfigurationSet, " /") {
+		errs["configuration_set"] = "A configuration set name has letters, digits, - and _ only."
+	}
+	if in.Endpoint != "" {
+		if u, err := url.Parse(in.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs["endpoint"] = "Give a URL like https://email.us-east-1.amazonaws.com, or leave it empty for SES itself."
+		}
+	}
+}
+
+const relayColumns = `id, name, kind, host, port, tls, username, password_enc IS NOT NULL, region, configuration_set, endpoint,
+	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, coalesce(warmup_from, 0), enabled, created_at, updated_at`
 
 func scanRelay(row scanner) (Relay, error) {
 	var r Relay
-	var created, updated int64
-	err := row.Scan(&r.ID, &r.Name, &r.Kind, &r.Host, &r.Port, &r.TLS, &r.Username, &r.PasswordSet,
-		&r.MaxConnections, &r.RatePerSecond, &r.Enabled, &created, &updated)
+	var warmupFrom, created, updated int64
+	err := row.Scan(&r.ID, &r.Name, &r.Kind, &r.Host, &r.Port, &r.TLS, &r.Username, &r.PasswordSet, &r.Region, &r.ConfigurationSet, &r.Endpoint,
+		&r.MaxConnections, &r.RatePerSecond, &r.DailyQuota, &r.WarmupDays, &r.WarmupStart, &warmupFrom, &r.Enabled, &created, &updated)
 	r.CreatedAt, r.UpdatedAt = fromUnix(created), fromUnix(updated)
+	if warmupFrom != 0 {
+		r.WarmupFrom = fromUnix(warmupFrom)
+	}
 	return r, err
 }
 
@@ -201,9 +283,11 @@ func (s *Store) CreateRelay(ctx context.Context, in RelayInput) (Relay, error) {
 		}
 	}
 	now := unix(s.now())
-	res, err := s.w.ExecContext(ctx, `INSERT INTO relays (name, kind, host, port, tls, username, password_enc, max_connections, rate_per_second, enabled, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, enc, in.MaxConnections, in.RatePerSecond, in.Enabled, now, now)
+	res, err := s.w.ExecContext(ctx, `INSERT INTO relays (name, kind, host, port, tls, username, password_enc, region, configuration_set, endpoint,
+	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, warmup_from, enabled, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? > 0 THEN ? END, ?, ?, ?)`,
+		in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, enc, in.Region, in.ConfigurationSet, in.Endpoint,
+		in.MaxConnections, in.RatePerSecond, in.DailyQuota, in.WarmupDays, in.WarmupStart, in.WarmupDays, now, in.Enabled, now, now)
 	if isUniqueViolation(err) {
 		return Relay{}, conflict("a relay named %q already exists", in.Name)
 	}
@@ -225,8 +309,12 @@ func (s *Store) UpdateRelay(ctx context.Context, id int64, in RelayInput) (Relay
 		return Relay{}, &ValidationError{Fields: errs}
 	}
 	now := unix(s.now())
-	q := `UPDATE relays SET name = ?, kind = ?, host = ?, port = ?, tls = ?, username = ?, max_connections = ?, rate_per_second = ?, enabled = ?, updated_at = ?`
-	args := []any{in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, in.MaxConnections, in.RatePerSecond, in.Enabled, now}
+	// Warm-up counts its days from when it was turned on.
+	q := `UPDATE relays SET name = ?, kind = ?, host = ?, port = ?, tls = ?, username = ?, region = ?, configuration_set = ?, endpoint = ?,
+	max_connections = ?, rate_per_second = ?, daily_quota = ?, warmup_days = ?, warmup_start = ?,
+	warmup_from = CASE WHEN ? = 0 THEN NULL ELSE coalesce(warmup_from, ?) END, enabled = ?, updated_at = ?`
+	args := []any{in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, in.Region, in.ConfigurationSet, in.Endpoint,
+		in.MaxConnections, in.RatePerSecond, in.DailyQuota, in.WarmupDays, in.WarmupStart, in.WarmupDays, now, in.Enabled, now}
 	if in.Password != nil {
 		enc, err := s.sealPassword(*in.Password)
 		if err != nil {

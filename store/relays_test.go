@@ -35,7 +35,14 @@ func TestCreateRelayValidation(t *testing.T) {
 	}{
 		{"empty name", func(in *RelayInput) { in.Name = "  " }, "name"},
 		{"long name", func(in *RelayInput) { in.Name = strings.Repeat("n", 101) }, "name"},
-		{"unknown kind", func(in *RelayInput) { in.Kind = "ses" }, "kind"},
+		{"unknown kind", func(in *RelayInput) { in.Kind = "sendmail" }, "kind"},
+		{"ses without a region", func(in *RelayInput) { in.Kind = "ses" }, "region"},
+		{"ses with a bad region", func(in *RelayInput) { in.Kind, in.Region = "ses", "Ireland" }, "region"},
+		{"ses secret without key", func(in *RelayInput) { in.Kind, in.Region, in.Username = "ses", "eu-west-1", "" }, "access_key_id"},
+		{"ses bad endpoint", func(in *RelayInput) { in.Kind, in.Region, in.Endpoint = "ses", "eu-west-1", "email.example.com" }, "endpoint"},
+		{"negative quota", func(in *RelayInput) { in.DailyQuota = -1 }, "daily_quota"},
+		{"warm-up without a start", func(in *RelayInput) { in.WarmupDays = 14 }, "warmup_start"},
+		{"warm-up start above quota", func(in *RelayInput) { in.WarmupDays, in.WarmupStart, in.DailyQuota = 14, 500, 100 }, "warmup_start"},
 		{"empty kind", func(in *RelayInput) { in.Kind = "" }, "kind"},
 		{"empty host", func(in *RelayInput) { in.Host = "" }, "host"},
 		{"host with scheme", func(in *RelayInput) { in.Host = "smtp://smtp.example.com" }, "host"},
@@ -315,5 +322,41 @@ func TestUpdateRelayErrors(t *testing.T) {
 	}
 	if _, err := s.Relay(ctx, b.ID); err != nil {
 		t.Errorf("other relay after delete: got %v, want nil", err)
+	}
+}
+
+// TestSESRelayStores keeps an SES relay's region, key, configuration set
+// and quota, drops the SMTP fields it does not use, and dates its warm-up
+// from when warm-up was turned on.
+func TestSESRelayStores(t *testing.T) {
+	s, clock := openTestStore(t)
+	ctx := context.Background()
+	in := RelayInput{Name: "SES", Kind: "ses", Host: "ignored.example.com", Port: 25, Region: " EU-West-1 ", Username: "AKIAEXAMPLE",
+		Password: ptr("secret/key"), ConfigurationSet: "news", MaxConnections: 10, DailyQuota: 50000, Enabled: true}
+	r, err := s.CreateRelay(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != RelaySES || r.Region != "eu-west-1" || r.Host != "" || r.Port != 0 || r.ConfigurationSet != "news" || r.DailyQuota != 50000 ||
+		!r.PasswordSet || !r.WarmupFrom.IsZero() {
+		t.Fatalf("stored: %+v", r)
+	}
+	if pw, err := s.RelayPassword(ctx, r.ID); err != nil || pw != "secret/key" {
+		t.Errorf("secret: %q %v", pw, err)
+	}
+	clock.advance(48 * time.Hour)
+	up := r.InputOf()
+	up.WarmupDays, up.WarmupStart = 10, 200
+	if r, err = s.UpdateRelay(ctx, r.ID, up); err != nil || !r.WarmupFrom.Equal(clock.now()) {
+		t.Fatalf("warm-up on: from %v %v, want %v", r.WarmupFrom, err, clock.now())
+	}
+	clock.advance(24 * time.Hour)
+	if r, err = s.UpdateRelay(ctx, r.ID, r.InputOf()); err != nil || !r.WarmupFrom.Equal(clock.now().Add(-24*time.Hour)) {
+		t.Errorf("warm-up kept: from %v %v, want the day it was turned on", r.WarmupFrom, err)
+	}
+	up = r.InputOf()
+	up.WarmupDays = 0
+	if r, _ = s.UpdateRelay(ctx, r.ID, up); !r.WarmupFrom.IsZero() {
+		t.Errorf("warm-up off: from %v, want none", r.WarmupFrom)
 	}
 }

@@ -233,7 +233,7 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 	if len(x.ListIDs) == 0 && x.SegmentID == 0 && !test {
 		errs["list_ids"] = "Choose at least one list or a segment to send to."
 	}
-	if _, _, err := s.SMTPRelay(ctx, x.RelayID); err != nil {
+	if _, err := s.pickRelay(ctx, x.RelayID); err != nil {
 		errs["relay_id"] = "No relay to send through: " + err.Error()
 	}
 	src, err := s.campaignSource(ctx, x)
@@ -464,7 +464,7 @@ func (s *Server) campaignTest(ctx context.Context, x store.Campaign, emails []st
 	if err != nil {
 		return nil, &store.ValidationError{Fields: map[string]string{"body": "It does not render for this contact: " + mailer.RenderError(err)}}
 	}
-	relay, _, err := s.SMTPRelay(ctx, x.RelayID)
+	relay, err := s.pickRelay(ctx, x.RelayID)
 	if err != nil {
 		return nil, &store.ValidationError{Fields: map[string]string{"relay_id": err.Error()}}
 	}
@@ -477,7 +477,7 @@ func (s *Server) campaignTest(ctx context.Context, x store.Campaign, emails []st
 			m.ReplyTo = &mail.Address{Address: content.ReplyTo}
 		}
 		tctx, cancel := context.WithTimeout(ctx, testTimeout)
-		res, err := relay.SendOne(tctx, content.FromEmail, addr, m.Bytes())
+		res, err := s.sendOne(tctx, relay, content.FromEmail, addr, m.Bytes())
 		cancel()
 		line := testResult{Email: addr, Delivered: err == nil, Reply: res.Reply}
 		if err != nil {

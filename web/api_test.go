@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -85,11 +86,14 @@ func TestAPIRelaysCRUD(t *testing.T) {
 		t.Fatalf("password after patch without password: got %q", pw)
 	}
 
-	code, out = h.api(key, http.MethodPatch, path, map[string]any{"port": 0, "tls": "ssl", "kind": "ses"})
+	code, out = h.api(key, http.MethodPatch, path, map[string]any{"port": 0, "tls": "ssl"})
 	e := out["error"].(map[string]any)
 	fields, _ := e["fields"].(map[string]any)
-	if code != http.StatusUnprocessableEntity || e["code"] != "validation_failed" || fields["port"] == nil || fields["tls"] == nil || fields["kind"] == nil {
-		t.Fatalf("invalid patch: got %d %v, want 422 naming port, tls and kind", code, out)
+	if code != http.StatusUnprocessableEntity || e["code"] != "validation_failed" || fields["port"] == nil || fields["tls"] == nil {
+		t.Fatalf("invalid patch: got %d %v, want 422 naming port and tls", code, out)
+	}
+	if code, out := h.api(key, http.MethodPatch, path, map[string]any{"kind": "sendmail"}); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(out), "kind:") {
+		t.Fatalf("unknown kind: got %d %v, want 422 naming kind", code, out)
 	}
 	for _, tc := range []struct {
 		body string

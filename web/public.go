@@ -241,15 +241,10 @@ func (s *Server) sendSystemEmail(ctx context.Context, to, subject, text string) 
 	if err != nil {
 		return err
 	}
-	password, err := s.store.RelayPassword(ctx, r.ID)
-	if err != nil {
-		return err
-	}
 	g := s.general()
 	from := s.testFrom(r)
 	msg := mailer.Message{From: mail.Address{Name: g.FromName, Address: from}, To: mail.Address{Address: to}, Subject: subject, Text: text}
-	relay := s.smtpRelay(r, password, testTimeout)
-	_, err = relay.SendOne(ctx, from, to, msg.Bytes())
+	_, err = s.sendOne(ctx, r, from, to, msg.Bytes())
 	return err
 }
 

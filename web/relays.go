@@ -38,10 +38,6 @@ func (s *Server) sendTest(ctx context.Context, id int64, to string) (testOutcome
 	if err != nil {
 		return testOutcome{}, err
 	}
-	password, err := s.store.RelayPassword(ctx, id)
-	if err != nil {
-		return testOutcome{}, err
-	}
 	g := s.general()
 	from := s.testFrom(r)
 	msg := mailer.Message{
@@ -51,10 +47,15 @@ func (s *Server) sendTest(ctx context.Context, id int64, to string) (testOutcome
 		Text: fmt.Sprintf("This is a test email from Herald%s.\n\nRelay: %s (%s, %s)\nSent: %s\n\nIf you can read this, the relay works.\n",
 			orgSuffix(g.OrgName), r.Name, r.Addr(), r.TLS, time.Now().UTC().Format(time.RFC1123)),
 	}
-	relay := s.smtpRelay(r, password, testTimeout)
 	ctx, cancel := context.WithTimeout(ctx, testTimeout)
 	defer cancel()
-	res, err := relay.SendOne(ctx, from, to, msg.Bytes())
+	// A secret that cannot be read is the caller's to fix, not the relay's.
+	t, err := s.OpenRelay(ctx, r)
+	if err != nil {
+		return testOutcome{}, err
+	}
+	defer t.Close()
+	res, err := t.Deliver(ctx, from, to, msg.Bytes())
 	s.log.Info("relay test", "relay", r.Name, "to", to, "reply", res.Reply, "err", err)
 	return testOutcome{From: from, To: to, Reply: res.Reply, Err: err}, nil
 }

@@ -2,48 +2,54 @@ package web
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
-	"time"
 
 	"herald/mailer"
+	"herald/mailer/ses"
 	"herald/store"
 )
 
-// smtpRelay says how to reach a stored relay with its password.
-func (s *Server) smtpRelay(r store.Relay, password string, timeout time.Duration) mailer.SMTPRelay {
+// smtpRelay says how to reach a stored SMTP relay with its password.
+func (s *Server) smtpRelay(r store.Relay, password string) mailer.SMTPRelay {
 	return mailer.SMTPRelay{Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username, Password: password,
-		HelloName: helloName(s.general().BaseURL), TLSConfig: s.relayTLS, Timeout: timeout}
+		HelloName: helloName(s.general().BaseURL), TLSConfig: s.relayTLS}
 }
 
-// SMTPRelay returns how to reach relay id, and how many connections it
-// allows, for the dispatcher; id 0 means the first enabled relay.
-func (s *Server) SMTPRelay(ctx context.Context, id int64) (mailer.SMTPRelay, int, error) {
-	var r store.Relay
-	var err error
+// OpenRelay opens a way out through a stored relay: a pool of up to its
+// maximum of SMTP connections, or a client of its SES account.
+func (s *Server) OpenRelay(ctx context.Context, r store.Relay) (mailer.Transport, error) {
+	secret, err := s.store.RelayPassword(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Kind == store.RelaySES {
+		return ses.New(ctx, ses.Config{Region: r.Region, AccessKeyID: r.Username, SecretAccessKey: secret,
+			ConfigurationSet: r.ConfigurationSet, Endpoint: r.Endpoint})
+	}
+	return mailer.NewPool(s.smtpRelay(r, secret), r.MaxConnections), nil
+}
+
+// sendOne delivers one message through a relay and closes what it opened.
+func (s *Server) sendOne(ctx context.Context, r store.Relay, from, to string, msg []byte) (mailer.Result, error) {
+	t, err := s.OpenRelay(ctx, r)
+	if err != nil {
+		return mailer.Result{}, err
+	}
+	defer t.Close()
+	return t.Deliver(ctx, from, to, msg)
+}
+
+// pickRelay returns relay id, or for 0 the first enabled relay.
+func (s *Server) pickRelay(ctx context.Context, id int64) (store.Relay, error) {
 	if id != 0 {
-		r, err = s.store.Relay(ctx, id)
-	} else {
-		var rs []store.Relay
-		rs, err = s.store.Relays(ctx)
-		for _, x := range rs {
-			if x.Enabled {
-				r = x
-				break
-			}
-		}
-		if err == nil && r.ID == 0 {
-			err = fmt.Errorf("no relay is enabled; add one in Settings → Sending relays")
-		}
+		return s.store.Relay(ctx, id)
 	}
-	if err != nil {
-		return mailer.SMTPRelay{}, 0, err
+	r, err := s.store.DefaultRelay(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, errors.New("no relay is enabled; add one in Settings → Sending relays")
 	}
-	password, err := s.store.RelayPassword(ctx, r.ID)
-	if err != nil {
-		return mailer.SMTPRelay{}, 0, err
-	}
-	return s.smtpRelay(r, password, 0), r.MaxConnections, nil
+	return r, err
 }
 
 // CampaignLinks returns a recipient's signed links in a campaign: one-click

@@ -502,15 +502,10 @@ func (s *Server) testSend(c *echo.Context) templates.TestResultView {
 // sendRendered sends one rendered message through a relay and returns the
 // server's answer.
 func (s *Server) sendRendered(ctx context.Context, r store.Relay, to, subject string, m mailer.Rendered) (string, error) {
-	password, err := s.store.RelayPassword(ctx, r.ID)
-	if err != nil {
-		return "", err
-	}
 	g := s.general()
 	from := s.testFrom(r)
 	msg := mailer.Message{From: mail.Address{Name: g.FromName, Address: from}, To: mail.Address{Address: to}, Subject: subject, Text: m.Text, HTML: m.HTML}
-	relay := s.smtpRelay(r, password, testTimeout)
-	res, err := relay.SendOne(ctx, from, to, msg.Bytes())
+	res, err := s.sendOne(ctx, r, from, to, msg.Bytes())
 	return res.Reply, err
 }
 

@@ -1,0 +1,111 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"herald/mailer"
+	"herald/store"
+)
+
+// route is how one campaign run's messages leave: through the campaign's
+// relay, and when that one is down, through the next enabled relay, each
+// opened the first time it is needed. A later run starts again with the
+// campaign's own relay.
+type route struct {
+	d      *Dispatcher
+	relays []store.Relay
+	// conns is how many messages go at once: the first relay's maximum.
+	conns int
+
+	mu     sync.Mutex
+	cur    int
+	opened []mailer.Transport
+}
+
+// errNoRelay says there is nothing to send through.
+var errNoRelay = errors.New("no relay is enabled; add one in Settings → Sending relays")
+
+// openRoute lines up the relays for a campaign: its own (id 0: the first
+// enabled one), then every other enabled relay.
+func (d *Dispatcher) openRoute(ctx context.Context, id int64) (*route, error) {
+	all, err := d.Store.Relays(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt := &route{d: d}
+	for _, r := range all {
+		if r.ID == id {
+			rt.relays = append(rt.relays, r)
+		}
+	}
+	for _, r := range all {
+		if r.Enabled && r.ID != id {
+			rt.relays = append(rt.relays, r)
+		}
+	}
+	if len(rt.relays) == 0 {
+		return nil, errNoRelay
+	}
+	rt.conns = max(rt.relays[0].MaxConnections, 1)
+	rt.opened = make([]mailer.Transport, len(rt.relays))
+	return rt, nil
+}
+
+// current returns the relay in use, opening it if need be.
+func (rt *route) current(ctx context.Context) (int, mailer.Transport, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	i := rt.cur
+	if rt.opened[i] == nil {
+		t, err := rt.d.Open(ctx, rt.relays[i])
+		if err != nil {
+			return i, nil, &mailer.SendError{Stage: "connect", Temporary: true, Err: err}
+		}
+		rt.opened[i] = t
+	}
+	return i, rt.opened[i], nil
+}
+
+// fallOver moves on from relay i, if it is still the one in use and
+// another is left; it reports whether there is one to try.
+func (rt *route) fallOver(i int, why error) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.cur != i {
+		return true
+	}
+	if i+1 >= len(rt.relays) {
+		return false
+	}
+	rt.cur = i + 1
+	rt.d.Log.Warn("relay down; falling over to the next enabled relay", "relay", rt.relays[i].Name, "next", rt.relays[i+1].Name, "err", why)
+	return true
+}
+
+// Deliver sends one message through the relay in use, and through the
+// next when that one is down. It says which relay took it.
+func (rt *route) Deliver(ctx context.Context, from, to string, msg []byte) (mailer.Result, store.Relay, error) {
+	for {
+		i, t, err := rt.current(ctx)
+		var res mailer.Result
+		if err == nil {
+			res, err = t.Deliver(ctx, from, to, msg)
+		}
+		if err == nil || !mailer.Down(err) || ctx.Err() != nil || !rt.fallOver(i, err) {
+			return res, rt.relays[i], err
+		}
+	}
+}
+
+// Close closes every relay the run opened.
+func (rt *route) Close() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, t := range rt.opened {
+		if t != nil {
+			t.Close()
+		}
+	}
+}
