@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"herald/mailer"
@@ -34,9 +36,13 @@ type Dispatcher struct {
 	// Start freezes a scheduled campaign's content and sets it sending,
 	// when its time comes.
 	Start func(ctx context.Context, id int64) error
+	// Notify tells the owners something they must act on, such as a
+	// campaign that paused itself.
+	Notify func(ctx context.Context, subject, text string)
 
 	mu      sync.Mutex
 	running map[int64]bool
+	gates   *gates
 	wg      sync.WaitGroup
 	// ctx is the lifetime given to Dispatch, for runs Kick starts.
 	ctx context.Context
@@ -56,6 +62,16 @@ func (d *Dispatcher) Kick(id int64) {
 			d.Log.Error("campaign send", "campaign", id, "err", err)
 		}
 	})
+}
+
+// limits returns the rate limits every run shares.
+func (d *Dispatcher) limits() *gates {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gates == nil {
+		d.gates = newGates(d.Store)
+	}
+	return d.gates
 }
 
 // Wait blocks until every campaign run the Dispatch job started has
@@ -117,11 +133,17 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 	}
 	defer rt.Close()
 	conns := rt.conns
-	job := &campaignJob{d: d, id: id, started: c.StartedAt, content: &content, compiled: compiled, route: rt, firstRetry: d.firstRetry(ctx)}
+	job, err := d.newJob(ctx, c, &content, compiled, rt)
+	if err != nil {
+		return err
+	}
 
 	for ctx.Err() == nil {
 		cur, err := d.Store.Campaign(ctx, id)
 		if err != nil || cur.Status != store.CampaignSending {
+			return err
+		}
+		if stop, err := job.mustWait(ctx, cur); stop || err != nil {
 			return err
 		}
 		batch, err := d.Store.ClaimSends(ctx, id, conns*perConnection, d.lease())
@@ -193,6 +215,9 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 		cancel()
 		if err != nil {
 			return err
+		}
+		if h := job.held.Load(); h != nil {
+			return d.Store.HoldCampaign(ctx, id, h.reason, h.until)
 		}
 	}
 	return nil
@@ -279,27 +304,95 @@ func (d *Dispatcher) lease() time.Duration {
 	return 5 * time.Minute
 }
 
-// firstRetry is read once per run, not on every failure: during an outage
-// every message fails.
-func (d *Dispatcher) firstRetry(ctx context.Context) time.Duration {
-	if d.FirstRetry > 0 {
-		return d.FirstRetry
-	}
-	if g, err := d.Store.General(ctx); err == nil {
-		return g.FirstRetry()
-	}
-	return store.DefaultFirstRetry * time.Second
-}
-
 // campaignJob is one run of one campaign.
 type campaignJob struct {
-	d          *Dispatcher
-	id         int64
-	started    time.Time
-	firstRetry time.Duration
-	content    *mailer.Content
-	compiled   *mailer.Compiled
-	route      *route
+	d        *Dispatcher
+	id       int64
+	started  time.Time
+	content  *mailer.Content
+	compiled *mailer.Compiled
+	route    *route
+	// general is read once per run, not on every message: the retry delay,
+	// the domain limits and the auto-pause thresholds.
+	general store.General
+	// settled counts messages sent or failed, before this run and in it,
+	// for the bounce and complaint rates.
+	settled atomic.Int64
+	// held is set when a relay's daily cap stops the run.
+	held atomic.Pointer[held]
+}
+
+func (d *Dispatcher) newJob(ctx context.Context, c store.Campaign, content *mailer.Content, compiled *mailer.Compiled, rt *route) (*campaignJob, error) {
+	g, err := d.Store.General(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := d.Store.SendCounts(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	j := &campaignJob{d: d, id: c.ID, started: c.StartedAt, content: content, compiled: compiled, route: rt, general: g}
+	j.settled.Store(int64(n[store.SendSent] + n[store.SendFailed]))
+	return j, nil
+}
+
+// firstRetry is the delay before the first retry of a temporary failure.
+func (j *campaignJob) firstRetry() time.Duration {
+	if j.d.FirstRetry > 0 {
+		return j.d.FirstRetry
+	}
+	return j.general.FirstRetry()
+}
+
+// mustWait checks, before each batch, whether the campaign must stop: its
+// relay's daily cap is reached (it is held until the next day), or its
+// bounce or complaint rate passed its threshold (it pauses itself and the
+// owners are told).
+func (j *campaignJob) mustWait(ctx context.Context, c store.Campaign) (bool, error) {
+	h, err := j.route.full(ctx)
+	if err != nil {
+		return true, err
+	}
+	if h != nil {
+		return true, j.d.Store.HoldCampaign(ctx, c.ID, h.reason, h.until)
+	}
+	if c.HeldReason != "" {
+		if err := j.d.Store.HoldCampaign(ctx, c.ID, "", time.Time{}); err != nil {
+			return true, err
+		}
+	}
+	reason := j.overThreshold(c)
+	if reason == "" {
+		return false, nil
+	}
+	paused, err := j.d.Store.AutoPause(ctx, c.ID, reason)
+	if paused {
+		j.d.Log.Warn("campaign paused itself", "campaign", c.ID, "reason", reason)
+		if j.d.Notify != nil {
+			j.d.Notify(ctx, fmt.Sprintf("Campaign %q paused itself", c.Name), reason+"\n\nOpen the campaign in Herald to see its recipients, then resume or cancel it.")
+		}
+	}
+	return true, err
+}
+
+// overThreshold says why the campaign must pause, or "" when it need not.
+func (j *campaignJob) overThreshold(c store.Campaign) string {
+	settled := j.settled.Load()
+	if settled < store.MinSendsForPause {
+		return ""
+	}
+	for _, x := range []struct {
+		what  string
+		count int
+		limit float64
+	}{{"hard-bounced", c.Bounces, j.general.BouncePausePercent}, {"were reported as spam", c.Complaints, j.general.ComplaintPausePercent}} {
+		if rate := 100 * float64(x.count) / float64(settled); rate > x.limit {
+			return fmt.Sprintf("Campaign %q paused itself: %d of its %d messages so far %s (%.2f%%), over the %g%% set in Settings → General. "+
+				"A high rate hurts the reputation of everything you send; check where the list came from before resuming.",
+				c.Name, x.count, settled, x.what, rate, x.limit)
+		}
+	}
+	return ""
 }
 
 // prepare renders one recipient's message. When it cannot, it returns the
@@ -328,7 +421,22 @@ func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) 
 // outcome without a status means it was never tried.
 func (j *campaignJob) deliver(ctx context.Context, sd store.Send, msg []byte) store.Outcome {
 	out := store.Outcome{SendID: sd.ID}
-	res, _, err := j.route.Deliver(ctx, j.content.FromEmail, sd.Email, msg)
+	var counted []store.Counter
+	if domain := domainOf(sd.Email); j.general.DomainLimit(domain) > 0 {
+		c, err := j.d.limits().takeDomain(ctx, domain, j.general.DomainLimit(domain))
+		if h, ok := err.(*held); ok {
+			return store.Outcome{SendID: sd.ID, Status: store.SendQueued, Response: h.reason, NextAttempt: h.until}
+		}
+		if err != nil {
+			return j.retry(sd, out, err)
+		}
+		counted = append(counted, c)
+	}
+	res, relay, err := j.route.Deliver(ctx, j.content.FromEmail, sd.Email, msg)
+	if h, ok := err.(*held); ok {
+		j.held.Store(h)
+		return store.Outcome{SendID: sd.ID, Status: store.SendQueued, Response: h.reason, NextAttempt: h.until}
+	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		// Stopped before the message left: untried, not failed.
 		return store.Outcome{SendID: sd.ID}
@@ -340,8 +448,9 @@ func (j *campaignJob) deliver(ctx context.Context, sd store.Send, msg []byte) st
 	switch mailer.Classify(err) {
 	case mailer.Delivered:
 		out.Status, out.Code, out.Response, out.ProviderID = store.SendSent, 250, res.Reply, res.ProviderID
+		out.Count = append(counted, store.Counter{Scope: relayScope(relay.ID), Window: day(time.Now())})
 	case mailer.HardBounce:
-		out.Status, out.Response = store.SendFailed, err.Error()
+		out.Status, out.Response, out.HardBounce = store.SendFailed, err.Error(), true
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if berr := j.d.Store.HardBounce(bctx, sd.ContactID, sd.Email, err.Error()); berr != nil {
@@ -352,7 +461,14 @@ func (j *campaignJob) deliver(ctx context.Context, sd store.Send, msg []byte) st
 	default:
 		return j.retry(sd, out, err)
 	}
+	j.settled.Add(1)
 	return out
+}
+
+// domainOf is the domain of an address, lower-cased.
+func domainOf(email string) string {
+	_, domain, _ := strings.Cut(email, "@")
+	return strings.ToLower(domain)
 }
 
 // retry schedules another attempt after a temporary failure, or gives up
@@ -364,7 +480,7 @@ func (j *campaignJob) retry(sd store.Send, out store.Outcome, err error) store.O
 		return out
 	}
 	out.Status = store.SendRetrying
-	out.NextAttempt = time.Now().Add(mailer.RetryDelay(sd.Attempts+1, j.firstRetry))
+	out.NextAttempt = time.Now().Add(mailer.RetryDelay(sd.Attempts+1, j.firstRetry()))
 	return out
 }
 
@@ -430,6 +546,10 @@ func (d *Dispatcher) Dispatch(ctx context.Context) Job {
 				return err
 			} else if n > 0 {
 				d.Log.Info("sends requeued after their lease ran out", "count", n)
+			}
+			// Usage counters matter for a day at most.
+			if err := d.Store.PruneUsage(ctx, time.Now().Add(-48*time.Hour)); err != nil {
+				return err
 			}
 			return d.kickSending(ctx)
 		},

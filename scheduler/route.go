@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"herald/mailer"
+	"herald/mailer/ses"
 	"herald/store"
 )
 
@@ -19,9 +20,16 @@ type route struct {
 	// conns is how many messages go at once: the first relay's maximum.
 	conns int
 
+	gates []*relayGate
+
 	mu     sync.Mutex
 	cur    int
 	opened []mailer.Transport
+}
+
+// quotaReader is a transport that can say what its account may send: SES.
+type quotaReader interface {
+	Quota(ctx context.Context) (ses.Quota, error)
 }
 
 // errNoRelay says there is nothing to send through.
@@ -50,6 +58,9 @@ func (d *Dispatcher) openRoute(ctx context.Context, id int64) (*route, error) {
 	}
 	rt.conns = max(rt.relays[0].MaxConnections, 1)
 	rt.opened = make([]mailer.Transport, len(rt.relays))
+	for _, r := range rt.relays {
+		rt.gates = append(rt.gates, d.limits().relay(r))
+	}
 	return rt, nil
 }
 
@@ -64,6 +75,15 @@ func (rt *route) current(ctx context.Context) (int, mailer.Transport, error) {
 			return i, nil, &mailer.SendError{Stage: "connect", Temporary: true, Err: err}
 		}
 		rt.opened[i] = t
+		if q, ok := t.(quotaReader); ok {
+			quota, err := q.Quota(ctx)
+			if err == nil {
+				err = rt.d.limits().useSESQuota(ctx, rt.gates[i], quota)
+			}
+			if err != nil {
+				rt.d.Log.Warn("the SES account's quota could not be read; sending without it", "relay", rt.relays[i].Name, "err", err)
+			}
+		}
 	}
 	return i, rt.opened[i], nil
 }
@@ -84,11 +104,16 @@ func (rt *route) fallOver(i int, why error) bool {
 	return true
 }
 
-// Deliver sends one message through the relay in use, and through the
-// next when that one is down. It says which relay took it.
+// Deliver sends one message through the relay in use, at its pace, and
+// through the next when that one is down. It says which relay took it. A
+// relay whose daily cap is reached holds the message back: the error is a
+// *held.
 func (rt *route) Deliver(ctx context.Context, from, to string, msg []byte) (mailer.Result, store.Relay, error) {
 	for {
 		i, t, err := rt.current(ctx)
+		if err == nil {
+			err = rt.d.limits().take(ctx, rt.gates[i])
+		}
 		var res mailer.Result
 		if err == nil {
 			res, err = t.Deliver(ctx, from, to, msg)
@@ -97,6 +122,14 @@ func (rt *route) Deliver(ctx context.Context, from, to string, msg []byte) (mail
 			return res, rt.relays[i], err
 		}
 	}
+}
+
+// full says whether the relay in use has reached its daily cap.
+func (rt *route) full(ctx context.Context) (*held, error) {
+	rt.mu.Lock()
+	rg := rt.gates[rt.cur]
+	rt.mu.Unlock()
+	return rt.d.limits().full(ctx, rg)
 }
 
 // Close closes every relay the run opened.

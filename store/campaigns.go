@@ -49,10 +49,19 @@ type Campaign struct {
 	Recipients   int
 	Skipped      map[string]int
 	Materialised bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	StartedAt    time.Time
-	FinishedAt   time.Time
+	// HeldReason says why a sending campaign waits, such as a relay's
+	// daily quota, until HeldUntil; empty when it is not held.
+	HeldReason string
+	HeldUntil  time.Time
+	// PausedReason says why the campaign paused itself, if it did.
+	PausedReason string
+	// Bounces and Complaints count its hard bounces and spam complaints.
+	Bounces    int
+	Complaints int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
 }
 
 // Editable reports whether the campaign's content and audience may change:
@@ -268,18 +277,18 @@ func (s *Store) DeleteCampaign(ctx context.Context, id int64) error {
 const campaignColumns = `id, name, subject, preheader, from_name, from_email, reply_to, coalesce(template_id, 0), format, body, text_body,
 	coalesce(layout_id, 0), list_ids, coalesce(segment_id, 0), exclude_list_ids, coalesce(exclude_segment_id, 0), coalesce(relay_id, 0),
 	status, send_at, recipients, skipped_suppressed, skipped_unsubscribed, skipped_bounced, skipped_complained, skipped_unconfirmed,
-	materialised, created_at, updated_at, started_at, finished_at`
+	materialised, created_at, updated_at, started_at, finished_at, held_reason, coalesce(held_until, 0), paused_reason, bounces, complaints`
 
 func scanCampaign(row scanner) (Campaign, error) {
 	var c Campaign
 	var lists, excluded string
 	var sendAt, started, finished sql.NullInt64
-	var created, updated int64
+	var created, updated, heldUntil int64
 	var sup, uns, bnc, cmp, unc int
 	err := row.Scan(&c.ID, &c.Name, &c.Subject, &c.Preheader, &c.FromName, &c.FromEmail, &c.ReplyTo, &c.TemplateID, &c.Format, &c.Body, &c.TextBody,
 		&c.LayoutID, &lists, &c.SegmentID, &excluded, &c.ExcludeSegmentID, &c.RelayID,
 		&c.Status, &sendAt, &c.Recipients, &sup, &uns, &bnc, &cmp, &unc,
-		&c.Materialised, &created, &updated, &started, &finished)
+		&c.Materialised, &created, &updated, &started, &finished, &c.HeldReason, &heldUntil, &c.PausedReason, &c.Bounces, &c.Complaints)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Campaign{}, ErrNotFound
 	}
@@ -299,6 +308,9 @@ func scanCampaign(row scanner) (Campaign, error) {
 		}
 	}
 	c.CreatedAt, c.UpdatedAt = fromUnix(created), fromUnix(updated)
+	if heldUntil != 0 {
+		c.HeldUntil = fromUnix(heldUntil)
+	}
 	for _, t := range []struct {
 		dst *time.Time
 		v   sql.NullInt64
@@ -432,7 +444,8 @@ func (s *Store) SetCampaignStatus(ctx context.Context, id int64, to string, from
 	now := unix(s.now())
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		args := append([]any{to, now, id}, toAny(from)...)
-		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ? AND status IN (?`+strings.Repeat(",?", len(from)-1)+`)`, args...)
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = ?, updated_at = ?, paused_reason = '', held_reason = '', held_until = NULL
+WHERE id = ? AND status IN (?`+strings.Repeat(",?", len(from)-1)+`)`, args...)
 		if err != nil {
 			return err
 		}
@@ -554,4 +567,29 @@ func (s *Store) DuplicateCampaign(ctx context.Context, id int64) (Campaign, erro
 		FromEmail: &c.FromEmail, ReplyTo: &c.ReplyTo, TemplateID: &c.TemplateID, Format: &c.Format, Body: &c.Body, TextBody: &c.TextBody,
 		LayoutID: &c.LayoutID, ListIDs: &c.ListIDs, SegmentID: &c.SegmentID, ExcludeListIDs: &c.ExcludeListIDs,
 		ExcludeSegmentID: &c.ExcludeSegmentID, RelayID: &c.RelayID})
+}
+
+// HoldCampaign records why a sending campaign waits and until when, or,
+// with an empty reason, that it no longer does.
+func (s *Store) HoldCampaign(ctx context.Context, id int64, reason string, until time.Time) error {
+	var at any
+	if reason != "" {
+		at = unix(until)
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE campaigns SET held_reason = ?, held_until = ? WHERE id = ?`, reason, at, id); err != nil {
+		return fmt.Errorf("store: hold campaign %d: %w", id, err)
+	}
+	return nil
+}
+
+// AutoPause pauses a sending campaign and says why; it reports whether the
+// campaign was still sending.
+func (s *Store) AutoPause(ctx context.Context, id int64, reason string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'paused', paused_reason = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
+		reason, unix(s.now()), id)
+	if err != nil {
+		return false, fmt.Errorf("store: pause campaign %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }

@@ -297,7 +297,8 @@ RETURNING `+sendColumns, unix(now.Add(lease)), unix(now), campaignID, status, un
 }
 
 // Outcome is what became of one claimed send: Status is sent, retrying
-// (with NextAttempt) or failed.
+// (with NextAttempt), failed, or queued again without an attempt (held
+// back by a rate limit until NextAttempt).
 type Outcome struct {
 	SendID      int64
 	Status      string
@@ -305,19 +306,24 @@ type Outcome struct {
 	Response    string
 	ProviderID  string
 	NextAttempt time.Time
+	// HardBounce counts the outcome among its campaign's bounces.
+	HardBounce bool
+	// Count names the usage counters a sent message adds one to.
+	Count []Counter
 }
 
-const recordOutcome = `UPDATE sends SET status = ?, attempts = attempts + 1, lease_until = NULL, last_code = ?, last_response = ?,
+const recordOutcome = `UPDATE sends SET status = ?, attempts = attempts + ?, lease_until = NULL, last_code = ?, last_response = ?,
 	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
 	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
 WHERE id = ?`
 
 // RecordOutcomes writes many sends' outcomes in one transaction, counting
-// each as an attempt.
+// each as an attempt unless it was held back, with the usage counters and
+// campaign bounce counts they add to.
 func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 	for _, o := range outs {
-		if o.Status != SendSent && o.Status != SendRetrying && o.Status != SendFailed {
-			return fmt.Errorf("store: outcome of send %d: status %q is not sent, retrying or failed", o.SendID, o.Status)
+		if o.Status != SendSent && o.Status != SendRetrying && o.Status != SendFailed && o.Status != SendQueued {
+			return fmt.Errorf("store: outcome of send %d: status %q is not sent, retrying, failed or queued", o.SendID, o.Status)
 		}
 	}
 	now := unix(s.now())
@@ -325,20 +331,33 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 	if err != nil {
 		return fmt.Errorf("store: record outcomes: %w", err)
 	}
+	usage := map[Counter]int{}
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		st := tx.StmtContext(ctx, prepared)
 		defer st.Close()
 		for _, o := range outs {
-			next := int64(0)
-			if o.Status == SendRetrying {
+			next, attempt := int64(0), 1
+			switch o.Status {
+			case SendRetrying:
 				// Rounded up: a retry is never due before its time.
 				next = unix(o.NextAttempt.Add(time.Second - time.Nanosecond))
+			case SendQueued:
+				next, attempt = unix(o.NextAttempt.Add(time.Second-time.Nanosecond)), 0
+			case SendSent:
+				for _, c := range o.Count {
+					usage[c]++
+				}
 			}
-			if _, err := st.ExecContext(ctx, o.Status, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.SendID); err != nil {
+			if _, err := st.ExecContext(ctx, o.Status, attempt, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.SendID); err != nil {
 				return err
 			}
+			if o.HardBounce {
+				if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET bounces = bounces + 1 WHERE id = (SELECT campaign_id FROM sends WHERE id = ?)`, o.SendID); err != nil {
+					return err
+				}
+			}
 		}
-		return nil
+		return addUsage(ctx, tx, usage)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record outcomes: %w", err)

@@ -275,8 +275,8 @@ func TestClaimRecordAndRecoverSends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordOutcomes(ctx, []Outcome{{SendID: first[0].ID, Status: SendQueued}}); err == nil {
-		t.Error("an outcome of queued: got no error")
+	if err := s.RecordOutcomes(ctx, []Outcome{{SendID: first[0].ID, Status: SendCancelled}}); err == nil {
+		t.Error("an outcome of cancelled: got no error")
 	}
 	counts, err := s.SendCounts(ctx, c.ID)
 	want := map[string]int{SendSent: 2, SendRetrying: 1, SendFailed: 1, SendSending: 4, SendQueued: 2}
@@ -371,5 +371,66 @@ func TestStartFinishAndHardBounce(t *testing.T) {
 	}
 	if _, ok, _ := s.Suppressed(ctx, "gone@example.com"); !ok {
 		t.Error("bounce of a missing contact: address not suppressed")
+	}
+}
+
+// TestHeldBackOutcomesAndUsage records a send held back by a rate limit (no
+// attempt counted, not due before its time), sent messages adding to their
+// usage counters, and a hard bounce counted on its campaign.
+func TestHeldBackOutcomesAndUsage(t *testing.T) {
+	s, clock := openTestStore(t)
+	ctx := context.Background()
+	l, _ := s.CreateList(ctx, ListInput{Name: ptr("All")})
+	for i := range 3 {
+		if _, _, err := s.CreateContact(ctx, ContactInput{Email: new(fmt.Sprintf("p%d@example.com", i)), Lists: []int64{l.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _ := s.CreateCampaign(ctx, CampaignInput{Name: ptr("All"), ListIDs: &[]int64{l.ID}})
+	if _, err := s.Materialise(ctx, c.ID, Audience{Lists: c.ListIDs}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, _ := s.ClaimSends(ctx, c.ID, 3, time.Minute)
+	day := clock.now().Truncate(24 * time.Hour)
+	relay, domain := Counter{"relay:1", day}, Counter{"domain:example.com", clock.now().Truncate(time.Hour)}
+	err := s.RecordOutcomes(ctx, []Outcome{
+		{SendID: claimed[0].ID, Status: SendQueued, Response: "held back", NextAttempt: clock.now().Add(time.Hour)},
+		{SendID: claimed[1].ID, Status: SendSent, Code: 250, Count: []Counter{relay, domain}},
+		{SendID: claimed[2].ID, Status: SendFailed, Code: 550, HardBounce: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Usage(ctx, relay); n != 1 {
+		t.Errorf("relay usage: %d, want 1", n)
+	}
+	if err := s.RecordOutcomes(ctx, []Outcome{{SendID: claimed[1].ID, Status: SendSent, Count: []Counter{relay}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Usage(ctx, relay); n != 2 {
+		t.Errorf("relay usage after another: %d, want 2", n)
+	}
+	if n, _ := s.Usage(ctx, domain); n != 1 {
+		t.Errorf("domain usage: %d, want 1", n)
+	}
+	if got, _ := s.Campaign(ctx, c.ID); got.Bounces != 1 {
+		t.Errorf("campaign bounces: %d, want 1", got.Bounces)
+	}
+	held, _, _ := s.CampaignSends(ctx, c.ID, SendQueued, 10, 0)
+	if len(held) != 1 || held[0].Attempts != 0 || held[0].LastResponse != "held back" {
+		t.Fatalf("held send: %+v", held)
+	}
+	if again, _ := s.ClaimSends(ctx, c.ID, 3, time.Minute); len(again) != 0 {
+		t.Errorf("claimed a held send before its time: %+v", again)
+	}
+	clock.advance(time.Hour + time.Second)
+	if again, _ := s.ClaimSends(ctx, c.ID, 3, time.Minute); len(again) != 1 {
+		t.Errorf("after its time: claimed %d, want the held send", len(again))
+	}
+	if err := s.PruneUsage(ctx, day.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Usage(ctx, relay); n != 0 {
+		t.Errorf("after pruning: %d, want 0", n)
 	}
 }

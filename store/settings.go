@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -48,7 +49,29 @@ type General struct {
 	// FirstRetrySeconds is how long a message waits after a temporary
 	// failure before its first retry; later retries double it.
 	FirstRetrySeconds int `json:"first_retry_seconds"`
+	// A sending campaign pauses itself when, after MinSendsForPause
+	// messages, its hard bounces pass BouncePausePercent of them or its
+	// complaints ComplaintPausePercent.
+	BouncePausePercent    float64 `json:"bounce_pause_percent"`
+	ComplaintPausePercent float64 `json:"complaint_pause_percent"`
+	// DomainLimits cap the messages an hour to some recipient domains.
+	DomainLimits []DomainLimit `json:"domain_limits"`
 }
+
+// DomainLimit caps the messages sent to one recipient domain in an hour.
+type DomainLimit struct {
+	Domain  string `json:"domain"`
+	PerHour int    `json:"per_hour"`
+}
+
+// Defaults of the sending safety settings.
+const (
+	DefaultBouncePausePercent    = 5
+	DefaultComplaintPausePercent = 0.1
+	// MinSendsForPause is how many messages a campaign sends before its
+	// bounce and complaint rates can pause it.
+	MinSendsForPause = 500
+)
 
 // DefaultFirstRetry is the first retry delay when none is set.
 const DefaultFirstRetry = 30
@@ -74,6 +97,15 @@ func (g *General) Normalize() {
 	g.FromEmail = strings.TrimSpace(g.FromEmail)
 	if g.FirstRetrySeconds == 0 {
 		g.FirstRetrySeconds = DefaultFirstRetry
+	}
+	if g.BouncePausePercent == 0 {
+		g.BouncePausePercent = DefaultBouncePausePercent
+	}
+	if g.ComplaintPausePercent == 0 {
+		g.ComplaintPausePercent = DefaultComplaintPausePercent
+	}
+	for i := range g.DomainLimits {
+		g.DomainLimits[i].Domain = strings.ToLower(strings.TrimSpace(g.DomainLimits[i].Domain))
 	}
 	g.Timezone = strings.TrimSpace(g.Timezone)
 	if g.Timezone == "" {
@@ -110,7 +142,45 @@ func (g General) Validate() map[string]string {
 	if _, err := time.LoadLocation(g.Timezone); err != nil || g.Timezone == "Local" {
 		errs["timezone"] = "Choose a timezone from the list, like Europe/London."
 	}
+	if math.IsNaN(g.BouncePausePercent) || g.BouncePausePercent < 0 || g.BouncePausePercent > 100 {
+		errs["bounce_pause_percent"] = "Give a percentage from 0.1 to 100; 5 is usual, 100 turns the check off."
+	}
+	if math.IsNaN(g.ComplaintPausePercent) || g.ComplaintPausePercent < 0 || g.ComplaintPausePercent > 100 {
+		errs["complaint_pause_percent"] = "Give a percentage from 0.01 to 100; 0.1 is what Gmail and Yahoo ask for, 100 turns the check off."
+	}
+	if msg := checkDomainLimits(g.DomainLimits); msg != "" {
+		errs["domain_limits"] = msg
+	}
 	return errs
+}
+
+func checkDomainLimits(limits []DomainLimit) string {
+	if len(limits) > 100 {
+		return "Give at most 100 domain limits."
+	}
+	seen := map[string]bool{}
+	for _, l := range limits {
+		switch {
+		case !validDomain(l.Domain):
+			return fmt.Sprintf("%q is not a domain; write one like gmail.com.", l.Domain)
+		case l.PerHour < 1:
+			return fmt.Sprintf("Give %s a limit of at least 1 message an hour.", l.Domain)
+		case seen[l.Domain]:
+			return fmt.Sprintf("%s is listed twice.", l.Domain)
+		}
+		seen[l.Domain] = true
+	}
+	return ""
+}
+
+// DomainLimit returns the hourly cap on messages to a domain, or 0.
+func (g General) DomainLimit(domain string) int {
+	for _, l := range g.DomainLimits {
+		if l.Domain == domain {
+			return l.PerHour
+		}
+	}
+	return 0
 }
 
 // Secure reports whether the public base URL is https, so cookies must be Secure.
@@ -120,7 +190,8 @@ const generalKey = "general"
 
 // General returns the general settings, with defaults when none are saved yet.
 func (s *Store) General(ctx context.Context) (General, error) {
-	g := General{Timezone: "UTC", FirstRetrySeconds: DefaultFirstRetry}
+	g := General{Timezone: "UTC", FirstRetrySeconds: DefaultFirstRetry, BouncePausePercent: DefaultBouncePausePercent,
+		ComplaintPausePercent: DefaultComplaintPausePercent}
 	v, err := s.setting(ctx, s.r, generalKey)
 	if errors.Is(err, ErrNotFound) {
 		return g, nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -14,13 +15,17 @@ func validGeneral() General {
 	}
 }
 
+func defaultGeneral() General {
+	return General{Timezone: "UTC", FirstRetrySeconds: 30, BouncePausePercent: 5, ComplaintPausePercent: 0.1}
+}
+
 func TestGeneralDefaults(t *testing.T) {
 	s, _ := openTestStore(t)
 	g, err := s.General(context.Background())
 	if err != nil {
 		t.Fatalf("General: %v", err)
 	}
-	if want := (General{Timezone: "UTC", FirstRetrySeconds: 30}); g != want || g.FirstRetry() != 30*time.Second {
+	if want := defaultGeneral(); !reflect.DeepEqual(g, want) || g.FirstRetry() != 30*time.Second {
 		t.Errorf("General: got %+v, want %+v", g, want)
 	}
 }
@@ -46,6 +51,11 @@ func TestSaveGeneralValidation(t *testing.T) {
 		{"long postal address", func(g *General) { g.PostalAddress = strings.Repeat("p", 501) }, "postal_address"},
 		{"first retry too soon", func(g *General) { g.FirstRetrySeconds = 2 }, "first_retry_seconds"},
 		{"first retry too late", func(g *General) { g.FirstRetrySeconds = 7200 }, "first_retry_seconds"},
+		{"bounce rate over 100", func(g *General) { g.BouncePausePercent = 101 }, "bounce_pause_percent"},
+		{"negative complaint rate", func(g *General) { g.ComplaintPausePercent = -1 }, "complaint_pause_percent"},
+		{"domain limit not a domain", func(g *General) { g.DomainLimits = []DomainLimit{{"gmail", 10}} }, "domain_limits"},
+		{"domain limit of zero", func(g *General) { g.DomainLimits = []DomainLimit{{"gmail.com", 0}} }, "domain_limits"},
+		{"domain listed twice", func(g *General) { g.DomainLimits = []DomainLimit{{"gmail.com", 1}, {"GMAIL.com", 2}} }, "domain_limits"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,7 +65,7 @@ func TestSaveGeneralValidation(t *testing.T) {
 			tc.change(&g)
 			_, err := s.SaveGeneral(ctx, g)
 			sameFields(t, err, tc.field)
-			if got, err := s.General(ctx); err != nil || got != (General{Timezone: "UTC", FirstRetrySeconds: 30}) {
+			if got, err := s.General(ctx); err != nil || !reflect.DeepEqual(got, defaultGeneral()) {
 				t.Errorf("General after refused save: got %+v (%v), want defaults", got, err)
 			}
 		})
@@ -68,23 +78,25 @@ func TestSaveGeneralRoundTrip(t *testing.T) {
 	in := General{
 		OrgName: "  Acme ", PostalAddress: " 1 Main St\nSpringfield ", BaseURL: " https://mail.example.com/ ",
 		FromName: " Acme News ", FromEmail: " news@example.com ", Timezone: " Europe/London ",
+		DomainLimits: []DomainLimit{{" GMail.com ", 3000}},
 	}
 	want := General{
 		OrgName: "Acme", PostalAddress: "1 Main St\nSpringfield", BaseURL: "https://mail.example.com",
 		FromName: "Acme News", FromEmail: "news@example.com", Timezone: "Europe/London", FirstRetrySeconds: 30,
+		BouncePausePercent: 5, ComplaintPausePercent: 0.1, DomainLimits: []DomainLimit{{"gmail.com", 3000}},
 	}
 	saved, err := s.SaveGeneral(ctx, in)
 	if err != nil {
 		t.Fatalf("SaveGeneral: %v", err)
 	}
-	if saved != want {
+	if !reflect.DeepEqual(saved, want) || saved.DomainLimit("gmail.com") != 3000 || saved.DomainLimit("yahoo.com") != 0 {
 		t.Errorf("SaveGeneral: got %+v, want %+v", saved, want)
 	}
 	got, err := s.General(ctx)
 	if err != nil {
 		t.Fatalf("General: %v", err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("General: got %+v, want %+v", got, want)
 	}
 
@@ -92,7 +104,9 @@ func TestSaveGeneralRoundTrip(t *testing.T) {
 	if _, err := s.SaveGeneral(ctx, General{OrgName: "Other"}); err != nil {
 		t.Fatalf("second SaveGeneral: %v", err)
 	}
-	if got, err := s.General(ctx); err != nil || got != (General{OrgName: "Other", Timezone: "UTC", FirstRetrySeconds: 30}) {
+	other := defaultGeneral()
+	other.OrgName = "Other"
+	if got, err := s.General(ctx); err != nil || !reflect.DeepEqual(got, other) {
 		t.Errorf("General after second save: got %+v (%v), want only OrgName, UTC and the default retry", got, err)
 	}
 }

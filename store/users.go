@@ -253,3 +253,13 @@ func (s *Store) SetPassword(ctx context.Context, email, password string) error {
 		return err
 	})
 }
+
+// UserEmails returns every user's address, for telling them what needs
+// their attention.
+func (s *Store) UserEmails(ctx context.Context) ([]string, error) {
+	return queryAll(ctx, s, "user emails", func(row scanner) (string, error) {
+		var e string
+		err := row.Scan(&e)
+		return e, err
+	}, `SELECT email FROM users ORDER BY id`)
+}

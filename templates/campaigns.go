@@ -98,6 +98,10 @@ type CampaignProgress struct {
 	Rate float64
 	// Left is the estimated time to finish; negative when unknown.
 	Left time.Duration
+	// Held says why a sending campaign waits, and PausedReason why it
+	// paused itself.
+	Held         string
+	PausedReason string
 	// Next is the URL the card polls while the campaign sends.
 	Next       string
 	StartedAt  time.Time

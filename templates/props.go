@@ -93,6 +93,11 @@ type GeneralForm struct {
 	FromEmail     string
 	Timezone      string
 	FirstRetry    string
+	// The sending safety settings, as typed.
+	BouncePause    string
+	ComplaintPause string
+	// DomainLimits is one "domain per-hour" pair a line.
+	DomainLimits string
 }
 
 // RelayRow is one relay in the list of relays.

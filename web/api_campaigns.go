@@ -42,6 +42,13 @@ type campaignJSON struct {
 	UpdatedAt        time.Time      `json:"updated_at"`
 	StartedAt        *time.Time     `json:"started_at"`
 	FinishedAt       *time.Time     `json:"finished_at"`
+	// HeldReason says why a sending campaign waits (a relay's daily cap),
+	// until HeldUntil; PausedReason why it paused itself.
+	HeldReason   string     `json:"held_reason"`
+	HeldUntil    *time.Time `json:"held_until"`
+	PausedReason string     `json:"paused_reason"`
+	Bounces      int        `json:"bounces"`
+	Complaints   int        `json:"complaints"`
 }
 
 func optID(id int64) *int64 {
@@ -63,7 +70,8 @@ func toCampaignJSON(c store.Campaign) campaignJSON {
 		ReplyTo: c.ReplyTo, TemplateID: optID(c.TemplateID), LayoutID: optID(c.LayoutID), ListIDs: c.ListIDs, SegmentID: optID(c.SegmentID),
 		ExcludeListIDs: c.ExcludeListIDs, ExcludeSegmentID: optID(c.ExcludeSegmentID), RelayID: optID(c.RelayID), Status: c.Status, SendAt: optTime(c.SendAt),
 		Recipients: c.Recipients, Skipped: c.Skipped, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		StartedAt: optTime(c.StartedAt), FinishedAt: optTime(c.FinishedAt)}
+		StartedAt: optTime(c.StartedAt), FinishedAt: optTime(c.FinishedAt), HeldReason: c.HeldReason, HeldUntil: optTime(c.HeldUntil),
+		PausedReason: c.PausedReason, Bounces: c.Bounces, Complaints: c.Complaints}
 	switch c.Format {
 	case mailer.FormatMarkdown:
 		out.Markdown = c.Body

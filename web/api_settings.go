@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v5"
+
+	"herald/store"
 )
 
 // generalPatch is a settings request body; absent fields keep their value.
@@ -16,6 +18,12 @@ type generalPatch struct {
 	Timezone      *string `json:"timezone"`
 	// FirstRetrySeconds is the delay before the first retry of a temporary failure.
 	FirstRetrySeconds *int `json:"first_retry_seconds"`
+	// A campaign pauses itself past these rates of hard bounces and
+	// complaints, after store.MinSendsForPause messages.
+	BouncePausePercent    *float64 `json:"bounce_pause_percent"`
+	ComplaintPausePercent *float64 `json:"complaint_pause_percent"`
+	// DomainLimits cap messages an hour to some recipient domains.
+	DomainLimits *[]store.DomainLimit `json:"domain_limits"`
 }
 
 func (s *Server) apiSettingsGet(c *echo.Context) error {
@@ -40,6 +48,9 @@ func (s *Server) apiSettingsUpdate(c *echo.Context) error {
 		set(dst, v)
 	}
 	set(&g.FirstRetrySeconds, p.FirstRetrySeconds)
+	set(&g.BouncePausePercent, p.BouncePausePercent)
+	set(&g.ComplaintPausePercent, p.ComplaintPausePercent)
+	set(&g.DomainLimits, p.DomainLimits)
 	g, err = s.store.SaveGeneral(c.Request().Context(), g)
 	if err != nil {
 		return err

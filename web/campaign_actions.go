@@ -252,7 +252,7 @@ func (s *Server) progressOf(ctx context.Context, x store.Campaign, prevDone int,
 		Failed: n[store.SendFailed], Retrying: n[store.SendRetrying], Cancelled: n[store.SendCancelled],
 		Suppressed: x.Skipped[store.SkipSuppressed], Unsubscribed: x.Skipped[store.SkipUnsubscribed], Bounced: x.Skipped[store.SkipBounced],
 		Complained: x.Skipped[store.SkipComplained], Unconfirmed: x.Skipped[store.SkipUnconfirmed],
-		StartedAt: x.StartedAt, FinishedAt: x.FinishedAt, Left: -1}
+		StartedAt: x.StartedAt, FinishedAt: x.FinishedAt, Left: -1, Held: x.HeldReason, PausedReason: x.PausedReason}
 	now := time.Now()
 	done := p.Sent + p.Failed
 	switch {

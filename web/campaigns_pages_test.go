@@ -167,3 +167,62 @@ func TestCampaignPagesProgress(t *testing.T) {
 		t.Errorf("duplicate: drafts %v", cs)
 	}
 }
+
+// TestCampaignPageSaysWhyItWaits shows a held campaign's reason on its
+// progress card, and a paused one's reason for pausing itself.
+func TestCampaignPageSaysWhyItWaits(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	bg := context.Background()
+	sink := smtptest.Start(t, smtptest.Options{})
+	h.readyToSend(sink, 1, "UTC")
+	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News")})
+	x, _ := h.st.CreateCampaign(bg, store.CampaignInput{Name: new("Held"), Subject: new("Hi"), Format: new("markdown"), Body: new("Hi"), ListIDs: &[]int64{news.ID}})
+	if err := h.srv.StartCampaign(bg, x.ID); err != nil {
+		t.Fatal(err)
+	}
+	path := "/campaigns/" + strconv.FormatInt(x.ID, 10)
+	if err := h.st.HoldCampaign(bg, x.ID, "Relay Sink reached its daily quota (5 messages).", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if page := body(t, h.get(path)); !strings.Contains(page, "Waiting. Relay Sink reached its daily quota") {
+		t.Errorf("held campaign page lacks the reason")
+	}
+	if _, err := h.st.AutoPause(bg, x.ID, "Campaign \"Held\" paused itself: too many bounces."); err != nil {
+		t.Fatal(err)
+	}
+	page := body(t, h.get(path))
+	if !strings.Contains(page, `id="paused-reason"`) || !strings.Contains(page, "paused itself: too many bounces") || strings.Contains(page, "Waiting.") {
+		t.Errorf("paused campaign page: want the pause reason and no hold")
+	}
+	key := h.apiKey(store.ScopeFull)
+	if _, out := h.api(key, http.MethodGet, "/api/v1"+path, nil); audData(t, out)["paused_reason"] != "Campaign \"Held\" paused itself: too many bounces." {
+		t.Errorf("API paused_reason: %v", audData(t, out)["paused_reason"])
+	}
+}
+
+// TestSettingsSendingSafety saves the auto-pause thresholds and domain
+// limits from the form, and names a line it cannot read.
+func TestSettingsSendingSafety(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	form := url.Values{"timezone": {"UTC"}, "bounce_pause_percent": {"3"}, "complaint_pause_percent": {"0.05"}, "domain_limits": {"gmail.com 3000\nyahoo.com lots"}}
+	resp := h.postForm("/settings", form, nil)
+	if page := body(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Line 2: write a domain and a number") ||
+		!strings.Contains(page, "yahoo.com lots") {
+		t.Fatalf("bad domain limit: got %d", resp.StatusCode)
+	}
+	form.Set("domain_limits", "GMail.com 3000\n\nyahoo.com 1000/h\n")
+	if resp := h.postForm("/settings", form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: got %d: %s", resp.StatusCode, body(t, resp))
+	}
+	g, _ := h.st.General(context.Background())
+	if g.BouncePausePercent != 3 || g.ComplaintPausePercent != 0.05 || g.DomainLimit("gmail.com") != 3000 || g.DomainLimit("yahoo.com") != 1000 {
+		t.Errorf("saved: %+v", g)
+	}
+	key := h.apiKey(store.ScopeFull)
+	code, out := h.api(key, http.MethodPatch, "/api/v1/settings", map[string]any{"domain_limits": []map[string]any{{"domain": "outlook.com", "per_hour": 0}}})
+	if _, f := audError(out); code != http.StatusUnprocessableEntity || f["domain_limits"] == nil {
+		t.Errorf("API zero limit: got %d %v", code, out)
+	}
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,8 +32,46 @@ func (s *Server) general() store.General {
 func (s *Server) secureCookies() bool { return s.general().Secure() }
 
 func generalForm(g store.General) templates.GeneralForm {
+	var limits strings.Builder
+	for _, l := range g.DomainLimits {
+		fmt.Fprintf(&limits, "%s %d\n", l.Domain, l.PerHour)
+	}
 	return templates.GeneralForm{OrgName: g.OrgName, PostalAddress: g.PostalAddress, BaseURL: g.BaseURL,
-		FromName: g.FromName, FromEmail: g.FromEmail, Timezone: g.Timezone, FirstRetry: strconv.Itoa(g.FirstRetrySeconds)}
+		FromName: g.FromName, FromEmail: g.FromEmail, Timezone: g.Timezone, FirstRetry: strconv.Itoa(g.FirstRetrySeconds),
+		BouncePause: strconv.FormatFloat(g.BouncePausePercent, 'f', -1, 64), ComplaintPause: strconv.FormatFloat(g.ComplaintPausePercent, 'f', -1, 64),
+		DomainLimits: limits.String()}
+}
+
+// readDomainLimits reads "gmail.com 3000" lines; a line it cannot read
+// comes back as the error to show.
+func readDomainLimits(text string) ([]store.DomainLimit, string) {
+	var out []store.DomainLimit
+	for i, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(f[len(f)-1], "/h"), "/hour"))
+		if len(f) != 2 || err != nil {
+			return nil, fmt.Sprintf("Line %d: write a domain and a number of messages an hour, like \"gmail.com 3000\".", i+1)
+		}
+		out = append(out, store.DomainLimit{Domain: f[0], PerHour: n})
+	}
+	return out, ""
+}
+
+// formFloat reads a number field; what is not a number becomes -1, which
+// validation refuses with its message.
+func formFloat(c *echo.Context, name string) float64 {
+	v := strings.TrimSpace(c.FormValue(name))
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return -1
+	}
+	return f
 }
 
 func (s *Server) generalForm(c *echo.Context) error {
@@ -57,11 +96,21 @@ func (s *Server) generalSave(c *echo.Context) error {
 		}
 		g.FirstRetrySeconds = n
 	}
-	g, err := s.store.SaveGeneral(c.Request().Context(), g)
+	g.BouncePausePercent, g.ComplaintPausePercent = formFloat(c, "bounce_pause_percent"), formFloat(c, "complaint_pause_percent")
+	limits, limitErr := readDomainLimits(c.FormValue("domain_limits"))
+	g.DomainLimits = limits
+	var err error
+	if limitErr != "" {
+		err = &store.ValidationError{Fields: map[string]string{"domain_limits": limitErr}}
+	} else {
+		g, err = s.store.SaveGeneral(c.Request().Context(), g)
+	}
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
+		form := generalForm(g)
+		form.DomainLimits = c.FormValue("domain_limits")
 		return s.render(c, http.StatusUnprocessableEntity, templates.GeneralPage(templates.GeneralProps{
-			Shell: s.shell(c, "settings", "Settings"), General: generalForm(g), Timezones: commonTimezones, Errors: ve.Fields,
+			Shell: s.shell(c, "settings", "Settings"), General: form, Timezones: commonTimezones, Errors: ve.Fields,
 		}))
 	}
 	if err != nil {

@@ -1,0 +1,244 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"herald/mailer/ses"
+	"herald/mailer/smtptest"
+	"herald/store"
+)
+
+func TestWarmupCapGrowsToTheQuota(t *testing.T) {
+	for _, tc := range []struct{ start, quota, days, k, want int }{
+		{100, 10000, 10, 0, 100},
+		{100, 10000, 10, 5, 1000},
+		{100, 10000, 10, 10, 10000},
+		{50, 0, 5, 0, 50},
+		{50, 0, 5, 3, 400},
+	} {
+		if got := warmupCap(tc.start, tc.quota, tc.days, tc.k); got != tc.want {
+			t.Errorf("warmupCap(%d, %d, %d, day %d) = %d, want %d", tc.start, tc.quota, tc.days, tc.k, got, tc.want)
+		}
+	}
+}
+
+// TestRelayPaceSpacesMessages reserves messages on a relay of 50 a second
+// at one instant: each waits 20 ms longer than the one before.
+func TestRelayPaceSpacesMessages(t *testing.T) {
+	st := testStore(t)
+	g := newGates(st)
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	g.now = func() time.Time { return now }
+	rg := g.relay(store.Relay{ID: 1, Name: "Paced", RatePerSecond: 50})
+	for i := range 4 {
+		wait, err := g.reserve(context.Background(), rg)
+		if want := time.Duration(i) * 20 * time.Millisecond; err != nil || wait != want {
+			t.Errorf("message %d: wait %v, %v; want %v", i, wait, err, want)
+		}
+	}
+	// An SES account allowing fewer a second sets the pace.
+	if err := g.useSESQuota(context.Background(), rg, ses.Quota{MaxPerSecond: 10, SendingEnabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Second)
+	if wait, _ := g.reserve(context.Background(), rg); wait != 0 {
+		t.Errorf("after a pause: wait %v, want 0", wait)
+	}
+	if wait, _ := g.reserve(context.Background(), rg); wait != 100*time.Millisecond {
+		t.Errorf("at the SES rate: wait %v, want 100ms", wait)
+	}
+}
+
+// TestDailyQuotaHoldsTheCampaignAcrossRestarts sends a campaign of 8
+// through a relay allowed 5 a day: 5 go, the rest wait for tomorrow with
+// the reason on the campaign, and a new dispatcher, as after a restart,
+// still counts the 5.
+func TestDailyQuotaHoldsTheCampaignAcrossRestarts(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	var emails []string
+	for i := range 8 {
+		emails = append(emails, fmt.Sprintf("q%d@example.com", i))
+	}
+	st, d, c := dispatchFixture(t, srv, emails)
+	ctx := context.Background()
+	r := relayOf(t, st)
+	in := r.InputOf()
+	in.DailyQuota = 5
+	if _, err := st.UpdateRelay(ctx, r.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Count(); n != 5 {
+		t.Fatalf("delivered %d, want the quota of 5", n)
+	}
+	got, _ := st.Campaign(ctx, c.ID)
+	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	if got.Status != store.CampaignSending || !strings.Contains(got.HeldReason, "daily quota (5 messages)") || !got.HeldUntil.Equal(tomorrow) {
+		t.Fatalf("held campaign: %s %q until %v, want sending, held for the daily quota until %v", got.Status, got.HeldReason, got.HeldUntil, tomorrow)
+	}
+	waiting, _, _ := st.CampaignSends(ctx, c.ID, store.SendQueued, 10, 0)
+	if len(waiting) != 3 || waiting[0].Attempts != 0 || waiting[0].NextAttempt.Before(tomorrow) {
+		t.Errorf("waiting sends: %+v, want 3 untried until tomorrow", waiting)
+	}
+
+	restarted := &Dispatcher{Store: st, Log: quietLog(), Open: openSMTP, Links: d.Links, Org: d.Org}
+	if err := restarted.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Count(); n != 5 {
+		t.Errorf("after a restart: delivered %d, want still 5", n)
+	}
+}
+
+// TestDomainLimitHoldsBackOnlyThatDomain caps gmail.com at 3 an hour: the
+// other domain's mail all goes, two gmail.com messages wait for the next
+// hour, untried, with the reason.
+func TestDomainLimitHoldsBackOnlyThatDomain(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	emails := []string{"a@gmail.com", "b@gmail.com", "c@gmail.com", "d@gmail.com", "e@gmail.com", "f@example.com", "g@example.com"}
+	st, d, c := dispatchFixture(t, srv, emails)
+	ctx := context.Background()
+	if _, err := st.SaveGeneral(ctx, store.General{DomainLimits: []store.DomainLimit{{Domain: "gmail.com", PerHour: 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	gmail, other := 0, 0
+	for _, m := range srv.Messages() {
+		if strings.HasSuffix(m.To[0], "@gmail.com") {
+			gmail++
+		} else {
+			other++
+		}
+	}
+	if gmail != 3 || other != 2 {
+		t.Errorf("delivered %d to gmail.com and %d elsewhere, want 3 and 2", gmail, other)
+	}
+	waiting, _, _ := st.CampaignSends(ctx, c.ID, store.SendQueued, 10, 0)
+	nextHour := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)
+	if len(waiting) != 2 || !strings.Contains(waiting[0].LastResponse, "gmail.com takes 3 messages an hour") || waiting[0].NextAttempt.Before(nextHour) {
+		t.Errorf("held back: %+v", waiting)
+	}
+	if n, _ := st.Usage(ctx, store.Counter{Scope: "domain:gmail.com", Window: time.Now().UTC().Truncate(time.Hour)}); n != 3 {
+		t.Errorf("gmail.com usage: %d, want 3", n)
+	}
+}
+
+// TestFallsOverWhenTheRelayIsDown names a relay nobody listens on; the
+// next enabled relay takes every message.
+func TestFallsOverWhenTheRelayIsDown(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, d, _ := dispatchFixture(t, srv, []string{"x@example.com", "y@example.com", "z@example.com"})
+	ctx := context.Background()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadPort := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dead, err := st.CreateRelay(ctx, store.RelayInput{Name: "Dead", Kind: store.RelaySMTP, Host: "127.0.0.1", Port: deadPort, TLS: store.TLSNone, MaxConnections: 2, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := d.openRoute(ctx, dead.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if rt.relays[0].ID != dead.ID || len(rt.relays) != 2 {
+		t.Fatalf("route: %+v", rt.relays)
+	}
+	for _, to := range []string{"x@example.com", "y@example.com"} {
+		_, used, err := rt.Deliver(ctx, "news@example.com", to, []byte("Subject: hi\r\n\r\nhello\r\n"))
+		if err != nil || used.ID == dead.ID {
+			t.Fatalf("deliver to %s: through %q, %v; want the live relay", to, used.Name, err)
+		}
+	}
+	if n := srv.Count(); n != 2 {
+		t.Errorf("the live relay received %d, want 2", n)
+	}
+}
+
+// TestCampaignPausesItselfOnBounces sends to 600 people of whom 1 in 12
+// do not exist: past 500 messages the bounce rate is over 5%, so the
+// campaign pauses itself, says why, and tells the owners once.
+func TestCampaignPausesItselfOnBounces(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
+		if strings.HasPrefix(to, "gone") {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	}})
+	var emails []string
+	for i := range 600 {
+		prefix := "p"
+		if i%12 == 0 {
+			prefix = "gone"
+		}
+		emails = append(emails, fmt.Sprintf("%s%03d@example.com", prefix, i))
+	}
+	st, d, c := dispatchFixture(t, srv, emails)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var told []string
+	d.Notify = func(_ context.Context, subject, text string) {
+		mu.Lock()
+		defer mu.Unlock()
+		told = append(told, subject+"\n"+text)
+	}
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Campaign(ctx, c.ID)
+	if got.Status != store.CampaignPaused || !strings.Contains(got.PausedReason, "hard-bounced") || got.Bounces < 40 {
+		t.Fatalf("after sending: %s, %d bounces, reason %q; want paused for bounces", got.Status, got.Bounces, got.PausedReason)
+	}
+	n, _ := st.SendCounts(ctx, c.ID)
+	if settled := n[store.SendSent] + n[store.SendFailed]; settled < store.MinSendsForPause || n[store.SendQueued] == 0 {
+		t.Errorf("paused after %d settled with %d queued; want at least %d settled and some left", settled, n[store.SendQueued], store.MinSendsForPause)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) != 1 || !strings.Contains(told[0], "paused itself") {
+		t.Errorf("owners told %d times: %q", len(told), told)
+	}
+	// Resuming clears the reason; the campaign pauses again at once, as
+	// its rate is still over the line.
+	if _, err := st.SetCampaignStatus(ctx, c.ID, store.CampaignSending, store.CampaignPaused); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Campaign(ctx, c.ID); got.PausedReason != "" {
+		t.Errorf("resumed: reason %q, want none", got.PausedReason)
+	}
+}
+
+func testStore(t *testing.T) *store.Store {
+	t.Helper()
+	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	st, err := store.Open(context.Background(), t.TempDir(), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func relayOf(t *testing.T, st *store.Store) store.Relay {
+	t.Helper()
+	rs, err := st.Relays(context.Background())
+	if err != nil || len(rs) == 0 {
+		t.Fatalf("relays: %v %v", rs, err)
+	}
+	return rs[0]
+}
