@@ -39,6 +39,9 @@ type Dispatcher struct {
 	// Notify tells the owners something they must act on, such as a
 	// campaign that paused itself.
 	Notify func(ctx context.Context, subject, text string)
+	// Signer returns the DKIM signer for a From address's domain, or nil
+	// when it has no key. Nil Signer signs nothing.
+	Signer func(ctx context.Context, from string) (*mailer.DKIMSigner, error)
 
 	mu      sync.Mutex
 	running map[int64]bool
@@ -320,6 +323,9 @@ type campaignJob struct {
 	settled atomic.Int64
 	// held is set when a relay's daily cap stops the run.
 	held atomic.Pointer[held]
+	// signer signs each message with the sending domain's DKIM key; nil
+	// when the domain has none.
+	signer *mailer.DKIMSigner
 }
 
 func (d *Dispatcher) newJob(ctx context.Context, c store.Campaign, content *mailer.Content, compiled *mailer.Compiled, rt *route) (*campaignJob, error) {
@@ -332,6 +338,11 @@ func (d *Dispatcher) newJob(ctx context.Context, c store.Campaign, content *mail
 		return nil, err
 	}
 	j := &campaignJob{d: d, id: c.ID, started: c.StartedAt, content: content, compiled: compiled, route: rt, general: g}
+	if d.Signer != nil {
+		if j.signer, err = d.Signer(ctx, content.FromEmail); err != nil {
+			return nil, fmt.Errorf("campaign %d: DKIM key: %w", c.ID, err)
+		}
+	}
 	j.settled.Store(int64(n[store.SendSent] + n[store.SendFailed]))
 	return j, nil
 }
@@ -413,6 +424,11 @@ func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) 
 		// A template that cannot render for this recipient fails them
 		// visibly, with the reason, rather than skipping them.
 		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: err.Error()}
+	}
+	if j.signer != nil {
+		if msg, err = j.signer.Sign(msg); err != nil {
+			return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "DKIM signing: " + err.Error()}
+		}
 	}
 	return msg, nil
 }

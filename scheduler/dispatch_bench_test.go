@@ -21,7 +21,23 @@ import (
 // claims, rendering a newsletter in the default layout, MIME, delivery over
 // pooled connections to a loopback SMTP server, and outcomes in SQLite. It
 // reports messages per second. HERALD_BENCH_ROWS sets the audience (100,000).
-func BenchmarkCampaign(b *testing.B) {
+func BenchmarkCampaign(b *testing.B) { benchCampaign(b, nil) }
+
+// BenchmarkCampaignDKIM is BenchmarkCampaign with every message signed with
+// an RSA-2048 DKIM key.
+func BenchmarkCampaignDKIM(b *testing.B) {
+	key, err := mailer.GenerateDKIMKey("bakery.example", "herald1", mailer.DKIMRSA)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := mailer.NewDKIMSigner(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCampaign(b, func(context.Context, string) (*mailer.DKIMSigner, error) { return signer, nil })
+}
+
+func benchCampaign(b *testing.B, sign func(context.Context, string) (*mailer.DKIMSigner, error)) {
 	n := 100_000
 	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_ROWS")); err == nil && v > 0 {
 		n = v
@@ -72,7 +88,8 @@ SELECT 'person' || x || '@example.com', 'Person' || x, '{"city":"Leeds"}', 0, 0 
 		Links: func(contactID, campaignID int64) mailer.Links {
 			return mailer.Links{Unsubscribe: "https://news.example/u/" + strconv.FormatInt(contactID, 10)}
 		},
-		Org: func() mailer.OrgData { return mailer.OrgData{Name: "Bakery", Address: "1 Mill Lane"} },
+		Org:    func() mailer.OrgData { return mailer.OrgData{Name: "Bakery", Address: "1 Mill Lane"} },
+		Signer: sign,
 	}
 	b.ResetTimer()
 	for range b.N {

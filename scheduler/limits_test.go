@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -9,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-smtp"
 
+	"herald/mailer"
 	"herald/mailer/ses"
 	"herald/mailer/smtptest"
 	"herald/store"
@@ -241,4 +244,38 @@ func relayOf(t *testing.T, st *store.Store) store.Relay {
 		t.Fatalf("relays: %v %v", rs, err)
 	}
 	return rs[0]
+}
+
+// TestCampaignMessagesAreDKIMSigned signs a campaign with the sending
+// domain's Ed25519 key; every message verifies against its DNS record.
+func TestCampaignMessagesAreDKIMSigned(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	_, d, c := dispatchFixture(t, srv, []string{"s1@example.com", "s2@example.com"})
+	key, err := mailer.GenerateDKIMKey("bakery.example", "herald1", mailer.DKIMEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := mailer.NewDKIMSigner(key)
+	var asked string
+	d.Signer = func(_ context.Context, from string) (*mailer.DKIMSigner, error) { asked = from; return signer, nil }
+	if err := d.RunCampaign(context.Background(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	record, _ := key.DNSValue()
+	lookup := func(name string) ([]string, error) {
+		if name != key.DNSName() {
+			return nil, fmt.Errorf("no TXT record at %s", name)
+		}
+		return []string{record}, nil
+	}
+	msgs := srv.Messages()
+	if asked != "news@bakery.example" || len(msgs) != 2 {
+		t.Fatalf("signer asked for %q; %d messages", asked, len(msgs))
+	}
+	for _, m := range msgs {
+		verifs, err := dkim.VerifyWithOptions(bytes.NewReader(m.Data), &dkim.VerifyOptions{LookupTXT: lookup})
+		if err != nil || len(verifs) != 1 || verifs[0].Err != nil || verifs[0].Domain != "bakery.example" {
+			t.Errorf("message to %s: %v %+v", m.To[0], err, verifs)
+		}
+	}
 }
