@@ -112,7 +112,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	dispatcher.Links, dispatcher.Open, dispatcher.Org, dispatcher.Start = srv.CampaignLinks, srv.OpenRelay, srv.Org, srv.StartCampaign
-	dispatcher.Notify = srv.NotifyOwners
+	dispatcher.Notify, dispatcher.Signer = srv.NotifyOwners, srv.Signer
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

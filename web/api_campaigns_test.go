@@ -19,7 +19,7 @@ func sendingHarness(t *testing.T, opts smtptest.Options) (*harness, *scheduler.D
 	sink := smtptest.Start(t, opts)
 	d := &scheduler.Dispatcher{}
 	h := newHarness(t, func(c *Config) { c.Dispatch = d.Kick })
-	d.Store, d.Log, d.Links, d.Open, d.Org, d.Start = h.st, h.srv.log, h.srv.CampaignLinks, h.srv.OpenRelay, h.srv.Org, h.srv.StartCampaign
+	d.Store, d.Log, d.Links, d.Open, d.Org, d.Start, d.Signer = h.st, h.srv.log, h.srv.CampaignLinks, h.srv.OpenRelay, h.srv.Org, h.srv.StartCampaign, h.srv.Signer
 	ctx, stop := context.WithCancel(context.Background())
 	d.Dispatch(ctx)
 	t.Cleanup(func() { stop(); d.Wait() })

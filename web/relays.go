@@ -49,13 +49,11 @@ func (s *Server) sendTest(ctx context.Context, id int64, to string) (testOutcome
 	}
 	ctx, cancel := context.WithTimeout(ctx, testTimeout)
 	defer cancel()
-	// A secret that cannot be read is the caller's to fix, not the relay's.
-	t, err := s.OpenRelay(ctx, r)
-	if err != nil {
+	res, err := s.sendOne(ctx, r, from, to, msg.Bytes())
+	if errors.Is(err, store.ErrSecretUnreadable) {
+		// A secret that cannot be read is the caller's to fix, not the relay's.
 		return testOutcome{}, err
 	}
-	defer t.Close()
-	res, err := t.Deliver(ctx, from, to, msg.Bytes())
 	s.log.Info("relay test", "relay", r.Name, "to", to, "reply", res.Reply, "err", err)
 	return testOutcome{From: from, To: to, Reply: res.Reply, Err: err}, nil
 }

@@ -30,8 +30,13 @@ func (s *Server) OpenRelay(ctx context.Context, r store.Relay) (mailer.Transport
 	return mailer.NewPool(s.smtpRelay(r, secret), r.MaxConnections), nil
 }
 
-// sendOne delivers one message through a relay and closes what it opened.
+// sendOne signs one message with the DKIM key of from's domain, when there
+// is one, delivers it through a relay and closes what it opened.
 func (s *Server) sendOne(ctx context.Context, r store.Relay, from, to string, msg []byte) (mailer.Result, error) {
+	msg, err := s.signMessage(ctx, from, msg)
+	if err != nil {
+		return mailer.Result{}, err
+	}
 	t, err := s.OpenRelay(ctx, r)
 	if err != nil {
 		return mailer.Result{}, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"herald/mailer"
 	"herald/scheduler"
 	"herald/store"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	// Dispatch starts sending a campaign now; may be nil, and the dispatch
 	// job then picks it up on its next run.
 	Dispatch func(campaignID int64)
+	// Resolver looks up the TXT records of Settings → Sending domains' DNS
+	// check; nil uses net.DefaultResolver. Tests answer from a map.
+	Resolver mailer.TXTResolver
 }
 
 // Server holds everything the handlers need.
@@ -71,6 +75,8 @@ type Server struct {
 	echo       *echo.Echo
 
 	generalCache atomic.Pointer[store.General]
+	// dkim holds the DNS resolver and the parsed signing keys.
+	dkim dkimSigners
 }
 
 // New builds the server and its routes.
@@ -100,6 +106,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.ChallengeBits = 16
 	}
 	s.challenges = newChallenges(cfg.ChallengeBits)
+	s.dkim.resolver = cfg.Resolver
+	if s.dkim.resolver == nil {
+		s.dkim.resolver = net.DefaultResolver
+	}
 	if s.imports == nil {
 		s.imports = noNotifier{}
 	}

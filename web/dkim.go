@@ -1,0 +1,330 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/mailer"
+	"herald/store"
+	"herald/templates"
+)
+
+// dnsCheckTimeout bounds all the lookups of one domain's DNS check.
+const dnsCheckTimeout = 15 * time.Second
+
+// dkimSigners remembers which key signs each domain's mail and each key
+// parsed once, so sending does not read and parse a key per message. Every
+// change to the keys made through Herald clears the domains (forget).
+type dkimSigners struct {
+	resolver mailer.TXTResolver
+
+	mu sync.Mutex
+	// gen counts forgets, so a lookup that raced one does not store what it
+	// read before it.
+	gen uint64
+	// byDomain is the id of the key that signs a domain's mail, 0 for none.
+	byDomain map[string]int64
+	byID     map[int64]*mailer.DKIMSigner
+}
+
+// cached returns what is known about domain: its signer (nil for none) and
+// whether anything is.
+func (d *dkimSigners) cached(domain string) (sg *mailer.DKIMSigner, known bool, gen uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id, ok := d.byDomain[domain]
+	sg = d.byID[id]
+	return sg, ok && (id == 0 || sg != nil), d.gen
+}
+
+// parsed returns key id's signer when it was parsed before, or nil.
+func (d *dkimSigners) parsed(id int64) *mailer.DKIMSigner {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.byID[id]
+}
+
+// remember stores that key id signs domain with sg, unless the keys changed
+// since gen.
+func (d *dkimSigners) remember(gen uint64, domain string, id int64, sg *mailer.DKIMSigner) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gen != gen {
+		return
+	}
+	if d.byDomain == nil {
+		d.byDomain, d.byID = map[string]int64{}, map[int64]*mailer.DKIMSigner{}
+	}
+	d.byDomain[domain] = id
+	if sg != nil {
+		d.byID[id] = sg
+	}
+}
+
+// forget drops what is known about every domain, and the parsed key deleted,
+// when one was.
+func (d *dkimSigners) forget(deleted int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	clear(d.byDomain)
+	delete(d.byID, deleted)
+}
+
+// Signer returns the DKIM signer for the domain of fromAddress: its newest
+// enabled key, parsed once and then cached. It returns nil, nil when the
+// domain has no enabled key, so its mail goes out unsigned.
+func (s *Server) Signer(ctx context.Context, fromAddress string) (*mailer.DKIMSigner, error) {
+	domain := addressDomain(fromAddress)
+	if domain == "" {
+		return nil, fmt.Errorf("dkim: the from address %q has no domain to sign for", fromAddress)
+	}
+	sg, known, gen := s.dkim.cached(domain)
+	if known {
+		return sg, nil
+	}
+	k, err := s.store.SigningKey(ctx, domain)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.dkim.remember(gen, domain, 0, nil)
+		return nil, nil
+	case errors.Is(err, store.ErrSecretUnreadable):
+		return nil, fmt.Errorf("the DKIM key of %s cannot be decrypted with this Herald's secret key (data/secret.key or HERALD_SECRET_KEY): "+
+			"restore the key it was saved with, or delete it in Settings → Sending domains and generate a new one: %w", domain, err)
+	case err != nil:
+		return nil, err
+	}
+	if sg = s.dkim.parsed(k.ID); sg == nil {
+		sg, err = mailer.NewDKIMSigner(mailer.DKIMKey{Domain: k.Domain, Selector: k.Selector, Algorithm: k.Algorithm, PrivatePEM: k.PrivatePEM})
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.dkim.remember(gen, domain, k.ID, sg)
+	return sg, nil
+}
+
+// signMessage adds a DKIM signature to msg when the domain of from has a key.
+func (s *Server) signMessage(ctx context.Context, from string, msg []byte) ([]byte, error) {
+	sg, err := s.Signer(ctx, from)
+	if err != nil || sg == nil {
+		return msg, err
+	}
+	return sg.Sign(msg)
+}
+
+// addressDomain returns the lower-case domain of an address, bare or with a
+// display name, or "".
+func addressDomain(addr string) string {
+	if a, err := mail.ParseAddress(addr); err == nil {
+		addr = a.Address
+	}
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return ""
+	}
+	return store.NormalizeDKIMName(addr[at+1:])
+}
+
+// addDKIMKey generates a key for domain and selector and stores it.
+func (s *Server) addDKIMKey(ctx context.Context, domain, selector, algorithm string) (store.DKIMKey, error) {
+	in := store.NewDKIMKey{Domain: store.NormalizeDKIMName(domain), Selector: store.NormalizeDKIMName(selector),
+		Algorithm: strings.ToLower(strings.TrimSpace(algorithm))}
+	// The names are checked before a key is made for them; the key itself
+	// comes next.
+	errs := in.Validate()
+	delete(errs, "key")
+	if len(errs) > 0 {
+		return store.DKIMKey{}, &store.ValidationError{Fields: errs}
+	}
+	k, err := mailer.GenerateDKIMKey(in.Domain, in.Selector, in.Algorithm)
+	if err != nil {
+		return store.DKIMKey{}, err
+	}
+	if in.DNSValue, err = k.DNSValue(); err != nil {
+		return store.DKIMKey{}, err
+	}
+	in.PrivatePEM = k.PrivatePEM
+	defer s.dkim.forget(0)
+	return s.store.AddDKIMKey(ctx, in)
+}
+
+// setDKIMKeyEnabled turns a key on or off for signing.
+func (s *Server) setDKIMKeyEnabled(ctx context.Context, id int64, enabled bool) (store.DKIMKey, error) {
+	defer s.dkim.forget(0)
+	return s.store.SetDKIMKeyEnabled(ctx, id, enabled)
+}
+
+// deleteDKIMKey removes a key; mail from its domain is no longer signed
+// with it.
+func (s *Server) deleteDKIMKey(ctx context.Context, id int64) error {
+	defer s.dkim.forget(id)
+	return s.store.DeleteDKIMKey(ctx, id)
+}
+
+// domainReport checks the SPF, DMARC and DKIM records of domain against its
+// enabled keys.
+func (s *Server) domainReport(ctx context.Context, domain string) (mailer.DomainReport, error) {
+	domain = store.NormalizeDKIMName(domain)
+	keys, err := s.store.DKIMKeysOf(ctx, domain)
+	if err != nil {
+		return mailer.DomainReport{}, err
+	}
+	var check []mailer.DKIMKey
+	unreadable := map[string]bool{}
+	for _, k := range keys {
+		if !k.Enabled {
+			continue
+		}
+		pem, err := s.store.DKIMPrivateKey(ctx, k.ID)
+		if errors.Is(err, store.ErrSecretUnreadable) {
+			unreadable[k.DNSName()] = true
+		} else if err != nil {
+			return mailer.DomainReport{}, err
+		}
+		check = append(check, mailer.DKIMKey{Domain: k.Domain, Selector: k.Selector, Algorithm: k.Algorithm, PrivatePEM: pem})
+	}
+	ctx, cancel := context.WithTimeout(ctx, dnsCheckTimeout)
+	defer cancel()
+	rep := mailer.CheckDomain(ctx, s.dkim.resolver, domain, check)
+	for i, c := range rep.Checks {
+		if c.Kind == "DKIM" && unreadable[c.Name] {
+			rep.Checks[i].Status = mailer.DNSError
+			rep.Checks[i].Found = ""
+			rep.Checks[i].Advice = "Herald cannot decrypt this key with its secret key (data/secret.key or HERALD_SECRET_KEY): restore the key it was saved with, or delete this DKIM key and generate a new one."
+		}
+	}
+	return rep, nil
+}
+
+// defaultSelector is the selector offered for a new key.
+const defaultSelector = "herald1"
+
+func (s *Server) domainList(c *echo.Context) error {
+	return s.domainsPage(c, http.StatusOK, templates.DKIMKeyForm{Selector: defaultSelector, Algorithm: store.DKIMRSA}, nil, nil)
+}
+
+// domainsPage renders Settings → Sending domains: each domain's keys, and
+// report under its domain when there is one.
+func (s *Server) domainsPage(c *echo.Context, status int, f templates.DKIMKeyForm, errs templates.FieldErrors, report *mailer.DomainReport) error {
+	keys, err := s.store.DKIMKeys(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	p := templates.DomainsProps{Shell: s.shell(c, "settings", "Sending domains"), Form: f, Errors: errs}
+	signing := signingKeys(keys)
+	signed := map[string]bool{}
+	for _, k := range keys {
+		if n := len(p.Domains); n == 0 || p.Domains[n-1].Domain != k.Domain {
+			p.Domains = append(p.Domains, templates.DomainGroup{Domain: k.Domain})
+		}
+		g := &p.Domains[len(p.Domains)-1]
+		g.Keys = append(g.Keys, templates.DKIMKeyRow{ID: k.ID, Selector: k.Selector, Algorithm: k.Algorithm, Enabled: k.Enabled,
+			Signs: signing[k.ID], CreatedAt: k.CreatedAt, DNSName: k.DNSName(), DNSValue: k.DNSValue})
+		signed[k.Domain] = signed[k.Domain] || signing[k.ID]
+	}
+	if report != nil {
+		view := dnsReportView(*report)
+		i := slices.IndexFunc(p.Domains, func(g templates.DomainGroup) bool { return g.Domain == report.Domain })
+		if i < 0 {
+			p.Domains, i = append(p.Domains, templates.DomainGroup{Domain: report.Domain}), len(p.Domains)
+		}
+		p.Domains[i].Report = &view
+	}
+	if from := s.general().FromEmail; from != "" {
+		if d := addressDomain(from); d != "" && !signed[d] {
+			p.UnsignedFrom = from
+			if p.Form.Domain == "" {
+				p.Form.Domain = d
+			}
+		}
+	}
+	return s.render(c, status, templates.DomainsPage(p))
+}
+
+func dnsReportView(r mailer.DomainReport) templates.DNSReport {
+	v := templates.DNSReport{Domain: r.Domain, OK: r.OK()}
+	for _, c := range r.Checks {
+		v.Checks = append(v.Checks, templates.DNSCheckRow{Kind: c.Kind, Name: c.Name, Status: c.Status, Found: c.Found, Advice: c.Advice})
+	}
+	return v
+}
+
+func (s *Server) domainKeyCreate(c *echo.Context) error {
+	f := templates.DKIMKeyForm{Domain: c.FormValue("domain"), Selector: c.FormValue("selector"), Algorithm: c.FormValue("algorithm")}
+	k, err := s.addDKIMKey(c.Request().Context(), f.Domain, f.Selector, f.Algorithm)
+	var ve *store.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return s.domainsPage(c, http.StatusUnprocessableEntity, f, ve.Fields, nil)
+	case errors.Is(err, store.ErrConflict):
+		return s.domainsPage(c, http.StatusConflict, f, templates.FieldErrors{"selector": upperFirst(err.Error()) + "."}, nil)
+	case err != nil:
+		return err
+	}
+	s.flash(c, "success", fmt.Sprintf("Key %s for %s generated; Herald signs with it from now on. Publish its TXT record at %s now, then check DNS.", k.Selector, k.Domain, k.DNSName()))
+	return redirect(c, "/settings/domains")
+}
+
+// dkimKeyEnable turns a key on or off.
+func (s *Server) dkimKeyEnable(on bool) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		id, err := pathID(c)
+		if err != nil {
+			return err
+		}
+		k, err := s.setDKIMKeyEnabled(c.Request().Context(), id, on)
+		if err != nil {
+			return err
+		}
+		if on {
+			s.flash(c, "success", fmt.Sprintf("Key %s of %s enabled.", k.Selector, k.Domain))
+		} else {
+			s.flash(c, "success", fmt.Sprintf("Key %s of %s disabled: Herald no longer signs with it.", k.Selector, k.Domain))
+		}
+		return redirect(c, "/settings/domains")
+	}
+}
+
+func (s *Server) dkimKeyDelete(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	k, err := s.store.DKIMKey(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.deleteDKIMKey(c.Request().Context(), id); err != nil {
+		return err
+	}
+	s.flash(c, "success", fmt.Sprintf("Key %s of %s deleted. Remove its DNS record in a few days, once mail it signed has arrived.", k.Selector, k.Domain))
+	return redirect(c, "/settings/domains")
+}
+
+// domainCheck runs the DNS check of a domain: htmx gets the result as a
+// fragment, a plain request the whole page with the result in place.
+func (s *Server) domainCheck(c *echo.Context) error {
+	domain := store.NormalizeDKIMName(c.Param("domain"))
+	if store.CheckDKIMDomain(domain) != "" {
+		return store.ErrNotFound
+	}
+	rep, err := s.domainReport(c.Request().Context(), domain)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Add("Vary", "HX-Request")
+	if c.Request().Header.Get("HX-Request") == "true" {
+		return s.render(c, http.StatusOK, templates.DNSReportView(dnsReportView(rep)))
+	}
+	return s.domainsPage(c, http.StatusOK, templates.DKIMKeyForm{Selector: defaultSelector, Algorithm: store.DKIMRSA}, nil, &rep)
+}
