@@ -486,8 +486,11 @@ func dig(d Data, path ...string) any {
 // textOut prints a value in a text part: nothing for a missing value, where
 // Go's text templates would print "<no value>".
 func textOut(v any) string {
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		return ""
+	case string:
+		return x
 	}
 	return fmt.Sprint(v)
 }

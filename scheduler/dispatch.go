@@ -326,6 +326,8 @@ type campaignJob struct {
 	// signer signs each message with the sending domain's DKIM key; nil
 	// when the domain has none.
 	signer *mailer.DKIMSigner
+	// feedbackID names the campaign in each message's Feedback-ID.
+	feedbackID string
 }
 
 func (d *Dispatcher) newJob(ctx context.Context, c store.Campaign, content *mailer.Content, compiled *mailer.Compiled, rt *route) (*campaignJob, error) {
@@ -337,7 +339,8 @@ func (d *Dispatcher) newJob(ctx context.Context, c store.Campaign, content *mail
 	if err != nil {
 		return nil, err
 	}
-	j := &campaignJob{d: d, id: c.ID, started: c.StartedAt, content: content, compiled: compiled, route: rt, general: g}
+	j := &campaignJob{d: d, id: c.ID, started: c.StartedAt, content: content, compiled: compiled, route: rt, general: g,
+		feedbackID: fmt.Sprintf("%d:herald", c.ID)}
 	if d.Signer != nil {
 		if j.signer, err = d.Signer(ctx, content.FromEmail); err != nil {
 			return nil, fmt.Errorf("campaign %d: DKIM key: %w", c.ID, err)
@@ -418,7 +421,7 @@ func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) 
 		Links:      j.d.Links(sd.ContactID, j.id),
 		Org:        j.d.Org(),
 		Date:       time.Now(),
-		FeedbackID: fmt.Sprintf("%d:herald", j.id),
+		FeedbackID: j.feedbackID,
 	})
 	if err != nil {
 		// A template that cannot render for this recipient fails them

@@ -331,6 +331,11 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 	if err != nil {
 		return fmt.Errorf("store: record outcomes: %w", err)
 	}
+	// Prepared before the transaction: it holds the only writer connection.
+	preparedUsage, err := s.writeStmt(ctx, addUsageSQL)
+	if err != nil {
+		return fmt.Errorf("store: record outcomes: %w", err)
+	}
 	usage := map[Counter]int{}
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		st := tx.StmtContext(ctx, prepared)
@@ -357,7 +362,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 				}
 			}
 		}
-		return addUsage(ctx, tx, usage)
+		return addUsage(ctx, tx, preparedUsage, usage)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record outcomes: %w", err)

@@ -15,10 +15,20 @@ type Counter struct {
 	Window time.Time
 }
 
-func addUsage(ctx context.Context, tx *sql.Tx, usage map[Counter]int) error {
+const addUsageSQL = `INSERT INTO usage_counters (scope, window_start, count) VALUES (?, ?, ?)
+ON CONFLICT (scope, window_start) DO UPDATE SET count = count + excluded.count`
+
+// addUsage adds to usage counters inside a write transaction, with the
+// statement prepared from addUsageSQL before the transaction began (it runs
+// with every group of outcomes).
+func addUsage(ctx context.Context, tx *sql.Tx, prepared *sql.Stmt, usage map[Counter]int) error {
+	if len(usage) == 0 {
+		return nil
+	}
+	st := tx.StmtContext(ctx, prepared)
+	defer st.Close()
 	for c, n := range usage {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_counters (scope, window_start, count) VALUES (?, ?, ?)
-ON CONFLICT (scope, window_start) DO UPDATE SET count = count + excluded.count`, c.Scope, unix(c.Window), n); err != nil {
+		if _, err := st.ExecContext(ctx, c.Scope, unix(c.Window), n); err != nil {
 			return err
 		}
 	}
