@@ -264,6 +264,12 @@ func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool)
 		return content, nil, &store.ValidationError{Fields: errs}
 	}
 	content.Source = src
+	// The mailto of List-Unsubscribe, for mail programs that do not take
+	// the one-click link: replies reach the sender, who can act on them.
+	content.UnsubscribeMailto = content.FromEmail
+	if content.ReplyTo != "" {
+		content.UnsubscribeMailto = content.ReplyTo
+	}
 	if len(x.ListIDs) > 0 {
 		if l, err := s.store.List(ctx, x.ListIDs[0]); err == nil {
 			content.ListName, content.ListID = l.Name, fmt.Sprintf("list-%d.%s", l.ID, helloName(g.BaseURL))

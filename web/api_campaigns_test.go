@@ -136,7 +136,8 @@ func TestAPICampaignLifecycle(t *testing.T) {
 		t.Errorf("delivered: got %d, want the test and 29", got)
 	}
 	m := sink.Messages()[1]
-	if !strings.Contains(string(m.Data), "List-Unsubscribe: <https://news.bakery.test/u/") || !strings.Contains(string(m.Data), "Subject: Hi Reader") {
+	if !strings.Contains(string(m.Data), "List-Unsubscribe: <https://news.bakery.test/u/") || !strings.Contains(string(m.Data), ">, <mailto:news@bakery.test?subject=unsubscribe>") ||
+		!strings.Contains(string(m.Data), "Subject: Hi Reader") {
 		t.Errorf("message: want the recipient's subject and an unsubscribe link on the public URL:\n%.600s", m.Data)
 	}
 
