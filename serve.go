@@ -105,14 +105,18 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	importer := imports.NewWorker(st, log)
+	// The transactional lane sends API messages on workers and relay
+	// connections of its own, so no campaign holds it up.
+	lane := &scheduler.Lane{Store: st, Log: log}
 	srv, err := web.New(web.Config{Store: st, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs,
-		TrustedProxies: trusted, DataDir: *data, Imports: importer, Dispatch: dispatcher.Kick})
+		TrustedProxies: trusted, DataDir: *data, Imports: importer, Dispatch: dispatcher.Kick, Messages: lane.Kick})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	dispatcher.Links, dispatcher.Open, dispatcher.Org, dispatcher.Start = srv.CampaignLinks, srv.OpenRelay, srv.Org, srv.StartCampaign
 	dispatcher.Notify, dispatcher.Signer = srv.NotifyOwners, srv.Signer
+	lane.Open, lane.Sign = srv.OpenRelay, srv.SignMessage
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -130,6 +134,17 @@ func (e env) serve(ctx context.Context, args []string) error {
 	}
 	importDone := make(chan error, 1)
 	go func() { importDone <- importer.Run(workCtx) }()
+	// The lane requeues the messages the last run left in flight, then
+	// sends until stopped; it stops after the HTTP server, before the store.
+	laneCtx, stopLane := context.WithCancel(context.Background())
+	defer stopLane()
+	laneDone := make(chan struct{})
+	go func() {
+		defer close(laneDone)
+		if err := lane.Run(laneCtx); err != nil {
+			log.Error("transactional lane stopped", "err", err)
+		}
+	}()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- httpSrv.Serve(ln) }()
 	log.Info("herald listening", "addr", "http://"+ln.Addr().String(), "data", *data, "version", buildVersion())
@@ -154,8 +169,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 	log.Info("scheduler stopped")
 	// Campaign runs finish their batch and record it before they return.
 	stopWorkers()
+	stopLane()
 	<-importDone
 	dispatcher.Wait()
+	<-laneDone
 	log.Info("workers stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr

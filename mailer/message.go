@@ -39,6 +39,8 @@ type Message struct {
 	FeedbackID string
 	// Headers are extra headers, such as ones a transactional sender asked for.
 	Headers []Header
+	// Attachments, when there are any, follow the body in multipart/mixed.
+	Attachments []Attachment
 }
 
 // Header is one extra message header.
@@ -65,10 +67,15 @@ func CheckHeader(h Header) string {
 }
 
 // Bytes encodes m as an RFC 5322 message: UTF-8, quoted-printable body and
-// encoded words for non-ASCII header text.
+// encoded words for non-ASCII header text; with attachments, the body and
+// then each file in base64, as multipart/mixed.
 func (m Message) Bytes() []byte {
 	var b bytes.Buffer
-	b.Grow(len(m.Text) + len(m.HTML) + len(m.HTML)/8 + 2048)
+	size := len(m.Text) + len(m.HTML) + len(m.HTML)/8 + 2048
+	for _, a := range m.Attachments {
+		size += len(a.Data)*4/3 + len(a.Data)/38 + 512
+	}
+	b.Grow(size)
 	id := m.MessageID
 	if id == "" {
 		id = randomMessageID(m.From.Address)
@@ -119,22 +126,37 @@ func (m Message) Bytes() []byte {
 		}
 	}
 	header("MIME-Version", "1.0")
-	if m.HTML == "" {
-		header("Content-Type", "text/plain; charset=utf-8")
-		header("Content-Transfer-Encoding", "quoted-printable")
-		b.WriteString("\r\n")
-		writeQP(&b, m.Text)
+	if len(m.Attachments) == 0 {
+		m.writeBody(&b)
 		return b.Bytes()
 	}
-	boundary := randomBoundary()
-	header("Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
-	b.WriteString("\r\n")
-	for _, part := range []struct{ ct, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
-		fmt.Fprintf(&b, "--%s\r\nContent-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary, part.ct)
-		writeQP(&b, part.body)
+	mixed := randomBoundary()
+	header("Content-Type", `multipart/mixed; boundary="`+mixed+`"`)
+	b.WriteString("\r\n--" + mixed + "\r\n")
+	m.writeBody(&b)
+	for _, a := range m.Attachments {
+		b.WriteString("--" + mixed + "\r\n")
+		writeAttachment(&b, a)
 	}
-	fmt.Fprintf(&b, "--%s--\r\n", boundary)
+	b.WriteString("--" + mixed + "--\r\n")
 	return b.Bytes()
+}
+
+// writeBody writes the body's own headers, a blank line and the body: plain
+// text, or text and HTML as multipart/alternative.
+func (m Message) writeBody(b *bytes.Buffer) {
+	if m.HTML == "" {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+		writeQP(b, m.Text)
+		return
+	}
+	boundary := randomBoundary()
+	b.WriteString(`Content-Type: multipart/alternative; boundary="` + boundary + "\"\r\n\r\n")
+	for _, part := range []struct{ ct, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
+		fmt.Fprintf(b, "--%s\r\nContent-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary, part.ct)
+		writeQP(b, part.body)
+	}
+	fmt.Fprintf(b, "--%s--\r\n", boundary)
 }
 
 // writeQP writes text quoted-printable with CRLF line ends.

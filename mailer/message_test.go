@@ -2,9 +2,11 @@ package mailer
 
 import (
 	"bytes"
+	"encoding/base64"
 	"flag"
 	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
 	"os"
@@ -333,6 +335,113 @@ func TestCheckHeader(t *testing.T) {
 	} {
 		if got := CheckHeader(tc.h); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("CheckHeader(%v): got %q, want %q", tc.h, got, tc.want)
+		}
+	}
+}
+
+// readParts reads every part of a multipart body, decoding base64 and
+// quoted-printable as mail clients do.
+func readParts(t *testing.T, r io.Reader, contentType string) ([]*multipart.Part, [][]byte) {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || !strings.HasPrefix(mt, "multipart/") {
+		t.Fatalf("Content-Type %q: got %s, %v, want multipart", contentType, mt, err)
+	}
+	mr := multipart.NewReader(r, params["boundary"])
+	var parts []*multipart.Part
+	var bodies [][]byte
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			return parts, bodies
+		}
+		if err != nil {
+			t.Fatalf("next part: %v", err)
+		}
+		raw, err := io.ReadAll(p)
+		if err != nil {
+			t.Fatalf("read part: %v", err)
+		}
+		switch p.Header.Get("Content-Transfer-Encoding") {
+		case "base64":
+			for i, line := range strings.Split(strings.TrimRight(string(raw), "\r\n"), "\r\n") {
+				if len(line) > 76 {
+					t.Errorf("base64 line %d: got %d characters, want at most 76", i, len(line))
+				}
+			}
+			if raw, err = io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(raw))); err != nil {
+				t.Fatalf("base64 part: %v", err)
+			}
+		case "quoted-printable":
+			raw, _ = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
+		}
+		parts, bodies = append(parts, p), append(bodies, raw)
+	}
+}
+
+func TestMessageBytesAttachments(t *testing.T) {
+	pdf := bytes.Repeat([]byte{0x25, 0x50, 0x44, 0x46, 0x00, 0xff, 0x10}, 300)
+	files := []Attachment{
+		{Filename: "receipt.pdf", ContentType: "application/pdf", Data: pdf},
+		{Filename: "Rechnung für Jürgen.txt", ContentType: "text/plain; charset=utf-8", Data: []byte("Grüße")},
+		{Filename: "odd\r\nBcc: x@example.com/../name", ContentType: "not a type", Data: nil},
+	}
+	for _, withHTML := range []bool{false, true} {
+		t.Run(map[bool]string{false: "text", true: "text and html"}[withHTML], func(t *testing.T) {
+			msg := testMessage()
+			if withHTML {
+				msg.HTML = "<p>Hallo</p>"
+			}
+			msg.Headers = []Header{{Name: "X-Order-Id", Value: "1001"}}
+			msg.Attachments = files
+			m := readMessage(t, msg.Bytes())
+			if m.Header.Get("X-Order-Id") != "1001" || m.Header.Get("Bcc") != "" {
+				t.Errorf("headers: got X-Order-Id %q and Bcc %q", m.Header.Get("X-Order-Id"), m.Header.Get("Bcc"))
+			}
+			parts, bodies := readParts(t, m.Body, m.Header.Get("Content-Type"))
+			if len(parts) != 1+len(files) {
+				t.Fatalf("parts: got %d, want the body and %d files", len(parts), len(files))
+			}
+			bodyType := parts[0].Header.Get("Content-Type")
+			if withHTML {
+				inner, innerBodies := readParts(t, bytes.NewReader(bodies[0]), bodyType)
+				if len(inner) != 2 || !strings.HasPrefix(inner[0].Header.Get("Content-Type"), "text/plain") ||
+					!strings.HasPrefix(inner[1].Header.Get("Content-Type"), "text/html") || string(innerBodies[1]) != "<p>Hallo</p>" {
+					t.Errorf("alternative: got %d parts, html %q", len(inner), innerBodies)
+				}
+			} else if bodyType != "text/plain; charset=utf-8" || !strings.HasPrefix(string(bodies[0]), "Hallo Jürgen") {
+				t.Errorf("body part: got %q %q", bodyType, bodies[0])
+			}
+			wantNames := []string{"receipt.pdf", "Rechnung für Jürgen.txt", "odd__Bcc: x@example.com_.._name"}
+			wantTypes := []string{"application/pdf", "text/plain", "application/octet-stream"}
+			dec := new(mime.WordDecoder)
+			for i, f := range files {
+				p := parts[i+1]
+				if got := p.FileName(); got != wantNames[i] {
+					t.Errorf("file %d name: got %q, want %q", i, got, wantNames[i])
+				}
+				mt, params, err := mime.ParseMediaType(p.Header.Get("Content-Type"))
+				if err != nil || mt != wantTypes[i] {
+					t.Errorf("file %d type: got %q, %v, want %s", i, p.Header.Get("Content-Type"), err, wantTypes[i])
+				}
+				if name, err := dec.DecodeHeader(params["name"]); err != nil || name != wantNames[i] {
+					t.Errorf("file %d Content-Type name: got %q (%v), want %q", i, params["name"], err, wantNames[i])
+				}
+				if !bytes.Equal(bodies[i+1], f.Data) {
+					t.Errorf("file %d content: got %d bytes, want %d as given", i, len(bodies[i+1]), len(f.Data))
+				}
+			}
+		})
+	}
+}
+
+func TestMessageBytesNonASCIIFilenameEncodings(t *testing.T) {
+	msg := testMessage()
+	msg.Attachments = []Attachment{{Filename: "café.pdf", ContentType: "application/pdf", Data: []byte("x")}}
+	raw := string(msg.Bytes())
+	for _, want := range []string{`filename*=utf-8''caf%C3%A9.pdf`, `name="=?utf-8?b?Y2Fmw6kucGRm?="`} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("message: want %s in it:\n%s", want, raw)
 		}
 	}
 }

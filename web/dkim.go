@@ -113,8 +113,8 @@ func (s *Server) Signer(ctx context.Context, fromAddress string) (*mailer.DKIMSi
 	return sg, nil
 }
 
-// signMessage adds a DKIM signature to msg when the domain of from has a key.
-func (s *Server) signMessage(ctx context.Context, from string, msg []byte) ([]byte, error) {
+// SignMessage adds a DKIM signature to msg when the domain of from has a key.
+func (s *Server) SignMessage(ctx context.Context, from string, msg []byte) ([]byte, error) {
 	sg, err := s.Signer(ctx, from)
 	if err != nil || sg == nil {
 		return msg, err

@@ -52,9 +52,9 @@ var bodyLimit = middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 	},
 })
 
-// uploadPaths take files of up to maxUpload.
+// uploadPaths take files of up to maxUpload, or their route's own limit.
 var uploadPaths = map[string]bool{"/contacts/import": true, "/api/v1/imports": true, "/api/v1/media": true, "/templates/media": true,
-	"/contacts/suppressions/import": true, "/api/v1/suppressions/import": true}
+	"/contacts/suppressions/import": true, "/api/v1/suppressions/import": true, "/api/v1/messages": true}
 
 var uploadLimit = middleware.BodyLimit(maxUpload + 1<<20)
 
@@ -257,4 +257,11 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/v1/suppressions", s.apiSuppressionCreate)
 	api.POST("/v1/suppressions/import", s.apiSuppressionImport, uploadLimit)
 	api.DELETE("/v1/suppressions/:id", apiDelete(s.store.DeleteSuppression))
+
+	// Transactional email: its pages in the Campaigns section, and its API.
+	admin.GET("/messages", s.messageList)
+	admin.GET("/messages/:id", s.messageShow)
+	api.GET("/v1/messages", s.apiMessageList)
+	api.POST("/v1/messages", s.apiMessageCreate, messageBodyLimit)
+	api.GET("/v1/messages/:id", s.apiMessageGet)
 }

@@ -33,7 +33,7 @@ func (s *Server) OpenRelay(ctx context.Context, r store.Relay) (mailer.Transport
 // sendOne signs one message with the DKIM key of from's domain, when there
 // is one, delivers it through a relay and closes what it opened.
 func (s *Server) sendOne(ctx context.Context, r store.Relay, from, to string, msg []byte) (mailer.Result, error) {
-	msg, err := s.signMessage(ctx, from, msg)
+	msg, err := s.SignMessage(ctx, from, msg)
 	if err != nil {
 		return mailer.Result{}, err
 	}

@@ -51,6 +51,9 @@ type Config struct {
 	// Resolver looks up the TXT records of Settings → Sending domains' DNS
 	// check; nil uses net.DefaultResolver. Tests answer from a map.
 	Resolver mailer.TXTResolver
+	// Messages wakes the transactional lane when a message is queued; may
+	// be nil, and the lane then finds it on its next look.
+	Messages func()
 }
 
 // Server holds everything the handlers need.
@@ -64,6 +67,7 @@ type Server struct {
 	dataDir       string
 	imports       Notifier
 	dispatch      func(campaignID int64)
+	messages      func()
 	challenges    *challenges
 	confirmations throttle
 	previews      previews
@@ -99,6 +103,7 @@ func New(cfg Config) (*Server, error) {
 		dataDir:  cfg.DataDir,
 		imports:  cfg.Imports,
 		dispatch: cfg.Dispatch,
+		messages: cfg.Messages,
 		apiRate:  cfg.APIRate,
 		apiBurst: cfg.APIBurst,
 	}

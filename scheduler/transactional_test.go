@@ -1,0 +1,284 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"herald/mailer/smtptest"
+	"herald/store"
+)
+
+// laneFixture is a store with a relay to srv and a lane sending through it,
+// started by start.
+func laneFixture(t *testing.T, srv *smtptest.Server) (*store.Store, *Lane, store.Relay) {
+	t.Helper()
+	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	st, err := store.Open(context.Background(), t.TempDir(), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := sink(t, st, srv, 2)
+	return st, &Lane{Store: st, Log: quietLog(), Open: openSMTP, FirstRetry: time.Second, Every: 100 * time.Millisecond}, r
+}
+
+// start runs the lane until the test ends, and waits for it.
+func start(t *testing.T, l *Lane) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("lane: %v", err)
+		}
+	})
+}
+
+func queueMessage(t *testing.T, st *store.Store, to string, edit ...func(*store.NewMessage)) store.Message {
+	t.Helper()
+	in := store.NewMessage{Message: store.Message{ToEmail: to, FromName: "Shop", FromEmail: "shop@shop.example", Subject: "Your receipt",
+		Text: "Thanks for your order.", HTML: "<p>Thanks for your order.</p>"}}
+	for _, e := range edit {
+		e(&in)
+	}
+	m, _, err := st.CreateMessage(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// waitStatus waits for a message to reach a status and returns it.
+func waitStatus(t *testing.T, st *store.Store, id int64, status string) store.Message {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		m, err := st.Message(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Status == status {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message %d: got status %s (%s), want %s", id, m.Status, m.LastResponse, status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func history(t *testing.T, st *store.Store, id int64) string {
+	t.Helper()
+	evs, err := st.MessageEvents(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Status)
+	}
+	return strings.Join(out, " ")
+}
+
+func TestLaneSendsASignedMessageWithAttachments(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, l, _ := laneFixture(t, srv)
+	var signed sync.Map
+	l.Sign = func(_ context.Context, from string, msg []byte) ([]byte, error) {
+		signed.Store(from, true)
+		return append([]byte("X-Test-Signature: from="+from+"\r\n"), msg...), nil
+	}
+	start(t, l)
+	m := queueMessage(t, st, "buyer@example.com", func(in *store.NewMessage) {
+		in.ReplyTo = "help@shop.example"
+		in.Headers = []store.Header{{Name: "X-Order-Id", Value: "1001"}}
+		in.Attachments = []store.Attachment{{Filename: "receipt.pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4\x00\xff")}}
+	})
+	l.Kick()
+	got := waitStatus(t, st, m.ID, store.MessageSent)
+	if got.Attempts != 1 || got.LastCode != 250 || got.SentAt.IsZero() {
+		t.Errorf("sent: got %+v", got)
+	}
+	msgs := srv.Wait(1, 5*time.Second)
+	if len(msgs) != 1 || msgs[0].To[0] != "buyer@example.com" || msgs[0].From != "shop@shop.example" {
+		t.Fatalf("delivered: got %d messages", len(msgs))
+	}
+	pm, err := mail.ReadMessage(bytes.NewReader(msgs[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"X-Test-Signature": "from=shop@shop.example", "X-Order-Id": "1001", "Reply-To": "<help@shop.example>",
+		"Message-Id": fmt.Sprintf("<m%d.%d@shop.example>", m.ID, m.CreatedAt.Unix())} {
+		if got := pm.Header.Get(k); got != want {
+			t.Errorf("%s: got %q, want %q", k, got, want)
+		}
+	}
+	_, params, _ := mime.ParseMediaType(pm.Header.Get("Content-Type"))
+	mr := multipart.NewReader(pm.Body, params["boundary"])
+	var names []string
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, p.FileName())
+	}
+	if fmt.Sprint(names) != "[ receipt.pdf]" {
+		t.Errorf("parts: got file names %q, want the body and receipt.pdf", names)
+	}
+	if h := history(t, st, m.ID); h != "queued sent" {
+		t.Errorf("history: got %q, want queued sent", h)
+	}
+}
+
+func TestLaneRetriesATemporaryFailure(t *testing.T) {
+	var mu sync.Mutex
+	tries := 0
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if tries++; tries == 1 {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted, try again"}
+		}
+		return nil
+	}})
+	st, l, _ := laneFixture(t, srv)
+	start(t, l)
+	m := queueMessage(t, st, "grey@example.com")
+	l.Kick()
+	retrying := waitStatus(t, st, m.ID, store.MessageRetrying)
+	if retrying.Attempts != 1 || retrying.LastCode != 451 || !strings.Contains(retrying.LastResponse, "greylisted") {
+		t.Errorf("after the first attempt: got %+v", retrying)
+	}
+	got := waitStatus(t, st, m.ID, store.MessageSent)
+	if got.Attempts != 2 || got.LastCode != 250 {
+		t.Errorf("after the retry: got %d attempts, code %d; want 2 and 250", got.Attempts, got.LastCode)
+	}
+	if h := history(t, st, m.ID); h != "queued retrying sent" {
+		t.Errorf("history: got %q, want queued retrying sent", h)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("delivered: got %d, want 1", n)
+	}
+}
+
+func TestLaneRequeuesAMessageLeftInFlight(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, l, _ := laneFixture(t, srv)
+	m := queueMessage(t, st, "reset@example.com")
+	// A process claimed it and stopped before it recorded anything.
+	if claimed, err := st.ClaimMessages(context.Background(), 1, -time.Minute); err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: got %d, %v", len(claimed), err)
+	}
+	start(t, l)
+	waitStatus(t, st, m.ID, store.MessageSent)
+	// A few more rounds of the lane find nothing more to send.
+	for range 3 {
+		l.Kick()
+		time.Sleep(150 * time.Millisecond)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("delivered: got %d, want exactly 1", n)
+	}
+	if h := history(t, st, m.ID); h != "queued requeued sent" {
+		t.Errorf("history: got %q, want queued requeued sent", h)
+	}
+}
+
+func TestLaneFailuresAndBounces(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
+		switch to {
+		case "gone@example.com", "stranger@example.com":
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		case "spam@example.com":
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "rejected as spam"}
+		}
+		return nil
+	}})
+	st, l, _ := laneFixture(t, srv)
+	ctx := context.Background()
+	email := "gone@example.com"
+	contact, _, err := st.CreateContact(ctx, store.ContactInput{Email: &email, Source: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, l)
+	gone, spam, stranger := queueMessage(t, st, "gone@example.com"), queueMessage(t, st, "spam@example.com"), queueMessage(t, st, "stranger@example.com")
+	l.Kick()
+	for _, m := range []store.Message{gone, spam, stranger} {
+		if got := waitStatus(t, st, m.ID, store.MessageFailed); got.Attempts != 1 || got.LastCode < 550 {
+			t.Errorf("%s: got %d attempts, code %d; want one, refused", m.ToEmail, got.Attempts, got.LastCode)
+		}
+	}
+	if c, _ := st.Contact(ctx, contact.ID); c.Status != store.StatusBounced {
+		t.Errorf("bounced contact: got status %s, want bounced", c.Status)
+	}
+	if _, ok, _ := st.Suppressed(ctx, "gone@example.com"); !ok {
+		t.Errorf("the contact's address: want it suppressed after a hard bounce")
+	}
+	if _, ok, _ := st.Suppressed(ctx, "stranger@example.com"); ok {
+		t.Errorf("an address that is no contact's: want it only failed, not suppressed")
+	}
+}
+
+func TestLaneSkipsAnAddressSuppressedSinceItWasQueued(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, l, _ := laneFixture(t, srv)
+	ctx := context.Background()
+	plain := queueMessage(t, st, "left@example.com")
+	essential := queueMessage(t, st, "left@example.com", func(in *store.NewMessage) { in.Essential, in.Subject = true, "Reset your password" })
+	if _, _, err := st.AddSuppression(ctx, store.SuppressionInput{Kind: store.SuppressEmail, Value: "left@example.com", Reason: "asked to"}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, l)
+	got := waitStatus(t, st, plain.ID, store.MessageSuppressed)
+	if got.Attempts != 0 || !strings.Contains(got.LastResponse, "suppressed") {
+		t.Errorf("plain message: got %d attempts and %q", got.Attempts, got.LastResponse)
+	}
+	waitStatus(t, st, essential.ID, store.MessageSent)
+	if msgs := srv.Messages(); len(msgs) != 1 || !strings.Contains(string(msgs[0].Data), "Subject: Reset your password") {
+		t.Errorf("delivered: got %d messages, want only the essential one", len(msgs))
+	}
+}
+
+func TestLaneFallsOverFromADownRelay(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, l, _ := laneFixture(t, srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dead, err := st.CreateRelay(context.Background(), store.RelayInput{Name: "Dead", Kind: store.RelaySMTP, Host: "127.0.0.1", Port: port,
+		TLS: store.TLSNone, MaxConnections: 1, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, l)
+	m := queueMessage(t, st, "buyer@example.com", func(in *store.NewMessage) { in.RelayID = dead.ID })
+	l.Kick()
+	if got := waitStatus(t, st, m.ID, store.MessageSent); got.Attempts != 1 {
+		t.Errorf("attempts: got %d, want 1", got.Attempts)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("delivered through the working relay: got %d, want 1", n)
+	}
+}

@@ -1,0 +1,376 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Statuses of a transactional message.
+const (
+	MessageQueued     = "queued"
+	MessageSending    = "sending"
+	MessageSent       = "sent"
+	MessageRetrying   = "retrying"
+	MessageFailed     = "failed"
+	MessageSuppressed = "suppressed"
+	// MessageRequeued is only an event: a message in flight when Herald
+	// stopped, or whose lease ran out, went back to the queue.
+	MessageRequeued = "requeued"
+)
+
+// MessageStatus reports whether s is one of the statuses of a message.
+func MessageStatus(s string) bool {
+	switch s {
+	case MessageQueued, MessageSending, MessageSent, MessageRetrying, MessageFailed, MessageSuppressed:
+		return true
+	}
+	return false
+}
+
+// Header is one extra header of a transactional message.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Message is one transactional email and where its delivery stands.
+type Message struct {
+	ID             int64
+	IdempotencyKey string
+	ToEmail        string
+	ToName         string
+	FromName       string
+	FromEmail      string
+	ReplyTo        string
+	// TemplateID is the template it was rendered from; 0 when it was given
+	// as subject and body, or the template was deleted since.
+	TemplateID int64
+	Subject    string
+	HTML       string
+	Text       string
+	Data       map[string]any
+	Headers    []Header
+	// RelayID is the relay asked for; 0 means the first enabled one.
+	RelayID   int64
+	Essential bool
+	Status    string
+	Attempts  int
+	// NextAttempt is when a queued or retrying message is due.
+	NextAttempt  time.Time
+	LastCode     int
+	LastResponse string
+	ProviderID   string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	SentAt       time.Time
+}
+
+// Attachment is a file sent with a message.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Content     []byte
+}
+
+// MessageEvent is one step in a message's history.
+type MessageEvent struct {
+	At     time.Time
+	Status string
+	Detail string
+}
+
+// NewMessage is a message to create. Status is queued, or suppressed with
+// Reason saying why it will not be sent.
+type NewMessage struct {
+	Message
+	Attachments []Attachment
+	Reason      string
+}
+
+const messageColumns = `id, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, html, text,
+data, headers, COALESCE(relay_id, 0), essential, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
+
+// messageSummaryColumns are messageColumns without the bodies, for lists.
+const messageSummaryColumns = `id, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, '', '',
+'{}', '[]', COALESCE(relay_id, 0), essential, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
+
+func scanMessage(row scanner) (Message, error) {
+	var m Message
+	var data, headers string
+	var next, created, updated int64
+	var sent sql.NullInt64
+	err := row.Scan(&m.ID, &m.IdempotencyKey, &m.ToEmail, &m.ToName, &m.FromName, &m.FromEmail, &m.ReplyTo, &m.TemplateID, &m.Subject,
+		&m.HTML, &m.Text, &data, &headers, &m.RelayID, &m.Essential, &m.Status, &m.Attempts, &next, &m.LastCode, &m.LastResponse,
+		&m.ProviderID, &created, &updated, &sent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, ErrNotFound
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	if err := json.Unmarshal([]byte(data), &m.Data); err != nil {
+		return Message{}, fmt.Errorf("message %d data: %w", m.ID, err)
+	}
+	if err := json.Unmarshal([]byte(headers), &m.Headers); err != nil {
+		return Message{}, fmt.Errorf("message %d headers: %w", m.ID, err)
+	}
+	m.NextAttempt, m.CreatedAt, m.UpdatedAt, m.SentAt = fromUnix(next), fromUnix(created), fromUnix(updated), fromNullUnix(sent)
+	return m, nil
+}
+
+func addMessageEvent(ctx context.Context, tx *sql.Tx, id int64, status, detail string, at int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO message_events (message_id, at, status, detail) VALUES (?, ?, ?, ?)`, id, at, status, detail)
+	return err
+}
+
+// CreateMessage stores a message with its attachments and its first event,
+// in one transaction. A message whose idempotency key is already taken is
+// not made again: the existing one comes back, with replay true.
+func (s *Store) CreateMessage(ctx context.Context, in NewMessage) (m Message, replay bool, err error) {
+	status, event := MessageQueued, ""
+	if in.Status == MessageSuppressed {
+		status, event = MessageSuppressed, in.Reason
+	}
+	data, err := json.Marshal(in.Data)
+	if err != nil || in.Data == nil {
+		data = []byte("{}")
+	}
+	headers, err := json.Marshal(in.Headers)
+	if err != nil || in.Headers == nil {
+		headers = []byte("[]")
+	}
+	now := unix(s.now())
+	var id int64
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		if in.IdempotencyKey != "" {
+			err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE idempotency_key = ?`, in.IdempotencyKey).Scan(&id)
+			if err == nil {
+				replay = true
+				return nil
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO messages (idempotency_key, to_email, to_name, from_name, from_email, reply_to, template_id,
+	subject, html, text, data, headers, relay_id, essential, status, last_response, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, in.FromEmail, in.ReplyTo, nullID(in.TemplateID),
+			in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, status, in.Reason, now, now).Scan(&id)
+		if err != nil {
+			return err
+		}
+		for _, a := range in.Attachments {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO message_attachments (message_id, filename, content_type, content) VALUES (?, ?, ?, ?)`,
+				id, a.Filename, a.ContentType, a.Content); err != nil {
+				return err
+			}
+		}
+		return addMessageEvent(ctx, tx, id, status, event, now)
+	})
+	if err != nil {
+		return Message{}, false, fmt.Errorf("store: create message: %w", err)
+	}
+	m, err = s.Message(ctx, id)
+	return m, replay, err
+}
+
+// Message returns the message with the given id.
+func (s *Store) Message(ctx context.Context, id int64) (Message, error) {
+	m, err := scanMessage(s.r.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Message{}, fmt.Errorf("store: message %d: %w", id, err)
+	}
+	return m, err
+}
+
+// MessageByKey returns the message made with an idempotency key.
+func (s *Store) MessageByKey(ctx context.Context, key string) (Message, error) {
+	m, err := scanMessage(s.r.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE idempotency_key = ? AND idempotency_key != ''`, key))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Message{}, fmt.Errorf("store: message with key %q: %w", key, err)
+	}
+	return m, err
+}
+
+// Messages pages through messages, newest first, optionally of one status,
+// without their bodies. It returns the page and how many there are in all.
+func (s *Store) Messages(ctx context.Context, status string, limit, offset int) ([]Message, int, error) {
+	where, args := "", []any{}
+	if status != "" {
+		where, args = ` WHERE status = ?`, append(args, status)
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages`+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count messages: %w", err)
+	}
+	ms, err := queryAll(ctx, s, "messages", scanMessage, `SELECT `+messageSummaryColumns+` FROM messages`+where+` ORDER BY id DESC LIMIT ? OFFSET ?`,
+		append(args, limit, offset)...)
+	return ms, total, err
+}
+
+// MessageAttachments returns a message's attachments in the order given.
+func (s *Store) MessageAttachments(ctx context.Context, id int64) ([]Attachment, error) {
+	return queryAll(ctx, s, "message attachments", func(row scanner) (Attachment, error) {
+		var a Attachment
+		return a, row.Scan(&a.Filename, &a.ContentType, &a.Content)
+	}, `SELECT filename, content_type, content FROM message_attachments WHERE message_id = ? ORDER BY id`, id)
+}
+
+// MessageEvents returns a message's history, oldest first.
+func (s *Store) MessageEvents(ctx context.Context, id int64) ([]MessageEvent, error) {
+	return queryAll(ctx, s, "message events", func(row scanner) (MessageEvent, error) {
+		var e MessageEvent
+		var at int64
+		err := row.Scan(&at, &e.Status, &e.Detail)
+		e.At = fromUnix(at)
+		return e, err
+	}, `SELECT at, status, detail FROM message_events WHERE message_id = ? ORDER BY id`, id)
+}
+
+// MessageBlock says why an address may not be sent mail that is not
+// essential: a suppression, or its contact's status. It returns "" when it
+// may.
+func (s *Store) MessageBlock(ctx context.Context, email string) (string, error) {
+	if sp, ok, err := s.Suppressed(ctx, email); err != nil {
+		return "", err
+	} else if ok {
+		why := "the " + sp.Kind + " " + sp.Value + " is suppressed"
+		if sp.Reason != "" {
+			why += ": " + sp.Reason
+		}
+		return why, nil
+	}
+	var status string
+	err := s.r.QueryRowContext(ctx, `SELECT status FROM contacts WHERE email = ?`, NormalizeEmail(email)).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) || status == StatusActive {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: contact status of %s: %w", email, err)
+	}
+	if status == StatusUnsubscribed {
+		return "the contact unsubscribed from all email", nil
+	}
+	return "the contact is " + status, nil
+}
+
+// ClaimMessages takes up to n due queued or retrying messages for sending,
+// oldest due first, marking them sending with a lease. A message whose lease
+// runs out before its outcome is recorded goes back to the queue
+// (RecoverMessageLeases).
+func (s *Store) ClaimMessages(ctx context.Context, n int, lease time.Duration) ([]Message, error) {
+	now := s.now()
+	var out []Message
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE messages SET status = 'sending', lease_until = ?, updated_at = ?
+WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'retrying') AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
+RETURNING `+messageColumns, unix(now.Add(lease)), unix(now), unix(now), n)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim messages: %w", err)
+	}
+	return out, nil
+}
+
+// MessageOutcome is what became of one attempt at a claimed message:
+// Status is sent, retrying (with NextAttempt), failed, or suppressed when it
+// was found to be blocked before it went.
+type MessageOutcome struct {
+	ID          int64
+	Status      string
+	Code        int
+	Response    string
+	ProviderID  string
+	NextAttempt time.Time
+}
+
+// RecordMessageOutcome writes an attempt's outcome and adds it to the
+// message's history, in one transaction. Only a real attempt (sent,
+// retrying or failed) counts towards attempts.
+func (s *Store) RecordMessageOutcome(ctx context.Context, o MessageOutcome) error {
+	tried := 1
+	switch o.Status {
+	case MessageSent, MessageRetrying, MessageFailed:
+	case MessageSuppressed:
+		tried = 0
+	default:
+		return fmt.Errorf("store: outcome of message %d: status %q is not sent, retrying, failed or suppressed", o.ID, o.Status)
+	}
+	now := unix(s.now())
+	next := int64(0)
+	detail := o.Response
+	if o.Status == MessageRetrying {
+		// Rounded up: a retry is never due before its time.
+		next = unix(o.NextAttempt.Add(time.Second - time.Nanosecond))
+		detail += " (next attempt " + fromUnix(next).Format(time.RFC3339) + ")"
+	}
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, attempts = attempts + ?, lease_until = NULL, last_code = ?, last_response = ?,
+	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
+	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return addMessageEvent(ctx, tx, o.ID, o.Status, detail, now)
+	})
+	if err != nil {
+		return fmt.Errorf("store: record outcome of message %d: %w", o.ID, err)
+	}
+	return nil
+}
+
+// requeueMessages puts sending messages that match cond back in the queue,
+// noting why in each one's history, and says how many.
+func (s *Store) requeueMessages(ctx context.Context, cond, why string, args ...any) (int, error) {
+	now := unix(s.now())
+	var n int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO message_events (message_id, at, status, detail)
+SELECT id, ?, 'requeued', ? FROM messages WHERE status = 'sending' AND `+cond, append([]any{now, why}, args...)...); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'queued', lease_until = NULL, updated_at = ? WHERE status = 'sending' AND `+cond,
+			append([]any{now}, args...)...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: requeue messages: %w", err)
+	}
+	return int(n), nil
+}
+
+// RequeueInFlightMessages puts every message marked sending back in the
+// queue. Only one Herald runs on a data directory, so at startup any such
+// message belongs to a process that stopped before recording it.
+func (s *Store) RequeueInFlightMessages(ctx context.Context) (int, error) {
+	return s.requeueMessages(ctx, "1", "Herald stopped while it was being sent; it goes again")
+}
+
+// RecoverMessageLeases puts messages whose lease ran out back in the queue.
+func (s *Store) RecoverMessageLeases(ctx context.Context) (int, error) {
+	return s.requeueMessages(ctx, "lease_until < ?", "its attempt took longer than its lease; it goes again", unix(s.now()))
+}

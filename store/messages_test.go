@@ -1,0 +1,229 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func newTestMessage(to, key string) NewMessage {
+	return NewMessage{Message: Message{IdempotencyKey: key, ToEmail: to, FromName: "Shop", FromEmail: "shop@example.com",
+		Subject: "Your receipt", Text: "Thanks.", Data: map[string]any{"order": "1001"}, Headers: []Header{{Name: "X-Order", Value: "1001"}}}}
+}
+
+func TestCreateMessageIsIdempotent(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	in := newTestMessage("Buyer@Example.com", "order-1001")
+	in.Attachments = []Attachment{{Filename: "receipt.pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4 receipt")},
+		{Filename: "terms.txt", ContentType: "text/plain", Content: []byte("Terms")}}
+	m, replay, err := s.CreateMessage(ctx, in)
+	if err != nil || replay {
+		t.Fatalf("create: got %v, replay %v; want no error and no replay", err, replay)
+	}
+	if m.Status != MessageQueued || m.ToEmail != "buyer@example.com" || m.Data["order"] != "1001" || len(m.Headers) != 1 || m.Headers[0].Name != "X-Order" {
+		t.Errorf("created: got %+v", m)
+	}
+	atts, err := s.MessageAttachments(ctx, m.ID)
+	if err != nil || len(atts) != 2 || atts[0].Filename != "receipt.pdf" || !bytes.Equal(atts[0].Content, in.Attachments[0].Content) {
+		t.Errorf("attachments: got %+v, %v", atts, err)
+	}
+	again, replay, err := s.CreateMessage(ctx, newTestMessage("other@example.com", "order-1001"))
+	if err != nil || !replay || again.ID != m.ID || again.ToEmail != "buyer@example.com" {
+		t.Errorf("same key again: got %+v, replay %v, %v; want message %d as a replay", again, replay, err, m.ID)
+	}
+	if n := countRows(t, s, `SELECT count(*) FROM messages`); n != 1 {
+		t.Errorf("rows after a replay: got %d, want 1", n)
+	}
+	if n := countRows(t, s, `SELECT count(*) FROM message_attachments`); n != 2 {
+		t.Errorf("attachments after a replay: got %d, want 2", n)
+	}
+	// Messages without a key are never replays of each other.
+	for range 2 {
+		if _, replay, err := s.CreateMessage(ctx, newTestMessage("buyer@example.com", "")); err != nil || replay {
+			t.Fatalf("without a key: got %v, replay %v", err, replay)
+		}
+	}
+	if n := countRows(t, s, `SELECT count(*) FROM messages`); n != 3 {
+		t.Errorf("rows: got %d, want 3", n)
+	}
+	evs, err := s.MessageEvents(ctx, m.ID)
+	if err != nil || len(evs) != 1 || evs[0].Status != MessageQueued {
+		t.Errorf("events: got %+v, %v; want one queued", evs, err)
+	}
+	if _, err := s.Message(ctx, 999); err != ErrNotFound {
+		t.Errorf("missing message: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestSuppressedMessageIsStoredWithItsReason(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	in := newTestMessage("gone@example.com", "")
+	in.Status, in.Reason = MessageSuppressed, "the email gone@example.com is suppressed"
+	m, _, err := s.CreateMessage(ctx, in)
+	if err != nil || m.Status != MessageSuppressed || m.LastResponse != in.Reason {
+		t.Fatalf("create: got %+v, %v", m, err)
+	}
+	if claimed, _ := s.ClaimMessages(ctx, 10, time.Minute); len(claimed) != 0 {
+		t.Errorf("claim: got %d suppressed messages, want none", len(claimed))
+	}
+	if evs, _ := s.MessageEvents(ctx, m.ID); len(evs) != 1 || evs[0].Status != MessageSuppressed || evs[0].Detail != in.Reason {
+		t.Errorf("events: got %+v", evs)
+	}
+}
+
+func TestClaimRetryAndSendAMessage(t *testing.T) {
+	s, clock := openTestStore(t)
+	ctx := context.Background()
+	m, _, _ := s.CreateMessage(ctx, newTestMessage("a@example.com", ""))
+	claimed, err := s.ClaimMessages(ctx, 10, time.Minute)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != m.ID || claimed[0].Status != MessageSending {
+		t.Fatalf("claim: got %+v, %v", claimed, err)
+	}
+	if again, _ := s.ClaimMessages(ctx, 10, time.Minute); len(again) != 0 {
+		t.Errorf("claim while in flight: got %d, want none", len(again))
+	}
+	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: m.ID, Status: MessageRetrying, Code: 451, Response: "rcpt: 451 try later",
+		NextAttempt: clock.now().Add(30 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.ClaimMessages(ctx, 10, time.Minute); len(due) != 0 {
+		t.Errorf("claim before the retry is due: got %d, want none", len(due))
+	}
+	clock.advance(31 * time.Second)
+	claimed, _ = s.ClaimMessages(ctx, 10, time.Minute)
+	if len(claimed) != 1 || claimed[0].Attempts != 1 || claimed[0].LastCode != 451 {
+		t.Fatalf("claim the due retry: got %+v", claimed)
+	}
+	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: m.ID, Status: MessageSent, Code: 250, Response: "250 ok", ProviderID: "p-1"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Message(ctx, m.ID)
+	if got.Status != MessageSent || got.Attempts != 2 || got.ProviderID != "p-1" || got.SentAt.IsZero() {
+		t.Errorf("after sending: got %+v", got)
+	}
+	evs, _ := s.MessageEvents(ctx, m.ID)
+	var statuses []string
+	for _, e := range evs {
+		statuses = append(statuses, e.Status)
+	}
+	if fmt.Sprint(statuses) != "[queued retrying sent]" {
+		t.Errorf("history: got %v, want queued, retrying, sent", statuses)
+	}
+	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: m.ID, Status: MessageQueued}); err == nil {
+		t.Errorf("outcome with status queued: got no error")
+	}
+	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: 999, Status: MessageSent}); err == nil {
+		t.Errorf("outcome of a missing message: got no error")
+	}
+}
+
+func TestRequeueMessagesInFlight(t *testing.T) {
+	s, clock := openTestStore(t)
+	ctx := context.Background()
+	a, _, _ := s.CreateMessage(ctx, newTestMessage("a@example.com", ""))
+	if _, err := s.ClaimMessages(ctx, 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	b, _, _ := s.CreateMessage(ctx, newTestMessage("b@example.com", ""))
+	if n, err := s.RecoverMessageLeases(ctx); err != nil || n != 0 {
+		t.Errorf("recover before the lease ends: got %d, %v; want 0", n, err)
+	}
+	clock.advance(2 * time.Minute)
+	if n, err := s.RecoverMessageLeases(ctx); err != nil || n != 1 {
+		t.Errorf("recover after the lease ends: got %d, %v; want 1", n, err)
+	}
+	if m, _ := s.Message(ctx, a.ID); m.Status != MessageQueued {
+		t.Errorf("recovered: got %s, want queued", m.Status)
+	}
+	if claimed, _ := s.ClaimMessages(ctx, 10, time.Minute); len(claimed) != 2 {
+		t.Fatalf("claim both: got %d", len(claimed))
+	}
+	if n, err := s.RequeueInFlightMessages(ctx); err != nil || n != 2 {
+		t.Errorf("requeue at startup: got %d, %v; want 2", n, err)
+	}
+	evs, _ := s.MessageEvents(ctx, a.ID)
+	if len(evs) != 3 || evs[1].Status != MessageRequeued || evs[2].Status != MessageRequeued {
+		t.Errorf("history of a: got %+v, want queued and requeued twice", evs)
+	}
+	if m, _ := s.Message(ctx, b.ID); m.Status != MessageQueued || m.Attempts != 0 {
+		t.Errorf("b after requeue: got %s with %d attempts, want queued with none", m.Status, m.Attempts)
+	}
+}
+
+func TestMessagesPageNewestFirst(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	for i := range 5 {
+		in := newTestMessage(fmt.Sprintf("p%d@example.com", i), "")
+		if i%2 == 1 {
+			in.Status, in.Reason = MessageSuppressed, "blocked"
+		}
+		if _, _, err := s.CreateMessage(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, total, err := s.Messages(ctx, "", 2, 0)
+	if err != nil || total != 5 || len(ms) != 2 || ms[0].ToEmail != "p4@example.com" || ms[1].ToEmail != "p3@example.com" {
+		t.Fatalf("first page: got %d of %d, %v", len(ms), total, err)
+	}
+	if ms[0].Text != "" || ms[0].Subject != "Your receipt" {
+		t.Errorf("list row: got subject %q and text %q, want the subject without the body", ms[0].Subject, ms[0].Text)
+	}
+	ms, total, _ = s.Messages(ctx, MessageSuppressed, 10, 0)
+	if total != 2 || len(ms) != 2 || ms[0].ToEmail != "p3@example.com" {
+		t.Errorf("suppressed: got %d of %d", len(ms), total)
+	}
+	if ms, _, _ := s.Messages(ctx, "", 10, 4); len(ms) != 1 || ms[0].ToEmail != "p0@example.com" {
+		t.Errorf("last page: got %+v", ms)
+	}
+}
+
+func TestMessageBlock(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	for email, status := range map[string]string{"ok@example.com": StatusActive, "left@example.com": StatusUnsubscribed, "bad@example.com": StatusBounced} {
+		if _, _, err := s.CreateContact(ctx, ContactInput{Email: &email, Status: &status, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.AddSuppression(ctx, SuppressionInput{Kind: SuppressDomain, Value: "blocked.example", Reason: "spam trap"}); err != nil {
+		t.Fatal(err)
+	}
+	for email, want := range map[string]string{
+		"ok@example.com":       "",
+		"stranger@example.com": "",
+		"left@example.com":     "the contact unsubscribed from all email",
+		"bad@example.com":      "the contact is bounced",
+		"x@blocked.example":    "the domain blocked.example is suppressed: spam trap",
+	} {
+		if got, err := s.MessageBlock(ctx, email); err != nil || got != want {
+			t.Errorf("%s: got %q, %v; want %q", email, got, err, want)
+		}
+	}
+}
+
+func TestDeletingATemplateKeepsItsMessages(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	name, kind, subject, body := "Receipt", KindTransactional, "Receipt", "Thanks"
+	tpl, err := s.CreateTemplate(ctx, TemplateInput{Name: &name, Kind: &kind, Subject: &subject, Body: &body}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newTestMessage("a@example.com", "")
+	in.TemplateID = tpl.ID
+	m, _, _ := s.CreateMessage(ctx, in)
+	if m.TemplateID != tpl.ID {
+		t.Fatalf("template id: got %d, want %d", m.TemplateID, tpl.ID)
+	}
+	if err := s.DeleteTemplate(ctx, tpl.ID); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.Message(ctx, m.ID); err != nil || m.TemplateID != 0 || m.Subject != "Your receipt" {
+		t.Errorf("after deleting the template: got %+v, %v", m, err)
+	}
+}

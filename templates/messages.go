@@ -1,0 +1,77 @@
+package templates
+
+import (
+	"fmt"
+	"time"
+)
+
+// MessagesProps lists transactional messages, newest first.
+type MessagesProps struct {
+	Shell  Shell
+	Status string
+	Total  int
+	Page   int
+	Pages  int
+	Rows   []MessageRow
+}
+
+// MessageRow is one transactional message in the list.
+type MessageRow struct {
+	ID        int64
+	To        string
+	Subject   string
+	Status    string
+	CreatedAt time.Time
+}
+
+// MessageDetailProps is one transactional message: what it was, what
+// became of it, and what it looked like.
+type MessageDetailProps struct {
+	Shell   Shell
+	ID      int64
+	Subject string
+	Status  string
+	// Details are its facts: Label, then Value.
+	Details     []Option
+	Headers     []Option
+	Attachments []AttachmentRow
+	Events      []MessageEventRow
+	Preview     PreviewProps
+}
+
+// AttachmentRow is a file sent with a message.
+type AttachmentRow struct {
+	Filename    string
+	ContentType string
+	Size        int
+}
+
+// MessageEventRow is one step of a message's history.
+type MessageEventRow struct {
+	At     time.Time
+	Status string
+	Detail string
+}
+
+// messagesTabs are the pages of the Campaigns section.
+func messagesTabs() []Option {
+	return []Option{{"/campaigns", "Campaigns"}, {"/messages", "Transactional"}}
+}
+
+func messageStatuses() []Option {
+	return []Option{{"", "All"}, {"queued", "Queued"}, {"sending", "Sending"}, {"sent", "Sent"}, {"retrying", "Retrying"},
+		{"failed", "Failed"}, {"suppressed", "Suppressed"}}
+}
+
+func messagePath(id int64) string { return "/messages/" + i64(id) }
+
+// byteSize writes a file size for people.
+func byteSize(n int) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+}

@@ -1,0 +1,457 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/scheduler"
+	"herald/store"
+)
+
+// startLane runs a transactional lane for the harness, wired as serve wires
+// it, until the test ends.
+func startLane(t *testing.T, h *harness) *scheduler.Lane {
+	t.Helper()
+	lane := &scheduler.Lane{Store: h.st, Log: h.srv.log, Open: h.srv.OpenRelay, FirstRetry: time.Second, Every: 100 * time.Millisecond}
+	h.srv.messages = lane.Kick
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- lane.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("lane: %v", err)
+		}
+	})
+	return lane
+}
+
+// messageHarness is a harness with a lane, a loopback relay and a sender.
+func messageHarness(t *testing.T, opts smtptest.Options) (*harness, *smtptest.Server) {
+	sink := smtptest.Start(t, opts)
+	h := newHarness(t)
+	startLane(t, h)
+	h.readyToSend(sink, 2, "UTC")
+	return h, sink
+}
+
+// waitMessage polls the API until a message has the status.
+func waitMessage(t *testing.T, h *harness, key string, id int64, status string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, out := h.api(key, http.MethodGet, "/api/v1/messages/"+itoa(id), nil)
+		if code != http.StatusOK {
+			t.Fatalf("get message %d: got %d %v", id, code, out)
+		}
+		if m := audData(t, out); m["status"] == status {
+			return m
+		} else if time.Now().After(deadline) {
+			t.Fatalf("message %d: got status %v (%v), want %s", id, m["status"], m["last_response"], status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func eventStatuses(m map[string]any) string {
+	var out []string
+	evs, _ := m["events"].([]any)
+	for _, e := range evs {
+		out = append(out, e.(map[string]any)["status"].(string))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestAPIMessageSendsOnceAndShowsItsHistory(t *testing.T) {
+	h, sink := messageHarness(t, smtptest.Options{})
+	key := h.apiKey(store.ScopeFull)
+	payload := map[string]any{"to": "Buyer <Buyer@Example.com>", "subject": "Your receipt", "html": "<p>Thanks for order <b>1001</b>.</p>",
+		"idempotency_key": "order-1001", "headers": map[string]string{"X-Order-Id": "1001"}}
+	code, out := h.api(key, http.MethodPost, "/api/v1/messages", payload)
+	if code != http.StatusAccepted || audData(t, out)["status"] != "queued" {
+		t.Fatalf("create: got %d %v, want 202 queued", code, out)
+	}
+	id := audID(audData(t, out))
+	code, out = h.api(key, http.MethodPost, "/api/v1/messages", payload)
+	if code != http.StatusOK || audID(audData(t, out)) != id {
+		t.Errorf("replay: got %d %v, want 200 with id %d", code, out, id)
+	}
+	m := waitMessage(t, h, key, id, "sent")
+	if m["attempts"] != 1.0 || m["last_code"] != 250.0 || m["sent_at"] == nil || m["to"] != `"Buyer" <buyer@example.com>` ||
+		m["from"] != `"Bakery" <news@bakery.test>` || eventStatuses(m) != "queued sent" {
+		t.Errorf("sent message: got %v", m)
+	}
+	// The key answers the same after sending too, and nothing goes twice.
+	if code, out := h.api(key, http.MethodPost, "/api/v1/messages", payload); code != http.StatusOK || audData(t, out)["status"] != "sent" {
+		t.Errorf("replay after sending: got %d %v, want 200 sent", code, out)
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 || msgs[0].To[0] != "buyer@example.com" {
+		t.Fatalf("delivered: got %d messages, want 1 to buyer@example.com", len(msgs))
+	}
+	pm, err := mail.ReadMessage(bytes.NewReader(msgs[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pm.Header.Get("X-Order-Id") != "1001" || pm.Header.Get("Subject") != "Your receipt" || pm.Header.Get("List-Unsubscribe") != "" {
+		t.Errorf("headers: got %v", pm.Header)
+	}
+	if !strings.HasPrefix(pm.Header.Get("Content-Type"), "multipart/alternative") {
+		t.Errorf("Content-Type: got %q, want the HTML with a text part made from it", pm.Header.Get("Content-Type"))
+	}
+
+	code, out = h.api(key, http.MethodGet, "/api/v1/messages?status=sent", nil)
+	if rows, _ := out["data"].([]any); code != http.StatusOK || len(rows) != 1 || out["meta"].(map[string]any)["total"] != 1.0 {
+		t.Errorf("list sent: got %d %v", code, out)
+	}
+	if code, out := h.api(key, http.MethodGet, "/api/v1/messages?status=failed", nil); code != http.StatusOK || len(out["data"].([]any)) != 0 {
+		t.Errorf("list failed: got %d %v, want none", code, out)
+	}
+	if code, _ := h.api(key, http.MethodGet, "/api/v1/messages?status=lost", nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("list with a bad status: got %d, want 422", code)
+	}
+	if code, _ := h.api(key, http.MethodGet, "/api/v1/messages/999", nil); code != http.StatusNotFound {
+		t.Errorf("missing message: got %d, want 404", code)
+	}
+	if code, _ := h.api(h.apiKey(store.ScopeRead), http.MethodPost, "/api/v1/messages", payload); code != http.StatusForbidden {
+		t.Errorf("create with a read-only key: got %d, want 403", code)
+	}
+}
+
+func createTemplate(t *testing.T, h *harness, name, kind, subject, body string, essential bool) store.Template {
+	t.Helper()
+	format := "markdown"
+	tpl, err := h.st.CreateTemplate(context.Background(), store.TemplateInput{Name: &name, Kind: &kind, Format: &format, Subject: &subject,
+		Body: &body, Essential: &essential}, h.srv.checkTemplate(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func TestAPIMessageFromATemplate(t *testing.T) {
+	h, sink := messageHarness(t, smtptest.Options{})
+	key := h.apiKey(store.ScopeFull)
+	receipt := createTemplate(t, h, "Receipt", store.KindTransactional, "Order {{.Data.order_id}}",
+		"Hello {{.Contact.FirstName}}, your total is **{{.Data.total}}**.{{if .Data.items}} First: {{index .Data.items 2}}{{end}}", false)
+	email, first := "jane@example.com", "Jane"
+	if _, _, err := h.st.CreateContact(context.Background(), store.ContactInput{Email: &email, FirstName: &first, Source: "test"}, false); err != nil {
+		t.Fatal(err)
+	}
+	code, out := h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": "jane@example.com", "template_id": receipt.ID,
+		"data": map[string]any{"order_id": "A-17", "total": "€12.50"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	m := waitMessage(t, h, key, audID(audData(t, out)), "sent")
+	if m["subject"] != "Order A-17" || m["template_id"] != float64(receipt.ID) {
+		t.Errorf("message: got %v", m)
+	}
+	msg := string(sink.Messages()[0].Data)
+	if !strings.Contains(msg, "Subject: Order A-17") || !strings.Contains(msg, "Hello Jane, your total is") {
+		t.Errorf("delivered: want the template rendered with the data and the contact:\n%.800s", msg)
+	}
+
+	campaignTpl := createTemplate(t, h, "Design", store.KindCampaign, "News", "Hello {{.Contact.FirstName}}", false)
+	for name, tc := range map[string]struct {
+		payload map[string]any
+		field   string
+	}{
+		"campaign template": {map[string]any{"to": "a@example.com", "template_id": campaignTpl.ID}, "template_id"},
+		"missing template":  {map[string]any{"to": "a@example.com", "template_id": 999}, "template_id"},
+		"template and body": {map[string]any{"to": "a@example.com", "template_id": receipt.ID, "subject": "Hi"}, "template_id"},
+		"data that breaks":  {map[string]any{"to": "a@example.com", "template_id": receipt.ID, "data": map[string]any{"items": []string{"one"}}}, "data"},
+	} {
+		code, out := h.api(key, http.MethodPost, "/api/v1/messages", tc.payload)
+		if _, f := audError(out); code != http.StatusUnprocessableEntity || f[tc.field] == nil {
+			t.Errorf("%s: got %d %v, want 422 naming %s", name, code, out, tc.field)
+		}
+	}
+}
+
+func TestAPIMessageRespectsSuppressionsUnlessEssential(t *testing.T) {
+	h, sink := messageHarness(t, smtptest.Options{})
+	key := h.apiKey(store.ScopeFull)
+	ctx := context.Background()
+	if _, _, err := h.st.AddSuppression(ctx, store.SuppressionInput{Kind: store.SuppressEmail, Value: "gone@example.com", Reason: "hard bounce"}); err != nil {
+		t.Fatal(err)
+	}
+	email, status := "left@example.com", store.StatusUnsubscribed
+	if _, _, err := h.st.CreateContact(ctx, store.ContactInput{Email: &email, Status: &status, Source: "test"}, false); err != nil {
+		t.Fatal(err)
+	}
+	reset := createTemplate(t, h, "Password reset", store.KindTransactional, "Reset your password", "Follow {{.Data.link}}", true)
+	news := createTemplate(t, h, "Order shipped", store.KindTransactional, "Shipped", "On its way.", false)
+	var suppressed []int64
+	for _, to := range []string{"gone@example.com", "left@example.com"} {
+		code, out := h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": to, "template_id": news.ID})
+		if code != http.StatusAccepted || audData(t, out)["status"] != "suppressed" {
+			t.Fatalf("to %s: got %d %v, want 202 suppressed", to, code, out)
+		}
+		suppressed = append(suppressed, audID(audData(t, out)))
+	}
+	code, out := h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": "gone@example.com", "template_id": reset.ID,
+		"data": map[string]any{"link": "https://shop.example/reset/abc"}})
+	if code != http.StatusAccepted || audData(t, out)["status"] != "queued" {
+		t.Fatalf("essential: got %d %v, want 202 queued", code, out)
+	}
+	waitMessage(t, h, key, audID(audData(t, out)), "sent")
+	for i, id := range suppressed {
+		_, out := h.api(key, http.MethodGet, "/api/v1/messages/"+itoa(id), nil)
+		m := audData(t, out)
+		want := []string{"the email gone@example.com is suppressed: hard bounce", "the contact unsubscribed from all email"}[i]
+		if m["status"] != "suppressed" || !strings.Contains(m["last_response"].(string), want) || m["attempts"] != 0.0 || eventStatuses(m) != "suppressed" {
+			t.Errorf("suppressed message %d: got %v, want the reason %q", id, m, want)
+		}
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Data), "Subject: Reset your password") {
+		t.Errorf("delivered: got %d messages, want only the password reset", len(msgs))
+	}
+}
+
+func TestAPIMessageAttachmentsArrive(t *testing.T) {
+	h, sink := messageHarness(t, smtptest.Options{})
+	key := h.apiKey(store.ScopeFull)
+	pdf := bytes.Repeat([]byte("%PDF-1.4\x00\x01\xfe\xff"), 500)
+	code, out := h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": "buyer@example.com", "subject": "Invoice", "text": "Attached.",
+		"attachments": []map[string]string{
+			{"filename": "invoice.pdf", "content_type": "application/pdf", "content_base64": base64.StdEncoding.EncodeToString(pdf)},
+			{"filename": "Quittung für Jürgen.txt", "content_base64": base64.StdEncoding.EncodeToString([]byte("Grüße"))},
+		}})
+	if code != http.StatusAccepted {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	m := waitMessage(t, h, key, audID(audData(t, out)), "sent")
+	atts, _ := m["attachments"].([]any)
+	if len(atts) != 2 || atts[0].(map[string]any)["size"] != float64(len(pdf)) || atts[1].(map[string]any)["content_type"] != "text/plain; charset=utf-8" {
+		t.Errorf("attachments: got %v", atts)
+	}
+	pm, err := mail.ReadMessage(bytes.NewReader(sink.Messages()[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, err := mime.ParseMediaType(pm.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(pm.Body, params["boundary"])
+	got := map[string][]byte{}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r io.Reader = p
+		if p.Header.Get("Content-Transfer-Encoding") == "base64" {
+			r = base64.NewDecoder(base64.StdEncoding, p)
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[p.FileName()] = b
+	}
+	if len(got) != 3 || !bytes.Equal(got["invoice.pdf"], pdf) || string(got["Quittung für Jürgen.txt"]) != "Grüße" || string(got[""]) != "Attached." {
+		t.Errorf("parts: got %d, names and sizes %v", len(got), sizes(got))
+	}
+}
+
+func sizes(parts map[string][]byte) map[string]int {
+	out := map[string]int{}
+	for k, v := range parts {
+		out[k] = len(v)
+	}
+	return out
+}
+
+func TestAPIMessageValidation(t *testing.T) {
+	sink := smtptest.Start(t, smtptest.Options{})
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	// No sender and no relay yet: both are named.
+	code, out := h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": "a@example.com", "subject": "Hi", "text": "Hello"})
+	if _, f := audError(out); code != http.StatusUnprocessableEntity || f["from"] == nil || f["relay_id"] == nil {
+		t.Fatalf("before setup: got %d %v, want 422 naming from and relay_id", code, out)
+	}
+	h.readyToSend(sink, 1, "UTC")
+	b64 := base64.StdEncoding.EncodeToString
+	many := make([]map[string]string, 21)
+	for i := range many {
+		many[i] = map[string]string{"filename": fmt.Sprintf("f%d.txt", i), "content_base64": b64([]byte("x"))}
+	}
+	big := b64(bytes.Repeat([]byte{7}, 5<<20+512<<10))
+	ok := func(extra map[string]any) map[string]any {
+		p := map[string]any{"to": "a@example.com", "subject": "Hi", "text": "Hello"}
+		for k, v := range extra {
+			p[k] = v
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name    string
+		payload map[string]any
+		field   string
+	}{
+		{"no recipient", map[string]any{"subject": "Hi", "text": "Hello"}, "to"},
+		{"bad recipient", ok(map[string]any{"to": "not an address"}), "to"},
+		{"two recipients", ok(map[string]any{"to": "a@example.com, b@example.com"}), "to"},
+		{"bad sender", ok(map[string]any{"from": "nobody"}), "from"},
+		{"bad reply-to", ok(map[string]any{"reply_to": "nobody"}), "reply_to"},
+		{"no subject", map[string]any{"to": "a@example.com", "text": "Hello"}, "subject"},
+		{"no body", map[string]any{"to": "a@example.com", "subject": "Hi"}, "html"},
+		{"reserved header", ok(map[string]any{"headers": map[string]string{"From": "evil@example.com"}}), "headers.From"},
+		{"header on two lines", ok(map[string]any{"headers": map[string]string{"X-Note": "a\r\nBcc: x@example.com"}}), "headers.X-Note"},
+		{"bad header name", ok(map[string]any{"headers": map[string]string{"X Note": "a"}}), "headers.X Note"},
+		{"bad base64", ok(map[string]any{"attachments": []map[string]string{{"filename": "a.pdf", "content_base64": "not base64!"}}}), "attachments[0].content_base64"},
+		{"no file name", ok(map[string]any{"attachments": []map[string]string{{"content_base64": b64([]byte("x"))}}}), "attachments[0].filename"},
+		{"bad content type", ok(map[string]any{"attachments": []map[string]string{{"filename": "a", "content_type": "pdf", "content_base64": ""}}}), "attachments[0].content_type"},
+		{"too many files", ok(map[string]any{"attachments": many}), "attachments"},
+		{"too large", ok(map[string]any{"attachments": []map[string]string{{"filename": "a.bin", "content_base64": big}, {"filename": "b.bin", "content_base64": big}}}), "attachments"},
+		{"missing relay", ok(map[string]any{"relay_id": 999}), "relay_id"},
+		{"long key", ok(map[string]any{"idempotency_key": strings.Repeat("k", 201)}), "idempotency_key"},
+	} {
+		code, out := h.api(key, http.MethodPost, "/api/v1/messages", tc.payload)
+		if _, f := audError(out); code != http.StatusUnprocessableEntity || f[tc.field] == nil {
+			t.Errorf("%s: got %d %.300v, want 422 naming %s", tc.name, code, out, tc.field)
+		}
+	}
+	if code, out := h.api(key, http.MethodPost, "/api/v1/messages", ok(map[string]any{"attachment": "x"})); code != http.StatusBadRequest {
+		t.Errorf("unknown field: got %d %v, want 400", code, out)
+	}
+	if n, _, _ := h.st.Messages(context.Background(), "", 10, 0); len(n) != 0 {
+		t.Errorf("messages after refused requests: got %d, want none", len(n))
+	}
+}
+
+// TestMessageLaneIsNotHeldUpByACampaign blocks a campaign's only connection
+// at the relay and sends a message meanwhile: it arrives while the campaign
+// still waits.
+func TestMessageLaneIsNotHeldUpByACampaign(t *testing.T) {
+	release := make(chan struct{})
+	blocked := make(chan struct{}, 10)
+	h, _, sink := sendingHarness(t, smtptest.Options{RejectRcpt: func(to string) error {
+		if strings.HasPrefix(to, "reader") {
+			blocked <- struct{}{}
+			<-release
+		}
+		return nil
+	}})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	startLane(t, h)
+	h.readyToSend(sink, 1, "UTC")
+	key := h.apiKey(store.ScopeFull)
+	ctx := context.Background()
+	list, _ := h.st.CreateList(ctx, store.ListInput{Name: new("News")})
+	for i := range 3 {
+		e := fmt.Sprintf("reader%d@example.com", i)
+		if _, _, err := h.st.CreateContact(ctx, store.ContactInput{Email: &e, Lists: []int64{list.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out := h.api(key, http.MethodPost, "/api/v1/campaigns", map[string]any{"name": "News", "subject": "News", "text": "Hello", "list_ids": []int64{list.ID}})
+	if code != http.StatusCreated {
+		t.Fatalf("create campaign: got %d %v", code, out)
+	}
+	campaign := "/api/v1/campaigns/" + itoa(audID(audData(t, out)))
+	if code, out := h.api(key, http.MethodPost, campaign+"/send", nil); code != http.StatusAccepted {
+		t.Fatalf("send campaign: got %d %v", code, out)
+	}
+	select {
+	case <-blocked:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the campaign never reached the relay")
+	}
+
+	code, out = h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": "buyer@example.com", "subject": "Receipt", "text": "Thanks."})
+	if code != http.StatusAccepted {
+		t.Fatalf("create message: got %d %v", code, out)
+	}
+	waitMessage(t, h, key, audID(audData(t, out)), "sent")
+	if msgs := sink.Messages(); len(msgs) != 1 || msgs[0].To[0] != "buyer@example.com" {
+		t.Fatalf("delivered while the campaign is blocked: got %d messages, want the receipt alone", len(msgs))
+	}
+	if _, out := h.api(key, http.MethodGet, campaign+"/stats", nil); audData(t, out)["sent"] != 0.0 {
+		t.Errorf("campaign: got %v sent, want none while it is blocked", audData(t, out)["sent"])
+	}
+
+	unblock()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, out := h.api(key, http.MethodGet, campaign, nil); audData(t, out)["status"] == "sent" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the campaign never finished once unblocked")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(sink.Messages()); n != 4 {
+		t.Errorf("delivered in all: got %d, want the receipt and 3 campaign messages", n)
+	}
+}
+
+func TestMessagePages(t *testing.T) {
+	h, _ := messageHarness(t, smtptest.Options{})
+	key := h.apiKey(store.ScopeFull)
+	if _, _, err := h.st.AddSuppression(context.Background(), store.SuppressionInput{Kind: store.SuppressEmail, Value: "gone@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	code, out := h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": "buyer@example.com", "subject": "Your <receipt>",
+		"html": "<p>Thanks</p>", "headers": map[string]string{"X-Order-Id": "1001"},
+		"attachments": []map[string]string{{"filename": "invoice.pdf", "content_base64": base64.StdEncoding.EncodeToString([]byte("%PDF"))}}})
+	if code != http.StatusAccepted {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	id := audID(audData(t, out))
+	waitMessage(t, h, key, id, "sent")
+	if code, _ := h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": "gone@example.com", "subject": "Shipped", "text": "Soon"}); code != http.StatusAccepted {
+		t.Fatalf("create the suppressed one: got %d", code)
+	}
+	h.signIn()
+
+	page := body(t, h.get("/messages"))
+	for _, want := range []string{`<a class="nav-link active" aria-current="page" href="/campaigns">Campaigns</a>`,
+		`<a class="tab active" aria-current="page" href="/messages">Transactional</a>`, `href="/campaigns">Campaigns</a>`,
+		`href="/messages/` + itoa(id) + `">buyer@example.com</a>`, "Your &lt;receipt&gt;", "gone@example.com"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("list: want %s in the page", want)
+		}
+	}
+	page = body(t, h.get("/messages?status=suppressed"))
+	if !strings.Contains(page, "gone@example.com") || strings.Contains(page, "buyer@example.com") {
+		t.Errorf("suppressed filter: want only gone@example.com")
+	}
+
+	resp := h.get("/messages/" + itoa(id))
+	page = body(t, resp)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("message page: got %d", resp.StatusCode)
+	}
+	for _, want := range []string{"invoice.pdf", "X-Order-Id", `<iframe class="preview-frame" sandbox="" src="/templates/preview/`,
+		`id="message-history"`, ">queued</span>", ">sent</span>", "250"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("message page: want %s in it", want)
+		}
+	}
+	if resp := h.get("/messages/999"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("missing message page: got %d, want 404", resp.StatusCode)
+	}
+}
