@@ -100,17 +100,6 @@ type GeneralForm struct {
 	DomainLimits string
 }
 
-// RelayRow is one relay in the list of relays.
-type RelayRow struct {
-	ID             int64
-	Name           string
-	Addr           string
-	TLS            string
-	Username       string
-	MaxConnections int
-	RatePerSecond  float64
-}
-
 // APIKeyRow is one key in the list of API keys.
 type APIKeyRow struct {
 	ID         int64

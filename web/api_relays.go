@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -11,56 +12,151 @@ import (
 	"herald/store"
 )
 
-// relayJSON is a relay as the API shows it; the password never leaves.
+// relayJSON is a relay as the API shows it. Fields of the other kind are
+// left out, and no password or secret ever leaves.
 type relayJSON struct {
-	ID             int64     `json:"id"`
-	Name           string    `json:"name"`
-	Kind           string    `json:"kind"`
-	Host           string    `json:"host"`
-	Port           int       `json:"port"`
-	TLS            string    `json:"tls"`
-	Username       string    `json:"username"`
-	PasswordSet    bool      `json:"password_set"`
-	MaxConnections int       `json:"max_connections"`
-	RatePerSecond  float64   `json:"rate_per_second"`
-	Enabled        bool      `json:"enabled"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// SMTP only.
+	Host        *string `json:"host,omitempty"`
+	Port        *int    `json:"port,omitempty"`
+	TLS         *string `json:"tls,omitempty"`
+	Username    *string `json:"username,omitempty"`
+	PasswordSet *bool   `json:"password_set,omitempty"`
+	// SES only.
+	Region           *string `json:"region,omitempty"`
+	AccessKeyID      *string `json:"access_key_id,omitempty"`
+	SecretSet        *bool   `json:"secret_set,omitempty"`
+	ConfigurationSet *string `json:"configuration_set,omitempty"`
+	Endpoint         *string `json:"endpoint,omitempty"`
+
+	MaxConnections int        `json:"max_connections"`
+	RatePerSecond  float64    `json:"rate_per_second"`
+	DailyQuota     int        `json:"daily_quota"`
+	WarmupDays     int        `json:"warmup_days"`
+	WarmupStart    int        `json:"warmup_start"`
+	WarmupFrom     *time.Time `json:"warmup_from"`
+	Enabled        bool       `json:"enabled"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 func toRelayJSON(r store.Relay) relayJSON {
-	return relayJSON{ID: r.ID, Name: r.Name, Kind: r.Kind, Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username,
-		PasswordSet: r.PasswordSet, MaxConnections: r.MaxConnections, RatePerSecond: r.RatePerSecond, Enabled: r.Enabled,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	out := relayJSON{ID: r.ID, Name: r.Name, Kind: r.Kind, MaxConnections: r.MaxConnections, RatePerSecond: r.RatePerSecond,
+		DailyQuota: r.DailyQuota, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, WarmupFrom: optTime(r.WarmupFrom),
+		Enabled: r.Enabled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if r.Kind == store.RelaySES {
+		out.Region, out.AccessKeyID, out.SecretSet = &r.Region, &r.Username, &r.PasswordSet
+		out.ConfigurationSet, out.Endpoint = &r.ConfigurationSet, &r.Endpoint
+	} else {
+		out.Host, out.Port, out.TLS, out.Username, out.PasswordSet = &r.Host, &r.Port, &r.TLS, &r.Username, &r.PasswordSet
+	}
+	return out
 }
 
 // relayPatch is a relay request body; absent fields keep their value (or take
-// the default on create).
+// the default on create), and a null or absent password or secret keeps the
+// stored one.
 type relayPatch struct {
-	Name           *string  `json:"name"`
-	Kind           *string  `json:"kind"`
-	Host           *string  `json:"host"`
-	Port           *int     `json:"port"`
-	TLS            *string  `json:"tls"`
-	Username       *string  `json:"username"`
-	Password       *string  `json:"password"`
-	MaxConnections *int     `json:"max_connections"`
-	RatePerSecond  *float64 `json:"rate_per_second"`
-	Enabled        *bool    `json:"enabled"`
+	Name             *string         `json:"name"`
+	Kind             *string         `json:"kind"`
+	Host             *string         `json:"host"`
+	Port             *int            `json:"port"`
+	TLS              *string         `json:"tls"`
+	Username         *string         `json:"username"`
+	Password         *string         `json:"password"`
+	Region           *string         `json:"region"`
+	AccessKeyID      *string         `json:"access_key_id"`
+	SecretAccessKey  *string         `json:"secret_access_key"`
+	ConfigurationSet *string         `json:"configuration_set"`
+	Endpoint         *string         `json:"endpoint"`
+	MaxConnections   *int            `json:"max_connections"`
+	RatePerSecond    *float64        `json:"rate_per_second"`
+	DailyQuota       *int            `json:"daily_quota"`
+	WarmupDays       *int            `json:"warmup_days"`
+	WarmupStart      *int            `json:"warmup_start"`
+	Enabled          *bool           `json:"enabled"`
+	WarmupFrom       json.RawMessage `json:"warmup_from"`
 }
 
-// apply overlays the fields present in p on in.
-func (p relayPatch) apply(in *store.RelayInput) {
-	set(&in.Name, p.Name)
+// newRelayInput is what a created relay starts from.
+func newRelayInput() store.RelayInput {
+	return store.RelayInput{Kind: store.RelaySMTP, TLS: store.TLSStartTLS, Port: 587, MaxConnections: 4, Enabled: true}
+}
+
+// input overlays p on old, the stored relay (zero on create), and returns
+// what to store with what is wrong with it.
+func (p relayPatch) input(old store.Relay) (store.RelayInput, map[string]string) {
+	in := newRelayInput()
+	if old.ID != 0 {
+		in = old.InputOf()
+	}
 	set(&in.Kind, p.Kind)
-	set(&in.Host, p.Host)
-	set(&in.Port, p.Port)
-	set(&in.TLS, p.TLS)
-	set(&in.Username, p.Username)
+	tidyRelay(&in)
+	if old.ID != 0 && in.Kind != old.Kind {
+		// A relay of another kind shares no server or credentials with the
+		// old one.
+		fresh := newRelayInput()
+		in.Host, in.Port, in.TLS, in.Username, in.Password = fresh.Host, fresh.Port, fresh.TLS, "", new(string)
+		in.Region, in.ConfigurationSet, in.Endpoint = "", "", ""
+	}
+	errs := p.misplaced(in.Kind)
+	set(&in.Name, p.Name)
 	set(&in.MaxConnections, p.MaxConnections)
 	set(&in.RatePerSecond, p.RatePerSecond)
+	set(&in.DailyQuota, p.DailyQuota)
+	set(&in.WarmupDays, p.WarmupDays)
+	set(&in.WarmupStart, p.WarmupStart)
 	set(&in.Enabled, p.Enabled)
-	in.Password = p.Password
+	if in.Kind == store.RelaySES {
+		set(&in.Region, p.Region)
+		set(&in.Username, p.AccessKeyID)
+		set(&in.ConfigurationSet, p.ConfigurationSet)
+		set(&in.Endpoint, p.Endpoint)
+		if p.SecretAccessKey != nil {
+			in.Password = p.SecretAccessKey
+		}
+	} else {
+		set(&in.Host, p.Host)
+		set(&in.Port, p.Port)
+		set(&in.TLS, p.TLS)
+		set(&in.Username, p.Username)
+		if p.Password != nil {
+			in.Password = p.Password
+		}
+	}
+	if len(p.WarmupFrom) > 0 && string(p.WarmupFrom) != "null" {
+		errs["warmup_from"] = "warmup_from is read-only: warm-up counts from when warmup_days was set. To start it again, set warmup_days to 0, then back."
+	}
+	tidyRelay(&in)
+	checkSESKeys(in, old, errs)
+	addRelayErrors(in, errs)
+	return in, errs
+}
+
+// misplaced names the fields of p that belong to the other kind of relay.
+func (p relayPatch) misplaced(kind string) map[string]string {
+	errs := map[string]string{}
+	smtpOnly := map[string]bool{"host": p.Host != nil, "port": p.Port != nil, "tls": p.TLS != nil,
+		"username": p.Username != nil, "password": p.Password != nil}
+	sesOnly := map[string]bool{"region": p.Region != nil, "access_key_id": p.AccessKeyID != nil,
+		"secret_access_key": p.SecretAccessKey != nil, "configuration_set": p.ConfigurationSet != nil, "endpoint": p.Endpoint != nil}
+	switch kind {
+	case store.RelaySES:
+		for f, given := range smtpOnly {
+			if given {
+				errs[f] = "Only SMTP relays have \"" + f + "\". An SES relay takes region, access_key_id, secret_access_key, configuration_set and endpoint."
+			}
+		}
+	case store.RelaySMTP:
+		for f, given := range sesOnly {
+			if given {
+				errs[f] = "Only SES relays have \"" + f + `". Set "kind": "ses" for an Amazon SES relay.`
+			}
+		}
+	}
+	return errs
 }
 
 func set[T any](dst *T, v *T) {
@@ -98,8 +194,10 @@ func (s *Server) apiRelayCreate(c *echo.Context) error {
 	if err := bindJSON(c, &p); err != nil {
 		return err
 	}
-	in := store.RelayInput{Kind: "smtp", TLS: store.TLSStartTLS, Port: 587, MaxConnections: 4, Enabled: true}
-	p.apply(&in)
+	in, errs := p.input(store.Relay{})
+	if len(errs) > 0 {
+		return &store.ValidationError{Fields: errs}
+	}
 	r, err := s.store.CreateRelay(c.Request().Context(), in)
 	if err != nil {
 		return err
@@ -121,8 +219,10 @@ func (s *Server) apiRelayUpdate(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := old.InputOf()
-	p.apply(&in)
+	in, errs := p.input(old)
+	if len(errs) > 0 {
+		return &store.ValidationError{Fields: errs}
+	}
 	r, err := s.store.UpdateRelay(c.Request().Context(), id, in)
 	if err != nil {
 		return err
@@ -130,16 +230,29 @@ func (s *Server) apiRelayUpdate(c *echo.Context) error {
 	return apiData(c, http.StatusOK, toRelayJSON(r))
 }
 
-// testResultJSON reports a test send: delivered, or where and why it failed.
+// testResultJSON reports a test send: delivered, or where and why it failed;
+// for SES, the account's quota too, or why it could not be read.
 type testResultJSON struct {
-	Delivered bool   `json:"delivered"`
-	From      string `json:"from"`
-	To        string `json:"to"`
-	Reply     string `json:"reply,omitempty"`
-	Stage     string `json:"stage,omitempty"`
-	Code      int    `json:"code,omitempty"`
-	Temporary bool   `json:"temporary,omitempty"`
-	Error     string `json:"error,omitempty"`
+	Delivered  bool       `json:"delivered"`
+	From       string     `json:"from"`
+	To         string     `json:"to"`
+	Reply      string     `json:"reply,omitempty"`
+	Stage      string     `json:"stage,omitempty"`
+	Code       int        `json:"code,omitempty"`
+	Temporary  bool       `json:"temporary,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	Quota      *quotaJSON `json:"quota,omitempty"`
+	QuotaError string     `json:"quota_error,omitempty"`
+}
+
+// quotaJSON is an SES account's sending allowance; max_24_hour is -1 when
+// unlimited.
+type quotaJSON struct {
+	Max24Hour        float64 `json:"max_24_hour"`
+	MaxPerSecond     float64 `json:"max_per_second"`
+	SentLast24Hours  float64 `json:"sent_last_24_hours"`
+	SendingEnabled   bool    `json:"sending_enabled"`
+	ProductionAccess bool    `json:"production_access"`
 }
 
 // apiRelayTest answers 200 whenever the test ran, delivered or not: the
@@ -166,6 +279,13 @@ func (s *Server) apiRelayTest(c *echo.Context) error {
 	}
 	if out.Err != nil {
 		res.Error = failureDetail(out.Err)
+	}
+	if q := out.Quota; q != nil {
+		res.Quota = &quotaJSON{Max24Hour: q.Max24Hour, MaxPerSecond: q.MaxPerSecond, SentLast24Hours: q.SentLast24Hours,
+			SendingEnabled: q.SendingEnabled, ProductionAccess: q.ProductionAccess}
+	}
+	if out.QuotaErr != nil {
+		res.QuotaError = out.QuotaErr.Error()
 	}
 	return apiData(c, http.StatusOK, res)
 }

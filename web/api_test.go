@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"herald/mailer/ses/sestest"
 	"herald/mailer/smtptest"
 	"herald/store"
 )
@@ -282,5 +284,116 @@ func TestHEADWorksLikeGET(t *testing.T) {
 		if b := body(t, resp); resp.StatusCode != http.StatusOK || b != "" {
 			t.Errorf("HEAD %s: got %d with %d bytes of body, want 200 and none", path, resp.StatusCode, len(b))
 		}
+	}
+}
+
+func TestAPISESRelay(t *testing.T) {
+	sestest.IsolateAWS(t)
+	em := sestest.Start(t)
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	ctx := context.Background()
+
+	code, out := h.api(key, http.MethodPost, "/api/v1/relays", map[string]any{"name": "SES", "kind": "ses", "region": "Mars",
+		"access_key_id": "AKIDHERALDTEST", "endpoint": "ftp://example.com", "daily_quota": -1, "warmup_days": 5, "host": "smtp.example.com"})
+	if _, f := audError(out); code != http.StatusUnprocessableEntity ||
+		f["region"] == nil || f["secret_access_key"] == nil || f["endpoint"] == nil || f["daily_quota"] == nil || f["warmup_start"] == nil || f["host"] == nil {
+		t.Fatalf("invalid SES relay: got %d %v, want 422 naming region, secret_access_key, endpoint, daily_quota, warmup_start and host", code, out)
+	}
+	code, out = h.api(key, http.MethodPost, "/api/v1/relays", map[string]any{"name": "Mixed", "host": "smtp.example.com", "region": "us-east-1", "warmup_from": "2026-01-01T00:00:00Z"})
+	if _, f := audError(out); code != http.StatusUnprocessableEntity || f["region"] == nil || f["warmup_from"] == nil {
+		t.Fatalf("SMTP relay with a region and warmup_from: got %d %v, want 422 naming both", code, out)
+	}
+
+	create := map[string]any{"name": "SES Ireland", "kind": "ses", "region": "eu-west-1", "access_key_id": "AKIDHERALDTEST",
+		"secret_access_key": "ses-secret-123", "configuration_set": "herald-events", "endpoint": em.URL,
+		"max_connections": 5, "daily_quota": 1000, "warmup_days": 10, "warmup_start": 100}
+	code, out = h.api(key, http.MethodPost, "/api/v1/relays", create)
+	relay, _ := out["data"].(map[string]any)
+	if code != http.StatusCreated || relay["kind"] != "ses" || relay["region"] != "eu-west-1" || relay["access_key_id"] != "AKIDHERALDTEST" ||
+		relay["secret_set"] != true || relay["configuration_set"] != "herald-events" || relay["endpoint"] != em.URL ||
+		relay["daily_quota"] != 1000.0 || relay["warmup_days"] != 10.0 || relay["warmup_start"] != 100.0 || relay["warmup_from"] == nil {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	for _, f := range []string{"host", "port", "tls", "username", "password_set", "secret_access_key"} {
+		if _, ok := relay[f]; ok {
+			t.Errorf("an SES relay shows %q: %v", f, relay)
+		}
+	}
+	id := int64(relay["id"].(float64))
+	path := "/api/v1/relays/" + itoa(id)
+	warmupFrom := relay["warmup_from"]
+
+	code, out = h.api(key, http.MethodGet, path, nil)
+	if raw := fmt.Sprint(out); code != http.StatusOK || strings.Contains(raw, "ses-secret-123") || !strings.Contains(raw, "secret_set:true") {
+		t.Fatalf("get: got %d %v, want secret_set true and never the secret", code, out)
+	}
+
+	// null keeps the secret, and warm-up keeps its start.
+	code, out = h.api(key, http.MethodPatch, path, map[string]any{"secret_access_key": nil, "daily_quota": 2000, "configuration_set": ""})
+	relay, _ = out["data"].(map[string]any)
+	if code != http.StatusOK || relay["daily_quota"] != 2000.0 || relay["configuration_set"] != "" || relay["secret_set"] != true || relay["warmup_from"] != warmupFrom {
+		t.Fatalf("patch: got %d %v", code, out)
+	}
+	if pw, _ := h.st.RelayPassword(ctx, id); pw != "ses-secret-123" {
+		t.Fatalf("secret after a patch without one: got %q", pw)
+	}
+	code, out = h.api(key, http.MethodPatch, path, map[string]any{"access_key_id": "AKIDANOTHERONE", "port": 25})
+	if _, f := audError(out); code != http.StatusUnprocessableEntity || f["secret_access_key"] == nil || f["port"] == nil {
+		t.Fatalf("new key id without its secret: got %d %v, want 422 naming secret_access_key and port", code, out)
+	}
+
+	code, out = h.api(key, http.MethodPost, path+"/test", map[string]any{"to": "reader@example.com"})
+	res, _ := out["data"].(map[string]any)
+	if code != http.StatusOK || res["delivered"] != true || !strings.HasPrefix(fmt.Sprint(res["reply"]), "SES message id ") {
+		t.Fatalf("test send: got %d %v", code, out)
+	}
+	q := em.Quota()
+	wantQuota := map[string]any{"max_24_hour": q.Max24Hour, "max_per_second": q.MaxPerSecond, "sent_last_24_hours": q.SentLast24Hours,
+		"sending_enabled": q.SendingEnabled, "production_access": q.ProductionAccess}
+	if got := fmt.Sprint(res["quota"]); got != fmt.Sprint(wantQuota) {
+		t.Errorf("quota: got %s, want %v", got, wantQuota)
+	}
+	emails := em.Emails(t)
+	if len(emails) != 1 || emails[0].Subject != "Herald test email via SES Ireland" || len(emails[0].Destination.To) != 1 ||
+		!strings.Contains(emails[0].Destination.To[0], "reader@example.com") || "SES message id "+emails[0].MessageID != res["reply"] {
+		t.Fatalf("the emulator holds %+v, want the one test email to reader@example.com", emails)
+	}
+
+	// Turning warm-up off clears its start; a kind change drops the keys.
+	code, out = h.api(key, http.MethodPatch, path, map[string]any{"warmup_days": 0})
+	if relay, _ = out["data"].(map[string]any); code != http.StatusOK || relay["warmup_from"] != nil {
+		t.Fatalf("warm-up off: got %d %v, want warmup_from null", code, out)
+	}
+	code, out = h.api(key, http.MethodPatch, path, map[string]any{"kind": "smtp", "host": "127.0.0.1", "port": 2525, "tls": "none"})
+	if relay, _ = out["data"].(map[string]any); code != http.StatusOK || relay["kind"] != "smtp" || relay["password_set"] != false || relay["username"] != "" || relay["region"] != nil {
+		t.Fatalf("SES to SMTP: got %d %v, want an SMTP relay without the SES keys", code, out)
+	}
+}
+
+func TestAPISESRelayTestShowsWhyItFailed(t *testing.T) {
+	sestest.IsolateAWS(t)
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	// Nothing listens on a port just closed, so SES cannot be reached.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	code, out := h.api(key, http.MethodPost, "/api/v1/relays", map[string]any{"name": "Nowhere", "kind": "ses", "region": "us-east-1",
+		"access_key_id": "AKIDHERALDTEST", "secret_access_key": "s", "endpoint": dead})
+	if code != http.StatusCreated {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	path := "/api/v1/relays/" + itoa(int64(out["data"].(map[string]any)["id"].(float64))) + "/test"
+	code, out = h.api(key, http.MethodPost, path, map[string]any{"to": "reader@example.com"})
+	res, _ := out["data"].(map[string]any)
+	if code != http.StatusOK || res["delivered"] != false || res["stage"] != "ses" || !strings.Contains(fmt.Sprint(res["error"]), "could not reach SES") {
+		t.Fatalf("test send: got %d %v, want an undelivered answer at stage ses", code, out)
+	}
+	if _, ok := res["quota"]; ok || !strings.Contains(fmt.Sprint(res["quota_error"]), "quota") {
+		t.Fatalf("quota: got %v, want quota_error and no quota", res)
 	}
 }

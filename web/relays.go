@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"herald/mailer"
+	"herald/mailer/ses"
 	"herald/store"
 	"herald/templates"
 )
@@ -20,12 +21,15 @@ import (
 // testTimeout bounds a whole test send, connection included.
 const testTimeout = 30 * time.Second
 
-// testOutcome is what a test send did.
+// testOutcome is what a test send did; for SES, with the account's quota or
+// why it could not be read.
 type testOutcome struct {
-	From  string
-	To    string
-	Reply string
-	Err   error
+	From     string
+	To       string
+	Reply    string
+	Err      error
+	Quota    *ses.Quota
+	QuotaErr error
 }
 
 // sendTest sends a short test email through relay id to the address to.
@@ -44,8 +48,8 @@ func (s *Server) sendTest(ctx context.Context, id int64, to string) (testOutcome
 		From:    mail.Address{Name: g.FromName, Address: from},
 		To:      mail.Address{Address: to},
 		Subject: "Herald test email via " + r.Name,
-		Text: fmt.Sprintf("This is a test email from Herald%s.\n\nRelay: %s (%s, %s)\nSent: %s\n\nIf you can read this, the relay works.\n",
-			orgSuffix(g.OrgName), r.Name, r.Addr(), r.TLS, time.Now().UTC().Format(time.RFC1123)),
+		Text: fmt.Sprintf("This is a test email from Herald%s.\n\nRelay: %s (%s)\nSent: %s\n\nIf you can read this, the relay works.\n",
+			orgSuffix(g.OrgName), r.Name, relayWhere(r), time.Now().UTC().Format(time.RFC1123)),
 	}
 	ctx, cancel := context.WithTimeout(ctx, testTimeout)
 	defer cancel()
@@ -55,7 +59,37 @@ func (s *Server) sendTest(ctx context.Context, id int64, to string) (testOutcome
 		return testOutcome{}, err
 	}
 	s.log.Info("relay test", "relay", r.Name, "to", to, "reply", res.Reply, "err", err)
-	return testOutcome{From: from, To: to, Reply: res.Reply, Err: err}, nil
+	out := testOutcome{From: from, To: to, Reply: res.Reply, Err: err}
+	if r.Kind == store.RelaySES {
+		out.Quota, out.QuotaErr = s.sesQuota(ctx, r)
+	}
+	return out, nil
+}
+
+// sesQuota reads what an SES relay's account may send.
+func (s *Server) sesQuota(ctx context.Context, r store.Relay) (*ses.Quota, error) {
+	t, err := s.OpenRelay(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	c, ok := t.(*ses.Client)
+	if !ok {
+		return nil, errors.New("not an SES relay")
+	}
+	q, err := c.Quota(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
+
+// relayWhere says where a relay sends, for people.
+func relayWhere(r store.Relay) string {
+	if r.Kind == store.RelaySES {
+		return "Amazon SES, " + r.Region
+	}
+	return r.Addr() + ", " + r.TLS
 }
 
 // testFrom is the sender of a test email: the default from address, else the
@@ -103,6 +137,11 @@ func failureDetail(err error) string {
 		return "The TLS handshake failed: " + se.Err.Error() + ". Check the TLS mode and port."
 	case "auth":
 		return "The server refused the login: " + se.Err.Error()
+	case "ses":
+		if se.Code == 0 {
+			return "Herald could not reach SES: " + se.Err.Error() + ". Check the region, the endpoint, the keys and this server's network."
+		}
+		return "SES refused the message: " + se.Err.Error()
 	}
 	return "The server refused the message at " + strings.ToUpper(se.Stage) + ": " + se.Err.Error()
 }
@@ -116,11 +155,49 @@ func (s *Server) relayAt(c *echo.Context) (store.Relay, error) {
 	return s.store.Relay(c.Request().Context(), id)
 }
 
+// tidyRelay trims in as the store will, so that checks made before it are
+// made on what will be stored.
+func tidyRelay(in *store.RelayInput) {
+	for _, f := range []*string{&in.Name, &in.Host, &in.Username, &in.ConfigurationSet, &in.Endpoint} {
+		*f = strings.TrimSpace(*f)
+	}
+	for _, f := range []*string{&in.Kind, &in.TLS, &in.Region} {
+		*f = strings.ToLower(strings.TrimSpace(*f))
+	}
+}
+
+// checkSESKeys reports an SES access key id that would be left without its
+// secret: given alone, or changed while the saved secret is the old key's.
+// old is the stored relay, zero for a new one.
+func checkSESKeys(in store.RelayInput, old store.Relay, errs map[string]string) {
+	if in.Kind != store.RelaySES || in.Username == "" || errs["access_key_id"] != "" || in.Password != nil && *in.Password != "" {
+		return
+	}
+	saved := in.Password == nil && old.Kind == store.RelaySES && old.PasswordSet
+	switch {
+	case !saved:
+		errs["secret_access_key"] = "Give the secret access key that goes with the access key id, or leave both empty to use the server's IAM role."
+	case in.Username != old.Username:
+		errs["secret_access_key"] = "Give the secret access key of the new access key id."
+	}
+}
+
+// addRelayErrors adds to errs what the store would refuse in in, keeping
+// the messages errs already has.
+func addRelayErrors(in store.RelayInput, errs map[string]string) {
+	for k, v := range in.Validate() {
+		if _, ok := errs[k]; !ok {
+			errs[k] = v
+		}
+	}
+}
+
 func relayRows(rs []store.Relay) []templates.RelayRow {
 	rows := make([]templates.RelayRow, len(rs))
 	for i, r := range rs {
-		rows[i] = templates.RelayRow{ID: r.ID, Name: r.Name, Addr: r.Addr(), TLS: r.TLS, Username: r.Username,
-			MaxConnections: r.MaxConnections, RatePerSecond: r.RatePerSecond}
+		rows[i] = templates.RelayRow{ID: r.ID, Name: r.Name, Kind: r.Kind, Addr: r.Addr(), TLS: r.TLS, Username: r.Username,
+			Region: r.Region, ConfigurationSet: r.ConfigurationSet, MaxConnections: r.MaxConnections, RatePerSecond: r.RatePerSecond,
+			DailyQuota: r.DailyQuota, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, WarmupFrom: r.WarmupFrom}
 	}
 	return rows
 }
@@ -134,42 +211,75 @@ func (s *Server) relayList(c *echo.Context) error {
 }
 
 func relayFormOf(r store.Relay) templates.RelayForm {
-	return templates.RelayForm{Name: r.Name, Host: r.Host, Port: strconv.Itoa(r.Port), TLS: r.TLS, Username: r.Username,
-		PasswordSet: r.PasswordSet, MaxConnections: strconv.Itoa(r.MaxConnections),
-		RatePerSecond: strconv.FormatFloat(r.RatePerSecond, 'f', -1, 64), Enabled: r.Enabled}
+	return templates.RelayForm{Name: r.Name, Kind: r.Kind, Host: r.Host, Port: strconv.Itoa(r.Port), TLS: r.TLS, Username: r.Username,
+		PasswordSet: r.PasswordSet, Region: r.Region, ConfigurationSet: r.ConfigurationSet, Endpoint: r.Endpoint,
+		MaxConnections: strconv.Itoa(r.MaxConnections), RatePerSecond: strconv.FormatFloat(r.RatePerSecond, 'f', -1, 64),
+		DailyQuota: strconv.Itoa(r.DailyQuota), WarmupDays: strconv.Itoa(r.WarmupDays), WarmupStart: strconv.Itoa(r.WarmupStart),
+		WarmupFrom: r.WarmupFrom, Enabled: r.Enabled}
 }
 
-// readRelayForm parses the posted relay form into the input it describes.
-func readRelayForm(c *echo.Context) (templates.RelayForm, store.RelayInput, templates.FieldErrors) {
-	f := templates.RelayForm{
-		Name: c.FormValue("name"), Host: c.FormValue("host"), Port: c.FormValue("port"), TLS: c.FormValue("tls"),
-		Username: c.FormValue("username"), MaxConnections: c.FormValue("max_connections"),
-		RatePerSecond: c.FormValue("rate_per_second"), Enabled: c.FormValue("enabled") != "",
-		ClearPassword: c.FormValue("clear_password") != "",
+// formKind is the kind of relay a form or link asks for: SES, or else SMTP.
+func formKind(v string) string {
+	if strings.EqualFold(strings.TrimSpace(v), store.RelaySES) {
+		return store.RelaySES
 	}
-	in := store.RelayInput{Name: f.Name, Kind: "smtp", Host: f.Host, TLS: f.TLS, Username: f.Username, Enabled: f.Enabled}
-	if pw := c.FormValue("password"); pw != "" {
-		in.Password = &pw
+	return store.RelaySMTP
+}
+
+// readRelayForm parses the posted form for a relay of the given kind into
+// the input it describes. old is the stored relay, zero for a new one.
+func readRelayForm(c *echo.Context, kind string, old store.Relay) (templates.RelayForm, store.RelayInput, templates.FieldErrors) {
+	f := templates.RelayForm{
+		Name: c.FormValue("name"), Kind: kind, PasswordSet: old.PasswordSet, MaxConnections: c.FormValue("max_connections"),
+		RatePerSecond: c.FormValue("rate_per_second"), DailyQuota: c.FormValue("daily_quota"),
+		WarmupDays: c.FormValue("warmup_days"), WarmupStart: c.FormValue("warmup_start"), WarmupFrom: old.WarmupFrom,
+		Enabled: c.FormValue("enabled") != "",
+	}
+	in := store.RelayInput{Name: f.Name, Kind: kind, Enabled: f.Enabled}
+	errs := templates.FieldErrors{}
+	secret := c.FormValue("password")
+	if kind == store.RelaySES {
+		f.Region, f.Username = c.FormValue("region"), c.FormValue("access_key_id")
+		f.ConfigurationSet, f.Endpoint = c.FormValue("configuration_set"), c.FormValue("endpoint")
+		in.Region, in.Username, in.ConfigurationSet, in.Endpoint = f.Region, f.Username, f.ConfigurationSet, f.Endpoint
+		secret = c.FormValue("secret_access_key")
+	} else {
+		f.Host, f.Port, f.TLS, f.Username = c.FormValue("host"), c.FormValue("port"), c.FormValue("tls"), c.FormValue("username")
+		f.ClearPassword = c.FormValue("clear_password") != ""
+		in.Host, in.TLS, in.Username = f.Host, f.TLS, f.Username
+		in.Port = formInt(errs, "port", f.Port, false, "Enter the port as a number, like 587.")
+	}
+	if secret != "" {
+		in.Password, f.SecretTyped = &secret, true
 	} else if f.ClearPassword {
 		in.Password = new(string)
 	}
-	errs := templates.FieldErrors{}
+	in.MaxConnections = formInt(errs, "max_connections", f.MaxConnections, false, "Enter a whole number, like 4.")
 	var err error
-	if in.Port, err = strconv.Atoi(strings.TrimSpace(f.Port)); err != nil {
-		errs["port"] = "Enter the port as a number, like 587."
-	}
-	if in.MaxConnections, err = strconv.Atoi(strings.TrimSpace(f.MaxConnections)); err != nil {
-		errs["max_connections"] = "Enter a whole number, like 4."
-	}
 	if in.RatePerSecond, err = strconv.ParseFloat(strings.TrimSpace(f.RatePerSecond), 64); err != nil {
 		errs["rate_per_second"] = "Enter a number; 0 means no limit."
 	}
-	for k, v := range in.Validate() {
-		if _, ok := errs[k]; !ok {
-			errs[k] = v
-		}
-	}
+	in.DailyQuota = formInt(errs, "daily_quota", f.DailyQuota, true, "Enter a whole number of messages; 0 means no limit.")
+	in.WarmupDays = formInt(errs, "warmup_days", f.WarmupDays, true, "Enter a whole number of days; 0 means no warm-up.")
+	in.WarmupStart = formInt(errs, "warmup_start", f.WarmupStart, true, "Enter a whole number of messages, like 200.")
+	tidyRelay(&in)
+	checkSESKeys(in, old, errs)
+	addRelayErrors(in, errs)
 	return f, in, errs
+}
+
+// formInt reads a whole number from a form field, or records msg for it. An
+// optional field left empty is 0.
+func formInt(errs templates.FieldErrors, field, value string, optional bool, msg string) int {
+	value = strings.TrimSpace(value)
+	if value == "" && optional {
+		return 0
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil {
+		errs[field] = msg
+	}
+	return n
 }
 
 func (s *Server) relayFormPage(c *echo.Context, status int, p templates.RelayFormProps) error {
@@ -177,8 +287,17 @@ func (s *Server) relayFormPage(c *echo.Context, status int, p templates.RelayFor
 	return s.render(c, status, templates.RelayFormPage(p))
 }
 
+// relayNew shows the form for a new relay of the kind the query asks for;
+// htmx, switching kinds, gets the form's card alone, but restoring the page
+// from history needs all of it.
 func (s *Server) relayNew(c *echo.Context) error {
-	f := templates.RelayForm{Port: "587", TLS: store.TLSStartTLS, MaxConnections: "4", RatePerSecond: "0", Enabled: true}
+	f := templates.RelayForm{Kind: formKind(c.QueryParam("kind")), Port: "587", TLS: store.TLSStartTLS, MaxConnections: "4",
+		RatePerSecond: "0", DailyQuota: "0", WarmupDays: "0", WarmupStart: "0", Enabled: true}
+	c.Response().Header().Add("Vary", "HX-Request, HX-History-Restore-Request")
+	h := c.Request().Header
+	if h.Get("HX-Request") == "true" && h.Get("HX-History-Restore-Request") != "true" {
+		return s.render(c, http.StatusOK, templates.RelayFormCard(templates.RelayFormProps{Shell: s.shell(c, "settings", "Sending relays"), Form: f}))
+	}
 	return s.relayFormPage(c, http.StatusOK, templates.RelayFormProps{Form: f})
 }
 
@@ -187,27 +306,35 @@ func (s *Server) relayEdit(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id := r.ID
 	u, _ := currentUser(c)
-	return s.relayFormPage(c, http.StatusOK, templates.RelayFormProps{ID: id, Form: relayFormOf(r), TestTo: u.Email, TestFrom: s.testFrom(r)})
+	return s.relayFormPage(c, http.StatusOK, templates.RelayFormProps{ID: r.ID, Form: relayFormOf(r), TestTo: u.Email, TestFrom: s.testFrom(r)})
 }
 
 // relaySaveFailed re-renders the relay form for a validation error or a name
-// already in use, and returns other errors as they are.
+// already in use, and returns other errors as they are. A typed password or
+// secret is not sent back, so the form asks for it again.
 func (s *Server) relaySaveFailed(c *echo.Context, id int64, f templates.RelayForm, err error) error {
 	var ve *store.ValidationError
+	errs := templates.FieldErrors{}
+	status := http.StatusUnprocessableEntity
 	switch {
 	case errors.As(err, &ve):
-		return s.relayFormPage(c, http.StatusUnprocessableEntity, templates.RelayFormProps{ID: id, Form: f, Errors: ve.Fields})
+		for k, v := range ve.Fields {
+			errs[k] = v
+		}
 	case errors.Is(err, store.ErrConflict):
-		return s.relayFormPage(c, http.StatusConflict, templates.RelayFormProps{ID: id, Form: f,
-			Errors: templates.FieldErrors{"name": "Another relay already has this name."}})
+		status, errs["name"] = http.StatusConflict, "Another relay already has this name."
+	default:
+		return err
 	}
-	return err
+	if field := f.SecretField(); f.SecretTyped && errs[field] == "" {
+		errs[field] = "Type it again: Herald does not send secrets back to the browser."
+	}
+	return s.relayFormPage(c, status, templates.RelayFormProps{ID: id, Form: f, Errors: errs})
 }
 
 func (s *Server) relayCreate(c *echo.Context) error {
-	f, in, errs := readRelayForm(c)
+	f, in, errs := readRelayForm(c, formKind(c.FormValue("kind")), store.Relay{})
 	if len(errs) > 0 {
 		return s.relaySaveFailed(c, 0, f, &store.ValidationError{Fields: errs})
 	}
@@ -219,23 +346,22 @@ func (s *Server) relayCreate(c *echo.Context) error {
 	return redirect(c, fmt.Sprintf("/settings/relays/%d", r.ID))
 }
 
+// relayUpdate saves a relay from its form; the form cannot change its kind.
 func (s *Server) relayUpdate(c *echo.Context) error {
 	old, err := s.relayAt(c)
 	if err != nil {
 		return err
 	}
-	id := old.ID
-	f, in, errs := readRelayForm(c)
-	f.PasswordSet = old.PasswordSet
+	f, in, errs := readRelayForm(c, old.Kind, old)
 	if len(errs) > 0 {
-		return s.relaySaveFailed(c, id, f, &store.ValidationError{Fields: errs})
+		return s.relaySaveFailed(c, old.ID, f, &store.ValidationError{Fields: errs})
 	}
-	r, err := s.store.UpdateRelay(c.Request().Context(), id, in)
+	r, err := s.store.UpdateRelay(c.Request().Context(), old.ID, in)
 	if err != nil {
-		return s.relaySaveFailed(c, id, f, err)
+		return s.relaySaveFailed(c, old.ID, f, err)
 	}
 	s.flash(c, "success", "Relay "+r.Name+" saved.")
-	return redirect(c, fmt.Sprintf("/settings/relays/%d", id))
+	return redirect(c, fmt.Sprintf("/settings/relays/%d", old.ID))
 }
 
 func (s *Server) relayDelete(c *echo.Context) error {
@@ -243,8 +369,7 @@ func (s *Server) relayDelete(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id := r.ID
-	if err := s.store.DeleteRelay(c.Request().Context(), id); err != nil {
+	if err := s.store.DeleteRelay(c.Request().Context(), r.ID); err != nil {
 		return err
 	}
 	s.flash(c, "success", "Relay "+r.Name+" deleted.")
@@ -270,6 +395,13 @@ func (s *Server) relayTest(c *echo.Context) error {
 	if out.Err != nil {
 		res.Detail = failureDetail(out.Err)
 	}
+	if q := out.Quota; q != nil {
+		res.Quota = &templates.RelayQuota{Max24Hour: q.Max24Hour, MaxPerSecond: q.MaxPerSecond, SentLast24Hours: q.SentLast24Hours,
+			SendingEnabled: q.SendingEnabled, ProductionAccess: q.ProductionAccess}
+	}
+	if out.QuotaErr != nil {
+		res.QuotaError = out.QuotaErr.Error()
+	}
 	return s.testAnswer(c, id, http.StatusOK, res)
 }
 
@@ -278,10 +410,20 @@ func (s *Server) testAnswer(c *echo.Context, id int64, status int, res templates
 	if c.Request().Header.Get("HX-Request") == "true" {
 		return s.render(c, status, templates.RelayTestResultView(res))
 	}
+	msg := "The test email was not sent. " + res.Detail
 	if res.OK {
-		s.flash(c, "success", "Test email sent to "+res.To+". The server answered: "+res.Reply)
-	} else {
-		s.flash(c, "error", "The test email was not sent. "+res.Detail)
+		msg = "Test email sent to " + res.To + ". The server answered: " + res.Reply
 	}
+	switch {
+	case res.Quota != nil:
+		msg += " " + res.Quota.Summary()
+	case res.QuotaError != "":
+		msg += " The SES sending quota could not be read: " + res.QuotaError
+	}
+	kind := "error"
+	if res.OK {
+		kind = "success"
+	}
+	s.flash(c, kind, msg)
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/settings/relays/%d", id))
 }
