@@ -141,89 +141,129 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 		return err
 	}
 
-	for ctx.Err() == nil {
-		cur, err := d.Store.Campaign(ctx, id)
+	// Workers take claimed sends from the feed, which the pump fills a
+	// batch ahead, so no connection waits while the next batch is claimed.
+	// Each records a message's outcome, through the group committer,
+	// before the relay gets its next message for good: a crash can then
+	// lose the record of at most one message per connection.
+	rec := newRecorder(d.Store)
+	feed := make(chan claimed, conns)
+	var untried []int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			// The next message renders, and crosses the wire up to the
+			// final dot of DATA, while the last one's outcome is being
+			// committed; the relay gets it for good only once that commit
+			// is done.
+			var committed <-chan struct{}
+			for it := range feed {
+				var out store.Outcome
+				if ctx.Err() == nil && !job.stopped.Load() {
+					msg, early := job.prepare(it.send, it.contact, it.found)
+					if early != nil {
+						out = *early
+					} else {
+						out = job.deliver(ctx, committed, it.send, msg)
+					}
+				}
+				if out.Status == "" {
+					// Stopping: leave it untried, to be released.
+					mu.Lock()
+					untried = append(untried, it.send.ID)
+					mu.Unlock()
+					continue
+				}
+				committed = rec.submit(out)
+			}
+			if committed != nil {
+				<-committed
+			}
+		})
+	}
+	drained, err := d.pump(ctx, job, conns*perConnection, feed)
+	wg.Wait()
+	// Released with a context of its own, so it happens even while the
+	// process is stopping.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	err = errors.Join(err, rec.close(), d.Store.ReleaseSends(rctx, untried))
+	cancel()
+	if err != nil {
+		return err
+	}
+	if h := job.held.Load(); h != nil {
+		return d.Store.HoldCampaign(ctx, id, h.reason, h.until)
+	}
+	if !drained {
+		return nil
+	}
+	done, err := d.Store.FinishCampaign(ctx, id)
+	if done {
+		d.Log.Info("campaign sent", "campaign", id)
+	}
+	return err
+}
+
+// claimed is one claimed send with its contact, for a worker.
+type claimed struct {
+	send    store.Send
+	contact store.Contact
+	found   bool
+}
+
+// pump claims due sends in batches of n and feeds them to the workers
+// until none is due, the campaign stops sending, or a limit holds it; it
+// closes feed when it returns. drained says that nothing due was left. It
+// looks at the campaign's status every perConnection sends, so a pause or
+// a cancel stops the workers within a few messages.
+func (d *Dispatcher) pump(ctx context.Context, job *campaignJob, n int, feed chan<- claimed) (drained bool, err error) {
+	defer close(feed)
+	defer func() {
+		// Stopping is not a failure: what was claimed is released.
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			err = nil
+		}
+	}()
+	for ctx.Err() == nil && job.held.Load() == nil {
+		cur, err := d.Store.Campaign(ctx, job.id)
 		if err != nil || cur.Status != store.CampaignSending {
-			return err
+			return false, err
 		}
 		if stop, err := job.mustWait(ctx, cur); stop || err != nil {
-			return err
+			return false, err
 		}
-		batch, err := d.Store.ClaimSends(ctx, id, conns*perConnection, d.lease())
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			done, err := d.Store.FinishCampaign(ctx, id)
-			if done {
-				d.Log.Info("campaign sent", "campaign", id)
-			}
-			return err
+		batch, err := d.Store.ClaimSends(ctx, job.id, n, d.lease())
+		if err != nil || len(batch) == 0 {
+			return err == nil, err
 		}
 		contacts, err := d.Store.SendContacts(ctx, batch)
 		if err != nil {
-			return err
+			return false, errors.Join(err, d.releaseUnfed(ctx, batch))
 		}
-		// Each worker records a message's outcome, through the group
-		// committer, before it takes the next: a crash can then lose the
-		// record of at most one message per connection.
-		rec := newRecorder(d.Store)
-		var untried []int64
-		var mu sync.Mutex
-		next := make(chan int)
-		var wg sync.WaitGroup
-		for range min(conns, len(batch)) {
-			wg.Go(func() {
-				// The next message renders while the last one's outcome is
-				// being committed; it goes out only once that commit is done.
-				var committed <-chan struct{}
-				for i := range next {
-					var out store.Outcome
-					if ctx.Err() == nil {
-						contact, ok := contacts[batch[i].ContactID]
-						msg, early := job.prepare(batch[i], contact, ok)
-						if committed != nil {
-							<-committed
-							committed = nil
-						}
-						if early != nil {
-							out = *early
-						} else {
-							out = job.deliver(ctx, batch[i], msg)
-						}
-					}
-					if out.Status == "" {
-						// Stopping: leave it untried, to be released.
-						mu.Lock()
-						untried = append(untried, batch[i].ID)
-						mu.Unlock()
-						continue
-					}
-					committed = rec.submit(out)
+		for i, sd := range batch {
+			if i > 0 && i%perConnection == 0 {
+				if status, err := d.Store.CampaignStatus(ctx, job.id); err != nil || status != store.CampaignSending {
+					job.stopped.Store(true)
+					return false, errors.Join(err, d.releaseUnfed(ctx, batch[i:]))
 				}
-				if committed != nil {
-					<-committed
-				}
-			})
-		}
-		for i := range batch {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		// Released with a context of its own, so it happens even while the
-		// process is stopping.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err = errors.Join(rec.close(), d.Store.ReleaseSends(rctx, untried))
-		cancel()
-		if err != nil {
-			return err
-		}
-		if h := job.held.Load(); h != nil {
-			return d.Store.HoldCampaign(ctx, id, h.reason, h.until)
+			}
+			contact, found := contacts[sd.ContactID]
+			feed <- claimed{send: sd, contact: contact, found: found}
 		}
 	}
-	return nil
+	return false, nil
+}
+
+// releaseUnfed puts claimed sends that no worker took back in the queue.
+func (d *Dispatcher) releaseUnfed(ctx context.Context, sends []store.Send) error {
+	ids := make([]int64, len(sends))
+	for i, sd := range sends {
+		ids[i] = sd.ID
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return d.Store.ReleaseSends(rctx, ids)
 }
 
 // recorder commits outcomes in groups: whatever arrives while one commit
@@ -243,7 +283,7 @@ type recordReq struct {
 }
 
 func newRecorder(st *store.Store) *recorder {
-	r := &recorder{st: st, in: make(chan recordReq), done: make(chan struct{})}
+	r := &recorder{st: st, in: make(chan recordReq, 1024), done: make(chan struct{})}
 	go r.run()
 	return r
 }
@@ -323,6 +363,9 @@ type campaignJob struct {
 	settled atomic.Int64
 	// held is set when a relay's daily cap stops the run.
 	held atomic.Pointer[held]
+	// stopped is set when the campaign stops sending mid-run, so the
+	// workers leave what they were fed untried.
+	stopped atomic.Bool
 	// signer signs each message with the sending domain's DKIM key; nil
 	// when the domain has none.
 	signer *mailer.DKIMSigner
@@ -438,7 +481,7 @@ func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) 
 
 // deliver sends one prepared message and says what became of it; an
 // outcome without a status means it was never tried.
-func (j *campaignJob) deliver(ctx context.Context, sd store.Send, msg []byte) store.Outcome {
+func (j *campaignJob) deliver(ctx context.Context, committed <-chan struct{}, sd store.Send, msg []byte) store.Outcome {
 	out := store.Outcome{SendID: sd.ID}
 	var counted []store.Counter
 	if domain := domainOf(sd.Email); j.general.DomainLimit(domain) > 0 {
@@ -451,7 +494,7 @@ func (j *campaignJob) deliver(ctx context.Context, sd store.Send, msg []byte) st
 		}
 		counted = append(counted, c)
 	}
-	res, relay, err := j.route.Deliver(ctx, j.content.FromEmail, sd.Email, msg)
+	res, relay, err := j.route.Deliver(ctx, committed, j.content.FromEmail, sd.Email, msg)
 	if h, ok := err.(*held); ok {
 		j.held.Store(h)
 		return store.Outcome{SendID: sd.ID, Status: store.SendQueued, Response: h.reason, NextAttempt: h.until}

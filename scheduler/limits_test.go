@@ -163,7 +163,7 @@ func TestFallsOverWhenTheRelayIsDown(t *testing.T) {
 		t.Fatalf("route: %+v", rt.relays)
 	}
 	for _, to := range []string{"x@example.com", "y@example.com"} {
-		_, used, err := rt.Deliver(ctx, "news@example.com", to, []byte("Subject: hi\r\n\r\nhello\r\n"))
+		_, used, err := rt.Deliver(ctx, nil, "news@example.com", to, []byte("Subject: hi\r\n\r\nhello\r\n"))
 		if err != nil || used.ID == dead.ID {
 			t.Fatalf("deliver to %s: through %q, %v; want the live relay", to, used.Name, err)
 		}

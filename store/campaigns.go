@@ -593,3 +593,17 @@ func (s *Store) AutoPause(ctx context.Context, id int64, reason string) (bool, e
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// CampaignStatus returns a campaign's status alone, for a sender that
+// checks it often.
+func (s *Store) CampaignStatus(ctx context.Context, id int64) (string, error) {
+	var status string
+	err := s.r.QueryRowContext(ctx, `SELECT status FROM campaigns WHERE id = ?`, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: campaign %d status: %w", id, err)
+	}
+	return status, nil
+}
