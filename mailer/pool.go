@@ -80,6 +80,13 @@ func (p *Pool) discard(c *smtp.Client) {
 // that the relay dropped while idle is replaced once, without counting as a
 // failure of the message.
 func (p *Pool) Deliver(ctx context.Context, from, to string, msg []byte) (Result, error) {
+	return p.DeliverAfter(ctx, nil, from, to, msg)
+}
+
+// DeliverAfter is Deliver, except that the relay gets the message for good
+// (the final dot of DATA) only once ready is closed: the envelope and the
+// body cross the wire while the caller finishes what must come first.
+func (p *Pool) DeliverAfter(ctx context.Context, ready <-chan struct{}, from, to string, msg []byte) (Result, error) {
 	for attempt := 0; ; attempt++ {
 		p.mu.Lock()
 		closed := p.closed
@@ -91,7 +98,7 @@ func (p *Pool) Deliver(ctx context.Context, from, to string, msg []byte) (Result
 		if err != nil {
 			return Result{}, err
 		}
-		res, err := send(c, from, to, msg)
+		res, err := send(c, from, to, msg, ready)
 		if err == nil {
 			p.put(c)
 			return res, nil

@@ -174,14 +174,16 @@ func (r SMTPRelay) auth(c *smtp.Client) error {
 // on; after a success the next message goes straight to MAIL FROM, since
 // go-smtp's Reset also repeats EHLO.
 func Send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
-	res, err := send(c, from, to, msg)
+	res, err := send(c, from, to, msg, nil)
 	if err != nil {
 		c.Reset()
 	}
 	return res, err
 }
 
-func send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
+// send runs one mail transaction. When ready is not nil, the message is
+// handed over for good, with the final dot of DATA, only once it is closed.
+func send(c *smtp.Client, from, to string, msg []byte, ready <-chan struct{}) (Result, error) {
 	if err := c.Mail(from, nil); err != nil {
 		return Result{}, classify("mail", err)
 	}
@@ -195,6 +197,9 @@ func send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
 	if _, err := w.Write(msg); err != nil {
 		w.Close()
 		return Result{}, classify("data", err)
+	}
+	if ready != nil {
+		<-ready
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {
