@@ -25,9 +25,13 @@ import (
 func BenchmarkCampaign(b *testing.B) { benchCampaign(b, nil) }
 
 // BenchmarkCampaignDKIM is BenchmarkCampaign with every message signed with
-// an RSA-2048 DKIM key.
+// an RSA-2048 DKIM key, or Ed25519 with HERALD_BENCH_DKIM=ed25519.
 func BenchmarkCampaignDKIM(b *testing.B) {
-	key, err := mailer.GenerateDKIMKey("bakery.example", "herald1", mailer.DKIMRSA)
+	algorithm := mailer.DKIMRSA
+	if os.Getenv("HERALD_BENCH_DKIM") == mailer.DKIMEd25519 {
+		algorithm = mailer.DKIMEd25519
+	}
+	key, err := mailer.GenerateDKIMKey("bakery.example", "herald1", algorithm)
 	if err != nil {
 		b.Fatal(err)
 	}
