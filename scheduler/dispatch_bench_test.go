@@ -150,10 +150,10 @@ func peakRSS() int {
 }
 
 // benchConns is the relay's connections in the benchmarks:
-// HERALD_BENCH_CONNS, or 8.
+// HERALD_BENCH_CONNS, or 16.
 func benchConns() int {
 	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_CONNS")); err == nil && v > 0 {
 		return v
 	}
-	return 8
+	return 16
 }
