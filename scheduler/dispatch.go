@@ -496,8 +496,11 @@ func (j *campaignJob) deliver(ctx context.Context, committed <-chan struct{}, sd
 	}
 	res, relay, err := j.route.Deliver(ctx, committed, j.content.FromEmail, sd.Email, msg)
 	if h, ok := err.(*held); ok {
+		// The whole campaign waits, not this message: it goes back to the
+		// queue untried, and goes as soon as the relay may send again,
+		// whether the day turns or its quota is raised.
 		j.held.Store(h)
-		return store.Outcome{SendID: sd.ID, Status: store.SendQueued, Response: h.reason, NextAttempt: h.until}
+		return store.Outcome{SendID: sd.ID}
 	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		// Stopped before the message left: untried, not failed.
