@@ -67,7 +67,9 @@ func (g *gates) relay(r store.Relay) *relayGate {
 		g.relays[r.ID] = rg
 	}
 	rg.mu.Lock()
-	rg.r = r
+	// With new settings, the day's count is read again too: it has what
+	// the transactional lane and other processes sent meanwhile.
+	rg.r, rg.day = r, time.Time{}
 	rg.mu.Unlock()
 	return rg
 }

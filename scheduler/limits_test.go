@@ -291,3 +291,33 @@ func TestCampaignMessagesAreDKIMSigned(t *testing.T) {
 		}
 	}
 }
+
+// TestTransactionalMailCountsTowardsTheQuota sends two transactional
+// messages through a relay allowed 4 a day: they go (the lane is never
+// held back), and a campaign of 5 then gets only the 2 left.
+func TestTransactionalMailCountsTowardsTheQuota(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	emails := []string{"c1@example.com", "c2@example.com", "c3@example.com", "c4@example.com", "c5@example.com"}
+	st, d, c := dispatchFixture(t, srv, emails)
+	ctx := context.Background()
+	r := relayOf(t, st)
+	in := r.InputOf()
+	in.DailyQuota = 4
+	if _, err := st.UpdateRelay(ctx, r.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	lane := &Lane{Store: st, Log: quietLog(), Open: openSMTP, FirstRetry: time.Second, Every: 100 * time.Millisecond}
+	start(t, lane)
+	for _, to := range []string{"buyer1@example.com", "buyer2@example.com"} {
+		m := queueMessage(t, st, to)
+		lane.Kick()
+		waitStatus(t, st, m.ID, store.MessageSent)
+	}
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := st.SendCounts(ctx, c.ID)
+	if n[store.SendSent] != 2 || srv.Count() != 4 {
+		t.Errorf("campaign sent %d (relay received %d in all), want 2 of the 4 a day left after 2 receipts", n[store.SendSent], srv.Count())
+	}
+}

@@ -179,7 +179,7 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 			return l.retry(ctx, m, out, fmt.Errorf("signing: %w", err))
 		}
 	}
-	res, err := l.deliver(ctx, m, msg)
+	res, relay, err := l.deliver(ctx, m, msg)
 	var se *mailer.SendError
 	if errors.As(err, &se) {
 		out.Code = se.Code
@@ -187,6 +187,9 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 	switch mailer.Classify(err) {
 	case mailer.Delivered:
 		out.Status, out.Code, out.Response, out.ProviderID = store.MessageSent, 250, res.Reply, res.ProviderID
+		// Transactional mail is never held back by a relay's quota, but it
+		// counts towards it, so campaigns leave it room.
+		out.Count = []store.Counter{{Scope: relayScope(relay.ID), Window: day(time.Now())}}
 	case mailer.HardBounce:
 		out.Status, out.Response = store.MessageFailed, err.Error()
 		l.hardBounce(ctx, m, err.Error())
@@ -266,10 +269,10 @@ func buildMessage(m store.Message, atts []store.Attachment) []byte {
 
 // deliver sends a message through its relay (or the first enabled one) and,
 // when that relay is down, through each other enabled relay in turn.
-func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer.Result, error) {
+func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer.Result, store.Relay, error) {
 	all, err := l.Store.Relays(ctx)
 	if err != nil {
-		return mailer.Result{}, err
+		return mailer.Result{}, store.Relay{}, err
 	}
 	// In id order, as store.DefaultRelay picks the first enabled one.
 	slices.SortFunc(all, func(a, b store.Relay) int { return cmp.Compare(a.ID, b.ID) })
@@ -293,14 +296,14 @@ func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer
 		} else {
 			var res mailer.Result
 			if res, err = t.Deliver(ctx, m.FromEmail, m.ToEmail, msg); err == nil || !mailer.Down(err) || ctx.Err() != nil {
-				return res, err
+				return res, r, err
 			}
 		}
 		if i+1 < len(route) {
 			l.Log.Warn("relay down; sending a transactional message through the next enabled relay", "relay", r.Name, "next", route[i+1].Name, "err", err)
 		}
 	}
-	return mailer.Result{}, err
+	return mailer.Result{}, store.Relay{}, err
 }
 
 // transport returns the lane's own connection to a relay, opening it the

@@ -298,6 +298,9 @@ type MessageOutcome struct {
 	Response    string
 	ProviderID  string
 	NextAttempt time.Time
+	// Count names the usage counters a sent message adds one to, so a
+	// relay's daily quota sees transactional mail too.
+	Count []Counter
 }
 
 // RecordMessageOutcome writes an attempt's outcome and adds it to the
@@ -330,6 +333,13 @@ WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, 
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
+		}
+		if o.Status == MessageSent {
+			for _, c := range o.Count {
+				if _, err := tx.ExecContext(ctx, addUsageSQL, c.Scope, unix(c.Window), 1); err != nil {
+					return err
+				}
+			}
 		}
 		return addMessageEvent(ctx, tx, o.ID, o.Status, detail, now)
 	})
