@@ -607,3 +607,16 @@ func (s *Store) CampaignStatus(ctx context.Context, id int64) (string, error) {
 	}
 	return status, nil
 }
+
+// complaintWindow is how long after a campaign's message a spam complaint
+// is held against that campaign.
+const complaintWindow = 30 * 24 * 60 * 60
+
+// countComplaint holds a contact's spam complaint against the last
+// campaign that reached them in the past 30 days, for its complaint rate.
+func countComplaint(ctx context.Context, tx *sql.Tx, contactID, now int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE campaigns SET complaints = complaints + 1 WHERE id = (
+	SELECT campaign_id FROM sends WHERE contact_id = ? AND status = 'sent' AND sent_at >= ? ORDER BY sent_at DESC LIMIT 1)`,
+		contactID, now-complaintWindow)
+	return err
+}

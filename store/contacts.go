@@ -294,6 +294,11 @@ func (s *Store) applyContact(ctx context.Context, tx *sql.Tx, id int64, in Conta
 					return err
 				}
 			}
+			if *in.Status == StatusComplained {
+				if err := countComplaint(ctx, tx, id, now); err != nil {
+					return err
+				}
+			}
 			if err := recordEvent(ctx, tx, id, statusEvent(*in.Status), "Status changed from "+old+" to "+*in.Status, now); err != nil {
 				return err
 			}

@@ -434,3 +434,36 @@ func TestHeldBackOutcomesAndUsage(t *testing.T) {
 		t.Errorf("after pruning: %d, want 0", n)
 	}
 }
+
+// TestComplaintCountsAgainstTheLastCampaign marks a contact complained:
+// the last campaign that reached them counts it, for its complaint rate.
+func TestComplaintCountsAgainstTheLastCampaign(t *testing.T) {
+	s, clock := openTestStore(t)
+	ctx := context.Background()
+	l, _ := s.CreateList(ctx, ListInput{Name: ptr("All")})
+	ct, _, err := s.CreateContact(ctx, ContactInput{Email: new("grumpy@example.com"), Lists: []int64{l.ID}, Source: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var campaigns []Campaign
+	for _, name := range []string{"May", "June"} {
+		c, _ := s.CreateCampaign(ctx, CampaignInput{Name: ptr(name), ListIDs: &[]int64{l.ID}})
+		if _, err := s.Materialise(ctx, c.ID, Audience{Lists: c.ListIDs}); err != nil {
+			t.Fatal(err)
+		}
+		claimed, _ := s.ClaimSends(ctx, c.ID, 1, time.Minute)
+		if err := s.RecordOutcomes(ctx, []Outcome{{SendID: claimed[0].ID, Status: SendSent, Code: 250}}); err != nil {
+			t.Fatal(err)
+		}
+		campaigns = append(campaigns, c)
+		clock.advance(time.Hour)
+	}
+	if _, err := s.UpdateContact(ctx, ct.ID, ContactInput{Status: ptr(StatusComplained)}); err != nil {
+		t.Fatal(err)
+	}
+	may, _ := s.Campaign(ctx, campaigns[0].ID)
+	june, _ := s.Campaign(ctx, campaigns[1].ID)
+	if may.Complaints != 0 || june.Complaints != 1 {
+		t.Errorf("complaints: May %d, June %d; want 0 and 1", may.Complaints, june.Complaints)
+	}
+}
