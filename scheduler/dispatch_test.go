@@ -27,12 +27,7 @@ import (
 func dispatchFixture(t *testing.T, srv *smtptest.Server, emails []string) (*store.Store, *Dispatcher, store.Campaign) {
 	t.Helper()
 	ctx := context.Background()
-	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
-	st, err := store.Open(ctx, t.TempDir(), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testStore(t)
 	name := "News"
 	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
 	if err != nil {

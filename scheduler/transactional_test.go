@@ -24,12 +24,7 @@ import (
 // started by start.
 func laneFixture(t *testing.T, srv *smtptest.Server) (*store.Store, *Lane, store.Relay) {
 	t.Helper()
-	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
-	st, err := store.Open(context.Background(), t.TempDir(), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testStore(t)
 	r := sink(t, st, srv, 2)
 	return st, &Lane{Store: st, Log: quietLog(), Open: openSMTP, FirstRetry: time.Second, Every: 100 * time.Millisecond}, r
 }

@@ -172,20 +172,7 @@ func messageAccepted(c *echo.Context, m store.Message, replay bool) error {
 }
 
 func (s *Server) apiMessageGet(c *echo.Context) error {
-	ctx := c.Request().Context()
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	m, err := s.store.Message(ctx, id)
-	if err != nil {
-		return err
-	}
-	atts, err := s.store.MessageAttachments(ctx, id)
-	if err != nil {
-		return err
-	}
-	evs, err := s.store.MessageEvents(ctx, id)
+	m, atts, evs, err := s.pathMessage(c)
 	if err != nil {
 		return err
 	}

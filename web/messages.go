@@ -206,26 +206,33 @@ func (s *Server) messageList(c *echo.Context) error {
 	return s.render(c, http.StatusOK, templates.MessagesPage(p))
 }
 
-func (s *Server) messageShow(c *echo.Context) error {
+// pathMessage is the message the path's :id names, with its attachments
+// and history.
+func (s *Server) pathMessage(c *echo.Context) (store.Message, []store.Attachment, []store.MessageEvent, error) {
 	ctx := c.Request().Context()
 	id, err := pathID(c)
 	if err != nil {
-		return err
+		return store.Message{}, nil, nil, err
 	}
 	m, err := s.store.Message(ctx, id)
 	if err != nil {
-		return err
+		return m, nil, nil, err
 	}
 	atts, err := s.store.MessageAttachments(ctx, id)
 	if err != nil {
-		return err
+		return m, nil, nil, err
 	}
 	evs, err := s.store.MessageEvents(ctx, id)
+	return m, atts, evs, err
+}
+
+func (s *Server) messageShow(c *echo.Context) error {
+	m, atts, evs, err := s.pathMessage(c)
 	if err != nil {
 		return err
 	}
 	p := templates.MessageDetailProps{Shell: s.shell(c, "campaigns", m.Subject), ID: m.ID, Subject: m.Subject, Status: m.Status,
-		Details: s.messageDetails(ctx, m), Preview: templates.PreviewProps{Subject: m.Subject, Text: m.Text}}
+		Details: s.messageDetails(c.Request().Context(), m), Preview: templates.PreviewProps{Subject: m.Subject, Text: m.Text}}
 	if m.HTML != "" {
 		p.Preview.URL = "/templates/preview/" + s.previews.put(m.HTML)
 	}
