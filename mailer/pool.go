@@ -84,9 +84,10 @@ func (p *Pool) Deliver(ctx context.Context, from, to string, msg []byte) (Result
 }
 
 // DeliverAfter is Deliver, except that the relay gets the message for good
-// (the final dot of DATA) only once ready is closed: the envelope and the
-// body cross the wire while the caller finishes what must come first.
-func (p *Pool) DeliverAfter(ctx context.Context, ready <-chan struct{}, from, to string, msg []byte) (Result, error) {
+// (the final dot of DATA) only once before has returned nil: the envelope
+// and the body cross the wire while the caller finishes what must come
+// first. When before fails, the message is abandoned and not delivered.
+func (p *Pool) DeliverAfter(ctx context.Context, before func() error, from, to string, msg []byte) (Result, error) {
 	for attempt := 0; ; attempt++ {
 		p.mu.Lock()
 		closed := p.closed
@@ -98,7 +99,7 @@ func (p *Pool) DeliverAfter(ctx context.Context, ready <-chan struct{}, from, to
 		if err != nil {
 			return Result{}, err
 		}
-		res, err := send(c, from, to, msg, ready)
+		res, err := send(c, from, to, msg, before)
 		if err == nil {
 			p.put(c)
 			return res, nil

@@ -59,3 +59,18 @@ func RetryDelay(attempt int, first time.Duration) time.Duration {
 	jitter := time.Duration((rand.Float64()*0.4 - 0.2) * float64(d))
 	return d + jitter
 }
+
+// RetriesSpent reports whether a message whose attempts, counting this one,
+// have all failed temporarily has been retried for RetryFor: the delays
+// before its retries add up to that. It is counted from the message's own
+// attempts, so a campaign that runs for weeks under a warm-up still gives
+// each message its three days.
+func RetriesSpent(attempts int, first time.Duration) bool {
+	var waited time.Duration
+	d := first
+	for i := 1; i < attempts && waited < RetryFor; i++ {
+		waited += min(d, MaxRetryDelay)
+		d *= 2
+	}
+	return waited >= RetryFor
+}

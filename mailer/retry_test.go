@@ -59,3 +59,17 @@ func TestRetryDelay(t *testing.T) {
 		t.Errorf("20 delays for the same attempt were all %v; want jitter", seen)
 	}
 }
+
+func TestRetriesSpent(t *testing.T) {
+	first := 30 * time.Second
+	// 30 s, 1, 2, 4, … min up to 4 h, then 4 h a time: 72 h is reached
+	// after 9 growing delays (4 h 15 min 30 s) and 17 of 4 h.
+	for _, tc := range []struct {
+		attempts int
+		spent    bool
+	}{{1, false}, {2, false}, {10, false}, {26, false}, {27, true}, {40, true}} {
+		if got := RetriesSpent(tc.attempts, first); got != tc.spent {
+			t.Errorf("RetriesSpent(%d) = %v, want %v", tc.attempts, got, tc.spent)
+		}
+	}
+}

@@ -181,9 +181,10 @@ func Send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
 	return res, err
 }
 
-// send runs one mail transaction. When ready is not nil, the message is
-// handed over for good, with the final dot of DATA, only once it is closed.
-func send(c *smtp.Client, from, to string, msg []byte, ready <-chan struct{}) (Result, error) {
+// send runs one mail transaction. When before is not nil, the message is
+// handed over for good, with the final dot of DATA, only once before has
+// returned nil; an error from it abandons the message undelivered.
+func send(c *smtp.Client, from, to string, msg []byte, before func() error) (Result, error) {
 	if err := c.Mail(from, nil); err != nil {
 		return Result{}, classify("mail", err)
 	}
@@ -198,8 +199,12 @@ func send(c *smtp.Client, from, to string, msg []byte, ready <-chan struct{}) (R
 		w.Close()
 		return Result{}, classify("data", err)
 	}
-	if ready != nil {
-		<-ready
+	if before != nil {
+		if err := before(); err != nil {
+			// No final dot: the caller drops the connection, and with it
+			// the unfinished message.
+			return Result{}, &SendError{Stage: "data", Temporary: true, Err: err}
+		}
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"bufio"
 	"context"
+	"database/sql"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"herald/mailer"
+	"herald/mailer/smtptest"
 	"herald/store"
 )
 
@@ -144,5 +147,65 @@ func TestRelayAnswersAreRetriedOrFailed(t *testing.T) {
 				t.Errorf("contact status %s after %s", contact.Status, tc.name)
 			}
 		})
+	}
+}
+
+// TestFailedCommitStopsTheRun makes the database refuse the sixth outcome:
+// that message went out, but the next is abandoned before its final dot
+// and the run stops with the error. Once the database takes writes again,
+// a new run reaches everyone, and only the unrecorded message arrives
+// twice.
+func TestFailedCommitStopsTheRun(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	var emails []string
+	for i := range 20 {
+		emails = append(emails, fmt.Sprintf("r%02d@example.com", i))
+	}
+	st, d, c := dispatchFixture(t, srv, emails)
+	ctx := context.Background()
+	r := relayOf(t, st)
+	in := r.InputOf()
+	in.MaxConnections = 1
+	if _, err := st.UpdateRelay(ctx, r.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER refuse BEFORE UPDATE OF status ON sends
+WHEN NEW.status = 'sent' AND (SELECT count(*) FROM sends WHERE status = 'sent') >= 5
+BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RunCampaign(ctx, c.ID); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("run: %v, want the failed commit", err)
+	}
+	if n := srv.Count(); n != 6 {
+		t.Errorf("delivered %d before stopping, want 6: five recorded and the one whose record failed", n)
+	}
+	if _, err := db.Exec(`DROP TRIGGER refuse`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RequeueInFlight(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, m := range srv.Messages() {
+		got[m.To[0]]++
+	}
+	dups := 0
+	for _, e := range emails {
+		if got[e] == 0 {
+			t.Errorf("%s never got the message", e)
+		}
+		dups += got[e] - 1
+	}
+	if dups > 1 {
+		t.Errorf("%d duplicates, want at most 1 (the one connection)", dups)
 	}
 }

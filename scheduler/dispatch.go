@@ -67,6 +67,17 @@ func (d *Dispatcher) Kick(id int64) {
 	})
 }
 
+// runningIDs lists the campaigns being sent by this dispatcher now.
+func (d *Dispatcher) runningIDs() []int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ids := make([]int64, 0, len(d.running))
+	for id := range d.running {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // limits returns the rate limits every run shares.
 func (d *Dispatcher) limits() *gates {
 	d.mu.Lock()
@@ -157,10 +168,10 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 			// final dot of DATA, while the last one's outcome is being
 			// committed; the relay gets it for good only once that commit
 			// is done.
-			var committed <-chan struct{}
+			var committed func() error
 			for it := range feed {
 				var out store.Outcome
-				if ctx.Err() == nil && !job.stopped.Load() {
+				if ctx.Err() == nil && !job.stopped.Load() && !rec.failed.Load() {
 					msg, early := job.prepare(it.send, it.contact, it.found)
 					if early != nil {
 						out = *early
@@ -178,7 +189,7 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 				committed = rec.submit(out)
 			}
 			if committed != nil {
-				<-committed
+				committed()
 			}
 		})
 	}
@@ -225,7 +236,7 @@ func (d *Dispatcher) pump(ctx context.Context, job *campaignJob, n int, feed cha
 			err = nil
 		}
 	}()
-	for ctx.Err() == nil && job.held.Load() == nil {
+	for ctx.Err() == nil && job.held.Load() == nil && !job.stopped.Load() {
 		cur, err := d.Store.Campaign(ctx, job.id)
 		if err != nil || cur.Status != store.CampaignSending {
 			return false, err
@@ -273,9 +284,15 @@ type recorder struct {
 	st   *store.Store
 	in   chan recordReq
 	done chan struct{}
-	mu   sync.Mutex
-	err  error
+	// failed is set once a commit fails: no message may go out for good
+	// after an outcome that was not written down.
+	failed atomic.Bool
+	mu     sync.Mutex
+	err    error
 }
+
+// errNotRecorded stops a run when an outcome could not be committed.
+var errNotRecorded = errors.New("the outcome of the last message could not be recorded, so no more are sent")
 
 type recordReq struct {
 	out  store.Outcome
@@ -312,6 +329,7 @@ func (r *recorder) run() {
 		// process is stopping.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := r.st.RecordOutcomes(ctx, outs); err != nil {
+			r.failed.Store(true)
 			r.mu.Lock()
 			r.err = errors.Join(r.err, err)
 			r.mu.Unlock()
@@ -324,11 +342,18 @@ func (r *recorder) run() {
 }
 
 // submit hands an outcome to be committed with whatever others arrive
-// meanwhile; the channel closes once it is.
-func (r *recorder) submit(out store.Outcome) <-chan struct{} {
+// meanwhile. The function it returns waits for that commit, and fails when
+// any commit so far has.
+func (r *recorder) submit(out store.Outcome) func() error {
 	done := make(chan struct{})
 	r.in <- recordReq{out: out, done: done}
-	return done
+	return func() error {
+		<-done
+		if r.failed.Load() {
+			return errNotRecorded
+		}
+		return nil
+	}
 }
 
 // close stops the recorder and reports any failed commit.
@@ -351,7 +376,6 @@ func (d *Dispatcher) lease() time.Duration {
 type campaignJob struct {
 	d        *Dispatcher
 	id       int64
-	started  time.Time
 	content  *mailer.Content
 	compiled *mailer.Compiled
 	route    *route
@@ -382,7 +406,7 @@ func (d *Dispatcher) newJob(ctx context.Context, c store.Campaign, content *mail
 	if err != nil {
 		return nil, err
 	}
-	j := &campaignJob{d: d, id: c.ID, started: c.StartedAt, content: content, compiled: compiled, route: rt, general: g,
+	j := &campaignJob{d: d, id: c.ID, content: content, compiled: compiled, route: rt, general: g,
 		feedbackID: fmt.Sprintf("%d:herald", c.ID)}
 	if d.Signer != nil {
 		if j.signer, err = d.Signer(ctx, content.FromEmail); err != nil {
@@ -481,7 +505,7 @@ func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) 
 
 // deliver sends one prepared message and says what became of it; an
 // outcome without a status means it was never tried.
-func (j *campaignJob) deliver(ctx context.Context, committed <-chan struct{}, sd store.Send, msg []byte) store.Outcome {
+func (j *campaignJob) deliver(ctx context.Context, committed func() error, sd store.Send, msg []byte) store.Outcome {
 	out := store.Outcome{SendID: sd.ID}
 	var counted []store.Counter
 	if domain := domainOf(sd.Email); j.general.DomainLimit(domain) > 0 {
@@ -502,8 +526,12 @@ func (j *campaignJob) deliver(ctx context.Context, committed <-chan struct{}, sd
 		j.held.Store(h)
 		return store.Outcome{SendID: sd.ID}
 	}
-	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		// Stopped before the message left: untried, not failed.
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) || errors.Is(err, errNotRecorded) {
+		// Stopped before the message left: untried, not failed. After a
+		// failed commit, nothing more goes out in this run.
+		if errors.Is(err, errNotRecorded) {
+			j.stopped.Store(true)
+		}
 		return store.Outcome{SendID: sd.ID}
 	}
 	var se *mailer.SendError
@@ -537,10 +565,10 @@ func domainOf(email string) string {
 }
 
 // retry schedules another attempt after a temporary failure, or gives up
-// once the campaign has been retrying for mailer.RetryFor.
+// once the message has been retrying for mailer.RetryFor.
 func (j *campaignJob) retry(sd store.Send, out store.Outcome, err error) store.Outcome {
 	out.Response = err.Error()
-	if time.Since(j.started) > mailer.RetryFor {
+	if mailer.RetriesSpent(sd.Attempts+1, j.firstRetry()) {
 		out.Status, out.Response = store.SendFailed, "gave up after 3 days of temporary failures: "+err.Error()
 		return out
 	}
@@ -607,7 +635,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context) Job {
 		Name: "dispatch",
 		Spec: "@every 10s",
 		Run: func(context.Context) error {
-			if n, err := d.Store.RecoverLeases(ctx); err != nil {
+			if n, err := d.Store.RecoverLeases(ctx, d.runningIDs()); err != nil {
 				return err
 			} else if n > 0 {
 				d.Log.Info("sends requeued after their lease ran out", "count", n)

@@ -30,7 +30,7 @@ type route struct {
 // afterDeliverer is a transport that can send a message's envelope and body
 // before it hands the message over for good: the SMTP pool.
 type afterDeliverer interface {
-	DeliverAfter(ctx context.Context, ready <-chan struct{}, from, to string, msg []byte) (mailer.Result, error)
+	DeliverAfter(ctx context.Context, before func() error, from, to string, msg []byte) (mailer.Result, error)
 }
 
 // quotaReader is a transport that can say what its account may send: SES.
@@ -113,9 +113,9 @@ func (rt *route) fallOver(i int, why error) bool {
 // Deliver sends one message through the relay in use, at its pace, and
 // through the next when that one is down. It says which relay took it. A
 // relay whose daily cap is reached holds the message back: the error is a
-// *held. The message is handed over only once ready is closed (nil: at
-// once).
-func (rt *route) Deliver(ctx context.Context, ready <-chan struct{}, from, to string, msg []byte) (mailer.Result, store.Relay, error) {
+// *held. The message is handed over for good only once before returns nil
+// (nil: at once).
+func (rt *route) Deliver(ctx context.Context, before func() error, from, to string, msg []byte) (mailer.Result, store.Relay, error) {
 	for {
 		i, t, err := rt.current(ctx)
 		if err == nil {
@@ -124,11 +124,10 @@ func (rt *route) Deliver(ctx context.Context, ready <-chan struct{}, from, to st
 		var res mailer.Result
 		if err == nil {
 			if ad, ok := t.(afterDeliverer); ok {
-				res, err = ad.DeliverAfter(ctx, ready, from, to, msg)
-			} else {
-				if ready != nil {
-					<-ready
-				}
+				res, err = ad.DeliverAfter(ctx, before, from, to, msg)
+			} else if before == nil {
+				res, err = t.Deliver(ctx, from, to, msg)
+			} else if err = before(); err == nil {
 				res, err = t.Deliver(ctx, from, to, msg)
 			}
 		}

@@ -146,11 +146,22 @@ func (l *Lane) send(ctx context.Context, m store.Message) {
 		// and the next start puts it back in the queue.
 		return
 	}
-	// Its own context: what happened is written down even while stopping.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := l.Store.RecordMessageOutcome(rctx, out); err != nil {
-		l.Log.Error("recording a transactional message's outcome", "message", m.ID, "err", err)
+	// The worker takes no other message until this outcome is written
+	// down: it tries again, more slowly each time, until it is or Herald
+	// stops (the message then goes back to the queue at the next start).
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err := l.Store.RecordMessageOutcome(rctx, out)
+		cancel()
+		if err == nil {
+			return
+		}
+		l.Log.Error("recording a transactional message's outcome; trying again", "message", m.ID, "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
 	}
 }
 

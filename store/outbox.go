@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -312,7 +313,12 @@ type Outcome struct {
 	Count []Counter
 }
 
-const recordOutcome = `UPDATE sends SET status = ?, attempts = attempts + ?, lease_until = NULL, last_code = ?, last_response = ?,
+// cancelledOr is the status a send takes when it goes back to waiting: its
+// campaign's cancellation wins, so nothing is left queued in a cancelled
+// campaign.
+const cancelledOr = `CASE WHEN (SELECT status FROM campaigns WHERE id = sends.campaign_id) = 'cancelled' THEN 'cancelled' ELSE ? END`
+
+const recordOutcome = `UPDATE sends SET status = CASE WHEN ? IN ('retrying', 'queued') THEN ` + cancelledOr + ` ELSE ? END, attempts = attempts + ?, lease_until = NULL, last_code = ?, last_response = ?,
 	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
 	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
 WHERE id = ?`
@@ -353,7 +359,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 					usage[c]++
 				}
 			}
-			if _, err := st.ExecContext(ctx, o.Status, attempt, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.SendID); err != nil {
+			if _, err := st.ExecContext(ctx, o.Status, o.Status, o.Status, attempt, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.SendID); err != nil {
 				return err
 			}
 			if o.HardBounce {
@@ -370,12 +376,14 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 	return nil
 }
 
-// RecoverLeases puts sends whose lease has run out, because the process that
-// claimed them stopped, back in the queue. It returns how many.
-func (s *Store) RecoverLeases(ctx context.Context) (int, error) {
+// RecoverLeases puts sends whose lease has run out, because whatever claimed
+// them stopped, back in the queue; running names campaigns whose sends are
+// in the hands of a live run, however slowly it goes. It returns how many.
+func (s *Store) RecoverLeases(ctx context.Context, running []int64) (int, error) {
 	now := unix(s.now())
-	res, err := s.w.ExecContext(ctx, `UPDATE sends SET status = 'queued', lease_until = NULL, updated_at = ?
-WHERE status = 'sending' AND lease_until < ?`, now, now)
+	ids, _ := json.Marshal(append([]int64{}, running...))
+	res, err := s.w.ExecContext(ctx, `UPDATE sends SET status = `+cancelledOr+`, lease_until = NULL, updated_at = ?
+WHERE status = 'sending' AND lease_until < ? AND campaign_id NOT IN (SELECT value FROM json_each(?))`, SendQueued, now, now, string(ids))
 	if err != nil {
 		return 0, fmt.Errorf("store: recover leases: %w", err)
 	}
@@ -442,14 +450,14 @@ func (s *Store) ReleaseSends(ctx context.Context, ids []int64) error {
 		return nil
 	}
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `UPDATE sends SET status = 'queued', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'sending'`)
+		st, err := tx.PrepareContext(ctx, `UPDATE sends SET status = `+cancelledOr+`, lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'sending'`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		now := unix(s.now())
 		for _, id := range ids {
-			if _, err := st.ExecContext(ctx, now, id); err != nil {
+			if _, err := st.ExecContext(ctx, SendQueued, now, id); err != nil {
 				return err
 			}
 		}

@@ -286,11 +286,11 @@ func TestClaimRecordAndRecoverSends(t *testing.T) {
 
 	// The process holding the second claim dies. Before the lease runs out
 	// nothing is recovered; after it, the rows are queued again.
-	if n, err := s.RecoverLeases(ctx); err != nil || n != 0 {
+	if n, err := s.RecoverLeases(ctx, nil); err != nil || n != 0 {
 		t.Errorf("recover within the lease: got %d, %v; want 0", n, err)
 	}
 	clock.advance(2 * time.Minute)
-	if n, err := s.RecoverLeases(ctx); err != nil || n != 4 {
+	if n, err := s.RecoverLeases(ctx, nil); err != nil || n != 4 {
 		t.Errorf("recover after the lease: got %d, %v; want 4", n, err)
 	}
 
@@ -465,5 +465,41 @@ func TestComplaintCountsAgainstTheLastCampaign(t *testing.T) {
 	june, _ := s.Campaign(ctx, campaigns[1].ID)
 	if may.Complaints != 0 || june.Complaints != 1 {
 		t.Errorf("complaints: May %d, June %d; want 0 and 1", may.Complaints, june.Complaints)
+	}
+}
+
+// TestCancelledCampaignLeavesNothingWaiting cancels a campaign while three
+// of its sends are in flight: one is sent, one would retry and one goes
+// back untried. Only the sent one is not cancelled.
+func TestCancelledCampaignLeavesNothingWaiting(t *testing.T) {
+	s, clock := openTestStore(t)
+	ctx := context.Background()
+	l, _ := s.CreateList(ctx, ListInput{Name: ptr("All")})
+	for i := range 4 {
+		if _, _, err := s.CreateContact(ctx, ContactInput{Email: new(fmt.Sprintf("p%d@example.com", i)), Lists: []int64{l.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _ := s.CreateCampaign(ctx, CampaignInput{Name: ptr("All"), ListIDs: &[]int64{l.ID}})
+	if _, err := s.Materialise(ctx, c.ID, Audience{Lists: c.ListIDs}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, _ := s.ClaimSends(ctx, c.ID, 3, time.Minute)
+	if _, err := s.SetCampaignStatus(ctx, c.ID, CampaignCancelled, CampaignDraft); err != nil {
+		t.Fatal(err)
+	}
+	err := s.RecordOutcomes(ctx, []Outcome{
+		{SendID: claimed[0].ID, Status: SendSent, Code: 250},
+		{SendID: claimed[1].ID, Status: SendRetrying, Code: 451, NextAttempt: clock.now().Add(time.Minute)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseSends(ctx, []int64{claimed[2].ID}); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := s.SendCounts(ctx, c.ID)
+	if want := map[string]int{SendSent: 1, SendCancelled: 3}; !maps.Equal(counts, want) {
+		t.Errorf("after cancelling: %v, want %v", counts, want)
 	}
 }
