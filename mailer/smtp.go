@@ -55,7 +55,11 @@ type SendError struct {
 	Temporary bool
 	// Enhanced is the RFC 3463 status code, like "5.1.1", when the server gave one.
 	Enhanced string
-	Err      error
+	// AccountRefused says the relay refuses everything from this account
+	// or sender, such as SES with sending paused or an unverified domain:
+	// no message can go through it until a person acts.
+	AccountRefused bool
+	Err            error
 }
 
 func (e *SendError) Error() string {

@@ -3,6 +3,7 @@ package mailer
 import (
 	"context"
 	"errors"
+	"net"
 )
 
 // Transport carries messages through one relay: a pool of SMTP
@@ -26,9 +27,19 @@ func Down(err error) bool {
 	case "connect", "tls", "auth":
 		return true
 	case "ses":
-		// Unreachable, or failing on its side; throttling (4.7.0) and
-		// refusals are not outages.
-		return se.Temporary && (se.Code == 0 || se.Enhanced == "4.3.0")
+		// Failing on its side, or refusing the whole account; throttling
+		// (4.7.0) and refusals of one message are not outages. Nor is a
+		// request that got no answer, unless it never reached SES: SES
+		// may have taken the message.
+		return se.AccountRefused || se.Temporary && (se.Enhanced == "4.3.0" || se.Code == 0 && unreached(se.Err))
 	}
-	return false
+	return se.AccountRefused
+}
+
+// unreached reports whether a request failed before it reached the server:
+// its address could not be looked up or its connection could not be made.
+func unreached(err error) bool {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	return errors.As(err, &dnsErr) || errors.As(err, &opErr) && opErr.Op == "dial"
 }

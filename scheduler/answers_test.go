@@ -6,12 +6,16 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"herald/mailer"
+	"herald/mailer/ses"
+	"herald/mailer/ses/sestest"
 	"herald/mailer/smtptest"
 	"herald/store"
 )
@@ -207,5 +211,44 @@ BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
 	}
 	if dups > 1 {
 		t.Errorf("%d duplicates, want at most 1 (the one connection)", dups)
+	}
+}
+
+// TestRefusedAccountPausesTheCampaign sends through an SES account whose
+// sending is paused: nobody is failed, the campaign pauses itself with the
+// reason, and the owners are told.
+func TestRefusedAccountPausesTheCampaign(t *testing.T) {
+	sestest.IsolateAWS(t)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-ErrorType", "SendingPausedException")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"message":"Sending is paused for this account."}`))
+	}))
+	defer api.Close()
+	st, d, c := dispatchFixture(t, nil, []string{"a@example.com", "b@example.com", "c@example.com"})
+	ctx := context.Background()
+	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "SES", Kind: store.RelaySES, Region: "eu-west-1", Username: "AKIAEXAMPLE",
+		Password: new("secret"), Endpoint: api.URL, MaxConnections: 2, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	d.Open = func(ctx context.Context, r store.Relay) (mailer.Transport, error) {
+		return ses.New(ctx, ses.Config{Region: r.Region, AccessKeyID: r.Username, SecretAccessKey: "secret", Endpoint: r.Endpoint})
+	}
+	var told []string
+	d.Notify = func(_ context.Context, subject, _ string) { told = append(told, subject) }
+	if err := d.RunCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Campaign(ctx, c.ID)
+	if got.Status != store.CampaignPaused || !strings.Contains(got.PausedReason, "refuses to send") || !strings.Contains(got.PausedReason, "Sending is paused") {
+		t.Fatalf("campaign: %s %q, want paused with SES's reason", got.Status, got.PausedReason)
+	}
+	n, _ := st.SendCounts(ctx, c.ID)
+	if n[store.SendQueued] != 3 || n[store.SendFailed] != 0 {
+		t.Errorf("sends: %v, want all 3 queued, none failed", n)
+	}
+	if len(told) != 1 {
+		t.Errorf("owners told %d times, want once", len(told))
 	}
 }

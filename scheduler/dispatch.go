@@ -206,6 +206,9 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 	if h := job.held.Load(); h != nil {
 		return d.Store.HoldCampaign(ctx, id, h.reason, h.until)
 	}
+	if reason := job.refused.Load(); reason != nil {
+		return job.pauseItself(ctx, c.Name, *reason)
+	}
 	if !drained {
 		return nil
 	}
@@ -390,6 +393,9 @@ type campaignJob struct {
 	// stopped is set when the campaign stops sending mid-run, so the
 	// workers leave what they were fed untried.
 	stopped atomic.Bool
+	// refused says why the relays refuse the whole campaign, such as an SES
+	// account with sending paused; the run then pauses it.
+	refused atomic.Pointer[string]
 	// signer signs each message with the sending domain's DKIM key; nil
 	// when the domain has none.
 	signer *mailer.DKIMSigner
@@ -446,19 +452,24 @@ func (j *campaignJob) mustWait(ctx context.Context, c store.Campaign) (bool, err
 	if reason == "" {
 		return false, nil
 	}
-	paused, err := j.d.Store.AutoPause(ctx, c.ID, reason)
+	return true, j.pauseItself(ctx, c.Name, reason)
+}
+
+// pauseItself pauses the campaign, says why, and tells the owners.
+func (j *campaignJob) pauseItself(ctx context.Context, name, reason string) error {
+	paused, err := j.d.Store.AutoPause(ctx, j.id, reason)
 	if paused {
-		j.d.Log.Warn("campaign paused itself", "campaign", c.ID, "reason", reason)
+		j.d.Log.Warn("campaign paused itself", "campaign", j.id, "reason", reason)
 		if j.d.Notify != nil {
-			j.d.Notify(ctx, fmt.Sprintf("Campaign %q paused itself", c.Name), reason+"\n\nOpen the campaign in Herald to see its recipients, then resume or cancel it.")
+			j.d.Notify(ctx, fmt.Sprintf("Campaign %q paused itself", name), reason+"\n\nOpen the campaign in Herald to see its recipients, then resume or cancel it.")
 		}
 	}
-	return true, err
+	return err
 }
 
 // overThreshold says why the campaign must pause, or "" when it need not.
 func (j *campaignJob) overThreshold(c store.Campaign) string {
-	settled := j.settled.Load()
+	settled := j.settled.Load() - int64(c.RatesFrom.Settled)
 	if settled < store.MinSendsForPause {
 		return ""
 	}
@@ -466,7 +477,8 @@ func (j *campaignJob) overThreshold(c store.Campaign) string {
 		what  string
 		count int
 		limit float64
-	}{{"hard-bounced", c.Bounces, j.general.BouncePausePercent}, {"were reported as spam", c.Complaints, j.general.ComplaintPausePercent}} {
+	}{{"hard-bounced", c.Bounces - c.RatesFrom.Bounces, j.general.BouncePausePercent},
+		{"were reported as spam", c.Complaints - c.RatesFrom.Complaints, j.general.ComplaintPausePercent}} {
 		if rate := 100 * float64(x.count) / float64(settled); rate > x.limit {
 			return fmt.Sprintf("Campaign %q paused itself: %d of its %d messages so far %s (%.2f%%), over the %g%% set in Settings → General. "+
 				"A high rate hurts the reputation of everything you send; check where the list came from before resuming.",
@@ -537,6 +549,14 @@ func (j *campaignJob) deliver(ctx context.Context, committed func() error, sd st
 	var se *mailer.SendError
 	if errors.As(err, &se) {
 		out.Code = se.Code
+		if se.AccountRefused {
+			// No message can go until a person acts: the campaign pauses,
+			// and this one waits in the queue untried.
+			reason := fmt.Sprintf("Paused itself: relay %s refuses to send anything for now (%v). Fix it with the provider, then resume.", relay.Name, err)
+			j.refused.Store(&reason)
+			j.stopped.Store(true)
+			return store.Outcome{SendID: sd.ID}
+		}
 	}
 	switch mailer.Classify(err) {
 	case mailer.Delivered:

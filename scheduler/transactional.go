@@ -194,6 +194,11 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 	var se *mailer.SendError
 	if errors.As(err, &se) {
 		out.Code = se.Code
+		if se.AccountRefused {
+			// The relay refuses everything until a person acts: not this
+			// message's fault, so it waits rather than fails.
+			return l.retry(ctx, m, out, err)
+		}
 	}
 	switch mailer.Classify(err) {
 	case mailer.Delivered:

@@ -58,10 +58,21 @@ type Campaign struct {
 	// Bounces and Complaints count its hard bounces and spam complaints.
 	Bounces    int
 	Complaints int
+	// RatesFrom is where the bounce and complaint rates are counted from:
+	// the counts when the campaign was last resumed after pausing itself.
+	RatesFrom  RateBase
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	StartedAt  time.Time
 	FinishedAt time.Time
+}
+
+// RateBase is a campaign's messages settled (sent or failed), bounces and
+// complaints at one moment.
+type RateBase struct {
+	Settled    int
+	Bounces    int
+	Complaints int
 }
 
 // Editable reports whether the campaign's content and audience may change:
@@ -277,7 +288,8 @@ func (s *Store) DeleteCampaign(ctx context.Context, id int64) error {
 const campaignColumns = `id, name, subject, preheader, from_name, from_email, reply_to, coalesce(template_id, 0), format, body, text_body,
 	coalesce(layout_id, 0), list_ids, coalesce(segment_id, 0), exclude_list_ids, coalesce(exclude_segment_id, 0), coalesce(relay_id, 0),
 	status, send_at, recipients, skipped_suppressed, skipped_unsubscribed, skipped_bounced, skipped_complained, skipped_unconfirmed,
-	materialised, created_at, updated_at, started_at, finished_at, held_reason, coalesce(held_until, 0), paused_reason, bounces, complaints`
+	materialised, created_at, updated_at, started_at, finished_at, held_reason, coalesce(held_until, 0), paused_reason, bounces, complaints,
+	rates_from_settled, rates_from_bounces, rates_from_complaints`
 
 func scanCampaign(row scanner) (Campaign, error) {
 	var c Campaign
@@ -288,7 +300,8 @@ func scanCampaign(row scanner) (Campaign, error) {
 	err := row.Scan(&c.ID, &c.Name, &c.Subject, &c.Preheader, &c.FromName, &c.FromEmail, &c.ReplyTo, &c.TemplateID, &c.Format, &c.Body, &c.TextBody,
 		&c.LayoutID, &lists, &c.SegmentID, &excluded, &c.ExcludeSegmentID, &c.RelayID,
 		&c.Status, &sendAt, &c.Recipients, &sup, &uns, &bnc, &cmp, &unc,
-		&c.Materialised, &created, &updated, &started, &finished, &c.HeldReason, &heldUntil, &c.PausedReason, &c.Bounces, &c.Complaints)
+		&c.Materialised, &created, &updated, &started, &finished, &c.HeldReason, &heldUntil, &c.PausedReason, &c.Bounces, &c.Complaints,
+		&c.RatesFrom.Settled, &c.RatesFrom.Bounces, &c.RatesFrom.Complaints)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Campaign{}, ErrNotFound
 	}
@@ -451,6 +464,12 @@ WHERE id = ? AND status IN (?`+strings.Repeat(",?", len(from)-1)+`)`, args...)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return &ValidationError{Fields: map[string]string{"status": "The campaign changed meanwhile; reload and try again."}}
+		}
+		if to == CampaignSending && c.PausedReason != "" {
+			// Resumed after pausing itself: its rates count afresh, or the
+			// same bounces would pause it again at once.
+			_, err = tx.ExecContext(ctx, `UPDATE campaigns SET rates_from_bounces = bounces, rates_from_complaints = complaints,
+	rates_from_settled = (SELECT count(*) FROM sends WHERE campaign_id = ? AND status IN ('sent', 'failed')) WHERE id = ?`, id, id)
 		}
 		if to == CampaignCancelled {
 			_, err = tx.ExecContext(ctx, `UPDATE sends SET status = 'cancelled', updated_at = ? WHERE campaign_id = ? AND status IN ('queued', 'retrying')`, now, id)

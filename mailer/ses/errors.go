@@ -85,12 +85,24 @@ func classify(err error) error {
 		code = codeTemporary
 	}
 	return &mailer.SendError{
-		Stage:     stage,
-		Code:      code,
-		Temporary: m.temporary,
-		Enhanced:  m.enhanced,
-		Err:       &reply{text: fmt.Sprintf("%d %s %s: %s", code, m.enhanced, name, message), err: err},
+		Stage:          stage,
+		Code:           code,
+		Temporary:      m.temporary,
+		Enhanced:       m.enhanced,
+		AccountRefused: accountRefused(apiErr, status),
+		Err:            &reply{text: fmt.Sprintf("%d %s %s: %s", code, m.enhanced, name, message), err: err},
 	}
+}
+
+// accountRefused reports an answer that refuses everything the account
+// sends, not one message: sending paused or suspended, a sender domain not
+// verified, or keys SES does not accept.
+func accountRefused(apiErr smithy.APIError, status int) bool {
+	switch apiErr.(type) {
+	case *types.SendingPausedException, *types.AccountSuspendedException, *types.MailFromDomainNotVerifiedException:
+		return true
+	}
+	return status == 401 || status == 403
 }
 
 // meaningOf reads SES's typed errors first, then error codes the SDK knows
