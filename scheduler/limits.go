@@ -39,6 +39,8 @@ type relayGate struct {
 	sesRate float64
 	day     time.Time
 	used    int
+	// reload asks for the day's count to be read again.
+	reload bool
 	// sesCap is the count at which the SES account's 24-hour quota is
 	// spent, or -1.
 	sesCap int
@@ -68,8 +70,8 @@ func (g *gates) relay(r store.Relay) *relayGate {
 	}
 	rg.mu.Lock()
 	// With new settings, the day's count is read again too: it has what
-	// the transactional lane and other processes sent meanwhile.
-	rg.r, rg.day = r, time.Time{}
+	// the transactional lane sent meanwhile.
+	rg.r, rg.reload = r, true
 	rg.mu.Unlock()
 	return rg
 }
@@ -77,13 +79,19 @@ func (g *gates) relay(r store.Relay) *relayGate {
 // roll moves a gate to today, reading today's count so far; the caller
 // holds rg.mu.
 func (g *gates) roll(ctx context.Context, rg *relayGate, now time.Time) error {
-	if d := day(now); !rg.day.Equal(d) {
-		n, err := g.st.Usage(ctx, store.Counter{Scope: relayScope(rg.r.ID), Window: d})
-		if err != nil {
-			return err
-		}
-		rg.day, rg.used, rg.sesCap = d, n, -1
+	d := day(now)
+	if rg.day.Equal(d) && !rg.reload {
+		return nil
 	}
+	n, err := g.st.Usage(ctx, store.Counter{Scope: relayScope(rg.r.ID), Window: d})
+	if err != nil {
+		return err
+	}
+	// What the SES account has left is the same, whatever the count.
+	if rg.sesCap >= 0 {
+		rg.sesCap = n + max(rg.sesCap-rg.used, 0)
+	}
+	rg.day, rg.used, rg.reload = d, n, false
 	return nil
 }
 

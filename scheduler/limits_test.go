@@ -328,3 +328,27 @@ func TestTransactionalMailCountsTowardsTheQuota(t *testing.T) {
 		t.Errorf("campaign sent %d (relay received %d in all), want 2 of the 4 a day left after 2 receipts", n[store.SendSent], srv.Count())
 	}
 }
+
+// TestSESQuotaSurvivesAReload keeps what an SES account has left when the
+// relay's count is read again, as when another campaign opens the relay.
+func TestSESQuotaSurvivesAReload(t *testing.T) {
+	st := testStore(t)
+	g := newGates(st)
+	ctx := context.Background()
+	r := store.Relay{ID: 7, Name: "SES"}
+	rg := g.relay(r)
+	if err := g.useSESQuota(ctx, rg, ses.Quota{Max24Hour: 200, SentLast24Hours: 198, SendingEnabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.reserve(ctx, rg); err != nil {
+		t.Fatal(err)
+	}
+	g.relay(r)
+	if _, err := g.reserve(ctx, rg); err != nil {
+		t.Fatalf("second of 2 left: %v", err)
+	}
+	_, err := g.reserve(ctx, rg)
+	if h, ok := err.(*held); !ok || !strings.Contains(h.reason, "SES account's 24-hour quota") {
+		t.Errorf("third: %v, want held by the SES quota", err)
+	}
+}
