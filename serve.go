@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"herald/scheduler"
@@ -67,6 +68,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	log, err := newLogger(e.stderr, *logFormat)
 	if err != nil {
 		return err
+	}
+	if e.getenv("GOGC") == "" {
+		debug.SetGCPercent(scheduler.GCPercent)
 	}
 	trusted, err := web.ParseProxies(*proxies)
 	if err != nil {

@@ -668,3 +668,10 @@ func (d *Dispatcher) Dispatch(ctx context.Context) Job {
 		},
 	}
 }
+
+// GCPercent is the garbage collector's growth target Herald runs with
+// (GOGC), unless GOGC is set. Sending allocates some tens of kilobytes a
+// message that die at once, over a live heap of some tens of megabytes:
+// collecting at 400% growth rather than Go's default 100% spends about a
+// fifth less CPU a message, for some tens of megabytes more memory.
+const GCPercent = 400

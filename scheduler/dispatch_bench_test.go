@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,6 +44,10 @@ func BenchmarkCampaignDKIM(b *testing.B) {
 }
 
 func benchCampaign(b *testing.B, sign func(context.Context, string) (*mailer.DKIMSigner, error)) {
+	// As serve runs, unless GOGC says otherwise.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
+	}
 	n := 100_000
 	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_ROWS")); err == nil && v > 0 {
 		n = v
