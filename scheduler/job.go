@@ -1,0 +1,235 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"herald/mailer"
+	"herald/store"
+)
+
+// campaignJob is one run of one campaign.
+type campaignJob struct {
+	d        *Dispatcher
+	id       int64
+	content  *mailer.Content
+	compiled *mailer.Compiled
+	route    *route
+	// general is read once per run, not on every message: the retry delay,
+	// the domain limits and the auto-pause thresholds.
+	general store.General
+	// settled counts messages sent or failed, before this run and in it,
+	// for the bounce and complaint rates.
+	settled atomic.Int64
+	// held is set when a relay's daily cap stops the run.
+	held atomic.Pointer[held]
+	// stopped is set when the campaign stops sending mid-run, so the
+	// workers leave what they were fed untried.
+	stopped atomic.Bool
+	// refused says why the relays refuse the whole campaign, such as an SES
+	// account with sending paused; the run then pauses it.
+	refused atomic.Pointer[string]
+	// signer signs each message with the sending domain's DKIM key; nil
+	// when the domain has none.
+	signer *mailer.DKIMSigner
+	// feedbackID names the campaign in each message's Feedback-ID.
+	feedbackID string
+}
+
+func (d *Dispatcher) newJob(ctx context.Context, c store.Campaign, content *mailer.Content, compiled *mailer.Compiled, rt *route) (*campaignJob, error) {
+	g, err := d.Store.General(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := d.Store.SendCounts(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	j := &campaignJob{d: d, id: c.ID, content: content, compiled: compiled, route: rt, general: g,
+		feedbackID: fmt.Sprintf("%d:herald", c.ID)}
+	if d.Signer != nil {
+		if j.signer, err = d.Signer(ctx, content.FromEmail); err != nil {
+			return nil, fmt.Errorf("campaign %d: DKIM key: %w", c.ID, err)
+		}
+	}
+	j.settled.Store(int64(n[store.SendSent] + n[store.SendFailed]))
+	return j, nil
+}
+
+// firstRetry is the delay before the first retry of a temporary failure.
+func (j *campaignJob) firstRetry() time.Duration {
+	if j.d.FirstRetry > 0 {
+		return j.d.FirstRetry
+	}
+	return j.general.FirstRetry()
+}
+
+// mustWait checks, before each batch, whether the campaign must stop: its
+// relay's daily cap is reached (it is held until the next day), or its
+// bounce or complaint rate passed its threshold (it pauses itself and the
+// owners are told).
+func (j *campaignJob) mustWait(ctx context.Context, c store.Campaign) (bool, error) {
+	h, err := j.route.full(ctx)
+	if err != nil {
+		return true, err
+	}
+	if h != nil {
+		return true, j.d.Store.HoldCampaign(ctx, c.ID, h.reason, h.until)
+	}
+	if c.HeldReason != "" {
+		if err := j.d.Store.HoldCampaign(ctx, c.ID, "", time.Time{}); err != nil {
+			return true, err
+		}
+	}
+	reason := j.overThreshold(c)
+	if reason == "" {
+		return false, nil
+	}
+	return true, j.pauseItself(ctx, c.Name, reason)
+}
+
+// pauseItself pauses the campaign, says why, and tells the owners.
+func (j *campaignJob) pauseItself(ctx context.Context, name, reason string) error {
+	paused, err := j.d.Store.AutoPause(ctx, j.id, reason)
+	if paused {
+		j.d.Log.Warn("campaign paused itself", "campaign", j.id, "reason", reason)
+		if j.d.Notify != nil {
+			j.d.Notify(ctx, fmt.Sprintf("Campaign %q paused itself", name), reason+"\n\nOpen the campaign in Herald to see its recipients, then resume or cancel it.")
+		}
+	}
+	return err
+}
+
+// overThreshold says why the campaign must pause, or "" when it need not.
+func (j *campaignJob) overThreshold(c store.Campaign) string {
+	settled := j.settled.Load() - int64(c.RatesFrom.Settled)
+	if settled < store.MinSendsForPause {
+		return ""
+	}
+	for _, x := range []struct {
+		what  string
+		count int
+		limit float64
+	}{{"hard-bounced", c.Bounces - c.RatesFrom.Bounces, j.general.BouncePausePercent},
+		{"were reported as spam", c.Complaints - c.RatesFrom.Complaints, j.general.ComplaintPausePercent}} {
+		if rate := 100 * float64(x.count) / float64(settled); rate > x.limit {
+			return fmt.Sprintf("Campaign %q paused itself: %d of its %d messages so far %s (%.2f%%), over the %g%% set in Settings → General. "+
+				"A high rate hurts the reputation of everything you send; check where the list came from before resuming.",
+				c.Name, x.count, settled, x.what, rate, x.limit)
+		}
+	}
+	return ""
+}
+
+// prepare renders one recipient's message. When it cannot, it returns the
+// outcome that says why instead.
+func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) ([]byte, *store.Outcome) {
+	if !found {
+		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "the contact was deleted before the message went"}
+	}
+	msg, err := j.content.Build(j.compiled, j.id, mailer.Recipient{
+		SendID:     sd.ID,
+		Contact:    mailer.ContactData{Email: sd.Email, FirstName: contact.FirstName, LastName: contact.LastName, Attributes: contact.Attributes},
+		Links:      j.d.Links(sd.ContactID, j.id),
+		Org:        j.d.Org(),
+		Date:       time.Now(),
+		FeedbackID: j.feedbackID,
+	})
+	if err != nil {
+		// A template that cannot render for this recipient fails them
+		// visibly, with the reason, rather than skipping them.
+		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: err.Error()}
+	}
+	if j.signer != nil {
+		if msg, err = j.signer.Sign(msg); err != nil {
+			return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "DKIM signing: " + err.Error()}
+		}
+	}
+	return msg, nil
+}
+
+// deliver sends one prepared message and says what became of it; an
+// outcome without a status means it was never tried.
+func (j *campaignJob) deliver(ctx context.Context, committed func() error, sd store.Send, msg []byte) store.Outcome {
+	out := store.Outcome{SendID: sd.ID}
+	var counted []store.Counter
+	if domain := domainOf(sd.Email); j.general.DomainLimit(domain) > 0 {
+		c, err := j.d.limits().takeDomain(ctx, domain, j.general.DomainLimit(domain))
+		if h, ok := err.(*held); ok {
+			return store.Outcome{SendID: sd.ID, Status: store.SendQueued, Response: h.reason, NextAttempt: h.until}
+		}
+		if err != nil {
+			return j.retry(sd, out, err)
+		}
+		counted = append(counted, c)
+	}
+	res, relay, err := j.route.Deliver(ctx, committed, j.content.FromEmail, sd.Email, msg)
+	if h, ok := err.(*held); ok {
+		// The whole campaign waits, not this message: it goes back to the
+		// queue untried, and goes as soon as the relay may send again,
+		// whether the day turns or its quota is raised.
+		j.held.Store(h)
+		return store.Outcome{SendID: sd.ID}
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) || errors.Is(err, errNotRecorded) {
+		// Stopped before the message left: untried, not failed. After a
+		// failed commit, nothing more goes out in this run.
+		if errors.Is(err, errNotRecorded) {
+			j.stopped.Store(true)
+		}
+		return store.Outcome{SendID: sd.ID}
+	}
+	var se *mailer.SendError
+	if errors.As(err, &se) {
+		out.Code = se.Code
+		if se.AccountRefused {
+			// No message can go until a person acts: the campaign pauses,
+			// and this one waits in the queue untried.
+			reason := fmt.Sprintf("Paused itself: relay %s refuses to send anything for now (%v). Fix it with the provider, then resume.", relay.Name, err)
+			j.refused.Store(&reason)
+			j.stopped.Store(true)
+			return store.Outcome{SendID: sd.ID}
+		}
+	}
+	switch mailer.Classify(err) {
+	case mailer.Delivered:
+		out.Status, out.Code, out.Response, out.ProviderID = store.SendSent, 250, res.Reply, res.ProviderID
+		out.Count = append(counted, store.Counter{Scope: relayScope(relay.ID), Window: day(time.Now())})
+	case mailer.HardBounce:
+		out.Status, out.Response, out.HardBounce = store.SendFailed, err.Error(), true
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if berr := j.d.Store.HardBounce(bctx, sd.ContactID, sd.Email, err.Error()); berr != nil {
+			j.d.Log.Error("recording a hard bounce", "campaign", j.id, "send", sd.ID, "err", berr)
+		}
+	case mailer.Permanent:
+		out.Status, out.Response = store.SendFailed, err.Error()
+	default:
+		return j.retry(sd, out, err)
+	}
+	j.settled.Add(1)
+	return out
+}
+
+// domainOf is the domain of an address, lower-cased.
+func domainOf(email string) string {
+	_, domain, _ := strings.Cut(email, "@")
+	return strings.ToLower(domain)
+}
+
+// retry schedules another attempt after a temporary failure, or gives up
+// once the message has been retrying for mailer.RetryFor.
+func (j *campaignJob) retry(sd store.Send, out store.Outcome, err error) store.Outcome {
+	out.Response = err.Error()
+	if mailer.RetriesSpent(sd.Attempts+1, j.firstRetry()) {
+		out.Status, out.Response = store.SendFailed, "gave up after 3 days of temporary failures: "+err.Error()
+		return out
+	}
+	out.Status = store.SendRetrying
+	out.NextAttempt = time.Now().Add(mailer.RetryDelay(sd.Attempts+1, j.firstRetry()))
+	return out
+}
