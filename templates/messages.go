@@ -13,6 +13,19 @@ type MessagesProps struct {
 	Page   int
 	Pages  int
 	Rows   []MessageRow
+	// The form that sends one message by hand.
+	Form      MessageForm
+	Templates []Option
+	Errors    FieldErrors
+}
+
+// MessageForm is the state of the form that sends one message.
+type MessageForm struct {
+	To         string
+	TemplateID string
+	Data       string
+	Subject    string
+	Text       string
 }
 
 // MessageRow is one transactional message in the list.

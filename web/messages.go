@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -187,6 +188,17 @@ func givenContent(b messageRequest, in *store.NewMessage, errs map[string]string
 }
 
 func (s *Server) messageList(c *echo.Context) error {
+	return s.messagesPage(c, http.StatusOK, templates.MessagesProps{})
+}
+
+func (s *Server) messagesPage(c *echo.Context, code int, p templates.MessagesProps) error {
+	ts, err := s.store.Templates(c.Request().Context(), store.KindTransactional)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		p.Templates = append(p.Templates, templates.Option{Value: itoa(t.ID), Label: t.Name})
+	}
 	status := c.QueryParam("status")
 	if !store.MessageStatus(status) {
 		status = ""
@@ -198,13 +210,61 @@ func (s *Server) messageList(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := templates.MessagesProps{Shell: s.shell(c, "campaigns", "Transactional"), Status: status, Total: total, Page: pageNo,
-		Pages: (total + perPage - 1) / perPage}
+	p.Shell, p.Status, p.Total, p.Page, p.Pages = s.shell(c, "campaigns", "Transactional"), status, total, pageNo, (total+perPage-1)/perPage
 	for _, m := range ms {
 		p.Rows = append(p.Rows, templates.MessageRow{ID: m.ID, To: m.ToEmail, Subject: m.Subject, Status: m.Status, CreatedAt: m.CreatedAt})
 	}
-	return s.render(c, http.StatusOK, templates.MessagesPage(p))
+	return s.render(c, code, templates.MessagesPage(p))
 }
+
+// messageSend sends one message from the admin: the API's request, from a
+// form. What is wrong comes back beside its field, the form as typed.
+func (s *Server) messageSend(c *echo.Context) error {
+	ctx := c.Request().Context()
+	f := templates.MessageForm{To: c.FormValue("to"), TemplateID: c.FormValue("template_id"), Data: c.FormValue("data"),
+		Subject: c.FormValue("subject"), Text: c.FormValue("text")}
+	b := messageRequest{To: f.To}
+	errs := map[string]string{}
+	if f.TemplateID != "" {
+		id, err := strconv.ParseInt(f.TemplateID, 10, 64)
+		if err != nil {
+			errs["template_id"] = "Choose a template from the menu."
+		}
+		b.TemplateID = &id
+	} else {
+		b.Subject, b.Text = &f.Subject, &f.Text
+	}
+	if strings.TrimSpace(f.Data) != "" {
+		if err := json.Unmarshal([]byte(f.Data), &b.Data); err != nil {
+			errs["data"] = "Write a JSON object, like {\"order_id\": \"1001\"}."
+		}
+	}
+	var err error
+	var in store.NewMessage
+	if len(errs) == 0 {
+		in, err = s.newMessage(ctx, s.publicURL(c), b)
+	}
+	var m store.Message
+	if len(errs) == 0 && err == nil {
+		m, _, err = s.store.CreateMessage(ctx, in)
+	}
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		errs = ve.Fields
+	} else if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return s.messagesPage(c, http.StatusUnprocessableEntity, templates.MessagesProps{Form: f, Errors: errs})
+	}
+	if m.Status == store.MessageQueued && s.messages != nil {
+		s.messages()
+	}
+	s.flash(c, "success", "Message "+m.Status+".")
+	return redirect(c, messagePathOf(m.ID))
+}
+
+func messagePathOf(id int64) string { return "/messages/" + itoa(id) }
 
 // pathMessage is the message the path's :id names, with its attachments
 // and history.

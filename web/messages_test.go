@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -453,5 +454,36 @@ func TestMessagePages(t *testing.T) {
 	}
 	if resp := h.get("/messages/999"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("missing message page: got %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestSendMessageFromTheAdmin sends one message with the form on the
+// Transactional page, and names what is wrong beside its field.
+func TestSendMessageFromTheAdmin(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	sink := smtptest.Start(t, smtptest.Options{})
+	h.readyToSend(sink, 1, "UTC")
+	form := url.Values{"to": {"buyer@example.com"}, "subject": {"Your order"}, "text": {"It ships today."}, "data": {"{not json"}}
+	resp := h.postForm("/messages", form, nil)
+	if page := body(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Write a JSON object") || !strings.Contains(page, `value="buyer@example.com"`) {
+		t.Fatalf("bad data: got %d", resp.StatusCode)
+	}
+	form.Set("data", "")
+	form.Set("to", "nobody")
+	if resp := h.postForm("/messages", form, nil); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad address: got %d", resp.StatusCode)
+	}
+	form.Set("to", "buyer@example.com")
+	resp = h.postForm("/messages", form, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/messages/1" {
+		t.Fatalf("send: got %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), body(t, resp))
+	}
+	m, err := h.st.Message(context.Background(), 1)
+	if err != nil || m.ToEmail != "buyer@example.com" || m.Subject != "Your order" || m.Status != store.MessageQueued {
+		t.Errorf("stored: %+v %v", m, err)
+	}
+	if page := body(t, h.get("/messages/1")); !strings.Contains(page, "Message queued.") {
+		t.Errorf("the message's page lacks the flash")
 	}
 }

@@ -260,6 +260,7 @@ func (s *Server) routes(e *echo.Echo) {
 
 	// Transactional email: its pages in the Campaigns section, and its API.
 	admin.GET("/messages", s.messageList)
+	admin.POST("/messages", s.messageSend)
 	admin.GET("/messages/:id", s.messageShow)
 	api.GET("/v1/messages", s.apiMessageList)
 	api.POST("/v1/messages", s.apiMessageCreate, messageBodyLimit)
