@@ -226,3 +226,34 @@ func TestSettingsSendingSafety(t *testing.T) {
 		t.Errorf("API zero limit: got %d %v", code, out)
 	}
 }
+
+// TestDashboardShowsSendingActivity lists a campaign that paused itself
+// and one that is sending, with what has gone out.
+func TestDashboardShowsSendingActivity(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	bg := context.Background()
+	if page := body(t, h.get("/")); !strings.Contains(page, "Nothing sent yet.") {
+		t.Errorf("empty dashboard lacks the hint")
+	}
+	sink := smtptest.Start(t, smtptest.Options{})
+	h.readyToSend(sink, 1, "UTC")
+	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News")})
+	var ids []int64
+	for _, name := range []string{"Spring", "Summer"} {
+		x, _ := h.st.CreateCampaign(bg, store.CampaignInput{Name: new(name), Subject: new("Hi"), Format: new("markdown"), Body: new("Hi"), ListIDs: &[]int64{news.ID}})
+		if err := h.srv.StartCampaign(bg, x.ID); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, x.ID)
+	}
+	if _, err := h.st.AutoPause(bg, ids[0], `Campaign "Spring" paused itself: too many bounces.`); err != nil {
+		t.Fatal(err)
+	}
+	page := body(t, h.get("/"))
+	for _, want := range []string{`Campaign &#34;Spring&#34; paused itself: too many bounces.`, `href="/campaigns/` + strconv.FormatInt(ids[1], 10) + `">Summer</a>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+}

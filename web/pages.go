@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v5"
@@ -38,13 +39,43 @@ func (s *Server) dashboard(c *echo.Context) error {
 		return err
 	}
 	g := s.general()
-	return s.render(c, http.StatusOK, templates.DashboardPage(templates.DashboardProps{
+	p := templates.DashboardProps{
 		Contacts: contacts, Active: active, Lists: len(lists),
 		Shell:       s.shell(c, "dashboard", "Dashboard"),
 		GeneralDone: g.OrgName != "" && g.PostalAddress != "",
 		Relays:      len(relays),
 		APIKeys:     live,
-	}))
+	}
+	if err := s.sendingActivity(ctx, &p); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.DashboardPage(p))
+}
+
+// sendingActivity fills the dashboard's sending card: campaigns that need
+// the owner (paused themselves, or held by a relay's cap), those sending,
+// and what has gone out.
+func (s *Server) sendingActivity(ctx context.Context, p *templates.DashboardProps) error {
+	cs, err := s.store.Campaigns(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, x := range cs {
+		switch {
+		case x.Status == store.CampaignPaused && x.PausedReason != "":
+			p.Attention = append(p.Attention, templates.Option{Label: x.PausedReason, Value: "/campaigns/" + itoa(x.ID)})
+		case x.Status == store.CampaignSending && x.HeldReason != "":
+			p.Attention = append(p.Attention, templates.Option{Label: x.Name + " is waiting: " + x.HeldReason, Value: "/campaigns/" + itoa(x.ID)})
+		}
+		switch x.Status {
+		case store.CampaignSending:
+			p.Sending = append(p.Sending, templates.CampaignRow{ID: x.ID, Name: x.Name, Recipients: x.Recipients})
+		case store.CampaignSent:
+			p.CampaignsSent++
+		}
+	}
+	_, p.MessagesSent, err = s.store.Messages(ctx, store.MessageSent, 1, 0)
+	return err
 }
 
 func (s *Server) notBuilt(sec templates.Section) echo.HandlerFunc {
