@@ -1,14 +1,10 @@
 package scheduler
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -253,106 +249,4 @@ func (l *Lane) retry(ctx context.Context, m store.Message, out store.MessageOutc
 	out.Status = store.MessageRetrying
 	out.NextAttempt = time.Now().Add(mailer.RetryDelay(m.Attempts+1, first))
 	return out
-}
-
-// buildMessage encodes a stored message. Its Message-ID comes from its id,
-// so a message sent twice after a crash is recognisably the same one.
-func buildMessage(m store.Message, atts []store.Attachment) []byte {
-	domain := "herald.local"
-	if i := strings.LastIndexByte(m.FromEmail, '@'); i >= 0 && i < len(m.FromEmail)-1 {
-		domain = m.FromEmail[i+1:]
-	}
-	msg := mailer.Message{
-		From:      mail.Address{Name: m.FromName, Address: m.FromEmail},
-		To:        mail.Address{Name: m.ToName, Address: m.ToEmail},
-		Subject:   m.Subject,
-		Text:      m.Text,
-		HTML:      m.HTML,
-		Date:      time.Now(),
-		MessageID: fmt.Sprintf("m%d.%d@%s", m.ID, m.CreatedAt.Unix(), domain),
-	}
-	if m.ReplyTo != "" {
-		msg.ReplyTo = &mail.Address{Address: m.ReplyTo}
-	}
-	for _, h := range m.Headers {
-		msg.Headers = append(msg.Headers, mailer.Header{Name: h.Name, Value: h.Value})
-	}
-	for _, a := range atts {
-		msg.Attachments = append(msg.Attachments, mailer.Attachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Content})
-	}
-	return msg.Bytes()
-}
-
-// deliver sends a message through its relay (or the first enabled one) and,
-// when that relay is down, through each other enabled relay in turn.
-func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer.Result, store.Relay, error) {
-	all, err := l.Store.Relays(ctx)
-	if err != nil {
-		return mailer.Result{}, store.Relay{}, err
-	}
-	// In id order, as store.DefaultRelay picks the first enabled one.
-	slices.SortFunc(all, func(a, b store.Relay) int { return cmp.Compare(a.ID, b.ID) })
-	l.closeRelays(all...)
-	var route []store.Relay
-	for _, r := range all {
-		if r.ID == m.RelayID {
-			route = append(route, r)
-		}
-	}
-	for _, r := range all {
-		if r.Enabled && r.ID != m.RelayID {
-			route = append(route, r)
-		}
-	}
-	err = errNoRelay
-	for i, r := range route {
-		var t mailer.Transport
-		if t, err = l.transport(ctx, r); err != nil {
-			err = &mailer.SendError{Stage: "connect", Temporary: true, Err: err}
-		} else {
-			var res mailer.Result
-			if res, err = t.Deliver(ctx, m.FromEmail, m.ToEmail, msg); err == nil || !mailer.Down(err) || ctx.Err() != nil {
-				return res, r, err
-			}
-		}
-		if i+1 < len(route) {
-			l.Log.Warn("relay down; sending a transactional message through the next enabled relay", "relay", r.Name, "next", route[i+1].Name, "err", err)
-		}
-	}
-	return mailer.Result{}, store.Relay{}, err
-}
-
-// transport returns the lane's own connection to a relay, opening it the
-// first time and again after the relay's settings change.
-func (l *Lane) transport(ctx context.Context, r store.Relay) (mailer.Transport, error) {
-	l.relayMu.Lock()
-	defer l.relayMu.Unlock()
-	if lr, ok := l.relays[r.ID]; ok {
-		if lr.updated.Equal(r.UpdatedAt) {
-			return lr.t, nil
-		}
-		lr.t.Close()
-		delete(l.relays, r.ID)
-	}
-	t, err := l.Open(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	if l.relays == nil {
-		l.relays = map[int64]laneRelay{}
-	}
-	l.relays[r.ID] = laneRelay{updated: r.UpdatedAt, t: t}
-	return t, nil
-}
-
-// closeRelays closes the relays the lane opened, except those in keep.
-func (l *Lane) closeRelays(keep ...store.Relay) {
-	l.relayMu.Lock()
-	defer l.relayMu.Unlock()
-	for id, lr := range l.relays {
-		if !slices.ContainsFunc(keep, func(r store.Relay) bool { return r.ID == id }) {
-			lr.t.Close()
-			delete(l.relays, id)
-		}
-	}
 }

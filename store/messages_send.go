@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// ClaimMessages takes up to n due queued or retrying messages for sending,
+// oldest due first, marking them sending with a lease. A message whose lease
+// runs out before its outcome is recorded goes back to the queue
+// (RecoverMessageLeases).
+func (s *Store) ClaimMessages(ctx context.Context, n int, lease time.Duration) ([]Message, error) {
+	now := s.now()
+	var out []Message
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE messages SET status = 'sending', lease_until = ?, updated_at = ?
+WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'retrying') AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
+RETURNING `+messageColumns, unix(now.Add(lease)), unix(now), unix(now), n)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim messages: %w", err)
+	}
+	return out, nil
+}
+
+// MessageOutcome is what became of one attempt at a claimed message:
+// Status is sent, retrying (with NextAttempt), failed, or suppressed when it
+// was found to be blocked before it went.
+type MessageOutcome struct {
+	ID          int64
+	Status      string
+	Code        int
+	Response    string
+	ProviderID  string
+	NextAttempt time.Time
+	// Count names the usage counters a sent message adds one to, so a
+	// relay's daily quota sees transactional mail too.
+	Count []Counter
+}
+
+// RecordMessageOutcome writes an attempt's outcome and adds it to the
+// message's history, in one transaction. Only a real attempt (sent,
+// retrying or failed) counts towards attempts.
+func (s *Store) RecordMessageOutcome(ctx context.Context, o MessageOutcome) error {
+	tried := 1
+	switch o.Status {
+	case MessageSent, MessageRetrying, MessageFailed:
+	case MessageSuppressed:
+		tried = 0
+	default:
+		return fmt.Errorf("store: outcome of message %d: status %q is not sent, retrying, failed or suppressed", o.ID, o.Status)
+	}
+	now := unix(s.now())
+	next := int64(0)
+	detail := o.Response
+	if o.Status == MessageRetrying {
+		// Rounded up: a retry is never due before its time.
+		next = unix(o.NextAttempt.Add(time.Second - time.Nanosecond))
+		detail += " (next attempt " + fromUnix(next).Format(time.RFC3339) + ")"
+	}
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, attempts = attempts + ?, lease_until = NULL, last_code = ?, last_response = ?,
+	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
+	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if o.Status == MessageSent {
+			for _, c := range o.Count {
+				if _, err := tx.ExecContext(ctx, addUsageSQL, c.Scope, unix(c.Window), 1); err != nil {
+					return err
+				}
+			}
+		}
+		return addMessageEvent(ctx, tx, o.ID, o.Status, detail, now)
+	})
+	if err != nil {
+		return fmt.Errorf("store: record outcome of message %d: %w", o.ID, err)
+	}
+	return nil
+}
+
+// requeueMessages puts sending messages that match cond back in the queue,
+// noting why in each one's history, and says how many.
+func (s *Store) requeueMessages(ctx context.Context, cond, why string, args ...any) (int, error) {
+	now := unix(s.now())
+	var n int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO message_events (message_id, at, status, detail)
+SELECT id, ?, 'requeued', ? FROM messages WHERE status = 'sending' AND `+cond, append([]any{now, why}, args...)...); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'queued', lease_until = NULL, updated_at = ? WHERE status = 'sending' AND `+cond,
+			append([]any{now}, args...)...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: requeue messages: %w", err)
+	}
+	return int(n), nil
+}
+
+// RequeueInFlightMessages puts every message marked sending back in the
+// queue. Only one Herald runs on a data directory, so at startup any such
+// message belongs to a process that stopped before recording it.
+func (s *Store) RequeueInFlightMessages(ctx context.Context) (int, error) {
+	return s.requeueMessages(ctx, "1", "Herald stopped while it was being sent; it goes again")
+}
+
+// RecoverMessageLeases puts messages whose lease ran out back in the queue.
+func (s *Store) RecoverMessageLeases(ctx context.Context) (int, error) {
+	return s.requeueMessages(ctx, "lease_until < ?", "its attempt took longer than its lease; it goes again", unix(s.now()))
+}
