@@ -52,9 +52,12 @@ type Relay struct {
 	WarmupDays  int
 	WarmupStart int
 	WarmupFrom  time.Time
-	Enabled     bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// SentToday is how many messages went through the relay this UTC day,
+	// campaigns and transactional mail together.
+	SentToday int
+	Enabled   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Addr returns host:port.
@@ -189,13 +192,15 @@ func (in RelayInput) validateSES(errs map[string]string) {
 }
 
 const relayColumns = `id, name, kind, host, port, tls, username, password_enc IS NOT NULL, region, configuration_set, endpoint,
-	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, coalesce(warmup_from, 0), enabled, created_at, updated_at`
+	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, coalesce(warmup_from, 0), enabled, created_at, updated_at,
+	(SELECT coalesce(sum(count), 0) FROM usage_counters WHERE scope = 'relay:' || relays.id
+		AND window_start = CAST(strftime('%s', 'now', 'start of day') AS INTEGER))`
 
 func scanRelay(row scanner) (Relay, error) {
 	var r Relay
 	var warmupFrom, created, updated int64
 	err := row.Scan(&r.ID, &r.Name, &r.Kind, &r.Host, &r.Port, &r.TLS, &r.Username, &r.PasswordSet, &r.Region, &r.ConfigurationSet, &r.Endpoint,
-		&r.MaxConnections, &r.RatePerSecond, &r.DailyQuota, &r.WarmupDays, &r.WarmupStart, &warmupFrom, &r.Enabled, &created, &updated)
+		&r.MaxConnections, &r.RatePerSecond, &r.DailyQuota, &r.WarmupDays, &r.WarmupStart, &warmupFrom, &r.Enabled, &created, &updated, &r.SentToday)
 	r.CreatedAt, r.UpdatedAt = fromUnix(created), fromUnix(updated)
 	if warmupFrom != 0 {
 		r.WarmupFrom = fromUnix(warmupFrom)

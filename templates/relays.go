@@ -29,6 +29,7 @@ type RelayRow struct {
 	MaxConnections   int
 	RatePerSecond    float64
 	DailyQuota       int
+	SentToday        int
 	WarmupDays       int
 	WarmupStart      int
 	WarmupFrom       time.Time

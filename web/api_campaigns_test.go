@@ -132,6 +132,10 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	if stats["recipients"] != 29.0 || stats["sent"] != 29.0 || stats["suppressed"] != 1.0 || stats["queued"] != 0.0 {
 		t.Errorf("stats: got %v, want 29 sent and 1 suppressed", stats)
 	}
+	// The relay's count of the day has them, for its daily quota.
+	if _, out := h.api(key, http.MethodGet, "/api/v1/relays", nil); out["data"].([]any)[0].(map[string]any)["sent_today"] != 29.0 {
+		t.Errorf("relay sent_today: %v, want 29", out["data"].([]any)[0].(map[string]any)["sent_today"])
+	}
 	if got := len(sink.Messages()); got != 1+29 {
 		t.Errorf("delivered: got %d, want the test and 29", got)
 	}
