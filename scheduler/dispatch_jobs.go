@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"herald/store"
 )
@@ -71,10 +70,6 @@ func (d *Dispatcher) Dispatch(ctx context.Context) Job {
 				return err
 			} else if n > 0 {
 				d.Log.Info("sends requeued after their lease ran out", "count", n)
-			}
-			// Usage counters matter for a day at most.
-			if err := d.Store.PruneUsage(ctx, time.Now().Add(-48*time.Hour)); err != nil {
-				return err
 			}
 			return d.kickSending(ctx)
 		},

@@ -12,8 +12,17 @@ import (
 // staleDraft is how long an upload may wait for its column mapping.
 const staleDraft = 24 * time.Hour
 
-// Housekeeping removes expired sessions and lapsed login throttles, and the
-// files of uploads whose import was never started.
+// Retention of what sending leaves behind: usage counters matter for a day
+// at most; a transactional message's attachments are kept for 30 days
+// after it settles.
+const (
+	keepUsage       = 48 * time.Hour
+	keepAttachments = 30 * 24 * time.Hour
+)
+
+// Housekeeping removes expired sessions and lapsed login throttles, the
+// files of uploads whose import was never started, old usage counters, and
+// the attachments of transactional messages settled 30 days ago.
 func Housekeeping(st *store.Store, log *slog.Logger) Job {
 	return Job{
 		Name: "housekeeping",
@@ -33,7 +42,18 @@ func Housekeeping(st *store.Store, log *slog.Logger) Job {
 			if len(paths) > 0 {
 				log.Info("housekeeping", "abandoned_uploads_removed", len(paths))
 			}
-			return err
+			if err != nil {
+				return err
+			}
+			if err := st.PruneUsage(ctx, time.Now().Add(-keepUsage)); err != nil {
+				return err
+			}
+			if n, err := st.PruneAttachments(ctx, time.Now().Add(-keepAttachments)); err != nil {
+				return err
+			} else if n > 0 {
+				log.Info("housekeeping", "old_attachments_removed", n)
+			}
+			return nil
 		},
 	}
 }

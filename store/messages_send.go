@@ -133,3 +133,16 @@ func (s *Store) RequeueInFlightMessages(ctx context.Context) (int, error) {
 func (s *Store) RecoverMessageLeases(ctx context.Context) (int, error) {
 	return s.requeueMessages(ctx, "lease_until < ?", "its attempt took longer than its lease; it goes again", unix(s.now()))
 }
+
+// PruneAttachments drops the files of transactional messages that settled
+// (sent, failed or suppressed) before t, and says how many. The messages and
+// their history stay.
+func (s *Store) PruneAttachments(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM message_attachments WHERE message_id IN (
+	SELECT id FROM messages WHERE status IN ('sent', 'failed', 'suppressed') AND updated_at < ?)`, unix(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune attachments: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -227,3 +227,36 @@ func TestDeletingATemplateKeepsItsMessages(t *testing.T) {
 		t.Errorf("after deleting the template: got %+v, %v", m, err)
 	}
 }
+
+// TestPruneAttachments drops the files of settled messages older than the
+// cut-off, and keeps those of messages still waiting and of recent ones.
+func TestPruneAttachments(t *testing.T) {
+	s, clock := openTestStore(t)
+	ctx := context.Background()
+	withFile := func(to string) Message {
+		m, _, err := s.CreateMessage(ctx, NewMessage{Message: Message{ToEmail: to, FromEmail: "shop@example.com", Subject: "Receipt", Text: "Thanks"},
+			Attachments: []Attachment{{Filename: "r.txt", ContentType: "text/plain", Content: []byte("receipt")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	old, waiting := withFile("old@example.com"), withFile("waiting@example.com")
+	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: old.ID, Status: MessageSent, Code: 250}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(31 * 24 * time.Hour)
+	recent := withFile("recent@example.com")
+	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: recent.ID, Status: MessageSent, Code: 250}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneAttachments(ctx, clock.now().Add(-30*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want the old message's one file", n, err)
+	}
+	for m, want := range map[int64]int{old.ID: 0, waiting.ID: 1, recent.ID: 1} {
+		if atts, _ := s.MessageAttachments(ctx, m); len(atts) != want {
+			t.Errorf("message %d: %d files, want %d", m, len(atts), want)
+		}
+	}
+}
