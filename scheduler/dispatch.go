@@ -169,7 +169,7 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 			var committed func() error
 			for it := range feed {
 				var out store.Outcome
-				if ctx.Err() == nil && !job.stopped.Load() && !rec.failed.Load() {
+				if ctx.Err() == nil && !job.stopped.Load() && !rec.failed.Load() && job.held.Load() == nil {
 					msg, early := job.prepare(it.send, it.contact, it.found)
 					if early != nil {
 						out = *early

@@ -37,8 +37,10 @@ type relayGate struct {
 	next time.Time
 	// sesRate is the SES account's highest rate, 0 when not known.
 	sesRate float64
-	day     time.Time
-	used    int
+	// sesPaused says AWS has paused the account's sending.
+	sesPaused bool
+	day       time.Time
+	used      int
 	// reload asks for the day's count to be read again.
 	reload bool
 	// sesCap is the count at which the SES account's 24-hour quota is
@@ -87,9 +89,12 @@ func (g *gates) roll(ctx context.Context, rg *relayGate, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	// What the SES account has left is the same, whatever the count.
-	if rg.sesCap >= 0 {
+	// Within a day, what the SES account has left is the same whatever
+	// the count; a new day waits for the quota to be read again.
+	if rg.sesCap >= 0 && rg.day.Equal(d) {
 		rg.sesCap = n + max(rg.sesCap-rg.used, 0)
+	} else {
+		rg.sesCap = -1
 	}
 	rg.day, rg.used, rg.reload = d, n, false
 	return nil
@@ -109,6 +114,9 @@ func (rg *relayGate) dailyCap(now time.Time) (limit int, why string, capped bool
 	}
 	if rg.sesCap >= 0 && (!capped || rg.sesCap < limit) {
 		limit, why, capped = rg.sesCap, "the SES account's 24-hour quota", true
+		if rg.sesPaused {
+			why = "a pause of the SES account's sending by AWS"
+		}
 	}
 	return limit, why, capped
 }
@@ -210,10 +218,10 @@ func (g *gates) useSESQuota(ctx context.Context, rg *relayGate, q ses.Quota) err
 	if err := g.roll(ctx, rg, g.now()); err != nil {
 		return err
 	}
-	rg.sesRate = q.MaxPerSecond
+	rg.sesRate, rg.sesPaused = q.MaxPerSecond, !q.SendingEnabled
 	switch {
 	case !q.SendingEnabled:
-		rg.sesCap = 0
+		rg.sesCap = rg.used
 	case q.Max24Hour > 0:
 		rg.sesCap = rg.used + max(int(q.Max24Hour-q.SentLast24Hours), 0)
 	}

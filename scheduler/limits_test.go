@@ -352,3 +352,24 @@ func TestSESQuotaSurvivesAReload(t *testing.T) {
 		t.Errorf("third: %v, want held by the SES quota", err)
 	}
 }
+
+// TestSESQuotaHoldLiftsOnANewDay holds a relay whose SES account has no
+// quota left, and lets it send again the next day, until the quota is
+// read afresh.
+func TestSESQuotaHoldLiftsOnANewDay(t *testing.T) {
+	g := newGates(testStore(t))
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	g.now = func() time.Time { return now }
+	ctx := context.Background()
+	rg := g.relay(store.Relay{ID: 3, Name: "SES"})
+	if err := g.useSESQuota(ctx, rg, ses.Quota{Max24Hour: 100, SentLast24Hours: 100, SendingEnabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := g.full(ctx, rg); h == nil {
+		t.Fatal("no quota left: want held")
+	}
+	now = now.Add(24 * time.Hour)
+	if h, _ := g.full(ctx, rg); h != nil {
+		t.Errorf("next day: held by %q, want free until the quota is read again", h.reason)
+	}
+}

@@ -139,6 +139,10 @@ func (rt *route) Deliver(ctx context.Context, before func() error, from, to stri
 
 // full says whether the relay in use has reached its daily cap.
 func (rt *route) full(ctx context.Context) (*held, error) {
+	// Opening the relay reads an SES account's quota afresh, so a hold by
+	// it lifts when SES allows more. A relay that cannot be opened shows
+	// when a message tries it.
+	rt.current(ctx)
 	rt.mu.Lock()
 	rg := rt.gates[rt.cur]
 	rt.mu.Unlock()

@@ -474,7 +474,8 @@ func (s *Store) ReleaseSends(ctx context.Context, ids []int64) error {
 // process that stopped without recording it; waiting out its lease would
 // only delay the campaign.
 func (s *Store) RequeueInFlight(ctx context.Context) (int, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE sends SET status = 'queued', lease_until = NULL, updated_at = ? WHERE status = 'sending'`, unix(s.now()))
+	res, err := s.w.ExecContext(ctx, `UPDATE sends SET status = `+cancelledOr+`, lease_until = NULL, updated_at = ? WHERE status = 'sending'`,
+		SendQueued, unix(s.now()))
 	if err != nil {
 		return 0, fmt.Errorf("store: requeue sends in flight: %w", err)
 	}

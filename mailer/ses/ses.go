@@ -111,7 +111,15 @@ func (c *Client) Deliver(ctx context.Context, from, to string, msg []byte) (mail
 	if c.configSet != "" {
 		in.ConfigurationSetName = aws.String(c.configSet)
 	}
-	out, err := c.api.SendEmail(ctx, in)
+	if err := ctx.Err(); err != nil {
+		// Stopped before the message left: it was never offered to SES.
+		return mailer.Result{}, &mailer.SendError{Stage: stage, Temporary: true, Err: err}
+	}
+	// Not cut short when Herald stops: SES may have taken a message whose
+	// answer was still on its way, and it must be recorded as sent.
+	sendCtx, cancelSend := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+	defer cancelSend()
+	out, err := c.api.SendEmail(sendCtx, in)
 	if err != nil {
 		return mailer.Result{}, classify(err)
 	}
