@@ -191,11 +191,7 @@ func (s *Server) previewSource(ctx context.Context, src mailer.Source, name stri
 	if err != nil {
 		return templates.PreviewProps{Errors: []string{mailer.RenderError(err)}}
 	}
-	p := templates.PreviewProps{Subject: r.Subject, Text: r.Text}
-	if r.HTML != "" {
-		p.URL = "/templates/preview/" + s.previews.put(r.HTML)
-	}
-	return p
+	return s.previewRendered(r.Subject, r.HTML, r.Text)
 }
 
 // campaignDetails lists what a started campaign sent, from its frozen

@@ -292,10 +292,7 @@ func (s *Server) messageShow(c *echo.Context) error {
 		return err
 	}
 	p := templates.MessageDetailProps{Shell: s.shell(c, "campaigns", m.Subject), ID: m.ID, Subject: m.Subject, Status: m.Status,
-		Details: s.messageDetails(c.Request().Context(), m), Preview: templates.PreviewProps{Subject: m.Subject, Text: m.Text}}
-	if m.HTML != "" {
-		p.Preview.URL = "/templates/preview/" + s.previews.put(m.HTML)
-	}
+		Details: s.messageDetails(c.Request().Context(), m), Preview: s.previewRendered(m.Subject, m.HTML, m.Text)}
 	for _, h := range m.Headers {
 		p.Headers = append(p.Headers, templates.Option{Label: h.Name, Value: h.Value})
 	}

@@ -226,9 +226,15 @@ func (s *Server) previewOf(c *echo.Context, t store.Template, contactID int64, d
 	if err != nil {
 		return templates.PreviewProps{Errors: []string{validationText(err)}}
 	}
-	p := templates.PreviewProps{Subject: r.Subject, Text: r.Text}
-	if r.HTML != "" {
-		p.URL = "/templates/preview/" + s.previews.put(r.HTML)
+	return s.previewRendered(r.Subject, r.HTML, r.Text)
+}
+
+// previewRendered shows a rendered message in the preview pane: its HTML in
+// the sandboxed frame, by a key that expires, and its text.
+func (s *Server) previewRendered(subject, html, text string) templates.PreviewProps {
+	p := templates.PreviewProps{Subject: subject, Text: text}
+	if html != "" {
+		p.URL = "/templates/preview/" + s.previews.put(html)
 	}
 	return p
 }
