@@ -215,7 +215,7 @@ func TestServeFirstRunHealthcheckAndOrderlyShutdown(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 	logs := stderr.String()
-	order := []string{"shutting down", "http server stopped", "scheduler stopped", "workers stopped", "database closed"}
+	order := []string{"shutting down", "http server stopped", "scheduler stopped", "imports stopped", "transactional lane stopped", "campaign dispatcher stopped", "database stopped"}
 	last := -1
 	for _, step := range order {
 		i := strings.Index(logs, step)

@@ -15,6 +15,7 @@ import (
 
 	"herald/scheduler"
 	"herald/scheduler/imports"
+	"herald/scheduler/outbound"
 	"herald/store"
 	"herald/web"
 )
@@ -70,7 +71,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	if e.getenv("GOGC") == "" {
-		debug.SetGCPercent(scheduler.GCPercent)
+		debug.SetGCPercent(outbound.GCPercent)
 	}
 	trusted, err := web.ParseProxies(*proxies)
 	if err != nil {
@@ -80,47 +81,47 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		st.Close()
-		log.Info("database closed")
-	}()
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
+		st.Close()
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	if err := e.announceSetup(ctx, st, log, ln.Addr().String()); err != nil {
+	parts, err := e.assemble(ctx, st, log, ln, trusted, *data)
+	if err != nil {
 		ln.Close()
+		st.Close()
 		return err
+	}
+	log.Info("herald listening", "addr", "http://"+ln.Addr().String(), "data", *data, "version", buildVersion())
+	return runParts(ctx, log, parts...)
+}
+
+// assemble builds Herald's long-lived parts, in the order they start: the
+// database, the workers, the cron scheduler and the HTTP server. They stop
+// in the reverse order.
+func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln net.Listener, trusted []*net.IPNet, data string) ([]part, error) {
+	if err := e.announceSetup(ctx, st, log, ln.Addr().String()); err != nil {
+		return nil, err
 	}
 	if n, err := st.UnreadableSecrets(ctx); err != nil || n > 0 {
 		log.Warn("stored relay passwords cannot be decrypted with this secret key; restore the key that saved them or enter the passwords again",
 			"relays", n, "err", err)
 	}
-
-	// The dispatcher sends campaigns; it learns links, relays and the
-	// organisation from the web server, made just below, before it starts.
-	workCtx, stopWorkers := context.WithCancel(context.Background())
-	defer stopWorkers()
-	dispatcher := &scheduler.Dispatcher{Store: st, Log: log}
-	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log), dispatcher.Dispatch(workCtx), dispatcher.StartDue(workCtx))
+	out, err := outbound.New(outbound.Config{Store: st, Log: log})
 	if err != nil {
-		ln.Close()
-		return err
+		return nil, err
 	}
 	importer := imports.NewWorker(st, log)
-	// The transactional lane sends API messages on workers and relay
-	// connections of its own, so no campaign holds it up.
-	lane := &scheduler.Lane{Store: st, Log: log}
-	srv, err := web.New(web.Config{Store: st, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs,
-		TrustedProxies: trusted, DataDir: *data, Imports: importer, Dispatch: dispatcher.Kick, Messages: lane.Kick})
+	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log),
+		scheduler.Job{Name: "start scheduled campaigns", Spec: "@every 5s", Run: out.StartDue})
 	if err != nil {
-		ln.Close()
-		return err
+		return nil, err
 	}
-	dispatcher.Links, dispatcher.Open, dispatcher.Org, dispatcher.Start = srv.CampaignLinks, srv.OpenRelay, srv.Org, srv.StartCampaign
-	dispatcher.Notify, dispatcher.Signer = srv.NotifyOwners, srv.Signer
-	lane.Open, lane.Sign = srv.OpenRelay, srv.SignMessage
+	srv, err := web.New(web.Config{Store: st, Outbound: out, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs,
+		TrustedProxies: trusted, DataDir: data, Imports: importer})
+	if err != nil {
+		return nil, err
+	}
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -128,60 +129,78 @@ func (e env) serve(ctx context.Context, args []string) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	return []part{
+		{"database", func(ctx context.Context) error { <-ctx.Done(); return st.Close() }},
+		{"campaign dispatcher", out.Dispatcher().Run},
+		{"transactional lane", out.Lane().Run},
+		{"imports", importer.Run},
+		{"scheduler", sched.Run},
+		{"http server", serveHTTP(httpSrv, ln)},
+	}, nil
+}
 
-	schedCtx, stopSched := context.WithCancel(context.Background())
-	schedDone := make(chan error, 1)
-	go func() { schedDone <- sched.Run(schedCtx) }()
-	// Campaigns that were sending when Herald last stopped carry on now.
-	if err := dispatcher.Resume(workCtx); err != nil {
-		log.Error("resuming campaigns", "err", err)
+// part is one long-lived piece of Herald: it runs until its context ends,
+// finishes what it has under way, and returns.
+type part struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// runParts starts parts in order, each with a context of its own, and
+// stops them in reverse order when ctx ends or any of them returns: each
+// is cancelled and waited for before the one started before it. So the
+// HTTP server stops taking requests first, then cron, then the workers
+// finish and record what they have in flight, and the database closes
+// last.
+func runParts(ctx context.Context, log *slog.Logger, parts ...part) error {
+	cancels := make([]context.CancelFunc, len(parts))
+	dones := make([]chan error, len(parts))
+	ended := make(chan struct{}, len(parts))
+	for i, p := range parts {
+		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		cancels[i], dones[i] = cancel, make(chan error, 1)
+		go func() {
+			dones[i] <- p.run(pctx)
+			ended <- struct{}{}
+		}()
 	}
-	importDone := make(chan error, 1)
-	go func() { importDone <- importer.Run(workCtx) }()
-	// The lane requeues the messages the last run left in flight, then
-	// sends until stopped; it stops after the HTTP server, before the store.
-	laneCtx, stopLane := context.WithCancel(context.Background())
-	defer stopLane()
-	laneDone := make(chan struct{})
-	go func() {
-		defer close(laneDone)
-		if err := lane.Run(laneCtx); err != nil {
-			log.Error("transactional lane stopped", "err", err)
-		}
-	}()
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- httpSrv.Serve(ln) }()
-	log.Info("herald listening", "addr", "http://"+ln.Addr().String(), "data", *data, "version", buildVersion())
-
-	var serveErr error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-	case serveErr = <-serveDone:
+	case <-ended:
+		log.Error("a part of Herald stopped by itself; shutting down")
 	}
-	// Stop taking requests first, then the scheduler and its workers; the
-	// deferred Close shuts the database last.
-	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := httpSrv.Shutdown(shutCtx); err != nil {
-		log.Error("http shutdown", "err", err)
+	var errs []error
+	for i := len(parts) - 1; i >= 0; i-- {
+		cancels[i]()
+		if err := <-dones[i]; err != nil {
+			log.Error(parts[i].name+" failed", "err", err)
+			errs = append(errs, fmt.Errorf("%s: %w", parts[i].name, err))
+		}
+		log.Info(parts[i].name + " stopped")
 	}
-	srv.Wait()
-	log.Info("http server stopped")
-	stopSched()
-	<-schedDone
-	log.Info("scheduler stopped")
-	// Campaign runs finish their batch and record it before they return.
-	stopWorkers()
-	stopLane()
-	<-importDone
-	dispatcher.Wait()
-	<-laneDone
-	log.Info("workers stopped")
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
+	return errors.Join(errs...)
+}
+
+// serveHTTP serves on ln until ctx ends, then stops taking requests and
+// gives those under way shutdownTimeout to finish.
+func serveHTTP(srv *http.Server, ln net.Listener) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		select {
+		case err := <-served:
+			return err
+		case <-ctx.Done():
+		}
+		shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		err := srv.Shutdown(shutCtx)
+		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		return err
 	}
-	return nil
 }
 
 // announceSetup prints the one-time setup link while the instance has no owner.

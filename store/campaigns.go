@@ -443,10 +443,45 @@ ON CONFLICT (kind, value) DO NOTHING`, NormalizeEmail(email), answer, now); err 
 	return nil
 }
 
-// SetCampaignStatus moves a campaign from one of the from statuses to to,
+// The changes a person may make to a campaign's status, from its page or
+// the API.
+const (
+	ActionPause      = "pause"
+	ActionResume     = "resume"
+	ActionCancel     = "cancel"
+	ActionUnschedule = "unschedule"
+)
+
+// campaignTransition is the one list of those changes: the status action
+// moves a campaign to, and the statuses it may come from.
+func campaignTransition(action string) (to string, from []string, ok bool) {
+	switch action {
+	case ActionPause:
+		return CampaignPaused, []string{CampaignSending}, true
+	case ActionResume:
+		return CampaignSending, []string{CampaignPaused}, true
+	case ActionCancel:
+		return CampaignCancelled, []string{CampaignSending, CampaignPaused, CampaignScheduled}, true
+	case ActionUnschedule:
+		return CampaignDraft, []string{CampaignScheduled}, true
+	}
+	return "", nil, false
+}
+
+// ChangeCampaign pauses, resumes, cancels or unschedules a campaign, and
+// says in words why not when its status does not allow it.
+func (s *Store) ChangeCampaign(ctx context.Context, id int64, action string) (Campaign, error) {
+	to, from, ok := campaignTransition(action)
+	if !ok {
+		return Campaign{}, &ValidationError{Fields: map[string]string{"action": fmt.Sprintf("%q is not something a campaign can do; use pause, resume, cancel or unschedule.", action)}}
+	}
+	return s.setCampaignStatus(ctx, id, to, from...)
+}
+
+// setCampaignStatus moves a campaign from one of the from statuses to to,
 // and says in words why not when it is in another. Cancelling also cancels
 // every send not yet tried, so nothing more goes out.
-func (s *Store) SetCampaignStatus(ctx context.Context, id int64, to string, from ...string) (Campaign, error) {
+func (s *Store) setCampaignStatus(ctx context.Context, id int64, to string, from ...string) (Campaign, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return Campaign{}, err

@@ -22,6 +22,16 @@ const (
 	MessageRequeued = "requeued"
 )
 
+// Kinds of message: asked for through the API or the admin, or Herald's
+// own system mail.
+const (
+	MessageTransactional = "transactional"
+	MessageSystem        = "system"
+)
+
+// MessageKind reports whether s is one of the kinds of message.
+func MessageKind(s string) bool { return s == MessageTransactional || s == MessageSystem }
+
 // MessageStatus reports whether s is one of the statuses of a message.
 func MessageStatus(s string) bool {
 	switch s {
@@ -39,7 +49,9 @@ type Header struct {
 
 // Message is one transactional email and where its delivery stands.
 type Message struct {
-	ID             int64
+	ID int64
+	// Kind is MessageTransactional or MessageSystem.
+	Kind           string
 	IdempotencyKey string
 	ToEmail        string
 	ToName         string
@@ -91,11 +103,11 @@ type NewMessage struct {
 	Reason      string
 }
 
-const messageColumns = `id, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, html, text,
+const messageColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, html, text,
 data, headers, COALESCE(relay_id, 0), essential, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
 
 // messageSummaryColumns are messageColumns without the bodies, for lists.
-const messageSummaryColumns = `id, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, '', '',
+const messageSummaryColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, '', '',
 '{}', '[]', COALESCE(relay_id, 0), essential, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
 
 func scanMessage(row scanner) (Message, error) {
@@ -103,7 +115,7 @@ func scanMessage(row scanner) (Message, error) {
 	var data, headers string
 	var next, created, updated int64
 	var sent sql.NullInt64
-	err := row.Scan(&m.ID, &m.IdempotencyKey, &m.ToEmail, &m.ToName, &m.FromName, &m.FromEmail, &m.ReplyTo, &m.TemplateID, &m.Subject,
+	err := row.Scan(&m.ID, &m.Kind, &m.IdempotencyKey, &m.ToEmail, &m.ToName, &m.FromName, &m.FromEmail, &m.ReplyTo, &m.TemplateID, &m.Subject,
 		&m.HTML, &m.Text, &data, &headers, &m.RelayID, &m.Essential, &m.Status, &m.Attempts, &next, &m.LastCode, &m.LastResponse,
 		&m.ProviderID, &created, &updated, &sent)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -143,6 +155,10 @@ func (s *Store) CreateMessage(ctx context.Context, in NewMessage) (m Message, re
 	if err != nil || in.Headers == nil {
 		headers = []byte("[]")
 	}
+	kind := in.Kind
+	if kind == "" {
+		kind = MessageTransactional
+	}
 	now := unix(s.now())
 	var id int64
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
@@ -155,10 +171,10 @@ func (s *Store) CreateMessage(ctx context.Context, in NewMessage) (m Message, re
 				return err
 			}
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO messages (idempotency_key, to_email, to_name, from_name, from_email, reply_to, template_id,
+		err := tx.QueryRowContext(ctx, `INSERT INTO messages (kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, template_id,
 	subject, html, text, data, headers, relay_id, essential, status, last_response, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, in.FromEmail, in.ReplyTo, nullID(in.TemplateID),
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			kind, in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, in.FromEmail, in.ReplyTo, nullID(in.TemplateID),
 			in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, status, in.Reason, now, now).Scan(&id)
 		if err != nil {
 			return err
@@ -196,12 +212,21 @@ func (s *Store) MessageByKey(ctx context.Context, key string) (Message, error) {
 	return m, err
 }
 
-// Messages pages through messages, newest first, optionally of one status,
-// without their bodies. It returns the page and how many there are in all.
-func (s *Store) Messages(ctx context.Context, status string, limit, offset int) ([]Message, int, error) {
-	where, args := "", []any{}
-	if status != "" {
-		where, args = ` WHERE status = ?`, append(args, status)
+// MessageFilter narrows a list of messages; empty fields match all.
+type MessageFilter struct {
+	Status string
+	Kind   string
+}
+
+// Messages pages through messages, newest first, without their bodies. It
+// returns the page and how many match in all.
+func (s *Store) Messages(ctx context.Context, f MessageFilter, limit, offset int) ([]Message, int, error) {
+	where, args := " WHERE 1", []any{}
+	if f.Status != "" {
+		where, args = where+` AND status = ?`, append(args, f.Status)
+	}
+	if f.Kind != "" {
+		where, args = where+` AND kind = ?`, append(args, f.Kind)
 	}
 	var total int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages`+where, args...).Scan(&total); err != nil {

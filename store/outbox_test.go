@@ -485,7 +485,7 @@ func TestCancelledCampaignLeavesNothingWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	claimed, _ := s.ClaimSends(ctx, c.ID, 3, time.Minute)
-	if _, err := s.SetCampaignStatus(ctx, c.ID, CampaignCancelled, CampaignDraft); err != nil {
+	if _, err := s.setCampaignStatus(ctx, c.ID, CampaignCancelled, CampaignDraft); err != nil {
 		t.Fatal(err)
 	}
 	err := s.RecordOutcomes(ctx, []Outcome{

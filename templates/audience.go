@@ -214,6 +214,9 @@ type ListProps struct {
 	EmbedHTML string
 	// NoRelay warns that confirmation emails cannot go out yet.
 	NoRelay bool
+	// NoBaseURL warns that the form is closed until the public base URL
+	// is set.
+	NoBaseURL bool
 }
 
 // SuppressionRow is one entry of the do-not-send list.

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -9,10 +10,12 @@ import (
 type MessagesProps struct {
 	Shell  Shell
 	Status string
-	Total  int
-	Page   int
-	Pages  int
-	Rows   []MessageRow
+	// Kind is transactional, system, or "" for both.
+	Kind  string
+	Total int
+	Page  int
+	Pages int
+	Rows  []MessageRow
 	// The form that sends one message by hand.
 	Form      MessageForm
 	Templates []Option
@@ -30,7 +33,9 @@ type MessageForm struct {
 
 // MessageRow is one transactional message in the list.
 type MessageRow struct {
-	ID        int64
+	ID int64
+	// Kind is transactional, or system for Herald's own mail.
+	Kind      string
 	To        string
 	Subject   string
 	Status    string
@@ -74,6 +79,30 @@ func messagesTabs() []Option {
 func messageStatuses() []Option {
 	return []Option{{"", "All"}, {"queued", "Queued"}, {"sending", "Sending"}, {"sent", "Sent"}, {"retrying", "Retrying"},
 		{"failed", "Failed"}, {"suppressed", "Suppressed"}}
+}
+
+func messageKinds() []Option {
+	return []Option{{"", "All kinds"}, {"transactional", "Transactional"}, {"system", "System mail"}}
+}
+
+// messagesQuery is the list's query for a status and a kind.
+func messagesQuery(status, kind string) string {
+	q := url.Values{}
+	if status != "" {
+		q.Set("status", status)
+	}
+	if kind != "" {
+		q.Set("kind", kind)
+	}
+	return q.Encode()
+}
+
+// messagesLink is the list of a status and a kind.
+func messagesLink(status, kind string) string {
+	if q := messagesQuery(status, kind); q != "" {
+		return "/messages?" + q
+	}
+	return "/messages"
 }
 
 func messagePath(id int64) string { return "/messages/" + i64(id) }

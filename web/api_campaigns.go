@@ -1,12 +1,8 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/mail"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -216,172 +212,19 @@ func (s *Server) apiCampaignUpdate(c *echo.Context) error {
 	return apiData(c, http.StatusOK, toCampaignJSON(x))
 }
 
-// campaignContent resolves what a campaign will send, checked: its body
-// from a template or its own, in its layout, rendered once with sample data,
-// with a sender, an audience, a relay and the public URL its links need.
-// It returns the content compiled too, for callers that render it.
-func (s *Server) campaignContent(ctx context.Context, x store.Campaign) (mailer.Content, *mailer.Compiled, error) {
-	return s.checkCampaign(ctx, x, false)
-}
-
-// checkCampaign is campaignContent; a test send needs no audience.
-func (s *Server) checkCampaign(ctx context.Context, x store.Campaign, test bool) (mailer.Content, *mailer.Compiled, error) {
-	errs := map[string]string{}
-	g := s.general()
-	content := mailer.Content{Name: x.Name, FromName: x.FromName, FromEmail: x.FromEmail, ReplyTo: x.ReplyTo}
-	if content.FromEmail == "" {
-		content.FromName, content.FromEmail = g.FromName, g.FromEmail
-	}
-	if content.FromEmail == "" {
-		errs["from_email"] = "Give a from address, here or as the default sender in Settings → General."
-	}
-	if g.BaseURL == "" {
-		errs["status"] = "Set the public base URL in Settings → General first: every message links back to it to unsubscribe."
-	}
-	if len(x.ListIDs) == 0 && x.SegmentID == 0 && !test {
-		errs["list_ids"] = "Choose at least one list or a segment to send to."
-	}
-	if _, err := s.pickRelay(ctx, x.RelayID); err != nil {
-		errs["relay_id"] = "No relay to send through: " + err.Error()
-	}
-	src, err := s.campaignSource(ctx, x)
-	if err != nil {
-		return content, nil, err
-	}
-	if strings.TrimSpace(src.Subject) == "" {
-		errs["subject"] = "Give the campaign a subject."
-	}
-	if strings.TrimSpace(src.Body) == "" {
-		errs["body"] = "Write the email, or choose a template."
-	}
-	var compiled *mailer.Compiled
-	if len(errs) == 0 {
-		if compiled, err = mailer.Compile(src); err != nil {
-			errs["body"] = err.Error()
-		}
-	}
-	if len(errs) > 0 {
-		return content, nil, &store.ValidationError{Fields: errs}
-	}
-	content.Source = src
-	// The mailto of List-Unsubscribe, for mail programs that do not take
-	// the one-click link: replies reach the sender, who can act on them.
-	content.UnsubscribeMailto = content.FromEmail
-	if content.ReplyTo != "" {
-		content.UnsubscribeMailto = content.ReplyTo
-	}
-	if len(x.ListIDs) > 0 {
-		if l, err := s.store.List(ctx, x.ListIDs[0]); err == nil {
-			content.ListName, content.ListID = l.Name, fmt.Sprintf("list-%d.%s", l.ID, helloName(g.BaseURL))
-		}
-	}
-	return content, compiled, nil
-}
-
-// campaignSource is the message a campaign sends, before any recipient: its
-// own body or its template's, with its preheader, in its layout.
-func (s *Server) campaignSource(ctx context.Context, x store.Campaign) (mailer.Source, error) {
-	src := mailer.Source{Subject: x.Subject, Format: x.Format, Body: x.Body, Text: x.TextBody, Layout: mailer.DefaultLayout}
-	if x.TemplateID != 0 {
-		t, err := s.store.Template(ctx, x.TemplateID)
-		if err != nil {
-			return src, err
-		}
-		if src, err = s.templateSource(ctx, t); err != nil {
-			return src, err
-		}
-		if x.Subject != "" {
-			src.Subject = x.Subject
-		}
-	}
-	src.Preheader = x.Preheader
-	if x.LayoutID != 0 {
-		l, err := s.store.Template(ctx, x.LayoutID)
-		if err != nil {
-			return src, err
-		}
-		src.Layout = l.Body
-	}
-	return src, nil
-}
-
-// StartCampaign checks what a campaign will send, freezes it and sets the
-// campaign sending. The dispatcher calls it for scheduled campaigns.
-func (s *Server) StartCampaign(ctx context.Context, id int64) error {
-	x, err := s.store.Campaign(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !x.Editable() {
-		return &store.ValidationError{Fields: map[string]string{"status": "The campaign is " + x.Status + "; only a draft or scheduled campaign can be sent."}}
-	}
-	content, compiled, err := s.campaignContent(ctx, x)
-	if err != nil {
-		return err
-	}
-	frozen, err := json.Marshal(content)
-	if err != nil {
-		return err
-	}
-	if _, err = s.store.StartCampaign(ctx, id, string(frozen)); err != nil {
-		return err
-	}
-	s.archiveCampaign(ctx, x, content.Name, compiled)
-	return nil
-}
-
-// archiveCampaign adds a started campaign to the archive of each public
-// list it goes to, rendered for nobody in particular: no name, and links
-// that lead to the archive rather than to anyone's preferences.
-func (s *Server) archiveCampaign(ctx context.Context, x store.Campaign, name string, compiled *mailer.Compiled) {
-	base := strings.TrimRight(s.general().BaseURL, "/")
-	for _, listID := range x.ListIDs {
-		l, err := s.store.List(ctx, listID)
-		if err != nil || l.Visibility != store.VisibilityPublic {
-			continue
-		}
-		archive := base + "/archive/" + itoa(l.ID)
-		r, err := compiled.Render(mailer.Data{Campaign: mailer.CampaignData{Name: name}, Org: s.Org(),
-			Links: mailer.Links{Unsubscribe: archive, Preferences: archive, WebView: archive}})
-		if err != nil {
-			s.log.Warn("campaign not archived: it does not render without a recipient", "campaign", x.ID, "err", err)
-			continue
-		}
-		if _, err := s.store.AddArchiveEntry(ctx, store.ArchiveEntry{ListID: l.ID, Title: r.Subject, HTML: r.HTML, Text: r.Text}); err != nil {
-			s.log.Error("archiving a campaign", "campaign", x.ID, "list", l.ID, "err", err)
-		}
-	}
-}
-
 func (s *Server) apiCampaignSend(c *echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
-	if err := s.StartCampaign(c.Request().Context(), id); err != nil {
+	if err := s.out.Send(c.Request().Context(), id); err != nil {
 		return err
 	}
-	s.kick(id)
 	x, err := s.store.Campaign(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
 	return apiData(c, http.StatusAccepted, toCampaignJSON(x))
-}
-
-// parseSendAt reads a time to send: RFC 3339 with its offset, or a local
-// "2026-05-01T09:00" in the organisation's timezone.
-func (s *Server) parseSendAt(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	loc := s.location()
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05"} {
-		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, &store.ValidationError{Fields: map[string]string{"send_at": "Give a time like 2026-05-01T09:00 (in your timezone, " + loc.String() + ") or 2026-05-01T09:00:00+02:00."}}
 }
 
 func (s *Server) apiCampaignSchedule(c *echo.Context) error {
@@ -396,15 +239,7 @@ func (s *Server) apiCampaignSchedule(c *echo.Context) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	at, err := s.parseSendAt(b.SendAt)
-	if err != nil {
-		return err
-	}
-	// Check now what would stop it at its time, rather than fail then.
-	if _, _, err := s.campaignContent(ctx, x); err != nil {
-		return err
-	}
-	if x, err = s.store.ScheduleCampaign(ctx, x.ID, at); err != nil {
+	if x, err = s.out.Schedule(ctx, x.ID, b.SendAt); err != nil {
 		return err
 	}
 	return apiData(c, http.StatusOK, toCampaignJSON(x))
@@ -445,83 +280,27 @@ func (s *Server) apiCampaignTest(c *echo.Context) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	out, err := s.campaignTest(ctx, x, b.Emails, b.ContactID)
+	res, err := s.out.TestCampaign(ctx, x, b.Emails, b.ContactID)
 	if err != nil {
 		return err
+	}
+	out := []testResult{}
+	for _, r := range res {
+		out = append(out, testResult{Email: r.Email, Delivered: r.Delivered, Reply: r.Reply, Error: r.Detail})
 	}
 	return apiData(c, http.StatusOK, map[string]any{"results": out})
 }
 
-// campaignTest sends the campaign as it would go out, rendered for a chosen
-// contact or sample data, to each address: subject marked [TEST], sample
-// links that unsubscribe nobody, nothing recorded.
-func (s *Server) campaignTest(ctx context.Context, x store.Campaign, emails []string, contactID int64) ([]testResult, error) {
-	if len(emails) == 0 || len(emails) > maxTestRecipients {
-		return nil, &store.ValidationError{Fields: map[string]string{"emails": fmt.Sprintf("Give 1 to %d addresses.", maxTestRecipients)}}
-	}
-	for _, e := range emails {
-		if msg := store.CheckEmail(e); msg != "" {
-			return nil, &store.ValidationError{Fields: map[string]string{"emails": e + ": " + msg}}
-		}
-	}
-	content, compiled, err := s.checkCampaign(ctx, x, true)
-	if err != nil {
-		return nil, err
-	}
-	base := strings.TrimRight(s.general().BaseURL, "/")
-	d, err := s.renderData(ctx, base, contactID, nil, x.ID)
-	if err != nil {
-		return nil, &store.ValidationError{Fields: map[string]string{"contact_id": fmt.Sprintf("There is no contact %d.", contactID)}}
-	}
-	d.Links, d.Campaign = sampleLinks(base), mailer.CampaignData{Name: x.Name}
-	r, err := compiled.Render(d)
-	if err != nil {
-		return nil, &store.ValidationError{Fields: map[string]string{"body": "It does not render for this contact: " + mailer.RenderError(err)}}
-	}
-	relay, err := s.pickRelay(ctx, x.RelayID)
-	if err != nil {
-		return nil, &store.ValidationError{Fields: map[string]string{"relay_id": err.Error()}}
-	}
-	out := []testResult{}
-	for _, addr := range emails {
-		m := mailer.Message{From: mail.Address{Name: content.FromName, Address: content.FromEmail}, To: mail.Address{Address: addr},
-			Subject: "[TEST] " + r.Subject, Text: r.Text, HTML: r.HTML, ListName: content.ListName, ListID: content.ListID,
-			UnsubscribeURL: d.Links.Unsubscribe}
-		if content.ReplyTo != "" {
-			m.ReplyTo = &mail.Address{Address: content.ReplyTo}
-		}
-		tctx, cancel := context.WithTimeout(ctx, testTimeout)
-		res, err := s.sendOne(tctx, relay, content.FromEmail, addr, m.Bytes())
-		cancel()
-		line := testResult{Email: addr, Delivered: err == nil, Reply: res.Reply}
-		if err != nil {
-			line.Error = failureDetail(err)
-		}
-		out = append(out, line)
-	}
-	return out, nil
-}
-
-// kick asks the dispatcher to start on a campaign now.
-func (s *Server) kick(id int64) {
-	if s.dispatch != nil {
-		s.dispatch(id)
-	}
-}
-
-// apiCampaignStatus moves a campaign between statuses: pause, resume, cancel.
-func (s *Server) apiCampaignStatus(to string, from ...string) echo.HandlerFunc {
+// apiCampaignChange pauses, resumes, cancels or unschedules a campaign.
+func (s *Server) apiCampaignChange(action string) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		id, err := pathID(c)
 		if err != nil {
 			return err
 		}
-		x, err := s.store.SetCampaignStatus(c.Request().Context(), id, to, from...)
+		x, err := s.out.Change(c.Request().Context(), id, action)
 		if err != nil {
 			return err
-		}
-		if to == store.CampaignSending {
-			s.kick(id)
 		}
 		return apiData(c, http.StatusOK, toCampaignJSON(x))
 	}
@@ -532,12 +311,9 @@ func (s *Server) apiCampaignResendFailed(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.store.ResendFailed(c.Request().Context(), id)
+	n, err := s.out.ResendFailed(c.Request().Context(), id)
 	if err != nil {
 		return err
-	}
-	if n > 0 {
-		s.kick(id)
 	}
 	return apiData(c, http.StatusOK, map[string]int{"queued": n})
 }

@@ -9,20 +9,17 @@ import (
 	"time"
 
 	"herald/mailer/smtptest"
-	"herald/scheduler"
+	"herald/scheduler/outbound"
 	"herald/store"
 )
 
-// sendingHarness is a harness whose campaigns really go out: a dispatcher
-// wired as serve wires it, and a loopback SMTP server to receive them.
-func sendingHarness(t *testing.T, opts smtptest.Options) (*harness, *scheduler.Dispatcher, *smtptest.Server) {
+// sendingHarness is a harness whose campaigns really go out: its
+// dispatcher runs, and a loopback SMTP server receives them.
+func sendingHarness(t *testing.T, opts smtptest.Options) (*harness, *outbound.Dispatcher, *smtptest.Server) {
 	sink := smtptest.Start(t, opts)
-	d := &scheduler.Dispatcher{}
-	h := newHarness(t, func(c *Config) { c.Dispatch = d.Kick })
-	d.Store, d.Log, d.Links, d.Open, d.Org, d.Start, d.Signer = h.st, h.srv.log, h.srv.CampaignLinks, h.srv.OpenRelay, h.srv.Org, h.srv.StartCampaign, h.srv.Signer
-	ctx, stop := context.WithCancel(context.Background())
-	d.Dispatch(ctx)
-	t.Cleanup(func() { stop(); d.Wait() })
+	h := newHarness(t)
+	d := h.srv.out.Dispatcher()
+	runWorker(t, d)
 	return h, d, sink
 }
 
@@ -45,7 +42,7 @@ func (h *harness) readyToSend(sink *smtptest.Server, conns int, tz string) {
 // what is missing, send to a real loopback relay, watch it finish, and read
 // its stats and recipients.
 func TestAPICampaignLifecycle(t *testing.T) {
-	h, d, sink := sendingHarness(t, smtptest.Options{})
+	h, _, sink := sendingHarness(t, smtptest.Options{})
 	ctx := context.Background()
 
 	bg := context.Background()
@@ -166,7 +163,7 @@ func TestAPICampaignLifecycle(t *testing.T) {
 	}
 
 	// Each message's web view shows the campaign as that recipient got it.
-	view := strings.TrimPrefix(h.srv.CampaignLinks(reader3.ID, int64(audID(c))).WebView, "https://news.bakery.test")
+	view := strings.TrimPrefix(h.srv.out.Links(ctx).Campaign(reader3.ID, int64(audID(c))).WebView, "https://news.bakery.test")
 	if resp := h.get(view); resp.StatusCode != http.StatusOK {
 		t.Errorf("web view: got %d, want 200", resp.StatusCode)
 	} else if page := body(t, resp); !strings.Contains(page, "Hello <strong>Reader3</strong>") || !strings.Contains(page, "1 Mill Lane") {
@@ -222,19 +219,21 @@ func TestAPICampaignLifecycle(t *testing.T) {
 			t.Errorf("schedule at %q: got %d %v, want 422", bad, code, out)
 		}
 	}
-	soon := time.Now().Add(1500 * time.Millisecond)
+	// The schedule falls due on the store's clock, which the test moves
+	// rather than waiting.
+	clock := h.setClock()
+	soon := clock.Now().Add(time.Hour)
 	if code, out := h.api(key, http.MethodPost, june+"/schedule", map[string]any{"send_at": soon.Format(time.RFC3339Nano)}); code != http.StatusOK {
 		t.Fatalf("schedule soon: got %d %v", code, out)
 	}
-	job := d.StartDue(ctx)
-	if err := job.Run(ctx); err != nil {
+	if err := h.srv.out.StartDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, out := h.api(key, http.MethodGet, june, nil); audData(t, out)["status"] != "scheduled" {
 		t.Fatalf("before its time: got %v, want still scheduled", audData(t, out)["status"])
 	}
-	time.Sleep(time.Until(soon) + 1100*time.Millisecond)
-	if err := job.Run(ctx); err != nil {
+	clock.Advance(time.Hour + time.Second)
+	if err := h.srv.out.StartDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitSent := time.Now().Add(20 * time.Second)

@@ -104,7 +104,7 @@ func (s *Server) apiDKIMKeyCreate(c *echo.Context) error {
 	if b.Algorithm == "" {
 		b.Algorithm = store.DKIMRSA
 	}
-	k, err := s.addDKIMKey(c.Request().Context(), b.Domain, b.Selector, b.Algorithm)
+	k, err := s.out.AddDKIMKey(c.Request().Context(), b.Domain, b.Selector, b.Algorithm)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *Server) apiDKIMKeyUpdate(c *echo.Context) error {
 		}
 		return &store.ValidationError{Fields: map[string]string{"enabled": "Give enabled as true or false."}}
 	}
-	k, err := s.setDKIMKeyEnabled(c.Request().Context(), id, *b.Enabled)
+	k, err := s.out.SetDKIMKeyEnabled(c.Request().Context(), id, *b.Enabled)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (s *Server) apiDomainCheck(c *echo.Context) error {
 	if msg := store.CheckDKIMDomain(domain); msg != "" {
 		return &store.ValidationError{Fields: map[string]string{"domain": msg}}
 	}
-	rep, err := s.domainReport(c.Request().Context(), domain)
+	rep, err := s.out.CheckDomain(c.Request().Context(), domain)
 	if err != nil {
 		return err
 	}

@@ -2,24 +2,16 @@ package web
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"maps"
-	"mime"
 	"net/http"
-	"path/filepath"
-	"slices"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
-	"herald/mailer"
+	"herald/scheduler/outbound"
 	"herald/store"
 )
 
@@ -31,34 +23,10 @@ const maxMessageBody = 16 << 20
 // global limit skips the path (uploadPaths).
 var messageBodyLimit = middleware.BodyLimit(maxMessageBody)
 
-// messageRequest is a POST /api/v1/messages body: a template with data, or
-// a subject with html and/or text.
-type messageRequest struct {
-	To             string              `json:"to"`
-	From           string              `json:"from"`
-	ReplyTo        string              `json:"reply_to"`
-	TemplateID     *int64              `json:"template_id"`
-	Subject        *string             `json:"subject"`
-	HTML           *string             `json:"html"`
-	Text           *string             `json:"text"`
-	Data           map[string]any      `json:"data"`
-	IdempotencyKey string              `json:"idempotency_key"`
-	Attachments    []attachmentRequest `json:"attachments"`
-	Headers        map[string]string   `json:"headers"`
-	RelayID        *int64              `json:"relay_id"`
-}
-
-// attachmentRequest is one file of a message request.
-type attachmentRequest struct {
-	Filename      string `json:"filename"`
-	ContentType   string `json:"content_type"`
-	ContentBase64 string `json:"content_base64"`
-}
-
 // bindMessageJSON decodes a message request. Bodies within maxJSONBody go
 // through bindJSON like every other request; larger ones, which only
 // attachments make, are decoded here with the same strictness.
-func bindMessageJSON(c *echo.Context, dst *messageRequest) error {
+func bindMessageJSON(c *echo.Context, dst *outbound.MessageRequest) error {
 	raw, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return err
@@ -82,6 +50,7 @@ func bindMessageJSON(c *echo.Context, dst *messageRequest) error {
 // message also carries its attachments and history.
 type messageJSON struct {
 	ID             int64              `json:"id"`
+	Kind           string             `json:"kind"`
 	To             string             `json:"to"`
 	From           string             `json:"from"`
 	ReplyTo        string             `json:"reply_to"`
@@ -117,7 +86,7 @@ type messageEventJSON struct {
 }
 
 func toMessageJSON(m store.Message) messageJSON {
-	j := messageJSON{ID: m.ID, To: addressOf(m.ToName, m.ToEmail), From: addressOf(m.FromName, m.FromEmail), ReplyTo: m.ReplyTo,
+	j := messageJSON{ID: m.ID, Kind: m.Kind, To: addressOf(m.ToName, m.ToEmail), From: addressOf(m.FromName, m.FromEmail), ReplyTo: m.ReplyTo,
 		Subject: m.Subject, TemplateID: optID(m.TemplateID), RelayID: optID(m.RelayID), Essential: m.Essential, IdempotencyKey: m.IdempotencyKey,
 		Status: m.Status, Attempts: m.Attempts, LastCode: m.LastCode, LastResponse: m.LastResponse, ProviderID: m.ProviderID,
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, SentAt: optTime(m.SentAt)}
@@ -137,27 +106,13 @@ func toMessageJSON(m store.Message) messageJSON {
 // with those of the message an idempotency key already made.
 func (s *Server) apiMessageCreate(c *echo.Context) error {
 	ctx := c.Request().Context()
-	var b messageRequest
+	var b outbound.MessageRequest
 	if err := bindMessageJSON(c, &b); err != nil {
 		return err
 	}
-	if b.IdempotencyKey != "" {
-		if m, err := s.store.MessageByKey(ctx, b.IdempotencyKey); err == nil {
-			return messageAccepted(c, m, true)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-	}
-	in, err := s.newMessage(ctx, s.publicURL(c), b)
+	m, replay, err := s.out.Queue(ctx, b)
 	if err != nil {
 		return err
-	}
-	m, replay, err := s.store.CreateMessage(ctx, in)
-	if err != nil {
-		return err
-	}
-	if !replay && m.Status == store.MessageQueued && s.messages != nil {
-		s.messages()
 	}
 	return messageAccepted(c, m, replay)
 }
@@ -191,11 +146,14 @@ func (s *Server) apiMessageList(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	status := c.QueryParam("status")
-	if status != "" && !store.MessageStatus(status) {
+	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind")}
+	if f.Status != "" && !store.MessageStatus(f.Status) {
 		return &store.ValidationError{Fields: map[string]string{"status": "status is one of queued, sending, sent, retrying, failed, suppressed."}}
 	}
-	ms, total, err := s.store.Messages(c.Request().Context(), status, m.PerPage, (m.Page-1)*m.PerPage)
+	if f.Kind != "" && !store.MessageKind(f.Kind) {
+		return &store.ValidationError{Fields: map[string]string{"kind": "kind is transactional or system."}}
+	}
+	ms, total, err := s.store.Messages(c.Request().Context(), f, m.PerPage, (m.Page-1)*m.PerPage)
 	if err != nil {
 		return err
 	}
@@ -205,61 +163,4 @@ func (s *Server) apiMessageList(c *echo.Context) error {
 		out = append(out, toMessageJSON(x))
 	}
 	return apiList(c, out, m)
-}
-
-// checkHeaders checks extra headers, which may not replace the ones Herald
-// writes, and returns them in name order.
-func checkHeaders(hs map[string]string, errs map[string]string) []store.Header {
-	if len(hs) > maxMessageHeaders {
-		errs["headers"] = fmt.Sprintf("Send at most %d extra headers.", maxMessageHeaders)
-		return nil
-	}
-	var out []store.Header
-	for _, name := range slices.Sorted(maps.Keys(hs)) {
-		if msg := mailer.CheckHeader(mailer.Header{Name: name, Value: hs[name]}); msg != "" {
-			errs["headers."+name] = upperFirst(msg) + "."
-			continue
-		}
-		out = append(out, store.Header{Name: name, Value: hs[name]})
-	}
-	return out
-}
-
-// decodeAttachments checks and decodes the files: at most maxAttachments,
-// maxAttachmentBytes in all, each named and in standard base64.
-func decodeAttachments(as []attachmentRequest, errs map[string]string) []store.Attachment {
-	if len(as) > maxAttachments {
-		errs["attachments"] = fmt.Sprintf("Send at most %d attachments.", maxAttachments)
-		return nil
-	}
-	var out []store.Attachment
-	total := 0
-	for i, a := range as {
-		field := fmt.Sprintf("attachments[%d].", i)
-		name := strings.TrimSpace(a.Filename)
-		switch {
-		case name == "":
-			errs[field+"filename"] = "Give the file's name, like receipt.pdf."
-		case len(name) > 255 || strings.ContainsFunc(name, unicode.IsControl) || strings.ContainsAny(name, `/\`):
-			errs[field+"filename"] = `Use a name of at most 255 bytes on one line, without / or \.`
-		}
-		ct := strings.TrimSpace(a.ContentType)
-		if ct == "" {
-			if ct = mime.TypeByExtension(filepath.Ext(name)); ct == "" {
-				ct = "application/octet-stream"
-			}
-		} else if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "/") || strings.HasPrefix(mt, "multipart/") {
-			errs[field+"content_type"] = "Give a media type, like application/pdf, or leave it out."
-		}
-		data, err := base64.StdEncoding.DecodeString(a.ContentBase64)
-		if err != nil {
-			errs[field+"content_base64"] = "This is not valid base64: encode the file with standard base64 (RFC 4648), padding included."
-		}
-		total += len(data)
-		out = append(out, store.Attachment{Filename: name, ContentType: ct, Content: data})
-	}
-	if total > maxAttachmentBytes {
-		errs["attachments"] = fmt.Sprintf("The attachments come to %.1f MB; send at most %d MB in all.", float64(total)/(1<<20), maxAttachmentBytes>>20)
-	}
-	return out
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"herald/mailer"
+	"herald/scheduler/outbound"
 	"herald/store"
 )
 
@@ -269,7 +270,7 @@ func (s *Server) apiRelayTest(c *echo.Context) error {
 	if err := bindJSON(c, &body); err != nil {
 		return err
 	}
-	out, err := s.sendTest(c.Request().Context(), id, body.To)
+	out, err := s.out.TestRelay(c.Request().Context(), id, body.To)
 	if err != nil {
 		return err
 	}
@@ -279,7 +280,7 @@ func (s *Server) apiRelayTest(c *echo.Context) error {
 		res.Stage, res.Code, res.Temporary = se.Stage, se.Code, se.Temporary
 	}
 	if out.Err != nil {
-		res.Error = failureDetail(out.Err)
+		res.Error = outbound.FailureDetail(out.Err)
 	}
 	if q := out.Quota; q != nil {
 		res.Quota = &quotaJSON{Max24Hour: q.Max24Hour, MaxPerSecond: q.MaxPerSecond, SentLast24Hours: q.SentLast24Hours,

@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -250,30 +249,9 @@ func (s *Server) apiTemplatePreview(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.renderTemplate(c, t, b.ContactID, b.Data)
+	r, err := s.out.RenderTemplate(ctx, t, b.ContactID, b.Data)
 	if err != nil {
 		return err
 	}
 	return apiData(c, http.StatusOK, map[string]string{"subject": r.Subject, "html": r.HTML, "text": r.Text})
-}
-
-// renderTemplate renders a template for a contact (0 for the sample one).
-func (s *Server) renderTemplate(c *echo.Context, t store.Template, contactID int64, data map[string]any) (mailer.Rendered, error) {
-	ctx := c.Request().Context()
-	compiled, err := s.compileTemplate(ctx, t)
-	if err != nil {
-		return mailer.Rendered{}, &store.ValidationError{Fields: map[string]string{"body": err.Error()}}
-	}
-	d, err := s.renderData(ctx, s.publicURL(c), contactID, data, t.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return mailer.Rendered{}, &store.ValidationError{Fields: map[string]string{"contact_id": "No contact has this id."}}
-	}
-	if err != nil {
-		return mailer.Rendered{}, err
-	}
-	r, err := compiled.Render(d)
-	if err != nil {
-		return r, &store.ValidationError{Fields: map[string]string{"body": "It does not render for this contact: " + mailer.RenderError(err)}}
-	}
-	return r, nil
 }

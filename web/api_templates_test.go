@@ -242,6 +242,7 @@ var unsubscribeLink = regexp.MustCompile(`/u/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)`)
 
 func TestAPITemplatePreview(t *testing.T) {
 	h := newHarness(t)
+	h.setBaseURL()
 	key := h.apiKey(store.ScopeFull)
 	ctx := context.Background()
 	c, _, err := h.st.CreateContact(ctx, store.ContactInput{Email: ptrTo("ann@example.com"), FirstName: ptrTo("<b>Ann</b>")}, false)

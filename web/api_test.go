@@ -188,7 +188,7 @@ func TestAPISettings(t *testing.T) {
 }
 
 func TestAPIRateLimitPerKey(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.APIRate, c.APIBurst = 0.001, 3 })
+	h := newHarness(t, func(c *harnessConfig) { c.APIRate, c.APIBurst = 0.001, 3 })
 	a, b := h.apiKey(store.ScopeRead), h.apiKey(store.ScopeRead)
 	for i := 0; i < 3; i++ {
 		if code, _ := h.api(a, http.MethodGet, "/api/v1/me", nil); code != http.StatusOK {
@@ -265,7 +265,7 @@ func TestAPIExplainsAPasswordItCannotDecrypt(t *testing.T) {
 	if n, err := reopened.UnreadableSecrets(context.Background()); n != 1 || err != nil {
 		t.Fatalf("unreadable secrets under another key: got %d, %v, want 1", n, err)
 	}
-	h2 := newHarness(t, func(c *Config) { c.Store = reopened })
+	h2 := newHarness(t, func(c *harnessConfig) { c.Store = reopened })
 	key2 := h2.apiKey(store.ScopeFull)
 	code, out := h2.api(key2, http.MethodPost, "/api/v1/relays/"+itoa(id)+"/test", map[string]any{"to": "a@example.com"})
 	e := out["error"].(map[string]any)

@@ -79,6 +79,11 @@ type atomEntry struct {
 	} `xml:"content"`
 }
 
+// errNotPublished answers for the feed while Herald does not know its
+// public address.
+var errNotPublished = apiErr(http.StatusServiceUnavailable, "not_published",
+	"This feed is published once the owner of this site sets Herald's public address.")
+
 // archiveFeed is the archive as an Atom feed.
 func (s *Server) archiveFeed(c *echo.Context) error {
 	l, err := s.publicList(c)
@@ -89,7 +94,13 @@ func (s *Server) archiveFeed(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base := s.publicURL(c) + "/archive/" + itoa(l.ID)
+	// A feed's links are absolute; they come from the public base URL,
+	// never from the request's Host header.
+	base := s.out.Links(c.Request().Context()).Base()
+	if base == "" {
+		return errNotPublished
+	}
+	base += "/archive/" + itoa(l.ID)
 	updated := l.UpdatedAt
 	if len(entries) > 0 {
 		updated = entries[0].PublishedAt

@@ -69,7 +69,7 @@ func loadAudience(b *testing.B, st *store.Store, n int) store.List {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w.Notify()
+		w.Wake()
 		for {
 			j, _ = st.Import(ctx, j.ID)
 			if j.Status == store.ImportDone {

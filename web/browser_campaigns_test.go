@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,7 +25,7 @@ func TestBrowserCampaignScheduleAndWatch(t *testing.T) {
 	gate := make(chan struct{})
 	var mu sync.Mutex
 	taken := 0
-	h, d, sink := sendingHarness(t, smtptest.Options{RejectRcpt: func(string) error {
+	h, _, sink := sendingHarness(t, smtptest.Options{RejectRcpt: func(string) error {
 		mu.Lock()
 		taken++
 		n := taken
@@ -89,16 +88,9 @@ func TestBrowserCampaignScheduleAndWatch(t *testing.T) {
 		t.Errorf("scheduled callout: %q", callout)
 	}
 
-	// Two hours pass: the clock is the database's send_at, moved back.
-	db, err := sql.Open("sqlite3", h.st.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`UPDATE campaigns SET send_at = ? WHERE id = ?`, time.Now().Add(-time.Second).Unix(), c.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.StartDue(bg).Run(bg); err != nil {
+	// Two hours pass on the store's clock.
+	h.setClock().Advance(2 * time.Hour)
+	if err := h.srv.out.StartDue(bg); err != nil {
 		t.Fatal(err)
 	}
 	sink.Wait(10, 30*time.Second)

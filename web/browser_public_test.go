@@ -26,8 +26,9 @@ func TestBrowserDoubleOptIn(t *testing.T) {
 	ctx := browser(t)
 	sink := smtptest.Start(t, smtptest.Options{})
 	h := newHarness(t)
+	startLane(t, h)
 	bg := context.Background()
-	if _, err := h.st.SaveGeneral(bg, store.General{OrgName: "Acme Bakery", FromName: "Acme", FromEmail: "news@acme.test", Timezone: "UTC"}); err != nil {
+	if _, err := h.st.SaveGeneral(bg, store.General{OrgName: "Acme Bakery", FromName: "Acme", FromEmail: "news@acme.test", Timezone: "UTC", BaseURL: h.ts.URL}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.st.CreateRelay(bg, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",

@@ -46,8 +46,12 @@ func (s *Server) campaignSave(action string) echo.HandlerFunc {
 			return s.campaignEditorFailed(c, old, f, &store.ValidationError{Fields: errs})
 		}
 		x, err := s.store.UpdateCampaign(ctx, old.ID, in)
-		if err == nil {
-			err = s.campaignDo(ctx, x, action, f.SendAt)
+		switch {
+		case err != nil:
+		case action == "send":
+			err = s.out.Send(ctx, x.ID)
+		case action == "schedule":
+			_, err = s.out.Schedule(ctx, x.ID, f.SendAt)
 		}
 		if err != nil {
 			return s.campaignEditorFailed(c, old, f, err)
@@ -62,31 +66,6 @@ func (s *Server) campaignSave(action string) echo.HandlerFunc {
 		}
 		return redirect(c, "/campaigns/"+itoa(x.ID))
 	}
-}
-
-// campaignDo starts or schedules a saved campaign.
-func (s *Server) campaignDo(ctx context.Context, x store.Campaign, action, sendAt string) error {
-	switch action {
-	case "send":
-		if err := s.StartCampaign(ctx, x.ID); err != nil {
-			return err
-		}
-		s.kick(x.ID)
-	case "schedule":
-		if strings.TrimSpace(sendAt) == "" {
-			return &store.ValidationError{Fields: map[string]string{"send_at": "Choose the day and time to start it."}}
-		}
-		at, err := s.parseSendAt(sendAt)
-		if err != nil {
-			return err
-		}
-		if _, _, err := s.campaignContent(ctx, x); err != nil {
-			return err
-		}
-		_, err = s.store.ScheduleCampaign(ctx, x.ID, at)
-		return err
-	}
-	return nil
 }
 
 func (s *Server) campaignEditorFailed(c *echo.Context, old store.Campaign, f templates.CampaignForm, err error) error {
@@ -113,20 +92,36 @@ func (s *Server) campaignEditorFailed(c *echo.Context, old store.Campaign, f tem
 	return s.render(c, http.StatusUnprocessableEntity, templates.CampaignPage(p))
 }
 
-// campaignStatus pauses, resumes, cancels or unschedules a campaign from its page.
-func (s *Server) campaignStatus(to, done string, from ...string) echo.HandlerFunc {
+// campaignActions are the changes of status a campaign's page and the API
+// offer, each on a route of its own; store.ChangeCampaign says which
+// statuses allow each.
+var campaignActions = []string{store.ActionPause, store.ActionResume, store.ActionCancel, store.ActionUnschedule}
+
+// campaignActionDone is what the page says after each action.
+func campaignActionDone(action string) string {
+	switch action {
+	case store.ActionPause:
+		return "Paused. Messages already on their way finish; nothing more goes until you resume."
+	case store.ActionResume:
+		return "Resumed."
+	case store.ActionCancel:
+		return "Cancelled. Nobody left in the queue will get it."
+	}
+	return "Unscheduled: it is a draft again."
+}
+
+// campaignChange pauses, resumes, cancels or unschedules a campaign from
+// its page.
+func (s *Server) campaignChange(action string) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		id, err := pathID(c)
 		if err != nil {
 			return err
 		}
-		if _, err := s.store.SetCampaignStatus(c.Request().Context(), id, to, from...); err != nil {
+		if _, err := s.out.Change(c.Request().Context(), id, action); err != nil {
 			return s.campaignFlashError(c, id, err)
 		}
-		if to == store.CampaignSending {
-			s.kick(id)
-		}
-		s.flash(c, "success", done)
+		s.flash(c, "success", campaignActionDone(action))
 		return redirect(c, "/campaigns/"+itoa(id))
 	}
 }
@@ -171,12 +166,9 @@ func (s *Server) campaignResendFailed(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.store.ResendFailed(c.Request().Context(), id)
+	n, err := s.out.ResendFailed(c.Request().Context(), id)
 	if err != nil {
 		return s.campaignFlashError(c, id, err)
-	}
-	if n > 0 {
-		s.kick(id)
 	}
 	s.flash(c, "success", fmt.Sprintf("%d failed recipients queued again.", n))
 	return redirect(c, "/campaigns/"+itoa(id))
@@ -189,21 +181,14 @@ func (s *Server) campaignTestSend(c *echo.Context) error {
 		return err
 	}
 	contactID, _ := strconv.ParseInt(c.FormValue("contact_id"), 10, 64)
-	var view templates.TestResultView
-	res, err := s.campaignTest(c.Request().Context(), x, splitList(c.FormValue("to")), contactID)
+	res, err := s.out.TestCampaign(c.Request().Context(), x, splitList(c.FormValue("to")), contactID)
+	view := testResultView(res)
 	if err != nil {
 		var ve *store.ValidationError
 		if !errors.As(err, &ve) {
 			return err
 		}
 		view.Error = validationText(err)
-	}
-	for _, r := range res {
-		line := templates.TestLine{To: r.Email, OK: r.Delivered, Reply: r.Reply}
-		if !r.Delivered {
-			line.Reply = r.Error
-		}
-		view.Lines = append(view.Lines, line)
 	}
 	if c.Request().Header.Get("HX-Request") == "true" {
 		return s.render(c, http.StatusOK, templates.TestResult(view))

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -169,7 +168,7 @@ func (s *Server) campaignProps(c *echo.Context, x store.Campaign) (templates.Cam
 
 // campaignPreview renders a draft as it stands, for sample data.
 func (s *Server) campaignPreview(ctx context.Context, x store.Campaign) templates.PreviewProps {
-	src, err := s.campaignSource(ctx, x)
+	src, err := s.out.CampaignSource(ctx, x)
 	if err != nil {
 		return templates.PreviewProps{Errors: []string{validationText(err)}}
 	}
@@ -181,15 +180,9 @@ func (s *Server) previewSource(ctx context.Context, src mailer.Source, name stri
 	if strings.TrimSpace(src.Body) == "" {
 		return templates.PreviewProps{Errors: []string{"Write the email, or choose a template."}}
 	}
-	compiled, err := mailer.Compile(src)
+	r, err := s.out.RenderSource(ctx, src, name)
 	if err != nil {
 		return templates.PreviewProps{Errors: []string{err.Error()}}
-	}
-	d, _ := s.renderData(ctx, strings.TrimRight(s.general().BaseURL, "/"), 0, nil, 0)
-	d.Campaign = mailer.CampaignData{Name: name}
-	r, err := compiled.Render(d)
-	if err != nil {
-		return templates.PreviewProps{Errors: []string{mailer.RenderError(err)}}
 	}
 	return s.previewRendered(r.Subject, r.HTML, r.Text)
 }
@@ -197,11 +190,7 @@ func (s *Server) previewSource(ctx context.Context, src mailer.Source, name stri
 // campaignDetails lists what a started campaign sent, from its frozen
 // content, and previews that content.
 func (s *Server) campaignDetails(ctx context.Context, x store.Campaign) ([]templates.Option, templates.PreviewProps) {
-	var content mailer.Content
-	frozen, err := s.store.CampaignFrozen(ctx, x.ID)
-	if err == nil {
-		err = json.Unmarshal([]byte(frozen), &content)
-	}
+	content, err := s.out.SentContent(ctx, x.ID)
 	if err != nil {
 		return nil, templates.PreviewProps{Errors: []string{"The campaign's frozen content cannot be read: " + err.Error()}}
 	}

@@ -116,7 +116,7 @@ func TestCampaignPagesProgress(t *testing.T) {
 	}
 	// Started, but with no dispatcher here: the outbox is filled and five
 	// messages recorded as the dispatcher would.
-	if err := h.srv.StartCampaign(bg, x.ID); err != nil {
+	if err := h.srv.out.Send(bg, x.ID); err != nil {
 		t.Fatal(err)
 	}
 	x, _ = h.st.Campaign(bg, x.ID)
@@ -178,7 +178,7 @@ func TestCampaignPageSaysWhyItWaits(t *testing.T) {
 	h.readyToSend(sink, 1, "UTC")
 	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News")})
 	x, _ := h.st.CreateCampaign(bg, store.CampaignInput{Name: new("Held"), Subject: new("Hi"), Format: new("markdown"), Body: new("Hi"), ListIDs: &[]int64{news.ID}})
-	if err := h.srv.StartCampaign(bg, x.ID); err != nil {
+	if err := h.srv.out.Send(bg, x.ID); err != nil {
 		t.Fatal(err)
 	}
 	path := "/campaigns/" + strconv.FormatInt(x.ID, 10)
@@ -242,7 +242,7 @@ func TestDashboardShowsSendingActivity(t *testing.T) {
 	var ids []int64
 	for _, name := range []string{"Spring", "Summer"} {
 		x, _ := h.st.CreateCampaign(bg, store.CampaignInput{Name: new(name), Subject: new("Hi"), Format: new("markdown"), Body: new("Hi"), ListIDs: &[]int64{news.ID}})
-		if err := h.srv.StartCampaign(bg, x.ID); err != nil {
+		if err := h.srv.out.Send(bg, x.ID); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, x.ID)

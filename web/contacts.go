@@ -190,8 +190,8 @@ func (s *Server) contactPageProps(c *echo.Context, id int64) (templates.ContactP
 	p := templates.ContactProps{Shell: s.shell(c, "contacts", ct.Email), ID: id, Form: contactFormOf(ct), Statuses: store.ContactStatuses,
 		Source: ct.Source, CreatedAt: ct.CreatedAt, Erased: !ct.ErasedAt.IsZero()}
 	if !p.Erased {
-		p.PreferencesURL = s.PreferencesURL(s.publicURL(c), id)
-		p.UnsubscribeURL = s.UnsubscribeURL(s.publicURL(c), id, 0)
+		links := s.out.Links(ctx)
+		p.PreferencesURL, p.UnsubscribeURL = links.Preferences(id), links.Unsubscribe(id, 0)
 	}
 	if !ct.Consent.At.IsZero() {
 		p.Consent = fmt.Sprintf("%s from %s on %s", ct.Consent.Form, ct.Consent.IP, ct.Consent.At.UTC().Format("2 Jan 2006 15:04 UTC"))

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"herald/mailer"
+	"herald/scheduler/outbound"
 	"herald/store"
 	"herald/templates"
 )
@@ -48,7 +49,7 @@ func (s *Server) domainsPage(c *echo.Context, status int, f templates.DKIMKeyFor
 		p.Domains[i].Report = &view
 	}
 	if from := s.general().FromEmail; from != "" {
-		if d := addressDomain(from); d != "" && !signed[d] {
+		if d := outbound.AddressDomain(from); d != "" && !signed[d] {
 			p.UnsignedFrom = from
 			if p.Form.Domain == "" {
 				p.Form.Domain = d
@@ -68,7 +69,7 @@ func dnsReportView(r mailer.DomainReport) templates.DNSReport {
 
 func (s *Server) domainKeyCreate(c *echo.Context) error {
 	f := templates.DKIMKeyForm{Domain: c.FormValue("domain"), Selector: c.FormValue("selector"), Algorithm: c.FormValue("algorithm")}
-	k, err := s.addDKIMKey(c.Request().Context(), f.Domain, f.Selector, f.Algorithm)
+	k, err := s.out.AddDKIMKey(c.Request().Context(), f.Domain, f.Selector, f.Algorithm)
 	var ve *store.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -89,7 +90,7 @@ func (s *Server) dkimKeyEnable(on bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		k, err := s.setDKIMKeyEnabled(c.Request().Context(), id, on)
+		k, err := s.out.SetDKIMKeyEnabled(c.Request().Context(), id, on)
 		if err != nil {
 			return err
 		}
@@ -111,7 +112,7 @@ func (s *Server) dkimKeyDelete(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deleteDKIMKey(c.Request().Context(), id); err != nil {
+	if err := s.out.DeleteDKIMKey(c.Request().Context(), id); err != nil {
 		return err
 	}
 	s.flash(c, "success", fmt.Sprintf("Key %s of %s deleted. Remove its DNS record in a few days, once mail it signed has arrived.", k.Selector, k.Domain))
@@ -125,7 +126,7 @@ func (s *Server) domainCheck(c *echo.Context) error {
 	if store.CheckDKIMDomain(domain) != "" {
 		return store.ErrNotFound
 	}
-	rep, err := s.domainReport(c.Request().Context(), domain)
+	rep, err := s.out.CheckDomain(c.Request().Context(), domain)
 	if err != nil {
 		return err
 	}

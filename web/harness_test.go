@@ -12,8 +12,11 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"herald/scheduler/outbound"
 	"herald/store"
 )
 
@@ -31,8 +34,17 @@ type harness struct {
 	client *http.Client
 }
 
-// newHarness builds a harness; opts adjust the server's config.
-func newHarness(t *testing.T, opts ...func(*Config)) *harness {
+// harnessConfig is what a harness is built from: the server's config and
+// its outbound service's.
+type harnessConfig struct {
+	Config
+	Out outbound.Config
+}
+
+// newHarness builds a harness; opts adjust its config. Its outbound
+// service retries after a second and looks for work every 100 ms; its
+// dispatcher and lane run only in the tests that start them.
+func newHarness(t *testing.T, opts ...func(*harnessConfig)) *harness {
 	t.Helper()
 	box, err := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -44,22 +56,39 @@ func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := Config{Store: st, Logger: log, Version: "test", Static: os.DirFS("../static")}
+	cfg := harnessConfig{Config: Config{Store: st, Logger: log, Version: "test", Static: os.DirFS("../static")},
+		Out: outbound.Config{Log: log, FirstRetry: time.Second, Every: 100 * time.Millisecond}}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv, err := New(cfg)
+	cfg.Out.Store = cfg.Store
+	if cfg.Outbound, err = outbound.New(cfg.Out); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Cleanups run last first: stop serving, wait for background work, then
-	// close the store.
-	t.Cleanup(srv.Wait)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	h := &harness{t: t, st: cfg.Store, srv: srv, ts: ts}
 	h.client = h.newClient()
 	return h
+}
+
+// runWorker runs one of the outbound service's workers until the test
+// ends, and waits for it.
+func runWorker(t *testing.T, w interface{ Run(context.Context) error }) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
 }
 
 // newClient returns a client with its own cookie jar that does not follow redirects.
@@ -77,6 +106,10 @@ func (h *harness) request(c *http.Client, method, path string, body io.Reader, h
 	}
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		if v == "" {
 			req.Header.Del(k)
 		} else {
@@ -186,4 +219,51 @@ func cookieNamed(resp *http.Response, name string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// clock is a clock a test moves by hand, for the store and everything that
+// follows its time; it starts at the real time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// setClock gives the harness's store a clock the test moves by hand.
+func (h *harness) setClock() *clock {
+	c := &clock{t: time.Now()}
+	h.st.SetClock(c.Now)
+	return c
+}
+
+// Now is the clock's time.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on by d.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// setBaseURL sets the public base URL, which links in mail start with and
+// without which nobody may sign up, to the harness's own address.
+func (h *harness) setBaseURL() {
+	h.t.Helper()
+	ctx := context.Background()
+	g, err := h.st.General(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if g.BaseURL != "" {
+		return
+	}
+	g.BaseURL = h.ts.URL
+	if _, err := h.st.SaveGeneral(ctx, g); err != nil {
+		h.t.Fatal(err)
+	}
+	h.srv.generalCache.Store(nil)
 }

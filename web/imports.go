@@ -117,7 +117,7 @@ func (s *Server) newJob(ctx context.Context, up upload, setup *store.ImportSetup
 		return j, err
 	}
 	if setup != nil {
-		s.imports.Notify()
+		s.imports.Wake()
 	}
 	return j, nil
 }
@@ -283,7 +283,7 @@ func (s *Server) importStart(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.imports.Notify()
+	s.imports.Wake()
 	return redirect(c, "/contacts/import/"+itoa(id))
 }
 

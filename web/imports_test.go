@@ -46,7 +46,7 @@ func audRunImporter(t testing.TB, w *imports.Worker) (cancel context.CancelFunc,
 func audImportHarness(t *testing.T) (*harness, *imports.Worker) {
 	t.Helper()
 	var w *imports.Worker
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *harnessConfig) {
 		w = imports.NewWorker(c.Store, c.Logger)
 		w.Idle = 10 * time.Millisecond
 		c.Imports = w
@@ -322,7 +322,7 @@ func TestAPIImportAwkwardFile(t *testing.T) {
 // and starts a new one, which must carry on from the next line.
 func TestImportResumesAfterARestart(t *testing.T) {
 	var first *imports.Worker
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *harnessConfig) {
 		first = imports.NewWorker(c.Store, c.Logger)
 		first.Idle, first.BatchSize = 10*time.Millisecond, 5
 		c.Imports = first

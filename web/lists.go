@@ -101,8 +101,9 @@ func (s *Server) listProps(c *echo.Context, l store.List) templates.ListProps {
 	if l.Visibility == store.VisibilityPublic {
 		p.FormURL = s.publicURL(c) + "/subscribe/" + itoa(l.ID)
 		p.EmbedHTML = embedHTML(p.FormURL, l)
-		_, err := s.store.DefaultRelay(c.Request().Context())
-		p.NoRelay = errors.Is(err, store.ErrNotFound)
+		_, err := s.out.Relay(c.Request().Context(), 0)
+		p.NoRelay = err != nil
+		p.NoBaseURL = s.general().BaseURL == ""
 	}
 	return p
 }

@@ -9,20 +9,12 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/labstack/echo/v5"
 
-	"herald/mailer"
+	"herald/scheduler/outbound"
 	"herald/store"
 	"herald/templates"
-)
-
-// Limits on one transactional message.
-const (
-	maxAttachments     = 20
-	maxAttachmentBytes = 10 << 20
-	maxMessageHeaders  = 50
 )
 
 // addressOf writes an address with its name, as a header would.
@@ -31,160 +23,6 @@ func addressOf(name, email string) string {
 		return email
 	}
 	return (&mail.Address{Name: name, Address: email}).String()
-}
-
-// parseAddress reads one address, bare or with a name, or says what is
-// wrong with it.
-func parseAddress(v string) (*mail.Address, string) {
-	a, err := mail.ParseAddress(strings.TrimSpace(v))
-	if err != nil {
-		return nil, "Give one address, like jane@example.com or Jane Doe <jane@example.com>."
-	}
-	if msg := store.CheckEmail(a.Address); msg != "" {
-		return nil, msg
-	}
-	return a, ""
-}
-
-// newMessage checks a message request and resolves it into what the store
-// keeps: the sender, the content rendered from its template (so the lane
-// sends exactly what was checked here), the files decoded, and whether the
-// address may be sent to. Every problem comes back as a field error.
-func (s *Server) newMessage(ctx context.Context, base string, b messageRequest) (store.NewMessage, error) {
-	errs := map[string]string{}
-	in := store.NewMessage{Message: store.Message{IdempotencyKey: b.IdempotencyKey, Data: b.Data}}
-	if strings.TrimSpace(b.To) == "" {
-		errs["to"] = "Give the address to send to, like jane@example.com."
-	} else if to, msg := parseAddress(b.To); msg != "" {
-		errs["to"] = msg
-	} else {
-		in.ToEmail, in.ToName = store.NormalizeEmail(to.Address), to.Name
-	}
-	g := s.general()
-	in.FromName, in.FromEmail = g.FromName, g.FromEmail
-	if strings.TrimSpace(b.From) != "" {
-		if from, msg := parseAddress(b.From); msg != "" {
-			errs["from"] = msg
-		} else {
-			in.FromName, in.FromEmail = from.Name, from.Address
-		}
-	} else if in.FromEmail == "" {
-		errs["from"] = "Give a from address, here or as the default sender in Settings → General."
-	}
-	if in.ReplyTo = strings.TrimSpace(b.ReplyTo); in.ReplyTo != "" {
-		if msg := store.CheckEmail(in.ReplyTo); msg != "" {
-			errs["reply_to"] = msg
-		}
-	}
-	if len(b.IdempotencyKey) > 200 || strings.ContainsFunc(b.IdempotencyKey, unicode.IsControl) {
-		errs["idempotency_key"] = "Use one line of at most 200 characters, like order-1001-receipt."
-	}
-	if b.TemplateID != nil && (b.Subject != nil || b.HTML != nil || b.Text != nil) {
-		errs["template_id"] = "Send either template_id with data, or subject with html or text; not both."
-	} else if b.TemplateID != nil {
-		if err := s.renderMessage(ctx, base, *b.TemplateID, &in, errs); err != nil {
-			return in, err
-		}
-	} else {
-		givenContent(b, &in, errs)
-	}
-	in.Headers = checkHeaders(b.Headers, errs)
-	in.Attachments = decodeAttachments(b.Attachments, errs)
-	if b.RelayID != nil {
-		r, err := s.store.Relay(ctx, *b.RelayID)
-		if errors.Is(err, store.ErrNotFound) {
-			errs["relay_id"] = "No relay has this id; GET /api/v1/relays lists them."
-		} else if err != nil {
-			return in, err
-		}
-		in.RelayID = r.ID
-	} else if _, err := s.pickRelay(ctx, 0); err != nil {
-		errs["relay_id"] = err.Error()
-	}
-	if len(errs) > 0 {
-		return in, &store.ValidationError{Fields: errs}
-	}
-	if !in.Essential {
-		why, err := s.store.MessageBlock(ctx, in.ToEmail)
-		if err != nil {
-			return in, err
-		}
-		if why != "" {
-			in.Status, in.Reason = store.MessageSuppressed, "not sent: "+why
-		}
-	}
-	return in, nil
-}
-
-// renderMessage renders a transactional template with the request's data
-// for its recipient, through the same compile and render path as previews:
-// a known contact sees their own fields and links.
-func (s *Server) renderMessage(ctx context.Context, base string, id int64, in *store.NewMessage, errs map[string]string) error {
-	t, err := s.store.Template(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		errs["template_id"] = "No template has this id; GET /api/v1/templates?kind=transactional lists them."
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if t.Kind != store.KindTransactional {
-		errs["template_id"] = fmt.Sprintf("%q is a %s template; send a transactional one.", t.Name, t.Kind)
-		return nil
-	}
-	compiled, err := s.compileTemplate(ctx, t)
-	if err != nil {
-		errs["template_id"] = "The template does not compile: " + err.Error()
-		return nil
-	}
-	d := mailer.Data{Contact: mailer.ContactData{Email: in.ToEmail}, Data: in.Data, Org: s.Org()}
-	c, err := s.store.ContactByEmail(ctx, in.ToEmail)
-	switch {
-	case err == nil:
-		if d, err = s.renderData(ctx, strings.TrimRight(base, "/"), c.ID, in.Data, t.ID); err != nil {
-			return err
-		}
-	case !errors.Is(err, store.ErrNotFound):
-		return err
-	}
-	r, err := compiled.Render(d)
-	if err != nil {
-		errs["data"] = "The template does not render with this data: " + mailer.RenderError(err)
-		return nil
-	}
-	if strings.TrimSpace(r.Subject) == "" {
-		errs["data"] = "The template's subject comes out empty with this data."
-	}
-	in.TemplateID, in.Subject, in.HTML, in.Text, in.Essential = t.ID, r.Subject, r.HTML, r.Text, t.Essential
-	return nil
-}
-
-// givenContent checks a message given as subject, html and text; the text
-// part is made from the HTML when absent.
-func givenContent(b messageRequest, in *store.NewMessage, errs map[string]string) {
-	deref := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	in.Subject, in.HTML, in.Text = strings.TrimSpace(deref(b.Subject)), deref(b.HTML), deref(b.Text)
-	switch {
-	case in.Subject == "":
-		errs["subject"] = "Give a subject, or a template_id."
-	case len(in.Subject) > 998 || strings.ContainsFunc(in.Subject, unicode.IsControl):
-		errs["subject"] = "Use one line of at most 998 characters."
-	}
-	if strings.TrimSpace(in.HTML) == "" && strings.TrimSpace(in.Text) == "" {
-		errs["html"] = "Give html or text, or both, or a template_id."
-	}
-	for field, v := range map[string]string{"html": in.HTML, "text": in.Text} {
-		if len(v) > mailer.MaxPart {
-			errs[field] = fmt.Sprintf("Send at most %d MB.", mailer.MaxPart>>20)
-		}
-	}
-	if strings.TrimSpace(in.Text) == "" && in.HTML != "" {
-		in.Text = mailer.HTMLToText(in.HTML)
-	}
 }
 
 func (s *Server) messageList(c *echo.Context) error {
@@ -199,20 +37,23 @@ func (s *Server) messagesPage(c *echo.Context, code int, p templates.MessagesPro
 	for _, t := range ts {
 		p.Templates = append(p.Templates, templates.Option{Value: itoa(t.ID), Label: t.Name})
 	}
-	status := c.QueryParam("status")
-	if !store.MessageStatus(status) {
-		status = ""
+	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind")}
+	if !store.MessageStatus(f.Status) {
+		f.Status = ""
+	}
+	if !store.MessageKind(f.Kind) {
+		f.Kind = ""
 	}
 	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
 	pageNo = max(pageNo, 1)
 	const perPage = 100
-	ms, total, err := s.store.Messages(c.Request().Context(), status, perPage, (pageNo-1)*perPage)
+	ms, total, err := s.store.Messages(c.Request().Context(), f, perPage, (pageNo-1)*perPage)
 	if err != nil {
 		return err
 	}
-	p.Shell, p.Status, p.Total, p.Page, p.Pages = s.shell(c, "campaigns", "Transactional"), status, total, pageNo, (total+perPage-1)/perPage
+	p.Shell, p.Status, p.Kind, p.Total, p.Page, p.Pages = s.shell(c, "campaigns", "Transactional"), f.Status, f.Kind, total, pageNo, (total+perPage-1)/perPage
 	for _, m := range ms {
-		p.Rows = append(p.Rows, templates.MessageRow{ID: m.ID, To: m.ToEmail, Subject: m.Subject, Status: m.Status, CreatedAt: m.CreatedAt})
+		p.Rows = append(p.Rows, templates.MessageRow{ID: m.ID, Kind: m.Kind, To: m.ToEmail, Subject: m.Subject, Status: m.Status, CreatedAt: m.CreatedAt})
 	}
 	return s.render(c, code, templates.MessagesPage(p))
 }
@@ -223,7 +64,7 @@ func (s *Server) messageSend(c *echo.Context) error {
 	ctx := c.Request().Context()
 	f := templates.MessageForm{To: c.FormValue("to"), TemplateID: c.FormValue("template_id"), Data: c.FormValue("data"),
 		Subject: c.FormValue("subject"), Text: c.FormValue("text")}
-	b := messageRequest{To: f.To}
+	b := outbound.MessageRequest{To: f.To}
 	errs := map[string]string{}
 	if f.TemplateID != "" {
 		id, err := strconv.ParseInt(f.TemplateID, 10, 64)
@@ -239,26 +80,19 @@ func (s *Server) messageSend(c *echo.Context) error {
 			errs["data"] = "Write a JSON object, like {\"order_id\": \"1001\"}."
 		}
 	}
-	var err error
-	var in store.NewMessage
-	if len(errs) == 0 {
-		in, err = s.newMessage(ctx, s.publicURL(c), b)
-	}
 	var m store.Message
-	if len(errs) == 0 && err == nil {
-		m, _, err = s.store.CreateMessage(ctx, in)
-	}
-	var ve *store.ValidationError
-	if errors.As(err, &ve) {
-		errs = ve.Fields
-	} else if err != nil {
-		return err
+	if len(errs) == 0 {
+		var err error
+		m, _, err = s.out.Queue(ctx, b)
+		var ve *store.ValidationError
+		if errors.As(err, &ve) {
+			errs = ve.Fields
+		} else if err != nil {
+			return err
+		}
 	}
 	if len(errs) > 0 {
 		return s.messagesPage(c, http.StatusUnprocessableEntity, templates.MessagesProps{Form: f, Errors: errs})
-	}
-	if m.Status == store.MessageQueued && s.messages != nil {
-		s.messages()
 	}
 	s.flash(c, "success", "Message "+m.Status+".")
 	return redirect(c, messagePathOf(m.ID))
@@ -307,7 +141,7 @@ func (s *Server) messageShow(c *echo.Context) error {
 
 // messageDetails lists a message's facts for its page.
 func (s *Server) messageDetails(ctx context.Context, m store.Message) []templates.Option {
-	d := []templates.Option{{Label: "To", Value: addressOf(m.ToName, m.ToEmail)}, {Label: "From", Value: addressOf(m.FromName, m.FromEmail)}}
+	d := []templates.Option{{Label: "Kind", Value: m.Kind}, {Label: "To", Value: addressOf(m.ToName, m.ToEmail)}, {Label: "From", Value: addressOf(m.FromName, m.FromEmail)}}
 	if m.ReplyTo != "" {
 		d = append(d, templates.Option{Label: "Reply-To", Value: m.ReplyTo})
 	}

@@ -17,25 +17,15 @@ import (
 	"time"
 
 	"herald/mailer/smtptest"
-	"herald/scheduler"
+	"herald/scheduler/outbound"
 	"herald/store"
 )
 
-// startLane runs a transactional lane for the harness, wired as serve wires
-// it, until the test ends.
-func startLane(t *testing.T, h *harness) *scheduler.Lane {
+// startLane runs the harness's transactional lane until the test ends.
+func startLane(t *testing.T, h *harness) *outbound.Lane {
 	t.Helper()
-	lane := &scheduler.Lane{Store: h.st, Log: h.srv.log, Open: h.srv.OpenRelay, FirstRetry: time.Second, Every: 100 * time.Millisecond}
-	h.srv.messages = lane.Kick
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lane.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("lane: %v", err)
-		}
-	})
+	lane := h.srv.out.Lane()
+	runWorker(t, lane)
 	return lane
 }
 
@@ -335,7 +325,7 @@ func TestAPIMessageValidation(t *testing.T) {
 	if code, out := h.api(key, http.MethodPost, "/api/v1/messages", ok(map[string]any{"attachment": "x"})); code != http.StatusBadRequest {
 		t.Errorf("unknown field: got %d %v, want 400", code, out)
 	}
-	if n, _, _ := h.st.Messages(context.Background(), "", 10, 0); len(n) != 0 {
+	if n, _, _ := h.st.Messages(context.Background(), store.MessageFilter{}, 10, 0); len(n) != 0 {
 		t.Errorf("messages after refused requests: got %d, want none", len(n))
 	}
 }

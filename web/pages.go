@@ -74,7 +74,7 @@ func (s *Server) sendingActivity(ctx context.Context, p *templates.DashboardProp
 			p.CampaignsSent++
 		}
 	}
-	_, p.MessagesSent, err = s.store.Messages(ctx, store.MessageSent, 1, 0)
+	_, p.MessagesSent, err = s.store.Messages(ctx, store.MessageFilter{Status: store.MessageSent}, 1, 0)
 	return err
 }
 

@@ -134,7 +134,7 @@ func TestGeneralSettings(t *testing.T) {
 
 func TestJobsPageShowsTheScheduler(t *testing.T) {
 	last := time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *harnessConfig) {
 		c.Jobs = func() []scheduler.JobStatus {
 			return []scheduler.JobStatus{{Name: "housekeeping", Spec: "@every 10m", LastRun: last, LastError: "disk full"}}
 		}

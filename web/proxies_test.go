@@ -37,7 +37,7 @@ func failLogins(h *harness, n int, forwardedFor ...string) *http.Response {
 
 func TestThrottlingUsesForwardedAddressOnlyFromTrustedProxies(t *testing.T) {
 	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
-	trusted := newHarness(t, func(c *Config) { c.TrustedProxies = []*net.IPNet{loopback} })
+	trusted := newHarness(t, func(c *harnessConfig) { c.TrustedProxies = []*net.IPNet{loopback} })
 	trusted.createOwner()
 	if resp := failLogins(trusted, ipFailureLimit, "203.0.113.5"); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("attacker behind the proxy: got %d, want 429", resp.StatusCode)

@@ -1,10 +1,8 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"herald/mailer"
 	"herald/scheduler/imports"
+	"herald/scheduler/outbound"
 	"herald/store"
 	"herald/templates"
 )
@@ -71,6 +70,20 @@ func (s *Server) publicList(c *echo.Context) (store.List, error) {
 	return l, nil
 }
 
+// errSignupsClosed refuses sign-ups while Herald does not know its public
+// address: the links it mails must never come from a request's Host header.
+var errSignupsClosed = apiErr(http.StatusServiceUnavailable, "signups_closed",
+	"Sign-ups are not open yet: the owner of this site has still to set Herald's public address. Please try again later.")
+
+// signupList is the public list a sign-up is for, while sign-ups are open.
+func (s *Server) signupList(c *echo.Context) (store.List, error) {
+	l, err := s.publicList(c)
+	if err == nil && s.general().BaseURL == "" {
+		return l, errSignupsClosed
+	}
+	return l, err
+}
+
 func subscribeFields(l store.List, c *echo.Context) []templates.PublicField {
 	fields := []templates.PublicField{
 		{Name: "email", Label: "Email", Type: "email", Required: true},
@@ -97,7 +110,7 @@ func (s *Server) subscribePage(c *echo.Context, status int, l store.List, p temp
 }
 
 func (s *Server) subscribeForm(c *echo.Context) error {
-	l, err := s.publicList(c)
+	l, err := s.signupList(c)
 	if err != nil {
 		return err
 	}
@@ -108,7 +121,7 @@ func (s *Server) subscribeForm(c *echo.Context) error {
 // the visitor sees the same page, so the form reveals nothing about who is
 // subscribed. Bots that fill the hidden field are thanked and ignored.
 func (s *Server) subscribeSubmit(c *echo.Context) error {
-	l, err := s.publicList(c)
+	l, err := s.signupList(c)
 	if err != nil {
 		return err
 	}
@@ -156,7 +169,11 @@ func (s *Server) subscribeSubmit(c *echo.Context) error {
 		return err
 	}
 	if out.Confirm {
-		s.sendConfirmation(c, out.ContactID, l, f)
+		// The answer is the same whatever happens to the email, so its
+		// timing gives nothing away; a failure is logged.
+		if _, err := s.out.Confirm(c.Request().Context(), outbound.Confirmation{ContactID: out.ContactID, Email: f.Email, FirstName: f.FirstName, List: l}); err != nil {
+			s.log.Error("confirmation email not queued", "list", l.ID, "contact", out.ContactID, "err", err)
+		}
 	}
 	return s.message(c, http.StatusOK, thanks)
 }
@@ -184,68 +201,6 @@ func checkConfirmEmail(e store.ConfirmEmail) map[string]string {
 		errs["text"] = "The template does not work: " + err.Error()
 	}
 	return errs
-}
-
-// confirmResend is how long a sign-up waits before it may send the same
-// person another confirmation for the same list.
-const confirmResend = 10 * time.Minute
-
-// sendConfirmation emails the confirmation link through the default relay,
-// in the background: the sign-up answers at once whatever the relay does, so
-// its timing gives nothing away. A failure is logged, not shown; submitting
-// the form again later sends a new link.
-func (s *Server) sendConfirmation(c *echo.Context, contactID int64, l store.List, f store.FormSubscription) {
-	if !s.confirmations.allow(contactID, l.ID, confirmResend) {
-		s.log.Info("confirmation email recently sent; not sending again yet", "list", l.ID, "contact", contactID)
-		return
-	}
-	base := s.publicURL(c)
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		s.deliverConfirmation(base, contactID, l, f)
-	}()
-}
-
-func (s *Server) deliverConfirmation(base string, contactID int64, l store.List, f store.FormSubscription) {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	token := s.store.Box().SignToken(store.Token{Purpose: store.PurposeConfirm, ContactID: contactID, ListID: l.ID,
-		Expires: time.Now().Add(store.ConfirmTokenTTL)})
-	tmpl, err := s.store.ConfirmEmail(ctx)
-	if err != nil {
-		s.log.Error("confirmation email: template", "err", err)
-		return
-	}
-	g := s.general()
-	subject, text, err := mailer.RenderText(tmpl.Subject, tmpl.Text, mailer.ConfirmData{ListName: l.Name, FirstName: f.FirstName,
-		Org: g.OrgName, ConfirmURL: base + "/subscribe/confirm/" + token})
-	if err != nil {
-		s.log.Error("confirmation email: render", "err", err)
-		return
-	}
-	if err := s.sendSystemEmail(ctx, f.Email, subject, text); err != nil {
-		s.log.Error("confirmation email not sent", "list", l.ID, "contact", contactID, "err", err)
-		return
-	}
-	s.log.Info("confirmation email sent", "list", l.ID, "contact", contactID)
-}
-
-// sendSystemEmail sends a plain-text email from the organisation's default
-// sender through the default relay.
-func (s *Server) sendSystemEmail(ctx context.Context, to, subject, text string) error {
-	r, err := s.store.DefaultRelay(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return errors.New("no enabled sending relay: add one in Settings → Sending relays")
-	}
-	if err != nil {
-		return err
-	}
-	g := s.general()
-	from := s.testFrom(r)
-	msg := mailer.Message{From: mail.Address{Name: g.FromName, Address: from}, To: mail.Address{Address: to}, Subject: subject, Text: text}
-	_, err = s.sendOne(ctx, r, from, to, msg.Bytes())
-	return err
 }
 
 // confirmShow asks the person to press a button rather than confirming on
@@ -278,17 +233,6 @@ func (s *Server) confirmSubmit(c *echo.Context) error {
 	prefs := s.store.Box().SignToken(store.Token{Purpose: store.PurposePreferences, ContactID: t.ContactID})
 	return s.message(c, http.StatusOK, templates.MessageProps{Heading: "You're confirmed",
 		Text: "Thank you. You will receive " + l.Name + " from now on.", Link: "/p/" + prefs, LinkText: "Manage your email preferences"})
-}
-
-// PreferencesURL returns the signed link to a contact's preferences page.
-func (s *Server) PreferencesURL(base string, contactID int64) string {
-	return base + "/p/" + s.store.Box().SignToken(store.Token{Purpose: store.PurposePreferences, ContactID: contactID})
-}
-
-// UnsubscribeURL returns the signed one-click unsubscribe link for a
-// contact, for one list or, with listID 0, for all mail.
-func (s *Server) UnsubscribeURL(base string, contactID, listID int64) string {
-	return base + "/u/" + s.store.Box().SignToken(store.Token{Purpose: store.PurposeUnsubscribe, ContactID: contactID, ListID: listID})
 }
 
 func (s *Server) preferencesProps(c *echo.Context, contactID int64) (templates.PreferencesProps, error) {
@@ -361,7 +305,7 @@ func (s *Server) unsubscribeShow(c *echo.Context) error {
 	}
 	return s.message(c, http.StatusOK, templates.MessageProps{Heading: "Unsubscribe",
 		Text: "Press the button to stop receiving " + what + ".", Action: "/u/" + c.Param("token"), Button: "Unsubscribe",
-		Link: s.PreferencesURL("", t.ContactID), LinkText: "Or choose which emails you get"})
+		Link: s.out.Links(c.Request().Context()).Preferences(t.ContactID), LinkText: "Or choose which emails you get"})
 }
 
 // unsubscribeSubmit takes an unsubscribe at once: from the page's button, or
@@ -387,5 +331,5 @@ func (s *Server) unsubscribeSubmit(c *echo.Context) error {
 		return c.String(http.StatusOK, "Unsubscribed.\n")
 	}
 	return s.message(c, http.StatusOK, templates.MessageProps{Heading: "You're unsubscribed",
-		Text: "You will not receive these emails any more. Changed your mind?", Link: s.PreferencesURL("", t.ContactID), LinkText: "Choose which emails you get"})
+		Text: "You will not receive these emails any more. Changed your mind?", Link: s.out.Links(c.Request().Context()).Preferences(t.ContactID), LinkText: "Choose which emails you get"})
 }

@@ -14,8 +14,11 @@ import (
 	"herald/store"
 )
 
+// publicList makes a public list with the opt-in given, and opens
+// sign-ups by giving Herald its public address.
 func publicList(t *testing.T, h *harness, optIn string) store.List {
 	t.Helper()
+	h.setBaseURL()
 	l, err := h.st.CreateList(context.Background(), store.ListInput{Name: ptrTo("Updates " + optIn), OptIn: &optIn, Visibility: ptrTo("public")})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +130,8 @@ func TestOneClickUnsubscribeAndPreferences(t *testing.T) {
 	news, deals := publicList(t, h, "single"), publicList(t, h, "double")
 	c, _, _ := h.st.CreateContact(ctx, store.ContactInput{Email: ptrTo("reader@example.com"), Lists: []int64{news.ID}}, false)
 
-	unsubNews := strings.TrimPrefix(h.srv.UnsubscribeURL("", c.ID, news.ID), "")
+	links := h.srv.out.Links(ctx)
+	unsubNews := strings.TrimPrefix(links.Unsubscribe(c.ID, news.ID), links.Base())
 	if resp := h.get(unsubNews); resp.StatusCode != http.StatusOK {
 		t.Fatalf("unsubscribe page: got %d", resp.StatusCode)
 	}
@@ -149,7 +153,7 @@ func TestOneClickUnsubscribeAndPreferences(t *testing.T) {
 		t.Fatalf("timeline: got %+v, want the one-click unsubscribe", evs)
 	}
 
-	prefs := h.srv.PreferencesURL("", c.ID)
+	prefs := strings.TrimPrefix(links.Preferences(c.ID), links.Base())
 	page := body(t, h.get(prefs))
 	if !strings.Contains(page, news.Name) || !strings.Contains(page, deals.Name) {
 		t.Fatalf("preferences page lacks the public lists")
@@ -191,7 +195,8 @@ func solve(t *testing.T, challenge string, bits int) string {
 var challengeField = regexp.MustCompile(`name="pow_challenge" value="([^"]+)"`)
 
 func TestSignUpPuzzle(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.ChallengeBits = 8 })
+	h := newHarness(t, func(c *harnessConfig) { c.ChallengeBits = 8 })
+	h.setBaseURL()
 	ctx := context.Background()
 	l, _ := h.st.CreateList(ctx, store.ListInput{Name: ptrTo("Guarded"), Visibility: ptrTo("public"), Challenge: ptrTo(true)})
 	path := "/subscribe/" + itoa(l.ID)
@@ -228,6 +233,7 @@ func TestSignUpPuzzle(t *testing.T) {
 
 func TestRequiredFormFieldStopsTheSignUp(t *testing.T) {
 	h := newHarness(t)
+	h.setBaseURL()
 	ctx := context.Background()
 	l, _ := h.st.CreateList(ctx, store.ListInput{Name: ptrTo("Local"), Visibility: ptrTo("public"),
 		FormFields: &[]store.FormField{{Key: "city", Label: "City", Required: true}}})
@@ -245,17 +251,83 @@ func TestRequiredFormFieldStopsTheSignUp(t *testing.T) {
 	}
 }
 
+// TestConfirmationEmailsAreNotResentAtOnce signs up three times in a row:
+// one confirmation goes, through the transactional lane, listed as system
+// mail.
 func TestConfirmationEmailsAreNotResentAtOnce(t *testing.T) {
 	sink := smtptest.Start(t, smtptest.Options{})
 	h := newHarness(t)
+	h.signIn()
+	startLane(t, h)
 	ctx := context.Background()
 	h.st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none", MaxConnections: 1, Enabled: true})
 	l := publicList(t, h, "double")
 	for i := 0; i < 3; i++ {
 		formPost(h, "/subscribe/"+itoa(l.ID), url.Values{"email": {"again@example.com"}})
 	}
-	h.srv.Wait()
-	if n := len(sink.Messages()); n != 1 {
+	msgs := sink.Wait(1, 10*time.Second)
+	ms, _, err := h.st.Messages(ctx, store.MessageFilter{Kind: store.MessageSystem}, 10, 0)
+	if err != nil || len(ms) != 1 || ms[0].ToEmail != "again@example.com" {
+		t.Fatalf("system mail: got %+v, %v; want the one confirmation", ms, err)
+	}
+	waitMessage(t, h, h.apiKey(store.ScopeFull), ms[0].ID, store.MessageSent)
+	if n := len(sink.Messages()); n != 1 || len(msgs) != 1 {
 		t.Fatalf("confirmation emails for three quick sign-ups: got %d, want 1", n)
+	}
+	if page := body(t, h.get("/messages?kind=system")); !strings.Contains(page, "again@example.com") {
+		t.Errorf("the messages page, system mail: the confirmation is not listed")
+	}
+}
+
+// TestSignUpsWaitForThePublicAddress posts a sign-up with a forged Host
+// header before the public base URL is set: it is refused, nothing is
+// stored and no email is queued, and the archive feed is not published.
+// Once the base URL is set, the confirmation link leads there, whatever
+// Host the visitor sent.
+func TestSignUpsWaitForThePublicAddress(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.signIn()
+	h.st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: "127.0.0.1", Port: 25, TLS: "none", MaxConnections: 1, Enabled: true})
+	l, err := h.st.CreateList(ctx, store.ListInput{Name: ptrTo("News"), OptIn: ptrTo("double"), Visibility: ptrTo("public")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := map[string]string{"Sec-Fetch-Site": "cross-site", "Host": "evil.example"}
+	path := "/subscribe/" + itoa(l.ID)
+	for _, resp := range []*http.Response{h.request(http.DefaultClient, http.MethodGet, path, nil, forged),
+		h.postForm(path, url.Values{"email": {"victim@example.com"}}, forged)} {
+		if page := body(t, resp); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "public address") {
+			t.Errorf("%s %s without a base URL: got %d, want 503 saying sign-ups wait for the public address", resp.Request.Method, path, resp.StatusCode)
+		}
+	}
+	if _, err := h.st.ContactByEmail(ctx, "victim@example.com"); err != store.ErrNotFound {
+		t.Errorf("a refused sign-up was stored: %v", err)
+	}
+	if ms, _, _ := h.st.Messages(ctx, store.MessageFilter{}, 10, 0); len(ms) != 0 {
+		t.Errorf("a refused sign-up queued %d emails", len(ms))
+	}
+	if resp := h.request(http.DefaultClient, http.MethodGet, "/archive/"+itoa(l.ID)+"/feed.atom", nil, forged); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("feed without a base URL: got %d, want 503", resp.StatusCode)
+	}
+	if page := body(t, h.get("/lists/"+itoa(l.ID))); !strings.Contains(page, "takes no sign-ups until Herald knows its public address") {
+		t.Errorf("the list page does not say why its form is closed")
+	}
+
+	h.setBaseURL()
+	if resp := h.postForm(path, url.Values{"email": {"reader@example.com"}}, forged); resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-up with a base URL: got %d", resp.StatusCode)
+	}
+	ms, _, _ := h.st.Messages(ctx, store.MessageFilter{Kind: store.MessageSystem}, 10, 0)
+	if len(ms) != 1 {
+		t.Fatalf("confirmations queued: got %d, want 1", len(ms))
+	}
+	m, _ := h.st.Message(ctx, ms[0].ID)
+	if !strings.Contains(m.Text, h.ts.URL+"/subscribe/confirm/") || strings.Contains(m.Text, "evil.example") {
+		t.Errorf("confirmation text: %q, want a link under the base URL %s", m.Text, h.ts.URL)
+	}
+	feed := body(t, h.request(http.DefaultClient, http.MethodGet, "/archive/"+itoa(l.ID)+"/feed.atom", nil, forged))
+	if !strings.Contains(feed, h.ts.URL+"/archive/") || strings.Contains(feed, "evil.example") {
+		t.Errorf("feed: links do not follow the base URL: %.300s", feed)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"herald/scheduler/outbound"
 	"herald/store"
 	"herald/templates"
 )
@@ -174,7 +175,7 @@ func (s *Server) relayEdit(c *echo.Context) error {
 		return err
 	}
 	u, _ := currentUser(c)
-	return s.relayFormPage(c, http.StatusOK, templates.RelayFormProps{ID: r.ID, Form: relayFormOf(r), TestTo: u.Email, TestFrom: s.testFrom(r)})
+	return s.relayFormPage(c, http.StatusOK, templates.RelayFormProps{ID: r.ID, Form: relayFormOf(r), TestTo: u.Email, TestFrom: s.out.SystemFrom(c.Request().Context(), r)})
 }
 
 // relaySaveFailed re-renders the relay form for a validation error or a name
@@ -250,7 +251,7 @@ func (s *Server) relayTest(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.sendTest(c.Request().Context(), id, c.FormValue("to"))
+	out, err := s.out.TestRelay(c.Request().Context(), id, c.FormValue("to"))
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
 		return s.testAnswer(c, id, http.StatusUnprocessableEntity, templates.RelayTestResult{Detail: ve.Fields["to"]})
@@ -260,7 +261,7 @@ func (s *Server) relayTest(c *echo.Context) error {
 	}
 	res := templates.RelayTestResult{OK: out.Err == nil, To: out.To, Reply: out.Reply}
 	if out.Err != nil {
-		res.Detail = failureDetail(out.Err)
+		res.Detail = outbound.FailureDetail(out.Err)
 	}
 	if q := out.Quota; q != nil {
 		res.Quota = &templates.RelayQuota{Max24Hour: q.Max24Hour, MaxPerSecond: q.MaxPerSecond, SentLast24Hours: q.SentLast24Hours,

@@ -6,7 +6,6 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
-	"herald/store"
 	"herald/templates"
 )
 
@@ -142,11 +141,9 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/campaigns/:id", s.campaignSave(""))
 	admin.POST("/campaigns/:id/send", s.campaignSave("send"))
 	admin.POST("/campaigns/:id/schedule", s.campaignSave("schedule"))
-	admin.POST("/campaigns/:id/unschedule", s.campaignStatus(store.CampaignDraft, "Unscheduled: it is a draft again.", store.CampaignScheduled))
-	admin.POST("/campaigns/:id/pause", s.campaignStatus(store.CampaignPaused, "Paused. Messages already on their way finish; nothing more goes until you resume.", store.CampaignSending))
-	admin.POST("/campaigns/:id/resume", s.campaignStatus(store.CampaignSending, "Resumed.", store.CampaignPaused))
-	admin.POST("/campaigns/:id/cancel", s.campaignStatus(store.CampaignCancelled, "Cancelled. Nobody left in the queue will get it.",
-		store.CampaignSending, store.CampaignPaused, store.CampaignScheduled))
+	for _, action := range campaignActions {
+		admin.POST("/campaigns/:id/"+action, s.campaignChange(action))
+	}
 	admin.POST("/campaigns/:id/duplicate", s.campaignDuplicate)
 	admin.POST("/campaigns/:id/delete", s.campaignDelete)
 	admin.POST("/campaigns/:id/resend-failed", s.campaignResendFailed)
@@ -195,7 +192,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/v1/dkim-keys", s.apiDKIMKeyCreate)
 	api.GET("/v1/dkim-keys/:id", s.apiDKIMKeyGet)
 	api.PATCH("/v1/dkim-keys/:id", s.apiDKIMKeyUpdate)
-	api.DELETE("/v1/dkim-keys/:id", apiDelete(s.deleteDKIMKey))
+	api.DELETE("/v1/dkim-keys/:id", apiDelete(s.out.DeleteDKIMKey))
 	api.GET("/v1/domains/:domain/check", s.apiDomainCheck)
 
 	api.GET("/v1/contacts", s.apiContactList)
@@ -246,10 +243,9 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/v1/campaigns/:id/schedule", s.apiCampaignSchedule)
 	api.POST("/v1/campaigns/:id/test", s.apiCampaignTest)
 	api.POST("/v1/campaigns/:id/duplicate", s.apiCampaignDuplicate)
-	api.POST("/v1/campaigns/:id/pause", s.apiCampaignStatus(store.CampaignPaused, store.CampaignSending))
-	api.POST("/v1/campaigns/:id/resume", s.apiCampaignStatus(store.CampaignSending, store.CampaignPaused))
-	api.POST("/v1/campaigns/:id/unschedule", s.apiCampaignStatus(store.CampaignDraft, store.CampaignScheduled))
-	api.POST("/v1/campaigns/:id/cancel", s.apiCampaignStatus(store.CampaignCancelled, store.CampaignSending, store.CampaignPaused, store.CampaignScheduled))
+	for _, action := range campaignActions {
+		api.POST("/v1/campaigns/:id/"+action, s.apiCampaignChange(action))
+	}
 	api.POST("/v1/campaigns/:id/resend-failed", s.apiCampaignResendFailed)
 	api.GET("/v1/campaigns/:id/stats", s.apiCampaignStats)
 	api.GET("/v1/campaigns/:id/recipients", s.apiCampaignRecipients)

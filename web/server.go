@@ -2,7 +2,7 @@
 package web
 
 import (
-	"crypto/tls"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -10,21 +10,23 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/labstack/echo/v5"
 
-	"herald/mailer"
 	"herald/scheduler"
+	"herald/scheduler/outbound"
 	"herald/store"
 )
 
-// Config is what the web server is built from.
+// Config is what the web server is built from. Store, Outbound and Logger
+// are required.
 type Config struct {
-	Store   *store.Store
-	Logger  *slog.Logger
-	Version string
+	Store *store.Store
+	// Outbound is where everything that sends mail goes.
+	Outbound *outbound.Service
+	Logger   *slog.Logger
+	Version  string
 	// Static is the file tree served under /static/, fingerprinted.
 	Static fs.FS
 	// Jobs reports the scheduler's jobs for Settings → Jobs; may be nil.
@@ -35,56 +37,40 @@ type Config struct {
 	APIBurst int
 	// DataDir holds uploaded files while they are imported.
 	DataDir string
-	// Imports is woken when an import is queued; may be nil.
-	Imports Notifier
+	// Imports is woken when an import is queued; may be nil, and the
+	// import worker then finds it on its next look.
+	Imports scheduler.Waker
 	// ChallengeBits is the difficulty of the sign-up puzzle; 16 when zero.
 	ChallengeBits int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
 	// names the client; without any, the connection's address is the client.
 	TrustedProxies []*net.IPNet
-	// RelayTLS overrides the TLS settings used to reach relays; nil uses the
-	// system's roots. Tests use it to trust a loopback server's certificate.
-	RelayTLS *tls.Config
-	// Dispatch starts sending a campaign now; may be nil, and the dispatch
-	// job then picks it up on its next run.
-	Dispatch func(campaignID int64)
-	// Resolver looks up the TXT records of Settings → Sending domains' DNS
-	// check; nil uses net.DefaultResolver. Tests answer from a map.
-	Resolver mailer.TXTResolver
-	// Messages wakes the transactional lane when a message is queued; may
-	// be nil, and the lane then finds it on its next look.
-	Messages func()
 }
 
 // Server holds everything the handlers need.
 type Server struct {
-	store         *store.Store
-	log           *slog.Logger
-	version       string
-	assets        *assets
-	jobs          func() []scheduler.JobStatus
-	relayTLS      *tls.Config
-	dataDir       string
-	imports       Notifier
-	dispatch      func(campaignID int64)
-	messages      func()
-	challenges    *challenges
-	confirmations throttle
-	previews      previews
-	// background counts work that outlives its request, like sending a
-	// confirmation email; Wait waits for it.
-	background sync.WaitGroup
+	store      *store.Store
+	out        *outbound.Service
+	log        *slog.Logger
+	version    string
+	assets     *assets
+	jobs       func() []scheduler.JobStatus
+	dataDir    string
+	imports    scheduler.Waker
+	challenges *challenges
+	previews   previews
 	apiRate    float64
 	apiBurst   int
 	echo       *echo.Echo
 
 	generalCache atomic.Pointer[store.General]
-	// dkim holds the DNS resolver and the parsed signing keys.
-	dkim dkimSigners
 }
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Outbound == nil || cfg.Logger == nil {
+		return nil, errors.New("web: a store, the outbound service and a logger are required")
+	}
 	a, err := newAssets(cfg.Static)
 	if err != nil {
 		return nil, fmt.Errorf("web: static files: %w", err)
@@ -95,15 +81,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		store:    cfg.Store,
+		out:      cfg.Outbound,
 		log:      cfg.Logger,
 		version:  cfg.Version,
 		assets:   a,
 		jobs:     jobs,
-		relayTLS: cfg.RelayTLS,
 		dataDir:  cfg.DataDir,
 		imports:  cfg.Imports,
-		dispatch: cfg.Dispatch,
-		messages: cfg.Messages,
 		apiRate:  cfg.APIRate,
 		apiBurst: cfg.APIBurst,
 	}
@@ -111,12 +95,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.ChallengeBits = 16
 	}
 	s.challenges = newChallenges(cfg.ChallengeBits)
-	s.dkim.resolver = cfg.Resolver
-	if s.dkim.resolver == nil {
-		s.dkim.resolver = net.DefaultResolver
-	}
 	if s.imports == nil {
-		s.imports = noNotifier{}
+		s.imports = noWaker{}
 	}
 	if s.dataDir == "" {
 		s.dataDir = filepath.Dir(cfg.Store.Path())
@@ -174,16 +154,10 @@ func ParseProxies(list string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
-// Notifier is woken when there is new work, like a queued import.
-type Notifier interface{ Notify() }
+// noWaker stands in for a worker that finds its work on its own.
+type noWaker struct{}
 
-type noNotifier struct{}
-
-func (noNotifier) Notify() {}
-
-// Wait blocks until background work started by requests has finished;
-// call it after the HTTP server has stopped taking requests.
-func (s *Server) Wait() { s.background.Wait() }
+func (noWaker) Wake() {}
 
 // Handler returns the HTTP handler serving every route.
 func (s *Server) Handler() http.Handler { return s.echo }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"herald/mailer"
+	"herald/scheduler/outbound"
 	"herald/store"
 	"herald/templates"
 )
@@ -222,7 +222,7 @@ func (s *Server) previewOf(c *echo.Context, t store.Template, contactID int64, d
 		}
 		return templates.PreviewProps{Errors: out}
 	}
-	r, err := s.renderTemplate(c, t, contactID, data)
+	r, err := s.out.RenderTemplate(c.Request().Context(), t, contactID, data)
 	if err != nil {
 		return templates.PreviewProps{Errors: []string{validationText(err)}}
 	}
@@ -409,26 +409,6 @@ func (s *Server) templateRestore(c *echo.Context) error {
 	return redirect(c, "/templates/"+itoa(id))
 }
 
-// renderTest renders a template for a test send: a real contact's details,
-// if one is chosen, but links that go nowhere.
-func (s *Server) renderTest(c *echo.Context, t store.Template, contactID int64) (mailer.Rendered, error) {
-	compiled, err := s.compileTemplate(c.Request().Context(), t)
-	if err != nil {
-		return mailer.Rendered{}, err
-	}
-	base := s.publicURL(c)
-	d, err := s.renderData(c.Request().Context(), base, contactID, nil, t.ID)
-	if err != nil {
-		return mailer.Rendered{}, err
-	}
-	d.Links = sampleLinks(base)
-	r, err := compiled.Render(d)
-	if err != nil {
-		return r, errors.New("it does not render for this contact: " + mailer.RenderError(err))
-	}
-	return r, nil
-}
-
 // validationText is an error in words for a page, without the field names.
 func validationText(err error) string {
 	var ve *store.ValidationError
@@ -437,9 +417,6 @@ func validationText(err error) string {
 	}
 	return err.Error()
 }
-
-// maxTestRecipients caps one test send.
-const maxTestRecipients = 5
 
 // templateTest sends the saved template to a few addresses through a chosen
 // relay, marked [TEST], without tracking.
@@ -474,45 +451,26 @@ func (s *Server) testSend(c *echo.Context) templates.TestResultView {
 	if err != nil {
 		return templates.TestResultView{Error: "No such template."}
 	}
-	to := splitList(c.FormValue("to"))
-	if len(to) == 0 || len(to) > maxTestRecipients {
-		return templates.TestResultView{Error: fmt.Sprintf("Enter 1 to %d addresses, separated by commas.", maxTestRecipients)}
-	}
-	for _, a := range to {
-		if msg := store.CheckEmail(a); msg != "" {
-			return templates.TestResultView{Error: a + ": " + msg}
-		}
-	}
 	relayID, _ := strconv.ParseInt(c.FormValue("relay_id"), 10, 64)
-	relay, err := s.store.Relay(ctx, relayID)
-	if err != nil {
-		return templates.TestResultView{Error: "Choose a sending relay; add one in Settings → Sending relays."}
-	}
 	contactID, _ := strconv.ParseInt(c.FormValue("contact_id"), 10, 64)
-	r, err := s.renderTest(c, t, contactID)
+	res, err := s.out.TestTemplate(ctx, t, splitList(c.FormValue("to")), relayID, contactID)
 	if err != nil {
 		return templates.TestResultView{Error: validationText(err)}
 	}
-	var res templates.TestResultView
-	for _, addr := range to {
-		reply, err := s.sendRendered(ctx, relay, addr, "[TEST] "+r.Subject, r)
-		line := templates.TestLine{To: addr, OK: err == nil, Reply: reply}
-		if err != nil {
-			line.Reply = failureDetail(err)
-		}
-		res.Lines = append(res.Lines, line)
-	}
-	return res
+	return testResultView(res)
 }
 
-// sendRendered sends one rendered message through a relay and returns the
-// server's answer.
-func (s *Server) sendRendered(ctx context.Context, r store.Relay, to, subject string, m mailer.Rendered) (string, error) {
-	g := s.general()
-	from := s.testFrom(r)
-	msg := mailer.Message{From: mail.Address{Name: g.FromName, Address: from}, To: mail.Address{Address: to}, Subject: subject, Text: m.Text, HTML: m.HTML}
-	res, err := s.sendOne(ctx, r, from, to, msg.Bytes())
-	return res.Reply, err
+// testResultView shows how a test send went, a line per address.
+func testResultView(res []outbound.TestResult) templates.TestResultView {
+	var v templates.TestResultView
+	for _, r := range res {
+		line := templates.TestLine{To: r.Email, OK: r.Delivered, Reply: r.Reply}
+		if !r.Delivered {
+			line.Reply = r.Detail
+		}
+		v.Lines = append(v.Lines, line)
+	}
+	return v
 }
 
 func (s *Server) mediaPage(c *echo.Context, status int, msg string) error {

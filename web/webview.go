@@ -1,8 +1,6 @@
 package web
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"html"
 	"net/http"
@@ -35,11 +33,11 @@ func (s *Server) webView(c *echo.Context) error {
 	}
 	var r mailer.Rendered
 	if campaign {
-		r, err = s.renderCampaignFor(ctx, t.ListID, contact)
+		r, err = s.out.RenderSent(ctx, t.ListID, contact)
 	} else {
 		var tmpl store.Template
 		if tmpl, err = s.store.Template(ctx, t.ListID); err == nil {
-			r, err = s.renderTemplate(c, tmpl, t.ContactID, nil)
+			r, err = s.out.RenderTemplate(ctx, tmpl, t.ContactID, nil)
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -59,31 +57,4 @@ func (s *Server) webView(c *echo.Context) error {
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("X-Robots-Tag", "noindex")
 	return c.HTML(http.StatusOK, page)
-}
-
-// renderCampaignFor renders a campaign as it was sent to a contact: its
-// frozen content, with their own links. ErrNotFound means the campaign is
-// gone or never started.
-func (s *Server) renderCampaignFor(ctx context.Context, campaignID int64, contact store.Contact) (mailer.Rendered, error) {
-	frozen, err := s.store.CampaignFrozen(ctx, campaignID)
-	if err != nil {
-		return mailer.Rendered{}, err
-	}
-	if frozen == "" {
-		return mailer.Rendered{}, store.ErrNotFound
-	}
-	var content mailer.Content
-	if err := json.Unmarshal([]byte(frozen), &content); err != nil {
-		return mailer.Rendered{}, err
-	}
-	compiled, err := mailer.Compile(content.Source)
-	if err != nil {
-		return mailer.Rendered{}, err
-	}
-	return compiled.Render(mailer.Data{
-		Contact:  mailer.ContactData{Email: contact.Email, FirstName: contact.FirstName, LastName: contact.LastName, Attributes: contact.Attributes},
-		Campaign: mailer.CampaignData{Name: content.Name},
-		Org:      s.Org(),
-		Links:    s.CampaignLinks(contact.ID, campaignID),
-	})
 }

@@ -22,7 +22,7 @@ func TestWebViewShowsTheMessageFromASignedLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	link := h.srv.WebViewURL("", c.ID, tmpl.ID)
+	link := h.srv.out.Links(ctx).WebView(c.ID, tmpl.ID)
 	resp := h.request(h.newClient(), http.MethodGet, link, nil, nil)
 	page := body(t, resp)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Hello Vera") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {

@@ -37,8 +37,8 @@ func NewWorker(st *store.Store, log *slog.Logger) *Worker {
 	return &Worker{st: st, log: log, wake: make(chan struct{}, 1), Idle: 30 * time.Second, BatchSize: DefaultBatchSize}
 }
 
-// Notify wakes the worker to look for a newly queued job.
-func (w *Worker) Notify() {
+// Wake wakes the worker to look for a newly queued job.
+func (w *Worker) Wake() {
 	select {
 	case w.wake <- struct{}{}:
 	default:

@@ -1,8 +1,7 @@
-package scheduler
+package outbound
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"herald/mailer"
@@ -38,34 +37,17 @@ type quotaReader interface {
 	Quota(ctx context.Context) (ses.Quota, error)
 }
 
-// errNoRelay says there is nothing to send through.
-var errNoRelay = errors.New("no relay is enabled; add one in Settings → Sending relays")
-
-// openRoute lines up the relays for a campaign: its own (id 0: the first
-// enabled one), then every other enabled relay.
+// openRoute lines up the relays for a campaign by the one rule,
+// relayOrder: its own (id 0: the first enabled one), then every other
+// enabled relay.
 func (d *Dispatcher) openRoute(ctx context.Context, id int64) (*route, error) {
-	all, err := d.Store.Relays(ctx)
+	relays, err := d.s.relays(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	rt := &route{d: d}
-	for _, r := range all {
-		if r.ID == id {
-			rt.relays = append(rt.relays, r)
-		}
-	}
-	for _, r := range all {
-		if r.Enabled && r.ID != id {
-			rt.relays = append(rt.relays, r)
-		}
-	}
-	if len(rt.relays) == 0 {
-		return nil, errNoRelay
-	}
-	rt.conns = max(rt.relays[0].MaxConnections, 1)
-	rt.opened = make([]mailer.Transport, len(rt.relays))
-	for _, r := range rt.relays {
-		rt.gates = append(rt.gates, d.limits().relay(r))
+	rt := &route{d: d, relays: relays, conns: max(relays[0].MaxConnections, 1), opened: make([]mailer.Transport, len(relays))}
+	for _, r := range relays {
+		rt.gates = append(rt.gates, d.gates.relay(r))
 	}
 	return rt, nil
 }
@@ -76,7 +58,7 @@ func (rt *route) current(ctx context.Context) (int, mailer.Transport, error) {
 	defer rt.mu.Unlock()
 	i := rt.cur
 	if rt.opened[i] == nil {
-		t, err := rt.d.Open(ctx, rt.relays[i])
+		t, err := rt.d.s.open(ctx, rt.relays[i])
 		if err != nil {
 			return i, nil, &mailer.SendError{Stage: "connect", Temporary: true, Err: err}
 		}
@@ -84,10 +66,10 @@ func (rt *route) current(ctx context.Context) (int, mailer.Transport, error) {
 		if q, ok := t.(quotaReader); ok {
 			quota, err := q.Quota(ctx)
 			if err == nil {
-				err = rt.d.limits().useSESQuota(ctx, rt.gates[i], quota)
+				err = rt.d.gates.useSESQuota(ctx, rt.gates[i], quota)
 			}
 			if err != nil {
-				rt.d.Log.Warn("the SES account's quota could not be read; sending without it", "relay", rt.relays[i].Name, "err", err)
+				rt.d.s.log.Warn("the SES account's quota could not be read; sending without it", "relay", rt.relays[i].Name, "err", err)
 			}
 		}
 	}
@@ -106,7 +88,7 @@ func (rt *route) fallOver(i int, why error) bool {
 		return false
 	}
 	rt.cur = i + 1
-	rt.d.Log.Warn("relay down; falling over to the next enabled relay", "relay", rt.relays[i].Name, "next", rt.relays[i+1].Name, "err", why)
+	rt.d.s.log.Warn("relay down; falling over to the next enabled relay", "relay", rt.relays[i].Name, "next", rt.relays[i+1].Name, "err", why)
 	return true
 }
 
@@ -119,7 +101,7 @@ func (rt *route) Deliver(ctx context.Context, before func() error, from, to stri
 	for {
 		i, t, err := rt.current(ctx)
 		if err == nil {
-			err = rt.d.limits().take(ctx, rt.gates[i])
+			err = rt.d.gates.take(ctx, rt.gates[i])
 		}
 		var res mailer.Result
 		if err == nil {
@@ -146,7 +128,7 @@ func (rt *route) full(ctx context.Context) (*held, error) {
 	rt.mu.Lock()
 	rg := rt.gates[rt.cur]
 	rt.mu.Unlock()
-	return rt.d.limits().full(ctx, rg)
+	return rt.d.gates.full(ctx, rg)
 }
 
 // Close closes every relay the run opened.

@@ -1,4 +1,4 @@
-package web
+package outbound
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 // dnsCheckTimeout bounds all the lookups of one domain's DNS check.
 const dnsCheckTimeout = 15 * time.Second
 
-// dkimSigners remembers which key signs each domain's mail and each key
+// signers remembers which key signs each domain's mail and each key
 // parsed once, so sending does not read and parse a key per message. Every
 // change to the keys made through Herald clears the domains (forget).
-type dkimSigners struct {
+type signers struct {
 	resolver mailer.TXTResolver
 
 	mu sync.Mutex
@@ -33,7 +33,7 @@ type dkimSigners struct {
 
 // cached returns what is known about domain: its signer (nil for none) and
 // whether anything is.
-func (d *dkimSigners) cached(domain string) (sg *mailer.DKIMSigner, known bool, gen uint64) {
+func (d *signers) cached(domain string) (sg *mailer.DKIMSigner, known bool, gen uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	id, ok := d.byDomain[domain]
@@ -42,7 +42,7 @@ func (d *dkimSigners) cached(domain string) (sg *mailer.DKIMSigner, known bool, 
 }
 
 // parsed returns key id's signer when it was parsed before, or nil.
-func (d *dkimSigners) parsed(id int64) *mailer.DKIMSigner {
+func (d *signers) parsed(id int64) *mailer.DKIMSigner {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.byID[id]
@@ -50,7 +50,7 @@ func (d *dkimSigners) parsed(id int64) *mailer.DKIMSigner {
 
 // remember stores that key id signs domain with sg, unless the keys changed
 // since gen.
-func (d *dkimSigners) remember(gen uint64, domain string, id int64, sg *mailer.DKIMSigner) {
+func (d *signers) remember(gen uint64, domain string, id int64, sg *mailer.DKIMSigner) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.gen != gen {
@@ -67,7 +67,7 @@ func (d *dkimSigners) remember(gen uint64, domain string, id int64, sg *mailer.D
 
 // forget drops what is known about every domain, and the parsed key deleted,
 // when one was.
-func (d *dkimSigners) forget(deleted int64) {
+func (d *signers) forget(deleted int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.gen++
@@ -75,11 +75,11 @@ func (d *dkimSigners) forget(deleted int64) {
 	delete(d.byID, deleted)
 }
 
-// Signer returns the DKIM signer for the domain of fromAddress: its newest
+// signer returns the DKIM signer for the domain of fromAddress: its newest
 // enabled key, parsed once and then cached. It returns nil, nil when the
 // domain has no enabled key, so its mail goes out unsigned.
-func (s *Server) Signer(ctx context.Context, fromAddress string) (*mailer.DKIMSigner, error) {
-	domain := addressDomain(fromAddress)
+func (s *Service) signer(ctx context.Context, fromAddress string) (*mailer.DKIMSigner, error) {
+	domain := AddressDomain(fromAddress)
 	if domain == "" {
 		return nil, fmt.Errorf("dkim: the from address %q has no domain to sign for", fromAddress)
 	}
@@ -87,7 +87,7 @@ func (s *Server) Signer(ctx context.Context, fromAddress string) (*mailer.DKIMSi
 	if known {
 		return sg, nil
 	}
-	k, err := s.store.SigningKey(ctx, domain)
+	k, err := s.st.SigningKey(ctx, domain)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.dkim.remember(gen, domain, 0, nil)
@@ -108,18 +108,18 @@ func (s *Server) Signer(ctx context.Context, fromAddress string) (*mailer.DKIMSi
 	return sg, nil
 }
 
-// SignMessage adds a DKIM signature to msg when the domain of from has a key.
-func (s *Server) SignMessage(ctx context.Context, from string, msg []byte) ([]byte, error) {
-	sg, err := s.Signer(ctx, from)
+// sign adds a DKIM signature to msg when the domain of from has a key.
+func (s *Service) sign(ctx context.Context, from string, msg []byte) ([]byte, error) {
+	sg, err := s.signer(ctx, from)
 	if err != nil || sg == nil {
 		return msg, err
 	}
 	return sg.Sign(msg)
 }
 
-// addressDomain returns the lower-case domain of an address, bare or with a
+// AddressDomain returns the lower-case domain of an address, bare or with a
 // display name, or "".
-func addressDomain(addr string) string {
+func AddressDomain(addr string) string {
 	if a, err := mail.ParseAddress(addr); err == nil {
 		addr = a.Address
 	}
@@ -130,8 +130,8 @@ func addressDomain(addr string) string {
 	return store.NormalizeDKIMName(addr[at+1:])
 }
 
-// addDKIMKey generates a key for domain and selector and stores it.
-func (s *Server) addDKIMKey(ctx context.Context, domain, selector, algorithm string) (store.DKIMKey, error) {
+// AddDKIMKey generates a key for domain and selector and stores it.
+func (s *Service) AddDKIMKey(ctx context.Context, domain, selector, algorithm string) (store.DKIMKey, error) {
 	in := store.NewDKIMKey{Domain: store.NormalizeDKIMName(domain), Selector: store.NormalizeDKIMName(selector),
 		Algorithm: strings.ToLower(strings.TrimSpace(algorithm))}
 	// The names are checked before a key is made for them; the key itself
@@ -150,27 +150,27 @@ func (s *Server) addDKIMKey(ctx context.Context, domain, selector, algorithm str
 	}
 	in.PrivatePEM = k.PrivatePEM
 	defer s.dkim.forget(0)
-	return s.store.AddDKIMKey(ctx, in)
+	return s.st.AddDKIMKey(ctx, in)
 }
 
-// setDKIMKeyEnabled turns a key on or off for signing.
-func (s *Server) setDKIMKeyEnabled(ctx context.Context, id int64, enabled bool) (store.DKIMKey, error) {
+// SetDKIMKeyEnabled turns a key on or off for signing.
+func (s *Service) SetDKIMKeyEnabled(ctx context.Context, id int64, enabled bool) (store.DKIMKey, error) {
 	defer s.dkim.forget(0)
-	return s.store.SetDKIMKeyEnabled(ctx, id, enabled)
+	return s.st.SetDKIMKeyEnabled(ctx, id, enabled)
 }
 
-// deleteDKIMKey removes a key; mail from its domain is no longer signed
+// DeleteDKIMKey removes a key; mail from its domain is no longer signed
 // with it.
-func (s *Server) deleteDKIMKey(ctx context.Context, id int64) error {
+func (s *Service) DeleteDKIMKey(ctx context.Context, id int64) error {
 	defer s.dkim.forget(id)
-	return s.store.DeleteDKIMKey(ctx, id)
+	return s.st.DeleteDKIMKey(ctx, id)
 }
 
-// domainReport checks the SPF, DMARC and DKIM records of domain against its
+// CheckDomain checks the SPF, DMARC and DKIM records of domain against its
 // enabled keys.
-func (s *Server) domainReport(ctx context.Context, domain string) (mailer.DomainReport, error) {
+func (s *Service) CheckDomain(ctx context.Context, domain string) (mailer.DomainReport, error) {
 	domain = store.NormalizeDKIMName(domain)
-	keys, err := s.store.DKIMKeysOf(ctx, domain)
+	keys, err := s.st.DKIMKeysOf(ctx, domain)
 	if err != nil {
 		return mailer.DomainReport{}, err
 	}
@@ -180,7 +180,7 @@ func (s *Server) domainReport(ctx context.Context, domain string) (mailer.Domain
 		if !k.Enabled {
 			continue
 		}
-		pem, err := s.store.DKIMPrivateKey(ctx, k.ID)
+		pem, err := s.st.DKIMPrivateKey(ctx, k.ID)
 		if errors.Is(err, store.ErrSecretUnreadable) {
 			unreadable[k.DNSName()] = true
 		} else if err != nil {

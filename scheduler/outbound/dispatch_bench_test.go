@@ -1,4 +1,4 @@
-package scheduler
+package outbound
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 // claims, rendering a newsletter in the default layout, MIME, delivery over
 // pooled connections to a loopback SMTP server, and outcomes in SQLite. It
 // reports messages per second. HERALD_BENCH_ROWS sets the audience (100,000).
-func BenchmarkCampaign(b *testing.B) { benchCampaign(b, nil) }
+func BenchmarkCampaign(b *testing.B) { benchCampaign(b, "") }
 
 // BenchmarkCampaignDKIM is BenchmarkCampaign with every message signed with
 // an RSA-2048 DKIM key, or Ed25519 with HERALD_BENCH_DKIM=ed25519.
@@ -32,18 +32,12 @@ func BenchmarkCampaignDKIM(b *testing.B) {
 	if os.Getenv("HERALD_BENCH_DKIM") == mailer.DKIMEd25519 {
 		algorithm = mailer.DKIMEd25519
 	}
-	key, err := mailer.GenerateDKIMKey("bakery.example", "herald1", algorithm)
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer, err := mailer.NewDKIMSigner(key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchCampaign(b, func(context.Context, string) (*mailer.DKIMSigner, error) { return signer, nil })
+	benchCampaign(b, algorithm)
 }
 
-func benchCampaign(b *testing.B, sign func(context.Context, string) (*mailer.DKIMSigner, error)) {
+// benchCampaign runs the benchmark, with messages signed by a DKIM key of
+// algorithm unless it is "".
+func benchCampaign(b *testing.B, algorithm string) {
 	// As serve runs, unless GOGC says otherwise.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
@@ -92,15 +86,16 @@ SELECT 'person' || x || '@example.com', 'Person' || x, '{"city":"Leeds"}', 0, 0 
 	content, _ := json.Marshal(mailer.Content{Name: "Bench", FromName: "Bakery", FromEmail: "news@bakery.example",
 		Source: mailer.Source{Subject: "News for {{.Contact.FirstName}}", Format: mailer.FormatMarkdown, Body: body, Layout: mailer.DefaultLayout}})
 	sink(b, st, srv, benchConns())
-	d := &Dispatcher{
-		Store: st, Log: quietLog(),
-		Open: openSMTP,
-		Links: func(contactID, campaignID int64) mailer.Links {
-			return mailer.Links{Unsubscribe: "https://news.example/u/" + strconv.FormatInt(contactID, 10)}
-		},
-		Org:    func() mailer.OrgData { return mailer.OrgData{Name: "Bakery", Address: "1 Mill Lane"} },
-		Signer: sign,
+	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", BaseURL: "https://news.example"}); err != nil {
+		b.Fatal(err)
 	}
+	svc := newService(b, st, func(c *Config) { c.FirstRetry, c.RelayTimeout = 0, 0 })
+	if algorithm != "" {
+		if _, err := svc.AddDKIMKey(ctx, "bakery.example", "herald1", algorithm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d := svc.Dispatcher()
 	b.ResetTimer()
 	for range b.N {
 		c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
@@ -113,7 +108,7 @@ SELECT 'person' || x || '@example.com', 'Person' || x, '{"city":"Leeds"}', 0, 0 
 		before := srv.Count()
 		cpuBefore := cpuTime()
 		start := time.Now()
-		if err := d.RunCampaign(ctx, c.ID); err != nil {
+		if err := d.runCampaign(ctx, c.ID); err != nil {
 			b.Fatal(err)
 		}
 		elapsed := time.Since(start)

@@ -1,4 +1,4 @@
-package scheduler
+package outbound
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +77,7 @@ func TestDailyQuotaHoldsTheCampaignAcrossRestarts(t *testing.T) {
 	if _, err := st.UpdateRelay(ctx, r.ID, in); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.Count(); n != 5 {
@@ -94,8 +93,8 @@ func TestDailyQuotaHoldsTheCampaignAcrossRestarts(t *testing.T) {
 		t.Errorf("waiting sends: %+v, want 3 untried in the queue", waiting)
 	}
 
-	restarted := &Dispatcher{Store: st, Log: quietLog(), Open: openSMTP, Links: d.Links, Org: d.Org}
-	if err := restarted.RunCampaign(ctx, c.ID); err != nil {
+	restarted := newService(t, st).Dispatcher()
+	if err := restarted.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.Count(); n != 5 {
@@ -107,7 +106,7 @@ func TestDailyQuotaHoldsTheCampaignAcrossRestarts(t *testing.T) {
 	if _, err := st.UpdateRelay(ctx, r.ID, in); err != nil {
 		t.Fatal(err)
 	}
-	if err := restarted.RunCampaign(ctx, c.ID); err != nil {
+	if err := restarted.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := st.Campaign(ctx, c.ID); srv.Count() != 8 || got.Status != store.CampaignSent || got.HeldReason != "" {
@@ -126,7 +125,7 @@ func TestDomainLimitHoldsBackOnlyThatDomain(t *testing.T) {
 	if _, err := st.SaveGeneral(ctx, store.General{DomainLimits: []store.DomainLimit{{Domain: "gmail.com", PerHour: 3}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	gmail, other := 0, 0
@@ -205,14 +204,8 @@ func TestCampaignPausesItselfOnBounces(t *testing.T) {
 	}
 	st, d, c := dispatchFixture(t, srv, emails)
 	ctx := context.Background()
-	var mu sync.Mutex
-	var told []string
-	d.Notify = func(_ context.Context, subject, text string) {
-		mu.Lock()
-		defer mu.Unlock()
-		told = append(told, subject+"\n"+text)
-	}
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	addOwner(t, st)
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := st.Campaign(ctx, c.ID)
@@ -223,46 +216,24 @@ func TestCampaignPausesItselfOnBounces(t *testing.T) {
 	if settled := n[store.SendSent] + n[store.SendFailed]; settled < store.MinSendsForPause || n[store.SendQueued] == 0 {
 		t.Errorf("paused after %d settled with %d queued; want at least %d settled and some left", settled, n[store.SendQueued], store.MinSendsForPause)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(told) != 1 || !strings.Contains(told[0], "paused itself") {
+	if told := ownerAlerts(t, st); len(told) != 1 || !strings.Contains(told[0], "paused itself") {
 		t.Errorf("owners told %d times: %q", len(told), told)
 	}
 	// Resuming clears the reason and counts the rates afresh: the rest go
 	// out (fewer than 500 of them, too few to judge), and the campaign
 	// finishes rather than pausing again at once.
-	if _, err := st.SetCampaignStatus(ctx, c.ID, store.CampaignSending, store.CampaignPaused); err != nil {
+	if _, err := st.ChangeCampaign(ctx, c.ID, store.ActionResume); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := st.Campaign(ctx, c.ID); got.PausedReason != "" || got.RatesFrom.Bounces != got.Bounces || got.RatesFrom.Settled < store.MinSendsForPause {
 		t.Errorf("resumed: reason %q, rates from %+v with %d bounces; want no reason and rates from now", got.PausedReason, got.RatesFrom, got.Bounces)
 	}
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := st.Campaign(ctx, c.ID); got.Status != store.CampaignSent || len(told) != 1 {
-		t.Errorf("after resuming: %s, owners told %d times; want sent, told once", got.Status, len(told))
+	if got, _ := st.Campaign(ctx, c.ID); got.Status != store.CampaignSent || len(ownerAlerts(t, st)) != 1 {
+		t.Errorf("after resuming: %s, owners told %d times; want sent, told once", got.Status, len(ownerAlerts(t, st)))
 	}
-}
-
-func testStore(t *testing.T) *store.Store {
-	t.Helper()
-	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
-	st, err := store.Open(context.Background(), t.TempDir(), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
-func relayOf(t *testing.T, st *store.Store) store.Relay {
-	t.Helper()
-	rs, err := st.Relays(context.Background())
-	if err != nil || len(rs) == 0 {
-		t.Fatalf("relays: %v %v", rs, err)
-	}
-	return rs[0]
 }
 
 // TestCampaignMessagesAreDKIMSigned signs a campaign with the sending
@@ -270,17 +241,14 @@ func relayOf(t *testing.T, st *store.Store) store.Relay {
 func TestCampaignMessagesAreDKIMSigned(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	_, d, c := dispatchFixture(t, srv, []string{"s1@example.com", "s2@example.com"})
-	key, err := mailer.GenerateDKIMKey("bakery.example", "herald1", mailer.DKIMEd25519)
+	key, err := d.s.AddDKIMKey(context.Background(), "bakery.example", "herald1", mailer.DKIMEd25519)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := mailer.NewDKIMSigner(key)
-	var asked string
-	d.Signer = func(_ context.Context, from string) (*mailer.DKIMSigner, error) { asked = from; return signer, nil }
-	if err := d.RunCampaign(context.Background(), c.ID); err != nil {
+	if err := d.runCampaign(context.Background(), c.ID); err != nil {
 		t.Fatal(err)
 	}
-	record, _ := key.DNSValue()
+	record := key.DNSValue
 	lookup := func(name string) ([]string, error) {
 		if name != key.DNSName() {
 			return nil, fmt.Errorf("no TXT record at %s", name)
@@ -288,8 +256,8 @@ func TestCampaignMessagesAreDKIMSigned(t *testing.T) {
 		return []string{record}, nil
 	}
 	msgs := srv.Messages()
-	if asked != "news@bakery.example" || len(msgs) != 2 {
-		t.Fatalf("signer asked for %q; %d messages", asked, len(msgs))
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want 2", len(msgs))
 	}
 	for _, m := range msgs {
 		verifs, err := dkim.VerifyWithOptions(bytes.NewReader(m.Data), &dkim.VerifyOptions{LookupTXT: lookup})
@@ -313,14 +281,14 @@ func TestTransactionalMailCountsTowardsTheQuota(t *testing.T) {
 	if _, err := st.UpdateRelay(ctx, r.ID, in); err != nil {
 		t.Fatal(err)
 	}
-	lane := &Lane{Store: st, Log: quietLog(), Open: openSMTP, FirstRetry: time.Second, Every: 100 * time.Millisecond}
-	start(t, lane)
+	lane := d.s.Lane()
+	run(t, lane)
 	for _, to := range []string{"buyer1@example.com", "buyer2@example.com"} {
 		m := queueMessage(t, st, to)
-		lane.Kick()
+		lane.Wake()
 		waitStatus(t, st, m.ID, store.MessageSent)
 	}
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	n, _ := st.SendCounts(ctx, c.ID)

@@ -1,4 +1,4 @@
-package scheduler
+package outbound
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,9 @@ func dispatchFixture(t *testing.T, srv *smtptest.Server, emails []string) (*stor
 	if srv != nil {
 		sink(t, st, srv, 3)
 	}
+	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", BaseURL: "https://news.example"}); err != nil {
+		t.Fatal(err)
+	}
 	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
 	if err != nil {
 		t.Fatal(err)
@@ -58,16 +62,7 @@ func dispatchFixture(t *testing.T, srv *smtptest.Server, emails []string) (*stor
 	if c, err = st.StartCampaign(ctx, c.ID, string(b)); err != nil {
 		t.Fatal(err)
 	}
-	d := &Dispatcher{
-		Store: st,
-		Log:   quietLog(),
-		Open:  openSMTP,
-		Links: func(contactID, campaignID int64) mailer.Links {
-			return mailer.Links{Unsubscribe: fmt.Sprintf("https://news.example/u/%d-%d", campaignID, contactID)}
-		},
-		Org:        func() mailer.OrgData { return mailer.OrgData{Name: "Bakery", Address: "1 Mill Lane"} },
-		FirstRetry: time.Second,
-	}
+	d := newService(t, st).Dispatcher()
 	return st, d, c
 }
 
@@ -99,7 +94,7 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 	ctx := t.Context()
 
 	// The first run sends all it can; the greylisted pair wait for a retry.
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	counts, _ := st.SendCounts(ctx, c.ID)
@@ -109,7 +104,7 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 	// The retries fall due and go through on the next run.
 	// Due after 0.8 to 1.2 s, stored to the second, rounded up.
 	time.Sleep(2300 * time.Millisecond)
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	counts, _ = st.SendCounts(ctx, c.ID)
@@ -156,7 +151,7 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 	if got, _ := st.Campaign(ctx, c.ID); got.Status != store.CampaignSending {
 		t.Errorf("after resend: got %s, want sending", got.Status)
 	}
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := st.Campaign(ctx, c.ID); got.Status != store.CampaignSent {
@@ -190,8 +185,13 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", k, got, want)
 		}
 	}
-	if got := pm.Header.Get("List-Unsubscribe"); !strings.Contains(got, fmt.Sprintf("<https://news.example/u/%d-", c.ID)) {
-		t.Errorf("List-Unsubscribe: got %q", got)
+	unsub := regexp.MustCompile(`<https://news\.example/u/([^>]+)>`).FindStringSubmatch(pm.Header.Get("List-Unsubscribe"))
+	if unsub == nil {
+		t.Fatalf("List-Unsubscribe: got %q", pm.Header.Get("List-Unsubscribe"))
+	}
+	p7, _ := st.ContactByEmail(ctx, "p007@example.com")
+	if tok, err := st.Box().VerifyToken(unsub[1], store.PurposeUnsubscribe, time.Now()); err != nil || tok.ContactID != p7.ID {
+		t.Errorf("List-Unsubscribe: token for contact %d (%v), want %d", tok.ContactID, err, p7.ID)
 	}
 	if id := pm.Header.Get("Message-Id"); !strings.HasPrefix(id, fmt.Sprintf("<c%d.s", c.ID)) || !strings.HasSuffix(id, "@bakery.example>") {
 		t.Errorf("Message-ID: got %q, want one made from the campaign and send", id)
@@ -231,7 +231,7 @@ func TestDispatcherStopsCleanlyAndResumesWithoutDuplicates(t *testing.T) {
 	}
 	st, d, c := dispatchFixture(t, srv, emails)
 
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	counts, _ := st.SendCounts(t.Context(), c.ID)
@@ -243,7 +243,7 @@ func TestDispatcherStopsCleanlyAndResumesWithoutDuplicates(t *testing.T) {
 		t.Errorf("delivered %d, recorded %d as sent", got, counts[store.SendSent])
 	}
 
-	if err := d.RunCampaign(t.Context(), c.ID); err != nil {
+	if err := d.runCampaign(t.Context(), c.ID); err != nil {
 		t.Fatal(err)
 	}
 	per := map[string]int{}
@@ -270,7 +270,7 @@ func TestDispatcherPauseResumeAndCancel(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if accepted++; accepted == pauseAt {
-			if _, err := st.SetCampaignStatus(ctx, campaignID, store.CampaignPaused, store.CampaignSending); err != nil {
+			if _, err := st.ChangeCampaign(ctx, campaignID, store.ActionPause); err != nil {
 				t.Errorf("pause: %v", err)
 			}
 		}
@@ -285,7 +285,7 @@ func TestDispatcherPauseResumeAndCancel(t *testing.T) {
 
 	// Paused mid-way: the run stops, messages in flight finish and are
 	// recorded, and nothing is left in flight.
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	counts, _ := st.SendCounts(ctx, c.ID)
@@ -294,7 +294,7 @@ func TestDispatcherPauseResumeAndCancel(t *testing.T) {
 		t.Fatalf("after pausing: got %v, want some sent, the rest queued, none in flight", counts)
 	}
 	// A run while paused sends nothing.
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(srv.Messages()); n != paused {
@@ -305,10 +305,10 @@ func TestDispatcherPauseResumeAndCancel(t *testing.T) {
 	mu.Lock()
 	pauseAt = -1
 	mu.Unlock()
-	if _, err := st.SetCampaignStatus(ctx, c.ID, store.CampaignSending, store.CampaignPaused); err != nil {
+	if _, err := st.ChangeCampaign(ctx, c.ID, store.ActionResume); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	per := map[string]int{}
@@ -334,22 +334,17 @@ func TestDispatcherPauseResumeAndCancel(t *testing.T) {
 	if _, err := st.Materialise(ctx, c2.ID, a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetCampaignStatus(ctx, c2.ID, store.CampaignCancelled, store.CampaignSending); err != nil {
+	if _, err := st.ChangeCampaign(ctx, c2.ID, store.ActionCancel); err != nil {
 		t.Fatal(err)
 	}
 	before := len(srv.Messages())
-	if err := d.RunCampaign(ctx, c2.ID); err != nil {
+	if err := d.runCampaign(ctx, c2.ID); err != nil {
 		t.Fatal(err)
 	}
 	counts, _ = st.SendCounts(ctx, c2.ID)
 	if len(srv.Messages()) != before || counts[store.SendCancelled] != 400 {
 		t.Errorf("cancelled campaign: %d more delivered, counts %v; want none sent and 400 cancelled", len(srv.Messages())-before, counts)
 	}
-}
-
-// openSMTP opens a stored relay as serve does, without a password.
-func openSMTP(_ context.Context, r store.Relay) (mailer.Transport, error) {
-	return mailer.NewPool(mailer.SMTPRelay{Host: r.Host, Port: r.Port, TLS: r.TLS, Timeout: 5 * time.Second}, r.MaxConnections), nil
 }
 
 // sink stores an enabled relay to the loopback server srv.

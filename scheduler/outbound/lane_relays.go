@@ -1,7 +1,6 @@
-package scheduler
+package outbound
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/mail"
@@ -15,7 +14,7 @@ import (
 
 // buildMessage encodes a stored message. Its Message-ID comes from its id,
 // so a message sent twice after a crash is recognisably the same one.
-func buildMessage(m store.Message, atts []store.Attachment) []byte {
+func buildMessage(m store.Message, atts []store.Attachment, now time.Time) []byte {
 	domain := "herald.local"
 	if i := strings.LastIndexByte(m.FromEmail, '@'); i >= 0 && i < len(m.FromEmail)-1 {
 		domain = m.FromEmail[i+1:]
@@ -26,7 +25,7 @@ func buildMessage(m store.Message, atts []store.Attachment) []byte {
 		Subject:   m.Subject,
 		Text:      m.Text,
 		HTML:      m.HTML,
-		Date:      time.Now(),
+		Date:      now,
 		MessageID: fmt.Sprintf("m%d.%d@%s", m.ID, m.CreatedAt.Unix(), domain),
 	}
 	if m.ReplyTo != "" {
@@ -44,25 +43,11 @@ func buildMessage(m store.Message, atts []store.Attachment) []byte {
 // deliver sends a message through its relay (or the first enabled one) and,
 // when that relay is down, through each other enabled relay in turn.
 func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer.Result, store.Relay, error) {
-	all, err := l.Store.Relays(ctx)
+	route, err := l.s.relays(ctx, m.RelayID)
 	if err != nil {
 		return mailer.Result{}, store.Relay{}, err
 	}
-	// In id order, as store.DefaultRelay picks the first enabled one.
-	slices.SortFunc(all, func(a, b store.Relay) int { return cmp.Compare(a.ID, b.ID) })
-	l.closeRelays(all...)
-	var route []store.Relay
-	for _, r := range all {
-		if r.ID == m.RelayID {
-			route = append(route, r)
-		}
-	}
-	for _, r := range all {
-		if r.Enabled && r.ID != m.RelayID {
-			route = append(route, r)
-		}
-	}
-	err = errNoRelay
+	l.closeRelays(route...)
 	for i, r := range route {
 		var t mailer.Transport
 		if t, err = l.transport(ctx, r); err != nil {
@@ -74,7 +59,7 @@ func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer
 			}
 		}
 		if i+1 < len(route) {
-			l.Log.Warn("relay down; sending a transactional message through the next enabled relay", "relay", r.Name, "next", route[i+1].Name, "err", err)
+			l.s.log.Warn("relay down; sending a transactional message through the next enabled relay", "relay", r.Name, "next", route[i+1].Name, "err", err)
 		}
 	}
 	return mailer.Result{}, store.Relay{}, err
@@ -92,12 +77,9 @@ func (l *Lane) transport(ctx context.Context, r store.Relay) (mailer.Transport, 
 		lr.t.Close()
 		delete(l.relays, r.ID)
 	}
-	t, err := l.Open(ctx, r)
+	t, err := l.s.open(ctx, r)
 	if err != nil {
 		return nil, err
-	}
-	if l.relays == nil {
-		l.relays = map[int64]laneRelay{}
 	}
 	l.relays[r.ID] = laneRelay{updated: r.UpdatedAt, t: t}
 	return t, nil

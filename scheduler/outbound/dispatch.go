@@ -1,68 +1,87 @@
-package scheduler
+package outbound
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
 	"herald/mailer"
+	"herald/scheduler"
 	"herald/store"
 )
 
 // Dispatcher sends campaigns from the outbox: it claims due sends in
 // batches, renders each for its recipient, delivers it over the relay's
-// connection pool, and records every outcome.
+// connection pool, and records every outcome. Build it with New; Run
+// drives it.
 type Dispatcher struct {
-	Store *store.Store
-	Log   *slog.Logger
-	// Open opens a relay for sending: an SMTP pool or an SES client.
-	Open func(ctx context.Context, r store.Relay) (mailer.Transport, error)
-	// Links returns a recipient's own links for a campaign.
-	Links func(contactID, campaignID int64) mailer.Links
-	// Org is the sending organisation, for footers.
-	Org func() mailer.OrgData
-	// FirstRetry is the delay before the first retry of a temporary
-	// failure; later ones double from it. Zero reads it from settings.
-	FirstRetry time.Duration
-	// Lease is how long a claimed batch may take before its sends go back
-	// to the queue.
-	Lease time.Duration
-	// Start freezes a scheduled campaign's content and sets it sending,
-	// when its time comes.
-	Start func(ctx context.Context, id int64) error
-	// Notify tells the owners something they must act on, such as a
-	// campaign that paused itself.
-	Notify func(ctx context.Context, subject, text string)
-	// Signer returns the DKIM signer for a From address's domain, or nil
-	// when it has no key. Nil Signer signs nothing.
-	Signer func(ctx context.Context, from string) (*mailer.DKIMSigner, error)
+	s      *Service
+	signal scheduler.Signal
+	gates  *gates
 
 	mu      sync.Mutex
 	running map[int64]bool
-	gates   *gates
 	wg      sync.WaitGroup
-	// ctx is the lifetime given to Dispatch, for runs Kick starts.
-	ctx context.Context
 }
 
-// Kick starts sending a campaign now rather than at the dispatch job's next
-// run, as when someone presses Send or Resume.
-func (d *Dispatcher) Kick(id int64) {
-	d.mu.Lock()
-	ctx := d.ctx
-	d.mu.Unlock()
-	if ctx == nil {
-		return
+func newDispatcher(s *Service) *Dispatcher {
+	return &Dispatcher{s: s, gates: newGates(s.st), running: map[int64]bool{}}
+}
+
+// Wake makes the dispatcher look for campaigns to send now rather than at
+// its next look, as when someone presses Send or Resume.
+func (d *Dispatcher) Wake() { d.signal.Wake() }
+
+// Run sends campaigns until ctx ends, then waits for the runs under way to
+// record what they sent. It first puts back in the queue the sends a
+// stopped process left in flight, so every sending campaign carries on.
+// Every few seconds, and whenever woken, it requeues sends whose lease ran
+// out and runs every sending campaign that is not running, which also
+// picks up retries as they fall due.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	n, err := d.s.st.RequeueInFlight(ctx)
+	if err != nil {
+		return err
 	}
-	d.wg.Go(func() {
-		if err := d.RunCampaign(ctx, id); err != nil {
-			d.Log.Error("campaign send", "campaign", id, "err", err)
+	if n > 0 {
+		d.s.log.Info("sends left in flight by the last run requeued", "count", n)
+	}
+	tick := time.NewTicker(orDefault(d.s.cfg.Every, 10*time.Second))
+	defer tick.Stop()
+	for {
+		wake := d.signal.Next()
+		if err := d.sweep(ctx); err != nil && ctx.Err() == nil {
+			d.s.log.Error("dispatching campaigns", "err", err)
 		}
-	})
+		select {
+		case <-ctx.Done():
+			d.wg.Wait()
+			return nil
+		case <-tick.C:
+		case <-wake:
+		}
+	}
+}
+
+// sweep requeues sends whose lease ran out and starts a run of every
+// sending campaign that has none.
+func (d *Dispatcher) sweep(ctx context.Context) error {
+	if n, err := d.s.st.RecoverLeases(ctx, d.runningIDs()); err != nil {
+		return err
+	} else if n > 0 {
+		d.s.log.Info("sends requeued after their lease ran out", "count", n)
+	}
+	cs, err := d.s.st.Campaigns(ctx, store.CampaignSending)
+	for _, c := range cs {
+		d.wg.Go(func() {
+			if err := d.runCampaign(ctx, c.ID); err != nil && ctx.Err() == nil {
+				d.s.log.Error("campaign send", "campaign", c.ID, "err", err)
+			}
+		})
+	}
+	return err
 }
 
 // runningIDs lists the campaigns being sent by this dispatcher now.
@@ -76,32 +95,15 @@ func (d *Dispatcher) runningIDs() []int64 {
 	return ids
 }
 
-// limits returns the rate limits every run shares.
-func (d *Dispatcher) limits() *gates {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.gates == nil {
-		d.gates = newGates(d.Store)
-	}
-	return d.gates
-}
-
-// Wait blocks until every campaign run the Dispatch job started has
-// returned; cancel the job's context first.
-func (d *Dispatcher) Wait() { d.wg.Wait() }
-
 // perConnection is how many sends a batch claims for each connection.
 const perConnection = 25
 
-// RunCampaign sends a sending campaign until nothing is due: it returns
+// runCampaign sends a sending campaign until nothing is due: it returns
 // when every send is done (and marks the campaign sent), when only retries
 // that are not yet due remain, or when the campaign is paused or cancelled.
 // A second call for a campaign already running returns at once.
-func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
+func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 	d.mu.Lock()
-	if d.running == nil {
-		d.running = map[int64]bool{}
-	}
 	if d.running[id] {
 		d.mu.Unlock()
 		return nil
@@ -114,26 +116,22 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 		d.mu.Unlock()
 	}()
 
-	c, err := d.Store.Campaign(ctx, id)
+	c, err := d.s.st.Campaign(ctx, id)
 	if err != nil || c.Status != store.CampaignSending {
 		return err
 	}
 	if !c.Materialised {
-		a, err := d.Store.CampaignAudience(ctx, c)
+		a, err := d.s.st.CampaignAudience(ctx, c)
 		if err != nil {
 			return err
 		}
-		if _, err := d.Store.Materialise(ctx, id, a); err != nil {
+		if _, err := d.s.st.Materialise(ctx, id, a); err != nil {
 			return err
 		}
 	}
-	frozen, err := d.Store.CampaignFrozen(ctx, id)
+	content, err := d.s.SentContent(ctx, id)
 	if err != nil {
 		return err
-	}
-	var content mailer.Content
-	if err := json.Unmarshal([]byte(frozen), &content); err != nil {
-		return fmt.Errorf("campaign %d: frozen content: %w", id, err)
 	}
 	compiled, err := mailer.Compile(content.Source)
 	if err != nil {
@@ -145,7 +143,7 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 	}
 	defer rt.Close()
 	conns := rt.conns
-	job, err := d.newJob(ctx, c, &content, compiled, rt)
+	run, err := d.newRun(ctx, c, &content, compiled, rt)
 	if err != nil {
 		return err
 	}
@@ -155,7 +153,7 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 	// Each records a message's outcome, through the group committer,
 	// before the relay gets its next message for good: a crash can then
 	// lose the record of at most one message per connection.
-	rec := newRecorder(d.Store)
+	rec := newRecorder(d.s.st)
 	feed := make(chan claimed, conns)
 	var untried []int64
 	var mu sync.Mutex
@@ -169,12 +167,12 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 			var committed func() error
 			for it := range feed {
 				var out store.Outcome
-				if ctx.Err() == nil && !job.stopped.Load() && !rec.failed.Load() && job.held.Load() == nil {
-					msg, early := job.prepare(it.send, it.contact, it.found)
+				if ctx.Err() == nil && !run.stopped.Load() && !rec.failed.Load() && run.held.Load() == nil {
+					msg, early := run.prepare(it.send, it.contact, it.found)
 					if early != nil {
 						out = *early
 					} else {
-						out = job.deliver(ctx, committed, it.send, msg)
+						out = run.deliver(ctx, committed, it.send, msg)
 					}
 				}
 				if out.Status == "" {
@@ -191,28 +189,28 @@ func (d *Dispatcher) RunCampaign(ctx context.Context, id int64) error {
 			}
 		})
 	}
-	drained, err := d.pump(ctx, job, conns*perConnection, feed)
+	drained, err := d.pump(ctx, run, conns*perConnection, feed)
 	wg.Wait()
 	// Released with a context of its own, so it happens even while the
 	// process is stopping.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	err = errors.Join(err, rec.close(), d.Store.ReleaseSends(rctx, untried))
+	err = errors.Join(err, rec.close(), d.s.st.ReleaseSends(rctx, untried))
 	cancel()
 	if err != nil {
 		return err
 	}
-	if h := job.held.Load(); h != nil {
-		return d.Store.HoldCampaign(ctx, id, h.reason, h.until)
+	if h := run.held.Load(); h != nil {
+		return d.s.st.HoldCampaign(ctx, id, h.reason, h.until)
 	}
-	if reason := job.refused.Load(); reason != nil {
-		return job.pauseItself(ctx, c.Name, *reason)
+	if reason := run.refused.Load(); reason != nil {
+		return run.pauseItself(ctx, c.Name, *reason)
 	}
 	if !drained {
 		return nil
 	}
-	done, err := d.Store.FinishCampaign(ctx, id)
+	done, err := d.s.st.FinishCampaign(ctx, id)
 	if done {
-		d.Log.Info("campaign sent", "campaign", id)
+		d.s.log.Info("campaign sent", "campaign", id)
 	}
 	return err
 }
@@ -229,7 +227,7 @@ type claimed struct {
 // closes feed when it returns. drained says that nothing due was left. It
 // looks at the campaign's status every perConnection sends, so a pause or
 // a cancel stops the workers within a few messages.
-func (d *Dispatcher) pump(ctx context.Context, job *campaignJob, n int, feed chan<- claimed) (drained bool, err error) {
+func (d *Dispatcher) pump(ctx context.Context, run *campaignRun, n int, feed chan<- claimed) (drained bool, err error) {
 	defer close(feed)
 	defer func() {
 		// Stopping is not a failure: what was claimed is released.
@@ -237,26 +235,26 @@ func (d *Dispatcher) pump(ctx context.Context, job *campaignJob, n int, feed cha
 			err = nil
 		}
 	}()
-	for ctx.Err() == nil && job.held.Load() == nil && !job.stopped.Load() {
-		cur, err := d.Store.Campaign(ctx, job.id)
+	for ctx.Err() == nil && run.held.Load() == nil && !run.stopped.Load() {
+		cur, err := d.s.st.Campaign(ctx, run.id)
 		if err != nil || cur.Status != store.CampaignSending {
 			return false, err
 		}
-		if stop, err := job.mustWait(ctx, cur); stop || err != nil {
+		if stop, err := run.mustWait(ctx, cur); stop || err != nil {
 			return false, err
 		}
-		batch, err := d.Store.ClaimSends(ctx, job.id, n, d.lease())
+		batch, err := d.s.st.ClaimSends(ctx, run.id, n, d.s.lease())
 		if err != nil || len(batch) == 0 {
 			return err == nil, err
 		}
-		contacts, err := d.Store.SendContacts(ctx, batch)
+		contacts, err := d.s.st.SendContacts(ctx, batch)
 		if err != nil {
 			return false, errors.Join(err, d.releaseUnfed(ctx, batch))
 		}
 		for i, sd := range batch {
 			if i > 0 && i%perConnection == 0 {
-				if status, err := d.Store.CampaignStatus(ctx, job.id); err != nil || status != store.CampaignSending {
-					job.stopped.Store(true)
+				if status, err := d.s.st.CampaignStatus(ctx, run.id); err != nil || status != store.CampaignSending {
+					run.stopped.Store(true)
 					return false, errors.Join(err, d.releaseUnfed(ctx, batch[i:]))
 				}
 			}
@@ -275,14 +273,7 @@ func (d *Dispatcher) releaseUnfed(ctx context.Context, sends []store.Send) error
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	return d.Store.ReleaseSends(rctx, ids)
-}
-
-func (d *Dispatcher) lease() time.Duration {
-	if d.Lease > 0 {
-		return d.Lease
-	}
-	return 5 * time.Minute
+	return d.s.st.ReleaseSends(rctx, ids)
 }
 
 // GCPercent is the garbage collector's growth target Herald runs with

@@ -1,4 +1,4 @@
-package scheduler
+package outbound
 
 import (
 	"context"
@@ -12,8 +12,9 @@ import (
 	"herald/store"
 )
 
-// campaignJob is one run of one campaign.
-type campaignJob struct {
+// campaignRun is one run of one campaign: what it sends, through which
+// relays, and what stops it.
+type campaignRun struct {
 	d        *Dispatcher
 	id       int64
 	content  *mailer.Content
@@ -33,6 +34,9 @@ type campaignJob struct {
 	// refused says why the relays refuse the whole campaign, such as an SES
 	// account with sending paused; the run then pauses it.
 	refused atomic.Pointer[string]
+	// links and org are read once per run, for every message.
+	links Links
+	org   mailer.OrgData
 	// signer signs each message with the sending domain's DKIM key; nil
 	// when the domain has none.
 	signer *mailer.DKIMSigner
@@ -40,48 +44,38 @@ type campaignJob struct {
 	feedbackID string
 }
 
-func (d *Dispatcher) newJob(ctx context.Context, c store.Campaign, content *mailer.Content, compiled *mailer.Compiled, rt *route) (*campaignJob, error) {
-	g, err := d.Store.General(ctx)
+func (d *Dispatcher) newRun(ctx context.Context, c store.Campaign, content *mailer.Content, compiled *mailer.Compiled, rt *route) (*campaignRun, error) {
+	g, err := d.s.st.General(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n, err := d.Store.SendCounts(ctx, c.ID)
+	n, err := d.s.st.SendCounts(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	j := &campaignJob{d: d, id: c.ID, content: content, compiled: compiled, route: rt, general: g,
-		feedbackID: fmt.Sprintf("%d:herald", c.ID)}
-	if d.Signer != nil {
-		if j.signer, err = d.Signer(ctx, content.FromEmail); err != nil {
-			return nil, fmt.Errorf("campaign %d: DKIM key: %w", c.ID, err)
-		}
+	j := &campaignRun{d: d, id: c.ID, content: content, compiled: compiled, route: rt, general: g,
+		links: d.s.linksAt(g.BaseURL), org: orgOf(g), feedbackID: fmt.Sprintf("%d:herald", c.ID)}
+	if j.signer, err = d.s.signer(ctx, content.FromEmail); err != nil {
+		return nil, fmt.Errorf("campaign %d: DKIM key: %w", c.ID, err)
 	}
 	j.settled.Store(int64(n[store.SendSent] + n[store.SendFailed]))
 	return j, nil
-}
-
-// firstRetry is the delay before the first retry of a temporary failure.
-func (j *campaignJob) firstRetry() time.Duration {
-	if j.d.FirstRetry > 0 {
-		return j.d.FirstRetry
-	}
-	return j.general.FirstRetry()
 }
 
 // mustWait checks, before each batch, whether the campaign must stop: its
 // relay's daily cap is reached (it is held until the next day), or its
 // bounce or complaint rate passed its threshold (it pauses itself and the
 // owners are told).
-func (j *campaignJob) mustWait(ctx context.Context, c store.Campaign) (bool, error) {
+func (j *campaignRun) mustWait(ctx context.Context, c store.Campaign) (bool, error) {
 	h, err := j.route.full(ctx)
 	if err != nil {
 		return true, err
 	}
 	if h != nil {
-		return true, j.d.Store.HoldCampaign(ctx, c.ID, h.reason, h.until)
+		return true, j.d.s.st.HoldCampaign(ctx, c.ID, h.reason, h.until)
 	}
 	if c.HeldReason != "" {
-		if err := j.d.Store.HoldCampaign(ctx, c.ID, "", time.Time{}); err != nil {
+		if err := j.d.s.st.HoldCampaign(ctx, c.ID, "", time.Time{}); err != nil {
 			return true, err
 		}
 	}
@@ -93,19 +87,17 @@ func (j *campaignJob) mustWait(ctx context.Context, c store.Campaign) (bool, err
 }
 
 // pauseItself pauses the campaign, says why, and tells the owners.
-func (j *campaignJob) pauseItself(ctx context.Context, name, reason string) error {
-	paused, err := j.d.Store.AutoPause(ctx, j.id, reason)
+func (j *campaignRun) pauseItself(ctx context.Context, name, reason string) error {
+	paused, err := j.d.s.st.AutoPause(ctx, j.id, reason)
 	if paused {
-		j.d.Log.Warn("campaign paused itself", "campaign", j.id, "reason", reason)
-		if j.d.Notify != nil {
-			j.d.Notify(ctx, fmt.Sprintf("Campaign %q paused itself", name), reason+"\n\nOpen the campaign in Herald to see its recipients, then resume or cancel it.")
-		}
+		j.d.s.log.Warn("campaign paused itself", "campaign", j.id, "reason", reason)
+		j.d.s.NotifyOwners(ctx, fmt.Sprintf("Campaign %q paused itself", name), reason+"\n\nOpen the campaign in Herald to see its recipients, then resume or cancel it.")
 	}
 	return err
 }
 
 // overThreshold says why the campaign must pause, or "" when it need not.
-func (j *campaignJob) overThreshold(c store.Campaign) string {
+func (j *campaignRun) overThreshold(c store.Campaign) string {
 	settled := j.settled.Load() - int64(c.RatesFrom.Settled)
 	if settled < store.MinSendsForPause {
 		return ""
@@ -127,16 +119,16 @@ func (j *campaignJob) overThreshold(c store.Campaign) string {
 
 // prepare renders one recipient's message. When it cannot, it returns the
 // outcome that says why instead.
-func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) ([]byte, *store.Outcome) {
+func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) ([]byte, *store.Outcome) {
 	if !found {
 		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "the contact was deleted before the message went"}
 	}
 	msg, err := j.content.Build(j.compiled, j.id, mailer.Recipient{
 		SendID:     sd.ID,
 		Contact:    mailer.ContactData{Email: sd.Email, FirstName: contact.FirstName, LastName: contact.LastName, Attributes: contact.Attributes},
-		Links:      j.d.Links(sd.ContactID, j.id),
-		Org:        j.d.Org(),
-		Date:       time.Now(),
+		Links:      j.links.Campaign(sd.ContactID, j.id),
+		Org:        j.org,
+		Date:       j.d.s.now(),
 		FeedbackID: j.feedbackID,
 	})
 	if err != nil {
@@ -154,11 +146,11 @@ func (j *campaignJob) prepare(sd store.Send, contact store.Contact, found bool) 
 
 // deliver sends one prepared message and says what became of it; an
 // outcome without a status means it was never tried.
-func (j *campaignJob) deliver(ctx context.Context, committed func() error, sd store.Send, msg []byte) store.Outcome {
+func (j *campaignRun) deliver(ctx context.Context, committed func() error, sd store.Send, msg []byte) store.Outcome {
 	out := store.Outcome{SendID: sd.ID}
 	var counted []store.Counter
 	if domain := domainOf(sd.Email); j.general.DomainLimit(domain) > 0 {
-		c, err := j.d.limits().takeDomain(ctx, domain, j.general.DomainLimit(domain))
+		c, err := j.d.gates.takeDomain(ctx, domain, j.general.DomainLimit(domain))
 		if h, ok := err.(*held); ok {
 			return store.Outcome{SendID: sd.ID, Status: store.SendQueued, Response: h.reason, NextAttempt: h.until}
 		}
@@ -198,13 +190,13 @@ func (j *campaignJob) deliver(ctx context.Context, committed func() error, sd st
 	switch mailer.Classify(err) {
 	case mailer.Delivered:
 		out.Status, out.Code, out.Response, out.ProviderID = store.SendSent, 250, res.Reply, res.ProviderID
-		out.Count = append(counted, store.Counter{Scope: relayScope(relay.ID), Window: day(time.Now())})
+		out.Count = append(counted, store.Counter{Scope: relayScope(relay.ID), Window: day(j.d.s.now())})
 	case mailer.HardBounce:
 		out.Status, out.Response, out.HardBounce = store.SendFailed, err.Error(), true
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if berr := j.d.Store.HardBounce(bctx, sd.ContactID, sd.Email, err.Error()); berr != nil {
-			j.d.Log.Error("recording a hard bounce", "campaign", j.id, "send", sd.ID, "err", berr)
+		if berr := j.d.s.st.HardBounce(bctx, sd.ContactID, sd.Email, err.Error()); berr != nil {
+			j.d.s.log.Error("recording a hard bounce", "campaign", j.id, "send", sd.ID, "err", berr)
 		}
 	case mailer.Permanent:
 		out.Status, out.Response = store.SendFailed, err.Error()
@@ -222,14 +214,14 @@ func domainOf(email string) string {
 }
 
 // retry schedules another attempt after a temporary failure, or gives up
-// once the message has been retrying for mailer.RetryFor.
-func (j *campaignJob) retry(sd store.Send, out store.Outcome, err error) store.Outcome {
+// by the one rule, retryAt.
+func (j *campaignRun) retry(sd store.Send, out store.Outcome, err error) store.Outcome {
 	out.Response = err.Error()
-	if mailer.RetriesSpent(sd.Attempts+1, j.firstRetry()) {
-		out.Status, out.Response = store.SendFailed, "gave up after 3 days of temporary failures: "+err.Error()
+	next, giveUp := retryAt(sd.Attempts+1, j.d.s.firstRetry(j.general), j.d.s.now())
+	if giveUp {
+		out.Status, out.Response = store.SendFailed, gaveUp(err)
 		return out
 	}
-	out.Status = store.SendRetrying
-	out.NextAttempt = time.Now().Add(mailer.RetryDelay(sd.Attempts+1, j.firstRetry()))
+	out.Status, out.NextAttempt = store.SendRetrying, next
 	return out
 }

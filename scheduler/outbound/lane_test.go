@@ -1,4 +1,4 @@
-package scheduler
+package outbound
 
 import (
 	"bytes"
@@ -14,33 +14,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-smtp"
 
+	"herald/mailer"
 	"herald/mailer/smtptest"
 	"herald/store"
 )
 
 // laneFixture is a store with a relay to srv and a lane sending through it,
-// started by start.
+// started by run.
 func laneFixture(t *testing.T, srv *smtptest.Server) (*store.Store, *Lane, store.Relay) {
 	t.Helper()
 	st := testStore(t)
 	r := sink(t, st, srv, 2)
-	return st, &Lane{Store: st, Log: quietLog(), Open: openSMTP, FirstRetry: time.Second, Every: 100 * time.Millisecond}, r
-}
-
-// start runs the lane until the test ends, and waits for it.
-func start(t *testing.T, l *Lane) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("lane: %v", err)
-		}
-	})
+	return st, newService(t, st).Lane(), r
 }
 
 func queueMessage(t *testing.T, st *store.Store, to string, edit ...func(*store.NewMessage)) store.Message {
@@ -92,18 +80,17 @@ func history(t *testing.T, st *store.Store, id int64) string {
 func TestLaneSendsASignedMessageWithAttachments(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	st, l, _ := laneFixture(t, srv)
-	var signed sync.Map
-	l.Sign = func(_ context.Context, from string, msg []byte) ([]byte, error) {
-		signed.Store(from, true)
-		return append([]byte("X-Test-Signature: from="+from+"\r\n"), msg...), nil
+	key, err := l.s.AddDKIMKey(context.Background(), "shop.example", "herald1", mailer.DKIMEd25519)
+	if err != nil {
+		t.Fatal(err)
 	}
-	start(t, l)
+	run(t, l)
 	m := queueMessage(t, st, "buyer@example.com", func(in *store.NewMessage) {
 		in.ReplyTo = "help@shop.example"
 		in.Headers = []store.Header{{Name: "X-Order-Id", Value: "1001"}}
 		in.Attachments = []store.Attachment{{Filename: "receipt.pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4\x00\xff")}}
 	})
-	l.Kick()
+	l.Wake()
 	got := waitStatus(t, st, m.ID, store.MessageSent)
 	if got.Attempts != 1 || got.LastCode != 250 || got.SentAt.IsZero() {
 		t.Errorf("sent: got %+v", got)
@@ -116,7 +103,16 @@ func TestLaneSendsASignedMessageWithAttachments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]string{"X-Test-Signature": "from=shop@shop.example", "X-Order-Id": "1001", "Reply-To": "<help@shop.example>",
+	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(msgs[0].Data), &dkim.VerifyOptions{LookupTXT: func(name string) ([]string, error) {
+		if name != key.DNSName() {
+			return nil, fmt.Errorf("no TXT record at %s", name)
+		}
+		return []string{key.DNSValue}, nil
+	}})
+	if err != nil || len(verifs) != 1 || verifs[0].Err != nil || verifs[0].Domain != "shop.example" {
+		t.Errorf("DKIM: %v %+v, want one good signature by shop.example", err, verifs)
+	}
+	for k, want := range map[string]string{"X-Order-Id": "1001", "Reply-To": "<help@shop.example>",
 		"Message-Id": fmt.Sprintf("<m%d.%d@shop.example>", m.ID, m.CreatedAt.Unix())} {
 		if got := pm.Header.Get(k); got != want {
 			t.Errorf("%s: got %q, want %q", k, got, want)
@@ -155,9 +151,9 @@ func TestLaneRetriesATemporaryFailure(t *testing.T) {
 		return nil
 	}})
 	st, l, _ := laneFixture(t, srv)
-	start(t, l)
+	run(t, l)
 	m := queueMessage(t, st, "grey@example.com")
-	l.Kick()
+	l.Wake()
 	retrying := waitStatus(t, st, m.ID, store.MessageRetrying)
 	if retrying.Attempts != 1 || retrying.LastCode != 451 || !strings.Contains(retrying.LastResponse, "greylisted") {
 		t.Errorf("after the first attempt: got %+v", retrying)
@@ -182,11 +178,11 @@ func TestLaneRequeuesAMessageLeftInFlight(t *testing.T) {
 	if claimed, err := st.ClaimMessages(context.Background(), 1, -time.Minute); err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: got %d, %v", len(claimed), err)
 	}
-	start(t, l)
+	run(t, l)
 	waitStatus(t, st, m.ID, store.MessageSent)
 	// A few more rounds of the lane find nothing more to send.
 	for range 3 {
-		l.Kick()
+		l.Wake()
 		time.Sleep(150 * time.Millisecond)
 	}
 	if n := len(srv.Messages()); n != 1 {
@@ -214,9 +210,9 @@ func TestLaneFailuresAndBounces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, l)
+	run(t, l)
 	gone, spam, stranger := queueMessage(t, st, "gone@example.com"), queueMessage(t, st, "spam@example.com"), queueMessage(t, st, "stranger@example.com")
-	l.Kick()
+	l.Wake()
 	for _, m := range []store.Message{gone, spam, stranger} {
 		if got := waitStatus(t, st, m.ID, store.MessageFailed); got.Attempts != 1 || got.LastCode < 550 {
 			t.Errorf("%s: got %d attempts, code %d; want one, refused", m.ToEmail, got.Attempts, got.LastCode)
@@ -242,7 +238,7 @@ func TestLaneSkipsAnAddressSuppressedSinceItWasQueued(t *testing.T) {
 	if _, _, err := st.AddSuppression(ctx, store.SuppressionInput{Kind: store.SuppressEmail, Value: "left@example.com", Reason: "asked to"}); err != nil {
 		t.Fatal(err)
 	}
-	start(t, l)
+	run(t, l)
 	got := waitStatus(t, st, plain.ID, store.MessageSuppressed)
 	if got.Attempts != 0 || !strings.Contains(got.LastResponse, "suppressed") {
 		t.Errorf("plain message: got %d attempts and %q", got.Attempts, got.LastResponse)
@@ -267,9 +263,9 @@ func TestLaneFallsOverFromADownRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, l)
+	run(t, l)
 	m := queueMessage(t, st, "buyer@example.com", func(in *store.NewMessage) { in.RelayID = dead.ID })
-	l.Kick()
+	l.Wake()
 	if got := waitStatus(t, st, m.ID, store.MessageSent); got.Attempts != 1 {
 		t.Errorf("attempts: got %d, want 1", got.Attempts)
 	}

@@ -1,4 +1,4 @@
-package scheduler
+package outbound
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type gates struct {
 }
 
 func newGates(st *store.Store) *gates {
-	return &gates{st: st, now: time.Now, relays: map[int64]*relayGate{}, domains: map[string]*domainGate{}}
+	return &gates{st: st, now: st.Now, relays: map[int64]*relayGate{}, domains: map[string]*domainGate{}}
 }
 
 // relayGate paces one relay and counts its messages of the day.

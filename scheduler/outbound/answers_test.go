@@ -1,4 +1,4 @@
-package scheduler
+package outbound
 
 import (
 	"bufio"
@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"herald/mailer"
-	"herald/mailer/ses"
 	"herald/mailer/ses/sestest"
 	"herald/mailer/smtptest"
 	"herald/store"
@@ -129,14 +127,8 @@ func TestRelayAnswersAreRetriedOrFailed(t *testing.T) {
 			if _, err := st.CreateRelay(ctx, in); err != nil {
 				t.Fatal(err)
 			}
-			d.Open = func(_ context.Context, r store.Relay) (mailer.Transport, error) {
-				relay := mailer.SMTPRelay{Host: r.Host, Port: r.Port, TLS: r.TLS, Timeout: 500 * time.Millisecond}
-				if tc.login {
-					relay.Username, relay.Password = "user", "secret"
-				}
-				return mailer.NewPool(relay, 1), nil
-			}
-			if err := d.RunCampaign(ctx, c.ID); err != nil {
+			d = newService(t, st, func(c *Config) { c.RelayTimeout = 500 * time.Millisecond }).Dispatcher()
+			if err := d.runCampaign(ctx, c.ID); err != nil {
 				t.Fatal(err)
 			}
 			sends, _, _ := st.CampaignSends(ctx, c.ID, "", 10, 0)
@@ -183,7 +175,7 @@ WHEN NEW.status = 'sent' AND (SELECT count(*) FROM sends WHERE status = 'sent') 
 BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RunCampaign(ctx, c.ID); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if err := d.runCampaign(ctx, c.ID); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("run: %v, want the failed commit", err)
 	}
 	if n := srv.Count(); n != 6 {
@@ -195,7 +187,7 @@ BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
 	if _, err := st.RequeueInFlight(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]int{}
@@ -232,12 +224,8 @@ func TestRefusedAccountPausesTheCampaign(t *testing.T) {
 		Password: new("secret"), Endpoint: api.URL, MaxConnections: 2, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	d.Open = func(ctx context.Context, r store.Relay) (mailer.Transport, error) {
-		return ses.New(ctx, ses.Config{Region: r.Region, AccessKeyID: r.Username, SecretAccessKey: "secret", Endpoint: r.Endpoint})
-	}
-	var told []string
-	d.Notify = func(_ context.Context, subject, _ string) { told = append(told, subject) }
-	if err := d.RunCampaign(ctx, c.ID); err != nil {
+	addOwner(t, st)
+	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := st.Campaign(ctx, c.ID)
@@ -248,7 +236,7 @@ func TestRefusedAccountPausesTheCampaign(t *testing.T) {
 	if n[store.SendQueued] != 3 || n[store.SendFailed] != 0 {
 		t.Errorf("sends: %v, want all 3 queued, none failed", n)
 	}
-	if len(told) != 1 {
+	if told := ownerAlerts(t, st); len(told) != 1 {
 		t.Errorf("owners told %d times, want once", len(told))
 	}
 }

@@ -1,0 +1,166 @@
+package outbound
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"herald/mailer"
+	"herald/store"
+)
+
+// Send checks what a campaign will send, freezes it, sets the campaign
+// sending and wakes the dispatcher. What stops it comes back as field
+// errors: sender, public base URL, relay, audience, subject or body.
+func (s *Service) Send(ctx context.Context, id int64) error {
+	if err := s.start(ctx, id); err != nil {
+		return err
+	}
+	s.dispatcher.Wake()
+	return nil
+}
+
+// start freezes a draft or scheduled campaign's content and sets it
+// sending, and archives it for the public lists it goes to.
+func (s *Service) start(ctx context.Context, id int64) error {
+	x, err := s.st.Campaign(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !x.Editable() {
+		return &store.ValidationError{Fields: map[string]string{"status": "The campaign is " + x.Status + "; only a draft or scheduled campaign can be sent."}}
+	}
+	content, compiled, err := s.checkCampaign(ctx, x, false)
+	if err != nil {
+		return err
+	}
+	frozen, err := json.Marshal(content)
+	if err != nil {
+		return err
+	}
+	if _, err = s.st.StartCampaign(ctx, id, string(frozen)); err != nil {
+		return err
+	}
+	s.archive(ctx, x, content.Name, compiled)
+	return nil
+}
+
+// archive adds a started campaign to the archive of each public list it
+// goes to, rendered for nobody in particular: no name, and links that lead
+// to the archive rather than to anyone's preferences.
+func (s *Service) archive(ctx context.Context, x store.Campaign, name string, compiled *mailer.Compiled) {
+	g := s.general(ctx)
+	base := strings.TrimRight(g.BaseURL, "/")
+	for _, listID := range x.ListIDs {
+		l, err := s.st.List(ctx, listID)
+		if err != nil || l.Visibility != store.VisibilityPublic {
+			continue
+		}
+		archive := base + "/archive/" + strconv.FormatInt(l.ID, 10)
+		r, err := compiled.Render(mailer.Data{Campaign: mailer.CampaignData{Name: name}, Org: orgOf(g),
+			Links: mailer.Links{Unsubscribe: archive, Preferences: archive, WebView: archive}})
+		if err != nil {
+			s.log.Warn("campaign not archived: it does not render without a recipient", "campaign", x.ID, "err", err)
+			continue
+		}
+		if _, err := s.st.AddArchiveEntry(ctx, store.ArchiveEntry{ListID: l.ID, Title: r.Subject, HTML: r.HTML, Text: r.Text}); err != nil {
+			s.log.Error("archiving a campaign", "campaign", x.ID, "list", l.ID, "err", err)
+		}
+	}
+}
+
+// Schedule sets a draft or scheduled campaign to start at sendAt: RFC 3339
+// with its offset, or a local "2026-05-01T09:00" in the organisation's
+// timezone. What would stop it then is refused now, as Send would.
+func (s *Service) Schedule(ctx context.Context, id int64, sendAt string) (store.Campaign, error) {
+	x, err := s.st.Campaign(ctx, id)
+	if err != nil {
+		return x, err
+	}
+	at, err := s.ParseSendAt(ctx, sendAt)
+	if err != nil {
+		return x, err
+	}
+	if _, _, err := s.checkCampaign(ctx, x, false); err != nil {
+		return x, err
+	}
+	return s.st.ScheduleCampaign(ctx, id, at)
+}
+
+// Location is the organisation's timezone, in which people give times.
+func (s *Service) Location(ctx context.Context) *time.Location {
+	return locationOf(s.general(ctx))
+}
+
+func locationOf(g store.General) *time.Location {
+	if loc, err := time.LoadLocation(g.Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// ParseSendAt reads a time to send: RFC 3339 with its offset, or a local
+// "2026-05-01T09:00" in the organisation's timezone.
+func (s *Service) ParseSendAt(ctx context.Context, v string) (time.Time, error) {
+	return parseSendAt(strings.TrimSpace(v), s.Location(ctx))
+}
+
+func parseSendAt(v string, loc *time.Location) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, &store.ValidationError{Fields: map[string]string{"send_at": "Choose the day and time to start it."}}
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, &store.ValidationError{Fields: map[string]string{"send_at": "Give a time like 2026-05-01T09:00 (in your timezone, " + loc.String() + ") or 2026-05-01T09:00:00+02:00."}}
+}
+
+// Change pauses, resumes, cancels or unschedules a campaign (the actions
+// of store.ChangeCampaign); a resumed campaign goes on at once.
+func (s *Service) Change(ctx context.Context, id int64, action string) (store.Campaign, error) {
+	x, err := s.st.ChangeCampaign(ctx, id, action)
+	if err == nil && x.Status == store.CampaignSending {
+		s.dispatcher.Wake()
+	}
+	return x, err
+}
+
+// ResendFailed queues a campaign's failed recipients again, except hard
+// bounces and anyone since suppressed or unsubscribed, and says how many.
+func (s *Service) ResendFailed(ctx context.Context, id int64) (int, error) {
+	n, err := s.st.ResendFailed(ctx, id)
+	if n > 0 {
+		s.dispatcher.Wake()
+	}
+	return n, err
+}
+
+// StartDue starts the scheduled campaigns whose time has come; a cron job
+// calls it every few seconds.
+func (s *Service) StartDue(ctx context.Context) error {
+	cs, err := s.st.DueCampaigns(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range cs {
+		if err := s.start(ctx, c.ID); err != nil {
+			errs = append(errs, fmt.Errorf("campaign %d %q: %w", c.ID, c.Name, err))
+			continue
+		}
+		s.log.Info("scheduled campaign started", "campaign", c.ID)
+	}
+	if len(cs) > len(errs) {
+		s.dispatcher.Wake()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,296 @@
+package outbound
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"maps"
+	"mime"
+	"net/mail"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode"
+
+	"herald/mailer"
+	"herald/store"
+)
+
+// Limits on one transactional message.
+const (
+	MaxAttachments     = 20
+	MaxAttachmentBytes = 10 << 20
+	MaxMessageHeaders  = 50
+)
+
+// MessageRequest asks for one transactional message: a template with data,
+// or a subject with html and/or text. It is the body of POST
+// /api/v1/messages.
+type MessageRequest struct {
+	To             string              `json:"to"`
+	From           string              `json:"from"`
+	ReplyTo        string              `json:"reply_to"`
+	TemplateID     *int64              `json:"template_id"`
+	Subject        *string             `json:"subject"`
+	HTML           *string             `json:"html"`
+	Text           *string             `json:"text"`
+	Data           map[string]any      `json:"data"`
+	IdempotencyKey string              `json:"idempotency_key"`
+	Attachments    []AttachmentRequest `json:"attachments"`
+	Headers        map[string]string   `json:"headers"`
+	RelayID        *int64              `json:"relay_id"`
+}
+
+// AttachmentRequest is one file of a message request.
+type AttachmentRequest struct {
+	Filename      string `json:"filename"`
+	ContentType   string `json:"content_type"`
+	ContentBase64 string `json:"content_base64"`
+}
+
+// Queue checks a message request, stores the message and wakes the lane
+// to send it. The same idempotency key again returns the message it made
+// first, with replay true. Every problem with the request comes back as a
+// field error, and nothing is stored.
+func (s *Service) Queue(ctx context.Context, b MessageRequest) (m store.Message, replay bool, err error) {
+	if b.IdempotencyKey != "" {
+		if m, err := s.st.MessageByKey(ctx, b.IdempotencyKey); err == nil {
+			return m, true, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return m, false, err
+		}
+	}
+	in, err := s.newMessage(ctx, b)
+	if err != nil {
+		return store.Message{}, false, err
+	}
+	return s.create(ctx, in)
+}
+
+// create stores a message and wakes the lane when it has something to send.
+func (s *Service) create(ctx context.Context, in store.NewMessage) (store.Message, bool, error) {
+	m, replay, err := s.st.CreateMessage(ctx, in)
+	if err == nil && !replay && m.Status == store.MessageQueued {
+		s.lane.Wake()
+	}
+	return m, replay, err
+}
+
+// parseAddress reads one address, bare or with a name, or says what is
+// wrong with it.
+func parseAddress(v string) (*mail.Address, string) {
+	a, err := mail.ParseAddress(strings.TrimSpace(v))
+	if err != nil {
+		return nil, "Give one address, like jane@example.com or Jane Doe <jane@example.com>."
+	}
+	if msg := store.CheckEmail(a.Address); msg != "" {
+		return nil, msg
+	}
+	return a, ""
+}
+
+// newMessage checks a message request and resolves it into what the store
+// keeps: the sender, the content rendered from its template (so the lane
+// sends exactly what was checked here), the files decoded, and whether the
+// address may be sent to. Every problem comes back as a field error.
+func (s *Service) newMessage(ctx context.Context, b MessageRequest) (store.NewMessage, error) {
+	errs := map[string]string{}
+	in := store.NewMessage{Message: store.Message{IdempotencyKey: b.IdempotencyKey, Data: b.Data, Kind: store.MessageTransactional}}
+	if strings.TrimSpace(b.To) == "" {
+		errs["to"] = "Give the address to send to, like jane@example.com."
+	} else if to, msg := parseAddress(b.To); msg != "" {
+		errs["to"] = msg
+	} else {
+		in.ToEmail, in.ToName = store.NormalizeEmail(to.Address), to.Name
+	}
+	g := s.general(ctx)
+	in.FromName, in.FromEmail = g.FromName, g.FromEmail
+	if strings.TrimSpace(b.From) != "" {
+		if from, msg := parseAddress(b.From); msg != "" {
+			errs["from"] = msg
+		} else {
+			in.FromName, in.FromEmail = from.Name, from.Address
+		}
+	} else if in.FromEmail == "" {
+		errs["from"] = "Give a from address, here or as the default sender in Settings → General."
+	}
+	if in.ReplyTo = strings.TrimSpace(b.ReplyTo); in.ReplyTo != "" {
+		if msg := store.CheckEmail(in.ReplyTo); msg != "" {
+			errs["reply_to"] = msg
+		}
+	}
+	if len(b.IdempotencyKey) > 200 || strings.ContainsFunc(b.IdempotencyKey, unicode.IsControl) {
+		errs["idempotency_key"] = "Use one line of at most 200 characters, like order-1001-receipt."
+	}
+	if b.TemplateID != nil && (b.Subject != nil || b.HTML != nil || b.Text != nil) {
+		errs["template_id"] = "Send either template_id with data, or subject with html or text; not both."
+	} else if b.TemplateID != nil {
+		if err := s.renderMessage(ctx, *b.TemplateID, &in, errs); err != nil {
+			return in, err
+		}
+	} else {
+		givenContent(b, &in, errs)
+	}
+	in.Headers = checkHeaders(b.Headers, errs)
+	in.Attachments = decodeAttachments(b.Attachments, errs)
+	if b.RelayID != nil {
+		r, err := s.st.Relay(ctx, *b.RelayID)
+		if errors.Is(err, store.ErrNotFound) {
+			errs["relay_id"] = "No relay has this id; GET /api/v1/relays lists them."
+		} else if err != nil {
+			return in, err
+		}
+		in.RelayID = r.ID
+	} else if _, err := s.Relay(ctx, 0); err != nil {
+		errs["relay_id"] = err.Error()
+	}
+	if len(errs) > 0 {
+		return in, &store.ValidationError{Fields: errs}
+	}
+	return s.screen(ctx, in)
+}
+
+// screen marks a message that may not be sent, to a suppressed or blocked
+// address, as suppressed with the reason, unless it is essential.
+func (s *Service) screen(ctx context.Context, in store.NewMessage) (store.NewMessage, error) {
+	if in.Essential {
+		return in, nil
+	}
+	why, err := s.st.MessageBlock(ctx, in.ToEmail)
+	if err != nil {
+		return in, err
+	}
+	if why != "" {
+		in.Status, in.Reason = store.MessageSuppressed, "not sent: "+why
+	}
+	return in, nil
+}
+
+// renderMessage renders a transactional template with the request's data
+// for its recipient, through the same compile and render path as previews:
+// a known contact sees their own fields and links.
+func (s *Service) renderMessage(ctx context.Context, id int64, in *store.NewMessage, errs map[string]string) error {
+	t, err := s.st.Template(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		errs["template_id"] = "No template has this id; GET /api/v1/templates?kind=transactional lists them."
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if t.Kind != store.KindTransactional {
+		errs["template_id"] = fmt.Sprintf("%q is a %s template; send a transactional one.", t.Name, t.Kind)
+		return nil
+	}
+	compiled, err := s.CompileTemplate(ctx, t)
+	if err != nil {
+		errs["template_id"] = "The template does not compile: " + err.Error()
+		return nil
+	}
+	d := mailer.Data{Contact: mailer.ContactData{Email: in.ToEmail}, Data: in.Data, Org: s.Org(ctx)}
+	c, err := s.st.ContactByEmail(ctx, in.ToEmail)
+	switch {
+	case err == nil:
+		if d, err = s.RenderData(ctx, c.ID, in.Data, t.ID); err != nil {
+			return err
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	r, err := compiled.Render(d)
+	if err != nil {
+		errs["data"] = "The template does not render with this data: " + mailer.RenderError(err)
+		return nil
+	}
+	if strings.TrimSpace(r.Subject) == "" {
+		errs["data"] = "The template's subject comes out empty with this data."
+	}
+	in.TemplateID, in.Subject, in.HTML, in.Text, in.Essential = t.ID, r.Subject, r.HTML, r.Text, t.Essential
+	return nil
+}
+
+// givenContent checks a message given as subject, html and text; the text
+// part is made from the HTML when absent.
+func givenContent(b MessageRequest, in *store.NewMessage, errs map[string]string) {
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	in.Subject, in.HTML, in.Text = strings.TrimSpace(deref(b.Subject)), deref(b.HTML), deref(b.Text)
+	switch {
+	case in.Subject == "":
+		errs["subject"] = "Give a subject, or a template_id."
+	case len(in.Subject) > 998 || strings.ContainsFunc(in.Subject, unicode.IsControl):
+		errs["subject"] = "Use one line of at most 998 characters."
+	}
+	if strings.TrimSpace(in.HTML) == "" && strings.TrimSpace(in.Text) == "" {
+		errs["html"] = "Give html or text, or both, or a template_id."
+	}
+	for field, v := range map[string]string{"html": in.HTML, "text": in.Text} {
+		if len(v) > mailer.MaxPart {
+			errs[field] = fmt.Sprintf("Send at most %d MB.", mailer.MaxPart>>20)
+		}
+	}
+	if strings.TrimSpace(in.Text) == "" && in.HTML != "" {
+		in.Text = mailer.HTMLToText(in.HTML)
+	}
+}
+
+// checkHeaders checks extra headers, which may not replace the ones Herald
+// writes, and returns them in name order.
+func checkHeaders(hs map[string]string, errs map[string]string) []store.Header {
+	if len(hs) > MaxMessageHeaders {
+		errs["headers"] = fmt.Sprintf("Send at most %d extra headers.", MaxMessageHeaders)
+		return nil
+	}
+	var out []store.Header
+	for _, name := range slices.Sorted(maps.Keys(hs)) {
+		if msg := mailer.CheckHeader(mailer.Header{Name: name, Value: hs[name]}); msg != "" {
+			errs["headers."+name] = strings.ToUpper(msg[:1]) + msg[1:] + "."
+			continue
+		}
+		out = append(out, store.Header{Name: name, Value: hs[name]})
+	}
+	return out
+}
+
+// decodeAttachments checks and decodes the files: at most MaxAttachments,
+// MaxAttachmentBytes in all, each named and in standard base64.
+func decodeAttachments(as []AttachmentRequest, errs map[string]string) []store.Attachment {
+	if len(as) > MaxAttachments {
+		errs["attachments"] = fmt.Sprintf("Send at most %d attachments.", MaxAttachments)
+		return nil
+	}
+	var out []store.Attachment
+	total := 0
+	for i, a := range as {
+		field := fmt.Sprintf("attachments[%d].", i)
+		name := strings.TrimSpace(a.Filename)
+		switch {
+		case name == "":
+			errs[field+"filename"] = "Give the file's name, like receipt.pdf."
+		case len(name) > 255 || strings.ContainsFunc(name, unicode.IsControl) || strings.ContainsAny(name, `/\`):
+			errs[field+"filename"] = `Use a name of at most 255 bytes on one line, without / or \.`
+		}
+		ct := strings.TrimSpace(a.ContentType)
+		if ct == "" {
+			if ct = mime.TypeByExtension(filepath.Ext(name)); ct == "" {
+				ct = "application/octet-stream"
+			}
+		} else if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "/") || strings.HasPrefix(mt, "multipart/") {
+			errs[field+"content_type"] = "Give a media type, like application/pdf, or leave it out."
+		}
+		data, err := base64.StdEncoding.DecodeString(a.ContentBase64)
+		if err != nil {
+			errs[field+"content_base64"] = "This is not valid base64: encode the file with standard base64 (RFC 4648), padding included."
+		}
+		total += len(data)
+		out = append(out, store.Attachment{Filename: name, ContentType: ct, Content: data})
+	}
+	if total > MaxAttachmentBytes {
+		errs["attachments"] = fmt.Sprintf("The attachments come to %.1f MB; send at most %d MB in all.", float64(total)/(1<<20), MaxAttachmentBytes>>20)
+	}
+	return out
+}
