@@ -69,6 +69,14 @@ func TestCampaignPagesEditor(t *testing.T) {
 		!strings.Contains(body(t, resp), "Choose the day and time") {
 		t.Errorf("schedule without a time: got %d", resp.StatusCode)
 	}
+	// The API goes through the same flow, and says the same.
+	key := h.apiKey(store.ScopeFull)
+	for _, sendAt := range []string{"", "  "} {
+		code, out := h.api(key, http.MethodPost, "/api/v1/campaigns/1/schedule", map[string]any{"send_at": sendAt})
+		if fields, _ := out["error"].(map[string]any)["fields"].(map[string]any); code != http.StatusUnprocessableEntity || fields["send_at"] != "Choose the day and time to start it." {
+			t.Errorf("API schedule at %q: got %d %v, want 422 asking for the day and time", sendAt, code, out)
+		}
+	}
 	ny, _ := time.LoadLocation("America/New_York")
 	at := time.Now().In(ny).Add(48 * time.Hour).Truncate(time.Minute)
 	form.Set("send_at", at.Format("2006-01-02T15:04"))

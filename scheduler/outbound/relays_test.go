@@ -1,0 +1,98 @@
+package outbound
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/store"
+)
+
+// TestRelayOrder is the one rule for which relay mail goes through: the one
+// asked for, even when disabled, then every other enabled relay by id.
+func TestRelayOrder(t *testing.T) {
+	zeta := store.Relay{ID: 1, Name: "Zeta", Enabled: true}
+	alpha := store.Relay{ID: 2, Name: "Alpha", Enabled: true}
+	off := store.Relay{ID: 3, Name: "Beta", Enabled: false}
+	mid := store.Relay{ID: 4, Name: "Aardvark", Enabled: true}
+	// As the store lists them: by name.
+	all := []store.Relay{mid, alpha, off, zeta}
+	for _, tc := range []struct {
+		ask  int64
+		want []int64
+	}{
+		{0, []int64{1, 2, 4}},
+		{2, []int64{2, 1, 4}},
+		{3, []int64{3, 1, 2, 4}},
+		{4, []int64{4, 1, 2}},
+		{9, []int64{1, 2, 4}},
+	} {
+		var got []int64
+		for _, r := range relayOrder(all, tc.ask) {
+			got = append(got, r.ID)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("relay %d asked for: got %v, want %v", tc.ask, got, tc.want)
+		}
+	}
+	if got := relayOrder([]store.Relay{off}, 0); len(got) != 0 {
+		t.Errorf("only a disabled relay: got %v, want none", got)
+	}
+}
+
+// TestFirstEnabledRelayIsTheSameForEveryKindOfMail stores the relays
+// "Zeta" (id 1) and "Alpha" (id 2). A campaign, a transactional message, a
+// system email and a test send that name no relay all go through Zeta,
+// the first enabled relay, rather than through whichever sorts first by
+// name.
+func TestFirstEnabledRelayIsTheSameForEveryKindOfMail(t *testing.T) {
+	zetaSink, alphaSink := smtptest.Start(t, smtptest.Options{}), smtptest.Start(t, smtptest.Options{})
+	st, d, c := dispatchFixture(t, nil, []string{"reader@example.com"})
+	ctx := context.Background()
+	for _, r := range []struct {
+		name string
+		srv  *smtptest.Server
+	}{{"Zeta", zetaSink}, {"Alpha", alphaSink}} {
+		if _, err := st.CreateRelay(ctx, store.RelayInput{Name: r.name, Kind: store.RelaySMTP, Host: r.srv.Host(), Port: r.srv.Port(),
+			TLS: store.TLSNone, MaxConnections: 1, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := d.s
+	if r, err := s.Relay(ctx, 0); err != nil || r.Name != "Zeta" {
+		t.Fatalf("the first enabled relay: got %q, %v, want Zeta", r.Name, err)
+	}
+	if err := d.runCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	run(t, s.Lane())
+	if _, _, err := s.Queue(ctx, MessageRequest{To: "buyer@example.com", From: "shop@bakery.example", Subject: new("Receipt"), Text: new("Thanks.")}); err != nil {
+		t.Fatal(err)
+	}
+	addOwner(t, st)
+	s.NotifyOwners(ctx, "Something to see", "Hello.")
+	draft, err := st.CreateCampaign(ctx, store.CampaignInput{Name: new("Draft"), Subject: new("Hello"), Body: new("Hello there."),
+		Format: new("markdown"), FromEmail: new("news@bakery.example")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.TestCampaign(ctx, draft, []string{"tester@example.com"}, 0)
+	if err != nil || len(res) != 1 || !res[0].Delivered {
+		t.Fatalf("test send: %+v, %v", res, err)
+	}
+	got := zetaSink.Wait(4, 10*time.Second)
+	to := map[string]bool{}
+	for _, m := range got {
+		to[m.To[0]] = true
+	}
+	for _, want := range []string{"reader@example.com", "buyer@example.com", "owner@bakery.example", "tester@example.com"} {
+		if !to[want] {
+			t.Errorf("Zeta did not get the mail to %s; it got %v", want, to)
+		}
+	}
+	if n := alphaSink.Count(); n != 0 {
+		t.Errorf("Alpha got %d messages, want none while Zeta is up", n)
+	}
+}
