@@ -36,6 +36,17 @@ func Down(err error) bool {
 	return se.AccountRefused
 }
 
+// Failing reports whether a delivery failed because of the relay rather
+// than the message: it is down (see Down), or it gave no answer at all,
+// as a hung server that lets every command time out.
+func Failing(err error) bool {
+	var se *SendError
+	if !errors.As(err, &se) {
+		return false
+	}
+	return Down(err) || se.Temporary && se.Code == 0
+}
+
 // unreached reports whether a request failed before it reached the server:
 // its address could not be looked up or its connection could not be made.
 func unreached(err error) bool {

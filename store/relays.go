@@ -55,9 +55,23 @@ type Relay struct {
 	// SentToday is how many messages went through the relay this UTC day,
 	// campaigns and transactional mail together.
 	SentToday int
-	Enabled   bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// FailingSince is when the relay stopped answering, with the last
+	// error it gave; zero while it answers.
+	FailingSince time.Time
+	FailingError string
+	Enabled      bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Trouble says in a sentence that the relay does not answer, since when
+// and with what error, or "" while it answers.
+func (r Relay) Trouble() string {
+	if r.FailingSince.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("Relay %s has not answered since %s UTC: %s. Herald keeps trying it; the messages wait in the queue.",
+		r.Name, r.FailingSince.UTC().Format("2 Jan 15:04"), r.FailingError)
 }
 
 // Addr returns host:port.
@@ -192,16 +206,21 @@ func (in RelayInput) validateSES(errs map[string]string) {
 }
 
 const relayColumns = `id, name, kind, host, port, tls, username, password_enc IS NOT NULL, region, configuration_set, endpoint,
-	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, coalesce(warmup_from, 0), enabled, created_at, updated_at,
+	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, coalesce(warmup_from, 0), coalesce(failing_since, 0), failing_error,
+	enabled, created_at, updated_at,
 	(SELECT coalesce(sum(count), 0) FROM usage_counters WHERE scope = 'relay:' || relays.id
 		AND window_start = CAST(strftime('%s', 'now', 'start of day') AS INTEGER))`
 
 func scanRelay(row scanner) (Relay, error) {
 	var r Relay
-	var warmupFrom, created, updated int64
+	var warmupFrom, failing, created, updated int64
 	err := row.Scan(&r.ID, &r.Name, &r.Kind, &r.Host, &r.Port, &r.TLS, &r.Username, &r.PasswordSet, &r.Region, &r.ConfigurationSet, &r.Endpoint,
-		&r.MaxConnections, &r.RatePerSecond, &r.DailyQuota, &r.WarmupDays, &r.WarmupStart, &warmupFrom, &r.Enabled, &created, &updated, &r.SentToday)
+		&r.MaxConnections, &r.RatePerSecond, &r.DailyQuota, &r.WarmupDays, &r.WarmupStart, &warmupFrom, &failing, &r.FailingError,
+		&r.Enabled, &created, &updated, &r.SentToday)
 	r.CreatedAt, r.UpdatedAt = fromUnix(created), fromUnix(updated)
+	if failing != 0 {
+		r.FailingSince = fromUnix(failing)
+	}
 	if warmupFrom != 0 {
 		r.WarmupFrom = fromUnix(warmupFrom)
 	}
@@ -364,4 +383,25 @@ func (s *Store) DefaultRelay(ctx context.Context) (Relay, error) {
 		return Relay{}, fmt.Errorf("store: default relay: %w", err)
 	}
 	return r, nil
+}
+
+// RelayFailing records that a relay did not answer, with the error it
+// gave; it has been failing since the first such error after its last
+// success. Its settings, and so its updated time, stay as they are.
+func (s *Store) RelayFailing(ctx context.Context, id int64, why string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE relays SET failing_since = coalesce(failing_since, ?), failing_error = ? WHERE id = ?`,
+		unix(s.now()), why, id)
+	if err != nil {
+		return fmt.Errorf("store: relay %d failing: %w", id, err)
+	}
+	return nil
+}
+
+// RelayAnswering records that a message went through a relay again.
+func (s *Store) RelayAnswering(ctx context.Context, id int64) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE relays SET failing_since = NULL, failing_error = '' WHERE id = ? AND failing_since IS NOT NULL`, id)
+	if err != nil {
+		return fmt.Errorf("store: relay %d answering: %w", id, err)
+	}
+	return nil
 }

@@ -102,6 +102,8 @@ type CampaignProgress struct {
 	// paused itself.
 	Held         string
 	PausedReason string
+	// RelayTrouble says that the campaign's relay does not answer.
+	RelayTrouble string
 	// Next is the URL the card polls while the campaign sends.
 	Next       string
 	StartedAt  time.Time

@@ -33,6 +33,8 @@ type RelayRow struct {
 	WarmupDays       int
 	WarmupStart      int
 	WarmupFrom       time.Time
+	// Trouble says that the relay does not answer, or is "".
+	Trouble string
 }
 
 // RelayForm is the relay form's state: what was typed, as text. The secret

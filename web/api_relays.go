@@ -36,6 +36,8 @@ type relayJSON struct {
 	RatePerSecond  float64    `json:"rate_per_second"`
 	DailyQuota     int        `json:"daily_quota"`
 	SentToday      int        `json:"sent_today"`
+	FailingSince   *time.Time `json:"failing_since"`
+	FailingError   string     `json:"failing_error"`
 	WarmupDays     int        `json:"warmup_days"`
 	WarmupStart    int        `json:"warmup_start"`
 	WarmupFrom     *time.Time `json:"warmup_from"`
@@ -46,7 +48,7 @@ type relayJSON struct {
 
 func toRelayJSON(r store.Relay) relayJSON {
 	out := relayJSON{ID: r.ID, Name: r.Name, Kind: r.Kind, MaxConnections: r.MaxConnections, RatePerSecond: r.RatePerSecond,
-		DailyQuota: r.DailyQuota, SentToday: r.SentToday, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, WarmupFrom: optTime(r.WarmupFrom),
+		DailyQuota: r.DailyQuota, SentToday: r.SentToday, FailingSince: optTime(r.FailingSince), FailingError: r.FailingError, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, WarmupFrom: optTime(r.WarmupFrom),
 		Enabled: r.Enabled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.Kind == store.RelaySES {
 		out.Region, out.AccessKeyID, out.SecretSet = &r.Region, &r.Username, &r.PasswordSet

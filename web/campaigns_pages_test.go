@@ -265,3 +265,46 @@ func TestDashboardShowsSendingActivity(t *testing.T) {
 		}
 	}
 }
+
+// TestRelayTroubleShows marks the relay of a sending campaign as not
+// answering, as the dispatcher does: the campaign's page, its progress
+// card, the dashboard, the relays page and the API all say so, with the
+// error, until it answers again.
+func TestRelayTroubleShows(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	bg := context.Background()
+	sink := smtptest.Start(t, smtptest.Options{})
+	h.readyToSend(sink, 1, "UTC")
+	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News")})
+	h.st.CreateContact(bg, store.ContactInput{Email: new("reader@example.com"), Lists: []int64{news.ID}, Source: "test"}, false)
+	x, err := h.st.CreateCampaign(bg, store.CampaignInput{Name: new("News"), Subject: new("News"), Format: new("text"), Body: new("Hello"),
+		ListIDs: &[]int64{news.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.out.Send(bg, x.ID); err != nil {
+		t.Fatal(err)
+	}
+	relays, _ := h.st.Relays(bg)
+	r := relays[0]
+	const why = "connect: dial tcp 127.0.0.1:2525: i/o timeout"
+	if err := h.st.RelayFailing(bg, r.ID, why); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/campaigns/" + itoa(x.ID), "/campaigns/" + itoa(x.ID) + "/progress", "/", "/settings/relays"} {
+		if page := body(t, h.get(path)); !strings.Contains(page, "Relay Sink has not answered since") || !strings.Contains(page, "i/o timeout") {
+			t.Errorf("%s does not say the relay is not answering", path)
+		}
+	}
+	key := h.apiKey(store.ScopeFull)
+	if _, out := h.api(key, http.MethodGet, "/api/v1/relays/"+itoa(r.ID), nil); audData(t, out)["failing_error"] != why || audData(t, out)["failing_since"] == nil {
+		t.Errorf("API relay: got %v, want failing_since and failing_error", out)
+	}
+	if err := h.st.RelayAnswering(bg, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if page := body(t, h.get("/campaigns/"+itoa(x.ID))); strings.Contains(page, "has not answered") {
+		t.Errorf("the campaign page still shows the trouble after the relay answered")
+	}
+}

@@ -46,6 +46,11 @@ func (s *Server) dashboard(c *echo.Context) error {
 		Relays:      len(relays),
 		APIKeys:     live,
 	}
+	for _, r := range relays {
+		if t := r.Trouble(); t != "" && r.Enabled {
+			p.Attention = append(p.Attention, templates.Option{Label: t, Value: "/settings/relays/" + itoa(r.ID)})
+		}
+	}
 	if err := s.sendingActivity(ctx, &p); err != nil {
 		return err
 	}

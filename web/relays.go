@@ -65,7 +65,7 @@ func relayRows(rs []store.Relay) []templates.RelayRow {
 	for i, r := range rs {
 		rows[i] = templates.RelayRow{ID: r.ID, Name: r.Name, Kind: r.Kind, Addr: r.Addr(), TLS: r.TLS, Username: r.Username,
 			Region: r.Region, ConfigurationSet: r.ConfigurationSet, MaxConnections: r.MaxConnections, RatePerSecond: r.RatePerSecond,
-			DailyQuota: r.DailyQuota, SentToday: r.SentToday, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, WarmupFrom: r.WarmupFrom}
+			DailyQuota: r.DailyQuota, SentToday: r.SentToday, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, WarmupFrom: r.WarmupFrom, Trouble: r.Trouble()}
 	}
 	return rows
 }

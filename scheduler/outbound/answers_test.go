@@ -240,3 +240,75 @@ func TestRefusedAccountPausesTheCampaign(t *testing.T) {
 		t.Errorf("owners told %d times, want once", len(told))
 	}
 }
+
+// TestHungRelayIsReportedAndItsRowsReleased sends through a relay that
+// takes connections and never answers. The run records that the relay is
+// failing, with its error, and puts the messages no connection tried back
+// in the queue instead of leaving them "sending"; the next run tries one
+// message a connection. Once the relay answers again, the campaign
+// finishes and the failure is cleared.
+func TestHungRelayIsReportedAndItsRowsReleased(t *testing.T) {
+	hung := startScripted(t, "", nil)
+	var emails []string
+	for i := range 30 {
+		emails = append(emails, fmt.Sprintf("r%02d@example.com", i))
+	}
+	st, _, c := dispatchFixture(t, nil, emails)
+	ctx := context.Background()
+	r, err := st.CreateRelay(ctx, store.RelayInput{Name: "Hung", Kind: store.RelaySMTP, Host: "127.0.0.1", Port: hung.port(), TLS: store.TLSNone,
+		MaxConnections: 2, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newService(t, st, func(c *Config) { c.RelayTimeout = 300 * time.Millisecond }).Dispatcher()
+	if err := d.runCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Relay(ctx, r.ID)
+	if got.FailingSince.IsZero() || !strings.Contains(got.FailingError, "timeout") {
+		t.Errorf("relay after the run: failing since %v with %q, want failing with the timeout", got.FailingSince, got.FailingError)
+	}
+	n, _ := st.SendCounts(ctx, c.ID)
+	if n[store.SendSending] != 0 || n[store.SendRetrying] > 2 || n[store.SendQueued] < 28 {
+		t.Errorf("after the run: %v, want at most one retrying a connection and the rest queued, none sending", n)
+	}
+
+	// The next run probes with one message a connection: never more than
+	// two rows are "sending" while the relay stays silent.
+	done := make(chan error, 1)
+	go func() { done <- d.runCampaign(ctx, c.ID) }()
+	most := 0
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		case <-time.After(20 * time.Millisecond):
+			n, _ := st.SendCounts(ctx, c.ID)
+			most = max(most, n[store.SendSending])
+		}
+	}
+	if most > 2 {
+		t.Errorf("while the relay hung: %d rows sending at once, want at most 2, one a connection", most)
+	}
+
+	srv := smtptest.Start(t, smtptest.Options{})
+	in := got.InputOf()
+	in.Port = srv.Port()
+	if _, err := st.UpdateRelay(ctx, r.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	// The retried messages fall due on the store's clock.
+	st.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
+	if err := d.runCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.SendCounts(ctx, c.ID); n[store.SendSent] != 30 {
+		t.Errorf("once the relay answers: %v, want all 30 sent", n)
+	}
+	if got, _ := st.Relay(ctx, r.ID); !got.FailingSince.IsZero() || got.FailingError != "" {
+		t.Errorf("relay answering again: still failing since %v with %q", got.FailingSince, got.FailingError)
+	}
+}

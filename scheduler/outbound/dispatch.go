@@ -167,7 +167,7 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 			var committed func() error
 			for it := range feed {
 				var out store.Outcome
-				if ctx.Err() == nil && !run.stopped.Load() && !rec.failed.Load() && run.held.Load() == nil {
+				if ctx.Err() == nil && !run.stopped.Load() && !run.stalled.Load() && !rec.failed.Load() && run.held.Load() == nil {
 					msg, early := run.prepare(it.send, it.contact, it.found)
 					if early != nil {
 						out = *early
@@ -180,16 +180,17 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 					mu.Lock()
 					untried = append(untried, it.send.ID)
 					mu.Unlock()
-					continue
+				} else {
+					committed = rec.submit(out)
 				}
-				committed = rec.submit(out)
+				run.fed.Done()
 			}
 			if committed != nil {
 				committed()
 			}
 		})
 	}
-	drained, err := d.pump(ctx, run, conns*perConnection, feed)
+	drained, err := d.pump(ctx, run, conns, feed)
 	wg.Wait()
 	// Released with a context of its own, so it happens even while the
 	// process is stopping.
@@ -222,12 +223,16 @@ type claimed struct {
 	found   bool
 }
 
-// pump claims due sends in batches of n and feeds them to the workers
-// until none is due, the campaign stops sending, or a limit holds it; it
-// closes feed when it returns. drained says that nothing due was left. It
-// looks at the campaign's status every perConnection sends, so a pause or
-// a cancel stops the workers within a few messages.
-func (d *Dispatcher) pump(ctx context.Context, run *campaignRun, n int, feed chan<- claimed) (drained bool, err error) {
+// pump claims due sends in batches of perConnection for each of conns
+// connections and feeds them to the workers until none is due, the
+// campaign stops sending, or a limit holds it; it closes feed when it
+// returns. drained says that nothing due was left. It looks at the
+// campaign's status every perConnection sends, so a pause or a cancel
+// stops the workers within a few messages. While the relay in use fails
+// to answer, it probes instead: one message a connection, and no more
+// until they are tried, so nothing waits in "sending" that no connection
+// works on.
+func (d *Dispatcher) pump(ctx context.Context, run *campaignRun, conns int, feed chan<- claimed) (drained bool, err error) {
 	defer close(feed)
 	defer func() {
 		// Stopping is not a failure: what was claimed is released.
@@ -235,7 +240,7 @@ func (d *Dispatcher) pump(ctx context.Context, run *campaignRun, n int, feed cha
 			err = nil
 		}
 	}()
-	for ctx.Err() == nil && run.held.Load() == nil && !run.stopped.Load() {
+	for ctx.Err() == nil && run.held.Load() == nil && !run.stopped.Load() && !run.stalled.Load() {
 		cur, err := d.s.st.Campaign(ctx, run.id)
 		if err != nil || cur.Status != store.CampaignSending {
 			return false, err
@@ -243,30 +248,42 @@ func (d *Dispatcher) pump(ctx context.Context, run *campaignRun, n int, feed cha
 		if stop, err := run.mustWait(ctx, cur); stop || err != nil {
 			return false, err
 		}
+		n, probing := conns*perConnection, run.route.failing()
+		if probing {
+			n = conns
+		}
 		batch, err := d.s.st.ClaimSends(ctx, run.id, n, d.s.lease())
 		if err != nil || len(batch) == 0 {
 			return err == nil, err
 		}
+		run.fed.Add(len(batch))
 		contacts, err := d.s.st.SendContacts(ctx, batch)
 		if err != nil {
-			return false, errors.Join(err, d.releaseUnfed(ctx, batch))
+			return false, errors.Join(err, d.releaseUnfed(ctx, run, batch))
 		}
 		for i, sd := range batch {
+			if run.stalled.Load() {
+				return false, d.releaseUnfed(ctx, run, batch[i:])
+			}
 			if i > 0 && i%perConnection == 0 {
 				if status, err := d.s.st.CampaignStatus(ctx, run.id); err != nil || status != store.CampaignSending {
 					run.stopped.Store(true)
-					return false, errors.Join(err, d.releaseUnfed(ctx, batch[i:]))
+					return false, errors.Join(err, d.releaseUnfed(ctx, run, batch[i:]))
 				}
 			}
 			contact, found := contacts[sd.ContactID]
 			feed <- claimed{send: sd, contact: contact, found: found}
+		}
+		if probing {
+			run.fed.Wait()
 		}
 	}
 	return false, nil
 }
 
 // releaseUnfed puts claimed sends that no worker took back in the queue.
-func (d *Dispatcher) releaseUnfed(ctx context.Context, sends []store.Send) error {
+func (d *Dispatcher) releaseUnfed(ctx context.Context, run *campaignRun, sends []store.Send) error {
+	run.fed.Add(-len(sends))
 	ids := make([]int64, len(sends))
 	for i, sd := range sends {
 		ids[i] = sd.ID

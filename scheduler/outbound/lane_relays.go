@@ -49,14 +49,19 @@ func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer
 	}
 	l.closeRelays(route...)
 	for i, r := range route {
+		var res mailer.Result
 		var t mailer.Transport
 		if t, err = l.transport(ctx, r); err != nil {
 			err = &mailer.SendError{Stage: "connect", Temporary: true, Err: err}
 		} else {
-			var res mailer.Result
-			if res, err = t.Deliver(ctx, m.FromEmail, m.ToEmail, msg); err == nil || !mailer.Down(err) || ctx.Err() != nil {
-				return res, r, err
-			}
+			res, err = t.Deliver(ctx, m.FromEmail, m.ToEmail, msg)
+		}
+		if ctx.Err() != nil {
+			return res, r, err
+		}
+		l.s.noteRelay(ctx, r, err)
+		if err == nil || !mailer.Down(err) {
+			return res, r, err
 		}
 		if i+1 < len(route) {
 			l.s.log.Warn("relay down; sending a transactional message through the next enabled relay", "relay", r.Name, "next", route[i+1].Name, "err", err)

@@ -113,10 +113,21 @@ func (rt *route) Deliver(ctx context.Context, before func() error, from, to stri
 				res, err = t.Deliver(ctx, from, to, msg)
 			}
 		}
-		if err == nil || !mailer.Down(err) || ctx.Err() != nil || !rt.fallOver(i, err) {
+		if err == nil || !mailer.Down(err) || ctx.Err() != nil {
+			return res, rt.relays[i], err
+		}
+		rt.d.s.noteRelay(ctx, rt.relays[i], err)
+		if !rt.fallOver(i, err) {
 			return res, rt.relays[i], err
 		}
 	}
+}
+
+// failing says whether the relay in use did not answer at its last attempt.
+func (rt *route) failing() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.d.s.relayFailing(rt.relays[rt.cur].ID)
 }
 
 // full says whether the relay in use has reached its daily cap.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,12 @@ type campaignRun struct {
 	// stopped is set when the campaign stops sending mid-run, so the
 	// workers leave what they were fed untried.
 	stopped atomic.Bool
+	// stalled is set when the relays stop answering: the workers leave
+	// what they were fed untried, and the next run probes with one message
+	// a connection.
+	stalled atomic.Bool
+	// fed counts the sends claimed and not yet taken up by a worker.
+	fed sync.WaitGroup
 	// refused says why the relays refuse the whole campaign, such as an SES
 	// account with sending paused; the run then pauses it.
 	refused atomic.Pointer[string]
@@ -174,6 +181,15 @@ func (j *campaignRun) deliver(ctx context.Context, committed func() error, sd st
 			j.stopped.Store(true)
 		}
 		return store.Outcome{SendID: sd.ID}
+	}
+	if relay.ID != 0 {
+		j.d.s.noteRelay(ctx, relay, err)
+	}
+	if mailer.Failing(err) {
+		// The relay does not answer, and no other is left to fall over to:
+		// this message is retried, and the rest of the batch goes back to
+		// the queue untried rather than wait in turn for the same silence.
+		j.stalled.Store(true)
 	}
 	var se *mailer.SendError
 	if errors.As(err, &se) {

@@ -62,6 +62,7 @@ type Service struct {
 
 	dkim          signers
 	confirmations throttle
+	health        health
 
 	dispatcher *Dispatcher
 	lane       *Lane
