@@ -40,8 +40,10 @@ const (
 // stored key and an invisible character would vanish instead of being
 // refused. Registration maps nothing and refuses what RFC 5891 section 4
 // refuses, including labels that break the Bidi rule (Latin letters mixed
-// with Hebrew or Arabic in one label). Domain lower-cases and NFC-normalises
-// first, the only changes a person could not see or would expect.
+// with Hebrew or Arabic in one label). It does not refuse a label that
+// mixes Latin and Cyrillic look-alikes; no IDNA profile does. Domain folds
+// case and NFC-normalises first, the only changes a person could not see or
+// would expect.
 var profile = idna.Registration
 
 // Domain returns host as Herald stores and compares it: lower case, ASCII,
