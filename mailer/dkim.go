@@ -10,9 +10,9 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"strings"
-
 	"github.com/emersion/go-msgauth/dkim"
+
+	"herald/mailer/addr"
 )
 
 // DKIM key algorithms, as stored on a key.
@@ -107,12 +107,14 @@ func (k DKIMKey) signer() (crypto.Signer, error) {
 	return nil, fmt.Errorf("dkim: the key for %s is not an %s key; generate a new key", k.DNSName(), k.Algorithm)
 }
 
-// checkDKIMKey says what is wrong with a signing domain, selector or algorithm.
+// checkDKIMKey says what is wrong with a signing domain, selector or
+// algorithm. The domain must already be in the form addr.Domain gives, the
+// one DNS holds and d= must carry.
 func checkDKIMKey(domain, selector, algorithm string) error {
-	if !isHostName(domain) || !strings.Contains(domain, ".") {
-		return fmt.Errorf("dkim: %q is not a domain: give a host name like example.com, without spaces, @ or a trailing dot", domain)
+	if err := checkDomainForm(domain); err != nil {
+		return fmt.Errorf("dkim: %w", err)
 	}
-	if !isLabel(selector) {
+	if !addr.IsLabel(selector) {
 		return fmt.Errorf("dkim: %q is not a selector: use up to 63 letters, digits and dashes, like herald1", selector)
 	}
 	if algorithm != DKIMRSA && algorithm != DKIMEd25519 {
@@ -121,31 +123,17 @@ func checkDKIMKey(domain, selector, algorithm string) error {
 	return nil
 }
 
-// isHostName reports whether s is a DNS host name: dot-separated labels, at
-// most 253 characters.
-func isHostName(s string) bool {
-	if len(s) > 253 {
-		return false
+// checkDomainForm says what is wrong with domain, or that it is not written
+// as addr.Domain writes it: lower case, internationalised names as xn--.
+func checkDomainForm(domain string) error {
+	d, err := addr.Domain(domain)
+	if err != nil {
+		return fmt.Errorf("%q is not a domain. %v", domain, err)
 	}
-	for label := range strings.SplitSeq(s, ".") {
-		if !isLabel(label) {
-			return false
-		}
+	if d != domain {
+		return fmt.Errorf("%q is not a domain as DNS writes it: give %s", domain, d)
 	}
-	return true
-}
-
-// isLabel reports whether s is one DNS label: letters, digits and inner dashes.
-func isLabel(s string) bool {
-	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return nil
 }
 
 // DKIMSigner adds DKIM signatures for one key. It is safe for concurrent use.

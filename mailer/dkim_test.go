@@ -169,6 +169,9 @@ func TestDKIMKeyErrors(t *testing.T) {
 		{"single label", "localhost", "s1", DKIMRSA, "is not a domain"},
 		{"trailing dot", "example.org.", "s1", DKIMRSA, "is not a domain"},
 		{"dash label", "-bad.example.org", "s1", DKIMRSA, "is not a domain"},
+		{"upper case", "Example.org", "s1", DKIMRSA, "give example.org"},
+		{"unicode, not the DNS form", "bücher.de", "s1", DKIMRSA, "give xn--bcher-kva.de"},
+		{"invisible character", "exa\u200bmple.org", "s1", DKIMRSA, "invisible character U+200B"},
 		{"empty selector", "example.org", "", DKIMRSA, "is not a selector"},
 		{"dotted selector", "example.org", "a.b", DKIMRSA, "is not a selector"},
 		{"underscore selector", "example.org", "my_key", DKIMRSA, "is not a selector"},
@@ -181,6 +184,16 @@ func TestDKIMKeyErrors(t *testing.T) {
 				t.Errorf("GenerateDKIMKey(%q, %q, %q): got %v, want %q", tt.domain, tt.selector, tt.algorithm, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestDKIMKeyForInternationalDomain(t *testing.T) {
+	k, err := GenerateDKIMKey("xn--bcher-kva.de", "herald1", DKIMEd25519)
+	if err != nil {
+		t.Fatalf("GenerateDKIMKey: got %v, want a key for the xn-- form", err)
+	}
+	if got, want := k.DNSName(), "herald1._domainkey.xn--bcher-kva.de"; got != want {
+		t.Errorf("DNSName: got %v, want %v", got, want)
 	}
 }
 

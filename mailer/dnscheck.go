@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
+
+	"herald/mailer/addr"
 )
 
 // TXTResolver looks up DNS TXT records; *net.Resolver satisfies it.
@@ -58,13 +60,14 @@ func (r DomainReport) OK() bool {
 // CheckDomain looks up the SPF, DKIM and DMARC records of domain and says
 // what is missing or wrong. keys are the DKIM keys Herald signs with.
 func CheckDomain(ctx context.Context, r TXTResolver, domain string, keys []DKIMKey) DomainReport {
-	domain = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(domain), "."))
-	rep := DomainReport{Domain: domain}
-	if !isHostName(domain) || !strings.Contains(domain, ".") {
-		rep.Checks = []DNSCheck{{Kind: "domain", Name: domain, Status: DNSError,
-			Advice: fmt.Sprintf("%q is not a domain: give a host name like example.com.", domain)}}
-		return rep
+	domain = strings.TrimSuffix(strings.TrimSpace(domain), ".")
+	ascii, err := addr.Domain(domain)
+	if err != nil {
+		return DomainReport{Domain: domain, Checks: []DNSCheck{{Kind: "domain", Name: domain, Status: DNSError,
+			Advice: fmt.Sprintf("%q is not a domain. %v", domain, err)}}}
 	}
+	domain = ascii
+	rep := DomainReport{Domain: domain}
 	rep.Checks = append(rep.Checks, checkSPF(ctx, r, domain))
 	for _, k := range keys {
 		rep.Checks = append(rep.Checks, checkDKIM(ctx, r, k))

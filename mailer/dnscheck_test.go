@@ -172,6 +172,9 @@ func TestCheckDomainReport(t *testing.T) {
 	if rep := CheckDomain(context.Background(), dns, "example.org", []DKIMKey{k}); rep.OK() {
 		t.Errorf("report without SPF: got OK true, want false")
 	}
+	if rep := CheckDomain(context.Background(), dns, "Bücher.de", nil); rep.Domain != "xn--bcher-kva.de" || rep.Checks[0].Name != "xn--bcher-kva.de" {
+		t.Errorf("international domain: got %q checking %q, want xn--bcher-kva.de for both", rep.Domain, rep.Checks[0].Name)
+	}
 	bad := CheckDomain(context.Background(), dns, "not a domain", nil)
 	if len(bad.Checks) != 1 || bad.Checks[0].Status != DNSError || !strings.Contains(bad.Checks[0].Advice, "is not a domain") {
 		t.Errorf("bad domain: got %+v, want one error check saying it is not a domain", bad.Checks)

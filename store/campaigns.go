@@ -127,20 +127,18 @@ func (in CampaignInput) apply(c *Campaign) {
 // templates and relays are checked against the database by checkRefs.
 func (c Campaign) validate() map[string]string {
 	errs := map[string]string{}
-	switch {
-	case c.Name == "":
+	if c.Name == "" {
 		errs["name"] = "Give the campaign a name, like \"May newsletter\"."
-	case len(c.Name) > 200 || hasControl(c.Name):
-		errs["name"] = "Use one line of at most 200 characters."
+	} else if msg := CheckLine(c.Name, 200); msg != "" {
+		errs["name"] = msg
 	}
-	if len(c.Subject) > 998 || hasControl(c.Subject) {
-		errs["subject"] = "Use one line of at most 998 characters."
-	}
-	if len(c.Preheader) > 500 || hasControl(c.Preheader) {
-		errs["preheader"] = "Use one line of at most 500 characters."
-	}
-	if len(c.FromName) > 200 || hasControl(c.FromName) {
-		errs["from_name"] = "Use one line of at most 200 characters."
+	for field, line := range map[string]struct {
+		text string
+		max  int
+	}{"subject": {c.Subject, 998}, "preheader": {c.Preheader, 500}, "from_name": {c.FromName, 200}} {
+		if msg := CheckLine(line.text, line.max); msg != "" {
+			errs[field] = msg
+		}
 	}
 	for field, v := range map[string]string{"from_email": c.FromEmail, "reply_to": c.ReplyTo} {
 		if v != "" {

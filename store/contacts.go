@@ -106,8 +106,11 @@ func (in ContactInput) Validate() map[string]string {
 		}
 	}
 	for field, v := range map[string]*string{"first_name": in.FirstName, "last_name": in.LastName} {
-		if v != nil && (len(*v) > maxNameLen || hasControl(*v)) {
-			errs[field] = fmt.Sprintf("Use one line of at most %d characters.", maxNameLen)
+		if v == nil {
+			continue
+		}
+		if msg := CheckLine(*v, maxNameLen); msg != "" {
+			errs[field] = msg
 		}
 	}
 	if in.Status != nil && !contains(ContactStatuses, *in.Status) {
@@ -159,8 +162,11 @@ func checkTags(tags []string) string {
 		return fmt.Sprintf("A contact has at most %d tags.", maxTags)
 	}
 	for _, t := range tags {
-		if t = strings.TrimSpace(t); t == "" || len(t) > maxTagLen || hasControl(t) {
+		if t = strings.TrimSpace(t); t == "" || len(t) > maxTagLen {
 			return fmt.Sprintf("Each tag is one line of 1 to %d characters.", maxTagLen)
+		}
+		if msg := CheckLine(t, maxTagLen); msg != "" {
+			return fmt.Sprintf("Tag %q: %s", t, msg)
 		}
 	}
 	return ""

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"herald/mailer/addr"
 )
 
 // DKIM key algorithms, as stored on a key.
@@ -53,10 +55,11 @@ type SigningKey struct {
 	PrivatePEM string
 }
 
-// NormalizeDKIMName trims a domain or selector, drops a trailing dot and
-// lower-cases it, as keys are stored.
+// NormalizeDKIMName trims a domain or selector, drops a trailing dot (as
+// zone files write names) and lower-cases it, as keys are stored; a domain
+// is written in its xn-- form, the one DNS and the d= tag use.
 func NormalizeDKIMName(s string) string {
-	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
+	return normalizeDomain(s)
 }
 
 func (in *NewDKIMKey) normalize() {
@@ -73,7 +76,7 @@ func (in NewDKIMKey) Validate() map[string]string {
 	if msg := CheckDKIMDomain(in.Domain); msg != "" {
 		errs["domain"] = msg
 	}
-	if !isDNSLabel(in.Selector) {
+	if !addr.IsLabel(in.Selector) {
 		errs["selector"] = "Use up to 63 letters, digits and dashes, like herald1."
 	}
 	if in.Algorithm != DKIMRSA && in.Algorithm != DKIMEd25519 {
@@ -90,28 +93,7 @@ func CheckDKIMDomain(domain string) string {
 	if domain == "" {
 		return "Enter the domain your from addresses use, like example.com."
 	}
-	ok := len(domain) <= 253 && strings.Contains(domain, ".")
-	for label := range strings.SplitSeq(domain, ".") {
-		ok = ok && isDNSLabel(label)
-	}
-	if !ok {
-		return "Enter a domain like example.com, without spaces, @ or http://."
-	}
-	return ""
-}
-
-// isDNSLabel reports whether s is one DNS label: ASCII letters, digits and
-// inner dashes.
-func isDNSLabel(s string) bool {
-	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return checkDomain(domain)
 }
 
 const dkimColumns = `id, domain, selector, algorithm, dns_value, enabled, created_at`

@@ -58,11 +58,10 @@ type ListInput struct {
 // Validate reports what is wrong with the list l would become.
 func (l List) Validate() map[string]string {
 	errs := map[string]string{}
-	switch {
-	case strings.TrimSpace(l.Name) == "":
+	if strings.TrimSpace(l.Name) == "" {
 		errs["name"] = "Give the list a name, like \"Newsletter\"."
-	case len(l.Name) > 100 || hasControl(l.Name):
-		errs["name"] = "Use one line of at most 100 characters."
+	} else if msg := CheckLine(l.Name, 100); msg != "" {
+		errs["name"] = msg
 	}
 	if len(l.Description) > 2000 {
 		errs["description"] = "Use at most 2000 characters."
@@ -77,7 +76,7 @@ func (l List) Validate() map[string]string {
 		errs["form_fields"] = "A form has at most 20 custom fields."
 	}
 	for _, f := range l.FormFields {
-		if !AttributeKey.MatchString(f.Key) || strings.TrimSpace(f.Label) == "" || len(f.Label) > 100 || hasControl(f.Label) {
+		if !AttributeKey.MatchString(f.Key) || strings.TrimSpace(f.Label) == "" || CheckLine(f.Label, 100) != "" {
 			errs["form_fields"] = "Each form field needs a lower_snake_case key and a one-line label."
 		}
 	}

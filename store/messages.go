@@ -174,7 +174,7 @@ func (s *Store) CreateMessage(ctx context.Context, in NewMessage) (m Message, re
 		err := tx.QueryRowContext(ctx, `INSERT INTO messages (kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, template_id,
 	subject, html, text, data, headers, relay_id, essential, status, last_response, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			kind, in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, in.FromEmail, in.ReplyTo, nullID(in.TemplateID),
+			kind, in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, NormalizeEmail(in.FromEmail), NormalizeEmail(in.ReplyTo), nullID(in.TemplateID),
 			in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, status, in.Reason, now, now).Scan(&id)
 		if err != nil {
 			return err

@@ -31,11 +31,10 @@ type SegmentInput struct {
 // that cannot run is never saved.
 func (g Segment) validate(now time.Time) error {
 	errs := map[string]string{}
-	switch {
-	case strings.TrimSpace(g.Name) == "":
+	if strings.TrimSpace(g.Name) == "" {
 		errs["name"] = "Give the segment a name, like \"Customers in Leeds\"."
-	case len(g.Name) > 100 || hasControl(g.Name):
-		errs["name"] = "Use one line of at most 100 characters."
+	} else if msg := CheckLine(g.Name, 100); msg != "" {
+		errs["name"] = msg
 	}
 	if len(g.Description) > 2000 {
 		errs["description"] = "Use at most 2000 characters."

@@ -94,7 +94,7 @@ func (g *General) Normalize() {
 		g.BaseURL = u.String()
 	}
 	g.FromName = strings.TrimSpace(g.FromName)
-	g.FromEmail = strings.TrimSpace(g.FromEmail)
+	g.FromEmail = NormalizeEmail(g.FromEmail)
 	if g.FirstRetrySeconds == 0 {
 		g.FirstRetrySeconds = DefaultFirstRetry
 	}
@@ -105,7 +105,7 @@ func (g *General) Normalize() {
 		g.ComplaintPausePercent = DefaultComplaintPausePercent
 	}
 	for i := range g.DomainLimits {
-		g.DomainLimits[i].Domain = strings.ToLower(strings.TrimSpace(g.DomainLimits[i].Domain))
+		g.DomainLimits[i].Domain = normalizeDomain(g.DomainLimits[i].Domain)
 	}
 	g.Timezone = strings.TrimSpace(g.Timezone)
 	if g.Timezone == "" {
@@ -160,9 +160,10 @@ func checkDomainLimits(limits []DomainLimit) string {
 	}
 	seen := map[string]bool{}
 	for _, l := range limits {
+		if msg := checkDomain(l.Domain); msg != "" {
+			return fmt.Sprintf("%q is not a domain. %s", l.Domain, msg)
+		}
 		switch {
-		case !validDomain(l.Domain):
-			return fmt.Sprintf("%q is not a domain; write one like gmail.com.", l.Domain)
 		case l.PerHour < 1:
 			return fmt.Sprintf("Give %s a limit of at least 1 message an hour.", l.Domain)
 		case seen[l.Domain]:

@@ -44,8 +44,11 @@ func (in *SuppressionInput) normalize() {
 			in.Kind = SuppressDomain
 		}
 	}
-	if in.Kind == SuppressDomain {
-		in.Value = strings.TrimPrefix(in.Value, "@")
+	switch in.Kind {
+	case SuppressDomain:
+		in.Value = normalizeDomain(strings.TrimPrefix(in.Value, "@"))
+	case SuppressEmail:
+		in.Value = NormalizeEmail(in.Value)
 	}
 	if in.Source == "" {
 		in.Source = "manual"
@@ -61,8 +64,8 @@ func (in SuppressionInput) Validate() map[string]string {
 			errs["value"] = msg
 		}
 	case SuppressDomain:
-		if !validDomain(in.Value) {
-			errs["value"] = "Enter a domain like example.com."
+		if msg := checkDomain(in.Value); msg != "" {
+			errs["value"] = msg
 		}
 	default:
 		errs["kind"] = "Kind must be email or domain."
@@ -71,27 +74,6 @@ func (in SuppressionInput) Validate() map[string]string {
 		errs["reason"] = "Use one line of at most 500 characters."
 	}
 	return errs
-}
-
-// validDomain reports whether d, lower-cased, is a host name with at least
-// two labels: letters, digits and inner hyphens, any script.
-func validDomain(d string) bool {
-	if len(d) < 3 || len(d) > 253 || !strings.Contains(d, ".") {
-		return false
-	}
-	labels := strings.Split(d, ".")
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
-			return false
-		}
-		for _, r := range l {
-			if !(r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127) {
-				return false
-			}
-		}
-	}
-	tld := labels[len(labels)-1]
-	return strings.Trim(tld, "0123456789") != ""
 }
 
 // AddSuppression puts an address or domain on the do-not-send list. Adding one
@@ -152,7 +134,9 @@ func (s *Store) DeleteSuppression(ctx context.Context, id int64) error {
 // Suppressed reports whether email may not be sent to, and the entry that
 // forbids it. Every send path asks this before sending.
 func (s *Store) Suppressed(ctx context.Context, email string) (Suppression, bool, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	// Contacts and suppressions hold addresses and domains in the form
+	// NormalizeEmail and normalizeDomain give, so compare in that form.
+	email = NormalizeEmail(email)
 	domain := email[strings.LastIndexByte(email, '@')+1:]
 	sp, err := scanSuppression(s.r.QueryRowContext(ctx, `SELECT `+suppressionColumns+` FROM suppressions
 WHERE (kind = 'email' AND value = ?) OR (kind = 'domain' AND value = ?) LIMIT 1`, email, domain))

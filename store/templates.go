@@ -71,11 +71,13 @@ func (in TemplateInput) apply(t *Template) {
 // template so nothing that cannot render is ever saved.
 func (t Template) validate(check func(Template) map[string]string) error {
 	errs := map[string]string{}
-	switch {
-	case t.Name == "":
+	if t.Name == "" {
 		errs["name"] = "Give the template a name."
-	case len(t.Name) > 100 || hasControl(t.Name):
-		errs["name"] = "Use one line of at most 100 characters."
+	} else if msg := CheckLine(t.Name, 100); msg != "" {
+		errs["name"] = msg
+	}
+	if msg := CheckLine(t.Subject, 998); msg != "" {
+		errs["subject"] = msg
 	}
 	if !contains(TemplateKinds, t.Kind) {
 		errs["kind"] = "Kind must be layout, campaign or transactional."

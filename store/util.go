@@ -5,12 +5,13 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"errors"
-	"net/mail"
 	"sort"
 	"strings"
 	"unicode"
 
 	"github.com/mattn/go-sqlite3"
+
+	"herald/mailer/addr"
 )
 
 // ValidationError carries one message per invalid field, named as in the API.
@@ -31,29 +32,45 @@ func (e *ValidationError) Error() string {
 	return "invalid input: " + strings.Join(parts, "; ")
 }
 
-// CheckEmail returns what is wrong with an email address, or "". The domain
-// must be a host name with a dot; addresses at bare hosts or IP literals are
-// not deliverable on the internet.
+// CheckEmail returns what is wrong with an email address, or "": the rule of
+// addr.Email, whose domain rule is the one suppressions, DKIM keys and
+// domain limits use too.
 func CheckEmail(email string) string {
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return "Enter an email address."
-	}
-	a, err := mail.ParseAddress(email)
-	at := strings.LastIndexByte(email, '@')
-	if err != nil || a.Address != email || at < 1 || !validDomain(strings.ToLower(email[at+1:])) {
-		return "Enter a valid email address, like name@example.com."
-	}
-	if at > 64 || len(email) > 254 {
-		return "This address is longer than email allows."
+	if _, err := addr.Email(strings.TrimSpace(email)); err != nil {
+		return err.Error()
 	}
 	return ""
 }
 
-// NormalizeEmail trims an address and lower-cases it, so the same mailbox
-// written in any case is one contact.
+// NormalizeEmail trims an address and the dot DNS writes after a domain,
+// writes an internationalised domain in its xn-- form and lower-cases it, so the same mailbox written in any case or
+// script is one contact and matches a suppression of its domain. An invalid
+// address is only trimmed and lower-cased, for CheckEmail to refuse.
 func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	email = strings.TrimSuffix(strings.TrimSpace(email), ".")
+	if a, err := addr.Email(email); err == nil {
+		email = a
+	}
+	return strings.ToLower(email)
+}
+
+// normalizeDomain trims a domain and the dot zone files write after it and
+// writes it as addr.Domain does; an invalid one is only lower-cased, for
+// checkDomain to refuse.
+func normalizeDomain(d string) string {
+	d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+	if a, err := addr.Domain(d); err == nil {
+		return a
+	}
+	return d
+}
+
+// checkDomain returns what is wrong with a domain, or "".
+func checkDomain(d string) string {
+	if _, err := addr.Domain(d); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // hasControl reports whether s holds a control character, such as a line break.

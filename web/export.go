@@ -52,9 +52,16 @@ func (s *Server) exportContacts(c *echo.Context, f store.ContactFilter, format s
 		for i, m := range ct.Memberships {
 			lists[i] = m.ListName
 		}
-		row := []string{ct.Email, cell(ct.FirstName), cell(ct.LastName), ct.Status, cell(strings.Join(ct.Tags, ";")), cell(strings.Join(lists, ";")),
+		row := []string{ct.Email, ct.FirstName, ct.LastName, ct.Status, strings.Join(ct.Tags, ";"), strings.Join(lists, ";"),
 			ct.CreatedAt.Format(time.RFC3339)}
+		// Every text cell, the address included: =1+2@example.com is a
+		// valid address, and anyone can type one into a public form.
+		for i := range row {
+			row[i] = cell(row[i])
+		}
 		for _, k := range keys {
+			// Numbers and true/false are written by Herald and hold no
+			// formula; an apostrophe would turn -3 into text.
 			v := ct.Attributes[k]
 			if text, ok := v.(string); ok {
 				row = append(row, cell(text))
@@ -96,7 +103,7 @@ func (s *Server) exportJSON(c *echo.Context, f store.ContactFilter) error {
 
 // cell guards a text cell against spreadsheet formula injection: text that
 // a spreadsheet would run as a formula gets a leading apostrophe, as OWASP
-// advises, since anyone can type a name into a public form.
+// advises.
 func cell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

@@ -204,3 +204,36 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 		}
 	}
 }
+
+// TestExportDefusesFormulasInEveryColumn exports a contact whose every
+// field a spreadsheet would run as a formula, the address included, since
+// =1+2@example.com is a valid address anyone can type into a public form.
+func TestExportDefusesFormulasInEveryColumn(t *testing.T) {
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeRead)
+	list := audSeedList(t, h, "-2+3", store.OptInSingle)
+	email, first, last := "=1+2@example.com", "@SUM(A1)", "+cmd|' /C calc'!A0"
+	tags := []string{"-tag"}
+	_, _, err := h.st.CreateContact(context.Background(), store.ContactInput{Email: &email, FirstName: &first, LastName: &last, Tags: &tags,
+		Lists: []int64{list}, Attributes: map[string]any{"link": `=HYPERLINK("http://evil.test","x")`, "balance": -3.5, "code": "-42", "safe": "plain"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := h.audAPIGet(key, "/api/v1/contacts/export?format=csv")
+	recs := audReadCSV(t, body(t, resp))
+	if len(recs) != 2 {
+		t.Fatalf("records: got %d, want a header and one contact", len(recs))
+	}
+	got := map[string]string{}
+	for i, col := range recs[0] {
+		got[col] = recs[1][i]
+	}
+	want := map[string]string{"email": "'=1+2@example.com", "first_name": "'@SUM(A1)", "last_name": "'+cmd|' /C calc'!A0",
+		"tags": "'-tag", "lists": "'-2+3", "status": "active", "link": `'=HYPERLINK("http://evil.test","x")`,
+		"balance": "-3.5", "code": "'-42", "safe": "plain"}
+	for col, w := range want {
+		if got[col] != w {
+			t.Errorf("%s: got %v, want %v", col, got[col], w)
+		}
+	}
+}

@@ -305,6 +305,8 @@ func TestAPIMessageValidation(t *testing.T) {
 		{"bad sender", ok(map[string]any{"from": "nobody"}), "from"},
 		{"bad reply-to", ok(map[string]any{"reply_to": "nobody"}), "reply_to"},
 		{"no subject", map[string]any{"to": "a@example.com", "text": "Hello"}, "subject"},
+		{"subject with a right-to-left override", ok(map[string]any{"subject": "Invoice\u202efdp.exe"}), "subject"},
+		{"recipient with a zero-width space", ok(map[string]any{"to": "a\u200b@example.com"}), "to"},
 		{"no body", map[string]any{"to": "a@example.com", "subject": "Hi"}, "html"},
 		{"reserved header", ok(map[string]any{"headers": map[string]string{"From": "evil@example.com"}}), "headers.From"},
 		{"header on two lines", ok(map[string]any{"headers": map[string]string{"X-Note": "a\r\nBcc: x@example.com"}}), "headers.X-Note"},

@@ -244,6 +244,7 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 	if msg := store.CheckEmail(row.Email); msg != "" {
 		return row, fmt.Sprintf("%q is not a valid email address.", rec[m.emailColumn()]), false
 	}
+	row.FirstName, row.LastName = store.CleanLine(row.FirstName), store.CleanLine(row.LastName)
 	for name, v := range map[string]string{"first name": row.FirstName, "last name": row.LastName} {
 		if len(v) > 200 || strings.ContainsFunc(v, unicode.IsControl) {
 			return row, fmt.Sprintf("The %s must be one line of at most 200 characters.", name), false

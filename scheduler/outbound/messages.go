@@ -222,8 +222,8 @@ func givenContent(b MessageRequest, in *store.NewMessage, errs map[string]string
 	switch {
 	case in.Subject == "":
 		errs["subject"] = "Give a subject, or a template_id."
-	case len(in.Subject) > 998 || strings.ContainsFunc(in.Subject, unicode.IsControl):
-		errs["subject"] = "Use one line of at most 998 characters."
+	case store.CheckLine(in.Subject, 998) != "":
+		errs["subject"] = store.CheckLine(in.Subject, 998)
 	}
 	if strings.TrimSpace(in.HTML) == "" && strings.TrimSpace(in.Text) == "" {
 		errs["html"] = "Give html or text, or both, or a template_id."
