@@ -46,10 +46,10 @@ type RelayTest struct {
 // A relay that refuses is the result, not an error; an error means the
 // test could not run.
 func (s *Service) TestRelay(ctx context.Context, id int64, to string) (RelayTest, error) {
-	to = strings.TrimSpace(to)
 	if msg := store.CheckEmail(to); msg != "" {
 		return RelayTest{}, &store.ValidationError{Fields: map[string]string{"to": msg}}
 	}
+	to = store.NormalizeEmail(to)
 	r, err := s.st.Relay(ctx, id)
 	if err != nil {
 		return RelayTest{}, err
@@ -111,18 +111,21 @@ func orgSuffix(org string) string {
 	return " for " + org
 }
 
-// checkTestAddresses refuses a test send to no address, too many or an
-// invalid one.
-func checkTestAddresses(emails []string) error {
+// testAddresses checks the addresses of a test send, one to
+// MaxTestRecipients of them, and returns them as mail goes to them: an
+// international domain in its ASCII form.
+func testAddresses(emails []string) ([]string, error) {
 	if len(emails) == 0 || len(emails) > MaxTestRecipients {
-		return &store.ValidationError{Fields: map[string]string{"emails": fmt.Sprintf("Enter 1 to %d addresses.", MaxTestRecipients)}}
+		return nil, &store.ValidationError{Fields: map[string]string{"emails": fmt.Sprintf("Enter 1 to %d addresses.", MaxTestRecipients)}}
 	}
-	for _, e := range emails {
+	out := make([]string, len(emails))
+	for i, e := range emails {
 		if msg := store.CheckEmail(e); msg != "" {
-			return &store.ValidationError{Fields: map[string]string{"emails": e + ": " + msg}}
+			return nil, &store.ValidationError{Fields: map[string]string{"emails": e + ": " + msg}}
 		}
+		out[i] = store.NormalizeEmail(e)
 	}
-	return nil
+	return out, nil
 }
 
 // testData is what a test send renders: a chosen contact's details, or
@@ -140,7 +143,8 @@ func (s *Service) testData(ctx context.Context, contactID, ref int64) (mailer.Da
 // chosen contact or sample data, to each address: subject marked [TEST],
 // sample links that unsubscribe nobody, nothing recorded.
 func (s *Service) TestCampaign(ctx context.Context, x store.Campaign, emails []string, contactID int64) ([]TestResult, error) {
-	if err := checkTestAddresses(emails); err != nil {
+	emails, err := testAddresses(emails)
+	if err != nil {
 		return nil, err
 	}
 	content, compiled, err := s.checkCampaign(ctx, x, true)
@@ -176,7 +180,8 @@ func (s *Service) TestCampaign(ctx context.Context, x store.Campaign, emails []s
 // TestTemplate sends a saved template to a few addresses through relay
 // relayID, rendered for a chosen contact or sample data, marked [TEST].
 func (s *Service) TestTemplate(ctx context.Context, t store.Template, emails []string, relayID, contactID int64) ([]TestResult, error) {
-	if err := checkTestAddresses(emails); err != nil {
+	emails, err := testAddresses(emails)
+	if err != nil {
 		return nil, err
 	}
 	relay, err := s.st.Relay(ctx, relayID)
