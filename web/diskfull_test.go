@@ -58,3 +58,21 @@ func TestErrorDiskFullAnswers507(t *testing.T) {
 		t.Fatalf("after space is freed: got %d %v, want 201", code, out)
 	}
 }
+
+func TestHealthzFailsWhenTheDiskIsLow(t *testing.T) {
+	h := newHarness(t)
+	code, out := h.api("", http.MethodGet, "/healthz", nil)
+	free, _ := out["disk_free_bytes"].(float64)
+	if free < defaultMinFreeDisk {
+		t.Skipf("this machine has only %.0f bytes free", free)
+	}
+	if code != http.StatusOK || out["disk"] != "ok" || out["disk_min_free_bytes"] != float64(defaultMinFreeDisk) {
+		t.Fatalf("healthz with space free: got %d %v, want 200 with the disk ok", code, out)
+	}
+
+	low := newHarness(t, func(c *Config) { c.MinFreeDisk = 1 << 62 })
+	code, out = low.api("", http.MethodGet, "/healthz", nil)
+	if code != http.StatusServiceUnavailable || out["status"] != "degraded" || out["disk"] != "low" || out["database"] != "ok" {
+		t.Fatalf("healthz with less free than asked: got %d %v, want 503 with the disk low", code, out)
+	}
+}

@@ -54,6 +54,9 @@ type Config struct {
 	// Messages wakes the transactional lane when a message is queued; may
 	// be nil, and the lane then finds it on its next look.
 	Messages func()
+	// MinFreeDisk is the free space, in bytes, below which /healthz fails;
+	// 100 MB when zero.
+	MinFreeDisk uint64
 }
 
 // Server holds everything the handlers need.
@@ -77,6 +80,8 @@ type Server struct {
 	apiRate    float64
 	apiBurst   int
 	echo       *echo.Echo
+	// minFreeDisk is the free space /healthz asks of the data directory.
+	minFreeDisk uint64
 
 	generalCache atomic.Pointer[store.General]
 	// dkim holds the DNS resolver and the parsed signing keys.
@@ -106,6 +111,10 @@ func New(cfg Config) (*Server, error) {
 		messages: cfg.Messages,
 		apiRate:  cfg.APIRate,
 		apiBurst: cfg.APIBurst,
+	}
+	s.minFreeDisk = cfg.MinFreeDisk
+	if s.minFreeDisk == 0 {
+		s.minFreeDisk = defaultMinFreeDisk
 	}
 	if cfg.ChallengeBits == 0 {
 		cfg.ChallengeBits = 16
