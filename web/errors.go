@@ -66,7 +66,7 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusConflict, Code: "secret_unreadable",
 			Message: "The saved relay password cannot be decrypted with this Herald's secret key (data/secret.key or HERALD_SECRET_KEY). Enter the password again, or restore the key that was used to save it."}
 	case store.IsDiskFull(err):
-		return &apiError{Status: http.StatusInsufficientStorage, Code: "insufficient_storage", Message: diskFullMessage}
+		return &apiError{Status: http.StatusInsufficientStorage, Code: "insufficient_storage", Message: diskFullMessage + bulkProgress(err)}
 	case errors.As(err, &he):
 		msg := he.Message
 		if msg == "" {
@@ -78,7 +78,16 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: sc, Code: codeFor(sc), Message: http.StatusText(sc)}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal",
-		Message: "Something went wrong on Herald's side. The details are in its log."}
+		Message: "Something went wrong on Herald's side. The details are in its log." + bulkProgress(err)}
+}
+
+// bulkProgress tells how far a bulk action got before err stopped it, or "".
+func bulkProgress(err error) string {
+	var be *store.BulkError
+	if errors.As(err, &be) {
+		return " " + be.Progress()
+	}
+	return ""
 }
 
 func codeFor(status int) string {
