@@ -11,10 +11,18 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"herald/store"
 )
 
 // utf8BOM starts files saved by Excel and some other tools.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// MaxColumns is the most columns a file may have. A contact holds at most
+// store.MaxAttributes attributes besides its email, names and tags, so a
+// wider file is mostly columns to ignore, and past this many its mapping
+// step could not be worked through: such a file is refused at upload.
+const MaxColumns = 1000
 
 // Header is what Inspect learns from the start of a file.
 type Header struct {
@@ -53,6 +61,10 @@ func Inspect(path string) (Header, error) {
 	cols, err := r.Read()
 	if err != nil {
 		return Header{}, fmt.Errorf("the first line cannot be read as CSV column names: %v", err)
+	}
+	if len(cols) > MaxColumns {
+		return Header{}, fmt.Errorf("the first line has %d columns, and Herald reads at most %d (a contact holds at most %d attributes besides its email, names and tags). "+
+			"Remove the columns you do not need, then upload the file again", len(cols), MaxColumns, store.MaxAttributes)
 	}
 	h.DataOffset = bom + r.InputOffset()
 	h.DataLine = lineAfter(r, cols, 0)

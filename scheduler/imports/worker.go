@@ -21,6 +21,11 @@ import (
 // DefaultBatchSize is how many lines one transaction imports.
 const DefaultBatchSize = 5000
 
+// DefaultBatchBytes bounds what one batch holds in memory: a file with many
+// or long columns flushes its batches before DefaultBatchSize lines, so an
+// import's memory depends on this, not on the shape of the file.
+const DefaultBatchBytes = 4 << 20
+
 // Worker runs import jobs one at a time, in the background.
 type Worker struct {
 	st   *store.Store
@@ -28,13 +33,16 @@ type Worker struct {
 	wake chan struct{}
 	// Idle is how long the worker sleeps when it has nothing to do and is not woken.
 	Idle time.Duration
-	// BatchSize is how many lines one transaction imports.
+	// BatchSize is how many lines one transaction imports at most.
 	BatchSize int
+	// BatchBytes ends a batch early once the rows it holds pass this many bytes.
+	BatchBytes int
 }
 
 // NewWorker returns a worker; start it with Run.
 func NewWorker(st *store.Store, log *slog.Logger) *Worker {
-	return &Worker{st: st, log: log, wake: make(chan struct{}, 1), Idle: 30 * time.Second, BatchSize: DefaultBatchSize}
+	return &Worker{st: st, log: log, wake: make(chan struct{}, 1), Idle: 30 * time.Second, BatchSize: DefaultBatchSize,
+		BatchBytes: DefaultBatchBytes}
 }
 
 // Notify wakes the worker to look for a newly queued job.
@@ -95,7 +103,7 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) error {
 	w.log.Info("import running", "job", j.ID, "file", j.FileName, "from_line", j.Line)
 	m := newMapper(j.Mapping)
 	for {
-		b, eof, err := readBatch(r, m, w.BatchSize)
+		b, eof, err := readBatch(r, m, w.BatchSize, w.BatchBytes)
 		if err != nil {
 			return err
 		}
@@ -123,11 +131,12 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) error {
 	}
 }
 
-// readBatch reads up to size lines; eof is true when the file is done.
-func readBatch(r *Reader, m mapper, size int) (store.ImportBatch, bool, error) {
+// readBatch reads up to size lines, stopping early once the rows and errors
+// read hold more than budget bytes; eof is true when the file is done.
+func readBatch(r *Reader, m mapper, size, budget int) (store.ImportBatch, bool, error) {
 	var b store.ImportBatch
 	eof := false
-	for len(b.Rows)+len(b.Errors) < size {
+	for held := 0; len(b.Rows)+len(b.Errors) < size && held <= budget; {
 		rec, line, err := r.Read()
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -150,12 +159,38 @@ func readBatch(r *Reader, m mapper, size int) (store.ImportBatch, bool, error) {
 		case blank:
 		case reason != "":
 			b.Errors = append(b.Errors, store.ImportError{Line: line, Reason: reason})
+			held += errorBytes + len(reason)
 		default:
+			row.Line = line
 			b.Rows = append(b.Rows, row)
+			held += rowBytes(row)
 		}
 	}
 	b.NextOffset, b.NextLine = r.Offset(), r.NextLine()
 	return b, eof, nil
+}
+
+// Rough sizes, in bytes, of what a batch holds beyond the text itself: a
+// row, a bad line, and one attribute in a row's map.
+const (
+	rowOverhead  = 160
+	errorBytes   = 48
+	attrOverhead = 64
+)
+
+// rowBytes estimates the memory a row holds.
+func rowBytes(r store.ImportRow) int {
+	n := rowOverhead + len(r.Email) + len(r.FirstName) + len(r.LastName)
+	for _, t := range r.Tags {
+		n += 16 + len(t)
+	}
+	for k, v := range r.Attributes {
+		n += attrOverhead + len(k)
+		if s, ok := v.(string); ok {
+			n += len(s)
+		}
+	}
+	return n
 }
 
 // mapper turns records into contacts according to a job's mapping.
@@ -240,6 +275,9 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 	}
 	if row.Email == "" {
 		return row, "There is no email address on this line.", false
+	}
+	if n := len(row.Attributes); n > store.MaxAttributes {
+		return row, fmt.Sprintf("This line has %d attributes; a contact has at most %d. Import fewer columns or JSON keys as attributes.", n, store.MaxAttributes), false
 	}
 	if msg := store.CheckEmail(row.Email); msg != "" {
 		return row, fmt.Sprintf("%q is not a valid email address.", rec[m.emailColumn()]), false
