@@ -197,3 +197,65 @@ func TestBatchMemoryIsBoundedByBytes(t *testing.T) {
 		t.Fatalf("import: got %s (%s) with %d created, want done with %d", j.Status, j.Error, j.Created, lines)
 	}
 }
+
+// longHeader is a header of n columns whose names are long enough to take
+// it past 64 KB, with email first.
+func longHeader(n int) []string {
+	cols := []string{"Email"}
+	for i := 1; i < n; i++ {
+		cols = append(cols, fmt.Sprintf("Column %03d %s", i, strings.Repeat("with a long description ", 28)))
+	}
+	return cols
+}
+
+// TestImportReadsAHeaderPast64KBWhole imports a file whose header is 100 KB:
+// every column is a column, and the first line after it is the first
+// contact.
+func TestImportReadsAHeaderPast64KBWhole(t *testing.T) {
+	const cols = 150
+	records := [][]string{longHeader(cols)}
+	for i := 0; i < 3; i++ {
+		rec := []string{fmt.Sprintf("p%d@example.com", i)}
+		for c := 1; c < cols; c++ {
+			rec = append(rec, fmt.Sprintf("v%d.%d", i, c))
+		}
+		records = append(records, rec)
+	}
+	path := csvFile(t, records)
+	h, err := Inspect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Columns) != cols || h.DataLine != 2 || h.DataOffset < 64<<10 || h.Columns[cols-1] != strings.TrimSpace(records[0][cols-1]) {
+		t.Fatalf("header: got %d columns, data from line %d at byte %d, want %d columns and line 2 past 64 KB", len(h.Columns), h.DataLine, h.DataOffset, cols)
+	}
+	st := openStore(t)
+	j := runImport(t, st, path, autoSetup(store.ImportCreate, nil, nil), DefaultBatchSize)
+	if j.Status != store.ImportDone || j.Total != 3 || j.Created != 3 || j.Invalid != 0 {
+		t.Fatalf("import: got %s (%s) total %d created %d invalid %d, want done with 3 contacts", j.Status, j.Error, j.Total, j.Created, j.Invalid)
+	}
+	last := AttributeKeyFor(records[0][cols-1], cols-1)
+	c, err := st.ContactByEmail(context.Background(), "p2@example.com")
+	if err != nil || len(c.Attributes) != cols-1 || c.Attributes[last] != "v2.149" {
+		t.Fatalf("p2: got %v (%v), want %d attributes with %s = v2.149", c.Attributes[last], err, cols-1, last)
+	}
+}
+
+func TestInspectRefusesAHeaderPastTheLimit(t *testing.T) {
+	for name, content := range map[string]string{
+		"no line break":     "email," + strings.Repeat("x", MaxHeaderBytes),
+		"quote never shut":  "email,\"notes\n" + strings.Repeat("a@example.com,x\n", MaxHeaderBytes/15),
+		"long, then a line": "email," + strings.Repeat("x", MaxHeaderBytes) + "\na@example.com,1\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Inspect(writeFile(t, content))
+			if err == nil || !strings.Contains(err.Error(), "the first line is longer than 1 MB") || !strings.Contains(err.Error(), "must be the column names") {
+				t.Fatalf("got %v, want the header refused, saying the limit", err)
+			}
+		})
+	}
+	fits := "email," + strings.Repeat("x", MaxHeaderBytes-len("email,\n")) + "\na@example.com,1\n"
+	if h, err := Inspect(writeFile(t, fits)); err != nil || h.DataOffset != MaxHeaderBytes {
+		t.Fatalf("a header of exactly the limit: got %v at %d, want it read", err, h.DataOffset)
+	}
+}
