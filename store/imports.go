@@ -22,11 +22,13 @@ const (
 // ImportModes lists the modes an import can run in.
 var ImportModes = []string{ImportCreate, ImportUpsert, ImportUnsubscribe, ImportBlock}
 
-// Import job statuses. A draft waits for its column mapping.
+// Import job statuses. A draft waits for its column mapping; a paused job
+// met a full disk, keeps its file and its place, and is tried again.
 const (
 	ImportDraft     = "draft"
 	ImportQueued    = "queued"
 	ImportRunning   = "running"
+	ImportPaused    = "paused"
 	ImportDone      = "done"
 	ImportFailed    = "failed"
 	ImportCancelled = "cancelled"
@@ -253,34 +255,52 @@ func (s *Store) ImportErrors(ctx context.Context, id int64, limit int) ([]Import
 }
 
 // NextImport returns the job the importer should work on: one left running
-// by a stop or crash first, then the oldest queued one.
+// by a stop or crash, or paused, first, then the oldest queued one.
 func (s *Store) NextImport(ctx context.Context) (ImportJob, error) {
 	return scanImport(s.r.QueryRowContext(ctx, `SELECT `+importColumns+` FROM import_jobs
-WHERE status IN ('running', 'queued') ORDER BY status = 'queued', id LIMIT 1`))
+WHERE status IN ('running', 'paused', 'queued') ORDER BY status = 'queued', id LIMIT 1`))
 }
 
-// StartImport marks a job running.
-func (s *Store) StartImport(ctx context.Context, id int64) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`, unix(s.now()), id)
+// StartImport marks a queued, running or paused job running and clears why
+// it was paused. It returns false when the job has ended meanwhile, as when
+// it was cancelled.
+func (s *Store) StartImport(ctx context.Context, id int64) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'running', error = '', started_at = COALESCE(started_at, ?)
+WHERE id = ? AND status IN ('queued', 'running', 'paused')`, unix(s.now()), id)
 	if err != nil {
-		return fmt.Errorf("store: start import %d: %w", id, err)
+		return false, fmt.Errorf("store: start import %d: %w", id, err)
 	}
-	return nil
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
-// FinishImport ends a job as done, failed or cancelled, with a reason for failure.
+// PauseImport marks a running job paused, saying why; the importer tries it
+// again later, from where it stopped. It returns false when the job was no
+// longer running, as when it was cancelled.
+func (s *Store) PauseImport(ctx context.Context, id int64, reason string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'paused', error = ? WHERE id = ? AND status = 'running'`, reason, id)
+	if err != nil {
+		return false, fmt.Errorf("store: pause import %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// FinishImport ends a job that has not ended yet as done, failed or
+// cancelled, with a reason for failure.
 func (s *Store) FinishImport(ctx context.Context, id int64, status, reason string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?`, status, reason, unix(s.now()), id)
+	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running', 'paused')`,
+		status, reason, unix(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("store: finish import %d: %w", id, err)
 	}
 	return nil
 }
 
-// CancelImport stops a draft, queued or running job; the rows already
-// imported stay.
+// CancelImport stops a draft, queued, running or paused job; the rows
+// already imported stay.
 func (s *Store) CancelImport(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('draft', 'queued', 'running')`,
+	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('draft', 'queued', 'running', 'paused')`,
 		unix(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("store: cancel import %d: %w", id, err)

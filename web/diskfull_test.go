@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"herald/scheduler/imports"
 	"herald/store"
 )
 
@@ -121,5 +124,105 @@ SELECT ?, id, 'confirmed', 0, 0 FROM contacts ORDER BY id LIMIT 5000`, list)
 	code, out = h.api(key, http.MethodPost, "/api/v1/contacts/bulk", map[string]any{"action": "add_to_list", "list_id": list, "all": true})
 	if changed := audData(t, out)["changed"]; code != http.StatusOK || changed != 7000.0 {
 		t.Fatalf("run again: got %d %v, want the other 7000 changed", code, out)
+	}
+}
+
+// audPausedImport uploads an import of rows contacts, fills the disk before
+// the importer starts, and returns the job once the API shows it paused.
+func audPausedImport(t *testing.T, rows int) (h *harness, key string, id int64, job map[string]any) {
+	t.Helper()
+	var w *imports.Worker
+	h = newHarness(t, func(c *Config) {
+		w = imports.NewWorker(c.Store, c.Logger)
+		w.Idle, w.BatchSize, w.Retry, w.RetryMax = 10*time.Millisecond, 50, 5*time.Millisecond, 20*time.Millisecond
+		c.Imports = w
+	})
+	h.signIn()
+	key = h.apiKey(store.ScopeFull)
+	var file strings.Builder
+	file.WriteString("email,first_name\n")
+	for i := 0; i < rows; i++ {
+		fmt.Fprintf(&file, "p%03d@example.com,P%d\n", i, i)
+	}
+	code, out, _ := h.audAPIImport(key, url.Values{}, "full.csv", file.String())
+	if code != http.StatusAccepted {
+		t.Fatalf("upload: got %d %v", code, out)
+	}
+	id = audID(audData(t, out))
+	if err := h.st.LimitGrowth(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	audRunImporter(t, w)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		_, out := h.api(key, http.MethodGet, "/api/v1/imports/"+itoa(id), nil)
+		if job = audData(t, out); job["status"] == store.ImportPaused {
+			return h, key, id, job
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the API never showed the import paused: %v", job)
+		}
+	}
+}
+
+// TestImportPausedByAFullDiskShowsOnThePageAndAPI follows an import that
+// meets a full disk through its pause to its end once there is space.
+func TestImportPausedByAFullDiskShowsOnThePageAndAPI(t *testing.T) {
+	const rows = 500
+	h, key, id, job := audPausedImport(t, rows)
+	ctx := context.Background()
+	if job["error"] != "the disk is full" {
+		t.Fatalf("paused job in the API: got error %v, want %q", job["error"], "the disk is full")
+	}
+	loc := "/contacts/import/" + itoa(id)
+	for _, path := range []string{loc, loc + "/progress"} {
+		page := body(t, h.get(path))
+		for _, want := range []string{"Import paused", "Paused because the disk is full. Free some space on the server", "carries on from line", `hx-get="` + loc + `/progress"`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("%s lacks %q", path, want)
+			}
+		}
+	}
+	if page := body(t, h.get("/contacts/import")); !strings.Contains(page, ">paused<") {
+		t.Error("the imports page does not show the job paused")
+	}
+
+	if err := h.st.LiftGrowthLimit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	job = h.audWaitImport(key, id)
+	if job["status"] != store.ImportDone || job["created"] != float64(rows) || job["error"] != nil {
+		t.Fatalf("after space is freed: got %v, want done with %d created", job, rows)
+	}
+	if n, _ := h.st.CountContacts(ctx, store.ContactFilter{}); n != rows {
+		t.Fatalf("contacts: got %d, want %d", n, rows)
+	}
+}
+
+// TestImportCancelledWhilePausedLetsGoOfItsFile stops a paused import: its
+// file goes, and once there is space the importer goes on to the next job
+// without starting it again.
+func TestImportCancelledWhilePausedLetsGoOfItsFile(t *testing.T) {
+	h, key, id, _ := audPausedImport(t, 500)
+	ctx := context.Background()
+	paused, _ := h.st.Import(ctx, id)
+	resp := h.postForm("/contacts/import/"+itoa(id)+"/cancel", url.Values{}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel: got %d, want 303", resp.StatusCode)
+	}
+	if _, err := os.Stat(paused.FilePath); !os.IsNotExist(err) {
+		t.Errorf("the file of the cancelled import: got %v, want it removed", err)
+	}
+	if err := h.st.LiftGrowthLimit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := h.audAPIImport(key, url.Values{}, "next.csv", "email\nnext@example.com\n")
+	if code != http.StatusAccepted {
+		t.Fatalf("next upload: got %d %v", code, out)
+	}
+	if next := h.audWaitImport(key, audID(audData(t, out))); next["status"] != store.ImportDone {
+		t.Fatalf("the next import: got %v, want done", next)
+	}
+	if j, _ := h.st.Import(ctx, id); j.Status != store.ImportCancelled || j.Total != paused.Total {
+		t.Errorf("the cancelled import: got %s with %d lines, want cancelled with the %d from before", j.Status, j.Total, paused.Total)
 	}
 }

@@ -26,6 +26,9 @@ const DefaultBatchSize = 5000
 // import's memory depends on this, not on the shape of the file.
 const DefaultBatchBytes = 4 << 20
 
+// DiskFullReason is why an import that met a full disk is paused.
+const DiskFullReason = "the disk is full"
+
 // Worker runs import jobs one at a time, in the background.
 type Worker struct {
 	st   *store.Store
@@ -37,12 +40,16 @@ type Worker struct {
 	BatchSize int
 	// BatchBytes ends a batch early once the rows it holds pass this many bytes.
 	BatchBytes int
+	// Retry is how long a job paused by a full disk, or whose failure could
+	// not be recorded, waits before it is tried again; each try that makes
+	// no progress doubles the wait, up to RetryMax.
+	Retry, RetryMax time.Duration
 }
 
 // NewWorker returns a worker; start it with Run.
 func NewWorker(st *store.Store, log *slog.Logger) *Worker {
 	return &Worker{st: st, log: log, wake: make(chan struct{}, 1), Idle: 30 * time.Second, BatchSize: DefaultBatchSize,
-		BatchBytes: DefaultBatchBytes}
+		BatchBytes: DefaultBatchBytes, Retry: 15 * time.Second, RetryMax: 10 * time.Minute}
 }
 
 // Notify wakes the worker to look for a newly queued job.
@@ -55,8 +62,11 @@ func (w *Worker) Notify() {
 
 // Run works through queued jobs until ctx ends. A job interrupted by the end
 // of ctx, or by a crash, stays running and resumes on the next Run at the
-// first line it had not committed.
+// first line it had not committed. A job that meets a full disk is paused
+// with its file kept, and tried again after a wait that grows while the
+// disk stays full; it then resumes the same way.
 func (w *Worker) Run(ctx context.Context) error {
+	wait := w.Retry
 	for {
 		j, err := w.st.NextImport(ctx)
 		switch {
@@ -72,32 +82,88 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		case err != nil:
 			w.log.Error("import: finding the next job", "err", err)
-			select {
-			case <-ctx.Done():
+			if !sleep(ctx, 5*time.Second) {
 				return nil
-			case <-time.After(5 * time.Second):
 			}
 			continue
 		}
-		if err := w.process(ctx, j); err != nil && ctx.Err() == nil {
-			w.log.Error("import failed", "job", j.ID, "err", err)
-			if ferr := w.st.FinishImport(context.Background(), j.ID, store.ImportFailed, err.Error()); ferr != nil {
-				w.log.Error("import: recording failure", "job", j.ID, "err", ferr)
-			}
-			os.Remove(j.FilePath)
+		progressed, err := w.process(ctx, j)
+		if ctx.Err() != nil {
+			return nil
 		}
+		if progressed {
+			wait = w.Retry
+		}
+		if err == nil || w.settle(j, err, wait) {
+			continue
+		}
+		if !sleep(ctx, wait) {
+			return nil
+		}
+		wait = min(2*wait, w.RetryMax)
 	}
 }
 
-func (w *Worker) process(ctx context.Context, j store.ImportJob) error {
-	if err := w.st.StartImport(ctx, j.ID); err != nil {
-		return err
+// settle records how a job that stopped with err ended, and reports whether
+// the worker may go straight on. A full disk pauses the job; any other
+// error fails it, and its file is removed once the failure is recorded, so
+// that a job is never left running without its file.
+func (w *Worker) settle(j store.ImportJob, err error, wait time.Duration) bool {
+	ctx := context.Background()
+	if store.IsDiskFull(err) {
+		if cur, cerr := w.st.Import(ctx, j.ID); cerr == nil {
+			j = cur
+		}
+		paused, perr := w.st.PauseImport(ctx, j.ID, DiskFullReason)
+		switch {
+		case perr != nil:
+			// It stays running, and is tried again all the same.
+			w.log.Error("import: recording the pause", "job", j.ID, "err", perr)
+		case !paused:
+			w.log.Info("import cancelled", "job", j.ID)
+			os.Remove(j.FilePath)
+			return true
+		}
+		w.log.Error("import paused: the disk is full; free some space", "job", j.ID, "line", j.Line, "retry_in", wait)
+		return false
+	}
+	w.log.Error("import failed", "job", j.ID, "err", err)
+	if ferr := w.st.FinishImport(ctx, j.ID, store.ImportFailed, err.Error()); ferr != nil {
+		w.log.Error("import: recording failure", "job", j.ID, "err", ferr)
+		return false
+	}
+	os.Remove(j.FilePath)
+	return true
+}
+
+// sleep waits for d, and reports false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// process imports a job from where it stands until the file ends, the job
+// is cancelled, ctx ends or an error stops it; progressed is true once a
+// batch was committed.
+func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed bool, err error) {
+	live, err := w.st.StartImport(ctx, j.ID)
+	if err != nil {
+		return false, err
+	}
+	if !live {
+		// It ended, cancelled most likely, since NextImport chose it.
+		os.Remove(j.FilePath)
+		return false, nil
 	}
 	j.Status = store.ImportRunning
 	delim, _ := utf8.DecodeRuneInString(j.Delimiter)
 	r, err := Open(j.FilePath, delim, j.Offset, j.Line)
 	if err != nil {
-		return fmt.Errorf("the uploaded file cannot be read any more: %v", err)
+		return false, fmt.Errorf("the uploaded file cannot be read any more: %v", err)
 	}
 	defer r.Close()
 	w.log.Info("import running", "job", j.ID, "file", j.FileName, "from_line", j.Line)
@@ -105,28 +171,29 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) error {
 	for {
 		b, eof, err := readBatch(r, m, w.BatchSize, w.BatchBytes)
 		if err != nil {
-			return err
+			return progressed, err
 		}
 		live, err := w.st.ApplyImportBatch(ctx, j, b)
 		if err != nil {
-			return err
+			return progressed, err
 		}
 		if !live {
 			w.log.Info("import cancelled", "job", j.ID)
 			os.Remove(j.FilePath)
-			return nil
+			return progressed, nil
 		}
+		progressed = true
 		if eof {
 			w.log.Info("import done", "job", j.ID)
 			if err := w.st.FinishImport(ctx, j.ID, store.ImportDone, ""); err != nil {
-				return err
+				return progressed, err
 			}
 			os.Remove(j.FilePath)
-			return nil
+			return progressed, nil
 		}
 		if ctx.Err() != nil {
 			w.log.Info("import paused; it resumes at the next start", "job", j.ID, "line", b.NextLine)
-			return ctx.Err()
+			return progressed, ctx.Err()
 		}
 	}
 }
