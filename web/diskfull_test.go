@@ -226,3 +226,19 @@ func TestImportCancelledWhilePausedLetsGoOfItsFile(t *testing.T) {
 		t.Errorf("the cancelled import: got %s with %d lines, want cancelled with the %d from before", j.Status, j.Total, paused.Total)
 	}
 }
+
+// TestErrorDiskFullFromAFileWrite maps a file write's ENOSPC, as saving an
+// upload meets it, to 507. /dev/full stands in for a full filesystem,
+// which a test cannot make without root.
+func TestErrorDiskFullFromAFileWrite(t *testing.T) {
+	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full to write to: %v", err)
+	}
+	defer f.Close()
+	_, werr := f.Write([]byte("email\n"))
+	ae := toAPIError(fmt.Errorf("saving the upload: %w", werr))
+	if ae.Status != http.StatusInsufficientStorage || ae.Code != "insufficient_storage" || ae.Message != diskFullMessage {
+		t.Fatalf("a write to a full disk: got %d %s %q, want 507 insufficient_storage", ae.Status, ae.Code, ae.Message)
+	}
+}
