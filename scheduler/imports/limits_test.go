@@ -144,57 +144,77 @@ func TestImportRefusesHeadersWiderThanFit(t *testing.T) {
 	}
 }
 
-// TestBatchMemoryIsBoundedByBytes reads a batch of a file with many long
+// TestBatchMemoryIsBoundedByBytes reads a batch of files with many long
 // columns and measures the heap it holds: the batch stops at its byte
-// budget, long before its line count.
+// budget, long before its line count, whether the columns are kept as
+// attributes or ignored.
 func TestBatchMemoryIsBoundedByBytes(t *testing.T) {
 	const lines, budget = 600, 1 << 20
-	records := [][]string{append([]string{"email"}, numbered("column", 199)...)}
-	value := strings.Repeat("v", 40)
-	for i := 0; i < lines; i++ {
-		rec := []string{fmt.Sprintf("p%d@example.com", i)}
-		for range 199 {
-			rec = append(rec, value)
-		}
-		records = append(records, rec)
+	cases := []struct {
+		name    string
+		columns int
+		mapping func(cols []string) []string
+	}{
+		{"199 attributes", 199, func(cols []string) []string { return AutoMap(cols, nil) }},
+		{"900 columns, one kept", 900, func(cols []string) []string {
+			m := AutoMap(cols, nil)
+			for i := 2; i < len(m); i++ {
+				m[i] = TargetIgnore
+			}
+			return m
+		}},
 	}
-	path := csvFile(t, records)
-	records = nil
-	h, err := Inspect(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(path, h.Delimiter, h.DataOffset, h.DataLine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	m := newMapper(AutoMap(h.Columns, nil))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			records := [][]string{append([]string{"email"}, numbered("column", tc.columns)...)}
+			value := strings.Repeat("v", 40)
+			for i := 0; i < lines; i++ {
+				rec := []string{fmt.Sprintf("p%d@example.com", i)}
+				for range tc.columns {
+					rec = append(rec, value)
+				}
+				records = append(records, rec)
+			}
+			path := csvFile(t, records)
+			records = nil
+			h, err := Inspect(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := Open(path, h.Delimiter, h.DataOffset, h.DataLine)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			m := newMapper(tc.mapping(h.Columns))
 
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	b, eof, err := readBatch(r, m, DefaultBatchSize, budget)
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	if err != nil || eof {
-		t.Fatalf("readBatch: got eof %v, %v, want a batch cut short", eof, err)
-	}
-	held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	t.Logf("%d lines held %d bytes of heap", len(b.Rows), held)
-	if len(b.Rows) == 0 || len(b.Rows) >= lines || held > 3*budget {
-		t.Fatalf("batch: got %d lines holding %d bytes, want fewer than %d lines holding at most %d", len(b.Rows), held, lines, 3*budget)
-	}
-	runtime.KeepAlive(b)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			b, eof, err := readBatch(r, m, DefaultBatchSize, budget)
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			if err != nil || eof {
+				t.Fatalf("readBatch: got eof %v, %v, want a batch cut short", eof, err)
+			}
+			held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+			t.Logf("%d lines held %d bytes of heap", len(b.Rows), held)
+			if len(b.Rows) == 0 || len(b.Rows) >= lines || held > 3*budget {
+				t.Fatalf("batch: got %d lines holding %d bytes, want fewer than %d lines holding at most %d", len(b.Rows), held, lines, 3*budget)
+			}
+			runtime.KeepAlive(b)
 
-	st := openStore(t)
-	w := NewWorker(st, quiet())
-	if w.BatchBytes != DefaultBatchBytes {
-		t.Fatalf("worker batch budget: got %d, want %d", w.BatchBytes, DefaultBatchBytes)
-	}
-	j := runImport(t, st, path, autoSetup(store.ImportCreate, nil, nil), DefaultBatchSize)
-	if j.Status != store.ImportDone || j.Created != lines {
-		t.Fatalf("import: got %s (%s) with %d created, want done with %d", j.Status, j.Error, j.Created, lines)
+			st := openStore(t)
+			if w := NewWorker(st, quiet()); w.BatchBytes != DefaultBatchBytes {
+				t.Fatalf("worker batch budget: got %d, want %d", w.BatchBytes, DefaultBatchBytes)
+			}
+			j := runImport(t, st, path, func(Header) store.ImportSetup {
+				return store.ImportSetup{Mode: store.ImportCreate, Mapping: tc.mapping(h.Columns)}
+			}, DefaultBatchSize)
+			if j.Status != store.ImportDone || j.Created != lines {
+				t.Fatalf("import: got %s (%s) with %d created, want done with %d", j.Status, j.Error, j.Created, lines)
+			}
+		})
 	}
 }
 

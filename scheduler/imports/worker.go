@@ -230,7 +230,7 @@ func readBatch(r *Reader, m mapper, size, budget int) (store.ImportBatch, bool, 
 		default:
 			row.Line = line
 			b.Rows = append(b.Rows, row)
-			held += rowBytes(row)
+			held += rowBytes(rec, row)
 		}
 	}
 	b.NextOffset, b.NextLine = r.Offset(), r.NextLine()
@@ -238,24 +238,20 @@ func readBatch(r *Reader, m mapper, size, budget int) (store.ImportBatch, bool, 
 }
 
 // Rough sizes, in bytes, of what a batch holds beyond the text itself: a
-// row, a bad line, and one attribute in a row's map.
+// row, a bad line, and one attribute or tag in a row.
 const (
 	rowOverhead  = 160
 	errorBytes   = 48
 	attrOverhead = 64
 )
 
-// rowBytes estimates the memory a row holds.
-func rowBytes(r store.ImportRow) int {
-	n := rowOverhead + len(r.Email) + len(r.FirstName) + len(r.LastName)
-	for _, t := range r.Tags {
-		n += 16 + len(t)
-	}
-	for k, v := range r.Attributes {
-		n += attrOverhead + len(k)
-		if s, ok := v.(string); ok {
-			n += len(s)
-		}
+// rowBytes estimates the memory a row read from rec holds. The CSV reader
+// keeps a record's fields in one string, so a row that keeps any of its text
+// holds the whole record, ignored columns too.
+func rowBytes(rec []string, r store.ImportRow) int {
+	n := rowOverhead + attrOverhead*(len(r.Attributes)+len(r.Tags))
+	for _, f := range rec {
+		n += len(f)
 	}
 	return n
 }
