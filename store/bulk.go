@@ -50,8 +50,50 @@ func (a BulkAction) Validate() map[string]string {
 // is never held for long.
 const bulkBatch = 5000
 
+// BulkError is a bulk action that stopped part way: the contacts it went
+// through in the batches it committed are done, the rest are as they were.
+type BulkError struct {
+	// Done counts the matching contacts gone through, and Changed those of
+	// them the action changed.
+	Done, Changed int
+	// Left counts the matching contacts not reached, or is -1 when they
+	// could not be counted.
+	Left int
+	Err  error
+}
+
+func (e *BulkError) Error() string {
+	return fmt.Sprintf("store: bulk action stopped after %d contacts: %v", e.Done, e.Err)
+}
+
+func (e *BulkError) Unwrap() error { return e.Err }
+
+// Progress says in words how far the action got, for the person who ran it.
+func (e *BulkError) Progress() string {
+	if e.Done == 0 {
+		return "No contact was changed."
+	}
+	left := "the rest are as they were"
+	if e.Left >= 0 {
+		left = fmt.Sprintf("the other %d are as they were", e.Left)
+	}
+	of := ""
+	if e.Left >= 0 {
+		of = fmt.Sprintf(" of the %d", e.Done+e.Left)
+	}
+	return fmt.Sprintf("The action stopped part way: %d%s matching contacts were done (%d changed) and %s. "+
+		"Run it again to finish; it does not change a contact twice.", e.Done, of, e.Changed, left)
+}
+
 // BulkContacts applies a to every contact matching f, in batches, and returns
 // how many contacts it changed.
+//
+// A bulk action may match millions of contacts. In one transaction it would
+// hold the single writer for seconds or minutes (a delete cascades, every
+// change adds a timeline event), stalling sending and tracking, and a
+// delete cannot be undone afterwards. So each batch commits on its own and a
+// failure returns a *BulkError saying exactly how far the action got; every
+// action is idempotent, so running it again finishes the rest.
 func (s *Store) BulkContacts(ctx context.Context, f ContactFilter, a BulkAction) (int, error) {
 	a.Tag = strings.TrimSpace(a.Tag)
 	if errs := a.Validate(); len(errs) > 0 {
@@ -69,23 +111,40 @@ func (s *Store) BulkContacts(ctx context.Context, f ContactFilter, a BulkAction)
 	if err != nil {
 		return 0, err
 	}
-	changed := 0
+	changed, done := 0, 0
 	var after int64
 	for {
 		ids, err := s.idBatch(ctx, where, args, after)
-		if err != nil || len(ids) == 0 {
-			return changed, err
+		if err != nil {
+			return changed, s.bulkStopped(ctx, where, args, after, done, changed, err)
 		}
-		after = ids[len(ids)-1]
+		if len(ids) == 0 {
+			return changed, nil
+		}
 		err = s.Tx(ctx, func(tx *sql.Tx) error {
 			n, err := s.bulkApply(ctx, tx, ids, a, listName)
-			changed += n
+			if err == nil {
+				changed += n
+			}
 			return err
 		})
 		if err != nil {
-			return changed, err
+			return changed, s.bulkStopped(ctx, where, args, after, done, changed, err)
 		}
+		after = ids[len(ids)-1]
+		done += len(ids)
 	}
+}
+
+// bulkStopped wraps err in a BulkError, counting the matching contacts past
+// after, which the action did not reach.
+func (s *Store) bulkStopped(ctx context.Context, where string, args []any, after int64, done, changed int, err error) error {
+	left := -1
+	if cerr := s.r.QueryRowContext(ctx, `SELECT count(*) FROM contacts c WHERE c.id > ? AND `+where,
+		append([]any{after}, args...)...).Scan(&left); cerr != nil {
+		left = -1
+	}
+	return &BulkError{Done: done, Changed: changed, Left: left, Err: err}
 }
 
 func (s *Store) idBatch(ctx context.Context, where string, args []any, after int64) ([]int64, error) {

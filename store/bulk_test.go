@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -181,5 +182,39 @@ func TestBulkContactsValidation(t *testing.T) {
 	}
 	if got := countRows(t, s, `SELECT COUNT(*) FROM contacts`); got != len(segmentFixture) {
 		t.Errorf("contacts: got %v, want %v", got, len(segmentFixture))
+	}
+}
+
+// TestBulkContactsOnAFullDiskSaysHowFarItGot fills the disk after the first
+// batch: the 5000 contacts already on the list need no write, the next
+// 5000 do.
+func TestBulkContactsOnAFullDiskSaysHowFarItGot(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	l := createTestList(t, s, "News", OptInSingle)
+	insertContacts(t, s, 12000, l.ID, func(i int) bool { return i <= bulkBatch })
+	if err := s.LimitGrowth(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	add := BulkAction{Kind: BulkAddToList, ListID: l.ID}
+	n, err := s.BulkContacts(ctx, ContactFilter{}, add)
+	var be *BulkError
+	if !errors.As(err, &be) || !IsDiskFull(err) {
+		t.Fatalf("bulk on a full disk: got %d, %v, want a BulkError from a full disk", n, err)
+	}
+	if be.Done != 5000 || be.Changed != 0 || be.Left != 7000 || n != 0 {
+		t.Fatalf("progress: got done %d changed %d left %d (returned %d), want 5000 0 7000 (0)", be.Done, be.Changed, be.Left, n)
+	}
+	if want := "5000 of the 12000 matching contacts were done (0 changed) and the other 7000 are as they were"; !strings.Contains(be.Progress(), want) {
+		t.Fatalf("progress: got %q, want it to say %q", be.Progress(), want)
+	}
+	if got, _ := s.CountContacts(ctx, ContactFilter{ListID: l.ID}); got != 5000 {
+		t.Fatalf("members after the failed batch: got %d, want 5000", got)
+	}
+	if err := s.LiftGrowthLimit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.BulkContacts(ctx, ContactFilter{}, add); n != 7000 || err != nil {
+		t.Fatalf("run again: got %d, %v, want the other 7000 changed", n, err)
 	}
 }

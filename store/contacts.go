@@ -33,10 +33,13 @@ const (
 // MemberStatuses lists the statuses of a list membership.
 var MemberStatuses = []string{MemberUnconfirmed, MemberConfirmed, MemberUnsubscribed}
 
+// MaxAttributes is how many attributes one contact may hold, counted after
+// a change is merged into what it already has.
+const MaxAttributes = 200
+
 // Limits on what one contact may hold.
 const (
 	maxNameLen       = 200
-	maxAttributes    = 200
 	maxAttributeText = 10000
 	maxTags          = 100
 	maxTagLen        = 100
@@ -131,8 +134,8 @@ func (in ContactInput) Validate() map[string]string {
 }
 
 func checkAttributes(attrs map[string]any) string {
-	if len(attrs) > maxAttributes {
-		return fmt.Sprintf("A contact has at most %d attributes.", maxAttributes)
+	if len(attrs) > MaxAttributes {
+		return fmt.Sprintf("A contact has at most %d attributes.", MaxAttributes)
 	}
 	for k, v := range attrs {
 		if !AttributeKey.MatchString(k) {
@@ -320,6 +323,9 @@ func (s *Store) applyContact(ctx context.Context, tx *sql.Tx, id int64, in Conta
 		if err != nil {
 			return err
 		}
+		if err := checkMergedAttributes(ctx, tx, id, string(patch)); err != nil {
+			return err
+		}
 		// json_patch removes keys whose value is null, as RFC 7396 says.
 		sets = append(sets, "attributes = json_patch(attributes, ?)")
 		args = append(args, string(patch))
@@ -348,6 +354,21 @@ func (s *Store) applyContact(ctx context.Context, tx *sql.Tx, id int64, in Conta
 		if err := s.subscribe(ctx, tx, id, listID, in.ListStatus, now); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkMergedAttributes refuses a patch that would leave contact id with
+// more than MaxAttributes attributes once merged into those it has.
+func checkMergedAttributes(ctx context.Context, tx *sql.Tx, id int64, patch string) error {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts c, json_each(json_patch(c.attributes, ?)) WHERE c.id = ?`, patch, id).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("store: contact %d attributes: %w", id, err)
+	}
+	if n > MaxAttributes {
+		return &ValidationError{Fields: map[string]string{"attributes": fmt.Sprintf(
+			"A contact has at most %d attributes; with these it would have %d. Remove some (set them to null) or send fewer.", MaxAttributes, n)}}
 	}
 	return nil
 }

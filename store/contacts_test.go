@@ -57,7 +57,7 @@ func membershipList(c Contact) string {
 
 func TestCreateContactValidation(t *testing.T) {
 	many := map[string]any{}
-	for i := 0; i <= maxAttributes; i++ {
+	for i := 0; i <= MaxAttributes; i++ {
 		many[fmt.Sprintf("k%d", i)] = i
 	}
 	manyTags := make([]string, maxTags+1)
@@ -464,5 +464,59 @@ func TestDeleteContact(t *testing.T) {
 	}
 	if err := s.DeleteContact(ctx, c.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("DeleteContact again: got %v, want %v", err, ErrNotFound)
+	}
+}
+
+// TestAttributeCapCountsTheMergedResult checks that changes, which merge
+// into what a contact has, cannot take it past MaxAttributes a bit at a time.
+func TestAttributeCapCountsTheMergedResult(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTestStore(t)
+	attrs := func(prefix string, n int) map[string]any {
+		m := map[string]any{}
+		for i := 0; i < n; i++ {
+			m[fmt.Sprintf("%s%d", prefix, i)] = i
+		}
+		return m
+	}
+	ann := createContact(t, s, ContactInput{Email: ptr("ann@example.com"), Attributes: attrs("a", 150)})
+	count := func() int {
+		c, err := s.Contact(ctx, ann.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(c.Attributes)
+	}
+	steps := []struct {
+		name   string
+		attrs  map[string]any
+		upsert bool
+		ok     bool
+		after  int
+	}{
+		{"60 more on 150", attrs("b", 60), false, false, 150},
+		{"50 more on 150", attrs("b", 50), false, true, 200},
+		{"one more on 200", attrs("c", 1), false, false, 200},
+		{"one replaced on 200", map[string]any{"a0": nil, "c0": "x", "a1": "changed"}, false, true, 200},
+		{"one more by upsert", attrs("d", 1), true, false, 200},
+		{"known ones by upsert", attrs("b", 3), true, true, 200},
+	}
+	for _, st := range steps {
+		var err error
+		if st.upsert {
+			_, _, err = s.CreateContact(ctx, ContactInput{Email: ptr("ANN@example.com"), Attributes: st.attrs}, true)
+		} else {
+			_, err = s.UpdateContact(ctx, ann.ID, ContactInput{Attributes: st.attrs})
+		}
+		var ve *ValidationError
+		switch {
+		case st.ok && err != nil:
+			t.Errorf("%s: got %v, want it stored", st.name, err)
+		case !st.ok && (!errors.As(err, &ve) || !strings.Contains(ve.Fields["attributes"], "at most 200 attributes")):
+			t.Errorf("%s: got %v, want the attributes refused for passing 200", st.name, err)
+		}
+		if got := count(); got != st.after {
+			t.Errorf("%s: got %d attributes after, want %d", st.name, got, st.after)
+		}
 	}
 }

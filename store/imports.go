@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,11 +22,13 @@ const (
 // ImportModes lists the modes an import can run in.
 var ImportModes = []string{ImportCreate, ImportUpsert, ImportUnsubscribe, ImportBlock}
 
-// Import job statuses. A draft waits for its column mapping.
+// Import job statuses. A draft waits for its column mapping; a paused job
+// met a full disk, keeps its file and its place, and is tried again.
 const (
 	ImportDraft     = "draft"
 	ImportQueued    = "queued"
 	ImportRunning   = "running"
+	ImportPaused    = "paused"
 	ImportDone      = "done"
 	ImportFailed    = "failed"
 	ImportCancelled = "cancelled"
@@ -117,10 +120,24 @@ func (s ImportSetup) Validate(headers []string) map[string]string {
 	if emails != 1 {
 		errs["mapping"] = "Choose exactly one column holding the email address."
 	}
+	if n := countPrefixed(s.Mapping, "attribute:"); n > MaxAttributes {
+		errs["mapping"] = fmt.Sprintf("%d columns are imported as attributes, and a contact has at most %d. Set the columns you do not need to Ignore.",
+			n, MaxAttributes)
+	}
 	if msg := checkTags(s.Tags); msg != "" && len(s.Tags) > 0 {
 		errs["tags"] = msg
 	}
 	return errs
+}
+
+func countPrefixed(list []string, prefix string) int {
+	n := 0
+	for _, v := range list {
+		if strings.HasPrefix(v, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 const importColumns = `id, status, file_name, file_path, file_size, mode, list_ids, tags, headers, mapping, delimiter,
@@ -238,34 +255,52 @@ func (s *Store) ImportErrors(ctx context.Context, id int64, limit int) ([]Import
 }
 
 // NextImport returns the job the importer should work on: one left running
-// by a stop or crash first, then the oldest queued one.
+// by a stop or crash, or paused, first, then the oldest queued one.
 func (s *Store) NextImport(ctx context.Context) (ImportJob, error) {
 	return scanImport(s.r.QueryRowContext(ctx, `SELECT `+importColumns+` FROM import_jobs
-WHERE status IN ('running', 'queued') ORDER BY status = 'queued', id LIMIT 1`))
+WHERE status IN ('running', 'paused', 'queued') ORDER BY status = 'queued', id LIMIT 1`))
 }
 
-// StartImport marks a job running.
-func (s *Store) StartImport(ctx context.Context, id int64) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`, unix(s.now()), id)
+// StartImport marks a queued, running or paused job running and clears why
+// it was paused. It returns false when the job has ended meanwhile, as when
+// it was cancelled.
+func (s *Store) StartImport(ctx context.Context, id int64) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'running', error = '', started_at = COALESCE(started_at, ?)
+WHERE id = ? AND status IN ('queued', 'running', 'paused')`, unix(s.now()), id)
 	if err != nil {
-		return fmt.Errorf("store: start import %d: %w", id, err)
+		return false, fmt.Errorf("store: start import %d: %w", id, err)
 	}
-	return nil
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
-// FinishImport ends a job as done, failed or cancelled, with a reason for failure.
+// PauseImport marks a running job paused, saying why; the importer tries it
+// again later, from where it stopped. It returns false when the job was no
+// longer running, as when it was cancelled.
+func (s *Store) PauseImport(ctx context.Context, id int64, reason string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'paused', error = ? WHERE id = ? AND status = 'running'`, reason, id)
+	if err != nil {
+		return false, fmt.Errorf("store: pause import %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// FinishImport ends a job that has not ended yet as done, failed or
+// cancelled, with a reason for failure.
 func (s *Store) FinishImport(ctx context.Context, id int64, status, reason string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?`, status, reason, unix(s.now()), id)
+	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running', 'paused')`,
+		status, reason, unix(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("store: finish import %d: %w", id, err)
 	}
 	return nil
 }
 
-// CancelImport stops a draft, queued or running job; the rows already
-// imported stay.
+// CancelImport stops a draft, queued, running or paused job; the rows
+// already imported stay.
 func (s *Store) CancelImport(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('draft', 'queued', 'running')`,
+	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('draft', 'queued', 'running', 'paused')`,
 		unix(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("store: cancel import %d: %w", id, err)
@@ -286,6 +321,8 @@ type ImportRow struct {
 	LastName   string         `json:"l,omitempty"`
 	Attributes map[string]any `json:"a,omitempty"`
 	Tags       []string       `json:"-"`
+	// Line is the line of the file the row starts on.
+	Line int `json:"-"`
 }
 
 // ImportBatch is the next stretch of a file: its valid rows, its bad lines,
@@ -301,7 +338,6 @@ type ImportBatch struct {
 // transaction, so after a crash the job resumes at the first line not yet
 // written. It returns false if the job was cancelled meanwhile.
 func (s *Store) ApplyImportBatch(ctx context.Context, j ImportJob, b ImportBatch) (bool, error) {
-	rows := dedupeRows(b.Rows, j.Mode != ImportCreate)
 	now := unix(s.now())
 	live := true
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -314,23 +350,29 @@ func (s *Store) ApplyImportBatch(ctx context.Context, j ImportJob, b ImportBatch
 			return nil
 		}
 		w := importWriter{s: s, tx: tx, ctx: ctx, job: j, now: now}
+		kept, capped, err := w.capAttributes(b.Rows)
+		if err != nil {
+			return err
+		}
+		rows := dedupeRows(kept, j.Mode != ImportCreate)
 		c, err := w.write(rows)
 		if err != nil {
 			return err
 		}
-		if err := w.rowErrors(b.Errors); err != nil {
+		bad := slices.Concat(b.Errors, capped)
+		if err := w.rowErrors(bad); err != nil {
 			return err
 		}
 		// A repeat within the batch was merged (counted as an update) or,
 		// when only adding, skipped.
-		if repeats := len(b.Rows) - len(rows); j.Mode == ImportCreate {
+		if repeats := len(kept) - len(rows); j.Mode == ImportCreate {
 			c.skipped += repeats
 		} else {
 			c.updated += repeats
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE import_jobs SET read_offset = ?, line = ?, total = total + ?, created = created + ?,
 updated = updated + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?`,
-			b.NextOffset, b.NextLine, len(b.Rows)+len(b.Errors), c.created, c.updated, c.skipped, len(b.Errors), j.ID)
+			b.NextOffset, b.NextLine, len(b.Rows)+len(b.Errors), c.created, c.updated, c.skipped, len(bad), j.ID)
 		return err
 	})
 	if err != nil {
@@ -372,6 +414,98 @@ func dedupeRows(rows []ImportRow, merge bool) []ImportRow {
 		m.Tags = append(m.Tags, r.Tags...)
 	}
 	return out
+}
+
+// capAttributes sets apart the rows whose attributes, merged into those
+// their contact already has and those of earlier rows for the same address,
+// would pass MaxAttributes: each becomes a bad line, and the others go on
+// in order. Only modes that merge repeats can grow a contact this way.
+func (w importWriter) capAttributes(rows []ImportRow) (kept []ImportRow, bad []ImportError, err error) {
+	if w.job.Mode == ImportCreate {
+		return rows, nil, nil
+	}
+	// What each address's rows bring is at most the sum of their attributes;
+	// only addresses that could pass the cap with that are followed key by key.
+	adds := map[string]int{}
+	for _, r := range rows {
+		adds[strings.ToLower(r.Email)] += len(r.Attributes)
+	}
+	followed := map[string]map[string]bool{}
+	if w.job.Mode == ImportUpsert {
+		if followed, err = w.fullContacts(adds); err != nil {
+			return nil, nil, err
+		}
+	}
+	for email, n := range adds {
+		if n > MaxAttributes && followed[email] == nil {
+			followed[email] = map[string]bool{}
+		}
+	}
+	if len(followed) == 0 {
+		return rows, nil, nil
+	}
+	kept = make([]ImportRow, 0, len(rows))
+	for _, r := range rows {
+		keys, ok := followed[strings.ToLower(r.Email)]
+		if !ok {
+			kept = append(kept, r)
+			continue
+		}
+		n := len(keys)
+		for k := range r.Attributes {
+			if !keys[k] {
+				n++
+			}
+		}
+		if n > MaxAttributes {
+			bad = append(bad, ImportError{Line: r.Line, Reason: fmt.Sprintf(
+				"With this line, %s would have %d attributes; a contact has at most %d. Import fewer columns as attributes, or remove some from the contact first.",
+				r.Email, n, MaxAttributes)})
+			continue
+		}
+		for k := range r.Attributes {
+			keys[k] = true
+		}
+		kept = append(kept, r)
+	}
+	return kept, bad, nil
+}
+
+// fullContacts returns the attribute names of the existing contacts whose
+// attributes, with adds more, could pass MaxAttributes, by lower-cased address.
+func (w importWriter) fullContacts(adds map[string]int) (map[string]map[string]bool, error) {
+	pairs := make([][2]any, 0, len(adds))
+	for email, n := range adds {
+		if n > 0 {
+			pairs = append(pairs, [2]any{email, n})
+		}
+	}
+	out := map[string]map[string]bool{}
+	if len(pairs) == 0 {
+		return out, nil
+	}
+	rows, err := w.tx.QueryContext(w.ctx, `SELECT c.email, c.attributes FROM json_each(?) v JOIN contacts c ON c.email = v.value ->> 0
+WHERE (SELECT count(*) FROM json_each(c.attributes)) + (v.value ->> 1) > ?`, jsonText(pairs), MaxAttributes)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var email, attrs string
+		if err := rows.Scan(&email, &attrs); err != nil {
+			return nil, err
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(attrs), &m); err != nil {
+			return nil, fmt.Errorf("contact %s attributes: %w", email, err)
+		}
+		keys := make(map[string]bool, len(m))
+		for k := range m {
+			keys[k] = true
+		}
+		out[strings.ToLower(email)] = keys
+	}
+	return out, rows.Err()
 }
 
 type importCounts struct{ created, updated, skipped int }

@@ -11,9 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 )
 
 // ErrNotFound is returned when a requested row does not exist.
@@ -35,6 +36,17 @@ func conflict(format string, args ...any) error {
 // ErrSecretUnreadable is returned when a stored secret cannot be decrypted
 // with the current secret key.
 var ErrSecretUnreadable = errors.New("a stored secret cannot be decrypted with this secret key")
+
+// IsDiskFull reports whether err comes from a full disk: SQLite's
+// SQLITE_FULL ("database or disk is full"), or ENOSPC from a file write.
+// Everything that treats a full disk apart from other failures asks this.
+func IsDiskFull(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC) {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC)
+}
 
 // DBFile is the database file name inside the data directory.
 const DBFile = "herald.db"
@@ -161,6 +173,31 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// LimitGrowth lets the database file grow by at most pages more pages, as
+// a disk about to fill up would: past that, writes fail with SQLITE_FULL.
+// Tests use it to meet a full disk for real; LiftGrowthLimit undoes it.
+func (s *Store) LimitGrowth(ctx context.Context, pages int64) error {
+	var n int64
+	if err := s.w.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&n); err != nil {
+		return fmt.Errorf("store: page count: %w", err)
+	}
+	return s.maxPages(ctx, n+pages)
+}
+
+// LiftGrowthLimit lets the database file grow again after LimitGrowth.
+func (s *Store) LiftGrowthLimit(ctx context.Context) error {
+	return s.maxPages(ctx, 0xfffffffe) // SQLite's own largest page count
+}
+
+// maxPages sets max_page_count on the writer, the only connection that
+// writes; the writer pool keeps its one connection, so the setting holds.
+func (s *Store) maxPages(ctx context.Context, n int64) error {
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", n)); err != nil {
+		return fmt.Errorf("store: max page count: %w", err)
 	}
 	return nil
 }

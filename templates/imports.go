@@ -87,4 +87,6 @@ func percent(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
 
 func progressValue(f float64) string { return fmt.Sprintf("%.3f", f) }
 
-func jobActive(status string) bool { return status == "queued" || status == "running" }
+func jobActive(status string) bool {
+	return status == "queued" || status == "running" || status == "paused"
+}

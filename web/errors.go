@@ -41,7 +41,11 @@ var errorCodes = map[int]string{
 	http.StatusUnprocessableEntity:   "validation_failed",
 	http.StatusTooManyRequests:       "rate_limited",
 	http.StatusInternalServerError:   "internal",
+	http.StatusInsufficientStorage:   "insufficient_storage",
 }
+
+// diskFullMessage is what a full disk tells the person, in the UI and the API.
+const diskFullMessage = "The disk is full: free some space on the server, then try again."
 
 // toAPIError maps any error a handler returns to what the client is told.
 func toAPIError(err error) *apiError {
@@ -61,6 +65,8 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, store.ErrSecretUnreadable):
 		return &apiError{Status: http.StatusConflict, Code: "secret_unreadable",
 			Message: "The saved relay password cannot be decrypted with this Herald's secret key (data/secret.key or HERALD_SECRET_KEY). Enter the password again, or restore the key that was used to save it."}
+	case store.IsDiskFull(err):
+		return &apiError{Status: http.StatusInsufficientStorage, Code: "insufficient_storage", Message: diskFullMessage + bulkProgress(err)}
 	case errors.As(err, &he):
 		msg := he.Message
 		if msg == "" {
@@ -72,7 +78,16 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: sc, Code: codeFor(sc), Message: http.StatusText(sc)}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal",
-		Message: "Something went wrong on Herald's side. The details are in its log."}
+		Message: "Something went wrong on Herald's side. The details are in its log." + bulkProgress(err)}
+}
+
+// bulkProgress tells how far a bulk action got before err stopped it, or "".
+func bulkProgress(err error) string {
+	var be *store.BulkError
+	if errors.As(err, &be) {
+		return " " + be.Progress()
+	}
+	return ""
 }
 
 func codeFor(status int) string {

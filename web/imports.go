@@ -315,6 +315,11 @@ func (s *Server) importCancel(c *echo.Context) error {
 		s.flash(c, "success", "Upload discarded.")
 		return redirect(c, "/contacts/import")
 	}
+	if j.Status == store.ImportPaused {
+		// The importer picks no cancelled job up again, so nothing else
+		// would remove the file it kept while paused.
+		os.Remove(j.FilePath)
+	}
 	s.flash(c, "success", "Import stopped. Contacts already imported stay.")
 	return redirect(c, "/contacts/import/"+itoa(id))
 }

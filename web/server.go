@@ -45,6 +45,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
 	// names the client; without any, the connection's address is the client.
 	TrustedProxies []*net.IPNet
+	// MinFreeDisk is the free space, in bytes, below which /healthz fails;
+	// 100 MB when zero.
+	MinFreeDisk uint64
 }
 
 // Server holds everything the handlers need.
@@ -62,6 +65,8 @@ type Server struct {
 	apiRate    float64
 	apiBurst   int
 	echo       *echo.Echo
+	// minFreeDisk is the free space /healthz asks of the data directory.
+	minFreeDisk uint64
 
 	generalCache atomic.Pointer[store.General]
 }
@@ -90,6 +95,10 @@ func New(cfg Config) (*Server, error) {
 		imports:  cfg.Imports,
 		apiRate:  cfg.APIRate,
 		apiBurst: cfg.APIBurst,
+	}
+	s.minFreeDisk = cfg.MinFreeDisk
+	if s.minFreeDisk == 0 {
+		s.minFreeDisk = defaultMinFreeDisk
 	}
 	if cfg.ChallengeBits == 0 {
 		cfg.ChallengeBits = 16

@@ -11,10 +11,23 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"herald/store"
 )
 
 // utf8BOM starts files saved by Excel and some other tools.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// MaxColumns is the most columns a file may have. A contact holds at most
+// store.MaxAttributes attributes besides its email, names and tags, so a
+// wider file is mostly columns to ignore, and past this many its mapping
+// step could not be worked through: such a file is refused at upload.
+const MaxColumns = 1000
+
+// MaxHeaderBytes is the longest first line Inspect reads. Column names are
+// short, so a longer first line is not a header: it has no line break, or
+// it opens a quote that never closes.
+const MaxHeaderBytes = 1 << 20
 
 // Header is what Inspect learns from the start of a file.
 type Header struct {
@@ -28,14 +41,20 @@ type Header struct {
 
 // Inspect reads a file's header: it skips a UTF-8 byte order mark, picks the
 // delimiter (comma, semicolon or tab) the header line uses most, and reads the
-// column names.
+// column names, all of them or none.
 func Inspect(path string) (Header, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Header{}, err
 	}
 	defer f.Close()
-	start := make([]byte, 64<<10)
+	fi, err := f.Stat()
+	if err != nil {
+		return Header{}, err
+	}
+	// One byte past the limit tells a header that ends at the limit from
+	// one that goes on.
+	start := make([]byte, min(fi.Size(), int64(len(utf8BOM)+MaxHeaderBytes+1)))
 	n, err := io.ReadFull(f, start)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return Header{}, err
@@ -53,6 +72,14 @@ func Inspect(path string) (Header, error) {
 	cols, err := r.Read()
 	if err != nil {
 		return Header{}, fmt.Errorf("the first line cannot be read as CSV column names: %v", err)
+	}
+	if r.InputOffset() > MaxHeaderBytes {
+		return Header{}, fmt.Errorf("the first line is longer than %d MB, the most Herald reads of it. The first line must be the column names, "+
+			"such as email and first name, with each contact on a line after it; check that it closes every quote it opens", MaxHeaderBytes>>20)
+	}
+	if len(cols) > MaxColumns {
+		return Header{}, fmt.Errorf("the first line has %d columns, and Herald reads at most %d (a contact holds at most %d attributes besides its email, names and tags). "+
+			"Remove the columns you do not need, then upload the file again", len(cols), MaxColumns, store.MaxAttributes)
 	}
 	h.DataOffset = bom + r.InputOffset()
 	h.DataLine = lineAfter(r, cols, 0)

@@ -5,13 +5,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
 
 // FuzzReadCSV feeds arbitrary files through Inspect and the batch reader: it
-// must never panic, must make progress on every read, and every line number
-// it reports must lie inside the file.
+// must never panic, must read the header whole, must make progress on every
+// read, and every line number it reports must lie inside the file.
 func FuzzReadCSV(f *testing.F) {
 	for _, seed := range []string{
 		awkward,
@@ -21,6 +22,7 @@ func FuzzReadCSV(f *testing.F) {
 		"a\tb\n1\t2\t3\n\n\n4\n",
 		"\"\"\"\",\"\n",
 		"",
+		"email," + strings.Repeat("\"A quoted, long column name that goes on and on for a good while\",", 990) + "\na@example.com\n",
 	} {
 		f.Add(seed)
 	}
@@ -35,6 +37,13 @@ func FuzzReadCSV(f *testing.F) {
 		}
 		if h.DataOffset < 0 || h.DataOffset > int64(len(content)) || h.DataLine < 2 {
 			t.Fatalf("header: offset %d line %d in %d bytes", h.DataOffset, h.DataLine, len(content))
+		}
+		body := strings.TrimPrefix(content, "\ufeff")
+		whole := newReader(strings.NewReader(body), h.Delimiter)
+		first, err := whole.Read()
+		if err != nil || len(first) != len(h.Columns) || int64(len(content)-len(body))+whole.InputOffset() != h.DataOffset {
+			t.Fatalf("header: got %d columns ending at %d, but the whole file starts with %d columns ending at %d (%v)",
+				len(h.Columns), h.DataOffset, len(first), whole.InputOffset(), err)
 		}
 		r, err := Open(p, h.Delimiter, h.DataOffset, h.DataLine)
 		if err != nil {

@@ -21,6 +21,14 @@ import (
 // DefaultBatchSize is how many lines one transaction imports.
 const DefaultBatchSize = 5000
 
+// DefaultBatchBytes bounds what one batch holds in memory: a file with many
+// or long columns flushes its batches before DefaultBatchSize lines, so an
+// import's memory depends on this, not on the shape of the file.
+const DefaultBatchBytes = 4 << 20
+
+// DiskFullReason is why an import that met a full disk is paused.
+const DiskFullReason = "the disk is full"
+
 // Worker runs import jobs one at a time, in the background.
 type Worker struct {
 	st   *store.Store
@@ -28,13 +36,20 @@ type Worker struct {
 	wake chan struct{}
 	// Idle is how long the worker sleeps when it has nothing to do and is not woken.
 	Idle time.Duration
-	// BatchSize is how many lines one transaction imports.
+	// BatchSize is how many lines one transaction imports at most.
 	BatchSize int
+	// BatchBytes ends a batch early once the rows it holds pass this many bytes.
+	BatchBytes int
+	// Retry is how long a job paused by a full disk, or whose failure could
+	// not be recorded, waits before it is tried again; each try that makes
+	// no progress doubles the wait, up to RetryMax.
+	Retry, RetryMax time.Duration
 }
 
 // NewWorker returns a worker; start it with Run.
 func NewWorker(st *store.Store, log *slog.Logger) *Worker {
-	return &Worker{st: st, log: log, wake: make(chan struct{}, 1), Idle: 30 * time.Second, BatchSize: DefaultBatchSize}
+	return &Worker{st: st, log: log, wake: make(chan struct{}, 1), Idle: 30 * time.Second, BatchSize: DefaultBatchSize,
+		BatchBytes: DefaultBatchBytes, Retry: 15 * time.Second, RetryMax: 10 * time.Minute}
 }
 
 // Wake wakes the worker to look for a newly queued job.
@@ -47,8 +62,11 @@ func (w *Worker) Wake() {
 
 // Run works through queued jobs until ctx ends. A job interrupted by the end
 // of ctx, or by a crash, stays running and resumes on the next Run at the
-// first line it had not committed.
+// first line it had not committed. A job that meets a full disk is paused
+// with its file kept, and tried again after a wait that grows while the
+// disk stays full; it then resumes the same way.
 func (w *Worker) Run(ctx context.Context) error {
+	wait := w.Retry
 	for {
 		j, err := w.st.NextImport(ctx)
 		switch {
@@ -64,70 +82,128 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		case err != nil:
 			w.log.Error("import: finding the next job", "err", err)
-			select {
-			case <-ctx.Done():
+			if !sleep(ctx, 5*time.Second) {
 				return nil
-			case <-time.After(5 * time.Second):
 			}
 			continue
 		}
-		if err := w.process(ctx, j); err != nil && ctx.Err() == nil {
-			w.log.Error("import failed", "job", j.ID, "err", err)
-			if ferr := w.st.FinishImport(context.Background(), j.ID, store.ImportFailed, err.Error()); ferr != nil {
-				w.log.Error("import: recording failure", "job", j.ID, "err", ferr)
-			}
-			os.Remove(j.FilePath)
+		progressed, err := w.process(ctx, j)
+		if ctx.Err() != nil {
+			return nil
 		}
+		if progressed {
+			wait = w.Retry
+		}
+		if err == nil || w.settle(j, err, wait) {
+			continue
+		}
+		if !sleep(ctx, wait) {
+			return nil
+		}
+		wait = min(2*wait, w.RetryMax)
 	}
 }
 
-func (w *Worker) process(ctx context.Context, j store.ImportJob) error {
-	if err := w.st.StartImport(ctx, j.ID); err != nil {
-		return err
+// settle records how a job that stopped with err ended, and reports whether
+// the worker may go straight on. A full disk pauses the job; any other
+// error fails it, and its file is removed once the failure is recorded, so
+// that a job is never left running without its file.
+func (w *Worker) settle(j store.ImportJob, err error, wait time.Duration) bool {
+	ctx := context.Background()
+	if store.IsDiskFull(err) {
+		if cur, cerr := w.st.Import(ctx, j.ID); cerr == nil {
+			j = cur
+		}
+		paused, perr := w.st.PauseImport(ctx, j.ID, DiskFullReason)
+		switch {
+		case perr != nil:
+			// It stays running, and is tried again all the same.
+			w.log.Error("import: recording the pause", "job", j.ID, "err", perr)
+		case !paused:
+			w.log.Info("import cancelled", "job", j.ID)
+			os.Remove(j.FilePath)
+			return true
+		}
+		w.log.Error("import paused: the disk is full; free some space", "job", j.ID, "line", j.Line, "retry_in", wait)
+		return false
+	}
+	w.log.Error("import failed", "job", j.ID, "err", err)
+	if ferr := w.st.FinishImport(ctx, j.ID, store.ImportFailed, err.Error()); ferr != nil {
+		w.log.Error("import: recording failure", "job", j.ID, "err", ferr)
+		return false
+	}
+	os.Remove(j.FilePath)
+	return true
+}
+
+// sleep waits for d, and reports false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// process imports a job from where it stands until the file ends, the job
+// is cancelled, ctx ends or an error stops it; progressed is true once a
+// batch was committed.
+func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed bool, err error) {
+	live, err := w.st.StartImport(ctx, j.ID)
+	if err != nil {
+		return false, err
+	}
+	if !live {
+		// It ended, cancelled most likely, since NextImport chose it.
+		os.Remove(j.FilePath)
+		return false, nil
 	}
 	j.Status = store.ImportRunning
 	delim, _ := utf8.DecodeRuneInString(j.Delimiter)
 	r, err := Open(j.FilePath, delim, j.Offset, j.Line)
 	if err != nil {
-		return fmt.Errorf("the uploaded file cannot be read any more: %v", err)
+		return false, fmt.Errorf("the uploaded file cannot be read any more: %v", err)
 	}
 	defer r.Close()
 	w.log.Info("import running", "job", j.ID, "file", j.FileName, "from_line", j.Line)
 	m := newMapper(j.Mapping)
 	for {
-		b, eof, err := readBatch(r, m, w.BatchSize)
+		b, eof, err := readBatch(r, m, w.BatchSize, w.BatchBytes)
 		if err != nil {
-			return err
+			return progressed, err
 		}
 		live, err := w.st.ApplyImportBatch(ctx, j, b)
 		if err != nil {
-			return err
+			return progressed, err
 		}
 		if !live {
 			w.log.Info("import cancelled", "job", j.ID)
 			os.Remove(j.FilePath)
-			return nil
+			return progressed, nil
 		}
+		progressed = true
 		if eof {
 			w.log.Info("import done", "job", j.ID)
 			if err := w.st.FinishImport(ctx, j.ID, store.ImportDone, ""); err != nil {
-				return err
+				return progressed, err
 			}
 			os.Remove(j.FilePath)
-			return nil
+			return progressed, nil
 		}
 		if ctx.Err() != nil {
 			w.log.Info("import paused; it resumes at the next start", "job", j.ID, "line", b.NextLine)
-			return ctx.Err()
+			return progressed, ctx.Err()
 		}
 	}
 }
 
-// readBatch reads up to size lines; eof is true when the file is done.
-func readBatch(r *Reader, m mapper, size int) (store.ImportBatch, bool, error) {
+// readBatch reads up to size lines, stopping early once the rows and errors
+// read hold more than budget bytes; eof is true when the file is done.
+func readBatch(r *Reader, m mapper, size, budget int) (store.ImportBatch, bool, error) {
 	var b store.ImportBatch
 	eof := false
-	for len(b.Rows)+len(b.Errors) < size {
+	for held := 0; len(b.Rows)+len(b.Errors) < size && held <= budget; {
 		rec, line, err := r.Read()
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -150,12 +226,34 @@ func readBatch(r *Reader, m mapper, size int) (store.ImportBatch, bool, error) {
 		case blank:
 		case reason != "":
 			b.Errors = append(b.Errors, store.ImportError{Line: line, Reason: reason})
+			held += errorBytes + len(reason)
 		default:
+			row.Line = line
 			b.Rows = append(b.Rows, row)
+			held += rowBytes(rec, row)
 		}
 	}
 	b.NextOffset, b.NextLine = r.Offset(), r.NextLine()
 	return b, eof, nil
+}
+
+// Rough sizes, in bytes, of what a batch holds beyond the text itself: a
+// row, a bad line, and one attribute or tag in a row.
+const (
+	rowOverhead  = 160
+	errorBytes   = 48
+	attrOverhead = 64
+)
+
+// rowBytes estimates the memory a row read from rec holds. The CSV reader
+// keeps a record's fields in one string, so a row that keeps any of its text
+// holds the whole record, ignored columns too.
+func rowBytes(rec []string, r store.ImportRow) int {
+	n := rowOverhead + attrOverhead*(len(r.Attributes)+len(r.Tags))
+	for _, f := range rec {
+		n += len(f)
+	}
+	return n
 }
 
 // mapper turns records into contacts according to a job's mapping.
@@ -240,6 +338,9 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 	}
 	if row.Email == "" {
 		return row, "There is no email address on this line.", false
+	}
+	if n := len(row.Attributes); n > store.MaxAttributes {
+		return row, fmt.Sprintf("This line has %d attributes; a contact has at most %d. Import fewer columns or JSON keys as attributes.", n, store.MaxAttributes), false
 	}
 	if msg := store.CheckEmail(row.Email); msg != "" {
 		return row, fmt.Sprintf("%q is not a valid email address.", rec[m.emailColumn()]), false
