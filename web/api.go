@@ -15,9 +15,6 @@ import (
 	"herald/store"
 )
 
-// maxJSONBody caps API request bodies.
-const maxJSONBody = 1 << 20
-
 // meta describes one page of a list.
 type meta struct {
 	Total   int `json:"total"`
@@ -63,12 +60,15 @@ func paginate[T any](items []T, m *meta) []T {
 // bindJSON decodes the request body into dst, refusing unknown fields so typos
 // are reported rather than ignored.
 func bindJSON(c *echo.Context, dst any) error {
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, maxJSONBody))
+	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
+		var tooLarge *apiError
 		switch {
+		case errors.As(err, &tooLarge):
+			return tooLarge
 		case errors.As(err, &typeErr) && typeErr.Field == "":
 			return apiErr(http.StatusBadRequest, "bad_request", "Send a JSON object in the request body.")
 		case errors.As(err, &typeErr):

@@ -17,7 +17,6 @@ import (
 	"unicode"
 
 	"github.com/labstack/echo/v5"
-	"github.com/labstack/echo/v5/middleware"
 
 	"herald/mailer"
 	"herald/store"
@@ -26,10 +25,6 @@ import (
 // maxMessageBody caps a transactional message request: 10 MB of attachments
 // grow by a third in base64, and the bodies come on top.
 const maxMessageBody = 16 << 20
-
-// messageBodyLimit lets POST /api/v1/messages take its attachments; the
-// global limit skips the path (uploadPaths).
-var messageBodyLimit = middleware.BodyLimit(maxMessageBody)
 
 // messageRequest is a POST /api/v1/messages body: a template with data, or
 // a subject with html and/or text.

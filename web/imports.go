@@ -248,7 +248,10 @@ func (s *Server) importStart(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	values, _ := c.FormValues()
+	values, err := formValues(c)
+	if err != nil {
+		return err
+	}
 	setup := store.ImportSetup{Mode: values.Get("mode"), Tags: splitList(values.Get("tags"))}
 	for _, v := range values["list_ids"] {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
