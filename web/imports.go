@@ -38,9 +38,9 @@ type upload struct {
 // in constant memory whatever the file's size, and reads its header.
 func (s *Server) receiveUpload(c *echo.Context) (upload, error) {
 	var up upload
-	mr, err := c.Request().MultipartReader()
+	mr, err := uploadParts(c, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "Send the file as multipart/form-data in a field named file."})
 	if err != nil {
-		return up, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "Send the file as multipart/form-data in a field named file."}
+		return up, err
 	}
 	up.Fields = url.Values{}
 	for {

@@ -38,9 +38,9 @@ func mediaError(msg string) error {
 // stores it. SVG is refused: it can carry scripts, which a mail client or a
 // visitor's browser might run.
 func (s *Server) saveImage(c *echo.Context) (store.Media, error) {
-	mr, err := c.Request().MultipartReader()
+	mr, err := uploadParts(c, mediaError("Send the image as multipart/form-data in a field named file."))
 	if err != nil {
-		return store.Media{}, mediaError("Send the image as multipart/form-data in a field named file.")
+		return store.Media{}, err
 	}
 	for {
 		part, err := mr.NextPart()
