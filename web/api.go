@@ -50,6 +50,19 @@ func page(c *echo.Context) (meta, error) {
 	return m, nil
 }
 
+// offset is how many items come before m's page.
+func (m meta) offset() int { return (m.Page - 1) * m.PerPage }
+
+// pageNumber reads the ?page= of a list in the admin: 1 unless it is a
+// larger whole number.
+func pageNumber(c *echo.Context) int {
+	n, _ := strconv.Atoi(c.QueryParam("page"))
+	return max(n, 1)
+}
+
+// pageCount is how many pages of perPage hold total items.
+func pageCount(total, perPage int) int { return (total + perPage - 1) / perPage }
+
 // paginate returns the slice of items on the page m describes and fills in the total.
 func paginate[T any](items []T, m *meta) []T {
 	m.Total = len(items)

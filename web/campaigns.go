@@ -20,12 +20,16 @@ func (s *Server) campaignList(c *echo.Context) error {
 	return s.campaignsPage(c, http.StatusOK, templates.CampaignsProps{})
 }
 
+// campaignsPerPage is the length of a page of the campaigns list.
+const campaignsPerPage = 50
+
 func (s *Server) campaignsPage(c *echo.Context, status int, p templates.CampaignsProps) error {
-	p.Status = c.QueryParam("status")
-	cs, err := s.store.Campaigns(c.Request().Context(), p.Status)
+	p.Status, p.Page = c.QueryParam("status"), pageNumber(c)
+	cs, total, err := s.store.CampaignsPage(c.Request().Context(), p.Status, campaignsPerPage, (p.Page-1)*campaignsPerPage)
 	if err != nil {
 		return err
 	}
+	p.Total, p.Pages = total, pageCount(total, campaignsPerPage)
 	p.Shell = s.shell(c, "campaigns", "Campaigns")
 	for _, x := range cs {
 		p.Campaigns = append(p.Campaigns, templates.CampaignRow{ID: x.ID, Name: x.Name, Subject: x.Subject, Status: x.Status,

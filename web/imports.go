@@ -152,12 +152,16 @@ func jobRow(j store.ImportJob) templates.ImportJobRow {
 		Created: j.Created, Updated: j.Updated, Skipped: j.Skipped, Invalid: j.Invalid, Error: j.Error, CreatedAt: j.CreatedAt, Line: j.Line}
 }
 
+// importsPerPage is the length of a page of the imports list.
+const importsPerPage = 50
+
 func (s *Server) importsPage(c *echo.Context, status int, msg string) error {
-	jobs, err := s.store.Imports(c.Request().Context(), 50)
+	p := templates.ImportsProps{Shell: s.shell(c, "contacts", "Import"), Error: msg, Page: pageNumber(c)}
+	jobs, total, err := s.store.ImportsPage(c.Request().Context(), importsPerPage, (p.Page-1)*importsPerPage)
 	if err != nil {
 		return err
 	}
-	p := templates.ImportsProps{Shell: s.shell(c, "contacts", "Import"), Error: msg}
+	p.Total, p.Pages = total, pageCount(total, importsPerPage)
 	for _, j := range jobs {
 		p.Jobs = append(p.Jobs, jobRow(j))
 	}
@@ -477,12 +481,13 @@ func (s *Server) apiImportList(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := s.store.Imports(c.Request().Context(), 1000)
+	jobs, total, err := s.store.ImportsPage(c.Request().Context(), m.PerPage, m.offset())
 	if err != nil {
 		return err
 	}
 	out := []importJSON{}
-	for _, j := range paginate(jobs, &m) {
+	m.Total = total
+	for _, j := range jobs {
 		out = append(out, toImportJSON(j, nil))
 	}
 	return apiList(c, out, m)

@@ -211,12 +211,13 @@ func (s *Server) apiMediaList(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ms, err := s.store.MediaList(c.Request().Context())
+	ms, total, err := s.store.MediaPage(c.Request().Context(), pg.PerPage, pg.offset())
 	if err != nil {
 		return err
 	}
 	out := []mediaJSON{}
-	for _, m := range paginate(ms, &pg) {
+	pg.Total = total
+	for _, m := range ms {
 		out = append(out, s.toMediaJSON(c, m))
 	}
 	return apiList(c, out, pg)
