@@ -24,7 +24,7 @@ const (
 
 // harness runs the real router over a real SQLite file behind httptest.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.Store
 	srv    *Server
 	ts     *httptest.Server
@@ -32,7 +32,7 @@ type harness struct {
 }
 
 // newHarness builds a harness; opts adjust the server's config.
-func newHarness(t *testing.T, opts ...func(*Config)) *harness {
+func newHarness(t testing.TB, opts ...func(*Config)) *harness {
 	t.Helper()
 	box, err := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
