@@ -106,20 +106,26 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readFailed is what a failed read of the body answers: the 413 when the
+// body passed its route's limit, otherwise.
+func readFailed(err, otherwise error) error {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return otherwise
+}
+
 // formValues reads the request's form fields. A body that cannot be read is
 // an error, never an empty form: 413 over the route's limit, 422 when it is
 // not a form.
 func formValues(c *echo.Context) (url.Values, error) {
 	v, err := c.FormValues()
-	if err == nil {
-		return v, nil
+	if err != nil {
+		return nil, readFailed(err, &apiError{Status: http.StatusUnprocessableEntity, Code: "unreadable_form",
+			Message: "The form could not be read (" + err.Error() + "). Reload the page and send it again."})
 	}
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return nil, ae
-	}
-	return nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "unreadable_form",
-		Message: "The form could not be read (" + err.Error() + "). Reload the page and send it again."}
+	return v, nil
 }
 
 // readForms reads the fields of every form before anything else looks at

@@ -225,3 +225,33 @@ func TestMessageBodyLimit(t *testing.T) {
 		t.Errorf("got %d %.300v, want 413 saying the limit is 16 MB", code, out)
 	}
 }
+
+// TestUploadBodiesOverTheLimitGet413 sends an image upload whose body
+// passes its limit before the file, without saying its length.
+func TestUploadBodiesOverTheLimitGet413(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	key := h.apiKey(store.ScopeFull)
+	for _, tc := range []struct {
+		path string
+		hdr  map[string]string
+	}{
+		{"/api/v1/media", map[string]string{"Authorization": "Bearer " + key, "Sec-Fetch-Site": ""}},
+		{"/templates/media", nil},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			b, ctype := multipartBody(t, "logo.png", string(testImage(t, "png")), map[string]string{"note": strings.Repeat("x", maxImage+2<<20)})
+			hdr := map[string]string{"Content-Type": ctype}
+			for k, v := range tc.hdr {
+				hdr[k] = v
+			}
+			resp := h.request(h.client, http.MethodPost, tc.path, chunked{b}, hdr)
+			if page := body(t, resp); resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "5 MB") {
+				t.Errorf("got %d %.300q, want 413 saying the limit is 5 MB", resp.StatusCode, page)
+			}
+		})
+	}
+	if ms, _ := h.st.MediaList(context.Background()); len(ms) != 0 {
+		t.Errorf("media: got %d, want none", len(ms))
+	}
+}

@@ -43,14 +43,17 @@ func (s *Server) receiveUpload(c *echo.Context) (upload, error) {
 		return up, err
 	}
 	up.Fields = url.Values{}
+	cutShort := func(err error) error {
+		s.discardUpload(up)
+		return readFailed(err, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "The upload was cut short: " + err.Error()})
+	}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			s.discardUpload(up)
-			return upload{}, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "The upload was cut short: " + err.Error()}
+			return upload{}, cutShort(err)
 		}
 		if part.FormName() == "file" && up.Path == "" {
 			if err := s.saveUpload(part, &up); err != nil {
@@ -58,7 +61,10 @@ func (s *Server) receiveUpload(c *echo.Context) (upload, error) {
 			}
 			continue
 		}
-		v, _ := io.ReadAll(io.LimitReader(part, 64<<10))
+		v, err := io.ReadAll(io.LimitReader(part, 64<<10))
+		if err != nil {
+			return upload{}, cutShort(err)
+		}
 		up.Fields.Add(part.FormName(), string(v))
 	}
 	if up.Path == "" {

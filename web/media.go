@@ -48,14 +48,14 @@ func (s *Server) saveImage(c *echo.Context) (store.Media, error) {
 			return store.Media{}, mediaError("Choose an image to upload.")
 		}
 		if err != nil {
-			return store.Media{}, mediaError("The upload was cut short.")
+			return store.Media{}, readFailed(err, mediaError("The upload was cut short."))
 		}
 		if part.FormName() != "file" {
 			continue
 		}
 		data, err := io.ReadAll(io.LimitReader(part, maxImage+1))
 		if err != nil {
-			return store.Media{}, mediaError("The upload was cut short.")
+			return store.Media{}, readFailed(err, mediaError("The upload was cut short."))
 		}
 		return s.storeImage(c, filepath.Base(part.FileName()), data)
 	}
