@@ -80,6 +80,9 @@ func TestListsArePagedInSQL(t *testing.T) {
 			}
 		})
 	}
+	if cs, total, err := s.CampaignsPage(ctx, CampaignCancelled, 0, 0); err != nil || len(cs) != 0 || total != n-len(drafts) {
+		t.Errorf("count of cancelled campaigns alone: got %d rows of %d, %v, want none of %d", len(cs), total, err, n-len(drafts))
+	}
 	if all, err := s.Campaigns(ctx, CampaignDraft); err != nil || len(all) != len(drafts) {
 		t.Errorf("Campaigns(draft), as the dispatcher reads them: got %d, %v, want all %d", len(all), err, len(drafts))
 	}
