@@ -348,6 +348,14 @@ func (s *Store) Campaigns(ctx context.Context, status string) ([]Campaign, error
 WHERE ? = '' OR status = ? ORDER BY id DESC`, status, status)
 }
 
+// CampaignsPage returns one page of campaigns, newest first, optionally of
+// one status, and how many there are in all.
+func (s *Store) CampaignsPage(ctx context.Context, status string, limit, offset int) ([]Campaign, int, error) {
+	const where = ` FROM campaigns WHERE ? = '' OR status = ?`
+	return queryPage(ctx, s, "campaigns", scanCampaign, `SELECT count(*)`+where,
+		`SELECT `+campaignColumns+where+` ORDER BY id DESC LIMIT ? OFFSET ?`, []any{status, status}, limit, offset)
+}
+
 // CampaignAudience resolves the segments a campaign names into an Audience.
 func (s *Store) CampaignAudience(ctx context.Context, c Campaign) (Audience, error) {
 	a := Audience{Lists: c.ListIDs, ExcludeLists: c.ExcludeListIDs}

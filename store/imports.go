@@ -246,6 +246,13 @@ func (s *Store) Imports(ctx context.Context, limit int) ([]ImportJob, error) {
 	return queryAll(ctx, s, "imports", scanImport, `SELECT `+importColumns+` FROM import_jobs ORDER BY id DESC LIMIT ?`, limit)
 }
 
+// ImportsPage returns one page of import jobs, newest first, and how many
+// there are in all.
+func (s *Store) ImportsPage(ctx context.Context, limit, offset int) ([]ImportJob, int, error) {
+	return queryPage(ctx, s, "imports", scanImport, `SELECT count(*) FROM import_jobs`,
+		`SELECT `+importColumns+` FROM import_jobs ORDER BY id DESC LIMIT ? OFFSET ?`, nil, limit, offset)
+}
+
 // ImportErrors returns the first row errors of a job, by line.
 func (s *Store) ImportErrors(ctx context.Context, id int64, limit int) ([]ImportError, error) {
 	return queryAll(ctx, s, "import errors", func(row scanner) (ImportError, error) {

@@ -62,6 +62,13 @@ func (s *Store) MediaList(ctx context.Context) ([]Media, error) {
 	return queryAll(ctx, s, "media", scanMedia, `SELECT `+mediaColumns+` FROM media ORDER BY id DESC`)
 }
 
+// MediaPage returns one page of uploaded files, newest first, and how many
+// there are in all.
+func (s *Store) MediaPage(ctx context.Context, limit, offset int) ([]Media, int, error) {
+	return queryPage(ctx, s, "media", scanMedia, `SELECT count(*) FROM media`,
+		`SELECT `+mediaColumns+` FROM media ORDER BY id DESC LIMIT ? OFFSET ?`, nil, limit, offset)
+}
+
 // DeleteMedia forgets an uploaded file and returns it, so its file can be removed.
 func (s *Store) DeleteMedia(ctx context.Context, id int64) (Media, error) {
 	m, err := s.Media(ctx, id)

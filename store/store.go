@@ -254,6 +254,17 @@ func queryAll[T any](ctx context.Context, s *Store, what string, scan func(scann
 	return out, nil
 }
 
+// queryPage reads one page of a list: count gives how many rows there are in
+// all, and q, which takes args and then a limit and an offset, the page.
+func queryPage[T any](ctx context.Context, s *Store, what string, scan func(scanner) (T, error), count, q string, args []any, limit, offset int) ([]T, int, error) {
+	var total int
+	if err := s.r.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count %s: %w", what, err)
+	}
+	rows, err := queryAll(ctx, s, what, scan, q, append(args[:len(args):len(args)], limit, offset)...)
+	return rows, total, err
+}
+
 func scanString(row scanner) (string, error) {
 	var v string
 	return v, row.Scan(&v)

@@ -20,16 +20,22 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
+	return "invalid input: " + strings.Join(e.Messages(), "; ")
+}
+
+// Messages lists each invalid field with its message, as "field: message",
+// in the order of the fields' names.
+func (e *ValidationError) Messages() []string {
 	keys := make([]string, 0, len(e.Fields))
 	for k := range e.Fields {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	parts := make([]string, len(keys))
+	out := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + ": " + e.Fields[k]
+		out[i] = k + ": " + e.Fields[k]
 	}
-	return "invalid input: " + strings.Join(parts, "; ")
+	return out
 }
 
 // CheckEmail returns what is wrong with an email address, or "": the rule of

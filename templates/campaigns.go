@@ -12,6 +12,9 @@ type CampaignsProps struct {
 	Name      string
 	Errors    FieldErrors
 	Campaigns []CampaignRow
+	Total     int
+	Page      int
+	Pages     int
 }
 
 // CampaignRow is one campaign in the list.

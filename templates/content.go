@@ -117,6 +117,9 @@ type MediaProps struct {
 	Shell Shell
 	Items []MediaItem
 	Error string
+	Total int
+	Page  int
+	Pages int
 }
 
 // TestResultView is the answer of a test send, one line per address.

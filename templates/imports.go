@@ -27,6 +27,9 @@ type ImportsProps struct {
 	Shell Shell
 	Jobs  []ImportJobRow
 	Error string
+	Total int
+	Page  int
+	Pages int
 }
 
 // ImportColumn is one column of an uploaded file in the mapping step.

@@ -15,9 +15,6 @@ import (
 	"herald/store"
 )
 
-// maxJSONBody caps API request bodies.
-const maxJSONBody = 1 << 20
-
 // meta describes one page of a list.
 type meta struct {
 	Total   int `json:"total"`
@@ -53,6 +50,19 @@ func page(c *echo.Context) (meta, error) {
 	return m, nil
 }
 
+// offset is how many items come before m's page.
+func (m meta) offset() int { return (m.Page - 1) * m.PerPage }
+
+// pageNumber reads the ?page= of a list in the admin: 1 unless it is a
+// larger whole number.
+func pageNumber(c *echo.Context) int {
+	n, _ := strconv.Atoi(c.QueryParam("page"))
+	return max(n, 1)
+}
+
+// pageCount is how many pages of perPage hold total items.
+func pageCount(total, perPage int) int { return (total + perPage - 1) / perPage }
+
 // paginate returns the slice of items on the page m describes and fills in the total.
 func paginate[T any](items []T, m *meta) []T {
 	m.Total = len(items)
@@ -63,12 +73,15 @@ func paginate[T any](items []T, m *meta) []T {
 // bindJSON decodes the request body into dst, refusing unknown fields so typos
 // are reported rather than ignored.
 func bindJSON(c *echo.Context, dst any) error {
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, maxJSONBody))
+	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
+		var tooLarge *apiError
 		switch {
+		case errors.As(err, &tooLarge):
+			return tooLarge
 		case errors.As(err, &typeErr) && typeErr.Field == "":
 			return apiErr(http.StatusBadRequest, "bad_request", "Send a JSON object in the request body.")
 		case errors.As(err, &typeErr):

@@ -147,12 +147,13 @@ func (s *Server) apiCampaignList(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cs, err := s.store.Campaigns(c.Request().Context(), c.QueryParam("status"))
+	cs, total, err := s.store.CampaignsPage(c.Request().Context(), c.QueryParam("status"), m.PerPage, m.offset())
 	if err != nil {
 		return err
 	}
 	out := []campaignJSON{}
-	for _, x := range paginate(cs, &m) {
+	m.Total = total
+	for _, x := range cs {
 		out = append(out, toCampaignJSON(x))
 	}
 	return apiList(c, out, m)

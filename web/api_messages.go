@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v5"
-	"github.com/labstack/echo/v5/middleware"
 
 	"herald/scheduler/outbound"
 	"herald/store"
@@ -18,10 +17,6 @@ import (
 // maxMessageBody caps a transactional message request: 10 MB of attachments
 // grow by a third in base64, and the bodies come on top.
 const maxMessageBody = 16 << 20
-
-// messageBodyLimit lets POST /api/v1/messages take its attachments; the
-// global limit skips the path (uploadPaths).
-var messageBodyLimit = middleware.BodyLimit(maxMessageBody)
 
 // bindMessageJSON decodes a message request. Bodies within maxJSONBody go
 // through bindJSON like every other request; larger ones, which only

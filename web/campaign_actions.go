@@ -41,9 +41,9 @@ func (s *Server) campaignSave(action string) echo.HandlerFunc {
 			s.flash(c, "error", "The campaign has started; it can no longer be edited.")
 			return redirect(c, "/campaigns/"+itoa(old.ID))
 		}
-		f, in, errs := readCampaignForm(c)
-		if len(errs) > 0 {
-			return s.campaignEditorFailed(c, old, f, &store.ValidationError{Fields: errs})
+		f, in, err := readCampaignForm(c)
+		if err != nil {
+			return s.campaignEditorFailed(c, old, f, err)
 		}
 		x, err := s.store.UpdateCampaign(ctx, old.ID, in)
 		switch {

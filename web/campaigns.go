@@ -19,12 +19,16 @@ func (s *Server) campaignList(c *echo.Context) error {
 	return s.campaignsPage(c, http.StatusOK, templates.CampaignsProps{})
 }
 
+// campaignsPerPage is the length of a page of the campaigns list.
+const campaignsPerPage = 50
+
 func (s *Server) campaignsPage(c *echo.Context, status int, p templates.CampaignsProps) error {
-	p.Status = c.QueryParam("status")
-	cs, err := s.store.Campaigns(c.Request().Context(), p.Status)
+	p.Status, p.Page = c.QueryParam("status"), pageNumber(c)
+	cs, total, err := s.store.CampaignsPage(c.Request().Context(), p.Status, campaignsPerPage, (p.Page-1)*campaignsPerPage)
 	if err != nil {
 		return err
 	}
+	p.Total, p.Pages = total, pageCount(total, campaignsPerPage)
 	p.Shell = s.shell(c, "campaigns", "Campaigns")
 	for _, x := range cs {
 		p.Campaigns = append(p.Campaigns, templates.CampaignRow{ID: x.ID, Name: x.Name, Subject: x.Subject, Status: x.Status,
@@ -84,9 +88,14 @@ func campaignFormOf(x store.Campaign, loc *time.Location) templates.CampaignForm
 }
 
 // readCampaignForm reads the editor. The body fields are there only while
-// the campaign is written here; without them the stored body stays.
-func readCampaignForm(c *echo.Context) (templates.CampaignForm, store.CampaignInput, templates.FieldErrors) {
-	values, _ := c.FormValues()
+// the campaign is written here; without them the stored body stays. The
+// error is a *store.ValidationError for fields it cannot take, or why the
+// form could not be read.
+func readCampaignForm(c *echo.Context) (templates.CampaignForm, store.CampaignInput, error) {
+	values, err := formValues(c)
+	if err != nil {
+		return templates.CampaignForm{}, store.CampaignInput{}, err
+	}
 	f := templates.CampaignForm{Name: values.Get("name"), Subject: values.Get("subject"), Preheader: values.Get("preheader"),
 		FromName: values.Get("from_name"), FromEmail: values.Get("from_email"), ReplyTo: values.Get("reply_to"),
 		TemplateID: values.Get("template_id"), Format: values.Get("format"), Body: values.Get("body"), TextBody: values.Get("text_body"),
@@ -115,7 +124,10 @@ func readCampaignForm(c *echo.Context) (templates.CampaignForm, store.CampaignIn
 	if values.Has("body") {
 		in.Format, in.Body, in.TextBody = &f.Format, &f.Body, &f.TextBody
 	}
-	return f, in, errs
+	if len(errs) > 0 {
+		return f, in, &store.ValidationError{Fields: errs}
+	}
+	return f, in, nil
 }
 
 // campaignProps loads a campaign's page: what the editor offers, or the

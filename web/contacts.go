@@ -128,7 +128,11 @@ func (s *Server) contactExportUI(c *echo.Context) error {
 // contactBulk applies a bulk action to the ticked contacts or to everything
 // the filter matches, then returns to the same view.
 func (s *Server) contactBulk(c *echo.Context) error {
-	filter, err := url.ParseQuery(c.FormValue("filter"))
+	values, err := formValues(c)
+	if err != nil {
+		return err
+	}
+	filter, err := url.ParseQuery(values.Get("filter"))
 	if err != nil {
 		filter = url.Values{}
 	}
@@ -140,8 +144,7 @@ func (s *Server) contactBulk(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.FormValue("scope") != "all" {
-		values, _ := c.FormValues()
+	if values.Get("scope") != "all" {
 		f = store.ContactFilter{}
 		for _, v := range values["ids"] {
 			if id, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -153,8 +156,8 @@ func (s *Server) contactBulk(c *echo.Context) error {
 			return c.Redirect(http.StatusSeeOther, back)
 		}
 	}
-	listID, _ := strconv.ParseInt(c.FormValue("list_id"), 10, 64)
-	n, err := s.store.BulkContacts(c.Request().Context(), f, store.BulkAction{Kind: c.FormValue("action"), ListID: listID, Tag: c.FormValue("tag")})
+	listID, _ := strconv.ParseInt(values.Get("list_id"), 10, 64)
+	n, err := s.store.BulkContacts(c.Request().Context(), f, store.BulkAction{Kind: values.Get("action"), ListID: listID, Tag: values.Get("tag")})
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
 		s.flash(c, "error", "Nothing changed: "+strings.Join(fieldMessages(ve), " "))
@@ -258,9 +261,14 @@ func attributeRow(k string, v any) templates.AttributeRow {
 }
 
 // readContactForm parses the contact editor into what it changes. Attribute
-// rows with a name and an empty value, or ticked Remove, are deleted.
-func readContactForm(c *echo.Context) (templates.ContactForm, store.ContactInput, templates.FieldErrors) {
-	values, _ := c.FormValues()
+// rows with a name and an empty value, or ticked Remove, are deleted. The
+// error is a *store.ValidationError for values it cannot take, or why the
+// form could not be read.
+func readContactForm(c *echo.Context) (templates.ContactForm, store.ContactInput, error) {
+	values, err := formValues(c)
+	if err != nil {
+		return templates.ContactForm{}, store.ContactInput{}, err
+	}
 	f := templates.ContactForm{Email: values.Get("email"), FirstName: values.Get("first_name"), LastName: values.Get("last_name"),
 		Status: values.Get("status"), Tags: values.Get("tags"), Lists: values["lists"]}
 	in := store.ContactInput{Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName, Attributes: map[string]any{}}
@@ -303,7 +311,10 @@ func readContactForm(c *echo.Context) (templates.ContactForm, store.ContactInput
 			in.Lists = append(in.Lists, id)
 		}
 	}
-	return f, in, errs
+	if len(errs) > 0 {
+		return f, in, &store.ValidationError{Fields: errs}
+	}
+	return f, in, nil
 }
 
 func at(list []string, i int) string {
@@ -352,11 +363,8 @@ func (s *Server) contactNew(c *echo.Context) error {
 }
 
 func (s *Server) contactCreate(c *echo.Context) error {
-	f, in, errs := readContactForm(c)
-	var err error
-	if len(errs) > 0 {
-		err = &store.ValidationError{Fields: errs}
-	} else {
+	f, in, err := readContactForm(c)
+	if err == nil {
 		var ct store.Contact
 		in.Source = "admin"
 		ct, _, err = s.store.CreateContact(c.Request().Context(), in, false)
@@ -405,12 +413,12 @@ func (s *Server) contactUpdate(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, in, errs := readContactForm(c)
-	if len(errs) > 0 {
-		err = &store.ValidationError{Fields: errs}
-	} else if _, err = s.store.UpdateContact(c.Request().Context(), id, in); err == nil {
-		s.flash(c, "success", "Contact saved.")
-		return redirect(c, "/contacts/"+itoa(id))
+	f, in, err := readContactForm(c)
+	if err == nil {
+		if _, err = s.store.UpdateContact(c.Request().Context(), id, in); err == nil {
+			s.flash(c, "success", "Contact saved.")
+			return redirect(c, "/contacts/"+itoa(id))
+		}
 	}
 	p, perr := s.contactPageProps(c, id)
 	if perr != nil {

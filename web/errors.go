@@ -57,7 +57,7 @@ func toAPIError(err error) *apiError {
 		return ae
 	case errors.As(err, &ve):
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
-			Message: "Some fields are invalid: " + ve.Error()[len("invalid input: "):], Fields: ve.Fields}
+			Message: "Some fields are invalid: " + strings.Join(ve.Messages(), "; "), Fields: ve.Fields}
 	case errors.Is(err, store.ErrNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "Nothing exists at this address."}
 	case errors.Is(err, store.ErrConflict):

@@ -27,7 +27,7 @@ const (
 
 // harness runs the real router over a real SQLite file behind httptest.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.Store
 	srv    *Server
 	ts     *httptest.Server
@@ -44,7 +44,7 @@ type harnessConfig struct {
 // newHarness builds a harness; opts adjust its config. Its outbound
 // service retries after a second and looks for work every 100 ms; its
 // dispatcher and lane run only in the tests that start them.
-func newHarness(t *testing.T, opts ...func(*harnessConfig)) *harness {
+func newHarness(t testing.TB, opts ...func(*harnessConfig)) *harness {
 	t.Helper()
 	box, err := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {

@@ -38,19 +38,22 @@ type upload struct {
 // in constant memory whatever the file's size, and reads its header.
 func (s *Server) receiveUpload(c *echo.Context) (upload, error) {
 	var up upload
-	mr, err := c.Request().MultipartReader()
+	mr, err := uploadParts(c, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "Send the file as multipart/form-data in a field named file."})
 	if err != nil {
-		return up, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "Send the file as multipart/form-data in a field named file."}
+		return up, err
 	}
 	up.Fields = url.Values{}
+	cutShort := func(err error) error {
+		s.discardUpload(up)
+		return readFailed(err, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "The upload was cut short: " + err.Error()})
+	}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			s.discardUpload(up)
-			return upload{}, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "The upload was cut short: " + err.Error()}
+			return upload{}, cutShort(err)
 		}
 		if part.FormName() == "file" && up.Path == "" {
 			if err := s.saveUpload(part, &up); err != nil {
@@ -58,7 +61,10 @@ func (s *Server) receiveUpload(c *echo.Context) (upload, error) {
 			}
 			continue
 		}
-		v, _ := io.ReadAll(io.LimitReader(part, 64<<10))
+		v, err := io.ReadAll(io.LimitReader(part, 64<<10))
+		if err != nil {
+			return upload{}, cutShort(err)
+		}
 		up.Fields.Add(part.FormName(), string(v))
 	}
 	if up.Path == "" {
@@ -152,12 +158,16 @@ func jobRow(j store.ImportJob) templates.ImportJobRow {
 		Created: j.Created, Updated: j.Updated, Skipped: j.Skipped, Invalid: j.Invalid, Error: j.Error, CreatedAt: j.CreatedAt, Line: j.Line}
 }
 
+// importsPerPage is the length of a page of the imports list.
+const importsPerPage = 50
+
 func (s *Server) importsPage(c *echo.Context, status int, msg string) error {
-	jobs, err := s.store.Imports(c.Request().Context(), 50)
+	p := templates.ImportsProps{Shell: s.shell(c, "contacts", "Import"), Error: msg, Page: pageNumber(c)}
+	jobs, total, err := s.store.ImportsPage(c.Request().Context(), importsPerPage, (p.Page-1)*importsPerPage)
 	if err != nil {
 		return err
 	}
-	p := templates.ImportsProps{Shell: s.shell(c, "contacts", "Import"), Error: msg}
+	p.Total, p.Pages = total, pageCount(total, importsPerPage)
 	for _, j := range jobs {
 		p.Jobs = append(p.Jobs, jobRow(j))
 	}
@@ -248,7 +258,10 @@ func (s *Server) importStart(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	values, _ := c.FormValues()
+	values, err := formValues(c)
+	if err != nil {
+		return err
+	}
 	setup := store.ImportSetup{Mode: values.Get("mode"), Tags: splitList(values.Get("tags"))}
 	for _, v := range values["list_ids"] {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -479,12 +492,13 @@ func (s *Server) apiImportList(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := s.store.Imports(c.Request().Context(), 1000)
+	jobs, total, err := s.store.ImportsPage(c.Request().Context(), m.PerPage, m.offset())
 	if err != nil {
 		return err
 	}
 	out := []importJSON{}
-	for _, j := range paginate(jobs, &m) {
+	m.Total = total
+	for _, j := range jobs {
 		out = append(out, toImportJSON(j, nil))
 	}
 	return apiList(c, out, m)

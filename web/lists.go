@@ -48,8 +48,11 @@ func listFormOf(l store.List) templates.ListForm {
 }
 
 // readListForm parses the list editor; field rows without a key are dropped.
-func readListForm(c *echo.Context) (templates.ListForm, store.ListInput) {
-	values, _ := c.FormValues()
+func readListForm(c *echo.Context) (templates.ListForm, store.ListInput, error) {
+	values, err := formValues(c)
+	if err != nil {
+		return templates.ListForm{}, store.ListInput{}, err
+	}
 	f := templates.ListForm{Name: values.Get("name"), Description: values.Get("description"), OptIn: values.Get("opt_in"),
 		Visibility: values.Get("visibility"), Challenge: values.Get("challenge") != ""}
 	required := map[string]bool{}
@@ -65,7 +68,7 @@ func readListForm(c *echo.Context) (templates.ListForm, store.ListInput) {
 			fields = append(fields, store.FormField{Key: row.Key, Label: row.Label, Required: row.Required})
 		}
 	}
-	return f, store.ListInput{Name: &f.Name, Description: &f.Description, OptIn: &f.OptIn, Visibility: &f.Visibility, FormFields: &fields, Challenge: &f.Challenge}
+	return f, store.ListInput{Name: &f.Name, Description: &f.Description, OptIn: &f.OptIn, Visibility: &f.Visibility, FormFields: &fields, Challenge: &f.Challenge}, nil
 }
 
 func (s *Server) listNew(c *echo.Context) error {
@@ -74,7 +77,10 @@ func (s *Server) listNew(c *echo.Context) error {
 }
 
 func (s *Server) listCreate(c *echo.Context) error {
-	f, in := readListForm(c)
+	f, in, err := readListForm(c)
+	if err != nil {
+		return err
+	}
 	l, err := s.store.CreateList(c.Request().Context(), in)
 	if err != nil {
 		return s.listFormFailed(c, templates.ListProps{Shell: s.shell(c, "lists", "New list"), Form: f}, err)
@@ -160,7 +166,10 @@ func (s *Server) listUpdate(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, in := readListForm(c)
+	f, in, err := readListForm(c)
+	if err != nil {
+		return err
+	}
 	l, err := s.store.UpdateList(c.Request().Context(), id, in)
 	if err != nil {
 		p := s.listProps(c, old)

@@ -38,9 +38,9 @@ func mediaError(msg string) error {
 // stores it. SVG is refused: it can carry scripts, which a mail client or a
 // visitor's browser might run.
 func (s *Server) saveImage(c *echo.Context) (store.Media, error) {
-	mr, err := c.Request().MultipartReader()
+	mr, err := uploadParts(c, mediaError("Send the image as multipart/form-data in a field named file."))
 	if err != nil {
-		return store.Media{}, mediaError("Send the image as multipart/form-data in a field named file.")
+		return store.Media{}, err
 	}
 	for {
 		part, err := mr.NextPart()
@@ -48,14 +48,14 @@ func (s *Server) saveImage(c *echo.Context) (store.Media, error) {
 			return store.Media{}, mediaError("Choose an image to upload.")
 		}
 		if err != nil {
-			return store.Media{}, mediaError("The upload was cut short.")
+			return store.Media{}, readFailed(err, mediaError("The upload was cut short."))
 		}
 		if part.FormName() != "file" {
 			continue
 		}
 		data, err := io.ReadAll(io.LimitReader(part, maxImage+1))
 		if err != nil {
-			return store.Media{}, mediaError("The upload was cut short.")
+			return store.Media{}, readFailed(err, mediaError("The upload was cut short."))
 		}
 		return s.storeImage(c, filepath.Base(part.FileName()), data)
 	}
@@ -211,12 +211,13 @@ func (s *Server) apiMediaList(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ms, err := s.store.MediaList(c.Request().Context())
+	ms, total, err := s.store.MediaPage(c.Request().Context(), pg.PerPage, pg.offset())
 	if err != nil {
 		return err
 	}
 	out := []mediaJSON{}
-	for _, m := range paginate(ms, &pg) {
+	pg.Total = total
+	for _, m := range ms {
 		out = append(out, s.toMediaJSON(c, m))
 	}
 	return apiList(c, out, pg)

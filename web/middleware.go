@@ -18,6 +18,8 @@ const (
 	sessionCookie = "herald_session"
 	csrfCookie    = "herald_csrf"
 	csrfField     = "_csrf"
+	csrfHeader    = "X-CSRF-Token"
+	ctxCSRFInBody = "csrf_in_body"
 	ctxUser       = "user"
 	ctxAPIKey     = "api_key"
 	ctxCSRF       = "csrf"
@@ -75,39 +77,6 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		level("http", "method", c.Request().Method, "path", path, "status", status,
 			"took", time.Since(start).Round(time.Microsecond), "ip", c.RealIP())
 		return err
-	}
-}
-
-// csrf protects every state-changing request that a browser could send with
-// Herald's cookies. The API is exempt: it authenticates with a bearer header
-// that a foreign site cannot make a browser send. The token cookie is Secure
-// whenever the public base URL is https.
-func (s *Server) csrf() echo.MiddlewareFunc {
-	config := func(secure bool) echo.MiddlewareFunc {
-		return middleware.CSRFWithConfig(middleware.CSRFConfig{
-			Skipper:        func(c *echo.Context) bool { return !needsSession(c.Request().URL.Path) },
-			TokenLookup:    "form:" + csrfField + ",header:X-CSRF-Token",
-			ContextKey:     ctxCSRF,
-			CookieName:     csrfCookie,
-			CookiePath:     "/",
-			CookieHTTPOnly: true,
-			CookieSecure:   secure,
-			CookieSameSite: http.SameSiteLaxMode,
-			ErrorHandler: func(c *echo.Context, err error) error {
-				return echo.NewHTTPError(http.StatusForbidden,
-					"This form came from another site or has expired. Go back, reload the page and try again.").Wrap(err)
-			},
-		})
-	}
-	plain, secure := config(false), config(true)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		plainNext, secureNext := plain(next), secure(next)
-		return func(c *echo.Context) error {
-			if s.secureCookies() {
-				return secureNext(c)
-			}
-			return plainNext(c)
-		}
 	}
 }
 

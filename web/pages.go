@@ -63,23 +63,27 @@ func (s *Server) dashboard(c *echo.Context) error {
 // the owner (paused themselves, or held by a relay's cap), those sending,
 // and what has gone out.
 func (s *Server) sendingActivity(ctx context.Context, p *templates.DashboardProps) error {
-	cs, err := s.store.Campaigns(ctx, "")
+	paused, err := s.store.Campaigns(ctx, store.CampaignPaused)
 	if err != nil {
 		return err
 	}
-	for _, x := range cs {
-		switch {
-		case x.Status == store.CampaignPaused && x.PausedReason != "":
+	sending, err := s.store.Campaigns(ctx, store.CampaignSending)
+	if err != nil {
+		return err
+	}
+	for _, x := range paused {
+		if x.PausedReason != "" {
 			p.Attention = append(p.Attention, templates.Option{Label: x.PausedReason, Value: "/campaigns/" + itoa(x.ID)})
-		case x.Status == store.CampaignSending && x.HeldReason != "":
+		}
+	}
+	for _, x := range sending {
+		if x.HeldReason != "" {
 			p.Attention = append(p.Attention, templates.Option{Label: x.Name + " is waiting: " + x.HeldReason, Value: "/campaigns/" + itoa(x.ID)})
 		}
-		switch x.Status {
-		case store.CampaignSending:
-			p.Sending = append(p.Sending, templates.CampaignRow{ID: x.ID, Name: x.Name, Recipients: x.Recipients})
-		case store.CampaignSent:
-			p.CampaignsSent++
-		}
+		p.Sending = append(p.Sending, templates.CampaignRow{ID: x.ID, Name: x.Name, Recipients: x.Recipients})
+	}
+	if _, p.CampaignsSent, err = s.store.CampaignsPage(ctx, store.CampaignSent, 0, 0); err != nil {
+		return err
 	}
 	_, p.MessagesSent, err = s.store.Messages(ctx, store.MessageFilter{Status: store.MessageSent}, 1, 0)
 	return err

@@ -267,7 +267,10 @@ func (s *Server) preferencesSave(c *echo.Context) error {
 	if err != nil {
 		return s.linkInvalid(c)
 	}
-	values, _ := c.FormValues()
+	values, err := formValues(c)
+	if err != nil {
+		return err
+	}
 	var want []int64
 	for _, v := range values["lists"] {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil {

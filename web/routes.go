@@ -1,10 +1,7 @@
 package web
 
 import (
-	"net/http"
-
 	"github.com/labstack/echo/v5"
-	"github.com/labstack/echo/v5/middleware"
 
 	"herald/templates"
 )
@@ -39,28 +36,22 @@ var PublicRoutes = map[string]bool{
 // that they are not built yet.
 var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true, "templates": true, "campaigns": true}
 
-// maxFormBody caps request bodies, except on the upload routes, which take
-// up to maxUpload and stream it to disk.
-const maxFormBody = 2 << 20
-
-var bodyLimit = middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
-	LimitBytes: maxFormBody,
-	Skipper: func(c *echo.Context) bool {
-		p := c.Request().URL.Path
-		return c.Request().Method == http.MethodPost && uploadPaths[p]
-	},
-})
-
-// uploadPaths take files of up to maxUpload, or their route's own limit.
-var uploadPaths = map[string]bool{"/contacts/import": true, "/api/v1/imports": true, "/api/v1/media": true, "/templates/media": true,
-	"/contacts/suppressions/import": true, "/api/v1/suppressions/import": true, "/api/v1/messages": true}
-
-var uploadLimit = middleware.BodyLimit(maxUpload + 1<<20)
+// largeBodies are the routes that take more than a form or an API request
+// (see bodyClassOf): files, streamed to disk, and messages with attachments.
+var largeBodies = map[string]bodyClass{
+	"POST /contacts/import":              csvUpload,
+	"POST /contacts/suppressions/import": csvUpload,
+	"POST /templates/media":              imageUpload,
+	"POST /api/v1/imports":               csvUpload,
+	"POST /api/v1/suppressions/import":   csvUpload,
+	"POST /api/v1/media":                 imageUpload,
+	"POST /api/v1/messages":              messageBody,
+}
 
 // routes registers every route Herald serves.
 func (s *Server) routes(e *echo.Echo) {
 	e.Pre(s.securityHeaders, headAsGet)
-	e.Use(s.recoverPanics, s.logRequests, bodyLimit, s.csrf(), s.loadSession)
+	e.Use(s.recoverPanics, s.logRequests, limitBodies, readForms, s.csrf(), s.loadSession)
 
 	e.GET("/healthz", s.health)
 	e.GET("/static/*", s.static)
@@ -97,14 +88,14 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/contacts/export", s.contactExportUI)
 	admin.POST("/contacts/bulk", s.contactBulk)
 	admin.GET("/contacts/import", s.importList)
-	admin.POST("/contacts/import", s.importUpload, uploadLimit)
+	admin.POST("/contacts/import", s.importUpload)
 	admin.GET("/contacts/import/:id", s.importShow)
 	admin.POST("/contacts/import/:id", s.importStart)
 	admin.POST("/contacts/import/:id/cancel", s.importCancel)
 	admin.GET("/contacts/import/:id/progress", s.importProgress)
 	admin.GET("/contacts/suppressions", s.suppressionList)
 	admin.POST("/contacts/suppressions", s.suppressionAdd)
-	admin.POST("/contacts/suppressions/import", s.suppressionImport, uploadLimit)
+	admin.POST("/contacts/suppressions/import", s.suppressionImport)
 	admin.POST("/contacts/suppressions/:id/delete", s.suppressionDelete)
 	admin.GET("/contacts/:id", s.contactShow)
 	admin.POST("/contacts/:id", s.contactUpdate)
@@ -126,7 +117,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/templates/preview", s.templatePreview)
 	admin.GET("/templates/preview/:key", s.previewShow)
 	admin.GET("/templates/media", s.mediaList)
-	admin.POST("/templates/media", s.mediaUpload, uploadLimit)
+	admin.POST("/templates/media", s.mediaUpload)
 	admin.POST("/templates/media/:id/delete", s.mediaDelete)
 	admin.GET("/templates/:id", s.templateEdit)
 	admin.POST("/templates/:id", s.templateUpdate)
@@ -219,7 +210,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.DELETE("/v1/segments/:id", apiDelete(s.store.DeleteSegment))
 	api.GET("/v1/segments/:id/count", s.apiSegmentCount)
 	api.GET("/v1/imports", s.apiImportList)
-	api.POST("/v1/imports", s.apiImportCreate, uploadLimit)
+	api.POST("/v1/imports", s.apiImportCreate)
 	api.GET("/v1/imports/:id", s.apiImportGet)
 	api.GET("/v1/templates", s.apiTemplateList)
 	api.POST("/v1/templates", s.apiTemplateCreate)
@@ -231,7 +222,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/v1/templates/:id/versions/:version/restore", s.apiTemplateRestore)
 	api.POST("/v1/templates/:id/preview", s.apiTemplatePreview)
 	api.GET("/v1/media", s.apiMediaList)
-	api.POST("/v1/media", s.apiMediaCreate, uploadLimit)
+	api.POST("/v1/media", s.apiMediaCreate)
 	api.DELETE("/v1/media/:id", s.apiMediaDelete)
 	api.GET("/v1/contacts/:id/sends", s.apiContactSends)
 	api.GET("/v1/campaigns", s.apiCampaignList)
@@ -251,7 +242,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/v1/campaigns/:id/recipients", s.apiCampaignRecipients)
 	api.GET("/v1/suppressions", s.apiSuppressionList)
 	api.POST("/v1/suppressions", s.apiSuppressionCreate)
-	api.POST("/v1/suppressions/import", s.apiSuppressionImport, uploadLimit)
+	api.POST("/v1/suppressions/import", s.apiSuppressionImport)
 	api.DELETE("/v1/suppressions/:id", apiDelete(s.store.DeleteSuppression))
 
 	// Transactional email: its pages in the Campaigns section, and its API.
@@ -259,6 +250,6 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/messages", s.messageSend)
 	admin.GET("/messages/:id", s.messageShow)
 	api.GET("/v1/messages", s.apiMessageList)
-	api.POST("/v1/messages", s.apiMessageCreate, messageBodyLimit)
+	api.POST("/v1/messages", s.apiMessageCreate)
 	api.GET("/v1/messages/:id", s.apiMessageGet)
 }

@@ -332,7 +332,7 @@ func (s *Server) count(c *echo.Context, ed *segmentEditor) error {
 // pressed. Rows whose field, op or match is not one the editor offers are
 // quietly set right while editing; strict, for saving, marks them instead.
 func (s *Server) formEditor(c *echo.Context, strict bool) (*segmentEditor, bool, error) {
-	values, err := c.FormValues()
+	values, err := formValues(c)
 	if err != nil {
 		return nil, false, err
 	}

@@ -473,12 +473,16 @@ func testResultView(res []outbound.TestResult) templates.TestResultView {
 	return v
 }
 
+// mediaPerPage is the length of a page of the media grid.
+const mediaPerPage = 60
+
 func (s *Server) mediaPage(c *echo.Context, status int, msg string) error {
-	ms, err := s.store.MediaList(c.Request().Context())
+	p := templates.MediaProps{Shell: s.shell(c, "templates", "Media"), Error: msg, Page: pageNumber(c)}
+	ms, total, err := s.store.MediaPage(c.Request().Context(), mediaPerPage, (p.Page-1)*mediaPerPage)
 	if err != nil {
 		return err
 	}
-	p := templates.MediaProps{Shell: s.shell(c, "templates", "Media"), Error: msg}
+	p.Total, p.Pages = total, pageCount(total, mediaPerPage)
 	for _, m := range ms {
 		p.Items = append(p.Items, s.mediaItem(c, m))
 	}

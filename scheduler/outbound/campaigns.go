@@ -117,9 +117,21 @@ func parseSendAt(v string, loc *time.Location) (time.Time, error) {
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05"} {
-		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
-			return t, nil
+		t, err := time.ParseInLocation(layout, v, loc)
+		if err != nil {
+			continue
 		}
+		// Go's parser lets fractions of a second and one-digit hours
+		// through; and a time the clocks skip, when they go forward, moves
+		// an hour. Only what reads back the same is that time.
+		if t.Format(layout) != v {
+			if wall, _ := time.Parse(layout, v); wall.Format(layout) == v {
+				return time.Time{}, &store.ValidationError{Fields: map[string]string{"send_at": v + " does not happen in " + loc.String() +
+					": the clocks go forward then. Choose a time an hour later or earlier."}}
+			}
+			break
+		}
+		return t, nil
 	}
 	return time.Time{}, &store.ValidationError{Fields: map[string]string{"send_at": "Give a time like 2026-05-01T09:00 (in your timezone, " + loc.String() + ") or 2026-05-01T09:00:00+02:00."}}
 }

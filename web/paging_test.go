@@ -1,0 +1,113 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"herald/store"
+)
+
+// seedPagedLists makes n campaigns (every third one cancelled), n import
+// jobs and n images, named by their number from 1, oldest first.
+func seedPagedLists(t *testing.T, h *harness, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := 1; i <= n; i++ {
+		x, err := h.st.CreateCampaign(ctx, store.CampaignInput{Name: ptrTo(fmt.Sprintf("Campaign %d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			if _, err := h.st.ScheduleCampaign(ctx, x.ID, time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.st.ChangeCampaign(ctx, x.ID, store.ActionCancel); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := h.st.CreateImport(ctx, store.ImportJob{FileName: fmt.Sprintf("import-%d.csv", i), Headers: []string{"email"}, Delimiter: ","}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.st.CreateMedia(ctx, store.Media{FileName: fmt.Sprintf("image-%d.png", i), ContentType: "image/png", Width: 1, Height: 1, SHA256: fmt.Sprintf("%064d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAPIListsArePaged(t *testing.T) {
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeRead)
+	seedPagedLists(t, h, 7)
+	for _, tc := range []struct {
+		path      string
+		field     string
+		want      []any
+		wantTotal float64
+	}{
+		{"/api/v1/campaigns?per_page=3&page=2", "name", []any{"Campaign 4", "Campaign 3", "Campaign 2"}, 7},
+		{"/api/v1/campaigns?per_page=3&page=3", "name", []any{"Campaign 1"}, 7},
+		{"/api/v1/campaigns?per_page=3&page=4", "name", []any{}, 7},
+		{"/api/v1/campaigns?status=cancelled&per_page=1&page=2", "name", []any{"Campaign 3"}, 2},
+		{"/api/v1/campaigns?status=draft&per_page=3&page=2", "name", []any{"Campaign 2", "Campaign 1"}, 5},
+		{"/api/v1/imports?per_page=3&page=2", "file_name", []any{"import-4.csv", "import-3.csv", "import-2.csv"}, 7},
+		{"/api/v1/media?per_page=3&page=2", "file_name", []any{"image-4.png", "image-3.png", "image-2.png"}, 7},
+		{"/api/v1/media?per_page=5", "file_name", []any{"image-7.png", "image-6.png", "image-5.png", "image-4.png", "image-3.png"}, 7},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			code, out := h.api(key, http.MethodGet, tc.path, nil)
+			items, _ := out["data"].([]any)
+			got := []any{}
+			for _, it := range items {
+				got = append(got, it.(map[string]any)[tc.field])
+			}
+			m, _ := out["meta"].(map[string]any)
+			if code != http.StatusOK || !reflect.DeepEqual(got, tc.want) || m["total"] != tc.wantTotal {
+				t.Errorf("got %d %v meta %v, want %v of %v", code, got, m, tc.want, tc.wantTotal)
+			}
+		})
+	}
+}
+
+func TestListPagesArePaged(t *testing.T) {
+	h := newHarness(t)
+	h.signIn()
+	const n = 61 // more than a page of each
+	seedPagedLists(t, h, n)
+	for _, tc := range []struct {
+		path    string
+		perPage int
+		name    func(i int) string
+		pager   string
+	}{
+		{"/campaigns", campaignsPerPage, func(i int) string { return fmt.Sprintf("Campaign %d<", i) }, "61 campaigns"},
+		{"/contacts/import", importsPerPage, func(i int) string { return fmt.Sprintf("import-%d.csv<", i) }, "61 imports"},
+		{"/templates/media", mediaPerPage, func(i int) string { return fmt.Sprintf("image-%d.png", i) }, "61 images"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			first, second := body(t, h.get(tc.path)), body(t, h.get(tc.path+"?page=2"))
+			// Page 1 holds the newest perPage; page 2 the rest.
+			for i := 1; i <= n; i++ {
+				onFirst := i > n-tc.perPage
+				if strings.Contains(first, tc.name(i)) != onFirst || strings.Contains(second, tc.name(i)) == onFirst {
+					t.Errorf("item %d: on page 1 %v, on page 2 %v; want it on page %d", i,
+						strings.Contains(first, tc.name(i)), strings.Contains(second, tc.name(i)), map[bool]int{true: 1, false: 2}[onFirst])
+				}
+			}
+			if want := "Page 1 of 2, " + tc.pager; !strings.Contains(first, want) || !strings.Contains(first, tc.path+"?page=2") {
+				t.Errorf("page 1: no pager saying %q with a link to page 2", want)
+			}
+			if want := "Page 2 of 2, " + tc.pager; !strings.Contains(second, want) || !strings.Contains(second, tc.path+"?page=1") {
+				t.Errorf("page 2: no pager saying %q with a link to page 1", want)
+			}
+		})
+	}
+	page := body(t, h.get("/campaigns?status=cancelled"))
+	if !strings.Contains(page, "Campaign 60<") || strings.Contains(page, "Campaign 61<") || strings.Contains(page, "Page 1 of") {
+		t.Error("cancelled campaigns: want only them, on one page without a pager")
+	}
+}
