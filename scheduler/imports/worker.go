@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"herald/scheduler"
 	"herald/store"
 )
 
@@ -31,9 +32,9 @@ const DiskFullReason = "the disk is full"
 
 // Worker runs import jobs one at a time, in the background.
 type Worker struct {
-	st   *store.Store
-	log  *slog.Logger
-	wake chan struct{}
+	st     *store.Store
+	log    *slog.Logger
+	signal scheduler.Signal
 	// Idle is how long the worker sleeps when it has nothing to do and is not woken.
 	Idle time.Duration
 	// BatchSize is how many lines one transaction imports at most.
@@ -48,17 +49,12 @@ type Worker struct {
 
 // NewWorker returns a worker; start it with Run.
 func NewWorker(st *store.Store, log *slog.Logger) *Worker {
-	return &Worker{st: st, log: log, wake: make(chan struct{}, 1), Idle: 30 * time.Second, BatchSize: DefaultBatchSize,
+	return &Worker{st: st, log: log, Idle: 30 * time.Second, BatchSize: DefaultBatchSize,
 		BatchBytes: DefaultBatchBytes, Retry: 15 * time.Second, RetryMax: 10 * time.Minute}
 }
 
 // Wake wakes the worker to look for a newly queued job.
-func (w *Worker) Wake() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *Worker) Wake() { w.signal.Wake() }
 
 // Run works through queued jobs until ctx ends. A job interrupted by the end
 // of ctx, or by a crash, stays running and resumes on the next Run at the
@@ -68,6 +64,7 @@ func (w *Worker) Wake() {
 func (w *Worker) Run(ctx context.Context) error {
 	wait := w.Retry
 	for {
+		wake := w.signal.Next()
 		j, err := w.st.NextImport(ctx)
 		switch {
 		case ctx.Err() != nil:
@@ -76,7 +73,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-w.wake:
+			case <-wake:
 			case <-time.After(w.Idle):
 			}
 			continue
