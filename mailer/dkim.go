@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+
 	"github.com/emersion/go-msgauth/dkim"
 
 	"herald/mailer/addr"

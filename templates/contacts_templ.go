@@ -2191,36 +2191,4 @@ func contactLists(p ContactProps) templ.Component {
 	})
 }
 
-func contactAction(id int64) string {
-	if id == 0 {
-		return "/contacts"
-	}
-	return "/contacts/" + i64(id)
-}
-
-func contactLead(p ContactProps) string {
-	lead := "Added " + fmtDate(p.CreatedAt)
-	if p.Source != "" {
-		lead += " from " + p.Source
-	}
-	if p.Consent != "" {
-		lead += ". Consent: " + p.Consent
-	}
-	return lead + "."
-}
-
-func exportLink(query, format string) string {
-	if query != "" {
-		query += "&"
-	}
-	return "/contacts/export?" + query + "format=" + format
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 var _ = templruntime.GeneratedTemplate

@@ -169,3 +169,27 @@ func insertSnippet(format string, m MediaItem) string {
 	}
 	return `<img src="` + m.URL + `" alt="" width="` + itoa(min(m.Width, 600)) + `" style="max-width:100%;height:auto;">`
 }
+
+func bodyLabel(f TemplateForm) string {
+	if f.Kind == "layout" {
+		return "Layout HTML"
+	}
+	return "Body"
+}
+
+func bodyHint(f TemplateForm) string {
+	if f.Kind == "layout" {
+		return `Place the email's content with {{template "content" .}}, and keep the footer's postal address and unsubscribe link.`
+	}
+	return ""
+}
+
+func diffClass(op string) string {
+	switch op {
+	case "+":
+		return "diff-add"
+	case "-":
+		return "diff-del"
+	}
+	return "diff-same"
+}

@@ -93,3 +93,15 @@ func progressValue(f float64) string { return fmt.Sprintf("%.3f", f) }
 func jobActive(status string) bool {
 	return status == "queued" || status == "running" || status == "paused"
 }
+
+func importBadge(status string) string {
+	switch status {
+	case "done":
+		return "active"
+	case "failed":
+		return "bounced"
+	case "running", "queued", "paused":
+		return "unconfirmed"
+	}
+	return ""
+}

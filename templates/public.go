@@ -1,5 +1,7 @@
 package templates
 
+import "github.com/a-h/templ"
+
 // PublicShell is what every public page needs: the organisation's name and
 // the assets. Public pages carry no session and no admin navigation.
 type PublicShell struct {
@@ -84,4 +86,11 @@ type ArchiveProps struct {
 	ListName string
 	Items    []ArchiveItem
 	FeedURL  string
+}
+
+func powAttrs(p SubscribeProps) templ.Attributes {
+	if p.Challenge == "" {
+		return templ.Attributes{}
+	}
+	return templ.Attributes{"data-pow": p.Challenge, "data-pow-bits": itoa(p.ChallengeBits)}
 }

@@ -266,3 +266,9 @@ func sesRegions() []string {
 		"ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
 		"ap-southeast-3", "me-south-1", "me-central-1", "af-south-1", "il-central-1"}
 }
+
+// RelaysProps fill the list of relays.
+type RelaysProps struct {
+	Shell  Shell
+	Relays []RelayRow
+}

@@ -1,6 +1,10 @@
 package templates
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/a-h/templ"
+)
 
 // RuleNode is one row of the segment editor: a condition, or a group of rows.
 type RuleNode struct {
@@ -117,4 +121,25 @@ func valueHint(n RuleNode) string {
 
 func depthClass(path string) string {
 	return "rule-group depth-" + itoa(strings.Count(path, ".")+1)
+}
+
+func segmentAction(id int64) string {
+	if id == 0 {
+		return "/segments"
+	}
+	return "/segments/" + i64(id)
+}
+
+func tagList(n RuleNode) string {
+	if n.Field == "tag" {
+		return "rule-tags"
+	}
+	return ""
+}
+
+func oobAttrs(oob bool) templ.Attributes {
+	if oob {
+		return templ.Attributes{"hx-swap-oob": "true"}
+	}
+	return templ.Attributes{}
 }

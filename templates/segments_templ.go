@@ -1527,25 +1527,4 @@ func ruleCondition(p SegmentProps, n RuleNode) templ.Component {
 	})
 }
 
-func segmentAction(id int64) string {
-	if id == 0 {
-		return "/segments"
-	}
-	return "/segments/" + i64(id)
-}
-
-func tagList(n RuleNode) string {
-	if n.Field == "tag" {
-		return "rule-tags"
-	}
-	return ""
-}
-
-func oobAttrs(oob bool) templ.Attributes {
-	if oob {
-		return templ.Attributes{"hx-swap-oob": "true"}
-	}
-	return templ.Attributes{}
-}
-
 var _ = templruntime.GeneratedTemplate

@@ -125,14 +125,6 @@ func jsonKind(goKind string) string {
 	return goKind
 }
 
-func pathID(c *echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, store.ErrNotFound
-	}
-	return id, nil
-}
-
 func (s *Server) apiMe(c *echo.Context) error {
 	key := c.Get(ctxAPIKey).(store.APIKey)
 	return apiData(c, http.StatusOK, map[string]any{

@@ -47,20 +47,6 @@ type campaignJSON struct {
 	Complaints   int        `json:"complaints"`
 }
 
-func optID(id int64) *int64 {
-	if id == 0 {
-		return nil
-	}
-	return &id
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
 func toCampaignJSON(c store.Campaign) campaignJSON {
 	out := campaignJSON{ID: c.ID, Name: c.Name, Subject: c.Subject, Preheader: c.Preheader, FromName: c.FromName, FromEmail: c.FromEmail,
 		ReplyTo: c.ReplyTo, TemplateID: optID(c.TemplateID), LayoutID: optID(c.LayoutID), ListIDs: c.ListIDs, SegmentID: optID(c.SegmentID),
@@ -393,13 +379,6 @@ func (s *Server) apiCampaignRecipients(c *echo.Context) error {
 	return apiList(c, out, m)
 }
 
-// contactSendJSON is one campaign message to a contact.
-type contactSendJSON struct {
-	sendJSON
-	CampaignID   int64  `json:"campaign_id"`
-	CampaignName string `json:"campaign_name"`
-}
-
 func toSendJSON(sd store.Send) sendJSON {
 	j := sendJSON{ID: sd.ID, ContactID: sd.ContactID, Email: sd.Email, Status: sd.Status, Attempts: sd.Attempts, LastCode: sd.LastCode,
 		LastResponse: sd.LastResponse, UpdatedAt: sd.UpdatedAt, SentAt: optTime(sd.SentAt)}
@@ -407,24 +386,4 @@ func toSendJSON(sd store.Send) sendJSON {
 		j.NextAttempt = optTime(sd.NextAttempt)
 	}
 	return j
-}
-
-func (s *Server) apiContactSends(c *echo.Context) error {
-	ctx := c.Request().Context()
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if _, err := s.store.Contact(ctx, id); err != nil {
-		return err
-	}
-	sends, err := s.store.ContactSends(ctx, id, 500)
-	if err != nil {
-		return err
-	}
-	out := []contactSendJSON{}
-	for _, sd := range sends {
-		out = append(out, contactSendJSON{sendJSON: toSendJSON(sd.Send), CampaignID: sd.CampaignID, CampaignName: sd.CampaignName})
-	}
-	return apiData(c, http.StatusOK, out)
 }

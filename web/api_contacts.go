@@ -280,3 +280,38 @@ func (s *Server) apiTagList(c *echo.Context) error {
 	}
 	return apiData(c, http.StatusOK, tags)
 }
+
+// contactSendJSON is one campaign message to a contact.
+type contactSendJSON struct {
+	sendJSON
+	CampaignID   int64  `json:"campaign_id"`
+	CampaignName string `json:"campaign_name"`
+}
+
+func (s *Server) apiContactSends(c *echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Contact(ctx, id); err != nil {
+		return err
+	}
+	sends, err := s.store.ContactSends(ctx, id, 500)
+	if err != nil {
+		return err
+	}
+	out := []contactSendJSON{}
+	for _, sd := range sends {
+		out = append(out, contactSendJSON{sendJSON: toSendJSON(sd.Send), CampaignID: sd.CampaignID, CampaignName: sd.CampaignName})
+	}
+	return apiData(c, http.StatusOK, out)
+}
+
+func (s *Server) apiContactExportAll(c *echo.Context) error {
+	f, err := contactFilter(c)
+	if err != nil {
+		return err
+	}
+	return s.exportContacts(c, f, c.QueryParam("format"))
+}

@@ -3,15 +3,12 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v5"
 
 	"herald/store"
 	"herald/templates"
 )
-
-func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
 func (s *Server) apiKeysPage(c *echo.Context, status int, p templates.APIKeysProps) error {
 	keys, err := s.store.APIKeys(c.Request().Context())

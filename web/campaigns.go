@@ -53,29 +53,6 @@ func (s *Server) campaignCreate(c *echo.Context) error {
 	return redirect(c, "/campaigns/"+itoa(x.ID))
 }
 
-// location is the organisation's timezone, in which people give times.
-func (s *Server) location() *time.Location {
-	if loc, err := time.LoadLocation(s.general().Timezone); err == nil {
-		return loc
-	}
-	return time.UTC
-}
-
-func idString(id int64) string {
-	if id == 0 {
-		return ""
-	}
-	return itoa(id)
-}
-
-func idStrings(ids []int64) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = itoa(id)
-	}
-	return out
-}
-
 func campaignFormOf(x store.Campaign, loc *time.Location) templates.CampaignForm {
 	f := templates.CampaignForm{Name: x.Name, Subject: x.Subject, Preheader: x.Preheader, FromName: x.FromName, FromEmail: x.FromEmail,
 		ReplyTo: x.ReplyTo, TemplateID: idString(x.TemplateID), Format: x.Format, Body: x.Body, TextBody: x.TextBody,
@@ -232,4 +209,81 @@ func (s *Server) campaignDetails(ctx context.Context, x store.Campaign) ([]templ
 		d = append(d, templates.Option{Label: "Finished", Value: x.FinishedAt.In(s.location()).Format("2 Jan 2006 15:04 MST")})
 	}
 	return d, s.previewSource(ctx, content.Source, content.Name)
+}
+
+func (s *Server) campaignShow(c *echo.Context) error {
+	x, err := s.pathCampaign(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.campaignProps(c, x)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.CampaignPage(p))
+}
+
+// campaignSave stores the editor's state; then, for send and schedule, it
+// does what the button said. What stops it comes back in the editor, with
+// the form as it was typed.
+func (s *Server) campaignSave(action string) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		ctx := c.Request().Context()
+		old, err := s.pathCampaign(c)
+		if err != nil {
+			return err
+		}
+		if !old.Editable() {
+			s.flash(c, "error", "The campaign has started; it can no longer be edited.")
+			return redirect(c, "/campaigns/"+itoa(old.ID))
+		}
+		f, in, err := readCampaignForm(c)
+		if err != nil {
+			return s.campaignEditorFailed(c, old, f, err)
+		}
+		x, err := s.store.UpdateCampaign(ctx, old.ID, in)
+		switch {
+		case err != nil:
+		case action == "send":
+			err = s.out.Send(ctx, x.ID)
+		case action == "schedule":
+			_, err = s.out.Schedule(ctx, x.ID, f.SendAt)
+		}
+		if err != nil {
+			return s.campaignEditorFailed(c, old, f, err)
+		}
+		switch action {
+		case "send":
+			s.flash(c, "success", "Sending has started.")
+		case "schedule":
+			s.flash(c, "success", "Scheduled.")
+		default:
+			s.flash(c, "success", "Saved.")
+		}
+		return redirect(c, "/campaigns/"+itoa(x.ID))
+	}
+}
+
+func (s *Server) campaignEditorFailed(c *echo.Context, old store.Campaign, f templates.CampaignForm, err error) error {
+	var ve *store.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	x, lerr := s.store.Campaign(c.Request().Context(), old.ID)
+	if lerr != nil {
+		return lerr
+	}
+	p, perr := s.campaignProps(c, x)
+	if perr != nil {
+		return perr
+	}
+	if !p.Editable {
+		s.flash(c, "error", validationText(err))
+		return redirect(c, "/campaigns/"+itoa(x.ID))
+	}
+	p.Form, p.Errors = f, ve.Fields
+	if f.TemplateID == "" && f.Format == "" {
+		p.Form.Format, p.Form.Body, p.Form.TextBody = x.Format, x.Body, x.TextBody
+	}
+	return s.render(c, http.StatusUnprocessableEntity, templates.CampaignPage(p))
 }

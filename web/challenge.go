@@ -60,32 +60,6 @@ func (ch *challenges) solved(box *store.SecretBox, listID int64, challenge, nonc
 	return true
 }
 
-// throttle remembers when something last happened per key, and allows it
-// again only after a pause: one confirmation email per person and list.
-type throttle struct {
-	mu   sync.Mutex
-	last map[[2]int64]time.Time
-}
-
-func (t *throttle) allow(a, b int64, pause time.Duration) bool {
-	now := time.Now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.last == nil {
-		t.last = map[[2]int64]time.Time{}
-	}
-	for k, at := range t.last {
-		if now.Sub(at) > pause {
-			delete(t.last, k)
-		}
-	}
-	if at, ok := t.last[[2]int64{a, b}]; ok && now.Sub(at) < pause {
-		return false
-	}
-	t.last[[2]int64{a, b}] = now
-	return true
-}
-
 func leadingZeroBits(sum [32]byte) int {
 	n := 0
 	for _, b := range sum {

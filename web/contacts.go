@@ -48,27 +48,6 @@ func filterQuery(form templates.ContactFilterForm) string {
 	return v.Encode()
 }
 
-// audienceOptions loads the lists, tags and segments the filter menus offer.
-func (s *Server) audienceOptions(c *echo.Context) (lists, segments []templates.Option, tags []string, err error) {
-	ctx := c.Request().Context()
-	ls, err := s.store.ListNames(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	for _, l := range ls {
-		lists = append(lists, templates.Option{Value: itoa(l.ID), Label: l.Name})
-	}
-	gs, err := s.store.Segments(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	for _, g := range gs {
-		segments = append(segments, templates.Option{Value: itoa(g.ID), Label: g.Name})
-	}
-	tags, err = s.store.Tags(ctx)
-	return lists, segments, tags, err
-}
-
 func (s *Server) contactList(c *echo.Context) error {
 	p := templates.ContactsProps{Shell: s.shell(c, "contacts", "Contacts"), Statuses: store.ContactStatuses, PerPage: contactsPerPage, Page: 1}
 	var err error
@@ -168,19 +147,6 @@ func (s *Server) contactBulk(c *echo.Context) error {
 	}
 	s.flash(c, "success", fmt.Sprintf("Done: %d %s changed.", n, map[bool]string{true: "contact", false: "contacts"}[n == 1]))
 	return c.Redirect(http.StatusSeeOther, back)
-}
-
-func mustForm(q url.Values) templates.ContactFilterForm {
-	form, _, _ := filterForm(q)
-	return form
-}
-
-func fieldMessages(ve *store.ValidationError) []string {
-	var out []string
-	for _, k := range sortedKeys(ve.Fields) {
-		out = append(out, ve.Fields[k])
-	}
-	return out
 }
 
 // contactPageProps loads everything the contact page shows.

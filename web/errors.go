@@ -145,12 +145,5 @@ func pageMessage(ae *apiError) string {
 	return ae.Message
 }
 
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 // isAPIPath reports whether a path belongs to the JSON API.
 func isAPIPath(p string) bool { return p == "/api" || strings.HasPrefix(p, "/api/") }

@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v5"
 
-	"herald/scheduler/imports"
 	"herald/store"
 	"herald/templates"
 )
@@ -136,15 +134,6 @@ func embedHTML(action string, l store.List) string {
 	return b.String()
 }
 
-// publicURL is where people reach Herald: the configured base URL, or the
-// address this request came to.
-func (s *Server) publicURL(c *echo.Context) string {
-	if base := s.general().BaseURL; base != "" {
-		return base
-	}
-	return c.Scheme() + "://" + c.Request().Host
-}
-
 func (s *Server) listEdit(c *echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
@@ -195,92 +184,8 @@ func (s *Server) listDelete(c *echo.Context) error {
 // suppressionsPerPage is the length of a page of the do-not-send list.
 const suppressionsPerPage = 100
 
-func (s *Server) suppressionsPage(c *echo.Context, status int, p templates.SuppressionsProps) error {
-	p.Shell = s.shell(c, "contacts", "Suppressions")
-	p.Q = c.QueryParam("q")
-	p.Page = 1
-	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n > 1 {
-		p.Page = n
-	}
-	rows, total, err := s.store.Suppressions(c.Request().Context(), p.Q, p.Page, suppressionsPerPage)
-	if err != nil {
-		return err
-	}
-	p.Total, p.Pages = total, (total+suppressionsPerPage-1)/suppressionsPerPage
-	for _, r := range rows {
-		p.Rows = append(p.Rows, templates.SuppressionRow{ID: r.ID, Kind: r.Kind, Value: r.Value, Reason: r.Reason, Source: r.Source, CreatedAt: r.CreatedAt})
-	}
-	return s.render(c, status, templates.SuppressionsPage(p))
-}
-
-func (s *Server) suppressionList(c *echo.Context) error {
-	return s.suppressionsPage(c, http.StatusOK, templates.SuppressionsProps{})
-}
-
-func (s *Server) suppressionAdd(c *echo.Context) error {
-	value, reason := c.FormValue("value"), c.FormValue("reason")
-	sp, _, err := s.store.AddSuppression(c.Request().Context(), store.SuppressionInput{Value: value, Reason: reason, Source: "manual"})
-	var ve *store.ValidationError
-	if errors.As(err, &ve) {
-		return s.suppressionsPage(c, http.StatusUnprocessableEntity, templates.SuppressionsProps{Value: value, Reason: reason, Errors: ve.Fields})
-	}
-	if err != nil {
-		return err
-	}
-	s.flash(c, "success", sp.Value+" is suppressed.")
-	return redirect(c, "/contacts/suppressions")
-}
-
-func (s *Server) suppressionDelete(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteSuppression(c.Request().Context(), id); err != nil {
-		return err
-	}
-	s.flash(c, "success", "Removed from the do-not-send list.")
-	return redirect(c, "/contacts/suppressions")
-}
-
 // maxSuppressionLines caps one suppressions file.
 const maxSuppressionLines = 1_000_000
-
-// importSuppressions reads the first column of an uploaded CSV file as
-// addresses and domains; a first line that is neither is taken as a header.
-func (s *Server) importSuppressions(c *echo.Context, source string) (store.SuppressionImport, error) {
-	up, err := s.receiveUpload(c)
-	if err != nil {
-		return store.SuppressionImport{}, err
-	}
-	defer s.discardUpload(up)
-	r, err := imports.Open(up.Path, up.Header.Delimiter, up.Header.DataOffset, up.Header.DataLine)
-	if err != nil {
-		return store.SuppressionImport{}, err
-	}
-	defer r.Close()
-	reason := strings.TrimSpace(up.Fields.Get("reason"))
-	if reason == "" {
-		reason = "Imported from " + up.Name
-	}
-	var entries []store.SuppressionInput
-	var lines []int
-	if h := up.Header.Columns[0]; strings.Contains(h, ".") {
-		entries, lines = append(entries, store.SuppressionInput{Value: h, Reason: reason, Source: source}), append(lines, 1)
-	}
-	for len(entries) < maxSuppressionLines {
-		rec, line, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil || len(rec) == 0 || strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		entries = append(entries, store.SuppressionInput{Value: rec[0], Reason: reason, Source: source})
-		lines = append(lines, line)
-	}
-	return s.store.AddSuppressions(c.Request().Context(), entries, lines)
-}
 
 func (s *Server) suppressionImport(c *echo.Context) error {
 	res, err := s.importSuppressions(c, "import")
@@ -297,16 +202,4 @@ func (s *Server) suppressionImport(c *echo.Context) error {
 	}
 	s.flash(c, "success", msg)
 	return redirect(c, "/contacts/suppressions")
-}
-
-func (s *Server) apiSuppressionImport(c *echo.Context) error {
-	res, err := s.importSuppressions(c, "api")
-	if err != nil {
-		return err
-	}
-	invalid := []importErrorJSON{}
-	for _, e := range res.Invalid {
-		invalid = append(invalid, importErrorJSON{Line: e.Line, Reason: e.Reason})
-	}
-	return apiData(c, http.StatusOK, map[string]any{"added": res.Added, "already": res.Already, "errors": invalid})
 }

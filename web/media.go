@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"herald/store"
+	"herald/templates"
 )
 
 // maxImage caps one uploaded image.
@@ -182,48 +183,35 @@ func (s *Server) mediaServe(c *echo.Context) error {
 	return nil
 }
 
-// mediaJSON is an uploaded image as the API shows it.
-type mediaJSON struct {
-	ID          int64     `json:"id"`
-	URL         string    `json:"url"`
-	FileName    string    `json:"file_name"`
-	ContentType string    `json:"content_type"`
-	Size        int64     `json:"size"`
-	Width       int       `json:"width"`
-	Height      int       `json:"height"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-func (s *Server) toMediaJSON(c *echo.Context, m store.Media) mediaJSON {
-	return mediaJSON{ID: m.ID, URL: s.mediaURL(c, m), FileName: m.FileName, ContentType: m.ContentType, Size: m.Size, Width: m.Width, Height: m.Height, CreatedAt: m.CreatedAt}
-}
-
-func (s *Server) apiMediaCreate(c *echo.Context) error {
-	m, err := s.saveImage(c)
+func (s *Server) mediaPage(c *echo.Context, status int, msg string) error {
+	p := templates.MediaProps{Shell: s.shell(c, "templates", "Media"), Error: msg, Page: pageNumber(c)}
+	ms, total, err := s.store.MediaPage(c.Request().Context(), mediaPerPage, (p.Page-1)*mediaPerPage)
 	if err != nil {
 		return err
 	}
-	return apiData(c, http.StatusCreated, s.toMediaJSON(c, m))
-}
-
-func (s *Server) apiMediaList(c *echo.Context) error {
-	pg, err := page(c)
-	if err != nil {
-		return err
-	}
-	ms, total, err := s.store.MediaPage(c.Request().Context(), pg.PerPage, pg.offset())
-	if err != nil {
-		return err
-	}
-	out := []mediaJSON{}
-	pg.Total = total
+	p.Total, p.Pages = total, pageCount(total, mediaPerPage)
 	for _, m := range ms {
-		out = append(out, s.toMediaJSON(c, m))
+		p.Items = append(p.Items, s.mediaItem(c, m))
 	}
-	return apiList(c, out, pg)
+	return s.render(c, status, templates.MediaPage(p))
 }
 
-func (s *Server) apiMediaDelete(c *echo.Context) error {
+func (s *Server) mediaList(c *echo.Context) error { return s.mediaPage(c, http.StatusOK, "") }
+
+func (s *Server) mediaUpload(c *echo.Context) error {
+	m, err := s.saveImage(c)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return s.mediaPage(c, http.StatusUnprocessableEntity, ve.Fields["file"])
+	}
+	if err != nil {
+		return err
+	}
+	s.flash(c, "success", m.FileName+" uploaded.")
+	return redirect(c, "/templates/media")
+}
+
+func (s *Server) mediaDelete(c *echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -233,5 +221,6 @@ func (s *Server) apiMediaDelete(c *echo.Context) error {
 		return err
 	}
 	os.Remove(m.Path)
-	return c.NoContent(http.StatusNoContent)
+	s.flash(c, "success", m.FileName+" deleted.")
+	return redirect(c, "/templates/media")
 }

@@ -136,20 +136,6 @@ func readRelayForm(c *echo.Context, kind string, old store.Relay) (templates.Rel
 	return f, in, errs
 }
 
-// formInt reads a whole number from a form field, or records msg for it. An
-// optional field left empty is 0.
-func formInt(errs templates.FieldErrors, field, value string, optional bool, msg string) int {
-	value = strings.TrimSpace(value)
-	if value == "" && optional {
-		return 0
-	}
-	n, err := strconv.Atoi(value)
-	if err != nil {
-		errs[field] = msg
-	}
-	return n
-}
-
 func (s *Server) relayFormPage(c *echo.Context, status int, p templates.RelayFormProps) error {
 	p.Shell = s.shell(c, "settings", "Sending relays")
 	return s.render(c, status, templates.RelayFormPage(p))

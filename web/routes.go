@@ -1,6 +1,24 @@
+// Where things are in this package: one file a resource.
+//
+//   - X.go holds the pages of resource X (contacts.go, campaigns.go, …),
+//     and X_part.go a part of them that outgrew it (campaigns_progress.go,
+//     segments_editor.go, templates_versions.go).
+//   - api_X.go holds the API of resource X.
+//   - Public pages: subscribe.go, preferences.go, archive.go, webview.go
+//     and public.go, what they share.
+//   - How a request comes in: server.go, routes.go (every route, in this
+//     file), middleware.go, csrf.go, bodies.go (size limits, forms).
+//   - How an answer goes out: render.go (pages, flashes), api.go (the API's
+//     envelope, paging and JSON bodies), errors.go (every error).
+//   - helpers.go holds the small helpers several resources share.
+//
+// Handlers read input, call the store or the outbound service, and write
+// output; sending itself lives in scheduler/outbound.
 package web
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v5"
 
 	"herald/templates"
@@ -252,4 +270,10 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/v1/messages", s.apiMessageList)
 	api.POST("/v1/messages", s.apiMessageCreate)
 	api.GET("/v1/messages/:id", s.apiMessageGet)
+}
+
+func (s *Server) notBuilt(sec templates.Section) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		return s.render(c, http.StatusOK, templates.NotBuiltPage(s.shell(c, sec.Key, sec.Label), sec))
+	}
 }

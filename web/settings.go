@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
+	"herald/mailer"
 	"herald/store"
 	"herald/templates"
 )
@@ -58,20 +60,6 @@ func readDomainLimits(text string) ([]store.DomainLimit, string) {
 		out = append(out, store.DomainLimit{Domain: f[0], PerHour: n})
 	}
 	return out, ""
-}
-
-// formFloat reads a number field; what is not a number becomes -1, which
-// validation refuses with its message.
-func formFloat(c *echo.Context, name string) float64 {
-	v := strings.TrimSpace(c.FormValue(name))
-	if v == "" {
-		return 0
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return -1
-	}
-	return f
 }
 
 func (s *Server) generalForm(c *echo.Context) error {
@@ -158,4 +146,28 @@ func (s *Server) emailsSave(c *echo.Context) error {
 	}
 	s.flash(c, "success", "Confirmation email saved.")
 	return redirect(c, "/settings/emails")
+}
+
+// location is the organisation's timezone, in which people give times.
+func (s *Server) location() *time.Location {
+	if loc, err := time.LoadLocation(s.general().Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// checkConfirmEmail refuses a confirmation email whose templates do not render.
+func checkConfirmEmail(e store.ConfirmEmail) map[string]string {
+	errs := map[string]string{}
+	if strings.TrimSpace(e.Subject) == "" {
+		errs["subject"] = "Enter a subject."
+	}
+	if !strings.Contains(e.Text, "{{.ConfirmURL}}") {
+		errs["text"] = "The email must contain {{.ConfirmURL}}, the link that confirms."
+	}
+	sample := mailer.ConfirmData{ListName: "Newsletter", FirstName: "Ada", Org: "Acme", ConfirmURL: "https://example.com/confirm"}
+	if _, _, err := mailer.RenderText(e.Subject, e.Text, sample); err != nil {
+		errs["text"] = "The template does not work: " + err.Error()
+	}
+	return errs
 }

@@ -2,16 +2,11 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -22,51 +17,10 @@ import (
 	"herald/templates"
 )
 
-// previews keeps rendered previews for a few minutes, for the sandboxed
-// frame beside the editor to load by an unguessable key.
-type previews struct {
-	mu    sync.Mutex
-	pages map[string]preview
-}
-
-type preview struct {
-	html    string
-	expires time.Time
-}
-
 const (
 	previewTTL = 10 * time.Minute
 	maxPreview = 500
 )
-
-func (p *previews) put(html string) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	key := hex.EncodeToString(b)
-	now := time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.pages == nil {
-		p.pages = map[string]preview{}
-	}
-	for k, v := range p.pages {
-		if now.After(v.expires) || len(p.pages) >= maxPreview {
-			delete(p.pages, k)
-		}
-	}
-	p.pages[key] = preview{html: html, expires: now.Add(previewTTL)}
-	return key
-}
-
-func (p *previews) get(key string) (string, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	v, ok := p.pages[key]
-	if !ok || time.Now().After(v.expires) {
-		return "", false
-	}
-	return v.html, true
-}
 
 func (s *Server) templateList(c *echo.Context) error {
 	return s.templatesPage(c, http.StatusOK, templates.TemplatesProps{Kind: store.KindCampaign, Format: mailer.FormatMarkdown})
@@ -213,78 +167,6 @@ func (s *Server) templateEdit(c *echo.Context) error {
 	return s.render(c, http.StatusOK, templates.TemplateEditPage(p))
 }
 
-// previewOf renders a template for the preview pane, or lists what is wrong.
-func (s *Server) previewOf(c *echo.Context, t store.Template, contactID int64, data map[string]any) templates.PreviewProps {
-	if errs := s.checkTemplate(c.Request().Context())(t); len(errs) > 0 {
-		var out []string
-		for _, k := range sortedKeys(errs) {
-			out = append(out, fieldTitle(k)+": "+errs[k])
-		}
-		return templates.PreviewProps{Errors: out}
-	}
-	r, err := s.out.RenderTemplate(c.Request().Context(), t, contactID, data)
-	if err != nil {
-		return templates.PreviewProps{Errors: []string{validationText(err)}}
-	}
-	return s.previewRendered(r.Subject, r.HTML, r.Text)
-}
-
-// previewRendered shows a rendered message in the preview pane: its HTML in
-// the sandboxed frame, by a key that expires, and its text.
-func (s *Server) previewRendered(subject, html, text string) templates.PreviewProps {
-	p := templates.PreviewProps{Subject: subject, Text: text}
-	if html != "" {
-		p.URL = "/templates/preview/" + s.previews.put(html)
-	}
-	return p
-}
-
-func fieldTitle(k string) string {
-	switch k {
-	case "text_body":
-		return "Text"
-	case "layout_id":
-		return "Layout"
-	}
-	return strings.ToUpper(k[:1]) + k[1:]
-}
-
-// templatePreview renders the editor's unsaved state.
-func (s *Server) templatePreview(c *echo.Context) error {
-	id, _ := strconv.ParseInt(c.FormValue("id"), 10, 64)
-	t, err := s.store.Template(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	_, in := readTemplateForm(c, t)
-	draft := t
-	draft.Name, draft.Format, draft.Subject, draft.Body, draft.TextBody, draft.LayoutID, draft.Essential =
-		*in.Name, *in.Format, *in.Subject, *in.Body, *in.TextBody, *in.LayoutID, *in.Essential
-	contactID, _ := strconv.ParseInt(c.FormValue("preview_contact"), 10, 64)
-	var data map[string]any
-	if raw := strings.TrimSpace(c.FormValue("preview_data")); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &data); err != nil {
-			return s.render(c, http.StatusOK, templates.TemplatePreview(templates.PreviewProps{Errors: []string{"Sample data must be a JSON object, like {\"order_id\": \"1001\"}."}}))
-		}
-	}
-	return s.render(c, http.StatusOK, templates.TemplatePreview(s.previewOf(c, draft, contactID, data)))
-}
-
-// previewShow serves a rendered preview to the sandboxed frame. The user's
-// HTML runs with no script, may style itself inline and load images, and
-// only Herald's own pages may frame it.
-func (s *Server) previewShow(c *echo.Context) error {
-	html, ok := s.previews.get(c.Param("key"))
-	if !ok {
-		html = "<p style=\"font-family:sans-serif;color:#666\">This preview has expired. Edit the template to see it again.</p>"
-	}
-	h := c.Response().Header()
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:; frame-ancestors 'self'")
-	h.Set("X-Frame-Options", "SAMEORIGIN")
-	h.Set("Cache-Control", "no-store")
-	return c.HTML(http.StatusOK, html)
-}
-
 func (s *Server) templateUpdate(c *echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
@@ -329,93 +211,6 @@ func (s *Server) templateDelete(c *echo.Context) error {
 	}
 	s.flash(c, "success", "Template deleted.")
 	return redirect(c, "/templates")
-}
-
-func (s *Server) templateVersions(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	vs, err := s.store.TemplateVersions(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	p := templates.VersionsProps{Shell: s.shell(c, "templates", "Versions"), ID: id}
-	for i, v := range vs {
-		if i == 0 {
-			p.Name = v.Name
-		}
-		p.Versions = append(p.Versions, templates.VersionRow{Version: v.Version, Name: v.Name, Author: v.Author, SavedAt: v.CreatedAt, Current: i == 0})
-	}
-	return s.render(c, http.StatusOK, templates.VersionsPage(p))
-}
-
-func (s *Server) templateVersionShow(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	v, err := versionParam(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	old, err := s.store.TemplateVersion(ctx, id, v)
-	if err != nil {
-		return err
-	}
-	cur, err := s.store.Template(ctx, id)
-	if err != nil {
-		return err
-	}
-	against := cur.Version
-	if n, err := strconv.Atoi(c.QueryParam("against")); err == nil && n >= 1 && n <= cur.Version {
-		against = n
-	}
-	other, err := s.store.TemplateVersion(ctx, id, against)
-	if err != nil {
-		return err
-	}
-	p := templates.VersionProps{Shell: s.shell(c, "templates", "Version"), ID: id, Name: cur.Name, Version: v, Against: against,
-		Subject: old.Subject, Format: old.Format, Body: old.Body}
-	for _, d := range diffLines(comparable(old.Template), comparable(other.Template)) {
-		p.Diff = append(p.Diff, templates.DiffLine{Op: d.op, Text: d.text})
-		p.Changed = p.Changed || d.op != " "
-	}
-	return s.render(c, http.StatusOK, templates.VersionPage(p))
-}
-
-// comparable is a version written out whole, so a comparison shows changes
-// to every part of it, not only the body.
-func comparable(t store.Template) string {
-	return fmt.Sprintf("Name: %s\nSubject: %s\nWritten in: %s\nLayout: %d\n\n%s\n\n--- text version ---\n%s", t.Name, t.Subject, t.Format, t.LayoutID, t.Body, t.TextBody)
-}
-
-func (s *Server) templateRestore(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	v, err := versionParam(c)
-	if err != nil {
-		return err
-	}
-	u, _ := currentUser(c)
-	t, err := s.store.RestoreTemplateVersion(c.Request().Context(), id, v, u.Email, s.checkTemplate(c.Request().Context()))
-	if err != nil {
-		return err
-	}
-	s.flash(c, "success", fmt.Sprintf("Version %d restored as version %d.", v, t.Version))
-	return redirect(c, "/templates/"+itoa(id))
-}
-
-// validationText is an error in words for a page, without the field names.
-func validationText(err error) string {
-	var ve *store.ValidationError
-	if errors.As(err, &ve) {
-		return strings.Join(fieldMessages(ve), " ")
-	}
-	return err.Error()
 }
 
 // templateTest sends the saved template to a few addresses through a chosen
@@ -476,44 +271,55 @@ func testResultView(res []outbound.TestResult) templates.TestResultView {
 // mediaPerPage is the length of a page of the media grid.
 const mediaPerPage = 60
 
-func (s *Server) mediaPage(c *echo.Context, status int, msg string) error {
-	p := templates.MediaProps{Shell: s.shell(c, "templates", "Media"), Error: msg, Page: pageNumber(c)}
-	ms, total, err := s.store.MediaPage(c.Request().Context(), mediaPerPage, (p.Page-1)*mediaPerPage)
-	if err != nil {
-		return err
+// templateFields maps the parts a template error names to form fields.
+func templateField(t store.Template, part string) string {
+	switch part {
+	case "subject":
+		return "subject"
+	case "text":
+		return "text_body"
+	case "layout":
+		if t.Kind == store.KindLayout {
+			return "body"
+		}
+		return "layout_id"
 	}
-	p.Total, p.Pages = total, pageCount(total, mediaPerPage)
-	for _, m := range ms {
-		p.Items = append(p.Items, s.mediaItem(c, m))
-	}
-	return s.render(c, status, templates.MediaPage(p))
+	return "body"
 }
 
-func (s *Server) mediaList(c *echo.Context) error { return s.mediaPage(c, http.StatusOK, "") }
-
-func (s *Server) mediaUpload(c *echo.Context) error {
-	m, err := s.saveImage(c)
-	var ve *store.ValidationError
-	if errors.As(err, &ve) {
-		return s.mediaPage(c, http.StatusUnprocessableEntity, ve.Fields["file"])
+// checkTemplate compiles a template before the store saves it, so nothing
+// that cannot render reaches the outbox.
+func (s *Server) checkTemplate(ctx context.Context) func(store.Template) map[string]string {
+	return func(t store.Template) map[string]string {
+		src, err := s.out.TemplateSource(ctx, t)
+		if err != nil {
+			return map[string]string{"layout_id": "The layout cannot be read: " + err.Error()}
+		}
+		if t.Kind == store.KindLayout {
+			for _, need := range []struct{ text, msg string }{
+				{mailer.ContentSlot, "A layout places the content with " + mailer.ContentSlot + "."},
+				{"unsubscribe_url", "Bulk mail needs an unsubscribe link: put {{unsubscribe_url}} in the footer."},
+				{".Org.Address", "Bulk mail needs your postal address: put {{.Org.Address}} in the footer."},
+			} {
+				if !strings.Contains(t.Body, need.text) {
+					return map[string]string{"body": need.msg}
+				}
+			}
+		}
+		if t.Kind != store.KindLayout && strings.TrimSpace(t.Subject) == "" {
+			return map[string]string{"subject": "Give the email a subject."}
+		}
+		if _, err := mailer.Compile(src); err != nil {
+			var te *mailer.TemplateError
+			if errors.As(err, &te) {
+				msg := fmt.Sprintf("Line %d, column %d: %s.", te.Line, te.Col, te.Message)
+				if te.Part == "layout" && t.Kind != store.KindLayout {
+					msg = "The chosen layout does not work: " + msg
+				}
+				return map[string]string{templateField(t, te.Part): msg}
+			}
+			return map[string]string{"body": err.Error()}
+		}
+		return nil
 	}
-	if err != nil {
-		return err
-	}
-	s.flash(c, "success", m.FileName+" uploaded.")
-	return redirect(c, "/templates/media")
-}
-
-func (s *Server) mediaDelete(c *echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	m, err := s.store.DeleteMedia(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	os.Remove(m.Path)
-	s.flash(c, "success", m.FileName+" deleted.")
-	return redirect(c, "/templates/media")
 }

@@ -2,10 +2,11 @@ package outbound
 
 import (
 	"context"
-	"herald/mailer"
-	"herald/store"
 	"sync"
 	"testing"
+
+	"herald/mailer"
+	"herald/store"
 )
 
 func TestSignerIsParsedOnceAndFollowsKeyChanges(t *testing.T) {

@@ -1,15 +1,37 @@
 package templates
 
-import (
-	"net/url"
-	"strconv"
-	"time"
-)
+import "time"
 
-// Option is one choice in a select.
-type Option struct {
-	Value string
-	Label string
+func contactAction(id int64) string {
+	if id == 0 {
+		return "/contacts"
+	}
+	return "/contacts/" + i64(id)
+}
+
+func contactLead(p ContactProps) string {
+	lead := "Added " + fmtDate(p.CreatedAt)
+	if p.Source != "" {
+		lead += " from " + p.Source
+	}
+	if p.Consent != "" {
+		lead += ". Consent: " + p.Consent
+	}
+	return lead + "."
+}
+
+func exportLink(query, format string) string {
+	if query != "" {
+		query += "&"
+	}
+	return "/contacts/export?" + query + "format=" + format
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // ContactsTabs are the pages of the Contacts section.
@@ -40,9 +62,6 @@ type ContactFilterForm struct {
 	Status    string
 	SegmentID string
 }
-
-// ContactsResultsID is the element the contacts table is swapped into.
-const ContactsResultsID = "contacts-results"
 
 // ContactsProps fill the contacts page.
 type ContactsProps struct {
@@ -130,122 +149,9 @@ type ContactProps struct {
 	UnsubscribeURL string
 }
 
-func statusBadge(status string) string {
-	switch status {
-	case "active", "confirmed", "sent":
-		return "badge badge-ok"
-	case "unconfirmed", "retrying", "queued", "sending":
-		return "badge badge-warn"
-	case "bounced", "complained", "blocked", "failed":
-		return "badge badge-error"
-	}
-	return "badge badge-muted"
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func i64(n int64) string { return strconv.FormatInt(n, 10) }
-
-func pageLink(base, query string, page int) string {
-	if query != "" {
-		query += "&"
-	}
-	return base + "?" + query + "page=" + strconv.Itoa(page)
-}
-
 func attributeTypes() []Option {
 	return []Option{{"text", "Text"}, {"number", "Number"}, {"bool", "Yes / no"}, {"date", "Date"}}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// ListRow is one list in the lists table.
-type ListRow struct {
-	ID           int64
-	Name         string
-	Description  string
-	OptIn        string
-	Visibility   string
-	Confirmed    int
-	Unconfirmed  int
-	Unsubscribed int
-}
-
-// ListsProps fill the lists page.
-type ListsProps struct {
-	Shell Shell
-	Lists []ListRow
-}
-
-// FormFieldRow is one custom field of a list's public form in the editor.
-type FormFieldRow struct {
-	Key      string
-	Label    string
-	Required bool
-}
-
-// ListForm is the state of the list editor.
-type ListForm struct {
-	Name        string
-	Description string
-	OptIn       string
-	Visibility  string
-	Challenge   bool
-	Fields      []FormFieldRow
-}
-
-// ListProps fill the list editor; ID 0 adds a list.
-type ListProps struct {
-	Shell  Shell
-	ID     int64
-	Form   ListForm
-	Errors FieldErrors
-	Counts ListRow
-	// FormURL is the public subscription page, for public lists.
-	FormURL string
-	// EmbedHTML is a form to paste into another website.
-	EmbedHTML string
-	// NoRelay warns that confirmation emails cannot go out yet.
-	NoRelay bool
-	// NoBaseURL warns that the form is closed until the public base URL
-	// is set.
-	NoBaseURL bool
-}
-
-// SuppressionRow is one entry of the do-not-send list.
-type SuppressionRow struct {
-	ID        int64
-	Kind      string
-	Value     string
-	Reason    string
-	Source    string
-	CreatedAt time.Time
-}
-
-// SuppressionsProps fill the suppressions page.
-type SuppressionsProps struct {
-	Shell  Shell
-	Rows   []SuppressionRow
-	Total  int
-	Page   int
-	Pages  int
-	Q      string
-	Value  string
-	Reason string
-	Errors FieldErrors
-}
-
-// queryOf encodes one query parameter, or "" when the value is empty.
-func queryOf(key, value string) string {
-	if value == "" {
-		return ""
-	}
-	return url.Values{key: {value}}.Encode()
-}
+// ContactsResultsID is the element the contacts table is swapped into.
+const ContactsResultsID = "contacts-results"

@@ -4,9 +4,6 @@ package templates
 
 import (
 	"encoding/json"
-	"net/http"
-	"strconv"
-	"time"
 )
 
 // Assets are the fingerprinted URLs of the shipped static files.
@@ -72,49 +69,8 @@ func csrfHeaders(token string) string {
 // everything that would need inline script or style under the CSP.
 const htmxConfig = `{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},{"code":"429","swap":true},{"code":"[45]..","swap":true,"error":true}],"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}`
 
-// fmtTime formats t for people, or "never" for the zero time.
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.UTC().Format("2 Jan 2006 15:04 UTC")
-}
-
-func statusText(code int) string {
-	return strconv.Itoa(code) + " " + http.StatusText(code)
-}
-
-// GeneralForm is the state of the Settings → General form.
-type GeneralForm struct {
-	OrgName       string
-	PostalAddress string
-	BaseURL       string
-	FromName      string
-	FromEmail     string
-	Timezone      string
-	FirstRetry    string
-	// The sending safety settings, as typed.
-	BouncePause    string
-	ComplaintPause string
-	// DomainLimits is one "domain per-hour" pair a line.
-	DomainLimits string
-}
-
-// APIKeyRow is one key in the list of API keys.
-type APIKeyRow struct {
-	ID         int64
-	Name       string
-	Prefix     string
-	Access     string
-	CreatedAt  time.Time
-	LastUsedAt time.Time
-	RevokedAt  time.Time
-}
-
-// fmtDate formats the date of t for people.
-func fmtDate(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2 Jan 2006")
+// Option is one choice in a select.
+type Option struct {
+	Value string
+	Label string
 }

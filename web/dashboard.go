@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"path/filepath"
-	"syscall"
 
 	"github.com/labstack/echo/v5"
 
@@ -89,59 +87,7 @@ func (s *Server) sendingActivity(ctx context.Context, p *templates.DashboardProp
 	return err
 }
 
-func (s *Server) notBuilt(sec templates.Section) echo.HandlerFunc {
-	return func(c *echo.Context) error {
-		return s.render(c, http.StatusOK, templates.NotBuiltPage(s.shell(c, sec.Key, sec.Label), sec))
-	}
-}
-
-func (s *Server) jobList(c *echo.Context) error {
-	var rows []templates.JobRow
-	for _, j := range s.jobs() {
-		rows = append(rows, templates.JobRow{
-			Name: j.Name, Spec: j.Spec, LastRun: j.LastRun, NextRun: j.NextRun, LastError: j.LastError,
-		})
-	}
-	return s.render(c, http.StatusOK, templates.JobsPage(templates.JobsProps{Shell: s.shell(c, "settings", "Jobs"), Jobs: rows}))
-}
-
 // defaultMinFreeDisk is the free space /healthz asks of the data
 // directory's disk: below 100 MB the database and imports are close to
 // failing with a full disk, and the operator should hear of it first.
 const defaultMinFreeDisk = 100 << 20
-
-// health answers 503 when the database does not answer or the data
-// directory's disk has less free space than minFreeDisk.
-func (s *Server) health(c *echo.Context) error {
-	body := map[string]any{"status": "ok", "version": s.version, "database": "ok", "disk": "ok"}
-	status := http.StatusOK
-	if err := s.store.Ping(c.Request().Context()); err != nil {
-		s.log.Error("health check: database", "err", err)
-		body["status"], body["database"] = "degraded", "unavailable"
-		status = http.StatusServiceUnavailable
-	}
-	dir := filepath.Dir(s.store.Path())
-	free, err := diskFree(dir)
-	switch {
-	case err != nil:
-		s.log.Error("health check: free disk space", "dir", dir, "err", err)
-		body["status"], body["disk"] = "degraded", "unavailable"
-		status = http.StatusServiceUnavailable
-	case free < s.minFreeDisk:
-		s.log.Error("health check: the disk is nearly full", "dir", dir, "free_bytes", free, "min_free_bytes", s.minFreeDisk)
-		body["status"], body["disk"] = "degraded", "low"
-		status = http.StatusServiceUnavailable
-	}
-	body["disk_free_bytes"], body["disk_min_free_bytes"] = free, s.minFreeDisk
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(status, body)
-}
-
-// diskFree returns the bytes free to an unprivileged user on dir's filesystem.
-func diskFree(dir string) (uint64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, err
-	}
-	return uint64(st.Bavail) * uint64(st.Bsize), nil
-}

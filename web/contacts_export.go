@@ -124,11 +124,3 @@ func attributeText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-
-func (s *Server) apiContactExportAll(c *echo.Context) error {
-	f, err := contactFilter(c)
-	if err != nil {
-		return err
-	}
-	return s.exportContacts(c, f, c.QueryParam("format"))
-}
