@@ -62,6 +62,7 @@ func openData(t *testing.T, dir string) *store.Store {
 }
 
 func TestVersionAndUsage(t *testing.T) {
+	t.Parallel()
 	if code, out, _ := runCLI(t, "", "version"); code != 0 || !strings.HasPrefix(out, "herald ") {
 		t.Fatalf("version: got %d %q", code, out)
 	}
@@ -77,6 +78,7 @@ func TestVersionAndUsage(t *testing.T) {
 }
 
 func TestUserAdd(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	code, out, errOut := runCLI(t, "a long enough password\n", "user", "add", "--email", "boss@example.com", "--role", "owner", "--data", dir)
 	if code != 0 || !strings.Contains(out, "Created owner boss@example.com") || !strings.Contains(errOut, "creating a new one") {
@@ -104,6 +106,7 @@ func TestUserAdd(t *testing.T) {
 }
 
 func TestAPIKeyAddPrintsTheKeyAloneOnTheLastLine(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	code, out, errOut := runCLI(t, "", "apikey", "add", "--name", "Shop", "--data", dir)
 	if code != 0 {
@@ -124,6 +127,7 @@ func TestAPIKeyAddPrintsTheKeyAloneOnTheLastLine(t *testing.T) {
 }
 
 func TestBackupMakesAUsableCopy(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	runCLI(t, "a long enough password\n", "user", "add", "--email", "boss@example.com", "--role", "owner", "--data", dir)
 	out := filepath.Join(t.TempDir(), "backup.db")
@@ -173,6 +177,7 @@ func waitFor(t *testing.T, what string, f func() string) string {
 }
 
 func TestServeFirstRunHealthcheckAndOrderlyShutdown(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -232,14 +237,11 @@ func TestServeFirstRunHealthcheckAndOrderlyShutdown(t *testing.T) {
 // TestBinaryFirstRunFromEnvironment builds the real binary, starts it the way
 // an operator would with HERALD_ADDR and HERALD_DATA, and stops it with SIGTERM.
 func TestBinaryFirstRunFromEnvironment(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "herald")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := herald(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 // campaign must carry on by itself and reach everyone; only messages in
 // flight at the kill, at most one per open relay connection, may arrive twice.
 func TestKillDuringCampaignLosesNobody(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -31,10 +32,7 @@ func TestKillDuringCampaignLosesNobody(t *testing.T) {
 		return nil
 	}})
 
-	bin := filepath.Join(t.TempDir(), "herald")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := herald(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	// An owner keeps the setup link quiet; it also creates the data dir.
 	if code, _, errs := runCLI(t, "a long enough password\n", "user", "add", "--data", dir, "--email", "owner@example.com", "--role", "owner"); code != 0 {

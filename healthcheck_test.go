@@ -14,6 +14,7 @@ import (
 // TestHealthcheckFailsWhenTheDiskIsLow runs the healthcheck command against
 // a server whose data directory has less free space than it asks for.
 func TestHealthcheckFailsWhenTheDiskIsLow(t *testing.T) {
+	t.Parallel()
 	st := openData(t, t.TempDir())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	out, err := outbound.New(outbound.Config{Store: st, Log: log})

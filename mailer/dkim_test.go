@@ -63,6 +63,7 @@ func mustSign(t *testing.T, s *DKIMSigner, msg []byte) []byte {
 }
 
 func TestDKIMSignVerifies(t *testing.T) {
+	t.Parallel()
 	for _, algorithm := range []string{DKIMRSA, DKIMEd25519} {
 		t.Run(algorithm, func(t *testing.T) {
 			k := mustKey(t, algorithm)
@@ -90,6 +91,7 @@ func TestDKIMSignVerifies(t *testing.T) {
 }
 
 func TestDKIMSignTampered(t *testing.T) {
+	t.Parallel()
 	k := mustKey(t, DKIMEd25519)
 	s, err := NewDKIMSigner(k)
 	if err != nil {
@@ -120,6 +122,7 @@ func TestDKIMSignTampered(t *testing.T) {
 }
 
 func TestDKIMSignConcurrent(t *testing.T) {
+	t.Parallel()
 	k := mustKey(t, DKIMEd25519)
 	s, err := NewDKIMSigner(k)
 	if err != nil {
@@ -140,6 +143,7 @@ func TestDKIMSignConcurrent(t *testing.T) {
 }
 
 func TestDKIMKeyDNS(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		algorithm, prefix string
 		keyLen            int
@@ -163,6 +167,7 @@ func TestDKIMKeyDNS(t *testing.T) {
 }
 
 func TestDKIMKeyErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, domain, selector, algorithm, want string }{
 		{"empty domain", "", "s1", DKIMRSA, "is not a domain"},
 		{"address", "news@example.org", "s1", DKIMRSA, "is not a domain"},
@@ -188,6 +193,7 @@ func TestDKIMKeyErrors(t *testing.T) {
 }
 
 func TestDKIMKeyForInternationalDomain(t *testing.T) {
+	t.Parallel()
 	k, err := GenerateDKIMKey("xn--bcher-kva.de", "herald1", DKIMEd25519)
 	if err != nil {
 		t.Fatalf("GenerateDKIMKey: got %v, want a key for the xn-- form", err)
@@ -198,6 +204,7 @@ func TestDKIMKeyForInternationalDomain(t *testing.T) {
 }
 
 func TestNewDKIMSignerBadKey(t *testing.T) {
+	t.Parallel()
 	rsaKey := mustKey(t, DKIMRSA)
 	mismatched := rsaKey
 	mismatched.Algorithm = DKIMEd25519

@@ -53,6 +53,7 @@ func wantCheck(t *testing.T, c DNSCheck, status, advice string) {
 }
 
 func TestCheckDomainSPF(t *testing.T) {
+	t.Parallel()
 	other := "google-site-verification=abc"
 	tests := []struct {
 		name, status, advice string
@@ -82,6 +83,7 @@ func TestCheckDomainSPF(t *testing.T) {
 }
 
 func TestCheckDomainDKIM(t *testing.T) {
+	t.Parallel()
 	ed, rsaKey, other := mustKey(t, DKIMEd25519), mustKey(t, DKIMRSA), mustKey(t, DKIMEd25519)
 	edValue, _ := ed.DNSValue()
 	rsaValue, _ := rsaKey.DNSValue()
@@ -121,6 +123,7 @@ func TestCheckDomainDKIM(t *testing.T) {
 }
 
 func TestCheckDomainDMARC(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, domain, status, wantName, advice string
 		dns                                    fakeDNS
@@ -153,6 +156,7 @@ func TestCheckDomainDMARC(t *testing.T) {
 }
 
 func TestCheckDomainReport(t *testing.T) {
+	t.Parallel()
 	k := mustKey(t, DKIMEd25519)
 	value, _ := k.DNSValue()
 	dns := fakeDNS{

@@ -55,6 +55,7 @@ func decodeBody(t *testing.T, m *mail.Message) string {
 }
 
 func TestMessageBytesHeaders(t *testing.T) {
+	t.Parallel()
 	msg := testMessage()
 	m := readMessage(t, msg.Bytes())
 
@@ -109,6 +110,7 @@ func TestMessageBytesHeaders(t *testing.T) {
 }
 
 func TestMessageBytesSubject(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		subject string
@@ -146,6 +148,7 @@ func TestMessageBytesSubject(t *testing.T) {
 }
 
 func TestMessageBytesBody(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		text string
@@ -186,6 +189,7 @@ func TestMessageBytesBody(t *testing.T) {
 }
 
 func TestMessageBytesCRLF(t *testing.T) {
+	t.Parallel()
 	texts := []string{"a\nb", "a\r\nb", "a\n\n" + longLine + "\n"}
 	for _, text := range texts {
 		t.Run(strings.ReplaceAll(text[:min(len(text), 10)], "\n", "_"), func(t *testing.T) {
@@ -208,6 +212,7 @@ func TestMessageBytesCRLF(t *testing.T) {
 }
 
 func TestMessageBytesMessageID(t *testing.T) {
+	t.Parallel()
 	t.Run("set is stable", func(t *testing.T) {
 		msg := testMessage()
 		a, b := msg.Bytes(), msg.Bytes()
@@ -242,6 +247,7 @@ func TestMessageBytesMessageID(t *testing.T) {
 }
 
 func TestMessageBytesZeroDate(t *testing.T) {
+	t.Parallel()
 	msg := testMessage()
 	msg.Date = time.Time{}
 	m := readMessage(t, msg.Bytes())
@@ -255,6 +261,7 @@ func TestMessageBytesZeroDate(t *testing.T) {
 }
 
 func TestMessageBytesGolden(t *testing.T) {
+	t.Parallel()
 	got := testMessage().Bytes()
 	path := filepath.Join("testdata", "message.golden")
 	if *update {
@@ -272,6 +279,7 @@ func TestMessageBytesGolden(t *testing.T) {
 }
 
 func TestMessageBytesListHeaders(t *testing.T) {
+	t.Parallel()
 	msg := testMessage()
 	msg.ReplyTo = &mail.Address{Name: "Bäckerei Team", Address: "team@example.org"}
 	msg.UnsubscribeURL = "https://news.example.org/u/tok123"
@@ -322,6 +330,7 @@ func TestMessageBytesListHeaders(t *testing.T) {
 }
 
 func TestCheckHeader(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		h    Header
 		want string
@@ -380,6 +389,7 @@ func readParts(t *testing.T, r io.Reader, contentType string) ([]*multipart.Part
 }
 
 func TestMessageBytesAttachments(t *testing.T) {
+	t.Parallel()
 	pdf := bytes.Repeat([]byte{0x25, 0x50, 0x44, 0x46, 0x00, 0xff, 0x10}, 300)
 	files := []Attachment{
 		{Filename: "receipt.pdf", ContentType: "application/pdf", Data: pdf},
@@ -436,6 +446,7 @@ func TestMessageBytesAttachments(t *testing.T) {
 }
 
 func TestMessageBytesNonASCIIFilenameEncodings(t *testing.T) {
+	t.Parallel()
 	msg := testMessage()
 	msg.Attachments = []Attachment{{Filename: "café.pdf", ContentType: "application/pdf", Data: []byte("x")}}
 	raw := string(msg.Bytes())

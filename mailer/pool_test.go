@@ -14,6 +14,7 @@ import (
 )
 
 func TestPoolReusesAtMostMaxConnections(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{Username: testUser, Password: testPass})
 	r := relayFor(srv, TLSNone)
 	r.Username, r.Password = testUser, testPass
@@ -54,6 +55,7 @@ func TestPoolReusesAtMostMaxConnections(t *testing.T) {
 }
 
 func TestPoolKeepsConnectionAfterRefusalAndRedialsAfterDrop(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
 		if to == "gone@example.net" {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
@@ -98,6 +100,7 @@ func TestPoolKeepsConnectionAfterRefusalAndRedialsAfterDrop(t *testing.T) {
 }
 
 func TestPoolClosed(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	p := NewPool(relayFor(srv, TLSNone), 2)
 	if _, err := p.Deliver(t.Context(), testFrom, "a@example.net", wireMessage("a@example.net")); err != nil {

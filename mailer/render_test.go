@@ -38,6 +38,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestRenderGolden(t *testing.T) {
+	t.Parallel()
 	c, err := Compile(Source{Subject: "Spring news for {{.Contact.FirstName}}", Format: FormatMarkdown, Body: newsletter, Layout: DefaultLayout})
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +55,7 @@ func TestRenderGolden(t *testing.T) {
 }
 
 func TestRenderEscapesHostileContactData(t *testing.T) {
+	t.Parallel()
 	c, err := Compile(Source{Subject: "{{.Contact.FirstName}}", Format: FormatHTML,
 		Body: `<p title="{{.Contact.LastName}}">{{.Contact.FirstName}}</p><a href="{{.Contact.Attributes.site}}">site</a>`})
 	if err != nil {
@@ -78,6 +80,7 @@ func TestRenderEscapesHostileContactData(t *testing.T) {
 }
 
 func TestMissingValuesRenderEmptyOrTheDefault(t *testing.T) {
+	t.Parallel()
 	c, err := Compile(Source{Subject: "[{{.Data.nope}}]", Format: FormatText,
 		Body: "a[{{.Contact.Attributes.nope}}] b[{{.Data.nope | default \"x\"}}] c[{{upper .Contact.FirstName}}]"})
 	if err != nil {
@@ -103,6 +106,7 @@ func TestMissingValuesRenderEmptyOrTheDefault(t *testing.T) {
 }
 
 func TestFunctions(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ src, want string }{
 		{`{{date "iso" "2024-05-31T10:00:00Z"}}`, "2024-05-31"},
 		{`{{date "short" "2024-05-31"}}`, "31 May 2024"},
@@ -134,6 +138,7 @@ func TestFunctions(t *testing.T) {
 }
 
 func TestCompileRefusesWithLineAndColumn(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name      string
 		src       Source
@@ -166,6 +171,7 @@ func TestCompileRefusesWithLineAndColumn(t *testing.T) {
 }
 
 func TestHTMLToTextKeepsLinks(t *testing.T) {
+	t.Parallel()
 	got := HTMLToText(`<h1>Title</h1><p>Read <a href="https://a.example/x">the post</a> or <a href="https://b.example">https://b.example</a>.</p><ul><li>one</li><li>two</li></ul><p>Bye<br>Team</p><style>p{}</style>`)
 	want := "Title\n\nRead the post (https://a.example/x) or https://b.example.\n\n- one\n- two\n\nBye\nTeam\n"
 	if got != want {
@@ -197,6 +203,7 @@ func FuzzCompile(f *testing.F) {
 }
 
 func TestRenderLimits(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, body, want string
 	}{
@@ -229,6 +236,7 @@ func TestRenderLimits(t *testing.T) {
 }
 
 func TestPreheader(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, layout string }{{"default layout", DefaultLayout}, {"no layout", ""}} {
 		c, err := Compile(Source{Subject: "s", Format: FormatMarkdown, Body: "Hello", Layout: tc.layout, Preheader: "Fresh <bread> {{.Contact.Email}}\nto"})
 		if err != nil {

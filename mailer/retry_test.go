@@ -11,6 +11,7 @@ import (
 )
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	refusal := func(stage string, code int, enh smtp.EnhancedCode) error {
 		return classify(stage, &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: "x"})
 	}
@@ -39,6 +40,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestRetryDelay(t *testing.T) {
+	t.Parallel()
 	first := 30 * time.Second
 	for _, tc := range []struct {
 		attempt int
@@ -61,6 +63,7 @@ func TestRetryDelay(t *testing.T) {
 }
 
 func TestRetriesSpent(t *testing.T) {
+	t.Parallel()
 	first := 30 * time.Second
 	// 30 s, 1, 2, 4, … min up to 4 h, then 4 h a time: 72 h is reached
 	// after 9 growing delays (4 h 15 min 30 s) and 17 of 4 h.

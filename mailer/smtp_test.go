@@ -39,6 +39,7 @@ func wireMessage(to string) []byte {
 }
 
 func TestSendOne(t *testing.T) {
+	t.Parallel()
 	serverTLS, clientTLS := smtptest.TLSPair(t)
 	tests := []struct {
 		name     string
@@ -95,6 +96,7 @@ func TestSendOne(t *testing.T) {
 }
 
 func TestSendOnePrefersPlain(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{Username: testUser, Password: testPass})
 	proxy := startRecordingProxy(t, srv.Addr)
 	r := relayFor(srv, TLSNone)
@@ -114,6 +116,7 @@ func TestSendOnePrefersPlain(t *testing.T) {
 }
 
 func TestSendOneErrors(t *testing.T) {
+	t.Parallel()
 	serverTLS, clientTLS := smtptest.TLSPair(t)
 	reject := func(code int, enh smtp.EnhancedCode, text string) func(string) error {
 		return func(string) error { return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: text} }
@@ -209,6 +212,7 @@ func TestSendOneErrors(t *testing.T) {
 }
 
 func TestSendOneConnectRefused(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -222,6 +226,7 @@ func TestSendOneConnectRefused(t *testing.T) {
 }
 
 func TestSendOverOneClient(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{Username: testUser, Password: testPass})
 	r := relayFor(srv, TLSNone)
 	r.Username, r.Password = testUser, testPass
@@ -267,6 +272,7 @@ func TestSendOverOneClient(t *testing.T) {
 }
 
 func TestSendAfterRejectedRecipient(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
 		if to == "gone@example.net" {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
@@ -299,6 +305,7 @@ func TestSendAfterRejectedRecipient(t *testing.T) {
 }
 
 func TestSendErrorUnwrap(t *testing.T) {
+	t.Parallel()
 	inner := errors.New("boom")
 	var err error = &SendError{Stage: "data", Err: inner}
 	if !errors.Is(err, inner) {

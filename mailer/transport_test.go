@@ -8,6 +8,7 @@ import (
 )
 
 func TestDown(t *testing.T) {
+	t.Parallel()
 	dial := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
 	for _, tc := range []struct {
 		name string

@@ -17,6 +17,7 @@ import (
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestJobsRunAndReportTheirLastOutcome(t *testing.T) {
+	t.Parallel()
 	var okRuns, badRuns atomic.Int32
 	s, err := New(quietLog(),
 		Job{Name: "ok", Spec: "@every 1s", Run: func(context.Context) error { okRuns.Add(1); return nil }},
@@ -49,6 +50,7 @@ func TestJobsRunAndReportTheirLastOutcome(t *testing.T) {
 }
 
 func TestRunWaitsForARunningJobAndCancelsItsContext(t *testing.T) {
+	t.Parallel()
 	started := make(chan struct{})
 	var finished atomic.Bool
 	s, err := New(quietLog(), Job{Name: "slow", Spec: "@every 1s", Run: func(ctx context.Context) error {
@@ -79,12 +81,14 @@ func TestRunWaitsForARunningJobAndCancelsItsContext(t *testing.T) {
 }
 
 func TestBadSpecIsRefused(t *testing.T) {
+	t.Parallel()
 	if _, err := New(quietLog(), Job{Name: "x", Spec: "every tuesday", Run: func(context.Context) error { return nil }}); err == nil {
 		t.Fatal("got nil error for a bad cron spec")
 	}
 }
 
 func TestHousekeepingRemovesAbandonedUploads(t *testing.T) {
+	t.Parallel()
 	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), dir, box)

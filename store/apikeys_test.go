@@ -19,6 +19,7 @@ func createTestKey(t *testing.T, s *Store, name string, scopes ...string) (APIKe
 }
 
 func TestCreateAPIKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	k, secret := createTestKey(t, s, "  Shop  ", ScopeRead)
@@ -46,6 +47,7 @@ func TestCreateAPIKey(t *testing.T) {
 }
 
 func TestAuthenticateAPIKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	k, secret := createTestKey(t, s, "Shop", ScopeFull, ScopeRead)
@@ -101,6 +103,7 @@ func TestAuthenticateAPIKey(t *testing.T) {
 }
 
 func TestRevokeAPIKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clock := openTestStore(t)
 	k, _ := createTestKey(t, s, "Shop", ScopeFull)
@@ -125,6 +128,7 @@ func TestRevokeAPIKey(t *testing.T) {
 }
 
 func TestAPIKeyOnlyHashStored(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	k, secret := createTestKey(t, s, "Shop", ScopeFull)
 	tail := secret[len(k.Prefix)+1:]
@@ -168,6 +172,7 @@ func TestAPIKeyOnlyHashStored(t *testing.T) {
 }
 
 func TestAPIKeyLastUsed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clock := openTestStore(t)
 	_, secret := createTestKey(t, s, "Shop", ScopeFull)
@@ -212,6 +217,7 @@ func TestAPIKeyLastUsed(t *testing.T) {
 }
 
 func TestCreateAPIKeyValidation(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		nk     NewAPIKey

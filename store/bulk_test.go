@@ -38,6 +38,7 @@ func eventsWith(t *testing.T, s *Store, kind, detail string) string {
 }
 
 func TestBulkContacts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	customersAndCat := &Rule{Match: "any", Conditions: []Rule{
 		{Field: "tag", Op: "eq", Value: json.RawMessage(`"customer"`)},
@@ -156,6 +157,7 @@ func jsonInt(n int64) string {
 }
 
 func TestBulkContactsValidation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openSegmentStore(t)
 	cases := []struct {
@@ -189,6 +191,7 @@ func TestBulkContactsValidation(t *testing.T) {
 // batch: the 5000 contacts already on the list need no write, the next
 // 5000 do.
 func TestBulkContactsOnAFullDiskSaysHowFarItGot(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	l := createTestList(t, s, "News", OptInSingle)

@@ -10,6 +10,7 @@ import (
 // only the changes of campaignTransition succeed, each to its status, and
 // the rest are refused with a message, leaving the campaign as it was.
 func TestCampaignActionsFollowOneTable(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	allowed := map[[2]string]string{

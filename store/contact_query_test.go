@@ -35,6 +35,7 @@ func pageKeys(p ContactPage) string {
 }
 
 func TestContactFilters(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, lists := openSegmentStore(t)
 	ids := fixtureIDs(t, s)
@@ -109,6 +110,7 @@ func TestContactFilters(t *testing.T) {
 }
 
 func TestContactsPages(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openSegmentStore(t)
 	cases := []struct {
@@ -183,6 +185,7 @@ VALUES (?, ?, 'confirmed', ?, ?)`, list, id, testStart.Unix(), testStart.Unix())
 }
 
 func TestEachContact(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	news := createTestList(t, s, "News", OptInSingle)

@@ -56,6 +56,7 @@ func membershipList(c Contact) string {
 }
 
 func TestCreateContactValidation(t *testing.T) {
+	t.Parallel()
 	many := map[string]any{}
 	for i := 0; i <= MaxAttributes; i++ {
 		many[fmt.Sprintf("k%d", i)] = i
@@ -106,6 +107,7 @@ func TestCreateContactValidation(t *testing.T) {
 }
 
 func TestCreateContactStores(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	consentAt := testStart.Add(-time.Hour)
@@ -159,6 +161,7 @@ func TestCreateContactStores(t *testing.T) {
 }
 
 func TestCreateContactEmailUnique(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	createContact(t, s, ContactInput{Email: ptr("ann@example.com")})
@@ -177,6 +180,7 @@ func TestCreateContactEmailUnique(t *testing.T) {
 }
 
 func TestCreateContactUpsert(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clk := openTestStore(t)
 	first := createContact(t, s, ContactInput{
@@ -232,6 +236,7 @@ func TestCreateContactUpsert(t *testing.T) {
 }
 
 func TestCreateContactLists(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	single := createTestList(t, s, "Single", OptInSingle)
@@ -281,6 +286,7 @@ func TestCreateContactLists(t *testing.T) {
 }
 
 func TestContactTimeline(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	news := createTestList(t, s, "News", OptInSingle)
@@ -347,6 +353,7 @@ func TestContactTimeline(t *testing.T) {
 }
 
 func TestUpdateContact(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	ann := createContact(t, s, ContactInput{Email: ptr("ann@example.com"), Attributes: map[string]any{"city": "Leeds", "plan": "pro"}})
@@ -374,6 +381,7 @@ func TestUpdateContact(t *testing.T) {
 }
 
 func TestEraseContact(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	news := createTestList(t, s, "News", OptInSingle)
@@ -436,6 +444,7 @@ func TestEraseContact(t *testing.T) {
 }
 
 func TestDeleteContact(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	news := createTestList(t, s, "News", OptInSingle)
@@ -470,6 +479,7 @@ func TestDeleteContact(t *testing.T) {
 // TestAttributeCapCountsTheMergedResult checks that changes, which merge
 // into what a contact has, cannot take it past MaxAttributes a bit at a time.
 func TestAttributeCapCountsTheMergedResult(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	attrs := func(prefix string, n int) map[string]any {

@@ -12,6 +12,7 @@ import (
 // database past a page cap answers SQLITE_FULL, as a full disk does, and
 // /dev/full answers every write with ENOSPC.
 func TestIsDiskFull(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	if err := s.LimitGrowth(ctx, 0); err != nil {

@@ -30,6 +30,7 @@ func addDKIM(t *testing.T, s *Store, in NewDKIMKey) DKIMKey {
 }
 
 func TestAddDKIMKeyStoresItSealed(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	in := newDKIM(" Example.COM. ", "Herald1", "RSA")
@@ -65,6 +66,7 @@ func TestAddDKIMKeyStoresItSealed(t *testing.T) {
 }
 
 func TestAddDKIMKeyRefusesADuplicateSelector(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	addDKIM(t, s, newDKIM("example.com", "herald1", DKIMRSA))
 	_, err := s.AddDKIMKey(context.Background(), newDKIM("EXAMPLE.com", "HERALD1", DKIMEd25519))
@@ -84,6 +86,7 @@ func TestAddDKIMKeyRefusesADuplicateSelector(t *testing.T) {
 }
 
 func TestAddDKIMKeyValidation(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		change func(*NewDKIMKey)
@@ -116,6 +119,7 @@ func TestAddDKIMKeyValidation(t *testing.T) {
 }
 
 func TestSigningKeyIsTheNewestEnabledKey(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	if _, err := s.SigningKey(ctx, "example.com"); !errors.Is(err, ErrNotFound) {
@@ -170,6 +174,7 @@ func TestSigningKeyIsTheNewestEnabledKey(t *testing.T) {
 }
 
 func TestDKIMKeysListAndDelete(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	a1 := addDKIM(t, s, newDKIM("b.example", "one", DKIMRSA))
@@ -206,6 +211,7 @@ func TestDKIMKeysListAndDelete(t *testing.T) {
 }
 
 func TestDKIMKeyUnderAnotherSecretKeyIsUnreadable(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := openStoreAt(t, dir, testBox(t))
 	k := addDKIM(t, s, newDKIM("example.com", "herald1", DKIMRSA))

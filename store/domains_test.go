@@ -40,6 +40,7 @@ func domainCallers(s *Store) map[string]func(ctx context.Context, domain string)
 }
 
 func TestDomainRuleIsOneAcrossCallers(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, domain, want string // want "" means refused
 		says               string // part of the refusal
@@ -106,6 +107,7 @@ func TestDomainRuleIsOneAcrossCallers(t *testing.T) {
 }
 
 func TestSuppressedDomainMatchesInternationalAddresses(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	if _, _, err := s.AddSuppression(ctx, SuppressionInput{Value: "@Bücher.de"}); err != nil {
@@ -131,6 +133,7 @@ func TestSuppressedDomainMatchesInternationalAddresses(t *testing.T) {
 }
 
 func TestEmailLocalPartMustBeASCII(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	email := "jürgen@bücher.de"
 	_, _, err := s.CreateContact(context.Background(), ContactInput{Email: &email}, false)

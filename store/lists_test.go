@@ -10,6 +10,7 @@ import (
 )
 
 func TestCreateListDefaults(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	l, err := s.CreateList(context.Background(), ListInput{Name: ptr("  News "), Description: ptr(" Weekly ")})
 	if err != nil {
@@ -23,6 +24,7 @@ func TestCreateListDefaults(t *testing.T) {
 }
 
 func TestCreateListValidation(t *testing.T) {
+	t.Parallel()
 	field := func(key, label string) FormField { return FormField{Key: key, Label: label} }
 	tooMany := make([]FormField, 21)
 	for i := range tooMany {
@@ -60,6 +62,7 @@ func TestCreateListValidation(t *testing.T) {
 }
 
 func TestListStoresAndUpdates(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clk := openTestStore(t)
 	fields := []FormField{{Key: "city", Label: "City", Required: true}, {Key: "company", Label: "Company"}}
@@ -101,6 +104,7 @@ func TestListStoresAndUpdates(t *testing.T) {
 }
 
 func TestListCountsAndDelete(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, lists := openSegmentStore(t)
 	cases := []struct {

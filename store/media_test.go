@@ -8,6 +8,7 @@ import (
 )
 
 func TestMediaCreateListDelete(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	in := Media{FileName: "logo.png", ContentType: "image/png", Size: 1234, Width: 3, Height: 2, SHA256: "abc123", Path: "/data/media/upload-1.png"}
@@ -67,6 +68,7 @@ func TestMediaCreateListDelete(t *testing.T) {
 }
 
 func TestMediaListEmpty(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	list, err := s.MediaList(context.Background())
 	if err != nil || len(list) != 0 {

@@ -14,6 +14,7 @@ func newTestMessage(to, key string) NewMessage {
 }
 
 func TestCreateMessageIsIdempotent(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	in := newTestMessage("Buyer@Example.com", "order-1001")
@@ -59,6 +60,7 @@ func TestCreateMessageIsIdempotent(t *testing.T) {
 }
 
 func TestSuppressedMessageIsStoredWithItsReason(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	in := newTestMessage("gone@example.com", "")
@@ -76,6 +78,7 @@ func TestSuppressedMessageIsStoredWithItsReason(t *testing.T) {
 }
 
 func TestClaimRetryAndSendAMessage(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	m, _, _ := s.CreateMessage(ctx, newTestMessage("a@example.com", ""))
@@ -122,6 +125,7 @@ func TestClaimRetryAndSendAMessage(t *testing.T) {
 }
 
 func TestRequeueMessagesInFlight(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	a, _, _ := s.CreateMessage(ctx, newTestMessage("a@example.com", ""))
@@ -155,6 +159,7 @@ func TestRequeueMessagesInFlight(t *testing.T) {
 }
 
 func TestMessagesPageNewestFirst(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	for i := range 5 {
@@ -183,6 +188,7 @@ func TestMessagesPageNewestFirst(t *testing.T) {
 }
 
 func TestMessageBlock(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	for email, status := range map[string]string{"ok@example.com": StatusActive, "left@example.com": StatusUnsubscribed, "bad@example.com": StatusBounced} {
@@ -207,6 +213,7 @@ func TestMessageBlock(t *testing.T) {
 }
 
 func TestDeletingATemplateKeepsItsMessages(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	name, kind, subject, body := "Receipt", KindTransactional, "Receipt", "Thanks"
@@ -231,6 +238,7 @@ func TestDeletingATemplateKeepsItsMessages(t *testing.T) {
 // TestPruneAttachments drops the files of settled messages older than the
 // cut-off, and keeps those of messages still waiting and of recent ones.
 func TestPruneAttachments(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	withFile := func(to string) Message {

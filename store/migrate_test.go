@@ -32,6 +32,7 @@ func unmigrated(t *testing.T) (*sql.DB, *Store, []migration) {
 // rebuilds the relays table: the relay keeps its id, password and settings,
 // and the campaign still names it.
 func TestMigrationRebuildKeepsReferences(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w, s, all := unmigrated(t)
 	var rebuild migration
@@ -86,6 +87,7 @@ VALUES (7, 'Office', 'smtp', 'smtp.example.com', 587, 'starttls', 'me', x'0102',
 // applies 0010, which rebuilds import_jobs: the job keeps its id and bad
 // lines, a job may now be paused, and ids go on after the deleted one.
 func TestMigrationPausedImportsKeepJobsAndErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w, s, all := unmigrated(t)
 	mustExec := func(q string, args ...any) {

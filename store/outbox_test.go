@@ -106,6 +106,7 @@ var wantOutbox = []string{"both@example.com", "segment@example.com", "unsub-excl
 var wantSkipped = map[string]int{SkipUnsubscribed: 2, SkipUnconfirmed: 1, SkipBounced: 1, SkipComplained: 1, SkipSuppressed: 3}
 
 func TestMaterialiseChoosesTheAudience(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	c, _ := audienceFixture(t, s)
@@ -135,6 +136,7 @@ func TestMaterialiseChoosesTheAudience(t *testing.T) {
 }
 
 func TestMaterialiseInBatchesResumesAndFreezesTheAudience(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	box := testBox(t)
 	s := openStoreAt(t, dir, box)
@@ -178,6 +180,7 @@ func TestMaterialiseInBatchesResumesAndFreezesTheAudience(t *testing.T) {
 }
 
 func TestCampaignValidationAndReferences(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	cases := []struct {
@@ -237,6 +240,7 @@ func TestCampaignValidationAndReferences(t *testing.T) {
 }
 
 func TestClaimRecordAndRecoverSends(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	l, err := s.CreateList(ctx, ListInput{Name: ptr("All")})
@@ -310,6 +314,7 @@ func TestClaimRecordAndRecoverSends(t *testing.T) {
 }
 
 func TestStartFinishAndHardBounce(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	l, _ := s.CreateList(ctx, ListInput{Name: ptr("All")})
@@ -378,6 +383,7 @@ func TestStartFinishAndHardBounce(t *testing.T) {
 // attempt counted, not due before its time), sent messages adding to their
 // usage counters, and a hard bounce counted on its campaign.
 func TestHeldBackOutcomesAndUsage(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	l, _ := s.CreateList(ctx, ListInput{Name: ptr("All")})
@@ -438,6 +444,7 @@ func TestHeldBackOutcomesAndUsage(t *testing.T) {
 // TestComplaintCountsAgainstTheLastCampaign marks a contact complained:
 // the last campaign that reached them counts it, for its complaint rate.
 func TestComplaintCountsAgainstTheLastCampaign(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	l, _ := s.CreateList(ctx, ListInput{Name: ptr("All")})
@@ -472,6 +479,7 @@ func TestComplaintCountsAgainstTheLastCampaign(t *testing.T) {
 // of its sends are in flight: one is sent, one would retry and one goes
 // back untried. Only the sent one is not cancelled.
 func TestCancelledCampaignLeavesNothingWaiting(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	l, _ := s.CreateList(ctx, ListInput{Name: ptr("All")})

@@ -10,6 +10,7 @@ import (
 // TestListsArePagedInSQL creates more rows than a page of campaigns, imports
 // and media, and reads them back a page at a time.
 func TestListsArePagedInSQL(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	const n, perPage = 7, 3

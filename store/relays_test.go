@@ -28,6 +28,7 @@ func rawPassword(t *testing.T, s *Store, id int64) []byte {
 }
 
 func TestCreateRelayValidation(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		change func(*RelayInput)
@@ -75,6 +76,7 @@ func TestCreateRelayValidation(t *testing.T) {
 }
 
 func TestCreateRelayAccepts(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		change func(*RelayInput)
@@ -102,6 +104,7 @@ func TestCreateRelayAccepts(t *testing.T) {
 }
 
 func TestCreateRelayStores(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	in := validRelay()
@@ -130,6 +133,7 @@ func TestCreateRelayStores(t *testing.T) {
 }
 
 func TestRelaysOrderedByName(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	for _, name := range []string{"charlie", "Alpha", "bravo"} {
@@ -153,6 +157,7 @@ func TestRelaysOrderedByName(t *testing.T) {
 }
 
 func TestCreateRelayDuplicateName(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	if _, err := s.CreateRelay(ctx, validRelay()); err != nil {
@@ -169,6 +174,7 @@ func TestCreateRelayDuplicateName(t *testing.T) {
 }
 
 func TestRelayPasswordEncrypted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openStoreAt(t, dir, testBox(t))
@@ -205,6 +211,7 @@ func TestRelayPasswordEncrypted(t *testing.T) {
 }
 
 func TestRelayWithoutPassword(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, pw := range map[string]*string{"nil": nil, "empty": ptr("")} {
 		t.Run(name, func(t *testing.T) {
@@ -229,6 +236,7 @@ func TestRelayWithoutPassword(t *testing.T) {
 }
 
 func TestUpdateRelayPassword(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clock := openTestStore(t)
 	r, err := s.CreateRelay(ctx, validRelay())
@@ -281,6 +289,7 @@ func TestUpdateRelayPassword(t *testing.T) {
 }
 
 func TestUpdateRelayErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	a, err := s.CreateRelay(ctx, validRelay())
@@ -329,6 +338,7 @@ func TestUpdateRelayErrors(t *testing.T) {
 // and quota, drops the SMTP fields it does not use, and dates its warm-up
 // from when warm-up was turned on.
 func TestSESRelayStores(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	in := RelayInput{Name: "SES", Kind: "ses", Host: "ignored.example.com", Port: 25, Region: " EU-West-1 ", Username: "AKIAEXAMPLE",

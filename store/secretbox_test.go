@@ -11,6 +11,7 @@ import (
 )
 
 func TestNewSecretBoxKeyLength(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 16, 31, 33, 64} {
 		if _, err := NewSecretBox(make([]byte, n)); err == nil {
 			t.Errorf("NewSecretBox(%d bytes): got nil error, want an error", n)
@@ -19,6 +20,7 @@ func TestNewSecretBoxKeyLength(t *testing.T) {
 }
 
 func TestSecretBoxRoundTrip(t *testing.T) {
+	t.Parallel()
 	box := testBox(t)
 	for name, plain := range map[string]string{
 		"empty":   "",
@@ -46,6 +48,7 @@ func TestSecretBoxRoundTrip(t *testing.T) {
 }
 
 func TestSecretBoxSealsDiffer(t *testing.T) {
+	t.Parallel()
 	box := testBox(t)
 	a, err := box.Seal("same text")
 	if err != nil {
@@ -61,6 +64,7 @@ func TestSecretBoxSealsDiffer(t *testing.T) {
 }
 
 func TestSecretBoxTampered(t *testing.T) {
+	t.Parallel()
 	box := testBox(t)
 	sealed, err := box.Seal("relay password")
 	if err != nil {
@@ -87,6 +91,7 @@ func TestSecretBoxTampered(t *testing.T) {
 }
 
 func TestSecretBoxWrongKey(t *testing.T) {
+	t.Parallel()
 	sealed, err := testBox(t).Seal("relay password")
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +110,7 @@ func TestSecretBoxWrongKey(t *testing.T) {
 }
 
 func TestLoadSecretBoxKeyFile(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	box1, err := LoadSecretBox(dir, "")
 	if err != nil {
@@ -147,6 +153,7 @@ func TestLoadSecretBoxKeyFile(t *testing.T) {
 }
 
 func TestLoadSecretBoxDamagedKeyFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, SecretKeyFile), []byte("not a key\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -157,6 +164,7 @@ func TestLoadSecretBoxDamagedKeyFile(t *testing.T) {
 }
 
 func TestLoadSecretBoxEnv(t *testing.T) {
+	t.Parallel()
 	sealed, err := testBox(t).Seal("from env")
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +190,7 @@ func TestLoadSecretBoxEnv(t *testing.T) {
 }
 
 func TestLoadSecretBoxBadEnv(t *testing.T) {
+	t.Parallel()
 	for name, env := range map[string]string{
 		"word":          "secret",
 		"short hex":     hex.EncodeToString(testKey[:31]),

@@ -313,6 +313,7 @@ var segmentCases = []segmentCase{
 }
 
 func TestSegmentRules(t *testing.T) {
+	t.Parallel()
 	s, lists := openSegmentStore(t)
 	ids := strings.NewReplacer(
 		"$news", strconv.FormatInt(lists["news"], 10),
@@ -334,6 +335,7 @@ func TestSegmentRules(t *testing.T) {
 // TestSegmentCasesCoverEveryOp checks that segmentCases try every op of every
 // field, so a new field or op cannot go untested.
 func TestSegmentCasesCoverEveryOp(t *testing.T) {
+	t.Parallel()
 	covered := map[string]bool{}
 	var walk func(r Rule)
 	walk = func(r Rule) {
@@ -394,6 +396,7 @@ func manyConditions(n int) Rule {
 }
 
 func TestCompileRuleLimits(t *testing.T) {
+	t.Parallel()
 	s, _ := openSegmentStore(t)
 	if got := matchRule(t, s, nested(maxRuleDepth)); got != "ann bob gus_1 gusx1 hal ivy jay" {
 		t.Errorf("condition at depth %d: got %v, want the active contacts", maxRuleDepth, got)
@@ -439,6 +442,7 @@ func checkRuleError(t *testing.T, err error, path, msg string) {
 }
 
 func TestCompileRuleErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, rule, path, msg string
 	}{
@@ -509,6 +513,7 @@ func TestCompileRuleErrors(t *testing.T) {
 }
 
 func TestCompileRuleTooManyValues(t *testing.T) {
+	t.Parallel()
 	vs := make([]string, maxInValues+1)
 	for i := range vs {
 		vs[i] = strconv.Quote(fmt.Sprint("v", i))
@@ -525,6 +530,7 @@ func TestCompileRuleTooManyValues(t *testing.T) {
 // TestRuleWithinSQLiteLimits checks that a rule that compiles also runs:
 // SQLite refuses more than 32766 arguments and LIKE patterns over 50000 bytes.
 func TestRuleWithinSQLiteLimits(t *testing.T) {
+	t.Parallel()
 	s, _ := openSegmentStore(t)
 	vals := make([]string, maxInValues)
 	for i := range vals {
@@ -554,6 +560,7 @@ func TestRuleWithinSQLiteLimits(t *testing.T) {
 }
 
 func TestParseRuleErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, doc, msg string }{
 		{"unknown key", `{"match": "all", "conditions": [], "limit": 3}`, `unknown field "limit"`},
 		{"unknown key in a condition", all1(`"field": "email", "op": "eq", "valeu": "x"`), `unknown field "valeu"`},
@@ -571,6 +578,7 @@ func TestParseRuleErrors(t *testing.T) {
 }
 
 func TestRuleValuesAreOnlyArguments(t *testing.T) {
+	t.Parallel()
 	s, _ := openSegmentStore(t)
 	const hostile = `x'); DROP TABLE contacts; --`
 	q := strconv.Quote(hostile)
@@ -613,6 +621,7 @@ func TestRuleValuesAreOnlyArguments(t *testing.T) {
 }
 
 func TestCompileRuleUsesNow(t *testing.T) {
+	t.Parallel()
 	r := Rule{Match: "all", Conditions: []Rule{{Field: "created_at", Op: "within_days", Value: json.RawMessage(`2`)}}}
 	c, err := CompileRule(r, testStart)
 	if err != nil {
@@ -624,6 +633,7 @@ func TestCompileRuleUsesNow(t *testing.T) {
 }
 
 func TestParseDate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in   string
 		want time.Time

@@ -14,6 +14,7 @@ func cityRule(city string) *Rule {
 }
 
 func TestCreateSegmentValidation(t *testing.T) {
+	t.Parallel()
 	badField := &Rule{Match: "all", Conditions: []Rule{{Field: "city", Op: "eq", Value: json.RawMessage(`"x"`)}}}
 	badOp := &Rule{Match: "any", Conditions: []Rule{cityRule("x").Conditions[0], {Field: "tag", Op: "gt", Value: json.RawMessage(`1`)}}}
 	cases := []struct {
@@ -41,6 +42,7 @@ func TestCreateSegmentValidation(t *testing.T) {
 }
 
 func TestSegmentLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openSegmentStore(t)
 	count := func(id int64) int {

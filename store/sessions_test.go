@@ -9,6 +9,7 @@ import (
 )
 
 func TestSessionLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	u := createTestUser(t, s, "ann@example.com")
@@ -56,6 +57,7 @@ func TestSessionLifecycle(t *testing.T) {
 }
 
 func TestSessionTokensDiffer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	u := createTestUser(t, s, "ann@example.com")
@@ -73,6 +75,7 @@ func TestSessionTokensDiffer(t *testing.T) {
 }
 
 func TestSessionUserAgentCut(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	u := createTestUser(t, s, "ann@example.com")
@@ -85,6 +88,7 @@ func TestSessionUserAgentCut(t *testing.T) {
 }
 
 func TestSessionExpires(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clock := openTestStore(t)
 	u := createTestUser(t, s, "ann@example.com")
@@ -123,6 +127,7 @@ func TestSessionExpires(t *testing.T) {
 }
 
 func TestSessionExtendedWhenUsed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clock := openTestStore(t)
 	u := createTestUser(t, s, "ann@example.com")

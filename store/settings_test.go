@@ -20,6 +20,7 @@ func defaultGeneral() General {
 }
 
 func TestGeneralDefaults(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	g, err := s.General(context.Background())
 	if err != nil {
@@ -31,6 +32,7 @@ func TestGeneralDefaults(t *testing.T) {
 }
 
 func TestSaveGeneralValidation(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		change func(*General)
@@ -73,6 +75,7 @@ func TestSaveGeneralValidation(t *testing.T) {
 }
 
 func TestSaveGeneralRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	in := General{
@@ -112,6 +115,7 @@ func TestSaveGeneralRoundTrip(t *testing.T) {
 }
 
 func TestGeneralSecure(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		base string
 		want bool

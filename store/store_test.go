@@ -71,6 +71,7 @@ func countRows(t *testing.T, s *Store, query string, args ...any) int {
 }
 
 func TestOpenCreatesDirAndMigratesOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "nested", "data")
 	box := testBox(t)
@@ -112,6 +113,7 @@ func TestOpenCreatesDirAndMigratesOnce(t *testing.T) {
 }
 
 func TestOpenDirWithURICharacters(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"a#b", "100%41", "what?now", "with space"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), name)
@@ -125,6 +127,7 @@ func TestOpenDirWithURICharacters(t *testing.T) {
 }
 
 func TestConnectionSettings(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	for _, p := range []struct {
 		name string
@@ -156,6 +159,7 @@ func TestConnectionSettings(t *testing.T) {
 }
 
 func TestDeleteUserCascadesToSessions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	gone := createTestUser(t, s, "gone@example.com")
@@ -183,6 +187,7 @@ func TestDeleteUserCascadesToSessions(t *testing.T) {
 }
 
 func TestSessionNeedsExistingUser(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	if _, _, err := s.CreateSession(context.Background(), 999, "", ""); err == nil {
 		t.Errorf("CreateSession for missing user: got nil error, want a foreign key error")
@@ -190,6 +195,7 @@ func TestSessionNeedsExistingUser(t *testing.T) {
 }
 
 func TestTxRollsBackOnError(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	boom := errors.New("boom")
@@ -214,6 +220,7 @@ func TestTxRollsBackOnError(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	emails := []string{"one@example.com", "two@example.com"}
@@ -267,6 +274,7 @@ func TestBackup(t *testing.T) {
 }
 
 func TestBackupRefusesExistingFile(t *testing.T) {
+	t.Parallel()
 	// SQLite alone would write over an empty file, so that case matters most.
 	for name, content := range map[string]string{"empty": "", "not empty": "keep me"} {
 		t.Run(name, func(t *testing.T) {

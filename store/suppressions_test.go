@@ -10,6 +10,7 @@ import (
 )
 
 func TestAddSuppression(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name                string
 		in                  SuppressionInput
@@ -36,6 +37,7 @@ func TestAddSuppression(t *testing.T) {
 }
 
 func TestAddSuppressionIdempotent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clk := openTestStore(t)
 	first, created, err := s.AddSuppression(ctx, SuppressionInput{Value: "ann@example.com", Reason: "asked"})
@@ -56,6 +58,7 @@ func TestAddSuppressionIdempotent(t *testing.T) {
 }
 
 func TestAddSuppressionValidation(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		in   SuppressionInput
@@ -84,6 +87,7 @@ func TestAddSuppressionValidation(t *testing.T) {
 }
 
 func TestSuppressed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	for _, v := range []string{"ann@example.com", "@ample.com", "blocked.org"} {
@@ -121,6 +125,7 @@ func TestSuppressed(t *testing.T) {
 }
 
 func TestSuppressionsPagesAndDelete(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	var ids []int64

@@ -27,6 +27,7 @@ func createTemplate(t *testing.T, s *Store, in TemplateInput) Template {
 }
 
 func TestCreateTemplateDefaults(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	got, err := s.CreateTemplate(ctx, TemplateInput{Name: tplPtr("  Welcome  "), Author: "ann@example.com"}, nil)
@@ -50,6 +51,7 @@ func TestCreateTemplateDefaults(t *testing.T) {
 }
 
 func TestCreateTemplateValidation(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		change func(in *TemplateInput, campaignID int64)
@@ -89,6 +91,7 @@ func TestCreateTemplateValidation(t *testing.T) {
 }
 
 func TestCreateTemplateAcceptsKinds(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	layout := createTemplate(t, s, TemplateInput{Name: tplPtr("Frame"), Kind: tplPtr(KindLayout), Body: tplPtr(`<div>{{template "content" .}}</div>`)})
@@ -120,6 +123,7 @@ func TestCreateTemplateAcceptsKinds(t *testing.T) {
 }
 
 func TestCreateTemplateCheckErrors(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	var seen []Template
 	check := func(t Template) map[string]string {
@@ -154,6 +158,7 @@ func TestCreateTemplateCheckErrors(t *testing.T) {
 }
 
 func TestCreateTemplateDuplicateName(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	createTemplate(t, s, tplInput("Welcome", "<p>One</p>"))
@@ -175,6 +180,7 @@ func TestCreateTemplateDuplicateName(t *testing.T) {
 }
 
 func TestUpdateTemplateVersions(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	ctx := context.Background()
 	tpl := createTemplate(t, s, tplInput("News", "<p>One</p>"))
@@ -239,6 +245,7 @@ func TestUpdateTemplateVersions(t *testing.T) {
 }
 
 func TestUpdateTemplateRefuses(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	layout := createTemplate(t, s, TemplateInput{Name: tplPtr("Frame"), Kind: tplPtr(KindLayout), Body: tplPtr(`{{template "content" .}}`)})
@@ -280,6 +287,7 @@ func TestUpdateTemplateRefuses(t *testing.T) {
 }
 
 func TestTemplateVersion(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	tpl := createTemplate(t, s, tplInput("News", "<p>One</p>"))
@@ -311,6 +319,7 @@ func TestTemplateVersion(t *testing.T) {
 }
 
 func TestRestoreTemplateVersion(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	tpl := createTemplate(t, s, tplInput("News", "<p>One</p>"))
@@ -348,6 +357,7 @@ func TestRestoreTemplateVersion(t *testing.T) {
 }
 
 func TestDeleteTemplate(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	layout := createTemplate(t, s, TemplateInput{Name: tplPtr("Frame"), Kind: tplPtr(KindLayout), Body: tplPtr(`{{template "content" .}}`)})
@@ -387,6 +397,7 @@ func TestDeleteTemplate(t *testing.T) {
 }
 
 func TestRestoreTemplateVersionOfADeletedLayout(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	layout := createTemplate(t, s, TemplateInput{Name: tplPtr("Frame"), Kind: tplPtr(KindLayout), Body: tplPtr(`{{template "content" .}}`)})

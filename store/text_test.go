@@ -52,6 +52,7 @@ var lineCases = []struct {
 }
 
 func TestCheckLine(t *testing.T) {
+	t.Parallel()
 	for _, tc := range lineCases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := CheckLine(tc.in, 100)
@@ -63,6 +64,7 @@ func TestCheckLine(t *testing.T) {
 }
 
 func TestCleanLine(t *testing.T) {
+	t.Parallel()
 	for _, tc := range lineCases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := CleanLine(tc.in)
@@ -98,6 +100,7 @@ func FuzzCleanLine(f *testing.F) {
 // subject with a right-to-left override and with an emoji sequence: the
 // first is refused naming its field, the second kept.
 func TestNamesAndSubjectsRefuseHiddenCharacters(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	saves := map[string]func(v string) error{

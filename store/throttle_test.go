@@ -23,6 +23,7 @@ func fail(t *testing.T, s *Store, key string, limit int) {
 }
 
 func TestLoginThrottleLocksAndDoubles(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	const key, limit = "account:ann@example.com", 3
 
@@ -60,6 +61,7 @@ func TestLoginThrottleLocksAndDoubles(t *testing.T) {
 }
 
 func TestLoginThrottleCap(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	const key = "ip:192.0.2.1"
 	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60}
@@ -72,6 +74,7 @@ func TestLoginThrottleCap(t *testing.T) {
 }
 
 func TestLoginThrottleSeveralKeys(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	fail(t, s, "account:a", 1)
 	fail(t, s, "ip:b", 1)
@@ -82,6 +85,7 @@ func TestLoginThrottleSeveralKeys(t *testing.T) {
 }
 
 func TestLoginSucceededClears(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	const key, limit = "account:ann@example.com", 3
@@ -107,6 +111,7 @@ func TestLoginSucceededClears(t *testing.T) {
 }
 
 func TestLoginThrottleWindow(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		gap    time.Duration
@@ -138,6 +143,7 @@ func TestLoginThrottleWindow(t *testing.T) {
 }
 
 func TestDeleteExpiredThrottles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clock := openTestStore(t)
 	fail(t, s, "old", 1) // locked for a minute
@@ -164,6 +170,7 @@ func TestDeleteExpiredThrottles(t *testing.T) {
 // waits out every lockout and fails once more: locks must keep doubling up to
 // the cap, even once they outlast the 15-minute window.
 func TestLockoutsEscalateWhenEachFailureWaitsOutTheLock(t *testing.T) {
+	t.Parallel()
 	s, clock := openTestStore(t)
 	const key, limit = "account:patient@example.com", 5
 	for i := 0; i < limit; i++ {

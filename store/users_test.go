@@ -36,6 +36,7 @@ func sameFields(t *testing.T, err error, want ...string) {
 }
 
 func TestCreateUserValidation(t *testing.T) {
+	t.Parallel()
 	valid := NewUser{Email: "ann@example.com", Name: "Ann", Role: RoleAdmin, Password: "long enough pw"}
 	cases := []struct {
 		name   string
@@ -68,6 +69,7 @@ func TestCreateUserValidation(t *testing.T) {
 }
 
 func TestCreateUserAccepts(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		nu   NewUser
@@ -88,6 +90,7 @@ func TestCreateUserAccepts(t *testing.T) {
 }
 
 func TestCreateUserStores(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	u, err := s.CreateUser(ctx, NewUser{Email: "  Ann@Example.com ", Name: "  Ann  ", Role: RoleAdmin, Password: "correct horse battery"})
@@ -116,6 +119,7 @@ func TestCreateUserStores(t *testing.T) {
 }
 
 func TestCreateUserDuplicateEmail(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	createTestUser(t, s, "ann@example.com")
@@ -129,6 +133,7 @@ func TestCreateUserDuplicateEmail(t *testing.T) {
 }
 
 func TestCheckPassword(t *testing.T) {
+	t.Parallel()
 	hash, err := HashPassword("right password")
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +161,7 @@ func TestCheckPassword(t *testing.T) {
 }
 
 func TestSetupToken(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	owner := NewUser{Email: "owner@example.com", Name: "Owner", Password: "owner password"}
@@ -221,6 +227,7 @@ func TestSetupToken(t *testing.T) {
 }
 
 func TestNewSetupTokenReplacesEarlier(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	first, err := s.NewSetupToken(ctx)
@@ -246,6 +253,7 @@ func TestNewSetupTokenReplacesEarlier(t *testing.T) {
 }
 
 func TestCreateOwnerWhenUserExists(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	token, err := s.NewSetupToken(ctx)
@@ -259,6 +267,7 @@ func TestCreateOwnerWhenUserExists(t *testing.T) {
 }
 
 func TestCreateOwnerWithoutToken(t *testing.T) {
+	t.Parallel()
 	s, _ := openTestStore(t)
 	if _, err := s.CreateOwner(context.Background(), "anything", NewUser{Email: "o@example.com", Password: "owner password"}); !errors.Is(err, ErrBadSetupToken) {
 		t.Errorf("CreateOwner before any token: got %v, want %v", err, ErrBadSetupToken)
@@ -269,6 +278,7 @@ func TestCreateOwnerWithoutToken(t *testing.T) {
 }
 
 func TestSetPassword(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	ann := createTestUser(t, s, "ann@example.com")
@@ -313,6 +323,7 @@ func TestSetPassword(t *testing.T) {
 }
 
 func TestSetPasswordErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	createTestUser(t, s, "ann@example.com")

@@ -6,6 +6,7 @@ import (
 )
 
 func TestValidationErrorMessages(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		fields map[string]string

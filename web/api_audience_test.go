@@ -12,6 +12,7 @@ import (
 )
 
 func TestAPIListsCRUD(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 
@@ -95,6 +96,7 @@ func TestAPIListsCRUD(t *testing.T) {
 }
 
 func TestAPISegments(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	news := audSeedList(t, h, "Newsletter", store.OptInSingle)
@@ -203,6 +205,7 @@ func TestAPISegments(t *testing.T) {
 }
 
 func TestAPISuppressions(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	ctx := context.Background()

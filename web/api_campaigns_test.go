@@ -42,6 +42,7 @@ func (h *harness) readyToSend(sink *smtptest.Server, conns int, tz string) {
 // what is missing, send to a real loopback relay, watch it finish, and read
 // its stats and recipients.
 func TestAPICampaignLifecycle(t *testing.T) {
+	t.Parallel()
 	h, _, sink := sendingHarness(t, smtptest.Options{})
 	ctx := context.Background()
 

@@ -71,6 +71,7 @@ func audSeedContact(t testing.TB, h *harness, email string, tags []string, attrs
 }
 
 func TestAPIContactCreateConflictAndUpsert(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	single := audSeedList(t, h, "Newsletter", store.OptInSingle)
@@ -151,6 +152,7 @@ func TestAPIContactCreateConflictAndUpsert(t *testing.T) {
 }
 
 func TestAPIContactValidation(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	cases := []struct {
@@ -184,6 +186,7 @@ func TestAPIContactValidation(t *testing.T) {
 }
 
 func TestAPIContactListFilters(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeRead)
 	ctx := context.Background()
@@ -263,6 +266,7 @@ func TestAPIContactListFilters(t *testing.T) {
 }
 
 func TestAPIContactGetPatchDelete(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	news := audSeedList(t, h, "Newsletter", store.OptInSingle)
@@ -334,6 +338,7 @@ func TestAPIContactGetPatchDelete(t *testing.T) {
 }
 
 func TestAPIContactExportAndErase(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	news := audSeedList(t, h, "Newsletter", store.OptInSingle)
@@ -394,6 +399,7 @@ func TestAPIContactExportAndErase(t *testing.T) {
 }
 
 func TestAPIContactBulkAndTags(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	ctx := context.Background()
@@ -455,6 +461,7 @@ func TestAPIContactBulkAndTags(t *testing.T) {
 }
 
 func TestAPIContactsReadOnlyKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ro := h.apiKey(store.ScopeRead)
 	id := audSeedContact(t, h, "a@example.com", nil, nil)

@@ -47,6 +47,7 @@ func tplList(t *testing.T, out map[string]any) []map[string]any {
 }
 
 func TestAPITemplateCreateFormats(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	cases := []struct {
@@ -93,6 +94,7 @@ func TestAPITemplateCreateFormats(t *testing.T) {
 }
 
 func TestAPITemplateCreateRefusesWhatCannotRender(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	campaign := tplCreate(t, h, key, map[string]any{"name": "Plain", "subject": "Hi", "html": "<p>Hi</p>"})
@@ -147,6 +149,7 @@ func TestAPITemplateCreateRefusesWhatCannotRender(t *testing.T) {
 }
 
 func TestAPITemplateListVersionsRestoreDelete(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	layout := tplCreate(t, h, key, map[string]any{"name": "Frame", "kind": "layout", "html": `<div class="frame">{{template "content" .}}<p>{{.Org.Address}} <a href="{{unsubscribe_url}}">Unsubscribe</a></p></div>`})
@@ -241,6 +244,7 @@ func TestAPITemplateListVersionsRestoreDelete(t *testing.T) {
 var unsubscribeLink = regexp.MustCompile(`/u/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)`)
 
 func TestAPITemplatePreview(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.setBaseURL()
 	key := h.apiKey(store.ScopeFull)
@@ -359,6 +363,7 @@ func pathOf(t *testing.T, raw string) string {
 }
 
 func TestAPIMediaUploadServeDelete(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	pngBytes := testImage(t, "png")
@@ -441,6 +446,7 @@ func TestAPIMediaUploadServeDelete(t *testing.T) {
 }
 
 func TestAPIMediaRefuses(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	big := append(testImage(t, "png"), bytes.Repeat([]byte{0}, 5<<20)...)
@@ -485,6 +491,7 @@ func TestAPIMediaRefuses(t *testing.T) {
 }
 
 func TestAPITemplatePatchTextKeepsTheHTML(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	code, out := h.api(key, http.MethodPost, "/api/v1/templates", map[string]any{"name": "Receipt", "kind": "transactional", "subject": "Thanks", "html": "<p>Thanks</p>"})

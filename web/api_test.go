@@ -17,6 +17,7 @@ import (
 )
 
 func TestAPIMe(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeRead)
 	code, out := h.api(key, http.MethodGet, "/api/v1/me", nil)
@@ -33,6 +34,7 @@ func TestAPIMe(t *testing.T) {
 }
 
 func TestAPIRevokedAndReadOnlyKeys(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ro := h.apiKey(store.ScopeRead)
 	code, out := h.api(ro, http.MethodPost, "/api/v1/relays", map[string]any{"name": "x", "host": "smtp.example.com"})
@@ -50,6 +52,7 @@ func TestAPIRevokedAndReadOnlyKeys(t *testing.T) {
 }
 
 func TestAPIRelaysCRUD(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	create := map[string]any{"name": "Postmark", "kind": "smtp", "host": "smtp.postmarkapp.test", "port": 587, "tls": "starttls",
@@ -128,6 +131,7 @@ func TestAPIRelaysCRUD(t *testing.T) {
 }
 
 func TestAPIRelayTestSend(t *testing.T) {
+	t.Parallel()
 	sink := smtptest.Start(t, smtptest.Options{})
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
@@ -151,6 +155,7 @@ func TestAPIRelayTestSend(t *testing.T) {
 }
 
 func TestAPISettings(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	code, out := h.api(key, http.MethodGet, "/api/v1/settings", nil)
@@ -188,6 +193,7 @@ func TestAPISettings(t *testing.T) {
 }
 
 func TestAPIRateLimitPerKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *harnessConfig) { c.APIRate, c.APIBurst = 0.001, 3 })
 	a, b := h.apiKey(store.ScopeRead), h.apiKey(store.ScopeRead)
 	for i := 0; i < 3; i++ {
@@ -205,6 +211,7 @@ func TestAPIRateLimitPerKey(t *testing.T) {
 }
 
 func TestAPIInputEdges(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	req := func(body string) (int, map[string]any) {
@@ -251,6 +258,7 @@ func TestAPIInputEdges(t *testing.T) {
 }
 
 func TestAPIExplainsAPasswordItCannotDecrypt(t *testing.T) {
+	t.Parallel()
 	sink := smtptest.Start(t, smtptest.Options{Username: "u", Password: "p"})
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
@@ -275,6 +283,7 @@ func TestAPIExplainsAPasswordItCannotDecrypt(t *testing.T) {
 }
 
 func TestHEADWorksLikeGET(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.createOwner()
 	page := body(t, h.get("/login"))

@@ -11,6 +11,7 @@ import (
 var shownKey = regexp.MustCompile(`id="new-api-key">(herald_[a-z0-9_]+)<`)
 
 func TestAPIKeyPagesCreateShowOnceAndRevoke(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	resp := h.postForm("/settings/api-keys", url.Values{"name": {""}, "scope": {"full"}}, nil)

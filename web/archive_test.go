@@ -12,6 +12,7 @@ import (
 )
 
 func TestPublicArchiveAndFeed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	l := publicList(t, h, "single")

@@ -28,6 +28,7 @@ func audIDFrom(t testing.TB, resp *http.Response) int64 {
 }
 
 func TestContactsPageAndHTMXFragment(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	news := audSeedList(t, h, "Newsletter", store.OptInSingle)
@@ -84,6 +85,7 @@ func TestContactsPageAndHTMXFragment(t *testing.T) {
 }
 
 func TestContactFormCreateEditAndLists(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()
@@ -200,6 +202,7 @@ func TestContactFormCreateEditAndLists(t *testing.T) {
 // TestContactFormWithoutTags saves contacts whose tags field is empty, as
 // the form sends it for anyone without tags.
 func TestContactFormWithoutTags(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()
@@ -233,6 +236,7 @@ func TestContactFormWithoutTags(t *testing.T) {
 }
 
 func TestContactBulkForm(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()
@@ -286,6 +290,7 @@ func TestContactBulkForm(t *testing.T) {
 }
 
 func TestListPages(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()
@@ -382,6 +387,7 @@ func audSegmentForm(name string, conds ...[4]string) url.Values {
 var audRuleRow = regexp.MustCompile(`<div class="rule-row[^"]*">`)
 
 func TestSegmentEditor(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()
@@ -496,6 +502,7 @@ func TestSegmentEditor(t *testing.T) {
 }
 
 func TestSuppressionsPage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()
@@ -535,6 +542,7 @@ func TestSuppressionsPage(t *testing.T) {
 }
 
 func TestSegmentSaveRefusesRowsTheEditorDoesNotOffer(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	for name, form := range map[string]url.Values{

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSetupNeedsTheTokenAndWorksOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	token, err := h.st.NewSetupToken(ctx)
@@ -66,6 +67,7 @@ func TestSetupNeedsTheTokenAndWorksOnce(t *testing.T) {
 }
 
 func TestSignInAndOut(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.createOwner()
 	if resp := h.get("/settings"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fsettings" {
@@ -95,6 +97,7 @@ func TestSignInAndOut(t *testing.T) {
 }
 
 func TestSignInRedirectStaysOnSite(t *testing.T) {
+	t.Parallel()
 	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "/\t/evil.example", "/a\\b", "/\r\nX: y"} {
 		if got := safeNext(next); got != "/" {
 			t.Errorf("safeNext(%q): got %q, want /", next, got)
@@ -106,6 +109,7 @@ func TestSignInRedirectStaysOnSite(t *testing.T) {
 }
 
 func TestSessionCookieIsSecureWithHTTPSBaseURL(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	if _, err := h.st.SaveGeneral(context.Background(), store.General{BaseURL: "HTTPS://Mail.Example.com/", Timezone: "UTC"}); err != nil {
 		t.Fatal(err)
@@ -121,6 +125,7 @@ func TestSessionCookieIsSecureWithHTTPSBaseURL(t *testing.T) {
 }
 
 func TestWrongPasswordsAreThrottledPerAccount(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.createOwner()
 	wrong := url.Values{"email": {ownerEmail}, "password": {"not the password"}}
@@ -141,6 +146,7 @@ func TestWrongPasswordsAreThrottledPerAccount(t *testing.T) {
 }
 
 func TestSignInsAreThrottledPerAddress(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.createOwner()
 	var last *http.Response
@@ -157,6 +163,7 @@ func TestSignInsAreThrottledPerAddress(t *testing.T) {
 }
 
 func TestCrossSiteFormPostsAreRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()

@@ -94,6 +94,7 @@ func formSites(f formFixtures) []struct {
 }
 
 func TestFormsOverTheLimitAreRefusedNotEmptied(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	f := seedFormFixtures(t, h)
@@ -113,6 +114,7 @@ func TestFormsOverTheLimitAreRefusedNotEmptied(t *testing.T) {
 }
 
 func TestUnreadableFormsAreRefusedNotEmptied(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	f := seedFormFixtures(t, h)
@@ -140,6 +142,7 @@ func sized(name string, n int) string {
 }
 
 func TestAPIBodiesOverTheLimitGet413(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	send := func(n int, hideLength bool) (int, map[string]any) {
@@ -173,6 +176,7 @@ func TestAPIBodiesOverTheLimitGet413(t *testing.T) {
 }
 
 func TestFormBodyLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	// sizedForm is a new list's form of exactly n bytes.
@@ -218,6 +222,7 @@ func TestFormBodyLimit(t *testing.T) {
 }
 
 func TestMessageBodyLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	code, out := h.api(key, http.MethodPost, "/api/v1/messages", `{"to":"a@example.com","subject":"Hi","text":"`+strings.Repeat("x", maxMessageBody)+`"}`)
@@ -230,6 +235,7 @@ func TestMessageBodyLimit(t *testing.T) {
 // TestUploadBodiesOverTheLimitGet413 sends an image upload whose body
 // passes its limit before the file, without saying its length.
 func TestUploadBodiesOverTheLimitGet413(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	key := h.apiKey(store.ScopeFull)

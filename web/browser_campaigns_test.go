@@ -21,6 +21,7 @@ import (
 // its recipients. The relay holds messages back when the test says, so the
 // page is seen mid-send, and the page must follow without being reloaded.
 func TestBrowserCampaignScheduleAndWatch(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	gate := make(chan struct{})
 	var mu sync.Mutex

@@ -23,6 +23,7 @@ var confirmLink = regexp.MustCompile(`https?://\S+/subscribe/confirm/\S+`)
 // which first solves the form's proof-of-work puzzle, receives the
 // confirmation email on a loopback SMTP server, follows its link and confirms.
 func TestBrowserDoubleOptIn(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	sink := smtptest.Start(t, smtptest.Options{})
 	h := newHarness(t)

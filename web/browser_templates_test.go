@@ -15,6 +15,7 @@ import (
 // watches the preview follow: the rendered heading, then the error with its
 // line and column when the template names a field that does not exist.
 func TestBrowserTemplateEditorLivePreview(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	h := newHarness(t)
 	h.createOwner()

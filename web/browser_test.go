@@ -86,6 +86,7 @@ func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 // does first: open the setup link, create the account, sign in, add an SMTP
 // relay and send a test email to a real SMTP server on loopback.
 func TestBrowserSetupSignInAddRelayAndSendTest(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	sink := smtptest.Start(t, smtptest.Options{Username: "mailer", Password: "relay-pass-123"})
 	h := newHarness(t)

@@ -18,6 +18,7 @@ import (
 // campaign is named beside its field with the typed form kept, a schedule
 // needs a time, and a good one schedules and unschedules.
 func TestCampaignPagesEditor(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	bg := context.Background()
@@ -105,6 +106,7 @@ func TestCampaignPagesEditor(t *testing.T) {
 // card with the rate since the last look and the time left, its recipients
 // by status, and the actions a started campaign refuses.
 func TestCampaignPagesProgress(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	bg := context.Background()
@@ -179,6 +181,7 @@ func TestCampaignPagesProgress(t *testing.T) {
 // TestCampaignPageSaysWhyItWaits shows a held campaign's reason on its
 // progress card, and a paused one's reason for pausing itself.
 func TestCampaignPageSaysWhyItWaits(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	bg := context.Background()
@@ -212,6 +215,7 @@ func TestCampaignPageSaysWhyItWaits(t *testing.T) {
 // TestSettingsSendingSafety saves the auto-pause thresholds and domain
 // limits from the form, and names a line it cannot read.
 func TestSettingsSendingSafety(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	form := url.Values{"timezone": {"UTC"}, "bounce_pause_percent": {"3"}, "complaint_pause_percent": {"0.05"}, "domain_limits": {"gmail.com 3000\nyahoo.com lots"}}
@@ -238,6 +242,7 @@ func TestSettingsSendingSafety(t *testing.T) {
 // TestDashboardShowsSendingActivity lists a campaign that paused itself
 // and one that is sending, with what has gone out.
 func TestDashboardShowsSendingActivity(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	bg := context.Background()
@@ -271,6 +276,7 @@ func TestDashboardShowsSendingActivity(t *testing.T) {
 // card, the dashboard, the relays page and the API all say so, with the
 // error, until it answers again.
 func TestRelayTroubleShows(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	bg := context.Background()

@@ -37,6 +37,7 @@ func fillDisk(t *testing.T, h *harness, key string) (int, map[string]any) {
 }
 
 func TestErrorDiskFullAnswers507(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	key := h.apiKey(store.ScopeFull)
@@ -64,6 +65,7 @@ func TestErrorDiskFullAnswers507(t *testing.T) {
 }
 
 func TestHealthzFailsWhenTheDiskIsLow(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	code, out := h.api("", http.MethodGet, "/healthz", nil)
 	free, _ := out["disk_free_bytes"].(float64)
@@ -84,6 +86,7 @@ func TestHealthzFailsWhenTheDiskIsLow(t *testing.T) {
 // TestBulkOnAFullDiskSaysHowFarItGot fills the disk after the first batch:
 // the 5000 contacts already on the list need no write, the next ones do.
 func TestBulkOnAFullDiskSaysHowFarItGot(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	key := h.apiKey(store.ScopeFull)
@@ -167,6 +170,7 @@ func audPausedImport(t *testing.T, rows int) (h *harness, key string, id int64, 
 // TestImportPausedByAFullDiskShowsOnThePageAndAPI follows an import that
 // meets a full disk through its pause to its end once there is space.
 func TestImportPausedByAFullDiskShowsOnThePageAndAPI(t *testing.T) {
+	t.Parallel()
 	const rows = 500
 	h, key, id, job := audPausedImport(t, rows)
 	ctx := context.Background()
@@ -202,6 +206,7 @@ func TestImportPausedByAFullDiskShowsOnThePageAndAPI(t *testing.T) {
 // file goes, and once there is space the importer goes on to the next job
 // without starting it again.
 func TestImportCancelledWhilePausedLetsGoOfItsFile(t *testing.T) {
+	t.Parallel()
 	h, key, id, _ := audPausedImport(t, 500)
 	ctx := context.Background()
 	paused, _ := h.st.Import(ctx, id)
@@ -231,6 +236,7 @@ func TestImportCancelledWhilePausedLetsGoOfItsFile(t *testing.T) {
 // upload meets it, to 507. /dev/full stands in for a full filesystem,
 // which a test cannot make without root.
 func TestErrorDiskFullFromAFileWrite(t *testing.T) {
+	t.Parallel()
 	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
 		t.Skipf("no /dev/full to write to: %v", err)

@@ -70,6 +70,7 @@ func dnsRecord(k map[string]any) (name, value string) {
 }
 
 func TestDKIMKeyAPI(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 
@@ -158,6 +159,7 @@ func TestDKIMKeyAPI(t *testing.T) {
 }
 
 func TestDomainCheckAPIAndPage(t *testing.T) {
+	t.Parallel()
 	dns := &fakeDNS{}
 	h := newHarness(t, func(c *harnessConfig) { c.Out.Resolver = dns })
 	h.signIn()
@@ -225,6 +227,7 @@ func TestDomainCheckAPIAndPage(t *testing.T) {
 }
 
 func TestDomainsPages(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()
@@ -322,6 +325,7 @@ func verifyDKIM(t *testing.T, msg []byte, txt map[string]string) []*dkim.Verific
 // campaign test and a template test through a loopback relay, and verifies
 // the signatures the relay received against the key's DNS record.
 func TestTestEmailsAreDKIMSigned(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"rsa", "ed25519"} {
 		t.Run(alg, func(t *testing.T) {
 			sink := smtptest.Start(t, smtptest.Options{})
@@ -395,6 +399,7 @@ func TestTestEmailsAreDKIMSigned(t *testing.T) {
 // TestBrowserSendingDomains clicks through generating a key in Settings →
 // Sending domains and checking the domain's DNS, which htmx swaps in place.
 func TestBrowserSendingDomains(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	dns := &fakeDNS{}
 	h := newHarness(t, func(c *harnessConfig) { c.Out.Resolver = dns })

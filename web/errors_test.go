@@ -9,6 +9,7 @@ import (
 )
 
 func TestValidationErrorMessage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error

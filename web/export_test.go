@@ -32,6 +32,7 @@ func audReadCSV(t testing.TB, raw string) [][]string {
 }
 
 func TestExportCSVAndJSON(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeRead)
 	news := audSeedList(t, h, "Newsletter", store.OptInSingle)
@@ -110,6 +111,7 @@ func TestExportCSVAndJSON(t *testing.T) {
 }
 
 func TestExportFromTheAdminUI(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	audSeedContact(t, h, "ann@example.com", []string{"vip"}, nil)
 	audSeedContact(t, h, "bob@example.com", nil, nil)
@@ -136,6 +138,7 @@ func TestExportFromTheAdminUI(t *testing.T) {
 // TestExportStreamsEveryContact exports more contacts than one read batch
 // holds, so the batches must join up with nothing lost or repeated.
 func TestExportStreamsEveryContact(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("creates 2,100 contacts")
 	}
@@ -184,6 +187,7 @@ func TestExportStreamsEveryContact(t *testing.T) {
 }
 
 func TestCSVExportDefusesFormulas(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeRead)
 	h.st.CreateContact(context.Background(), store.ContactInput{Email: ptrTo("evil@example.com"), FirstName: ptrTo("=HYPERLINK(\"http://x\")"),
@@ -209,6 +213,7 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 // field a spreadsheet would run as a formula, the address included, since
 // =1+2@example.com is a valid address anyone can type into a public form.
 func TestExportDefusesFormulasInEveryColumn(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeRead)
 	list := audSeedList(t, h, "-2+3", store.OptInSingle)

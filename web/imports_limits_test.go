@@ -28,6 +28,7 @@ func audLongHeaderCSV() string {
 }
 
 func TestImportMappingStepShowsEveryColumnOfAHeaderPast64KB(t *testing.T) {
+	t.Parallel()
 	h, _ := audImportHarness(t)
 	h.signIn()
 	resp := h.audUploadUI("wide.csv", audLongHeaderCSV())
@@ -47,6 +48,7 @@ func TestImportMappingStepShowsEveryColumnOfAHeaderPast64KB(t *testing.T) {
 }
 
 func TestImportRefusesAHeaderPastTheLimitAtUpload(t *testing.T) {
+	t.Parallel()
 	h, _ := audImportHarness(t)
 	h.signIn()
 	key := h.apiKey(store.ScopeFull)

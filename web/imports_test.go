@@ -120,6 +120,7 @@ func audUploadsLeft(t testing.TB, h *harness) []string {
 }
 
 func TestAPIImportCreatesContactsOnListsWithTags(t *testing.T) {
+	t.Parallel()
 	h, _ := audImportHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	ctx := context.Background()
@@ -207,6 +208,7 @@ func TestAPIImportCreatesContactsOnListsWithTags(t *testing.T) {
 }
 
 func TestAPIImportRefusesBadUploads(t *testing.T) {
+	t.Parallel()
 	h, _ := audImportHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	file := "email,name\nann@example.com,Ann\n"
@@ -250,6 +252,7 @@ func TestAPIImportRefusesBadUploads(t *testing.T) {
 }
 
 func TestAPIImportBlockModeSuppresses(t *testing.T) {
+	t.Parallel()
 	h, _ := audImportHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	ctx := context.Background()
@@ -274,6 +277,7 @@ func TestAPIImportBlockModeSuppresses(t *testing.T) {
 }
 
 func TestAPIImportAwkwardFile(t *testing.T) {
+	t.Parallel()
 	h, _ := audImportHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	ctx := context.Background()
@@ -321,6 +325,7 @@ func TestAPIImportAwkwardFile(t *testing.T) {
 // TestImportResumesAfterARestart stops the importer after its first batch
 // and starts a new one, which must carry on from the next line.
 func TestImportResumesAfterARestart(t *testing.T) {
+	t.Parallel()
 	var first *imports.Worker
 	h := newHarness(t, func(c *harnessConfig) {
 		first = imports.NewWorker(c.Store, c.Logger)
@@ -405,6 +410,7 @@ func (h *harness) audUploadUI(fileName, content string) *http.Response {
 }
 
 func TestImportPagesUploadMapAndFinish(t *testing.T) {
+	t.Parallel()
 	h, _ := audImportHarness(t)
 	h.signIn()
 	ctx := context.Background()
@@ -465,6 +471,7 @@ func TestImportPagesUploadMapAndFinish(t *testing.T) {
 }
 
 func TestImportPagesCancelADraftAndRefuseNoFile(t *testing.T) {
+	t.Parallel()
 	h, _ := audImportHarness(t)
 	h.signIn()
 	ctx := context.Background()

@@ -66,6 +66,7 @@ func eventStatuses(m map[string]any) string {
 }
 
 func TestAPIMessageSendsOnceAndShowsItsHistory(t *testing.T) {
+	t.Parallel()
 	h, sink := messageHarness(t, smtptest.Options{})
 	key := h.apiKey(store.ScopeFull)
 	payload := map[string]any{"to": "Buyer <Buyer@Example.com>", "subject": "Your receipt", "html": "<p>Thanks for order <b>1001</b>.</p>",
@@ -133,6 +134,7 @@ func createTemplate(t *testing.T, h *harness, name, kind, subject, body string, 
 }
 
 func TestAPIMessageFromATemplate(t *testing.T) {
+	t.Parallel()
 	h, sink := messageHarness(t, smtptest.Options{})
 	key := h.apiKey(store.ScopeFull)
 	receipt := createTemplate(t, h, "Receipt", store.KindTransactional, "Order {{.Data.order_id}}",
@@ -173,6 +175,7 @@ func TestAPIMessageFromATemplate(t *testing.T) {
 }
 
 func TestAPIMessageRespectsSuppressionsUnlessEssential(t *testing.T) {
+	t.Parallel()
 	h, sink := messageHarness(t, smtptest.Options{})
 	key := h.apiKey(store.ScopeFull)
 	ctx := context.Background()
@@ -214,6 +217,7 @@ func TestAPIMessageRespectsSuppressionsUnlessEssential(t *testing.T) {
 }
 
 func TestAPIMessageAttachmentsArrive(t *testing.T) {
+	t.Parallel()
 	h, sink := messageHarness(t, smtptest.Options{})
 	key := h.apiKey(store.ScopeFull)
 	pdf := bytes.Repeat([]byte("%PDF-1.4\x00\x01\xfe\xff"), 500)
@@ -272,6 +276,7 @@ func sizes(parts map[string][]byte) map[string]int {
 }
 
 func TestAPIMessageValidation(t *testing.T) {
+	t.Parallel()
 	sink := smtptest.Start(t, smtptest.Options{})
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
@@ -336,6 +341,7 @@ func TestAPIMessageValidation(t *testing.T) {
 // at the relay and sends a message meanwhile: it arrives while the campaign
 // still waits.
 func TestMessageLaneIsNotHeldUpByACampaign(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	blocked := make(chan struct{}, 10)
 	h, _, sink := sendingHarness(t, smtptest.Options{RejectRcpt: func(to string) error {
@@ -402,6 +408,7 @@ func TestMessageLaneIsNotHeldUpByACampaign(t *testing.T) {
 }
 
 func TestMessagePages(t *testing.T) {
+	t.Parallel()
 	h, _ := messageHarness(t, smtptest.Options{})
 	key := h.apiKey(store.ScopeFull)
 	if _, _, err := h.st.AddSuppression(context.Background(), store.SuppressionInput{Kind: store.SuppressEmail, Value: "gone@example.com"}); err != nil {
@@ -452,6 +459,7 @@ func TestMessagePages(t *testing.T) {
 // TestSendMessageFromTheAdmin sends one message with the form on the
 // Transactional page, and names what is wrong beside its field.
 func TestSendMessageFromTheAdmin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	sink := smtptest.Start(t, smtptest.Options{})

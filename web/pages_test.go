@@ -14,6 +14,7 @@ import (
 )
 
 func TestEverySectionHasAPageAndUnbuiltOnesSaySo(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	for _, sec := range templates.Sections() {
@@ -38,6 +39,7 @@ func TestEverySectionHasAPageAndUnbuiltOnesSaySo(t *testing.T) {
 var inlineScript = regexp.MustCompile(`<script(\s[^>]*)?>`)
 
 func TestSecurityHeadersAndNoInlineScript(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	for _, path := range []string{"/", "/settings", "/settings/relays/new", "/login", "/healthz", "/nope"} {
@@ -63,6 +65,7 @@ var stylesheet = regexp.MustCompile(`href="(/static/css/app\.[0-9a-f]{12}\.css)"
 var htmxScript = regexp.MustCompile(`src="(/static/vendor/htmx-2\.0\.\d+\.min\.[0-9a-f]{12}\.js)"`)
 
 func TestStaticAssetsAreFingerprintedAndCachedForever(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.createOwner()
 	page := body(t, h.get("/login"))
@@ -88,6 +91,7 @@ func TestStaticAssetsAreFingerprintedAndCachedForever(t *testing.T) {
 }
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	code, out := h.api("", http.MethodGet, "/healthz", nil)
 	if code != http.StatusOK || out["version"] != "test" || out["database"] != "ok" {
@@ -101,6 +105,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestGeneralSettings(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	bad := url.Values{"org_name": {"Acme"}, "base_url": {"mail.example.com"}, "from_email": {"nope"}, "timezone": {"Mars/Olympus"}}
@@ -133,6 +138,7 @@ func TestGeneralSettings(t *testing.T) {
 }
 
 func TestJobsPageShowsTheScheduler(t *testing.T) {
+	t.Parallel()
 	last := time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
 	h := newHarness(t, func(c *harnessConfig) {
 		c.Jobs = func() []scheduler.JobStatus {

@@ -40,6 +40,7 @@ func seedPagedLists(t *testing.T, h *harness, n int) {
 }
 
 func TestAPIListsArePaged(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeRead)
 	seedPagedLists(t, h, 7)
@@ -74,6 +75,7 @@ func TestAPIListsArePaged(t *testing.T) {
 }
 
 func TestListPagesArePaged(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	const n = 61 // more than a page of each

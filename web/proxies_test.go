@@ -13,6 +13,7 @@ import (
 )
 
 func TestParseProxies(t *testing.T) {
+	t.Parallel()
 	got, err := ParseProxies(" 127.0.0.1, 10.0.0.0/8 ,::1,")
 	if err != nil || len(got) != 3 || got[0].String() != "127.0.0.1/32" || got[1].String() != "10.0.0.0/8" || got[2].String() != "::1/128" {
 		t.Fatalf("got %v, %v", got, err)
@@ -36,6 +37,7 @@ func failLogins(h *harness, n int, forwardedFor ...string) *http.Response {
 }
 
 func TestThrottlingUsesForwardedAddressOnlyFromTrustedProxies(t *testing.T) {
+	t.Parallel()
 	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
 	trusted := newHarness(t, func(c *harnessConfig) { c.TrustedProxies = []*net.IPNet{loopback} })
 	trusted.createOwner()
@@ -57,6 +59,7 @@ func TestThrottlingUsesForwardedAddressOnlyFromTrustedProxies(t *testing.T) {
 }
 
 func TestOversizedFormsAreRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	big := url.Values{"org_name": {strings.Repeat("x", 3<<20)}, "timezone": {"UTC"}}
@@ -66,6 +69,7 @@ func TestOversizedFormsAreRefused(t *testing.T) {
 }
 
 func TestCSRFCookieIsSecureWithHTTPSBaseURL(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	if _, err := h.st.SaveGeneral(context.Background(), store.General{BaseURL: "https://mail.example.com", Timezone: "UTC"}); err != nil {
 		t.Fatal(err)

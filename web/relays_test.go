@@ -22,6 +22,7 @@ func relayForm(name string, port int, password string) url.Values {
 }
 
 func TestRelayPagesAddTestEditDelete(t *testing.T) {
+	t.Parallel()
 	sink := smtptest.Start(t, smtptest.Options{Username: "relayuser", Password: "s3cret-relay-pass"})
 	h := newHarness(t)
 	h.signIn()
@@ -86,6 +87,7 @@ func TestRelayPagesAddTestEditDelete(t *testing.T) {
 }
 
 func TestRelayTestShowsTheServersRefusal(t *testing.T) {
+	t.Parallel()
 	sink := smtptest.Start(t, smtptest.Options{Username: "relayuser", Password: "right"})
 	h := newHarness(t)
 	h.signIn()
@@ -106,6 +108,7 @@ func TestRelayTestShowsTheServersRefusal(t *testing.T) {
 }
 
 func TestRelayFormRefusesNonNumbersAndClearsAnOrphanedPassword(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	bad := relayForm("Odd", 2525, "pw-123")
@@ -134,6 +137,7 @@ func sesRelayForm(name, endpoint string) url.Values {
 }
 
 func TestRelayPagesChooseTheKind(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	list := body(t, h.get("/settings/relays"))

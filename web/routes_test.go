@@ -25,6 +25,7 @@ func concretePath(p string) string {
 // not on the public allow-list must refuse a visitor without a session or key,
 // both before setup and after.
 func TestEveryRouteRefusesAnonymous(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	routes := h.srv.Routes()
 	registered := map[string]bool{}
@@ -81,6 +82,7 @@ func TestEveryRouteRefusesAnonymous(t *testing.T) {
 }
 
 func TestUnknownPathsAnonymous(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.createOwner()
 	if resp := h.get("/no/such/page"); resp.StatusCode != http.StatusSeeOther {

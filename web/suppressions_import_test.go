@@ -29,6 +29,7 @@ func multipartBody(t *testing.T, filename, content string, fields map[string]str
 }
 
 func TestSuppressionsImportFromCSV(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	ctx := context.Background()

@@ -59,6 +59,7 @@ func createTemplatePage(t *testing.T, h *harness, name, kind, format string) int
 }
 
 func TestTemplatePagesCreateEditPreview(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()
@@ -217,6 +218,7 @@ func TestTemplatePagesCreateEditPreview(t *testing.T) {
 }
 
 func TestTemplatePagesLayoutAndStarters(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	cases := []struct {
@@ -282,6 +284,7 @@ func readTestMessage(t *testing.T, raw []byte) (subject, mediaType string, parts
 }
 
 func TestTemplateTestSend(t *testing.T) {
+	t.Parallel()
 	sink := smtptest.Start(t, smtptest.Options{})
 	h := newHarness(t)
 	h.signIn()
@@ -366,6 +369,7 @@ func TestTemplateTestSend(t *testing.T) {
 }
 
 func TestMediaPageUploadDelete(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	ctx := context.Background()

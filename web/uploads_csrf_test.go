@@ -54,6 +54,7 @@ func tokenWithoutFetchMetadata(t *testing.T, h *harness) string {
 }
 
 func TestUploadsWithoutFetchMetadata(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	token := tokenWithoutFetchMetadata(t, h)
 	png := string(testImage(t, "png"))
@@ -141,6 +142,7 @@ func TestUploadsWithoutFetchMetadata(t *testing.T) {
 // handler must already be writing the file to disk, which it cannot do if
 // anything before it parsed the multipart body.
 func TestUploadStreamsToTheHandler(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	token := tokenWithoutFetchMetadata(t, h)
 	for _, tc := range []struct {
@@ -221,6 +223,7 @@ func TestUploadStreamsToTheHandler(t *testing.T) {
 // TestFormsWithoutFetchMetadataStillNeedTheToken checks plain forms, which
 // carry the token in a field and work without JavaScript.
 func TestFormsWithoutFetchMetadataStillNeedTheToken(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	token := tokenWithoutFetchMetadata(t, h)
 	for _, tc := range []struct {
@@ -253,6 +256,7 @@ func TestFormsWithoutFetchMetadataStillNeedTheToken(t *testing.T) {
 // TestUploadFormsPutTheTokenFirst: a browser sends fields in the form's
 // order, and an upload's handler reads the token only as the first part.
 func TestUploadFormsPutTheTokenFirst(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signIn()
 	uploadForm := regexp.MustCompile(`<form[^>]*enctype="multipart/form-data"[^>]*>`)

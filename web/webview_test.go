@@ -10,6 +10,7 @@ import (
 )
 
 func TestWebViewShowsTheMessageFromASignedLink(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	c, _, err := h.st.CreateContact(ctx, store.ContactInput{Email: ptrTo("viewer@example.com"), FirstName: ptrTo("Vera")}, false)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestDomain(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in, want string // want "" means refused
 		says     string
@@ -61,6 +62,7 @@ func TestDomain(t *testing.T) {
 }
 
 func TestEmail(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in, want string
 		says     string
@@ -104,6 +106,7 @@ func TestEmail(t *testing.T) {
 }
 
 func TestIsLabel(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]bool{"herald1": true, "Herald-2024": true, "a": true, "": false, "-a": false, "a-": false,
 		"a.b": false, "a_b": false, strings.Repeat("s", 63): true, strings.Repeat("s", 64): false, "sélecteur": false} {
 		if got := IsLabel(in); got != want {

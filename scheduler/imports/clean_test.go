@@ -9,6 +9,7 @@ import (
 // characters spreadsheets leave in them, while an address holding one is
 // refused, since cleaning it could deliver to someone else.
 func TestRowCleansNamesAndRefusesHiddenAddresses(t *testing.T) {
+	t.Parallel()
 	m := newMapper([]string{TargetEmail, TargetFirstName, TargetLastName})
 	cases := []struct {
 		name               string

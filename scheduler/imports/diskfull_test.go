@@ -63,6 +63,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // once there is space finish with every line imported exactly once, in the
 // same worker or in a new one after a restart.
 func TestImportPausesOnAFullDiskAndResumes(t *testing.T) {
+	t.Parallel()
 	const rows = 3000
 	var file strings.Builder
 	file.WriteString("email,first_name\n")

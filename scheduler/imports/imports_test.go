@@ -92,6 +92,7 @@ func autoSetup(mode string, lists []int64, tags []string) func(Header) store.Imp
 }
 
 func TestInspectAwkwardHeaders(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, content string
 		delim         rune
@@ -120,6 +121,7 @@ func TestInspectAwkwardHeaders(t *testing.T) {
 }
 
 func TestAutoMapKnownExports(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		columns []string
@@ -158,6 +160,7 @@ const awkward = "\ufeffEmail Address;First Name;Last Name;City;TAGS\r\n" + // 1
 	"linus@example.com;Linus\r\n" // 9 (short row)
 
 func TestImportAwkwardCSV(t *testing.T) {
+	t.Parallel()
 	st := openStore(t)
 	ctx := context.Background()
 	l, _ := st.CreateList(ctx, store.ListInput{Name: ptr("News")})
@@ -194,6 +197,7 @@ func ptr[T any](v T) *T { return &v }
 // TestUpsertMergesRepeatsWhateverTheBatches checks that a repeated address
 // ends the same whether both lines fall in one batch or in two.
 func TestUpsertMergesRepeatsWhateverTheBatches(t *testing.T) {
+	t.Parallel()
 	for _, batch := range []int{2, 100} {
 		t.Run(fmt.Sprintf("batch %d", batch), func(t *testing.T) {
 			st := openStore(t)

@@ -56,6 +56,7 @@ func attrsJSON(prefix string, n int) string {
 // contact past store.MaxAttributes, whether on its own, merged into the
 // contact as stored, or merged with an earlier line, in one batch or two.
 func TestImportRefusesLinesPastTheAttributeCap(t *testing.T) {
+	t.Parallel()
 	header := append([]string{"email", "attributes"}, numbered("x", 60)...)
 	line := func(email, js string, xs bool) []string {
 		rec := append([]string{email, js}, make([]string, 60)...)
@@ -119,6 +120,7 @@ func TestImportRefusesLinesPastTheAttributeCap(t *testing.T) {
 // never fit is refused before any line is read: past MaxColumns at
 // upload, past store.MaxAttributes attribute columns when it is set up.
 func TestImportRefusesHeadersWiderThanFit(t *testing.T) {
+	t.Parallel()
 	_, err := Inspect(csvFile(t, [][]string{append([]string{"email"}, numbered("c", 5000)...)}))
 	if err == nil || !strings.Contains(err.Error(), "the first line has 5001 columns, and Herald reads at most 1000") {
 		t.Fatalf("5001 columns: got %v, want them refused", err)
@@ -149,6 +151,7 @@ func TestImportRefusesHeadersWiderThanFit(t *testing.T) {
 // budget, long before its line count, whether the columns are kept as
 // attributes or ignored.
 func TestBatchMemoryIsBoundedByBytes(t *testing.T) {
+	t.Parallel()
 	const lines, budget = 600, 1 << 20
 	cases := []struct {
 		name    string
@@ -232,6 +235,7 @@ func longHeader(n int) []string {
 // every column is a column, and the first line after it is the first
 // contact.
 func TestImportReadsAHeaderPast64KBWhole(t *testing.T) {
+	t.Parallel()
 	const cols = 150
 	records := [][]string{longHeader(cols)}
 	for i := 0; i < 3; i++ {
@@ -262,6 +266,7 @@ func TestImportReadsAHeaderPast64KBWhole(t *testing.T) {
 }
 
 func TestInspectRefusesAHeaderPastTheLimit(t *testing.T) {
+	t.Parallel()
 	for name, content := range map[string]string{
 		"no line break":     "email," + strings.Repeat("x", MaxHeaderBytes),
 		"quote never shut":  "email,\"notes\n" + strings.Repeat("a@example.com,x\n", MaxHeaderBytes/15),

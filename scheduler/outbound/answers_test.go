@@ -102,6 +102,7 @@ func (s *scripted) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 // or hang: every temporary answer leaves the message to retry later with
 // the answer shown, the unknown user fails it and suppresses the address.
 func TestRelayAnswersAreRetriedOrFailed(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		greeting string
@@ -152,6 +153,7 @@ func TestRelayAnswersAreRetriedOrFailed(t *testing.T) {
 // a new run reaches everyone, and only the unrecorded message arrives
 // twice.
 func TestFailedCommitStopsTheRun(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	var emails []string
 	for i := range 20 {
@@ -248,6 +250,7 @@ func TestRefusedAccountPausesTheCampaign(t *testing.T) {
 // message a connection. Once the relay answers again, the campaign
 // finishes and the failure is cleared.
 func TestHungRelayIsReportedAndItsRowsReleased(t *testing.T) {
+	t.Parallel()
 	hung := startScripted(t, "", nil)
 	var emails []string
 	for i := range 30 {
@@ -301,7 +304,7 @@ func TestHungRelayIsReportedAndItsRowsReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The retried messages fall due on the store's clock.
-	st.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
+	setClock(st).Advance(time.Hour)
 	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseSendAt(t *testing.T) {
+	t.Parallel()
 	paris, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
 		t.Fatal(err)

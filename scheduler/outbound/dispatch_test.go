@@ -67,6 +67,7 @@ func dispatchFixture(t *testing.T, srv *smtptest.Server, emails []string) (*stor
 }
 
 func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	greylisted := map[string]bool{}
 	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
@@ -94,6 +95,7 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 	ctx := t.Context()
 
 	// The first run sends all it can; the greylisted pair wait for a retry.
+	clock := setClock(st)
 	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +103,9 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 	if counts[store.SendSent] != 120 || counts[store.SendFailed] != 2 || counts[store.SendRetrying] != 2 {
 		t.Fatalf("after the first run: got %v, want 120 sent, 2 failed, 2 retrying", counts)
 	}
-	// The retries fall due and go through on the next run.
-	// Due after 0.8 to 1.2 s, stored to the second, rounded up.
-	time.Sleep(2300 * time.Millisecond)
+	// The retries fall due, after 0.8 to 1.2 s stored to the second, and
+	// go through on the next run.
+	clock.Advance(2300 * time.Millisecond)
 	if err := d.runCampaign(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +215,7 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 }
 
 func TestDispatcherStopsCleanlyAndResumesWithoutDuplicates(t *testing.T) {
+	t.Parallel()
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	var mu sync.Mutex
@@ -261,6 +264,7 @@ func TestDispatcherStopsCleanlyAndResumesWithoutDuplicates(t *testing.T) {
 }
 
 func TestDispatcherPauseResumeAndCancel(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	var st *store.Store
 	var campaignID int64

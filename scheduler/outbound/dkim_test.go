@@ -10,6 +10,7 @@ import (
 )
 
 func TestSignerIsParsedOnceAndFollowsKeyChanges(t *testing.T) {
+	t.Parallel()
 	s := newService(t, testStore(t))
 	ctx := context.Background()
 	signer := func(from string) *mailer.DKIMSigner {
@@ -66,6 +67,7 @@ func TestSignerIsParsedOnceAndFollowsKeyChanges(t *testing.T) {
 // while the key is turned off and on, as sending workers would; once the
 // changes stop, every caller sees the final state.
 func TestSignerUnderConcurrentChanges(t *testing.T) {
+	t.Parallel()
 	s := newService(t, testStore(t))
 	ctx := context.Background()
 	k, err := s.AddDKIMKey(ctx, "bakery.test", "herald1", store.DKIMEd25519)

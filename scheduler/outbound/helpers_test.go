@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,4 +90,32 @@ func ownerAlerts(t testing.TB, st *store.Store) []string {
 		out = append(out, full.Subject+"\n"+full.Text)
 	}
 	return out
+}
+
+// clock is a clock a test moves by hand, for the store and the send path
+// that follows its time; it starts at the real time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// setClock gives st a clock the test moves by hand.
+func setClock(st *store.Store) *clock {
+	c := &clock{t: time.Now()}
+	st.SetClock(c.Now)
+	return c
+}
+
+// Now is the clock's time.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on by d.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }

@@ -78,6 +78,7 @@ func history(t *testing.T, st *store.Store, id int64) string {
 }
 
 func TestLaneSendsASignedMessageWithAttachments(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	st, l, _ := laneFixture(t, srv)
 	key, err := l.s.AddDKIMKey(context.Background(), "shop.example", "herald1", mailer.DKIMEd25519)
@@ -140,6 +141,7 @@ func TestLaneSendsASignedMessageWithAttachments(t *testing.T) {
 }
 
 func TestLaneRetriesATemporaryFailure(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	tries := 0
 	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(string) error {
@@ -151,6 +153,7 @@ func TestLaneRetriesATemporaryFailure(t *testing.T) {
 		return nil
 	}})
 	st, l, _ := laneFixture(t, srv)
+	clock := setClock(st)
 	run(t, l)
 	m := queueMessage(t, st, "grey@example.com")
 	l.Wake()
@@ -158,6 +161,9 @@ func TestLaneRetriesATemporaryFailure(t *testing.T) {
 	if retrying.Attempts != 1 || retrying.LastCode != 451 || !strings.Contains(retrying.LastResponse, "greylisted") {
 		t.Errorf("after the first attempt: got %+v", retrying)
 	}
+	// The retry falls due on the store's clock, after 0.8 to 1.2 s.
+	clock.Advance(2 * time.Second)
+	l.Wake()
 	got := waitStatus(t, st, m.ID, store.MessageSent)
 	if got.Attempts != 2 || got.LastCode != 250 {
 		t.Errorf("after the retry: got %d attempts, code %d; want 2 and 250", got.Attempts, got.LastCode)
@@ -171,6 +177,7 @@ func TestLaneRetriesATemporaryFailure(t *testing.T) {
 }
 
 func TestLaneRequeuesAMessageLeftInFlight(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	st, l, _ := laneFixture(t, srv)
 	m := queueMessage(t, st, "reset@example.com")
@@ -194,6 +201,7 @@ func TestLaneRequeuesAMessageLeftInFlight(t *testing.T) {
 }
 
 func TestLaneFailuresAndBounces(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
 		switch to {
 		case "gone@example.com", "stranger@example.com":
@@ -230,6 +238,7 @@ func TestLaneFailuresAndBounces(t *testing.T) {
 }
 
 func TestLaneSkipsAnAddressSuppressedSinceItWasQueued(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	st, l, _ := laneFixture(t, srv)
 	ctx := context.Background()
@@ -250,6 +259,7 @@ func TestLaneSkipsAnAddressSuppressedSinceItWasQueued(t *testing.T) {
 }
 
 func TestLaneFallsOverFromADownRelay(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	st, l, _ := laneFixture(t, srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

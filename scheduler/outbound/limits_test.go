@@ -19,6 +19,7 @@ import (
 )
 
 func TestWarmupCapGrowsToTheQuota(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ start, quota, days, k, want int }{
 		{100, 10000, 10, 0, 100},
 		{100, 10000, 10, 5, 1000},
@@ -35,6 +36,7 @@ func TestWarmupCapGrowsToTheQuota(t *testing.T) {
 // TestRelayPaceSpacesMessages reserves messages on a relay of 50 a second
 // at one instant: each waits 20 ms longer than the one before.
 func TestRelayPaceSpacesMessages(t *testing.T) {
+	t.Parallel()
 	st := testStore(t)
 	g := newGates(st)
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
@@ -64,6 +66,7 @@ func TestRelayPaceSpacesMessages(t *testing.T) {
 // the reason on the campaign, and a new dispatcher, as after a restart,
 // still counts the 5.
 func TestDailyQuotaHoldsTheCampaignAcrossRestarts(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	var emails []string
 	for i := range 8 {
@@ -118,6 +121,7 @@ func TestDailyQuotaHoldsTheCampaignAcrossRestarts(t *testing.T) {
 // other domain's mail all goes, two gmail.com messages wait for the next
 // hour, untried, with the reason.
 func TestDomainLimitHoldsBackOnlyThatDomain(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	emails := []string{"a@gmail.com", "b@gmail.com", "c@gmail.com", "d@gmail.com", "e@gmail.com", "f@example.com", "g@example.com"}
 	st, d, c := dispatchFixture(t, srv, emails)
@@ -152,6 +156,7 @@ func TestDomainLimitHoldsBackOnlyThatDomain(t *testing.T) {
 // TestFallsOverWhenTheRelayIsDown names a relay nobody listens on; the
 // next enabled relay takes every message.
 func TestFallsOverWhenTheRelayIsDown(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	st, d, _ := dispatchFixture(t, srv, []string{"x@example.com", "y@example.com", "z@example.com"})
 	ctx := context.Background()
@@ -188,6 +193,7 @@ func TestFallsOverWhenTheRelayIsDown(t *testing.T) {
 // do not exist: past 500 messages the bounce rate is over 5%, so the
 // campaign pauses itself, says why, and tells the owners once.
 func TestCampaignPausesItselfOnBounces(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
 		if strings.HasPrefix(to, "gone") {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
@@ -239,6 +245,7 @@ func TestCampaignPausesItselfOnBounces(t *testing.T) {
 // TestCampaignMessagesAreDKIMSigned signs a campaign with the sending
 // domain's Ed25519 key; every message verifies against its DNS record.
 func TestCampaignMessagesAreDKIMSigned(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	_, d, c := dispatchFixture(t, srv, []string{"s1@example.com", "s2@example.com"})
 	key, err := d.s.AddDKIMKey(context.Background(), "bakery.example", "herald1", mailer.DKIMEd25519)
@@ -271,6 +278,7 @@ func TestCampaignMessagesAreDKIMSigned(t *testing.T) {
 // messages through a relay allowed 4 a day: they go (the lane is never
 // held back), and a campaign of 5 then gets only the 2 left.
 func TestTransactionalMailCountsTowardsTheQuota(t *testing.T) {
+	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	emails := []string{"c1@example.com", "c2@example.com", "c3@example.com", "c4@example.com", "c5@example.com"}
 	st, d, c := dispatchFixture(t, srv, emails)
@@ -300,6 +308,7 @@ func TestTransactionalMailCountsTowardsTheQuota(t *testing.T) {
 // TestSESQuotaSurvivesAReload keeps what an SES account has left when the
 // relay's count is read again, as when another campaign opens the relay.
 func TestSESQuotaSurvivesAReload(t *testing.T) {
+	t.Parallel()
 	st := testStore(t)
 	g := newGates(st)
 	ctx := context.Background()
@@ -325,6 +334,7 @@ func TestSESQuotaSurvivesAReload(t *testing.T) {
 // quota left, and lets it send again the next day, until the quota is
 // read afresh.
 func TestSESQuotaHoldLiftsOnANewDay(t *testing.T) {
+	t.Parallel()
 	g := newGates(testStore(t))
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	g.now = func() time.Time { return now }

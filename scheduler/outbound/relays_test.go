@@ -13,6 +13,7 @@ import (
 // TestRelayOrder is the one rule for which relay mail goes through: the one
 // asked for, even when disabled, then every other enabled relay by id.
 func TestRelayOrder(t *testing.T) {
+	t.Parallel()
 	zeta := store.Relay{ID: 1, Name: "Zeta", Enabled: true}
 	alpha := store.Relay{ID: 2, Name: "Alpha", Enabled: true}
 	off := store.Relay{ID: 3, Name: "Beta", Enabled: false}
@@ -48,6 +49,7 @@ func TestRelayOrder(t *testing.T) {
 // the first enabled relay, rather than through whichever sorts first by
 // name.
 func TestFirstEnabledRelayIsTheSameForEveryKindOfMail(t *testing.T) {
+	t.Parallel()
 	zetaSink, alphaSink := smtptest.Start(t, smtptest.Options{}), smtptest.Start(t, smtptest.Options{})
 	st, d, c := dispatchFixture(t, nil, []string{"reader@example.com"})
 	ctx := context.Background()

@@ -14,6 +14,7 @@ import (
 // the jitter, and the attempt whose waits add up to mailer.RetryFor gives
 // up, for campaigns and transactional mail alike.
 func TestRetryAtGivesUpAfterThreeDaysOfWaits(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	first := 30 * time.Second
 	var waited time.Duration
