@@ -20,8 +20,15 @@ import (
 
 // readRuleForm rebuilds the editor's tree from a posted form.
 func readRuleForm(v url.Values) templates.RuleNode {
-	root := templates.RuleNode{Group: true, Match: v.Get("match.")}
-	byPath := map[string]*templates.RuleNode{"": &root}
+	// Rows are gathered by pointer and put together at the end: a pointer
+	// into a parent's Children would go stale as its later siblings grow
+	// the slice, and that row's own rows would be lost.
+	type row struct {
+		node templates.RuleNode
+		kids []*row
+	}
+	root := &row{node: templates.RuleNode{Group: true, Match: v.Get("match.")}}
+	byPath := map[string]*row{"": root}
 	for _, path := range v["node"] {
 		parent := ""
 		if i := strings.LastIndexByte(path, '.'); i >= 0 {
@@ -39,10 +46,19 @@ func readRuleForm(v url.Values) templates.RuleNode {
 			n.Values = v["value."+path]
 			n.Value = v.Get("value." + path)
 		}
-		p.Children = append(p.Children, n)
-		byPath[path] = &p.Children[len(p.Children)-1]
+		r := &row{node: n}
+		p.kids = append(p.kids, r)
+		byPath[path] = r
 	}
-	return root
+	var build func(r *row) templates.RuleNode
+	build = func(r *row) templates.RuleNode {
+		n := r.node
+		for _, k := range r.kids {
+			n.Children = append(n.Children, build(k))
+		}
+		return n
+	}
+	return build(root)
 }
 
 // applyEdit adds or removes a row, as the editor's buttons ask.
