@@ -79,6 +79,19 @@ type Data struct {
 	budget *budget
 }
 
+// Format prints the data without the budget of the render under way, so a
+// template that prints all of it, as {{$}} does, gives the same text each
+// time, with any verb.
+func (d Data) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, fmt.FormatString(f, verb), struct {
+		Contact  ContactData
+		Campaign CampaignData
+		Data     map[string]any
+		Org      OrgData
+		Links    Links
+	}{d.Contact, d.Campaign, d.Data, d.Org, d.Links})
+}
+
 // Limits on one render, so a template cannot tie up the sender. Loops,
 // steps and output are counted per part; the rest hold for the whole render.
 const (
