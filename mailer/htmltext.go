@@ -1,7 +1,6 @@
 package mailer
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -17,23 +16,17 @@ import (
 // Actions travel through the HTML parser as comments, which it leaves where
 // they are even between table rows, where it would move text.
 func HTMLToText(src string) string {
-	var actions []string
-	protected := anyAction.ReplaceAllStringFunc(src, func(a string) string {
-		actions = append(actions, a)
-		return fmt.Sprintf("<!--HERALDACT%d-->", len(actions)-1)
-	})
+	protected, actions := protectActions(src, anyAction, "<!--HERALDACT%d-->")
 	doc, err := html.Parse(strings.NewReader(protected))
 	if err != nil {
 		return src
 	}
 	var w textWriter
 	w.node(doc)
-	out := tidyText(w.b.String())
-	for i := len(actions) - 1; i >= 0; i-- {
-		out = strings.ReplaceAll(out, fmt.Sprintf("<!--HERALDACT%d-->", i), actions[i])
-	}
-	return out
+	return restoreActions(tidyText(w.b.String()), htmlMarker, actions)
 }
+
+var htmlMarker = regexp.MustCompile(`<!--HERALDACT(\d+)-->`)
 
 // anyAction matches a template action, even one spread over lines.
 var anyAction = regexp.MustCompile(`(?s)\{\{.*?\}\}`)

@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -271,5 +272,31 @@ func TestPreheader(t *testing.T) {
 		if strings.Contains(r.Text, "Fresh") {
 			t.Errorf("%s: the preheader leaked into the text part: %q", tc.name, r.Text)
 		}
+	}
+}
+
+// TestManyActionsComeBackInOnePass converts bodies with 20,000 template
+// actions to text and from Markdown: every action comes back, in order,
+// and an action that spells a marker stays as written.
+func TestManyActionsComeBackInOnePass(t *testing.T) {
+	t.Parallel()
+	var html, md, want strings.Builder
+	for i := range 20_000 {
+		fmt.Fprintf(&html, "<p>{{.Data.a%d}}</p>", i)
+		fmt.Fprintf(&md, "{{.Data.a%d}}\n\n", i)
+		fmt.Fprintf(&want, "{{.Data.a%d}}", i)
+	}
+	html.WriteString(`<p>{{"<!--HERALDACT0-->"}}</p>`)
+	md.WriteString(`{{"HERALDACTION0X"}}`)
+	text := HTMLToText(html.String())
+	if got := strings.Join(anyAction.FindAllString(text, -1), ""); got != want.String()+`{{"<!--HERALDACT0-->"}}` {
+		t.Errorf("HTMLToText: the actions came back as %.200q…", got)
+	}
+	out, err := markdownToHTML(md.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(anyAction.FindAllString(out, -1), ""); got != want.String()+`{{"HERALDACTION0X"}}` {
+		t.Errorf("markdownToHTML: the actions came back as %.200q…", got)
 	}
 }
