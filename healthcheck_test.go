@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"herald/scheduler"
+	"herald/scheduler/imports"
 	"herald/scheduler/outbound"
 	"herald/web"
 )
@@ -21,7 +23,8 @@ func TestHealthcheckFailsWhenTheDiskIsLow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Config{Store: st, Outbound: out, Logger: log, Version: "test", Static: staticFS(), MinFreeDisk: 1 << 62})
+	srv, err := web.New(web.Config{Store: st, Outbound: out, Logger: log, Version: "test", Static: staticFS(), MinFreeDisk: 1 << 62,
+		Jobs: func() []scheduler.JobStatus { return nil }, Imports: imports.NewWorker(st, log)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"herald/scheduler"
 	"herald/scheduler/outbound"
 	"herald/store"
 )
@@ -56,7 +57,8 @@ func newHarness(t testing.TB, opts ...func(*harnessConfig)) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := harnessConfig{Config: Config{Store: st, Logger: log, Version: "test", Static: os.DirFS("../static")},
+	cfg := harnessConfig{Config: Config{Store: st, Logger: log, Version: "test", Static: os.DirFS("../static"),
+		Jobs: func() []scheduler.JobStatus { return nil }, Imports: noImports{}},
 		Out: outbound.Config{Log: log, FirstRetry: time.Second, Every: 100 * time.Millisecond}}
 	for _, o := range opts {
 		o(&cfg)
@@ -75,6 +77,12 @@ func newHarness(t testing.TB, opts ...func(*harnessConfig)) *harness {
 	h.client = h.newClient()
 	return h
 }
+
+// noImports stands in for the import worker in the tests that run none:
+// a queued import then waits.
+type noImports struct{}
+
+func (noImports) Wake() {}
 
 // runWorker runs one of the outbound service's workers until the test
 // ends, and waits for it.

@@ -19,8 +19,8 @@ import (
 	"herald/store"
 )
 
-// Config is what the web server is built from. Store, Outbound and Logger
-// are required.
+// Config is what the web server is built from. Store, Outbound, Logger,
+// Jobs and Imports are required.
 type Config struct {
 	Store *store.Store
 	// Outbound is where everything that sends mail goes.
@@ -29,7 +29,7 @@ type Config struct {
 	Version  string
 	// Static is the file tree served under /static/, fingerprinted.
 	Static fs.FS
-	// Jobs reports the scheduler's jobs for Settings → Jobs; may be nil.
+	// Jobs reports the scheduler's jobs for Settings → Jobs.
 	Jobs func() []scheduler.JobStatus
 	// APIRate and APIBurst limit each API key's requests per second; zero
 	// values mean 20 a second in bursts of 100.
@@ -37,8 +37,7 @@ type Config struct {
 	APIBurst int
 	// DataDir holds uploaded files while they are imported.
 	DataDir string
-	// Imports is woken when an import is queued; may be nil, and the
-	// import worker then finds it on its next look.
+	// Imports is the import worker, woken when an import is queued.
 	Imports scheduler.Waker
 	// ChallengeBits is the difficulty of the sign-up puzzle; 16 when zero.
 	ChallengeBits int
@@ -73,16 +72,12 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Outbound == nil || cfg.Logger == nil {
-		return nil, errors.New("web: a store, the outbound service and a logger are required")
+	if cfg.Store == nil || cfg.Outbound == nil || cfg.Logger == nil || cfg.Jobs == nil || cfg.Imports == nil {
+		return nil, errors.New("web: a store, the outbound service, a logger, the jobs and the import worker are required")
 	}
 	a, err := newAssets(cfg.Static)
 	if err != nil {
 		return nil, fmt.Errorf("web: static files: %w", err)
-	}
-	jobs := cfg.Jobs
-	if jobs == nil {
-		jobs = func() []scheduler.JobStatus { return nil }
 	}
 	s := &Server{
 		store:    cfg.Store,
@@ -90,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		version:  cfg.Version,
 		assets:   a,
-		jobs:     jobs,
+		jobs:     cfg.Jobs,
 		dataDir:  cfg.DataDir,
 		imports:  cfg.Imports,
 		apiRate:  cfg.APIRate,
@@ -104,9 +99,6 @@ func New(cfg Config) (*Server, error) {
 		cfg.ChallengeBits = 16
 	}
 	s.challenges = newChallenges(cfg.ChallengeBits)
-	if s.imports == nil {
-		s.imports = noWaker{}
-	}
 	if s.dataDir == "" {
 		s.dataDir = filepath.Dir(cfg.Store.Path())
 	}
@@ -163,10 +155,6 @@ func ParseProxies(list string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
-// noWaker stands in for a worker that finds its work on its own.
-type noWaker struct{}
-
-func (noWaker) Wake() {}
 
 // Handler returns the HTTP handler serving every route.
 func (s *Server) Handler() http.Handler { return s.echo }
