@@ -45,10 +45,10 @@ func Housekeeping(st *store.Store, log *slog.Logger) Job {
 			if err != nil {
 				return err
 			}
-			if err := st.PruneUsage(ctx, time.Now().Add(-keepUsage)); err != nil {
+			if err := st.PruneUsage(ctx, st.Now().Add(-keepUsage)); err != nil {
 				return err
 			}
-			if n, err := st.PruneAttachments(ctx, time.Now().Add(-keepAttachments)); err != nil {
+			if n, err := st.PruneAttachments(ctx, st.Now().Add(-keepAttachments)); err != nil {
 				return err
 			} else if n > 0 {
 				log.Info("housekeeping", "old_attachments_removed", n)
