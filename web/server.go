@@ -155,7 +155,6 @@ func ParseProxies(list string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
-
 // Handler returns the HTTP handler serving every route.
 func (s *Server) Handler() http.Handler { return s.echo }
 
