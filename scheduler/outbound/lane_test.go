@@ -161,8 +161,9 @@ func TestLaneRetriesATemporaryFailure(t *testing.T) {
 	if retrying.Attempts != 1 || retrying.LastCode != 451 || !strings.Contains(retrying.LastResponse, "greylisted") {
 		t.Errorf("after the first attempt: got %+v", retrying)
 	}
-	// The retry falls due on the store's clock, after 0.8 to 1.2 s.
-	clock.Advance(2 * time.Second)
+	// The retry falls due on the store's clock, after 0.8 to 1.2 s stored
+	// to the second, rounded up.
+	clock.Advance(3 * time.Second)
 	l.Wake()
 	got := waitStatus(t, st, m.ID, store.MessageSent)
 	if got.Attempts != 2 || got.LastCode != 250 {
