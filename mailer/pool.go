@@ -3,7 +3,9 @@ package mailer
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -99,7 +101,9 @@ func (p *Pool) DeliverAfter(ctx context.Context, before func() error, from, to s
 		if err != nil {
 			return Result{}, err
 		}
+		stop := closeWhenStopped(ctx, c)
 		res, err := send(c, from, to, msg, before)
+		stop()
 		if err == nil {
 			p.put(c)
 			return res, nil
@@ -134,6 +138,36 @@ func (p *Pool) Close() {
 			<-p.slots
 		default:
 			return
+		}
+	}
+}
+
+// stopGrace is how long a message under way may go on once its context
+// ends, as when Herald stops, before its connection is closed under it: a
+// relay that answers finishes well within it, one that hangs would
+// otherwise hold the stop for its full timeout.
+const stopGrace = 3 * time.Second
+
+// closeWhenStopped closes c if ctx ends and stopGrace passes before the
+// function it returns is called.
+func closeWhenStopped(ctx context.Context, c io.Closer) (stop func()) {
+	var mu sync.Mutex
+	var timer *time.Timer
+	done := false
+	unhook := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			timer = time.AfterFunc(stopGrace, func() { c.Close() })
+		}
+	})
+	return func() {
+		unhook()
+		mu.Lock()
+		defer mu.Unlock()
+		done = true
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }

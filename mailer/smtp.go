@@ -107,6 +107,7 @@ func (r SMTPRelay) Dial(ctx context.Context) (*smtp.Client, error) {
 	if err != nil {
 		return nil, classify("connect", err)
 	}
+	defer closeWhenStopped(ctx, conn)()
 	var c *smtp.Client
 	switch r.TLS {
 	case TLSImplicit:

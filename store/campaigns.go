@@ -381,7 +381,7 @@ func (s *Store) CampaignAudience(ctx context.Context, c Campaign) (Audience, err
 // nothing that is already going out.
 func (s *Store) StartCampaign(ctx context.Context, id int64, frozen string) (Campaign, error) {
 	now := unix(s.now())
-	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sending', frozen = ?, started_at = ?, updated_at = ?
+	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sending', paused_reason = '', frozen = ?, started_at = ?, updated_at = ?
 WHERE id = ? AND status IN ('draft', 'scheduled')`, frozen, now, now, id)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("store: start campaign %d: %w", id, err)
@@ -591,7 +591,7 @@ func (s *Store) ScheduleCampaign(ctx context.Context, id int64, at time.Time) (C
 	if !at.After(now) || at.After(now.AddDate(1, 0, 0)) {
 		return Campaign{}, &ValidationError{Fields: map[string]string{"send_at": "Choose a time in the future, within a year."}}
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'scheduled', send_at = ?, updated_at = ? WHERE id = ? AND status IN ('draft', 'scheduled')`,
+	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'scheduled', paused_reason = '', send_at = ?, updated_at = ? WHERE id = ? AND status IN ('draft', 'scheduled')`,
 		unix(at), unix(now), id)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("store: schedule campaign %d: %w", id, err)
@@ -604,6 +604,24 @@ func (s *Store) ScheduleCampaign(ctx context.Context, id int64, at time.Time) (C
 		return Campaign{}, &ValidationError{Fields: map[string]string{"status": "The campaign is " + c.Status + "; only a draft or scheduled campaign can be scheduled."}}
 	}
 	return c, nil
+}
+
+// MissSchedule makes a scheduled campaign that could not start at its time
+// a draft again, with the reason, until it is scheduled or sent anew.
+func (s *Store) MissSchedule(ctx context.Context, id int64, reason string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'draft', paused_reason = ?, updated_at = ? WHERE id = ? AND status = 'scheduled'`,
+		reason, unix(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("store: campaign %d missed its schedule: %w", id, err)
+	}
+	return nil
+}
+
+// MissedSchedules returns the drafts that were scheduled and could not
+// start at their time, until they are scheduled or sent anew.
+func (s *Store) MissedSchedules(ctx context.Context) ([]Campaign, error) {
+	return queryAll(ctx, s, "missed schedules", scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
+WHERE status = 'draft' AND paused_reason != '' ORDER BY updated_at DESC LIMIT 20`)
 }
 
 // DueCampaigns returns the scheduled campaigns whose time has come.

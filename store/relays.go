@@ -64,13 +64,15 @@ type Relay struct {
 	UpdatedAt    time.Time
 }
 
-// Trouble says in a sentence that the relay does not answer, since when
-// and with what error, or "" while it answers.
+// Trouble says in a sentence that the relay is failing (it does not
+// answer, cannot be reached or refuses the account), since when and with
+// what error, or "" while it works.
 func (r Relay) Trouble() string {
 	if r.FailingSince.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("Relay %s has not answered since %s UTC: %s. Herald keeps trying it; the messages wait in the queue.",
+	return fmt.Sprintf("Relay %s has been failing since %s UTC: %s. Mail goes through the other enabled relays meanwhile, if there are any; "+
+		"Herald tries this one again every minute and clears this once a message goes through it.",
 		r.Name, r.FailingSince.UTC().Format("2 Jan 15:04"), r.FailingError)
 }
 

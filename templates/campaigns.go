@@ -73,7 +73,9 @@ type CampaignProps struct {
 	DefaultFrom string
 	// SendAtLocal is when a scheduled campaign starts, in words, in Timezone.
 	SendAtLocal string
-	Preview     PreviewProps
+	// Missed says why a draft that was scheduled could not start at its time.
+	Missed  string
+	Preview PreviewProps
 	TestTo      string
 	Progress    CampaignProgress
 	// Details are the facts of a started campaign: Label, then Value.

@@ -121,6 +121,9 @@ func (s *Server) campaignProps(c *echo.Context, x store.Campaign) (templates.Cam
 	if !x.SendAt.IsZero() {
 		p.SendAtLocal = x.SendAt.In(loc).Format("Mon 2 Jan 2006 at 15:04")
 	}
+	if x.Status == store.CampaignDraft {
+		p.Missed = x.PausedReason
+	}
 	if !p.Editable {
 		var err error
 		if p.Progress, err = s.progressOf(ctx, x, 0, time.Time{}); err != nil {

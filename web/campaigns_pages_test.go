@@ -299,7 +299,7 @@ func TestRelayTroubleShows(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"/campaigns/" + itoa(x.ID), "/campaigns/" + itoa(x.ID) + "/progress", "/", "/settings/relays"} {
-		if page := body(t, h.get(path)); !strings.Contains(page, "Relay Sink has not answered since") || !strings.Contains(page, "i/o timeout") {
+		if page := body(t, h.get(path)); !strings.Contains(page, "Relay Sink has been failing since") || !strings.Contains(page, "i/o timeout") {
 			t.Errorf("%s does not say the relay is not answering", path)
 		}
 	}
@@ -310,7 +310,33 @@ func TestRelayTroubleShows(t *testing.T) {
 	if err := h.st.RelayAnswering(bg, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	if page := body(t, h.get("/campaigns/"+itoa(x.ID))); strings.Contains(page, "has not answered") {
+	if page := body(t, h.get("/campaigns/"+itoa(x.ID))); strings.Contains(page, "has been failing") {
 		t.Errorf("the campaign page still shows the trouble after the relay answered")
+	}
+}
+
+// TestMissedScheduleShows makes a scheduled campaign a draft again with
+// the reason it could not start, as the dispatcher does: its page and the
+// dashboard say so.
+func TestMissedScheduleShows(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.signIn()
+	bg := context.Background()
+	x, err := h.st.CreateCampaign(bg, store.CampaignInput{Name: new("June")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.st.ScheduleCampaign(bg, x.ID, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	const why = `Campaign "June" was due at 1 Jun 2026 09:00 UTC but could not start: No relay to send through.`
+	if err := h.st.MissSchedule(bg, x.ID, why); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/campaigns/" + itoa(x.ID), "/"} {
+		if page := body(t, h.get(path)); !strings.Contains(page, "could not start: No relay to send through.") {
+			t.Errorf("%s does not say why the campaign did not start", path)
+		}
 	}
 }

@@ -69,7 +69,11 @@ func (s *Server) sendingActivity(ctx context.Context, p *templates.DashboardProp
 	if err != nil {
 		return err
 	}
-	for _, x := range paused {
+	missed, err := s.store.MissedSchedules(ctx)
+	if err != nil {
+		return err
+	}
+	for _, x := range append(paused, missed...) {
 		if x.PausedReason != "" {
 			p.Attention = append(p.Attention, templates.Option{Label: x.PausedReason, Value: "/campaigns/" + itoa(x.ID)})
 		}

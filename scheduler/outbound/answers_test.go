@@ -315,3 +315,104 @@ func TestHungRelayIsReportedAndItsRowsReleased(t *testing.T) {
 		t.Errorf("relay answering again: still failing since %v with %q", got.FailingSince, got.FailingError)
 	}
 }
+
+// accepted is how many connections the server has taken.
+func (s *scripted) accepted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// TestHungRelayDoesNotHoldUpTheLane makes the first enabled relay hang and
+// sends transactional mail. The first message waits for it to time out
+// and falls over to the second relay; the next ones go straight through
+// the second, without another connection to the hung one. A new service
+// over the same store, as after a restart, knows the relay fails from the
+// store and does the same, but for one probe.
+func TestHungRelayDoesNotHoldUpTheLane(t *testing.T) {
+	t.Parallel()
+	hung := startScripted(t, "", nil)
+	good := smtptest.Start(t, smtptest.Options{})
+	st := testStore(t)
+	ctx := context.Background()
+	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Hung", Kind: store.RelaySMTP, Host: "127.0.0.1", Port: hung.port(), TLS: store.TLSNone,
+		MaxConnections: 1, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	sink(t, st, good, 1)
+	timeout := func(c *Config) { c.RelayTimeout = 300 * time.Millisecond }
+	l := newService(t, st, timeout).Lane()
+	run(t, l)
+	first := queueMessage(t, st, "first@example.com")
+	l.Wake()
+	waitStatus(t, st, first.ID, store.MessageSent)
+	if n := hung.accepted(); n != 1 {
+		t.Fatalf("the hung relay took %d connections for the first message, want 1", n)
+	}
+	for i := range 5 {
+		m := queueMessage(t, st, fmt.Sprintf("next%d@example.com", i))
+		l.Wake()
+		waitStatus(t, st, m.ID, store.MessageSent)
+	}
+	if n := hung.accepted(); n != 1 {
+		t.Errorf("after five more messages the hung relay took %d connections, want still 1: it is known to fail", n)
+	}
+
+	// After a restart, the store says the relay fails: one message may
+	// try it, as the probe a failing relay gets every minute, and the rest
+	// go straight through the second.
+	restarted := newService(t, st, timeout).Lane()
+	run(t, restarted)
+	for i := range 3 {
+		m := queueMessage(t, st, fmt.Sprintf("after-restart%d@example.com", i))
+		restarted.Wake()
+		waitStatus(t, st, m.ID, store.MessageSent)
+	}
+	if n := hung.accepted(); n > 2 {
+		t.Errorf("after a restart the hung relay took %d connections in all, want at most 2: one probe", n)
+	}
+	if got := good.Count(); got != 9 {
+		t.Errorf("the second relay got %d messages, want all 9", got)
+	}
+}
+
+// TestStoppingDoesNotWaitForAHungRelay stops the lane while a message is
+// under way to a relay that never answers and would wait an hour: the
+// lane lets go of it within a few seconds, and the message goes back to
+// the queue for the next start.
+func TestStoppingDoesNotWaitForAHungRelay(t *testing.T) {
+	t.Parallel()
+	hung := startScripted(t, "", nil)
+	st := testStore(t)
+	ctx := context.Background()
+	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Hung", Kind: store.RelaySMTP, Host: "127.0.0.1", Port: hung.port(), TLS: store.TLSNone,
+		MaxConnections: 1, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	l := newService(t, st, func(c *Config) { c.RelayTimeout = time.Hour }).Lane()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- l.Run(runCtx) }()
+	m := queueMessage(t, st, "waiting@example.com")
+	l.Wake()
+	for deadline := time.Now().Add(10 * time.Second); hung.accepted() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the lane never reached the relay")
+		}
+	}
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the lane did not stop while a hung relay held a message")
+	}
+	if n, err := st.RequeueInFlightMessages(ctx); err != nil || n != 1 {
+		t.Errorf("requeued at the next start: %d, %v; want the message left in flight", n, err)
+	}
+	if got, _ := st.Message(ctx, m.ID); got.Status != store.MessageQueued {
+		t.Errorf("the message after the next start: %s, want queued again", got.Status)
+	}
+}

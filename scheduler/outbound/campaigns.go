@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -157,22 +159,49 @@ func (s *Service) ResendFailed(ctx context.Context, id int64) (int, error) {
 }
 
 // StartDue starts the scheduled campaigns whose time has come; a cron job
-// calls it every few seconds.
+// calls it every few seconds. One that cannot start, because something it
+// needs went since it was scheduled (its relay, its audience, its subject),
+// becomes a draft again with the reason on its page and the dashboard, and
+// the owners are told, rather than wait at its time for ever.
 func (s *Service) StartDue(ctx context.Context) error {
 	cs, err := s.st.DueCampaigns(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
+	started := false
 	for _, c := range cs {
-		if err := s.start(ctx, c.ID); err != nil {
+		err := s.start(ctx, c.ID)
+		var ve *store.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			reason := fmt.Sprintf("Campaign %q was due at %s but could not start: %s Fix it, then schedule or send it again.",
+				c.Name, c.SendAt.In(s.Location(ctx)).Format("2 Jan 2006 15:04 MST"), fieldText(ve))
+			if err := s.st.MissSchedule(ctx, c.ID, reason); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.log.Warn("scheduled campaign could not start", "campaign", c.ID, "reason", reason)
+			s.NotifyOwners(ctx, fmt.Sprintf("Campaign %q could not start", c.Name), reason)
+		case err != nil:
 			errs = append(errs, fmt.Errorf("campaign %d %q: %w", c.ID, c.Name, err))
-			continue
+		default:
+			s.log.Info("scheduled campaign started", "campaign", c.ID)
+			started = true
 		}
-		s.log.Info("scheduled campaign started", "campaign", c.ID)
 	}
-	if len(cs) > len(errs) {
+	if started {
 		s.dispatcher.Wake()
 	}
 	return errors.Join(errs...)
+}
+
+// fieldText is what a validation error says, its fields' messages in the
+// order of their names, for a person to read.
+func fieldText(ve *store.ValidationError) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(ve.Fields)) {
+		out = append(out, ve.Fields[k])
+	}
+	return strings.Join(out, " ")
 }

@@ -136,7 +136,7 @@ func (s *Service) checkCampaign(ctx context.Context, x store.Campaign, forTest b
 	}
 	if len(x.ListIDs) > 0 {
 		if l, err := s.st.List(ctx, x.ListIDs[0]); err == nil {
-			content.ListName, content.ListID = l.Name, fmt.Sprintf("list-%d.%s", l.ID, helloName(g.BaseURL))
+			content.ListName, content.ListID = l.Name, fmt.Sprintf("list-%d.%s", l.ID, publicHost(g.BaseURL))
 		}
 	}
 	return content, compiled, nil

@@ -228,10 +228,10 @@ type claimed struct {
 // campaign stops sending, or a limit holds it; it closes feed when it
 // returns. drained says that nothing due was left. It looks at the
 // campaign's status every perConnection sends, so a pause or a cancel
-// stops the workers within a few messages. While the relay in use fails
-// to answer, it probes instead: one message a connection, and no more
-// until they are tried, so nothing waits in "sending" that no connection
-// works on.
+// stops the workers within a few messages. Until the relay in use has
+// answered in this run, and while it fails to, it probes instead: one
+// message a connection, and no more until they are tried, so nothing
+// waits in "sending" that no connection works on.
 func (d *Dispatcher) pump(ctx context.Context, run *campaignRun, conns int, feed chan<- claimed) (drained bool, err error) {
 	defer close(feed)
 	defer func() {
@@ -248,7 +248,7 @@ func (d *Dispatcher) pump(ctx context.Context, run *campaignRun, conns int, feed
 		if stop, err := run.mustWait(ctx, cur); stop || err != nil {
 			return false, err
 		}
-		n, probing := conns*perConnection, run.route.failing()
+		n, probing := conns*perConnection, run.route.failing() || !run.answered.Load()
 		if probing {
 			n = conns
 		}

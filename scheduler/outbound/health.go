@@ -17,13 +17,57 @@ type health struct {
 	// fails, false once a message went through it; absent until this
 	// process has sent through it.
 	failing map[int64]bool
+	// probed is when mail last went first to a failing relay, to see
+	// whether it answers again.
+	probed map[int64]time.Time
 }
 
-// relayFailing reports whether relay id was failing at its last attempt.
-func (s *Service) relayFailing(id int64) bool {
+// probeEvery is how often a failing relay gets mail first again, to see
+// whether it answers, while other relays take the rest.
+const probeEvery = time.Minute
+
+// relayFailing reports whether r failed at its last attempt: as this
+// process saw it, or, before it has sent through r, as the store says.
+func (s *Service) relayFailing(r store.Relay) bool {
 	s.health.mu.Lock()
 	defer s.health.mu.Unlock()
-	return s.health.failing[id]
+	if failing, known := s.health.failing[r.ID]; known {
+		return failing
+	}
+	return !r.FailingSince.IsZero()
+}
+
+// answeringFirst orders a route so that relays known to fail come after
+// the others, keeping the order otherwise: mail goes at once through a
+// relay that answers rather than wait for one that does not. A failing
+// relay still goes first once every probeEvery, so it is seen to answer
+// again, and stays last in the route while others are left to try.
+func (s *Service) answeringFirst(route []store.Relay) []store.Relay {
+	var ok, failing []store.Relay
+	now := s.now()
+	for _, r := range route {
+		if !s.relayFailing(r) || s.probeDue(r.ID, now) {
+			ok = append(ok, r)
+		} else {
+			failing = append(failing, r)
+		}
+	}
+	return append(ok, failing...)
+}
+
+// probeDue reports whether failing relay id may get mail first again, and
+// if so counts this as its probe.
+func (s *Service) probeDue(id int64, now time.Time) bool {
+	s.health.mu.Lock()
+	defer s.health.mu.Unlock()
+	if last, ok := s.health.probed[id]; ok && now.Sub(last) < probeEvery {
+		return false
+	}
+	if s.health.probed == nil {
+		s.health.probed = map[int64]time.Time{}
+	}
+	s.health.probed[id] = now
+	return true
 }
 
 // noteRelay records what an attempt through r says of it: that it failed
@@ -41,6 +85,13 @@ func (s *Service) noteRelay(ctx context.Context, r store.Relay, err error) {
 		s.health.failing = map[int64]bool{}
 	}
 	s.health.failing[r.ID] = failing
+	if failing && !was {
+		// It has just been tried: its next probe is due a while from now.
+		if s.health.probed == nil {
+			s.health.probed = map[int64]time.Time{}
+		}
+		s.health.probed[r.ID] = s.now()
+	}
 	s.health.mu.Unlock()
 	if known && was == failing && !failing {
 		return

@@ -41,13 +41,15 @@ func buildMessage(m store.Message, atts []store.Attachment, now time.Time) []byt
 }
 
 // deliver sends a message through its relay (or the first enabled one) and,
-// when that relay is down, through each other enabled relay in turn.
+// when that relay is down, through each other enabled relay in turn; a
+// relay known not to answer is tried after the others.
 func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer.Result, store.Relay, error) {
 	route, err := l.s.relays(ctx, m.RelayID)
 	if err != nil {
 		return mailer.Result{}, store.Relay{}, err
 	}
 	l.closeRelays(route...)
+	route = l.s.answeringFirst(route)
 	for i, r := range route {
 		var res mailer.Result
 		var t mailer.Transport

@@ -4,8 +4,9 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"net"
+	"net/url"
 	"slices"
-	"strings"
 
 	"herald/mailer"
 	"herald/mailer/ses"
@@ -78,19 +79,25 @@ func (s *Service) open(ctx context.Context, r store.Relay) (mailer.Transport, er
 		HelloName: helloName(s.general(ctx).BaseURL), TLSConfig: s.cfg.RelayTLS, Timeout: s.cfg.RelayTimeout}, r.MaxConnections), nil
 }
 
-// helloName is the host Herald names itself by to relays: its public
-// URL's host, else localhost.
-func helloName(baseURL string) string {
-	if _, rest, ok := strings.Cut(baseURL, "://"); ok {
-		host, _, _ := strings.Cut(rest, "/")
-		if h, _, found := strings.Cut(host, ":"); found {
-			host = h
-		}
-		if host != "" {
-			return host
-		}
+// publicHost is the host of Herald's public URL, else localhost.
+func publicHost(baseURL string) string {
+	if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
 	}
 	return "localhost"
+}
+
+// helloName is the name Herald gives relays in EHLO: its public host, an
+// IP address as the address literal EHLO wants.
+func helloName(baseURL string) string {
+	host := publicHost(baseURL)
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.To4() != nil {
+			return "[" + host + "]"
+		}
+		return "[IPv6:" + host + "]"
+	}
+	return host
 }
 
 // systemFrom is the sender of Herald's own mail (test sends, confirmations,
@@ -103,7 +110,7 @@ func systemFrom(g store.General, r store.Relay) string {
 	if store.CheckEmail(r.Username) == "" {
 		return r.Username
 	}
-	return "herald@" + helloName(g.BaseURL)
+	return "herald@" + publicHost(g.BaseURL)
 }
 
 // sendNow signs one message with the DKIM key of from's domain, when there

@@ -98,3 +98,22 @@ func TestFirstEnabledRelayIsTheSameForEveryKindOfMail(t *testing.T) {
 		t.Errorf("Alpha got %d messages, want none while Zeta is up", n)
 	}
 }
+
+// TestHelloName names Herald to relays by its public URL's host, never by
+// what a URL carries besides.
+func TestHelloName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"":                                   "localhost",
+		"https://news.acme.example":          "news.acme.example",
+		"https://news.acme.example:8443/x":   "news.acme.example",
+		"https://user:pw@news.acme.example/": "news.acme.example",
+		"https://[::1]:8443":                 "[IPv6:::1]",
+		"http://192.0.2.7:8080":              "[192.0.2.7]",
+		"not a url":                          "localhost",
+	} {
+		if got := helloName(in); got != want {
+			t.Errorf("helloName(%q): got %q, want %q", in, got, want)
+		}
+	}
+}

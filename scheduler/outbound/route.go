@@ -39,12 +39,13 @@ type quotaReader interface {
 
 // openRoute lines up the relays for a campaign by the one rule,
 // relayOrder: its own (id 0: the first enabled one), then every other
-// enabled relay.
+// enabled relay, those known to fail last.
 func (d *Dispatcher) openRoute(ctx context.Context, id int64) (*route, error) {
 	relays, err := d.s.relays(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	relays = d.s.answeringFirst(relays)
 	rt := &route{d: d, relays: relays, conns: max(relays[0].MaxConnections, 1), opened: make([]mailer.Transport, len(relays))}
 	for _, r := range relays {
 		rt.gates = append(rt.gates, d.gates.relay(r))
@@ -127,7 +128,7 @@ func (rt *route) Deliver(ctx context.Context, before func() error, from, to stri
 func (rt *route) failing() bool {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return rt.d.s.relayFailing(rt.relays[rt.cur].ID)
+	return rt.d.s.relayFailing(rt.relays[rt.cur])
 }
 
 // full says whether the relay in use has reached its daily cap.

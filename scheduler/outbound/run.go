@@ -38,6 +38,9 @@ type campaignRun struct {
 	stalled atomic.Bool
 	// fed counts the sends claimed and not yet taken up by a worker.
 	fed sync.WaitGroup
+	// answered is set once a relay of this run has answered a message:
+	// until then the run claims one message a connection.
+	answered atomic.Bool
 	// refused says why the relays refuse the whole campaign, such as an SES
 	// account with sending paused; the run then pauses it.
 	refused atomic.Pointer[string]
@@ -190,6 +193,8 @@ func (j *campaignRun) deliver(ctx context.Context, committed func() error, sd st
 		// this message is retried, and the rest of the batch goes back to
 		// the queue untried rather than wait in turn for the same silence.
 		j.stalled.Store(true)
+	} else {
+		j.answered.Store(true)
 	}
 	var se *mailer.SendError
 	if errors.As(err, &se) {

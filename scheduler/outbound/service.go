@@ -159,3 +159,10 @@ func (t *throttle) allow(a, b int64, now time.Time, every time.Duration) bool {
 	t.last[k] = now
 	return true
 }
+
+// forget lets the pair act again at once, as when what it allowed failed.
+func (t *throttle) forget(a, b int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.last, [2]int64{a, b})
+}

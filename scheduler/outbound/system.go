@@ -49,11 +49,17 @@ type Confirmation struct {
 // Confirm queues the email that confirms a sign-up to a double opt-in
 // list, at most once every ConfirmResend per person and list. It says
 // whether it queued one.
-func (s *Service) Confirm(ctx context.Context, c Confirmation) (bool, error) {
+func (s *Service) Confirm(ctx context.Context, c Confirmation) (queued bool, err error) {
 	if !s.confirmations.allow(c.ContactID, c.List.ID, s.now(), ConfirmResend) {
 		s.log.Info("confirmation email recently sent; not sending again yet", "list", c.List.ID, "contact", c.ContactID)
 		return false, nil
 	}
+	defer func() {
+		if err != nil {
+			// Not queued: the next sign-up may try again at once.
+			s.confirmations.forget(c.ContactID, c.List.ID)
+		}
+	}()
 	g := s.general(ctx)
 	if g.BaseURL == "" {
 		return false, errors.New("the public base URL is not set, so the confirmation link would lead nowhere")
@@ -77,17 +83,16 @@ func (s *Service) Confirm(ctx context.Context, c Confirmation) (bool, error) {
 	return true, nil
 }
 
-// system queues a plain-text email from the organisation's default sender
-// through the first enabled relay.
+// system queues a plain-text email from the organisation's default sender.
+// It is queued whether or not a relay is enabled now: the lane picks the
+// first enabled relay when it sends, and retries until there is one.
 func (s *Service) system(ctx context.Context, to, subject, text string, essential bool) (store.Message, error) {
-	r, err := s.Relay(ctx, 0)
-	if err != nil {
-		return store.Message{}, err
-	}
+	r, _ := s.Relay(ctx, 0) // only for its username, when there is no default sender
 	g := s.general(ctx)
 	in := store.NewMessage{Message: store.Message{Kind: store.MessageSystem, ToEmail: to, FromName: g.FromName, FromEmail: systemFrom(g, r),
 		Subject: subject, Text: text, Essential: essential}}
-	if in, err = s.screen(ctx, in); err != nil {
+	in, err := s.screen(ctx, in)
+	if err != nil {
 		return store.Message{}, err
 	}
 	m, _, err := s.create(ctx, in)

@@ -1,0 +1,63 @@
+package outbound
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/store"
+)
+
+// TestScheduledCampaignThatCannotStartSaysWhy schedules a campaign, then
+// deletes the only relay it could go through. At its time it does not wait
+// as "scheduled" for ever: it becomes a draft again with the reason, the
+// owners are told, and scheduling it anew clears the reason.
+func TestScheduledCampaignThatCannotStartSaysWhy(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	st := testStore(t)
+	ctx := context.Background()
+	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", FromEmail: "news@bakery.example", BaseURL: "https://news.bakery.example",
+		Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	addOwner(t, st)
+	r := sink(t, st, srv, 1)
+	l, _ := st.CreateList(ctx, store.ListInput{Name: new("News")})
+	x, err := st.CreateCampaign(ctx, store.CampaignInput{Name: new("June"), Subject: new("June"), Format: new("text"), Body: new("Hello"),
+		ListIDs: &[]int64{l.ID}, RelayID: &r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, st)
+	clock := setClock(st)
+	if _, err := s.Schedule(ctx, x.ID, clock.Now().Add(time.Hour).Format(time.RFC3339)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteRelay(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour)
+	if err := s.StartDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Campaign(ctx, x.ID)
+	if got.Status != store.CampaignDraft || !strings.Contains(got.PausedReason, "could not start") || !strings.Contains(got.PausedReason, "No relay") {
+		t.Fatalf("at its time: %s with %q, want a draft that says why", got.Status, got.PausedReason)
+	}
+	if missed, _ := st.MissedSchedules(ctx); len(missed) != 1 || missed[0].ID != x.ID {
+		t.Errorf("missed schedules: got %d, want this campaign", len(missed))
+	}
+	if told := ownerAlerts(t, st); len(told) != 1 || !strings.Contains(told[0], "could not start") {
+		t.Errorf("owners told: %q, want one alert", told)
+	}
+	if err := s.StartDue(ctx); err != nil || len(ownerAlerts(t, st)) != 1 {
+		t.Errorf("a second look: %v, %d alerts; want nothing more", err, len(ownerAlerts(t, st)))
+	}
+	sink(t, st, srv, 1)
+	if got, err = s.Schedule(ctx, x.ID, clock.Now().Add(time.Hour).Format(time.RFC3339)); err != nil || got.PausedReason != "" {
+		t.Errorf("scheduled anew: %q, %v; want the reason cleared", got.PausedReason, err)
+	}
+}
