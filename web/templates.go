@@ -141,7 +141,11 @@ func (s *Server) testOptions(ctx context.Context) (relays, contacts []templates.
 		return nil, nil, err
 	}
 	for _, r := range rs {
-		relays = append(relays, templates.Option{Value: itoa(r.ID), Label: r.Name})
+		label := r.Name
+		if !r.Enabled {
+			label += " (disabled)"
+		}
+		relays = append(relays, templates.Option{Value: itoa(r.ID), Label: label})
 	}
 	return relays, contacts, nil
 }

@@ -136,10 +136,13 @@ func (s *Service) newMessage(ctx context.Context, b MessageRequest) (store.NewMe
 	in.Attachments = decodeAttachments(b.Attachments, errs)
 	if b.RelayID != nil {
 		r, err := s.st.Relay(ctx, *b.RelayID)
-		if errors.Is(err, store.ErrNotFound) {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			errs["relay_id"] = "No relay has this id; GET /api/v1/relays lists them."
-		} else if err != nil {
+		case err != nil:
 			return in, err
+		case !r.Enabled:
+			errs["relay_id"] = disabled(r)
 		}
 		in.RelayID = r.ID
 	} else if _, err := s.Relay(ctx, 0); err != nil {

@@ -20,12 +20,13 @@ var errNoRelay = errors.New("no relay is enabled; add one in Settings → Sendin
 // relay asked for (id; 0 asks for none), then every other enabled relay,
 // lowest id first. So "the first enabled relay", the default for
 // everything that names none, is the enabled relay with the lowest id, and
-// when the relay in use is down, mail falls over along the same order.
+// when the relay in use is down, mail falls over along the same order. A
+// disabled relay carries nothing, even when asked for.
 func relayOrder(all []store.Relay, id int64) []store.Relay {
 	all = slices.SortedFunc(slices.Values(all), func(a, b store.Relay) int { return cmp.Compare(a.ID, b.ID) })
 	var out []store.Relay
 	for _, r := range all {
-		if r.ID == id {
+		if r.Enabled && r.ID == id {
 			out = append(out, r)
 		}
 	}
@@ -52,16 +53,25 @@ func (s *Service) relays(ctx context.Context, id int64) ([]store.Relay, error) {
 
 // Relay returns the relay a message asking for id goes through first:
 // relay id, or for 0 the first enabled relay. An id that names no relay
-// is store.ErrNotFound.
+// is store.ErrNotFound; a disabled relay is an error that says so.
 func (s *Service) Relay(ctx context.Context, id int64) (store.Relay, error) {
 	if id != 0 {
-		return s.st.Relay(ctx, id)
+		r, err := s.st.Relay(ctx, id)
+		if err == nil && !r.Enabled {
+			err = errors.New(disabled(r))
+		}
+		return r, err
 	}
 	rs, err := s.relays(ctx, 0)
 	if err != nil {
 		return store.Relay{}, err
 	}
 	return rs[0], nil
+}
+
+// disabled says that a relay asked for is disabled, and what to do.
+func disabled(r store.Relay) string {
+	return "Relay " + r.Name + " is disabled: enable it in Settings → Sending relays, or choose another."
 }
 
 // open opens a way out through a stored relay: a pool of up to its

@@ -2,7 +2,9 @@ package outbound
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +13,7 @@ import (
 )
 
 // TestRelayOrder is the one rule for which relay mail goes through: the one
-// asked for, even when disabled, then every other enabled relay by id.
+// asked for, then every other enabled relay by id; never a disabled one.
 func TestRelayOrder(t *testing.T) {
 	t.Parallel()
 	zeta := store.Relay{ID: 1, Name: "Zeta", Enabled: true}
@@ -26,7 +28,7 @@ func TestRelayOrder(t *testing.T) {
 	}{
 		{0, []int64{1, 2, 4}},
 		{2, []int64{2, 1, 4}},
-		{3, []int64{3, 1, 2, 4}},
+		{3, []int64{1, 2, 4}},
 		{4, []int64{4, 1, 2}},
 		{9, []int64{1, 2, 4}},
 	} {
@@ -115,5 +117,39 @@ func TestHelloName(t *testing.T) {
 		if got := helloName(in); got != want {
 			t.Errorf("helloName(%q): got %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestDisabledRelayCarriesNothing disables the relay a campaign and a
+// message ask for: the campaign cannot be sent, the message is refused,
+// both saying so, and the campaign's choice is marked in its editor.
+func TestDisabledRelayCarriesNothing(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, d, _ := dispatchFixture(t, nil, []string{"reader@example.com"})
+	ctx := context.Background()
+	r := sink(t, st, srv, 1)
+	in := r.InputOf()
+	in.Enabled = false
+	if _, err := st.UpdateRelay(ctx, r.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	s := d.s
+	l, _ := st.CreateList(ctx, store.ListInput{Name: new("Other")})
+	x, err := st.CreateCampaign(ctx, store.CampaignInput{Name: new("Draft"), Subject: new("Hello"), Body: new("Hello there."), Format: new("markdown"),
+		FromEmail: new("news@bakery.example"), ListIDs: &[]int64{l.ID}, RelayID: &r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ve *store.ValidationError
+	if err := s.Send(ctx, x.ID); !errors.As(err, &ve) || !strings.Contains(ve.Fields["relay_id"], "is disabled") {
+		t.Errorf("sending through a disabled relay: got %v, want a refusal saying it is disabled", err)
+	}
+	_, _, err = s.Queue(ctx, MessageRequest{To: "a@example.com", From: "shop@bakery.example", Subject: new("Hi"), Text: new("Hi"), RelayID: &r.ID})
+	if !errors.As(err, &ve) || !strings.Contains(ve.Fields["relay_id"], "is disabled") {
+		t.Errorf("a message through a disabled relay: got %v, want a refusal saying it is disabled", err)
+	}
+	if n := srv.Count(); n != 0 {
+		t.Errorf("the disabled relay got %d messages", n)
 	}
 }
