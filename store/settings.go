@@ -116,11 +116,11 @@ func (g *General) Normalize() {
 // Validate reports what is wrong with g, keyed by field name.
 func (g General) Validate() map[string]string {
 	errs := map[string]string{}
-	if len(g.OrgName) > 200 {
-		errs["org_name"] = "Use at most 200 characters."
-	}
-	if len(g.PostalAddress) > 500 {
-		errs["postal_address"] = "Use at most 500 characters."
+	for field, msg := range map[string]string{"org_name": CheckLine(g.OrgName, 200), "from_name": CheckLine(g.FromName, 200),
+		"postal_address": CheckText(g.PostalAddress, 500)} {
+		if msg != "" {
+			errs[field] = msg
+		}
 	}
 	if g.BaseURL != "" {
 		u, err := url.Parse(g.BaseURL)
@@ -132,9 +132,6 @@ func (g General) Validate() map[string]string {
 		if msg := CheckEmail(g.FromEmail); msg != "" {
 			errs["from_email"] = msg
 		}
-	}
-	if strings.ContainsAny(g.FromName, "\r\n") {
-		errs["from_name"] = "Use a single line."
 	}
 	if g.FirstRetrySeconds != 0 && (g.FirstRetrySeconds < 5 || g.FirstRetrySeconds > 3600) {
 		errs["first_retry_seconds"] = "Choose between 5 and 3600 seconds; 30 suits most relays."
@@ -257,10 +254,28 @@ func (s *Store) ConfirmEmail(ctx context.Context) (ConfirmEmail, error) {
 	return e, nil
 }
 
-// SaveConfirmEmail stores the confirmation email; check lets the caller
-// refuse templates that do not render.
+// Validate reports what is wrong with e's subject, keyed by field name;
+// whether its templates render is for the caller to check.
+func (e ConfirmEmail) Validate() map[string]string {
+	errs := map[string]string{}
+	if strings.TrimSpace(e.Subject) == "" {
+		errs["subject"] = "Enter a subject."
+	} else if msg := CheckLine(e.Subject, 998); msg != "" {
+		errs["subject"] = msg
+	}
+	return errs
+}
+
+// SaveConfirmEmail validates and stores the confirmation email; check lets
+// the caller refuse templates that do not render.
 func (s *Store) SaveConfirmEmail(ctx context.Context, e ConfirmEmail, check func(ConfirmEmail) map[string]string) error {
-	if errs := check(e); len(errs) > 0 {
+	errs := e.Validate()
+	for field, msg := range check(e) {
+		if errs[field] == "" {
+			errs[field] = msg
+		}
+	}
+	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}
 	b, _ := json.Marshal(e)

@@ -151,6 +151,25 @@ func TestNamesAndSubjectsRefuseHiddenCharacters(t *testing.T) {
 			_, err := s.CreateTemplate(ctx, TemplateInput{Name: ptr("T"), Subject: &v}, nil)
 			return err
 		},
+		"settings org_name": func(v string) error {
+			_, err := s.SaveGeneral(ctx, General{OrgName: v})
+			return err
+		},
+		"settings from_name": func(v string) error {
+			_, err := s.SaveGeneral(ctx, General{FromName: v})
+			return err
+		},
+		"relay name": func(v string) error {
+			in := validRelay()
+			in.Name = v
+			_, err := s.CreateRelay(ctx, in)
+			return err
+		},
+		"confirmation email subject": func(v string) error {
+			e := DefaultConfirmEmail
+			e.Subject = v
+			return s.SaveConfirmEmail(ctx, e, func(ConfirmEmail) map[string]string { return nil })
+		},
 	}
 	n := 0
 	for what, save := range saves {
@@ -166,5 +185,79 @@ func TestNamesAndSubjectsRefuseHiddenCharacters(t *testing.T) {
 		if err := save("Team news 👩\u200d💻 " + strings.Repeat("🎉", n)); err != nil {
 			t.Errorf("%s with an emoji sequence: got %v, want it saved", what, err)
 		}
+	}
+}
+
+// TestTextKeepsLinesRefusesHiddenCharacters saves each text that may run
+// over several lines with line breaks and tabs, which are kept, and with a
+// hidden character, which is refused naming its field.
+func TestTextKeepsLinesRefusesHiddenCharacters(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	saves := map[string]struct {
+		save func(v string) error
+		read func() (string, error)
+	}{
+		"list description": {
+			func(v string) error {
+				_, err := s.CreateList(ctx, ListInput{Name: ptr("News"), Description: &v})
+				return err
+			},
+			func() (string, error) {
+				ls, err := s.Lists(ctx)
+				if err != nil || len(ls) == 0 {
+					return "", err
+				}
+				return ls[len(ls)-1].Description, nil
+			},
+		},
+		"settings postal_address": {
+			func(v string) error {
+				_, err := s.SaveGeneral(ctx, General{PostalAddress: v})
+				return err
+			},
+			func() (string, error) {
+				g, err := s.General(ctx)
+				return g.PostalAddress, err
+			},
+		},
+	}
+	for what, f := range saves {
+		field := what[strings.LastIndexByte(what, ' ')+1:]
+		for _, bad := range []string{"d\u202ex\u0000", "1 Main St\n\u200bSpringfield", "Bell\a", "a\u2028b"} {
+			err := f.save(bad)
+			var ve *ValidationError
+			if !errors.As(err, &ve) || !strings.Contains(ve.Fields[field], "character U+") {
+				t.Errorf("%s %q: got %v, want a validation error naming %s and the character", what, bad, err, field)
+			}
+		}
+		const good = "Acme Ltd\r\n1 Main St\tUnit 2\nحسن\u200cزاده 👩\u200d💻"
+		if err := f.save(good); err != nil {
+			t.Errorf("%s on several lines: got %v, want it saved", what, err)
+		}
+		if got, err := f.read(); err != nil || got != good {
+			t.Errorf("%s read back: got %q (%v), want %q", what, got, err, good)
+		}
+	}
+}
+
+func TestCheckText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, in, says string }{
+		{"lines and tabs", "a\r\nb\tc\n", ""},
+		{"right-to-left override", "a\u202eb", "invisible character U+202E"},
+		{"NUL", "a\x00", "control character U+0000"},
+		{"next line", "a\u0085b", "control character U+0085"},
+		{"paragraph separator", "a\u2029b", "invisible character U+2029"},
+		{"not UTF-8", "Caf\xe9", "UTF-8"},
+		{"too long", strings.Repeat("a", 11), "at most 10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := CheckText(tc.in, 10)
+			if tc.says == "" && got != "" || !strings.Contains(got, tc.says) {
+				t.Errorf("got %q, want %q", got, tc.says)
+			}
+		})
 	}
 }
