@@ -170,6 +170,10 @@ func TestAPISettings(t *testing.T) {
 	if code != http.StatusUnprocessableEntity || out["error"].(map[string]any)["fields"].(map[string]any)["timezone"] == nil {
 		t.Fatalf("bad timezone: got %d %v, want 422 naming timezone", code, out)
 	}
+	code, out = h.api(key, http.MethodPatch, "/api/v1/settings", map[string]any{"base_url": "https://user:pw@news.acme.example"})
+	if _, f := audError(out); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(f["base_url"]), "user name and password") {
+		t.Fatalf("base URL with a login: got %d %v, want 422 saying to leave the login out", code, out)
+	}
 	if g, _ := h.st.General(context.Background()); g.OrgName != "Acme" || g.Timezone != "UTC" || !h.srv.secureCookies() {
 		t.Fatalf("stored: got %+v; the refused patch must change nothing and https must make cookies Secure", g)
 	}
