@@ -79,11 +79,20 @@ func hiddenMessage(r rune) string {
 // and tabs become a space, other controls and hidden characters are dropped,
 // bytes that are not UTF-8 too, and spaces at the ends are trimmed. It does
 // not shorten s.
-func CleanLine(s string) string {
+func CleanLine(s string) string { return clean(s, false) }
+
+// CleanText returns s with what CheckText refuses taken out, as CleanLine
+// does but keeping line breaks and tabs.
+func CleanText(s string) string { return clean(s, true) }
+
+func clean(s string, lines bool) string {
 	s = strings.ToValidUTF8(s, "")
 	var b strings.Builder
 	last := 0
 	for i, r := range hiddenRunes(s) {
+		if lines && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
 		b.WriteString(s[last:i])
 		if unicode.IsSpace(r) && !strings.HasSuffix(b.String(), " ") {
 			b.WriteByte(' ')

@@ -83,6 +83,9 @@ func FuzzCleanLine(f *testing.F) {
 		f.Add(tc.in)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
+		if text := CleanText(in); CheckText(text, len(text)) != "" || len(text) > len(in) {
+			t.Fatalf("CleanText(%q): got %q, which CheckText refuses or is longer", in, text)
+		}
 		got := CleanLine(in)
 		if msg := CheckLine(got, len(got)); msg != "" {
 			t.Fatalf("CheckLine(CleanLine(%q)) = CheckLine(%q): got %q, want \"\"", in, got, msg)
@@ -242,21 +245,26 @@ func TestTextKeepsLinesRefusesHiddenCharacters(t *testing.T) {
 	}
 }
 
-func TestCheckText(t *testing.T) {
+// TestCheckAndCleanText: what CheckText says of text that may run over
+// lines, and what CleanText makes of it.
+func TestCheckAndCleanText(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ name, in, says string }{
-		{"lines and tabs", "a\r\nb\tc\n", ""},
-		{"right-to-left override", "a\u202eb", "invisible character U+202E"},
-		{"NUL", "a\x00", "control character U+0000"},
-		{"next line", "a\u0085b", "control character U+0085"},
-		{"paragraph separator", "a\u2029b", "invisible character U+2029"},
-		{"not UTF-8", "Caf\xe9", "UTF-8"},
-		{"too long", strings.Repeat("a", 11), "at most 10"},
+	for _, tc := range []struct{ name, in, says, clean string }{
+		{"lines and tabs", "a\r\nb\tc", "", "a\r\nb\tc"},
+		{"right-to-left override", "a\u202eb", "invisible character U+202E", "ab"},
+		{"NUL", "a\x00", "control character U+0000", "a"},
+		{"next line", "a\u0085b", "control character U+0085", "a b"},
+		{"paragraph separator", "a\u2029b", "invisible character U+2029", "a b"},
+		{"zero-width space after a line break", "a\n\u200bb", "invisible character U+200B", "a\nb"},
+		{"not UTF-8", "Caf\xe9", "UTF-8", "Caf"},
+		{"too long", strings.Repeat("a", 11), "at most 10", strings.Repeat("a", 11)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := CheckText(tc.in, 10)
-			if tc.says == "" && got != "" || !strings.Contains(got, tc.says) {
-				t.Errorf("got %q, want %q", got, tc.says)
+			if got := CheckText(tc.in, 10); tc.says == "" && got != "" || !strings.Contains(got, tc.says) {
+				t.Errorf("CheckText: got %q, want %q", got, tc.says)
+			}
+			if got := CleanText(tc.in); got != tc.clean {
+				t.Errorf("CleanText: got %q, want %q", got, tc.clean)
 			}
 		})
 	}

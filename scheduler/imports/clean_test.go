@@ -42,8 +42,8 @@ func TestRowCleansNamesAndRefusesHiddenAddresses(t *testing.T) {
 }
 
 // TestRowCleansTextAttributes: text attribute values, from a column or a
-// JSON object, lose hidden characters as names do; numbers and true/false
-// are kept as they are.
+// JSON object, lose hidden characters as names do but keep their line
+// breaks; numbers and true/false are kept as they are.
 func TestRowCleansTextAttributes(t *testing.T) {
 	t.Parallel()
 	m := newMapper([]string{TargetEmail, "attribute:company", TargetAttributes})
@@ -56,6 +56,7 @@ func TestRowCleansTextAttributes(t *testing.T) {
 		{"right-to-left override in a column", []string{"ann@example.com", "Co\u202eX", ""}, map[string]any{"company": "CoX"}},
 		{"hidden characters in JSON", []string{"ann@example.com", "", `{"team":"\u200bSa\u0000les\n","vip":true}`}, map[string]any{"team": "Sales", "vip": true}},
 		{"emoji sequence kept", []string{"ann@example.com", "Dev 👩\u200d💻", ""}, map[string]any{"company": "Dev 👩\u200d💻"}},
+		{"line breaks kept", []string{"ann@example.com", "Acme\nLtd\u202e", `{"notes":"two\nlines\u2028"}`}, map[string]any{"company": "Acme\nLtd", "notes": "two\nlines"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

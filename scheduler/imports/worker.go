@@ -381,7 +381,7 @@ func setAttribute(row *store.ImportRow, k string, v any) string {
 		row.Attributes = map[string]any{}
 	}
 	if s, ok := v.(string); ok {
-		v = store.CleanLine(s)
+		v = store.CleanText(s)
 	}
 	row.Attributes[k] = v
 	return ""
