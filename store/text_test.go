@@ -215,6 +215,19 @@ func TestTextKeepsLinesRefusesHiddenCharacters(t *testing.T) {
 				return ls[len(ls)-1].Description, nil
 			},
 		},
+		"segment description": {
+			func(v string) error {
+				_, err := s.CreateSegment(ctx, SegmentInput{Name: ptr("Everyone"), Description: &v, Rules: &Rule{Match: "all", Conditions: []Rule{{Field: "email", Op: "is_set"}}}})
+				return err
+			},
+			func() (string, error) {
+				gs, err := s.Segments(ctx)
+				if err != nil || len(gs) == 0 {
+					return "", err
+				}
+				return gs[0].Description, nil
+			},
+		},
 		"settings postal_address": {
 			func(v string) error {
 				_, err := s.SaveGeneral(ctx, General{PostalAddress: v})
