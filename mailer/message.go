@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"herald/mailer/addr"
 )
 
 // Message is an email ready to be encoded: plain text, or text and HTML as
@@ -52,7 +55,11 @@ var reservedHeaders = map[string]bool{"date": true, "from": true, "to": true, "s
 	"content-type": true, "content-transfer-encoding": true, "reply-to": true, "list-unsubscribe": true, "list-unsubscribe-post": true,
 	"list-id": true, "feedback-id": true, "bcc": true, "cc": true, "sender": true, "return-path": true}
 
-// CheckHeader says what is wrong with an extra header, or "".
+// CheckHeader says what is wrong with an extra header, or "". A value is
+// one line of visible UTF-8 text: a control character could end the header
+// early, and a right-to-left override or a zero-width character would make
+// it read differently from what it holds. Unlike names and subjects, a value
+// keeps no joiner for emoji or scripts: headers carry identifiers, not prose.
 func CheckHeader(h Header) string {
 	if h.Name == "" || strings.IndexFunc(h.Name, func(r rune) bool { return r <= ' ' || r > '~' || r == ':' }) >= 0 {
 		return fmt.Sprintf("%q is not a header name: use letters, digits and dashes, like X-Order-Id", h.Name)
@@ -62,6 +69,13 @@ func CheckHeader(h Header) string {
 	}
 	if strings.ContainsAny(h.Value, "\r\n") || len(h.Value) > 900 {
 		return fmt.Sprintf("the value of %s must be one line of at most 900 characters", h.Name)
+	}
+	if !utf8.ValidString(h.Value) {
+		return fmt.Sprintf("the value of %s must be text encoded as UTF-8", h.Name)
+	}
+	if i := strings.IndexFunc(h.Value, addr.Invisible); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(h.Value[i:])
+		return fmt.Sprintf("the value of %s holds the invisible or control character %U: remove it", h.Name, r)
 	}
 	return ""
 }

@@ -341,6 +341,11 @@ func TestCheckHeader(t *testing.T) {
 		{Header{"X Bad", "x"}, "not a header name"},
 		{Header{"", "x"}, "not a header name"},
 		{Header{"X-Two", "a\nb"}, "one line"},
+		{Header{"X-Note", "v\u202e\u0000"}, "character U+202E"},
+		{Header{"X-Note", "a\x00b"}, "character U+0000"},
+		{Header{"X-Note", "a\u200bb"}, "character U+200B"},
+		{Header{"X-Note", "a\xffb"}, "UTF-8"},
+		{Header{"X-Note", "Café 東京 🎉"}, ""},
 	} {
 		if got := CheckHeader(tc.h); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("CheckHeader(%v): got %q, want %q", tc.h, got, tc.want)

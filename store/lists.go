@@ -63,8 +63,8 @@ func (l List) Validate() map[string]string {
 	} else if msg := CheckLine(l.Name, 100); msg != "" {
 		errs["name"] = msg
 	}
-	if len(l.Description) > 2000 {
-		errs["description"] = "Use at most 2000 characters."
+	if msg := CheckText(l.Description, 2000); msg != "" {
+		errs["description"] = msg
 	}
 	if l.OptIn != OptInSingle && l.OptIn != OptInDouble {
 		errs["opt_in"] = "Opt-in must be single or double."

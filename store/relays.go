@@ -129,10 +129,8 @@ func (in RelayInput) Validate() map[string]string {
 	switch {
 	case in.Name == "":
 		errs["name"] = "Give the relay a name, like \"Postmark\" or \"Office server\"."
-	case len(in.Name) > 100:
-		errs["name"] = "Use at most 100 characters."
-	case hasControl(in.Name):
-		errs["name"] = "Use a single line of text."
+	case CheckLine(in.Name, 100) != "":
+		errs["name"] = CheckLine(in.Name, 100)
 	}
 	switch in.Kind {
 	case RelaySMTP:

@@ -36,8 +36,8 @@ func (g Segment) validate(now time.Time) error {
 	} else if msg := CheckLine(g.Name, 100); msg != "" {
 		errs["name"] = msg
 	}
-	if len(g.Description) > 2000 {
-		errs["description"] = "Use at most 2000 characters."
+	if msg := CheckText(g.Description, 2000); msg != "" {
+		errs["description"] = msg
 	}
 	if _, err := CompileRule(g.Rules, now); err != nil {
 		var re *RuleError

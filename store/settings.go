@@ -7,9 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"herald/mailer/addr"
 )
 
 type queryer interface {
@@ -84,14 +88,19 @@ func (g General) FirstRetry() time.Duration {
 	return time.Duration(g.FirstRetrySeconds) * time.Second
 }
 
-// Normalize trims every field and drops a trailing slash from the base URL.
+// Normalize trims every field and drops a trailing slash from the base URL,
+// whose host it writes as DNS does: lower case, an international name in
+// its xn-- form.
 func (g *General) Normalize() {
 	g.OrgName = strings.TrimSpace(g.OrgName)
 	g.PostalAddress = strings.TrimSpace(g.PostalAddress)
 	g.BaseURL = strings.TrimRight(strings.TrimSpace(g.BaseURL), "/")
 	if u, err := url.Parse(g.BaseURL); err == nil && u.Host != "" {
 		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-		g.BaseURL = u.String()
+		if d, err := addr.Domain(u.Hostname()); err == nil {
+			u.Host = strings.Replace(u.Host, u.Hostname(), d, 1)
+		}
+		g.BaseURL = strings.TrimRight(u.String(), "/")
 	}
 	g.FromName = strings.TrimSpace(g.FromName)
 	g.FromEmail = NormalizeEmail(g.FromEmail)
@@ -116,25 +125,21 @@ func (g *General) Normalize() {
 // Validate reports what is wrong with g, keyed by field name.
 func (g General) Validate() map[string]string {
 	errs := map[string]string{}
-	if len(g.OrgName) > 200 {
-		errs["org_name"] = "Use at most 200 characters."
-	}
-	if len(g.PostalAddress) > 500 {
-		errs["postal_address"] = "Use at most 500 characters."
+	for field, msg := range map[string]string{"org_name": CheckLine(g.OrgName, 200), "from_name": CheckLine(g.FromName, 200),
+		"postal_address": CheckText(g.PostalAddress, 500)} {
+		if msg != "" {
+			errs[field] = msg
+		}
 	}
 	if g.BaseURL != "" {
-		u, err := url.Parse(g.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			errs["base_url"] = "Enter the address people use to reach Herald, like https://mail.example.com."
+		if msg := checkBaseURL(g.BaseURL); msg != "" {
+			errs["base_url"] = msg
 		}
 	}
 	if g.FromEmail != "" {
 		if msg := CheckEmail(g.FromEmail); msg != "" {
 			errs["from_email"] = msg
 		}
-	}
-	if strings.ContainsAny(g.FromName, "\r\n") {
-		errs["from_name"] = "Use a single line."
 	}
 	if g.FirstRetrySeconds != 0 && (g.FirstRetrySeconds < 5 || g.FirstRetrySeconds > 3600) {
 		errs["first_retry_seconds"] = "Choose between 5 and 3600 seconds; 30 suits most relays."
@@ -152,6 +157,40 @@ func (g General) Validate() map[string]string {
 		errs["domain_limits"] = msg
 	}
 	return errs
+}
+
+// checkBaseURL returns what is wrong with s as the address every link in
+// every email starts with, or "": http or https, a host that is a domain,
+// an IP address or localhost (for trying Herald out), an optional port and
+// path, and nothing a link must not carry to every reader: no user name or
+// password, no query, no fragment.
+func checkBaseURL(s string) string {
+	const enter = "Enter the address people use to reach Herald, like https://mail.example.com."
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return enter
+	}
+	switch {
+	case u.User != nil:
+		return "Leave out the user name and password (the part before @): every link in every email would carry them. " + enter
+	case u.RawQuery != "" || u.ForceQuery:
+		return "Leave out the query (the part from ?). " + enter
+	case u.Fragment != "":
+		return "Leave out the fragment (the part from #). " + enter
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "Use a port from 1 to 65535, like https://mail.example.com:8443, or none."
+		}
+	}
+	host := u.Hostname()
+	if host == "localhost" || net.ParseIP(host) != nil {
+		return ""
+	}
+	if _, err := addr.Domain(host); err != nil {
+		return "The host is not one Herald can put in links. " + err.Error()
+	}
+	return ""
 }
 
 func checkDomainLimits(limits []DomainLimit) string {
@@ -257,10 +296,28 @@ func (s *Store) ConfirmEmail(ctx context.Context) (ConfirmEmail, error) {
 	return e, nil
 }
 
-// SaveConfirmEmail stores the confirmation email; check lets the caller
-// refuse templates that do not render.
+// Validate reports what is wrong with e's subject, keyed by field name;
+// whether its templates render is for the caller to check.
+func (e ConfirmEmail) Validate() map[string]string {
+	errs := map[string]string{}
+	if strings.TrimSpace(e.Subject) == "" {
+		errs["subject"] = "Enter a subject."
+	} else if msg := CheckLine(e.Subject, 998); msg != "" {
+		errs["subject"] = msg
+	}
+	return errs
+}
+
+// SaveConfirmEmail validates and stores the confirmation email; check lets
+// the caller refuse templates that do not render.
 func (s *Store) SaveConfirmEmail(ctx context.Context, e ConfirmEmail, check func(ConfirmEmail) map[string]string) error {
-	if errs := check(e); len(errs) > 0 {
+	errs := e.Validate()
+	for field, msg := range check(e) {
+		if errs[field] == "" {
+			errs[field] = msg
+		}
+	}
+	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}
 	b, _ := json.Marshal(e)

@@ -44,6 +44,15 @@ func TestSaveGeneralValidation(t *testing.T) {
 		{"base url with query", func(g *General) { g.BaseURL = "https://mail.example.com/?a=b" }, "base_url"},
 		{"base url with fragment", func(g *General) { g.BaseURL = "https://mail.example.com/#top" }, "base_url"},
 		{"base url garbage", func(g *General) { g.BaseURL = "http://[::1" }, "base_url"},
+		{"base url with a login", func(g *General) { g.BaseURL = "https://user:pw@news.acme.example" }, "base_url"},
+		{"base url with a user", func(g *General) { g.BaseURL = "https://user@news.acme.example" }, "base_url"},
+		{"base url with an empty login", func(g *General) { g.BaseURL = "https://@news.acme.example" }, "base_url"},
+		{"base url with an empty query", func(g *General) { g.BaseURL = "https://news.acme.example/?" }, "base_url"},
+		{"base url with a bare host name", func(g *General) { g.BaseURL = "https://herald:8080" }, "base_url"},
+		{"base url host with an underscore", func(g *General) { g.BaseURL = "https://news_acme.example" }, "base_url"},
+		{"base url host with an override", func(g *General) { g.BaseURL = "https://news\u202e.acme.example" }, "base_url"},
+		{"base url port out of range", func(g *General) { g.BaseURL = "https://news.acme.example:70000" }, "base_url"},
+		{"base url port zero", func(g *General) { g.BaseURL = "https://news.acme.example:0" }, "base_url"},
 		{"bad from email", func(g *General) { g.FromEmail = "news at example.com" }, "from_email"},
 		{"from email with name", func(g *General) { g.FromEmail = "Acme <news@example.com>" }, "from_email"},
 		{"from name on two lines", func(g *General) { g.FromName = "Acme\r\nBcc: x@example.com" }, "from_name"},
@@ -111,6 +120,35 @@ func TestSaveGeneralRoundTrip(t *testing.T) {
 	other.OrgName = "Other"
 	if got, err := s.General(ctx); err != nil || !reflect.DeepEqual(got, other) {
 		t.Errorf("General after second save: got %+v (%v), want only OrgName, UTC and the default retry", got, err)
+	}
+}
+
+// TestBaseURL: domains, IP addresses and localhost are accepted with ports
+// and paths, an international domain kept in its xn-- form; a base URL that
+// would put a login, a query or a fragment into every link is refused
+// saying which part to drop.
+func TestBaseURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want, says string }{
+		{"https://news.acme.example", "https://news.acme.example", ""},
+		{"HTTPS://News.Acme.Example:8443/mail/", "https://news.acme.example:8443/mail", ""},
+		{"http://localhost:8080", "http://localhost:8080", ""},
+		{"http://127.0.0.1:8080/herald", "http://127.0.0.1:8080/herald", ""},
+		{"http://[::1]:8080", "http://[::1]:8080", ""},
+		{"https://bücher.de:8443", "https://xn--bcher-kva.de:8443", ""},
+		{"https://news.acme.example/#", "https://news.acme.example", ""},
+		{"https://user:pw@news.acme.example", "", "user name and password"},
+		{"https://news.acme.example/?utm=1", "", "query"},
+		{"https://news.acme.example/#top", "", "fragment"},
+		{"https://herald", "", "The host is not one Herald can put in links"},
+	} {
+		g := validGeneral()
+		g.BaseURL = tc.in
+		g.Normalize()
+		got := g.Validate()["base_url"]
+		if tc.says == "" && (got != "" || g.BaseURL != tc.want) || !strings.Contains(got, tc.says) {
+			t.Errorf("%s: got %q %q, want %q %q", tc.in, g.BaseURL, got, tc.want, tc.says)
+		}
 	}
 }
 

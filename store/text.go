@@ -19,7 +19,9 @@ import (
 // zero-width characters let two names that look the same differ. A CSV
 // import instead cleans them out with CleanLine, since a whole row refused
 // over a byte-order mark or a stray zero-width space pasted from a
-// spreadsheet helps nobody.
+// spreadsheet helps nobody. Text that may run over several lines (a list's
+// description, the postal address) follows the same rule with CheckText,
+// which keeps its line breaks and tabs.
 //
 // Two invisible characters have a job in ordinary text and stay where they
 // do it: the zero-width non-joiner and joiner between letters of the
@@ -38,26 +40,59 @@ func CheckLine(s string, max int) string {
 		return "Use text encoded as UTF-8."
 	}
 	for _, r := range hiddenRunes(s) {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			if r == '\n' || r == '\r' || r == '\t' || r == '\u0085' || r == '\u2028' || r == '\u2029' {
-				return oneLine
-			}
-			return fmt.Sprintf("Remove the control character %U.", r)
+		if r == '\n' || r == '\r' || r == '\t' || r == '\u0085' || r == '\u2028' || r == '\u2029' {
+			return oneLine
 		}
-		return fmt.Sprintf("Remove the invisible character %U; it often comes with pasted text.", r)
+		return hiddenMessage(r)
 	}
 	return ""
+}
+
+// CheckText returns what is wrong with s as text of at most max bytes that
+// may run over several lines, such as an address or a description, or "".
+// Line breaks and tabs are its own; every other character CheckLine
+// refuses is refused here too.
+func CheckText(s string, max int) string {
+	if len(s) > max {
+		return fmt.Sprintf("Use at most %d characters.", max)
+	}
+	if !utf8.ValidString(s) {
+		return "Use text encoded as UTF-8."
+	}
+	for _, r := range hiddenRunes(s) {
+		if r != '\n' && r != '\r' && r != '\t' {
+			return hiddenMessage(r)
+		}
+	}
+	return ""
+}
+
+// hiddenMessage asks for a hidden character to be taken out, naming it.
+func hiddenMessage(r rune) string {
+	if unicode.IsControl(r) {
+		return fmt.Sprintf("Remove the control character %U.", r)
+	}
+	return fmt.Sprintf("Remove the invisible character %U; it often comes with pasted text.", r)
 }
 
 // CleanLine returns s with what CheckLine refuses taken out: line breaks
 // and tabs become a space, other controls and hidden characters are dropped,
 // bytes that are not UTF-8 too, and spaces at the ends are trimmed. It does
 // not shorten s.
-func CleanLine(s string) string {
+func CleanLine(s string) string { return clean(s, false) }
+
+// CleanText returns s with what CheckText refuses taken out, as CleanLine
+// does but keeping line breaks and tabs.
+func CleanText(s string) string { return clean(s, true) }
+
+func clean(s string, lines bool) string {
 	s = strings.ToValidUTF8(s, "")
 	var b strings.Builder
 	last := 0
 	for i, r := range hiddenRunes(s) {
+		if lines && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
 		b.WriteString(s[last:i])
 		if unicode.IsSpace(r) && !strings.HasSuffix(b.String(), " ") {
 			b.WriteByte(' ')

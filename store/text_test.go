@@ -83,6 +83,9 @@ func FuzzCleanLine(f *testing.F) {
 		f.Add(tc.in)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
+		if text := CleanText(in); CheckText(text, len(text)) != "" || len(text) > len(in) {
+			t.Fatalf("CleanText(%q): got %q, which CheckText refuses or is longer", in, text)
+		}
 		got := CleanLine(in)
 		if msg := CheckLine(got, len(got)); msg != "" {
 			t.Fatalf("CheckLine(CleanLine(%q)) = CheckLine(%q): got %q, want \"\"", in, got, msg)
@@ -151,6 +154,25 @@ func TestNamesAndSubjectsRefuseHiddenCharacters(t *testing.T) {
 			_, err := s.CreateTemplate(ctx, TemplateInput{Name: ptr("T"), Subject: &v}, nil)
 			return err
 		},
+		"settings org_name": func(v string) error {
+			_, err := s.SaveGeneral(ctx, General{OrgName: v})
+			return err
+		},
+		"settings from_name": func(v string) error {
+			_, err := s.SaveGeneral(ctx, General{FromName: v})
+			return err
+		},
+		"relay name": func(v string) error {
+			in := validRelay()
+			in.Name = v
+			_, err := s.CreateRelay(ctx, in)
+			return err
+		},
+		"confirmation email subject": func(v string) error {
+			e := DefaultConfirmEmail
+			e.Subject = v
+			return s.SaveConfirmEmail(ctx, e, func(ConfirmEmail) map[string]string { return nil })
+		},
 	}
 	n := 0
 	for what, save := range saves {
@@ -166,5 +188,97 @@ func TestNamesAndSubjectsRefuseHiddenCharacters(t *testing.T) {
 		if err := save("Team news 👩\u200d💻 " + strings.Repeat("🎉", n)); err != nil {
 			t.Errorf("%s with an emoji sequence: got %v, want it saved", what, err)
 		}
+	}
+}
+
+// TestTextKeepsLinesRefusesHiddenCharacters saves each text that may run
+// over several lines with line breaks and tabs, which are kept, and with a
+// hidden character, which is refused naming its field.
+func TestTextKeepsLinesRefusesHiddenCharacters(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	saves := map[string]struct {
+		save func(v string) error
+		read func() (string, error)
+	}{
+		"list description": {
+			func(v string) error {
+				_, err := s.CreateList(ctx, ListInput{Name: ptr("News"), Description: &v})
+				return err
+			},
+			func() (string, error) {
+				ls, err := s.Lists(ctx)
+				if err != nil || len(ls) == 0 {
+					return "", err
+				}
+				return ls[len(ls)-1].Description, nil
+			},
+		},
+		"segment description": {
+			func(v string) error {
+				_, err := s.CreateSegment(ctx, SegmentInput{Name: ptr("Everyone"), Description: &v, Rules: &Rule{Match: "all", Conditions: []Rule{{Field: "email", Op: "is_set"}}}})
+				return err
+			},
+			func() (string, error) {
+				gs, err := s.Segments(ctx)
+				if err != nil || len(gs) == 0 {
+					return "", err
+				}
+				return gs[0].Description, nil
+			},
+		},
+		"settings postal_address": {
+			func(v string) error {
+				_, err := s.SaveGeneral(ctx, General{PostalAddress: v})
+				return err
+			},
+			func() (string, error) {
+				g, err := s.General(ctx)
+				return g.PostalAddress, err
+			},
+		},
+	}
+	for what, f := range saves {
+		field := what[strings.LastIndexByte(what, ' ')+1:]
+		for _, bad := range []string{"d\u202ex\u0000", "1 Main St\n\u200bSpringfield", "Bell\a", "a\u2028b"} {
+			err := f.save(bad)
+			var ve *ValidationError
+			if !errors.As(err, &ve) || !strings.Contains(ve.Fields[field], "character U+") {
+				t.Errorf("%s %q: got %v, want a validation error naming %s and the character", what, bad, err, field)
+			}
+		}
+		const good = "Acme Ltd\r\n1 Main St\tUnit 2\nحسن\u200cزاده 👩\u200d💻"
+		if err := f.save(good); err != nil {
+			t.Errorf("%s on several lines: got %v, want it saved", what, err)
+		}
+		if got, err := f.read(); err != nil || got != good {
+			t.Errorf("%s read back: got %q (%v), want %q", what, got, err, good)
+		}
+	}
+}
+
+// TestCheckAndCleanText: what CheckText says of text that may run over
+// lines, and what CleanText makes of it.
+func TestCheckAndCleanText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, in, says, clean string }{
+		{"lines and tabs", "a\r\nb\tc", "", "a\r\nb\tc"},
+		{"right-to-left override", "a\u202eb", "invisible character U+202E", "ab"},
+		{"NUL", "a\x00", "control character U+0000", "a"},
+		{"next line", "a\u0085b", "control character U+0085", "a b"},
+		{"paragraph separator", "a\u2029b", "invisible character U+2029", "a b"},
+		{"zero-width space after a line break", "a\n\u200bb", "invisible character U+200B", "a\nb"},
+		{"not UTF-8", "Caf\xe9", "UTF-8", "Caf"},
+		{"too long", strings.Repeat("a", 11), "at most 10", strings.Repeat("a", 11)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CheckText(tc.in, 10); tc.says == "" && got != "" || !strings.Contains(got, tc.says) {
+				t.Errorf("CheckText: got %q, want %q", got, tc.says)
+			}
+			if got := CleanText(tc.in); got != tc.clean {
+				t.Errorf("CleanText: got %q, want %q", got, tc.clean)
+			}
+		})
 	}
 }

@@ -1714,7 +1714,7 @@ func campaignTestCard(p CampaignProps) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Field("test_contact", "Filled in for", "", "").Render(templ.WithChildren(ctx, templ_7745c5c3_Var88), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Field("contact_id", "Filled in for", "", "").Render(templ.WithChildren(ctx, templ_7745c5c3_Var88), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

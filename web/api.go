@@ -35,29 +35,48 @@ func apiList[T any](c *echo.Context, items []T, m meta) error {
 
 // page reads page and per_page, defaulting to 1 and 50 and capping per_page at 500.
 func page(c *echo.Context) (meta, error) {
-	m := meta{Page: 1, PerPage: 50}
-	for name, dst := range map[string]*int{"page": &m.Page, "per_page": &m.PerPage} {
-		if v := c.QueryParam(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return m, &apiError{Status: http.StatusBadRequest, Code: "bad_request",
-					Message: name + " must be a whole number of at least 1.", Fields: map[string]string{name: "Must be a whole number of at least 1."}}
-			}
-			*dst = n
-		}
+	n, err := pageNumber(c)
+	if err != nil {
+		return meta{}, err
 	}
-	m.PerPage = min(m.PerPage, 500)
+	m := meta{Page: n, PerPage: 50}
+	if v := c.QueryParam("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return m, &apiError{Status: http.StatusBadRequest, Code: "bad_request",
+				Message: "per_page must be a whole number of at least 1.", Fields: map[string]string{"per_page": "Must be a whole number of at least 1."}}
+		}
+		m.PerPage = min(n, 500)
+	}
 	return m, nil
 }
 
 // offset is how many items come before m's page.
 func (m meta) offset() int { return (m.Page - 1) * m.PerPage }
 
-// pageNumber reads the ?page= of a list in the admin: 1 unless it is a
-// larger whole number.
-func pageNumber(c *echo.Context) int {
-	n, _ := strconv.Atoi(c.QueryParam("page"))
-	return max(n, 1)
+// maxPage is the highest page a list answers. It is far past the last page
+// of any list Herald holds, even at one item a page, and low enough that
+// (page-1) × per_page cannot overflow into a page that exists.
+const maxPage = 1_000_000_000
+
+// pageNumber reads ?page=, for the admin's lists and the API's alike: 1
+// when it is absent. A page past the last is empty; one past maxPage is
+// refused with a 422 rather than wrapping round to rows.
+func pageNumber(c *echo.Context) (int, error) {
+	v := c.QueryParam("page")
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err == nil && n > maxPage, errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v, "-"):
+		msg := fmt.Sprintf("Ask for a page from 1 to %d; past the last page a list is empty.", maxPage)
+		return 0, &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: msg, Fields: map[string]string{"page": msg}}
+	case err != nil || n < 1:
+		return 0, &apiError{Status: http.StatusBadRequest, Code: "bad_request",
+			Message: "page must be a whole number of at least 1.", Fields: map[string]string{"page": "Must be a whole number of at least 1."}}
+	}
+	return n, nil
 }
 
 // pageCount is how many pages of perPage hold total items.
@@ -66,7 +85,7 @@ func pageCount(total, perPage int) int { return (total + perPage - 1) / perPage 
 // paginate returns the slice of items on the page m describes and fills in the total.
 func paginate[T any](items []T, m *meta) []T {
 	m.Total = len(items)
-	start := min((m.Page-1)*m.PerPage, len(items))
+	start := min(m.offset(), len(items))
 	return items[start:min(start+m.PerPage, len(items))]
 }
 

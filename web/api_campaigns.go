@@ -367,7 +367,7 @@ func (s *Server) apiCampaignRecipients(c *echo.Context) error {
 	if status != "" && !store.SendStatus(status) {
 		return &store.ValidationError{Fields: map[string]string{"status": "status is one of queued, sending, sent, retrying, failed, cancelled."}}
 	}
-	sends, total, err := s.store.CampaignSends(ctx, x.ID, status, m.PerPage, (m.Page-1)*m.PerPage)
+	sends, total, err := s.store.CampaignSends(ctx, x.ID, status, m.PerPage, m.offset())
 	if err != nil {
 		return err
 	}

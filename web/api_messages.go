@@ -148,7 +148,7 @@ func (s *Server) apiMessageList(c *echo.Context) error {
 	if f.Kind != "" && !store.MessageKind(f.Kind) {
 		return &store.ValidationError{Fields: map[string]string{"kind": "kind is transactional or system."}}
 	}
-	ms, total, err := s.store.Messages(c.Request().Context(), f, m.PerPage, (m.Page-1)*m.PerPage)
+	ms, total, err := s.store.Messages(c.Request().Context(), f, m.PerPage, m.offset())
 	if err != nil {
 		return err
 	}

@@ -170,6 +170,10 @@ func TestAPISettings(t *testing.T) {
 	if code != http.StatusUnprocessableEntity || out["error"].(map[string]any)["fields"].(map[string]any)["timezone"] == nil {
 		t.Fatalf("bad timezone: got %d %v, want 422 naming timezone", code, out)
 	}
+	code, out = h.api(key, http.MethodPatch, "/api/v1/settings", map[string]any{"base_url": "https://user:pw@news.acme.example"})
+	if _, f := audError(out); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(f["base_url"]), "user name and password") {
+		t.Fatalf("base URL with a login: got %d %v, want 422 saying to leave the login out", code, out)
+	}
 	if g, _ := h.st.General(context.Background()); g.OrgName != "Acme" || g.Timezone != "UTC" || !h.srv.secureCookies() {
 		t.Fatalf("stored: got %+v; the refused patch must change nothing and https must make cookies Secure", g)
 	}
@@ -189,6 +193,58 @@ func TestAPISettings(t *testing.T) {
 	resp := h.postForm("/settings", url.Values{"org_name": {"Acme"}, "timezone": {"UTC"}, "first_retry_seconds": {"soon"}}, nil)
 	if page := body(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "between 5 and 3600 seconds") {
 		t.Errorf("settings form with a bad retry delay: got %d, want 422 with the message", resp.StatusCode)
+	}
+}
+
+// TestHiddenCharactersAreRefusedNamingFieldAndCharacter sends settings,
+// a relay, a list and the confirmation email with hidden characters, by the
+// API and by the forms: each is refused with a 422 naming the field and
+// the character, and nothing is stored.
+func TestHiddenCharactersAreRefusedNamingFieldAndCharacter(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	relay := func(name string) map[string]any {
+		return map[string]any{"name": name, "kind": "smtp", "host": "smtp.example.com", "port": 587, "tls": "starttls", "max_connections": 1}
+	}
+	for _, tc := range []struct {
+		name, method, path string
+		body               map[string]any
+		field, char        string
+	}{
+		{"from name", http.MethodPatch, "/api/v1/settings", map[string]any{"from_name": "Acme\u202eevil"}, "from_name", "U+202E"},
+		{"org name", http.MethodPatch, "/api/v1/settings", map[string]any{"org_name": "Ac\u202eme\u0007"}, "org_name", "U+202E"},
+		{"postal address", http.MethodPatch, "/api/v1/settings", map[string]any{"postal_address": "1 Main St\nLeeds\u0007"}, "postal_address", "U+0007"},
+		{"relay name", http.MethodPost, "/api/v1/relays", relay("R\u202e"), "name", "U+202E"},
+		{"list description", http.MethodPost, "/api/v1/lists", map[string]any{"name": "News", "description": "d\u202ex\u0000"}, "description", "U+202E"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := h.api(key, tc.method, tc.path, tc.body)
+			if _, f := audError(out); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(f[tc.field]), tc.char) {
+				t.Errorf("got %d %v, want 422 naming %s and %s", code, out, tc.field, tc.char)
+			}
+		})
+	}
+	h.signIn()
+	for _, tc := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/settings", url.Values{"from_name": {"Acme\u202eevil"}, "timezone": {"UTC"}}},
+		{"/settings/emails", url.Values{"subject": {"Confirm\u202e"}, "text": {store.DefaultConfirmEmail.Text}}},
+	} {
+		resp := h.postForm(tc.path, tc.form, nil)
+		if page := body(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "U+202E") {
+			t.Errorf("%s: got %d, want 422 naming U+202E", tc.path, resp.StatusCode)
+		}
+	}
+	ctx := context.Background()
+	g, _ := h.st.General(ctx)
+	e, _ := h.st.ConfirmEmail(ctx)
+	rs, _ := h.st.Relays(ctx)
+	ls, _ := h.st.Lists(ctx)
+	if g.FromName != "" || g.OrgName != "" || g.PostalAddress != "" || e != store.DefaultConfirmEmail || len(rs) != 0 || len(ls) != 0 {
+		t.Errorf("after refusals: got settings %+v, email %+v, %d relays, %d lists; want nothing stored", g, e, len(rs), len(ls))
 	}
 }
 

@@ -23,7 +23,11 @@ func (s *Server) campaignList(c *echo.Context) error {
 const campaignsPerPage = 50
 
 func (s *Server) campaignsPage(c *echo.Context, status int, p templates.CampaignsProps) error {
-	p.Status, p.Page = c.QueryParam("status"), pageNumber(c)
+	var err error
+	if p.Page, err = pageNumber(c); err != nil {
+		return err
+	}
+	p.Status = c.QueryParam("status")
 	cs, total, err := s.store.CampaignsPage(c.Request().Context(), p.Status, campaignsPerPage, (p.Page-1)*campaignsPerPage)
 	if err != nil {
 		return err

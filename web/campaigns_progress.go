@@ -79,8 +79,10 @@ func (s *Server) campaignRecipients(c *echo.Context) error {
 	if status != "" && !store.SendStatus(status) {
 		status = ""
 	}
-	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
-	pageNo = max(pageNo, 1)
+	pageNo, err := pageNumber(c)
+	if err != nil {
+		return err
+	}
 	const perPage = 100
 	sends, total, err := s.store.CampaignSends(ctx, x.ID, status, perPage, (pageNo-1)*perPage)
 	if err != nil {

@@ -49,13 +49,13 @@ func filterQuery(form templates.ContactFilterForm) string {
 }
 
 func (s *Server) contactList(c *echo.Context) error {
-	p := templates.ContactsProps{Shell: s.shell(c, "contacts", "Contacts"), Statuses: store.ContactStatuses, PerPage: contactsPerPage, Page: 1}
-	var err error
-	if p.Lists, p.Segments, p.Tags, err = s.audienceOptions(c); err != nil {
+	n, err := pageNumber(c)
+	if err != nil {
 		return err
 	}
-	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n > 1 {
-		p.Page = n
+	p := templates.ContactsProps{Shell: s.shell(c, "contacts", "Contacts"), Statuses: store.ContactStatuses, PerPage: contactsPerPage, Page: n}
+	if p.Lists, p.Segments, p.Tags, err = s.audienceOptions(c); err != nil {
+		return err
 	}
 	form, f, err := filterForm(c.QueryParams())
 	p.Filter, p.Query = form, filterQuery(form)

@@ -122,7 +122,7 @@ func (s *Server) handleError(c *echo.Context, err error) {
 		werr = s.render(c, ae.Status, templates.FlashMessage(templates.Flash{Kind: "error", Text: pageMessage(ae)}))
 	default:
 		c.Response().Header().Add("Vary", "HX-Request")
-		sh := s.shell(c, "", http.StatusText(ae.Status))
+		sh := s.errorShell(c, "", http.StatusText(ae.Status))
 		if _, ok := currentUser(c); ok {
 			werr = s.render(c, ae.Status, templates.ErrorPage(sh, ae.Status, pageMessage(ae)))
 		} else {

@@ -160,7 +160,11 @@ func jobRow(j store.ImportJob) templates.ImportJobRow {
 const importsPerPage = 50
 
 func (s *Server) importsPage(c *echo.Context, status int, msg string) error {
-	p := templates.ImportsProps{Shell: s.shell(c, "contacts", "Import"), Error: msg, Page: pageNumber(c)}
+	n, err := pageNumber(c)
+	if err != nil {
+		return err
+	}
+	p := templates.ImportsProps{Shell: s.shell(c, "contacts", "Import"), Error: msg, Page: n}
 	jobs, total, err := s.store.ImportsPage(c.Request().Context(), importsPerPage, (p.Page-1)*importsPerPage)
 	if err != nil {
 		return err

@@ -184,7 +184,11 @@ func (s *Server) mediaServe(c *echo.Context) error {
 }
 
 func (s *Server) mediaPage(c *echo.Context, status int, msg string) error {
-	p := templates.MediaProps{Shell: s.shell(c, "templates", "Media"), Error: msg, Page: pageNumber(c)}
+	n, err := pageNumber(c)
+	if err != nil {
+		return err
+	}
+	p := templates.MediaProps{Shell: s.shell(c, "templates", "Media"), Error: msg, Page: n}
 	ms, total, err := s.store.MediaPage(c.Request().Context(), mediaPerPage, (p.Page-1)*mediaPerPage)
 	if err != nil {
 		return err

@@ -44,8 +44,10 @@ func (s *Server) messagesPage(c *echo.Context, code int, p templates.MessagesPro
 	if !store.MessageKind(f.Kind) {
 		f.Kind = ""
 	}
-	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
-	pageNo = max(pageNo, 1)
+	pageNo, err := pageNumber(c)
+	if err != nil {
+		return err
+	}
 	const perPage = 100
 	ms, total, err := s.store.Messages(c.Request().Context(), f, perPage, (pageNo-1)*perPage)
 	if err != nil {

@@ -316,6 +316,8 @@ func TestAPIMessageValidation(t *testing.T) {
 		{"reserved header", ok(map[string]any{"headers": map[string]string{"From": "evil@example.com"}}), "headers.From"},
 		{"header on two lines", ok(map[string]any{"headers": map[string]string{"X-Note": "a\r\nBcc: x@example.com"}}), "headers.X-Note"},
 		{"bad header name", ok(map[string]any{"headers": map[string]string{"X Note": "a"}}), "headers.X Note"},
+		{"header with hidden characters", ok(map[string]any{"headers": map[string]string{"X-Note": "v\u202e\u0000"}}), "headers.X-Note"},
+		{"file name with a right-to-left override", ok(map[string]any{"attachments": []map[string]string{{"filename": "invoice\u202efdp.exe", "content_base64": b64([]byte("x"))}}}), "attachments[0].filename"},
 		{"bad base64", ok(map[string]any{"attachments": []map[string]string{{"filename": "a.pdf", "content_base64": "not base64!"}}}), "attachments[0].content_base64"},
 		{"no file name", ok(map[string]any{"attachments": []map[string]string{{"content_base64": b64([]byte("x"))}}}), "attachments[0].filename"},
 		{"bad content type", ok(map[string]any{"attachments": []map[string]string{{"filename": "a", "content_type": "pdf", "content_base64": ""}}}), "attachments[0].content_type"},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"herald/scheduler"
+	"herald/store"
 	"herald/templates"
 )
 
@@ -152,4 +156,79 @@ func TestJobsPageShowsTheScheduler(t *testing.T) {
 			t.Errorf("jobs page lacks %q", want)
 		}
 	}
+}
+
+// TestEveryLabelNamesAField renders the admin's pages with something in
+// each list and checks that every label's for= names the id of a field on
+// the page, so that a click on the label and a screen reader find it.
+func TestEveryLabelNamesAField(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.signIn()
+	ctx := context.Background()
+	if _, err := h.st.CreateList(ctx, store.ListInput{Name: ptrTo("News")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.st.CreateContact(ctx, store.ContactInput{Email: ptrTo("ann@example.com")}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.st.CreateRelay(ctx, store.RelayInput{Name: "Relay", Kind: "smtp", Host: "smtp.example.com", Port: 587, TLS: "starttls", MaxConnections: 1, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.st.CreateTemplate(ctx, store.TemplateInput{Name: ptrTo("Welcome"), Body: ptrTo("<p>Hi</p>")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.st.CreateCampaign(ctx, store.CampaignInput{Name: ptrTo("Autumn")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/", "/contacts", "/contacts/new", "/contacts/1", "/contacts/import", "/contacts/suppressions",
+		"/segments", "/segments/new", "/templates", "/templates/1", "/templates/media", "/campaigns", "/campaigns/1", "/messages",
+		"/lists", "/lists/new", "/lists/1", "/settings", "/settings/relays", "/settings/relays/new", "/settings/relays/1",
+		"/settings/domains", "/settings/emails", "/settings/api-keys"} {
+		t.Run(path, func(t *testing.T) {
+			resp := h.get(path)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("got %d, want 200", resp.StatusCode)
+			}
+			for _, msg := range labelsWithoutFields(t, body(t, resp)) {
+				t.Error(msg)
+			}
+		})
+	}
+}
+
+// labelsWithoutFields returns what is wrong with each label of page whose
+// for= names no field: no element has that id, or it is no form field.
+func labelsWithoutFields(t *testing.T, page string) []string {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{} // id -> element name
+	var labels []string
+	for n := range doc.Descendants() {
+		if n.Type != html.ElementNode {
+			continue
+		}
+		for _, a := range n.Attr {
+			switch {
+			case a.Key == "id":
+				fields[a.Val] = n.Data
+			case a.Key == "for" && n.Data == "label":
+				labels = append(labels, a.Val)
+			}
+		}
+	}
+	var wrong []string
+	for _, id := range labels {
+		switch fields[id] {
+		case "input", "select", "textarea", "button", "meter", "output", "progress":
+		case "":
+			wrong = append(wrong, fmt.Sprintf("<label for=%q>: no element has that id", id))
+		default:
+			wrong = append(wrong, fmt.Sprintf("<label for=%q>: names a <%s>, not a form field", id, fields[id]))
+		}
+	}
+	return wrong
 }

@@ -113,3 +113,55 @@ func TestListPagesArePaged(t *testing.T) {
 		t.Error("cancelled campaigns: want only them, on one page without a pager")
 	}
 }
+
+// TestPageNumbersAreBounded asks every paged list, in the API and the
+// admin, for a page past the last, which is empty with the right meta, and
+// for pages so large that (page-1) × per_page would wrap round to rows,
+// which are refused with a 422 naming page.
+func TestPageNumbersAreBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeRead)
+	seedPagedLists(t, h, 2)
+	ctx := context.Background()
+	if _, _, err := h.st.CreateContact(ctx, store.ContactInput{Email: ptrTo("ann@example.com")}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.st.AddSuppression(ctx, store.SuppressionInput{Value: "bob@example.com", Source: "manual"}); err != nil {
+		t.Fatal(err)
+	}
+	huge := []string{"368934881474191034", "99999999999999999999", fmt.Sprint(maxPage + 1)}
+	for _, path := range []string{"/api/v1/contacts", "/api/v1/campaigns", "/api/v1/campaigns/1/recipients", "/api/v1/imports",
+		"/api/v1/media", "/api/v1/messages", "/api/v1/relays", "/api/v1/dkim-keys", "/api/v1/lists", "/api/v1/segments",
+		"/api/v1/suppressions", "/api/v1/templates"} {
+		t.Run(path, func(t *testing.T) {
+			for _, p := range huge {
+				code, out := h.api(key, http.MethodGet, path+"?page="+p, nil)
+				if _, f := audError(out); code != http.StatusUnprocessableEntity || f["page"] == nil {
+					t.Errorf("page %s: got %d %.200v, want 422 naming page", p, code, out)
+				}
+			}
+			code, out := h.api(key, http.MethodGet, fmt.Sprintf("%s?page=%d&per_page=500", path, maxPage), nil)
+			m, _ := out["meta"].(map[string]any)
+			_, counted := m["total"].(float64)
+			if items, ok := out["data"].([]any); code != http.StatusOK || !ok || len(items) != 0 || !counted || m["page"] != float64(maxPage) || m["per_page"] != 500.0 {
+				t.Errorf("last allowed page: got %d %.200v, want an empty page with its meta", code, out)
+			}
+		})
+	}
+	h.signIn()
+	for _, path := range []string{"/contacts", "/contacts/suppressions", "/contacts/import", "/campaigns", "/campaigns/1/recipients",
+		"/templates/media", "/messages"} {
+		t.Run(path, func(t *testing.T) {
+			for _, p := range huge {
+				resp := h.get(path + "?page=" + p)
+				if page := body(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Ask for a page from 1 to") {
+					t.Errorf("page %s: got %d, want 422 saying which pages there are", p, resp.StatusCode)
+				}
+			}
+			if resp := h.get(fmt.Sprintf("%s?page=%d", path, maxPage)); resp.StatusCode != http.StatusOK {
+				t.Errorf("last allowed page: got %d, want 200", resp.StatusCode)
+			}
+		})
+	}
+}

@@ -28,14 +28,22 @@ func (s *Server) render(c *echo.Context, status int, comp templ.Component) error
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// shell gathers what the layout needs for the current request.
+// shell gathers what the layout needs for the current request, and takes
+// the flash left for it.
 func (s *Server) shell(c *echo.Context, section, title string) templates.Shell {
+	sh := s.errorShell(c, section, title)
+	sh.Flash = s.takeFlash(c)
+	return sh
+}
+
+// errorShell is shell for an error page: it leaves the flash, which says
+// how an earlier action went, for the next page that is not an error.
+func (s *Server) errorShell(c *echo.Context, section, title string) templates.Shell {
 	sh := templates.Shell{
 		Title:   title,
 		Section: section,
 		OrgName: s.general().OrgName,
 		Assets:  s.assets.urls,
-		Flash:   s.takeFlash(c),
 	}
 	sh.CSRF, _ = c.Get(ctxCSRF).(string)
 	if u, ok := currentUser(c); ok {

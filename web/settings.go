@@ -159,9 +159,6 @@ func (s *Server) location() *time.Location {
 // checkConfirmEmail refuses a confirmation email whose templates do not render.
 func checkConfirmEmail(e store.ConfirmEmail) map[string]string {
 	errs := map[string]string{}
-	if strings.TrimSpace(e.Subject) == "" {
-		errs["subject"] = "Enter a subject."
-	}
 	if !strings.Contains(e.Text, "{{.ConfirmURL}}") {
 		errs["text"] = "The email must contain {{.ConfirmURL}}, the link that confirms."
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"herald/scheduler/imports"
@@ -15,12 +14,12 @@ import (
 )
 
 func (s *Server) suppressionsPage(c *echo.Context, status int, p templates.SuppressionsProps) error {
+	var err error
+	if p.Page, err = pageNumber(c); err != nil {
+		return err
+	}
 	p.Shell = s.shell(c, "contacts", "Suppressions")
 	p.Q = c.QueryParam("q")
-	p.Page = 1
-	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n > 1 {
-		p.Page = n
-	}
 	rows, total, err := s.store.Suppressions(c.Request().Context(), p.Q, p.Page, suppressionsPerPage)
 	if err != nil {
 		return err

@@ -380,6 +380,9 @@ func setAttribute(row *store.ImportRow, k string, v any) string {
 	if row.Attributes == nil {
 		row.Attributes = map[string]any{}
 	}
+	if s, ok := v.(string); ok {
+		v = store.CleanText(s)
+	}
 	row.Attributes[k] = v
 	return ""
 }

@@ -276,6 +276,8 @@ func decodeAttachments(as []AttachmentRequest, errs map[string]string) []store.A
 			errs[field+"filename"] = "Give the file's name, like receipt.pdf."
 		case len(name) > 255 || strings.ContainsFunc(name, unicode.IsControl) || strings.ContainsAny(name, `/\`):
 			errs[field+"filename"] = `Use a name of at most 255 bytes on one line, without / or \.`
+		case store.CheckLine(name, 255) != "":
+			errs[field+"filename"] = store.CheckLine(name, 255)
 		}
 		ct := strings.TrimSpace(a.ContentType)
 		if ct == "" {
