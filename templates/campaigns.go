@@ -74,10 +74,10 @@ type CampaignProps struct {
 	// SendAtLocal is when a scheduled campaign starts, in words, in Timezone.
 	SendAtLocal string
 	// Missed says why a draft that was scheduled could not start at its time.
-	Missed  string
-	Preview PreviewProps
-	TestTo      string
-	Progress    CampaignProgress
+	Missed   string
+	Preview  PreviewProps
+	TestTo   string
+	Progress CampaignProgress
 	// Details are the facts of a started campaign: Label, then Value.
 	Details []Option
 }
