@@ -153,6 +153,9 @@ func checkAttributes(attrs map[string]any) string {
 			if len(x) > maxAttributeText {
 				return fmt.Sprintf("Attribute %q is longer than %d characters.", k, maxAttributeText)
 			}
+			if msg := CheckText(x, maxAttributeText); msg != "" {
+				return fmt.Sprintf("Attribute %q: %s", k, msg)
+			}
 		default:
 			return fmt.Sprintf("Attribute %q must be text, a number, true/false or a date, not a list or object.", k)
 		}

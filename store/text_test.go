@@ -282,3 +282,26 @@ func TestCheckAndCleanText(t *testing.T) {
 		})
 	}
 }
+
+// TestAttributeTextRefusesHiddenCharacters sets text attributes through
+// the store, as the API and the contact form do: a right-to-left override
+// or a NUL is refused naming the attribute, while line breaks and a joined
+// emoji are kept.
+func TestAttributeTextRefusesHiddenCharacters(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	for _, bad := range []string{"Co\u202eX", "a\x00b"} {
+		_, _, err := s.CreateContact(ctx, ContactInput{Email: ptr("hidden@example.com"), Attributes: map[string]any{"company": bad}}, false)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(validationText(ve), `"company"`) {
+			t.Errorf("attribute %q: got %v, want a refusal naming the attribute", bad, err)
+		}
+	}
+	c, _, err := s.CreateContact(ctx, ContactInput{Email: ptr("kept@example.com"), Attributes: map[string]any{"notes": "line one\nline two 👩\u200d💻"}}, false)
+	if err != nil || c.Attributes["notes"] != "line one\nline two 👩\u200d💻" {
+		t.Errorf("line breaks and a joined emoji: got %v, %v; want them kept", c.Attributes["notes"], err)
+	}
+}
+
+func validationText(ve *ValidationError) string { return strings.Join(ve.Messages(), " ") }
