@@ -177,3 +177,19 @@ func TestMarkdownNewsletterPasses(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMarkdownWorstAccepted converts each shape at its limit: the
+// slowest Markdown bodies Herald accepts.
+func BenchmarkMarkdownWorstAccepted(b *testing.B) {
+	for _, s := range markdownShapes {
+		body := s.body(s.n)
+		b.Run(s.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := markdownToHTML(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
