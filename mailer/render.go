@@ -170,7 +170,7 @@ func Compile(src Source) (*Compiled, error) {
 		bodyHTML = src.Body
 	case FormatMarkdown:
 		if bodyHTML, err = markdownToHTML(src.Body); err != nil {
-			return nil, &TemplateError{Part: "body", Line: 1, Col: 1, Message: err.Error()}
+			return nil, err
 		}
 	case FormatText:
 		if bodyText == "" {
