@@ -2,10 +2,12 @@ package outbound
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"herald/mailer"
 	"herald/mailer/smtptest"
 	"herald/store"
 )
@@ -59,5 +61,43 @@ func TestScheduledCampaignThatCannotStartSaysWhy(t *testing.T) {
 	sink(t, st, srv, 1)
 	if got, err = s.Schedule(ctx, x.ID, clock.Now().Add(time.Hour).Format(time.RFC3339)); err != nil || got.PausedReason != "" {
 		t.Errorf("scheduled anew: %q, %v; want the reason cleared", got.PausedReason, err)
+	}
+}
+
+// TestFrozenContentThatNoLongerRendersPausesTheCampaign starts a campaign
+// whose frozen body the limits of this Herald refuse, as one frozen by an
+// older one could be: the run pauses it with the reason and tells the
+// owners, and fails nobody.
+func TestFrozenContentThatNoLongerRendersPausesTheCampaign(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, d, c := dispatchFixture(t, srv, []string{"a@example.com", "b@example.com"})
+	ctx := context.Background()
+	addOwner(t, st)
+	if _, err := st.ChangeCampaign(ctx, c.ID, store.ActionCancel); err != nil {
+		t.Fatal(err)
+	}
+	x, err := st.CreateCampaign(ctx, store.CampaignInput{Name: new("Deep"), ListIDs: &c.ListIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := mailer.Content{Name: "Deep", FromEmail: "news@bakery.example",
+		Source: mailer.Source{Subject: "Deep", Format: mailer.FormatMarkdown, Body: strings.Repeat(">", 100) + " quoted", Layout: mailer.DefaultLayout}}
+	frozen, _ := json.Marshal(content)
+	if _, err := st.StartCampaign(ctx, x.ID, string(frozen)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.runCampaign(ctx, x.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Campaign(ctx, x.ID)
+	if got.Status != store.CampaignPaused || !strings.Contains(got.PausedReason, "can no longer be rendered") || !strings.Contains(got.PausedReason, "levels") {
+		t.Fatalf("campaign: %s %q, want paused saying its content cannot be rendered", got.Status, got.PausedReason)
+	}
+	if n, _ := st.SendCounts(ctx, x.ID); n[store.SendFailed] != 0 || srv.Count() != 0 {
+		t.Errorf("sends: %v, %d delivered; want nobody failed or sent", n, srv.Count())
+	}
+	if told := ownerAlerts(t, st); len(told) != 1 || !strings.Contains(told[0], "paused itself") {
+		t.Errorf("owners told: %q, want one alert", told)
 	}
 }

@@ -135,7 +135,10 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 	}
 	compiled, err := mailer.Compile(content.Source)
 	if err != nil {
-		return fmt.Errorf("campaign %d: %w", id, err)
+		// Only a frozen campaign whose content the limits of a newer
+		// Herald refuse gets here; no recipient could get it as it is.
+		return d.pauseItself(ctx, id, c.Name, fmt.Sprintf("Paused itself: its content can no longer be rendered (%s). "+
+			"Cancel it, duplicate it, fix the copy and send that.", mailer.RenderError(err)))
 	}
 	rt, err := d.openRoute(ctx, c.RelayID)
 	if err != nil {
@@ -299,3 +302,14 @@ func (d *Dispatcher) releaseUnfed(ctx context.Context, run *campaignRun, sends [
 // collecting at 400% growth rather than Go's default 100% spends about a
 // fifth less CPU a message, for some tens of megabytes more memory.
 const GCPercent = 400
+
+// pauseItself pauses a sending campaign, says why on its page, and tells
+// the owners.
+func (d *Dispatcher) pauseItself(ctx context.Context, id int64, name, reason string) error {
+	paused, err := d.s.st.AutoPause(ctx, id, reason)
+	if paused {
+		d.s.log.Warn("campaign paused itself", "campaign", id, "reason", reason)
+		d.s.NotifyOwners(ctx, fmt.Sprintf("Campaign %q paused itself", name), reason+"\n\nOpen the campaign in Herald to see its recipients, then resume or cancel it.")
+	}
+	return err
+}

@@ -98,12 +98,7 @@ func (j *campaignRun) mustWait(ctx context.Context, c store.Campaign) (bool, err
 
 // pauseItself pauses the campaign, says why, and tells the owners.
 func (j *campaignRun) pauseItself(ctx context.Context, name, reason string) error {
-	paused, err := j.d.s.st.AutoPause(ctx, j.id, reason)
-	if paused {
-		j.d.s.log.Warn("campaign paused itself", "campaign", j.id, "reason", reason)
-		j.d.s.NotifyOwners(ctx, fmt.Sprintf("Campaign %q paused itself", name), reason+"\n\nOpen the campaign in Herald to see its recipients, then resume or cancel it.")
-	}
-	return err
+	return j.d.pauseItself(ctx, j.id, name, reason)
 }
 
 // overThreshold says why the campaign must pause, or "" when it need not.
