@@ -81,6 +81,15 @@ const (
 const DefaultFirstRetry = 30
 
 // FirstRetry is the delay before the first retry of a temporary failure.
+// Location is the organisation's timezone, in which people give and read
+// times; UTC when none is set.
+func (g General) Location() *time.Location {
+	if loc, err := time.LoadLocation(g.Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
 func (g General) FirstRetry() time.Duration {
 	if g.FirstRetrySeconds <= 0 {
 		return DefaultFirstRetry * time.Second

@@ -150,10 +150,7 @@ func (s *Server) emailsSave(c *echo.Context) error {
 
 // location is the organisation's timezone, in which people give times.
 func (s *Server) location() *time.Location {
-	if loc, err := time.LoadLocation(s.general().Timezone); err == nil {
-		return loc
-	}
-	return time.UTC
+	return s.general().Location()
 }
 
 // checkConfirmEmail refuses a confirmation email whose templates do not render.

@@ -95,14 +95,7 @@ func (s *Service) Schedule(ctx context.Context, id int64, sendAt string) (store.
 
 // Location is the organisation's timezone, in which people give times.
 func (s *Service) Location(ctx context.Context) *time.Location {
-	return locationOf(s.general(ctx))
-}
-
-func locationOf(g store.General) *time.Location {
-	if loc, err := time.LoadLocation(g.Timezone); err == nil {
-		return loc
-	}
-	return time.UTC
+	return s.general(ctx).Location()
 }
 
 // ParseSendAt reads a time to send: RFC 3339 with its offset, or a local

@@ -63,9 +63,6 @@ func (s *Service) probeDue(id int64, now time.Time) bool {
 	if last, ok := s.health.probed[id]; ok && now.Sub(last) < probeEvery {
 		return false
 	}
-	if s.health.probed == nil {
-		s.health.probed = map[int64]time.Time{}
-	}
 	s.health.probed[id] = now
 	return true
 }
@@ -81,15 +78,9 @@ func (s *Service) noteRelay(ctx context.Context, r store.Relay, err error) {
 	}
 	s.health.mu.Lock()
 	was, known := s.health.failing[r.ID]
-	if s.health.failing == nil {
-		s.health.failing = map[int64]bool{}
-	}
 	s.health.failing[r.ID] = failing
 	if failing && !was {
 		// It has just been tried: its next probe is due a while from now.
-		if s.health.probed == nil {
-			s.health.probed = map[int64]time.Time{}
-		}
 		s.health.probed[r.ID] = s.now()
 	}
 	s.health.mu.Unlock()

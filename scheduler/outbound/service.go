@@ -77,7 +77,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
-	s := &Service{st: cfg.Store, log: cfg.Log, cfg: cfg}
+	s := &Service{st: cfg.Store, log: cfg.Log, cfg: cfg,
+		health: health{failing: map[int64]bool{}, probed: map[int64]time.Time{}}}
 	s.dkim.resolver = cfg.Resolver
 	s.dispatcher = newDispatcher(s)
 	s.lane = newLane(s)
