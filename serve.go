@@ -131,6 +131,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 	}
 	return []part{
 		{"database", func(ctx context.Context) error { <-ctx.Done(); return st.Close() }},
+		{"tracking writer", out.Hits().Run},
 		{"campaign dispatcher", out.Dispatcher().Run},
 		{"transactional lane", out.Lane().Run},
 		{"imports", importer.Run},

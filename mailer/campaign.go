@@ -5,6 +5,8 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+
+	"herald/mailer/track"
 )
 
 // Content is what a campaign sends, frozen when it starts sending so later
@@ -21,6 +23,17 @@ type Content struct {
 	ListID   string `json:"list_id,omitempty"`
 	// UnsubscribeMailto is the address for List-Unsubscribe's mailto, if any.
 	UnsubscribeMailto string `json:"unsubscribe_mailto,omitempty"`
+	// Tracking is what is tracked: opens, clicks, and the UTM parameters
+	// added to each link. Content frozen before tracking existed has none.
+	Tracking Tracking `json:"tracking"`
+}
+
+// Tracking says what a campaign's messages track.
+type Tracking struct {
+	Opens   bool      `json:"opens,omitempty"`
+	Clicks  bool      `json:"clicks,omitempty"`
+	Private bool      `json:"private,omitempty"`
+	UTM     track.UTM `json:"utm"`
 }
 
 // Recipient is who one message of a campaign goes to.
@@ -33,6 +46,8 @@ type Recipient struct {
 	Org        OrgData
 	Date       time.Time
 	FeedbackID string
+	// Track rewrites links and adds the open pixel; nil tracks nothing.
+	Track *track.Message
 }
 
 // Build renders a campaign's message for one recipient and encodes it.
@@ -41,12 +56,14 @@ func (c *Content) Build(compiled *Compiled, campaignID int64, r Recipient) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("render: %s", RenderError(err))
 	}
+	// The HTML first: links it keeps out of tracking stay out in the text.
+	html := r.Track.HTML(out.HTML)
 	m := Message{
 		From:              mail.Address{Name: c.FromName, Address: c.FromEmail},
 		To:                mail.Address{Name: strings.TrimSpace(r.Contact.FirstName + " " + r.Contact.LastName), Address: r.Contact.Email},
 		Subject:           out.Subject,
-		Text:              out.Text,
-		HTML:              out.HTML,
+		Text:              r.Track.Text(out.Text),
+		HTML:              html,
 		Date:              r.Date,
 		MessageID:         fmt.Sprintf("c%d.s%d@%s", campaignID, r.SendID, domainOf(c.FromEmail)),
 		UnsubscribeURL:    r.Links.Unsubscribe,

@@ -42,6 +42,7 @@ type Campaign struct {
 	ExcludeListIDs   []int64
 	ExcludeSegmentID int64
 	RelayID          int64
+	Tracking         Tracking
 	Status           string
 	SendAt           time.Time
 	// Recipients is the size of the outbox so far, and Skipped who in the
@@ -55,9 +56,11 @@ type Campaign struct {
 	HeldUntil  time.Time
 	// PausedReason says why the campaign paused itself, if it did.
 	PausedReason string
-	// Bounces and Complaints count its hard bounces and spam complaints.
-	Bounces    int
-	Complaints int
+	// Bounces and Complaints count its hard bounces and spam complaints,
+	// SoftBounces its soft bounces.
+	Bounces     int
+	Complaints  int
+	SoftBounces int
 	// RatesFrom is where the bounce and complaint rates are counted from:
 	// the counts when the campaign was last resumed after pausing itself.
 	RatesFrom  RateBase
@@ -65,6 +68,16 @@ type Campaign struct {
 	UpdatedAt  time.Time
 	StartedAt  time.Time
 	FinishedAt time.Time
+}
+
+// Tracking says which of a campaign's results are tracked, and the UTM
+// parameters added to its links.
+type Tracking struct {
+	Opens       bool   `json:"opens"`
+	Clicks      bool   `json:"clicks"`
+	UTMSource   string `json:"utm_source,omitempty"`
+	UTMMedium   string `json:"utm_medium,omitempty"`
+	UTMCampaign string `json:"utm_campaign,omitempty"`
 }
 
 // RateBase is a campaign's messages settled (sent or failed), bounces and
@@ -99,6 +112,7 @@ type CampaignInput struct {
 	ExcludeListIDs   *[]int64
 	ExcludeSegmentID *int64
 	RelayID          *int64
+	Tracking         *Tracking
 }
 
 func (in CampaignInput) apply(c *Campaign) {
@@ -118,6 +132,7 @@ func (in CampaignInput) apply(c *Campaign) {
 	set(&c.ExcludeListIDs, in.ExcludeListIDs)
 	set(&c.ExcludeSegmentID, in.ExcludeSegmentID)
 	set(&c.RelayID, in.RelayID)
+	set(&c.Tracking, in.Tracking)
 	c.Name = strings.TrimSpace(c.Name)
 	c.FromEmail = NormalizeEmail(c.FromEmail)
 	c.ReplyTo = NormalizeEmail(c.ReplyTo)
@@ -152,6 +167,11 @@ func (c Campaign) validate() map[string]string {
 	}
 	if len(c.Body) > 1<<20 || len(c.TextBody) > 1<<20 {
 		errs["body"] = "A campaign body holds at most 1 MB."
+	}
+	for field, v := range map[string]string{"utm_source": c.Tracking.UTMSource, "utm_medium": c.Tracking.UTMMedium, "utm_campaign": c.Tracking.UTMCampaign} {
+		if msg := CheckLine(v, 200); msg != "" {
+			errs[field] = msg
+		}
 	}
 	if len(c.ListIDs) > 100 || len(c.ExcludeListIDs) > 100 {
 		errs["list_ids"] = "A campaign names at most 100 lists."
@@ -225,17 +245,19 @@ func idsJSON(ids []int64) string {
 
 // CreateCampaign validates and stores a draft campaign.
 func (s *Store) CreateCampaign(ctx context.Context, in CampaignInput) (Campaign, error) {
-	c := Campaign{Format: "markdown", Status: CampaignDraft}
+	c := Campaign{Format: "markdown", Status: CampaignDraft, Tracking: Tracking{Opens: true, Clicks: true}}
 	in.apply(&c)
 	if err := s.validCampaign(ctx, c); err != nil {
 		return Campaign{}, err
 	}
 	now := unix(s.now())
 	err := s.w.QueryRowContext(ctx, `INSERT INTO campaigns (name, subject, preheader, from_name, from_email, reply_to, template_id, format, body, text_body,
-	layout_id, list_ids, segment_id, exclude_list_ids, exclude_segment_id, relay_id, status, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?) RETURNING id`,
+	layout_id, list_ids, segment_id, exclude_list_ids, exclude_segment_id, relay_id, track_opens, track_clicks, utm_source, utm_medium, utm_campaign,
+	status, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?) RETURNING id`,
 		c.Name, c.Subject, c.Preheader, c.FromName, c.FromEmail, c.ReplyTo, nullID(c.TemplateID), c.Format, c.Body, c.TextBody,
-		nullID(c.LayoutID), idsJSON(c.ListIDs), nullID(c.SegmentID), idsJSON(c.ExcludeListIDs), nullID(c.ExcludeSegmentID), nullID(c.RelayID), now, now).Scan(&c.ID)
+		nullID(c.LayoutID), idsJSON(c.ListIDs), nullID(c.SegmentID), idsJSON(c.ExcludeListIDs), nullID(c.ExcludeSegmentID), nullID(c.RelayID),
+		c.Tracking.Opens, c.Tracking.Clicks, c.Tracking.UTMSource, c.Tracking.UTMMedium, c.Tracking.UTMCampaign, now, now).Scan(&c.ID)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("store: create campaign: %w", err)
 	}
@@ -257,10 +279,11 @@ func (s *Store) UpdateCampaign(ctx context.Context, id int64, in CampaignInput) 
 	}
 	_, err = s.w.ExecContext(ctx, `UPDATE campaigns SET name = ?, subject = ?, preheader = ?, from_name = ?, from_email = ?, reply_to = ?,
 	template_id = ?, format = ?, body = ?, text_body = ?, layout_id = ?, list_ids = ?, segment_id = ?, exclude_list_ids = ?,
-	exclude_segment_id = ?, relay_id = ?, updated_at = ? WHERE id = ? AND status IN ('draft', 'scheduled')`,
+	exclude_segment_id = ?, relay_id = ?, track_opens = ?, track_clicks = ?, utm_source = ?, utm_medium = ?, utm_campaign = ?,
+	updated_at = ? WHERE id = ? AND status IN ('draft', 'scheduled')`,
 		c.Name, c.Subject, c.Preheader, c.FromName, c.FromEmail, c.ReplyTo, nullID(c.TemplateID), c.Format, c.Body, c.TextBody,
 		nullID(c.LayoutID), idsJSON(c.ListIDs), nullID(c.SegmentID), idsJSON(c.ExcludeListIDs), nullID(c.ExcludeSegmentID), nullID(c.RelayID),
-		unix(s.now()), id)
+		c.Tracking.Opens, c.Tracking.Clicks, c.Tracking.UTMSource, c.Tracking.UTMMedium, c.Tracking.UTMCampaign, unix(s.now()), id)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("store: update campaign %d: %w", id, err)
 	}
@@ -287,7 +310,7 @@ const campaignColumns = `id, name, subject, preheader, from_name, from_email, re
 	coalesce(layout_id, 0), list_ids, coalesce(segment_id, 0), exclude_list_ids, coalesce(exclude_segment_id, 0), coalesce(relay_id, 0),
 	status, send_at, recipients, skipped_suppressed, skipped_unsubscribed, skipped_bounced, skipped_complained, skipped_unconfirmed,
 	materialised, created_at, updated_at, started_at, finished_at, held_reason, coalesce(held_until, 0), paused_reason, bounces, complaints,
-	rates_from_settled, rates_from_bounces, rates_from_complaints`
+	rates_from_settled, rates_from_bounces, rates_from_complaints, soft_bounces, track_opens, track_clicks, utm_source, utm_medium, utm_campaign`
 
 func scanCampaign(row scanner) (Campaign, error) {
 	var c Campaign
@@ -299,7 +322,8 @@ func scanCampaign(row scanner) (Campaign, error) {
 		&c.LayoutID, &lists, &c.SegmentID, &excluded, &c.ExcludeSegmentID, &c.RelayID,
 		&c.Status, &sendAt, &c.Recipients, &sup, &uns, &bnc, &cmp, &unc,
 		&c.Materialised, &created, &updated, &started, &finished, &c.HeldReason, &heldUntil, &c.PausedReason, &c.Bounces, &c.Complaints,
-		&c.RatesFrom.Settled, &c.RatesFrom.Bounces, &c.RatesFrom.Complaints)
+		&c.RatesFrom.Settled, &c.RatesFrom.Bounces, &c.RatesFrom.Complaints, &c.SoftBounces,
+		&c.Tracking.Opens, &c.Tracking.Clicks, &c.Tracking.UTMSource, &c.Tracking.UTMMedium, &c.Tracking.UTMCampaign)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Campaign{}, ErrNotFound
 	}
@@ -430,23 +454,38 @@ WHERE id = ? AND status = 'sending' AND materialised = 1
 func (s *Store) HardBounce(ctx context.Context, contactID int64, email, answer string) error {
 	now := unix(s.now())
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'bounced', updated_at = ? WHERE id = ? AND status = 'active'`, now, contactID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO suppressions (kind, value, reason, source, created_at) VALUES ('email', ?, ?, 'bounce', ?)
-ON CONFLICT (kind, value) DO NOTHING`, NormalizeEmail(email), answer, now); err != nil {
-			return err
-		}
-		var exists int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts WHERE id = ?`, contactID).Scan(&exists); err != nil || exists == 0 {
-			return err
-		}
-		return recordEvent(ctx, tx, contactID, EventBounced, answer, now)
+		return suppressContact(ctx, tx, contactID, email, StatusBounced, answer, now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: hard bounce of contact %d: %w", contactID, err)
 	}
 	return nil
+}
+
+// suppressContact records that an address must get no more mail because it
+// bounced hard or its owner complained: the contact takes that status,
+// with the reason on their timeline, and the address is suppressed.
+func suppressContact(ctx context.Context, tx *sql.Tx, contactID int64, email, status, reason string, now int64) error {
+	source, event, from := "bounce", EventBounced, `('active')`
+	if status == StatusComplained {
+		source, event, from = "complaint", EventComplained, `('active', 'unsubscribed', 'bounced')`
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE contacts SET status = ?, updated_at = ? WHERE id = ? AND status IN `+from, status, now, contactID)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO suppressions (kind, value, reason, source, created_at) VALUES ('email', ?, ?, ?, ?)
+ON CONFLICT (kind, value) DO NOTHING`, NormalizeEmail(email), reason, source, now); err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 && status == StatusComplained {
+		return nil
+	}
+	var exists int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts WHERE id = ?`, contactID).Scan(&exists); err != nil || exists == 0 {
+		return err
+	}
+	return recordEvent(ctx, tx, contactID, event, reason, now)
 }
 
 // The changes a person may make to a campaign's status, from its page or
@@ -644,7 +683,7 @@ func (s *Store) DuplicateCampaign(ctx context.Context, id int64) (Campaign, erro
 	return s.CreateCampaign(ctx, CampaignInput{Name: &name, Subject: &c.Subject, Preheader: &c.Preheader, FromName: &c.FromName,
 		FromEmail: &c.FromEmail, ReplyTo: &c.ReplyTo, TemplateID: &c.TemplateID, Format: &c.Format, Body: &c.Body, TextBody: &c.TextBody,
 		LayoutID: &c.LayoutID, ListIDs: &c.ListIDs, SegmentID: &c.SegmentID, ExcludeListIDs: &c.ExcludeListIDs,
-		ExcludeSegmentID: &c.ExcludeSegmentID, RelayID: &c.RelayID})
+		ExcludeSegmentID: &c.ExcludeSegmentID, RelayID: &c.RelayID, Tracking: &c.Tracking})
 }
 
 // HoldCampaign records why a sending campaign waits and until when, or,

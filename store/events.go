@@ -20,6 +20,7 @@ const (
 	EventStatus       = "status"
 	EventErased       = "erased"
 	EventBounced      = "bounced"
+	EventComplained   = "complained"
 )
 
 // Event is one thing that happened to a contact.

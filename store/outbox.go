@@ -343,7 +343,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 		return fmt.Errorf("store: record outcomes: %w", err)
 	}
 	usage := map[Counter]int{}
+	var sent, bounced []int64
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		sent, bounced = sent[:0], bounced[:0]
 		st := tx.StmtContext(ctx, prepared)
 		defer st.Close()
 		for _, o := range outs {
@@ -358,6 +360,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 				for _, c := range o.Count {
 					usage[c]++
 				}
+				sent = append(sent, o.SendID)
 			}
 			if _, err := st.ExecContext(ctx, o.Status, o.Status, o.Status, attempt, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.SendID); err != nil {
 				return err
@@ -366,12 +369,41 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 				if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET bounces = bounces + 1 WHERE id = (SELECT campaign_id FROM sends WHERE id = ?)`, o.SendID); err != nil {
 					return err
 				}
+				bounced = append(bounced, o.SendID)
 			}
+		}
+		if err := countOutcomes(ctx, tx, now, sent, bounced); err != nil {
+			return err
 		}
 		return addUsage(ctx, tx, preparedUsage, usage)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record outcomes: %w", err)
+	}
+	return nil
+}
+
+// countOutcomes adds sent messages and hard bounces at sending to their
+// campaigns' counters for this hour, one statement for the whole group.
+func countOutcomes(ctx context.Context, tx *sql.Tx, now int64, sent, bounced []int64) error {
+	for _, c := range []struct {
+		ids    []int64
+		column string
+	}{{sent, "sent"}, {bounced, "hard_bounces"}} {
+		if len(c.ids) == 0 {
+			continue
+		}
+		ids, _ := json.Marshal(c.ids)
+		if c.column == "hard_bounces" {
+			if _, err := tx.ExecContext(ctx, `UPDATE sends SET bounce = 'hard' WHERE id IN (SELECT value FROM json_each(?))`, string(ids)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_hours (campaign_id, hour, `+c.column+`)
+SELECT campaign_id, ?, count(*) FROM sends WHERE id IN (SELECT value FROM json_each(?)) GROUP BY campaign_id
+ON CONFLICT (campaign_id, hour) DO UPDATE SET `+c.column+` = `+c.column+` + excluded.`+c.column, now/3600*3600, string(ids)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -60,6 +60,14 @@ type General struct {
 	ComplaintPausePercent float64 `json:"complaint_pause_percent"`
 	// DomainLimits cap the messages an hour to some recipient domains.
 	DomainLimits []DomainLimit `json:"domain_limits"`
+	// Tracking for the whole install: opens or clicks can be switched off
+	// for every campaign, and privacy mode keeps counts per campaign and
+	// link with no record of who opened or clicked.
+	NoOpenTracking  bool `json:"no_open_tracking"`
+	NoClickTracking bool `json:"no_click_tracking"`
+	TrackingPrivacy bool `json:"tracking_privacy"`
+	// SoftBounceLimit soft bounces in a row make a contact bounced.
+	SoftBounceLimit int `json:"soft_bounce_limit"`
 }
 
 // DomainLimit caps the messages sent to one recipient domain in an hour.
@@ -122,6 +130,9 @@ func (g *General) Normalize() {
 	if g.ComplaintPausePercent == 0 {
 		g.ComplaintPausePercent = DefaultComplaintPausePercent
 	}
+	if g.SoftBounceLimit == 0 {
+		g.SoftBounceLimit = DefaultSoftBounceLimit
+	}
 	for i := range g.DomainLimits {
 		g.DomainLimits[i].Domain = normalizeDomain(g.DomainLimits[i].Domain)
 	}
@@ -161,6 +172,9 @@ func (g General) Validate() map[string]string {
 	}
 	if math.IsNaN(g.ComplaintPausePercent) || g.ComplaintPausePercent < 0 || g.ComplaintPausePercent > 100 {
 		errs["complaint_pause_percent"] = "Give a percentage from 0.01 to 100; 0.1 is what Gmail and Yahoo ask for, 100 turns the check off."
+	}
+	if g.SoftBounceLimit != 0 && (g.SoftBounceLimit < 1 || g.SoftBounceLimit > 100) {
+		errs["soft_bounce_limit"] = "Choose from 1 to 100 soft bounces in a row; 3 is usual."
 	}
 	if msg := checkDomainLimits(g.DomainLimits); msg != "" {
 		errs["domain_limits"] = msg
@@ -240,7 +254,7 @@ const generalKey = "general"
 // General returns the general settings, with defaults when none are saved yet.
 func (s *Store) General(ctx context.Context) (General, error) {
 	g := General{Timezone: "UTC", FirstRetrySeconds: DefaultFirstRetry, BouncePausePercent: DefaultBouncePausePercent,
-		ComplaintPausePercent: DefaultComplaintPausePercent}
+		ComplaintPausePercent: DefaultComplaintPausePercent, SoftBounceLimit: DefaultSoftBounceLimit}
 	v, err := s.setting(ctx, s.r, generalKey)
 	if errors.Is(err, ErrNotFound) {
 		return g, nil

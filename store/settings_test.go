@@ -16,7 +16,7 @@ func validGeneral() General {
 }
 
 func defaultGeneral() General {
-	return General{Timezone: "UTC", FirstRetrySeconds: 30, BouncePausePercent: 5, ComplaintPausePercent: 0.1}
+	return General{Timezone: "UTC", FirstRetrySeconds: 30, BouncePausePercent: 5, ComplaintPausePercent: 0.1, SoftBounceLimit: 3}
 }
 
 func TestGeneralDefaults(t *testing.T) {
@@ -95,7 +95,7 @@ func TestSaveGeneralRoundTrip(t *testing.T) {
 	want := General{
 		OrgName: "Acme", PostalAddress: "1 Main St\nSpringfield", BaseURL: "https://mail.example.com",
 		FromName: "Acme News", FromEmail: "news@example.com", Timezone: "Europe/London", FirstRetrySeconds: 30,
-		BouncePausePercent: 5, ComplaintPausePercent: 0.1, DomainLimits: []DomainLimit{{"gmail.com", 3000}},
+		BouncePausePercent: 5, ComplaintPausePercent: 0.1, DomainLimits: []DomainLimit{{"gmail.com", 3000}}, SoftBounceLimit: 3,
 	}
 	saved, err := s.SaveGeneral(ctx, in)
 	if err != nil {

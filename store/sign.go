@@ -34,6 +34,9 @@ type Token struct {
 	ListID int64
 	// Expires is zero for links that do not expire, like unsubscribe links.
 	Expires time.Time
+	// Campaign names the campaign whose message carried the link, so an
+	// unsubscribe counts against it; 0 for none.
+	Campaign int64
 }
 
 var tokenB64 = base64.RawURLEncoding
@@ -46,13 +49,25 @@ func (b *SecretBox) signingKey() []byte {
 	return m.Sum(nil)
 }
 
+// TrackingKey is the key that signs tracking tokens, derived from the
+// secret key like the link key, and apart from it.
+func (b *SecretBox) TrackingKey() []byte {
+	m := hmac.New(sha256.New, b.key)
+	m.Write([]byte("herald tracking tokens v1"))
+	return m.Sum(nil)
+}
+
 // SignToken returns an unguessable, tamper-proof link token.
 func (b *SecretBox) SignToken(t Token) string {
 	var exp int64
 	if !t.Expires.IsZero() {
 		exp = t.Expires.Unix()
 	}
-	payload := strings.Join([]string{t.Purpose, strconv.FormatInt(t.ContactID, 36), strconv.FormatInt(t.ListID, 36), strconv.FormatInt(exp, 36)}, ".")
+	parts := []string{t.Purpose, strconv.FormatInt(t.ContactID, 36), strconv.FormatInt(t.ListID, 36), strconv.FormatInt(exp, 36)}
+	if t.Campaign != 0 {
+		parts = append(parts, strconv.FormatInt(t.Campaign, 36))
+	}
+	payload := strings.Join(parts, ".")
 	m := hmac.New(sha256.New, b.signingKey())
 	m.Write([]byte(payload))
 	return tokenB64.EncodeToString([]byte(payload)) + "." + tokenB64.EncodeToString(m.Sum(nil)[:18])
@@ -75,7 +90,7 @@ func (b *SecretBox) VerifyToken(s, purpose string, now time.Time) (Token, error)
 		return Token{}, ErrBadToken
 	}
 	parts := strings.Split(string(payload), ".")
-	if len(parts) != 4 || parts[0] != purpose {
+	if len(parts) != 4 && len(parts) != 5 || parts[0] != purpose {
 		return Token{}, ErrBadToken
 	}
 	t := Token{Purpose: parts[0]}
@@ -89,6 +104,11 @@ func (b *SecretBox) VerifyToken(s, purpose string, now time.Time) (Token, error)
 	}
 	if exp, err = strconv.ParseInt(parts[3], 36, 64); err != nil {
 		return Token{}, ErrBadToken
+	}
+	if len(parts) == 5 {
+		if t.Campaign, err = strconv.ParseInt(parts[4], 36, 64); err != nil || t.Campaign <= 0 {
+			return Token{}, ErrBadToken
+		}
 	}
 	if exp != 0 {
 		t.Expires = time.Unix(exp, 0).UTC()

@@ -71,6 +71,8 @@ func newHarness(t testing.TB, opts ...func(*harnessConfig)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered before the server, so the server stops first.
+	runWorker(t, cfg.Outbound.Hits())
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	h := &harness{t: t, st: cfg.Store, srv: srv, ts: ts}
@@ -86,7 +88,7 @@ func (noImports) Wake() {}
 
 // runWorker runs one of the outbound service's workers until the test
 // ends, and waits for it.
-func runWorker(t *testing.T, w interface{ Run(context.Context) error }) {
+func runWorker(t testing.TB, w interface{ Run(context.Context) error }) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

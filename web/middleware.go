@@ -33,9 +33,13 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // headAsGet routes HEAD like GET, so every page, asset and the health check
 // answer uptime monitors. net/http still sees the original HEAD request and
 // drops the body.
+// headKey marks, in the context, a HEAD request answered as a GET.
+const headKey = "head"
+
 func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		if r := c.Request(); r.Method == http.MethodHead {
+			c.Set(headKey, true)
 			get := *r
 			get.Method = http.MethodGet
 			c.SetRequest(&get)
@@ -71,7 +75,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		path := c.Request().URL.Path
 		level := s.log.Info
-		if strings.HasPrefix(path, "/static/") || path == "/healthz" {
+		if strings.HasPrefix(path, "/static/") || path == "/healthz" || isTrackingPath(path) {
 			level = s.log.Debug
 		}
 		level("http", "method", c.Request().Method, "path", path, "status", status,

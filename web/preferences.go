@@ -36,6 +36,7 @@ func (s *Server) preferencesShow(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.out.NoteLink(c.Request().Context(), store.ResultPreferences, t.Campaign, t.ContactID)
 	return s.render(c, http.StatusOK, templates.PreferencesPage(p))
 }
 
@@ -107,6 +108,7 @@ func (s *Server) unsubscribeSubmit(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.out.NoteLink(c.Request().Context(), store.ResultUnsubscribe, t.Campaign, t.ContactID)
 	if oneClick {
 		return c.String(http.StatusOK, "Unsubscribed.\n")
 	}

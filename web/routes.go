@@ -48,6 +48,8 @@ var PublicRoutes = map[string]bool{
 	"GET /archive/:id/feed.atom":     true,
 	"GET /archive/:id/:entry":        true,
 	"POST /u/:token":                 true,
+	"GET /o/:token":                  true,
+	"GET /c/:token":                  true,
 }
 
 // builtSections are the sections with pages of their own; the others show
@@ -91,6 +93,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/archive/:id/:entry", s.archiveEntry)
 	e.GET("/u/:token", s.unsubscribeShow)
 	e.POST("/u/:token", s.unsubscribeSubmit)
+	e.GET("/o/:token", s.trackOpen)
+	e.GET("/c/:token", s.trackClick)
 
 	admin := e.Group("", s.requireUser)
 	admin.POST("/logout", s.logout)

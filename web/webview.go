@@ -34,6 +34,9 @@ func (s *Server) webView(c *echo.Context) error {
 	var r mailer.Rendered
 	if campaign {
 		r, err = s.out.RenderSent(ctx, t.ListID, contact)
+		if err == nil {
+			s.out.NoteLink(ctx, store.ResultView, t.ListID, t.ContactID)
+		}
 	} else {
 		var tmpl store.Template
 		if tmpl, err = s.store.Template(ctx, t.ListID); err == nil {

@@ -54,7 +54,11 @@ func (l Links) campaignView(contactID, campaignID int64) string {
 // Campaign returns a recipient's own links in a campaign: one-click
 // unsubscribe from all mail, preferences, and the campaign in the browser.
 func (l Links) Campaign(contactID, campaignID int64) mailer.Links {
-	return mailer.Links{Unsubscribe: l.Unsubscribe(contactID, 0), Preferences: l.Preferences(contactID), WebView: l.campaignView(contactID, campaignID)}
+	return mailer.Links{
+		Unsubscribe: l.base + "/u/" + l.box.SignToken(store.Token{Purpose: store.PurposeUnsubscribe, ContactID: contactID, Campaign: campaignID}),
+		Preferences: l.base + "/p/" + l.box.SignToken(store.Token{Purpose: store.PurposePreferences, ContactID: contactID, Campaign: campaignID}),
+		WebView:     l.campaignView(contactID, campaignID),
+	}
 }
 
 // Sample links go nowhere: a test send to other people must not carry a

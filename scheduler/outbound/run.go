@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"herald/mailer"
+	"herald/mailer/track"
 	"herald/store"
 )
 
@@ -52,6 +53,8 @@ type campaignRun struct {
 	signer *mailer.DKIMSigner
 	// feedbackID names the campaign in each message's Feedback-ID.
 	feedbackID string
+	// links holds the ids of the campaign's tracked links.
+	linkIDs *linkCache
 }
 
 func (d *Dispatcher) newRun(ctx context.Context, c store.Campaign, content *mailer.Content, compiled *mailer.Compiled, rt *route) (*campaignRun, error) {
@@ -64,7 +67,7 @@ func (d *Dispatcher) newRun(ctx context.Context, c store.Campaign, content *mail
 		return nil, err
 	}
 	j := &campaignRun{d: d, id: c.ID, content: content, compiled: compiled, route: rt, general: g,
-		links: d.s.linksAt(g.BaseURL), org: orgOf(g), feedbackID: fmt.Sprintf("%d:herald", c.ID)}
+		links: d.s.linksAt(g.BaseURL), org: orgOf(g), feedbackID: fmt.Sprintf("%d:herald", c.ID), linkIDs: newLinkCache(d.s.st, c.ID, 0)}
 	if j.signer, err = d.s.signer(ctx, content.FromEmail); err != nil {
 		return nil, fmt.Errorf("campaign %d: DKIM key: %w", c.ID, err)
 	}
@@ -128,13 +131,17 @@ func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) 
 	if !found {
 		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "the contact was deleted before the message went"}
 	}
+	now := j.d.s.now()
+	// Tracking goes in as the message is built, before it is signed.
 	msg, err := j.content.Build(j.compiled, j.id, mailer.Recipient{
 		SendID:     sd.ID,
 		Contact:    mailer.ContactData{Email: sd.Email, FirstName: contact.FirstName, LastName: contact.LastName, Attributes: contact.Attributes},
 		Links:      j.links.Campaign(sd.ContactID, j.id),
 		Org:        j.org,
-		Date:       j.d.s.now(),
+		Date:       now,
 		FeedbackID: j.feedbackID,
+		Track: j.d.s.tracking(j.content.Tracking, j.links.Base(),
+			track.Ref{Campaign: j.id, Send: sd.ID, Contact: sd.ContactID, Sent: now, Private: j.content.Tracking.Private}, j.linkIDs),
 	})
 	if err != nil {
 		// A template that cannot render for this recipient fails them

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"herald/mailer"
+	"herald/mailer/track"
 	"herald/store"
 )
 
@@ -63,6 +64,9 @@ type Service struct {
 	dkim          signers
 	confirmations throttle
 	health        health
+	tracker       *track.Signer
+	hits          *store.HitWriter
+	destinations  destinations
 
 	dispatcher *Dispatcher
 	lane       *Lane
@@ -78,7 +82,8 @@ func New(cfg Config) (*Service, error) {
 		cfg.Resolver = net.DefaultResolver
 	}
 	s := &Service{st: cfg.Store, log: cfg.Log, cfg: cfg,
-		health: health{failing: map[int64]bool{}, probed: map[int64]time.Time{}}}
+		health:  health{failing: map[int64]bool{}, probed: map[int64]time.Time{}},
+		tracker: track.NewSigner(cfg.Store.Box().TrackingKey()), hits: cfg.Store.NewHitWriter()}
 	s.dkim.resolver = cfg.Resolver
 	s.dispatcher = newDispatcher(s)
 	s.lane = newLane(s)

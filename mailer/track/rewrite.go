@@ -1,0 +1,164 @@
+package track
+
+import (
+	"html"
+	"net/url"
+	"strings"
+)
+
+// Message tracks one message: Clicks turns each link into a click redirect
+// and Opens adds the open pixel. A nil *Message tracks nothing.
+type Message struct {
+	Signer *Signer
+	// Base is Herald's public base URL, without a trailing slash.
+	Base string
+	Ref  Ref
+	// Opens adds the pixel; Clicks rewrites the links.
+	Opens, Clicks bool
+	UTM           UTM
+	// Link returns the stored id of a destination, storing it when new;
+	// false leaves that link as it is (untracked).
+	Link func(dest string) (int64, bool)
+	// kept holds the destinations the HTML keeps out of tracking, so the
+	// text part, often made from the HTML, keeps them out too.
+	kept map[string]bool
+}
+
+// notrack is the attribute that keeps a link out of tracking; it is
+// removed from what is sent.
+const notrack = "data-notrack"
+
+// HTML returns the HTML part with its links rewritten and the pixel added.
+func (m *Message) HTML(s string) string {
+	if m == nil || s == "" {
+		return s
+	}
+	if m.Clicks || strings.Contains(s, notrack) {
+		s = rewriteAnchors(s, m.redirect, m.keep)
+	}
+	if m.Opens {
+		s = addPixel(s, m.pixel())
+	}
+	return s
+}
+
+// Text returns the text part with its web links rewritten.
+func (m *Message) Text(s string) string {
+	if m == nil || !m.Clicks || s == "" {
+		return s
+	}
+	return rewriteText(s, m.redirect)
+}
+
+func (m *Message) keep(dest string) {
+	if m.kept == nil {
+		m.kept = map[string]bool{}
+	}
+	m.kept[dest] = true
+}
+
+// pixel is the open pixel's URL.
+func (m *Message) pixel() string {
+	return m.Base + "/o/" + m.Signer.Sign(m.Ref)
+}
+
+// redirect returns the click redirect for a destination, or false to leave
+// the link alone: not a web link, one of Herald's own (unsubscribe,
+// preferences, web view: each recorded as its own event), or not stored.
+func (m *Message) redirect(dest string) (string, bool) {
+	if !m.Clicks || !webLink(dest) || m.own(dest) || m.kept[dest] {
+		return "", false
+	}
+	dest = m.UTM.Apply(dest)
+	id, ok := m.Link(dest)
+	if !ok {
+		return "", false
+	}
+	r := m.Ref
+	r.Link = id
+	return m.Base + "/c/" + m.Signer.Sign(r), true
+}
+
+func (m *Message) own(dest string) bool {
+	if m.Base == "" || !strings.HasPrefix(dest, m.Base+"/") {
+		return false
+	}
+	rest := dest[len(m.Base):]
+	for _, p := range []string{"/u/", "/p/", "/view/", "/o/", "/c/"} {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// webLink says whether a destination is an absolute http or https URL:
+// mailto:, tel:, fragments and relative links are left alone.
+func webLink(s string) bool {
+	return webPrefix(s) && len(s) > len("https://")
+}
+
+func webPrefix(s string) bool {
+	return prefixFold(s, "http://") || prefixFold(s, "https://")
+}
+
+func prefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// UTM holds the campaign's analytics parameters; empty ones are not added.
+type UTM struct {
+	Source   string `json:"source,omitempty"`
+	Medium   string `json:"medium,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+}
+
+// Apply adds the UTM parameters a destination lacks, keeping its own query
+// string, including any utm_ parameter it already has, exactly as written.
+func (u UTM) Apply(dest string) string {
+	if u == (UTM{}) {
+		return dest
+	}
+	base, frag, _ := strings.Cut(dest, "#")
+	_, query, _ := strings.Cut(base, "?")
+	have, _ := url.ParseQuery(query)
+	var add []string
+	for _, p := range [][2]string{{"utm_source", u.Source}, {"utm_medium", u.Medium}, {"utm_campaign", u.Campaign}} {
+		if p[1] != "" && !have.Has(p[0]) {
+			add = append(add, p[0]+"="+url.QueryEscape(p[1]))
+		}
+	}
+	if len(add) == 0 {
+		return dest
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+		if strings.HasSuffix(base, "?") || strings.HasSuffix(base, "&") {
+			sep = ""
+		}
+	}
+	out := base + sep + strings.Join(add, "&")
+	if frag != "" || strings.Contains(dest, "#") {
+		out += "#" + frag
+	}
+	return out
+}
+
+// addPixel puts the pixel before the last </body>, or at the end.
+func addPixel(s, src string) string {
+	img := `<img src="` + html.EscapeString(src) + `" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px;">`
+	if i := lastIndexFold(s, "</body"); i >= 0 {
+		return s[:i] + img + s[i:]
+	}
+	return s + img
+}
+
+func lastIndexFold(s, sub string) int {
+	for i := len(s) - len(sub); i >= 0; i-- {
+		if s[i] == '<' && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,140 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/store"
+)
+
+var trackingURL = regexp.MustCompile(`https://news\.bakery\.test/([oc])/([A-Za-z0-9_-]+)`)
+
+// sentTracked sends a campaign with two links to n readers and returns, per
+// reader, the open pixel and click redirect paths their message carries.
+func sentTracked(t *testing.T, h *harness, sink *smtptest.Server, n int, tracking store.Tracking) (int64, []map[string][]string) {
+	t.Helper()
+	bg := context.Background()
+	h.readyToSend(sink, 2, "UTC")
+	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News"), Visibility: new(store.VisibilityPublic)})
+	for i := range n {
+		e := fmt.Sprintf("reader%02d@example.com", i)
+		if _, _, err := h.st.CreateContact(bg, store.ContactInput{Email: &e, Lists: []int64{news.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := h.st.CreateCampaign(bg, store.CampaignInput{Name: new("Spring"), Subject: new("Spring bread"), Format: new("html"),
+		Body: new(`<p><a href="https://shop.example/loaf?size=big">Loaf</a> <a href="mailto:hi@bakery.test">Mail us</a> ` +
+			`<a data-notrack href="https://private.example/">Private</a> <a href="https://shop.example/cake">Cake</a></p>`),
+		ListIDs: &[]int64{news.ID}, Tracking: &tracking})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.out.Send(bg, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	msgs := sink.Wait(n, 20*time.Second)
+	var out []map[string][]string
+	for _, m := range msgs {
+		parsed, err := mail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(quotedprintable.NewReader(parsed.Body))
+		if strings.Contains(string(body), "data-notrack") || !strings.Contains(string(body), `href="https://private.example/"`) ||
+			!strings.Contains(string(body), `href="mailto:hi@bakery.test"`) {
+			t.Errorf("untracked links changed:\n%s", body)
+		}
+		found := map[string][]string{}
+		for _, u := range trackingURL.FindAllStringSubmatch(string(body), -1) {
+			found[u[1]] = append(found[u[1]], "/"+u[1]+"/"+u[2])
+		}
+		out = append(out, found)
+	}
+	return c.ID, out
+}
+
+// TestTrackingOpensAndClicks sends a tracked campaign, opens and clicks
+// its messages as people and as machines, and checks what is counted.
+func TestTrackingOpensAndClicks(t *testing.T) {
+	t.Parallel()
+	h, _, sink := sendingHarness(t, smtptest.Options{})
+	clock := h.setClock()
+	id, msgs := sentTracked(t, h, sink, 3, store.Tracking{Opens: true, Clicks: true, UTMSource: "herald", UTMCampaign: "spring"})
+	for i, m := range msgs {
+		// Two tracked links in the HTML, twice each counting the text part.
+		if len(m["o"]) != 1 || len(m["c"]) != 4 {
+			t.Fatalf("message %d: got %d pixels and %d redirects, want 1 and 4: %v", i, len(m["o"]), len(m["c"]), m)
+		}
+	}
+	clock.Advance(time.Hour)
+	person := map[string]string{"User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15"}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hit := func(method, path string, hdr map[string]string) *http.Response {
+		res := h.request(noRedirect, method, path, nil, hdr)
+		res.Body.Close()
+		return res
+	}
+
+	// Reader 0 opens twice and clicks the loaf link; reader 1 only clicks
+	// (images off); reader 2's copy is opened by Apple's proxy and
+	// scanned with HEAD requests.
+	for range 2 {
+		if res := hit(http.MethodGet, msgs[0]["o"][0], person); res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/gif" {
+			t.Fatalf("open: got %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	}
+	res := hit(http.MethodGet, msgs[0]["c"][0], person)
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusFound || loc != "https://shop.example/loaf?size=big&utm_source=herald&utm_campaign=spring" {
+		t.Fatalf("click: got %d to %q", res.StatusCode, loc)
+	}
+	hit(http.MethodGet, msgs[1]["c"][1], person)
+	hit(http.MethodGet, msgs[2]["o"][0], map[string]string{"User-Agent": "Mozilla/5.0"})
+	hit(http.MethodHead, msgs[2]["c"][0], person)
+
+	// Forged, damaged or foreign tokens get 404 and never a redirect.
+	good := msgs[0]["c"][0]
+	for _, bad := range []string{good[:len(good)-2] + "AA", "/c/" + strings.Repeat("A", 40), "/c/x", msgs[0]["o"][0][:3] + good[3:len(good)-1]} {
+		if res := hit(http.MethodGet, bad, person); res.StatusCode != http.StatusNotFound || res.Header.Get("Location") != "" {
+			t.Errorf("GET %s: got %d to %q, want 404", bad, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	if res := hit(http.MethodGet, "/o/"+strings.TrimPrefix(good, "/c/"), person); res.StatusCode != http.StatusNotFound {
+		t.Errorf("a click token as a pixel: got %d, want 404", res.StatusCode)
+	}
+
+	got, err := h.st.CampaignCounts(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Counts{Sent: 3, Opens: 4, HumanOpens: 3, UniqueOpens: 3, UniqueHumanOpens: 2, Clicks: 3, HumanClicks: 2, UniqueClicks: 3, UniqueHumanClicks: 2}
+	if got != want {
+		t.Errorf("counts:\n got %+v\nwant %+v", got, want)
+	}
+	links, _ := h.st.CampaignLinks(context.Background(), id, 10)
+	if len(links) != 2 || links[0].URL != "https://shop.example/loaf?size=big&utm_source=herald&utm_campaign=spring" || links[0].Clicks != 2 || links[0].UniqueHumanClicks != 1 {
+		t.Errorf("links: got %+v", links)
+	}
+}
+
+// TestTrackingOff checks that a campaign with tracking off carries no
+// pixel and no redirect, and that privacy mode keeps no record of who.
+func TestTrackingOff(t *testing.T) {
+	t.Parallel()
+	h, _, sink := sendingHarness(t, smtptest.Options{})
+	_, msgs := sentTracked(t, h, sink, 2, store.Tracking{})
+	for _, m := range msgs {
+		if len(m) != 0 {
+			t.Errorf("tracking off: got %v", m)
+		}
+	}
+}
