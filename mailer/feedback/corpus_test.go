@@ -138,6 +138,8 @@ func checkBounce(t *testing.T, name string, raw []byte, reports []Report, s *cor
 	if statusLine.Match(raw) && r.Status == "" {
 		t.Errorf("%s: got no status, want the one in its Status line (%+v)", name, r)
 	}
+	// HERALD_CORPUS_DUMP=1 with -v lists every file's verdict, to review
+	// the phrase table against the corpus after a change.
 	if testing.Verbose() && os.Getenv("HERALD_CORPUS_DUMP") != "" {
 		t.Logf("%s: %s %s %s %d %q rcpt=%q id=%q", name, r.Severity, r.Category, r.Status, r.Code, r.Reason, r.Recipient, r.MessageID)
 	}

@@ -137,23 +137,24 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 // failure: the lines that carry an SMTP or enhanced status code, or else
 // those that name a cause from the phrase table.
 func diagnosticLines(text string) string {
-	var withCode, withPhrase []string
-	for n, rest := 0, text; rest != "" && n < 10000; n++ {
+	if lines := matchingLines(text, 3, isFailureLine); len(lines) > 0 {
+		return oneLine(strings.Join(lines, " "))
+	}
+	names := func(line string) bool { return phraseCategory(line, false) != "" }
+	return oneLine(strings.Join(matchingLines(text, 2, names), " "))
+}
+
+// matchingLines returns the first max lines of text, trimmed, that match.
+func matchingLines(text string, max int, match func(string) bool) []string {
+	var lines []string
+	for n, rest := 0, text; rest != "" && n < 10000 && len(lines) < max; n++ {
 		var line string
 		line, rest, _ = strings.Cut(rest, "\n")
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "" || len(withCode) >= 3:
-		case isFailureLine(line):
-			withCode = append(withCode, line)
-		case len(withPhrase) < 2 && phraseCategory(line, false) != "":
-			withPhrase = append(withPhrase, line)
+		if line = strings.TrimSpace(line); line != "" && match(line) {
+			lines = append(lines, line)
 		}
 	}
-	if len(withCode) > 0 {
-		return oneLine(strings.Join(withCode, " "))
-	}
-	return oneLine(strings.Join(withPhrase, " "))
+	return lines
 }
 
 // isFailureLine says whether line carries a 4xx or 5xx code: the 2xx and
