@@ -29,7 +29,7 @@ const usage = `Herald: email marketing and transactional email in one binary.
 
 Usage:
   herald [serve] [--addr 127.0.0.1:8080] [--data ./data] [--log-format text|json]
-                [--trusted-proxies 127.0.0.1]
+                [--trusted-proxies 127.0.0.1] [--smtp-addr :25]
   herald user add --email E --role owner|admin [--name N]   (password on stdin)
   herald user password --email E                            (new password on stdin)
   herald apikey add --name N [--scope full|read]
@@ -39,7 +39,7 @@ Usage:
 
 Every subcommand takes --data (env HERALD_DATA). Other settings from the
 environment: HERALD_ADDR, HERALD_LOG_FORMAT, HERALD_TRUSTED_PROXIES,
-HERALD_SECRET_KEY.
+HERALD_SMTP_ADDR, HERALD_SECRET_KEY.
 `
 
 // errUsage marks an error in how the command was called; it exits with 2.

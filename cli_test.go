@@ -176,6 +176,35 @@ func waitFor(t *testing.T, what string, f func() string) string {
 	return ""
 }
 
+// stopServe ends a serve that run started and returns its log, once it
+// has exited with 0.
+func stopServe(t *testing.T, cancel context.CancelFunc, done <-chan int, stderr *syncBuffer) string {
+	t.Helper()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exit code: got %d, want 0: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	return stderr.String()
+}
+
+// checkLogOrder fails unless steps are logged in this order.
+func checkLogOrder(t *testing.T, logs string, steps ...string) {
+	t.Helper()
+	last := -1
+	for _, step := range steps {
+		i := strings.Index(logs, step)
+		if i < last {
+			t.Fatalf("shutdown order: %q logged out of order in %s", step, logs)
+		}
+		last = i
+	}
+}
+
 func TestServeFirstRunHealthcheckAndOrderlyShutdown(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
@@ -210,25 +239,9 @@ func TestServeFirstRunHealthcheckAndOrderlyShutdown(t *testing.T) {
 		t.Fatalf("healthcheck: got %d %q %q", code, out, errOut)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exit code: got %d, want 0: %s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
-	}
-	logs := stderr.String()
-	order := []string{"shutting down", "http server stopped", "scheduler stopped", "imports stopped", "transactional lane stopped", "campaign dispatcher stopped", "database stopped"}
-	last := -1
-	for _, step := range order {
-		i := strings.Index(logs, step)
-		if i < last {
-			t.Fatalf("shutdown order: %q logged out of order in %s", step, logs)
-		}
-		last = i
-	}
+	logs := stopServe(t, cancel, done, &stderr)
+	checkLogOrder(t, logs, "shutting down", "http server stopped", "scheduler stopped", "imports stopped",
+		"transactional lane stopped", "campaign dispatcher stopped", "database stopped")
 	if code, _, _ := runCLI(t, "", "healthcheck", "--addr", addr); code != 1 {
 		t.Fatalf("healthcheck after shutdown: got %d, want 1", code)
 	}

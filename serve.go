@@ -15,6 +15,7 @@ import (
 
 	"herald/scheduler"
 	"herald/scheduler/imports"
+	"herald/scheduler/inbound"
 	"herald/scheduler/outbound"
 	"herald/store"
 	"herald/web"
@@ -62,6 +63,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs, data := e.flags("serve")
 	addr := fs.String("addr", e.envOr("HERALD_ADDR", "127.0.0.1:8080"), "address to listen on (env HERALD_ADDR)")
 	proxies := fs.String("trusted-proxies", e.getenv("HERALD_TRUSTED_PROXIES"), "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For to believe (env HERALD_TRUSTED_PROXIES)")
+	smtpAddr := fs.String("smtp-addr", e.getenv("HERALD_SMTP_ADDR"), "address of the SMTP listener that takes bounces and unsubscribe mail, as :25; empty: off (env HERALD_SMTP_ADDR)")
 	logFormat := fs.String("log-format", e.envOr("HERALD_LOG_FORMAT", "text"), "log format: text or json (env HERALD_LOG_FORMAT)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -81,26 +83,26 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	lns, err := listen(*addr, *smtpAddr)
 	if err != nil {
-		st.Close()
-		return fmt.Errorf("listen on %s: %w", *addr, err)
-	}
-	parts, err := e.assemble(ctx, st, log, ln, trusted, *data)
-	if err != nil {
-		ln.Close()
 		st.Close()
 		return err
 	}
-	log.Info("herald listening", "addr", "http://"+ln.Addr().String(), "data", *data, "version", buildVersion())
+	parts, err := e.assemble(ctx, st, log, lns, trusted, *data)
+	if err != nil {
+		lns.close()
+		st.Close()
+		return err
+	}
+	log.Info("herald listening", "addr", "http://"+lns.http.Addr().String(), "data", *data, "version", buildVersion())
 	return runParts(ctx, log, parts...)
 }
 
 // assemble builds Herald's long-lived parts, in the order they start: the
-// database, the workers, the cron scheduler and the HTTP server. They stop
-// in the reverse order.
-func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln net.Listener, trusted []*net.IPNet, data string) ([]part, error) {
-	if err := e.announceSetup(ctx, st, log, ln.Addr().String()); err != nil {
+// database, the workers, the cron scheduler, the SMTP listener when there
+// is one, and the HTTP server. They stop in the reverse order.
+func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, lns listeners, trusted []*net.IPNet, data string) ([]part, error) {
+	if err := e.announceSetup(ctx, st, log, lns.http.Addr().String()); err != nil {
 		return nil, err
 	}
 	if n, err := st.UnreadableSecrets(ctx); err != nil || n > 0 {
@@ -129,15 +131,64 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return []part{
+	parts := []part{
 		{"database", func(ctx context.Context) error { <-ctx.Done(); return st.Close() }},
 		{"tracking writer", out.Hits().Run},
 		{"campaign dispatcher", out.Dispatcher().Run},
 		{"transactional lane", out.Lane().Run},
 		{"imports", importer.Run},
 		{"scheduler", sched.Run},
-		{"http server", serveHTTP(httpSrv, ln)},
-	}, nil
+	}
+	if lns.smtp != nil {
+		l, err := inbound.NewListener(lns.smtp, inboundMail(), log)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("smtp listener taking bounces and unsubscribe mail", "addr", lns.smtp.Addr().String())
+		parts = append(parts, part{"smtp listener", l.Run})
+	}
+	return append(parts, part{"http server", serveHTTP(httpSrv, lns.http)}), nil
+}
+
+// inboundMail is what Herald does with each message the SMTP listener
+// receives: the feedback intake, which reads bounces, complaints and
+// unsubscribe requests and records them, plugs in here. Until it does,
+// every message is refused with a temporary error, so that its sender
+// keeps it and tries again later rather than Herald accepting and losing it.
+func inboundMail() inbound.Handler {
+	return func(context.Context, inbound.Mail) error {
+		return errors.New("no feedback intake in this version of Herald yet")
+	}
+}
+
+// listeners are the sockets Herald serves on; smtp is nil when the SMTP
+// listener is off.
+type listeners struct{ http, smtp net.Listener }
+
+// listen opens the HTTP address and, when smtpAddr is set, the SMTP one,
+// so a port in use or needing privileges is reported before anything
+// starts.
+func listen(httpAddr, smtpAddr string) (listeners, error) {
+	var lns listeners
+	var err error
+	if lns.http, err = net.Listen("tcp", httpAddr); err != nil {
+		return lns, fmt.Errorf("listen on %s: %w", httpAddr, err)
+	}
+	if smtpAddr == "" {
+		return lns, nil
+	}
+	if lns.smtp, err = net.Listen("tcp", smtpAddr); err != nil {
+		lns.http.Close()
+		return lns, fmt.Errorf("listen on --smtp-addr %s: %w", smtpAddr, err)
+	}
+	return lns, nil
+}
+
+func (lns listeners) close() {
+	lns.http.Close()
+	if lns.smtp != nil {
+		lns.smtp.Close()
+	}
 }
 
 // part is one long-lived piece of Herald: it runs until its context ends,
