@@ -156,34 +156,6 @@ func validStatus(s string) string {
 	return ""
 }
 
-// statusCategories names the usual RFC 3463 subject.detail pairs; the class
-// (4 or 5) says how final it is, not why.
-var statusCategories = map[string]string{
-	"1.1": UserUnknown, "1.2": DomainNotFound, "1.3": UserUnknown,
-	"1.6": MailboxDisabled, "1.10": DomainNotFound,
-	"2.1": MailboxDisabled, "2.2": MailboxFull, "2.3": TooLarge,
-	"3.4": TooLarge, "4.7": Expired, "7.1": Policy,
-}
-
-// statusCategory is the category an enhanced status code implies, or ""
-// when it implies none, so the caller can fall back on its own default.
-func statusCategory(status string) string {
-	if !enhancedStatus(status) {
-		return ""
-	}
-	detail := status[2:]
-	if c, ok := statusCategories[detail]; ok {
-		return c
-	}
-	switch detail[0] {
-	case '4':
-		return Network
-	case '7':
-		return Policy
-	}
-	return ""
-}
-
 // repeatVerdict reports a provider declining an address for an earlier
 // hard bounce, complaint or unsubscribe (its suppression list): that
 // verdict again, marked Suppressed so it is not counted as a new one.
