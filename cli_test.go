@@ -40,14 +40,14 @@ func (s *syncBuffer) String() string {
 }
 
 // runCLI runs one command line in-process.
-func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+func runCLI(t testing.TB, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
-func openData(t *testing.T, dir string) *store.Store {
+func openData(t testing.TB, dir string) *store.Store {
 	t.Helper()
 	box, err := store.LoadSecretBox(dir, "")
 	if err != nil {
@@ -163,7 +163,7 @@ func TestBackupMakesAUsableCopy(t *testing.T) {
 var setupLink = regexp.MustCompile(`http://127\.0\.0\.1:(\d+)/setup\?token=[a-z0-9]+`)
 
 // waitFor polls until f returns a non-empty string or the deadline passes.
-func waitFor(t *testing.T, what string, f func() string) string {
+func waitFor(t testing.TB, what string, f func() string) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {

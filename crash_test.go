@@ -134,7 +134,7 @@ func TestKillDuringCampaignLosesNobody(t *testing.T) {
 }
 
 // freeAddr is a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -147,7 +147,7 @@ func freeAddr(t *testing.T) string {
 // startHerald runs the binary on dir at addr ("" for a free loopback
 // address), with args added, and returns it, a channel that gets its exit,
 // its output and its address.
-func startHerald(t *testing.T, bin, dir, addr string, args ...string) (*exec.Cmd, chan error, *syncBuffer, string) {
+func startHerald(t testing.TB, bin, dir, addr string, args ...string) (*exec.Cmd, chan error, *syncBuffer, string) {
 	t.Helper()
 	if addr == "" {
 		addr = freeAddr(t)

@@ -32,7 +32,7 @@ var (
 
 // herald returns the path of the herald binary, built the first time a
 // test asks for it.
-func herald(t *testing.T) string {
+func herald(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(binDir, "herald")
 	buildOnce.Do(func() {

@@ -13,8 +13,12 @@ import (
 // gathers the counters per campaign and hour, per link and per contact, to
 // write them once at the end.
 type applier struct {
-	ctx       context.Context
-	tx        *sql.Tx
+	ctx context.Context
+	tx  *sql.Tx
+	// prepared are the hot statements, prepared on the writer before the
+	// transaction began; bound holds them bound to this transaction.
+	prepared  map[string]*sql.Stmt
+	bound     map[string]*sql.Stmt
 	counts    tally
 	links     map[int64]*linkTally
 	lastOpen  map[int64]int64
@@ -35,8 +39,70 @@ type target struct {
 	clicks, humanClicks              int
 }
 
-func newApplier(ctx context.Context, tx *sql.Tx) *applier {
-	return &applier{ctx: ctx, tx: tx, counts: tally{}, links: map[int64]*linkTally{}, lastOpen: map[int64]int64{}, lastClick: map[int64]int64{}}
+func newApplier(ctx context.Context, tx *sql.Tx, prepared map[string]*sql.Stmt) *applier {
+	return &applier{ctx: ctx, tx: tx, prepared: prepared, bound: map[string]*sql.Stmt{},
+		counts: tally{}, links: map[int64]*linkTally{}, lastOpen: map[int64]int64{}, lastClick: map[int64]int64{}}
+}
+
+// The statements every open or click runs, prepared once.
+const (
+	loadSend          = `SELECT contact_id, email, opens, human_opens, clicks, human_clicks FROM sends WHERE id = ? AND campaign_id = ?`
+	saveSendCounts    = `UPDATE sends SET opens = ?, human_opens = ?, clicks = ?, human_clicks = ?, opened_at = CASE WHEN ? > 0 THEN coalesce(opened_at, ?) END, clicked_at = CASE WHEN ? > 0 THEN coalesce(clicked_at, ?) END WHERE id = ?`
+	saveMessageCounts = `UPDATE messages SET opens = ?, human_opens = ?, clicks = ?, human_clicks = ?, opened_at = CASE WHEN ? > 0 THEN coalesce(opened_at, ?) END, clicked_at = CASE WHEN ? > 0 THEN coalesce(clicked_at, ?) END WHERE id = ?`
+	noteLastOpen      = `UPDATE contacts SET last_open_at = max(coalesce(last_open_at, 0), ?), soft_bounces = 0 WHERE id = ?`
+	noteLastClick     = `UPDATE contacts SET last_click_at = max(coalesce(last_click_at, 0), ?) WHERE id = ?`
+)
+
+// hotStatements are prepared once per writer for the applier.
+var hotStatements = []string{loadSend, saveSendCounts, insertEvent, noteLastOpen, noteLastClick, addCountsSQL}
+
+// prepareHot prepares the hot statements on the writer; call it outside
+// any transaction, which would hold the only writer connection.
+func (s *Store) prepareHot(ctx context.Context) (map[string]*sql.Stmt, error) {
+	m := map[string]*sql.Stmt{}
+	for _, q := range hotStatements {
+		st, err := s.writeStmt(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		m[q] = st
+	}
+	return m, nil
+}
+
+// stmt returns q bound to the transaction, prepared once where it can be.
+func (a *applier) stmt(q string) (*sql.Stmt, bool) {
+	if st, ok := a.bound[q]; ok {
+		return st, true
+	}
+	p, ok := a.prepared[q]
+	if !ok {
+		return nil, false
+	}
+	st := a.tx.StmtContext(a.ctx, p)
+	a.bound[q] = st
+	return st, true
+}
+
+func (a *applier) exec(q string, args ...any) (sql.Result, error) {
+	if st, ok := a.stmt(q); ok {
+		return st.ExecContext(a.ctx, args...)
+	}
+	return a.tx.ExecContext(a.ctx, q, args...)
+}
+
+func (a *applier) queryRow(q string, args ...any) *sql.Row {
+	if st, ok := a.stmt(q); ok {
+		return st.QueryRowContext(a.ctx, args...)
+	}
+	return a.tx.QueryRowContext(a.ctx, q, args...)
+}
+
+// close releases the statements bound to the transaction.
+func (a *applier) close() {
+	for _, st := range a.bound {
+		st.Close()
+	}
 }
 
 // load reads the send (of that campaign) or message a result names.
@@ -45,8 +111,7 @@ func (a *applier) load(campaign, send, message int64) (target, error) {
 	var err error
 	switch {
 	case send != 0:
-		err = a.tx.QueryRowContext(a.ctx, `SELECT contact_id, email, opens, human_opens, clicks, human_clicks FROM sends WHERE id = ? AND campaign_id = ?`,
-			send, campaign).Scan(&t.contact, &t.email, &t.opens, &t.humanOpens, &t.clicks, &t.humanClicks)
+		err = a.queryRow(loadSend, send, campaign).Scan(&t.contact, &t.email, &t.opens, &t.humanOpens, &t.clicks, &t.humanClicks)
 	case message != 0:
 		err = a.tx.QueryRowContext(a.ctx, `SELECT coalesce((SELECT id FROM contacts WHERE email = to_email), 0), to_email, opens, human_opens, clicks, human_clicks
 FROM messages WHERE id = ?`, message).Scan(&t.contact, &t.email, &t.opens, &t.humanOpens, &t.clicks, &t.humanClicks)
@@ -154,13 +219,11 @@ func b2i(b bool) int {
 // saveCounts writes a send's or message's counts, and when it was first
 // opened and clicked.
 func (a *applier) saveCounts(t target, at int64) error {
-	table, id := "sends", t.send
+	q, id := saveSendCounts, t.send
 	if t.message != 0 {
-		table, id = "messages", t.message
+		q, id = saveMessageCounts, t.message
 	}
-	_, err := a.tx.ExecContext(a.ctx, `UPDATE `+table+` SET opens = ?, human_opens = ?, clicks = ?, human_clicks = ?,
-	opened_at = CASE WHEN ? > 0 THEN coalesce(opened_at, ?) END, clicked_at = CASE WHEN ? > 0 THEN coalesce(clicked_at, ?) END WHERE id = ?`,
-		t.opens, t.humanOpens, t.clicks, t.humanClicks, t.opens, at, t.clicks, at, id)
+	_, err := a.exec(q, t.opens, t.humanOpens, t.clicks, t.humanClicks, t.opens, at, t.clicks, at, id)
 	return err
 }
 
@@ -200,15 +263,17 @@ const insertEvent = `INSERT INTO events (at, kind, machine, campaign_id, send_id
 VALUES (?, ?, ?, nullif(?, 0), nullif(?, 0), nullif(?, 0), nullif(?, 0), nullif(?, 0), ?, ?)`
 
 func (a *applier) event(kind string, at time.Time, machine bool, t target, link int64, source, detail string) error {
-	_, err := a.tx.ExecContext(a.ctx, insertEvent, unix(at), kind, b2i(machine), t.campaign, t.send, t.message, t.contact, link, source, detail)
+	_, err := a.exec(insertEvent, unix(at), kind, b2i(machine), t.campaign, t.send, t.message, t.contact, link, source, detail)
 	return err
 }
 
 // flush writes what was gathered: counters per campaign and hour, link
 // counts, and each contact's last open and click.
 func (a *applier) flush() error {
-	if err := a.counts.write(a.ctx, a.tx); err != nil {
-		return err
+	for k, c := range a.counts {
+		if _, err := a.exec(addCountsSQL, append([]any{k.campaign, k.hour}, c.values()...)...); err != nil {
+			return err
+		}
 	}
 	for id, l := range a.links {
 		if _, err := a.tx.ExecContext(a.ctx, `UPDATE links SET clicks = clicks + ?, human_clicks = human_clicks + ?,
@@ -217,12 +282,12 @@ func (a *applier) flush() error {
 		}
 	}
 	for id, at := range a.lastOpen {
-		if _, err := a.tx.ExecContext(a.ctx, `UPDATE contacts SET last_open_at = max(coalesce(last_open_at, 0), ?), soft_bounces = 0 WHERE id = ?`, at, id); err != nil {
+		if _, err := a.exec(noteLastOpen, at, id); err != nil {
 			return err
 		}
 	}
 	for id, at := range a.lastClick {
-		if _, err := a.tx.ExecContext(a.ctx, `UPDATE contacts SET last_click_at = max(coalesce(last_click_at, 0), ?) WHERE id = ?`, at, id); err != nil {
+		if _, err := a.exec(noteLastClick, at, id); err != nil {
 			return err
 		}
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -84,16 +83,6 @@ func (t tally) at(campaign int64, at time.Time) *Counts {
 		t[k] = c
 	}
 	return c
-}
-
-// write adds the tally to campaign_hours inside tx.
-func (t tally) write(ctx context.Context, tx *sql.Tx) error {
-	for k, c := range t {
-		if _, err := tx.ExecContext(ctx, addCountsSQL, append([]any{k.campaign, k.hour}, c.values()...)...); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // CampaignCounts sums a campaign's counters over all time; campaign 0 is

@@ -42,10 +42,15 @@ func (s *Store) RecordFeedback(ctx context.Context, fs []Feedback, softLimit int
 	if softLimit < 1 {
 		softLimit = DefaultSoftBounceLimit
 	}
+	prepared, err := s.prepareHot(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: record feedback: %w", err)
+	}
 	fresh := 0
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		fresh = 0
-		a := newApplier(ctx, tx)
+		a := newApplier(ctx, tx, prepared)
+		defer a.close()
 		for _, f := range fs {
 			if f.Key != "" {
 				res, err := tx.ExecContext(ctx, `INSERT INTO feedback_seen (key, at) VALUES (?, ?) ON CONFLICT DO NOTHING`, f.Key, unix(s.now()))

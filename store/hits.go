@@ -95,6 +95,10 @@ func (w *HitWriter) Record(ctx context.Context, h Hit) error {
 // Run commits hits until ctx ends, then answers what it holds and returns.
 func (w *HitWriter) Run(ctx context.Context) error {
 	defer close(w.stopped)
+	prepared, err := w.s.prepareHot(ctx)
+	if err != nil {
+		return fmt.Errorf("store: hit writer: %w", err)
+	}
 	batch := make([]*hitReq, 0, maxHitBatch)
 	for {
 		select {
@@ -112,17 +116,18 @@ func (w *HitWriter) Run(ctx context.Context) error {
 				break fill
 			}
 		}
-		w.commit(batch)
+		w.commit(batch, prepared)
 	}
 }
 
 // commit writes a batch in one transaction and answers each hit. Hits on
 // unknown sends are answered as such and leave the rest unharmed.
-func (w *HitWriter) commit(batch []*hitReq) {
+func (w *HitWriter) commit(batch []*hitReq, prepared map[string]*sql.Stmt) {
 	ctx := context.Background()
 	errs := make([]error, len(batch))
 	err := w.s.Tx(ctx, func(tx *sql.Tx) error {
-		a := newApplier(ctx, tx)
+		a := newApplier(ctx, tx, prepared)
+		defer a.close()
 		for i, r := range batch {
 			errs[i] = a.hit(r.hit)
 			if errs[i] != nil && !errors.Is(errs[i], ErrUnknownSend) {

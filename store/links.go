@@ -121,3 +121,13 @@ func (s *Store) SendOf(ctx context.Context, campaignID, contactID int64) (int64,
 	}
 	return id, nil
 }
+
+// CountEvents counts a campaign's events of one kind.
+func (s *Store) CountEvents(ctx context.Context, campaignID int64, kind string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE campaign_id = ? AND kind = ?`, campaignID, kind).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: %s events of campaign %d: %w", kind, campaignID, err)
+	}
+	return n, nil
+}

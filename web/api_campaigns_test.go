@@ -15,7 +15,7 @@ import (
 
 // sendingHarness is a harness whose campaigns really go out: its
 // dispatcher runs, and a loopback SMTP server receives them.
-func sendingHarness(t *testing.T, opts smtptest.Options) (*harness, *outbound.Dispatcher, *smtptest.Server) {
+func sendingHarness(t testing.TB, opts smtptest.Options) (*harness, *outbound.Dispatcher, *smtptest.Server) {
 	sink := smtptest.Start(t, opts)
 	h := newHarness(t)
 	d := h.srv.out.Dispatcher()

@@ -21,7 +21,7 @@ var trackingURL = regexp.MustCompile(`https://news\.bakery\.test/([oc])/([A-Za-z
 
 // sentTracked sends a campaign with two links to n readers and returns, per
 // reader, the open pixel and click redirect paths their message carries.
-func sentTracked(t *testing.T, h *harness, sink *smtptest.Server, n int, tracking store.Tracking) (int64, []map[string][]string) {
+func sentTracked(t testing.TB, h *harness, sink *smtptest.Server, n int, tracking store.Tracking) (int64, []map[string][]string) {
 	t.Helper()
 	bg := context.Background()
 	h.readyToSend(sink, 2, "UTC")
