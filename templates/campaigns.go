@@ -50,6 +50,9 @@ type CampaignForm struct {
 	RelayID          string
 	// SendAt is a datetime-local value in the organisation's timezone.
 	SendAt string
+	// Tracking: opens and clicks, and UTM parameters for the links.
+	TrackOpens, TrackClicks          bool
+	UTMSource, UTMMedium, UTMCampaign string
 }
 
 // CampaignProps is one campaign's page: its editor while it is a draft or

@@ -40,4 +40,7 @@ type GeneralForm struct {
 	ComplaintPause string
 	// DomainLimits is one "domain per-hour" pair a line.
 	DomainLimits string
+	// Tracking for every campaign, and soft bounces in a row to give up.
+	TrackOpens, TrackClicks, TrackingPrivacy bool
+	SoftBounceLimit                          string
 }

@@ -45,6 +45,8 @@ type campaignJSON struct {
 	PausedReason string     `json:"paused_reason"`
 	Bounces      int        `json:"bounces"`
 	Complaints   int        `json:"complaints"`
+	// Tracking says what the campaign tracks, and the UTM parameters.
+	Tracking store.Tracking `json:"tracking"`
 }
 
 func toCampaignJSON(c store.Campaign) campaignJSON {
@@ -53,7 +55,7 @@ func toCampaignJSON(c store.Campaign) campaignJSON {
 		ExcludeListIDs: c.ExcludeListIDs, ExcludeSegmentID: optID(c.ExcludeSegmentID), RelayID: optID(c.RelayID), Status: c.Status, SendAt: optTime(c.SendAt),
 		Recipients: c.Recipients, Skipped: c.Skipped, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		StartedAt: optTime(c.StartedAt), FinishedAt: optTime(c.FinishedAt), HeldReason: c.HeldReason, HeldUntil: optTime(c.HeldUntil),
-		PausedReason: c.PausedReason, Bounces: c.Bounces, Complaints: c.Complaints}
+		PausedReason: c.PausedReason, Bounces: c.Bounces, Complaints: c.Complaints, Tracking: c.Tracking}
 	switch c.Format {
 	case mailer.FormatMarkdown:
 		out.Markdown = c.Body
@@ -85,6 +87,8 @@ type campaignBody struct {
 	ExcludeListIDs   *[]int64        `json:"exclude_list_ids"`
 	ExcludeSegmentID json.RawMessage `json:"exclude_segment_id"`
 	RelayID          json.RawMessage `json:"relay_id"`
+	// Tracking replaces the campaign's tracking settings as a whole.
+	Tracking *store.Tracking `json:"tracking"`
 }
 
 // rawID reads an optional id: absent leaves it, null clears it.
@@ -104,7 +108,7 @@ func rawID(raw json.RawMessage, field string, errs map[string]string) *int64 {
 
 func (b campaignBody) input() (store.CampaignInput, error) {
 	in := store.CampaignInput{Name: b.Name, Subject: b.Subject, Preheader: b.Preheader, FromName: b.FromName, FromEmail: b.FromEmail,
-		ReplyTo: b.ReplyTo, ListIDs: b.ListIDs, ExcludeListIDs: b.ExcludeListIDs}
+		ReplyTo: b.ReplyTo, ListIDs: b.ListIDs, ExcludeListIDs: b.ExcludeListIDs, Tracking: b.Tracking}
 	errs := map[string]string{}
 	in.TemplateID = rawID(b.TemplateID, "template_id", errs)
 	in.LayoutID = rawID(b.LayoutID, "layout_id", errs)

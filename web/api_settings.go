@@ -24,6 +24,11 @@ type generalPatch struct {
 	ComplaintPausePercent *float64 `json:"complaint_pause_percent"`
 	// DomainLimits cap messages an hour to some recipient domains.
 	DomainLimits *[]store.DomainLimit `json:"domain_limits"`
+	// Tracking for every campaign, and when soft bounces make a contact bounced.
+	NoOpenTracking  *bool `json:"no_open_tracking"`
+	NoClickTracking *bool `json:"no_click_tracking"`
+	TrackingPrivacy *bool `json:"tracking_privacy"`
+	SoftBounceLimit *int  `json:"soft_bounce_limit"`
 }
 
 func (s *Server) apiSettingsGet(c *echo.Context) error {
@@ -51,6 +56,10 @@ func (s *Server) apiSettingsUpdate(c *echo.Context) error {
 	set(&g.BouncePausePercent, p.BouncePausePercent)
 	set(&g.ComplaintPausePercent, p.ComplaintPausePercent)
 	set(&g.DomainLimits, p.DomainLimits)
+	for dst, v := range map[*bool]*bool{&g.NoOpenTracking: p.NoOpenTracking, &g.NoClickTracking: p.NoClickTracking, &g.TrackingPrivacy: p.TrackingPrivacy} {
+		set(dst, v)
+	}
+	set(&g.SoftBounceLimit, p.SoftBounceLimit)
 	g, err = s.store.SaveGeneral(c.Request().Context(), g)
 	if err != nil {
 		return err

@@ -61,7 +61,9 @@ func campaignFormOf(x store.Campaign, loc *time.Location) templates.CampaignForm
 	f := templates.CampaignForm{Name: x.Name, Subject: x.Subject, Preheader: x.Preheader, FromName: x.FromName, FromEmail: x.FromEmail,
 		ReplyTo: x.ReplyTo, TemplateID: idString(x.TemplateID), Format: x.Format, Body: x.Body, TextBody: x.TextBody,
 		LayoutID: idString(x.LayoutID), ListIDs: idStrings(x.ListIDs), SegmentID: idString(x.SegmentID),
-		ExcludeListIDs: idStrings(x.ExcludeListIDs), ExcludeSegmentID: idString(x.ExcludeSegmentID), RelayID: idString(x.RelayID)}
+		ExcludeListIDs: idStrings(x.ExcludeListIDs), ExcludeSegmentID: idString(x.ExcludeSegmentID), RelayID: idString(x.RelayID),
+		TrackOpens: x.Tracking.Opens, TrackClicks: x.Tracking.Clicks,
+		UTMSource: x.Tracking.UTMSource, UTMMedium: x.Tracking.UTMMedium, UTMCampaign: x.Tracking.UTMCampaign}
 	if !x.SendAt.IsZero() {
 		f.SendAt = x.SendAt.In(loc).Format("2006-01-02T15:04")
 	}
@@ -104,6 +106,11 @@ func readCampaignForm(c *echo.Context) (templates.CampaignForm, store.CampaignIn
 		ExcludeSegmentID: id("exclude_segment_id", f.ExcludeSegmentID), RelayID: id("relay_id", f.RelayID)}
 	if values.Has("body") {
 		in.Format, in.Body, in.TextBody = &f.Format, &f.Body, &f.TextBody
+	}
+	if values.Has("tracking") {
+		f.TrackOpens, f.TrackClicks = values.Get("track_opens") == "1", values.Get("track_clicks") == "1"
+		f.UTMSource, f.UTMMedium, f.UTMCampaign = values.Get("utm_source"), values.Get("utm_medium"), values.Get("utm_campaign")
+		in.Tracking = &store.Tracking{Opens: f.TrackOpens, Clicks: f.TrackClicks, UTMSource: f.UTMSource, UTMMedium: f.UTMMedium, UTMCampaign: f.UTMCampaign}
 	}
 	if len(errs) > 0 {
 		return f, in, &store.ValidationError{Fields: errs}

@@ -41,7 +41,8 @@ func generalForm(g store.General) templates.GeneralForm {
 	return templates.GeneralForm{OrgName: g.OrgName, PostalAddress: g.PostalAddress, BaseURL: g.BaseURL,
 		FromName: g.FromName, FromEmail: g.FromEmail, Timezone: g.Timezone, FirstRetry: strconv.Itoa(g.FirstRetrySeconds),
 		BouncePause: strconv.FormatFloat(g.BouncePausePercent, 'f', -1, 64), ComplaintPause: strconv.FormatFloat(g.ComplaintPausePercent, 'f', -1, 64),
-		DomainLimits: limits.String()}
+		DomainLimits: limits.String(), TrackOpens: !g.NoOpenTracking, TrackClicks: !g.NoClickTracking, TrackingPrivacy: g.TrackingPrivacy,
+		SoftBounceLimit: strconv.Itoa(g.SoftBounceLimit)}
 }
 
 // readDomainLimits reads "gmail.com 3000" lines; a line it cannot read
@@ -85,6 +86,15 @@ func (s *Server) generalSave(c *echo.Context) error {
 		g.FirstRetrySeconds = n
 	}
 	g.BouncePausePercent, g.ComplaintPausePercent = formFloat(c, "bounce_pause_percent"), formFloat(c, "complaint_pause_percent")
+	g.NoOpenTracking, g.NoClickTracking = c.FormValue("track_opens") != "1", c.FormValue("track_clicks") != "1"
+	g.TrackingPrivacy = c.FormValue("tracking_privacy") == "1"
+	if v := strings.TrimSpace(c.FormValue("soft_bounce_limit")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			n = -1 // refused by validation with its message
+		}
+		g.SoftBounceLimit = n
+	}
 	limits, limitErr := readDomainLimits(c.FormValue("domain_limits"))
 	g.DomainLimits = limits
 	var err error

@@ -138,3 +138,31 @@ func TestTrackingOff(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackingSettings sets a campaign's tracking and the install's
+// through the API and checks what the campaign will send with.
+func TestTrackingSettings(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeFull)
+	code, out := h.api(key, http.MethodPost, "/api/v1/campaigns", map[string]any{"name": "Spring", "markdown": "Hi",
+		"tracking": map[string]any{"opens": false, "clicks": true, "utm_source": "herald"}})
+	if code != http.StatusCreated {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	c := audData(t, out)
+	if tr := c["tracking"].(map[string]any); tr["opens"] != false || tr["clicks"] != true || tr["utm_source"] != "herald" {
+		t.Errorf("tracking: got %v", tr)
+	}
+	code, out = h.api(key, http.MethodPatch, "/api/v1/settings", map[string]any{"no_click_tracking": true, "tracking_privacy": true, "soft_bounce_limit": 5})
+	if code != http.StatusOK {
+		t.Fatalf("settings: got %d %v", code, out)
+	}
+	g, _ := h.st.General(context.Background())
+	if !g.NoClickTracking || !g.TrackingPrivacy || g.SoftBounceLimit != 5 || g.NoOpenTracking {
+		t.Errorf("general: got %+v", g)
+	}
+	if code, out := h.api(key, http.MethodPatch, "/api/v1/settings", map[string]any{"soft_bounce_limit": 0.5}); code != http.StatusBadRequest && code != http.StatusUnprocessableEntity {
+		t.Errorf("a soft bounce limit of 0.5: got %d %v", code, out)
+	}
+}
