@@ -51,7 +51,7 @@ type CampaignForm struct {
 	// SendAt is a datetime-local value in the organisation's timezone.
 	SendAt string
 	// Tracking: opens and clicks, and UTM parameters for the links.
-	TrackOpens, TrackClicks          bool
+	TrackOpens, TrackClicks           bool
 	UTMSource, UTMMedium, UTMCampaign string
 }
 
