@@ -69,7 +69,9 @@ type Message struct {
 	// RelayID is the relay asked for; 0 means the first enabled one.
 	RelayID   int64
 	Essential bool
-	Status    string
+	// TrackOpens and TrackClicks add the open pixel and click redirects.
+	TrackOpens, TrackClicks bool
+	Status                  string
 	Attempts  int
 	// NextAttempt is when a queued or retrying message is due.
 	NextAttempt  time.Time
@@ -104,11 +106,11 @@ type NewMessage struct {
 }
 
 const messageColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, html, text,
-data, headers, COALESCE(relay_id, 0), essential, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
+data, headers, COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
 
 // messageSummaryColumns are messageColumns without the bodies, for lists.
 const messageSummaryColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, '', '',
-'{}', '[]', COALESCE(relay_id, 0), essential, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
+'{}', '[]', COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
 
 func scanMessage(row scanner) (Message, error) {
 	var m Message
@@ -116,7 +118,7 @@ func scanMessage(row scanner) (Message, error) {
 	var next, created, updated int64
 	var sent sql.NullInt64
 	err := row.Scan(&m.ID, &m.Kind, &m.IdempotencyKey, &m.ToEmail, &m.ToName, &m.FromName, &m.FromEmail, &m.ReplyTo, &m.TemplateID, &m.Subject,
-		&m.HTML, &m.Text, &data, &headers, &m.RelayID, &m.Essential, &m.Status, &m.Attempts, &next, &m.LastCode, &m.LastResponse,
+		&m.HTML, &m.Text, &data, &headers, &m.RelayID, &m.Essential, &m.TrackOpens, &m.TrackClicks, &m.Status, &m.Attempts, &next, &m.LastCode, &m.LastResponse,
 		&m.ProviderID, &created, &updated, &sent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound
@@ -172,10 +174,10 @@ func (s *Store) CreateMessage(ctx context.Context, in NewMessage) (m Message, re
 			}
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO messages (kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, template_id,
-	subject, html, text, data, headers, relay_id, essential, status, last_response, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	subject, html, text, data, headers, relay_id, essential, track_opens, track_clicks, status, last_response, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			kind, in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, NormalizeEmail(in.FromEmail), NormalizeEmail(in.ReplyTo), nullID(in.TemplateID),
-			in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, status, in.Reason, now, now).Scan(&id)
+			in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, in.TrackOpens, in.TrackClicks, status, in.Reason, now, now).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -245,7 +247,9 @@ func (s *Store) MessageAttachments(ctx context.Context, id int64) ([]Attachment,
 	}, `SELECT filename, content_type, content FROM message_attachments WHERE message_id = ? ORDER BY id`, id)
 }
 
-// MessageEvents returns a message's history, oldest first.
+// MessageEvents returns a message's history, oldest first: queued, each
+// attempt, and what came back after it left (delivery, bounce, complaint,
+// opens, clicks).
 func (s *Store) MessageEvents(ctx context.Context, id int64) ([]MessageEvent, error) {
 	return queryAll(ctx, s, "message events", func(row scanner) (MessageEvent, error) {
 		var e MessageEvent
@@ -253,7 +257,13 @@ func (s *Store) MessageEvents(ctx context.Context, id int64) ([]MessageEvent, er
 		err := row.Scan(&at, &e.Status, &e.Detail)
 		e.At = fromUnix(at)
 		return e, err
-	}, `SELECT at, status, detail FROM message_events WHERE message_id = ? ORDER BY id`, id)
+	}, `SELECT at, status, detail FROM (
+  SELECT at, status, detail, 0 AS src, id FROM message_events WHERE message_id = ?
+  UNION ALL
+  SELECT e.at, e.kind, CASE WHEN e.kind = 'click' THEN coalesce((SELECT url FROM links WHERE id = e.link_id), '') ELSE e.detail END
+       || CASE WHEN e.machine = 1 AND e.kind IN ('open', 'click') THEN ' (machine: ' || e.detail || ')' ELSE '' END, 1, e.id
+  FROM events e WHERE e.message_id = ?
+) ORDER BY at, src, id`, id, id)
 }
 
 // MessageBlock says why an address may not be sent mail that is not

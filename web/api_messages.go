@@ -53,6 +53,8 @@ type messageJSON struct {
 	TemplateID     *int64             `json:"template_id"`
 	RelayID        *int64             `json:"relay_id"`
 	Essential      bool               `json:"essential"`
+	TrackOpens     bool               `json:"track_opens"`
+	TrackClicks    bool               `json:"track_clicks"`
 	IdempotencyKey string             `json:"idempotency_key"`
 	Status         string             `json:"status"`
 	Attempts       int                `json:"attempts"`
@@ -82,7 +84,7 @@ type messageEventJSON struct {
 
 func toMessageJSON(m store.Message) messageJSON {
 	j := messageJSON{ID: m.ID, Kind: m.Kind, To: addressOf(m.ToName, m.ToEmail), From: addressOf(m.FromName, m.FromEmail), ReplyTo: m.ReplyTo,
-		Subject: m.Subject, TemplateID: optID(m.TemplateID), RelayID: optID(m.RelayID), Essential: m.Essential, IdempotencyKey: m.IdempotencyKey,
+		Subject: m.Subject, TemplateID: optID(m.TemplateID), RelayID: optID(m.RelayID), Essential: m.Essential, TrackOpens: m.TrackOpens, TrackClicks: m.TrackClicks, IdempotencyKey: m.IdempotencyKey,
 		Status: m.Status, Attempts: m.Attempts, LastCode: m.LastCode, LastResponse: m.LastResponse, ProviderID: m.ProviderID,
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, SentAt: optTime(m.SentAt)}
 	if m.Status == store.MessageRetrying {

@@ -166,3 +166,59 @@ func TestTrackingSettings(t *testing.T) {
 		t.Errorf("a soft bounce limit of 0.5: got %d %v", code, out)
 	}
 }
+
+// TestTransactionalTracking asks for open and click tracking on one
+// message, follows its link, and reads the click in its history; a message
+// that does not ask carries neither.
+func TestTransactionalTracking(t *testing.T) {
+	t.Parallel()
+	h, sink := messageHarness(t, smtptest.Options{})
+	clock := h.setClock()
+	key := h.apiKey(store.ScopeFull)
+	send := func(payload map[string]any) (int64, string) {
+		code, out := h.api(key, http.MethodPost, "/api/v1/messages", payload)
+		if code != http.StatusAccepted {
+			t.Fatalf("create: got %d %v", code, out)
+		}
+		id := audID(audData(t, out))
+		waitMessage(t, h, key, id, "sent")
+		msgs := sink.Messages()
+		m, _ := mail.ReadMessage(bytes.NewReader(msgs[len(msgs)-1].Data))
+		body, _ := io.ReadAll(quotedprintable.NewReader(m.Body))
+		return id, string(body)
+	}
+	_, plain := send(map[string]any{"to": "a@example.com", "subject": "Receipt", "html": `<p><a href="https://shop.example/order/1">Order</a></p>`})
+	if strings.Contains(plain, "/o/") || strings.Contains(plain, "/c/") || !strings.Contains(plain, `href="https://shop.example/order/1"`) {
+		t.Errorf("untracked message carries tracking:\n%s", plain)
+	}
+	id, tracked := send(map[string]any{"to": "b@example.com", "subject": "Receipt", "html": `<p><a href="https://shop.example/order/2">Order</a></p>`,
+		"track_opens": true, "track_clicks": true})
+	found := trackingURL.FindAllStringSubmatch(tracked, -1)
+	if len(found) < 2 {
+		t.Fatalf("tracked message: got %v in\n%s", found, tracked)
+	}
+	clock.Advance(time.Minute)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, f := range found {
+		if f[1] != "c" {
+			continue
+		}
+		res := h.request(noRedirect, http.MethodGet, "/c/"+f[2], nil, map[string]string{"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"})
+		res.Body.Close()
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusFound || loc != "https://shop.example/order/2" {
+			t.Fatalf("click: got %d to %q", res.StatusCode, loc)
+		}
+		break
+	}
+	m := waitMessage(t, h, key, id, "sent")
+	if got := eventStatuses(m); got != "queued sent click" {
+		t.Errorf("history: got %q, want queued sent click", got)
+	}
+	if m["track_opens"] != true || m["track_clicks"] != true {
+		t.Errorf("message: got %v", m)
+	}
+	counts, _ := h.st.CampaignCounts(context.Background(), 0)
+	if counts.Clicks != 1 || counts.UniqueHumanClicks != 1 || counts.UniqueOpens != 1 {
+		t.Errorf("transactional counts: got %+v", counts)
+	}
+}

@@ -140,7 +140,7 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 	if err != nil {
 		return l.retry(ctx, m, out, err)
 	}
-	msg, err := l.s.sign(ctx, m.FromEmail, buildMessage(m, atts, l.s.now()))
+	msg, err := l.s.sign(ctx, m.FromEmail, l.s.buildMessage(ctx, m, atts, l.s.now()))
 	if err != nil {
 		return l.retry(ctx, m, out, fmt.Errorf("signing: %w", err))
 	}

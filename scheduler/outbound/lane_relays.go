@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"herald/mailer"
+	"herald/mailer/track"
 	"herald/store"
 )
 
-// buildMessage encodes a stored message. Its Message-ID comes from its id,
-// so a message sent twice after a crash is recognisably the same one.
-func buildMessage(m store.Message, atts []store.Attachment, now time.Time) []byte {
+// buildMessage encodes a stored message, with its tracking when it asked
+// for it. Its Message-ID comes from its id, so a message sent twice after
+// a crash is recognisably the same one.
+func (s *Service) buildMessage(ctx context.Context, m store.Message, atts []store.Attachment, now time.Time) []byte {
 	domain := "herald.local"
 	if i := strings.LastIndexByte(m.FromEmail, '@'); i >= 0 && i < len(m.FromEmail)-1 {
 		domain = m.FromEmail[i+1:]
@@ -27,6 +29,14 @@ func buildMessage(m store.Message, atts []store.Attachment, now time.Time) []byt
 		HTML:      m.HTML,
 		Date:      now,
 		MessageID: fmt.Sprintf("m%d.%d@%s", m.ID, m.CreatedAt.Unix(), domain),
+	}
+	if m.TrackOpens || m.TrackClicks {
+		g := s.general(ctx)
+		t := s.tracking(mailer.Tracking{Opens: m.TrackOpens, Clicks: m.TrackClicks, Private: g.TrackingPrivacy}, strings.TrimRight(g.BaseURL, "/"),
+			track.Ref{Message: m.ID, Sent: now, Private: g.TrackingPrivacy}, newLinkCache(s.st, 0, m.ID))
+		// The HTML first: links it keeps out of tracking stay out in the text.
+		msg.HTML = t.HTML(msg.HTML)
+		msg.Text = t.Text(msg.Text)
 	}
 	if m.ReplyTo != "" {
 		msg.ReplyTo = &mail.Address{Address: m.ReplyTo}

@@ -40,6 +40,10 @@ type MessageRequest struct {
 	Attachments    []AttachmentRequest `json:"attachments"`
 	Headers        map[string]string   `json:"headers"`
 	RelayID        *int64              `json:"relay_id"`
+	// TrackOpens and TrackClicks add an open pixel and click redirects;
+	// both are off unless asked for.
+	TrackOpens  bool `json:"track_opens"`
+	TrackClicks bool `json:"track_clicks"`
 }
 
 // AttachmentRequest is one file of a message request.
@@ -96,7 +100,8 @@ func parseAddress(v string) (*mail.Address, string) {
 // address may be sent to. Every problem comes back as a field error.
 func (s *Service) newMessage(ctx context.Context, b MessageRequest) (store.NewMessage, error) {
 	errs := map[string]string{}
-	in := store.NewMessage{Message: store.Message{IdempotencyKey: b.IdempotencyKey, Data: b.Data, Kind: store.MessageTransactional}}
+	in := store.NewMessage{Message: store.Message{IdempotencyKey: b.IdempotencyKey, Data: b.Data, Kind: store.MessageTransactional,
+		TrackOpens: b.TrackOpens, TrackClicks: b.TrackClicks}}
 	if strings.TrimSpace(b.To) == "" {
 		errs["to"] = "Give the address to send to, like jane@example.com."
 	} else if to, msg := parseAddress(b.To); msg != "" {

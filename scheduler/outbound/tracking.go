@@ -57,5 +57,9 @@ func (c *linkCache) id(dest string) (int64, bool) {
 // tracking returns the tracker of one message. One that tracks nothing
 // still takes the notrack attributes out.
 func (s *Service) tracking(t mailer.Tracking, base string, ref track.Ref, links *linkCache) *track.Message {
+	if base == "" {
+		// No public URL for the pixel and redirects to live at.
+		t.Opens, t.Clicks = false, false
+	}
 	return &track.Message{Signer: s.tracker, Base: base, Ref: ref, Opens: t.Opens, Clicks: t.Clicks, UTM: t.UTM, Link: links.id}
 }
