@@ -72,7 +72,7 @@ type Message struct {
 	// TrackOpens and TrackClicks add the open pixel and click redirects.
 	TrackOpens, TrackClicks bool
 	Status                  string
-	Attempts  int
+	Attempts                int
 	// NextAttempt is when a queued or retrying message is due.
 	NextAttempt  time.Time
 	LastCode     int
