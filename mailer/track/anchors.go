@@ -21,6 +21,7 @@ type attr struct {
 // goes out exactly as it was written, and it costs little more than a copy.
 func rewriteAnchors(s string, fn func(string) (string, bool), kept func(string)) string {
 	e := splicer{s: s}
+	var buf [16]attr
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '<')
 		if j < 0 {
@@ -31,7 +32,7 @@ func rewriteAnchors(s string, fn func(string) (string, bool), kept func(string))
 			i++
 			continue
 		}
-		attrs, end := tagAttrs(s, i+2)
+		attrs, end := tagAttrs(s, i+2, buf[:0])
 		if end < 0 {
 			break
 		}
@@ -46,14 +47,14 @@ func rewriteAnchors(s string, fn func(string) (string, bool), kept func(string))
 		}
 		switch {
 		case skip != nil:
-			e.replace(skip.start, skip.end, "")
+			e.replace(skip.start, skip.end)
 			if href != nil {
 				kept(strings.TrimSpace(html.UnescapeString(s[href.valStart:href.valEnd])))
 			}
 		case href != nil && href.hasValue:
 			to, ok := fn(strings.TrimSpace(html.UnescapeString(s[href.valStart:href.valEnd])))
 			if ok {
-				e.replace(href.start, href.end, ` href="`+html.EscapeString(to)+`"`)
+				e.replace(href.start, href.end, ` href="`, html.EscapeString(to), `"`)
 			}
 		}
 		i = end
@@ -69,12 +70,14 @@ type splicer struct {
 	done int
 }
 
-func (e *splicer) replace(from, to int, with string) {
+func (e *splicer) replace(from, to int, with ...string) {
 	if e.b.Cap() == 0 {
 		e.b.Grow(len(e.s) + len(e.s)/4)
 	}
 	e.b.WriteString(e.s[e.done:from])
-	e.b.WriteString(with)
+	for _, w := range with {
+		e.b.WriteString(w)
+	}
 	e.done = to
 }
 
@@ -89,8 +92,7 @@ func (e *splicer) result() string {
 // tagAttrs reads the attributes of a tag from i (just after its name) to
 // its closing '>', and returns them and the offset after the '>'; -1 when
 // the tag never closes.
-func tagAttrs(s string, i int) ([]attr, int) {
-	var attrs []attr
+func tagAttrs(s string, i int, attrs []attr) ([]attr, int) {
 	for len(attrs) < 64 {
 		start := i
 		for i < len(s) && (space(s[i]) || s[i] == '/') {

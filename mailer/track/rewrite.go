@@ -15,10 +15,11 @@ type Message struct {
 	Ref  Ref
 	// Opens adds the pixel; Clicks rewrites the links.
 	Opens, Clicks bool
-	UTM           UTM
-	// Link returns the stored id of a destination, storing it when new;
-	// false leaves that link as it is (untracked).
-	Link func(dest string) (int64, bool)
+	// Link returns the stored id of the link to href (with the campaign's
+	// UTM parameters added, see UTM.Apply), storing it when new; false
+	// leaves that link as it is (untracked). It is called for every link
+	// of every message, so it should remember what it stored.
+	Link func(href string) (int64, bool)
 	// kept holds the destinations the HTML keeps out of tracking, so the
 	// text part, often made from the HTML, keeps them out too.
 	kept map[string]bool
@@ -59,7 +60,7 @@ func (m *Message) keep(dest string) {
 
 // pixel is the open pixel's URL.
 func (m *Message) pixel() string {
-	return m.Base + "/o/" + m.Signer.Sign(m.Ref)
+	return string(m.Signer.AppendToken([]byte(m.Base+"/o/"), m.Ref))
 }
 
 // redirect returns the click redirect for a destination, or false to leave
@@ -69,14 +70,15 @@ func (m *Message) redirect(dest string) (string, bool) {
 	if !m.Clicks || !webLink(dest) || m.own(dest) || m.kept[dest] {
 		return "", false
 	}
-	dest = m.UTM.Apply(dest)
 	id, ok := m.Link(dest)
 	if !ok {
 		return "", false
 	}
 	r := m.Ref
 	r.Link = id
-	return m.Base + "/c/" + m.Signer.Sign(r), true
+	u := make([]byte, 0, len(m.Base)+3+64)
+	u = append(append(u, m.Base...), "/c/"...)
+	return string(m.Signer.AppendToken(u, r)), true
 }
 
 func (m *Message) own(dest string) bool {

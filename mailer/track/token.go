@@ -11,6 +11,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
+	"sync"
 	"time"
 )
 
@@ -44,27 +46,38 @@ const maxToken = 128
 
 var b64 = base64.RawURLEncoding
 
-// Signer signs and checks tracking tokens with a key of its own.
+// Signer signs and checks tracking tokens with a key of its own. It is
+// safe for concurrent use.
 type Signer struct {
 	key []byte
+	// macs keeps keyed HMAC states for reuse: a message signs a token for
+	// each of its links.
+	macs sync.Pool
 }
 
 // NewSigner returns a signer with the given key, which must be kept
 // secret and stable: changing it breaks the links in every sent message.
 func NewSigner(key []byte) *Signer {
-	return &Signer{key: append([]byte(nil), key...)}
+	s := &Signer{key: append([]byte(nil), key...)}
+	s.macs.New = func() any { return hmac.New(sha256.New, s.key) }
+	return s
 }
 
 // Sign returns the token for ref: a few varints and the MAC, in URL-safe
 // base64, about 30 characters.
 func (s *Signer) Sign(r Ref) string {
+	return string(s.AppendToken(nil, r))
+}
+
+// AppendToken appends the token for ref to dst.
+func (s *Signer) AppendToken(dst []byte, r Ref) []byte {
 	var buf [7*binary.MaxVarintLen64 + macSize]byte
 	b := buf[:0]
 	for _, v := range r.fields() {
 		b = binary.AppendUvarint(b, uint64(v))
 	}
 	b = append(b, s.mac(b)...)
-	return b64.EncodeToString(b)
+	return b64.AppendEncode(dst, b)
 }
 
 // Parse checks a token and returns what it names.
@@ -108,7 +121,11 @@ func (r Ref) fields() [7]int64 {
 }
 
 func (s *Signer) mac(b []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m := s.macs.Get().(hash.Hash)
+	m.Reset()
 	m.Write(b)
-	return m.Sum(nil)[:macSize]
+	var sum [sha256.Size]byte
+	out := m.Sum(sum[:0])[:macSize]
+	s.macs.Put(m)
+	return out
 }

@@ -16,6 +16,7 @@ import (
 
 	"herald/mailer"
 	"herald/mailer/smtptest"
+	"herald/mailer/track"
 	"herald/store"
 )
 
@@ -23,7 +24,12 @@ import (
 // claims, rendering a newsletter in the default layout, MIME, delivery over
 // pooled connections to a loopback SMTP server, and outcomes in SQLite. It
 // reports messages per second. HERALD_BENCH_ROWS sets the audience (100,000).
-func BenchmarkCampaign(b *testing.B) { benchCampaign(b, "") }
+func BenchmarkCampaign(b *testing.B) { benchCampaign(b, "", false) }
+
+// BenchmarkCampaignTracked is BenchmarkCampaign with open and click
+// tracking on: a pixel and 13 click redirects a message, with UTM
+// parameters, so the two compare what tracking costs.
+func BenchmarkCampaignTracked(b *testing.B) { benchCampaign(b, "", true) }
 
 // BenchmarkCampaignDKIM is BenchmarkCampaign with every message signed with
 // an RSA-2048 DKIM key, or Ed25519 with HERALD_BENCH_DKIM=ed25519.
@@ -32,12 +38,12 @@ func BenchmarkCampaignDKIM(b *testing.B) {
 	if os.Getenv("HERALD_BENCH_DKIM") == mailer.DKIMEd25519 {
 		algorithm = mailer.DKIMEd25519
 	}
-	benchCampaign(b, algorithm)
+	benchCampaign(b, algorithm, false)
 }
 
 // benchCampaign runs the benchmark, with messages signed by a DKIM key of
-// algorithm unless it is "".
-func benchCampaign(b *testing.B, algorithm string) {
+// algorithm unless it is "", and tracked if asked.
+func benchCampaign(b *testing.B, algorithm string, tracked bool) {
 	// As serve runs, unless GOGC says otherwise.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
@@ -83,8 +89,12 @@ SELECT 'person' || x || '@example.com', 'Person' || x, '{"city":"Leeds"}', 0, 0 
 	for range 12 {
 		body += "## News from the bakery\n\nWe baked something new this week in {{.Contact.Attributes.city | default \"town\"}}. Flour, water, salt and time.\n\n[Read more](https://bakery.example/story)\n\n"
 	}
-	content, _ := json.Marshal(mailer.Content{Name: "Bench", FromName: "Bakery", FromEmail: "news@bakery.example",
-		Source: mailer.Source{Subject: "News for {{.Contact.FirstName}}", Format: mailer.FormatMarkdown, Body: body, Layout: mailer.DefaultLayout}})
+	frozen := mailer.Content{Name: "Bench", FromName: "Bakery", FromEmail: "news@bakery.example",
+		Source: mailer.Source{Subject: "News for {{.Contact.FirstName}}", Format: mailer.FormatMarkdown, Body: body, Layout: mailer.DefaultLayout}}
+	if tracked {
+		frozen.Tracking = mailer.Tracking{Opens: true, Clicks: true, UTM: track.UTM{Source: "herald", Medium: "email"}}
+	}
+	content, _ := json.Marshal(frozen)
 	sink(b, st, srv, benchConns())
 	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", BaseURL: "https://news.example"}); err != nil {
 		b.Fatal(err)

@@ -33,7 +33,7 @@ func (s *Service) buildMessage(ctx context.Context, m store.Message, atts []stor
 	if m.TrackOpens || m.TrackClicks {
 		g := s.general(ctx)
 		t := s.tracking(mailer.Tracking{Opens: m.TrackOpens, Clicks: m.TrackClicks, Private: g.TrackingPrivacy}, strings.TrimRight(g.BaseURL, "/"),
-			track.Ref{Message: m.ID, Sent: now, Private: g.TrackingPrivacy}, newLinkCache(s.st, 0, m.ID))
+			track.Ref{Message: m.ID, Sent: now, Private: g.TrackingPrivacy}, newLinkCache(s.st, 0, m.ID, track.UTM{}))
 		// The HTML first: links it keeps out of tracking stay out in the text.
 		msg.HTML = t.HTML(msg.HTML)
 		msg.Text = t.Text(msg.Text)

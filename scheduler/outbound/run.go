@@ -67,7 +67,7 @@ func (d *Dispatcher) newRun(ctx context.Context, c store.Campaign, content *mail
 		return nil, err
 	}
 	j := &campaignRun{d: d, id: c.ID, content: content, compiled: compiled, route: rt, general: g,
-		links: d.s.linksAt(g.BaseURL), org: orgOf(g), feedbackID: fmt.Sprintf("%d:herald", c.ID), linkIDs: newLinkCache(d.s.st, c.ID, 0)}
+		links: d.s.linksAt(g.BaseURL), org: orgOf(g), feedbackID: fmt.Sprintf("%d:herald", c.ID), linkIDs: newLinkCache(d.s.st, c.ID, 0, content.Tracking.UTM)}
 	if j.signer, err = d.s.signer(ctx, content.FromEmail); err != nil {
 		return nil, fmt.Errorf("campaign %d: DKIM key: %w", c.ID, err)
 	}

@@ -29,28 +29,32 @@ type linkCache struct {
 	st       *store.Store
 	campaign int64
 	message  int64
+	utm      track.UTM
 	mu       sync.Mutex
-	ids      map[string]int64
+	// ids maps each href as written to its stored link's id, 0 for one
+	// left untracked.
+	ids map[string]int64
 }
 
-func newLinkCache(st *store.Store, campaign, message int64) *linkCache {
-	return &linkCache{st: st, campaign: campaign, message: message, ids: map[string]int64{}}
+func newLinkCache(st *store.Store, campaign, message int64, utm track.UTM) *linkCache {
+	return &linkCache{st: st, campaign: campaign, message: message, utm: utm, ids: map[string]int64{}}
 }
 
-// id returns a destination's stored id; false leaves the link untracked,
-// as when the campaign has too many distinct links or the store fails (the
-// message still goes, with that link as written).
-func (c *linkCache) id(dest string) (int64, bool) {
+// id returns the stored id of the link to href, with the UTM parameters
+// added; false leaves the link untracked, as when the campaign has too
+// many distinct links or the store fails (the message still goes, with
+// that link as written).
+func (c *linkCache) id(href string) (int64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if id, ok := c.ids[dest]; ok {
+	if id, ok := c.ids[href]; ok {
 		return id, id != 0
 	}
-	id, err := c.st.LinkID(context.Background(), c.campaign, c.message, dest)
+	id, err := c.st.LinkID(context.Background(), c.campaign, c.message, c.utm.Apply(href))
 	if err != nil && !errors.Is(err, store.ErrUntracked) {
 		return 0, false
 	}
-	c.ids[dest] = id
+	c.ids[href] = id
 	return id, id != 0
 }
 
@@ -61,5 +65,5 @@ func (s *Service) tracking(t mailer.Tracking, base string, ref track.Ref, links 
 		// No public URL for the pixel and redirects to live at.
 		t.Opens, t.Clicks = false, false
 	}
-	return &track.Message{Signer: s.tracker, Base: base, Ref: ref, Opens: t.Opens, Clicks: t.Clicks, UTM: t.UTM, Link: links.id}
+	return &track.Message{Signer: s.tracker, Base: base, Ref: ref, Opens: t.Opens, Clicks: t.Clicks, Link: links.id}
 }
