@@ -15,14 +15,17 @@ const (
 )
 
 // engagement names the columns that record one kind of engagement: on the
-// contact, its last time; on a send, its count and first time.
+// contact, its last time; on a send, its count and first time. Clicks are
+// people's only, as last_click_at is: a security scanner's click is not
+// interest. Opens include image proxies', which cannot be told apart well
+// enough to leave out.
 type engagement struct {
 	verb, last, count, first string
 }
 
 var (
 	openedColumns  = engagement{"opened", "c.last_open_at", "s.opens", "s.opened_at"}
-	clickedColumns = engagement{"clicked", "c.last_click_at", "s.clicks", "s.clicked_at"}
+	clickedColumns = engagement{"clicked", "c.last_click_at", "s.human_clicks", "s.clicked_at"}
 )
 
 // engagedCondition compiles opened and clicked conditions. Without a
@@ -66,13 +69,13 @@ func engagedDays(r Rule, path string) (int, error) {
 }
 
 // clickedLinkCondition matches contacts who clicked a link whose address
-// contains a text, in any campaign or message.
+// contains a text, in any campaign or message; scanners' clicks do not count.
 func clickedLinkCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
 	var s string
 	if err := json.Unmarshal(r.Value, &s); err != nil || s == "" || len([]rune(s)) > maxLinkText {
 		return "", &RuleError{Path: path + ".value", Message: fmt.Sprintf("contains needs a text of 1 to %d characters, like \"/pricing\"", maxLinkText)}
 	}
-	return "EXISTS (SELECT 1 FROM events e JOIN links l ON l.id = e.link_id WHERE e.contact_id = c.id AND e.kind = 'click' AND l.url LIKE " +
+	return "EXISTS (SELECT 1 FROM events e JOIN links l ON l.id = e.link_id WHERE e.contact_id = c.id AND e.kind = 'click' AND e.machine = 0 AND l.url LIKE " +
 		cc.arg("%"+likeEscape(s)+"%") + ` ESCAPE '\')`, nil
 }
 

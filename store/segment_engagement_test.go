@@ -39,7 +39,8 @@ var engagementCases = []segmentCase{
 // addEngagement records results on segmentFixture, relative to testStart:
 // campaigns A and B were sent; ann opened and clicked A two days ago, bob
 // was sent A and did not open it but opened B a day ago, cat's A failed, jay
-// opened A forty days ago and clicked a link of B; dan and eve bounced softly.
+// opened A forty days ago and clicked a link of B (a scanner clicked his A
+// and kim's); dan and eve bounced softly.
 func addEngagement(t *testing.T, s *Store) (a, b int64) {
 	t.Helper()
 	ctx := context.Background()
@@ -80,6 +81,9 @@ func addEngagement(t *testing.T, s *Store) (a, b int64) {
 	send(a, "cat", "failed", 0, 0, nil, nil)
 	send(a, "jay", "sent", 1, 0, ago(40), nil)
 	send(b, "bob", "sent", 1, 0, ago(1), nil)
+	exec(`UPDATE sends SET human_clicks = clicks`)
+	// A scanner followed jay's link in A: a click, but no person's.
+	exec(`UPDATE sends SET clicks = 1, clicked_at = ? WHERE contact_id = ?`, ago(5), id["jay"])
 	exec(`UPDATE contacts SET last_open_at = ?, last_click_at = ? WHERE id = ?`, ago(2), ago(2), id["ann"])
 	exec(`UPDATE contacts SET last_open_at = ? WHERE id = ?`, ago(1), id["bob"])
 	exec(`UPDATE contacts SET last_open_at = ? WHERE id = ?`, ago(40), id["jay"])
@@ -99,6 +103,7 @@ func addEngagement(t *testing.T, s *Store) (a, b int64) {
 	event(ResultClick, "ann", a, pricing, ago(2))
 	event(ResultClick, "jay", b, blog, ago(3))
 	event(ResultClick, "bob", b, nil, ago(1))
+	exec(`INSERT INTO events (at, kind, machine, campaign_id, contact_id, link_id) VALUES (?, 'click', 1, ?, ?, ?)`, ago(1), a, id["kim"], pricing)
 	event(ResultSoftBounce, "dan", a, nil, ago(3))
 	event(ResultSoftBounce, "eve", a, nil, ago(20))
 	return a, b
