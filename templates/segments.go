@@ -147,7 +147,11 @@ func engagementSentence(n RuleNode, campaigns []Option) string {
 			}
 		}
 	}
-	days := n.Value + " days"
+	count := n.Value
+	if count == "" {
+		count = "N"
+	}
+	days := count + " days"
 	switch n.Field + "." + n.Op {
 	case "opened.within_days", "clicked.within_days":
 		return "Contacts who " + n.Field + " " + what + " in the last " + days
@@ -160,7 +164,7 @@ func engagementSentence(n RuleNode, campaigns []Option) string {
 	case "clicked_link.contains":
 		return "Contacts who clicked a link containing “" + n.Value + "”"
 	case "soft_bounced.in_a_row":
-		return "Contacts whose last " + n.Value + " or more messages bounced softly"
+		return "Contacts whose last " + count + " or more messages bounced softly"
 	case "soft_bounced.within_days":
 		return "Contacts with a soft bounce in the last " + days
 	}
