@@ -372,6 +372,13 @@ func (s *Store) Campaigns(ctx context.Context, status string) ([]Campaign, error
 WHERE ? = '' OR status = ? ORDER BY id DESC`, status, status)
 }
 
+// StartedCampaigns returns the newest campaigns that began sending, up to
+// limit, for choosing one in a segment rule.
+func (s *Store) StartedCampaigns(ctx context.Context, limit int) ([]Campaign, error) {
+	return queryAll(ctx, s, "started campaigns", scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
+WHERE started_at IS NOT NULL ORDER BY id DESC LIMIT ?`, limit)
+}
+
 // CampaignsPage returns one page of campaigns, newest first, optionally of
 // one status, and how many there are in all.
 func (s *Store) CampaignsPage(ctx context.Context, status string, limit, offset int) ([]Campaign, int, error) {

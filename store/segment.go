@@ -11,7 +11,8 @@ import (
 
 // Rule is a segment rule: either a group, with Match and Conditions, or a
 // condition on one Field with an Op and a Value. A list condition may also
-// name the membership Status it wants.
+// name the membership Status it wants; an opened or clicked condition, the
+// Campaign it is about.
 type Rule struct {
 	Match      string          `json:"match,omitempty"`
 	Conditions []Rule          `json:"conditions,omitempty"`
@@ -19,6 +20,7 @@ type Rule struct {
 	Op         string          `json:"op,omitempty"`
 	Value      json.RawMessage `json:"value,omitempty"`
 	Status     string          `json:"status,omitempty"`
+	Campaign   int64           `json:"campaign,omitempty"`
 }
 
 func (r Rule) isGroup() bool { return r.Match != "" || r.Conditions != nil }
@@ -58,13 +60,17 @@ type fieldDef struct {
 func ruleFields() map[string]fieldDef {
 	textOps := []string{"eq", "neq", "contains", "starts_with", "in", "not_in", "is_set", "not_set"}
 	return map[string]fieldDef{
-		"email":      {textOps, columnCondition("c.email")},
-		"first_name": {textOps, columnCondition("c.first_name")},
-		"last_name":  {textOps, columnCondition("c.last_name")},
-		"status":     {[]string{"eq", "neq", "in", "not_in"}, statusCondition},
-		"created_at": {[]string{"before", "after", "within_days"}, createdCondition},
-		"list":       {[]string{"eq", "neq", "in", "not_in"}, listCondition},
-		"tag":        {[]string{"eq", "neq", "in", "not_in"}, tagCondition},
+		"email":        {textOps, columnCondition("c.email")},
+		"first_name":   {textOps, columnCondition("c.first_name")},
+		"last_name":    {textOps, columnCondition("c.last_name")},
+		"status":       {[]string{"eq", "neq", "in", "not_in"}, statusCondition},
+		"created_at":   {[]string{"before", "after", "within_days"}, createdCondition},
+		"list":         {[]string{"eq", "neq", "in", "not_in"}, listCondition},
+		"tag":          {[]string{"eq", "neq", "in", "not_in"}, tagCondition},
+		"opened":       {[]string{"within_days", "never"}, engagedCondition(openedColumns)},
+		"clicked":      {[]string{"within_days", "never"}, engagedCondition(clickedColumns)},
+		"clicked_link": {[]string{"contains"}, clickedLinkCondition},
+		"soft_bounced": {[]string{"in_a_row", "within_days"}, softBouncedCondition},
 	}
 }
 
@@ -176,13 +182,16 @@ func (cc *ruleCompiler) condition(r Rule, path string) (string, error) {
 		def, ok = fieldDef{attributeOps, attributeCondition(key)}, true
 	}
 	if !ok {
-		return "", &RuleError{Path: path + ".field", Message: fmt.Sprintf("unknown field %q; use email, first_name, last_name, status, created_at, attributes.<key>, list or tag", r.Field)}
+		return "", &RuleError{Path: path + ".field", Message: fmt.Sprintf("unknown field %q; use email, first_name, last_name, status, created_at, attributes.<key>, list, tag, opened, clicked, clicked_link or soft_bounced", r.Field)}
 	}
 	if !contains(def.ops, r.Op) {
 		return "", &RuleError{Path: path + ".op", Message: fmt.Sprintf("field %s takes the ops %s, not %q", r.Field, strings.Join(def.ops, ", "), r.Op)}
 	}
 	if r.Status != "" && r.Field != "list" {
 		return "", &RuleError{Path: path + ".status", Message: "only list conditions take a status"}
+	}
+	if r.Campaign != 0 && r.Field != "opened" && r.Field != "clicked" {
+		return "", &RuleError{Path: path + ".campaign", Message: "only opened and clicked conditions take a campaign"}
 	}
 	if (r.Op == "is_set" || r.Op == "not_set") && len(r.Value) > 0 && string(r.Value) != "null" {
 		return "", &RuleError{Path: path + ".value", Message: r.Op + " takes no value"}

@@ -10,7 +10,8 @@ import (
 
 // sqlLiterals are the only quoted strings the compiler writes itself; any
 // other quote in a Where would be a value that escaped into the SQL.
-var sqlLiterals = strings.NewReplacer(`'\'`, "", `''`, "", `'integer'`, "", `'real'`, "", `'text'`, "", `'unsubscribed'`, "")
+var sqlLiterals = strings.NewReplacer(`'\'`, "", `''`, "", `'integer'`, "", `'real'`, "", `'text'`, "", `'unsubscribed'`, "",
+	`'sent'`, "", `'click'`, "", `'soft_bounce'`, "")
 
 func FuzzCompileRule(f *testing.F) {
 	for _, seed := range []string{
@@ -28,6 +29,13 @@ func FuzzCompileRule(f *testing.F) {
 		all1(`"field": "list", "op": "in", "value": [1, 2], "status": "confirmed"`),
 		all1(`"field": "list", "op": "neq", "value": 1`),
 		all1(`"field": "tag", "op": "eq", "value": "vip"`),
+		all1(`"field": "opened", "op": "within_days", "value": 30`),
+		all1(`"field": "opened", "op": "within_days", "value": 7, "campaign": 1`),
+		all1(`"field": "opened", "op": "never"`),
+		all1(`"field": "clicked", "op": "never", "campaign": 1`),
+		all1(`"field": "clicked_link", "op": "contains", "value": "50%_x'--"`),
+		all1(`"field": "soft_bounced", "op": "in_a_row", "value": 2`),
+		all1(`"field": "soft_bounced", "op": "within_days", "value": 3650`),
 		`{"match": "any", "conditions": [{"match": "all", "conditions": [{"field": "tag", "op": "eq", "value": "a"}, {"field": "list", "op": "eq", "value": 2, "status": "unsubscribed"}]}, {"field": "attributes.code", "op": "lt", "value": 10}]}`,
 		// invalid ones
 		`{"field": "email", "op": "eq", "value": "x"}`,
@@ -37,6 +45,8 @@ func FuzzCompileRule(f *testing.F) {
 		all1(`"field": "email", "op": "in", "value": []`),
 		all1(`"field": "tag", "op": "eq", "value": "x", "status": "confirmed"`),
 		all1(`"field": "list", "op": "eq", "value": 1, "status": "gone"`),
+		all1(`"field": "opened", "op": "within_days", "value": 0, "campaign": -2`),
+		all1(`"field": "email", "op": "eq", "value": "a", "campaign": 1`),
 		`{"match": "most", "conditions": []}`,
 		`{"match": "all", "conditions": [], "extra": 1}`,
 		`[1, 2]`,

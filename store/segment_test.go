@@ -319,7 +319,13 @@ func TestSegmentRules(t *testing.T) {
 		"$news", strconv.FormatInt(lists["news"], 10),
 		"$deals", strconv.FormatInt(lists["deals"], 10),
 		"$empty", strconv.FormatInt(lists["empty"], 10))
-	for _, tc := range segmentCases {
+	runSegmentCases(t, s, ids, segmentCases)
+}
+
+// runSegmentCases checks each case's matches, its rule's ids replaced by ids.
+func runSegmentCases(t *testing.T, s *Store, ids *strings.Replacer, cases []segmentCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := ParseRule([]byte(ids.Replace(tc.rule)))
 			if err != nil {
@@ -332,8 +338,8 @@ func TestSegmentRules(t *testing.T) {
 	}
 }
 
-// TestSegmentCasesCoverEveryOp checks that segmentCases try every op of every
-// field, so a new field or op cannot go untested.
+// TestSegmentCasesCoverEveryOp checks that segmentCases and engagementCases
+// try every op of every field, so a new field or op cannot go untested.
 func TestSegmentCasesCoverEveryOp(t *testing.T) {
 	t.Parallel()
 	covered := map[string]bool{}
@@ -354,8 +360,8 @@ func TestSegmentCasesCoverEveryOp(t *testing.T) {
 		}
 		covered[field+" "+r.Op] = true
 	}
-	for _, tc := range segmentCases {
-		r, err := ParseRule([]byte(strings.NewReplacer("$news", "1", "$deals", "2", "$empty", "3").Replace(tc.rule)))
+	for _, tc := range append(segmentCases, engagementCases...) {
+		r, err := ParseRule([]byte(strings.NewReplacer("$news", "1", "$deals", "2", "$empty", "3", "$A", "4", "$B", "5").Replace(tc.rule)))
 		if err != nil {
 			t.Fatalf("%s: ParseRule: %v", tc.name, err)
 		}

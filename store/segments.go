@@ -68,6 +68,9 @@ func (s *Store) CreateSegment(ctx context.Context, in SegmentInput) (Segment, er
 	if err := g.validate(s.now()); err != nil {
 		return Segment{}, err
 	}
+	if err := s.checkRuleCampaigns(ctx, g.Rules); err != nil {
+		return Segment{}, ruleCampaignError(err)
+	}
 	rules, _ := json.Marshal(g.Rules)
 	now := unix(s.now())
 	var id int64
@@ -91,6 +94,9 @@ func (s *Store) UpdateSegment(ctx context.Context, id int64, in SegmentInput) (S
 	in.apply(&g)
 	if err := g.validate(s.now()); err != nil {
 		return Segment{}, err
+	}
+	if err := s.checkRuleCampaigns(ctx, g.Rules); err != nil {
+		return Segment{}, ruleCampaignError(err)
 	}
 	rules, _ := json.Marshal(g.Rules)
 	_, err = s.w.ExecContext(ctx, `UPDATE segments SET name = ?, description = ?, rules = ?, updated_at = ? WHERE id = ?`,
@@ -149,5 +155,11 @@ func (s *Store) Segments(ctx context.Context) ([]Segment, error) {
 
 // CountRule returns how many contacts a rule matches.
 func (s *Store) CountRule(ctx context.Context, r Rule) (int, error) {
+	if _, err := CompileRule(r, s.now()); err != nil {
+		return 0, err
+	}
+	if err := s.checkRuleCampaigns(ctx, r); err != nil {
+		return 0, err
+	}
 	return s.CountContacts(ctx, ContactFilter{Rule: &r})
 }

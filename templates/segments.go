@@ -16,10 +16,13 @@ type RuleNode struct {
 	AttrKey string
 	Op      string
 	// Ops are the comparisons the field allows.
-	Ops      []string
-	Value    string
-	Values   []string
-	Status   string
+	Ops    []string
+	Value  string
+	Values []string
+	Status string
+	// Campaign is the id of the campaign an opened or clicked condition is
+	// about; empty means any email.
+	Campaign string
 	Error    string
 	Children []RuleNode
 }
@@ -38,6 +41,8 @@ type SegmentProps struct {
 	Lists    []Option
 	Statuses []string
 	Tags     []string
+	// Campaigns are those that began sending, for opened and clicked rows.
+	Campaigns []Option
 }
 
 // SegmentCount is the live count under the editor.
@@ -70,6 +75,7 @@ func ruleFieldOptions() []Option {
 	return []Option{
 		{"email", "Email"}, {"first_name", "First name"}, {"last_name", "Last name"}, {"status", "Status"},
 		{"created_at", "Added"}, {"list", "List"}, {"tag", "Tag"}, {"attribute", "Attribute…"},
+		{"opened", "Opened"}, {"clicked", "Clicked"}, {"clicked_link", "Clicked a link"}, {"soft_bounced", "Bounced softly"},
 	}
 }
 
@@ -79,7 +85,19 @@ var opLabels = map[string]string{
 	"is_set": "is set", "not_set": "is not set", "in": "is one of", "not_in": "is none of",
 }
 
-func opLabel(op string) string {
+// engagementOpLabels name the ops of engagement fields, which read
+// differently from the same ops on a contact's details.
+var engagementOpLabels = map[string]string{
+	"opened.within_days": "in the last (days)", "opened.never": "never / did not open",
+	"clicked.within_days": "in the last (days)", "clicked.never": "never / did not click",
+	"clicked_link.contains": "whose address contains",
+	"soft_bounced.in_a_row": "in a row, at least (times)", "soft_bounced.within_days": "in the last (days)",
+}
+
+func opLabel(field, op string) string {
+	if l, ok := engagementOpLabels[field+"."+op]; ok {
+		return l
+	}
 	if l, ok := opLabels[op]; ok {
 		return l
 	}
@@ -92,8 +110,10 @@ func fieldName(p string, n RuleNode) string { return p + "." + n.Path }
 // status, statuses, date, number or text.
 func ValueKind(n RuleNode) string {
 	switch {
-	case n.Op == "is_set" || n.Op == "not_set":
+	case n.Op == "is_set" || n.Op == "not_set" || n.Op == "never":
 		return "none"
+	case n.Op == "in_a_row":
+		return "number"
 	case n.Field == "list":
 		if n.Op == "in" || n.Op == "not_in" {
 			return "lists"
@@ -110,6 +130,59 @@ func ValueKind(n RuleNode) string {
 		return "number"
 	}
 	return "text"
+}
+
+// TakesCampaign says whether a row picks any email or one campaign.
+func TakesCampaign(n RuleNode) bool { return n.Field == "opened" || n.Field == "clicked" }
+
+// engagementSentence says in plain words what an engagement row matches,
+// like "opened any email in the last 30 days"; "" for other rows.
+func engagementSentence(n RuleNode, campaigns []Option) string {
+	what := "any email"
+	if n.Campaign != "" {
+		what = "campaign " + n.Campaign
+		for _, o := range campaigns {
+			if o.Value == n.Campaign {
+				what = "“" + o.Label + "”"
+			}
+		}
+	}
+	count := n.Value
+	if count == "" {
+		count = "N"
+	}
+	days := count + " days"
+	switch n.Field + "." + n.Op {
+	case "opened.within_days", "clicked.within_days":
+		return "Contacts who " + n.Field + " " + what + " in the last " + days
+	case "opened.never", "clicked.never":
+		verb := map[string]string{"opened": "open", "clicked": "click"}[n.Field]
+		if n.Campaign == "" {
+			return "Contacts who never " + n.Field + " any email"
+		}
+		return "Contacts who were sent " + what + " but did not " + verb + " it"
+	case "clicked_link.contains":
+		return "Contacts who clicked a link containing “" + n.Value + "”"
+	case "soft_bounced.in_a_row":
+		return "Contacts whose last " + count + " or more messages bounced softly"
+	case "soft_bounced.within_days":
+		return "Contacts with a soft bounce in the last " + days
+	}
+	return ""
+}
+
+// campaignOptions are the campaigns a row may pick, keeping the one it
+// names even when it is not among them.
+func campaignOptions(n RuleNode, campaigns []Option) []Option {
+	if n.Campaign == "" {
+		return campaigns
+	}
+	for _, o := range campaigns {
+		if o.Value == n.Campaign {
+			return campaigns
+		}
+	}
+	return append([]Option{{n.Campaign, "campaign " + n.Campaign}}, campaigns...)
 }
 
 func valueHint(n RuleNode) string {

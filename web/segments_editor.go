@@ -43,6 +43,7 @@ func readRuleForm(v url.Values) templates.RuleNode {
 			n.Group, n.Match = true, v.Get("match."+path)
 		} else {
 			n.Field, n.AttrKey, n.Op, n.Status = v.Get("field."+path), strings.TrimSpace(v.Get("attr."+path)), v.Get("op."+path), v.Get("status."+path)
+			n.Campaign = strings.TrimSpace(v.Get("campaign." + path))
 			n.Values = v["value."+path]
 			n.Value = v.Get("value." + path)
 		}
@@ -159,7 +160,21 @@ func toRule(n templates.RuleNode, rulePath string, paths map[string]string) stor
 		}
 		return r
 	}
-	return store.Rule{Field: ruleField(n), Op: n.Op, Value: ruleValue(n), Status: n.Status}
+	return store.Rule{Field: ruleField(n), Op: n.Op, Value: ruleValue(n), Status: n.Status, Campaign: ruleCampaign(n)}
+}
+
+// ruleCampaign reads a row's chosen campaign: 0 for any email, and -1 for
+// anything but an id, so the compiler explains it rather than the choice
+// quietly widening to any email.
+func ruleCampaign(n templates.RuleNode) int64 {
+	if n.Campaign == "" || !templates.TakesCampaign(n) {
+		return 0
+	}
+	id, err := strconv.ParseInt(n.Campaign, 10, 64)
+	if err != nil || id < 1 {
+		return -1
+	}
+	return id
 }
 
 // ruleValue encodes what was typed or chosen as the JSON value the op wants.
@@ -243,6 +258,9 @@ func fromRule(r store.Rule) templates.RuleNode {
 		return n
 	}
 	n := templates.RuleNode{Field: r.Field, Op: r.Op, Status: r.Status}
+	if r.Campaign != 0 {
+		n.Campaign = strconv.FormatInt(r.Campaign, 10)
+	}
 	if key, ok := strings.CutPrefix(r.Field, "attributes."); ok {
 		n.Field, n.AttrKey = "attribute", key
 	}
@@ -321,14 +339,32 @@ func (s *Server) newSegmentEditor(c *echo.Context, id int64, name, description s
 	if err != nil {
 		return nil, err
 	}
+	campaigns, err := s.campaignChoices(c)
+	if err != nil {
+		return nil, err
+	}
 	js, _ := json.MarshalIndent(ed.rule, "", "  ")
 	title := name
 	if id == 0 {
 		title = "New segment"
 	}
 	ed.props = templates.SegmentProps{Shell: s.shell(c, "segments", title), ID: id, Name: name, Description: description, Root: root,
-		JSON: string(js), Lists: lists, Statuses: store.ContactStatuses, Tags: tags}
+		JSON: string(js), Lists: lists, Statuses: store.ContactStatuses, Tags: tags, Campaigns: campaigns}
 	return ed, nil
+}
+
+// campaignChoices are the campaigns an opened or clicked row may name: the
+// newest that began sending.
+func (s *Server) campaignChoices(c *echo.Context) ([]templates.Option, error) {
+	cs, err := s.store.StartedCampaigns(c.Request().Context(), 200)
+	if err != nil {
+		return nil, err
+	}
+	opts := make([]templates.Option, len(cs))
+	for i, x := range cs {
+		opts[i] = templates.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name}
+	}
+	return opts, nil
 }
 
 // count fills in the live count, or why the rules cannot run yet.

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Bounds of the engagement conditions' values.
+const (
+	maxEngagedDays  = 3650
+	maxLinkText     = 200
+	maxSoftInARow   = 1000
+	engagedDaysHint = "a whole number of days from 1 to 3650, like 30"
+)
+
+// engagement names the columns that record one kind of engagement: on the
+// contact, its last time; on a send, its count and first time. Clicks are
+// people's only, as last_click_at is: a security scanner's click is not
+// interest. Opens include image proxies', which cannot be told apart well
+// enough to leave out.
+type engagement struct {
+	verb, last, count, first string
+}
+
+var (
+	openedColumns  = engagement{"opened", "c.last_open_at", "s.opens", "s.opened_at"}
+	clickedColumns = engagement{"clicked", "c.last_click_at", "s.human_clicks", "s.clicked_at"}
+)
+
+// engagedCondition compiles opened and clicked conditions. Without a
+// campaign they read the contact's last open or click, so "never" also
+// matches contacts who were never sent anything; with one they read that
+// campaign's send, so "never" means it was sent and not opened (clicked).
+func engagedCondition(e engagement) func(cc *ruleCompiler, r Rule, path string) (string, error) {
+	return func(cc *ruleCompiler, r Rule, path string) (string, error) {
+		if r.Campaign < 0 {
+			return "", &RuleError{Path: path + ".campaign", Message: "campaign needs a campaign id, like 3"}
+		}
+		if r.Op == "never" {
+			if len(r.Value) > 0 && string(r.Value) != "null" {
+				return "", &RuleError{Path: path + ".value", Message: "never takes no value"}
+			}
+			if r.Campaign == 0 {
+				return e.last + " IS NULL", nil
+			}
+			return "EXISTS (SELECT 1 FROM sends s WHERE s.campaign_id = " + cc.arg(r.Campaign) +
+				" AND s.contact_id = c.id AND s.status = 'sent' AND " + e.count + " = 0)", nil
+		}
+		n, err := engagedDays(r, path)
+		if err != nil {
+			return "", err
+		}
+		since := cc.now.AddDate(0, 0, -n).Unix()
+		if r.Campaign == 0 {
+			return e.last + " >= " + cc.arg(since), nil
+		}
+		return "EXISTS (SELECT 1 FROM sends s WHERE s.campaign_id = " + cc.arg(r.Campaign) +
+			" AND s.contact_id = c.id AND " + e.count + " > 0 AND " + e.first + " >= " + cc.arg(since) + ")", nil
+	}
+}
+
+func engagedDays(r Rule, path string) (int, error) {
+	var n int
+	if err := json.Unmarshal(r.Value, &n); err != nil || n < 1 || n > maxEngagedDays {
+		return 0, &RuleError{Path: path + ".value", Message: r.Op + " needs " + engagedDaysHint}
+	}
+	return n, nil
+}
+
+// clickedLinkCondition matches contacts who clicked a link whose address
+// contains a text, in any campaign or message; scanners' clicks do not count.
+func clickedLinkCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
+	var s string
+	if err := json.Unmarshal(r.Value, &s); err != nil || s == "" || len([]rune(s)) > maxLinkText {
+		return "", &RuleError{Path: path + ".value", Message: fmt.Sprintf("contains needs a text of 1 to %d characters, like \"/pricing\"", maxLinkText)}
+	}
+	return "EXISTS (SELECT 1 FROM events e JOIN links l ON l.id = e.link_id WHERE e.contact_id = c.id AND e.kind = 'click' AND e.machine = 0 AND l.url LIKE " +
+		cc.arg("%"+likeEscape(s)+"%") + ` ESCAPE '\')`, nil
+}
+
+// softBouncedCondition matches contacts whose last N messages bounced
+// softly (in_a_row), or who had a soft bounce in the last N days.
+func softBouncedCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
+	if r.Op == "within_days" {
+		n, err := engagedDays(r, path)
+		if err != nil {
+			return "", err
+		}
+		return "EXISTS (SELECT 1 FROM events e WHERE e.contact_id = c.id AND e.kind = 'soft_bounce' AND e.at >= " +
+			cc.arg(cc.now.AddDate(0, 0, -n).Unix()) + ")", nil
+	}
+	var n int
+	if err := json.Unmarshal(r.Value, &n); err != nil || n < 1 || n > maxSoftInARow {
+		return "", &RuleError{Path: path + ".value", Message: fmt.Sprintf("in_a_row needs a whole number of bounces from 1 to %d, like 2", maxSoftInARow)}
+	}
+	return "c.soft_bounces >= " + cc.arg(n), nil
+}
+
+// checkRuleCampaigns makes sure every campaign a rule names exists, so a
+// mistyped id is refused rather than quietly matching no one.
+func (s *Store) checkRuleCampaigns(ctx context.Context, r Rule) error {
+	return walkRule(r, "rules", func(c Rule, path string) error {
+		if c.Campaign <= 0 {
+			return nil
+		}
+		var n int
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM campaigns WHERE id = ?`, c.Campaign).Scan(&n); err != nil {
+			return fmt.Errorf("store: rule campaign %d: %w", c.Campaign, err)
+		}
+		if n == 0 {
+			return &RuleError{Path: path + ".campaign", Message: fmt.Sprintf("there is no campaign %d", c.Campaign)}
+		}
+		return nil
+	})
+}
+
+// walkRule calls fn on every condition of r with its path, stopping at the
+// first error.
+func walkRule(r Rule, path string, fn func(c Rule, path string) error) error {
+	if !r.isGroup() {
+		return fn(r, path)
+	}
+	for i, sub := range r.Conditions {
+		if err := walkRule(sub, fmt.Sprintf("%s.conditions[%d]", path, i), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ruleCampaignError turns a rule error from checkRuleCampaigns into a
+// validation error naming the field.
+func ruleCampaignError(err error) error {
+	if re, ok := err.(*RuleError); ok {
+		return &ValidationError{Fields: map[string]string{re.Path: re.Message}}
+	}
+	return err
+}
