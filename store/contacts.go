@@ -60,6 +60,10 @@ type Contact struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	ErasedAt    time.Time
+	// LastOpen and LastClick are the contact's latest open and (a
+	// person's) click of any message; zero when none was seen.
+	LastOpen  time.Time
+	LastClick time.Time
 }
 
 // Name returns the contact's full name, or "".
@@ -432,19 +436,20 @@ func (s *Store) tagID(ctx context.Context, tx *sql.Tx, name string) (int64, erro
 }
 
 const contactColumns = `c.id, c.email, c.first_name, c.last_name, c.attributes, c.status, c.source,
-c.consent_ip, c.consent_at, c.consent_form, c.erased_at, c.created_at, c.updated_at`
+c.consent_ip, c.consent_at, c.consent_form, c.erased_at, c.created_at, c.updated_at, c.last_open_at, c.last_click_at`
 
 func scanContact(row scanner) (Contact, error) {
 	var c Contact
 	var attrs string
-	var consentAt, erased sql.NullInt64
+	var consentAt, erased, lastOpen, lastClick sql.NullInt64
 	var created, updated int64
 	err := row.Scan(&c.ID, &c.Email, &c.FirstName, &c.LastName, &attrs, &c.Status, &c.Source,
-		&c.Consent.IP, &consentAt, &c.Consent.Form, &erased, &created, &updated)
+		&c.Consent.IP, &consentAt, &c.Consent.Form, &erased, &created, &updated, &lastOpen, &lastClick)
 	if err != nil {
 		return c, err
 	}
 	c.Consent.At, c.ErasedAt = fromNullUnix(consentAt), fromNullUnix(erased)
+	c.LastOpen, c.LastClick = fromNullUnix(lastOpen), fromNullUnix(lastClick)
 	c.CreatedAt, c.UpdatedAt = fromUnix(created), fromUnix(updated)
 	if err := json.Unmarshal([]byte(attrs), &c.Attributes); err != nil {
 		return c, fmt.Errorf("contact %d attributes: %w", c.ID, err)

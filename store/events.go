@@ -67,18 +67,37 @@ func memberDetail(status, list string) string {
 	return "Subscribed to " + list + ", awaiting confirmation"
 }
 
+// contactTimeline reads a contact's own events, their arrival, and what
+// they did with the mail they were sent: opens, clicks, deliveries, soft
+// bounces, web views and visits to their preferences. (Hard bounces and
+// complaints are already among their own events, with the reason.)
+const contactTimeline = `SELECT id, kind, detail, created_at FROM (
+  SELECT id, kind, detail, created_at, 1 AS src FROM contact_events WHERE contact_id = ?
+  UNION ALL
+  SELECT 0, CASE WHEN source LIKE 'import:%' THEN 'imported' ELSE 'added' END,
+         CASE WHEN source LIKE 'import:%' THEN 'Imported from ' || substr(source, 9)
+              WHEN source <> '' THEN 'Added from ' || source ELSE 'Added' END, created_at, 0
+  FROM contacts WHERE id = ? AND erased_at IS NULL
+  UNION ALL
+  SELECT e.id, e.kind,
+    CASE e.kind WHEN 'open' THEN 'Opened ' WHEN 'click' THEN 'Clicked ' || coalesce(l.url, 'a link') || ' in '
+      WHEN 'delivered' THEN 'Delivered: ' WHEN 'soft_bounce' THEN 'Soft bounce (' || e.detail || ') on '
+      WHEN 'view' THEN 'Viewed in the browser: ' WHEN 'preferences' THEN 'Opened their preferences from '
+      WHEN 'delayed' THEN 'Delivery delayed: ' ELSE e.kind || ': ' END
+    || CASE WHEN e.campaign_id IS NOT NULL THEN '“' || coalesce(c.name, 'a deleted campaign') || '”'
+      ELSE 'message “' || coalesce(m.subject, '') || '”' END
+    || CASE WHEN e.machine = 1 THEN ' (by a machine: ' || e.detail || ')' ELSE '' END,
+    e.at, 2
+  FROM events e LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN messages m ON m.id = e.message_id
+    LEFT JOIN links l ON l.id = e.link_id
+  WHERE e.contact_id = ? AND e.kind NOT IN ('hard_bounce', 'complaint', 'unsubscribe')
+) ORDER BY created_at DESC, src DESC, id DESC LIMIT ?`
+
 // ContactEvents returns a contact's timeline, newest first, at most limit
 // events. Its first entry, the contact's arrival, is read from the contact
 // itself rather than stored, which keeps large imports fast.
 func (s *Store) ContactEvents(ctx context.Context, contactID int64, limit int) ([]Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, detail, created_at FROM (
-  SELECT id, kind, detail, created_at FROM contact_events WHERE contact_id = ?
-  UNION ALL
-  SELECT 0, CASE WHEN source LIKE 'import:%' THEN 'imported' ELSE 'added' END,
-         CASE WHEN source LIKE 'import:%' THEN 'Imported from ' || substr(source, 9)
-              WHEN source <> '' THEN 'Added from ' || source ELSE 'Added' END, created_at
-  FROM contacts WHERE id = ? AND erased_at IS NULL
-) ORDER BY id DESC LIMIT ?`, contactID, contactID, limit)
+	rows, err := s.r.QueryContext(ctx, contactTimeline, contactID, contactID, contactID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: contact %d events: %w", contactID, err)
 	}

@@ -25,6 +25,9 @@ type contactJSON struct {
 	CreatedAt  time.Time        `json:"created_at"`
 	UpdatedAt  time.Time        `json:"updated_at"`
 	ErasedAt   *time.Time       `json:"erased_at,omitempty"`
+	// LastOpenAt and LastClickAt are the latest open and click, or null.
+	LastOpenAt  *time.Time `json:"last_open_at"`
+	LastClickAt *time.Time `json:"last_click_at"`
 }
 
 type membershipJSON struct {
@@ -43,7 +46,8 @@ type consentJSON struct {
 
 func toContactJSON(c store.Contact) contactJSON {
 	out := contactJSON{ID: c.ID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Attributes: c.Attributes,
-		Status: c.Status, Source: c.Source, Tags: c.Tags, Lists: []membershipJSON{}, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		Status: c.Status, Source: c.Source, Tags: c.Tags, Lists: []membershipJSON{}, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		LastOpenAt: optTime(c.LastOpen), LastClickAt: optTime(c.LastClick)}
 	if out.Tags == nil {
 		out.Tags = []string{}
 	}
