@@ -55,6 +55,7 @@ func TestCampaignReportPages(t *testing.T) {
 		{path + "/report?filter=not_opened", "Send to those who did not open"},
 		{path + "/report/live", "Opens and clicks over time"},
 		{"/reports", "Net list growth"},
+		{"/", "The last 30 days"},
 		{"/reports/compare?ids=" + itoa(id), "Spring"},
 	} {
 		res := h.get(c.path)
@@ -109,7 +110,17 @@ func TestCampaignTotalsAgree(t *testing.T) {
 	t.Parallel()
 	h, id := reportedCampaign(t)
 	key := h.apiKey(store.ScopeRead)
-	x, _ := h.st.Campaign(context.Background(), id)
+	ctx := context.Background()
+	x, _ := h.st.Campaign(ctx, id)
+	// The one who did not open bounced, and one who did complained.
+	unread, _ := h.st.CampaignRecipients(ctx, id, store.FilterNotOpened, false, 0, 10)
+	read, _ := h.st.CampaignRecipients(ctx, id, store.FilterOpened, false, 0, 10)
+	if _, err := h.st.RecordFeedback(ctx, []store.Feedback{
+		{Kind: store.ResultHardBounce, At: x.StartedAt, CampaignID: id, SendID: unread[0].SendID, Detail: "550 5.1.1 no such user", Source: "dsn"},
+		{Kind: store.ResultComplaint, At: x.StartedAt, CampaignID: id, SendID: read[0].SendID, Source: "ses"},
+	}, store.DefaultSoftBounceLimit); err != nil {
+		t.Fatal(err)
+	}
 	day := x.StartedAt.UTC().Format(time.DateOnly)
 	base := "/api/v1/campaigns/" + itoa(id)
 	_, got := h.api(key, http.MethodGet, base, nil)
@@ -144,11 +155,19 @@ func TestCampaignTotalsAgree(t *testing.T) {
 		t.Errorf("campaign: bounces %v complaints %v; report %v %v", campaign["bounces"], campaign["complaints"], report["hard_bounces"], report["complaints"])
 	}
 	opened := report["opened"].(map[string]any)
-	if report["sent"] != 3.0 || opened["human_unique"] != 2.0 || report["clicked"].(map[string]any)["human_unique"] != 1.0 {
+	if report["sent"] != 3.0 || report["delivered"] != 2.0 || report["hard_bounces"] != 1.0 || report["complaints"] != 1.0 || opened["human_unique"] != 2.0 || report["clicked"].(map[string]any)["human_unique"] != 1.0 {
 		t.Errorf("report: %v", report)
 	}
 	if rows := readCSV(t, h.get("/reports/export.csv?from="+day+"&to="+day+"&interval=hour")); len(rows) != 25 || rows[0][1] != "sent" {
 		t.Errorf("CSV export: %d rows", len(rows))
+	}
+	page := body(t, h.get("/campaigns/" + itoa(id) + "/report"))
+	if !strings.Contains(page, "550 5.1.1 no such user") {
+		t.Error("the report lacks the bounce's reason")
+	}
+	// Over the Settings' thresholds, the campaign needs attention.
+	if dash := body(t, h.get("/")); !strings.Contains(dash, "Spring: bounce rate 33.3% is over 5%") || !strings.Contains(dash, "complaint rate 50.0%") {
+		t.Error("the dashboard does not say the campaign's rates are over the thresholds")
 	}
 	for _, path := range []string{base + "/links", base + "/domains", base + "/events?type=open", base + "/events?page=2&per_page=1"} {
 		if code, got := h.api(key, http.MethodGet, path, nil); code != http.StatusOK || got["meta"] == nil {
