@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -171,13 +172,19 @@ type ResultEvent struct {
 
 const campaignEventsSQL = `SELECT e.id, e.at, e.kind, e.machine, coalesce(e.contact_id, 0), coalesce(c.email, ''), coalesce(l.url, ''), e.source, e.detail
 FROM events e LEFT JOIN contacts c ON c.id = e.contact_id LEFT JOIN links l ON l.id = e.link_id
-WHERE e.campaign_id = ? AND (? = '' OR e.kind = ?) ORDER BY e.id DESC LIMIT ? OFFSET ?`
+WHERE e.campaign_id = ? AND e.kind IN (SELECT value FROM json_each(?)) ORDER BY e.id DESC LIMIT ? OFFSET ?`
 
 // CampaignEvents returns a page of a campaign's events of one kind (all
-// kinds when kind is ""), newest first, and how many there are.
+// kinds when kind is ""), newest first, and how many there are. Every
+// kind is named, so the count reads the index of kinds alone.
 func (s *Store) CampaignEvents(ctx context.Context, id int64, kind string, limit, offset int) ([]ResultEvent, int, error) {
+	kinds := ResultKinds
+	if kind != "" {
+		kinds = []string{kind}
+	}
+	in, _ := json.Marshal(kinds)
 	var total int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE campaign_id = ? AND (? = '' OR kind = ?)`, id, kind, kind).Scan(&total)
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE campaign_id = ? AND kind IN (SELECT value FROM json_each(?))`, id, string(in)).Scan(&total)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: events of campaign %d: %w", id, err)
 	}
@@ -187,6 +194,6 @@ func (s *Store) CampaignEvents(ctx context.Context, id int64, kind string, limit
 		err := row.Scan(&e.ID, &at, &e.Kind, &e.Machine, &e.ContactID, &e.Email, &e.URL, &e.Source, &e.Detail)
 		e.At = fromUnix(at)
 		return e, err
-	}, campaignEventsSQL, id, kind, kind, limit, offset)
+	}, campaignEventsSQL, id, string(in), limit, offset)
 	return events, total, err
 }

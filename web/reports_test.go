@@ -161,7 +161,7 @@ func TestCampaignTotalsAgree(t *testing.T) {
 	if rows := readCSV(t, h.get("/reports/export.csv?from="+day+"&to="+day+"&interval=hour")); len(rows) != 25 || rows[0][1] != "sent" {
 		t.Errorf("CSV export: %d rows", len(rows))
 	}
-	page := body(t, h.get("/campaigns/" + itoa(id) + "/report"))
+	page := body(t, h.get("/campaigns/"+itoa(id)+"/report"))
 	if !strings.Contains(page, "550 5.1.1 no such user") {
 		t.Error("the report lacks the bounce's reason")
 	}
