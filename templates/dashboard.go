@@ -16,6 +16,11 @@ type DashboardProps struct {
 	Sending       []CampaignRow
 	CampaignsSent int
 	MessagesSent  int
+	// Results: the last 30 days against the 30 before, day by day, and
+	// the recent campaigns' rates.
+	Period []Figure
+	Chart  ChartProps
+	Recent ReportTable
 }
 
 func countLabel(n int, noun string) string {

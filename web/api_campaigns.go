@@ -309,8 +309,8 @@ func (s *Server) apiCampaignResendFailed(c *echo.Context) error {
 	return apiData(c, http.StatusOK, map[string]int{"queued": n})
 }
 
-// campaignStats is a campaign's progress: its outbox by status, and who
-// was left out of it, by reason.
+// campaignStats is a campaign's progress: its outbox by status, who was
+// left out of it, by reason, and its results so far.
 type campaignStats struct {
 	Recipients   int `json:"recipients"`
 	Queued       int `json:"queued"`
@@ -324,6 +324,15 @@ type campaignStats struct {
 	Complained   int `json:"complained"`
 	Unsubscribed int `json:"unsubscribed"`
 	Unconfirmed  int `json:"unconfirmed"`
+	// Results, from the same counters as the report.
+	Delivered    int         `json:"delivered"`
+	Opened       engagedJSON `json:"opened"`
+	Clicked      engagedJSON `json:"clicked"`
+	Rates        store.Rates `json:"rates"`
+	HardBounces  int         `json:"hard_bounces"`
+	SoftBounces  int         `json:"soft_bounces"`
+	Complaints   int         `json:"complaints"`
+	Unsubscribes int         `json:"unsubscribes"`
 }
 
 func (s *Server) apiCampaignStats(c *echo.Context) error {
@@ -337,10 +346,17 @@ func (s *Server) apiCampaignStats(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	counts, err := s.store.CampaignCounts(ctx, id)
+	if err != nil {
+		return err
+	}
+	r := toCountsJSON(counts)
 	return apiData(c, http.StatusOK, campaignStats{Recipients: x.Recipients, Queued: n[store.SendQueued], Sending: n[store.SendSending],
 		Sent: n[store.SendSent], Failed: n[store.SendFailed], Retrying: n[store.SendRetrying], Cancelled: n[store.SendCancelled],
 		Suppressed: x.Skipped[store.SkipSuppressed], Bounced: x.Skipped[store.SkipBounced], Complained: x.Skipped[store.SkipComplained],
-		Unsubscribed: x.Skipped[store.SkipUnsubscribed], Unconfirmed: x.Skipped[store.SkipUnconfirmed]})
+		Unsubscribed: x.Skipped[store.SkipUnsubscribed], Unconfirmed: x.Skipped[store.SkipUnconfirmed],
+		Delivered: r.Delivered, Opened: r.Opened, Clicked: r.Clicked, Rates: r.Rates, HardBounces: r.HardBounces, SoftBounces: r.SoftBounces,
+		Complaints: r.Complaints, Unsubscribes: r.Unsubscribes})
 }
 
 // sendJSON is one recipient's row in a campaign's outbox.

@@ -54,6 +54,9 @@ func (s *Server) dashboard(c *echo.Context) error {
 	if err := s.sendingActivity(ctx, &p); err != nil {
 		return err
 	}
+	if err := s.sendingResults(ctx, &p); err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, templates.DashboardPage(p))
 }
 

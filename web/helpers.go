@@ -159,3 +159,48 @@ func formFloat(c *echo.Context, name string) float64 {
 	}
 	return f
 }
+
+// pct shows a rate from 0 to 1 as a percentage.
+func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
+
+// rateFigures are a report's rates, each with its definition.
+func rateFigures(r store.Rates) []templates.Figure {
+	return []templates.Figure{
+		{Label: "Open rate", Value: pct(r.Open), Note: "unique opens / delivered"},
+		{Label: "Click rate", Value: pct(r.Click), Note: "unique clicks / delivered"},
+		{Label: "Click-to-open", Value: pct(r.ClickToOpen), Note: "unique clicks / unique opens"},
+		{Label: "Bounce rate", Value: pct(r.Bounce), Note: "bounces / sent"},
+		{Label: "Complaint rate", Value: pct(r.Complaint), Note: "complaints / delivered"},
+		{Label: "Unsubscribe rate", Value: pct(r.Unsubscribe), Note: "unsubscribes / delivered"},
+	}
+}
+
+// spanLabel names a span of a report starting at t: its hour, day, week
+// or month, in loc.
+func spanLabel(t time.Time, interval string, loc *time.Location) string {
+	t = t.In(loc)
+	switch interval {
+	case store.IntervalHour:
+		return t.Format("2 Jan 15:04")
+	case store.IntervalWeek:
+		return "week of " + t.Format("2 Jan 2006")
+	case store.IntervalMonth:
+		return t.Format("Jan 2006")
+	}
+	return t.Format("Mon 2 Jan 2006")
+}
+
+// opensClicksChart charts the unique opens and clicks of each point, of
+// people only unless all. interval names each point's span.
+func opensClicksChart(id string, points []store.Point, all bool, interval func(int) string, loc *time.Location) templates.ChartProps {
+	ch := templates.ChartProps{ID: id, Title: "Unique opens and clicks",
+		Series: []templates.ChartSeries{{Name: "Opens", Class: "chart-1"}, {Name: "Clicks", Class: "chart-2"}}}
+	for i, p := range points {
+		ch.Labels = append(ch.Labels, spanLabel(p.Start, interval(i), loc))
+		for j, n := range []int{p.Counts.Opened(all), p.Counts.Clicked(all)} {
+			ch.Series[j].Values = append(ch.Series[j].Values, float64(n))
+			ch.Series[j].Texts = append(ch.Series[j].Texts, strconv.Itoa(n))
+		}
+	}
+	return ch
+}

@@ -54,7 +54,7 @@ var PublicRoutes = map[string]bool{
 
 // builtSections are the sections with pages of their own; the others show
 // that they are not built yet.
-var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true, "templates": true, "campaigns": true}
+var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true, "templates": true, "campaigns": true, "reports": true}
 
 // largeBodies are the routes that take more than a form or an API request
 // (see bodyClassOf): files, streamed to disk, and messages with attachments.
@@ -163,6 +163,14 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/campaigns/:id/test", s.campaignTestSend)
 	admin.GET("/campaigns/:id/progress", s.campaignProgressShow)
 	admin.GET("/campaigns/:id/recipients", s.campaignRecipients)
+	admin.GET("/campaigns/:id/report", s.campaignReport)
+	admin.GET("/campaigns/:id/report/live", s.campaignReportLive)
+	admin.GET("/campaigns/:id/report/recipients.csv", s.campaignReportCSV)
+	admin.POST("/campaigns/:id/report/not-opened", s.campaignNotOpened)
+	admin.GET("/reports", s.reportsShow)
+	admin.GET("/reports/compare", s.reportsCompare)
+	admin.GET("/reports/export.csv", s.reportsExport("csv"))
+	admin.GET("/reports/export.json", s.reportsExport("json"))
 	admin.GET("/lists", s.listList)
 	admin.GET("/lists/new", s.listNew)
 	admin.POST("/lists", s.listCreate)
@@ -262,6 +270,11 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/v1/campaigns/:id/resend-failed", s.apiCampaignResendFailed)
 	api.GET("/v1/campaigns/:id/stats", s.apiCampaignStats)
 	api.GET("/v1/campaigns/:id/recipients", s.apiCampaignRecipients)
+	api.GET("/v1/campaigns/:id/report", s.apiCampaignReport)
+	api.GET("/v1/campaigns/:id/links", s.apiCampaignLinks)
+	api.GET("/v1/campaigns/:id/domains", s.apiCampaignDomains)
+	api.GET("/v1/campaigns/:id/events", s.apiCampaignEvents)
+	api.GET("/v1/reports/overview", s.apiReportOverview)
 	api.GET("/v1/suppressions", s.apiSuppressionList)
 	api.POST("/v1/suppressions", s.apiSuppressionCreate)
 	api.POST("/v1/suppressions/import", s.apiSuppressionImport)

@@ -1,0 +1,90 @@
+package templates
+
+// Figure is one named number of a report, with an optional note (a rate's
+// definition, a change against the period before).
+type Figure struct {
+	Label string
+	Value string
+	Note  string
+	// Trend is "up" or "down" when Note is a change worth colouring.
+	Trend string
+}
+
+// ReportTable is a table of a report: the first column names the row, the
+// others are numbers.
+type ReportTable struct {
+	Caption string
+	Head    []string
+	Rows    []ReportRow
+	// Empty says what an empty table means.
+	Empty string
+}
+
+// ReportRow is one row; Link, when set, links its first cell.
+type ReportRow struct {
+	Link  string
+	Cells []string
+}
+
+// CampaignReportProps fill a campaign's report.
+type CampaignReportProps struct {
+	Shell  Shell
+	ID     int64
+	Name   string
+	Status string
+	// All counts machine opens and clicks; Toggle is the report the other way.
+	All    bool
+	Toggle string
+	Live   CampaignReportLive
+	Links  ReportTable
+	// Domains, Lists and Bounces break the results down.
+	Domains ReportTable
+	Lists   ReportTable
+	Bounces ReportTable
+	// Who opened or clicked, by Filter; Next pages on, CSV exports them all.
+	Filter     string
+	Filters    []Option
+	Recipients ReportTable
+	Next       string
+	CSV        string
+}
+
+// CampaignReportLive is the part of a campaign's report that refreshes
+// itself while the campaign sends: Refresh is its own address then.
+type CampaignReportLive struct {
+	Refresh string
+	Funnel  []Figure
+	Rates   []Figure
+	Chart   ChartProps
+}
+
+// ReportsProps fill the overview of every campaign and transactional
+// message between two dates.
+type ReportsProps struct {
+	Shell     Shell
+	From, To  string
+	Interval  string
+	Intervals []Option
+	Errors    FieldErrors
+	Zone      string
+	Totals    []Figure
+	Chart     ChartProps
+	Campaigns ReportTable
+	// Query is the form's query, for the exports.
+	Query string
+}
+
+// CompareProps fill the comparison of campaigns' rates.
+type CompareProps struct {
+	Shell  Shell
+	Recent []CompareChoice
+	Rates  ReportTable
+	Chart  ChartProps
+}
+
+// CompareChoice is a recent campaign to tick for the comparison.
+type CompareChoice struct {
+	ID      int64
+	Name    string
+	Checked bool
+}
