@@ -97,6 +97,10 @@ func (w *HitWriter) Run(ctx context.Context) error {
 	defer close(w.stopped)
 	prepared, err := w.s.prepareHot(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped before it began: nothing was taken, nothing is lost.
+			return nil
+		}
 		return fmt.Errorf("store: hit writer: %w", err)
 	}
 	batch := make([]*hitReq, 0, maxHitBatch)

@@ -17,11 +17,16 @@ import (
 	"herald/store"
 )
 
-var trackingURL = regexp.MustCompile(`https://news\.bakery\.test/([oc])/([A-Za-z0-9_-]+)`)
+var trackingURL = regexp.MustCompile(`https?://[a-z0-9.:]+/([oc])/([A-Za-z0-9_-]+)`)
 
 // sentTracked sends a campaign with two links to n readers and returns, per
 // reader, the open pixel and click redirect paths their message carries.
 func sentTracked(t testing.TB, h *harness, sink *smtptest.Server, n int, tracking store.Tracking) (int64, []map[string][]string) {
+	return sentTrackedTo(t, h, sink, n, tracking, "https://shop.example")
+}
+
+// sentTrackedTo is sentTracked with the shop's links under shop.
+func sentTrackedTo(t testing.TB, h *harness, sink *smtptest.Server, n int, tracking store.Tracking, shop string) (int64, []map[string][]string) {
 	t.Helper()
 	bg := context.Background()
 	h.readyToSend(sink, 2, "UTC")
@@ -33,8 +38,8 @@ func sentTracked(t testing.TB, h *harness, sink *smtptest.Server, n int, trackin
 		}
 	}
 	c, err := h.st.CreateCampaign(bg, store.CampaignInput{Name: new("Spring"), Subject: new("Spring bread"), Format: new("html"),
-		Body: new(`<p><a href="https://shop.example/loaf?size=big">Loaf</a> <a href="mailto:hi@bakery.test">Mail us</a> ` +
-			`<a data-notrack href="https://private.example/">Private</a> <a href="https://shop.example/cake">Cake</a></p>`),
+		Body: new(`<p><a href="` + shop + `/loaf?size=big">Loaf</a> <a href="mailto:hi@bakery.test">Mail us</a> ` +
+			`<a data-notrack href="https://private.example/">Private</a> <a href="` + shop + `/cake">Cake</a></p>`),
 		ListIDs: &[]int64{news.ID}, Tracking: &tracking})
 	if err != nil {
 		t.Fatal(err)
