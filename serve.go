@@ -140,7 +140,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		{"scheduler", sched.Run},
 	}
 	if lns.smtp != nil {
-		l, err := inbound.NewListener(lns.smtp, inboundMail(), log)
+		l, err := inbound.NewListener(lns.smtp, inboundMail(out), log)
 		if err != nil {
 			return nil, err
 		}
@@ -151,13 +151,12 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 }
 
 // inboundMail is what Herald does with each message the SMTP listener
-// receives: the feedback intake, which reads bounces, complaints and
-// unsubscribe requests and records them, plugs in here. Until it does,
-// every message is refused with a temporary error, so that its sender
-// keeps it and tries again later rather than Herald accepting and losing it.
-func inboundMail() inbound.Handler {
-	return func(context.Context, inbound.Mail) error {
-		return errors.New("no feedback intake in this version of Herald yet")
+// (or the POP3 poller) receives: the outbound service's feedback intake
+// records the bounces, complaints and unsubscribe requests it carries, and
+// the message is acknowledged only after they are committed.
+func inboundMail(out *outbound.Service) inbound.Handler {
+	return func(ctx context.Context, m inbound.Mail) error {
+		return out.TakeMail(ctx, m.To, m.Raw, m.Via)
 	}
 }
 

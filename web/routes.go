@@ -50,6 +50,7 @@ var PublicRoutes = map[string]bool{
 	"POST /u/:token":                 true,
 	"GET /o/:token":                  true,
 	"GET /c/:token":                  true,
+	"POST /hooks/ses/:token":         true,
 }
 
 // builtSections are the sections with pages of their own; the others show
@@ -66,6 +67,7 @@ var largeBodies = map[string]bodyClass{
 	"POST /api/v1/suppressions/import":   csvUpload,
 	"POST /api/v1/media":                 imageUpload,
 	"POST /api/v1/messages":              messageBody,
+	"POST /hooks/ses/:token":             webhookBody,
 }
 
 // routes registers every route Herald serves.
@@ -95,6 +97,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/u/:token", s.unsubscribeSubmit)
 	e.GET("/o/:token", s.trackOpen)
 	e.GET("/c/:token", s.trackClick)
+	e.POST("/hooks/ses/:token", s.hookSES)
 
 	admin := e.Group("", s.requireUser)
 	admin.POST("/logout", s.logout)
