@@ -140,7 +140,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		{"scheduler", sched.Run},
 	}
 	if lns.smtp != nil {
-		l, err := inbound.NewListener(lns.smtp, inboundMail(out), log)
+		l, err := inbound.NewListener(lns.smtp, out.TakeMail, log)
 		if err != nil {
 			return nil, err
 		}
@@ -148,16 +148,6 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		parts = append(parts, part{"smtp listener", l.Run})
 	}
 	return append(parts, part{"http server", serveHTTP(httpSrv, lns.http)}), nil
-}
-
-// inboundMail is what Herald does with each message the SMTP listener
-// (or the POP3 poller) receives: the outbound service's feedback intake
-// records the bounces, complaints and unsubscribe requests it carries, and
-// the message is acknowledged only after they are committed.
-func inboundMail(out *outbound.Service) inbound.Handler {
-	return func(ctx context.Context, m inbound.Mail) error {
-		return out.TakeMail(ctx, m.To, m.Raw, m.Via)
-	}
 }
 
 // listeners are the sockets Herald serves on; smtp is nil when the SMTP

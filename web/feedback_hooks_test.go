@@ -14,14 +14,21 @@ import (
 	"herald/store"
 )
 
-// feedbackCampaign sends a campaign to n readers through a loopback relay
-// and returns its id and, per reader, the send id.
-func feedbackCampaign(t *testing.T, h *harness, n int) (int64, []int64) {
+// feedbackCampaign sends a campaign to n readers through a loopback relay,
+// with bounceDomain in Settings → General, and returns its id and, per
+// reader, the send id.
+func feedbackCampaign(t *testing.T, h *harness, sink *smtptest.Server, n int, bounceDomain string) (int64, []int64) {
 	t.Helper()
 	bg := context.Background()
-	sink := smtptest.Start(t, smtptest.Options{})
 	runWorker(t, h.srv.out.Dispatcher())
 	h.readyToSend(sink, 2, "UTC")
+	if bounceDomain != "" {
+		g, _ := h.st.General(bg)
+		g.BounceDomain = bounceDomain
+		if _, err := h.st.SaveGeneral(bg, g); err != nil {
+			t.Fatal(err)
+		}
+	}
 	news, _ := h.st.CreateList(bg, store.ListInput{Name: new("News"), Visibility: new(store.VisibilityPublic)})
 	var contacts []int64
 	for i := range n {
@@ -111,7 +118,7 @@ func TestSESNotifications(t *testing.T) {
 	t.Parallel()
 	sns := newFakeSNS(t)
 	h := newHarness(t, func(c *harnessConfig) { c.Out.SNSAllowURL = sns.allow })
-	campaign, sends := feedbackCampaign(t, h, 3)
+	campaign, sends := feedbackCampaign(t, h, smtptest.Start(t, smtptest.Options{}), 3, "")
 	path := sesRelay(t, h)
 	bg := context.Background()
 	// SES names its messages by its own id: reader00's send got one.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"herald/mailer/feedback"
+	"herald/scheduler/inbound"
 	"herald/store"
 )
 
@@ -58,14 +59,15 @@ func (s *Service) TakeSNS(ctx context.Context, token string, body []byte) (int, 
 	return s.TakeReports(ctx, reports, "ses")
 }
 
-// TakeMail takes one message that came back to Herald by email, addressed
-// to to: a bounce or complaint to a VERP return path, bounces+<token>@…,
+// TakeMail takes one message that came back to Herald by email (it is
+// the inbound listener's and poller's Handler): a bounce or complaint to a VERP return path, bounces+<token>@…,
 // or a mailto unsubscribe request to unsubscribe+<token>@…. Mail that says
 // nothing Herald records is accepted and dropped. It returns nil only
 // after what the message says is committed.
-func (s *Service) TakeMail(ctx context.Context, to []string, raw []byte, via string) error {
+func (s *Service) TakeMail(ctx context.Context, m inbound.Mail) error {
+	via := m.Via
 	var verp *store.FeedbackTarget
-	for _, addr := range to {
+	for _, addr := range m.To {
 		local, token := addressToken(addr)
 		if token == "" {
 			continue
@@ -88,7 +90,7 @@ func (s *Service) TakeMail(ctx context.Context, to []string, raw []byte, via str
 			verp = &t
 		}
 	}
-	reports, err := feedback.ParseMail(raw)
+	reports, err := feedback.ParseMail(m.Raw)
 	if err != nil {
 		s.log.Debug("mail that is no bounce or complaint", "via", via, "err", err)
 		return nil
