@@ -25,14 +25,41 @@ var webhookBody = bodyClass{feedback.MaxWebhookBody, "The notification is larger
 // isHookPath says whether p is a feedback webhook.
 func isHookPath(p string) bool { return strings.HasPrefix(p, "/hooks/") }
 
-// hookSES takes an SES notification delivered by Amazon SNS.
-func (s *Server) hookSES(c *echo.Context) error {
-	body, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		return err
+// hook reads a webhook's body, hands it to take, and answers.
+func hook(take func(c *echo.Context, body []byte) error) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		body, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return err
+		}
+		return hookAnswer(c, take(c, body))
 	}
-	_, err = s.out.TakeSNS(c.Request().Context(), c.Param("token"), body)
-	return hookAnswer(c, err)
+}
+
+// hookSES takes an SES notification delivered by Amazon SNS.
+func (s *Server) hookSES(c *echo.Context, body []byte) error {
+	_, err := s.out.TakeSNS(c.Request().Context(), c.Param("token"), body)
+	return err
+}
+
+// hookPostmark takes a Postmark webhook post.
+func (s *Server) hookPostmark(c *echo.Context, body []byte) error {
+	_, err := s.out.TakePostmark(c.Request().Context(), c.Param("token"), body)
+	return err
+}
+
+// hookSendGrid takes a post of SendGrid's Signed Event Webhook.
+func (s *Server) hookSendGrid(c *echo.Context, body []byte) error {
+	h := c.Request().Header
+	_, err := s.out.TakeSendGrid(c.Request().Context(), c.Param("token"),
+		h.Get(feedback.SendGridSignatureHeader), h.Get(feedback.SendGridTimestampHeader), body)
+	return err
+}
+
+// hookMailgun takes a Mailgun webhook post.
+func (s *Server) hookMailgun(c *echo.Context, body []byte) error {
+	_, err := s.out.TakeMailgun(c.Request().Context(), c.Param("token"), body)
+	return err
 }
 
 // hookAnswer writes a webhook's answer: plain text a provider's log shows.

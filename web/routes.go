@@ -51,6 +51,9 @@ var PublicRoutes = map[string]bool{
 	"GET /o/:token":                  true,
 	"GET /c/:token":                  true,
 	"POST /hooks/ses/:token":         true,
+	"POST /hooks/postmark/:token":    true,
+	"POST /hooks/sendgrid/:token":    true,
+	"POST /hooks/mailgun/:token":     true,
 }
 
 // builtSections are the sections with pages of their own; the others show
@@ -68,6 +71,9 @@ var largeBodies = map[string]bodyClass{
 	"POST /api/v1/media":                 imageUpload,
 	"POST /api/v1/messages":              messageBody,
 	"POST /hooks/ses/:token":             webhookBody,
+	"POST /hooks/postmark/:token":        webhookBody,
+	"POST /hooks/sendgrid/:token":        webhookBody,
+	"POST /hooks/mailgun/:token":         webhookBody,
 }
 
 // routes registers every route Herald serves.
@@ -97,7 +103,10 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/u/:token", s.unsubscribeSubmit)
 	e.GET("/o/:token", s.trackOpen)
 	e.GET("/c/:token", s.trackClick)
-	e.POST("/hooks/ses/:token", s.hookSES)
+	e.POST("/hooks/ses/:token", hook(s.hookSES))
+	e.POST("/hooks/postmark/:token", hook(s.hookPostmark))
+	e.POST("/hooks/sendgrid/:token", hook(s.hookSendGrid))
+	e.POST("/hooks/mailgun/:token", hook(s.hookMailgun))
 
 	admin := e.Group("", s.requireUser)
 	admin.POST("/logout", s.logout)

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// FeedbackHooks is Settings → Bounces & webhooks: what Postmark, SendGrid
+// and Mailgun need to post their events to Herald. Each provider's URL,
+// /hooks/<provider>/<token>, carries its own unguessable token; SendGrid's
+// events are checked with the public key it shows, Mailgun's with its
+// signing key. The whole is stored sealed, like relay passwords.
+type FeedbackHooks struct {
+	PostmarkToken string `json:"postmark_token"`
+	SendGridToken string `json:"sendgrid_token"`
+	MailgunToken  string `json:"mailgun_token"`
+	// SendGridKey is the verification key of SendGrid's Signed Event
+	// Webhook, base64 as SendGrid shows it; "" refuses every SendGrid post.
+	SendGridKey string `json:"sendgrid_key"`
+	// MailgunKey is Mailgun's HTTP webhook signing key; "" refuses every
+	// Mailgun post.
+	MailgunKey string `json:"mailgun_key"`
+}
+
+const feedbackHooksKey = "feedback_hooks"
+
+// FeedbackHooks returns the webhook settings, making each provider's
+// token the first time they are read.
+func (s *Store) FeedbackHooks(ctx context.Context) (FeedbackHooks, error) {
+	h, err := s.feedbackHooks(ctx, s.r)
+	if err != nil || (h.PostmarkToken != "" && h.SendGridToken != "" && h.MailgunToken != "") {
+		return h, err
+	}
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		if h, err = s.feedbackHooks(ctx, tx); err != nil {
+			return err
+		}
+		for _, t := range []*string{&h.PostmarkToken, &h.SendGridToken, &h.MailgunToken} {
+			if *t == "" {
+				*t = randomToken(16)
+			}
+		}
+		return s.putFeedbackHooks(ctx, tx, h)
+	})
+	return h, err
+}
+
+func (s *Store) feedbackHooks(ctx context.Context, q queryer) (FeedbackHooks, error) {
+	var h FeedbackHooks
+	v, err := s.setting(ctx, q, feedbackHooksKey)
+	if errors.Is(err, ErrNotFound) {
+		return h, nil
+	}
+	if err != nil {
+		return h, err
+	}
+	sealed, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return h, fmt.Errorf("store: webhook settings: %w", err)
+	}
+	plain, err := s.box.Open(sealed)
+	if err != nil {
+		return h, fmt.Errorf("store: webhook settings: %w", ErrSecretUnreadable)
+	}
+	if err := json.Unmarshal([]byte(plain), &h); err != nil {
+		return h, fmt.Errorf("store: webhook settings: %w", err)
+	}
+	return h, nil
+}
+
+func (s *Store) putFeedbackHooks(ctx context.Context, tx *sql.Tx, h FeedbackHooks) error {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.box.Seal(string(b))
+	if err != nil {
+		return err
+	}
+	return putSetting(ctx, tx, feedbackHooksKey, base64.StdEncoding.EncodeToString(sealed))
+}
+
+// FeedbackKeys are the keys an owner pastes from a provider; nil keeps
+// the saved one, "" removes it.
+type FeedbackKeys struct {
+	SendGridKey *string `json:"sendgrid_key"`
+	MailgunKey  *string `json:"mailgun_key"`
+}
+
+// Validate reports what is wrong with the keys, keyed by field name.
+func (k FeedbackKeys) Validate() map[string]string {
+	errs := map[string]string{}
+	if k.SendGridKey != nil && len(*k.SendGridKey) > 2000 {
+		errs["sendgrid_key"] = "Paste the verification key SendGrid shows under Mail Settings → Event Webhook → Signature verification."
+	}
+	if k.MailgunKey != nil && (len(*k.MailgunKey) > 200 || hasControl(*k.MailgunKey)) {
+		errs["mailgun_key"] = "Paste the HTTP webhook signing key Mailgun shows under Sending → Webhooks."
+	}
+	return errs
+}
+
+// SaveFeedbackKeys stores the keys pasted from SendGrid and Mailgun.
+func (s *Store) SaveFeedbackKeys(ctx context.Context, k FeedbackKeys) (FeedbackHooks, error) {
+	if errs := k.Validate(); len(errs) > 0 {
+		return FeedbackHooks{}, &ValidationError{Fields: errs}
+	}
+	h, err := s.FeedbackHooks(ctx)
+	if err != nil {
+		return h, err
+	}
+	if k.SendGridKey != nil {
+		h.SendGridKey = strings.TrimSpace(*k.SendGridKey)
+	}
+	if k.MailgunKey != nil {
+		h.MailgunKey = strings.TrimSpace(*k.MailgunKey)
+	}
+	return h, s.Tx(ctx, func(tx *sql.Tx) error { return s.putFeedbackHooks(ctx, tx, h) })
+}
