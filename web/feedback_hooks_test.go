@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"herald/mailer/feedback/snstest"
 	"herald/mailer/smtptest"
 	"herald/store"
 )
@@ -116,8 +117,8 @@ func sesEvent(kind, messageID, rcpt string) string {
 // to a relay's notification URL and checks what they change.
 func TestSESNotifications(t *testing.T) {
 	t.Parallel()
-	sns := newFakeSNS(t)
-	h := newHarness(t, func(c *harnessConfig) { c.Out.SNSAllowURL = sns.allow })
+	sns := snstest.Start(t, false)
+	h := newHarness(t, func(c *harnessConfig) { c.Out.SNSAllowURL = sns.Allow })
 	campaign, sends := feedbackCampaign(t, h, smtptest.Start(t, smtptest.Options{}), 3, "")
 	path := sesRelay(t, h)
 	bg := context.Background()
@@ -127,10 +128,10 @@ func TestSESNotifications(t *testing.T) {
 	}
 	post := func(body []byte) (int, string) { return h.postBody(path, "text/plain; charset=UTF-8", body, nil) }
 
-	if code, msg := post(sns.confirmation(t)); code != 200 || sns.confirmed.Load() != 1 {
-		t.Fatalf("subscription confirmation: %d %s, confirmed %d", code, msg, sns.confirmed.Load())
+	if code, msg := post(sns.Sign(t, "SubscriptionConfirmation", "2", nil)); code != 200 || sns.Confirmed.Load() != 1 {
+		t.Fatalf("subscription confirmation: %d %s, confirmed %d", code, msg, sns.Confirmed.Load())
 	}
-	bounce := sns.notification(t, "1", sesEvent("Bounce", "ses-0001", "reader00@example.com"), "")
+	bounce := snsNotification(t, sns, "1", sesEvent("Bounce", "ses-0001", "reader00@example.com"), "")
 	for range 2 { // delivered twice, counted once
 		if code, msg := post(bounce); code != 200 {
 			t.Fatalf("bounce: %d %s", code, msg)
@@ -138,10 +139,10 @@ func TestSESNotifications(t *testing.T) {
 	}
 	// By the Message-ID Herald gave it, with signature version 2.
 	mid := fmt.Sprintf("c%d.s%d@bakery.test", campaign, sends[1])
-	if code, msg := post(sns.notification(t, "2", sesEvent("Complaint", mid, "reader01@example.com"), "")); code != 200 {
+	if code, msg := post(snsNotification(t, sns, "2", sesEvent("Complaint", mid, "reader01@example.com"), "")); code != 200 {
 		t.Fatalf("complaint: %d %s", code, msg)
 	}
-	delivery := sns.notification(t, "2", sesEvent("Delivery", fmt.Sprintf("c%d.s%d@bakery.test", campaign, sends[2]), "reader02@example.com"), "dup-1")
+	delivery := snsNotification(t, sns, "2", sesEvent("Delivery", fmt.Sprintf("c%d.s%d@bakery.test", campaign, sends[2]), "reader02@example.com"), "dup-1")
 	for range 2 {
 		if code, msg := post(delivery); code != 200 {
 			t.Fatalf("delivery: %d %s", code, msg)
@@ -165,7 +166,7 @@ func TestSESNotifications(t *testing.T) {
 	}
 
 	// Tampered: the message changed after signing. Nothing is stored.
-	forged := bytes.Replace(sns.notification(t, "2", sesEvent("Bounce", fmt.Sprintf("c%d.s%d@bakery.test", campaign, sends[2]), "reader02@example.com"), ""),
+	forged := bytes.Replace(snsNotification(t, sns, "2", sesEvent("Bounce", fmt.Sprintf("c%d.s%d@bakery.test", campaign, sends[2]), "reader02@example.com"), ""),
 		[]byte("Permanent"), []byte("Transient"), 1)
 	if code, msg := post(forged); code != 400 || !strings.Contains(msg, "signature") {
 		t.Errorf("tampered notification: %d %s", code, msg)
