@@ -104,20 +104,54 @@ func (k FeedbackKeys) Validate() map[string]string {
 	return errs
 }
 
-// SaveFeedbackKeys stores the keys pasted from SendGrid and Mailgun.
-func (s *Store) SaveFeedbackKeys(ctx context.Context, k FeedbackKeys) (FeedbackHooks, error) {
-	if errs := k.Validate(); len(errs) > 0 {
-		return FeedbackHooks{}, &ValidationError{Fields: errs}
+// FeedbackSettings change Settings → Bounces & webhooks: the bounce
+// domain and soft bounce limit, kept in General, and the keys pasted from
+// providers. Nil fields keep their value.
+type FeedbackSettings struct {
+	BounceDomain    *string `json:"bounce_domain"`
+	SoftBounceLimit *int    `json:"soft_bounce_limit"`
+	FeedbackKeys
+}
+
+// SaveFeedbackSettings validates and stores the bounce and webhook
+// settings in one transaction.
+func (s *Store) SaveFeedbackSettings(ctx context.Context, in FeedbackSettings) (General, FeedbackHooks, error) {
+	g, err := s.General(ctx)
+	if err != nil {
+		return g, FeedbackHooks{}, err
 	}
 	h, err := s.FeedbackHooks(ctx)
 	if err != nil {
-		return h, err
+		return g, h, err
 	}
-	if k.SendGridKey != nil {
-		h.SendGridKey = strings.TrimSpace(*k.SendGridKey)
+	if in.BounceDomain != nil {
+		g.BounceDomain = *in.BounceDomain
 	}
-	if k.MailgunKey != nil {
-		h.MailgunKey = strings.TrimSpace(*k.MailgunKey)
+	if in.SoftBounceLimit != nil {
+		g.SoftBounceLimit = *in.SoftBounceLimit
 	}
-	return h, s.Tx(ctx, func(tx *sql.Tx) error { return s.putFeedbackHooks(ctx, tx, h) })
+	g.Normalize()
+	errs := g.Validate()
+	for k, v := range in.FeedbackKeys.Validate() {
+		errs[k] = v
+	}
+	if len(errs) > 0 {
+		return g, h, &ValidationError{Fields: errs}
+	}
+	if in.SendGridKey != nil {
+		h.SendGridKey = strings.TrimSpace(*in.SendGridKey)
+	}
+	if in.MailgunKey != nil {
+		h.MailgunKey = strings.TrimSpace(*in.MailgunKey)
+	}
+	b, err := json.Marshal(g)
+	if err != nil {
+		return g, h, err
+	}
+	return g, h, s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := putSetting(ctx, tx, generalKey, string(b)); err != nil {
+			return err
+		}
+		return s.putFeedbackHooks(ctx, tx, h)
+	})
 }

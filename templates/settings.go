@@ -6,6 +6,7 @@ var settingsTabs = []struct{ Key, Label, Path string }{
 	{"relays", "Sending relays", "/settings/relays"},
 	{"domains", "Sending domains", "/settings/domains"},
 	{"emails", "Subscription emails", "/settings/emails"},
+	{"bounces", "Bounces & webhooks", "/settings/bounces"},
 	{"api-keys", "API keys", "/settings/api-keys"},
 	{"jobs", "Jobs", "/settings/jobs"},
 }
@@ -40,4 +41,30 @@ type GeneralForm struct {
 	ComplaintPause string
 	// DomainLimits is one "domain per-hour" pair a line.
 	DomainLimits string
+}
+
+// BouncesProps fill Settings → Bounces & webhooks.
+type BouncesProps struct {
+	Shell  Shell
+	Form   BouncesForm
+	Errors FieldErrors
+	// SendGridKeySet and MailgunKeySet say a key is saved; keys are never
+	// shown again.
+	SendGridKeySet, MailgunKeySet bool
+	// The webhook URLs to paste into each provider.
+	PostmarkURL, SendGridURL, MailgunURL string
+}
+
+// BouncesForm is the state of the Settings → Bounces & webhooks form.
+type BouncesForm struct {
+	BounceDomain    string
+	SoftBounceLimit string
+}
+
+// keyHint says where a provider shows a key, and whether one is saved.
+func keyHint(set bool, where string) string {
+	if set {
+		return "A key is saved; paste a new one to replace it. Found under " + where + "."
+	}
+	return "Found under " + where + ". Without it, the provider's posts are refused."
 }

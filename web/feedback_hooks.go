@@ -25,6 +25,14 @@ var webhookBody = bodyClass{feedback.MaxWebhookBody, "The notification is larger
 // isHookPath says whether p is a feedback webhook.
 func isHookPath(p string) bool { return strings.HasPrefix(p, "/hooks/") }
 
+// hookURL is the full address of a provider's webhook, "" without a token.
+func (s *Server) hookURL(provider, token string) string {
+	if token == "" {
+		return ""
+	}
+	return strings.TrimRight(s.general().BaseURL, "/") + "/hooks/" + provider + "/" + token
+}
+
 // hook reads a webhook's body, hands it to take, and answers.
 func hook(take func(c *echo.Context, body []byte) error) echo.HandlerFunc {
 	return func(c *echo.Context) error {

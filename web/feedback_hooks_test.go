@@ -68,7 +68,8 @@ func feedbackCampaign(t *testing.T, h *harness, sink *smtptest.Server, n int, bo
 	return c.ID, sends
 }
 
-// sesRelay adds a disabled SES relay and returns its notification path.
+// sesRelay adds a disabled SES relay and returns its notification path,
+// checking that the relay's page shows the full address.
 func sesRelay(t *testing.T, h *harness) string {
 	t.Helper()
 	r, err := h.st.CreateRelay(context.Background(), store.RelayInput{Name: "SES", Kind: "ses", Region: "us-east-1", MaxConnections: 1})
@@ -78,7 +79,12 @@ func sesRelay(t *testing.T, h *harness) string {
 	if len(r.FeedbackToken) < 20 {
 		t.Fatalf("relay feedback token %q", r.FeedbackToken)
 	}
-	return "/hooks/ses/" + r.FeedbackToken
+	h.signIn()
+	path := "/hooks/ses/" + r.FeedbackToken
+	if page := body(t, h.get(fmt.Sprintf("/settings/relays/%d", r.ID))); !strings.Contains(page, "https://news.bakery.test"+path) {
+		t.Errorf("the relay's page does not show its notification address %s", path)
+	}
+	return path
 }
 
 func (h *harness) postBody(path, contentType string, body []byte, hdr map[string]string) (int, string) {

@@ -32,7 +32,7 @@ func TestProviderWebhooks(t *testing.T) {
 	}
 	sgKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKIXPublicKey(&sgKey.PublicKey)
-	hooks, err := h.st.SaveFeedbackKeys(bg, store.FeedbackKeys{SendGridKey: new(base64.StdEncoding.EncodeToString(der)), MailgunKey: new("mg-signing-key")})
+	_, hooks, err := h.st.SaveFeedbackSettings(bg, store.FeedbackSettings{FeedbackKeys: store.FeedbackKeys{SendGridKey: new(base64.StdEncoding.EncodeToString(der)), MailgunKey: new("mg-signing-key")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,104 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/store"
+	"herald/templates"
+)
+
+// Settings → Bounces & webhooks, and its API.
+
+func (s *Server) bouncesForm(c *echo.Context) error {
+	h, err := s.store.FeedbackHooks(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	g := s.general()
+	return s.render(c, http.StatusOK, templates.BouncesPage(s.bouncesProps(c, g, h,
+		templates.BouncesForm{BounceDomain: g.BounceDomain, SoftBounceLimit: strconv.Itoa(g.SoftBounceLimit)}, nil)))
+}
+
+func (s *Server) bouncesSave(c *echo.Context) error {
+	f := templates.BouncesForm{BounceDomain: c.FormValue("bounce_domain"), SoftBounceLimit: c.FormValue("soft_bounce_limit")}
+	in := store.FeedbackSettings{BounceDomain: &f.BounceDomain}
+	n, err := strconv.Atoi(strings.TrimSpace(f.SoftBounceLimit))
+	if err != nil {
+		n = -1 // refused by validation with its message
+	}
+	in.SoftBounceLimit = &n
+	// An empty key field keeps the saved key: keys are never shown again.
+	for dst, field := range map[**string]string{&in.SendGridKey: "sendgrid_key", &in.MailgunKey: "mailgun_key"} {
+		if v := strings.TrimSpace(c.FormValue(field)); v != "" {
+			*dst = &v
+		}
+	}
+	g, h, err := s.store.SaveFeedbackSettings(c.Request().Context(), in)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return s.render(c, http.StatusUnprocessableEntity, templates.BouncesPage(s.bouncesProps(c, g, h, f, ve.Fields)))
+	}
+	if err != nil {
+		return err
+	}
+	s.generalCache.Store(&g)
+	s.flash(c, "success", "Settings saved.")
+	return redirect(c, "/settings/bounces")
+}
+
+func (s *Server) bouncesProps(c *echo.Context, g store.General, h store.FeedbackHooks, f templates.BouncesForm, errs map[string]string) templates.BouncesProps {
+	fs := s.feedbackSettingsOf(g, h)
+	return templates.BouncesProps{Shell: s.shell(c, "settings", "Bounces & webhooks"), Form: f, Errors: errs,
+		SendGridKeySet: fs.SendGridKeySet, MailgunKeySet: fs.MailgunKeySet, PostmarkURL: fs.PostmarkURL, SendGridURL: fs.SendGridURL, MailgunURL: fs.MailgunURL}
+}
+
+// feedbackSettings is what the API shows of Settings → Bounces & webhooks:
+// the webhook addresses, and whether each key is saved, never the keys.
+type feedbackSettings struct {
+	BounceDomain    string `json:"bounce_domain"`
+	SoftBounceLimit int    `json:"soft_bounce_limit"`
+	PostmarkURL     string `json:"postmark_url"`
+	SendGridURL     string `json:"sendgrid_url"`
+	MailgunURL      string `json:"mailgun_url"`
+	SendGridKeySet  bool   `json:"sendgrid_key_set"`
+	MailgunKeySet   bool   `json:"mailgun_key_set"`
+}
+
+func (s *Server) feedbackSettingsOf(g store.General, h store.FeedbackHooks) feedbackSettings {
+	return feedbackSettings{BounceDomain: g.BounceDomain, SoftBounceLimit: g.SoftBounceLimit,
+		PostmarkURL: s.hookURL("postmark", h.PostmarkToken), SendGridURL: s.hookURL("sendgrid", h.SendGridToken), MailgunURL: s.hookURL("mailgun", h.MailgunToken),
+		SendGridKeySet: h.SendGridKey != "", MailgunKeySet: h.MailgunKey != ""}
+}
+
+// apiFeedbackSettingsGet shows the settings to a key with full access
+// only: the webhook addresses carry secrets.
+func (s *Server) apiFeedbackSettingsGet(c *echo.Context) error {
+	if key, ok := c.Get(ctxAPIKey).(store.APIKey); !ok || !key.HasScope(store.ScopeFull) {
+		return apiErr(http.StatusForbidden, "forbidden", "The webhook addresses carry secrets: use a key with full access.")
+	}
+	h, err := s.store.FeedbackHooks(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, s.feedbackSettingsOf(s.general(), h))
+}
+
+// apiFeedbackSettingsUpdate changes the fields given; a key given as ""
+// is removed.
+func (s *Server) apiFeedbackSettingsUpdate(c *echo.Context) error {
+	var in store.FeedbackSettings
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	g, h, err := s.store.SaveFeedbackSettings(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	s.generalCache.Store(&g)
+	return apiData(c, http.StatusOK, s.feedbackSettingsOf(g, h))
+}
