@@ -139,6 +139,11 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		{"imports", importer.Run},
 		{"scheduler", sched.Run},
 	}
+	poller, err := inbound.NewPoller(out.MailboxConfig, out.TakeMail, log)
+	if err != nil {
+		return nil, err
+	}
+	parts = append(parts, part{"pop3 poller", poller.Run})
 	if lns.smtp != nil {
 		l, err := inbound.NewListener(lns.smtp, out.TakeMail, log)
 		if err != nil {

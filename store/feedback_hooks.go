@@ -25,6 +25,74 @@ type FeedbackHooks struct {
 	// MailgunKey is Mailgun's HTTP webhook signing key; "" refuses every
 	// Mailgun post.
 	MailgunKey string `json:"mailgun_key"`
+	// Mailbox is the POP3 mailbox Herald reads bounces from, when the
+	// return path is an ordinary mailbox elsewhere; off without a host.
+	Mailbox Mailbox `json:"mailbox"`
+}
+
+// Mailbox is a POP3 mailbox: its server, how the connection is secured
+// ("tls" from the first byte, "starttls", or "none" to this machine only),
+// and the account.
+type Mailbox struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	TLS      string `json:"tls"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// MailboxInput changes the mailbox; nil fields keep their value.
+type MailboxInput struct {
+	Host     *string `json:"host"`
+	Port     *int    `json:"port"`
+	TLS      *string `json:"tls"`
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+}
+
+// apply sets m's fields from in, trimmed.
+func (in MailboxInput) apply(m *Mailbox) {
+	for dst, v := range map[*string]*string{&m.Host: in.Host, &m.TLS: in.TLS, &m.Username: in.Username} {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	if in.Password != nil {
+		m.Password = *in.Password
+	}
+	if in.Port != nil {
+		m.Port = *in.Port
+	}
+	if m.TLS == "" {
+		m.TLS = "tls"
+	}
+}
+
+// Validate reports what is wrong with the mailbox, keyed by field name.
+func (m Mailbox) Validate() map[string]string {
+	errs := map[string]string{}
+	if m.Host == "" {
+		return errs
+	}
+	if msg := CheckLine(m.Host, 253); msg != "" || strings.ContainsAny(m.Host, " /:@") {
+		errs["mailbox_host"] = "Give the POP3 server's host name, like pop.example.com."
+	}
+	if m.Port < 0 || m.Port > 65535 {
+		errs["mailbox_port"] = "Use a port from 1 to 65535, or 0 for the usual one (995 with TLS, 110 otherwise)."
+	}
+	switch m.TLS {
+	case "tls", "starttls":
+	case "none":
+		if m.Host != "localhost" && m.Host != "127.0.0.1" && m.Host != "::1" {
+			errs["mailbox_tls"] = "Without TLS the password would cross the network in plain text: choose TLS or STARTTLS."
+		}
+	default:
+		errs["mailbox_tls"] = "Choose TLS, STARTTLS or none."
+	}
+	if m.Username == "" || hasControl(m.Username) || hasControl(m.Password) {
+		errs["mailbox_username"] = "Give the mailbox's username and password."
+	}
+	return errs
 }
 
 const feedbackHooksKey = "feedback_hooks"
@@ -111,6 +179,7 @@ type FeedbackSettings struct {
 	BounceDomain    *string `json:"bounce_domain"`
 	SoftBounceLimit *int    `json:"soft_bounce_limit"`
 	FeedbackKeys
+	Mailbox *MailboxInput `json:"mailbox"`
 }
 
 // SaveFeedbackSettings validates and stores the bounce and webhook
@@ -130,9 +199,15 @@ func (s *Store) SaveFeedbackSettings(ctx context.Context, in FeedbackSettings) (
 	if in.SoftBounceLimit != nil {
 		g.SoftBounceLimit = *in.SoftBounceLimit
 	}
+	if in.Mailbox != nil {
+		in.Mailbox.apply(&h.Mailbox)
+	}
 	g.Normalize()
 	errs := g.Validate()
 	for k, v := range in.FeedbackKeys.Validate() {
+		errs[k] = v
+	}
+	for k, v := range h.Mailbox.Validate() {
 		errs[k] = v
 	}
 	if len(errs) > 0 {

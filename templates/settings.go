@@ -48,9 +48,9 @@ type BouncesProps struct {
 	Shell  Shell
 	Form   BouncesForm
 	Errors FieldErrors
-	// SendGridKeySet and MailgunKeySet say a key is saved; keys are never
-	// shown again.
-	SendGridKeySet, MailgunKeySet bool
+	// SendGridKeySet, MailgunKeySet and MailboxPasswordSet say a secret
+	// is saved; secrets are never shown again.
+	SendGridKeySet, MailgunKeySet, MailboxPasswordSet bool
 	// The webhook URLs to paste into each provider.
 	PostmarkURL, SendGridURL, MailgunURL string
 }
@@ -59,6 +59,8 @@ type BouncesProps struct {
 type BouncesForm struct {
 	BounceDomain    string
 	SoftBounceLimit string
+	// The POP3 mailbox, as typed.
+	MailboxHost, MailboxPort, MailboxTLS, MailboxUsername string
 }
 
 // keyHint says where a provider shows a key, and whether one is saved.

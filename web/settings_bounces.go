@@ -20,20 +20,23 @@ func (s *Server) bouncesForm(c *echo.Context) error {
 		return err
 	}
 	g := s.general()
-	return s.render(c, http.StatusOK, templates.BouncesPage(s.bouncesProps(c, g, h,
-		templates.BouncesForm{BounceDomain: g.BounceDomain, SoftBounceLimit: strconv.Itoa(g.SoftBounceLimit)}, nil)))
+	m := h.Mailbox
+	f := templates.BouncesForm{BounceDomain: g.BounceDomain, SoftBounceLimit: strconv.Itoa(g.SoftBounceLimit),
+		MailboxHost: m.Host, MailboxTLS: m.TLS, MailboxUsername: m.Username}
+	if m.Port != 0 {
+		f.MailboxPort = strconv.Itoa(m.Port)
+	}
+	return s.render(c, http.StatusOK, templates.BouncesPage(s.bouncesProps(c, g, h, f, nil)))
 }
 
 func (s *Server) bouncesSave(c *echo.Context) error {
-	f := templates.BouncesForm{BounceDomain: c.FormValue("bounce_domain"), SoftBounceLimit: c.FormValue("soft_bounce_limit")}
-	in := store.FeedbackSettings{BounceDomain: &f.BounceDomain}
-	n, err := strconv.Atoi(strings.TrimSpace(f.SoftBounceLimit))
-	if err != nil {
-		n = -1 // refused by validation with its message
-	}
-	in.SoftBounceLimit = &n
-	// An empty key field keeps the saved key: keys are never shown again.
-	for dst, field := range map[**string]string{&in.SendGridKey: "sendgrid_key", &in.MailgunKey: "mailgun_key"} {
+	f := templates.BouncesForm{BounceDomain: c.FormValue("bounce_domain"), SoftBounceLimit: c.FormValue("soft_bounce_limit"),
+		MailboxHost: c.FormValue("mailbox_host"), MailboxPort: c.FormValue("mailbox_port"), MailboxTLS: c.FormValue("mailbox_tls"),
+		MailboxUsername: c.FormValue("mailbox_username")}
+	in := store.FeedbackSettings{BounceDomain: &f.BounceDomain, SoftBounceLimit: typedInt(f.SoftBounceLimit),
+		Mailbox: &store.MailboxInput{Host: &f.MailboxHost, Port: typedInt(f.MailboxPort), TLS: &f.MailboxTLS, Username: &f.MailboxUsername}}
+	// An empty secret field keeps the saved secret: they are never shown again.
+	for dst, field := range map[**string]string{&in.SendGridKey: "sendgrid_key", &in.MailgunKey: "mailgun_key", &in.Mailbox.Password: "mailbox_password"} {
 		if v := strings.TrimSpace(c.FormValue(field)); v != "" {
 			*dst = &v
 		}
@@ -51,10 +54,23 @@ func (s *Server) bouncesSave(c *echo.Context) error {
 	return redirect(c, "/settings/bounces")
 }
 
+// typedInt is a number typed in a form: 0 when empty, -1 (which
+// validation refuses with its message) when not a number.
+func typedInt(v string) *int {
+	n := 0
+	if v = strings.TrimSpace(v); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			n = -1
+		}
+	}
+	return &n
+}
+
 func (s *Server) bouncesProps(c *echo.Context, g store.General, h store.FeedbackHooks, f templates.BouncesForm, errs map[string]string) templates.BouncesProps {
 	fs := s.feedbackSettingsOf(g, h)
 	return templates.BouncesProps{Shell: s.shell(c, "settings", "Bounces & webhooks"), Form: f, Errors: errs,
-		SendGridKeySet: fs.SendGridKeySet, MailgunKeySet: fs.MailgunKeySet, PostmarkURL: fs.PostmarkURL, SendGridURL: fs.SendGridURL, MailgunURL: fs.MailgunURL}
+		SendGridKeySet: fs.SendGridKeySet, MailgunKeySet: fs.MailgunKeySet, MailboxPasswordSet: h.Mailbox.Password != "", PostmarkURL: fs.PostmarkURL, SendGridURL: fs.SendGridURL, MailgunURL: fs.MailgunURL}
 }
 
 // feedbackSettings is what the API shows of Settings → Bounces & webhooks:
@@ -67,12 +83,22 @@ type feedbackSettings struct {
 	MailgunURL      string `json:"mailgun_url"`
 	SendGridKeySet  bool   `json:"sendgrid_key_set"`
 	MailgunKeySet   bool   `json:"mailgun_key_set"`
+	Mailbox         struct {
+		Host        string `json:"host"`
+		Port        int    `json:"port"`
+		TLS         string `json:"tls"`
+		Username    string `json:"username"`
+		PasswordSet bool   `json:"password_set"`
+	} `json:"mailbox"`
 }
 
 func (s *Server) feedbackSettingsOf(g store.General, h store.FeedbackHooks) feedbackSettings {
-	return feedbackSettings{BounceDomain: g.BounceDomain, SoftBounceLimit: g.SoftBounceLimit,
+	fs := feedbackSettings{BounceDomain: g.BounceDomain, SoftBounceLimit: g.SoftBounceLimit,
 		PostmarkURL: s.hookURL("postmark", h.PostmarkToken), SendGridURL: s.hookURL("sendgrid", h.SendGridToken), MailgunURL: s.hookURL("mailgun", h.MailgunToken),
 		SendGridKeySet: h.SendGridKey != "", MailgunKeySet: h.MailgunKey != ""}
+	m := h.Mailbox
+	fs.Mailbox.Host, fs.Mailbox.Port, fs.Mailbox.TLS, fs.Mailbox.Username, fs.Mailbox.PasswordSet = m.Host, m.Port, m.TLS, m.Username, m.Password != ""
+	return fs
 }
 
 // apiFeedbackSettingsGet shows the settings to a key with full access

@@ -31,6 +31,19 @@ func TestBounceSettings(t *testing.T) {
 	if code, out := h.api(full, http.MethodPut, "/api/v1/settings/feedback", map[string]any{"bounce_domain": "not a domain"}); code != 422 {
 		t.Errorf("a bad bounce domain: %d %v", code, out)
 	}
+	mailbox := map[string]any{"host": "pop.example.com", "tls": "none", "username": "bounces", "password": "s3cret"}
+	if code, out := h.api(full, http.MethodPut, "/api/v1/settings/feedback", map[string]any{"mailbox": mailbox}); code != 422 {
+		t.Errorf("a plain-text mailbox across the network: %d %v", code, out)
+	}
+	mailbox["tls"] = "tls"
+	code, out = h.api(full, http.MethodPut, "/api/v1/settings/feedback", map[string]any{"mailbox": mailbox})
+	if mb, _ := out["data"].(map[string]any)["mailbox"].(map[string]any); code != 200 || mb["password_set"] != true || mb["password"] != nil {
+		t.Errorf("PUT mailbox: %d %v", code, out)
+	}
+	cfg, on, err := h.srv.out.MailboxConfig(context.Background())
+	if !on || err != nil || cfg.Host != "pop.example.com" || cfg.TLS != "tls" || cfg.Username != "bounces" || cfg.Password != "s3cret" {
+		t.Errorf("the poller's settings: %+v %v %v", cfg, on, err)
+	}
 	g, _ := h.st.General(context.Background())
 	if g.BounceDomain != "bounces.bakery.test" || g.SoftBounceLimit != 5 || g.BaseURL != h.ts.URL {
 		t.Errorf("general settings after saving bounce settings: %+v", g)
@@ -41,12 +54,14 @@ func TestBounceSettings(t *testing.T) {
 	if !strings.Contains(page, data["postmark_url"].(string)) || !strings.Contains(page, "A key is saved") {
 		t.Errorf("the page does not show the webhook addresses or the saved key:\n%s", page)
 	}
-	resp := h.postForm("/settings/bounces", url.Values{"bounce_domain": {""}, "soft_bounce_limit": {"3"}, "sendgrid_key": {"abc"}}, nil)
+	resp := h.postForm("/settings/bounces", url.Values{"bounce_domain": {""}, "soft_bounce_limit": {"3"}, "sendgrid_key": {"abc"},
+		"mailbox_host": {"pop.example.com"}, "mailbox_tls": {"starttls"}, "mailbox_username": {"bounces"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("saving the page: %d %s", resp.StatusCode, body(t, resp))
 	}
 	hooks, _ := h.st.FeedbackHooks(context.Background())
-	if g, _ := h.st.General(context.Background()); g.BounceDomain != "" || hooks.SendGridKey != "abc" || hooks.MailgunKey != "key-1" {
-		t.Errorf("after saving the page: domain %q, keys %q %q", g.BounceDomain, hooks.SendGridKey, hooks.MailgunKey)
+	if g, _ := h.st.General(context.Background()); g.BounceDomain != "" || hooks.SendGridKey != "abc" || hooks.MailgunKey != "key-1" ||
+		hooks.Mailbox.TLS != "starttls" || hooks.Mailbox.Password != "s3cret" {
+		t.Errorf("after saving the page: domain %q, keys %q %q, mailbox %+v", g.BounceDomain, hooks.SendGridKey, hooks.MailgunKey, hooks.Mailbox)
 	}
 }

@@ -136,3 +136,14 @@ func (s *Service) unsubscribeMailto(g store.General, def string, campaign, send 
 	}
 	return "unsubscribe+" + s.tracker.SignVERP(campaign, send) + "@" + g.BounceDomain
 }
+
+// MailboxConfig is the POP3 poller's settings, from Settings → Bounces &
+// webhooks, and whether polling is on (a mailbox host is set).
+func (s *Service) MailboxConfig(ctx context.Context) (inbound.PollerConfig, bool, error) {
+	h, err := s.st.FeedbackHooks(ctx)
+	if err != nil || h.Mailbox.Host == "" {
+		return inbound.PollerConfig{}, false, err
+	}
+	m := h.Mailbox
+	return inbound.PollerConfig{Host: m.Host, Port: m.Port, TLS: m.TLS, Username: m.Username, Password: m.Password}, true, nil
+}
