@@ -83,13 +83,23 @@ type feedbackSettings struct {
 	MailgunURL      string `json:"mailgun_url"`
 	SendGridKeySet  bool   `json:"sendgrid_key_set"`
 	MailgunKeySet   bool   `json:"mailgun_key_set"`
-	Mailbox         struct {
+	// SESURLs are the SES relays' notification addresses, for their SNS
+	// subscriptions.
+	SESURLs []sesURL `json:"ses_urls"`
+	Mailbox struct {
 		Host        string `json:"host"`
 		Port        int    `json:"port"`
 		TLS         string `json:"tls"`
 		Username    string `json:"username"`
 		PasswordSet bool   `json:"password_set"`
 	} `json:"mailbox"`
+}
+
+// sesURL is an SES relay's notification address.
+type sesURL struct {
+	RelayID int64  `json:"relay_id"`
+	Name    string `json:"name"`
+	URL     string `json:"url"`
 }
 
 func (s *Server) feedbackSettingsOf(g store.General, h store.FeedbackHooks) feedbackSettings {
@@ -111,7 +121,18 @@ func (s *Server) apiFeedbackSettingsGet(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return apiData(c, http.StatusOK, s.feedbackSettingsOf(s.general(), h))
+	fs := s.feedbackSettingsOf(s.general(), h)
+	relays, err := s.store.Relays(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	fs.SESURLs = []sesURL{}
+	for _, r := range relays {
+		if r.Kind == store.RelaySES {
+			fs.SESURLs = append(fs.SESURLs, sesURL{RelayID: r.ID, Name: r.Name, URL: s.hookURL("ses", r.FeedbackToken)})
+		}
+	}
+	return apiData(c, http.StatusOK, fs)
 }
 
 // apiFeedbackSettingsUpdate changes the fields given; a key given as ""

@@ -44,6 +44,14 @@ func TestBounceSettings(t *testing.T) {
 	if !on || err != nil || cfg.Host != "pop.example.com" || cfg.TLS != "tls" || cfg.Username != "bounces" || cfg.Password != "s3cret" {
 		t.Errorf("the poller's settings: %+v %v %v", cfg, on, err)
 	}
+	ses, err := h.st.CreateRelay(context.Background(), store.RelayInput{Name: "SES", Kind: "ses", Region: "eu-west-1", MaxConnections: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out = h.api(full, http.MethodGet, "/api/v1/settings/feedback", nil)
+	if urls, _ := out["data"].(map[string]any)["ses_urls"].([]any); len(urls) != 1 || urls[0].(map[string]any)["url"] != h.ts.URL+"/hooks/ses/"+ses.FeedbackToken {
+		t.Errorf("GET feedback settings: SES addresses %v", out)
+	}
 	g, _ := h.st.General(context.Background())
 	if g.BounceDomain != "bounces.bakery.test" || g.SoftBounceLimit != 5 || g.BaseURL != h.ts.URL {
 		t.Errorf("general settings after saving bounce settings: %+v", g)
