@@ -14,15 +14,16 @@ type FeedbackTarget struct {
 }
 
 // FindByProviderID returns the send or message the relay gave providerID.
+// The provider_id != '' terms let SQLite use the partial indexes.
 func (s *Store) FindByProviderID(ctx context.Context, providerID string) (FeedbackTarget, error) {
 	if providerID == "" {
 		return FeedbackTarget{}, ErrNotFound
 	}
 	var t FeedbackTarget
-	err := s.r.QueryRowContext(ctx, `SELECT campaign_id, id, contact_id FROM sends WHERE provider_id = ? ORDER BY id DESC LIMIT 1`,
+	err := s.r.QueryRowContext(ctx, `SELECT campaign_id, id, contact_id FROM sends WHERE provider_id = ? AND provider_id != '' ORDER BY id DESC LIMIT 1`,
 		providerID).Scan(&t.CampaignID, &t.SendID, &t.ContactID)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE provider_id = ? ORDER BY id DESC LIMIT 1`,
+		err = s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE provider_id = ? AND provider_id != '' ORDER BY id DESC LIMIT 1`,
 			providerID).Scan(&t.MessageID)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
