@@ -72,7 +72,7 @@ func (s *Server) hookMailgun(c *echo.Context, body []byte) error {
 
 // hookAnswer writes a webhook's answer: plain text a provider's log shows.
 func hookAnswer(c *echo.Context, err error) error {
-	var bad *outbound.ErrBadNotification
+	var bad *outbound.BadNotificationError
 	switch {
 	case err == nil:
 		return c.String(http.StatusOK, "ok\n")

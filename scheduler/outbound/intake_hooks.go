@@ -11,7 +11,7 @@ import (
 
 // The provider webhooks. Each provider's URL carries its own token from
 // Settings → Bounces & webhooks; a wrong token is store.ErrNotFound, a
-// forged or damaged body ErrBadNotification. Each returns nil only after
+// forged or damaged body BadNotificationError. Each returns nil only after
 // what the body says is committed.
 
 // hookToken checks a webhook URL's token against the saved one, in

@@ -11,15 +11,15 @@ import (
 	"herald/store"
 )
 
-// ErrBadNotification is a notification that is not what it claims to be:
+// BadNotificationError is a notification that is not what it claims to be:
 // a forged or damaged signature, or a body that does not parse. Nothing of
 // it is recorded; the sender should be told (400), not asked to retry.
-type ErrBadNotification struct{ Err error }
+type BadNotificationError struct{ Err error }
 
-func (e *ErrBadNotification) Error() string { return e.Err.Error() }
-func (e *ErrBadNotification) Unwrap() error { return e.Err }
+func (e *BadNotificationError) Error() string { return e.Err.Error() }
+func (e *BadNotificationError) Unwrap() error { return e.Err }
 
-func badNotification(err error) error { return &ErrBadNotification{Err: err} }
+func badNotification(err error) error { return &BadNotificationError{Err: err} }
 
 // TakeSNS takes one delivery Amazon SNS posted to the notification URL of
 // the relay with the given feedback token: it checks SNS's signature,
@@ -59,11 +59,13 @@ func (s *Service) TakeSNS(ctx context.Context, token string, body []byte) (int, 
 	return s.TakeReports(ctx, reports, "ses")
 }
 
-// TakeMail takes one message that came back to Herald by email (it is
-// the inbound listener's and poller's Handler): a bounce or complaint to a VERP return path, bounces+<token>@…,
-// or a mailto unsubscribe request to unsubscribe+<token>@…. Mail that says
-// nothing Herald records is accepted and dropped. It returns nil only
-// after what the message says is committed.
+// TakeMail takes one message that came back to Herald by email; it is the
+// inbound listener's and poller's Handler. A bounce or complaint to a VERP
+// return path, bounces+<token>@…, is about the send the token names; a
+// message to unsubscribe+<token>@… is a mailto unsubscribe request (RFC
+// 8058) from that send's contact. Mail that says nothing Herald records is
+// accepted and dropped. It returns nil only after what the message says is
+// committed.
 func (s *Service) TakeMail(ctx context.Context, m inbound.Mail) error {
 	via := m.Via
 	var verp *store.FeedbackTarget
@@ -119,7 +121,7 @@ func addressToken(addr string) (local, token string) {
 	return "", ""
 }
 
-// ReturnPath is the envelope sender of a campaign's send: its VERP address
+// returnPath is the envelope sender of a campaign's send: its VERP address
 // when Settings → General has a bounce domain, else from.
 func (s *Service) returnPath(g store.General, from string, campaign, send int64) string {
 	if g.BounceDomain == "" {
