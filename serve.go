@@ -139,8 +139,13 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		{"imports", importer.Run},
 		{"scheduler", sched.Run},
 	}
+	poller, err := inbound.NewPoller(out.MailboxConfig, out.TakeMail, log)
+	if err != nil {
+		return nil, err
+	}
+	parts = append(parts, part{"pop3 poller", poller.Run})
 	if lns.smtp != nil {
-		l, err := inbound.NewListener(lns.smtp, inboundMail(), log)
+		l, err := inbound.NewListener(lns.smtp, out.TakeMail, log)
 		if err != nil {
 			return nil, err
 		}
@@ -148,17 +153,6 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		parts = append(parts, part{"smtp listener", l.Run})
 	}
 	return append(parts, part{"http server", serveHTTP(httpSrv, lns.http)}), nil
-}
-
-// inboundMail is what Herald does with each message the SMTP listener
-// receives: the feedback intake, which reads bounces, complaints and
-// unsubscribe requests and records them, plugs in here. Until it does,
-// every message is refused with a temporary error, so that its sender
-// keeps it and tries again later rather than Herald accepting and losing it.
-func inboundMail() inbound.Handler {
-	return func(context.Context, inbound.Mail) error {
-		return errors.New("no feedback intake in this version of Herald yet")
-	}
 }
 
 // listeners are the sockets Herald serves on; smtp is nil when the SMTP

@@ -46,6 +46,9 @@ type Recipient struct {
 	Org        OrgData
 	Date       time.Time
 	FeedbackID string
+	// UnsubscribeMailto replaces the content's List-Unsubscribe mailto for
+	// this message when set.
+	UnsubscribeMailto string
 	// Track rewrites links and adds the open pixel; nil tracks nothing.
 	Track *track.Message
 }
@@ -67,7 +70,7 @@ func (c *Content) Build(compiled *Compiled, campaignID int64, r Recipient) ([]by
 		Date:              r.Date,
 		MessageID:         fmt.Sprintf("c%d.s%d@%s", campaignID, r.SendID, domainOf(c.FromEmail)),
 		UnsubscribeURL:    r.Links.Unsubscribe,
-		UnsubscribeMailto: c.UnsubscribeMailto,
+		UnsubscribeMailto: c.unsubscribeMailto(r),
 		ListName:          c.ListName,
 		ListID:            c.ListID,
 		FeedbackID:        r.FeedbackID,
@@ -83,4 +86,12 @@ func domainOf(email string) string {
 		return email[i+1:]
 	}
 	return "herald.local"
+}
+
+// unsubscribeMailto is the List-Unsubscribe mailto of r's message.
+func (c *Content) unsubscribeMailto(r Recipient) string {
+	if r.UnsubscribeMailto != "" {
+		return r.UnsubscribeMailto
+	}
+	return c.UnsubscribeMailto
 }

@@ -60,8 +60,11 @@ type Relay struct {
 	FailingSince time.Time
 	FailingError string
 	Enabled      bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// FeedbackToken names the relay in the URL its provider posts
+	// notifications to, /hooks/ses/<token>.
+	FeedbackToken string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Trouble says in a sentence that the relay is failing (it does not
@@ -207,7 +210,7 @@ func (in RelayInput) validateSES(errs map[string]string) {
 
 const relayColumns = `id, name, kind, host, port, tls, username, password_enc IS NOT NULL, region, configuration_set, endpoint,
 	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, coalesce(warmup_from, 0), coalesce(failing_since, 0), failing_error,
-	enabled, created_at, updated_at,
+	enabled, created_at, updated_at, feedback_token,
 	(SELECT coalesce(sum(count), 0) FROM usage_counters WHERE scope = 'relay:' || relays.id
 		AND window_start = CAST(strftime('%s', 'now', 'start of day') AS INTEGER))`
 
@@ -216,7 +219,7 @@ func scanRelay(row scanner) (Relay, error) {
 	var warmupFrom, failing, created, updated int64
 	err := row.Scan(&r.ID, &r.Name, &r.Kind, &r.Host, &r.Port, &r.TLS, &r.Username, &r.PasswordSet, &r.Region, &r.ConfigurationSet, &r.Endpoint,
 		&r.MaxConnections, &r.RatePerSecond, &r.DailyQuota, &r.WarmupDays, &r.WarmupStart, &warmupFrom, &failing, &r.FailingError,
-		&r.Enabled, &created, &updated, &r.SentToday)
+		&r.Enabled, &created, &updated, &r.FeedbackToken, &r.SentToday)
 	r.CreatedAt, r.UpdatedAt = fromUnix(created), fromUnix(updated)
 	if failing != 0 {
 		r.FailingSince = fromUnix(failing)
@@ -308,10 +311,10 @@ func (s *Store) CreateRelay(ctx context.Context, in RelayInput) (Relay, error) {
 	}
 	now := unix(s.now())
 	res, err := s.w.ExecContext(ctx, `INSERT INTO relays (name, kind, host, port, tls, username, password_enc, region, configuration_set, endpoint,
-	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, warmup_from, enabled, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? > 0 THEN ? END, ?, ?, ?)`,
+	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, warmup_from, enabled, created_at, updated_at, feedback_token)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? > 0 THEN ? END, ?, ?, ?, ?)`,
 		in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, enc, in.Region, in.ConfigurationSet, in.Endpoint,
-		in.MaxConnections, in.RatePerSecond, in.DailyQuota, in.WarmupDays, in.WarmupStart, in.WarmupDays, now, in.Enabled, now, now)
+		in.MaxConnections, in.RatePerSecond, in.DailyQuota, in.WarmupDays, in.WarmupStart, in.WarmupDays, now, in.Enabled, now, now, randomToken(16))
 	if isUniqueViolation(err) {
 		return Relay{}, conflict("a relay named %q already exists", in.Name)
 	}

@@ -116,7 +116,10 @@ func TestCreateRelayStores(t *testing.T) {
 	want := Relay{
 		ID: r.ID, Name: "Postmark", Kind: "smtp", Host: "smtp.example.com", Port: 587, TLS: TLSStartTLS,
 		Username: "user", PasswordSet: true, MaxConnections: 4, RatePerSecond: 2.5, Enabled: true,
-		CreatedAt: testStart, UpdatedAt: testStart,
+		CreatedAt: testStart, UpdatedAt: testStart, FeedbackToken: r.FeedbackToken,
+	}
+	if len(r.FeedbackToken) < 20 {
+		t.Errorf("created relay has feedback token %q, want a random one", r.FeedbackToken)
 	}
 	if r.ID == 0 || r != want {
 		t.Errorf("created relay: got %+v, want %+v", r, want)

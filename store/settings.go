@@ -68,6 +68,11 @@ type General struct {
 	TrackingPrivacy bool `json:"tracking_privacy"`
 	// SoftBounceLimit soft bounces in a row make a contact bounced.
 	SoftBounceLimit int `json:"soft_bounce_limit"`
+	// BounceDomain turns on inbound bounce handling: the domain whose MX
+	// points at Herald's SMTP listener. Campaign messages then go with the
+	// return path bounces+<token>@BounceDomain and a List-Unsubscribe mailto
+	// of unsubscribe+<token>@BounceDomain; "" leaves both on the From address.
+	BounceDomain string `json:"bounce_domain,omitempty"`
 }
 
 // DomainLimit caps the messages sent to one recipient domain in an hour.
@@ -136,6 +141,9 @@ func (g *General) Normalize() {
 	for i := range g.DomainLimits {
 		g.DomainLimits[i].Domain = normalizeDomain(g.DomainLimits[i].Domain)
 	}
+	if g.BounceDomain = strings.TrimSpace(g.BounceDomain); g.BounceDomain != "" {
+		g.BounceDomain = normalizeDomain(g.BounceDomain)
+	}
 	g.Timezone = strings.TrimSpace(g.Timezone)
 	if g.Timezone == "" {
 		g.Timezone = "UTC"
@@ -178,6 +186,11 @@ func (g General) Validate() map[string]string {
 	}
 	if msg := checkDomainLimits(g.DomainLimits); msg != "" {
 		errs["domain_limits"] = msg
+	}
+	if g.BounceDomain != "" {
+		if msg := checkDomain(g.BounceDomain); msg != "" {
+			errs["bounce_domain"] = msg
+		}
 	}
 	return errs
 }

@@ -86,6 +86,9 @@ type RelayFormProps struct {
 	TestTo string
 	// TestFrom is the sender a test email will use.
 	TestFrom string
+	// NotificationURL is where SNS posts an SES relay's bounces,
+	// complaints and deliveries.
+	NotificationURL string
 }
 
 // RelayFormCardID is the card holding the relay form, which the kind switch

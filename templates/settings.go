@@ -6,6 +6,7 @@ var settingsTabs = []struct{ Key, Label, Path string }{
 	{"relays", "Sending relays", "/settings/relays"},
 	{"domains", "Sending domains", "/settings/domains"},
 	{"emails", "Subscription emails", "/settings/emails"},
+	{"bounces", "Bounces & webhooks", "/settings/bounces"},
 	{"api-keys", "API keys", "/settings/api-keys"},
 	{"jobs", "Jobs", "/settings/jobs"},
 }
@@ -43,4 +44,32 @@ type GeneralForm struct {
 	// Tracking for every campaign, and soft bounces in a row to give up.
 	TrackOpens, TrackClicks, TrackingPrivacy bool
 	SoftBounceLimit                          string
+}
+
+// BouncesProps fill Settings → Bounces & webhooks.
+type BouncesProps struct {
+	Shell  Shell
+	Form   BouncesForm
+	Errors FieldErrors
+	// SendGridKeySet, MailgunKeySet and MailboxPasswordSet say a secret
+	// is saved; secrets are never shown again.
+	SendGridKeySet, MailgunKeySet, MailboxPasswordSet bool
+	// The webhook URLs to paste into each provider.
+	PostmarkURL, SendGridURL, MailgunURL string
+}
+
+// BouncesForm is the state of the Settings → Bounces & webhooks form.
+type BouncesForm struct {
+	BounceDomain    string
+	SoftBounceLimit string
+	// The POP3 mailbox, as typed.
+	MailboxHost, MailboxPort, MailboxTLS, MailboxUsername string
+}
+
+// keyHint says where a provider shows a key, and whether one is saved.
+func keyHint(set bool, where string) string {
+	if set {
+		return "A key is saved; paste a new one to replace it. Found under " + where + "."
+	}
+	return "Found under " + where + ". Without it, the provider's posts are refused."
 }

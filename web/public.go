@@ -15,7 +15,7 @@ import (
 // signed token in the link.
 func isTokenPath(p string) bool {
 	return strings.HasPrefix(p, "/subscribe/") || strings.HasPrefix(p, "/p/") || strings.HasPrefix(p, "/u/") ||
-		strings.HasPrefix(p, "/view/") || strings.HasPrefix(p, "/media/") || strings.HasPrefix(p, "/archive/") || isTrackingPath(p)
+		strings.HasPrefix(p, "/view/") || strings.HasPrefix(p, "/media/") || strings.HasPrefix(p, "/archive/") || isTrackingPath(p) || isHookPath(p)
 }
 
 func (s *Server) publicShell(c *echo.Context, title string) templates.PublicShell {

@@ -161,7 +161,8 @@ func (s *Server) relayEdit(c *echo.Context) error {
 		return err
 	}
 	u, _ := currentUser(c)
-	return s.relayFormPage(c, http.StatusOK, templates.RelayFormProps{ID: r.ID, Form: relayFormOf(r), TestTo: u.Email, TestFrom: s.out.SystemFrom(c.Request().Context(), r)})
+	return s.relayFormPage(c, http.StatusOK, templates.RelayFormProps{ID: r.ID, Form: relayFormOf(r), TestTo: u.Email, TestFrom: s.out.SystemFrom(c.Request().Context(), r),
+		NotificationURL: s.hookURL("ses", r.FeedbackToken)})
 }
 
 // relaySaveFailed re-renders the relay form for a validation error or a name

@@ -50,6 +50,10 @@ var PublicRoutes = map[string]bool{
 	"POST /u/:token":                 true,
 	"GET /o/:token":                  true,
 	"GET /c/:token":                  true,
+	"POST /hooks/ses/:token":         true,
+	"POST /hooks/postmark/:token":    true,
+	"POST /hooks/sendgrid/:token":    true,
+	"POST /hooks/mailgun/:token":     true,
 }
 
 // builtSections are the sections with pages of their own; the others show
@@ -66,6 +70,10 @@ var largeBodies = map[string]bodyClass{
 	"POST /api/v1/suppressions/import":   csvUpload,
 	"POST /api/v1/media":                 imageUpload,
 	"POST /api/v1/messages":              messageBody,
+	"POST /hooks/ses/:token":             webhookBody,
+	"POST /hooks/postmark/:token":        webhookBody,
+	"POST /hooks/sendgrid/:token":        webhookBody,
+	"POST /hooks/mailgun/:token":         webhookBody,
 }
 
 // routes registers every route Herald serves.
@@ -95,6 +103,10 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/u/:token", s.unsubscribeSubmit)
 	e.GET("/o/:token", s.trackOpen)
 	e.GET("/c/:token", s.trackClick)
+	e.POST("/hooks/ses/:token", hook(s.hookSES))
+	e.POST("/hooks/postmark/:token", hook(s.hookPostmark))
+	e.POST("/hooks/sendgrid/:token", hook(s.hookSendGrid))
+	e.POST("/hooks/mailgun/:token", hook(s.hookMailgun))
 
 	admin := e.Group("", s.requireUser)
 	admin.POST("/logout", s.logout)
@@ -194,6 +206,8 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/settings/domains/keys/:id/delete", s.dkimKeyDelete)
 	admin.GET("/settings/emails", s.emailsForm)
 	admin.POST("/settings/emails", s.emailsSave)
+	admin.GET("/settings/bounces", s.bouncesForm)
+	admin.POST("/settings/bounces", s.bouncesSave)
 	admin.GET("/settings/api-keys", s.apiKeyList)
 	admin.POST("/settings/api-keys", s.apiKeyCreate)
 	admin.POST("/settings/api-keys/:id/revoke", s.apiKeyRevoke)
@@ -203,6 +217,8 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/v1/me", s.apiMe)
 	api.GET("/v1/settings", s.apiSettingsGet)
 	api.PATCH("/v1/settings", s.apiSettingsUpdate)
+	api.GET("/v1/settings/feedback", s.apiFeedbackSettingsGet)
+	api.PUT("/v1/settings/feedback", s.apiFeedbackSettingsUpdate)
 	api.GET("/v1/relays", s.apiRelayList)
 	api.POST("/v1/relays", s.apiRelayCreate)
 	api.GET("/v1/relays/:id", s.apiRelayGet)

@@ -70,14 +70,14 @@ func (s *Server) generalForm(c *echo.Context) error {
 }
 
 func (s *Server) generalSave(c *echo.Context) error {
-	g := store.General{
-		OrgName:       c.FormValue("org_name"),
-		PostalAddress: c.FormValue("postal_address"),
-		BaseURL:       c.FormValue("base_url"),
-		FromName:      c.FormValue("from_name"),
-		FromEmail:     c.FormValue("from_email"),
-		Timezone:      c.FormValue("timezone"),
+	// Settings this form does not show (bounces, tracking) keep their value.
+	g, err := s.store.General(c.Request().Context())
+	if err != nil {
+		return err
 	}
+	g.OrgName, g.PostalAddress, g.BaseURL = c.FormValue("org_name"), c.FormValue("postal_address"), c.FormValue("base_url")
+	g.FromName, g.FromEmail, g.Timezone = c.FormValue("from_name"), c.FormValue("from_email"), c.FormValue("timezone")
+	g.FirstRetrySeconds = 0
 	if v := strings.TrimSpace(c.FormValue("first_retry_seconds")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -97,7 +97,6 @@ func (s *Server) generalSave(c *echo.Context) error {
 	}
 	limits, limitErr := readDomainLimits(c.FormValue("domain_limits"))
 	g.DomainLimits = limits
-	var err error
 	if limitErr != "" {
 		err = &store.ValidationError{Fields: map[string]string{"domain_limits": limitErr}}
 	} else {

@@ -120,7 +120,7 @@ func TestVerifySendGrid(t *testing.T) {
 	sig := s.sign(t, ts, body)
 	der, _ := base64.StdEncoding.DecodeString(s.publicB64)
 	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	rsaDER, _ := x509.MarshalPKIXPublicKey(&newSNSServer(t).key.PublicKey)
+	rsaDER, _ := x509.MarshalPKIXPublicKey(&newSNSServer(t).Key.PublicKey)
 
 	cases := []struct {
 		name, key, sig, ts string

@@ -2,138 +2,32 @@ package feedback
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"herald/mailer/feedback/snstest"
 )
 
-// snsServer is a stand-in for SNS on loopback: it serves a self-signed
-// signing certificate over TLS, counts the fetches, and records
-// subscription confirmations.
-type snsServer struct {
-	srv       *httptest.Server
-	key       *rsa.PrivateKey
-	certHits  atomic.Int32
-	confirmed atomic.Int32
-}
+// snsServer is SNS's stand-in on loopback, over TLS.
+type snsServer = snstest.Server
 
-func newSNSServer(t *testing.T) *snsServer {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "sns.us-east-1.amazonaws.com"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	s := &snsServer{key: key}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/SimpleNotificationService-test.pem", func(w http.ResponseWriter, _ *http.Request) {
-		s.certHits.Add(1)
-		w.Write(certPEM)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("Action") != "ConfirmSubscription" {
-			http.NotFound(w, r)
-			return
-		}
-		s.confirmed.Add(1)
-		w.Write([]byte("<ConfirmSubscriptionResponse/>"))
-	})
-	s.srv = httptest.NewTLSServer(mux)
-	t.Cleanup(s.srv.Close)
-	return s
-}
+func newSNSServer(t *testing.T) *snsServer { return snstest.Start(t, true) }
 
-// verifier trusts the loopback server in place of SNS's hosts.
-func (s *snsServer) verifier() *SNSVerifier {
-	v := NewSNSVerifier(s.srv.Client())
-	host := strings.TrimPrefix(s.srv.URL, "https://")
-	v.AllowURL = func(u *url.URL) bool { return u.Scheme == "https" && u.Host == host }
+// verifierFor trusts the loopback server in place of SNS's hosts.
+func verifierFor(s *snsServer) *SNSVerifier {
+	v := NewSNSVerifier(s.Srv.Client())
+	v.AllowURL = s.Allow
 	return v
-}
-
-// sign builds a message of the given type, signs it as SNS documents, and
-// returns it as the JSON body SNS would POST.
-func (s *snsServer) sign(t *testing.T, typ, version string, fields map[string]string) []byte {
-	t.Helper()
-	m := map[string]string{
-		"Type": typ, "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
-		"TopicArn":  "arn:aws:sns:us-west-2:123456789012:MyTopic",
-		"Message":   "{\"notificationType\":\"Delivery\"}\nline two",
-		"Timestamp": "2012-05-02T00:54:06.655Z", "SignatureVersion": version,
-		"SigningCertURL": s.srv.URL + "/SimpleNotificationService-test.pem",
-	}
-	if typ != SNSNotification {
-		m["Token"] = "2336412f37fb687f5d51e6e241d09c8058323f60b964268bfe08ce35640228c2"
-		m["SubscribeURL"] = s.srv.URL + "/?Action=ConfirmSubscription&Token=2336412f"
-	}
-	for k, v := range fields {
-		m[k] = v
-	}
-	// The canonical text, written out here from the AWS documentation
-	// rather than taken from the code under test.
-	var keys []string
-	if typ == SNSNotification {
-		keys = []string{"Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"}
-	} else {
-		keys = []string{"Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"}
-	}
-	var b strings.Builder
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			b.WriteString(k + "\n" + v + "\n")
-		}
-	}
-	hash, digest := crypto.SHA256, sha256Sum(b.String())
-	if version == "1" {
-		d := sha1.Sum([]byte(b.String()))
-		hash, digest = crypto.SHA1, d[:]
-	}
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, hash, digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m["Signature"] = base64.StdEncoding.EncodeToString(sig)
-	body, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
-}
-
-func sha256Sum(s string) []byte {
-	d := sha256.Sum256([]byte(s))
-	return d[:]
 }
 
 func TestSNSVerifyValid(t *testing.T) {
 	s := newSNSServer(t)
-	v := s.verifier()
+	v := verifierFor(s)
 	cases := []struct {
 		name, typ, version string
 		fields             map[string]string
@@ -148,7 +42,7 @@ func TestSNSVerifyValid(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, err := ParseSNS(s.sign(t, c.typ, c.version, c.fields))
+			m, err := ParseSNS(s.Sign(t, c.typ, c.version, c.fields))
 			if err != nil {
 				t.Fatalf("ParseSNS: %v", err)
 			}
@@ -157,16 +51,16 @@ func TestSNSVerifyValid(t *testing.T) {
 			}
 		})
 	}
-	if got := s.certHits.Load(); got != 1 {
+	if got := s.CertHits.Load(); got != 1 {
 		t.Errorf("certificate fetched %d times, want 1", got)
 	}
 }
 
 func TestSNSVerifyRejects(t *testing.T) {
 	s := newSNSServer(t)
-	v := s.verifier()
+	v := verifierFor(s)
 	valid := func(t *testing.T) SNSMessage {
-		m, err := ParseSNS(s.sign(t, SNSNotification, "2", nil))
+		m, err := ParseSNS(s.Sign(t, SNSNotification, "2", nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +85,7 @@ func TestSNSVerifyRejects(t *testing.T) {
 		{"version 1 for a version 2 signature", func(m *SNSMessage) { m.SignatureVersion = "1" }},
 		{"no version", func(m *SNSMessage) { m.SignatureVersion = "" }},
 		{"cert on another host", func(m *SNSMessage) { m.SigningCertURL = "https://evil.example/cert.pem" }},
-		{"cert missing", func(m *SNSMessage) { m.SigningCertURL = s.srv.URL + "/missing.pem" }},
+		{"cert missing", func(m *SNSMessage) { m.SigningCertURL = s.Srv.URL + "/missing.pem" }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -266,8 +160,8 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 func TestSNSCertFetchedOnceConcurrently(t *testing.T) {
 	s := newSNSServer(t)
-	v := s.verifier()
-	m, err := ParseSNS(s.sign(t, SNSNotification, "2", nil))
+	v := verifierFor(s)
+	m, err := ParseSNS(s.Sign(t, SNSNotification, "2", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +176,7 @@ func TestSNSCertFetchedOnceConcurrently(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := s.certHits.Load(); got != 1 {
+	if got := s.CertHits.Load(); got != 1 {
 		t.Errorf("certificate fetched %d times, want 1", got)
 	}
 }
@@ -303,8 +197,8 @@ func TestSNSCertCacheIsBounded(t *testing.T) {
 
 func TestSNSConfirm(t *testing.T) {
 	s := newSNSServer(t)
-	v := s.verifier()
-	m, err := ParseSNS(s.sign(t, SNSSubscriptionConfirmation, "2", nil))
+	v := verifierFor(s)
+	m, err := ParseSNS(s.Sign(t, SNSSubscriptionConfirmation, "2", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +208,7 @@ func TestSNSConfirm(t *testing.T) {
 	if err := v.Confirm(context.Background(), m); err != nil {
 		t.Fatalf("Confirm: %v", err)
 	}
-	if got := s.confirmed.Load(); got != 1 {
+	if got := s.Confirmed.Load(); got != 1 {
 		t.Errorf("SubscribeURL visited %d times, want 1", got)
 	}
 
@@ -322,7 +216,7 @@ func TestSNSConfirm(t *testing.T) {
 	if err := v.Confirm(context.Background(), m); err == nil {
 		t.Error("Confirm of a notification: got nil, want an error")
 	}
-	m.Type, m.SubscribeURL = SNSSubscriptionConfirmation, s.srv.URL+"/nowhere"
+	m.Type, m.SubscribeURL = SNSSubscriptionConfirmation, s.Srv.URL+"/nowhere"
 	if err := v.Confirm(context.Background(), m); err == nil {
 		t.Error("Confirm answered 404: got nil, want an error")
 	}

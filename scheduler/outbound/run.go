@@ -140,6 +140,8 @@ func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) 
 		Org:        j.org,
 		Date:       now,
 		FeedbackID: j.feedbackID,
+		// With a bounce domain, a mailto unsubscribe names the send.
+		UnsubscribeMailto: j.d.s.unsubscribeMailto(j.general, j.content.UnsubscribeMailto, j.id, sd.ID),
 		Track: j.d.s.tracking(j.content.Tracking, j.links.Base(),
 			track.Ref{Campaign: j.id, Send: sd.ID, Contact: sd.ContactID, Sent: now, Private: j.content.Tracking.Private}, j.linkIDs),
 	})
@@ -171,7 +173,7 @@ func (j *campaignRun) deliver(ctx context.Context, committed func() error, sd st
 		}
 		counted = append(counted, c)
 	}
-	res, relay, err := j.route.Deliver(ctx, committed, j.content.FromEmail, sd.Email, msg)
+	res, relay, err := j.route.Deliver(ctx, committed, j.d.s.returnPath(j.general, j.content.FromEmail, j.id, sd.ID), sd.Email, msg)
 	if h, ok := err.(*held); ok {
 		// The whole campaign waits, not this message: it goes back to the
 		// queue untried, and goes as soon as the relay may send again,

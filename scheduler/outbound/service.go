@@ -20,10 +20,13 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"herald/mailer"
+	"herald/mailer/feedback"
 	"herald/mailer/track"
 	"herald/store"
 )
@@ -53,6 +56,10 @@ type Config struct {
 	Every time.Duration
 	// LaneWorkers is how many transactional messages go at once; 4 when zero.
 	LaneWorkers int
+	// SNSAllowURL replaces the rule that SNS certificate and subscription
+	// URLs be https on an SNS host. Tests only, to serve a certificate on
+	// loopback; nil in production.
+	SNSAllowURL func(*url.URL) bool
 }
 
 // Service sends Herald's mail. It is safe for concurrent use.
@@ -67,6 +74,8 @@ type Service struct {
 	tracker       *track.Signer
 	hits          *store.HitWriter
 	destinations  destinations
+	// sns checks the signatures of SES notifications that come through SNS.
+	sns *feedback.SNSVerifier
 
 	dispatcher *Dispatcher
 	lane       *Lane
@@ -85,6 +94,8 @@ func New(cfg Config) (*Service, error) {
 		health:  health{failing: map[int64]bool{}, probed: map[int64]time.Time{}},
 		tracker: track.NewSigner(cfg.Store.Box().TrackingKey()), hits: cfg.Store.NewHitWriter()}
 	s.dkim.resolver = cfg.Resolver
+	s.sns = feedback.NewSNSVerifier(&http.Client{Timeout: 15 * time.Second})
+	s.sns.AllowURL = cfg.SNSAllowURL
 	s.dispatcher = newDispatcher(s)
 	s.lane = newLane(s)
 	return s, nil

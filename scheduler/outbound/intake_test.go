@@ -1,0 +1,82 @@
+package outbound
+
+import (
+	"testing"
+	"time"
+
+	"herald/mailer/feedback"
+	"herald/store"
+)
+
+func TestResultKind(t *testing.T) {
+	for _, c := range []struct {
+		r    feedback.Report
+		want string
+	}{
+		{feedback.Report{Kind: feedback.Bounce, Severity: feedback.Hard}, store.ResultHardBounce},
+		{feedback.Report{Kind: feedback.Bounce, Severity: feedback.Soft}, store.ResultSoftBounce},
+		{feedback.Report{Kind: feedback.Bounce, Severity: feedback.Undetermined}, store.ResultSoftBounce},
+		{feedback.Report{Kind: feedback.Complaint}, store.ResultComplaint},
+		{feedback.Report{Kind: feedback.Delivery}, store.ResultDelivered},
+		{feedback.Report{Kind: feedback.Delay}, store.ResultDelayed},
+		{feedback.Report{Kind: feedback.Reject}, store.ResultRejected},
+		{feedback.Report{Kind: feedback.Open}, store.ResultOpen},
+		{feedback.Report{Kind: feedback.Click}, store.ResultClick},
+		{feedback.Report{Kind: feedback.Unsubscribe}, store.ResultUnsubscribe},
+		{feedback.Report{Kind: feedback.AutoReply}, ""},
+	} {
+		if got := resultKind(c.r); got != c.want {
+			t.Errorf("%s/%s: got %q, want %q", c.r.Kind, c.r.Severity, got, c.want)
+		}
+	}
+}
+
+func TestFeedbackKey(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := feedback.Report{Kind: feedback.Bounce, Severity: feedback.Hard, MessageID: "c1.s2@x", Recipient: "a@b.c", At: at}
+	if feedbackKey(r, "smtp") != feedbackKey(r, "smtp") {
+		t.Fatal("the same report keyed twice differs")
+	}
+	other := r
+	other.Recipient = "d@b.c"
+	if feedbackKey(r, "smtp") == feedbackKey(other, "smtp") || feedbackKey(r, "smtp") == feedbackKey(r, "pop3") {
+		t.Error("different reports share a key")
+	}
+	r.EventID = "ev-1"
+	if got := feedbackKey(r, "ses"); got != "ses:ev-1" {
+		t.Errorf("key with an event id: %q", got)
+	}
+}
+
+func TestHeraldMessageIDs(t *testing.T) {
+	if c, s, ok := campaignMessageID("<c12.s345@news.example.com>"); !ok || c != 12 || s != 345 {
+		t.Errorf("campaign Message-ID: %d %d %v", c, s, ok)
+	}
+	if id, ok := transactionalMessageID("m77.1767312000@example.com"); !ok || id != 77 {
+		t.Errorf("transactional Message-ID: %d %v", id, ok)
+	}
+	for _, id := range []string{"", "c1.s@x", "xc1.s2@x", "m1@x", "c99999999999999999999.s1@x", "883953f4-6105-42a2"} {
+		if _, _, ok := campaignMessageID(id); ok {
+			t.Errorf("%q taken as a campaign Message-ID", id)
+		}
+		if _, ok := transactionalMessageID(id); ok {
+			t.Errorf("%q taken as a transactional Message-ID", id)
+		}
+	}
+}
+
+func TestAddressToken(t *testing.T) {
+	for addr, want := range map[string][2]string{
+		"bounces+abc@x.test":     {"bounces", "abc"},
+		"<BOUNCES+ABC@x.test>":   {"bounces", "ABC"},
+		"Unsubscribe+def@x.test": {"unsubscribe", "def"},
+		"unsubscribe@x.test":     {"", ""},
+		"bounces@x.test":         {"", ""},
+		"someone+bounces@x.test": {"", ""},
+		"unsubscribe+":           {"", ""},
+	} {
+		if l, tok := addressToken(addr); l != want[0] || tok != want[1] {
+			t.Errorf("addressToken(%q) = %q, %q; want %q", addr, l, tok, want)
+		}
+	}
+}
