@@ -14,7 +14,7 @@ type FeedbackTarget struct {
 }
 
 // FindByProviderID returns the send or message the relay gave providerID.
-// The provider_id != '' terms let SQLite use the partial indexes.
+// The provider_id != ” terms let SQLite use the partial indexes.
 func (s *Store) FindByProviderID(ctx context.Context, providerID string) (FeedbackTarget, error) {
 	if providerID == "" {
 		return FeedbackTarget{}, ErrNotFound
