@@ -51,6 +51,9 @@ type Recipient struct {
 	UnsubscribeMailto string
 	// Track rewrites links and adds the open pixel; nil tracks nothing.
 	Track *track.Message
+	// MessageTag signs the Message-ID (track.Signer.MessageTag), so a
+	// bounce that quotes it can be trusted.
+	MessageTag string
 }
 
 // Build renders a campaign's message for one recipient and encodes it.
@@ -68,7 +71,7 @@ func (c *Content) Build(compiled *Compiled, campaignID int64, r Recipient) ([]by
 		Text:              r.Track.Text(out.Text),
 		HTML:              html,
 		Date:              r.Date,
-		MessageID:         fmt.Sprintf("c%d.s%d@%s", campaignID, r.SendID, domainOf(c.FromEmail)),
+		MessageID:         campaignMessageID(campaignID, r.SendID, r.MessageTag, domainOf(c.FromEmail)),
 		UnsubscribeURL:    r.Links.Unsubscribe,
 		UnsubscribeMailto: c.unsubscribeMailto(r),
 		ListName:          c.ListName,
@@ -79,6 +82,15 @@ func (c *Content) Build(compiled *Compiled, campaignID int64, r Recipient) ([]by
 		m.ReplyTo = &mail.Address{Address: c.ReplyTo}
 	}
 	return m.Bytes(), nil
+}
+
+// campaignMessageID is c<campaign>.s<send>.<tag>@domain: stable, so a
+// message sent twice after a crash is recognisably the same one.
+func campaignMessageID(campaign, send int64, tag, domain string) string {
+	if tag == "" {
+		return fmt.Sprintf("c%d.s%d@%s", campaign, send, domain)
+	}
+	return fmt.Sprintf("c%d.s%d.%s@%s", campaign, send, tag, domain)
 }
 
 func domainOf(email string) string {

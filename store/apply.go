@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,25 @@ type applier struct {
 	links     map[int64]*linkTally
 	lastOpen  map[int64]int64
 	lastClick map[int64]int64
+	// kinds counts the events inserted per campaign and kind, and
+	// bounces the bounces per campaign, kind and cause.
+	kinds   map[kindKey]int
+	bounces map[bounceKey]*bounceTally
+}
+
+type bounceKey struct {
+	campaign       int64
+	kind, category string
+}
+
+type bounceTally struct {
+	n       int
+	example string
+}
+
+type kindKey struct {
+	campaign int64
+	kind     string
 }
 
 type linkTally struct {
@@ -41,7 +61,8 @@ type target struct {
 
 func newApplier(ctx context.Context, tx *sql.Tx, prepared map[string]*sql.Stmt) *applier {
 	return &applier{ctx: ctx, tx: tx, prepared: prepared, bound: map[string]*sql.Stmt{},
-		counts: tally{}, links: map[int64]*linkTally{}, lastOpen: map[int64]int64{}, lastClick: map[int64]int64{}}
+		counts: tally{}, links: map[int64]*linkTally{}, lastOpen: map[int64]int64{}, lastClick: map[int64]int64{}, kinds: map[kindKey]int{},
+		bounces: map[bounceKey]*bounceTally{}}
 }
 
 // The statements every open or click runs, prepared once.
@@ -53,8 +74,49 @@ const (
 	noteLastClick     = `UPDATE contacts SET last_click_at = max(coalesce(last_click_at, 0), ?) WHERE id = ?`
 )
 
+// countSendOpen counts an open of a campaign's send in one statement, the
+// commonest hit of all; the counts it returns say whether it was the first.
+const countSendOpen = `UPDATE sends SET opens = opens + 1, human_opens = human_opens + ?, opened_at = coalesce(opened_at, ?)
+WHERE id = ? AND campaign_id = ? RETURNING contact_id, opens, human_opens`
+
+const addBounces = `INSERT INTO campaign_bounces (campaign_id, kind, category, n, example) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (campaign_id, kind, category) DO UPDATE SET n = n + excluded.n, example = excluded.example`
+
+// BounceCategory is the cause a bounce's detail starts with, as the intake
+// writes it ("user-unknown: 550 5.1.1 …"), or "other".
+func BounceCategory(detail string) string {
+	c, _, ok := strings.Cut(detail, ": ")
+	if !ok || c == "" || len(c) > 32 || strings.ContainsAny(c, " \t") {
+		return "other"
+	}
+	return c
+}
+
+const addKindCount = `INSERT INTO campaign_event_counts (campaign_id, kind, n) VALUES (?, ?, ?)
+ON CONFLICT (campaign_id, kind) DO UPDATE SET n = n + excluded.n`
+
 // hotStatements are prepared once per writer for the applier.
-var hotStatements = []string{loadSend, saveSendCounts, insertEvent, noteLastOpen, noteLastClick, addCountsSQL}
+var hotStatements = []string{countSendOpen, loadSend, saveSendCounts, insertEvent, noteLastOpen, noteLastClick, addCountsSQL, addKindCount}
+
+// sendOpen applies an open of a campaign's send.
+func (a *applier) sendOpen(h Hit) error {
+	human := b2i(!h.Machine)
+	at := unix(h.At)
+	t := target{campaign: h.CampaignID, send: h.SendID}
+	err := a.queryRow(countSendOpen, human, at, h.SendID, h.CampaignID).Scan(&t.contact, &t.opens, &t.humanOpens)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrUnknownSend
+	}
+	if err != nil {
+		return err
+	}
+	c := a.counts.at(t.campaign, h.At)
+	c.addOpenOrClick(ResultOpen, human == 1)
+	c.UniqueOpens += b2i(t.opens == 1)
+	c.UniqueHumanOpens += b2i(human == 1 && t.humanOpens == 1)
+	a.lastOpen[t.contact] = max(a.lastOpen[t.contact], at)
+	return a.event(ResultOpen, h.At, h.Machine, t, 0, h.Source, h.Detail)
+}
 
 // prepareHot prepares the hot statements on the writer; call it outside
 // any transaction, which would hold the only writer connection.
@@ -126,6 +188,9 @@ FROM messages WHERE id = ?`, message).Scan(&t.contact, &t.email, &t.opens, &t.hu
 
 // hit applies one open or click.
 func (a *applier) hit(h Hit) error {
+	if h.Kind == ResultOpen && h.SendID != 0 && !h.Private {
+		return a.sendOpen(h)
+	}
 	t, err := a.load(h.CampaignID, h.SendID, h.MessageID)
 	if err != nil {
 		return err
@@ -263,6 +328,17 @@ const insertEvent = `INSERT INTO events (at, kind, machine, campaign_id, send_id
 VALUES (?, ?, ?, nullif(?, 0), nullif(?, 0), nullif(?, 0), nullif(?, 0), nullif(?, 0), ?, ?)`
 
 func (a *applier) event(kind string, at time.Time, machine bool, t target, link int64, source, detail string) error {
+	if t.campaign != 0 {
+		a.kinds[kindKey{t.campaign, kind}]++
+		if kind == ResultHardBounce || kind == ResultSoftBounce {
+			k := bounceKey{t.campaign, kind, BounceCategory(detail)}
+			if a.bounces[k] == nil {
+				a.bounces[k] = &bounceTally{}
+			}
+			a.bounces[k].n++
+			a.bounces[k].example = detail
+		}
+	}
 	_, err := a.exec(insertEvent, unix(at), kind, b2i(machine), t.campaign, t.send, t.message, t.contact, link, source, detail)
 	return err
 }
@@ -272,6 +348,16 @@ func (a *applier) event(kind string, at time.Time, machine bool, t target, link 
 func (a *applier) flush() error {
 	for k, c := range a.counts {
 		if _, err := a.exec(addCountsSQL, append([]any{k.campaign, k.hour}, c.values()...)...); err != nil {
+			return err
+		}
+	}
+	for k, n := range a.kinds {
+		if _, err := a.exec(addKindCount, k.campaign, k.kind, n); err != nil {
+			return err
+		}
+	}
+	for k, b := range a.bounces {
+		if _, err := a.exec(addBounces, k.campaign, k.kind, k.category, b.n, b.example); err != nil {
 			return err
 		}
 	}

@@ -398,6 +398,11 @@ func countOutcomes(ctx context.Context, tx *sql.Tx, now int64, sent, bounced []i
 			if _, err := tx.ExecContext(ctx, `UPDATE sends SET bounce = 'hard' WHERE id IN (SELECT value FROM json_each(?))`, string(ids)); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_bounces (campaign_id, kind, category, n, example)
+SELECT campaign_id, 'hard_bounce', 'refused-when-sent', count(*), max(last_response) FROM sends WHERE id IN (SELECT value FROM json_each(?)) GROUP BY campaign_id
+ON CONFLICT (campaign_id, kind, category) DO UPDATE SET n = n + excluded.n, example = excluded.example`, string(ids)); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_hours (campaign_id, hour, `+c.column+`)
 SELECT campaign_id, ?, count(*) FROM sends WHERE id IN (SELECT value FROM json_each(?)) GROUP BY campaign_id

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -78,19 +77,24 @@ func (s *Store) CampaignLists(ctx context.Context, c Campaign, all bool) ([]Brea
 // reason.
 type BounceReason struct {
 	Kind   string `json:"kind"`
-	Reason string `json:"reason"`
-	Count  int    `json:"count"`
+	// Category is the cause ("user-unknown", "mailbox-full", …), Reason
+	// the latest bounce's words.
+	Category string `json:"category"`
+	Reason   string `json:"reason"`
+	Count    int    `json:"count"`
 }
 
-const bounceReasonsSQL = `SELECT kind, detail, count(*) FROM events WHERE campaign_id = ? AND kind IN ('hard_bounce', 'soft_bounce')
-GROUP BY kind, detail ORDER BY 3 DESC, kind, detail LIMIT 20`
+// bounceReasonsSQL reads a campaign's bounces by type and cause, counted
+// as they were recorded.
+const bounceReasonsSQL = `SELECT kind, category, example, n FROM campaign_bounces WHERE campaign_id = ?
+ORDER BY n DESC, kind, category LIMIT 20`
 
-// CampaignBounces returns the 20 commonest kinds and reasons of a
-// campaign's bounces.
+// CampaignBounces returns the 20 commonest types and causes of a
+// campaign's bounces, each with the latest reason in the server's words.
 func (s *Store) CampaignBounces(ctx context.Context, id int64) ([]BounceReason, error) {
 	return queryAll(ctx, s, fmt.Sprintf("bounces of campaign %d", id), func(row scanner) (BounceReason, error) {
 		var b BounceReason
-		err := row.Scan(&b.Kind, &b.Reason, &b.Count)
+		err := row.Scan(&b.Kind, &b.Category, &b.Reason, &b.Count)
 		return b, err
 	}, bounceReasonsSQL, id)
 }
@@ -170,23 +174,28 @@ type ResultEvent struct {
 	Detail    string    `json:"detail"`
 }
 
+// campaignEventsSQL reads a page of a campaign's events, newest first,
+// through the index of its events (of one kind, when one is given).
 const campaignEventsSQL = `SELECT e.id, e.at, e.kind, e.machine, coalesce(e.contact_id, 0), coalesce(c.email, ''), coalesce(l.url, ''), e.source, e.detail
 FROM events e LEFT JOIN contacts c ON c.id = e.contact_id LEFT JOIN links l ON l.id = e.link_id
-WHERE e.campaign_id = ? AND e.kind IN (SELECT value FROM json_each(?)) ORDER BY e.id DESC LIMIT ? OFFSET ?`
+WHERE e.campaign_id = ? ORDER BY e.id DESC LIMIT ? OFFSET ?`
+
+const campaignEventsOfKindSQL = `SELECT e.id, e.at, e.kind, e.machine, coalesce(e.contact_id, 0), coalesce(c.email, ''), coalesce(l.url, ''), e.source, e.detail
+FROM events e LEFT JOIN contacts c ON c.id = e.contact_id LEFT JOIN links l ON l.id = e.link_id
+WHERE e.campaign_id = ? AND e.kind = ? ORDER BY e.id DESC LIMIT ? OFFSET ?`
 
 // CampaignEvents returns a page of a campaign's events of one kind (all
-// kinds when kind is ""), newest first, and how many there are. Every
-// kind is named, so the count reads the index of kinds alone.
+// kinds when kind is ""), newest first, and how many there are: counted
+// as they were recorded, so however many there are it costs nothing.
 func (s *Store) CampaignEvents(ctx context.Context, id int64, kind string, limit, offset int) ([]ResultEvent, int, error) {
-	kinds := ResultKinds
-	if kind != "" {
-		kinds = []string{kind}
-	}
-	in, _ := json.Marshal(kinds)
 	var total int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE campaign_id = ? AND kind IN (SELECT value FROM json_each(?))`, id, string(in)).Scan(&total)
+	err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM campaign_event_counts WHERE campaign_id = ?1 AND (?2 = '' OR kind = ?2)`, id, kind).Scan(&total)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: events of campaign %d: %w", id, err)
+	}
+	q, args := campaignEventsSQL, []any{id, limit, offset}
+	if kind != "" {
+		q, args = campaignEventsOfKindSQL, []any{id, kind, limit, offset}
 	}
 	events, err := queryAll(ctx, s, fmt.Sprintf("events of campaign %d", id), func(row scanner) (ResultEvent, error) {
 		var e ResultEvent
@@ -194,6 +203,6 @@ func (s *Store) CampaignEvents(ctx context.Context, id int64, kind string, limit
 		err := row.Scan(&e.ID, &at, &e.Kind, &e.Machine, &e.ContactID, &e.Email, &e.URL, &e.Source, &e.Detail)
 		e.At = fromUnix(at)
 		return e, err
-	}, campaignEventsSQL, id, string(in), limit, offset)
+	}, q, args...)
 	return events, total, err
 }

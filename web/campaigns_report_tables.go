@@ -37,7 +37,7 @@ func (s *Server) reportBreakdowns(ctx context.Context, x store.Campaign, all boo
 	if err != nil {
 		return err
 	}
-	p.Bounces = templates.ReportTable{Head: []string{"Reason", "Type", "Count"}, Empty: "No bounces."}
+	p.Bounces = templates.ReportTable{Head: []string{"Cause", "Type", "Count", "Latest reason"}, Empty: "No bounces."}
 	for _, b := range bounces {
 		kind := "hard"
 		if b.Kind == store.ResultSoftBounce {
@@ -47,7 +47,7 @@ func (s *Server) reportBreakdowns(ctx context.Context, x store.Campaign, all boo
 		if reason == "" {
 			reason = "(no reason given)"
 		}
-		p.Bounces.Rows = append(p.Bounces.Rows, templates.ReportRow{Cells: []string{reason, kind, strconv.Itoa(b.Count)}})
+		p.Bounces.Rows = append(p.Bounces.Rows, templates.ReportRow{Cells: []string{b.Category, kind, strconv.Itoa(b.Count), reason}})
 	}
 	return nil
 }

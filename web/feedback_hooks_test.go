@@ -144,11 +144,11 @@ func TestSESNotifications(t *testing.T) {
 		}
 	}
 	// By the Message-ID Herald gave it, with signature version 2.
-	mid := fmt.Sprintf("c%d.s%d@bakery.test", campaign, sends[1])
+	mid := heraldMessageID(h, campaign, sends[1])
 	if code, msg := post(snsNotification(t, sns, "2", sesEvent("Complaint", mid, "reader01@example.com"), "")); code != 200 {
 		t.Fatalf("complaint: %d %s", code, msg)
 	}
-	delivery := snsNotification(t, sns, "2", sesEvent("Delivery", fmt.Sprintf("c%d.s%d@bakery.test", campaign, sends[2]), "reader02@example.com"), "dup-1")
+	delivery := snsNotification(t, sns, "2", sesEvent("Delivery", heraldMessageID(h, campaign, sends[2]), "reader02@example.com"), "dup-1")
 	for range 2 {
 		if code, msg := post(delivery); code != 200 {
 			t.Fatalf("delivery: %d %s", code, msg)
@@ -172,7 +172,7 @@ func TestSESNotifications(t *testing.T) {
 	}
 
 	// Tampered: the message changed after signing. Nothing is stored.
-	forged := bytes.Replace(snsNotification(t, sns, "2", sesEvent("Bounce", fmt.Sprintf("c%d.s%d@bakery.test", campaign, sends[2]), "reader02@example.com"), ""),
+	forged := bytes.Replace(snsNotification(t, sns, "2", sesEvent("Bounce", heraldMessageID(h, campaign, sends[2]), "reader02@example.com"), ""),
 		[]byte("Permanent"), []byte("Transient"), 1)
 	if code, msg := post(forged); code != 400 || !strings.Contains(msg, "signature") {
 		t.Errorf("tampered notification: %d %s", code, msg)
@@ -183,7 +183,23 @@ func TestSESNotifications(t *testing.T) {
 	if n2, _ := h.st.CampaignCounts(bg, campaign); n2 != n {
 		t.Errorf("a tampered notification changed the counts: %+v", n2)
 	}
+	// A Message-ID made up from the pattern, without Herald's tag, names
+	// nothing: nobody can bounce a send they never saw.
+	for _, mid := range []string{fmt.Sprintf("c%d.s%d@bakery.test", campaign, sends[2]),
+		fmt.Sprintf("c%d.s%d.%s@bakery.test", campaign, sends[2], h.srv.out.Tracker().MessageTag(campaign, sends[1]))} {
+		if code, msg := post(snsNotification(t, sns, "2", sesEvent("Bounce", mid, "reader02@example.com"), "")); code != 200 {
+			t.Fatalf("bounce on a made-up Message-ID: %d %s", code, msg)
+		}
+	}
+	if c, _ := h.st.ContactByEmail(bg, "reader02@example.com"); c.Status != "active" {
+		t.Errorf("a made-up Message-ID bounced reader02: %q", c.Status)
+	}
 	if code, _ := h.postBody("/hooks/ses/nosuchtoken", "text/plain", bounce, nil); code != 404 {
 		t.Errorf("unknown token: %d, want 404", code)
 	}
+}
+
+// heraldMessageID is the Message-ID Herald gives a campaign's send.
+func heraldMessageID(h *harness, campaign, send int64) string {
+	return fmt.Sprintf("c%d.s%d.%s@bakery.test", campaign, send, h.srv.out.Tracker().MessageTag(campaign, send))
 }

@@ -73,8 +73,8 @@ func TestProviderWebhooks(t *testing.T) {
 		mac.Write([]byte(ts + "tok123"))
 		return fmt.Appendf(nil, `{"signature":{"timestamp":%q,"token":"tok123","signature":%q},"event-data":{"event":"failed","id":"mg1",`+
 			`"timestamp":%s,"severity":"permanent","reason":"bounce","recipient":"reader02@example.com",`+
-			`"message":{"headers":{"message-id":"c%d.s%d@bakery.test"}},"delivery-status":{"code":550,"message":"5.1.1 no such user"}}}`,
-			ts, hex.EncodeToString(mac.Sum(nil)), ts, campaign, sends[2])
+			`"message":{"headers":{"message-id":%q}},"delivery-status":{"code":550,"message":"5.1.1 no such user"}}}`,
+			ts, hex.EncodeToString(mac.Sum(nil)), ts, heraldMessageID(h, campaign, sends[2]))
 	}
 	if code, _ := h.postBody("/hooks/mailgun/"+hooks.MailgunToken, "application/json", mg("another-key"), nil); code != 400 || status(2) != "active" {
 		t.Errorf("forged mailgun event: %d, reader02 %q", code, status(2))

@@ -141,40 +141,42 @@ func (s *Service) findTarget(ctx context.Context, r feedback.Report, verp *store
 	if t, err := s.st.FindByProviderID(ctx, r.MessageID); !errors.Is(err, store.ErrNotFound) {
 		return t, err
 	}
-	if campaign, send, ok := campaignMessageID(r.MessageID); ok {
+	if campaign, send, tag, ok := campaignMessageID(r.MessageID); ok && s.tracker.CheckMessageTag(tag, campaign, send) {
 		return s.st.SendTarget(ctx, campaign, send)
 	}
-	if id, ok := transactionalMessageID(r.MessageID); ok {
+	if id, created, tag, ok := transactionalMessageID(r.MessageID); ok && s.tracker.CheckMessageTag(tag, id, created) {
 		return store.FeedbackTarget{MessageID: id}, nil
 	}
 	return store.FeedbackTarget{}, store.ErrNotFound
 }
 
-// Message-IDs Herald gives: c<campaign>.s<send>@domain for a campaign's
-// message (mailer/campaign.go), m<message>.<created>@domain for a
-// transactional one (lane_relays.go).
+// Message-IDs Herald gives: c<campaign>.s<send>.<tag>@domain for a
+// campaign's message (mailer/campaign.go), m<message>.<created>.<tag>@domain
+// for a transactional one (lane_relays.go); the tag is a MAC of the two
+// numbers (track.Signer.MessageTag), which the caller checks.
 var (
-	campaignID      = regexp.MustCompile(`^c([0-9]{1,18})\.s([0-9]{1,18})@`)
-	transactionalID = regexp.MustCompile(`^m([0-9]{1,18})\.[0-9]{1,18}@`)
+	campaignID      = regexp.MustCompile(`^c([0-9]{1,18})\.s([0-9]{1,18})\.([a-zA-Z0-9]{8,64})@`)
+	transactionalID = regexp.MustCompile(`^m([0-9]{1,18})\.([0-9]{1,18})\.([a-zA-Z0-9]{8,64})@`)
 )
 
-func campaignMessageID(id string) (campaign, send int64, ok bool) {
-	m := campaignID.FindStringSubmatch(strings.Trim(id, "<>"))
-	if m == nil {
-		return 0, 0, false
-	}
-	campaign, err1 := strconv.ParseInt(m[1], 10, 64)
-	send, err2 := strconv.ParseInt(m[2], 10, 64)
-	return campaign, send, err1 == nil && err2 == nil
+// campaignMessageID reads a campaign message's Message-ID.
+func campaignMessageID(id string) (campaign, send int64, tag string, ok bool) {
+	return twoNumbersAndTag(campaignID, id)
 }
 
-func transactionalMessageID(id string) (int64, bool) {
-	m := transactionalID.FindStringSubmatch(strings.Trim(id, "<>"))
+// transactionalMessageID reads a transactional message's Message-ID.
+func transactionalMessageID(id string) (message, created int64, tag string, ok bool) {
+	return twoNumbersAndTag(transactionalID, id)
+}
+
+func twoNumbersAndTag(re *regexp.Regexp, id string) (a, b int64, tag string, ok bool) {
+	m := re.FindStringSubmatch(strings.Trim(id, "<>"))
 	if m == nil {
-		return 0, false
+		return 0, 0, "", false
 	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
-	return n, err == nil
+	a, err1 := strconv.ParseInt(m[1], 10, 64)
+	b, err2 := strconv.ParseInt(m[2], 10, 64)
+	return a, b, m[3], err1 == nil && err2 == nil
 }
 
 // verpTarget is the send a VERP token names, or an error when the token

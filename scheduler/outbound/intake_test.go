@@ -49,17 +49,17 @@ func TestFeedbackKey(t *testing.T) {
 }
 
 func TestHeraldMessageIDs(t *testing.T) {
-	if c, s, ok := campaignMessageID("<c12.s345@news.example.com>"); !ok || c != 12 || s != 345 {
-		t.Errorf("campaign Message-ID: %d %d %v", c, s, ok)
+	if c, s, tag, ok := campaignMessageID("<c12.s345.abcdefgh12@news.example.com>"); !ok || c != 12 || s != 345 || tag != "abcdefgh12" {
+		t.Errorf("campaign Message-ID: %d %d %q %v", c, s, tag, ok)
 	}
-	if id, ok := transactionalMessageID("m77.1767312000@example.com"); !ok || id != 77 {
-		t.Errorf("transactional Message-ID: %d %v", id, ok)
+	if id, created, tag, ok := transactionalMessageID("m77.1767312000.abcdefgh12@example.com"); !ok || id != 77 || created != 1767312000 || tag != "abcdefgh12" {
+		t.Errorf("transactional Message-ID: %d %d %q %v", id, created, tag, ok)
 	}
-	for _, id := range []string{"", "c1.s@x", "xc1.s2@x", "m1@x", "c99999999999999999999.s1@x", "883953f4-6105-42a2"} {
-		if _, _, ok := campaignMessageID(id); ok {
+	for _, id := range []string{"", "c1.s@x", "c1.s2@x", "xc1.s2.abcdefgh12@x", "m1@x", "m1.2@x", "c99999999999999999999.s1.abcdefgh12@x", "883953f4-6105-42a2"} {
+		if _, _, _, ok := campaignMessageID(id); ok {
 			t.Errorf("%q taken as a campaign Message-ID", id)
 		}
-		if _, ok := transactionalMessageID(id); ok {
+		if _, _, _, ok := transactionalMessageID(id); ok {
 			t.Errorf("%q taken as a transactional Message-ID", id)
 		}
 	}

@@ -28,7 +28,7 @@ func (s *Service) buildMessage(ctx context.Context, m store.Message, atts []stor
 		Text:      m.Text,
 		HTML:      m.HTML,
 		Date:      now,
-		MessageID: fmt.Sprintf("m%d.%d@%s", m.ID, m.CreatedAt.Unix(), domain),
+		MessageID: fmt.Sprintf("m%d.%d.%s@%s", m.ID, m.CreatedAt.Unix(), s.tracker.MessageTag(m.ID, m.CreatedAt.Unix()), domain),
 	}
 	if m.TrackOpens || m.TrackClicks {
 		g := s.general(ctx)

@@ -114,7 +114,7 @@ func TestLaneSendsASignedMessageWithAttachments(t *testing.T) {
 		t.Errorf("DKIM: %v %+v, want one good signature by shop.example", err, verifs)
 	}
 	for k, want := range map[string]string{"X-Order-Id": "1001", "Reply-To": "<help@shop.example>",
-		"Message-Id": fmt.Sprintf("<m%d.%d@shop.example>", m.ID, m.CreatedAt.Unix())} {
+		"Message-Id": fmt.Sprintf("<m%d.%d.%s@shop.example>", m.ID, m.CreatedAt.Unix(), l.s.tracker.MessageTag(m.ID, m.CreatedAt.Unix()))} {
 		if got := pm.Header.Get(k); got != want {
 			t.Errorf("%s: got %q, want %q", k, got, want)
 		}

@@ -140,6 +140,7 @@ func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) 
 		Org:        j.org,
 		Date:       now,
 		FeedbackID: j.feedbackID,
+		MessageTag: j.d.s.tracker.MessageTag(j.id, sd.ID),
 		// With a bounce domain, a mailto unsubscribe names the send.
 		UnsubscribeMailto: j.d.s.unsubscribeMailto(j.general, j.content.UnsubscribeMailto, j.id, sd.ID),
 		Track: j.d.s.tracking(j.content.Tracking, j.links.Base(),
