@@ -114,7 +114,9 @@ func (a *applier) sendOpen(h Hit) error {
 	c.addOpenOrClick(ResultOpen, human == 1)
 	c.UniqueOpens += b2i(t.opens == 1)
 	c.UniqueHumanOpens += b2i(human == 1 && t.humanOpens == 1)
-	a.lastOpen[t.contact] = max(a.lastOpen[t.contact], at)
+	if human == 1 {
+		a.lastOpen[t.contact] = max(a.lastOpen[t.contact], at)
+	}
 	return a.event(ResultOpen, h.At, h.Machine, t, 0, h.Source, h.Detail)
 }
 
@@ -248,7 +250,8 @@ func (a *applier) hit(h Hit) error {
 	c.UniqueHumanOpens += b2i(before.humanOpens == 0 && t.humanOpens > 0)
 	c.UniqueClicks += b2i(before.clicks == 0 && t.clicks > 0)
 	c.UniqueHumanClicks += b2i(before.humanClicks == 0 && t.humanClicks > 0)
-	if t.contact != 0 {
+	if t.contact != 0 && human {
+		// People's opens only, as the reports count them.
 		a.lastOpen[t.contact] = max(a.lastOpen[t.contact], at)
 	}
 	if err := a.saveCounts(t, at); err != nil {

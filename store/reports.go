@@ -68,11 +68,13 @@ func RatesOf(c Counts, all bool) Rates {
 	}
 }
 
+// ratio is n of d, at most 1: a recipient who opened and then bounced (a
+// late report, or a forged one) must not make a rate pass 100%.
 func ratio(n, d int) float64 {
 	if d == 0 {
 		return 0
 	}
-	return float64(n) / float64(d)
+	return min(float64(n)/float64(d), 1)
 }
 
 // Funnel follows a campaign's recipients from the outbox to a click.

@@ -152,10 +152,12 @@ func scanRecipient(row scanner) (Recipient, error) {
 	var r Recipient
 	var opened, clicked int64
 	err := row.Scan(&r.SendID, &r.ContactID, &r.Email, &r.FirstName, &r.LastName, &r.Opens, &r.Clicks, &opened, &clicked, &r.Bounce, &r.Unsubscribed)
-	if opened > 0 {
+	// The first open or click of any kind; none is shown where the
+	// counts asked for (people's, by default) have none.
+	if opened > 0 && r.Opens > 0 {
 		r.OpenedAt = fromUnix(opened)
 	}
-	if clicked > 0 {
+	if clicked > 0 && r.Clicks > 0 {
 		r.ClickedAt = fromUnix(clicked)
 	}
 	return r, err

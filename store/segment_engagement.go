@@ -15,16 +15,16 @@ const (
 )
 
 // engagement names the columns that record one kind of engagement: on the
-// contact, its last time; on a send, its count and first time. Clicks are
-// people's only, as last_click_at is: a security scanner's click is not
-// interest. Opens include image proxies', which cannot be told apart well
-// enough to leave out.
+// contact, its last time; on a send, its count and first time. Both are
+// people's only, as last_open_at and last_click_at are, and as the reports
+// count by default: an image proxy's open or a scanner's click is not
+// interest, and "did not open" means the same here as on the report.
 type engagement struct {
 	verb, last, count, first string
 }
 
 var (
-	openedColumns  = engagement{"opened", "c.last_open_at", "s.opens", "s.opened_at"}
+	openedColumns  = engagement{"opened", "c.last_open_at", "s.human_opens", "s.opened_at"}
 	clickedColumns = engagement{"clicked", "c.last_click_at", "s.human_clicks", "s.clicked_at"}
 )
 

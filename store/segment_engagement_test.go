@@ -81,7 +81,7 @@ func addEngagement(t *testing.T, s *Store) (a, b int64) {
 	send(a, "cat", "failed", 0, 0, nil, nil)
 	send(a, "jay", "sent", 1, 0, ago(40), nil)
 	send(b, "bob", "sent", 1, 0, ago(1), nil)
-	exec(`UPDATE sends SET human_clicks = clicks`)
+	exec(`UPDATE sends SET human_clicks = clicks, human_opens = opens`)
 	// A scanner followed jay's link in A: a click, but no person's.
 	exec(`UPDATE sends SET clicks = 1, clicked_at = ? WHERE contact_id = ?`, ago(5), id["jay"])
 	exec(`UPDATE contacts SET last_open_at = ?, last_click_at = ? WHERE id = ?`, ago(2), ago(2), id["ann"])

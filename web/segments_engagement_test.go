@@ -33,7 +33,7 @@ func seedEngagement(t *testing.T, h *harness, ann, bob int64) int64 {
 			sql  string
 			args []any
 		}{
-			{`INSERT INTO sends (campaign_id, contact_id, email, status, updated_at, opens, opened_at) VALUES (?, ?, 'ann@example.com', 'sent', ?, 1, ?)`, []any{id, ann, now, ago}},
+			{`INSERT INTO sends (campaign_id, contact_id, email, status, updated_at, opens, human_opens, opened_at) VALUES (?, ?, 'ann@example.com', 'sent', ?, 1, 1, ?)`, []any{id, ann, now, ago}},
 			{`INSERT INTO sends (campaign_id, contact_id, email, status, updated_at) VALUES (?, ?, 'bob@example.com', 'sent', ?)`, []any{id, bob, now}},
 			{`UPDATE contacts SET last_open_at = ?, last_click_at = ? WHERE id = ?`, []any{ago, ago, ann}},
 			{`INSERT INTO events (at, kind, campaign_id, contact_id, link_id) VALUES (?, 'click', ?, ?, ?)`, []any{ago, id, ann, link}},

@@ -43,12 +43,14 @@ var (
 )
 
 // MachineOpen says whether an open came from a machine, and which rule
-// said so: an image proxy (Gmail, Yahoo), Apple Mail Privacy Protection
-// (its proxy sends the bare agent "Mozilla/5.0"), no agent at all, or an
-// open within MachineWindow of sending.
+// said so: a HEAD request, an image proxy (Gmail, Yahoo), Apple Mail
+// Privacy Protection (its proxy sends the bare agent "Mozilla/5.0"), no
+// agent at all, or an open within MachineWindow of sending.
 func MachineOpen(h Hit) (bool, string) {
 	ua := strings.ToLower(strings.TrimSpace(h.UserAgent))
 	switch {
+	case h.Method == "HEAD":
+		return true, "HEAD request"
 	case ua == "":
 		return true, "no user agent"
 	case ua == "mozilla/5.0":

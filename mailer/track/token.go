@@ -44,7 +44,9 @@ const macSize = 12
 // maxToken bounds a token's length before it is decoded.
 const maxToken = 128
 
-var b64 = base64.RawURLEncoding
+// b64 is strict: a token has one spelling, with no variants in the unused
+// bits of its last character.
+var b64 = base64.RawURLEncoding.Strict()
 
 // Signer signs and checks tracking tokens with a key of its own. It is
 // safe for concurrent use.

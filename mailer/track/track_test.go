@@ -144,7 +144,7 @@ func TestClassify(t *testing.T) {
 		{Hit{Method: "GET", UserAgent: "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)", After: time.Hour}, true, false},
 		{Hit{Method: "GET", UserAgent: "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html", After: time.Hour}, true, false},
 		{Hit{Method: "GET", UserAgent: person, After: 3 * time.Second}, true, true},
-		{Hit{Method: "HEAD", UserAgent: person, After: time.Hour}, false, true},
+		{Hit{Method: "HEAD", UserAgent: person, After: time.Hour}, true, true},
 		{Hit{Method: "GET", UserAgent: "Barracuda Sentinel (EE)", After: time.Hour}, false, true},
 		{Hit{Method: "GET", UserAgent: "", After: time.Hour}, true, true},
 	} {
@@ -197,5 +197,22 @@ func BenchmarkRewriteHTML(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		m.HTML(in)
+	}
+}
+
+// TestTokenOneSpelling checks that a token's last character has no other
+// spellings that decode to the same bytes.
+func TestTokenOneSpelling(t *testing.T) {
+	s := NewSigner([]byte("k"))
+	tok := s.Sign(Ref{Campaign: 1, Send: 2, Contact: 3, Link: 4, Sent: time.Unix(1_700_000_000, 0)})
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for _, c := range alphabet {
+		other := tok[:len(tok)-1] + string(c)
+		if other == tok {
+			continue
+		}
+		if _, err := s.Parse(other); err == nil {
+			t.Errorf("%q, a respelling of %q, is taken", other, tok)
+		}
 	}
 }
