@@ -194,6 +194,16 @@ func TestSESNotifications(t *testing.T) {
 	if c, _ := h.st.ContactByEmail(bg, "reader02@example.com"); c.Status != "active" {
 		t.Errorf("a made-up Message-ID bounced reader02: %q", c.Status)
 	}
+	// The signing certificate cannot be fetched: not the message's fault, so
+	// an error status that makes SNS try again, and nothing stored.
+	unfetchable := sns.Sign(t, "Notification", "2", map[string]string{"Message": sesEvent("Bounce", heraldMessageID(h, campaign, sends[2]), "reader02@example.com"),
+		"SigningCertURL": sns.Srv.URL + "/gone.pem"})
+	if code, msg := post(unfetchable); code < 500 || strings.Contains(msg, "gone.pem") {
+		t.Errorf("certificate not fetched: %d %q, want a 5xx that does not say why", code, msg)
+	}
+	if c, _ := h.st.ContactByEmail(bg, "reader02@example.com"); c.Status != "active" {
+		t.Errorf("an unverified notification bounced reader02: %q", c.Status)
+	}
 	if code, _ := h.postBody("/hooks/ses/nosuchtoken", "text/plain", bounce, nil); code != 404 {
 		t.Errorf("unknown token: %d, want 404", code)
 	}

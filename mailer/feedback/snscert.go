@@ -12,13 +12,23 @@ import (
 	"time"
 )
 
+// CertFetchError is a failure to fetch SNS's signing certificate: the
+// network's fault, not the message's, so the message should be retried.
+type CertFetchError struct{ Err error }
+
+func (e *CertFetchError) Error() string {
+	return "feedback: sns: fetching signing certificate: " + e.Err.Error()
+}
+
+func (e *CertFetchError) Unwrap() error { return e.Err }
+
 // fetchKey downloads the PEM certificate at u and returns its RSA key. The
 // HTTPS fetch from an SNS host is what vouches for the certificate, as in
 // AWS's own validators; an expired one is still refused.
 func (v *SNSVerifier) fetchKey(ctx context.Context, u *url.URL) (*rsa.PublicKey, error) {
 	b, err := v.get(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("feedback: sns: fetching signing certificate: %w", err)
+		return nil, &CertFetchError{Err: err}
 	}
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "CERTIFICATE" {

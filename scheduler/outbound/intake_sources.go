@@ -34,6 +34,11 @@ func (s *Service) TakeSNS(ctx context.Context, token string, body []byte) (int, 
 		return 0, badNotification(err)
 	}
 	if err := s.sns.Verify(ctx, m); err != nil {
+		var fetch *feedback.CertFetchError
+		if errors.As(err, &fetch) {
+			// Not the message's fault: an error status makes SNS retry.
+			return 0, fmt.Errorf("SES notification for relay token: %w", err)
+		}
 		return 0, badNotification(err)
 	}
 	switch m.Type {
