@@ -76,7 +76,7 @@ func (s *Store) CampaignLists(ctx context.Context, c Campaign, all bool) ([]Brea
 // BounceReason is how many of a campaign's bounces of one kind gave one
 // reason.
 type BounceReason struct {
-	Kind   string `json:"kind"`
+	Kind string `json:"kind"`
 	// Category is the cause ("user-unknown", "mailbox-full", …), Reason
 	// the latest bounce's words.
 	Category string `json:"category"`
