@@ -63,3 +63,26 @@ func (s *Store) RelayByFeedbackToken(ctx context.Context, token string) (Relay, 
 	}
 	return s.Relay(ctx, id)
 }
+
+// RelayTopic returns the SNS topic a relay's notification address
+// subscribed to; "" before any subscription was confirmed.
+func (s *Store) RelayTopic(ctx context.Context, relayID int64) (string, error) {
+	var topic string
+	err := s.r.QueryRowContext(ctx, `SELECT feedback_topic FROM relays WHERE id = ?`, relayID).Scan(&topic)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: relay %d topic: %w", relayID, err)
+	}
+	return topic, nil
+}
+
+// SetRelayTopic records the SNS topic a relay's notification address
+// subscribed to.
+func (s *Store) SetRelayTopic(ctx context.Context, relayID int64, topic string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE relays SET feedback_topic = ? WHERE id = ?`, topic, relayID); err != nil {
+		return fmt.Errorf("store: relay %d topic: %w", relayID, err)
+	}
+	return nil
+}

@@ -134,7 +134,7 @@ func TestSESNotifications(t *testing.T) {
 	}
 	post := func(body []byte) (int, string) { return h.postBody(path, "text/plain; charset=UTF-8", body, nil) }
 
-	if code, msg := post(sns.Sign(t, "SubscriptionConfirmation", "2", nil)); code != 200 || sns.Confirmed.Load() != 1 {
+	if code, msg := post(sns.Sign(t, "SubscriptionConfirmation", "2", map[string]string{"TopicArn": "arn:aws:sns:us-east-1:123456789012:herald"})); code != 200 || sns.Confirmed.Load() != 1 {
 		t.Fatalf("subscription confirmation: %d %s, confirmed %d", code, msg, sns.Confirmed.Load())
 	}
 	bounce := snsNotification(t, sns, "1", sesEvent("Bounce", "ses-0001", "reader00@example.com"), "")
@@ -193,6 +193,13 @@ func TestSESNotifications(t *testing.T) {
 	}
 	if c, _ := h.st.ContactByEmail(bg, "reader02@example.com"); c.Status != "active" {
 		t.Errorf("a made-up Message-ID bounced reader02: %q", c.Status)
+	}
+	// Another topic, signed by SNS all the same, is refused: the address
+	// took the first topic it confirmed.
+	other := sns.Sign(t, "Notification", "2", map[string]string{"Message": sesEvent("Bounce", heraldMessageID(h, campaign, sends[2]), "reader02@example.com"),
+		"TopicArn": "arn:aws:sns:us-west-2:999999999999:SomeoneElse"})
+	if code, msg := post(other); code != 400 || !strings.Contains(msg, "topic") {
+		t.Errorf("another topic: %d %s", code, msg)
 	}
 	// The signing certificate cannot be fetched: not the message's fault, so
 	// an error status that makes SNS try again, and nothing stored.

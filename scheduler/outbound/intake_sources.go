@@ -26,7 +26,8 @@ func badNotification(err error) error { return &BadNotificationError{Err: err} }
 // confirms a subscription, and records the SES notification in a
 // Notification. It returns nil only after the notification is committed.
 func (s *Service) TakeSNS(ctx context.Context, token string, body []byte) (int, error) {
-	if _, err := s.st.RelayByFeedbackToken(ctx, token); err != nil {
+	relay, err := s.st.RelayByFeedbackToken(ctx, token)
+	if err != nil {
 		return 0, err
 	}
 	m, err := feedback.ParseSNS(body)
@@ -41,12 +42,24 @@ func (s *Service) TakeSNS(ctx context.Context, token string, body []byte) (int, 
 		}
 		return 0, badNotification(err)
 	}
+	// The first topic confirmed is the relay's; any other is refused, so a
+	// leaked address takes nothing from someone else's AWS account.
+	topic, err := s.st.RelayTopic(ctx, relay.ID)
+	if err != nil {
+		return 0, err
+	}
+	if topic != "" && m.TopicArn != topic {
+		return 0, badNotification(fmt.Errorf("topic %q is not the one this address subscribed to", m.TopicArn))
+	}
 	switch m.Type {
 	case feedback.SNSSubscriptionConfirmation:
 		if err := s.sns.Confirm(ctx, m); err != nil {
 			return 0, err
 		}
-		s.log.Info("confirmed the SNS subscription for SES notifications", "topic", m.TopicArn)
+		if err := s.st.SetRelayTopic(ctx, relay.ID, m.TopicArn); err != nil {
+			return 0, err
+		}
+		s.log.Info("confirmed the SNS subscription for SES notifications", "relay", relay.Name, "topic", m.TopicArn)
 		return 0, nil
 	case feedback.SNSNotification:
 	default:
