@@ -27,6 +27,12 @@ type ReportRow struct {
 }
 
 // CampaignReportProps fill a campaign's report.
+type ReportBreakdowns struct {
+	Domains ReportTable
+	Lists   ReportTable
+}
+
+// CampaignReportProps is a campaign's report page.
 type CampaignReportProps struct {
 	Shell  Shell
 	ID     int64
@@ -37,10 +43,13 @@ type CampaignReportProps struct {
 	Toggle string
 	Live   CampaignReportLive
 	Links  ReportTable
-	// Domains, Lists and Bounces break the results down.
-	Domains ReportTable
-	Lists   ReportTable
-	Bounces ReportTable
+	// Breakdowns are the results by domain and by list, which read every
+	// send: shown at once for a smaller campaign, else fetched after the
+	// page from BreakdownsURL (with a link to them without JavaScript).
+	Breakdowns    *ReportBreakdowns
+	BreakdownsURL string
+	ShowURL       string
+	Bounces       ReportTable
 	// Who opened or clicked, by Filter; Next pages on, CSV exports them all.
 	Filter     string
 	Filters    []Option

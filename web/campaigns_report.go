@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -77,6 +78,21 @@ func (s *Server) campaignReport(c *echo.Context) error {
 		CSV: csvQuery.url(x.ID, "/report/recipients.csv")}
 	if err := s.reportBreakdowns(ctx, x, q.all, &p); err != nil {
 		return err
+	}
+	if x.Recipients <= inlineBreakdowns || c.QueryParam("breakdowns") == "1" {
+		b, err := s.breakdowns(ctx, x, q.all)
+		if err != nil {
+			return err
+		}
+		p.Breakdowns = &b
+	} else {
+		p.BreakdownsURL = q.url(x.ID, "/report/breakdowns")
+		show := q.url(x.ID, "/report")
+		if strings.Contains(show, "?") {
+			p.ShowURL = show + "&breakdowns=1"
+		} else {
+			p.ShowURL = show + "?breakdowns=1"
+		}
 	}
 	rs, err := s.store.CampaignRecipients(ctx, x.ID, q.filter, q.all, q.after, recipientsPerPage)
 	if err != nil {

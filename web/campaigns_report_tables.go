@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"net/http"
 	"strconv"
+
+	"github.com/labstack/echo/v5"
 
 	"herald/store"
 	"herald/templates"
@@ -23,16 +26,6 @@ func (s *Server) reportBreakdowns(ctx context.Context, x store.Campaign, all boo
 		}
 		p.Links.Rows = append(p.Links.Rows, templates.ReportRow{Cells: []string{l.URL, strconv.Itoa(u), strconv.Itoa(n)}})
 	}
-	domains, err := s.store.CampaignDomains(ctx, x.ID, all)
-	if err != nil {
-		return err
-	}
-	p.Domains = breakdownTable("Domain", domains, "Nothing sent yet.")
-	lists, err := s.store.CampaignLists(ctx, x, all)
-	if err != nil {
-		return err
-	}
-	p.Lists = breakdownTable("List", lists, "This campaign went to no list, or its lists were deleted.")
 	bounces, err := s.store.CampaignBounces(ctx, x.ID)
 	if err != nil {
 		return err
@@ -50,6 +43,37 @@ func (s *Server) reportBreakdowns(ctx context.Context, x store.Campaign, all boo
 		p.Bounces.Rows = append(p.Bounces.Rows, templates.ReportRow{Cells: []string{b.Category, kind, strconv.Itoa(b.Count), reason}})
 	}
 	return nil
+}
+
+// inlineBreakdowns is the size of campaign whose results by domain and by
+// list come with its report page; a larger one's come after it.
+const inlineBreakdowns = 50_000
+
+// breakdowns reads a campaign's results by domain and by list.
+func (s *Server) breakdowns(ctx context.Context, x store.Campaign, all bool) (templates.ReportBreakdowns, error) {
+	domains, err := s.store.CampaignDomains(ctx, x.ID, all)
+	if err != nil {
+		return templates.ReportBreakdowns{}, err
+	}
+	lists, err := s.store.CampaignLists(ctx, x, all)
+	if err != nil {
+		return templates.ReportBreakdowns{}, err
+	}
+	return templates.ReportBreakdowns{Domains: breakdownTable("Domain", domains, "Nothing sent yet."),
+		Lists: breakdownTable("List", lists, "This campaign went to no list, or its lists were deleted.")}, nil
+}
+
+// campaignReportBreakdowns is the results by domain and by list alone.
+func (s *Server) campaignReportBreakdowns(c *echo.Context) error {
+	x, err := s.pathCampaign(c)
+	if err != nil {
+		return err
+	}
+	b, err := s.breakdowns(c.Request().Context(), x, reportQueryOf(c).all)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.ReportBreakdownCards(b))
 }
 
 func breakdownTable(name string, rows []store.Breakdown, empty string) templates.ReportTable {

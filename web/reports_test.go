@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
@@ -67,6 +68,25 @@ func TestCampaignReportPages(t *testing.T) {
 	for _, want := range []string{"shop.example/loaf", "example.com", "News", "<title>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
+		}
+	}
+
+	// A large campaign's results by domain and by list come after its
+	// page: fetched by htmx, or with a link without JavaScript.
+	if err := h.st.Tx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE campaigns SET recipients = 60000 WHERE id = ?`, id)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	page = body(t, h.get(path+"/report"))
+	if strings.Contains(page, ">By recipient domain<") || !strings.Contains(page, `hx-get="`+path+`/report/breakdowns"`) ||
+		!strings.Contains(page, `href="`+path+`/report?breakdowns=1"`) {
+		t.Errorf("a large campaign's report: want the breakdowns fetched after the page")
+	}
+	for _, p := range []string{path + "/report/breakdowns", path + "/report?breakdowns=1"} {
+		if b := body(t, h.get(p)); !strings.Contains(b, "By recipient domain") || !strings.Contains(b, "example.com") {
+			t.Errorf("GET %s lacks the results by domain", p)
 		}
 	}
 

@@ -177,6 +177,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/campaigns/:id/recipients", s.campaignRecipients)
 	admin.GET("/campaigns/:id/report", s.campaignReport)
 	admin.GET("/campaigns/:id/report/live", s.campaignReportLive)
+	admin.GET("/campaigns/:id/report/breakdowns", s.campaignReportBreakdowns)
 	admin.GET("/campaigns/:id/report/recipients.csv", s.campaignReportCSV)
 	admin.POST("/campaigns/:id/report/not-opened", s.campaignNotOpened)
 	admin.GET("/reports", s.reportsShow)
