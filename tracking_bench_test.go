@@ -19,13 +19,17 @@ import (
 )
 
 // BenchmarkTrackingHits opens tracked messages through the running binary
-// from 32 keep-alive connections, one open per iteration, and checks that
+// from 32 keep-alive connections (HERALD_BENCH_CLIENTS sets another number), one open per iteration, and checks that
 // the database holds exactly as many opens as got a 200. It reports hits a
 // second and the server process's CPU per hit.
 //
 //	go test -run X -bench TrackingHits -benchtime 200000x .
 func BenchmarkTrackingHits(b *testing.B) {
-	const sends, workers = 5000, 32
+	const sends = 5000
+	workers := 32
+	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_CLIENTS")); err == nil && v > 0 {
+		workers = v
+	}
 	bin := herald(b)
 	dir := filepath.Join(b.TempDir(), "data")
 	st, campaign, paths := trackedSends(b, dir, sends)

@@ -62,7 +62,7 @@ func trackedSends(t testing.TB, dir string, n int) (*store.Store, int64, []strin
 	sent := time.Now().Add(-time.Hour)
 	paths := make([]string, n)
 	for i, sd := range sends {
-		paths[i] = "/o/" + signer.Sign(track.Ref{Campaign: c.ID, Send: sd.ID, Contact: sd.ContactID, Sent: sent})
+		paths[i] = "/o/" + signer.Sign(track.Ref{Campaign: c.ID, Send: sd.ID, Sent: sent})
 	}
 	return st, c.ID, paths
 }

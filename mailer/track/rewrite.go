@@ -23,6 +23,8 @@ type Message struct {
 	// kept holds the destinations the HTML keeps out of tracking, so the
 	// text part, often made from the HTML, keeps them out too.
 	kept map[string]bool
+	// redirects holds the redirect made for each link id.
+	redirects map[int64]string
 }
 
 // notrack is the attribute that keeps a link out of tracking; it is
@@ -74,11 +76,21 @@ func (m *Message) redirect(dest string) (string, bool) {
 	if !ok {
 		return "", false
 	}
+	// The same link again (a logo and a headline, or the text part) gets
+	// the same redirect, signed once.
+	if u, ok := m.redirects[id]; ok {
+		return u, true
+	}
 	r := m.Ref
 	r.Link = id
-	u := make([]byte, 0, len(m.Base)+3+64)
-	u = append(append(u, m.Base...), "/c/"...)
-	return string(m.Signer.AppendToken(u, r)), true
+	b := make([]byte, 0, len(m.Base)+3+64)
+	b = append(append(b, m.Base...), "/c/"...)
+	u := string(m.Signer.AppendToken(b, r))
+	if m.redirects == nil {
+		m.redirects = map[int64]string{}
+	}
+	m.redirects[id] = u
+	return u, true
 }
 
 func (m *Message) own(dest string) bool {

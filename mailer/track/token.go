@@ -16,15 +16,14 @@ import (
 	"time"
 )
 
-// Ref is what a tracking token names: one campaign send or one
-// transactional message, its contact, and for a click the stored link.
+// Ref is what a tracking token names: one campaign send (and so its
+// recipient) or one transactional message, and for a click the stored link.
 type Ref struct {
 	// Campaign and Send name a campaign's message; Message a
 	// transactional one (Campaign and Send then 0).
 	Campaign int64
 	Send     int64
 	Message  int64
-	Contact  int64
 	// Link is the stored link of a click; 0 for the open pixel.
 	Link int64
 	// Sent is when the message was built, to the second: opens and clicks
@@ -73,7 +72,7 @@ func (s *Signer) Sign(r Ref) string {
 
 // AppendToken appends the token for ref to dst.
 func (s *Signer) AppendToken(dst []byte, r Ref) []byte {
-	var buf [7*binary.MaxVarintLen64 + macSize]byte
+	var buf [6*binary.MaxVarintLen64 + macSize]byte
 	b := buf[:0]
 	for _, v := range r.fields() {
 		b = binary.AppendUvarint(b, uint64(v))
@@ -96,7 +95,7 @@ func (s *Signer) Parse(token string) (Ref, error) {
 	if !hmac.Equal(s.mac(body), mac) {
 		return Ref{}, ErrBadToken
 	}
-	var v [7]int64
+	var v [6]int64
 	for i := range v {
 		x, k := binary.Uvarint(body)
 		if k <= 0 || x > 1<<62 {
@@ -107,19 +106,19 @@ func (s *Signer) Parse(token string) (Ref, error) {
 	if len(body) != 0 {
 		return Ref{}, ErrBadToken
 	}
-	r := Ref{Campaign: v[0], Send: v[1], Message: v[2], Contact: v[3], Link: v[4], Sent: time.Unix(v[5], 0).UTC(), Private: v[6] == 1}
-	if (r.Send == 0) == (r.Message == 0) || (r.Send != 0) != (r.Campaign != 0) || v[6] > 1 {
+	r := Ref{Campaign: v[0], Send: v[1], Message: v[2], Link: v[3], Sent: time.Unix(v[4], 0).UTC(), Private: v[5] == 1}
+	if (r.Send == 0) == (r.Message == 0) || (r.Send != 0) != (r.Campaign != 0) || v[5] > 1 {
 		return Ref{}, ErrBadToken
 	}
 	return r, nil
 }
 
-func (r Ref) fields() [7]int64 {
+func (r Ref) fields() [6]int64 {
 	var private int64
 	if r.Private {
 		private = 1
 	}
-	return [7]int64{r.Campaign, r.Send, r.Message, r.Contact, r.Link, r.Sent.Unix(), private}
+	return [6]int64{r.Campaign, r.Send, r.Message, r.Link, r.Sent.Unix(), private}
 }
 
 func (s *Signer) mac(b []byte) []byte {

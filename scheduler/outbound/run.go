@@ -144,7 +144,7 @@ func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) 
 		// With a bounce domain, a mailto unsubscribe names the send.
 		UnsubscribeMailto: j.d.s.unsubscribeMailto(j.general, j.content.UnsubscribeMailto, j.id, sd.ID),
 		Track: j.d.s.tracking(j.content.Tracking, j.links.Base(),
-			track.Ref{Campaign: j.id, Send: sd.ID, Contact: sd.ContactID, Sent: now, Private: j.content.Tracking.Private}, j.linkIDs),
+			track.Ref{Campaign: j.id, Send: sd.ID, Sent: now, Private: j.content.Tracking.Private}, j.linkIDs),
 	})
 	if err != nil {
 		// A template that cannot render for this recipient fails them
