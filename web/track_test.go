@@ -132,7 +132,7 @@ func TestTrackingOpensAndClicks(t *testing.T) {
 }
 
 // TestTrackingOff checks that a campaign with tracking off carries no
-// pixel and no redirect, and that privacy mode keeps no record of who.
+// pixel and no redirect. (Privacy mode is TestHitsPrivacyAndOwnership's.)
 func TestTrackingOff(t *testing.T) {
 	t.Parallel()
 	h, _, sink := sendingHarness(t, smtptest.Options{})

@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// resultsFixture makes a contact and n campaigns that were each sent to
+// them, and returns the contact and each campaign's send.
+func resultsFixture(t *testing.T, s *Store, n int) (int64, [][2]int64) {
+	t.Helper()
+	ctx := context.Background()
+	c, _, err := s.CreateContact(ctx, ContactInput{Email: new("ann@example.com"), Source: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][2]int64
+	for range n {
+		camp, err := s.CreateCampaign(ctx, CampaignInput{Name: new("News")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var send int64
+		if err := s.w.QueryRowContext(ctx, `INSERT INTO sends (campaign_id, contact_id, email, status, updated_at, sent_at) VALUES (?, ?, ?, 'sent', 0, 0) RETURNING id`,
+			camp.ID, c.ID, c.Email).Scan(&send); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, [2]int64{camp.ID, send})
+	}
+	return c.ID, out
+}
+
+// TestSoftBouncesInARow bounces one address softly across campaigns: a
+// delivery starts the count again, and the third in a row makes the
+// contact bounced and suppresses the address.
+func TestSoftBouncesInARow(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	contact, sends := resultsFixture(t, s, 5)
+	soft := func(i int, key string) {
+		t.Helper()
+		if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultSoftBounce, At: s.Now(), CampaignID: sends[i][0], SendID: sends[i][1],
+			Detail: "mailbox-full: 452 4.2.2 over quota", Key: key}}, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func() string {
+		c, _ := s.Contact(ctx, contact)
+		return c.Status
+	}
+	soft(0, "a")
+	soft(1, "b")
+	if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultDelivered, At: s.Now(), CampaignID: sends[2][0], SendID: sends[2][1]}}, 3); err != nil {
+		t.Fatal(err)
+	}
+	soft(3, "c")
+	soft(3, "c") // the same notification again counts once
+	if got := status(); got != StatusActive {
+		t.Fatalf("after two soft bounces, a delivery and one more: %q, want active", got)
+	}
+	soft(4, "d")
+	soft(0, "e")
+	if got := status(); got != StatusBounced {
+		t.Errorf("after three soft bounces in a row: %q, want bounced", got)
+	}
+	if _, ok, _ := s.Suppressed(ctx, "ann@example.com"); !ok {
+		t.Error("the address is not suppressed")
+	}
+	counts, _ := s.CampaignCounts(ctx, sends[3][0])
+	if counts.SoftBounces != 1 {
+		t.Errorf("campaign 4's soft bounces: got %d, want 1 (its notification came twice)", counts.SoftBounces)
+	}
+	if b, _ := s.CampaignBounces(ctx, sends[3][0]); len(b) != 1 || b[0].Category != "mailbox-full" || b[0].Count != 1 {
+		t.Errorf("bounces by cause: got %+v", b)
+	}
+}
+
+// TestHitsPrivacyAndOwnership records opens and clicks through the hit
+// writer: privacy mode keeps counts and no record of who, and a hit on
+// another campaign's link or on no send is refused.
+func TestHitsPrivacyAndOwnership(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	contact, sends := resultsFixture(t, s, 2)
+	w := s.NewHitWriter()
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	defer func() { stop(); <-done }()
+	link, err := s.LinkID(ctx, sends[0][0], 0, "https://shop.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := s.Now().Add(time.Hour)
+	for _, h := range []Hit{
+		{Kind: ResultOpen, At: at, CampaignID: sends[0][0], SendID: sends[0][1], Private: true},
+		{Kind: ResultClick, At: at, CampaignID: sends[0][0], SendID: sends[0][1], LinkID: link, Private: true},
+	} {
+		if err := w.Record(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var opens, withWho int
+	s.r.QueryRowContext(ctx, `SELECT opens + clicks FROM sends WHERE id = ?`, sends[0][1]).Scan(&opens)
+	s.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE contact_id IS NOT NULL OR send_id IS NOT NULL`).Scan(&withWho)
+	if opens != 0 || withWho != 0 {
+		t.Errorf("privacy mode left a record of who: the send counts %d, %d events name someone", opens, withWho)
+	}
+	c, _ := s.CampaignCounts(ctx, sends[0][0])
+	if c.Opens != 1 || c.Clicks != 1 || c.UniqueOpens != 0 {
+		t.Errorf("privacy mode counts: got %+v, want an open and a click, none unique", c)
+	}
+	if got, _ := s.Contact(ctx, contact); !got.LastOpen.IsZero() {
+		t.Errorf("privacy mode set the contact's last open: %v", got.LastOpen)
+	}
+	for name, h := range map[string]Hit{
+		"another campaign's link":    {Kind: ResultClick, At: at, CampaignID: sends[1][0], SendID: sends[1][1], LinkID: link},
+		"a send of another campaign": {Kind: ResultOpen, At: at, CampaignID: sends[1][0], SendID: sends[0][1]},
+		"no send":                    {Kind: ResultOpen, At: at, CampaignID: sends[0][0], SendID: 999},
+	} {
+		if err := w.Record(ctx, h); !errors.Is(err, ErrUnknownSend) {
+			t.Errorf("%s: got %v, want ErrUnknownSend", name, err)
+		}
+	}
+	// A person's open is recorded, with the contact's last open.
+	if err := w.Record(ctx, Hit{Kind: ResultOpen, At: at, CampaignID: sends[1][0], SendID: sends[1][1]}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Contact(ctx, contact); !got.LastOpen.Equal(at.Truncate(time.Second)) {
+		t.Errorf("last open: got %v, want %v", got.LastOpen, at)
+	}
+}
