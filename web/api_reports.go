@@ -83,7 +83,7 @@ func toOverviewJSON(o store.Overview) overviewJSON {
 // apiReportOverview is the overview between from and to by interval.
 func (s *Server) apiReportOverview(c *echo.Context) error {
 	loc := s.general().Location()
-	q, errs := overviewQueryOf(c, loc)
+	q, errs := overviewQueryOf(c, s.store.Now().In(loc))
 	if len(errs) > 0 {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "The range is not valid.", Fields: errs}
 	}

@@ -98,7 +98,7 @@ func (s *Server) campaignReport(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Recipients = recipientTable(rs)
+	p.Recipients = recipientTable(rs, s.general().Location())
 	if len(rs) == recipientsPerPage {
 		next := q
 		next.after = rs[len(rs)-1].SendID

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -85,12 +86,12 @@ func breakdownTable(name string, rows []store.Breakdown, empty string) templates
 	return t
 }
 
-func recipientTable(rs []store.Recipient) templates.ReportTable {
+func recipientTable(rs []store.Recipient, loc *time.Location) templates.ReportTable {
 	t := templates.ReportTable{Head: []string{"Email", "Opens", "Clicks", "First opened", "Bounce"}, Empty: "Nobody here."}
 	for _, r := range rs {
 		opened := ""
 		if !r.OpenedAt.IsZero() {
-			opened = csvTime(r.OpenedAt)
+			opened = r.OpenedAt.In(loc).Format("2 Jan 2006 15:04")
 		}
 		t.Rows = append(t.Rows, templates.ReportRow{Link: "/contacts/" + itoa(r.ContactID),
 			Cells: []string{r.Email, strconv.Itoa(r.Opens), strconv.Itoa(r.Clicks), opened, r.Bounce}})

@@ -19,7 +19,7 @@ const dashboardDays = 30
 func (s *Server) sendingResults(ctx context.Context, p *templates.DashboardProps) error {
 	g := s.general()
 	loc := g.Location()
-	now := time.Now().In(loc)
+	now := s.store.Now().In(loc)
 	to := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
 	from := to.AddDate(0, 0, -dashboardDays)
 	cur, err := s.store.Overview(ctx, from, to, store.IntervalDay, loc)
@@ -33,8 +33,8 @@ func (s *Server) sendingResults(ctx context.Context, p *templates.DashboardProps
 	r, pr := store.RatesOf(cur.Totals, false), store.RatesOf(prev.Totals, false)
 	p.Period = []templates.Figure{
 		countFigure("Sent", cur.Totals.Sent, prev.Totals.Sent),
-		rateFigure("Open rate", r.Open, pr.Open),
-		rateFigure("Click rate", r.Click, pr.Click),
+		rateFigure("Open rate", r.Open, pr.Open, prev.Totals.Sent > 0),
+		rateFigure("Click rate", r.Click, pr.Click, prev.Totals.Sent > 0),
 		countFigure("List growth", cur.ListGrowth, prev.ListGrowth),
 	}
 	points := make([]store.Point, len(cur.Points))
@@ -68,8 +68,12 @@ func countFigure(label string, n, before int) templates.Figure {
 	return f
 }
 
-// rateFigure is a rate with its change, in percentage points.
-func rateFigure(label string, r, before float64) templates.Figure {
+// rateFigure is a rate with its change, in percentage points; with nothing
+// sent before, there is nothing to compare with.
+func rateFigure(label string, r, before float64, comparable bool) templates.Figure {
+	if !comparable {
+		return templates.Figure{Label: label, Value: pct(r), Note: "nothing sent in the 30 days before"}
+	}
 	d := (r - before) * 100
 	return templates.Figure{Label: label, Value: pct(r), Note: fmt.Sprintf("%+.1f points on the 30 days before", d), Trend: trend(d)}
 }

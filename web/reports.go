@@ -22,11 +22,11 @@ type overviewQuery struct {
 }
 
 // overviewQueryOf reads from, to (dates, the last one included, or RFC
-// 3339 times) and interval; by default the last 30 days, day by day, in
-// the organisation's timezone.
-func overviewQueryOf(c *echo.Context, loc *time.Location) (overviewQuery, map[string]string) {
-	today := time.Now().In(loc)
-	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
+// 3339 times) and interval; by default the 30 days to now, day by day, in
+// now's location, the organisation's timezone.
+func overviewQueryOf(c *echo.Context, now time.Time) (overviewQuery, map[string]string) {
+	loc := now.Location()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	q := overviewQuery{FromText: c.QueryParam("from"), ToText: c.QueryParam("to"), Interval: c.QueryParam("interval")}
 	if q.FromText == "" {
 		q.FromText = today.AddDate(0, 0, -29).Format(time.DateOnly)
@@ -78,7 +78,7 @@ var intervalOptions = []templates.Option{{Value: store.IntervalHour, Label: "Hou
 
 func (s *Server) reportsShow(c *echo.Context) error {
 	loc := s.general().Location()
-	q, errs := overviewQueryOf(c, loc)
+	q, errs := overviewQueryOf(c, s.store.Now().In(loc))
 	p := templates.ReportsProps{Shell: s.shell(c, "reports", "Reports"), From: q.FromText, To: q.ToText, Interval: q.Interval,
 		Intervals: intervalOptions, Errors: errs, Zone: loc.String(), Query: q.encode()}
 	if len(errs) > 0 {
@@ -121,7 +121,7 @@ func campaignRatesTable(rows []store.CampaignRow) templates.ReportTable {
 func (s *Server) reportsExport(format string) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		loc := s.general().Location()
-		q, errs := overviewQueryOf(c, loc)
+		q, errs := overviewQueryOf(c, s.store.Now().In(loc))
 		if len(errs) > 0 {
 			return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "The range is not valid.", Fields: errs}
 		}
