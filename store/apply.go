@@ -231,12 +231,13 @@ func (a *applier) hit(h Hit) error {
 			t.humanClicks++
 			a.lastClick[t.contact] = max(a.lastClick[t.contact], at)
 		}
-		// A click is an open too, when no open was seen (images blocked).
-		if t.opens == 0 {
+		// A click is an open too, when no open was seen (images blocked)
+		// and the message tracks opens at all.
+		if t.opens == 0 && !h.OpensOff {
 			c.Opens++
 			t.opens = 1
 		}
-		if human && t.humanOpens == 0 {
+		if human && t.humanOpens == 0 && !h.OpensOff {
 			c.HumanOpens++
 			t.humanOpens = 1
 		}
@@ -250,8 +251,9 @@ func (a *applier) hit(h Hit) error {
 	c.UniqueHumanOpens += b2i(before.humanOpens == 0 && t.humanOpens > 0)
 	c.UniqueClicks += b2i(before.clicks == 0 && t.clicks > 0)
 	c.UniqueHumanClicks += b2i(before.humanClicks == 0 && t.humanClicks > 0)
-	if t.contact != 0 && human {
-		// People's opens only, as the reports count them.
+	if t.contact != 0 && human && (h.Kind == ResultOpen || !h.OpensOff) {
+		// People's opens only, as the reports count them; a click is one
+		// where the message tracks opens.
 		a.lastOpen[t.contact] = max(a.lastOpen[t.contact], at)
 	}
 	if err := a.saveCounts(t, at); err != nil {

@@ -134,3 +134,28 @@ func TestHitsPrivacyAndOwnership(t *testing.T) {
 		t.Errorf("last open: got %v, want %v", got.LastOpen, at)
 	}
 }
+
+// TestClickWithOpensOff checks that a click on a message that tracks no
+// opens is not taken for an open.
+func TestClickWithOpensOff(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	contact, sends := resultsFixture(t, s, 1)
+	w := s.NewHitWriter()
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	defer func() { stop(); <-done }()
+	link, _ := s.LinkID(ctx, sends[0][0], 0, "https://shop.example/")
+	if err := w.Record(ctx, Hit{Kind: ResultClick, At: s.Now(), CampaignID: sends[0][0], SendID: sends[0][1], LinkID: link, OpensOff: true}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.CampaignCounts(ctx, sends[0][0])
+	if c.Clicks != 1 || c.UniqueHumanClicks != 1 || c.Opens != 0 || c.UniqueOpens != 0 {
+		t.Errorf("counts: got %+v, want a click and no open", c)
+	}
+	if got, _ := s.Contact(ctx, contact); !got.LastOpen.IsZero() || got.LastClick.IsZero() {
+		t.Errorf("contact: last open %v, last click %v; want no open and a click", got.LastOpen, got.LastClick)
+	}
+}

@@ -40,6 +40,9 @@ type Hit struct {
 	CampaignID, SendID, MessageID, LinkID int64
 	// Private keeps counts only, with no record of who opened or clicked.
 	Private bool
+	// OpensOff says the message does not track opens: a click is then not
+	// taken for an open.
+	OpensOff bool
 	// Source says who saw it: "" for Herald's own tracking, or a provider.
 	Source string
 }

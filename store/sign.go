@@ -39,7 +39,8 @@ type Token struct {
 	Campaign int64
 }
 
-var tokenB64 = base64.RawURLEncoding
+// tokenB64 is strict: a token has one spelling.
+var tokenB64 = base64.RawURLEncoding.Strict()
 
 // signingKey derives the key for link tokens from the secret key, so the
 // key that encrypts secrets is never used for anything else.

@@ -31,6 +31,9 @@ type Ref struct {
 	Sent time.Time
 	// Private keeps counts only, with no record of who opened or clicked.
 	Private bool
+	// OpensOff says the message does not track opens, so a click is not
+	// taken for an open.
+	OpensOff bool
 }
 
 // ErrBadToken is returned for a token that is forged, damaged or unknown.
@@ -106,19 +109,22 @@ func (s *Signer) Parse(token string) (Ref, error) {
 	if len(body) != 0 {
 		return Ref{}, ErrBadToken
 	}
-	r := Ref{Campaign: v[0], Send: v[1], Message: v[2], Link: v[3], Sent: time.Unix(v[4], 0).UTC(), Private: v[5] == 1}
-	if (r.Send == 0) == (r.Message == 0) || (r.Send != 0) != (r.Campaign != 0) || v[5] > 1 {
+	r := Ref{Campaign: v[0], Send: v[1], Message: v[2], Link: v[3], Sent: time.Unix(v[4], 0).UTC(), Private: v[5]&1 != 0, OpensOff: v[5]&2 != 0}
+	if (r.Send == 0) == (r.Message == 0) || (r.Send != 0) != (r.Campaign != 0) || v[5] > 3 {
 		return Ref{}, ErrBadToken
 	}
 	return r, nil
 }
 
 func (r Ref) fields() [6]int64 {
-	var private int64
+	var flags int64
 	if r.Private {
-		private = 1
+		flags |= 1
 	}
-	return [6]int64{r.Campaign, r.Send, r.Message, r.Link, r.Sent.Unix(), private}
+	if r.OpensOff {
+		flags |= 2
+	}
+	return [6]int64{r.Campaign, r.Send, r.Message, r.Link, r.Sent.Unix(), flags}
 }
 
 func (s *Signer) mac(b []byte) []byte {

@@ -30,6 +30,7 @@ func TestTokenRoundTrip(t *testing.T) {
 		{Campaign: 1, Send: 2, Sent: time.Unix(1_700_000_000, 0).UTC()},
 		{Campaign: 1 << 40, Send: 1 << 50, Link: 99, Sent: time.Unix(1_900_000_000, 0).UTC()},
 		{Message: 5, Link: 1, Sent: time.Unix(0, 0).UTC()},
+		{Message: 6, Link: 2, Sent: time.Unix(5, 0).UTC(), Private: true, OpensOff: true},
 	} {
 		tok := s.Sign(r)
 		got, err := s.Parse(tok)

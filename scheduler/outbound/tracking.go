@@ -65,5 +65,6 @@ func (s *Service) tracking(t mailer.Tracking, base string, ref track.Ref, links 
 		// No public URL for the pixel and redirects to live at.
 		t.Opens, t.Clicks = false, false
 	}
+	ref.OpensOff = !t.Opens
 	return &track.Message{Signer: s.tracker, Base: base, Ref: ref, Opens: t.Opens, Clicks: t.Clicks, Link: links.id}
 }
