@@ -97,19 +97,29 @@ func softBouncedCondition(cc *ruleCompiler, r Rule, path string) (string, error)
 	return "c.soft_bounces >= " + cc.arg(n), nil
 }
 
-// checkRuleCampaigns makes sure every campaign a rule names exists, so a
-// mistyped id is refused rather than quietly matching no one.
+// checkRuleCampaigns makes sure every campaign a rule names exists and
+// tracked what the rule asks about, so a mistyped id is refused rather than
+// quietly matching no one (or everyone).
 func (s *Store) checkRuleCampaigns(ctx context.Context, r Rule) error {
 	return walkRule(r, "rules", func(c Rule, path string) error {
 		if c.Campaign <= 0 {
 			return nil
 		}
-		var n int
-		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM campaigns WHERE id = ?`, c.Campaign).Scan(&n); err != nil {
+		// A campaign that went out without tracking what the rule asks
+		// about would make everyone look as if they did not open or click.
+		var n, opens, clicks int
+		err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(max(frozen IS NULL OR json_extract(frozen, '$.tracking.opens')), 0),
+	coalesce(max(frozen IS NULL OR json_extract(frozen, '$.tracking.clicks')), 0) FROM campaigns WHERE id = ?`, c.Campaign).Scan(&n, &opens, &clicks)
+		if err != nil {
 			return fmt.Errorf("store: rule campaign %d: %w", c.Campaign, err)
 		}
-		if n == 0 {
+		switch {
+		case n == 0:
 			return &RuleError{Path: path + ".campaign", Message: fmt.Sprintf("there is no campaign %d", c.Campaign)}
+		case c.Field == openedColumns.verb && opens == 0:
+			return &RuleError{Path: path + ".campaign", Message: fmt.Sprintf("campaign %d did not track opens, so nobody's opens of it are known", c.Campaign)}
+		case c.Field == clickedColumns.verb && clicks == 0:
+			return &RuleError{Path: path + ".campaign", Message: fmt.Sprintf("campaign %d did not track clicks, so nobody's clicks in it are known", c.Campaign)}
 		}
 		return nil
 	})

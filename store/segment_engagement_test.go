@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -206,5 +207,27 @@ func TestOpenedWithinUsesIndex(t *testing.T) {
 		if got := strings.Join(plan, "; "); !strings.Contains(got, "USING COVERING INDEX "+want) && !strings.Contains(got, "USING INDEX "+want) {
 			t.Errorf("%s plan: got %q, want a search of %s", field, got, want)
 		}
+	}
+}
+
+// TestSegmentUntrackedCampaign checks that "did not open" a campaign that
+// tracked no opens is refused: it would match everyone it was sent to.
+func TestSegmentUntrackedCampaign(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	c, err := s.CreateCampaign(ctx, CampaignInput{Name: ptr("Untracked")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartCampaign(ctx, c.ID, `{"tracking":{"clicks":true}}`); err != nil {
+		t.Fatal(err)
+	}
+	opened, _ := ParseRule([]byte(all1(`"field": "status", "op": "eq", "value": "active"`, fmt.Sprintf(`"field": "opened", "op": "never", "campaign": %d`, c.ID))))
+	_, err = s.CountRule(ctx, opened)
+	checkRuleError(t, err, "rules.conditions[1].campaign", "did not track opens")
+	clicked, _ := ParseRule([]byte(all1(`"field": "status", "op": "eq", "value": "active"`, fmt.Sprintf(`"field": "clicked", "op": "never", "campaign": %d`, c.ID))))
+	if _, err := s.CountRule(ctx, clicked); err != nil {
+		t.Errorf("clicks of a campaign that tracked them: %v", err)
 	}
 }

@@ -142,6 +142,8 @@ type ContactProps struct {
 	Consent     string
 	CreatedAt   time.Time
 	Erased      bool
+	// LastOpen and LastClick are the contact's latest open and click.
+	LastOpen, LastClick time.Time
 	// PreferencesURL is the contact's own signed preferences page.
 	PreferencesURL string
 	// UnsubscribeURL is the contact's signed link off all mail, which also

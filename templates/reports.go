@@ -34,6 +34,7 @@ type ReportBreakdowns struct {
 
 // CampaignReportProps is a campaign's report page.
 type CampaignReportProps struct {
+	Tracking ReportTracking
 	Shell  Shell
 	ID     int64
 	Name   string
@@ -65,6 +66,14 @@ type CampaignReportLive struct {
 	Funnel  []Figure
 	Rates   []Figure
 	Chart   ChartProps
+}
+
+// ReportTracking says what a campaign's messages tracked when it went out:
+// Notes explain what its figures cannot show; WhoOpened is false when
+// nobody's opens were recorded, so there is no list of who did not open.
+type ReportTracking struct {
+	Notes     []string
+	WhoOpened bool
 }
 
 // ReportsProps fill the overview of every campaign and transactional

@@ -16,8 +16,17 @@ type campaignReportJSON struct {
 	Name   string       `json:"name"`
 	Status string       `json:"status"`
 	Funnel store.Funnel `json:"funnel"`
+	// Tracked is what its messages tracked when it went out, the install's
+	// switches included: figures of what was not tracked are not zeros.
+	Tracked trackedJSON `json:"tracked"`
 	countsJSON
 	Series []pointJSON `json:"series"`
+}
+
+type trackedJSON struct {
+	Opens   bool `json:"opens"`
+	Clicks  bool `json:"clicks"`
+	Private bool `json:"private"`
 }
 
 // apiCampaignReport answers the report; ?all=1 counts machine opens and
@@ -36,7 +45,12 @@ func (s *Server) apiCampaignReport(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := campaignReportJSON{ID: x.ID, Name: x.Name, Status: x.Status, Funnel: r.Funnel, countsJSON: toCountsJSON(r.Counts), Series: []pointJSON{}}
+	tracked, err := s.sentTracking(ctx, x)
+	if err != nil {
+		return err
+	}
+	out := campaignReportJSON{ID: x.ID, Name: x.Name, Status: x.Status, Funnel: r.Funnel, countsJSON: toCountsJSON(r.Counts), Series: []pointJSON{},
+		Tracked: trackedJSON{Opens: tracked.Opens, Clicks: tracked.Clicks, Private: tracked.Private}}
 	for _, p := range points {
 		out.Series = append(out.Series, pointJSON{Start: p.Start, Counts: toCountsJSON(p.Counts)})
 	}

@@ -65,7 +65,7 @@ func (s *Server) campaignReport(c *echo.Context) error {
 		return err
 	}
 	q := reportQueryOf(c)
-	live, err := s.reportLive(ctx, x, q.all)
+	live, tracking, err := s.reportLive(ctx, x, q.all)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (s *Server) campaignReport(c *echo.Context) error {
 	toggle.all, toggle.after = !q.all, 0
 	csvQuery := q
 	csvQuery.after = 0
-	p := templates.CampaignReportProps{Shell: s.shell(c, "campaigns", x.Name+": report"), ID: x.ID, Name: x.Name, Status: x.Status,
+	p := templates.CampaignReportProps{Tracking: tracking, Shell: s.shell(c, "campaigns", x.Name+": report"), ID: x.ID, Name: x.Name, Status: x.Status,
 		All: q.all, Toggle: toggle.url(x.ID, "/report"), Live: live, Filter: q.filter, Filters: recipientFilters,
 		CSV: csvQuery.url(x.ID, "/report/recipients.csv")}
 	if err := s.reportBreakdowns(ctx, x, q.all, &p); err != nil {
@@ -113,22 +113,34 @@ func (s *Server) campaignReportLive(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	live, err := s.reportLive(c.Request().Context(), x, reportQueryOf(c).all)
+	live, _, err := s.reportLive(c.Request().Context(), x, reportQueryOf(c).all)
 	if err != nil {
 		return err
 	}
 	return s.render(c, http.StatusOK, templates.CampaignReportLiveCard(live))
 }
 
-func (s *Server) reportLive(ctx context.Context, x store.Campaign, all bool) (templates.CampaignReportLive, error) {
+func (s *Server) reportLive(ctx context.Context, x store.Campaign, all bool) (templates.CampaignReportLive, templates.ReportTracking, error) {
+	var none templates.ReportTracking
 	r, err := s.store.CampaignReport(ctx, x.ID, all)
 	if err != nil {
-		return templates.CampaignReportLive{}, err
+		return templates.CampaignReportLive{}, none, err
+	}
+	tracked, err := s.sentTracking(ctx, x)
+	if err != nil {
+		return templates.CampaignReportLive{}, none, err
 	}
 	loc := s.general().Location()
 	points, err := s.store.CampaignSeries(ctx, x.ID, x.StartedAt, loc)
 	if err != nil {
-		return templates.CampaignReportLive{}, err
+		return templates.CampaignReportLive{}, none, err
+	}
+	if tracked.Private {
+		// No unique counts in privacy mode: the chart shows every one.
+		for i := range points {
+			c := &points[i].Counts
+			c.UniqueOpens, c.UniqueHumanOpens, c.UniqueClicks, c.UniqueHumanClicks = c.Opens, c.HumanOpens, c.Clicks, c.HumanClicks
+		}
 	}
 	f := r.Funnel
 	live := templates.CampaignReportLive{Rates: rateFigures(r.Rates), Funnel: []templates.Figure{
@@ -147,7 +159,7 @@ func (s *Server) reportLive(ctx context.Context, x store.Campaign, all bool) (te
 	if x.Status == store.CampaignSending {
 		live.Refresh = reportQuery{all: all, filter: store.FilterOpened}.url(x.ID, "/report/live")
 	}
-	return live, nil
+	return live, reportTracking(tracked, r, &live), nil
 }
 
 // campaignReportCSV exports every recipient the filter picks.

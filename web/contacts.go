@@ -157,7 +157,7 @@ func (s *Server) contactPageProps(c *echo.Context, id int64) (templates.ContactP
 		return templates.ContactProps{}, err
 	}
 	p := templates.ContactProps{Shell: s.shell(c, "contacts", ct.Email), ID: id, Form: contactFormOf(ct), Statuses: store.ContactStatuses,
-		Source: ct.Source, CreatedAt: ct.CreatedAt, Erased: !ct.ErasedAt.IsZero()}
+		Source: ct.Source, CreatedAt: ct.CreatedAt, Erased: !ct.ErasedAt.IsZero(), LastOpen: ct.LastOpen, LastClick: ct.LastClick}
 	if !p.Erased {
 		links := s.out.Links(ctx)
 		p.PreferencesURL, p.UnsubscribeURL = links.Preferences(id), links.Unsubscribe(id, 0)

@@ -32,7 +32,7 @@ func (s *Server) sendingResults(ctx context.Context, p *templates.DashboardProps
 	}
 	r, pr := store.RatesOf(cur.Totals, false), store.RatesOf(prev.Totals, false)
 	p.Period = []templates.Figure{
-		countFigure("Sent", cur.Totals.Sent, prev.Totals.Sent),
+		sentFigure(cur.Totals.Sent, prev.Totals.Sent),
 		rateFigure("Open rate", r.Open, pr.Open, prev.Totals.Sent > 0),
 		rateFigure("Click rate", r.Click, pr.Click, prev.Totals.Sent > 0),
 		countFigure("List growth", cur.ListGrowth, prev.ListGrowth),
@@ -66,6 +66,15 @@ func countFigure(label string, n, before int) templates.Figure {
 	f := templates.Figure{Label: label, Value: strconv.Itoa(n), Note: fmt.Sprintf("%+d on the 30 days before", n-before)}
 	f.Trend = trend(float64(n - before))
 	return f
+}
+
+// sentFigure is the messages sent, with the change when any were sent in
+// the period before.
+func sentFigure(n, before int) templates.Figure {
+	if before == 0 {
+		return templates.Figure{Label: "Sent", Value: strconv.Itoa(n), Note: "nothing sent in the 30 days before"}
+	}
+	return countFigure("Sent", n, before)
 }
 
 // rateFigure is a rate with its change, in percentage points; with nothing

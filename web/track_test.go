@@ -125,6 +125,21 @@ func TestTrackingOpensAndClicks(t *testing.T) {
 	if got != want {
 		t.Errorf("counts:\n got %+v\nwant %+v", got, want)
 	}
+	// The page of the reader who opened and clicked (the sink took the
+	// messages in any order) shows their last open and their opens and clicks.
+	h.signIn()
+	found := false
+	for i := range 3 {
+		reader, _ := h.st.ContactByEmail(context.Background(), fmt.Sprintf("reader%02d@example.com", i))
+		page := body(t, h.get("/contacts/"+itoa(reader.ID)))
+		if strings.Contains(page, "Opened “Spring”") && strings.Contains(page, "Clicked https://shop.example/loaf?size=big&amp;utm_source=herald&amp;utm_campaign=spring in “Spring”") &&
+			!strings.Contains(page, "Last opened an email: never") && !strings.Contains(page, "Last clicked a link: never") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no reader's page shows their open, their click, and their last open and click")
+	}
 	links, _ := h.st.CampaignLinks(context.Background(), id, 10)
 	if len(links) != 2 || links[0].URL != "https://shop.example/loaf?size=big&utm_source=herald&utm_campaign=spring" || links[0].Clicks != 2 || links[0].UniqueHumanClicks != 1 {
 		t.Errorf("links: got %+v", links)
@@ -225,5 +240,61 @@ func TestTransactionalTracking(t *testing.T) {
 	counts, _ := h.st.CampaignCounts(context.Background(), 0)
 	if counts.Clicks != 1 || counts.UniqueHumanClicks != 1 || counts.UniqueOpens != 1 {
 		t.Errorf("transactional counts: got %+v", counts)
+	}
+}
+
+// TestReportsOfUntrackedAndPrivateCampaigns checks that a campaign's report
+// says what it did not track instead of showing zeros, and that privacy
+// mode shows every open with no list of who opened.
+func TestReportsOfUntrackedAndPrivateCampaigns(t *testing.T) {
+	t.Parallel()
+	h, _, sink := sendingHarness(t, smtptest.Options{})
+	h.signIn()
+	clock := h.setClock()
+	untracked, _ := sentTracked(t, h, sink, 2, store.Tracking{})
+	page := body(t, h.get("/campaigns/" + itoa(untracked) + "/report"))
+	for _, want := range []string{"tracked neither opens nor clicks", "not tracked"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("untracked campaign's report lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "Send to those who did not open") {
+		t.Error("an untracked campaign's report offers to resend to those who did not open")
+	}
+
+	g, _ := h.st.General(context.Background())
+	g.TrackingPrivacy = true
+	if _, err := h.st.SaveGeneral(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	c, err := h.st.CreateCampaign(context.Background(), store.CampaignInput{Name: new("Private"), Subject: new("Hi"), Format: new("html"),
+		Body: new(`<p><a href="https://shop.example/x">x</a></p>`), ListIDs: &[]int64{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := sink.Count()
+	if err := h.srv.out.Send(context.Background(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	msgs := sink.Wait(before+2, 20*time.Second)[before:]
+	clock.Advance(time.Hour)
+	for _, m := range msgs {
+		parsed, _ := mail.ReadMessage(bytes.NewReader(m.Data))
+		raw, _ := io.ReadAll(quotedprintable.NewReader(parsed.Body))
+		for _, u := range trackingURL.FindAllStringSubmatch(string(raw), -1) {
+			if u[1] == "o" {
+				res := h.request(http.DefaultClient, http.MethodGet, "/o/"+u[2], nil, map[string]string{"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"})
+				res.Body.Close()
+			}
+		}
+	}
+	page = body(t, h.get("/campaigns/" + itoa(c.ID) + "/report"))
+	if !strings.Contains(page, "privacy mode") || strings.Contains(page, "Send to those who did not open") ||
+		!strings.Contains(page, "all opens, not unique") {
+		t.Errorf("privacy-mode report: want the note, every open and no resend to those who did not open")
+	}
+	counts, _ := h.st.CampaignCounts(context.Background(), c.ID)
+	if counts.Opens != 2 || counts.UniqueOpens != 0 {
+		t.Errorf("privacy-mode counts: got %+v, want 2 opens, none unique", counts)
 	}
 }
