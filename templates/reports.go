@@ -35,10 +35,10 @@ type ReportBreakdowns struct {
 // CampaignReportProps is a campaign's report page.
 type CampaignReportProps struct {
 	Tracking ReportTracking
-	Shell  Shell
-	ID     int64
-	Name   string
-	Status string
+	Shell    Shell
+	ID       int64
+	Name     string
+	Status   string
 	// All counts machine opens and clicks; Toggle is the report the other way.
 	All    bool
 	Toggle string

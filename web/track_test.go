@@ -252,7 +252,7 @@ func TestReportsOfUntrackedAndPrivateCampaigns(t *testing.T) {
 	h.signIn()
 	clock := h.setClock()
 	untracked, _ := sentTracked(t, h, sink, 2, store.Tracking{})
-	page := body(t, h.get("/campaigns/" + itoa(untracked) + "/report"))
+	page := body(t, h.get("/campaigns/"+itoa(untracked)+"/report"))
 	for _, want := range []string{"tracked neither opens nor clicks", "not tracked"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("untracked campaign's report lacks %q", want)
@@ -288,7 +288,7 @@ func TestReportsOfUntrackedAndPrivateCampaigns(t *testing.T) {
 			}
 		}
 	}
-	page = body(t, h.get("/campaigns/" + itoa(c.ID) + "/report"))
+	page = body(t, h.get("/campaigns/"+itoa(c.ID)+"/report"))
 	if !strings.Contains(page, "privacy mode") || strings.Contains(page, "Send to those who did not open") ||
 		!strings.Contains(page, "all opens, not unique") {
 		t.Errorf("privacy-mode report: want the note, every open and no resend to those who did not open")
