@@ -342,6 +342,10 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 	if err != nil {
 		return fmt.Errorf("store: record outcomes: %w", err)
 	}
+	preparedSent, err := s.writeStmt(ctx, countSentSQL)
+	if err != nil {
+		return fmt.Errorf("store: record outcomes: %w", err)
+	}
 	usage := map[Counter]int{}
 	var sent, bounced []int64
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
@@ -372,7 +376,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 				bounced = append(bounced, o.SendID)
 			}
 		}
-		if err := countOutcomes(ctx, tx, now, sent, bounced); err != nil {
+		if err := countOutcomes(ctx, tx, preparedSent, now, sent, bounced); err != nil {
 			return err
 		}
 		return addUsage(ctx, tx, preparedUsage, usage)
@@ -385,11 +389,25 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 
 // countOutcomes adds sent messages and hard bounces at sending to their
 // campaigns' counters for this hour, one statement for the whole group.
-func countOutcomes(ctx context.Context, tx *sql.Tx, now int64, sent, bounced []int64) error {
+// countSentSQL adds a group's sent messages to their campaigns' counters
+// for the hour; it runs with every group of outcomes, so it is prepared.
+const countSentSQL = `INSERT INTO campaign_hours (campaign_id, hour, sent)
+SELECT campaign_id, ?, count(*) FROM sends WHERE id IN (SELECT value FROM json_each(?)) GROUP BY campaign_id
+ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + excluded.sent`
+
+func countOutcomes(ctx context.Context, tx *sql.Tx, countSent *sql.Stmt, now int64, sent, bounced []int64) error {
+	if len(sent) > 0 {
+		ids, _ := json.Marshal(sent)
+		st := tx.StmtContext(ctx, countSent)
+		defer st.Close()
+		if _, err := st.ExecContext(ctx, now/3600*3600, string(ids)); err != nil {
+			return err
+		}
+	}
 	for _, c := range []struct {
 		ids    []int64
 		column string
-	}{{sent, "sent"}, {bounced, "hard_bounces"}} {
+	}{{bounced, "hard_bounces"}} {
 		if len(c.ids) == 0 {
 			continue
 		}

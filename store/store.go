@@ -94,6 +94,7 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // Open creates the data directory if needed, opens the database in it and applies
 // every pending migration. box encrypts secrets at rest.
 func Open(ctx context.Context, dir string, box *SecretBox) (*Store, error) {
+	keepFreedMemory()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
 	}
