@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v5"
 
@@ -18,9 +19,12 @@ const maxCompared = 10
 func (s *Server) reportsCompare(c *echo.Context) error {
 	ctx := c.Request().Context()
 	var ids []int64
-	for _, v := range c.QueryParams()["ids"] {
-		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 && len(ids) < maxCompared {
-			ids = append(ids, id)
+	// ids=1&ids=2 from the form, or ids=1,2 typed by hand.
+	for _, vs := range c.QueryParams()["ids"] {
+		for v := range strings.SplitSeq(vs, ",") {
+			if id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && id > 0 && len(ids) < maxCompared {
+				ids = append(ids, id)
+			}
 		}
 	}
 	recent, err := s.store.RecentCampaigns(ctx, 20)

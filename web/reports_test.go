@@ -58,6 +58,7 @@ func TestCampaignReportPages(t *testing.T) {
 		{"/reports", "Net list growth"},
 		{"/", "The last 30 days"},
 		{"/reports/compare?ids=" + itoa(id), "Spring"},
+		{"/reports/compare?ids=" + itoa(id) + ",99", `value="` + itoa(id) + `" checked`},
 	} {
 		res := h.get(c.path)
 		if b := body(t, res); res.StatusCode != http.StatusOK || !strings.Contains(b, c.want) {
