@@ -16,13 +16,15 @@ const staleDraft = 24 * time.Hour
 // at most; a transactional message's attachments are kept for 30 days
 // after it settles.
 const (
-	keepUsage       = 48 * time.Hour
-	keepAttachments = 30 * 24 * time.Hour
+	keepUsage        = 48 * time.Hour
+	keepAttachments  = 30 * 24 * time.Hour
+	keepFeedbackSeen = 30 * 24 * time.Hour
 )
 
 // Housekeeping removes expired sessions and lapsed login throttles, the
-// files of uploads whose import was never started, old usage counters, and
-// the attachments of transactional messages settled 30 days ago.
+// files of uploads whose import was never started, old usage counters, the
+// attachments of transactional messages settled 30 days ago, and the
+// provider notifications taken 30 days ago (kept to count each once).
 func Housekeeping(st *store.Store, log *slog.Logger) Job {
 	return Job{
 		Name: "housekeeping",
@@ -46,6 +48,9 @@ func Housekeeping(st *store.Store, log *slog.Logger) Job {
 				return err
 			}
 			if err := st.PruneUsage(ctx, st.Now().Add(-keepUsage)); err != nil {
+				return err
+			}
+			if err := st.PruneFeedbackSeen(ctx, st.Now().Add(-keepFeedbackSeen)); err != nil {
 				return err
 			}
 			if n, err := st.PruneAttachments(ctx, st.Now().Add(-keepAttachments)); err != nil {

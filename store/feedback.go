@@ -194,3 +194,33 @@ func (a *applier) providerHit(f Feedback) error {
 	}
 	return a.hit(h)
 }
+
+// PruneFeedbackSeen forgets the notifications taken before a time:
+// providers retry for a day or three, never for weeks.
+func (s *Store) PruneFeedbackSeen(ctx context.Context, before time.Time) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM feedback_seen WHERE at < ?`, unix(before)); err != nil {
+		return fmt.Errorf("store: prune feedback seen: %w", err)
+	}
+	return nil
+}
+
+// ClaimSignature records that a provider's signature token came with a
+// body, and reports whether it may be taken: a token seen before with
+// another body is a replay of a captured signature. The same body again is
+// the provider retrying, and may be.
+func (s *Store) ClaimSignature(ctx context.Context, scope, token, bodyHash string) (bool, error) {
+	prefix := scope + ":" + token + ":"
+	var other int
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM feedback_seen WHERE key >= ? AND key < ? AND key != ?`,
+			prefix, prefix+"\xff", prefix+bodyHash).Scan(&other); err != nil || other > 0 {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO feedback_seen (key, at) VALUES (?, ?) ON CONFLICT DO NOTHING`, prefix+bodyHash, unix(s.now()))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: claim signature: %w", err)
+	}
+	return other == 0, nil
+}

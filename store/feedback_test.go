@@ -159,3 +159,38 @@ func TestClickWithOpensOff(t *testing.T) {
 		t.Errorf("contact: last open %v, last click %v; want no open and a click", got.LastOpen, got.LastClick)
 	}
 }
+
+// TestFeedbackSeenIsPruned checks that a notification is counted once while
+// remembered, and forgotten by housekeeping after its time.
+func TestFeedbackSeenIsPruned(t *testing.T) {
+	t.Parallel()
+	s, clock := openTestStore(t)
+	ctx := context.Background()
+	_, sends := resultsFixture(t, s, 1)
+	deliver := func() int {
+		n, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultDelayed, At: s.Now(), CampaignID: sends[0][0], SendID: sends[0][1], Key: "ses:1"}}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if a, b := deliver(), deliver(); a != 1 || b != 0 {
+		t.Fatalf("the same notification twice: %d then %d new, want 1 then 0", a, b)
+	}
+	clock.advance(31 * 24 * time.Hour)
+	if err := s.PruneFeedbackSeen(ctx, s.Now().Add(-30*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := deliver(); n != 1 {
+		t.Errorf("after pruning: %d new, want the notification taken again", n)
+	}
+	if ok, _ := s.ClaimSignature(ctx, "mailgun", "tok", "aa"); !ok {
+		t.Error("a first signature was refused")
+	}
+	if ok, _ := s.ClaimSignature(ctx, "mailgun", "tok", "aa"); !ok {
+		t.Error("the same signature and body again (a retry) was refused")
+	}
+	if ok, _ := s.ClaimSignature(ctx, "mailgun", "tok", "bb"); ok {
+		t.Error("the same signature with another body was taken")
+	}
+}

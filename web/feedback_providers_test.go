@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,7 +81,17 @@ func TestProviderWebhooks(t *testing.T) {
 	if code, _ := h.postBody("/hooks/mailgun/"+hooks.MailgunToken, "application/json", mg("another-key"), nil); code != 400 || status(2) != "active" {
 		t.Errorf("forged mailgun event: %d, reader02 %q", code, status(2))
 	}
-	if code, msg := h.postBody("/hooks/mailgun/"+hooks.MailgunToken, "application/json", mg("mg-signing-key"), nil); code != 200 || status(2) != store.StatusBounced {
+	good := mg("mg-signing-key")
+	if code, msg := h.postBody("/hooks/mailgun/"+hooks.MailgunToken, "application/json", good, nil); code != 200 || status(2) != store.StatusBounced {
 		t.Errorf("mailgun bounce: %d %s, reader02 %q", code, msg, status(2))
+	}
+	// Mailgun retrying sends the same body again: taken. The same
+	// signature on another body is a replay: refused.
+	if code, msg := h.postBody("/hooks/mailgun/"+hooks.MailgunToken, "application/json", good, nil); code != 200 {
+		t.Errorf("mailgun retry: %d %s", code, msg)
+	}
+	replay := bytes.Replace(good, []byte("reader02@example.com"), []byte("reader00@example.com"), 1)
+	if code, msg := h.postBody("/hooks/mailgun/"+hooks.MailgunToken, "application/json", replay, nil); code != 400 || !strings.Contains(msg, "another body") {
+		t.Errorf("mailgun signature on another body: %d %s, want 400", code, msg)
 	}
 }

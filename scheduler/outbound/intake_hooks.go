@@ -2,7 +2,9 @@ package outbound
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 
 	"herald/mailer/feedback"
@@ -77,6 +79,16 @@ func (s *Service) TakeMailgun(ctx context.Context, token string, body []byte) (i
 	}
 	if perr != nil {
 		return 0, badNotification(perr)
+	}
+	// Mailgun signs the timestamp and token, not the body: a token that
+	// came before with another body is a captured signature reused.
+	sum := sha256.Sum256(body)
+	ok, err := s.st.ClaimSignature(ctx, "mailgun", sig.Token, hex.EncodeToString(sum[:]))
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, badNotification(errors.New("this signature came before with another body"))
 	}
 	return s.TakeReports(ctx, reports, "mailgun")
 }
