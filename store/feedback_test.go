@@ -194,3 +194,39 @@ func TestFeedbackSeenIsPruned(t *testing.T) {
 		t.Error("the same signature with another body was taken")
 	}
 }
+
+// TestRefusedIsNotSent checks that a hard bounce the relay gave while being
+// handed the message is not taken off what was delivered, since it was
+// never sent, while a bounce reported later is.
+func TestRefusedIsNotSent(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	_, sends := resultsFixture(t, s, 1)
+	c, _, _ := s.CreateContact(ctx, ContactInput{Email: new("bob@example.com"), Source: "test"}, false)
+	var refused int64
+	if err := s.w.QueryRowContext(ctx, `INSERT INTO sends (campaign_id, contact_id, email, status, updated_at) VALUES (?, ?, ?, 'sending', 0) RETURNING id`,
+		sends[0][0], c.ID, c.Email).Scan(&refused); err != nil {
+		t.Fatal(err)
+	}
+	campaign := sends[0][0]
+	if _, err := s.w.ExecContext(ctx, `UPDATE sends SET status = 'sending' WHERE id = ?`, sends[0][1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordOutcomes(ctx, []Outcome{{SendID: sends[0][1], Status: SendSent, Code: 250},
+		{SendID: refused, Status: SendFailed, Code: 550, Response: "550 5.1.1 no such user", HardBounce: true}}); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := s.CampaignCounts(ctx, campaign)
+	if n.Sent != 1 || n.HardBounces != 1 || n.Refused != 1 || n.DeliveredCount() != 1 || RatesOf(n, false).Bounce != 0.5 {
+		t.Errorf("after one sent and one refused: %+v, delivered %d, bounce rate %v; want 1 sent, 1 refused, 1 delivered, 50%%",
+			n, n.DeliveredCount(), RatesOf(n, false).Bounce)
+	}
+	if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultHardBounce, At: s.Now(), CampaignID: campaign, SendID: sends[0][1], Detail: "user-unknown: gone"}}, 3); err != nil {
+		t.Fatal(err)
+	}
+	n, _ = s.CampaignCounts(ctx, campaign)
+	if n.DeliveredCount() != 0 || RatesOf(n, false).Bounce != 1 {
+		t.Errorf("after the sent one bounced later: delivered %d, bounce rate %v; want 0 and 100%%", n.DeliveredCount(), RatesOf(n, false).Bounce)
+	}
+}

@@ -396,35 +396,30 @@ SELECT campaign_id, ?, count(*) FROM sends WHERE id IN (SELECT value FROM json_e
 ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + excluded.sent`
 
 func countOutcomes(ctx context.Context, tx *sql.Tx, countSent *sql.Stmt, now int64, sent, bounced []int64) error {
+	hour := now / 3600 * 3600
 	if len(sent) > 0 {
 		ids, _ := json.Marshal(sent)
 		st := tx.StmtContext(ctx, countSent)
 		defer st.Close()
-		if _, err := st.ExecContext(ctx, now/3600*3600, string(ids)); err != nil {
+		if _, err := st.ExecContext(ctx, hour, string(ids)); err != nil {
 			return err
 		}
 	}
-	for _, c := range []struct {
-		ids    []int64
-		column string
-	}{{bounced, "hard_bounces"}} {
-		if len(c.ids) == 0 {
-			continue
-		}
-		ids, _ := json.Marshal(c.ids)
-		if c.column == "hard_bounces" {
-			if _, err := tx.ExecContext(ctx, `UPDATE sends SET bounce = 'hard' WHERE id IN (SELECT value FROM json_each(?))`, string(ids)); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_bounces (campaign_id, kind, category, n, example)
-SELECT campaign_id, 'hard_bounce', 'refused-when-sent', count(*), max(last_response) FROM sends WHERE id IN (SELECT value FROM json_each(?)) GROUP BY campaign_id
-ON CONFLICT (campaign_id, kind, category) DO UPDATE SET n = n + excluded.n, example = excluded.example`, string(ids)); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_hours (campaign_id, hour, `+c.column+`)
-SELECT campaign_id, ?, count(*) FROM sends WHERE id IN (SELECT value FROM json_each(?)) GROUP BY campaign_id
-ON CONFLICT (campaign_id, hour) DO UPDATE SET `+c.column+` = `+c.column+` + excluded.`+c.column, now/3600*3600, string(ids)); err != nil {
+	if len(bounced) == 0 {
+		return nil
+	}
+	// Refused while being sent: a hard bounce, and never sent.
+	ids, _ := json.Marshal(bounced)
+	for _, q := range []string{
+		`UPDATE sends SET bounce = 'hard' WHERE id IN (SELECT value FROM json_each(?2))`,
+		`INSERT INTO campaign_bounces (campaign_id, kind, category, n, example)
+SELECT campaign_id, 'hard_bounce', 'refused-when-sent', count(*), max(last_response) FROM sends WHERE id IN (SELECT value FROM json_each(?2)) GROUP BY campaign_id
+ON CONFLICT (campaign_id, kind, category) DO UPDATE SET n = n + excluded.n, example = excluded.example`,
+		`INSERT INTO campaign_hours (campaign_id, hour, hard_bounces, refused)
+SELECT campaign_id, ?1, count(*), count(*) FROM sends WHERE id IN (SELECT value FROM json_each(?2)) GROUP BY campaign_id
+ON CONFLICT (campaign_id, hour) DO UPDATE SET hard_bounces = hard_bounces + excluded.hard_bounces, refused = refused + excluded.refused`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, hour, string(ids)); err != nil {
 			return err
 		}
 	}

@@ -14,11 +14,12 @@ import (
 //   - open rate = unique opens / delivered
 //   - click rate = unique clicks / delivered
 //   - click-to-open = unique clicks / unique opens
-//   - bounce rate = (hard + soft bounces) / sent
+//   - bounce rate = (hard + soft bounces) / (sent + refused)
 //   - complaint rate = complaints / delivered
 //   - unsubscribe rate = unsubscribes / delivered
 //
-// "Delivered" is Counts.DeliveredCount. A zero denominator gives 0.
+// "Delivered" is Counts.DeliveredCount. A zero denominator gives 0, and no
+// rate passes 1.
 type Rates struct {
 	Open        float64 `json:"open"`
 	Click       float64 `json:"click"`
@@ -30,12 +31,13 @@ type Rates struct {
 
 // DeliveredCount is how many messages reached their recipients: the
 // delivered counter when the relay's provider reports deliveries (it is
-// above 0), otherwise sent minus hard and soft bounces.
+// above 0), otherwise sent minus the hard and soft bounces reported after
+// the relay took the message (those it refused outright were never sent).
 func (c Counts) DeliveredCount() int {
 	if c.Delivered > 0 {
 		return c.Delivered
 	}
-	return max(c.Sent-c.HardBounces-c.SoftBounces, 0)
+	return max(c.Sent-(c.HardBounces-c.Refused)-c.SoftBounces, 0)
 }
 
 // Opened and Clicked are the unique opens and clicks: of people only, or
@@ -62,7 +64,7 @@ func RatesOf(c Counts, all bool) Rates {
 		Open:        ratio(c.Opened(all), d),
 		Click:       ratio(c.Clicked(all), d),
 		ClickToOpen: ratio(c.Clicked(all), c.Opened(all)),
-		Bounce:      ratio(c.HardBounces+c.SoftBounces, c.Sent),
+		Bounce:      ratio(c.HardBounces+c.SoftBounces, c.Sent+c.Refused),
 		Complaint:   ratio(c.Complaints, d),
 		Unsubscribe: ratio(c.Unsubscribes, d),
 	}

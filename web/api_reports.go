@@ -19,7 +19,10 @@ type countsJSON struct {
 	SoftBounces  int         `json:"soft_bounces"`
 	Complaints   int         `json:"complaints"`
 	Unsubscribes int         `json:"unsubscribes"`
-	Rates        store.Rates `json:"rates"`
+	// Refused are the hard bounces a relay gave while taking the message,
+	// which was never sent; they are among hard_bounces.
+	Refused int         `json:"refused"`
+	Rates   store.Rates `json:"rates"`
 	// RatesAll counts the opens and clicks of machines too.
 	RatesAll store.Rates `json:"rates_all"`
 }
@@ -37,7 +40,7 @@ func toCountsJSON(n store.Counts) countsJSON {
 	return countsJSON{Sent: n.Sent, Delivered: n.DeliveredCount(),
 		Opened:      engagedJSON{Unique: n.UniqueOpens, Total: n.Opens, HumanUnique: n.UniqueHumanOpens, HumanTotal: n.HumanOpens},
 		Clicked:     engagedJSON{Unique: n.UniqueClicks, Total: n.Clicks, HumanUnique: n.UniqueHumanClicks, HumanTotal: n.HumanClicks},
-		HardBounces: n.HardBounces, SoftBounces: n.SoftBounces, Complaints: n.Complaints, Unsubscribes: n.Unsubscribes,
+		HardBounces: n.HardBounces, SoftBounces: n.SoftBounces, Complaints: n.Complaints, Unsubscribes: n.Unsubscribes, Refused: n.Refused,
 		Rates: store.RatesOf(n, false), RatesAll: store.RatesOf(n, true)}
 }
 
