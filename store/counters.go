@@ -23,10 +23,10 @@ type Counts struct {
 	HardBounces       int `json:"hard_bounces"`
 	// Refused are the hard bounces the relay gave while taking a message,
 	// which therefore was never sent; the rest were reported after.
-	Refused int `json:"refused"`
-	SoftBounces       int `json:"soft_bounces"`
-	Complaints        int `json:"complaints"`
-	Unsubscribes      int `json:"unsubscribes"`
+	Refused      int `json:"refused"`
+	SoftBounces  int `json:"soft_bounces"`
+	Complaints   int `json:"complaints"`
+	Unsubscribes int `json:"unsubscribes"`
 }
 
 // countColumns are the campaign_hours columns in the order of fields.
