@@ -86,11 +86,7 @@ func TestHitsPrivacyAndOwnership(t *testing.T) {
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	contact, sends := resultsFixture(t, s, 2)
-	w := s.NewHitWriter()
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(wctx) }()
-	defer func() { stop(); <-done }()
+	w := runHitWriter(t, s)
 	link, err := s.LinkID(ctx, sends[0][0], 0, "https://shop.example/")
 	if err != nil {
 		t.Fatal(err)
@@ -142,11 +138,7 @@ func TestClickWithOpensOff(t *testing.T) {
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	contact, sends := resultsFixture(t, s, 1)
-	w := s.NewHitWriter()
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(wctx) }()
-	defer func() { stop(); <-done }()
+	w := runHitWriter(t, s)
 	link, _ := s.LinkID(ctx, sends[0][0], 0, "https://shop.example/")
 	if err := w.Record(ctx, Hit{Kind: ResultClick, At: s.Now(), CampaignID: sends[0][0], SendID: sends[0][1], LinkID: link, OpensOff: true}); err != nil {
 		t.Fatal(err)
@@ -229,4 +221,19 @@ func TestRefusedIsNotSent(t *testing.T) {
 	if n.DeliveredCount() != 0 || RatesOf(n, false).Bounce != 1 {
 		t.Errorf("after the sent one bounced later: delivered %d, bounce rate %v; want 0 and 100%%", n.DeliveredCount(), RatesOf(n, false).Bounce)
 	}
+}
+
+// runHitWriter runs the store's hit writer until the test ends.
+func runHitWriter(t *testing.T, s *Store) *HitWriter {
+	w := s.NewHitWriter()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("hit writer: %v", err)
+		}
+	})
+	return w
 }

@@ -85,14 +85,21 @@ func toOverviewJSON(o store.Overview) overviewJSON {
 
 // apiReportOverview is the overview between from and to by interval.
 func (s *Server) apiReportOverview(c *echo.Context) error {
-	loc := s.general().Location()
-	q, errs := overviewQueryOf(c, s.store.Now().In(loc))
-	if len(errs) > 0 {
-		return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "The range is not valid.", Fields: errs}
-	}
-	o, err := s.store.Overview(c.Request().Context(), q.From, q.To, q.Interval, loc)
+	_, o, err := s.overviewAsked(c)
 	if err != nil {
 		return err
 	}
 	return apiData(c, http.StatusOK, toOverviewJSON(o))
+}
+
+// overviewAsked reads the range a request asks for, in the organisation's
+// timezone, and sums it; a range it cannot read is a 422 naming why.
+func (s *Server) overviewAsked(c *echo.Context) (overviewQuery, store.Overview, error) {
+	loc := s.general().Location()
+	q, errs := overviewQueryOf(c, s.store.Now().In(loc))
+	if len(errs) > 0 {
+		return q, store.Overview{}, &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "The range is not valid.", Fields: errs}
+	}
+	o, err := s.store.Overview(c.Request().Context(), q.From, q.To, q.Interval, loc)
+	return q, o, err
 }

@@ -142,11 +142,12 @@ func (s *Server) reportLive(ctx context.Context, x store.Campaign, all bool) (te
 			c.UniqueOpens, c.UniqueHumanOpens, c.UniqueClicks, c.UniqueHumanClicks = c.Opens, c.HumanOpens, c.Clicks, c.HumanClicks
 		}
 	}
-	f := r.Funnel
-	live := templates.CampaignReportLive{Rates: rateFigures(r.Rates), Funnel: []templates.Figure{
+	f, u := r.Funnel, unmeasuredOf(tracked)
+	live := templates.CampaignReportLive{Rates: rateFigures(r.Rates, u), Funnel: []templates.Figure{
 		{Label: "Recipients", Value: strconv.Itoa(f.Recipients)}, {Label: "Sent", Value: strconv.Itoa(f.Sent)},
-		{Label: "Delivered", Value: strconv.Itoa(f.Delivered)}, {Label: "Opened", Value: strconv.Itoa(f.Opened)},
-		{Label: "Clicked", Value: strconv.Itoa(f.Clicked)},
+		{Label: "Delivered", Value: strconv.Itoa(f.Delivered)},
+		engagedFigure("Opened", "opens", f.Opened, r.Counts.Opens, tracked.Opens, u.opens),
+		engagedFigure("Clicked", "clicks", f.Clicked, r.Counts.Clicks, tracked.Clicks, u.clicks),
 		{Label: "Bounced", Value: strconv.Itoa(f.HardBounced + f.SoftBounced), Note: strconv.Itoa(f.HardBounced) + " hard, " + strconv.Itoa(f.SoftBounced) + " soft"},
 		{Label: "Complained", Value: strconv.Itoa(f.Complained)}, {Label: "Unsubscribed", Value: strconv.Itoa(f.Unsubscribed)},
 	}}
@@ -159,7 +160,7 @@ func (s *Server) reportLive(ctx context.Context, x store.Campaign, all bool) (te
 	if x.Status == store.CampaignSending {
 		live.Refresh = reportQuery{all: all, filter: store.FilterOpened}.url(x.ID, "/report/live")
 	}
-	return live, reportTracking(tracked, r, &live), nil
+	return live, trackingNotes(tracked), nil
 }
 
 // campaignReportCSV exports every recipient the filter picks.

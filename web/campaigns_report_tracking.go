@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strconv"
@@ -20,17 +21,59 @@ func (s *Server) sentTracking(ctx context.Context, x store.Campaign) (mailer.Tra
 	return content.Tracking, err
 }
 
-// reportTracking explains what a campaign's report cannot show, and fixes
-// its figures so that nothing untracked reads as a zero.
-func reportTracking(t mailer.Tracking, r store.CampaignReport, live *templates.CampaignReportLive) templates.ReportTracking {
-	out := templates.ReportTracking{WhoOpened: t.Opens && !t.Private}
-	set := func(figs []templates.Figure, label, value, note string) {
-		for i := range figs {
-			if figs[i].Label == label {
-				figs[i].Value, figs[i].Note = value, note
-			}
+// unmeasured says, for a campaign's opens and for its clicks, why their
+// unique counts (and the rates made of them) are not known: "" when they
+// are, "not tracked", or privacy mode.
+type unmeasured struct{ opens, clicks string }
+
+func unmeasuredOf(t mailer.Tracking) unmeasured {
+	why := func(on bool, what string) string {
+		switch {
+		case !on:
+			return "not tracked"
+		case t.Private:
+			return "no unique " + what + " in privacy mode"
 		}
+		return ""
 	}
+	return unmeasured{opens: why(t.Opens, "opens"), clicks: why(t.Clicks, "clicks")}
+}
+
+// engagedFigure is the funnel's opened or clicked figure: the unique
+// count, every one in privacy mode, or "—" when not tracked.
+func engagedFigure(label, what string, unique, total int, tracked bool, why string) templates.Figure {
+	switch {
+	case why == "":
+		return templates.Figure{Label: label, Value: strconv.Itoa(unique)}
+	case tracked:
+		return templates.Figure{Label: label, Value: strconv.Itoa(total), Note: "all " + what + ", not unique"}
+	}
+	return templates.Figure{Label: label, Value: "—", Note: why}
+}
+
+// rateFigures are a report's rates, each with its definition, or "—" with
+// why where the counts it needs are not known.
+func rateFigures(r store.Rates, u unmeasured) []templates.Figure {
+	rate := func(label string, v float64, def, why string) templates.Figure {
+		if why != "" {
+			return templates.Figure{Label: label, Value: "—", Note: why}
+		}
+		return templates.Figure{Label: label, Value: pct(v), Note: def}
+	}
+	return []templates.Figure{
+		rate("Open rate", r.Open, "unique opens / delivered", u.opens),
+		rate("Click rate", r.Click, "unique clicks / delivered", u.clicks),
+		rate("Click-to-open", r.ClickToOpen, "unique clicks / unique opens", cmp.Or(u.opens, u.clicks)),
+		rate("Bounce rate", r.Bounce, "bounces / (sent + refused)", ""),
+		rate("Complaint rate", r.Complaint, "complaints / delivered", ""),
+		rate("Unsubscribe rate", r.Unsubscribe, "unsubscribes / delivered", ""),
+	}
+}
+
+// trackingNotes explains what a campaign's report cannot show, so that
+// nothing untracked reads as a zero.
+func trackingNotes(t mailer.Tracking) templates.ReportTracking {
+	out := templates.ReportTracking{WhoOpened: t.Opens && !t.Private}
 	switch {
 	case !t.Opens && !t.Clicks:
 		out.Notes = append(out.Notes, "This campaign tracked neither opens nor clicks: its open and click figures were not measured, rather than zero.")
@@ -39,28 +82,9 @@ func reportTracking(t mailer.Tracking, r store.CampaignReport, live *templates.C
 	case !t.Clicks:
 		out.Notes = append(out.Notes, "This campaign did not track clicks: its click figures were not measured, rather than zero.")
 	}
-	if !t.Opens {
-		set(live.Funnel, "Opened", "—", "not tracked")
-		set(live.Rates, "Open rate", "—", "not tracked")
-		set(live.Rates, "Click-to-open", "—", "not tracked")
-	}
-	if !t.Clicks {
-		set(live.Funnel, "Clicked", "—", "not tracked")
-		set(live.Rates, "Click rate", "—", "not tracked")
-		set(live.Rates, "Click-to-open", "—", "not tracked")
-	}
 	if t.Private && (t.Opens || t.Clicks) {
 		out.Notes = append(out.Notes, "This campaign was tracked in privacy mode: opens and clicks were counted, but not who made them, "+
 			"so the figures are all opens and clicks rather than unique ones, there are no rates, and no list of who opened or clicked.")
-		if t.Opens {
-			set(live.Funnel, "Opened", strconv.Itoa(r.Counts.Opens), "all opens, not unique")
-			set(live.Rates, "Open rate", "—", "no unique opens in privacy mode")
-			set(live.Rates, "Click-to-open", "—", "no unique opens in privacy mode")
-		}
-		if t.Clicks {
-			set(live.Funnel, "Clicked", strconv.Itoa(r.Counts.Clicks), "all clicks, not unique")
-			set(live.Rates, "Click rate", "—", "no unique clicks in privacy mode")
-		}
 	}
 	return out
 }

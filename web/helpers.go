@@ -163,18 +163,6 @@ func formFloat(c *echo.Context, name string) float64 {
 // pct shows a rate from 0 to 1 as a percentage.
 func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
 
-// rateFigures are a report's rates, each with its definition.
-func rateFigures(r store.Rates) []templates.Figure {
-	return []templates.Figure{
-		{Label: "Open rate", Value: pct(r.Open), Note: "unique opens / delivered"},
-		{Label: "Click rate", Value: pct(r.Click), Note: "unique clicks / delivered"},
-		{Label: "Click-to-open", Value: pct(r.ClickToOpen), Note: "unique clicks / unique opens"},
-		{Label: "Bounce rate", Value: pct(r.Bounce), Note: "bounces / sent"},
-		{Label: "Complaint rate", Value: pct(r.Complaint), Note: "complaints / delivered"},
-		{Label: "Unsubscribe rate", Value: pct(r.Unsubscribe), Note: "unsubscribes / delivered"},
-	}
-}
-
 // spanLabel names a span of a report starting at t: its hour, day, week
 // or month, in loc.
 func spanLabel(t time.Time, interval string, loc *time.Location) string {

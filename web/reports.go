@@ -120,12 +120,7 @@ func campaignRatesTable(rows []store.CampaignRow) templates.ReportTable {
 // as the API answers it.
 func (s *Server) reportsExport(format string) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		loc := s.general().Location()
-		q, errs := overviewQueryOf(c, s.store.Now().In(loc))
-		if len(errs) > 0 {
-			return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "The range is not valid.", Fields: errs}
-		}
-		o, err := s.store.Overview(c.Request().Context(), q.From, q.To, q.Interval, loc)
+		q, o, err := s.overviewAsked(c)
 		if err != nil {
 			return err
 		}
@@ -141,6 +136,7 @@ func (s *Server) reportsExport(format string) echo.HandlerFunc {
 		w := csv.NewWriter(c.Response())
 		w.Write([]string{"start", "sent", "delivered", "opens", "unique_opens", "human_opens", "unique_human_opens", "clicks", "unique_clicks",
 			"human_clicks", "unique_human_clicks", "hard_bounces", "soft_bounces", "complaints", "unsubscribes", "new_contacts", "list_growth"})
+		loc := s.general().Location()
 		for _, p := range o.Points {
 			n := p.Counts
 			row := []string{p.Start.In(loc).Format(time.RFC3339)}

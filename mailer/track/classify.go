@@ -43,20 +43,16 @@ var (
 )
 
 // MachineOpen says whether an open came from a machine, and which rule
-// said so: a HEAD request, an image proxy (Gmail, Yahoo), Apple Mail
-// Privacy Protection (its proxy sends the bare agent "Mozilla/5.0"), no
-// agent at all, or an open within MachineWindow of sending.
+// said so: one of the rules shared with clicks (see machine), Apple Mail
+// Privacy Protection (its proxy sends the bare agent "Mozilla/5.0"), or an
+// image proxy (Gmail, Yahoo).
 func MachineOpen(h Hit) (bool, string) {
+	if why := machine(h); why != "" {
+		return true, why
+	}
 	ua := strings.ToLower(strings.TrimSpace(h.UserAgent))
-	switch {
-	case h.Method == "HEAD":
-		return true, "HEAD request"
-	case ua == "":
-		return true, "no user agent"
-	case ua == "mozilla/5.0":
+	if ua == "mozilla/5.0" {
 		return true, "Apple Mail Privacy Protection"
-	case h.After >= 0 && h.After < MachineWindow:
-		return true, "within seconds of sending"
 	}
 	if a := containsAny(ua, proxyAgents); a != "" {
 		return true, "image proxy (" + a + ")"
@@ -65,22 +61,30 @@ func MachineOpen(h Hit) (bool, string) {
 }
 
 // ScannerClick says whether a click came from a security scanner, and
-// which rule said so: a HEAD request, no agent, a known scanner's agent, or
-// a click within MachineWindow of sending.
+// which rule said so: one of the rules shared with opens (see machine), or
+// a known scanner's agent.
 func ScannerClick(h Hit) (bool, string) {
-	ua := strings.ToLower(strings.TrimSpace(h.UserAgent))
-	switch {
-	case h.Method == "HEAD":
-		return true, "HEAD request"
-	case ua == "":
-		return true, "no user agent"
-	case h.After >= 0 && h.After < MachineWindow:
-		return true, "within seconds of sending"
+	if why := machine(h); why != "" {
+		return true, why
 	}
-	if a := containsAny(ua, scannerAgents); a != "" {
+	if a := containsAny(strings.ToLower(h.UserAgent), scannerAgents); a != "" {
 		return true, "link scanner (" + a + ")"
 	}
 	return false, ""
+}
+
+// machine is the rule that marks any hit a machine's, or "": a HEAD
+// request, no agent at all, or a hit within MachineWindow of sending.
+func machine(h Hit) string {
+	switch {
+	case h.Method == "HEAD":
+		return "HEAD request"
+	case strings.TrimSpace(h.UserAgent) == "":
+		return "no user agent"
+	case h.After >= 0 && h.After < MachineWindow:
+		return "within seconds of sending"
+	}
+	return ""
 }
 
 func containsAny(s string, subs []string) string {
