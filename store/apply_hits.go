@@ -6,40 +6,15 @@ import (
 	"fmt"
 )
 
-// sendOpen applies an open of a campaign's send.
-func (a *applier) sendOpen(h Hit) error {
-	human := b2i(!h.Machine)
-	at := unix(h.At)
-	t := target{campaign: h.CampaignID, send: h.SendID}
-	err := a.queryRow(countSendOpen, human, at, h.SendID, h.CampaignID).Scan(&t.contact, &t.opens, &t.humanOpens)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrUnknownSend
-	}
-	if err != nil {
-		return err
-	}
-	c := a.counts.at(t.campaign, h.At)
-	c.addOpenOrClick(ResultOpen, human == 1)
-	c.UniqueOpens += b2i(t.opens == 1)
-	c.UniqueHumanOpens += b2i(human == 1 && t.humanOpens == 1)
-	if human == 1 {
-		a.lastOpen[t.contact] = max(a.lastOpen[t.contact], at)
-	}
-	return a.event(ResultOpen, h.At, h.Machine, t, 0, h.Source, h.Detail)
-}
-
 // hit applies one open or click.
 func (a *applier) hit(h Hit) error {
-	if h.Kind == ResultOpen && h.SendID != 0 && !h.Private {
-		return a.sendOpen(h)
-	}
 	t, err := a.load(h.CampaignID, h.SendID, h.MessageID)
 	if err != nil {
 		return err
 	}
 	var lt *linkTally
 	if h.Kind == ResultClick {
-		if lt, err = a.link(h.LinkID, t); err != nil {
+		if lt, err = a.link(h.LinkID, *t); err != nil {
 			return err
 		}
 	} else if h.Kind != ResultOpen {
@@ -54,9 +29,10 @@ func (a *applier) hit(h Hit) error {
 		if lt != nil {
 			lt.add(human, false, false)
 		}
-		return a.event(h.Kind, h.At, h.Machine, target{campaign: t.campaign, message: t.message}, h.LinkID, h.Source, h.Detail)
+		a.event(h.Kind, h.At, h.Machine, target{campaign: t.campaign, message: t.message}, h.LinkID, h.Source, h.Detail)
+		return nil
 	}
-	before := t
+	before := *t
 	switch h.Kind {
 	case ResultOpen:
 		c.addOpenOrClick(ResultOpen, human)
@@ -81,11 +57,13 @@ func (a *applier) hit(h Hit) error {
 			c.HumanOpens++
 			t.humanOpens = 1
 		}
-		n, nHuman, err := a.linkClicks(t, h.LinkID)
+		n, err := a.linkClicks(*t, h.LinkID)
 		if err != nil {
 			return err
 		}
-		lt.add(human, n == 0, human && nHuman == 0)
+		lt.add(human, n.all == 0, human && n.human == 0)
+		n.all++
+		n.human += b2i(human)
 	}
 	c.UniqueOpens += b2i(before.opens == 0 && t.opens > 0)
 	c.UniqueHumanOpens += b2i(before.humanOpens == 0 && t.humanOpens > 0)
@@ -96,10 +74,9 @@ func (a *applier) hit(h Hit) error {
 		// where the message tracks opens.
 		a.lastOpen[t.contact] = max(a.lastOpen[t.contact], at)
 	}
-	if err := a.saveCounts(t, at); err != nil {
-		return err
-	}
-	return a.event(h.Kind, h.At, h.Machine, t, h.LinkID, h.Source, h.Detail)
+	t.touch(at)
+	a.event(h.Kind, h.At, h.Machine, *t, h.LinkID, h.Source, h.Detail)
+	return nil
 }
 
 func (c *Counts) addOpenOrClick(kind string, human bool) {
@@ -147,13 +124,21 @@ func (a *applier) link(id int64, t target) (*linkTally, error) {
 	return lt, nil
 }
 
-// linkClicks counts the earlier clicks of a send or message on a link:
-// all, and people's.
-func (a *applier) linkClicks(t target, link int64) (n, human int, err error) {
+// linkClicks returns the clicks of a send or message on a link so far:
+// all, and people's; the caller adds the one it applies.
+func (a *applier) linkClicks(t target, link int64) (*clickCount, error) {
+	k := linkKey{t.key(), link}
+	if n, ok := a.clicked[k]; ok {
+		return n, nil
+	}
 	q, id := `SELECT count(*), coalesce(sum(machine = 0), 0) FROM events WHERE send_id = ? AND link_id = ?`, t.send
 	if t.message != 0 {
 		q, id = `SELECT count(*), coalesce(sum(machine = 0), 0) FROM events WHERE message_id = ? AND link_id = ?`, t.message
 	}
-	err = a.tx.QueryRowContext(a.ctx, q, id, link).Scan(&n, &human)
-	return n, human, err
+	n := &clickCount{}
+	if err := a.tx.QueryRowContext(a.ctx, q, id, link).Scan(&n.all, &n.human); err != nil {
+		return nil, err
+	}
+	a.clicked[k] = n
+	return n, nil
 }

@@ -6,19 +6,33 @@ import (
 	"strings"
 )
 
-// The statements every open or click runs, prepared once.
+// The statements every fold of opens and clicks runs, prepared once. The
+// set-based ones take a JSON array, one row per element.
 const (
-	loadSend          = `SELECT contact_id, email, opens, human_opens, clicks, human_clicks FROM sends WHERE id = ? AND campaign_id = ?`
-	saveSendCounts    = `UPDATE sends SET opens = ?, human_opens = ?, clicks = ?, human_clicks = ?, opened_at = CASE WHEN ? > 0 THEN coalesce(opened_at, ?) END, clicked_at = CASE WHEN ? > 0 THEN coalesce(clicked_at, ?) END WHERE id = ?`
-	saveMessageCounts = `UPDATE messages SET opens = ?, human_opens = ?, clicks = ?, human_clicks = ?, opened_at = CASE WHEN ? > 0 THEN coalesce(opened_at, ?) END, clicked_at = CASE WHEN ? > 0 THEN coalesce(clicked_at, ?) END WHERE id = ?`
-	noteLastOpen      = `UPDATE contacts SET last_open_at = max(coalesce(last_open_at, 0), ?), soft_bounces = 0 WHERE id = ?`
-	noteLastClick     = `UPDATE contacts SET last_click_at = max(coalesce(last_click_at, 0), ?) WHERE id = ?`
+	// preloadSends reads the sends of a JSON array of ids.
+	preloadSends = `SELECT s.id, s.campaign_id, s.contact_id, s.email, s.opens, s.human_opens, s.clicks, s.human_clicks
+FROM jsonb_each(?) j JOIN sends s ON s.id = j.value`
+	loadSend = `SELECT contact_id, email, opens, human_opens, clicks, human_clicks FROM sends WHERE id = ? AND campaign_id = ?`
+	// Each row: [id, opens, human opens, clicks, human clicks, first open, first click].
+	saveSendCounts = `UPDATE sends SET opens = j.value->>1, human_opens = j.value->>2, clicks = j.value->>3, human_clicks = j.value->>4,
+	opened_at = CASE WHEN j.value->>1 > 0 THEN coalesce(opened_at, j.value->>5) END,
+	clicked_at = CASE WHEN j.value->>3 > 0 THEN coalesce(clicked_at, j.value->>6) END
+FROM jsonb_each(?) j WHERE sends.id = j.value->>0`
+	saveMessageCounts = `UPDATE messages SET opens = j.value->>1, human_opens = j.value->>2, clicks = j.value->>3, human_clicks = j.value->>4,
+	opened_at = CASE WHEN j.value->>1 > 0 THEN coalesce(opened_at, j.value->>5) END,
+	clicked_at = CASE WHEN j.value->>3 > 0 THEN coalesce(clicked_at, j.value->>6) END
+FROM jsonb_each(?) j WHERE messages.id = j.value->>0`
+	// Each row: [contact, at]. An open also ends a run of soft bounces.
+	noteLastOpen = `UPDATE contacts SET last_open_at = max(coalesce(last_open_at, 0), j.value->>1), soft_bounces = 0
+FROM jsonb_each(?) j WHERE contacts.id = j.value->>0`
+	noteLastClick = `UPDATE contacts SET last_click_at = max(coalesce(last_click_at, 0), j.value->>1)
+FROM jsonb_each(?) j WHERE contacts.id = j.value->>0`
+	// Each row: [at, kind, machine, campaign, send, message, contact, link, source, detail], in order.
+	insertEvents = `INSERT INTO events (at, kind, machine, campaign_id, send_id, message_id, contact_id, link_id, source, detail)
+SELECT value->>0, value->>1, value->>2, nullif(value->>3, 0), nullif(value->>4, 0), nullif(value->>5, 0), nullif(value->>6, 0),
+	nullif(value->>7, 0), value->>8, value->>9
+FROM jsonb_each(?)`
 )
-
-// countSendOpen counts an open of a campaign's send in one statement, the
-// commonest hit of all; the counts it returns say whether it was the first.
-const countSendOpen = `UPDATE sends SET opens = opens + 1, human_opens = human_opens + ?, opened_at = coalesce(opened_at, ?)
-WHERE id = ? AND campaign_id = ? RETURNING contact_id, opens, human_opens`
 
 const addBounces = `INSERT INTO campaign_bounces (campaign_id, kind, category, n, example) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (campaign_id, kind, category) DO UPDATE SET n = n + excluded.n, example = excluded.example`
@@ -37,7 +51,7 @@ const addKindCount = `INSERT INTO campaign_event_counts (campaign_id, kind, n) V
 ON CONFLICT (campaign_id, kind) DO UPDATE SET n = n + excluded.n`
 
 // hotStatements are prepared once per writer for the applier.
-var hotStatements = []string{countSendOpen, loadSend, saveSendCounts, insertEvent, noteLastOpen, noteLastClick, addCountsSQL, addKindCount}
+var hotStatements = []string{logHits, loadSend, saveSendCounts, insertEvents, noteLastOpen, noteLastClick, addCountsSQL, addKindCount}
 
 // prepareHot prepares the hot statements on the writer; call it outside
 // any transaction, which would hold the only writer connection.

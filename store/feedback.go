@@ -83,10 +83,11 @@ func (a *applier) feedback(f Feedback, softLimit int) error {
 	if f.Kind == ResultOpen || f.Kind == ResultClick {
 		return a.providerHit(f)
 	}
-	t, err := a.load(f.CampaignID, f.SendID, f.MessageID)
+	tp, err := a.load(f.CampaignID, f.SendID, f.MessageID)
 	if err != nil {
 		return err
 	}
+	t := *tp
 	c := a.counts.at(t.campaign, f.At)
 	now := unix(f.At)
 	var first bool
@@ -135,7 +136,8 @@ func (a *applier) feedback(f Feedback, softLimit int) error {
 	if err != nil {
 		return err
 	}
-	return a.event(f.Kind, f.At, f.Machine, t, 0, f.Source, f.Detail)
+	a.event(f.Kind, f.At, f.Machine, t, 0, f.Source, f.Detail)
+	return nil
 }
 
 // mark sets a send's or message's result when cond holds, and says whether

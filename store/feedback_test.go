@@ -96,7 +96,7 @@ func TestHitsPrivacyAndOwnership(t *testing.T) {
 		{Kind: ResultOpen, At: at, CampaignID: sends[0][0], SendID: sends[0][1], Private: true},
 		{Kind: ResultClick, At: at, CampaignID: sends[0][0], SendID: sends[0][1], LinkID: link, Private: true},
 	} {
-		if err := w.Record(ctx, h); err != nil {
+		if err := recordNow(t, w, h); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,12 +118,12 @@ func TestHitsPrivacyAndOwnership(t *testing.T) {
 		"a send of another campaign": {Kind: ResultOpen, At: at, CampaignID: sends[1][0], SendID: sends[0][1]},
 		"no send":                    {Kind: ResultOpen, At: at, CampaignID: sends[0][0], SendID: 999},
 	} {
-		if err := w.Record(ctx, h); !errors.Is(err, ErrUnknownSend) {
+		if err := recordNow(t, w, h); !errors.Is(err, ErrUnknownSend) {
 			t.Errorf("%s: got %v, want ErrUnknownSend", name, err)
 		}
 	}
 	// A person's open is recorded, with the contact's last open.
-	if err := w.Record(ctx, Hit{Kind: ResultOpen, At: at, CampaignID: sends[1][0], SendID: sends[1][1]}); err != nil {
+	if err := recordNow(t, w, Hit{Kind: ResultOpen, At: at, CampaignID: sends[1][0], SendID: sends[1][1]}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Contact(ctx, contact); !got.LastOpen.Equal(at.Truncate(time.Second)) {
@@ -140,7 +140,7 @@ func TestClickWithOpensOff(t *testing.T) {
 	contact, sends := resultsFixture(t, s, 1)
 	w := runHitWriter(t, s)
 	link, _ := s.LinkID(ctx, sends[0][0], 0, "https://shop.example/")
-	if err := w.Record(ctx, Hit{Kind: ResultClick, At: s.Now(), CampaignID: sends[0][0], SendID: sends[0][1], LinkID: link, OpensOff: true}); err != nil {
+	if err := recordNow(t, w, Hit{Kind: ResultClick, At: s.Now(), CampaignID: sends[0][0], SendID: sends[0][1], LinkID: link, OpensOff: true}); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := s.CampaignCounts(ctx, sends[0][0])
@@ -223,9 +223,13 @@ func TestRefusedIsNotSent(t *testing.T) {
 	}
 }
 
-// runHitWriter runs the store's hit writer until the test ends.
-func runHitWriter(t *testing.T, s *Store) *HitWriter {
-	w := s.NewHitWriter()
+// runHitWriter runs the store's hit writer until the test ends; adjust,
+// if given, changes it before it starts.
+func runHitWriter(t *testing.T, s *Store, adjust ...func(*HitWriter)) *HitWriter {
+	w := s.NewHitWriter(func(err error) { t.Errorf("hit writer: %v", err) })
+	for _, f := range adjust {
+		f(w)
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -236,4 +240,17 @@ func runHitWriter(t *testing.T, s *Store) *HitWriter {
 		}
 	})
 	return w
+}
+
+// recordNow records a hit and folds the log, as the writer does a moment
+// later by itself.
+func recordNow(t *testing.T, w *HitWriter, h Hit) error {
+	t.Helper()
+	if err := w.Record(context.Background(), h); err != nil {
+		return err
+	}
+	if err := w.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return nil
 }

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -51,14 +54,21 @@ type Hit struct {
 // exist (any more), or a link that is not its message's.
 var ErrUnknownSend = errors.New("store: no such send")
 
-// HitWriter records opens and clicks through one goroutine that commits
-// them in groups: each caller returns only after its hit is committed, so
-// a hit that got its answer survives a crash, and many hits share one
-// commit.
+// HitWriter records opens and clicks. Each hit is first committed to the
+// hit log, one lean row, in a group with the others waiting, and answered
+// only then: a hit that got its answer survives a crash, and many share one
+// commit. The same goroutine folds the log into events, sends, contacts
+// and the counters in far larger batches, a fraction of a second behind,
+// deleting what it applies in the same transaction: each hit is applied
+// once, across crashes too.
 type HitWriter struct {
 	s       *Store
 	in      chan *hitReq
+	syncs   chan chan error
 	stopped chan struct{}
+	onError func(error)
+	// lag is how long a logged hit waits for its fold at most (foldLag).
+	lag time.Duration
 }
 
 type hitReq struct {
@@ -66,18 +76,33 @@ type hitReq struct {
 	done chan error
 }
 
-// maxHitBatch bounds the hits committed together.
-const maxHitBatch = 1000
+const (
+	// maxHitBatch bounds the hits logged in one commit.
+	maxHitBatch = 1000
+	// A fold starts once foldAt hits wait in the log, or the oldest has
+	// waited foldLag; one fold transaction applies at most maxFold.
+	foldAt  = 10000
+	foldLag = 250 * time.Millisecond
+	maxFold = 20000
+)
 
 // NewHitWriter returns the store's hit writer; Run must be running for
-// Record to return.
-func (s *Store) NewHitWriter() *HitWriter {
-	return &HitWriter{s: s, in: make(chan *hitReq, maxHitBatch), stopped: make(chan struct{})}
+// Record to return. onError, if not nil, hears of a fold that failed: its
+// hits stay in the log and the next fold tries them again.
+func (s *Store) NewHitWriter(onError func(error)) *HitWriter {
+	if onError == nil {
+		onError = func(error) {}
+	}
+	return &HitWriter{s: s, in: make(chan *hitReq, maxHitBatch), syncs: make(chan chan error), stopped: make(chan struct{}), onError: onError, lag: foldLag}
 }
 
 // Record commits one hit. It returns ErrUnknownSend when the hit names
-// nothing that exists.
+// nothing that exists. The hit's effects on counts and reports follow
+// within foldLag, or at once after Sync.
 func (w *HitWriter) Record(ctx context.Context, h Hit) error {
+	if h.Kind != ResultOpen && h.Kind != ResultClick {
+		return fmt.Errorf("store: a hit is an open or a click, not %q", h.Kind)
+	}
 	r := &hitReq{hit: h, done: make(chan error, 1)}
 	select {
 	case w.in <- r:
@@ -95,7 +120,23 @@ func (w *HitWriter) Record(ctx context.Context, h Hit) error {
 	}
 }
 
-// Run commits hits until ctx ends, then answers what it holds and returns.
+// Sync applies every hit logged so far to the counts, and returns once
+// they are committed.
+func (w *HitWriter) Sync(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case w.syncs <- reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.stopped:
+		return errors.New("store: the hit writer has stopped")
+	}
+	return <-reply
+}
+
+// Run commits hits until ctx ends, then answers what it holds, folds the
+// log and returns. It starts by folding what an earlier run logged and
+// did not fold.
 func (w *HitWriter) Run(ctx context.Context) error {
 	defer close(w.stopped)
 	prepared, err := w.s.prepareHot(ctx)
@@ -106,11 +147,36 @@ func (w *HitWriter) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("store: hit writer: %w", err)
 	}
+	if err := w.foldAll(prepared); err != nil {
+		return fmt.Errorf("store: hit writer: %w", err)
+	}
 	batch := make([]*hitReq, 0, maxHitBatch)
+	lag := time.NewTimer(w.lag)
+	lag.Stop()
+	pending := 0
+	fold := func() error {
+		lag.Stop()
+		err := w.foldAll(prepared)
+		if err != nil {
+			w.onError(err)
+			lag.Reset(w.lag)
+			return err
+		}
+		pending = 0
+		return nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
+			// Whatever a failure leaves in the log is folded at the next start.
+			fold()
 			return nil
+		case reply := <-w.syncs:
+			reply <- fold()
+			continue
+		case <-lag.C:
+			fold()
+			continue
 		case r := <-w.in:
 			batch = append(batch[:0], r)
 		}
@@ -123,25 +189,70 @@ func (w *HitWriter) Run(ctx context.Context) error {
 				break fill
 			}
 		}
-		w.commit(batch, prepared)
+		n := w.log(batch, prepared)
+		if pending == 0 && n > 0 {
+			lag.Reset(w.lag)
+		}
+		if pending += n; pending >= foldAt {
+			fold()
+		}
 	}
 }
 
-// commit writes a batch in one transaction and answers each hit. Hits on
-// unknown sends are answered as such and leave the rest unharmed.
-func (w *HitWriter) commit(batch []*hitReq, prepared map[string]*sql.Stmt) {
+// hitKnown holds for a row of a JSON array of hits ([at, kind, machine,
+// campaign, send, message, link, private, opens off, source, detail]) when
+// what it names exists: the send of that campaign or the message, and the
+// link of that campaign or message.
+const hitKnown = `CASE WHEN j.value->>4 != 0 THEN EXISTS (SELECT 1 FROM sends WHERE id = j.value->>4 AND campaign_id = j.value->>3)
+	WHEN j.value->>5 != 0 THEN EXISTS (SELECT 1 FROM messages WHERE id = j.value->>5) ELSE 0 END
+AND (j.value->>6 = 0 OR EXISTS (SELECT 1 FROM links WHERE id = j.value->>6
+	AND coalesce(campaign_id, 0) = j.value->>3 AND coalesce(message_id, 0) = j.value->>5))`
+
+// logHits adds the known hits of a JSON array to the log, in order;
+// unknownHits names the others by their place in the array.
+const (
+	logHits = `INSERT INTO hit_log (at, kind, machine, campaign_id, send_id, message_id, link_id, private, opens_off, source, detail)
+SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, j.value->>8, j.value->>9, j.value->>10
+FROM jsonb_each(?) j WHERE ` + hitKnown + ` ORDER BY j.key`
+	unknownHits = `SELECT j.key FROM jsonb_each(?) j WHERE NOT (` + hitKnown + `)`
+)
+
+// log commits a batch to the hit log in one statement and answers each
+// hit; it returns how many it logged.
+func (w *HitWriter) log(batch []*hitReq, prepared map[string]*sql.Stmt) int {
 	ctx := context.Background()
+	var rows jsonArray
+	for _, r := range batch {
+		h := r.hit
+		rows.row(unix(h.At), h.Kind, b2i(h.Machine), h.CampaignID, h.SendID, h.MessageID, h.LinkID, b2i(h.Private), b2i(h.OpensOff), h.Source, h.Detail)
+	}
 	errs := make([]error, len(batch))
+	n := 0
 	err := w.s.Tx(ctx, func(tx *sql.Tx) error {
-		a := newApplier(ctx, tx, prepared)
-		defer a.close()
-		for i, r := range batch {
-			errs[i] = a.hit(r.hit)
-			if errs[i] != nil && !errors.Is(errs[i], ErrUnknownSend) {
-				return errs[i]
-			}
+		res, err := tx.StmtContext(ctx, prepared[logHits]).ExecContext(ctx, rows.String())
+		if err != nil {
+			return err
 		}
-		return a.flush()
+		k, err := res.RowsAffected()
+		if err != nil || int(k) == len(batch) {
+			n = int(k)
+			return err
+		}
+		// Some name nothing that exists: which?
+		unknown, err := tx.QueryContext(ctx, unknownHits, rows.String())
+		if err != nil {
+			return err
+		}
+		defer unknown.Close()
+		for unknown.Next() {
+			var i int
+			if err := unknown.Scan(&i); err != nil {
+				return err
+			}
+			errs[i] = ErrUnknownSend
+		}
+		n = int(k)
+		return unknown.Err()
 	})
 	for i, r := range batch {
 		if err != nil {
@@ -149,4 +260,105 @@ func (w *HitWriter) commit(batch []*hitReq, prepared map[string]*sql.Stmt) {
 		}
 		r.done <- errs[i]
 	}
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// PendingHits counts the hits logged and not yet applied to the counts.
+func (s *Store) PendingHits(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM hit_log`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: pending hits: %w", err)
+	}
+	return n, nil
+}
+
+// foldAll folds the whole hit log, maxFold hits a transaction.
+func (w *HitWriter) foldAll(prepared map[string]*sql.Stmt) error {
+	for {
+		n, err := w.fold(prepared)
+		if err != nil || n < maxFold {
+			return err
+		}
+	}
+}
+
+// readLog reads the oldest hits in the log as one text, a line a hit,
+// which costs a single call into SQLite however many there are; hex keeps
+// the free text apart from the separators.
+const readLog = `SELECT coalesce(max(id), 0), coalesce(group_concat(at || ' ' || kind || ' ' || machine || ' ' || campaign_id || ' ' || send_id || ' ' ||
+	message_id || ' ' || link_id || ' ' || private || ' ' || opens_off || ' ' || hex(source) || ' ' || hex(detail), char(10) ORDER BY id), '')
+FROM (SELECT * FROM hit_log ORDER BY id LIMIT ?)`
+
+// fold applies the oldest hits in the log and deletes them, in one
+// transaction; it returns how many it took. A hit whose send has gone
+// since it was logged counts for nothing.
+func (w *HitWriter) fold(prepared map[string]*sql.Stmt) (int, error) {
+	ctx := context.Background()
+	var hits []Hit
+	err := w.s.Tx(ctx, func(tx *sql.Tx) error {
+		var last int64
+		var text string
+		if err := tx.QueryRowContext(ctx, readLog, maxFold).Scan(&last, &text); err != nil {
+			return err
+		}
+		if last == 0 {
+			return nil
+		}
+		var err error
+		if hits, err = parseLog(text); err != nil {
+			return err
+		}
+
+		a := newApplier(ctx, tx, prepared)
+		defer a.close()
+		if err := a.preload(hits); err != nil {
+			return err
+		}
+		for _, h := range hits {
+			if err := a.hit(h); err != nil && !errors.Is(err, ErrUnknownSend) {
+				return err
+			}
+		}
+		if err := a.flush(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM hit_log WHERE id <= ?`, last)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: fold the hit log: %w", err)
+	}
+	return len(hits), nil
+}
+
+// parseLog reads readLog's text.
+func parseLog(text string) ([]Hit, error) {
+	hits := make([]Hit, 0, strings.Count(text, "\n")+1)
+	for line := range strings.SplitSeq(text, "\n") {
+		f := strings.Split(line, " ")
+		if len(f) != 11 {
+			return nil, fmt.Errorf("a hit log line of %d fields", len(f))
+		}
+		var n [9]int64
+		for i, v := range f[:9] {
+			if i == 1 {
+				continue
+			}
+			var err error
+			if n[i], err = strconv.ParseInt(v, 10, 64); err != nil {
+				return nil, fmt.Errorf("hit log: %w", err)
+			}
+		}
+		source, err1 := hex.DecodeString(f[9])
+		detail, err2 := hex.DecodeString(f[10])
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("hit log: %w", err)
+		}
+		hits = append(hits, Hit{At: time.Unix(n[0], 0), Kind: f[1], Machine: n[2] != 0, CampaignID: n[3], SendID: n[4], MessageID: n[5],
+			LinkID: n[6], Private: n[7] != 0, OpensOff: n[8] != 0, Source: string(source), Detail: string(detail)})
+	}
+	return hits, nil
 }

@@ -23,16 +23,8 @@ func BenchmarkCampaignReport(b *testing.B) {
 		events = v
 	}
 	sends := events / 10
-	s := openStoreAt(b, b.TempDir(), nil)
+	s, l, c := bigCampaign(b)
 	ctx := context.Background()
-	l, err := s.CreateList(ctx, ListInput{Name: new("Everyone")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := s.CreateCampaign(ctx, CampaignInput{Name: new("Big"), ListIDs: &[]int64{l.ID}})
-	if err != nil {
-		b.Fatal(err)
-	}
 	seed(b, s, []string{
 		`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?3)
 INSERT INTO contacts (email, created_at, updated_at) SELECT 'person' || x || '@domain' || (x % 50) || '.example', 0, 0 FROM i`,
@@ -123,4 +115,20 @@ func seed(b *testing.B, s *Store, queries []string, args ...any) {
 			b.Fatalf("%v\n%s", err, q)
 		}
 	}
+}
+
+// bigCampaign opens a store with a list and a campaign to it, for a
+// benchmark to seed.
+func bigCampaign(b *testing.B) (*Store, List, Campaign) {
+	s := openStoreAt(b, b.TempDir(), nil)
+	ctx := context.Background()
+	l, err := s.CreateList(ctx, ListInput{Name: new("Everyone")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := s.CreateCampaign(ctx, CampaignInput{Name: new("Big"), ListIDs: &[]int64{l.ID}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, l, c
 }

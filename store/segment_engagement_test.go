@@ -191,18 +191,7 @@ func TestOpenedWithinUsesIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := s.r.Query(`EXPLAIN QUERY PLAN SELECT COUNT(*) FROM contacts c WHERE `+c.Where, c.Args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			rows.Scan(&id, &parent, &unused, &detail)
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s.r, `SELECT COUNT(*) FROM contacts c WHERE `+c.Where, c.Args...)
 		want := map[string]string{"opened": "contacts_last_open", "clicked": "contacts_last_click"}[field]
 		if got := strings.Join(plan, "; "); !strings.Contains(got, "USING COVERING INDEX "+want) && !strings.Contains(got, "USING INDEX "+want) {
 			t.Errorf("%s plan: got %q, want a search of %s", field, got, want)

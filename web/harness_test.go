@@ -33,6 +33,7 @@ type harness struct {
 	srv    *Server
 	ts     *httptest.Server
 	client *http.Client
+	out    *outbound.Service
 }
 
 // harnessConfig is what a harness is built from: the server's config and
@@ -75,7 +76,7 @@ func newHarness(t testing.TB, opts ...func(*harnessConfig)) *harness {
 	runWorker(t, cfg.Outbound.Hits())
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	h := &harness{t: t, st: cfg.Store, srv: srv, ts: ts}
+	h := &harness{t: t, st: cfg.Store, srv: srv, ts: ts, out: cfg.Outbound}
 	h.client = h.newClient()
 	return h
 }
@@ -131,6 +132,13 @@ func (h *harness) request(c *http.Client, method, path string, body io.Reader, h
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(func() { resp.Body.Close() })
+	if isTrackingPath(path) {
+		// A tracking hit reaches the counts a moment after its answer;
+		// what the test reads next is what an owner sees by then.
+		if err := h.out.Hits().Sync(context.Background()); err != nil {
+			h.t.Fatal(err)
+		}
+	}
 	return resp
 }
 

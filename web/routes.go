@@ -101,8 +101,9 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/archive/:id/:entry", s.archiveEntry)
 	e.GET("/u/:token", s.unsubscribeShow)
 	e.POST("/u/:token", s.unsubscribeSubmit)
-	e.GET("/o/:token", s.trackOpen)
-	e.GET("/c/:token", s.trackClick)
+	// Good tracking tokens are answered before the routes, by serveHit.
+	e.GET("/o/:token", s.unknownOpen)
+	e.GET("/c/:token", s.linkInvalid)
 	e.POST("/hooks/ses/:token", hook(s.hookSES))
 	e.POST("/hooks/postmark/:token", hook(s.hookPostmark))
 	e.POST("/hooks/sendgrid/:token", hook(s.hookSendGrid))

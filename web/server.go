@@ -155,8 +155,15 @@ func ParseProxies(list string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
-// Handler returns the HTTP handler serving every route.
-func (s *Server) Handler() http.Handler { return s.echo }
+// Handler returns the HTTP handler serving every route: good tracking
+// hits first, by serveHit, and everything else through echo.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.serveHit(w, r) {
+			s.echo.ServeHTTP(w, r)
+		}
+	})
+}
 
 // Routes lists every registered route, for tests and diagnostics.
 func (s *Server) Routes() echo.Routes { return s.echo.Router().Routes() }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -19,42 +20,51 @@ func isTrackingPath(p string) bool {
 	return strings.HasPrefix(p, "/o/") || strings.HasPrefix(p, "/c/")
 }
 
-func trackingHit(c *echo.Context) outbound.Hit {
-	h := outbound.Hit{Method: c.Request().Method, UserAgent: c.Request().UserAgent()}
-	if head, _ := c.Get(headKey).(bool); head {
-		h.Method = http.MethodHead
+// serveHit answers a good tracking hit straight off net/http, once it is
+// committed: the commonest request of all, from every recipient's mail
+// client, needs none of the sessions, forms and pages the rest of the
+// routes do. A token that names nothing is left to the routes (it returns
+// false, having written nothing), which answer it as any other request.
+func (s *Server) serveHit(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead || !isTrackingPath(r.URL.Path) {
+		return false
 	}
-	return h
+	token, h := r.URL.Path[3:], outbound.Hit{Method: r.Method, UserAgent: r.UserAgent()}
+	var url string
+	var err error
+	open := r.URL.Path[1] == 'o'
+	if open {
+		err = s.out.Open(r.Context(), token, h)
+	} else {
+		url, err = s.out.Click(r.Context(), token, h)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-store, max-age=0")
+	hd.Set("X-Robots-Tag", "noindex")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	status := http.StatusOK
+	switch {
+	case err != nil:
+		s.log.Error("recording a tracking hit", "path", r.URL.Path, "err", err)
+		status = http.StatusServiceUnavailable
+		http.Error(w, "Try again in a moment.", status)
+	case open:
+		hd.Set("Content-Type", "image/gif")
+		w.Write(pixel)
+	default:
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Location", url)
+		status = http.StatusFound
+		w.WriteHeader(status)
+	}
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", status)
+	}
+	return true
 }
 
-// trackOpen answers a message's open pixel once the open is committed.
-func (s *Server) trackOpen(c *echo.Context) error {
-	err := s.out.Open(c.Request().Context(), c.Param("token"), trackingHit(c))
-	if errors.Is(err, store.ErrNotFound) {
-		return c.NoContent(http.StatusNotFound)
-	}
-	if err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-store, max-age=0")
-	h.Set("X-Robots-Tag", "noindex")
-	return c.Blob(http.StatusOK, "image/gif", pixel)
-}
-
-// trackClick records a click and redirects to the link's stored
-// destination; a forged or unknown token gets 404, never a redirect.
-func (s *Server) trackClick(c *echo.Context) error {
-	url, err := s.out.Click(c.Request().Context(), c.Param("token"), trackingHit(c))
-	if errors.Is(err, store.ErrNotFound) {
-		return s.linkInvalid(c)
-	}
-	if err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-store, max-age=0")
-	h.Set("X-Robots-Tag", "noindex")
-	h.Set("Referrer-Policy", "no-referrer")
-	return c.Redirect(http.StatusFound, url)
-}
+// unknownOpen answers an open pixel serveHit left: its token names nothing.
+func (s *Server) unknownOpen(c *echo.Context) error { return c.NoContent(http.StatusNotFound) }

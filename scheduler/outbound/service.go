@@ -92,7 +92,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{st: cfg.Store, log: cfg.Log, cfg: cfg,
 		health:  health{failing: map[int64]bool{}, probed: map[int64]time.Time{}},
-		tracker: track.NewSigner(cfg.Store.Box().TrackingKey()), hits: cfg.Store.NewHitWriter()}
+		tracker: track.NewSigner(cfg.Store.Box().TrackingKey())}
+	s.hits = cfg.Store.NewHitWriter(func(err error) {
+		s.log.Error("applying opens and clicks; they wait in the log for the next try", "err", err)
+	})
 	s.dkim.resolver = cfg.Resolver
 	s.sns = feedback.NewSNSVerifier(&http.Client{Timeout: 15 * time.Second})
 	s.sns.AllowURL = cfg.SNSAllowURL

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hitsFixture makes a campaign of n sends, to n contacts, with two links.
+func hitsFixture(t *testing.T, s *Store, n int) (campaign int64, sends []int64, links [2]int64) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := s.CreateCampaign(ctx, CampaignInput{Name: new("News")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		e := fmt.Sprintf("p%d.c%d@example.com", i, c.ID)
+		contact, _, err := s.CreateContact(ctx, ContactInput{Email: &e, Source: "test"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var send int64
+		if err := s.w.QueryRowContext(ctx, `INSERT INTO sends (campaign_id, contact_id, email, status, updated_at, sent_at) VALUES (?, ?, ?, 'sent', 0, 0) RETURNING id`,
+			c.ID, contact.ID, e).Scan(&send); err != nil {
+			t.Fatal(err)
+		}
+		sends = append(sends, send)
+	}
+	for i, u := range []string{"https://shop.example/a", "https://shop.example/b"} {
+		if links[i], err = s.LinkID(ctx, c.ID, 0, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c.ID, sends, links
+}
+
+// TestFoldAppliesAsOneByOne applies the same opens and clicks to two like
+// campaigns, to one hit by hit and to the other in a single fold: repeated
+// opens, clicks before any open, people and machines, two links. The
+// counts of the campaign, of each send and of each link come out the same.
+func TestFoldAppliesAsOneByOne(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	// No fold but those the test asks for.
+	w := runHitWriter(t, s, func(w *HitWriter) { w.lag = time.Hour })
+	const n = 12
+	type campaign struct {
+		id    int64
+		sends []int64
+		links [2]int64
+	}
+	var cs [2]campaign
+	for i := range cs {
+		cs[i].id, cs[i].sends, cs[i].links = hitsFixture(t, s, n)
+	}
+	// The same hits for each, the first's folded one by one.
+	for k, c := range cs {
+		r := rand.New(rand.NewPCG(1, 2))
+		at := s.Now().Add(time.Hour)
+		for range 400 {
+			i, machine, link := r.IntN(n), r.IntN(4) == 0, r.IntN(3)
+			h := Hit{Kind: ResultOpen, At: at, Machine: machine, CampaignID: c.id, SendID: c.sends[i]}
+			if link < 2 {
+				h.Kind, h.LinkID = ResultClick, c.links[link]
+			}
+			if err := w.Record(ctx, h); err != nil {
+				t.Fatal(err)
+			}
+			if k == 0 {
+				if err := w.Sync(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			at = at.Add(7 * time.Minute)
+		}
+	}
+	if n, _ := s.PendingHits(ctx); n != 400 {
+		t.Fatalf("%d hits wait for the fold, want the second campaign's 400", n)
+	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got [2][]string
+	for k, c := range cs {
+		counts, err := s.CampaignCounts(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[k] = append(got[k], fmt.Sprintf("%+v", counts))
+		for _, send := range c.sends {
+			var row string
+			s.r.QueryRowContext(ctx, `SELECT opens || ' ' || human_opens || ' ' || clicks || ' ' || human_clicks || ' ' || coalesce(opened_at, '-') || ' ' || coalesce(clicked_at, '-') ||
+	' ' || (SELECT count(*) FROM events WHERE send_id = sends.id) FROM sends WHERE id = ?`, send).Scan(&row)
+			got[k] = append(got[k], row)
+		}
+		for _, l := range c.links {
+			var row string
+			s.r.QueryRowContext(ctx, `SELECT clicks || ' ' || human_clicks || ' ' || unique_clicks || ' ' || unique_human_clicks FROM links WHERE id = ?`, l).Scan(&row)
+			got[k] = append(got[k], row)
+		}
+	}
+	if !reflect.DeepEqual(got[0], got[1]) {
+		t.Errorf("hit by hit:\n%s\nin one fold:\n%s", strings.Join(got[0], "\n"), strings.Join(got[1], "\n"))
+	}
+	if !strings.Contains(got[0][0], "UniqueOpens:12") {
+		t.Errorf("every send was opened or clicked, yet: %s", got[0][0])
+	}
+}
+
+// TestHitLogFoldedAtStart leaves hits in the log as a crash after their
+// answer would, and one whose send has since gone: the writer applies
+// the first when it starts, skips the other, and empties the log.
+func TestHitLogFoldedAtStart(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	campaign, sends, _ := hitsFixture(t, s, 3)
+	at := s.Now().Unix()
+	for _, send := range sends {
+		if _, err := s.w.ExecContext(ctx, `INSERT INTO hit_log (at, kind, campaign_id, send_id) VALUES (?, 'open', ?, ?)`, at, campaign, send); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM sends WHERE id = ?`, sends[2]); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.PendingHits(ctx); n != 3 {
+		t.Fatalf("%d hits pending, want 3", n)
+	}
+	w := runHitWriter(t, s)
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.CampaignCounts(ctx, campaign)
+	if c.Opens != 2 || c.UniqueOpens != 2 {
+		t.Errorf("after the start: %+v, want the 2 opens of the sends still there", c)
+	}
+	if n, _ := s.PendingHits(ctx); n != 0 {
+		t.Errorf("%d hits still in the log", n)
+	}
+}
+
+// TestFoldStatementsSeek checks that the set-based statements of a fold
+// find each row by its key, not by reading the table.
+func TestFoldStatementsSeek(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	for _, q := range []string{logHits, unknownHits, saveSendCounts, saveMessageCounts, noteLastOpen, noteLastClick, preloadSends} {
+		plan := queryPlan(t, s.w, q, "[]")
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "VIRTUAL TABLE") {
+				t.Errorf("%s\nreads a whole table: %s", q, strings.Join(plan, "; "))
+			}
+		}
+	}
+}
+
+// queryPlan returns the steps of EXPLAIN QUERY PLAN for q.
+func queryPlan(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan
+}
