@@ -130,7 +130,6 @@ func dsn(path string, writer bool) string {
 	q.Set("_busy_timeout", "10000")
 	q.Set("_synchronous", "NORMAL")
 	if writer {
-		q.Set("_cache_size", "-65536")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Set("_query_only", "true")
