@@ -278,6 +278,11 @@ func (j *jsonArray) int(v int64) {
 	j.b = strconv.AppendInt(j.b, v, 10)
 }
 
+func (j *jsonArray) string(v string) {
+	j.sep()
+	j.b = appendJSONString(j.b, v)
+}
+
 // row adds an array of ints (int or int64) and strings.
 func (j *jsonArray) row(vs ...any) {
 	j.sep()

@@ -50,8 +50,8 @@ type Hit struct {
 	Source string
 }
 
-// ErrUnknownSend is returned for a hit on a send or message that does not
-// exist (any more), or a link that is not its message's.
+// ErrUnknownSend is what applying a result on a send or message that does
+// not exist (any more), or a link that is not its message's, gives.
 var ErrUnknownSend = errors.New("store: no such send")
 
 // HitWriter records opens and clicks. Each hit is first committed to the
@@ -96,9 +96,9 @@ func (s *Store) NewHitWriter(onError func(error)) *HitWriter {
 	return &HitWriter{s: s, in: make(chan *hitReq, maxHitBatch), syncs: make(chan chan error), stopped: make(chan struct{}), onError: onError, lag: foldLag}
 }
 
-// Record commits one hit. It returns ErrUnknownSend when the hit names
-// nothing that exists. The hit's effects on counts and reports follow
-// within foldLag, or at once after Sync.
+// Record commits one hit. Its effects on counts and reports follow within
+// foldLag, or at once after Sync; a hit that names nothing that exists
+// (any more) counts for nothing then.
 func (w *HitWriter) Record(ctx context.Context, h Hit) error {
 	if h.Kind != ResultOpen && h.Kind != ResultClick {
 		return fmt.Errorf("store: a hit is an open or a click, not %q", h.Kind)
@@ -189,7 +189,7 @@ func (w *HitWriter) Run(ctx context.Context) error {
 				break fill
 			}
 		}
-		n := w.log(batch, prepared)
+		n := w.log(batch)
 		if pending == 0 && n > 0 {
 			lag.Reset(w.lag)
 		}
@@ -199,71 +199,44 @@ func (w *HitWriter) Run(ctx context.Context) error {
 	}
 }
 
-// hitKnown holds for a row of a JSON array of hits ([at, kind, machine,
-// campaign, send, message, link, private, opens off, source, detail]) when
-// what it names exists: the send of that campaign or the message, and the
-// link of that campaign or message.
-const hitKnown = `CASE WHEN j.value->>4 != 0 THEN EXISTS (SELECT 1 FROM sends WHERE id = j.value->>4 AND campaign_id = j.value->>3)
-	WHEN j.value->>5 != 0 THEN EXISTS (SELECT 1 FROM messages WHERE id = j.value->>5) ELSE 0 END
-AND (j.value->>6 = 0 OR EXISTS (SELECT 1 FROM links WHERE id = j.value->>6
-	AND coalesce(campaign_id, 0) = j.value->>3 AND coalesce(message_id, 0) = j.value->>5))`
-
-// logHits adds the known hits of a JSON array to the log, in order;
-// unknownHits names the others by their place in the array.
-const (
-	logHits = `INSERT INTO hit_log (at, kind, machine, campaign_id, send_id, message_id, link_id, private, opens_off, source, detail)
-SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, j.value->>8, j.value->>9, j.value->>10
-FROM jsonb_each(?) j WHERE ` + hitKnown + ` ORDER BY j.key`
-	unknownHits = `SELECT j.key FROM jsonb_each(?) j WHERE NOT (` + hitKnown + `)`
-)
-
-// log commits a batch to the hit log in one statement and answers each
-// hit; it returns how many it logged.
-func (w *HitWriter) log(batch []*hitReq, prepared map[string]*sql.Stmt) int {
-	ctx := context.Background()
-	var rows jsonArray
-	for _, r := range batch {
-		h := r.hit
-		rows.row(unix(h.At), h.Kind, b2i(h.Machine), h.CampaignID, h.SendID, h.MessageID, h.LinkID, b2i(h.Private), b2i(h.OpensOff), h.Source, h.Detail)
+// hitLine is how a hit is kept in the log: its fields as one line of
+// text, the free text in hex, which SQLite stores and reads back in bulk
+// at little cost.
+func hitLine(h Hit) string {
+	b := make([]byte, 0, 64+2*(len(h.Source)+len(h.Detail)))
+	b = strconv.AppendInt(b, unix(h.At), 10)
+	b = append(b, ' ')
+	b = append(b, h.Kind...)
+	for _, n := range []int64{int64(b2i(h.Machine)), h.CampaignID, h.SendID, h.MessageID, h.LinkID, int64(b2i(h.Private)), int64(b2i(h.OpensOff))} {
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, n, 10)
 	}
-	errs := make([]error, len(batch))
-	n := 0
-	err := w.s.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, prepared[logHits]).ExecContext(ctx, rows.String())
-		if err != nil {
-			return err
-		}
-		k, err := res.RowsAffected()
-		if err != nil || int(k) == len(batch) {
-			n = int(k)
-			return err
-		}
-		// Some name nothing that exists: which?
-		unknown, err := tx.QueryContext(ctx, unknownHits, rows.String())
-		if err != nil {
-			return err
-		}
-		defer unknown.Close()
-		for unknown.Next() {
-			var i int
-			if err := unknown.Scan(&i); err != nil {
-				return err
-			}
-			errs[i] = ErrUnknownSend
-		}
-		n = int(k)
-		return unknown.Err()
-	})
-	for i, r := range batch {
-		if err != nil {
-			errs[i] = fmt.Errorf("store: record %s: %w", r.hit.Kind, err)
-		}
-		r.done <- errs[i]
+	b = append(b, ' ')
+	b = hex.AppendEncode(b, []byte(h.Source))
+	b = append(b, ' ')
+	b = hex.AppendEncode(b, []byte(h.Detail))
+	return string(b)
+}
+
+// log commits a batch to the hit log in one transaction and answers each
+// hit; it returns how many it logged.
+func (w *HitWriter) log(batch []*hitReq) int {
+	ctx := context.Background()
+	var lines jsonArray
+	for _, r := range batch {
+		lines.string(hitLine(r.hit))
+	}
+	_, err := w.s.w.ExecContext(ctx, `INSERT INTO hit_log (hit) SELECT value FROM jsonb_each(?)`, lines.String())
+	if err != nil {
+		err = fmt.Errorf("store: record hits: %w", err)
+	}
+	for _, r := range batch {
+		r.done <- err
 	}
 	if err != nil {
 		return 0
 	}
-	return n
+	return len(batch)
 }
 
 // PendingHits counts the hits logged and not yet applied to the counts.
@@ -286,11 +259,9 @@ func (w *HitWriter) foldAll(prepared map[string]*sql.Stmt) error {
 }
 
 // readLog reads the oldest hits in the log as one text, a line a hit,
-// which costs a single call into SQLite however many there are; hex keeps
-// the free text apart from the separators.
-const readLog = `SELECT coalesce(max(id), 0), coalesce(group_concat(at || ' ' || kind || ' ' || machine || ' ' || campaign_id || ' ' || send_id || ' ' ||
-	message_id || ' ' || link_id || ' ' || private || ' ' || opens_off || ' ' || hex(source) || ' ' || hex(detail), char(10) ORDER BY id), '')
-FROM (SELECT * FROM hit_log ORDER BY id LIMIT ?)`
+// which costs a single call into SQLite however many there are.
+const readLog = `SELECT coalesce(max(id), 0), coalesce(group_concat(hit, char(10) ORDER BY id), '')
+FROM (SELECT id, hit FROM hit_log ORDER BY id LIMIT ?)`
 
 // fold applies the oldest hits in the log and deletes them, in one
 // transaction; it returns how many it took. A hit whose send has gone
@@ -334,7 +305,7 @@ func (w *HitWriter) fold(prepared map[string]*sql.Stmt) (int, error) {
 	return len(hits), nil
 }
 
-// parseLog reads readLog's text.
+// parseLog reads readLog's text: lines as hitLine writes them.
 func parseLog(text string) ([]Hit, error) {
 	hits := make([]Hit, 0, strings.Count(text, "\n")+1)
 	for line := range strings.SplitSeq(text, "\n") {

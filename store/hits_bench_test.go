@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -15,7 +17,10 @@ import (
 //
 //	go test ./store -run X -bench HitWriter -benchtime 200000x
 func BenchmarkHitWriter(b *testing.B) {
-	const sends, workers = 100_000, 256
+	sends, workers := int64(100_000), 256
+	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_SENDS")); err == nil && v > 0 {
+		sends = int64(v)
+	}
 	s, _, c := bigCampaign(b)
 	ctx := context.Background()
 	seed(b, s, []string{

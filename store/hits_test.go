@@ -122,9 +122,10 @@ func TestHitLogFoldedAtStart(t *testing.T) {
 	s, _ := openTestStore(t)
 	ctx := context.Background()
 	campaign, sends, _ := hitsFixture(t, s, 3)
-	at := s.Now().Unix()
+	at := s.Now()
 	for _, send := range sends {
-		if _, err := s.w.ExecContext(ctx, `INSERT INTO hit_log (at, kind, campaign_id, send_id) VALUES (?, 'open', ?, ?)`, at, campaign, send); err != nil {
+		h := Hit{Kind: ResultOpen, At: at, CampaignID: campaign, SendID: send}
+		if _, err := s.w.ExecContext(ctx, `INSERT INTO hit_log (hit) VALUES (?)`, hitLine(h)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -152,10 +153,11 @@ func TestHitLogFoldedAtStart(t *testing.T) {
 func TestFoldStatementsSeek(t *testing.T) {
 	t.Parallel()
 	s, _ := openTestStore(t)
-	for _, q := range []string{logHits, unknownHits, saveSendCounts, saveMessageCounts, noteLastOpen, noteLastClick, preloadSends} {
+	tables := map[string]bool{"sends": true, "messages": true, "contacts": true}
+	for _, q := range []string{preloadSends, saveSendCounts, saveMessageCounts, noteLastOpen, noteLastClick} {
 		plan := queryPlan(t, s.w, q, "[]")
 		for _, step := range plan {
-			if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "VIRTUAL TABLE") {
+			if f := strings.Fields(step); len(f) > 1 && f[0] == "SCAN" && tables[f[1]] {
 				t.Errorf("%s\nreads a whole table: %s", q, strings.Join(plan, "; "))
 			}
 		}

@@ -53,12 +53,8 @@ func (s *Service) Click(ctx context.Context, token string, h Hit) (string, error
 }
 
 func (s *Service) hit(ctx context.Context, kind string, ref track.Ref, machine bool, why string) error {
-	err := s.hits.Record(ctx, store.Hit{Kind: kind, At: s.now(), Machine: machine, Detail: why,
+	return s.hits.Record(ctx, store.Hit{Kind: kind, At: s.now(), Machine: machine, Detail: why,
 		CampaignID: ref.Campaign, SendID: ref.Send, MessageID: ref.Message, LinkID: ref.Link, Private: ref.Private, OpensOff: ref.OpensOff})
-	if errors.Is(err, store.ErrUnknownSend) {
-		return store.ErrNotFound
-	}
-	return err
 }
 
 // NoteLink counts a visit through one of a campaign message's own links
