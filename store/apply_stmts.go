@@ -51,7 +51,7 @@ const addKindCount = `INSERT INTO campaign_event_counts (campaign_id, kind, n) V
 ON CONFLICT (campaign_id, kind) DO UPDATE SET n = n + excluded.n`
 
 // hotStatements are prepared once per writer for the applier.
-var hotStatements = []string{loadSend, saveSendCounts, insertEvents, noteLastOpen, noteLastClick, addCountsSQL, addKindCount}
+var hotStatements = []string{logLines, readLog, deleteLog, loadSend, saveSendCounts, insertEvents, noteLastOpen, noteLastClick, addCountsSQL, addKindCount}
 
 // prepareHot prepares the hot statements on the writer; call it outside
 // any transaction, which would hold the only writer connection.

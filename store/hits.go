@@ -189,7 +189,7 @@ func (w *HitWriter) Run(ctx context.Context) error {
 				break fill
 			}
 		}
-		n := w.log(batch)
+		n := w.log(batch, prepared)
 		if pending == 0 && n > 0 {
 			lag.Reset(w.lag)
 		}
@@ -220,13 +220,13 @@ func hitLine(h Hit) string {
 
 // log commits a batch to the hit log in one transaction and answers each
 // hit; it returns how many it logged.
-func (w *HitWriter) log(batch []*hitReq) int {
+func (w *HitWriter) log(batch []*hitReq, prepared map[string]*sql.Stmt) int {
 	ctx := context.Background()
 	var lines jsonArray
 	for _, r := range batch {
 		lines.string(hitLine(r.hit))
 	}
-	_, err := w.s.w.ExecContext(ctx, `INSERT INTO hit_log (hit) SELECT value FROM jsonb_each(?)`, lines.String())
+	_, err := prepared[logLines].ExecContext(ctx, lines.String())
 	if err != nil {
 		err = fmt.Errorf("store: record hits: %w", err)
 	}
@@ -258,10 +258,15 @@ func (w *HitWriter) foldAll(prepared map[string]*sql.Stmt) error {
 	}
 }
 
-// readLog reads the oldest hits in the log as one text, a line a hit,
-// which costs a single call into SQLite however many there are.
-const readLog = `SELECT coalesce(max(id), 0), coalesce(group_concat(hit, char(10) ORDER BY id), '')
+// The hit log's statements. logLines adds the lines of a JSON array, in
+// order; readLog reads the oldest hits as one text, a line a hit, which
+// costs a single call into SQLite however many there are.
+const (
+	logLines = `INSERT INTO hit_log (hit) SELECT value FROM jsonb_each(?)`
+	readLog  = `SELECT coalesce(max(id), 0), coalesce(group_concat(hit, char(10) ORDER BY id), '')
 FROM (SELECT id, hit FROM hit_log ORDER BY id LIMIT ?)`
+	deleteLog = `DELETE FROM hit_log WHERE id <= ?`
+)
 
 // fold applies the oldest hits in the log and deletes them, in one
 // transaction; it returns how many it took. A hit whose send has gone
@@ -272,7 +277,7 @@ func (w *HitWriter) fold(prepared map[string]*sql.Stmt) (int, error) {
 	err := w.s.Tx(ctx, func(tx *sql.Tx) error {
 		var last int64
 		var text string
-		if err := tx.QueryRowContext(ctx, readLog, maxFold).Scan(&last, &text); err != nil {
+		if err := tx.StmtContext(ctx, prepared[readLog]).QueryRowContext(ctx, maxFold).Scan(&last, &text); err != nil {
 			return err
 		}
 		if last == 0 {
@@ -296,7 +301,7 @@ func (w *HitWriter) fold(prepared map[string]*sql.Stmt) (int, error) {
 		if err := a.flush(); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM hit_log WHERE id <= ?`, last)
+		_, err = a.exec(deleteLog, last)
 		return err
 	})
 	if err != nil {
