@@ -183,3 +183,40 @@ func queryPlan(t *testing.T, db *sql.DB, q string, args ...any) []string {
 	}
 	return plan
 }
+
+// TestTimelineSumsUpOpens opens a campaign three times, once by a person:
+// the contact's timeline says so in one entry, from the send, and the
+// click is there as its own event.
+func TestTimelineSumsUpOpens(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	w := runHitWriter(t, s)
+	campaign, sends, links := hitsFixture(t, s, 1)
+	at := s.Now().Add(time.Hour)
+	for i, h := range []Hit{
+		{Kind: ResultOpen, Machine: true},
+		{Kind: ResultOpen},
+		{Kind: ResultOpen, Machine: true},
+		{Kind: ResultClick, LinkID: links[0]},
+	} {
+		h.At, h.CampaignID, h.SendID = at.Add(time.Duration(i)*time.Minute), campaign, sends[0]
+		if err := recordNow(t, w, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var contact int64
+	s.r.QueryRowContext(ctx, `SELECT contact_id FROM sends WHERE id = ?`, sends[0]).Scan(&contact)
+	evs, err := s.ContactEvents(ctx, contact, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Kind+": "+e.Detail)
+	}
+	want := []string{"click: Clicked https://shop.example/a in “News”", "open: Opened “News”, 3 times", "added: Added from test"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("timeline:\n got %q\nwant %q", got, want)
+	}
+}

@@ -75,7 +75,7 @@ func clickedLinkCondition(cc *ruleCompiler, r Rule, path string) (string, error)
 	if err := json.Unmarshal(r.Value, &s); err != nil || s == "" || len([]rune(s)) > maxLinkText {
 		return "", &RuleError{Path: path + ".value", Message: fmt.Sprintf("contains needs a text of 1 to %d characters, like \"/pricing\"", maxLinkText)}
 	}
-	return "EXISTS (SELECT 1 FROM events e JOIN links l ON l.id = e.link_id WHERE e.contact_id = c.id AND e.kind = 'click' AND e.machine = 0 AND l.url LIKE " +
+	return "EXISTS (SELECT 1 FROM events e JOIN links l ON l.id = e.link_id WHERE e.contact_id = c.id AND " + indexedByContact + " AND e.kind = 'click' AND e.machine = 0 AND l.url LIKE " +
 		cc.arg("%"+likeEscape(s)+"%") + ` ESCAPE '\')`, nil
 }
 
@@ -87,7 +87,7 @@ func softBouncedCondition(cc *ruleCompiler, r Rule, path string) (string, error)
 		if err != nil {
 			return "", err
 		}
-		return "EXISTS (SELECT 1 FROM events e WHERE e.contact_id = c.id AND e.kind = 'soft_bounce' AND e.at >= " +
+		return "EXISTS (SELECT 1 FROM events e WHERE e.contact_id = c.id AND " + indexedByContact + " AND e.kind = 'soft_bounce' AND e.at >= " +
 			cc.arg(cc.now.AddDate(0, 0, -n).Unix()) + ")", nil
 	}
 	var n int

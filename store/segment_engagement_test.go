@@ -220,3 +220,28 @@ func TestSegmentUntrackedCampaign(t *testing.T) {
 		t.Errorf("clicks of a campaign that tracked them: %v", err)
 	}
 }
+
+// TestEventsByContactUseIndex checks that every read of a contact's events
+// (the timeline, and the segment conditions on clicked links and soft
+// bounces) repeats the condition of the events_contact index and uses it.
+func TestEventsByContactUseIndex(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	plans := map[string][]string{"timeline": queryPlan(t, s.r, contactTimeline, 1, 10)}
+	for name, rule := range map[string]string{
+		"clicked link": `"field": "clicked_link", "op": "contains", "value": "pricing"`,
+		"soft bounced": `"field": "soft_bounced", "op": "within_days", "value": 7`,
+	} {
+		r, _ := ParseRule([]byte(all1(rule)))
+		c, err := CompileRule(r, testStart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans[name] = queryPlan(t, s.r, `SELECT COUNT(*) FROM contacts c WHERE `+c.Where, c.Args...)
+	}
+	for name, plan := range plans {
+		if got := strings.Join(plan, "; "); !strings.Contains(got, "INDEX events_contact") {
+			t.Errorf("%s: got %q, want a search of events_contact", name, got)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 // sqlLiterals are the only quoted strings the compiler writes itself; any
 // other quote in a Where would be a value that escaped into the SQL.
 var sqlLiterals = strings.NewReplacer(`'\'`, "", `''`, "", `'integer'`, "", `'real'`, "", `'text'`, "", `'unsubscribed'`, "",
-	`'sent'`, "", `'click'`, "", `'soft_bounce'`, "")
+	`'sent'`, "", `'click'`, "", `'soft_bounce'`, "", `'open'`, "")
 
 func FuzzCompileRule(f *testing.F) {
 	for _, seed := range []string{
