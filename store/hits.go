@@ -115,10 +115,17 @@ func (w *HitWriter) Record(ctx context.Context, h Hit) error {
 	case err := <-r.done:
 		return err
 	case <-w.stopped:
-		// Run answers every hit it took before it stops.
-		return <-r.done
+		// Run answers every hit it takes before it stops; one it never
+		// took was not recorded.
+		select {
+		case err := <-r.done:
+			return err
+		default:
+			return errors.New("store: the hit writer stopped before it took the hit")
+		}
 	}
 }
+
 
 // Sync applies every hit logged so far to the counts, and returns once
 // they are committed.
@@ -168,7 +175,14 @@ func (w *HitWriter) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			// Whatever a failure leaves in the log is folded at the next start.
+			// What waits is logged and answered; whatever a failure leaves
+			// in the log is folded at the next start.
+			for batch = batch[:0]; len(w.in) > 0; {
+				batch = append(batch, <-w.in)
+			}
+			if len(batch) > 0 {
+				w.log(batch, prepared)
+			}
 			fold()
 			return nil
 		case reply := <-w.syncs:

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -218,5 +220,42 @@ func TestTimelineSumsUpOpens(t *testing.T) {
 	want := []string{"click: Clicked https://shop.example/a in “News”", "open: Opened “News”, 3 times", "added: Added from test"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("timeline:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestStopAnswersEveryRecord stops the writer while hits pour in: every
+// Record returns, and each one that returned nil is in the database.
+func TestStopAnswersEveryRecord(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	campaign, sends, _ := hitsFixture(t, s, 1)
+	w := s.NewHitWriter(func(err error) { t.Error(err) })
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(runCtx) }()
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			for range 40 {
+				if w.Record(ctx, Hit{Kind: ResultOpen, At: s.Now(), CampaignID: campaign, SendID: sends[0]}) == nil {
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(5 * time.Millisecond)
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	c, _ := s.CampaignCounts(ctx, campaign)
+	if int64(c.Opens) != ok.Load() {
+		t.Errorf("%d hits recorded, %d counted", ok.Load(), c.Opens)
+	}
+	if err := w.Record(ctx, Hit{Kind: ResultOpen, At: s.Now(), CampaignID: campaign, SendID: sends[0]}); err == nil {
+		t.Error("a hit after the stop was taken")
 	}
 }
