@@ -126,7 +126,6 @@ func (w *HitWriter) Record(ctx context.Context, h Hit) error {
 	}
 }
 
-
 // Sync applies every hit logged so far to the counts, and returns once
 // they are committed.
 func (w *HitWriter) Sync(ctx context.Context) error {
