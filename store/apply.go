@@ -133,8 +133,10 @@ FROM messages WHERE id = ?`, message).Scan(&t.contact, &t.email, &t.opens, &t.hu
 // them reads nothing more.
 func (a *applier) preload(hits []Hit) error {
 	var ids jsonArray
+	seen := map[int64]bool{}
 	for _, h := range hits {
-		if h.SendID != 0 && a.targets[h.SendID] == nil {
+		if h.SendID != 0 && a.targets[h.SendID] == nil && !seen[h.SendID] {
+			seen[h.SendID] = true
 			ids.int(h.SendID)
 		}
 	}

@@ -109,9 +109,18 @@ const contactTimeline = `SELECT id, kind, detail, created_at FROM (
 // events. Its first entry, the contact's arrival, is read from the contact
 // itself rather than stored, which keeps large imports fast.
 func (s *Store) ContactEvents(ctx context.Context, contactID int64, limit int) ([]Event, error) {
-	rows, err := s.r.QueryContext(ctx, contactTimeline, contactID, limit)
+	evs, err := s.readEvents(ctx, contactTimeline, contactID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: contact %d events: %w", contactID, err)
+	}
+	return evs, nil
+}
+
+// readEvents runs a query of id, kind, detail and time.
+func (s *Store) readEvents(ctx context.Context, q string, args ...any) ([]Event, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := []Event{}
@@ -125,4 +134,25 @@ func (s *Store) ContactEvents(ctx context.Context, contactID int64, limit int) (
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// contactOpens reads every open of campaign mail a contact's sends had,
+// which the timeline sums up; through the index of a campaign's events by
+// kind, as events by contact leave these out.
+const contactOpens = `SELECT e.id, 'open', 'Opened “' || coalesce(c.name, 'a deleted campaign') || '”'
+    || CASE WHEN e.machine = 1 THEN ' (by a machine: ' || e.detail || ')' ELSE '' END, e.at
+FROM sends s JOIN events e ON e.campaign_id = s.campaign_id AND e.kind = 'open' AND e.send_id = s.id
+  LEFT JOIN campaigns c ON c.id = s.campaign_id
+WHERE s.contact_id = ? ORDER BY e.at, e.id`
+
+// ContactOpens returns each open of campaign mail a contact's messages
+// had, oldest first: what the timeline sums up as one entry a campaign,
+// for an export of everything Herald holds on them. It reads every open
+// of those campaigns, so it is for exports, not pages.
+func (s *Store) ContactOpens(ctx context.Context, contactID int64) ([]Event, error) {
+	evs, err := s.readEvents(ctx, contactOpens, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("store: contact %d opens: %w", contactID, err)
+	}
+	return evs, nil
 }

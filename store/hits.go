@@ -142,7 +142,8 @@ func (w *HitWriter) Sync(ctx context.Context) error {
 
 // Run commits hits until ctx ends, then answers what it holds, folds the
 // log and returns. It starts by folding what an earlier run logged and
-// did not fold.
+// did not fold. A fold that fails is reported and tried again after a
+// pause that doubles up to a minute; hits go on being logged meanwhile.
 func (w *HitWriter) Run(ctx context.Context) error {
 	defer close(w.stopped)
 	prepared, err := w.s.prepareHot(ctx)
@@ -153,24 +154,24 @@ func (w *HitWriter) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("store: hit writer: %w", err)
 	}
-	if err := w.foldAll(prepared); err != nil {
-		return fmt.Errorf("store: hit writer: %w", err)
-	}
 	batch := make([]*hitReq, 0, maxHitBatch)
 	lag := time.NewTimer(w.lag)
 	lag.Stop()
-	pending := 0
+	// pending counts the hits logged since the last fold; retry is the
+	// pause before the next try, after a fold failed.
+	pending, retry := 1, time.Duration(0)
 	fold := func() error {
 		lag.Stop()
-		err := w.foldAll(prepared)
-		if err != nil {
+		if err := w.foldAll(prepared); err != nil {
 			w.onError(err)
-			lag.Reset(w.lag)
+			retry = min(max(2*retry, time.Second), time.Minute)
+			lag.Reset(retry)
 			return err
 		}
-		pending = 0
+		pending, retry = 0, 0
 		return nil
 	}
+	fold()
 	for {
 		select {
 		case <-ctx.Done():
@@ -206,7 +207,7 @@ func (w *HitWriter) Run(ctx context.Context) error {
 		if pending == 0 && n > 0 {
 			lag.Reset(w.lag)
 		}
-		if pending += n; pending >= foldAt {
+		if pending += n; pending >= foldAt && retry == 0 {
 			fold()
 		}
 	}
@@ -214,9 +215,11 @@ func (w *HitWriter) Run(ctx context.Context) error {
 
 // hitLine is how a hit is kept in the log: its fields as one line of
 // text, the free text in hex, which SQLite stores and reads back in bulk
-// at little cost.
+// at little cost. The first field is the line's format, hitLineFormat.
 func hitLine(h Hit) string {
 	b := make([]byte, 0, 64+2*(len(h.Source)+len(h.Detail)))
+	b = append(b, hitLineFormat...)
+	b = append(b, ' ')
 	b = strconv.AppendInt(b, unix(h.At), 10)
 	b = append(b, ' ')
 	b = append(b, h.Kind...)
@@ -230,6 +233,8 @@ func hitLine(h Hit) string {
 	b = hex.AppendEncode(b, []byte(h.Detail))
 	return string(b)
 }
+
+const hitLineFormat = "1"
 
 // log commits a batch to the hit log in one transaction and answers each
 // hit; it returns how many it logged.
@@ -275,7 +280,7 @@ func (w *HitWriter) foldAll(prepared map[string]*sql.Stmt) error {
 // order; readLog reads the oldest hits as one text, a line a hit, which
 // costs a single call into SQLite however many there are.
 const (
-	logLines = `INSERT INTO hit_log (hit) SELECT value FROM jsonb_each(?)`
+	logLines = `INSERT INTO hit_log (hit) SELECT value FROM jsonb_each(?) ORDER BY key`
 	readLog  = `SELECT coalesce(max(id), 0), coalesce(group_concat(hit, char(10) ORDER BY id), '')
 FROM (SELECT id, hit FROM hit_log ORDER BY id LIMIT ?)`
 	deleteLog = `DELETE FROM hit_log WHERE id <= ?`
@@ -287,6 +292,7 @@ FROM (SELECT id, hit FROM hit_log ORDER BY id LIMIT ?)`
 func (w *HitWriter) fold(prepared map[string]*sql.Stmt) (int, error) {
 	ctx := context.Background()
 	var hits []Hit
+	var bad []string
 	err := w.s.Tx(ctx, func(tx *sql.Tx) error {
 		var last int64
 		var text string
@@ -296,11 +302,7 @@ func (w *HitWriter) fold(prepared map[string]*sql.Stmt) (int, error) {
 		if last == 0 {
 			return nil
 		}
-		var err error
-		if hits, err = parseLog(text); err != nil {
-			return err
-		}
-
+		hits, bad = parseLog(text)
 		a := newApplier(ctx, tx, prepared)
 		defer a.close()
 		if err := a.preload(hits); err != nil {
@@ -314,40 +316,53 @@ func (w *HitWriter) fold(prepared map[string]*sql.Stmt) (int, error) {
 		if err := a.flush(); err != nil {
 			return err
 		}
-		_, err = a.exec(deleteLog, last)
+		_, err := a.exec(deleteLog, last)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: fold the hit log: %w", err)
 	}
-	return len(hits), nil
+	for _, line := range bad {
+		w.onError(fmt.Errorf("store: a line of the hit log that cannot be read was dropped: %q", line))
+	}
+	return len(hits) + len(bad), nil
 }
 
-// parseLog reads readLog's text: lines as hitLine writes them.
-func parseLog(text string) ([]Hit, error) {
-	hits := make([]Hit, 0, strings.Count(text, "\n")+1)
+// parseLog reads readLog's text: lines as hitLine writes them. It returns
+// the lines it cannot read apart; they can only come from a damaged file.
+func parseLog(text string) (hits []Hit, bad []string) {
+	hits = make([]Hit, 0, strings.Count(text, "\n")+1)
 	for line := range strings.SplitSeq(text, "\n") {
-		f := strings.Split(line, " ")
-		if len(f) != 11 {
-			return nil, fmt.Errorf("a hit log line of %d fields", len(f))
+		h, err := parseHitLine(line)
+		if err != nil {
+			bad = append(bad, line)
+			continue
 		}
-		var n [9]int64
-		for i, v := range f[:9] {
-			if i == 1 {
-				continue
-			}
-			var err error
-			if n[i], err = strconv.ParseInt(v, 10, 64); err != nil {
-				return nil, fmt.Errorf("hit log: %w", err)
-			}
-		}
-		source, err1 := hex.DecodeString(f[9])
-		detail, err2 := hex.DecodeString(f[10])
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("hit log: %w", err)
-		}
-		hits = append(hits, Hit{At: time.Unix(n[0], 0), Kind: f[1], Machine: n[2] != 0, CampaignID: n[3], SendID: n[4], MessageID: n[5],
-			LinkID: n[6], Private: n[7] != 0, OpensOff: n[8] != 0, Source: string(source), Detail: string(detail)})
+		hits = append(hits, h)
 	}
-	return hits, nil
+	return hits, bad
+}
+
+func parseHitLine(line string) (Hit, error) {
+	f := strings.Split(line, " ")
+	if len(f) != 12 || f[0] != hitLineFormat || f[2] != ResultOpen && f[2] != ResultClick {
+		return Hit{}, errors.New("not a hit")
+	}
+	var n [10]int64
+	for i, v := range f[1:10] {
+		if i == 1 {
+			continue
+		}
+		var err error
+		if n[i], err = strconv.ParseInt(v, 10, 64); err != nil {
+			return Hit{}, err
+		}
+	}
+	source, err1 := hex.DecodeString(f[10])
+	detail, err2 := hex.DecodeString(f[11])
+	if err := errors.Join(err1, err2); err != nil {
+		return Hit{}, err
+	}
+	return Hit{At: time.Unix(n[0], 0), Kind: f[2], Machine: n[2] != 0, CampaignID: n[3], SendID: n[4], MessageID: n[5],
+		LinkID: n[6], Private: n[7] != 0, OpensOff: n[8] != 0, Source: string(source), Detail: string(detail)}, nil
 }

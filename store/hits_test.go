@@ -197,9 +197,9 @@ func TestTimelineSumsUpOpens(t *testing.T) {
 	campaign, sends, links := hitsFixture(t, s, 1)
 	at := s.Now().Add(time.Hour)
 	for i, h := range []Hit{
-		{Kind: ResultOpen, Machine: true},
+		{Kind: ResultOpen, Machine: true, Detail: "image proxy"},
 		{Kind: ResultOpen},
-		{Kind: ResultOpen, Machine: true},
+		{Kind: ResultOpen, Machine: true, Detail: "image proxy"},
 		{Kind: ResultClick, LinkID: links[0]},
 	} {
 		h.At, h.CampaignID, h.SendID = at.Add(time.Duration(i)*time.Minute), campaign, sends[0]
@@ -207,8 +207,7 @@ func TestTimelineSumsUpOpens(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var contact int64
-	s.r.QueryRowContext(ctx, `SELECT contact_id FROM sends WHERE id = ?`, sends[0]).Scan(&contact)
+	contact := contactOf(t, s, sends[0])
 	evs, err := s.ContactEvents(ctx, contact, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -220,6 +219,22 @@ func TestTimelineSumsUpOpens(t *testing.T) {
 	want := []string{"click: Clicked https://shop.example/a in “News”", "open: Opened “News”, 3 times", "added: Added from test"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("timeline:\n got %q\nwant %q", got, want)
+	}
+	// An export lists each open.
+	opens, err := s.ContactOpens(ctx, contact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, e := range opens {
+		got = append(got, e.Detail)
+	}
+	want = []string{"Opened “News” (by a machine: image proxy)", "Opened “News”", "Opened “News” (by a machine: image proxy)"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("opens:\n got %q\nwant %q", got, want)
+	}
+	if plan := strings.Join(queryPlan(t, s.r, contactOpens, contact), "; "); !strings.Contains(plan, "INDEX events_campaign_kind") {
+		t.Errorf("a contact's opens: got %q, want a search of events_campaign_kind", plan)
 	}
 }
 
@@ -258,4 +273,101 @@ func TestStopAnswersEveryRecord(t *testing.T) {
 	if err := w.Record(ctx, Hit{Kind: ResultOpen, At: s.Now(), CampaignID: campaign, SendID: sends[0]}); err == nil {
 		t.Error("a hit after the stop was taken")
 	}
+}
+
+// TestLateOpenKeepsNewerSoftBounce folds an open after a soft bounce that
+// came later than it: the run of soft bounces stands; an open after the
+// bounce ends it.
+func TestLateOpenKeepsNewerSoftBounce(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	w := runHitWriter(t, s)
+	campaign, sends, _ := hitsFixture(t, s, 1)
+	contact := contactOf(t, s, sends[0])
+	bounced := s.Now().Add(time.Hour)
+	if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultSoftBounce, At: bounced, CampaignID: campaign, SendID: sends[0], Detail: "mailbox-full: 452"}}, 3); err != nil {
+		t.Fatal(err)
+	}
+	softBounces := func() (n int) {
+		s.r.QueryRowContext(ctx, `SELECT soft_bounces FROM contacts WHERE id = ?`, contact).Scan(&n)
+		return n
+	}
+	if err := recordNow(t, w, Hit{Kind: ResultOpen, At: bounced.Add(-time.Minute), CampaignID: campaign, SendID: sends[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if n := softBounces(); n != 1 {
+		t.Errorf("after an open older than the bounce: %d soft bounces in a row, want 1", n)
+	}
+	if err := recordNow(t, w, Hit{Kind: ResultOpen, At: bounced.Add(time.Minute), CampaignID: campaign, SendID: sends[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if n := softBounces(); n != 0 {
+		t.Errorf("after an open newer than the bounce: %d soft bounces in a row, want 0", n)
+	}
+}
+
+// TestFoldGoesOnPastTrouble leaves an unreadable line in the log, and
+// then a full disk: the writer starts all the same, reports both, drops
+// the line, and applies the rest once there is room.
+func TestFoldGoesOnPastTrouble(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	campaign, sends, _ := hitsFixture(t, s, 1)
+	h := Hit{Kind: ResultOpen, At: s.Now(), CampaignID: campaign, SendID: sends[0]}
+	// Enough opens that applying them needs new pages.
+	const opens = 3000
+	for _, q := range []string{
+		`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?2) INSERT INTO hit_log (hit) SELECT ?1 FROM i`,
+		`INSERT INTO hit_log (hit) VALUES ('1 1796422116 open 0 1 1 0 0 0 0  zz')`,
+		`INSERT INTO hit_log (hit) VALUES (?1)`,
+	} {
+		if _, err := s.w.ExecContext(ctx, q, hitLine(h), opens-1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.LimitGrowth(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reported []string
+	w := runHitWriter(t, s, func(w *HitWriter) {
+		w.onError = func(err error) {
+			mu.Lock()
+			reported = append(reported, err.Error())
+			mu.Unlock()
+		}
+	})
+	if err := w.Sync(ctx); err == nil {
+		mu.Lock()
+		t.Fatalf("a fold on a full disk succeeded; reported %q", reported)
+	}
+	if err := s.LiftGrowthLimit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.CampaignCounts(ctx, campaign); c.Opens != opens {
+		t.Errorf("%d opens counted, want the %d readable ones", c.Opens, opens)
+	}
+	if n, _ := s.PendingHits(ctx); n != 0 {
+		t.Errorf("%d lines left in the log", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if all := strings.Join(reported, "\n"); !strings.Contains(all, "full") || !strings.Contains(all, "cannot be read was dropped") {
+		t.Errorf("reported:\n%s\nwant the full disk and the dropped line", all)
+	}
+}
+
+// contactOf returns the contact a send went to.
+func contactOf(t *testing.T, s *Store, send int64) int64 {
+	t.Helper()
+	var contact int64
+	if err := s.r.QueryRow(`SELECT contact_id FROM sends WHERE id = ?`, send).Scan(&contact); err != nil {
+		t.Fatal(err)
+	}
+	return contact
 }

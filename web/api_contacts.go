@@ -187,14 +187,15 @@ type eventJSON struct {
 
 func (s *Server) contactEvents(c *echo.Context, id int64) ([]eventJSON, error) {
 	evs, err := s.store.ContactEvents(c.Request().Context(), id, 1000)
-	if err != nil {
-		return nil, err
-	}
+	return toEventsJSON(evs), err
+}
+
+func toEventsJSON(evs []store.Event) []eventJSON {
 	out := make([]eventJSON, len(evs))
 	for i, e := range evs {
 		out[i] = eventJSON{Kind: e.Kind, Detail: e.Detail, CreatedAt: e.CreatedAt}
 	}
-	return out, nil
+	return out
 }
 
 func (s *Server) apiContactEvents(c *echo.Context) error {
@@ -236,7 +237,11 @@ func (s *Server) contactDocument(c *echo.Context, id int64) (map[string]any, err
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"contact": toContactJSON(ct), "timeline": evs, "exported_at": time.Now().UTC()}, nil
+	opens, err := s.store.ContactOpens(c.Request().Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"contact": toContactJSON(ct), "timeline": evs, "opens": toEventsJSON(opens), "exported_at": time.Now().UTC()}, nil
 }
 
 // bulkBody selects contacts, by ids or by the same filters as the list, and

@@ -358,13 +358,14 @@ func TestAPIContactExportAndErase(t *testing.T) {
 	var doc struct {
 		Contact    map[string]any   `json:"contact"`
 		Timeline   []map[string]any `json:"timeline"`
+		Opens      []map[string]any `json:"opens"`
 		ExportedAt string           `json:"exported_at"`
 	}
 	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
 		t.Fatalf("export is not JSON: %v: %s", err, raw)
 	}
-	if doc.Contact["email"] != "ann@example.com" || doc.Contact["attributes"].(map[string]any)["city"] != "Leeds" || len(doc.Timeline) < 2 || doc.ExportedAt == "" {
-		t.Errorf("export: got %+v, want the contact, its timeline and a time", doc)
+	if doc.Contact["email"] != "ann@example.com" || doc.Contact["attributes"].(map[string]any)["city"] != "Leeds" || len(doc.Timeline) < 2 || doc.Opens == nil || doc.ExportedAt == "" {
+		t.Errorf("export: got %+v, want the contact, its timeline, its opens (none yet) and a time", doc)
 	}
 
 	code, out := h.api(key, http.MethodPost, path+"/erase", nil)

@@ -48,7 +48,10 @@ func (s *Server) serveHit(w http.ResponseWriter, r *http.Request) bool {
 	status := http.StatusOK
 	switch {
 	case err != nil:
-		s.log.Error("recording a tracking hit", "path", r.URL.Path, "err", err)
+		if r.Context().Err() == nil {
+			// Not a client that went away before its hit was taken.
+			s.log.Error("recording a tracking hit", "path", r.URL.Path, "err", err)
+		}
 		status = http.StatusServiceUnavailable
 		http.Error(w, "Try again in a moment.", status)
 	case open:

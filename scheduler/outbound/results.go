@@ -20,8 +20,8 @@ type Hit struct {
 func (s *Service) Hits() *store.HitWriter { return s.hits }
 
 // Open records an open from a message's pixel, committed before it
-// returns. A forged token, or one naming nothing that exists, gives
-// store.ErrNotFound.
+// returns. A forged token gives store.ErrNotFound; one naming a send
+// deleted since counts for nothing.
 func (s *Service) Open(ctx context.Context, token string, h Hit) error {
 	ref, err := s.tracker.Parse(token)
 	if err != nil || ref.Link != 0 {
