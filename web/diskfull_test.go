@@ -72,8 +72,8 @@ func TestHealthzFailsWhenTheDiskIsLow(t *testing.T) {
 	if free < defaultMinFreeDisk {
 		t.Skipf("this machine has only %.0f bytes free", free)
 	}
-	if code != http.StatusOK || out["disk"] != "ok" || out["disk_min_free_bytes"] != float64(defaultMinFreeDisk) {
-		t.Fatalf("healthz with space free: got %d %v, want 200 with the disk ok", code, out)
+	if code != http.StatusOK || out["disk"] != "ok" || out["disk_min_free_bytes"] != float64(defaultMinFreeDisk) || out["tracking_backlog"] != float64(0) {
+		t.Fatalf("healthz with space free: got %d %v, want 200 with the disk ok and no tracking backlog", code, out)
 	}
 
 	low := newHarness(t, func(c *harnessConfig) { c.MinFreeDisk = 1 << 62 })

@@ -31,6 +31,11 @@ func (s *Server) health(c *echo.Context) error {
 		status = http.StatusServiceUnavailable
 	}
 	body["disk_free_bytes"], body["disk_min_free_bytes"] = free, s.minFreeDisk
+	// Opens and clicks logged and not yet counted: a few thousand at most
+	// while the writer keeps up.
+	if n, err := s.store.PendingHits(c.Request().Context()); err == nil {
+		body["tracking_backlog"] = n
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(status, body)
 }
