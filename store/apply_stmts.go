@@ -22,11 +22,11 @@ FROM jsonb_each(?) j WHERE sends.id = j.value->>0`
 	opened_at = CASE WHEN j.value->>1 > 0 THEN coalesce(opened_at, j.value->>5) END,
 	clicked_at = CASE WHEN j.value->>3 > 0 THEN coalesce(clicked_at, j.value->>6) END
 FROM jsonb_each(?) j WHERE messages.id = j.value->>0`
-	// Each row: [contact, at]. An open also ends a run of soft bounces,
-	// unless the last of them came after it (its fold may come later).
+	// Each row: [contact, at]. An open also ends a run of soft bounces:
+	// those after it (its fold may come later than they) start the next.
 	noteLastOpen = `UPDATE contacts SET last_open_at = max(coalesce(last_open_at, 0), j.value->>1),
-	soft_bounces = CASE WHEN soft_bounces = 0 OR j.value->>1 >= coalesce((SELECT max(e.at) FROM events e
-		WHERE e.contact_id = contacts.id AND ` + indexedByContact + ` AND e.kind = 'soft_bounce'), 0) THEN 0 ELSE soft_bounces END
+	soft_bounces = CASE WHEN soft_bounces = 0 THEN 0 ELSE min(soft_bounces, (SELECT count(*) FROM events e
+		WHERE e.contact_id = contacts.id AND ` + indexedByContact + ` AND e.kind = 'soft_bounce' AND e.at > j.value->>1)) END
 FROM jsonb_each(?) j WHERE contacts.id = j.value->>0`
 	noteLastClick = `UPDATE contacts SET last_click_at = max(coalesce(last_click_at, 0), j.value->>1)
 FROM jsonb_each(?) j WHERE contacts.id = j.value->>0`

@@ -138,12 +138,13 @@ func (s *Store) readEvents(ctx context.Context, q string, args ...any) ([]Event,
 
 // contactOpens reads every open of campaign mail a contact's sends had,
 // which the timeline sums up; through the index of a campaign's events by
-// kind, as events by contact leave these out.
+// kind, as events by contact leave these out, and only in the campaigns
+// the contact opened.
 const contactOpens = `SELECT e.id, 'open', 'Opened “' || coalesce(c.name, 'a deleted campaign') || '”'
     || CASE WHEN e.machine = 1 THEN ' (by a machine: ' || e.detail || ')' ELSE '' END, e.at
 FROM sends s JOIN events e ON e.campaign_id = s.campaign_id AND e.kind = 'open' AND e.send_id = s.id
   LEFT JOIN campaigns c ON c.id = s.campaign_id
-WHERE s.contact_id = ? ORDER BY e.at, e.id`
+WHERE s.contact_id = ? AND s.opens > 0 ORDER BY e.at, e.id`
 
 // ContactOpens returns each open of campaign mail a contact's messages
 // had, oldest first: what the timeline sums up as one entry a campaign,

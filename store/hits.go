@@ -140,10 +140,12 @@ func (w *HitWriter) Sync(ctx context.Context) error {
 	return <-reply
 }
 
-// Run commits hits until ctx ends, then answers what it holds, folds the
-// log and returns. It starts by folding what an earlier run logged and
-// did not fold. A fold that fails is reported and tried again after a
-// pause that doubles up to a minute; hits go on being logged meanwhile.
+// Run commits hits until ctx ends, then answers what it holds, folds a
+// batch more and returns; the rest of the log waits for the next start,
+// which folds it first. A long log is folded a batch at a time, with the
+// hits that arrive meanwhile logged and answered between the batches. A
+// fold that fails is reported and tried again after a pause that doubles
+// up to a minute; hits go on being logged meanwhile.
 func (w *HitWriter) Run(ctx context.Context) error {
 	defer close(w.stopped)
 	prepared, err := w.s.prepareHot(ctx)
@@ -157,39 +159,57 @@ func (w *HitWriter) Run(ctx context.Context) error {
 	batch := make([]*hitReq, 0, maxHitBatch)
 	lag := time.NewTimer(w.lag)
 	lag.Stop()
-	// pending counts the hits logged since the last fold; retry is the
-	// pause before the next try, after a fold failed.
+	// pending counts the hits logged and not yet folded (at least); retry
+	// is the pause before the next try, after a fold failed.
 	pending, retry := 1, time.Duration(0)
-	fold := func() error {
-		lag.Stop()
-		if err := w.foldAll(prepared); err != nil {
-			w.onError(err)
-			retry = min(max(2*retry, time.Second), time.Minute)
-			lag.Reset(retry)
-			return err
-		}
-		pending, retry = 0, 0
-		return nil
+	failed := func(err error) error {
+		w.onError(err)
+		retry = min(max(2*retry, time.Second), time.Minute)
+		lag.Reset(retry)
+		return err
 	}
-	fold()
+	// foldSome folds a batch, and comes back for the next at once when
+	// more wait.
+	foldSome := func() {
+		lag.Stop()
+		n, err := w.fold(prepared)
+		switch {
+		case err != nil:
+			failed(err)
+		case n == maxFold:
+			retry = 0
+			lag.Reset(0)
+		default:
+			pending, retry = 0, 0
+		}
+	}
+	foldSome()
 	for {
 		select {
 		case <-ctx.Done():
-			// What waits is logged and answered; whatever a failure leaves
-			// in the log is folded at the next start.
+			// What waits is logged and answered.
 			for batch = batch[:0]; len(w.in) > 0; {
 				batch = append(batch, <-w.in)
 			}
 			if len(batch) > 0 {
 				w.log(batch, prepared)
 			}
-			fold()
+			lag.Stop()
+			if _, err := w.fold(prepared); err != nil {
+				w.onError(err)
+			}
 			return nil
 		case reply := <-w.syncs:
-			reply <- fold()
+			lag.Stop()
+			if err := w.foldAll(prepared); err != nil {
+				reply <- failed(err)
+				continue
+			}
+			pending, retry = 0, 0
+			reply <- nil
 			continue
 		case <-lag.C:
-			fold()
+			foldSome()
 			continue
 		case r := <-w.in:
 			batch = append(batch[:0], r)
@@ -208,7 +228,7 @@ func (w *HitWriter) Run(ctx context.Context) error {
 			lag.Reset(w.lag)
 		}
 		if pending += n; pending >= foldAt && retry == 0 {
-			fold()
+			foldSome()
 		}
 	}
 }
@@ -262,7 +282,9 @@ func (w *HitWriter) log(batch []*hitReq, prepared map[string]*sql.Stmt) int {
 // gap and the count costs two lookups however long it is.
 func (s *Store) PendingHits(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id) - min(id) + 1, 0) FROM hit_log`).Scan(&n); err != nil {
+	// Two subqueries: SQLite finds a lone min or max at the end of the
+	// index, but scans for both in one.
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce((SELECT max(id) FROM hit_log) - (SELECT min(id) FROM hit_log) + 1, 0)`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: pending hits: %w", err)
 	}
 	return n, nil

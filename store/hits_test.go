@@ -275,9 +275,9 @@ func TestStopAnswersEveryRecord(t *testing.T) {
 	}
 }
 
-// TestLateOpenKeepsNewerSoftBounce folds an open after a soft bounce that
-// came later than it: the run of soft bounces stands; an open after the
-// bounce ends it.
+// TestLateOpenKeepsNewerSoftBounce folds an open after soft bounces from
+// before and after it: the run of soft bounces starts again from those
+// after it, and an open after them all ends it.
 func TestLateOpenKeepsNewerSoftBounce(t *testing.T) {
 	t.Parallel()
 	s, _ := openTestStore(t)
@@ -285,25 +285,30 @@ func TestLateOpenKeepsNewerSoftBounce(t *testing.T) {
 	w := runHitWriter(t, s)
 	campaign, sends, _ := hitsFixture(t, s, 1)
 	contact := contactOf(t, s, sends[0])
-	bounced := s.Now().Add(time.Hour)
-	if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultSoftBounce, At: bounced, CampaignID: campaign, SendID: sends[0], Detail: "mailbox-full: 452"}}, 3); err != nil {
-		t.Fatal(err)
+	opened := s.Now().Add(time.Hour)
+	for _, at := range []time.Time{opened.Add(-2 * time.Minute), opened.Add(-time.Minute), opened.Add(time.Minute)} {
+		if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultSoftBounce, At: at, CampaignID: campaign, SendID: sends[0], Detail: "mailbox-full: 452"}}, 5); err != nil {
+			t.Fatal(err)
+		}
 	}
 	softBounces := func() (n int) {
 		s.r.QueryRowContext(ctx, `SELECT soft_bounces FROM contacts WHERE id = ?`, contact).Scan(&n)
 		return n
 	}
-	if err := recordNow(t, w, Hit{Kind: ResultOpen, At: bounced.Add(-time.Minute), CampaignID: campaign, SendID: sends[0]}); err != nil {
+	if n := softBounces(); n != 3 {
+		t.Fatalf("%d soft bounces in a row, want 3", n)
+	}
+	if err := recordNow(t, w, Hit{Kind: ResultOpen, At: opened, CampaignID: campaign, SendID: sends[0]}); err != nil {
 		t.Fatal(err)
 	}
 	if n := softBounces(); n != 1 {
-		t.Errorf("after an open older than the bounce: %d soft bounces in a row, want 1", n)
+		t.Errorf("after an open between the bounces: %d soft bounces in a row, want the 1 after it", n)
 	}
-	if err := recordNow(t, w, Hit{Kind: ResultOpen, At: bounced.Add(time.Minute), CampaignID: campaign, SendID: sends[0]}); err != nil {
+	if err := recordNow(t, w, Hit{Kind: ResultOpen, At: opened.Add(2 * time.Minute), CampaignID: campaign, SendID: sends[0]}); err != nil {
 		t.Fatal(err)
 	}
 	if n := softBounces(); n != 0 {
-		t.Errorf("after an open newer than the bounce: %d soft bounces in a row, want 0", n)
+		t.Errorf("after an open newer than every bounce: %d soft bounces in a row, want 0", n)
 	}
 }
 
@@ -370,4 +375,39 @@ func contactOf(t *testing.T, s *Store, send int64) int64 {
 		t.Fatal(err)
 	}
 	return contact
+}
+
+// TestLongLogFoldedInBatches leaves more in the log than one fold takes:
+// the writer folds it all by itself, batch after batch, answering a hit
+// that arrives meanwhile.
+func TestLongLogFoldedInBatches(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	campaign, sends, _ := hitsFixture(t, s, 1)
+	h := Hit{Kind: ResultOpen, At: s.Now(), CampaignID: campaign, SendID: sends[0]}
+	const logged = maxFold + 5
+	if _, err := s.w.ExecContext(ctx, `WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?2)
+INSERT INTO hit_log (hit) SELECT ?1 FROM i`, hitLine(h), logged); err != nil {
+		t.Fatal(err)
+	}
+	w := runHitWriter(t, s)
+	if err := w.Record(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		n, err := s.PendingHits(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d hits still in the log", n)
+		}
+	}
+	if c, _ := s.CampaignCounts(ctx, campaign); c.Opens < logged {
+		t.Errorf("%d opens counted, want at least the %d logged before the start", c.Opens, logged)
+	}
 }
