@@ -23,16 +23,18 @@ import (
 )
 
 // BenchmarkTrackingHits opens tracked messages through the running binary
-// from 256 keep-alive connections, as many mail clients and image proxies
-// at once (HERALD_BENCH_CLIENTS sets another number), one open per
-// iteration, and checks that the database holds exactly as many opens as
+// of a campaign of 5,000 (HERALD_BENCH_SENDS) from 256 keep-alive
+// connections, as many mail clients and image proxies at once
+// (HERALD_BENCH_CLIENTS), one open per iteration, and checks that the database holds exactly as many opens as
 // got a 200, once the hit log is applied. It reports hits a second, that
 // applying included, and the server process's CPU per hit.
 //
 //	go test -run X -bench TrackingHits -benchtime 300000x .
 func BenchmarkTrackingHits(b *testing.B) {
-	const sends = 5000
-	workers := 256
+	sends, workers := 5000, 256
+	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_SENDS")); err == nil && v > 0 {
+		sends = v
+	}
 	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_CLIENTS")); err == nil && v > 0 {
 		workers = v
 	}
@@ -72,7 +74,7 @@ func BenchmarkTrackingHits(b *testing.B) {
 				if i >= int64(b.N) {
 					return
 				}
-				code, err := c.get(paths[i%sends])
+				code, err := c.get(paths[i%int64(sends)])
 				switch {
 				case err != nil:
 					b.Error(err)
