@@ -131,12 +131,13 @@ func (a *applier) linkClicks(t target, link int64) (*clickCount, error) {
 	if n, ok := a.clicked[k]; ok {
 		return n, nil
 	}
-	q, id := `SELECT count(*), coalesce(sum(machine = 0), 0) FROM events WHERE send_id = ? AND link_id = ?`, t.send
+	column, id := "send_id", t.send
 	if t.message != 0 {
-		q, id = `SELECT count(*), coalesce(sum(machine = 0), 0) FROM events WHERE message_id = ? AND link_id = ?`, t.message
+		column, id = "message_id", t.message
 	}
 	n := &clickCount{}
-	if err := a.tx.QueryRowContext(a.ctx, q, id, link).Scan(&n.all, &n.human); err != nil {
+	if err := a.tx.QueryRowContext(a.ctx, `SELECT count(*), coalesce(sum(machine = 0), 0) FROM events WHERE `+column+` = ? AND link_id = ?`,
+		id, link).Scan(&n.all, &n.human); err != nil {
 		return nil, err
 	}
 	a.clicked[k] = n

@@ -14,14 +14,12 @@ const (
 FROM jsonb_each(?) j JOIN sends s ON s.id = j.value`
 	loadSend = `SELECT contact_id, email, opens, human_opens, clicks, human_clicks FROM sends WHERE id = ? AND campaign_id = ?`
 	// Each row: [id, opens, human opens, clicks, human clicks, first open, first click].
-	saveSendCounts = `UPDATE sends SET opens = j.value->>1, human_opens = j.value->>2, clicks = j.value->>3, human_clicks = j.value->>4,
+	saveSendCounts    = `UPDATE sends SET ` + setCounts + ` WHERE sends.id = j.value->>0`
+	saveMessageCounts = `UPDATE messages SET ` + setCounts + ` WHERE messages.id = j.value->>0`
+	setCounts         = `opens = j.value->>1, human_opens = j.value->>2, clicks = j.value->>3, human_clicks = j.value->>4,
 	opened_at = CASE WHEN j.value->>1 > 0 THEN coalesce(opened_at, j.value->>5) END,
 	clicked_at = CASE WHEN j.value->>3 > 0 THEN coalesce(clicked_at, j.value->>6) END
-FROM jsonb_each(?) j WHERE sends.id = j.value->>0`
-	saveMessageCounts = `UPDATE messages SET opens = j.value->>1, human_opens = j.value->>2, clicks = j.value->>3, human_clicks = j.value->>4,
-	opened_at = CASE WHEN j.value->>1 > 0 THEN coalesce(opened_at, j.value->>5) END,
-	clicked_at = CASE WHEN j.value->>3 > 0 THEN coalesce(clicked_at, j.value->>6) END
-FROM jsonb_each(?) j WHERE messages.id = j.value->>0`
+FROM jsonb_each(?) j`
 	// Each row: [contact, at]. An open also ends a run of soft bounces:
 	// those after it (its fold may come later than they) start the next.
 	noteLastOpen = `UPDATE contacts SET last_open_at = max(coalesce(last_open_at, 0), j.value->>1),

@@ -57,10 +57,9 @@ type Campaign struct {
 	// PausedReason says why the campaign paused itself, if it did.
 	PausedReason string
 	// Bounces and Complaints count its hard bounces and spam complaints,
-	// SoftBounces its soft bounces.
-	Bounces     int
-	Complaints  int
-	SoftBounces int
+	// which its auto-pause reads.
+	Bounces    int
+	Complaints int
 	// RatesFrom is where the bounce and complaint rates are counted from:
 	// the counts when the campaign was last resumed after pausing itself.
 	RatesFrom  RateBase
@@ -310,7 +309,7 @@ const campaignColumns = `id, name, subject, preheader, from_name, from_email, re
 	coalesce(layout_id, 0), list_ids, coalesce(segment_id, 0), exclude_list_ids, coalesce(exclude_segment_id, 0), coalesce(relay_id, 0),
 	status, send_at, recipients, skipped_suppressed, skipped_unsubscribed, skipped_bounced, skipped_complained, skipped_unconfirmed,
 	materialised, created_at, updated_at, started_at, finished_at, held_reason, coalesce(held_until, 0), paused_reason, bounces, complaints,
-	rates_from_settled, rates_from_bounces, rates_from_complaints, soft_bounces, track_opens, track_clicks, utm_source, utm_medium, utm_campaign`
+	rates_from_settled, rates_from_bounces, rates_from_complaints, track_opens, track_clicks, utm_source, utm_medium, utm_campaign`
 
 func scanCampaign(row scanner) (Campaign, error) {
 	var c Campaign
@@ -322,7 +321,7 @@ func scanCampaign(row scanner) (Campaign, error) {
 		&c.LayoutID, &lists, &c.SegmentID, &excluded, &c.ExcludeSegmentID, &c.RelayID,
 		&c.Status, &sendAt, &c.Recipients, &sup, &uns, &bnc, &cmp, &unc,
 		&c.Materialised, &created, &updated, &started, &finished, &c.HeldReason, &heldUntil, &c.PausedReason, &c.Bounces, &c.Complaints,
-		&c.RatesFrom.Settled, &c.RatesFrom.Bounces, &c.RatesFrom.Complaints, &c.SoftBounces,
+		&c.RatesFrom.Settled, &c.RatesFrom.Bounces, &c.RatesFrom.Complaints,
 		&c.Tracking.Opens, &c.Tracking.Clicks, &c.Tracking.UTMSource, &c.Tracking.UTMMedium, &c.Tracking.UTMCampaign)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Campaign{}, ErrNotFound

@@ -109,31 +109,16 @@ const contactTimeline = `SELECT id, kind, detail, created_at FROM (
 // events. Its first entry, the contact's arrival, is read from the contact
 // itself rather than stored, which keeps large imports fast.
 func (s *Store) ContactEvents(ctx context.Context, contactID int64, limit int) ([]Event, error) {
-	evs, err := s.readEvents(ctx, contactTimeline, contactID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: contact %d events: %w", contactID, err)
-	}
-	return evs, nil
+	return queryAll(ctx, s, fmt.Sprintf("contact %d events", contactID), scanEvent, contactTimeline, contactID, limit)
 }
 
-// readEvents runs a query of id, kind, detail and time.
-func (s *Store) readEvents(ctx context.Context, q string, args ...any) ([]Event, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Event{}
-	for rows.Next() {
-		var e Event
-		var at int64
-		if err := rows.Scan(&e.ID, &e.Kind, &e.Detail, &at); err != nil {
-			return nil, err
-		}
-		e.CreatedAt = fromUnix(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+// scanEvent reads a row of id, kind, detail and time.
+func scanEvent(row scanner) (Event, error) {
+	var e Event
+	var at int64
+	err := row.Scan(&e.ID, &e.Kind, &e.Detail, &at)
+	e.CreatedAt = fromUnix(at)
+	return e, err
 }
 
 // contactOpens reads every open of campaign mail a contact's sends had,
@@ -151,9 +136,5 @@ WHERE s.contact_id = ? AND s.opens > 0 ORDER BY e.at, e.id`
 // for an export of everything Herald holds on them. It reads every open
 // of those campaigns, so it is for exports, not pages.
 func (s *Store) ContactOpens(ctx context.Context, contactID int64) ([]Event, error) {
-	evs, err := s.readEvents(ctx, contactOpens, contactID)
-	if err != nil {
-		return nil, fmt.Errorf("store: contact %d opens: %w", contactID, err)
-	}
-	return evs, nil
+	return queryAll(ctx, s, fmt.Sprintf("contact %d opens", contactID), scanEvent, contactOpens, contactID)
 }

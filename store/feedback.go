@@ -110,7 +110,6 @@ func (a *applier) feedback(f Feedback, softLimit int) error {
 	case ResultSoftBounce:
 		if first, err = a.mark(t, "bounce = 'soft'", "bounce = ''"); first {
 			c.SoftBounces++
-			err = a.campaignCount(t, "soft_bounces")
 		}
 		if err == nil && t.contact != 0 {
 			err = a.softBounce(t, f.Detail, softLimit, now)
@@ -145,9 +144,6 @@ func (a *applier) feedback(f Feedback, softLimit int) error {
 func (a *applier) mark(t target, set, cond string, args ...any) (bool, error) {
 	table, id := "sends", t.send
 	if t.message != 0 {
-		if set == "unsubscribed_at = ?" {
-			return false, nil
-		}
 		table, id = "messages", t.message
 	}
 	res, err := a.tx.ExecContext(a.ctx, `UPDATE `+table+` SET `+set+` WHERE id = ? AND `+cond, append(args, id)...)

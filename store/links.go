@@ -93,20 +93,8 @@ func (s *Store) LinkByID(ctx context.Context, id int64) (Link, error) {
 
 // CampaignLinks returns a campaign's links, most clicked first.
 func (s *Store) CampaignLinks(ctx context.Context, campaignID int64, limit int) ([]Link, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+linkColumns+` FROM links WHERE campaign_id = ? ORDER BY unique_clicks DESC, clicks DESC, id LIMIT ?`, campaignID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: links of campaign %d: %w", campaignID, err)
-	}
-	defer rows.Close()
-	var out []Link
-	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: links of campaign %d: %w", campaignID, err)
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, fmt.Sprintf("links of campaign %d", campaignID), scanLink,
+		`SELECT `+linkColumns+` FROM links WHERE campaign_id = ? ORDER BY unique_clicks DESC, clicks DESC, id LIMIT ?`, campaignID, limit)
 }
 
 // SendOf returns the id of a campaign's send to a contact.

@@ -85,7 +85,7 @@ WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, 
 		}
 		if o.Status == MessageSent {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_hours (campaign_id, hour, sent) VALUES (0, ?, 1)
-ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + 1`, now/3600*3600); err != nil {
+ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + 1`, hourOf(time.Unix(now, 0))); err != nil {
 				return err
 			}
 			for _, c := range o.Count {

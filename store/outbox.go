@@ -387,21 +387,20 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 	return nil
 }
 
-// countOutcomes adds sent messages and hard bounces at sending to their
-// campaigns' counters for this hour, one statement for the whole group.
 // countSentSQL adds a group's sent messages to their campaigns' counters
 // for the hour; it runs with every group of outcomes, so it is prepared.
 const countSentSQL = `INSERT INTO campaign_hours (campaign_id, hour, sent)
 SELECT campaign_id, ?, count(*) FROM sends WHERE id IN (SELECT value FROM json_each(?)) GROUP BY campaign_id
 ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + excluded.sent`
 
+// countOutcomes adds sent messages and hard bounces at sending to their
+// campaigns' counters for this hour, one statement for the whole group.
 func countOutcomes(ctx context.Context, tx *sql.Tx, countSent *sql.Stmt, now int64, sent, bounced []int64) error {
-	hour := now / 3600 * 3600
+	hour := hourOf(time.Unix(now, 0))
 	if len(sent) > 0 {
-		ids, _ := json.Marshal(sent)
 		st := tx.StmtContext(ctx, countSent)
 		defer st.Close()
-		if _, err := st.ExecContext(ctx, hour, string(ids)); err != nil {
+		if _, err := st.ExecContext(ctx, hour, idList(sent)); err != nil {
 			return err
 		}
 	}
@@ -409,7 +408,7 @@ func countOutcomes(ctx context.Context, tx *sql.Tx, countSent *sql.Stmt, now int
 		return nil
 	}
 	// Refused while being sent: a hard bounce, and never sent.
-	ids, _ := json.Marshal(bounced)
+	ids := idList(bounced)
 	for _, q := range []string{
 		`UPDATE sends SET bounce = 'hard' WHERE id IN (SELECT value FROM json_each(?2))`,
 		`INSERT INTO campaign_bounces (campaign_id, kind, category, n, example)
@@ -419,7 +418,7 @@ ON CONFLICT (campaign_id, kind, category) DO UPDATE SET n = n + excluded.n, exam
 SELECT campaign_id, ?1, count(*), count(*) FROM sends WHERE id IN (SELECT value FROM json_each(?2)) GROUP BY campaign_id
 ON CONFLICT (campaign_id, hour) DO UPDATE SET hard_bounces = hard_bounces + excluded.hard_bounces, refused = refused + excluded.refused`,
 	} {
-		if _, err := tx.ExecContext(ctx, q, hour, string(ids)); err != nil {
+		if _, err := tx.ExecContext(ctx, q, hour, ids); err != nil {
 			return err
 		}
 	}

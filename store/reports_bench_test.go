@@ -119,8 +119,17 @@ func seed(b *testing.B, s *Store, queries []string, args ...any) {
 
 // bigCampaign opens a store with a list and a campaign to it, for a
 // benchmark to seed.
+//
+// HERALD_BENCH_DIR keeps the last run's data in that directory, emptied
+// first, for the running binary to serve afterwards.
 func bigCampaign(b *testing.B) (*Store, List, Campaign) {
-	s := openStoreAt(b, b.TempDir(), nil)
+	dir := os.Getenv("HERALD_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	} else if err := os.RemoveAll(dir); err != nil {
+		b.Fatal(err)
+	}
+	s := openStoreAt(b, dir, nil)
 	ctx := context.Background()
 	l, err := s.CreateList(ctx, ListInput{Name: new("Everyone")})
 	if err != nil {

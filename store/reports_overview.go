@@ -38,6 +38,15 @@ type Overview struct {
 	Campaigns   []CampaignRow
 }
 
+// Series is the overview's points as a chart draws them.
+func (o Overview) Series() []Point {
+	points := make([]Point, len(o.Points))
+	for i, pt := range o.Points {
+		points[i] = pt.Point
+	}
+	return points
+}
+
 // The overview's queries. Counters are kept per UTC hour, so in a zone
 // offset by a fraction of an hour an hour's counters fall in the interval
 // where that hour begins. Contacts and memberships are grouped by quarter

@@ -93,7 +93,6 @@ const (
 // DefaultFirstRetry is the first retry delay when none is set.
 const DefaultFirstRetry = 30
 
-// FirstRetry is the delay before the first retry of a temporary failure.
 // Location is the organisation's timezone, in which people give and read
 // times; UTC when none is set.
 func (g General) Location() *time.Location {
@@ -103,6 +102,7 @@ func (g General) Location() *time.Location {
 	return time.UTC
 }
 
+// FirstRetry is the delay before the first retry of a temporary failure.
 func (g General) FirstRetry() time.Duration {
 	if g.FirstRetrySeconds <= 0 {
 		return DefaultFirstRetry * time.Second

@@ -44,17 +44,16 @@ var tokenB64 = base64.RawURLEncoding.Strict()
 
 // signingKey derives the key for link tokens from the secret key, so the
 // key that encrypts secrets is never used for anything else.
-func (b *SecretBox) signingKey() []byte {
-	m := hmac.New(sha256.New, b.key)
-	m.Write([]byte("herald link tokens v1"))
-	return m.Sum(nil)
-}
+func (b *SecretBox) signingKey() []byte { return b.deriveKey("herald link tokens v1") }
 
 // TrackingKey is the key that signs tracking tokens, derived from the
 // secret key like the link key, and apart from it.
-func (b *SecretBox) TrackingKey() []byte {
+func (b *SecretBox) TrackingKey() []byte { return b.deriveKey("herald tracking tokens v1") }
+
+// deriveKey derives a key for one use, named by label, from the secret key.
+func (b *SecretBox) deriveKey(label string) []byte {
 	m := hmac.New(sha256.New, b.key)
-	m.Write([]byte("herald tracking tokens v1"))
+	m.Write([]byte(label))
 	return m.Sum(nil)
 }
 

@@ -41,7 +41,7 @@ func (s *Server) apiCampaignReport(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	points, err := s.store.CampaignSeries(ctx, x.ID, x.StartedAt, s.general().Location())
+	points, err := s.store.CampaignSeries(ctx, x.ID, x.StartedAt, s.location())
 	if err != nil {
 		return err
 	}

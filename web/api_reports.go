@@ -95,7 +95,7 @@ func (s *Server) apiReportOverview(c *echo.Context) error {
 // overviewAsked reads the range a request asks for, in the organisation's
 // timezone, and sums it; a range it cannot read is a 422 naming why.
 func (s *Server) overviewAsked(c *echo.Context) (overviewQuery, store.Overview, error) {
-	loc := s.general().Location()
+	loc := s.location()
 	q, errs := overviewQueryOf(c, s.store.Now().In(loc))
 	if len(errs) > 0 {
 		return q, store.Overview{}, &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "The range is not valid.", Fields: errs}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -98,7 +97,7 @@ func (s *Server) campaignReport(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Recipients = recipientTable(rs, s.general().Location())
+	p.Recipients = recipientTable(rs, s.location())
 	if len(rs) == recipientsPerPage {
 		next := q
 		next.after = rs[len(rs)-1].SendID
@@ -130,7 +129,7 @@ func (s *Server) reportLive(ctx context.Context, x store.Campaign, all bool) (te
 	if err != nil {
 		return templates.CampaignReportLive{}, none, err
 	}
-	loc := s.general().Location()
+	loc := s.location()
 	points, err := s.store.CampaignSeries(ctx, x.ID, x.StartedAt, loc)
 	if err != nil {
 		return templates.CampaignReportLive{}, none, err
@@ -171,11 +170,7 @@ func (s *Server) campaignReportCSV(c *echo.Context) error {
 		return err
 	}
 	q := reportQueryOf(c)
-	h := c.Response().Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="campaign-`+itoa(x.ID)+`-`+q.filter+`.csv"`)
-	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
+	w := csvDownload(c, "campaign-"+itoa(x.ID)+"-"+q.filter+".csv")
 	w.Write([]string{"email", "first_name", "last_name", "opens", "clicks", "opened_at", "clicked_at", "bounce", "unsubscribed"})
 	for after := int64(0); ; {
 		rs, err := s.store.CampaignRecipients(ctx, x.ID, q.filter, q.all, after, 1000)
@@ -183,7 +178,7 @@ func (s *Server) campaignReportCSV(c *echo.Context) error {
 			return err
 		}
 		for _, r := range rs {
-			w.Write([]string{r.Email, r.FirstName, r.LastName, strconv.Itoa(r.Opens), strconv.Itoa(r.Clicks), csvTime(r.OpenedAt),
+			w.Write([]string{cell(r.Email), cell(r.FirstName), cell(r.LastName), strconv.Itoa(r.Opens), strconv.Itoa(r.Clicks), csvTime(r.OpenedAt),
 				csvTime(r.ClickedAt), r.Bounce, strconv.FormatBool(r.Unsubscribed)})
 		}
 		if len(rs) < 1000 {

@@ -37,10 +37,7 @@ func (s *Server) sendingResults(ctx context.Context, p *templates.DashboardProps
 		rateFigure("Click rate", r.Click, pr.Click, prev.Totals.Sent > 0),
 		countFigure("List growth", cur.ListGrowth, prev.ListGrowth),
 	}
-	points := make([]store.Point, len(cur.Points))
-	for i, pt := range cur.Points {
-		points[i] = pt.Point
-	}
+	points := cur.Series()
 	p.Chart = opensClicksChart("dashboard-chart", points, false, func(int) string { return store.IntervalDay }, loc)
 	recent, err := s.store.RecentCampaigns(ctx, 5)
 	if err != nil {

@@ -33,13 +33,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // headAsGet routes HEAD like GET, so every page, asset and the health check
 // answer uptime monitors. net/http still sees the original HEAD request and
 // drops the body.
-// headKey marks, in the context, a HEAD request answered as a GET.
-const headKey = "head"
-
 func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		if r := c.Request(); r.Method == http.MethodHead {
-			c.Set(headKey, true)
 			get := *r
 			get.Method = http.MethodGet
 			c.SetRequest(&get)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/csv"
 	"errors"
 	"net/http"
 	"net/url"
@@ -77,7 +76,7 @@ var intervalOptions = []templates.Option{{Value: store.IntervalHour, Label: "Hou
 	{Value: store.IntervalWeek, Label: "Week"}, {Value: store.IntervalMonth, Label: "Month"}}
 
 func (s *Server) reportsShow(c *echo.Context) error {
-	loc := s.general().Location()
+	loc := s.location()
 	q, errs := overviewQueryOf(c, s.store.Now().In(loc))
 	p := templates.ReportsProps{Shell: s.shell(c, "reports", "Reports"), From: q.FromText, To: q.ToText, Interval: q.Interval,
 		Intervals: intervalOptions, Errors: errs, Zone: loc.String(), Query: q.encode()}
@@ -94,10 +93,7 @@ func (s *Server) reportsShow(c *echo.Context) error {
 		{Label: "Bounces", Value: strconv.Itoa(t.HardBounces + t.SoftBounces)}, {Label: "Complaints", Value: strconv.Itoa(t.Complaints)},
 		{Label: "Unsubscribes", Value: strconv.Itoa(t.Unsubscribes)}, {Label: "New contacts", Value: strconv.Itoa(o.NewContacts)},
 		{Label: "Net list growth", Value: strconv.Itoa(o.ListGrowth)}}
-	points := make([]store.Point, len(o.Points))
-	for i, pt := range o.Points {
-		points[i] = pt.Point
-	}
+	points := o.Series()
 	p.Chart = opensClicksChart("overview-chart", points, false, func(int) string { return q.Interval }, loc)
 	p.Campaigns = campaignRatesTable(o.Campaigns)
 	return s.render(c, http.StatusOK, templates.ReportsPage(p))
@@ -129,14 +125,10 @@ func (s *Server) reportsExport(format string) echo.HandlerFunc {
 			c.Response().Header().Set("Content-Disposition", `attachment; filename="`+name+`.json"`)
 			return c.JSON(http.StatusOK, toOverviewJSON(o))
 		}
-		h := c.Response().Header()
-		h.Set("Content-Type", "text/csv; charset=utf-8")
-		h.Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
-		c.Response().WriteHeader(http.StatusOK)
-		w := csv.NewWriter(c.Response())
+		w := csvDownload(c, name+".csv")
 		w.Write([]string{"start", "sent", "delivered", "opens", "unique_opens", "human_opens", "unique_human_opens", "clicks", "unique_clicks",
 			"human_clicks", "unique_human_clicks", "hard_bounces", "soft_bounces", "complaints", "unsubscribes", "new_contacts", "list_growth"})
-		loc := s.general().Location()
+		loc := s.location()
 		for _, p := range o.Points {
 			n := p.Counts
 			row := []string{p.Start.In(loc).Format(time.RFC3339)}
