@@ -320,7 +320,12 @@ func TestBinaryFirstRunFromEnvironment(t *testing.T) {
 	case err := <-exited:
 		exited <- err
 		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
+			close(logLines)
+			var log []string
+			for l := range logLines {
+				log = append(log, l)
+			}
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, strings.Join(log, "\n"))
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("herald did not stop on SIGTERM")
