@@ -219,7 +219,9 @@ func runParts(ctx context.Context, log *slog.Logger, parts ...part) error {
 	var errs []error
 	for i := len(parts) - 1; i >= 0; i-- {
 		cancels[i]()
-		if err := <-dones[i]; err != nil {
+		// A part stopped in the middle of its work says so with the
+		// context's error; that is the stop asked for, not a failure.
+		if err := <-dones[i]; err != nil && !errors.Is(err, context.Canceled) {
 			log.Error(parts[i].name+" failed", "err", err)
 			errs = append(errs, fmt.Errorf("%s: %w", parts[i].name, err))
 		}

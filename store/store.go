@@ -173,6 +173,11 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		if ctx.Err() != nil {
+			// The context ended the transaction: say so, not that it was
+			// already over.
+			err = ctx.Err()
+		}
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
