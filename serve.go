@@ -143,7 +143,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 	if err != nil {
 		return nil, err
 	}
-	parts = append(parts, part{"pop3 poller", poller.Run})
+	parts = append(parts, part{"mailbox poller", poller.Run})
 	if lns.smtp != nil {
 		l, err := inbound.NewListener(lns.smtp, out.TakeMail, log)
 		if err != nil {

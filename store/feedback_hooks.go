@@ -25,34 +25,39 @@ type FeedbackHooks struct {
 	// MailgunKey is Mailgun's HTTP webhook signing key; "" refuses every
 	// Mailgun post.
 	MailgunKey string `json:"mailgun_key"`
-	// Mailbox is the POP3 mailbox Herald reads bounces from, when the
-	// return path is an ordinary mailbox elsewhere; off without a host.
+	// Mailbox is the POP3 or IMAP mailbox Herald reads bounces from, when
+	// the return path is an ordinary mailbox elsewhere; off without a host.
 	Mailbox Mailbox `json:"mailbox"`
 }
 
-// Mailbox is a POP3 mailbox: its server, how the connection is secured
-// ("tls" from the first byte, "starttls", or "none" to this machine only),
-// and the account.
+// Mailbox is a POP3 or IMAP mailbox: its protocol ("pop3" or "imap"), its
+// server, how the connection is secured ("tls" from the first byte,
+// "starttls", or "none" to this machine only), the account and, for IMAP,
+// the folder.
 type Mailbox struct {
+	Protocol string `json:"protocol"`
 	Host     string `json:"host"`
 	Port     int    `json:"port"`
 	TLS      string `json:"tls"`
 	Username string `json:"username"`
 	Password string `json:"password"`
+	Folder   string `json:"folder"`
 }
 
 // MailboxInput changes the mailbox; nil fields keep their value.
 type MailboxInput struct {
+	Protocol *string `json:"protocol"`
 	Host     *string `json:"host"`
 	Port     *int    `json:"port"`
 	TLS      *string `json:"tls"`
 	Username *string `json:"username"`
 	Password *string `json:"password"`
+	Folder   *string `json:"folder"`
 }
 
 // apply sets m's fields from in, trimmed.
 func (in MailboxInput) apply(m *Mailbox) {
-	for dst, v := range map[*string]*string{&m.Host: in.Host, &m.TLS: in.TLS, &m.Username: in.Username} {
+	for dst, v := range map[*string]*string{&m.Protocol: in.Protocol, &m.Host: in.Host, &m.TLS: in.TLS, &m.Username: in.Username, &m.Folder: in.Folder} {
 		if v != nil {
 			*dst = strings.TrimSpace(*v)
 		}
@@ -66,6 +71,12 @@ func (in MailboxInput) apply(m *Mailbox) {
 	if m.TLS == "" {
 		m.TLS = "tls"
 	}
+	if m.Protocol == "" {
+		m.Protocol = "pop3"
+	}
+	if m.Protocol == "imap" && m.Folder == "" {
+		m.Folder = "INBOX"
+	}
 }
 
 // Validate reports what is wrong with the mailbox, keyed by field name.
@@ -74,11 +85,20 @@ func (m Mailbox) Validate() map[string]string {
 	if m.Host == "" {
 		return errs
 	}
+	switch m.Protocol {
+	case "pop3", "":
+	case "imap":
+		if m.Folder != "" && (len(m.Folder) > 200 || strings.ContainsFunc(m.Folder, func(r rune) bool { return r < 0x20 || r > 0x7e })) {
+			errs["mailbox_folder"] = "Give the folder's name as the server shows it, in plain ASCII, like INBOX or Bounces."
+		}
+	default:
+		errs["mailbox_protocol"] = "Choose POP3 or IMAP."
+	}
 	if msg := CheckLine(m.Host, 253); msg != "" || strings.ContainsAny(m.Host, " /:@") {
-		errs["mailbox_host"] = "Give the POP3 server's host name, like pop.example.com."
+		errs["mailbox_host"] = "Give the mail server's host name, like pop.example.com or imap.example.com."
 	}
 	if m.Port < 0 || m.Port > 65535 {
-		errs["mailbox_port"] = "Use a port from 1 to 65535, or 0 for the usual one (995 with TLS, 110 otherwise)."
+		errs["mailbox_port"] = "Use a port from 1 to 65535, or 0 for the usual one (POP3: 995 with TLS, 110 otherwise; IMAP: 993 and 143)."
 	}
 	switch m.TLS {
 	case "tls", "starttls":

@@ -62,8 +62,8 @@ type BouncesProps struct {
 type BouncesForm struct {
 	BounceDomain    string
 	SoftBounceLimit string
-	// The POP3 mailbox, as typed.
-	MailboxHost, MailboxPort, MailboxTLS, MailboxUsername string
+	// The POP3 or IMAP mailbox, as typed.
+	MailboxProtocol, MailboxHost, MailboxPort, MailboxTLS, MailboxUsername, MailboxFolder string
 }
 
 // keyHint says where a provider shows a key, and whether one is saved.

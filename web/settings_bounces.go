@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -22,7 +23,7 @@ func (s *Server) bouncesForm(c *echo.Context) error {
 	g := s.general()
 	m := h.Mailbox
 	f := templates.BouncesForm{BounceDomain: g.BounceDomain, SoftBounceLimit: strconv.Itoa(g.SoftBounceLimit),
-		MailboxHost: m.Host, MailboxTLS: m.TLS, MailboxUsername: m.Username}
+		MailboxProtocol: m.Protocol, MailboxHost: m.Host, MailboxTLS: m.TLS, MailboxUsername: m.Username, MailboxFolder: m.Folder}
 	if m.Port != 0 {
 		f.MailboxPort = strconv.Itoa(m.Port)
 	}
@@ -31,10 +32,11 @@ func (s *Server) bouncesForm(c *echo.Context) error {
 
 func (s *Server) bouncesSave(c *echo.Context) error {
 	f := templates.BouncesForm{BounceDomain: c.FormValue("bounce_domain"), SoftBounceLimit: c.FormValue("soft_bounce_limit"),
-		MailboxHost: c.FormValue("mailbox_host"), MailboxPort: c.FormValue("mailbox_port"), MailboxTLS: c.FormValue("mailbox_tls"),
-		MailboxUsername: c.FormValue("mailbox_username")}
+		MailboxProtocol: c.FormValue("mailbox_protocol"), MailboxHost: c.FormValue("mailbox_host"), MailboxPort: c.FormValue("mailbox_port"),
+		MailboxTLS: c.FormValue("mailbox_tls"), MailboxUsername: c.FormValue("mailbox_username"), MailboxFolder: c.FormValue("mailbox_folder")}
 	in := store.FeedbackSettings{BounceDomain: &f.BounceDomain, SoftBounceLimit: typedInt(f.SoftBounceLimit),
-		Mailbox: &store.MailboxInput{Host: &f.MailboxHost, Port: typedInt(f.MailboxPort), TLS: &f.MailboxTLS, Username: &f.MailboxUsername}}
+		Mailbox: &store.MailboxInput{Protocol: &f.MailboxProtocol, Host: &f.MailboxHost, Port: typedInt(f.MailboxPort), TLS: &f.MailboxTLS,
+			Username: &f.MailboxUsername, Folder: &f.MailboxFolder}}
 	// An empty secret field keeps the saved secret: they are never shown again.
 	for dst, field := range map[**string]string{&in.SendGridKey: "sendgrid_key", &in.MailgunKey: "mailgun_key", &in.Mailbox.Password: "mailbox_password"} {
 		if v := strings.TrimSpace(c.FormValue(field)); v != "" {
@@ -87,11 +89,13 @@ type feedbackSettings struct {
 	// subscriptions.
 	SESURLs []sesURL `json:"ses_urls"`
 	Mailbox struct {
+		Protocol    string `json:"protocol"`
 		Host        string `json:"host"`
 		Port        int    `json:"port"`
 		TLS         string `json:"tls"`
 		Username    string `json:"username"`
 		PasswordSet bool   `json:"password_set"`
+		Folder      string `json:"folder"`
 	} `json:"mailbox"`
 }
 
@@ -107,7 +111,8 @@ func (s *Server) feedbackSettingsOf(g store.General, h store.FeedbackHooks) feed
 		PostmarkURL: s.hookURL("postmark", h.PostmarkToken), SendGridURL: s.hookURL("sendgrid", h.SendGridToken), MailgunURL: s.hookURL("mailgun", h.MailgunToken),
 		SendGridKeySet: h.SendGridKey != "", MailgunKeySet: h.MailgunKey != ""}
 	m := h.Mailbox
-	fs.Mailbox.Host, fs.Mailbox.Port, fs.Mailbox.TLS, fs.Mailbox.Username, fs.Mailbox.PasswordSet = m.Host, m.Port, m.TLS, m.Username, m.Password != ""
+	fs.Mailbox.Protocol, fs.Mailbox.Host, fs.Mailbox.Port, fs.Mailbox.TLS = cmp.Or(m.Protocol, "pop3"), m.Host, m.Port, m.TLS
+	fs.Mailbox.Username, fs.Mailbox.PasswordSet, fs.Mailbox.Folder = m.Username, m.Password != "", m.Folder
 	return fs
 }
 

@@ -41,8 +41,20 @@ func TestBounceSettings(t *testing.T) {
 		t.Errorf("PUT mailbox: %d %v", code, out)
 	}
 	cfg, on, err := h.srv.out.MailboxConfig(context.Background())
-	if !on || err != nil || cfg.Host != "pop.example.com" || cfg.TLS != "tls" || cfg.Username != "bounces" || cfg.Password != "s3cret" {
+	if !on || err != nil || cfg.Protocol != "pop3" || cfg.Host != "pop.example.com" || cfg.TLS != "tls" || cfg.Username != "bounces" || cfg.Password != "s3cret" {
 		t.Errorf("the poller's settings: %+v %v %v", cfg, on, err)
+	}
+	for _, bad := range []map[string]any{{"protocol": "smtp"}, {"protocol": "imap", "folder": "Réponses"}} {
+		if code, out := h.api(full, http.MethodPut, "/api/v1/settings/feedback", map[string]any{"mailbox": bad}); code != 422 {
+			t.Errorf("mailbox %v: %d %v", bad, code, out)
+		}
+	}
+	code, out = h.api(full, http.MethodPut, "/api/v1/settings/feedback", map[string]any{"mailbox": map[string]any{"protocol": "imap", "host": "imap.example.com"}})
+	if mb, _ := out["data"].(map[string]any)["mailbox"].(map[string]any); code != 200 || mb["protocol"] != "imap" || mb["folder"] != "INBOX" {
+		t.Errorf("PUT an IMAP mailbox: %d %v", code, out)
+	}
+	if cfg, on, _ := h.srv.out.MailboxConfig(context.Background()); !on || cfg.Protocol != "imap" || cfg.Folder != "INBOX" || cfg.Password != "s3cret" {
+		t.Errorf("the poller's settings for IMAP: %+v", cfg)
 	}
 	ses, err := h.st.CreateRelay(context.Background(), store.RelayInput{Name: "SES", Kind: "ses", Region: "eu-west-1", MaxConnections: 1})
 	if err != nil {
@@ -58,18 +70,22 @@ func TestBounceSettings(t *testing.T) {
 	}
 
 	h.signIn()
+	if page := body(t, h.get("/settings/bounces")); !strings.Contains(page, `<option value="imap" selected>`) {
+		t.Errorf("the page does not show the IMAP mailbox saved:\n%s", page)
+	}
 	page := body(t, h.get("/settings/bounces"))
 	if !strings.Contains(page, data["postmark_url"].(string)) || !strings.Contains(page, "A key is saved") {
 		t.Errorf("the page does not show the webhook addresses or the saved key:\n%s", page)
 	}
 	resp := h.postForm("/settings/bounces", url.Values{"bounce_domain": {""}, "soft_bounce_limit": {"3"}, "sendgrid_key": {"abc"},
-		"mailbox_host": {"pop.example.com"}, "mailbox_tls": {"starttls"}, "mailbox_username": {"bounces"}}, nil)
+		"mailbox_protocol": {"imap"}, "mailbox_host": {"imap.example.com"}, "mailbox_tls": {"starttls"}, "mailbox_username": {"bounces"},
+		"mailbox_folder": {"Bounces"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("saving the page: %d %s", resp.StatusCode, body(t, resp))
 	}
 	hooks, _ := h.st.FeedbackHooks(context.Background())
 	if g, _ := h.st.General(context.Background()); g.BounceDomain != "" || hooks.SendGridKey != "abc" || hooks.MailgunKey != "key-1" ||
-		hooks.Mailbox.TLS != "starttls" || hooks.Mailbox.Password != "s3cret" {
+		hooks.Mailbox.TLS != "starttls" || hooks.Mailbox.Password != "s3cret" || hooks.Mailbox.Protocol != "imap" || hooks.Mailbox.Folder != "Bounces" {
 		t.Errorf("after saving the page: domain %q, keys %q %q, mailbox %+v", g.BounceDomain, hooks.SendGridKey, hooks.MailgunKey, hooks.Mailbox)
 	}
 }

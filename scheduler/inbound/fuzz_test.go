@@ -3,6 +3,7 @@ package inbound
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,28 @@ func FuzzPOP3Lines(f *testing.F) {
 		got, err := readLines(bufio.NewReader(strings.NewReader(wire)), msg.Len())
 		if err != nil || string(got) != msg.String() {
 			t.Fatalf("round trip of %q: got %q, %v, want it back", msg.String(), got, err)
+		}
+	})
+}
+
+// FuzzIMAPResponse checks the response reader: it never panics nor reads
+// past its bound, and a literal a server sends comes back whole.
+func FuzzIMAPResponse(f *testing.F) {
+	for _, seed := range []string{"* OK ready\r\n", "* 1 FETCH (UID 7 BODY[] {3}\r\nabc)\r\n", "+ \r\n", "h1 BAD x\n",
+		"* LIST (\\Noselect) \"/\" \"a\\\\b\"\r\n", "* 1 FETCH ((((\r\n", "* {5}\r\n"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const limit = 512
+		r, err := readIMAP(bufio.NewReader(bytes.NewReader(data)), limit, limit/2)
+		if err == nil && (r.size > limit || r.size > len(data)) {
+			t.Fatalf("took %d bytes of %d, want at most %d", r.size, len(data), limit)
+		}
+		wire := fmt.Sprintf("* 1 FETCH (UID 9 BODY[] {%d}\r\n%s)\r\n", len(data), data)
+		r, err = readIMAP(bufio.NewReader(strings.NewReader(wire)), len(wire), len(data))
+		items, ok := fetchItems(r)
+		if err != nil || !ok || string(items["BODY[]"].([]byte)) != string(data) {
+			t.Fatalf("literal %q: got %v, %v, want it back", data, r.fields, err)
 		}
 	})
 }

@@ -1,7 +1,8 @@
 // Package inbound receives the mail that comes back to Herald: bounces,
 // complaints and mailto unsubscribe requests. A Listener takes it over SMTP
 // when the owner points an MX record at Herald; a Poller fetches it from a
-// POP3 mailbox when the return path is an ordinary mailbox elsewhere. Both
+// POP3 or IMAP mailbox when the return path is an ordinary mailbox
+// elsewhere. Both
 // hand every message to one Handler and keep it (the sender retries, or it
 // stays in the mailbox) until the Handler says it is committed. What a
 // message means is not this package's business.
@@ -19,19 +20,19 @@ type Handler func(ctx context.Context, m Mail) error
 
 // Mail is one received message.
 type Mail struct {
-	// From is the envelope sender, "" for a bounce; for POP3, the
+	// From is the envelope sender, "" for a bounce; from a mailbox, the
 	// Return-Path the delivering server recorded.
 	From string
-	// To holds the envelope recipients or, for POP3, the Delivered-To (else
-	// To) addresses.
+	// To holds the envelope recipients or, from a mailbox, the
+	// Delivered-To (else To) addresses.
 	To []string
 	// Raw is the message as received, headers and body.
 	Raw []byte
-	// Via says how it came: "smtp" or "pop3".
+	// Via says how it came: "smtp", "pop3" or "imap".
 	Via string
 }
 
-// MaxMessageBytes bounds a received message, over SMTP and over POP3.
+// MaxMessageBytes bounds a received message, over SMTP, POP3 and IMAP.
 // Bounces quote at most the headers, or the first part, of the message
 // they return; a complete 10 MB newsletter is already unusual.
 const MaxMessageBytes = 10 << 20

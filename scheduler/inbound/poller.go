@@ -9,25 +9,34 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 )
 
 // How a Poller secures its connection.
 const (
-	TLSImplicit = "tls"      // TLS from the first byte, port 995
-	TLSStart    = "starttls" // STLS after the greeting, port 110
+	TLSImplicit = "tls"      // TLS from the first byte, port 995 or 993
+	TLSStart    = "starttls" // STLS or STARTTLS after the greeting, port 110 or 143
 	TLSNone     = "none"     // plain text, only to a loopback address
+)
+
+// The protocols a Poller speaks.
+const (
+	POP3 = "pop3"
+	IMAP = "imap"
 )
 
 // PollerConfig says which mailbox to poll and how often.
 type PollerConfig struct {
-	Host string
-	// Port is 995 for TLSImplicit and 110 otherwise when zero.
+	// Protocol is POP3 (when empty) or IMAP.
+	Protocol string
+	Host     string
+	// Port is the protocol's usual one for the TLS mode when zero.
 	Port int
 	// TLS is TLSImplicit, TLSStart or TLSNone.
 	TLS                string
 	Username, Password string
+	// Folder is the IMAP folder to read; INBOX when empty.
+	Folder string
 	// Every is the time between polls; a minute when zero.
 	Every time.Duration
 	// RootCAs are the authorities to trust instead of the system's.
@@ -38,17 +47,29 @@ func (c PollerConfig) port() int {
 	switch {
 	case c.Port != 0:
 		return c.Port
+	case c.Protocol == IMAP && c.TLS == TLSImplicit:
+		return 993
+	case c.Protocol == IMAP:
+		return 143
 	case c.TLS == TLSImplicit:
 		return 995
 	}
 	return 110
 }
 
+func (c PollerConfig) protocol() string { return cmp.Or(c.Protocol, POP3) }
+
+func (c PollerConfig) folder() string { return cmp.Or(c.Folder, "INBOX") }
+
 // Validate says what is wrong with c, if anything.
 func (c PollerConfig) Validate() error {
 	switch {
 	case c.Host == "":
 		return errors.New("no mailbox server")
+	case c.protocol() != POP3 && c.protocol() != IMAP:
+		return fmt.Errorf("the protocol must be %q or %q, not %q", POP3, IMAP, c.Protocol)
+	case !printable(c.Folder):
+		return fmt.Errorf("the folder name %q has characters other than printable ASCII", c.Folder)
 	case c.TLS != TLSImplicit && c.TLS != TLSStart && c.TLS != TLSNone:
 		return fmt.Errorf("TLS must be %q, %q or %q, not %q", TLSImplicit, TLSStart, TLSNone, c.TLS)
 	case c.TLS == TLSNone && !isLoopback(c.Host):
@@ -57,12 +78,22 @@ func (c PollerConfig) Validate() error {
 	return nil
 }
 
+// printable reports whether s is printable ASCII only.
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
-// Poller fetches the mail that comes back to Herald from a POP3 mailbox,
+// Poller fetches the mail that comes back to Herald from a POP3 or IMAP mailbox,
 // hands each message to its Handler and deletes the ones it took. Build
 // it with NewPoller; the fields may be changed before Run.
 type Poller struct {
@@ -107,10 +138,10 @@ func (p *Poller) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			p.log.Warn("pop3: cannot read the mailbox settings", "err", err)
+			p.log.Warn("mailbox: cannot read the mailbox settings", "err", err)
 		case on:
 			if err := p.poll(ctx, cfg); err != nil && ctx.Err() == nil {
-				p.log.Warn("pop3: poll failed; the next poll tries again", "host", cfg.Host, "err", err)
+				p.log.Warn("mailbox: poll failed; the next poll tries again", "protocol", cfg.protocol(), "host", cfg.Host, "err", err)
 			}
 			wait = cmp.Or(cfg.Every, time.Minute)
 		}
@@ -122,14 +153,37 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 }
 
+// mailboxConn is one session with a mailbox server, logged in.
+type mailboxConn interface {
+	login(user, pass string) error
+	// list lists the messages, in order.
+	list() ([]listing, error)
+	// fetch retrieves a message of at most limit bytes.
+	fetch(m listing, limit int) ([]byte, error)
+	// remove marks a message for deletion.
+	remove(m listing) error
+	// commit deletes the messages marked and ends the session.
+	commit() error
+	// Close drops the connection; the marks are not committed.
+	Close() error
+}
+
 // poll takes every message in the mailbox, in order, and ends at the
 // first the handler refuses, leaving it and those after it for the next
-// poll. QUIT commits the deletions of those taken.
+// poll. The end of the session commits the deletions of those taken.
 func (p *Poller) poll(ctx context.Context, cfg PollerConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	c, err := dialPOP3(ctx, cfg, p.Timeout)
+	var (
+		c   mailboxConn
+		err error
+	)
+	if cfg.protocol() == IMAP {
+		c, err = dialIMAP(ctx, cfg, p.Timeout)
+	} else {
+		c, err = dialPOP3(ctx, cfg, p.Timeout)
+	}
 	if err != nil {
 		return fmt.Errorf("connect to %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.port())), err)
 	}
@@ -137,13 +191,13 @@ func (p *Poller) poll(ctx context.Context, cfg PollerConfig) error {
 	if err := c.login(cfg.Username, cfg.Password); err != nil {
 		return err
 	}
-	msgs, err := p.listing(c)
+	msgs, err := c.list()
 	if err != nil {
 		return err
 	}
-	deleted, err := p.take(ctx, c, msgs)
-	if qerr := c.quit(); qerr != nil {
-		return errors.Join(err, fmt.Errorf("QUIT, so the server kept the messages taken: %w", qerr))
+	deleted, err := p.take(ctx, c, cfg.protocol(), msgs)
+	if cerr := c.commit(); cerr != nil {
+		return errors.Join(err, fmt.Errorf("the server kept the messages taken: %w", cerr))
 	}
 	for _, uid := range deleted {
 		delete(p.taken, uid)
@@ -151,55 +205,30 @@ func (p *Poller) poll(ctx context.Context, cfg PollerConfig) error {
 	return err
 }
 
-// maxListing bounds a LIST or UIDL reply: some hundred thousand messages.
-const maxListing = 8 << 20
-
-// listing lists the mailbox's messages with their sizes and unique ids.
-func (p *Poller) listing(c *pop3Client) ([]listing, error) {
-	stat, err := c.cmd("STAT")
-	if err != nil {
-		return nil, fmt.Errorf("STAT: %w", err)
-	}
-	if n, _, _ := strings.Cut(stat, " "); n == "0" {
-		return nil, nil
-	}
-	list, err := c.multi("LIST", maxListing)
-	if err != nil {
-		return nil, fmt.Errorf("LIST: %w", err)
-	}
-	uidl, err := c.multi("UIDL", maxListing)
-	var refused *serverError
-	if err != nil && !errors.As(err, &refused) {
-		return nil, fmt.Errorf("UIDL: %w", err)
-	}
-	return parseListing(list, uidl)
-}
-
 // take hands the messages to the handler and marks those it took for
 // deletion; it returns the unique ids of those marked.
-func (p *Poller) take(ctx context.Context, c *pop3Client, msgs []listing) ([]string, error) {
+func (p *Poller) take(ctx context.Context, c mailboxConn, via string, msgs []listing) ([]string, error) {
 	var deleted []string
 	for _, m := range msgs {
 		if m.size > p.MaxMessageBytes {
-			p.log.Warn("pop3: message left in the mailbox: it is larger than allowed",
+			p.log.Warn("mailbox: message left in the mailbox: it is larger than allowed",
 				"message", m.n, "bytes", m.size, "max", p.MaxMessageBytes)
 			continue
 		}
-		if m.uid == "" || !p.taken[m.uid] {
-			// LIST may count line ends as one byte where RETR sends two.
-			raw, err := c.multi("RETR "+strconv.Itoa(m.n), 2*p.MaxMessageBytes)
+		if !m.marked && (m.uid == "" || !p.taken[m.uid]) {
+			raw, err := c.fetch(m, p.MaxMessageBytes)
 			if err != nil {
-				return deleted, fmt.Errorf("RETR %d: %w", m.n, err)
+				return deleted, err
 			}
-			if err := p.handle(ctx, mailFromPOP3(raw)); err != nil {
+			if err := p.handle(ctx, mailFromMailbox(raw, via)); err != nil {
 				return deleted, fmt.Errorf("message %d left in the mailbox: %w", m.n, err)
 			}
 			if m.uid != "" {
 				p.taken[m.uid] = true
 			}
 		}
-		if _, err := c.cmd("DELE " + strconv.Itoa(m.n)); err != nil {
-			return deleted, fmt.Errorf("DELE %d: %w", m.n, err)
+		if err := c.remove(m); err != nil {
+			return deleted, err
 		}
 		deleted = append(deleted, m.uid)
 	}

@@ -137,22 +137,29 @@ func TestPollerDoesNotHandleAgainWhenQuitFails(t *testing.T) {
 }
 
 func TestPollerRunStopsOnCancel(t *testing.T) {
-	srv := newPOP3Server(t, TLSNone, mailbox...)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	seen := make(chan struct{}, len(mailbox))
-	p, err := NewPoller(func(context.Context) (PollerConfig, bool, error) { return srv.config(), true, nil },
-		func(context.Context, Mail) error { seen <- struct{}{}; return nil }, quietLog())
-	if err != nil {
-		t.Fatal(err)
+	for _, cfg := range []PollerConfig{newPOP3Server(t, TLSNone, mailbox...).config(), newIMAPServer(t, TLSStart, mailbox...).config()} {
+		t.Run(cfg.Protocol, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			seen := make(chan struct{}, len(mailbox))
+			p, err := NewPoller(func(context.Context) (PollerConfig, bool, error) { return cfg, true, nil },
+				func(context.Context, Mail) error { seen <- struct{}{}; return nil }, quietLog())
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			for range mailbox {
+				select {
+				case <-seen:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the poller handed no message in 10 s")
+				}
+			}
+			cancel()
+			waitRun(t, done)
+		})
 	}
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	for range mailbox {
-		<-seen
-	}
-	cancel()
-	waitRun(t, done)
 }
 
 func TestPollerConfigValidate(t *testing.T) {
@@ -165,6 +172,9 @@ func TestPollerConfigValidate(t *testing.T) {
 		{PollerConfig{Host: "pop.example.com", TLS: TLSNone}, "plain text"},
 		{PollerConfig{Host: "pop.example.com", TLS: "ssl"}, "TLS must be"},
 		{PollerConfig{TLS: TLSStart}, "no mailbox server"},
+		{PollerConfig{Protocol: IMAP, Host: "imap.example.com", TLS: TLSStart, Folder: "Bounces"}, ""},
+		{PollerConfig{Protocol: "smtp", Host: "imap.example.com", TLS: TLSStart}, "protocol must be"},
+		{PollerConfig{Protocol: IMAP, Host: "imap.example.com", TLS: TLSStart, Folder: "Réponses"}, "printable ASCII"},
 	} {
 		t.Run(fmt.Sprint(tc.cfg.Host, tc.cfg.TLS), func(t *testing.T) {
 			err := tc.cfg.Validate()

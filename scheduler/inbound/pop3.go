@@ -6,12 +6,9 @@ package inbound
 // still a beta and would be a new dependency for what this file does.
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -20,73 +17,30 @@ import (
 // maxReplyLine bounds a one-line reply; RFC 1939 allows 512 octets.
 const maxReplyLine = 4096
 
-// serverError is a -ERR reply, with the server's own words.
-type serverError struct{ text string }
+// serverError is a refusal (POP3's -ERR, IMAP's NO or BAD), with the
+// server's own words.
+type serverError struct{ reply, text string }
 
-func (e *serverError) Error() string { return "the server answered -ERR " + e.text }
+func (e *serverError) Error() string { return "the server answered " + e.reply + " " + e.text }
 
 // pop3Client is one POP3 session.
-type pop3Client struct {
-	conn net.Conn
-	r    *bufio.Reader
-	stop func() bool // stops closing the connection when the context ends
-}
+type pop3Client struct{ wire }
 
-// dialPOP3 connects to the mailbox server of cfg, securing the connection
-// as cfg.TLS says, and reads the greeting. Every read and write must make
-// progress within timeout; the connection closes when ctx ends.
+// dialPOP3 connects to the POP3 server of cfg, securing the connection as
+// cfg.TLS says, and reads the greeting.
 func dialPOP3(ctx context.Context, cfg PollerConfig, timeout time.Duration) (*pop3Client, error) {
-	d := net.Dialer{Timeout: timeout}
-	raw, err := d.DialContext(ctx, "tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.port())))
+	c := &pop3Client{}
+	err := c.dial(ctx, cfg, timeout, func() error {
+		_, err := c.reply()
+		return err
+	}, func() error {
+		_, err := c.cmd("STLS")
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	c := &pop3Client{conn: idleConn{Conn: raw, d: timeout}, stop: context.AfterFunc(ctx, func() { raw.Close() })}
-	if err := c.open(ctx, cfg); err != nil {
-		c.Close()
-		return nil, err
-	}
 	return c, nil
-}
-
-func (c *pop3Client) open(ctx context.Context, cfg PollerConfig) error {
-	tlsCfg := &tls.Config{ServerName: cfg.Host, RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
-	if cfg.TLS == TLSImplicit {
-		if err := c.secure(ctx, tlsCfg); err != nil {
-			return err
-		}
-	}
-	c.r = bufio.NewReader(c.conn)
-	if _, err := c.reply(); err != nil {
-		return fmt.Errorf("greeting: %w", err)
-	}
-	if cfg.TLS != TLSStart {
-		return nil
-	}
-	if _, err := c.cmd("STLS"); err != nil {
-		return fmt.Errorf("STLS: %w", err)
-	}
-	if err := c.secure(ctx, tlsCfg); err != nil {
-		return err
-	}
-	c.r = bufio.NewReader(c.conn)
-	return nil
-}
-
-func (c *pop3Client) secure(ctx context.Context, cfg *tls.Config) error {
-	tc := tls.Client(c.conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return fmt.Errorf("TLS: %w", err)
-	}
-	c.conn = tc
-	return nil
-}
-
-// Close drops the connection without QUIT: the deletions of this session
-// are not committed.
-func (c *pop3Client) Close() error {
-	c.stop()
-	return c.conn.Close()
 }
 
 // cmd sends one command and reads its one-line reply.
@@ -128,24 +82,53 @@ func (c *pop3Client) login(user, pass string) error {
 	return nil
 }
 
-// quit ends the session; the server deletes the messages marked with DELE.
-func (c *pop3Client) quit() error {
-	_, err := c.cmd("QUIT")
-	return err
+// maxListing bounds a LIST or UIDL reply: some hundred thousand messages.
+const maxListing = 8 << 20
+
+// list lists the mailbox's messages with their sizes and unique ids.
+func (c *pop3Client) list() ([]listing, error) {
+	stat, err := c.cmd("STAT")
+	if err != nil {
+		return nil, fmt.Errorf("STAT: %w", err)
+	}
+	if n, _, _ := strings.Cut(stat, " "); n == "0" {
+		return nil, nil
+	}
+	list, err := c.multi("LIST", maxListing)
+	if err != nil {
+		return nil, fmt.Errorf("LIST: %w", err)
+	}
+	uidl, err := c.multi("UIDL", maxListing)
+	var refused *serverError
+	if err != nil && !errors.As(err, &refused) {
+		return nil, fmt.Errorf("UIDL: %w", err)
+	}
+	return parseListing(list, uidl)
 }
 
-// idleConn fails a read or write that makes no progress for d.
-type idleConn struct {
-	net.Conn
-	d time.Duration
+// fetch retrieves message m, of at most limit bytes.
+func (c *pop3Client) fetch(m listing, limit int) ([]byte, error) {
+	// LIST may count line ends as one byte where RETR sends two.
+	raw, err := c.multi("RETR "+strconv.Itoa(m.n), 2*limit)
+	if err != nil {
+		return nil, fmt.Errorf("RETR %d: %w", m.n, err)
+	}
+	return raw, nil
 }
 
-func (c idleConn) Read(b []byte) (int, error) {
-	c.SetReadDeadline(time.Now().Add(c.d))
-	return c.Conn.Read(b)
+// remove marks message m for deletion at QUIT.
+func (c *pop3Client) remove(m listing) error {
+	if _, err := c.cmd("DELE " + strconv.Itoa(m.n)); err != nil {
+		return fmt.Errorf("DELE %d: %w", m.n, err)
+	}
+	return nil
 }
 
-func (c idleConn) Write(b []byte) (int, error) {
-	c.SetWriteDeadline(time.Now().Add(c.d))
-	return c.Conn.Write(b)
+// commit ends the session with QUIT; the server deletes the messages
+// marked with DELE.
+func (c *pop3Client) commit() error {
+	if _, err := c.cmd("QUIT"); err != nil {
+		return fmt.Errorf("QUIT: %w", err)
+	}
+	return nil
 }

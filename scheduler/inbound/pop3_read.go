@@ -20,7 +20,7 @@ func parseReply(line []byte) (string, error) {
 	case s == "+OK" || strings.HasPrefix(s, "+OK "):
 		return strings.TrimPrefix(s[3:], " "), nil
 	case strings.HasPrefix(s, "-ERR"):
-		return "", &serverError{text: strings.TrimSpace(s[4:])}
+		return "", &serverError{reply: "-ERR", text: strings.TrimSpace(s[4:])}
 	}
 	return "", fmt.Errorf("not a POP3 reply: %.80q", s)
 }
@@ -75,9 +75,13 @@ func trimEOL(line []byte) []byte {
 
 // listing is one message of a mailbox.
 type listing struct {
-	n    int
+	n    int // its number in the session (POP3) or its UID (IMAP)
 	size int
-	uid  string // "" when the server has no UIDL
+	uid  string // unique across sessions; "" when a POP3 server has no UIDL
+	// marked says the message is already marked for deletion, by an
+	// earlier session that took it and ended before committing (IMAP
+	// keeps the mark).
+	marked bool
 }
 
 // parseListing reads the body of LIST (number and size) and, when given,

@@ -20,12 +20,8 @@ import (
 // mailbox, numbers its messages afresh in each session as RFC 1939 does,
 // and deletes them only when a session ends with QUIT.
 type pop3Server struct {
-	ln   net.Listener
-	mode string
-	// tls is the server's TLS, client what trusts it.
-	tls, client *tls.Config
-	pass        string
-	wg          sync.WaitGroup
+	loopback
+	pass string
 
 	mu       sync.Mutex
 	box      []stored
@@ -39,36 +35,57 @@ type stored struct{ uid, body string }
 // newPOP3Server serves msgs, with mode's TLS, until the test ends.
 func newPOP3Server(t *testing.T, mode string, msgs ...string) *pop3Server {
 	t.Helper()
+	s := &pop3Server{pass: "secret"}
+	for i, m := range msgs {
+		s.box = append(s.box, stored{uid: "uid-" + strconv.Itoa(i+1), body: m})
+	}
+	s.start(t, mode, s.serve)
+	return s
+}
+
+// config is the poller configuration that reaches this server.
+func (s *pop3Server) config() PollerConfig { return s.loopback.config(POP3, s.pass) }
+
+// loopback is what the test mailbox servers share: a listener on a
+// loopback port that serves each connection until the test ends, with the
+// TLS of its mode.
+type loopback struct {
+	ln   net.Listener
+	mode string
+	// tls is the server's TLS, client what trusts it.
+	tls, client *tls.Config
+	wg          sync.WaitGroup
+}
+
+func (l *loopback) start(t *testing.T, mode string, serve func(net.Conn)) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &pop3Server{ln: ln, mode: mode, pass: "secret"}
+	l.ln, l.mode = ln, mode
 	if mode != TLSNone {
-		s.tls, s.client = smtptest.TLSPair(t)
+		l.tls, l.client = smtptest.TLSPair(t)
 	}
-	for i, m := range msgs {
-		s.box = append(s.box, stored{uid: "uid-" + strconv.Itoa(i+1), body: m})
-	}
-	s.wg.Go(func() {
+	l.wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			s.wg.Go(func() { s.serve(c) })
+			l.wg.Go(func() { serve(c) })
 		}
 	})
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
-	return s
+	t.Cleanup(func() { ln.Close(); l.wg.Wait() })
 }
 
-// config is the poller configuration that reaches this server.
-func (s *pop3Server) config() PollerConfig {
-	cfg := PollerConfig{Host: "127.0.0.1", Port: s.ln.Addr().(*net.TCPAddr).Port, TLS: s.mode,
-		Username: "bounces", Password: s.pass, Every: 10 * time.Millisecond}
-	if s.mode != TLSNone {
-		cfg.RootCAs = s.client.RootCAs
+// config is the poller configuration that reaches this server over
+// protocol.
+func (l *loopback) config(protocol, pass string) PollerConfig {
+	cfg := PollerConfig{Protocol: protocol, Host: "127.0.0.1", Port: l.ln.Addr().(*net.TCPAddr).Port, TLS: l.mode,
+		Username: "bounces", Password: pass, Every: 10 * time.Millisecond}
+	if l.mode != TLSNone {
+		cfg.RootCAs = l.client.RootCAs
 	}
 	return cfg
 }

@@ -157,7 +157,7 @@ func (s *Service) unsubscribeMailto(g store.General, def string, campaign, send 
 	return "unsubscribe+" + s.tracker.SignVERP(campaign, send) + "@" + g.BounceDomain
 }
 
-// MailboxConfig is the POP3 poller's settings, from Settings → Bounces &
+// MailboxConfig is the mailbox poller's settings, from Settings → Bounces &
 // webhooks, and whether polling is on (a mailbox host is set).
 func (s *Service) MailboxConfig(ctx context.Context) (inbound.PollerConfig, bool, error) {
 	h, err := s.st.FeedbackHooks(ctx)
@@ -165,5 +165,6 @@ func (s *Service) MailboxConfig(ctx context.Context) (inbound.PollerConfig, bool
 		return inbound.PollerConfig{}, false, err
 	}
 	m := h.Mailbox
-	return inbound.PollerConfig{Host: m.Host, Port: m.Port, TLS: m.TLS, Username: m.Username, Password: m.Password}, true, nil
+	return inbound.PollerConfig{Protocol: m.Protocol, Host: m.Host, Port: m.Port, TLS: m.TLS, Username: m.Username, Password: m.Password,
+		Folder: m.Folder}, true, nil
 }

@@ -6,11 +6,12 @@ import (
 	"strings"
 )
 
-// mailFromPOP3 makes a Mail of a message fetched from a mailbox: the
-// envelope is gone, so its sender is the Return-Path the delivering server
-// recorded and its recipients are the Delivered-To addresses, or else To.
-func mailFromPOP3(raw []byte) Mail {
-	m := Mail{Raw: raw, Via: "pop3"}
+// mailFromMailbox makes a Mail of a message fetched from a mailbox over
+// via ("pop3" or "imap"): the envelope is gone, so its sender is the
+// Return-Path the delivering server recorded and its recipients are the
+// Delivered-To addresses, or else To.
+func mailFromMailbox(raw []byte, via string) Mail {
+	m := Mail{Raw: raw, Via: via}
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		return m

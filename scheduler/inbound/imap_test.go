@@ -1,0 +1,210 @@
+package inbound
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func bodies(box []imapStored) []string {
+	var out []string
+	for _, m := range box {
+		out = append(out, m.body)
+	}
+	return out
+}
+
+func TestIMAPPollerTakesEveryMessageOnce(t *testing.T) {
+	for _, mode := range []string{TLSNone, TLSStart, TLSImplicit} {
+		for _, uidplus := range []bool{true, false} {
+			t.Run(mode+map[bool]string{true: "/uidplus", false: "/expunge"}[uidplus], func(t *testing.T) {
+				srv := newIMAPServer(t, mode, mailbox...)
+				srv.uidplus = uidplus
+				var rec recorder
+				p := newTestPoller(t, rec.handle)
+				for range 2 {
+					if err := p.poll(context.Background(), srv.config()); err != nil {
+						t.Fatalf("poll: got %v, want nil", err)
+					}
+				}
+				got := rec.mails()
+				if !slices.Equal(raws(got), mailbox) {
+					t.Fatalf("handled: got %q, want %q", raws(got), mailbox)
+				}
+				if first := got[0]; first.From != "" || !slices.Equal(first.To, []string{"bounces+a1@example.com"}) || first.Via != "imap" {
+					t.Fatalf("first envelope: got %q %q %q, want \"\" [bounces+a1@example.com] imap", first.From, first.To, first.Via)
+				}
+				box, fetched := srv.state()
+				want := "EXPUNGE"
+				if uidplus {
+					want = "UID EXPUNGE 10,12,14"
+				}
+				if len(box) != 0 || !slices.Equal(fetched, []int{10, 12, 14}) || !slices.Equal(srv.expunges, []string{want}) {
+					t.Fatalf("folder after polls: got %d left, fetched %v, expunges %q, want 0, [10 12 14], [%s]", len(box), fetched, srv.expunges, want)
+				}
+			})
+		}
+	}
+}
+
+func TestIMAPPollerLeavesWhatTheHandlerRefuses(t *testing.T) {
+	srv := newIMAPServer(t, TLSNone, mailbox...)
+	var rec recorder
+	p := newTestPoller(t, func(ctx context.Context, m Mail) error {
+		if strings.Contains(string(m.Raw), "second") {
+			return errors.New("database is locked")
+		}
+		return rec.handle(ctx, m)
+	})
+	err := p.poll(context.Background(), srv.config())
+	if err == nil || !strings.Contains(err.Error(), "message 12 left in the mailbox") || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("poll: got %v, want message 12 left with its cause", err)
+	}
+	box, fetched := srv.state()
+	if !slices.Equal(bodies(box), mailbox[1:]) || !slices.Equal(fetched, []int{10, 12}) {
+		t.Fatalf("folder: got %q, fetched %v, want the last two left, fetched [10 12]", bodies(box), fetched)
+	}
+	for _, m := range box {
+		if m.seen || m.deleted {
+			t.Fatalf("message %d left: seen %v, deleted %v, want neither: the poller only peeks", m.uid, m.seen, m.deleted)
+		}
+	}
+}
+
+func TestIMAPPollerLeavesOversizeMessages(t *testing.T) {
+	big := "Subject: big\r\n\r\n" + strings.Repeat("x", 500) + "\r\n"
+	srv := newIMAPServer(t, TLSNone, mailbox[0], big, mailbox[2])
+	var rec recorder
+	p := newTestPoller(t, rec.handle)
+	p.MaxMessageBytes = 200
+	if err := p.poll(context.Background(), srv.config()); err != nil {
+		t.Fatalf("poll: got %v, want nil", err)
+	}
+	box, fetched := srv.state()
+	if !slices.Equal(bodies(box), []string{big}) || !slices.Equal(fetched, []int{10, 14}) {
+		t.Fatalf("folder: got %d left, fetched %v, want the big one left, fetched [10 14]", len(box), fetched)
+	}
+}
+
+func TestIMAPPollerWrongPasswordAndFolder(t *testing.T) {
+	srv := newIMAPServer(t, TLSNone, mailbox...)
+	var rec recorder
+	p := newTestPoller(t, rec.handle)
+	cfg := srv.config()
+	cfg.Password = "wrong"
+	err := p.poll(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "refused the user name or password") || !strings.Contains(err.Error(), "invalid login") {
+		t.Fatalf("poll with a wrong password: got %v, want a refused login with the server's words", err)
+	}
+	cfg = srv.config()
+	cfg.Folder = "Bounces"
+	err = p.poll(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "SELECT Bounces") || !strings.Contains(err.Error(), "no such mailbox") {
+		t.Fatalf("poll of a missing folder: got %v, want SELECT refused with the server's words", err)
+	}
+	if n := len(rec.mails()); n != 0 {
+		t.Fatalf("handled: got %d, want 0", n)
+	}
+}
+
+func TestIMAPPollerReadsTheFolderGiven(t *testing.T) {
+	srv := newIMAPServer(t, TLSNone, mailbox...)
+	srv.folder = `Bounces "old"`
+	srv.pass = "pässwörd" // not ASCII: sent as a literal
+	var rec recorder
+	p := newTestPoller(t, rec.handle)
+	if err := p.poll(context.Background(), srv.config()); err != nil {
+		t.Fatalf("poll: got %v, want nil", err)
+	}
+	if n := len(rec.mails()); n != 3 || !slices.Equal(srv.logins, []string{"pässwörd"}) {
+		t.Fatalf("handled %d, logins %q, want 3 and the password as sent", n, srv.logins)
+	}
+}
+
+// A poll cut off before its expunge leaves the messages it took flagged
+// \Deleted on the server. A poller that starts afresh (a restart: it
+// remembers nothing) must expunge them without handling them again.
+func TestIMAPPollerDoesNotHandleAgainAfterACutOff(t *testing.T) {
+	srv := newIMAPServer(t, TLSNone, mailbox...)
+	srv.dropExpunge = 1
+	var rec recorder
+	if err := newTestPoller(t, rec.handle).poll(context.Background(), srv.config()); err == nil || !strings.Contains(err.Error(), "EXPUNGE") {
+		t.Fatalf("first poll: got %v, want an EXPUNGE error", err)
+	}
+	if box, _ := srv.state(); len(box) != 3 {
+		t.Fatalf("folder after a failed expunge: got %d messages, want 3", len(box))
+	}
+	if err := newTestPoller(t, rec.handle).poll(context.Background(), srv.config()); err != nil {
+		t.Fatalf("second poll: got %v, want nil", err)
+	}
+	box, fetched := srv.state()
+	if n := len(rec.mails()); n != 3 || len(box) != 0 || len(fetched) != 3 {
+		t.Fatalf("after the second poll: got %d handled, %d left, fetched %v, want 3, 0, three", n, len(box), fetched)
+	}
+}
+
+func TestReadIMAP(t *testing.T) {
+	for _, tc := range []struct {
+		wire, want string
+	}{
+		{"* OK [CAPABILITY IMAP4rev1] ready\r\n", `* OK "[CAPABILITY IMAP4rev1] ready" []`},
+		{"h1 NO [AUTHENTICATIONFAILED] no\r\n", `h1 NO "[AUTHENTICATIONFAILED] no" []`},
+		{"+ go\r\n", `+  "go" []`},
+		{"* 3 EXISTS\r\n", `*  "" [3 EXISTS]`},
+		{"* 1 FETCH (UID 7 FLAGS (\\Seen) BODY[HEADER.FIELDS (TO)] {4}\r\nab\r\n RFC822.SIZE 4)\r\n",
+			`*  "" [1 FETCH [UID 7 FLAGS [\Seen] BODY[HEADER.FIELDS (TO)] ab` + "\r\n" + ` RFC822.SIZE 4]]`},
+		{"* LIST () \"/\" \"a \\\"b\\\"\"\n", `*  "" [LIST [] / a "b"]`},
+	} {
+		r, err := readIMAP(bufio.NewReader(strings.NewReader(tc.wire)), 1000, 100)
+		if err != nil {
+			t.Fatalf("%q: got %v", tc.wire, err)
+		}
+		if got := fmtResp(r); got != tc.want {
+			t.Errorf("%q: got %s, want %s", tc.wire, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ wire, want string }{
+		{"* 1 FETCH (BODY[] {200}\r\n", "longer than allowed"},
+		{"* 1 FETCH (UID 1\r\n", "does not end on its line"},
+		{"* 1 FETCH UID 1)\r\n", "not open"},
+		{"* 1 FETCH (" + strings.Repeat("(", 20) + "\r\n", "nested too deep"},
+		{"h1 1 FETCH\r\n", "not a status"},
+		{"* " + strings.Repeat("x", 2000) + "\r\n", "longer than allowed"},
+		{"* 1 FETCH (BODY[] {3}\r\nab", "unexpected EOF"},
+	} {
+		_, err := readIMAP(bufio.NewReader(strings.NewReader(tc.wire)), 1000, 100)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%.40q: got %v, want %q", tc.wire, err, tc.want)
+		}
+	}
+}
+
+func TestUIDSets(t *testing.T) {
+	if got := uidSets([]int{9, 3, 4, 5, 7, 3, 8}, 100); !slices.Equal(got, []string{"3:5,7:9"}) {
+		t.Fatalf("got %q, want [3:5,7:9]", got)
+	}
+	if got := uidSets([]int{1, 3, 5, 7}, 3); !slices.Equal(got, []string{"1,3", "5,7"}) {
+		t.Fatalf("split: got %q, want [1,3 5,7]", got)
+	}
+}
+
+// fmtResp writes a response for comparison: tag, status, text, fields.
+func fmtResp(r imapResp) string {
+	return r.tag + " " + r.status + " " + strconv.Quote(r.text) + " " + fmtFields(r.fields)
+}
+
+func fmtFields(fs []any) string {
+	var parts []string
+	for _, f := range fs {
+		if l, ok := f.([]any); ok {
+			parts = append(parts, fmtFields(l))
+			continue
+		}
+		parts = append(parts, atom(f))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
