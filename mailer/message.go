@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"mime"
-	"mime/quotedprintable"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -175,10 +174,8 @@ func (m Message) writeBody(b *bytes.Buffer) {
 
 // writeQP writes text quoted-printable with CRLF line ends.
 func writeQP(b *bytes.Buffer, text string) {
-	// In text mode the writer ends every line, \n or \r\n, with CRLF.
-	qp := quotedprintable.NewWriter(b)
-	qp.Write([]byte(text))
-	qp.Close()
+	b.Grow(len(text) + len(text)/8 + 2)
+	b.Write(appendQP(b.AvailableBuffer(), text))
 	b.WriteString("\r\n")
 }
 

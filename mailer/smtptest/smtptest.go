@@ -5,6 +5,7 @@ package smtptest
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -43,6 +44,8 @@ type Server struct {
 	Addr string
 	srv  *smtp.Server
 	done chan struct{}
+	// child is the process that serves, for a server from StartProcess.
+	child *child
 
 	mu       sync.Mutex
 	messages []Message
@@ -116,6 +119,15 @@ func (s *Server) DropConnections() {
 // Start starts a server and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
+	s, err := start(opts)
+	if err != nil {
+		t.Fatalf("smtptest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func start(opts Options) (*Server, error) {
 	s := &Server{done: make(chan struct{}), arrived: make(chan struct{}, 1024), conns: map[*trackedConn]bool{}}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{s: s, opts: opts}, nil
@@ -128,7 +140,7 @@ func Start(t testing.TB, opts Options) *Server {
 	s.srv.TLSConfig = opts.TLS
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("smtptest: listen: %v", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	var ln net.Listener = trackingListener{Listener: raw, s: s}
 	if opts.Implicit {
@@ -139,12 +151,15 @@ func Start(t testing.TB, opts Options) *Server {
 		defer close(s.done)
 		s.srv.Serve(ln)
 	}()
-	t.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
 // Close stops the server and waits for it.
 func (s *Server) Close() {
+	if s.child != nil {
+		s.child.close()
+		return
+	}
 	s.srv.Close()
 	<-s.done
 }
@@ -171,6 +186,9 @@ func (s *Server) Messages() []Message {
 
 // Count returns how many messages have arrived, kept or discarded.
 func (s *Server) Count() int {
+	if s.child != nil {
+		return s.child.count()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.count

@@ -14,13 +14,14 @@ type attr struct {
 	hasValue         bool
 }
 
-// rewriteAnchors rewrites the href of each <a> tag through fn, which
-// returns the new destination or false to keep it, and drops the notrack
-// attribute (leaving that link untouched, and telling kept). It scans the
-// bytes rather than parsing the document, so everything else in the HTML
-// goes out exactly as it was written, and it costs little more than a copy.
-func rewriteAnchors(s string, fn func(string) (string, bool), kept func(string)) string {
-	e := splicer{s: s}
+// rewriteAnchors rewrites the href of each <a> tag of e's string through
+// fn, which returns the new destination or false to keep it, and drops the
+// notrack attribute (leaving that link untouched, and telling kept). It
+// scans the bytes rather than parsing the document, so everything else in
+// the HTML goes out exactly as it was written, and it costs little more
+// than a copy.
+func rewriteAnchors(e *splicer, fn func(string) (string, bool), kept func(string)) {
+	s := e.s
 	var buf [16]attr
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '<')
@@ -59,20 +60,28 @@ func rewriteAnchors(s string, fn func(string) (string, bool), kept func(string))
 		}
 		i = end
 	}
-	return e.result()
 }
 
-// splicer copies a string with some of its spans replaced, left to right;
-// it copies nothing when nothing is replaced.
+// splicer copies a string with some of its spans replaced, left to right,
+// and one text inserted; it copies nothing when nothing changes.
 type splicer struct {
 	s    string
 	b    strings.Builder
 	done int
+	// add is inserted at offset at, once the copy reaches it.
+	add string
+	at  int
 }
 
 func (e *splicer) replace(from, to int, with ...string) {
-	if e.b.Cap() == 0 {
-		e.b.Grow(len(e.s) + len(e.s)/4)
+	e.grow()
+	switch {
+	case e.add == "":
+	case from >= e.at:
+		e.insert()
+	case to > e.at:
+		// The offset is in the span replaced: insert at the end instead.
+		e.at = len(e.s)
 	}
 	e.b.WriteString(e.s[e.done:from])
 	for _, w := range with {
@@ -81,7 +90,25 @@ func (e *splicer) replace(from, to int, with ...string) {
 	e.done = to
 }
 
+func (e *splicer) grow() {
+	if e.b.Cap() == 0 {
+		e.b.Grow(len(e.s) + len(e.s)/4 + len(e.add))
+	}
+}
+
+// insert writes add at its offset.
+func (e *splicer) insert() {
+	e.b.WriteString(e.s[e.done:e.at])
+	e.done = e.at
+	e.b.WriteString(e.add)
+	e.add = ""
+}
+
 func (e *splicer) result() string {
+	if e.add != "" {
+		e.grow()
+		e.insert()
+	}
 	if e.b.Cap() == 0 {
 		return e.s
 	}

@@ -36,13 +36,20 @@ func (m *Message) HTML(s string) string {
 	if m == nil || s == "" {
 		return s
 	}
-	if m.Clicks || strings.Contains(s, notrack) {
-		s = rewriteAnchors(s, m.redirect, m.keep)
-	}
+	// One copy: the links rewritten and the pixel put before the last
+	// </body>, or at the end.
+	e := splicer{s: s}
 	if m.Opens {
-		s = addPixel(s, m.pixel())
+		e.add = `<img src="` + html.EscapeString(m.pixel()) + `" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px;">`
+		e.at = lastIndexFold(s, "</body")
+		if e.at < 0 {
+			e.at = len(s)
+		}
 	}
-	return s
+	if m.Clicks || strings.Contains(s, notrack) {
+		rewriteAnchors(&e, m.redirect, m.keep)
+	}
+	return e.result()
 }
 
 // Text returns the text part with its web links rewritten.
@@ -157,15 +164,6 @@ func (u UTM) Apply(dest string) string {
 		out += "#" + frag
 	}
 	return out
-}
-
-// addPixel puts the pixel before the last </body>, or at the end.
-func addPixel(s, src string) string {
-	img := `<img src="` + html.EscapeString(src) + `" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px;">`
-	if i := lastIndexFold(s, "</body"); i >= 0 {
-		return s[:i] + img + s[i:]
-	}
-	return s + img
 }
 
 func lastIndexFold(s, sub string) int {

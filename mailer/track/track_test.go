@@ -217,3 +217,21 @@ func TestTokenOneSpelling(t *testing.T) {
 		}
 	}
 }
+
+func TestPixelPlacement(t *testing.T) {
+	m := testMessage(map[string]int64{})
+	for _, tc := range []struct{ in, before, after string }{
+		{`<body><a href="https://a.example/">a</a></body><!-- </body> in a comment --></BODY></html>`, `</a></body><!-- </body> in a comment -->`, `</BODY></html>`},
+		{`<p>no body</p>`, `<p>no body</p>`, ``},
+		// The last "</body" inside a link that is rewritten: the pixel goes
+		// at the end, never inside the tag.
+		{`<a href="https://a.example/</body>">a</a>`, `>a</a>`, ``},
+	} {
+		out := m.HTML(tc.in)
+		i := strings.Index(out, `<img src="https://mail.example.com/o/`)
+		j := i + strings.Index(out[max(i, 0):], ">") + 1
+		if i < 0 || strings.Count(out, "/o/") != 1 || !strings.HasSuffix(out[:max(i, 0)], tc.before) || out[j:] != tc.after {
+			t.Errorf("%q: got %q, want the pixel after %q and before %q", tc.in, out, tc.before, tc.after)
+		}
+	}
+}

@@ -44,22 +44,79 @@ func BenchmarkCampaignDKIM(b *testing.B) {
 // benchCampaign runs the benchmark, with messages signed by a DKIM key of
 // algorithm unless it is "", and tracked if asked.
 func benchCampaign(b *testing.B, algorithm string, tracked bool) {
+	bc := newBenchCampaigns(b, algorithm)
+	b.ResetTimer()
+	for range b.N {
+		elapsed, cpu := bc.send(b, tracked)
+		b.ReportMetric(float64(bc.n)/elapsed.Seconds(), "msgs/s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(bc.n), "cpu-µs/msg")
+	}
+	if kb := peakRSS(); kb > 0 {
+		b.ReportMetric(float64(kb)/1024, "MB-peak-rss")
+	}
+}
+
+// BenchmarkTrackingCost sends the same campaign to the same audience,
+// untracked and tracked by turns, HERALD_BENCH_ROUNDS (10) times each in
+// one process, and reports how much slower the tracked sends were in all
+// and how much more CPU they took. Sends of a few seconds, taken by turns
+// and in both orders, meet the same moments of a busy machine, so the
+// ratio holds where single runs swing by a quarter.
+func BenchmarkTrackingCost(b *testing.B) {
+	bc := newBenchCampaigns(b, "")
+	rounds := 10
+	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	b.ResetTimer()
+	for range b.N {
+		var wall, cpu [2]time.Duration
+		for i := range 2 * rounds {
+			// Untracked first in even rounds, tracked first in odd ones.
+			tracked := (i+i/2)%2 == 1
+			w, c := bc.send(b, tracked)
+			k := map[bool]int{false: 0, true: 1}[tracked]
+			wall[k] += w
+			cpu[k] += c
+		}
+		b.ReportMetric(100*(float64(wall[1])/float64(wall[0])-1), "%-slower")
+		b.ReportMetric(100*(float64(cpu[1])/float64(cpu[0])-1), "%-more-cpu")
+		b.ReportMetric(float64(cpu[0].Microseconds())/float64(rounds*bc.n), "cpu-µs/msg-untracked")
+		b.ReportMetric(float64(cpu[1].Microseconds())/float64(rounds*bc.n), "cpu-µs/msg-tracked")
+	}
+}
+
+// benchCampaigns is an audience of HERALD_BENCH_ROWS (100,000) contacts
+// in one list, a relay to the benchmarks' SMTP server, and the newsletter
+// the benchmarks send them.
+type benchCampaigns struct {
+	n      int
+	st     *store.Store
+	d      *Dispatcher
+	srv    *smtptest.Server
+	listID int64
+	// content is the newsletter frozen, untracked and tracked.
+	content [2]string
+}
+
+func newBenchCampaigns(b *testing.B, algorithm string) *benchCampaigns {
 	// As serve runs, unless GOGC says otherwise.
 	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
+		old := debug.SetGCPercent(GCPercent)
+		b.Cleanup(func() { debug.SetGCPercent(old) })
 	}
 	n := 100_000
 	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_ROWS")); err == nil && v > 0 {
 		n = v
 	}
-	srv := smtptest.Start(b, smtptest.Options{Discard: true})
+	srv := benchSink(b)
 	ctx := context.Background()
 	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
 	st, err := store.Open(ctx, b.TempDir(), box)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
+	b.Cleanup(func() { st.Close() })
 	name := "Everyone"
 	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
 	if err != nil {
@@ -89,12 +146,16 @@ SELECT 'person' || x || '@example.com', 'Person' || x, '{"city":"Leeds"}', 0, 0 
 	for range 12 {
 		body += "## News from the bakery\n\nWe baked something new this week in {{.Contact.Attributes.city | default \"town\"}}. Flour, water, salt and time.\n\n[Read more](https://bakery.example/story)\n\n"
 	}
+	bc := &benchCampaigns{n: n, st: st, srv: srv, listID: l.ID}
 	frozen := mailer.Content{Name: "Bench", FromName: "Bakery", FromEmail: "news@bakery.example",
 		Source: mailer.Source{Subject: "News for {{.Contact.FirstName}}", Format: mailer.FormatMarkdown, Body: body, Layout: mailer.DefaultLayout}}
-	if tracked {
-		frozen.Tracking = mailer.Tracking{Opens: true, Clicks: true, UTM: track.UTM{Source: "herald", Medium: "email"}}
+	for i, tracked := range []bool{false, true} {
+		if tracked {
+			frozen.Tracking = mailer.Tracking{Opens: true, Clicks: true, UTM: track.UTM{Source: "herald", Medium: "email"}}
+		}
+		content, _ := json.Marshal(frozen)
+		bc.content[i] = string(content)
 	}
-	content, _ := json.Marshal(frozen)
 	sink(b, st, srv, benchConns())
 	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", BaseURL: "https://news.example"}); err != nil {
 		b.Fatal(err)
@@ -105,32 +166,37 @@ SELECT 'person' || x || '@example.com', 'Person' || x, '{"city":"Leeds"}', 0, 0 
 			b.Fatal(err)
 		}
 	}
-	d := svc.Dispatcher()
-	b.ResetTimer()
-	for range b.N {
-		c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := st.StartCampaign(ctx, c.ID, string(content)); err != nil {
-			b.Fatal(err)
-		}
-		before := srv.Count()
-		cpuBefore := cpuTime()
-		start := time.Now()
-		if err := d.runCampaign(ctx, c.ID); err != nil {
-			b.Fatal(err)
-		}
-		elapsed := time.Since(start)
-		if got := srv.Count() - before; got != n {
-			b.Fatalf("delivered: got %d, want %d", got, n)
-		}
-		b.ReportMetric(float64(n)/elapsed.Seconds(), "msgs/s")
-		b.ReportMetric(float64((cpuTime()-cpuBefore).Microseconds())/float64(n), "cpu-µs/msg")
+	bc.d = svc.Dispatcher()
+	return bc
+}
+
+// send sends a new campaign of the newsletter, tracked or not, to the
+// whole audience, and returns the time it took and the process's CPU time.
+func (bc *benchCampaigns) send(b *testing.B, tracked bool) (elapsed, cpu time.Duration) {
+	ctx := context.Background()
+	name := "Bench"
+	c, err := bc.st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{bc.listID}})
+	if err != nil {
+		b.Fatal(err)
 	}
-	if kb := peakRSS(); kb > 0 {
-		b.ReportMetric(float64(kb)/1024, "MB-peak-rss")
+	content := bc.content[0]
+	if tracked {
+		content = bc.content[1]
 	}
+	if _, err := bc.st.StartCampaign(ctx, c.ID, content); err != nil {
+		b.Fatal(err)
+	}
+	before := bc.srv.Count()
+	cpuBefore := cpuTime()
+	start := time.Now()
+	if err := bc.d.runCampaign(ctx, c.ID); err != nil {
+		b.Fatal(err)
+	}
+	elapsed, cpu = time.Since(start), cpuTime()-cpuBefore
+	if got := bc.srv.Count() - before; got != bc.n {
+		b.Fatalf("delivered: got %d, want %d", got, bc.n)
+	}
+	return elapsed, cpu
 }
 
 // cpuTime is the CPU time the process has used, user and system: the
@@ -157,6 +223,16 @@ func peakRSS() int {
 		}
 	}
 	return 0
+}
+
+// benchSink is the SMTP server of the benchmarks: in this process, or with
+// HERALD_BENCH_SINK=process in a process of its own, so that cpu-µs/msg is
+// Herald's alone, as when the relay is another machine.
+func benchSink(b *testing.B) *smtptest.Server {
+	if os.Getenv("HERALD_BENCH_SINK") == "process" {
+		return smtptest.StartProcess(b)
+	}
+	return smtptest.Start(b, smtptest.Options{Discard: true})
 }
 
 // benchConns is the relay's connections in the benchmarks:
