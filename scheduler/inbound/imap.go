@@ -2,7 +2,7 @@ package inbound
 
 // The IMAP client is written here, like the POP3 one, for the few commands
 // a bounce mailbox needs (RFC 9051, and RFC 3501 which most servers still
-// speak): STARTTLS, LOGIN, CAPABILITY, SELECT, UID FETCH, UID STORE,
+// speak): STARTTLS, LOGIN, CAPABILITY, SELECT, FETCH, UID FETCH, UID STORE,
 // EXPUNGE or UID EXPUNGE (RFC 4315), and LOGOUT.
 
 import (
@@ -195,11 +195,29 @@ func (c *imapClient) list() ([]listing, error) {
 	if exists == 0 {
 		return nil, nil
 	}
-	resps, err = c.run(0, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)")
-	if err != nil {
-		return nil, fmt.Errorf("UID FETCH: %w", err)
-	}
 	var out []listing
+	// A window of messages at a time, each reply within its bound
+	// however full the folder.
+	for lo := 1; lo <= exists; lo += listWindow {
+		var err error
+		if out, err = c.listWindow(out, lo, min(lo+listWindow-1, exists)); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out, func(a, b listing) int { return a.n - b.n })
+	return slices.CompactFunc(out, func(a, b listing) bool { return a.n == b.n }), nil
+}
+
+// listWindow is how many messages list asks about in one command.
+var listWindow = 10_000
+
+// listWindow appends the messages lo to hi, by sequence number, to out.
+func (c *imapClient) listWindow(out []listing, lo, hi int) ([]listing, error) {
+	set := strconv.Itoa(lo) + ":" + strconv.Itoa(hi)
+	resps, err := c.run(0, "FETCH", set, "(UID RFC822.SIZE FLAGS)")
+	if err != nil {
+		return nil, fmt.Errorf("FETCH %s: %w", set, err)
+	}
 	for _, r := range resps {
 		items, ok := fetchItems(r)
 		if !ok {
@@ -207,15 +225,18 @@ func (c *imapClient) list() ([]listing, error) {
 		}
 		uid, err1 := strconv.Atoi(atom(items["UID"]))
 		size, err2 := strconv.Atoi(atom(items["RFC822.SIZE"]))
+		if _, asked := items["RFC822.SIZE"]; !asked {
+			// An unsolicited FETCH, of flags that changed.
+			continue
+		}
 		if err1 != nil || err2 != nil || uid <= 0 || size < 0 {
-			return nil, fmt.Errorf("UID FETCH: no UID and size in a response for message %s", atom(r.fields[0]))
+			return nil, fmt.Errorf("FETCH %s: no UID and size in a response for message %s", set, atom(r.fields[0]))
 		}
 		flags, _ := items["FLAGS"].([]any)
 		marked := slices.ContainsFunc(flags, func(f any) bool { return strings.EqualFold(atom(f), `\Deleted`) })
 		out = append(out, listing{n: uid, size: size, uid: c.validity + "/" + strconv.Itoa(uid), marked: marked})
 	}
-	slices.SortFunc(out, func(a, b listing) int { return a.n - b.n })
-	return slices.CompactFunc(out, func(a, b listing) bool { return a.n == b.n }), nil
+	return out, nil
 }
 
 // fetchItems reads a FETCH response's data items, by upper-case name.

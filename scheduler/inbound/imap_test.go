@@ -51,6 +51,19 @@ func TestIMAPPollerTakesEveryMessageOnce(t *testing.T) {
 	}
 }
 
+func TestIMAPPollerListsAWindowAtATime(t *testing.T) {
+	defer func(n int) { listWindow = n }(listWindow)
+	listWindow = 2
+	srv := newIMAPServer(t, TLSNone, mailbox...)
+	var rec recorder
+	if err := newTestPoller(t, rec.handle).poll(context.Background(), srv.config()); err != nil {
+		t.Fatalf("poll: got %v, want nil", err)
+	}
+	if box, _ := srv.state(); len(rec.mails()) != 3 || len(box) != 0 || !slices.Equal(srv.listed, []string{"1:2", "3:3"}) {
+		t.Fatalf("got %d handled, %d left, FETCH %q, want 3, 0, [1:2 3:3]", len(rec.mails()), len(box), srv.listed)
+	}
+}
+
 func TestIMAPPollerLeavesWhatTheHandlerRefuses(t *testing.T) {
 	srv := newIMAPServer(t, TLSNone, mailbox...)
 	var rec recorder

@@ -27,6 +27,7 @@ type imapServer struct {
 	mu          sync.Mutex
 	box         []imapStored
 	fetched     []int    // the UIDs whose bodies were fetched, in order
+	listed      []string // the sequence sets of the FETCH commands
 	logins      []string // the password of each LOGIN
 	expunges    []string // the EXPUNGE and UID EXPUNGE commands, with their sets
 	dropExpunge int      // how many expunges to answer by hanging up
@@ -188,9 +189,15 @@ func (s *imapServer) answer(cmd string, args []string) (reply, refusal string, h
 			return "", "NO [NONEXISTENT] no such mailbox", false
 		}
 		fmt.Fprintf(&b, "* FLAGS (\\Seen \\Deleted)\r\n* %d EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 77] UIDs valid\r\n", len(s.box))
-	case "UID FETCH":
+	case "FETCH", "UID FETCH":
+		if cmd == "FETCH" {
+			s.listed = append(s.listed, args[0])
+		}
+		lo, hi, _ := strings.Cut(args[0], ":")
+		first, _ := strconv.Atoi(lo)
+		last, _ := strconv.Atoi(hi)
 		for i, m := range s.box {
-			if args[0] != "1:*" && args[0] != strconv.Itoa(m.uid) {
+			if cmd == "FETCH" && (i+1 < first || i+1 > last) || cmd == "UID FETCH" && args[0] != strconv.Itoa(m.uid) {
 				continue
 			}
 			if !strings.Contains(args[1], "BODY") {
