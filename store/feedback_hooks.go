@@ -62,6 +62,7 @@ func (in MailboxInput) apply(m *Mailbox) {
 			*dst = strings.TrimSpace(*v)
 		}
 	}
+	m.Protocol, m.TLS = strings.ToLower(m.Protocol), strings.ToLower(m.TLS)
 	if in.Password != nil {
 		m.Password = *in.Password
 	}
@@ -88,8 +89,8 @@ func (m Mailbox) Validate() map[string]string {
 	switch m.Protocol {
 	case "pop3", "":
 	case "imap":
-		if m.Folder != "" && (len(m.Folder) > 200 || strings.ContainsFunc(m.Folder, func(r rune) bool { return r < 0x20 || r > 0x7e })) {
-			errs["mailbox_folder"] = "Give the folder's name as the server shows it, in plain ASCII, like INBOX or Bounces."
+		if len(m.Folder) > 200 || strings.ContainsFunc(m.Folder, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '&' }) {
+			errs["mailbox_folder"] = "Give the folder's name in plain ASCII without “&”, like INBOX or Bounces: rename the folder if need be."
 		}
 	default:
 		errs["mailbox_protocol"] = "Choose POP3 or IMAP."

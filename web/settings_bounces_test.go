@@ -44,12 +44,12 @@ func TestBounceSettings(t *testing.T) {
 	if !on || err != nil || cfg.Protocol != "pop3" || cfg.Host != "pop.example.com" || cfg.TLS != "tls" || cfg.Username != "bounces" || cfg.Password != "s3cret" {
 		t.Errorf("the poller's settings: %+v %v %v", cfg, on, err)
 	}
-	for _, bad := range []map[string]any{{"protocol": "smtp"}, {"protocol": "imap", "folder": "Réponses"}} {
+	for _, bad := range []map[string]any{{"protocol": "smtp"}, {"protocol": "imap", "folder": "Réponses"}, {"protocol": "imap", "folder": "Bounces & Co"}} {
 		if code, out := h.api(full, http.MethodPut, "/api/v1/settings/feedback", map[string]any{"mailbox": bad}); code != 422 {
 			t.Errorf("mailbox %v: %d %v", bad, code, out)
 		}
 	}
-	code, out = h.api(full, http.MethodPut, "/api/v1/settings/feedback", map[string]any{"mailbox": map[string]any{"protocol": "imap", "host": "imap.example.com"}})
+	code, out = h.api(full, http.MethodPut, "/api/v1/settings/feedback", map[string]any{"mailbox": map[string]any{"protocol": "IMAP", "host": "imap.example.com"}})
 	if mb, _ := out["data"].(map[string]any)["mailbox"].(map[string]any); code != 200 || mb["protocol"] != "imap" || mb["folder"] != "INBOX" {
 		t.Errorf("PUT an IMAP mailbox: %d %v", code, out)
 	}

@@ -41,10 +41,7 @@ func (m *Message) HTML(s string) string {
 	e := splicer{s: s}
 	if m.Opens {
 		e.add = `<img src="` + html.EscapeString(m.pixel()) + `" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px;">`
-		e.at = lastIndexFold(s, "</body")
-		if e.at < 0 {
-			e.at = len(s)
-		}
+		e.at = bodyEnd(s)
 	}
 	if m.Clicks || strings.Contains(s, notrack) {
 		rewriteAnchors(&e, m.redirect, m.keep)
@@ -164,6 +161,23 @@ func (u UTM) Apply(dest string) string {
 		out += "#" + frag
 	}
 	return out
+}
+
+// bodyEnd is the offset of the last </body> tag, or the end: a "</body"
+// inside another tag (an attribute's value) or inside a comment is text,
+// not the tag. A tag or comment is told by the nearest angle bracket
+// before it, which a value with a ">" in it can mislead.
+func bodyEnd(s string) int {
+	for end := len(s); ; {
+		i := lastIndexFold(s[:end], "</body")
+		if i < 0 {
+			return len(s)
+		}
+		if j := strings.LastIndexAny(s[:i], "<>"); j < 0 || s[j] == '>' {
+			return i
+		}
+		end = i
+	}
 }
 
 func lastIndexFold(s, sub string) int {

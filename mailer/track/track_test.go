@@ -221,7 +221,10 @@ func TestTokenOneSpelling(t *testing.T) {
 func TestPixelPlacement(t *testing.T) {
 	m := testMessage(map[string]int64{})
 	for _, tc := range []struct{ in, before, after string }{
-		{`<body><a href="https://a.example/">a</a></body><!-- </body> in a comment --></BODY></html>`, `</a></body><!-- </body> in a comment -->`, `</BODY></html>`},
+		{`<body><a href="https://a.example/">a</a></body></BODY></html>`, `</a></body>`, `</BODY></html>`},
+		// A "</body" in a comment or in an attribute is text, not the tag.
+		{`<body><p title="</body>">x</p></body><!-- </body> in a comment -->`, `x</p>`, `</body><!-- </body> in a comment -->`},
+		{`<body><a href="mailto:a@example.com?body=</body>">a</a></body>`, `>a</a>`, `</body>`},
 		{`<p>no body</p>`, `<p>no body</p>`, ``},
 		// The last "</body" inside a link that is rewritten: the pixel goes
 		// at the end, never inside the tag.

@@ -43,11 +43,11 @@ func FuzzIMAPResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const limit = 512
 		r, err := readIMAP(bufio.NewReader(bytes.NewReader(data)), limit, limit/2)
-		if err == nil && (r.size > limit || r.size > len(data)) {
-			t.Fatalf("took %d bytes of %d, want at most %d", r.size, len(data), limit)
+		if err == nil && r.size > limit {
+			t.Fatalf("took %d of its bound, want at most %d", r.size, limit)
 		}
 		wire := fmt.Sprintf("* 1 FETCH (UID 9 BODY[] {%d}\r\n%s)\r\n", len(data), data)
-		r, err = readIMAP(bufio.NewReader(strings.NewReader(wire)), len(wire), len(data))
+		r, err = readIMAP(bufio.NewReader(strings.NewReader(wire)), len(wire)+8*itemCost, len(data))
 		items, ok := fetchItems(r)
 		if err != nil || !ok || string(items["BODY[]"].([]byte)) != string(data) {
 			t.Fatalf("literal %q: got %v, %v, want it back", data, r.fields, err)

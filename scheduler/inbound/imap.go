@@ -22,8 +22,10 @@ type imapClient struct {
 	caps     map[string]bool
 	preauth  bool
 	validity string // the UIDVALIDITY of the selected folder
-	folder   string
-	marked   []int // the UIDs flagged \Deleted in this session
+	// completion is the text of the last command's tagged OK.
+	completion string
+	folder     string
+	marked     []int // the UIDs flagged \Deleted in this session
 }
 
 // dialIMAP connects to the IMAP server of cfg, securing the connection as
@@ -120,6 +122,7 @@ func (c *imapClient) run(maxLiteral int, args ...any) ([]imapResp, error) {
 		case err != nil:
 			return nil, err
 		case r.tag == tag && r.status == "OK":
+			c.completion = r.text
 			return untagged, nil
 		case r.tag == tag:
 			return nil, refusal(r)
@@ -177,11 +180,16 @@ func (c *imapClient) login(user, pass string) error {
 }
 
 // list selects the folder and lists its messages by UID, with their
-// sizes and whether they are already flagged \Deleted.
+// sizes. A message flagged \Deleted is listed like any other: another
+// client may have flagged it, and one that Herald flagged in a poll cut
+// short is counted once however often it is read.
 func (c *imapClient) list() ([]listing, error) {
 	resps, err := c.run(0, "SELECT", quoted(c.folder))
 	if err != nil {
 		return nil, fmt.Errorf("SELECT %s: %w", c.folder, err)
+	}
+	if strings.HasPrefix(strings.ToUpper(c.completion), "[READ-ONLY]") {
+		return nil, fmt.Errorf("SELECT %s: the folder is read-only, and Herald deletes what it takes: give the account the right to delete there", c.folder)
 	}
 	exists := 0
 	for _, r := range resps {
@@ -214,7 +222,7 @@ var listWindow = 10_000
 // listWindow appends the messages lo to hi, by sequence number, to out.
 func (c *imapClient) listWindow(out []listing, lo, hi int) ([]listing, error) {
 	set := strconv.Itoa(lo) + ":" + strconv.Itoa(hi)
-	resps, err := c.run(0, "FETCH", set, "(UID RFC822.SIZE FLAGS)")
+	resps, err := c.run(0, "FETCH", set, "(UID RFC822.SIZE)")
 	if err != nil {
 		return nil, fmt.Errorf("FETCH %s: %w", set, err)
 	}
@@ -232,9 +240,7 @@ func (c *imapClient) listWindow(out []listing, lo, hi int) ([]listing, error) {
 		if err1 != nil || err2 != nil || uid <= 0 || size < 0 {
 			return nil, fmt.Errorf("FETCH %s: no UID and size in a response for message %s", set, atom(r.fields[0]))
 		}
-		flags, _ := items["FLAGS"].([]any)
-		marked := slices.ContainsFunc(flags, func(f any) bool { return strings.EqualFold(atom(f), `\Deleted`) })
-		out = append(out, listing{n: uid, size: size, uid: c.validity + "/" + strconv.Itoa(uid), marked: marked})
+		out = append(out, listing{n: uid, size: size, uid: c.folder + "/" + c.validity + "/" + strconv.Itoa(uid)})
 	}
 	return out, nil
 }
@@ -255,6 +261,10 @@ func fetchItems(r imapResp) (map[string]any, bool) {
 	return items, true
 }
 
+// errNoMessage is a fetch that brought no message (a body of NIL, or
+// nothing): the message is left, and the poll goes on.
+var errNoMessage = errors.New("the server sent no message; it may have been deleted meanwhile, or the server cannot read it")
+
 // fetch retrieves the message with UID m.n, without setting \Seen.
 func (c *imapClient) fetch(m listing, limit int) ([]byte, error) {
 	// RFC822.SIZE may count line ends as one byte where the body has two.
@@ -274,7 +284,7 @@ func (c *imapClient) fetch(m listing, limit int) ([]byte, error) {
 			return []byte(body), nil
 		}
 	}
-	return nil, fmt.Errorf("UID FETCH %d: the server sent no message; it may have been deleted meanwhile", m.n)
+	return nil, fmt.Errorf("UID FETCH %d: %w", m.n, errNoMessage)
 }
 
 // remove flags the message with UID m.n \Deleted.

@@ -133,6 +133,10 @@ func (d *imapReader) rest() (string, error) {
 	}
 }
 
+// itemCost is what an item costs of a response's bound beyond its bytes
+// on the wire: "()" is two bytes there and some forty in memory.
+const itemCost = 40
+
 // items reads fields to the end of the line, or of the list at depth > 0.
 func (d *imapReader) items(depth int) ([]any, error) {
 	var out []any
@@ -141,9 +145,11 @@ func (d *imapReader) items(depth int) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		var item any
 		switch b {
 		case ' ':
 			d.next()
+			continue
 		case '\r', '\n':
 			if depth > 0 {
 				return nil, errors.New("a list that does not end on its line")
@@ -166,30 +172,21 @@ func (d *imapReader) items(depth int) ([]any, error) {
 				return nil, errors.New("lists nested too deep")
 			}
 			d.next()
-			list, err := d.items(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, list)
+			item, err = d.items(depth + 1)
 		case '"':
-			s, err := d.quoted()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
+			item, err = d.quoted()
 		case '{':
-			lit, err := d.literal()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, lit)
+			item, err = d.literal()
 		default:
-			a, err := d.atom()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, a)
+			item, err = d.atom()
 		}
+		if err != nil {
+			return nil, err
+		}
+		if d.left -= itemCost; d.left < 0 {
+			return nil, errTooLong
+		}
+		out = append(out, item)
 	}
 }
 
@@ -206,11 +203,11 @@ func (d *imapReader) atom() (string, error) {
 		if c == '\r' || c == '\n' || c < ' ' || c == 0x7f || (brackets == 0 && (c == ' ' || c == '(' || c == ')' || c == '"' || c == '{')) {
 			break
 		}
-		switch c {
-		case '[':
+		switch {
+		case c == '[' && (brackets > 0 || sectioned(b.String())):
 			brackets++
-		case ']':
-			brackets = max(brackets-1, 0)
+		case c == ']' && brackets > 0:
+			brackets--
 		}
 		d.next()
 		b.WriteByte(c)
@@ -220,6 +217,14 @@ func (d *imapReader) atom() (string, error) {
 		return "", fmt.Errorf("an unexpected byte %q in a response", c)
 	}
 	return b.String(), nil
+}
+
+// sectioned says whether an atom is a data item whose section, in
+// brackets, may hold spaces and lists: BODY[HEADER.FIELDS (TO)]. Elsewhere
+// a bracket is an ordinary character of an atom, as in a keyword.
+func sectioned(atom string) bool {
+	a := strings.ToUpper(atom)
+	return a == "BODY" || a == "BODY.PEEK" || a == "BINARY" || a == "BINARY.PEEK" || a == "BINARY.SIZE"
 }
 
 // quoted reads a quoted string.

@@ -140,23 +140,71 @@ func TestIMAPPollerReadsTheFolderGiven(t *testing.T) {
 
 // A poll cut off before its expunge leaves the messages it took flagged
 // \Deleted on the server. A poller that starts afresh (a restart: it
-// remembers nothing) must expunge them without handling them again.
-func TestIMAPPollerDoesNotHandleAgainAfterACutOff(t *testing.T) {
+// remembers nothing) reads them again, which the intake counts once, as
+// every report, and expunges them; a poller that remembers them does not
+// read them again.
+func TestIMAPPollerAfterACutOff(t *testing.T) {
 	srv := newIMAPServer(t, TLSNone, mailbox...)
 	srv.dropExpunge = 1
 	var rec recorder
-	if err := newTestPoller(t, rec.handle).poll(context.Background(), srv.config()); err == nil || !strings.Contains(err.Error(), "EXPUNGE") {
+	p := newTestPoller(t, rec.handle)
+	if err := p.poll(context.Background(), srv.config()); err == nil || !strings.Contains(err.Error(), "EXPUNGE") {
 		t.Fatalf("first poll: got %v, want an EXPUNGE error", err)
 	}
 	if box, _ := srv.state(); len(box) != 3 {
 		t.Fatalf("folder after a failed expunge: got %d messages, want 3", len(box))
 	}
+	srv.dropExpunge = 1
+	if err := p.poll(context.Background(), srv.config()); err == nil {
+		t.Fatal("second poll: got nil, want an EXPUNGE error")
+	}
+	if _, fetched := srv.state(); len(fetched) != 3 {
+		t.Fatalf("the same poller fetched %v, want the three of the first poll only", fetched)
+	}
 	if err := newTestPoller(t, rec.handle).poll(context.Background(), srv.config()); err != nil {
-		t.Fatalf("second poll: got %v, want nil", err)
+		t.Fatalf("poll after a restart: got %v, want nil", err)
 	}
 	box, fetched := srv.state()
-	if n := len(rec.mails()); n != 3 || len(box) != 0 || len(fetched) != 3 {
-		t.Fatalf("after the second poll: got %d handled, %d left, fetched %v, want 3, 0, three", n, len(box), fetched)
+	if got := raws(rec.mails()); len(box) != 0 || len(fetched) != 6 || !slices.Equal(got[3:], mailbox) {
+		t.Fatalf("after the restart: %d left, fetched %v, handled %d, want 0, six, the three again", len(box), fetched, len(got))
+	}
+}
+
+// A message another client flagged \Deleted is read like any other before
+// it is expunged.
+func TestIMAPPollerReadsWhatOthersFlagged(t *testing.T) {
+	srv := newIMAPServer(t, TLSNone, mailbox...)
+	srv.box[1].deleted = true
+	var rec recorder
+	if err := newTestPoller(t, rec.handle).poll(context.Background(), srv.config()); err != nil {
+		t.Fatalf("poll: got %v, want nil", err)
+	}
+	if got := raws(rec.mails()); !slices.Equal(got, mailbox) {
+		t.Fatalf("handled %q, want all three", got)
+	}
+}
+
+// A message the server cannot give is left, and the poll goes on.
+func TestIMAPPollerGoesPastAMessageWithNoBody(t *testing.T) {
+	srv := newIMAPServer(t, TLSNone, mailbox...)
+	srv.nilBody = map[int]bool{12: true}
+	var rec recorder
+	if err := newTestPoller(t, rec.handle).poll(context.Background(), srv.config()); err != nil {
+		t.Fatalf("poll: got %v, want nil", err)
+	}
+	box, _ := srv.state()
+	if got := raws(rec.mails()); !slices.Equal(got, []string{mailbox[0], mailbox[2]}) || !slices.Equal(bodies(box), mailbox[1:2]) {
+		t.Fatalf("handled %d, left %q, want the first and third handled and the second left", len(got), bodies(box))
+	}
+}
+
+func TestIMAPPollerRefusesAReadOnlyFolder(t *testing.T) {
+	srv := newIMAPServer(t, TLSNone, mailbox...)
+	srv.readOnly = true
+	var rec recorder
+	err := newTestPoller(t, rec.handle).poll(context.Background(), srv.config())
+	if err == nil || !strings.Contains(err.Error(), "read-only") || len(rec.mails()) != 0 {
+		t.Fatalf("poll: got %v and %d handled, want a read-only error and none", err, len(rec.mails()))
 	}
 }
 
@@ -171,6 +219,7 @@ func TestReadIMAP(t *testing.T) {
 		{"* 1 FETCH (UID 7 FLAGS (\\Seen) BODY[HEADER.FIELDS (TO)] {4}\r\nab\r\n RFC822.SIZE 4)\r\n",
 			`*  "" [1 FETCH [UID 7 FLAGS [\Seen] BODY[HEADER.FIELDS (TO)] ab` + "\r\n" + ` RFC822.SIZE 4]]`},
 		{"* LIST () \"/\" \"a \\\"b\\\"\"\n", `*  "" [LIST [] / a "b"]`},
+		{"* 2 FETCH (FLAGS ($Label[1 \\Seen) UID 4)\r\n", `*  "" [2 FETCH [FLAGS [$Label[1 \Seen] UID 4]]`},
 	} {
 		r, err := readIMAP(bufio.NewReader(strings.NewReader(tc.wire)), 1000, 100)
 		if err != nil {
@@ -185,6 +234,7 @@ func TestReadIMAP(t *testing.T) {
 		{"* 1 FETCH (UID 1\r\n", "does not end on its line"},
 		{"* 1 FETCH UID 1)\r\n", "not open"},
 		{"* 1 FETCH (" + strings.Repeat("(", 20) + "\r\n", "nested too deep"},
+		{"* 1 FETCH (" + strings.Repeat("() ", 40) + ")\r\n", "longer than allowed"},
 		{"h1 1 FETCH\r\n", "not a status"},
 		{"* " + strings.Repeat("x", 2000) + "\r\n", "longer than allowed"},
 		{"* 1 FETCH (BODY[] {3}\r\nab", "unexpected EOF"},

@@ -23,6 +23,10 @@ type imapServer struct {
 	pass    string
 	folder  string
 	uidplus bool
+	// readOnly selects the folder read-only; nilBody holds UIDs whose
+	// body the server cannot give.
+	readOnly bool
+	nilBody  map[int]bool
 
 	mu          sync.Mutex
 	box         []imapStored
@@ -91,6 +95,8 @@ func (s *imapServer) serve(c net.Conn) {
 				return
 			case refusal != "":
 				io.WriteString(c, tag+" "+refusal+"\r\n")
+			case cmd == "SELECT" && s.readOnly:
+				io.WriteString(c, reply+tag+" OK [READ-ONLY] SELECT completed\r\n")
 			default:
 				io.WriteString(c, reply+tag+" OK "+cmd+" completed\r\n")
 			}
@@ -208,6 +214,10 @@ func (s *imapServer) answer(cmd string, args []string) (reply, refusal string, h
 			if !strings.Contains(args[1], "PEEK") {
 				s.box[i].seen = true
 			}
+			if s.nilBody[m.uid] {
+				fmt.Fprintf(&b, "* %d FETCH (UID %d BODY[] NIL)\r\n", i+1, m.uid)
+				continue
+			}
 			// A server sends data items in any order, unsolicited flags too.
 			fmt.Fprintf(&b, "* %d FETCH (FLAGS (%s))\r\n* %d FETCH (BODY[] {%d}\r\n%s UID %d)\r\n", i+1, m.flags(), i+1, len(m.body), m.body, m.uid)
 		}
@@ -250,7 +260,7 @@ func (s *imapServer) answer(cmd string, args []string) (reply, refusal string, h
 }
 
 func (m imapStored) flags() string {
-	var f []string
+	f := []string{"$Label[1"} // a keyword may hold a bracket
 	if m.seen {
 		f = append(f, `\Seen`)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -68,8 +69,8 @@ func (c PollerConfig) Validate() error {
 		return errors.New("no mailbox server")
 	case c.protocol() != POP3 && c.protocol() != IMAP:
 		return fmt.Errorf("the protocol must be %q or %q, not %q", POP3, IMAP, c.Protocol)
-	case !printable(c.Folder):
-		return fmt.Errorf("the folder name %q has characters other than printable ASCII", c.Folder)
+	case !printable(c.Folder) || strings.Contains(c.Folder, "&"):
+		return fmt.Errorf("the folder name %q has characters other than printable ASCII, or an &", c.Folder)
 	case c.TLS != TLSImplicit && c.TLS != TLSStart && c.TLS != TLSNone:
 		return fmt.Errorf("TLS must be %q, %q or %q, not %q", TLSImplicit, TLSStart, TLSNone, c.TLS)
 	case c.TLS == TLSNone && !isLoopback(c.Host):
@@ -104,6 +105,9 @@ type Poller struct {
 	// Timeout bounds connecting and every read or write that makes no
 	// progress.
 	Timeout time.Duration
+	// PollTimeout bounds a whole poll, so that a server that trickles its
+	// replies cannot hold the poller.
+	PollTimeout time.Duration
 	// Idle is how long the poller waits to read its settings again while
 	// polling is off or they cannot be read.
 	Idle time.Duration
@@ -113,8 +117,10 @@ type Poller struct {
 
 	// taken holds the unique ids of the messages handled whose deletion
 	// the server has not confirmed, so they are deleted, not handled
-	// again, when a poll ended before QUIT.
-	taken map[string]bool
+	// again, when a poll ended before QUIT; mailbox names the mailbox
+	// they are in.
+	taken   map[string]bool
+	mailbox string
 }
 
 // NewPoller returns a poller that reads its settings with config, which
@@ -124,7 +130,7 @@ func NewPoller(config func(context.Context) (PollerConfig, bool, error), h Handl
 	if config == nil || h == nil {
 		return nil, errors.New("inbound: a poller needs its settings and a handler")
 	}
-	return &Poller{config: config, handle: h, log: log, Timeout: 30 * time.Second, Idle: time.Minute,
+	return &Poller{config: config, handle: h, log: log, Timeout: 30 * time.Second, PollTimeout: 15 * time.Minute, Idle: time.Minute,
 		MaxMessageBytes: MaxMessageBytes, taken: map[string]bool{}}, nil
 }
 
@@ -175,6 +181,12 @@ func (p *Poller) poll(ctx context.Context, cfg PollerConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, p.PollTimeout)
+	defer cancel()
+	// What was taken from another mailbox is nothing to this one.
+	if id := cfg.protocol() + "://" + cfg.Username + "@" + cfg.Host + "/" + cfg.folder(); id != p.mailbox {
+		p.mailbox, p.taken = id, map[string]bool{}
+	}
 	var (
 		c   mailboxConn
 		err error
@@ -215,8 +227,12 @@ func (p *Poller) take(ctx context.Context, c mailboxConn, via string, msgs []lis
 				"message", m.n, "bytes", m.size, "max", p.MaxMessageBytes)
 			continue
 		}
-		if !m.marked && (m.uid == "" || !p.taken[m.uid]) {
+		if m.uid == "" || !p.taken[m.uid] {
 			raw, err := c.fetch(m, p.MaxMessageBytes)
+			if errors.Is(err, errNoMessage) {
+				p.log.Warn("mailbox: message left in the mailbox", "message", m.n, "err", err)
+				continue
+			}
 			if err != nil {
 				return deleted, err
 			}

@@ -78,10 +78,6 @@ type listing struct {
 	n    int // its number in the session (POP3) or its UID (IMAP)
 	size int
 	uid  string // unique across sessions; "" when a POP3 server has no UIDL
-	// marked says the message is already marked for deletion, by an
-	// earlier session that took it and ended before committing (IMAP
-	// keeps the mark).
-	marked bool
 }
 
 // parseListing reads the body of LIST (number and size) and, when given,

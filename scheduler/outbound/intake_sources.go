@@ -112,7 +112,8 @@ func (s *Service) TakeMail(ctx context.Context, m inbound.Mail) error {
 	}
 	reports, err := feedback.ParseMail(m.Raw)
 	if err != nil {
-		s.log.Debug("mail that is no bounce or complaint", "via", via, "err", err)
+		// Said where it shows by default: from a mailbox, it is deleted.
+		s.log.Info("mail that is no bounce or complaint, taken and dropped", "via", via, "err", err)
 		return nil
 	}
 	if _, err := s.takeReports(ctx, reports, via, verp); err != nil {
