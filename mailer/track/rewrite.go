@@ -163,21 +163,54 @@ func (u UTM) Apply(dest string) string {
 	return out
 }
 
-// bodyEnd is the offset of the last </body> tag, or the end: a "</body"
-// inside another tag (an attribute's value) or inside a comment is text,
-// not the tag. A tag or comment is told by the nearest angle bracket
-// before it, which a value with a ">" in it can mislead.
+// bodyEnd is the offset of the last </body> tag, or the end. It reads the
+// document's tags from the start, so a "</body" in a comment or in an
+// attribute's value is not taken for the tag.
 func bodyEnd(s string) int {
-	for end := len(s); ; {
-		i := lastIndexFold(s[:end], "</body")
-		if i < 0 {
-			return len(s)
+	at := len(s)
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], '<')
+		if j < 0 || i+j+1 >= len(s) {
+			break
 		}
-		if j := strings.LastIndexAny(s[:i], "<>"); j < 0 || s[j] == '>' {
-			return i
+		i += j
+		switch b := s[i+1]; {
+		case strings.HasPrefix(s[i:], "<!--"):
+			k := strings.Index(s[i+4:], "-->")
+			if k < 0 {
+				return at
+			}
+			i += 4 + k + 3
+		case b == '/' || b == '!' || b|0x20 >= 'a' && b|0x20 <= 'z':
+			if prefixFold(s[i:], "</body") {
+				at = i
+			}
+			i = tagEnd(s, i+1)
+		default:
+			// A "<" in text, as in "5 < 6".
+			i++
 		}
-		end = i
 	}
+	return at
+}
+
+// tagEnd is the offset after the ">" that closes the tag read from i,
+// passing over quoted attribute values.
+func tagEnd(s string, i int) int {
+	var quote byte
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '>':
+			return i + 1
+		}
+	}
+	return len(s)
 }
 
 func lastIndexFold(s, sub string) int {

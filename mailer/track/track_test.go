@@ -225,6 +225,8 @@ func TestPixelPlacement(t *testing.T) {
 		// A "</body" in a comment or in an attribute is text, not the tag.
 		{`<body><p title="</body>">x</p></body><!-- </body> in a comment -->`, `x</p>`, `</body><!-- </body> in a comment -->`},
 		{`<body><a href="mailto:a@example.com?body=</body>">a</a></body>`, `>a</a>`, `</body>`},
+		{`<body><p>x</p></body><!-- <p>old footer</p></body> --></html>`, `<p>x</p>`, `</body><!-- <p>old footer</p></body> --></html>`},
+		{`<body><!-- <div>d</div></body> -->5 < 6</body>`, `5 < 6`, `</body>`},
 		{`<p>no body</p>`, `<p>no body</p>`, ``},
 		// The last "</body" inside a link that is rewritten: the pixel goes
 		// at the end, never inside the tag.

@@ -26,6 +26,7 @@ type imapClient struct {
 	completion string
 	folder     string
 	marked     []int // the UIDs flagged \Deleted in this session
+	listed     int   // how many messages list found
 }
 
 // dialIMAP connects to the IMAP server of cfg, securing the connection as
@@ -213,7 +214,9 @@ func (c *imapClient) list() ([]listing, error) {
 		}
 	}
 	slices.SortFunc(out, func(a, b listing) int { return a.n - b.n })
-	return slices.CompactFunc(out, func(a, b listing) bool { return a.n == b.n }), nil
+	out = slices.CompactFunc(out, func(a, b listing) bool { return a.n == b.n })
+	c.listed = len(out)
+	return out, nil
 }
 
 // listWindow is how many messages list asks about in one command.
@@ -296,8 +299,7 @@ func (c *imapClient) remove(m listing) error {
 	return nil
 }
 
-// commit expunges the messages flagged in this session (only those with
-// UIDPLUS, else every message flagged \Deleted in the folder) and logs out.
+// commit expunges the messages flagged in this session and logs out.
 func (c *imapClient) commit() error {
 	if len(c.marked) > 0 {
 		if c.caps["UIDPLUS"] {
@@ -306,8 +308,14 @@ func (c *imapClient) commit() error {
 					return fmt.Errorf("UID EXPUNGE: %w", err)
 				}
 			}
-		} else if _, err := c.run(0, "EXPUNGE"); err != nil {
-			return fmt.Errorf("EXPUNGE: %w", err)
+		} else if len(c.marked) == c.listed {
+			// EXPUNGE takes every message flagged \Deleted, so only when
+			// every one listed was taken: one left may be flagged by
+			// another client. The next poll reads those taken again, and
+			// each report in them counts once.
+			if _, err := c.run(0, "EXPUNGE"); err != nil {
+				return fmt.Errorf("EXPUNGE: %w", err)
+			}
 		}
 		c.marked = nil
 	}

@@ -198,6 +198,27 @@ func TestIMAPPollerGoesPastAMessageWithNoBody(t *testing.T) {
 	}
 }
 
+// Without UIDPLUS, EXPUNGE would take every message flagged \Deleted,
+// taken or not: a poll that leaves one expunges nothing.
+func TestIMAPPollerWithoutUIDPlusExpungesOnlyWhenAllAreTaken(t *testing.T) {
+	srv := newIMAPServer(t, TLSNone, mailbox...)
+	srv.uidplus = false
+	srv.box[2].deleted = true // by another client
+	var rec recorder
+	p := newTestPoller(t, func(ctx context.Context, m Mail) error {
+		if strings.Contains(string(m.Raw), "second") {
+			return errors.New("database is locked")
+		}
+		return rec.handle(ctx, m)
+	})
+	if err := p.poll(context.Background(), srv.config()); err == nil {
+		t.Fatal("poll: got nil, want message 12 left")
+	}
+	if box, _ := srv.state(); len(box) != 3 || len(srv.expunges) != 0 {
+		t.Fatalf("after a poll that left one: %d in the folder, expunges %q, want 3 and none", len(box), srv.expunges)
+	}
+}
+
 func TestIMAPPollerRefusesAReadOnlyFolder(t *testing.T) {
 	srv := newIMAPServer(t, TLSNone, mailbox...)
 	srv.readOnly = true

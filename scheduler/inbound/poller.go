@@ -69,7 +69,7 @@ func (c PollerConfig) Validate() error {
 		return errors.New("no mailbox server")
 	case c.protocol() != POP3 && c.protocol() != IMAP:
 		return fmt.Errorf("the protocol must be %q or %q, not %q", POP3, IMAP, c.Protocol)
-	case !printable(c.Folder) || strings.Contains(c.Folder, "&"):
+	case c.protocol() == IMAP && (!printable(c.Folder) || strings.Contains(c.Folder, "&")):
 		return fmt.Errorf("the folder name %q has characters other than printable ASCII, or an &", c.Folder)
 	case c.TLS != TLSImplicit && c.TLS != TLSStart && c.TLS != TLSNone:
 		return fmt.Errorf("TLS must be %q, %q or %q, not %q", TLSImplicit, TLSStart, TLSNone, c.TLS)
@@ -184,7 +184,7 @@ func (p *Poller) poll(ctx context.Context, cfg PollerConfig) error {
 	ctx, cancel := context.WithTimeout(ctx, p.PollTimeout)
 	defer cancel()
 	// What was taken from another mailbox is nothing to this one.
-	if id := cfg.protocol() + "://" + cfg.Username + "@" + cfg.Host + "/" + cfg.folder(); id != p.mailbox {
+	if id := fmt.Sprint(cfg.protocol(), cfg.TLS, cfg.Username, cfg.Host, cfg.port(), cfg.folder()); id != p.mailbox {
 		p.mailbox, p.taken = id, map[string]bool{}
 	}
 	var (
