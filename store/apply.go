@@ -98,17 +98,14 @@ func newApplier(ctx context.Context, tx *sql.Tx, prepared map[string]*sql.Stmt) 
 
 // load returns the send (of that campaign) or message a result names.
 func (a *applier) load(campaign, send, message int64) (*target, error) {
-	key := send
-	if send == 0 {
-		key = -message
-	}
-	if t, ok := a.targets[key]; ok {
-		if t.campaign != campaign && send != 0 {
+	t := &target{campaign: campaign, send: send, message: message}
+	key := t.key()
+	if seen, ok := a.targets[key]; ok {
+		if seen.campaign != campaign && send != 0 {
 			return nil, ErrUnknownSend
 		}
-		return t, nil
+		return seen, nil
 	}
-	t := &target{campaign: campaign, send: send, message: message}
 	var err error
 	switch {
 	case send != 0:

@@ -23,9 +23,9 @@ func (a *applier) hit(h Hit) error {
 	human := !h.Machine
 	c := a.counts.at(t.campaign, h.At)
 	at := unix(h.At)
+	c.addOpenOrClick(h.Kind, human)
 	if h.Private {
 		// Counts only: no record of who, so nothing unique either.
-		c.addOpenOrClick(h.Kind, human)
 		if lt != nil {
 			lt.add(human, false, false)
 		}
@@ -35,13 +35,11 @@ func (a *applier) hit(h Hit) error {
 	before := *t
 	switch h.Kind {
 	case ResultOpen:
-		c.addOpenOrClick(ResultOpen, human)
 		t.opens++
 		if human {
 			t.humanOpens++
 		}
 	case ResultClick:
-		c.addOpenOrClick(ResultClick, human)
 		t.clicks++
 		if human {
 			t.humanClicks++

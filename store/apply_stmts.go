@@ -36,7 +36,11 @@ FROM jsonb_each(?) ORDER BY key`
 )
 
 const addBounces = `INSERT INTO campaign_bounces (campaign_id, kind, category, n, example) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (campaign_id, kind, category) DO UPDATE SET n = n + excluded.n, example = excluded.example`
+` + bouncesAdded
+
+// bouncesAdded adds bounces to those a campaign has of a kind and cause,
+// keeping the newest example.
+const bouncesAdded = `ON CONFLICT (campaign_id, kind, category) DO UPDATE SET n = n + excluded.n, example = excluded.example`
 
 // BounceCategory is the cause a bounce's detail starts with, as the intake
 // writes it ("user-unknown: 550 5.1.1 …"), or "other".

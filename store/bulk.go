@@ -167,16 +167,11 @@ func (s *Store) idBatch(ctx context.Context, where string, args []any, after int
 
 // idList renders ids as a JSON array for json_each, so a batch binds as one argument.
 func idList(ids []int64) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprint(&b, id)
+	var j jsonArray
+	for _, id := range ids {
+		j.int(id)
 	}
-	b.WriteByte(']')
-	return b.String()
+	return j.String()
 }
 
 func (s *Store) bulkApply(ctx context.Context, tx *sql.Tx, ids []int64, a BulkAction, listName string) (int, error) {

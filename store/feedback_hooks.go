@@ -69,6 +69,12 @@ func (in MailboxInput) apply(m *Mailbox) {
 	if in.Port != nil {
 		m.Port = *in.Port
 	}
+	m.defaults()
+}
+
+// defaults fills in what a mailbox leaves out, as saved before a field
+// existed: TLS, POP3, and for IMAP the INBOX.
+func (m *Mailbox) defaults() {
 	if m.TLS == "" {
 		m.TLS = "tls"
 	}
@@ -143,6 +149,7 @@ func (s *Store) feedbackHooks(ctx context.Context, q queryer) (FeedbackHooks, er
 	var h FeedbackHooks
 	v, err := s.setting(ctx, q, feedbackHooksKey)
 	if errors.Is(err, ErrNotFound) {
+		h.Mailbox.defaults()
 		return h, nil
 	}
 	if err != nil {
@@ -159,6 +166,7 @@ func (s *Store) feedbackHooks(ctx context.Context, q queryer) (FeedbackHooks, er
 	if err := json.Unmarshal([]byte(plain), &h); err != nil {
 		return h, fmt.Errorf("store: webhook settings: %w", err)
 	}
+	h.Mailbox.defaults()
 	return h, nil
 }
 

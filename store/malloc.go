@@ -19,5 +19,10 @@ static void keepFreedMemory(void) {
 */
 import "C"
 
-// keepFreedMemory tunes the C allocator SQLite uses; see the C comment.
-func keepFreedMemory() { C.keepFreedMemory() }
+import "sync"
+
+// keepFreedMemory tunes the C allocator SQLite uses (see the C comment),
+// once per process however many stores are opened.
+func keepFreedMemory() { keepOnce.Do(func() { C.keepFreedMemory() }) }
+
+var keepOnce sync.Once

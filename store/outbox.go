@@ -413,7 +413,7 @@ func countOutcomes(ctx context.Context, tx *sql.Tx, countSent *sql.Stmt, now int
 		`UPDATE sends SET bounce = 'hard' WHERE id IN (SELECT value FROM json_each(?2))`,
 		`INSERT INTO campaign_bounces (campaign_id, kind, category, n, example)
 SELECT campaign_id, 'hard_bounce', 'refused-when-sent', count(*), max(last_response) FROM sends WHERE id IN (SELECT value FROM json_each(?2)) GROUP BY campaign_id
-ON CONFLICT (campaign_id, kind, category) DO UPDATE SET n = n + excluded.n, example = excluded.example`,
+` + bouncesAdded,
 		`INSERT INTO campaign_hours (campaign_id, hour, hard_bounces, refused)
 SELECT campaign_id, ?1, count(*), count(*) FROM sends WHERE id IN (SELECT value FROM json_each(?2)) GROUP BY campaign_id
 ON CONFLICT (campaign_id, hour) DO UPDATE SET hard_bounces = hard_bounces + excluded.hard_bounces, refused = refused + excluded.refused`,

@@ -178,13 +178,13 @@ type ResultEvent struct {
 
 // campaignEventsSQL reads a page of a campaign's events, newest first,
 // through the index of its events (of one kind, when one is given).
-const campaignEventsSQL = `SELECT e.id, e.at, e.kind, e.machine, coalesce(e.contact_id, 0), coalesce(c.email, ''), coalesce(l.url, ''), e.source, e.detail
+const (
+	campaignEventsFrom = `SELECT e.id, e.at, e.kind, e.machine, coalesce(e.contact_id, 0), coalesce(c.email, ''), coalesce(l.url, ''), e.source, e.detail
 FROM events e LEFT JOIN contacts c ON c.id = e.contact_id LEFT JOIN links l ON l.id = e.link_id
-WHERE e.campaign_id = ? ORDER BY e.id DESC LIMIT ? OFFSET ?`
-
-const campaignEventsOfKindSQL = `SELECT e.id, e.at, e.kind, e.machine, coalesce(e.contact_id, 0), coalesce(c.email, ''), coalesce(l.url, ''), e.source, e.detail
-FROM events e LEFT JOIN contacts c ON c.id = e.contact_id LEFT JOIN links l ON l.id = e.link_id
-WHERE e.campaign_id = ? AND e.kind = ? ORDER BY e.id DESC LIMIT ? OFFSET ?`
+WHERE e.campaign_id = ?`
+	campaignEventsSQL       = campaignEventsFrom + ` ORDER BY e.id DESC LIMIT ? OFFSET ?`
+	campaignEventsOfKindSQL = campaignEventsFrom + ` AND e.kind = ? ORDER BY e.id DESC LIMIT ? OFFSET ?`
+)
 
 // CampaignEvents returns a page of a campaign's events of one kind (all
 // kinds when kind is ""), newest first, and how many there are: counted

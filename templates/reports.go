@@ -26,7 +26,8 @@ type ReportRow struct {
 	Cells []string
 }
 
-// CampaignReportProps fill a campaign's report.
+// ReportBreakdowns are a campaign's results by recipient domain and by
+// list, which read every send and so come after the rest of the report.
 type ReportBreakdowns struct {
 	Domains ReportTable
 	Lists   ReportTable

@@ -34,16 +34,14 @@ func (s *Server) exportContacts(c *echo.Context, f store.ContactFilter, format s
 		return err
 	}
 	name := fmt.Sprintf("contacts-%s.%s", time.Now().UTC().Format("20060102-150405"), format)
-	h := c.Response().Header()
-	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	h.Set("Cache-Control", "no-store")
 	if format == "json" {
+		h := c.Response().Header()
+		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Type", "application/json")
 		return s.exportJSON(c, f)
 	}
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
+	w := csvDownload(c, name)
 	if err := w.Write(append(append([]string{}, exportColumns...), keys...)); err != nil {
 		return err
 	}
@@ -101,9 +99,6 @@ func (s *Server) exportJSON(c *echo.Context, f store.ContactFilter) error {
 	return nil
 }
 
-// cell guards a text cell against spreadsheet formula injection: text that
-// a spreadsheet would run as a formula gets a leading apostrophe, as OWASP
-// advises.
 // csvDownload starts a CSV answer that the browser saves as filename and
 // keeps no copy of.
 func csvDownload(c *echo.Context, filename string) *csv.Writer {
@@ -115,6 +110,9 @@ func csvDownload(c *echo.Context, filename string) *csv.Writer {
 	return csv.NewWriter(c.Response())
 }
 
+// cell guards a text cell against spreadsheet formula injection: text that
+// a spreadsheet would run as a formula gets a leading apostrophe, as OWASP
+// advises.
 func cell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

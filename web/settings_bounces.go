@@ -1,7 +1,6 @@
 package web
 
 import (
-	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -111,7 +110,7 @@ func (s *Server) feedbackSettingsOf(g store.General, h store.FeedbackHooks) feed
 		PostmarkURL: s.hookURL("postmark", h.PostmarkToken), SendGridURL: s.hookURL("sendgrid", h.SendGridToken), MailgunURL: s.hookURL("mailgun", h.MailgunToken),
 		SendGridKeySet: h.SendGridKey != "", MailgunKeySet: h.MailgunKey != ""}
 	m := h.Mailbox
-	fs.Mailbox.Protocol, fs.Mailbox.Host, fs.Mailbox.Port, fs.Mailbox.TLS = cmp.Or(m.Protocol, "pop3"), m.Host, m.Port, m.TLS
+	fs.Mailbox.Protocol, fs.Mailbox.Host, fs.Mailbox.Port, fs.Mailbox.TLS = m.Protocol, m.Host, m.Port, m.TLS
 	fs.Mailbox.Username, fs.Mailbox.PasswordSet, fs.Mailbox.Folder = m.Username, m.Password != "", m.Folder
 	return fs
 }

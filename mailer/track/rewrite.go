@@ -212,12 +212,3 @@ func tagEnd(s string, i int) int {
 	}
 	return len(s)
 }
-
-func lastIndexFold(s, sub string) int {
-	for i := len(s) - len(sub); i >= 0; i-- {
-		if s[i] == '<' && strings.EqualFold(s[i:i+len(sub)], sub) {
-			return i
-		}
-	}
-	return -1
-}

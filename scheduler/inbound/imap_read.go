@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +69,7 @@ func (d *imapReader) response() (imapResp, error) {
 		return resp, err
 	}
 	if b, err := d.next(); err != nil || b != ' ' {
-		return resp, cmpErr(err, fmt.Errorf("no space after the tag %.40q", tag))
+		return resp, cmp.Or(err, fmt.Errorf("no space after the tag %.40q", tag))
 	}
 	first, err := d.atom()
 	if err != nil {
@@ -86,13 +87,6 @@ func (d *imapReader) response() (imapResp, error) {
 	resp.fields, err = d.items(0)
 	resp.fields = append([]any{first}, resp.fields...)
 	return resp, err
-}
-
-func cmpErr(err, otherwise error) error {
-	if err != nil {
-		return err
-	}
-	return otherwise
 }
 
 func (d *imapReader) peek() (byte, error) {
@@ -157,7 +151,7 @@ func (d *imapReader) items(depth int) ([]any, error) {
 			d.next()
 			if b == '\r' {
 				if b, err := d.next(); err != nil || b != '\n' {
-					return nil, cmpErr(err, errors.New("a carriage return without a line feed"))
+					return nil, cmp.Or(err, errors.New("a carriage return without a line feed"))
 				}
 			}
 			return out, nil
@@ -272,7 +266,7 @@ func (d *imapReader) literal() ([]byte, error) {
 	}
 	for _, want := range []byte("\r\n") {
 		if c, err := d.next(); err != nil || c != want {
-			return nil, cmpErr(err, errors.New("no line break after a literal's length"))
+			return nil, cmp.Or(err, errors.New("no line break after a literal's length"))
 		}
 	}
 	if n > d.maxLiteral || n > d.left {
