@@ -110,7 +110,7 @@ func (a *applier) link(id int64, t target) (*linkTally, error) {
 		return lt, nil
 	}
 	var campaign, message sql.NullInt64
-	err := a.tx.QueryRowContext(a.ctx, `SELECT campaign_id, message_id FROM links WHERE id = ?`, id).Scan(&campaign, &message)
+	err := a.queryRow(loadLink, id).Scan(&campaign, &message)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (campaign.Int64 != t.campaign || message.Int64 != t.message) {
 		return nil, ErrUnknownSend
 	}
@@ -129,13 +129,12 @@ func (a *applier) linkClicks(t target, link int64) (*clickCount, error) {
 	if n, ok := a.clicked[k]; ok {
 		return n, nil
 	}
-	column, id := "send_id", t.send
+	q, id := sendLinkClicks, t.send
 	if t.message != 0 {
-		column, id = "message_id", t.message
+		q, id = messageLinkClicks, t.message
 	}
 	n := &clickCount{}
-	if err := a.tx.QueryRowContext(a.ctx, `SELECT count(*), coalesce(sum(machine = 0), 0) FROM events WHERE `+column+` = ? AND link_id = ?`,
-		id, link).Scan(&n.all, &n.human); err != nil {
+	if err := a.queryRow(q, id, link).Scan(&n.all, &n.human); err != nil {
 		return nil, err
 	}
 	a.clicked[k] = n

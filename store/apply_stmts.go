@@ -55,8 +55,16 @@ func BounceCategory(detail string) string {
 const addKindCount = `INSERT INTO campaign_event_counts (campaign_id, kind, n) VALUES (?, ?, ?)
 ON CONFLICT (campaign_id, kind) DO UPDATE SET n = n + excluded.n`
 
+// A link's owner, and the clicks of a send or a message on a link so far.
+const (
+	loadLink          = `SELECT campaign_id, message_id FROM links WHERE id = ?`
+	sendLinkClicks    = `SELECT count(*), coalesce(sum(machine = 0), 0) FROM events WHERE send_id = ? AND link_id = ?`
+	messageLinkClicks = `SELECT count(*), coalesce(sum(machine = 0), 0) FROM events WHERE message_id = ? AND link_id = ?`
+)
+
 // hotStatements are prepared once per writer for the applier.
-var hotStatements = []string{logLines, readLog, deleteLog, loadSend, saveSendCounts, insertEvents, noteLastOpen, noteLastClick, addCountsSQL, addKindCount}
+var hotStatements = []string{logLines, readLog, deleteLog, loadSend, saveSendCounts, insertEvents, noteLastOpen, noteLastClick, addCountsSQL, addKindCount,
+	loadLink, sendLinkClicks}
 
 // prepareHot prepares the hot statements on the writer; call it outside
 // any transaction, which would hold the only writer connection.

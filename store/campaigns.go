@@ -428,8 +428,20 @@ WHERE id = ? AND status IN ('draft', 'scheduled')`, frozen, now, now, id)
 
 // CampaignFrozen returns the content a sending campaign froze when it started.
 func (s *Store) CampaignFrozen(ctx context.Context, id int64) (string, error) {
+	return s.campaignFrozen(ctx, id, `frozen`)
+}
+
+// CampaignFrozenTracking is the tracking part of what CampaignFrozen
+// returns, as JSON: a report needs it, not the whole message.
+func (s *Store) CampaignFrozenTracking(ctx context.Context, id int64) (string, error) {
+	// Content frozen before campaigns tracked anything tracks nothing: {}.
+	return s.campaignFrozen(ctx, id, `CASE WHEN frozen IS NOT NULL THEN coalesce(json_extract(frozen, '$.tracking'), '{}') END`)
+}
+
+// campaignFrozen reads expr, a constant expression of the frozen column.
+func (s *Store) campaignFrozen(ctx context.Context, id int64, expr string) (string, error) {
 	var frozen sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT frozen FROM campaigns WHERE id = ?`, id).Scan(&frozen)
+	err := s.r.QueryRowContext(ctx, `SELECT `+expr+` FROM campaigns WHERE id = ?`, id).Scan(&frozen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("store: campaign %d: %w", id, ErrNotFound)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"herald/mailer/addr"
@@ -96,11 +97,20 @@ const DefaultFirstRetry = 30
 // Location is the organisation's timezone, in which people give and read
 // times; UTC when none is set.
 func (g General) Location() *time.Location {
-	if loc, err := time.LoadLocation(g.Timezone); err == nil {
-		return loc
+	if loc, ok := locations.Load(g.Timezone); ok {
+		return loc.(*time.Location)
 	}
-	return time.UTC
+	loc, err := time.LoadLocation(g.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	locations.Store(g.Timezone, loc)
+	return loc
 }
+
+// locations holds the zones Location has loaded, by name: LoadLocation
+// reads the zone file on every call, and pages and reports ask often.
+var locations sync.Map
 
 // FirstRetry is the delay before the first retry of a temporary failure.
 func (g General) FirstRetry() time.Duration {

@@ -14,11 +14,11 @@ import (
 // sentTracking is what a campaign's messages tracked: as frozen when it
 // started (the install's switches included), or as set while a draft.
 func (s *Server) sentTracking(ctx context.Context, x store.Campaign) (mailer.Tracking, error) {
-	content, err := s.out.SentContent(ctx, x.ID)
+	t, err := s.out.SentTracking(ctx, x.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return mailer.Tracking{Opens: x.Tracking.Opens, Clicks: x.Tracking.Clicks}, nil
 	}
-	return content.Tracking, err
+	return t, err
 }
 
 // unmeasured says, for a campaign's opens and for its clicks, why their

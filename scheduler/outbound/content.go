@@ -72,17 +72,29 @@ func (s *Service) CampaignSource(ctx context.Context, x store.Campaign) (mailer.
 // store.ErrNotFound when it never started.
 func (s *Service) SentContent(ctx context.Context, id int64) (mailer.Content, error) {
 	var content mailer.Content
-	frozen, err := s.st.CampaignFrozen(ctx, id)
+	return content, sent(ctx, id, s.st.CampaignFrozen, &content)
+}
+
+// SentTracking is what a started campaign's messages track, read without
+// the rest of SentContent; store.ErrNotFound for a draft.
+func (s *Service) SentTracking(ctx context.Context, id int64) (mailer.Tracking, error) {
+	var t mailer.Tracking
+	return t, sent(ctx, id, s.st.CampaignFrozenTracking, &t)
+}
+
+// sent decodes into v what read returns of a campaign's frozen content.
+func sent(ctx context.Context, id int64, read func(context.Context, int64) (string, error), v any) error {
+	frozen, err := read(ctx, id)
 	if err != nil {
-		return content, err
+		return err
 	}
 	if frozen == "" {
-		return content, store.ErrNotFound
+		return store.ErrNotFound
 	}
-	if err := json.Unmarshal([]byte(frozen), &content); err != nil {
-		return content, fmt.Errorf("campaign %d: frozen content: %w", id, err)
+	if err := json.Unmarshal([]byte(frozen), v); err != nil {
+		return fmt.Errorf("campaign %d: frozen content: %w", id, err)
 	}
-	return content, nil
+	return nil
 }
 
 // checkCampaign resolves what a campaign will send, checked: its body from
