@@ -31,6 +31,7 @@ type imapServer struct {
 	mu          sync.Mutex
 	box         []imapStored
 	fetched     []int    // the UIDs whose bodies were fetched, in order
+	flagged     []int    // the UIDs flagged \Deleted, in order
 	listed      []string // the sequence sets of the FETCH commands
 	logins      []string // the password of each LOGIN
 	expunges    []string // the EXPUNGE and UID EXPUNGE commands, with their sets
@@ -225,6 +226,7 @@ func (s *imapServer) answer(cmd string, args []string) (reply, refusal string, h
 		for i, m := range s.box {
 			if strconv.Itoa(m.uid) == args[0] && args[1] == "+FLAGS.SILENT" && args[2] == `(\Deleted)` {
 				s.box[i].deleted = true
+				s.flagged = append(s.flagged, m.uid)
 			}
 		}
 	case "EXPUNGE", "UID EXPUNGE":
@@ -275,4 +277,14 @@ func (s *imapServer) state() (box []imapStored, fetched []int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.box), slices.Clone(s.fetched)
+}
+
+// The testMailbox view of the server: what is left, the UIDs fetched and
+// flagged \Deleted.
+func (s *imapServer) left() []string { box, _ := s.state(); return bodies(box) }
+func (s *imapServer) fetchedIDs() []int { _, f := s.state(); return f }
+func (s *imapServer) removedIDs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.flagged)
 }
