@@ -281,7 +281,7 @@ func (s *imapServer) state() (box []imapStored, fetched []int) {
 
 // The testMailbox view of the server: what is left, the UIDs fetched and
 // flagged \Deleted.
-func (s *imapServer) left() []string { box, _ := s.state(); return bodies(box) }
+func (s *imapServer) left() []string    { box, _ := s.state(); return bodies(box) }
 func (s *imapServer) fetchedIDs() []int { _, f := s.state(); return f }
 func (s *imapServer) removedIDs() []int {
 	s.mu.Lock()

@@ -205,6 +205,6 @@ func dotStuff(msg string) string {
 
 // The testMailbox view of the server: what is left, the RETR and DELE
 // numbers.
-func (s *pop3Server) left() []string { box, _, _ := s.state(); return box }
+func (s *pop3Server) left() []string    { box, _, _ := s.state(); return box }
 func (s *pop3Server) fetchedIDs() []int { _, _, retr := s.state(); return retr }
 func (s *pop3Server) removedIDs() []int { _, dele, _ := s.state(); return dele }
