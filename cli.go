@@ -32,7 +32,7 @@ Usage:
                 [--trusted-proxies 127.0.0.1] [--smtp-addr :25]
   herald user add --email E --role owner|admin [--name N]   (password on stdin)
   herald user password --email E                            (new password on stdin)
-  herald apikey add --name N [--scope full|read]
+  herald apikey add --name N [--scope read,write,send,admin|full]
   herald healthcheck [--addr 127.0.0.1:8080]
   herald backup --out FILE
   herald version

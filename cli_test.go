@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -118,10 +119,16 @@ func TestAPIKeyAddPrintsTheKeyAloneOnTheLastLine(t *testing.T) {
 		t.Fatalf("last line: got %q, want the key alone", last)
 	}
 	k, err := openData(t, dir).AuthenticateAPIKey(context.Background(), last)
-	if err != nil || k.Name != "Shop" || !k.HasScope(store.ScopeFull) {
-		t.Fatalf("printed key: got %+v, %v", k, err)
+	if err != nil || k.Name != "Shop" || !reflect.DeepEqual(k.Scopes, store.Scopes) {
+		t.Fatalf("printed key: got %+v, %v, want every scope", k, err)
 	}
-	if code, _, errOut := runCLI(t, "", "apikey", "add", "--name", "R", "--scope", "admin", "--data", dir); code != 1 || !strings.Contains(errOut, "scope") {
+	code, out, _ = runCLI(t, "", "apikey", "add", "--name", "Shop server", "--scope", "send, read", "--data", dir)
+	lines = strings.Split(strings.TrimRight(out, "\n"), "\n")
+	k, err = openData(t, dir).AuthenticateAPIKey(context.Background(), lines[len(lines)-1])
+	if code != 0 || err != nil || !reflect.DeepEqual(k.Scopes, []string{store.ScopeRead, store.ScopeSend}) {
+		t.Fatalf("two scopes: got %d %+v, %v", code, k, err)
+	}
+	if code, _, errOut := runCLI(t, "", "apikey", "add", "--name", "R", "--scope", "root", "--data", dir); code != 1 || !strings.Contains(errOut, "scope") {
 		t.Fatalf("bad scope: got %d %q", code, errOut)
 	}
 }

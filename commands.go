@@ -101,7 +101,7 @@ func (e env) apikey(ctx context.Context, args []string) error {
 	}
 	fs, data := e.flags("apikey add")
 	name := fs.String("name", "", "what the key is for")
-	scope := fs.String("scope", store.ScopeFull, "full or read")
+	scope := fs.String("scope", store.ScopeFull, "scopes, separated by commas: read, write, send, admin, or full for all four")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -110,11 +110,15 @@ func (e env) apikey(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	k, secret, err := st.CreateAPIKey(ctx, store.NewAPIKey{Name: *name, Scopes: []string{*scope}})
+	var scopes []string
+	for _, sc := range strings.Split(*scope, ",") {
+		scopes = append(scopes, strings.TrimSpace(sc))
+	}
+	k, secret, err := st.CreateAPIKey(ctx, store.NewAPIKey{Name: *name, Scopes: scopes})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Created API key %q (%s access, prefix %s). It is shown only now:\n%s\n", k.Name, *scope, k.Prefix, secret)
+	fmt.Fprintf(e.stdout, "Created API key %q (scopes %s, prefix %s). It is shown only now:\n%s\n", k.Name, strings.Join(k.Scopes, ", "), k.Prefix, secret)
 	return nil
 }
 

@@ -57,7 +57,7 @@ func TestAuthenticateAPIKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AuthenticateAPIKey: %v", err)
 	}
-	if got.ID != k.ID || got.Name != "Shop" || !got.HasScope(ScopeFull) || !got.HasScope(ScopeRead) {
+	if got.ID != k.ID || got.Name != "Shop" || !got.HasScope(ScopeAdmin) || !got.HasScope(ScopeSend) || !got.HasScope(ScopeRead) || len(got.Scopes) != 4 {
 		t.Errorf("authenticated key: got %+v, want %+v", got, k)
 	}
 	if got, err := s.AuthenticateAPIKey(ctx, otherSecret); err != nil || got.ID != other.ID {
@@ -227,8 +227,9 @@ func TestCreateAPIKeyValidation(t *testing.T) {
 		{"blank name", NewAPIKey{Name: "   ", Scopes: []string{ScopeFull}}, []string{"name"}},
 		{"long name", NewAPIKey{Name: strings.Repeat("n", 101), Scopes: []string{ScopeFull}}, []string{"name"}},
 		{"no scopes", NewAPIKey{Name: "Shop"}, []string{"scopes"}},
-		{"unknown scope", NewAPIKey{Name: "Shop", Scopes: []string{"admin"}}, []string{"scopes"}},
-		{"one unknown of two", NewAPIKey{Name: "Shop", Scopes: []string{ScopeRead, "write"}}, []string{"scopes"}},
+		{"unknown scope", NewAPIKey{Name: "Shop", Scopes: []string{"superuser"}}, []string{"scopes"}},
+		{"one unknown of two", NewAPIKey{Name: "Shop", Scopes: []string{ScopeRead, "delete"}}, []string{"scopes"}},
+		{"limit below zero", NewAPIKey{Name: "Shop", Scopes: []string{ScopeRead}, Limits: RateLimits{Read: -1}}, []string{"limits.read"}},
 		{"scope in other case", NewAPIKey{Name: "Shop", Scopes: []string{"FULL"}}, []string{"scopes"}},
 		{"both wrong", NewAPIKey{Name: "", Scopes: nil}, []string{"name", "scopes"}},
 	}

@@ -81,8 +81,8 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	return nil
 }
 
-// DeleteExpired removes expired sessions and login throttles that have lapsed,
-// and returns how many rows went.
+// DeleteExpired removes expired sessions, login throttles that have lapsed
+// and idempotency keys past their day, and returns how many rows went.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	now := s.now()
 	var total int64
@@ -95,6 +95,12 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		total += n
 		res, err = tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE locked_until <= ? AND last_failure <= ?`,
 			unix(now.Add(-throttleWindow)), unix(now.Add(-throttleWindow)))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		total += n
+		res, err = tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at <= ?`, unix(now.Add(-IdempotencyTTL)))
 		if err != nil {
 			return err
 		}

@@ -74,6 +74,9 @@ type General struct {
 	// return path bounces+<token>@BounceDomain and a List-Unsubscribe mailto
 	// of unsubscribe+<token>@BounceDomain; "" leaves both on the From address.
 	BounceDomain string `json:"bounce_domain,omitempty"`
+	// APILimits are each API key's requests a second, by class, unless the
+	// key has its own.
+	APILimits RateLimits `json:"api_limits"`
 }
 
 // DomainLimit caps the messages sent to one recipient domain in an hour.
@@ -120,10 +123,11 @@ func (g General) FirstRetry() time.Duration {
 	return time.Duration(g.FirstRetrySeconds) * time.Second
 }
 
-// Normalize trims every field and drops a trailing slash from the base URL,
+// Normalize gives unset API limits their default, trims every field and drops a trailing slash from the base URL,
 // whose host it writes as DNS does: lower case, an international name in
 // its xn-- form.
 func (g *General) Normalize() {
+	g.APILimits = g.APILimits.Or(DefaultRateLimits)
 	g.OrgName = strings.TrimSpace(g.OrgName)
 	g.PostalAddress = strings.TrimSpace(g.PostalAddress)
 	g.BaseURL = strings.TrimRight(strings.TrimSpace(g.BaseURL), "/")
@@ -202,6 +206,7 @@ func (g General) Validate() map[string]string {
 			errs["bounce_domain"] = msg
 		}
 	}
+	g.APILimits.validate("api_limits.", false, errs)
 	return errs
 }
 
@@ -277,7 +282,7 @@ const generalKey = "general"
 // General returns the general settings, with defaults when none are saved yet.
 func (s *Store) General(ctx context.Context) (General, error) {
 	g := General{Timezone: "UTC", FirstRetrySeconds: DefaultFirstRetry, BouncePausePercent: DefaultBouncePausePercent,
-		ComplaintPausePercent: DefaultComplaintPausePercent, SoftBounceLimit: DefaultSoftBounceLimit}
+		ComplaintPausePercent: DefaultComplaintPausePercent, SoftBounceLimit: DefaultSoftBounceLimit, APILimits: DefaultRateLimits}
 	v, err := s.setting(ctx, s.r, generalKey)
 	if errors.Is(err, ErrNotFound) {
 		return g, nil

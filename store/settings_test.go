@@ -16,7 +16,8 @@ func validGeneral() General {
 }
 
 func defaultGeneral() General {
-	return General{Timezone: "UTC", FirstRetrySeconds: 30, BouncePausePercent: 5, ComplaintPausePercent: 0.1, SoftBounceLimit: 3}
+	return General{Timezone: "UTC", FirstRetrySeconds: 30, BouncePausePercent: 5, ComplaintPausePercent: 0.1, SoftBounceLimit: 3,
+		APILimits: RateLimits{Read: 100, Write: 50, Send: 50}}
 }
 
 func TestGeneralDefaults(t *testing.T) {
@@ -67,6 +68,8 @@ func TestSaveGeneralValidation(t *testing.T) {
 		{"domain limit not a domain", func(g *General) { g.DomainLimits = []DomainLimit{{"gmail", 10}} }, "domain_limits"},
 		{"domain limit of zero", func(g *General) { g.DomainLimits = []DomainLimit{{"gmail.com", 0}} }, "domain_limits"},
 		{"domain listed twice", func(g *General) { g.DomainLimits = []DomainLimit{{"gmail.com", 1}, {"GMAIL.com", 2}} }, "domain_limits"},
+		{"negative read limit", func(g *General) { g.APILimits.Read = -1 }, "api_limits.read"},
+		{"send limit too high", func(g *General) { g.APILimits.Send = 100_001 }, "api_limits.send"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,6 +99,7 @@ func TestSaveGeneralRoundTrip(t *testing.T) {
 		OrgName: "Acme", PostalAddress: "1 Main St\nSpringfield", BaseURL: "https://mail.example.com",
 		FromName: "Acme News", FromEmail: "news@example.com", Timezone: "Europe/London", FirstRetrySeconds: 30,
 		BouncePausePercent: 5, ComplaintPausePercent: 0.1, DomainLimits: []DomainLimit{{"gmail.com", 3000}}, SoftBounceLimit: 3,
+		APILimits: DefaultRateLimits,
 	}
 	saved, err := s.SaveGeneral(ctx, in)
 	if err != nil {

@@ -260,6 +260,19 @@ func queryAll[T any](ctx context.Context, s *Store, what string, scan func(scann
 	return out, nil
 }
 
+// queryOne runs q on the readers and reads its one row with scan:
+// ErrNotFound when there is none; what names the row in errors.
+func queryOne[T any](ctx context.Context, s *Store, what string, scan func(scanner) (T, error), q string, args ...any) (T, error) {
+	v, err := scan(s.r.QueryRowContext(ctx, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, ErrNotFound
+	}
+	if err != nil {
+		return v, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return v, nil
+}
+
 // queryPage reads one page of a list: count gives how many rows there are in
 // all, and q, which takes args and then a limit and an offset, the page.
 func queryPage[T any](ctx context.Context, s *Store, what string, scan func(scanner) (T, error), count, q string, args []any, limit, offset int) ([]T, int, error) {

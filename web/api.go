@@ -17,9 +17,10 @@ import (
 
 // meta describes one page of a list.
 type meta struct {
-	Total   int `json:"total"`
-	Page    int `json:"page"`
-	PerPage int `json:"per_page"`
+	Total      int `json:"total"`
+	Page       int `json:"page"`
+	PerPage    int `json:"per_page"`
+	TotalPages int `json:"total_pages"`
 }
 
 func apiData(c *echo.Context, status int, data any) error {
@@ -30,6 +31,7 @@ func apiList[T any](c *echo.Context, items []T, m meta) error {
 	if items == nil {
 		items = []T{}
 	}
+	m.TotalPages = pageCount(m.Total, m.PerPage)
 	return c.JSON(http.StatusOK, map[string]any{"data": items, "meta": m})
 }
 

@@ -239,7 +239,7 @@ func TestAPIContactListFilters(t *testing.T) {
 	if got := audEmails(out); code != http.StatusOK || !reflect.DeepEqual(got, []string{"ann@example.com"}) {
 		t.Errorf("page 2 of 2: got %d %v, want [ann@example.com]", code, got)
 	}
-	if want := map[string]any{"total": 3.0, "page": 2.0, "per_page": 2.0}; !reflect.DeepEqual(meta, want) {
+	if want := map[string]any{"total": 3.0, "page": 2.0, "per_page": 2.0, "total_pages": 2.0}; !reflect.DeepEqual(meta, want) {
 		t.Errorf("meta: got %v, want %v", meta, want)
 	}
 
@@ -478,7 +478,7 @@ func TestAPIContactsReadOnlyKey(t *testing.T) {
 	}
 	for _, w := range writes {
 		code, out := h.api(ro, w.method, w.path, map[string]any{"email": "b@example.com"})
-		if ec, _ := audError(out); code != http.StatusForbidden || ec != "forbidden" {
+		if ec, _ := audError(out); code != http.StatusForbidden || ec != "insufficient_scope" {
 			t.Errorf("%s %s with a read-only key: got %d %v, want 403", w.method, w.path, code, out)
 		}
 	}

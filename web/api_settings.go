@@ -29,6 +29,9 @@ type generalPatch struct {
 	NoClickTracking *bool `json:"no_click_tracking"`
 	TrackingPrivacy *bool `json:"tracking_privacy"`
 	SoftBounceLimit *int  `json:"soft_bounce_limit"`
+	// APILimits are each key's requests a second, by class; 0 keeps a
+	// class's default.
+	APILimits *store.RateLimits `json:"api_limits"`
 }
 
 func (s *Server) apiSettingsGet(c *echo.Context) error {
@@ -60,10 +63,39 @@ func (s *Server) apiSettingsUpdate(c *echo.Context) error {
 		set(dst, v)
 	}
 	set(&g.SoftBounceLimit, p.SoftBounceLimit)
+	set(&g.APILimits, p.APILimits)
 	g, err = s.store.SaveGeneral(c.Request().Context(), g)
 	if err != nil {
 		return err
 	}
 	s.generalCache.Store(&g)
 	return apiData(c, http.StatusOK, g)
+}
+
+// confirmEmailJSON is the email that asks a double opt-in subscriber to
+// confirm: Go text templates.
+type confirmEmailJSON struct {
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+}
+
+func (s *Server) apiConfirmEmailGet(c *echo.Context) error {
+	e, err := s.store.ConfirmEmail(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, confirmEmailJSON(e))
+}
+
+// apiConfirmEmailUpdate replaces the confirmation email; an empty body
+// field keeps nothing, so send both.
+func (s *Server) apiConfirmEmailUpdate(c *echo.Context) error {
+	var b confirmEmailJSON
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.store.SaveConfirmEmail(c.Request().Context(), store.ConfirmEmail(b), checkConfirmEmail); err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, b)
 }

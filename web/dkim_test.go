@@ -122,7 +122,10 @@ func TestDKIMKeyAPI(t *testing.T) {
 	}
 
 	readOnly := h.apiKey(store.ScopeRead)
-	code, out = h.api(readOnly, http.MethodGet, "/api/v1/dkim-keys", nil)
+	if code, _ := h.api(readOnly, http.MethodGet, "/api/v1/dkim-keys", nil); code != http.StatusForbidden {
+		t.Errorf("read-only list: got %d, want 403: DKIM keys need the admin scope", code)
+	}
+	code, out = h.api(key, http.MethodGet, "/api/v1/dkim-keys", nil)
 	items, _ := out["data"].([]any)
 	if code != http.StatusOK || len(items) != 2 {
 		t.Fatalf("list: got %d %v, want 2 keys", code, out)

@@ -17,6 +17,8 @@ type apiError struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields"`
+	// RequestID names the request in Herald's log.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -109,14 +111,16 @@ func (s *Server) handleError(c *echo.Context, err error) {
 	}
 	r := c.Request()
 	if ae.Status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err, "request_id", requestID(c))
 	}
 	var werr error
 	switch {
 	case r.Method == http.MethodHead:
 		werr = c.NoContent(ae.Status)
 	case isAPIPath(r.URL.Path):
-		werr = c.JSON(ae.Status, map[string]any{"error": ae})
+		out := *ae
+		out.RequestID = requestID(c)
+		werr = c.JSON(ae.Status, map[string]any{"error": &out})
 	case r.Header.Get("HX-Request") == "true":
 		c.Response().Header().Add("Vary", "HX-Request")
 		werr = s.render(c, ae.Status, templates.FlashMessage(templates.Flash{Kind: "error", Text: pageMessage(ae)}))

@@ -187,6 +187,17 @@ func (h *harness) apiKey(scope string) string {
 // api calls the API with key and decodes the JSON answer.
 func (h *harness) api(key, method, path string, payload any) (int, map[string]any) {
 	h.t.Helper()
+	resp, out := h.apiWith(key, method, path, payload, nil)
+	if out == nil && resp.ContentLength != 0 && method != http.MethodHead {
+		h.t.Fatalf("%s %s: answer is not JSON but %s", method, path, resp.Header.Get("Content-Type"))
+	}
+	return resp.StatusCode, out
+}
+
+// apiWith calls the API with key and the extra headers hdr, and returns
+// the answer with its JSON decoded, or nil when it is not JSON.
+func (h *harness) apiWith(key, method, path string, payload any, hdr map[string]string) (*http.Response, map[string]any) {
+	h.t.Helper()
 	var r io.Reader
 	if s, ok := payload.(string); ok {
 		r = strings.NewReader(s)
@@ -194,19 +205,22 @@ func (h *harness) api(key, method, path string, payload any) (int, map[string]an
 		b, _ := json.Marshal(payload)
 		r = strings.NewReader(string(b))
 	}
-	hdr := map[string]string{"Sec-Fetch-Site": "", "Content-Type": "application/json"}
+	all := map[string]string{"Sec-Fetch-Site": "", "Content-Type": "application/json"}
 	if key != "" {
-		hdr["Authorization"] = "Bearer " + key
+		all["Authorization"] = "Bearer " + key
 	}
-	resp := h.request(http.DefaultClient, method, path, r, hdr)
+	for k, v := range hdr {
+		all[k] = v
+	}
+	resp := h.request(http.DefaultClient, method, path, r, all)
 	raw := body(h.t, resp)
 	var out map[string]any
-	if raw != "" {
+	if raw != "" && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal([]byte(raw), &out); err != nil {
 			h.t.Fatalf("%s %s: answer is not JSON: %q", method, path, raw)
 		}
 	}
-	return resp.StatusCode, out
+	return resp, out
 }
 
 func body(t testing.TB, resp *http.Response) string {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,6 +24,7 @@ const (
 	ctxUser       = "user"
 	ctxAPIKey     = "api_key"
 	ctxCSRF       = "csrf"
+	ctxRequestID  = "request_id"
 )
 
 // contentSecurityPolicy allows only Herald's own scripts and styles: no inline
@@ -75,7 +77,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			level = s.log.Debug
 		}
 		level("http", "method", c.Request().Method, "path", path, "status", status,
-			"took", time.Since(start).Round(time.Microsecond), "ip", c.RealIP())
+			"took", time.Since(start).Round(time.Microsecond), "ip", c.RealIP(), "request_id", requestID(c))
 		return err
 	}
 }
@@ -155,34 +157,52 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if !key.HasScope(store.ScopeFull) && c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
-			return apiErr(http.StatusForbidden, "forbidden", "This key is read-only. Use a key with full access to make changes.")
-		}
 		c.Set(ctxAPIKey, key)
 		return next(c)
 	}
 }
 
-// apiRateLimit limits each key to the configured requests per second.
-func (s *Server) apiRateLimit() echo.MiddlewareFunc {
-	limits := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate: s.apiRate, Burst: s.apiBurst, ExpiresIn: 5 * time.Minute,
-	})
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: limits,
-		IdentifierExtractor: func(c *echo.Context) (string, error) {
-			key, ok := c.Get(ctxAPIKey).(store.APIKey)
-			if !ok {
-				return "", errors.New("no api key")
+// anyScope is the scope of the routes every key may call: who am I.
+const anyScope = "any"
+
+// requireScope admits only keys that carry scope.
+func requireScope(scope string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			if key := c.Get(ctxAPIKey).(store.APIKey); scope != anyScope && !key.HasScope(scope) {
+				return apiErr(http.StatusForbidden, "insufficient_scope", fmt.Sprintf(
+					"This call needs a key with the %s scope, and this key has %s. Create a key with it in Settings → API keys.",
+					scope, strings.Join(key.Scopes, ", ")))
 			}
-			return fmt.Sprint(key.ID), nil
-		},
-		DenyHandler: func(c *echo.Context, _ string, _ error) error {
-			c.Response().Header().Set("Retry-After", "1")
-			return apiErr(http.StatusTooManyRequests, "rate_limited",
-				fmt.Sprintf("Too many requests with this key: slow down to %g a second.", s.apiRate))
-		},
-	})
+			return next(c)
+		}
+	}
+}
+
+// requestIDHeader names the request in logs, answers and error envelopes.
+const requestIDHeader = "X-Request-Id"
+
+// requestIDs gives every request an id: the caller's own X-Request-Id when
+// it is a sane token, or a new one, and sends it back on the answer.
+func requestIDs(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		id := c.Request().Header.Get(requestIDHeader)
+		if len(id) > 128 || strings.TrimLeft(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") != "" {
+			id = ""
+		}
+		if id == "" {
+			id = rand.Text()
+		}
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set(requestIDHeader, id)
+		return next(c)
+	}
+}
+
+// requestID is the id requestIDs gave c.
+func requestID(c *echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
 }
 
 func (s *Server) setCookie(c *echo.Context, name, value string, expires time.Time) {

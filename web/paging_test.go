@@ -121,7 +121,7 @@ func TestListPagesArePaged(t *testing.T) {
 func TestPageNumbersAreBounded(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	key := h.apiKey(store.ScopeRead)
+	key := h.apiKey(store.ScopeFull)
 	seedPagedLists(t, h, 2)
 	ctx := context.Background()
 	if _, _, err := h.st.CreateContact(ctx, store.ContactInput{Email: ptrTo("ann@example.com")}, false); err != nil {

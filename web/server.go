@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -31,10 +32,6 @@ type Config struct {
 	Static fs.FS
 	// Jobs reports the scheduler's jobs for Settings → Jobs.
 	Jobs func() []scheduler.JobStatus
-	// APIRate and APIBurst limit each API key's requests per second; zero
-	// values mean 20 a second in bursts of 100.
-	APIRate  float64
-	APIBurst int
 	// DataDir holds uploaded files while they are imported.
 	DataDir string
 	// Imports is the import worker, woken when an import is queued.
@@ -61,9 +58,11 @@ type Server struct {
 	imports    scheduler.Waker
 	challenges *challenges
 	previews   previews
-	apiRate    float64
-	apiBurst   int
-	echo       *echo.Echo
+	// limits holds each API key's rate buckets.
+	limits *rateLimiter
+	// scopes holds the scope of each API route, by method and path.
+	scopes map[string]string
+	echo   *echo.Echo
 	// minFreeDisk is the free space /healthz asks of the data directory.
 	minFreeDisk uint64
 
@@ -80,16 +79,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("web: static files: %w", err)
 	}
 	s := &Server{
-		store:    cfg.Store,
-		out:      cfg.Outbound,
-		log:      cfg.Logger,
-		version:  cfg.Version,
-		assets:   a,
-		jobs:     cfg.Jobs,
-		dataDir:  cfg.DataDir,
-		imports:  cfg.Imports,
-		apiRate:  cfg.APIRate,
-		apiBurst: cfg.APIBurst,
+		store:   cfg.Store,
+		out:     cfg.Outbound,
+		log:     cfg.Logger,
+		version: cfg.Version,
+		assets:  a,
+		jobs:    cfg.Jobs,
+		dataDir: cfg.DataDir,
+		imports: cfg.Imports,
+		limits:  newRateLimiter(time.Now),
+		scopes:  map[string]string{},
 	}
 	s.minFreeDisk = cfg.MinFreeDisk
 	if s.minFreeDisk == 0 {
@@ -101,9 +100,6 @@ func New(cfg Config) (*Server, error) {
 	s.challenges = newChallenges(cfg.ChallengeBits)
 	if s.dataDir == "" {
 		s.dataDir = filepath.Dir(cfg.Store.Path())
-	}
-	if s.apiRate == 0 {
-		s.apiRate, s.apiBurst = 20, 100
 	}
 	e := echo.New()
 	e.Logger = cfg.Logger
