@@ -106,7 +106,7 @@ func APIKeysPage(p APIKeysProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " <section class=\"card\"><h2 class=\"card-title\">Create a key</h2><p class=\"muted\">Send it as <code>Authorization: Bearer &lt;key&gt;</code> to <code>/api/v1/</code>.</p><form class=\"form\" method=\"post\" action=\"/settings/api-keys\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " <section class=\"card\"><h2 class=\"card-title\">Create a key</h2><p class=\"muted\">Send it as <code>Authorization: Bearer &lt;key&gt;</code> to <code>/api/v1/</code>. The <a href=\"/settings/api\">API reference</a> lists every call and the scope it needs.</p><form class=\"form\" method=\"post\" action=\"/settings/api-keys\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -148,12 +148,7 @@ func jsonKind(goKind string) string {
 
 func (s *Server) apiMe(c *echo.Context) error {
 	key := c.Get(ctxAPIKey).(store.APIKey)
-	return apiData(c, http.StatusOK, map[string]any{
-		"id":     key.ID,
-		"name":   key.Name,
-		"prefix": key.Prefix,
-		"scopes": key.Scopes,
-	})
+	return apiData(c, http.StatusOK, meJSON{ID: key.ID, Name: key.Name, Prefix: key.Prefix, Scopes: orEmpty(key.Scopes)})
 }
 
 // apiDelete answers DELETE /…/{id}: 204 once del has removed the thing,
@@ -169,4 +164,17 @@ func apiDelete(del func(context.Context, int64) error) echo.HandlerFunc {
 		}
 		return c.NoContent(http.StatusNoContent)
 	}
+}
+
+// meJSON is the key a call was made with.
+type meJSON struct {
+	ID     int64    `json:"id"`
+	Name   string   `json:"name"`
+	Prefix string   `json:"prefix"`
+	Scopes []string `json:"scopes"`
+}
+
+// countJSON is how many things match.
+type countJSON struct {
+	Count int `json:"count"`
 }

@@ -224,9 +224,7 @@ func (s *Server) apiCampaignSchedule(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var b struct {
-		SendAt string `json:"send_at"`
-	}
+	var b scheduleBody
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
@@ -249,8 +247,8 @@ func (s *Server) apiCampaignDuplicate(c *echo.Context) error {
 	return apiData(c, http.StatusCreated, toCampaignJSON(x))
 }
 
-// testResult is what one address of a test send got.
-type testResult struct {
+// testSendJSON is what one address of a test send got.
+type testSendJSON struct {
 	Email     string `json:"email"`
 	Delivered bool   `json:"delivered"`
 	Reply     string `json:"reply,omitempty"`
@@ -264,10 +262,7 @@ func (s *Server) apiCampaignTest(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var b struct {
-		Emails    []string `json:"emails"`
-		ContactID int64    `json:"contact_id"`
-	}
+	var b campaignTestBody
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
@@ -275,11 +270,11 @@ func (s *Server) apiCampaignTest(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := []testResult{}
+	out := []testSendJSON{}
 	for _, r := range res {
-		out = append(out, testResult{Email: r.Email, Delivered: r.Delivered, Reply: r.Reply, Error: r.Detail})
+		out = append(out, testSendJSON{Email: r.Email, Delivered: r.Delivered, Reply: r.Reply, Error: r.Detail})
 	}
-	return apiData(c, http.StatusOK, map[string]any{"results": out})
+	return apiData(c, http.StatusOK, testResultsJSON{out})
 }
 
 // apiCampaignChange pauses, resumes, cancels or unschedules a campaign.
@@ -306,7 +301,7 @@ func (s *Server) apiCampaignResendFailed(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return apiData(c, http.StatusOK, map[string]int{"queued": n})
+	return apiData(c, http.StatusOK, queuedJSON{n})
 }
 
 // campaignStats is a campaign's progress: its outbox by status, who was
@@ -406,4 +401,27 @@ func toSendJSON(sd store.Send) sendJSON {
 		j.NextAttempt = optTime(sd.NextAttempt)
 	}
 	return j
+}
+
+// scheduleBody schedules a campaign: a time in RFC 3339, or in the
+// organisation's timezone without an offset.
+type scheduleBody struct {
+	SendAt string `json:"send_at"`
+}
+
+// campaignTestBody sends a test of a campaign to a few addresses, rendered
+// for a contact.
+type campaignTestBody struct {
+	Emails    []string `json:"emails"`
+	ContactID int64    `json:"contact_id"`
+}
+
+// testResultsJSON is how each test message went.
+type testResultsJSON struct {
+	Results []testSendJSON `json:"results"`
+}
+
+// queuedJSON is how many messages were queued again.
+type queuedJSON struct {
+	Queued int `json:"queued"`
 }

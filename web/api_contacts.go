@@ -279,7 +279,7 @@ func (s *Server) apiContactBulk(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return apiData(c, http.StatusOK, map[string]any{"action": b.Action, "changed": n})
+	return apiData(c, http.StatusOK, bulkResultJSON{Action: b.Action, Changed: n})
 }
 
 func (s *Server) apiTagList(c *echo.Context) error {
@@ -323,4 +323,10 @@ func (s *Server) apiContactExportAll(c *echo.Context) error {
 		return err
 	}
 	return s.exportContacts(c, f, c.QueryParam("format"))
+}
+
+// bulkResultJSON is what a bulk action changed.
+type bulkResultJSON struct {
+	Action  string `json:"action"`
+	Changed int    `json:"changed"`
 }

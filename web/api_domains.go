@@ -90,11 +90,7 @@ func (s *Server) apiDKIMKeyGet(c *echo.Context) error {
 // apiDKIMKeyCreate generates a key; the selector defaults to herald1 and
 // the algorithm to rsa.
 func (s *Server) apiDKIMKeyCreate(c *echo.Context) error {
-	var b struct {
-		Domain    string `json:"domain"`
-		Selector  string `json:"selector"`
-		Algorithm string `json:"algorithm"`
-	}
+	var b dkimKeyBody
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
@@ -119,9 +115,7 @@ func (s *Server) apiDKIMKeyUpdate(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var b struct {
-		Enabled *bool `json:"enabled"`
-	}
+	var b dkimKeyPatch
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
@@ -161,10 +155,30 @@ func (s *Server) apiDomainCheck(c *echo.Context) error {
 	return apiData(c, http.StatusOK, toReportJSON(rep))
 }
 
-func toReportJSON(rep mailer.DomainReport) map[string]any {
+// domainReportJSON is how a domain's DNS records stand.
+type domainReportJSON struct {
+	Domain string         `json:"domain"`
+	OK     bool           `json:"ok"`
+	Checks []dnsCheckJSON `json:"checks"`
+}
+
+func toReportJSON(rep mailer.DomainReport) domainReportJSON {
 	checks := make([]dnsCheckJSON, 0, len(rep.Checks))
 	for _, ch := range rep.Checks {
 		checks = append(checks, dnsCheckJSON{Kind: ch.Kind, Name: ch.Name, Status: ch.Status, Found: ch.Found, Advice: ch.Advice})
 	}
-	return map[string]any{"domain": rep.Domain, "ok": rep.OK(), "checks": checks}
+	return domainReportJSON{Domain: rep.Domain, OK: rep.OK(), Checks: checks}
+}
+
+// dkimKeyBody makes a signing key for a domain; the selector defaults to
+// "herald" and the algorithm to rsa.
+type dkimKeyBody struct {
+	Domain    string `json:"domain"`
+	Selector  string `json:"selector"`
+	Algorithm string `json:"algorithm"`
+}
+
+// dkimKeyPatch turns a key on or off.
+type dkimKeyPatch struct {
+	Enabled *bool `json:"enabled"`
 }

@@ -120,7 +120,7 @@ func messageAccepted(c *echo.Context, m store.Message, replay bool) error {
 	if replay {
 		status = http.StatusOK
 	}
-	return apiData(c, status, map[string]any{"id": m.ID, "status": m.Status})
+	return apiData(c, status, messageAcceptedJSON{ID: m.ID, Status: m.Status})
 }
 
 func (s *Server) apiMessageGet(c *echo.Context) error {
@@ -160,4 +160,10 @@ func (s *Server) apiMessageList(c *echo.Context) error {
 		out = append(out, toMessageJSON(x))
 	}
 	return apiList(c, out, m)
+}
+
+// messageAcceptedJSON is a message taken for sending.
+type messageAcceptedJSON struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"`
 }

@@ -266,9 +266,7 @@ func (s *Server) apiRelayTest(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		To string `json:"to"`
-	}
+	var body relayTestBody
 	if err := bindJSON(c, &body); err != nil {
 		return err
 	}
@@ -292,4 +290,9 @@ func (s *Server) apiRelayTest(c *echo.Context) error {
 		res.QuotaError = out.QuotaErr.Error()
 	}
 	return apiData(c, http.StatusOK, res)
+}
+
+// relayTestBody sends a test message through a relay.
+type relayTestBody struct {
+	To string `json:"to"`
 }

@@ -114,14 +114,12 @@ func (s *Server) apiSegmentCount(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return apiData(c, http.StatusOK, map[string]int{"count": n})
+	return apiData(c, http.StatusOK, countJSON{n})
 }
 
 // apiSegmentPreview counts the contacts unsaved rules would match.
 func (s *Server) apiSegmentPreview(c *echo.Context) error {
-	var b struct {
-		Rules json.RawMessage `json:"rules"`
-	}
+	var b rulesBody
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
@@ -133,5 +131,10 @@ func (s *Server) apiSegmentPreview(c *echo.Context) error {
 	if err != nil {
 		return ruleValidation(err)
 	}
-	return apiData(c, http.StatusOK, map[string]int{"count": n})
+	return apiData(c, http.StatusOK, countJSON{n})
+}
+
+// rulesBody is segment rules to count, unsaved.
+type rulesBody struct {
+	Rules json.RawMessage `json:"rules"`
 }

@@ -39,7 +39,7 @@ func (s *Server) apiSettingsGet(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return apiData(c, http.StatusOK, g)
+	return apiData(c, http.StatusOK, generalOut(g))
 }
 
 func (s *Server) apiSettingsUpdate(c *echo.Context) error {
@@ -69,7 +69,7 @@ func (s *Server) apiSettingsUpdate(c *echo.Context) error {
 		return err
 	}
 	s.generalCache.Store(&g)
-	return apiData(c, http.StatusOK, g)
+	return apiData(c, http.StatusOK, generalOut(g))
 }
 
 // confirmEmailJSON is the email that asks a double opt-in subscriber to
@@ -98,4 +98,10 @@ func (s *Server) apiConfirmEmailUpdate(c *echo.Context) error {
 		return err
 	}
 	return apiData(c, http.StatusOK, b)
+}
+
+// generalOut is g as the API shows it: a list is [] when empty, never null.
+func generalOut(g store.General) store.General {
+	g.DomainLimits = orEmpty(g.DomainLimits)
+	return g
 }

@@ -41,11 +41,7 @@ func (s *Server) apiSuppressionList(c *echo.Context) error {
 }
 
 func (s *Server) apiSuppressionCreate(c *echo.Context) error {
-	var b struct {
-		Kind   string `json:"kind"`
-		Value  string `json:"value"`
-		Reason string `json:"reason"`
-	}
+	var b suppressionBody
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
@@ -68,5 +64,19 @@ func (s *Server) apiSuppressionImport(c *echo.Context) error {
 	for _, e := range res.Invalid {
 		invalid = append(invalid, importErrorJSON{Line: e.Line, Reason: e.Reason})
 	}
-	return apiData(c, http.StatusOK, map[string]any{"added": res.Added, "already": res.Already, "errors": invalid})
+	return apiData(c, http.StatusOK, suppressionImportJSON{Added: res.Added, Already: res.Already, Errors: invalid})
+}
+
+// suppressionBody blocks an address or a whole domain.
+type suppressionBody struct {
+	Kind   string `json:"kind"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+}
+
+// suppressionImportJSON is what an import of suppressions did.
+type suppressionImportJSON struct {
+	Added   int               `json:"added"`
+	Already int               `json:"already"`
+	Errors  []importErrorJSON `json:"errors"`
 }

@@ -237,10 +237,7 @@ func (s *Server) apiTemplatePreview(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var b struct {
-		ContactID int64          `json:"contact_id"`
-		Data      map[string]any `json:"data"`
-	}
+	var b previewBody
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
@@ -253,5 +250,18 @@ func (s *Server) apiTemplatePreview(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return apiData(c, http.StatusOK, map[string]string{"subject": r.Subject, "html": r.HTML, "text": r.Text})
+	return apiData(c, http.StatusOK, previewJSON{Subject: r.Subject, HTML: r.HTML, Text: r.Text})
+}
+
+// previewBody renders a template for a contact, or for sample data.
+type previewBody struct {
+	ContactID int64          `json:"contact_id"`
+	Data      map[string]any `json:"data"`
+}
+
+// previewJSON is a rendered template.
+type previewJSON struct {
+	Subject string `json:"subject"`
+	HTML    string `json:"html"`
+	Text    string `json:"text"`
 }

@@ -22,12 +22,7 @@ func TestBrowserTemplateEditorLivePreview(t *testing.T) {
 	base := h.ts.URL
 	var first chromedp.AttributeResult
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#email`)),
-		chromedp.SendKeys(chromedp.CSS(`#email`), ownerEmail),
-		chromedp.SendKeys(chromedp.CSS(`#password`), ownerPassword),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.sidenav`)),
+		signInAs(base, ownerEmail, ownerPassword),
 
 		chromedp.Navigate(base+"/templates"),
 		chromedp.WaitVisible(chromedp.CSS(`#name`)),

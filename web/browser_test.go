@@ -73,6 +73,18 @@ func screenshot(name string) chromedp.Action[chromedp.Void] {
 	}
 }
 
+// signInAs signs in on Herald's sign-in page at base.
+func signInAs(base, email, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.sidenav`)),
+	)
+}
+
 // into runs an action that returns a value and stores the value in dst.
 func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {

@@ -409,12 +409,7 @@ func TestBrowserSendingDomains(t *testing.T) {
 	h.createOwner()
 	base := h.ts.URL
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#email`)),
-		chromedp.SendKeys(chromedp.CSS(`#email`), ownerEmail),
-		chromedp.SendKeys(chromedp.CSS(`#password`), ownerPassword),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.sidenav`)),
+		signInAs(base, ownerEmail, ownerPassword),
 		chromedp.Navigate(base+"/settings"),
 		chromedp.Click(chromedp.Search(`//nav[@class="tabs"]//a[text()="Sending domains"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#dkim_domain`)),

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -34,6 +35,9 @@ type harness struct {
 	ts     *httptest.Server
 	client *http.Client
 	out    *outbound.Service
+
+	specOnce  sync.Once
+	specCache *specCheck
 }
 
 // harnessConfig is what a harness is built from: the server's config and
@@ -132,6 +136,17 @@ func (h *harness) request(c *http.Client, method, path string, body io.Reader, h
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(func() { resp.Body.Close() })
+	if isAPIPath(path) {
+		// Every API answer a test receives is held to the OpenAPI description.
+		raw, err := io.ReadAll(resp.Body)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(raw))
+		if err := h.spec().check(method, path, resp, raw); err != nil {
+			h.t.Errorf("%s %s: the answer does not match the OpenAPI description: %v", method, path, err)
+		}
+	}
 	if isTrackingPath(path) {
 		// A tracking hit reaches the counts a moment after its answer;
 		// what the test reads next is what an owner sees by then.
@@ -192,6 +207,18 @@ func (h *harness) api(key, method, path string, payload any) (int, map[string]an
 		h.t.Fatalf("%s %s: answer is not JSON but %s", method, path, resp.Header.Get("Content-Type"))
 	}
 	return resp.StatusCode, out
+}
+
+// spec is the OpenAPI description the harness's server serves.
+func (h *harness) spec() *specCheck {
+	h.specOnce.Do(func() {
+		doc, err := h.srv.openAPIDoc(h.ts.URL)
+		if err != nil {
+			h.t.Fatalf("openapi: %v", err)
+		}
+		h.specCache = newSpecCheck(roundTrip(doc))
+	})
+	return h.specCache
 }
 
 // apiWith calls the API with key and the extra headers hdr, and returns

@@ -285,12 +285,7 @@ func TestBrowserAddSESRelay(t *testing.T) {
 	base := h.ts.URL
 	var query, result, list string
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#email`)),
-		chromedp.SendKeys(chromedp.CSS(`#email`), ownerEmail),
-		chromedp.SendKeys(chromedp.CSS(`#password`), ownerPassword),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.sidenav`)),
+		signInAs(base, ownerEmail, ownerPassword),
 		chromedp.Navigate(base+"/settings/relays/new"),
 		chromedp.WaitVisible(chromedp.CSS(`#host`)),
 		chromedp.Click(chromedp.Search(`//nav[@aria-label="Kind of relay"]//a[text()="Amazon SES"]`)),

@@ -28,13 +28,14 @@ import (
 // PublicRoutes are the only routes an anonymous visitor may use; every other
 // route must refuse anonymous requests.
 var PublicRoutes = map[string]bool{
-	"GET /healthz":     true,
-	"GET /static/*":    true,
-	"GET /setup":       true,
-	"POST /setup":      true,
-	"GET /login":       true,
-	"POST /login":      true,
-	"GET /favicon.ico": true,
+	"GET /healthz":             true,
+	"GET /api/v1/openapi.json": true,
+	"GET /static/*":            true,
+	"GET /setup":               true,
+	"POST /setup":              true,
+	"GET /login":               true,
+	"POST /login":              true,
+	"GET /favicon.ico":         true,
 
 	"GET /subscribe/:id":             true,
 	"POST /subscribe/:id":            true,
@@ -217,7 +218,9 @@ func (s *Server) routes(e *echo.Echo) {
 	pages.POST("/settings/api-keys/:id/revoke", s.apiKeyRevoke)
 	pages.POST("/settings/api-keys/:id/limits", s.apiKeySetLimits)
 	pages.GET("/settings/jobs", s.jobList)
+	pages.GET("/settings/api", s.apiReference)
 
+	e.GET("/api/v1/openapi.json", s.apiOpenAPI)
 	api := apiGroup{s, e.Group("/api", s.requireAPIKey)}
 	const read, write, send, admin = store.ScopeRead, store.ScopeWrite, store.ScopeSend, store.ScopeAdmin
 	api.GET(anyScope, "/v1/me", s.apiMe)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,11 @@ type Server struct {
 	minFreeDisk uint64
 
 	generalCache atomic.Pointer[store.General]
+
+	// The OpenAPI description, built on first use.
+	openAPIOnce  sync.Once
+	openAPICache map[string]any
+	openAPIErr   error
 }
 
 // New builds the server and its routes.

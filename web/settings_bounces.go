@@ -122,7 +122,13 @@ func (s *Server) apiFeedbackSettingsGet(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fs := s.feedbackSettingsOf(s.general(), h)
+	return s.feedbackSettingsOut(c, s.general(), h)
+}
+
+// feedbackSettingsOut answers with the settings and each SES relay's
+// notification address.
+func (s *Server) feedbackSettingsOut(c *echo.Context, g store.General, h store.FeedbackHooks) error {
+	fs := s.feedbackSettingsOf(g, h)
 	relays, err := s.store.Relays(c.Request().Context())
 	if err != nil {
 		return err
@@ -148,5 +154,5 @@ func (s *Server) apiFeedbackSettingsUpdate(c *echo.Context) error {
 		return err
 	}
 	s.generalCache.Store(&g)
-	return apiData(c, http.StatusOK, s.feedbackSettingsOf(g, h))
+	return s.feedbackSettingsOut(c, g, h)
 }

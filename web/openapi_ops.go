@@ -1,0 +1,136 @@
+package web
+
+import (
+	"herald/scheduler/outbound"
+	"herald/store"
+)
+
+// Query parameters several lists share.
+var (
+	contactFilters = []apiParam{
+		qs("q", "Search in email and name."),
+		qs("tag", "Only contacts with this tag."),
+		qs("status", "Only contacts with this status.", store.StatusActive, store.StatusUnsubscribed, store.StatusBounced, store.StatusComplained, store.StatusBlocked),
+		qi("list_id", "Only members of this list."),
+		qi("segment_id", "Only contacts this segment matches."),
+	}
+	allBreakdown = qs("all", "1 for every row rather than the largest.", "1")
+)
+
+// apiOps documents every API route, by method and path as echo has it. A
+// test checks it against the route table both ways.
+var apiOps = map[string]apiOp{
+	"GET /api/v1/openapi.json": {Summary: "This description", Doc: "The OpenAPI 3.1 description of this API, with this install's base URL as its server. It needs no key.",
+		Data: nil, Raw: "application/json"},
+	"GET /api/v1/me": {Summary: "The key in use", Doc: "Who am I: the key this call was made with and its scopes. Every key may call it.", Data: meJSON{}},
+
+	// Settings and the install.
+	"GET /api/v1/settings":              {Summary: "General settings", Data: store.General{}},
+	"PATCH /api/v1/settings":            {Summary: "Change general settings", Doc: "Fields left out keep their value.", Body: generalPatch{}, Data: store.General{}, Example: `{"org_name": "Acme", "from_email": "news@example.com", "api_limits": {"read": 100, "write": 50, "send": 50}}`},
+	"GET /api/v1/settings/feedback":     {Summary: "Bounce and webhook settings", Doc: "The addresses providers post bounces to carry secrets.", Data: feedbackSettings{}},
+	"PUT /api/v1/settings/feedback":     {Summary: "Change bounce and webhook settings", Doc: "Fields left out keep their value; a key given as \"\" is removed.", Body: store.FeedbackSettings{}, Data: feedbackSettings{}},
+	"GET /api/v1/settings/emails":       {Summary: "The confirmation email", Doc: "The email that asks a double opt-in subscriber to confirm: Go text templates.", Data: confirmEmailJSON{}},
+	"PUT /api/v1/settings/emails":       {Summary: "Change the confirmation email", Doc: "The text must contain {{.ConfirmURL}}.", Body: confirmEmailJSON{}, Data: confirmEmailJSON{}},
+	"GET /api/v1/jobs":                  {Summary: "Scheduled jobs", Doc: "The built-in scheduler's jobs, when each last ran and how.", Data: []jobJSON{}},
+	"GET /api/v1/api-keys":              {Summary: "List API keys", Doc: "Newest first, revoked ones included. Secrets are never shown again.", Data: apiKeyJSON{}, List: true},
+	"POST /api/v1/api-keys":             {Summary: "Create an API key", Doc: "The answer carries the secret, once. Scopes: read, write, send, admin, or full for all four.", Body: apiKeyBody{}, Data: apiKeyJSON{}, Status: 201, Example: `{"name": "Shop", "scopes": ["send"], "limits": {"send": 20}}`},
+	"GET /api/v1/api-keys/:id":          {Summary: "An API key", Data: apiKeyJSON{}},
+	"PATCH /api/v1/api-keys/:id":        {Summary: "Change a key's rate limits", Doc: "A limit of 0 takes the install's.", Body: apiKeyPatch{}, Data: apiKeyJSON{}},
+	"DELETE /api/v1/api-keys/:id":       {Summary: "Revoke an API key", Doc: "Requests with it are refused from now on."},
+	"GET /api/v1/relays":                {Summary: "List relays", Doc: "No password or secret ever leaves.", Data: relayJSON{}, List: true},
+	"POST /api/v1/relays":               {Summary: "Add a relay", Doc: "An SMTP relay or Amazon SES.", Body: relayPatch{}, Data: relayJSON{}, Status: 201, Example: `{"name": "Postmark", "kind": "smtp", "host": "smtp.postmarkapp.com", "port": 587, "tls": "starttls", "username": "token", "password": "token"}`},
+	"GET /api/v1/relays/:id":            {Summary: "A relay", Data: relayJSON{}},
+	"PATCH /api/v1/relays/:id":          {Summary: "Change a relay", Doc: "Fields left out keep their value.", Body: relayPatch{}, Data: relayJSON{}},
+	"DELETE /api/v1/relays/:id":         {Summary: "Delete a relay"},
+	"POST /api/v1/relays/:id/test":      {Summary: "Send a test through a relay", Body: relayTestBody{}, Data: testResultJSON{}, Example: `{"to": "me@example.com"}`},
+	"GET /api/v1/dkim-keys":             {Summary: "List DKIM keys", Data: dkimKeyJSON{}, List: true},
+	"POST /api/v1/dkim-keys":            {Summary: "Make a DKIM key", Doc: "Herald makes the key pair; publish the DNS record the answer gives.", Body: dkimKeyBody{}, Data: dkimKeyJSON{}, Status: 201, Example: `{"domain": "example.com"}`},
+	"GET /api/v1/dkim-keys/:id":         {Summary: "A DKIM key", Data: dkimKeyJSON{}},
+	"PATCH /api/v1/dkim-keys/:id":       {Summary: "Turn a DKIM key on or off", Body: dkimKeyPatch{}, Data: dkimKeyJSON{}},
+	"DELETE /api/v1/dkim-keys/:id":      {Summary: "Delete a DKIM key"},
+	"GET /api/v1/domains/:domain/check": {Summary: "Check a domain's DNS", Doc: "SPF, DKIM, DMARC and MX, looked up now.", Data: domainReportJSON{}},
+
+	// The audience.
+	"GET /api/v1/contacts":             {Summary: "List contacts", Query: contactFilters, Data: contactJSON{}, List: true},
+	"POST /api/v1/contacts":            {Summary: "Create a contact", Doc: "With upsert=true an existing contact with the email is updated instead, and the answer is 200.", Query: []apiParam{qb("upsert", "Update the contact with this email if there is one.")}, Body: contactBody{}, Data: contactJSON{}, Status: 201, Also: []int{200}, Example: `{"email": "ann@example.com", "first_name": "Ann", "attributes": {"city": "Leeds", "plan": "pro"}, "tags": ["customer"], "lists": [1]}`},
+	"GET /api/v1/contacts/export":      {Summary: "Export contacts", Doc: "Every contact the filters match, streamed.", Query: append([]apiParam{qs("format", "csv (the default) or json.", "csv", "json")}, contactFilters...), Raw: "text/csv, application/json"},
+	"POST /api/v1/contacts/bulk":       {Summary: "Change many contacts at once", Doc: "Tag, untag, add to or remove from a list, unsubscribe, block or delete the contacts the filter matches, or the ids given.", Body: bulkBody{}, Data: bulkResultJSON{}, Example: `{"action": "tag", "tag": "vip", "ids": [1, 2, 3]}`},
+	"GET /api/v1/contacts/:id":         {Summary: "A contact", Data: contactJSON{}},
+	"PATCH /api/v1/contacts/:id":       {Summary: "Change a contact", Doc: "Fields left out keep their value.", Body: contactBody{}, Data: contactJSON{}, Example: `{"attributes": {"plan": "team"}, "tags": ["customer", "vip"]}`},
+	"DELETE /api/v1/contacts/:id":      {Summary: "Delete a contact"},
+	"GET /api/v1/contacts/:id/export":  {Summary: "Everything Herald holds on a contact", Doc: "For a data subject's access request: a JSON file.", Raw: "application/json"},
+	"GET /api/v1/contacts/:id/events":  {Summary: "A contact's timeline", Data: []eventJSON{}},
+	"GET /api/v1/contacts/:id/sends":   {Summary: "The campaign messages sent to a contact", Data: []contactSendJSON{}},
+	"POST /api/v1/contacts/:id/erase":  {Summary: "Erase a contact", Doc: "Removes the person's data and keeps a suppressed, anonymous record, for a right-to-be-forgotten request.", Data: contactJSON{}},
+	"GET /api/v1/tags":                 {Summary: "List tags", Doc: "Every tag in use.", Data: []string{}},
+	"GET /api/v1/lists":                {Summary: "List lists", Data: listJSON{}, List: true},
+	"POST /api/v1/lists":               {Summary: "Create a list", Body: listBody{}, Data: listJSON{}, Status: 201, Example: `{"name": "Newsletter", "opt_in": "double"}`},
+	"GET /api/v1/lists/:id":            {Summary: "A list", Data: listJSON{}},
+	"PATCH /api/v1/lists/:id":          {Summary: "Change a list", Body: listBody{}, Data: listJSON{}},
+	"DELETE /api/v1/lists/:id":         {Summary: "Delete a list", Doc: "Its members stay contacts."},
+	"GET /api/v1/segments":             {Summary: "List segments", Data: segmentJSON{}, List: true},
+	"POST /api/v1/segments":            {Summary: "Create a segment", Body: segmentBody{}, Data: segmentJSON{}, Status: 201, Example: `{"name": "VIPs in Leeds", "rules": {"match": "all", "conditions": [{"field": "tag", "op": "eq", "value": "vip"}, {"field": "attributes.city", "op": "eq", "value": "Leeds"}]}}`},
+	"POST /api/v1/segments/count":      {Summary: "Count what rules match", Doc: "Unsaved rules, counted now.", Body: rulesBody{}, Data: countJSON{}, Example: `{"rules": {"match": "all", "conditions": [{"field": "tag", "op": "eq", "value": "vip"}]}}`},
+	"GET /api/v1/segments/:id":         {Summary: "A segment", Data: segmentJSON{}},
+	"PATCH /api/v1/segments/:id":       {Summary: "Change a segment", Body: segmentBody{}, Data: segmentJSON{}},
+	"DELETE /api/v1/segments/:id":      {Summary: "Delete a segment"},
+	"GET /api/v1/segments/:id/count":   {Summary: "Count a segment", Data: countJSON{}},
+	"GET /api/v1/imports":              {Summary: "List imports", Data: importJSON{}, List: true},
+	"POST /api/v1/imports":             {Summary: "Import contacts from a CSV file", Doc: "The import runs in the background; follow it at its Location.", Form: importForm, Data: importJSON{}, Status: 202},
+	"GET /api/v1/imports/:id":          {Summary: "An import and its progress", Data: importJSON{}},
+	"GET /api/v1/suppressions":         {Summary: "List suppressions", Doc: "Addresses and domains never sent to.", Query: []apiParam{qs("q", "Search in the address or domain.")}, Data: suppressionJSON{}, List: true},
+	"POST /api/v1/suppressions":        {Summary: "Suppress an address or a domain", Doc: "200 when it was already suppressed.", Body: suppressionBody{}, Data: suppressionJSON{}, Status: 201, Also: []int{200}, Example: `{"kind": "email", "value": "bob@example.com", "reason": "Asked by phone"}`},
+	"POST /api/v1/suppressions/import": {Summary: "Suppress the addresses of a CSV file", Form: []apiParam{{Name: "file", Type: "file", Doc: "A CSV file with an email column."}, qs("reason", "Why, kept with each.")}, Data: suppressionImportJSON{}},
+	"DELETE /api/v1/suppressions/:id":  {Summary: "Lift a suppression"},
+
+	// Content.
+	"GET /api/v1/templates":                                {Summary: "List templates", Query: []apiParam{qs("kind", "Only templates of this kind.", store.KindCampaign, store.KindTransactional, store.KindLayout)}, Data: templateJSON{}, List: true},
+	"POST /api/v1/templates":                               {Summary: "Create a template", Doc: "Checked when saved: a template that does not render is refused with the reason.", Body: templateBody{}, Data: templateJSON{}, Status: 201, Example: `{"name": "Receipt", "kind": "transactional", "subject": "Your order {{.Data.order}}", "markdown": "Hello {{.FirstName}}, thank you for order {{.Data.order}}."}`},
+	"GET /api/v1/templates/:id":                            {Summary: "A template", Data: templateJSON{}},
+	"PATCH /api/v1/templates/:id":                          {Summary: "Change a template", Doc: "Each change keeps the version before it.", Body: templateBody{}, Data: templateJSON{}},
+	"DELETE /api/v1/templates/:id":                         {Summary: "Delete a template"},
+	"GET /api/v1/templates/:id/versions":                   {Summary: "A template's versions", Data: templateJSON{}, List: true},
+	"GET /api/v1/templates/:id/versions/:version":          {Summary: "One version of a template", Data: templateJSON{}},
+	"POST /api/v1/templates/:id/versions/:version/restore": {Summary: "Restore a version", Data: templateJSON{}},
+	"POST /api/v1/templates/:id/preview":                   {Summary: "Render a template", Doc: "For a contact, or for the data given.", Body: previewBody{}, Data: previewJSON{}, Example: `{"data": {"order": "A-1001"}}`},
+	"GET /api/v1/media":                                    {Summary: "List images", Data: mediaJSON{}, List: true},
+	"POST /api/v1/media":                                   {Summary: "Upload an image", Form: []apiParam{{Name: "file", Type: "file", Doc: "A PNG, JPEG, GIF or WebP image."}}, Data: mediaJSON{}, Status: 201},
+	"DELETE /api/v1/media/:id":                             {Summary: "Delete an image"},
+
+	// Campaigns and their results.
+	"GET /api/v1/campaigns":                    {Summary: "List campaigns", Query: []apiParam{qs("status", "Only campaigns with this status.", store.CampaignDraft, store.CampaignScheduled, store.CampaignSending, store.CampaignPaused, store.CampaignSent, store.CampaignCancelled)}, Data: campaignJSON{}, List: true},
+	"POST /api/v1/campaigns":                   {Summary: "Create a campaign", Body: campaignBody{}, Data: campaignJSON{}, Status: 201, Example: `{"name": "June news", "subject": "What is new in June", "markdown": "Hello {{.FirstName}}!", "list_ids": [1]}`},
+	"GET /api/v1/campaigns/:id":                {Summary: "A campaign", Data: campaignJSON{}},
+	"PATCH /api/v1/campaigns/:id":              {Summary: "Change a campaign", Doc: "Only a draft or a scheduled campaign can change.", Body: campaignBody{}, Data: campaignJSON{}},
+	"DELETE /api/v1/campaigns/:id":             {Summary: "Delete a campaign", Doc: "Not while it sends."},
+	"POST /api/v1/campaigns/:id/send":          {Summary: "Send a campaign now", Data: campaignJSON{}, Status: 202},
+	"POST /api/v1/campaigns/:id/schedule":      {Summary: "Schedule a campaign", Body: scheduleBody{}, Data: campaignJSON{}, Example: `{"send_at": "2026-06-01T09:00:00Z"}`},
+	"POST /api/v1/campaigns/:id/test":          {Summary: "Send a test of a campaign", Body: campaignTestBody{}, Data: testResultsJSON{}, Example: `{"emails": ["me@example.com"]}`},
+	"POST /api/v1/campaigns/:id/duplicate":     {Summary: "Copy a campaign as a new draft", Data: campaignJSON{}, Status: 201},
+	"POST /api/v1/campaigns/:id/pause":         {Summary: "Pause a sending campaign", Doc: "Messages in flight finish; the rest wait.", Data: campaignJSON{}},
+	"POST /api/v1/campaigns/:id/resume":        {Summary: "Resume a paused campaign", Data: campaignJSON{}},
+	"POST /api/v1/campaigns/:id/cancel":        {Summary: "Cancel a campaign", Doc: "The messages not yet sent are cancelled.", Data: campaignJSON{}},
+	"POST /api/v1/campaigns/:id/unschedule":    {Summary: "Unschedule a campaign", Doc: "Back to a draft.", Data: campaignJSON{}},
+	"POST /api/v1/campaigns/:id/resend-failed": {Summary: "Send again to the recipients that failed", Data: queuedJSON{}},
+	"GET /api/v1/campaigns/:id/stats":          {Summary: "A campaign's counts", Data: campaignStats{}},
+	"GET /api/v1/campaigns/:id/recipients":     {Summary: "A campaign's recipients and each one's fate", Query: []apiParam{qs("status", "Only recipients with this status.", "queued", "sending", "sent", "retrying", "failed", "cancelled")}, Data: sendJSON{}, List: true},
+	"GET /api/v1/campaigns/:id/report":         {Summary: "A campaign's report", Doc: "Opens, clicks, bounces, complaints and unsubscribes, by hour, link and domain.", Query: []apiParam{allBreakdown}, Data: campaignReportJSON{}},
+	"GET /api/v1/campaigns/:id/links":          {Summary: "A campaign's links and their clicks", Data: store.Link{}, List: true},
+	"GET /api/v1/campaigns/:id/domains":        {Summary: "A campaign's results by recipient domain", Query: []apiParam{allBreakdown}, Data: store.Breakdown{}, List: true},
+	"GET /api/v1/campaigns/:id/events":         {Summary: "A campaign's events", Doc: "Newest first.", Query: []apiParam{qs("type", "Only events of this type, such as open, click or hard_bounce.")}, Data: store.ResultEvent{}, List: true},
+	"GET /api/v1/reports/overview":             {Summary: "Results across campaigns", Doc: "Sums over a range, interval by interval, in the organisation's timezone.", Query: []apiParam{qs("from", "A date like 2026-05-01 or an RFC 3339 time; 30 days ago by default."), qs("to", "A date, included, or an RFC 3339 time; today by default."), qs("interval", "The step.", "hour", "day", "week", "month")}, Data: overviewJSON{}},
+
+	// Transactional email.
+	"GET /api/v1/messages":     {Summary: "The message log", Query: []apiParam{qs("status", "Only messages with this status.", store.MessageQueued, store.MessageSending, store.MessageSent, store.MessageRetrying, store.MessageFailed, store.MessageSuppressed), qs("kind", "Only messages of this kind: sent through the API, or Herald's own.", store.MessageTransactional, store.MessageSystem)}, Data: messageJSON{}, List: true},
+	"POST /api/v1/messages":    {Summary: "Send a transactional message", Doc: "Queued in the transactional lane, which never waits behind a campaign. A repeated idempotency_key answers 200 with the first message.", Body: outbound.MessageRequest{}, Data: messageAcceptedJSON{}, Status: 202, Also: []int{200}, Example: `{"to": "ann@example.com", "template_id": 3, "data": {"order": "A-1001"}, "idempotency_key": "order-A-1001"}`},
+	"GET /api/v1/messages/:id": {Summary: "A message and its events", Data: messageJSON{}},
+}
+
+// importForm is what an import upload takes.
+var importForm = []apiParam{
+	{Name: "file", Type: "file", Doc: "A CSV file with a header row."},
+	qs("mode", "create adds new contacts only, upsert updates those that exist, unsubscribe and block act on those listed.", store.ImportModes...),
+	qs("list_ids", "List ids to add everyone to, separated by commas."),
+	qs("tags", "Tags to add to everyone, separated by commas."),
+	qs("mapping", `A JSON object from column to field, like {"E-mail": "email"}; guessed from the header when absent.`),
+}
