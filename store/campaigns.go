@@ -380,11 +380,26 @@ WHERE started_at IS NOT NULL ORDER BY id DESC LIMIT ?`, limit)
 
 // CampaignsPage returns one page of campaigns, newest first, optionally of
 // one status, and how many there are in all.
-func (s *Store) CampaignsPage(ctx context.Context, status string, limit, offset int) ([]Campaign, int, error) {
-	const where = ` FROM campaigns WHERE ? = '' OR status = ?`
-	return queryPage(ctx, s, "campaigns", scanCampaign, `SELECT count(*)`+where,
-		`SELECT `+campaignColumns+where+` ORDER BY id DESC LIMIT ? OFFSET ?`, []any{status, status}, limit, offset)
+func (s *Store) CampaignsPage(ctx context.Context, f CampaignFilter, limit, offset int) ([]Campaign, int, error) {
+	where, args := ` FROM campaigns WHERE (? = '' OR status = ?)`, []any{f.Status, f.Status}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		where, args = where+` AND (name LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\')`, append(args, "%"+likeEscape(q)+"%", "%"+likeEscape(q)+"%")
+	}
+	window, wargs, _, _, orderBy := f.Order.sql(CampaignSorts, "id", "created_at")
+	return queryPage(ctx, s, "campaigns", scanCampaign, `SELECT count(*)`+where+window,
+		`SELECT `+campaignColumns+where+window+orderBy+` LIMIT ? OFFSET ?`, append(args, wargs...), limit, offset)
 }
+
+// CampaignFilter narrows a list of campaigns: by status, and by a Q in the
+// name or subject.
+type CampaignFilter struct {
+	Status string
+	Q      string
+	Order  Order
+}
+
+// CampaignSorts are the fields a list of campaigns sorts by, beyond id.
+var CampaignSorts = map[string]string{"created_at": "created_at", "updated_at": "updated_at", "name": "name", "send_at": "send_at", "status": "status"}
 
 // CampaignAudience resolves the segments a campaign names into an Audience.
 func (s *Store) CampaignAudience(ctx context.Context, c Campaign) (Audience, error) {
@@ -596,15 +611,21 @@ func toAny[T any](xs []T) []any {
 }
 
 // CampaignSends pages through a campaign's outbox, optionally of one status.
-func (s *Store) CampaignSends(ctx context.Context, id int64, status string, limit, offset int) ([]Send, int, error) {
+func (s *Store) CampaignSends(ctx context.Context, id int64, status string, o Order, limit, offset int) ([]Send, int, error) {
 	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE campaign_id = ? AND (? = '' OR status = ?)`, id, status, status).Scan(&total); err != nil {
+	_, _, cursor, cargs, orderBy := o.sql(SendSorts, "id", "")
+	if o.Cursor {
+		offset = 0
+	} else if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE campaign_id = ? AND (? = '' OR status = ?)`, id, status, status).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: campaign %d sends: %w", id, err)
 	}
-	sends, err := queryAll(ctx, s, "sends", scanSend, `SELECT `+sendColumns+` FROM sends WHERE campaign_id = ? AND (? = '' OR status = ?)
-ORDER BY id LIMIT ? OFFSET ?`, id, status, status, limit, offset)
+	sends, err := queryAll(ctx, s, "sends", scanSend, `SELECT `+sendColumns+` FROM sends WHERE campaign_id = ? AND (? = '' OR status = ?)`+cursor+orderBy+
+		` LIMIT ? OFFSET ?`, append(append([]any{id, status, status}, cargs...), limit, offset)...)
 	return sends, total, err
 }
+
+// SendSorts are the fields a list of sends sorts by, beyond id.
+var SendSorts = map[string]string{"updated_at": "updated_at", "email": "email", "status": "status"}
 
 // ResendFailed queues a campaign's failed sends again, say after fixing a
 // relay, and sets the campaign sending if it had finished. Hard bounces and

@@ -20,7 +20,13 @@ type ContactFilter struct {
 	Rule *Rule
 	// IDs limits the query to these contacts.
 	IDs []int64
+	// Order sorts and windows a list of contacts (see ContactSorts).
+	Order Order
 }
+
+// ContactSorts are the fields a list of contacts sorts by, beyond id.
+var ContactSorts = map[string]string{"created_at": "c.created_at", "updated_at": "c.updated_at", "email": "c.email",
+	"first_name": "c.first_name", "last_name": "c.last_name"}
 
 // where compiles f to a SQL condition over contacts c.
 func (s *Store) where(ctx context.Context, f ContactFilter) (string, []any, error) {
@@ -79,28 +85,35 @@ func (s *Store) where(ctx context.Context, f ContactFilter) (string, []any, erro
 		}
 		conds = append(conds, "c.id IN ("+strings.Join(ps, ", ")+")")
 	}
-	return strings.Join(conds, " AND "), args, nil
+	window, wargs, _, _, _ := f.Order.sql(ContactSorts, "c.id", "c.created_at")
+	return strings.Join(conds, " AND ") + window, append(args, wargs...), nil
 }
 
-// ContactPage is one page of contacts and how many match in all.
+// ContactPage is one page of contacts and how many match in all; a page
+// read by cursor is not counted.
 type ContactPage struct {
 	Contacts []Contact
 	Total    int
 }
 
 // Contacts returns the page-th page (from 1) of perPage contacts matching f,
-// newest first, with their tags and memberships.
+// in f.Order (by id unless it says otherwise), with their tags and
+// memberships. With a cursor, page is ignored and nothing is counted.
 func (s *Store) Contacts(ctx context.Context, f ContactFilter, page, perPage int) (ContactPage, error) {
 	where, args, err := s.where(ctx, f)
 	if err != nil {
 		return ContactPage{}, err
 	}
 	var p ContactPage
-	if p.Total, err = s.CountContacts(ctx, f); err != nil {
+	_, _, cursor, cargs, orderBy := f.Order.sql(ContactSorts, "c.id", "c.created_at")
+	offset := (page - 1) * perPage
+	if f.Order.Cursor {
+		offset = 0
+	} else if p.Total, err = s.CountContacts(ctx, f); err != nil {
 		return p, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE `+where+` ORDER BY c.id DESC LIMIT ? OFFSET ?`,
-		append(args, perPage, (page-1)*perPage)...)
+	args = append(append(args, cargs...), perPage, offset)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE `+where+cursor+orderBy+` LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return p, fmt.Errorf("store: contacts: %w", err)
 	}
@@ -256,7 +269,7 @@ func (s *Store) AttributeKeys(ctx context.Context, f ContactFilter) ([]string, e
 // anything else.
 func (s *Store) fastCount(ctx context.Context, f ContactFilter) (n int, ok bool, err error) {
 	only := func(g ContactFilter) bool {
-		return g.Q == "" && g.Status == "" && g.SegmentID == 0 && len(g.IDs) == 0
+		return g.Q == "" && g.Status == "" && g.SegmentID == 0 && len(g.IDs) == 0 && g.Order.CreatedFrom.IsZero() && g.Order.CreatedTo.IsZero()
 	}
 	var q string
 	var args []any

@@ -125,7 +125,7 @@ func TestContactsPages(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("page %d of %d", tc.page, tc.perPage), func(t *testing.T) {
-			p, err := s.Contacts(ctx, ContactFilter{}, tc.page, tc.perPage)
+			p, err := s.Contacts(ctx, ContactFilter{Order: Newest}, tc.page, tc.perPage)
 			if err != nil {
 				t.Fatalf("Contacts: %v", err)
 			}
@@ -137,7 +137,7 @@ func TestContactsPages(t *testing.T) {
 			}
 		})
 	}
-	p, err := s.Contacts(ctx, ContactFilter{Tag: "customer"}, 2, 3)
+	p, err := s.Contacts(ctx, ContactFilter{Tag: "customer", Order: Newest}, 2, 3)
 	if err != nil || pageKeys(p) != "ann" || p.Total != 4 {
 		t.Errorf("filtered page 2: got %v of %v (%v), want ann of 4", pageKeys(p), p.Total, err)
 	}

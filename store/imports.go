@@ -248,10 +248,14 @@ func (s *Store) Imports(ctx context.Context, limit int) ([]ImportJob, error) {
 
 // ImportsPage returns one page of import jobs, newest first, and how many
 // there are in all.
-func (s *Store) ImportsPage(ctx context.Context, limit, offset int) ([]ImportJob, int, error) {
-	return queryPage(ctx, s, "imports", scanImport, `SELECT count(*) FROM import_jobs`,
-		`SELECT `+importColumns+` FROM import_jobs ORDER BY id DESC LIMIT ? OFFSET ?`, nil, limit, offset)
+func (s *Store) ImportsPage(ctx context.Context, o Order, limit, offset int) ([]ImportJob, int, error) {
+	window, args, _, _, orderBy := o.sql(ImportSorts, "id", "created_at")
+	return queryPage(ctx, s, "imports", scanImport, `SELECT count(*) FROM import_jobs WHERE 1`+window,
+		`SELECT `+importColumns+` FROM import_jobs WHERE 1`+window+orderBy+` LIMIT ? OFFSET ?`, args, limit, offset)
 }
+
+// ImportSorts are the fields the imports sort by, beyond id.
+var ImportSorts = map[string]string{"created_at": "created_at", "status": "status", "file_name": "file_name"}
 
 // ImportErrors returns the first row errors of a job, by line.
 func (s *Store) ImportErrors(ctx context.Context, id int64, limit int) ([]ImportError, error) {

@@ -64,10 +64,14 @@ func (s *Store) MediaList(ctx context.Context) ([]Media, error) {
 
 // MediaPage returns one page of uploaded files, newest first, and how many
 // there are in all.
-func (s *Store) MediaPage(ctx context.Context, limit, offset int) ([]Media, int, error) {
-	return queryPage(ctx, s, "media", scanMedia, `SELECT count(*) FROM media`,
-		`SELECT `+mediaColumns+` FROM media ORDER BY id DESC LIMIT ? OFFSET ?`, nil, limit, offset)
+func (s *Store) MediaPage(ctx context.Context, o Order, limit, offset int) ([]Media, int, error) {
+	window, args, _, _, orderBy := o.sql(MediaSorts, "id", "created_at")
+	return queryPage(ctx, s, "media", scanMedia, `SELECT count(*) FROM media WHERE 1`+window,
+		`SELECT `+mediaColumns+` FROM media WHERE 1`+window+orderBy+` LIMIT ? OFFSET ?`, args, limit, offset)
 }
+
+// MediaSorts are the fields the media sort by, beyond id.
+var MediaSorts = map[string]string{"created_at": "created_at", "file_name": "file_name", "size": "size"}
 
 // DeleteMedia forgets an uploaded file and returns it, so its file can be removed.
 func (s *Store) DeleteMedia(ctx context.Context, id int64) (Media, error) {

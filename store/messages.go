@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -218,10 +219,17 @@ func (s *Store) MessageByKey(ctx context.Context, key string) (Message, error) {
 type MessageFilter struct {
 	Status string
 	Kind   string
+	// Q matches the start of the recipient's address, or a word of the subject.
+	Q     string
+	Order Order
 }
 
-// Messages pages through messages, newest first, without their bodies. It
-// returns the page and how many match in all.
+// MessageSorts are the fields the message log sorts by, beyond id.
+var MessageSorts = map[string]string{"created_at": "created_at", "to_email": "to_email", "subject": "subject", "status": "status"}
+
+// Messages pages through messages, in f.Order, without their bodies. It
+// returns the page and how many match in all; a page read by cursor is
+// not counted.
 func (s *Store) Messages(ctx context.Context, f MessageFilter, limit, offset int) ([]Message, int, error) {
 	where, args := " WHERE 1", []any{}
 	if f.Status != "" {
@@ -230,12 +238,20 @@ func (s *Store) Messages(ctx context.Context, f MessageFilter, limit, offset int
 	if f.Kind != "" {
 		where, args = where+` AND kind = ?`, append(args, f.Kind)
 	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		where, args = where+` AND (to_email LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\')`,
+			append(args, likeEscape(q)+"%", "%"+likeEscape(q)+"%")
+	}
+	window, wargs, cursor, cargs, orderBy := f.Order.sql(MessageSorts, "id", "created_at")
+	where, args = where+window, append(args, wargs...)
 	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages`+where, args...).Scan(&total); err != nil {
+	if f.Order.Cursor {
+		offset = 0
+	} else if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count messages: %w", err)
 	}
-	ms, err := queryAll(ctx, s, "messages", scanMessage, `SELECT `+messageSummaryColumns+` FROM messages`+where+` ORDER BY id DESC LIMIT ? OFFSET ?`,
-		append(args, limit, offset)...)
+	ms, err := queryAll(ctx, s, "messages", scanMessage, `SELECT `+messageSummaryColumns+` FROM messages`+where+cursor+orderBy+` LIMIT ? OFFSET ?`,
+		append(append(args, cargs...), limit, offset)...)
 	return ms, total, err
 }
 

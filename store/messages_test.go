@@ -171,18 +171,18 @@ func TestMessagesPageNewestFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ms, total, err := s.Messages(ctx, MessageFilter{}, 2, 0)
+	ms, total, err := s.Messages(ctx, MessageFilter{Order: Newest}, 2, 0)
 	if err != nil || total != 5 || len(ms) != 2 || ms[0].ToEmail != "p4@example.com" || ms[1].ToEmail != "p3@example.com" {
 		t.Fatalf("first page: got %d of %d, %v", len(ms), total, err)
 	}
 	if ms[0].Text != "" || ms[0].Subject != "Your receipt" {
 		t.Errorf("list row: got subject %q and text %q, want the subject without the body", ms[0].Subject, ms[0].Text)
 	}
-	ms, total, _ = s.Messages(ctx, MessageFilter{Status: MessageSuppressed}, 10, 0)
+	ms, total, _ = s.Messages(ctx, MessageFilter{Status: MessageSuppressed, Order: Newest}, 10, 0)
 	if total != 2 || len(ms) != 2 || ms[0].ToEmail != "p3@example.com" {
 		t.Errorf("suppressed: got %d of %d", len(ms), total)
 	}
-	if ms, _, _ := s.Messages(ctx, MessageFilter{}, 10, 4); len(ms) != 1 || ms[0].ToEmail != "p0@example.com" {
+	if ms, _, _ := s.Messages(ctx, MessageFilter{Order: Newest}, 10, 4); len(ms) != 1 || ms[0].ToEmail != "p0@example.com" {
 		t.Errorf("last page: got %+v", ms)
 	}
 }

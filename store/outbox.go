@@ -538,14 +538,28 @@ type ContactSend struct {
 	CampaignName string
 }
 
-// ContactSends returns the campaign messages a contact was sent or is due
-// to be sent, newest first.
-func (s *Store) ContactSends(ctx context.Context, contactID int64, limit int) ([]ContactSend, error) {
-	return queryAll(ctx, s, "contact sends", func(row scanner) (ContactSend, error) {
+// ContactSends returns a page of the campaign messages a contact was sent
+// or is due to be sent, in o's order, and how many there are; a page read
+// by cursor is not counted.
+func (s *Store) ContactSends(ctx context.Context, contactID int64, o Order, limit, offset int) ([]ContactSend, int, error) {
+	sorts := map[string]string{}
+	for k, v := range SendSorts {
+		sorts[k] = "s." + v
+	}
+	_, _, cursor, cargs, orderBy := o.sql(sorts, "s.id", "")
+	var total int
+	if o.Cursor {
+		offset = 0
+	} else if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE contact_id = ?`, contactID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count contact sends: %w", err)
+	}
+	sends, err := queryAll(ctx, s, "contact sends", func(row scanner) (ContactSend, error) {
 		var cs ContactSend
 		var err error
 		cs.Send, err = scanSendWith(row, &cs.CampaignName)
 		return cs, err
 	}, `SELECT `+sendColumnsOf("s")+`, c.name
-FROM sends s JOIN campaigns c ON c.id = s.campaign_id WHERE s.contact_id = ? ORDER BY s.id DESC LIMIT ?`, contactID, limit)
+FROM sends s JOIN campaigns c ON c.id = s.campaign_id WHERE s.contact_id = ?`+cursor+orderBy+` LIMIT ? OFFSET ?`,
+		append(append([]any{contactID}, cargs...), limit, offset)...)
+	return sends, total, err
 }

@@ -422,7 +422,7 @@ func TestHeldBackOutcomesAndUsage(t *testing.T) {
 	if got, _ := s.Campaign(ctx, c.ID); got.Bounces != 1 {
 		t.Errorf("campaign bounces: %d, want 1", got.Bounces)
 	}
-	held, _, _ := s.CampaignSends(ctx, c.ID, SendQueued, 10, 0)
+	held, _, _ := s.CampaignSends(ctx, c.ID, SendQueued, Order{}, 10, 0)
 	if len(held) != 1 || held[0].Attempts != 0 || held[0].LastResponse != "held back" {
 		t.Fatalf("held send: %+v", held)
 	}

@@ -46,15 +46,15 @@ func TestListsArePagedInSQL(t *testing.T) {
 		return out
 	}
 	campaignIDs := func(status string, page int) ([]int64, int, error) {
-		cs, total, err := s.CampaignsPage(ctx, status, perPage, (page-1)*perPage)
+		cs, total, err := s.CampaignsPage(ctx, CampaignFilter{Status: status, Order: Newest}, perPage, (page-1)*perPage)
 		return idsOf(cs, func(c Campaign) int64 { return c.ID }), total, err
 	}
 	importIDs := func(page int) ([]int64, int, error) {
-		js, total, err := s.ImportsPage(ctx, perPage, (page-1)*perPage)
+		js, total, err := s.ImportsPage(ctx, Newest, perPage, (page-1)*perPage)
 		return idsOf(js, func(j ImportJob) int64 { return j.ID }), total, err
 	}
 	mediaIDs := func(page int) ([]int64, int, error) {
-		ms, total, err := s.MediaPage(ctx, perPage, (page-1)*perPage)
+		ms, total, err := s.MediaPage(ctx, Newest, perPage, (page-1)*perPage)
 		return idsOf(ms, func(m Media) int64 { return m.ID }), total, err
 	}
 	drafts := []int64{campaigns[0], campaigns[2], campaigns[4], campaigns[6]}
@@ -81,7 +81,7 @@ func TestListsArePagedInSQL(t *testing.T) {
 			}
 		})
 	}
-	if cs, total, err := s.CampaignsPage(ctx, CampaignCancelled, 0, 0); err != nil || len(cs) != 0 || total != n-len(drafts) {
+	if cs, total, err := s.CampaignsPage(ctx, CampaignFilter{Status: CampaignCancelled, Order: Newest}, 0, 0); err != nil || len(cs) != 0 || total != n-len(drafts) {
 		t.Errorf("count of cancelled campaigns alone: got %d rows of %d, %v, want none of %d", len(cs), total, err, n-len(drafts))
 	}
 	if all, err := s.Campaigns(ctx, CampaignDraft); err != nil || len(all) != len(drafts) {

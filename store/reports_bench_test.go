@@ -64,10 +64,10 @@ FROM events WHERE kind IN ('hard_bounce', 'soft_bounce') GROUP BY 1, 2`,
 		if _, err := s.CampaignRecipients(ctx, c.ID, FilterOpened, false, 0, 50); err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := s.CampaignEvents(ctx, c.ID, "", 50, 0); err != nil {
+		if _, _, err := s.CampaignEvents(ctx, c.ID, "", Newest, 50, 0); err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := s.CampaignEvents(ctx, c.ID, ResultClick, 50, 0); err != nil {
+		if _, _, err := s.CampaignEvents(ctx, c.ID, ResultClick, Newest, 50, 0); err != nil {
 			b.Fatal(err)
 		}
 		report += time.Since(start)

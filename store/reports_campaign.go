@@ -176,29 +176,40 @@ type ResultEvent struct {
 	Detail    string    `json:"detail"`
 }
 
-// campaignEventsSQL reads a page of a campaign's events, newest first,
-// through the index of its events (of one kind, when one is given).
+// campaignEventsFrom reads a campaign's events, through the index of its
+// events (of one kind, when one is given).
 const (
 	campaignEventsFrom = `SELECT e.id, e.at, e.kind, e.machine, coalesce(e.contact_id, 0), coalesce(c.email, ''), coalesce(l.url, ''), e.source, e.detail
 FROM events e LEFT JOIN contacts c ON c.id = e.contact_id LEFT JOIN links l ON l.id = e.link_id
 WHERE e.campaign_id = ?`
-	campaignEventsSQL       = campaignEventsFrom + ` ORDER BY e.id DESC LIMIT ? OFFSET ?`
-	campaignEventsOfKindSQL = campaignEventsFrom + ` AND e.kind = ? ORDER BY e.id DESC LIMIT ? OFFSET ?`
 )
 
 // CampaignEvents returns a page of a campaign's events of one kind (all
-// kinds when kind is ""), newest first, and how many there are: counted
-// as they were recorded, so however many there are it costs nothing.
-func (s *Store) CampaignEvents(ctx context.Context, id int64, kind string, limit, offset int) ([]ResultEvent, int, error) {
+// kinds when kind is ""), in o's order, and how many there are: counted as
+// they were recorded, so however many there are it costs nothing, unless
+// o windows them by time; a page read by cursor is not counted.
+func (s *Store) CampaignEvents(ctx context.Context, id int64, kind string, o Order, limit, offset int) ([]ResultEvent, int, error) {
+	where, args := "", []any{id}
+	if kind != "" {
+		where, args = ` AND e.kind = ?`, append(args, kind)
+	}
+	window, wargs, cursor, cargs, orderBy := o.sql(nil, "e.id", "e.at")
+	where, args = where+window, append(args, wargs...)
 	var total int
-	err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM campaign_event_counts WHERE campaign_id = ?1 AND (?2 = '' OR kind = ?2)`, id, kind).Scan(&total)
+	var err error
+	switch {
+	case o.Cursor:
+		offset = 0
+	case window != "":
+		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM events e WHERE e.campaign_id = ?`+where, args...).Scan(&total)
+	default:
+		err = s.r.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM campaign_event_counts WHERE campaign_id = ?1 AND (?2 = '' OR kind = ?2)`, id, kind).Scan(&total)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: events of campaign %d: %w", id, err)
 	}
-	q, args := campaignEventsSQL, []any{id, limit, offset}
-	if kind != "" {
-		q, args = campaignEventsOfKindSQL, []any{id, kind, limit, offset}
-	}
+	q := campaignEventsFrom + where + cursor + orderBy + ` LIMIT ? OFFSET ?`
+	args = append(append(args, cargs...), limit, offset)
 	events, err := queryAll(ctx, s, fmt.Sprintf("events of campaign %d", id), func(row scanner) (ResultEvent, error) {
 		var e ResultEvent
 		var at int64

@@ -108,16 +108,16 @@ func scanSuppression(row scanner) (Suppression, error) {
 }
 
 // Suppressions returns a page of the do-not-send list, newest first, matching q.
-func (s *Store) Suppressions(ctx context.Context, q string, page, perPage int) ([]Suppression, int, error) {
+func (s *Store) Suppressions(ctx context.Context, q string, o Order, page, perPage int) ([]Suppression, int, error) {
 	pattern := likeEscape(strings.ToLower(strings.TrimSpace(q))) + "%"
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM suppressions WHERE value LIKE ? ESCAPE '\'`, pattern).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count suppressions: %w", err)
-	}
-	out, err := queryAll(ctx, s, "suppressions", scanSuppression, `SELECT `+suppressionColumns+` FROM suppressions WHERE value LIKE ? ESCAPE '\' ORDER BY id DESC LIMIT ? OFFSET ?`,
-		pattern, perPage, (page-1)*perPage)
-	return out, total, err
+	window, wargs, _, _, orderBy := o.sql(SuppressionSorts, "id", "created_at")
+	where := ` FROM suppressions WHERE value LIKE ? ESCAPE '\'` + window
+	return queryPage(ctx, s, "suppressions", scanSuppression, `SELECT count(*)`+where, `SELECT `+suppressionColumns+where+orderBy+` LIMIT ? OFFSET ?`,
+		append([]any{pattern}, wargs...), perPage, (page-1)*perPage)
 }
+
+// SuppressionSorts are the fields the suppressions sort by, beyond id.
+var SuppressionSorts = map[string]string{"created_at": "created_at", "value": "value", "kind": "kind"}
 
 // DeleteSuppression takes an entry off the do-not-send list.
 func (s *Store) DeleteSuppression(ctx context.Context, id int64) error {

@@ -165,7 +165,7 @@ func TestSuppressionsPagesAndDelete(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%q page %d", tc.q, tc.page), func(t *testing.T) {
-			got, total, err := s.Suppressions(ctx, tc.q, tc.page, tc.perPage)
+			got, total, err := s.Suppressions(ctx, tc.q, Newest, tc.page, tc.perPage)
 			if err != nil {
 				t.Fatalf("Suppressions: %v", err)
 			}

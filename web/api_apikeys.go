@@ -42,7 +42,7 @@ type apiKeyPatch struct {
 }
 
 func (s *Server) apiAPIKeyList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, namedList, s.location())
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,8 @@ func (s *Server) apiAPIKeyList(c *echo.Context) error {
 	for i, k := range keys {
 		out[i] = toAPIKeyJSON(k)
 	}
-	return apiList(c, paginate(out, &m), m)
+	out, m := pageOf(out, q, func(k apiKeyJSON) listed { return named(k.ID, k.CreatedAt, k.Name) })
+	return apiList(c, out, m)
 }
 
 func (s *Server) apiAPIKeyCreate(c *echo.Context) error {

@@ -133,20 +133,20 @@ func (b campaignBody) input() (store.CampaignInput, error) {
 }
 
 func (s *Server) apiCampaignList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, campaignList, s.location())
 	if err != nil {
 		return err
 	}
-	cs, total, err := s.store.CampaignsPage(c.Request().Context(), c.QueryParam("status"), m.PerPage, m.offset())
+	f := store.CampaignFilter{Status: c.QueryParam("status"), Q: q.Q, Order: q.Order}
+	cs, total, err := s.store.CampaignsPage(c.Request().Context(), f, q.PerPage, q.offset())
 	if err != nil {
 		return err
 	}
 	out := []campaignJSON{}
-	m.Total = total
 	for _, x := range cs {
 		out = append(out, toCampaignJSON(x))
 	}
-	return apiList(c, out, m)
+	return apiPage(c, q, out, total, func(x campaignJSON) int64 { return x.ID })
 }
 
 func (s *Server) apiCampaignCreate(c *echo.Context) error {
@@ -374,7 +374,7 @@ func (s *Server) apiCampaignRecipients(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := page(c)
+	q, err := readList(c, recipientList, s.location())
 	if err != nil {
 		return err
 	}
@@ -382,16 +382,15 @@ func (s *Server) apiCampaignRecipients(c *echo.Context) error {
 	if status != "" && !store.SendStatus(status) {
 		return &store.ValidationError{Fields: map[string]string{"status": "status is one of queued, sending, sent, retrying, failed, cancelled."}}
 	}
-	sends, total, err := s.store.CampaignSends(ctx, x.ID, status, m.PerPage, m.offset())
+	sends, total, err := s.store.CampaignSends(ctx, x.ID, status, q.Order, q.limit(), q.offset())
 	if err != nil {
 		return err
 	}
-	m.Total = total
 	out := []sendJSON{}
 	for _, sd := range sends {
 		out = append(out, toSendJSON(sd))
 	}
-	return apiList(c, out, m)
+	return apiPage(c, q, out, total, func(sd sendJSON) int64 { return sd.ID })
 }
 
 func toSendJSON(sd store.Send) sendJSON {

@@ -93,14 +93,13 @@ func (s *Server) apiCampaignEvents(c *echo.Context) error {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "Unknown event type.",
 			Fields: map[string]string{"type": "One of the event types, such as open, click or hard_bounce."}}
 	}
-	m, err := page(c)
+	q, err := readList(c, eventList, s.location())
 	if err != nil {
 		return err
 	}
-	events, total, err := s.store.CampaignEvents(c.Request().Context(), x.ID, kind, m.PerPage, m.offset())
+	events, total, err := s.store.CampaignEvents(c.Request().Context(), x.ID, kind, q.Order, q.limit(), q.offset())
 	if err != nil {
 		return err
 	}
-	m.Total = total
-	return apiList(c, events, m)
+	return apiPage(c, q, events, total, func(e store.ResultEvent) int64 { return e.ID })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,16 @@ func TestAPICampaignLifecycle(t *testing.T) {
 		t.Errorf("recipients page 3: got %d, %d rows, %v", code, len(rows), out["meta"])
 	} else if r := rows[0].(map[string]any); r["status"] != "sent" || !strings.HasPrefix(r["last_response"].(string), "250") {
 		t.Errorf("recipient row: got %v", r)
+	}
+	// Walked by cursor, every recipient comes once, in id order; sorted by
+	// email, they come a–z.
+	ids := cursorWalk(t, h, key, path+"/recipients?per_page=10")
+	if len(ids) != 29 || !slices.IsSorted(ids) || slices.Compact(slices.Clone(ids))[28] != ids[28] {
+		t.Errorf("recipients by cursor: got %v, want 29 ids in order", ids)
+	}
+	code, out = h.api(key, http.MethodGet, path+"/recipients?sort=email&order=desc&per_page=2", nil)
+	if rows, _ := out["data"].([]any); code != http.StatusOK || len(rows) != 2 || rows[0].(map[string]any)["email"].(string) < rows[1].(map[string]any)["email"].(string) {
+		t.Errorf("recipients by email, z–a: got %d %v", code, out)
 	}
 	if code, _ := h.api(key, http.MethodGet, path+"/recipients?status=lost", nil); code != http.StatusUnprocessableEntity {
 		t.Errorf("recipients with a bad status: got %d, want 422", code)

@@ -98,7 +98,7 @@ func contactFilter(c *echo.Context) (store.ContactFilter, error) {
 }
 
 func (s *Server) apiContactList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, contactList, s.location())
 	if err != nil {
 		return err
 	}
@@ -106,16 +106,16 @@ func (s *Server) apiContactList(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.store.Contacts(c.Request().Context(), f, m.Page, m.PerPage)
+	f.Order, f.Q = q.Order, q.Q
+	p, err := s.store.Contacts(c.Request().Context(), f, q.Page, q.limit())
 	if err != nil {
 		return err
 	}
-	m.Total = p.Total
 	out := make([]contactJSON, len(p.Contacts))
 	for i, ct := range p.Contacts {
 		out[i] = toContactJSON(ct)
 	}
-	return apiList(c, out, m)
+	return apiPage(c, q, out, p.Total, func(ct contactJSON) int64 { return ct.ID })
 }
 
 func (s *Server) apiContactCreate(c *echo.Context) error {
@@ -306,7 +306,11 @@ func (s *Server) apiContactSends(c *echo.Context) error {
 	if _, err := s.store.Contact(ctx, id); err != nil {
 		return err
 	}
-	sends, err := s.store.ContactSends(ctx, id, 500)
+	q, err := readList(c, sendList, s.location())
+	if err != nil {
+		return err
+	}
+	sends, total, err := s.store.ContactSends(ctx, id, q.Order, q.limit(), q.offset())
 	if err != nil {
 		return err
 	}
@@ -314,7 +318,7 @@ func (s *Server) apiContactSends(c *echo.Context) error {
 	for _, sd := range sends {
 		out = append(out, contactSendJSON{sendJSON: toSendJSON(sd.Send), CampaignID: sd.CampaignID, CampaignName: sd.CampaignName})
 	}
-	return apiData(c, http.StatusOK, out)
+	return apiPage(c, q, out, total, func(cs contactSendJSON) int64 { return cs.ID })
 }
 
 func (s *Server) apiContactExportAll(c *echo.Context) error {

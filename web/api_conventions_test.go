@@ -128,7 +128,7 @@ func TestAPIRateLimits(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	ctx := context.Background()
 	_, a, _ := h.st.CreateAPIKey(ctx, store.NewAPIKey{Name: "a", Scopes: []string{store.ScopeFull}, Limits: store.RateLimits{Read: 2}})
-	b := h.apiKey(store.ScopeFull)
+	_, b, _ := h.st.CreateAPIKey(ctx, store.NewAPIKey{Name: "b", Scopes: []string{store.ScopeFull}})
 
 	for i, left := range []string{"1", "0"} {
 		resp, _ := h.apiWith(a, http.MethodGet, "/api/v1/me", nil, nil)
@@ -274,7 +274,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if r1.StatusCode != http.StatusAccepted || r2.StatusCode != r1.StatusCode || r2.Header.Get("Idempotent-Replayed") != "true" || fmt.Sprint(o1) != fmt.Sprint(o2) {
 		t.Fatalf("large upload: got %d %v then %d %v, want the same answer twice", r1.StatusCode, o1, r2.StatusCode, o2)
 	}
-	if _, total, _ := h.st.ImportsPage(context.Background(), 10, 0); total != 1 {
+	if _, total, _ := h.st.ImportsPage(context.Background(), store.Newest, 10, 0); total != 1 {
 		t.Fatalf("imports: got %d, want 1", total)
 	}
 }

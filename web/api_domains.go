@@ -59,7 +59,7 @@ func (s *Server) dkimKeyOut(c *echo.Context, status int, k store.DKIMKey) error 
 }
 
 func (s *Server) apiDKIMKeyList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, dkimList, s.location())
 	if err != nil {
 		return err
 	}
@@ -69,9 +69,12 @@ func (s *Server) apiDKIMKeyList(c *echo.Context) error {
 	}
 	signing := signingKeys(keys)
 	out := make([]dkimKeyJSON, 0, len(keys))
-	for _, k := range paginate(keys, &m) {
+	for _, k := range keys {
 		out = append(out, toDKIMKeyJSON(k, signing[k.ID]))
 	}
+	out, m := pageOf(out, q, func(k dkimKeyJSON) listed {
+		return listed{id: k.ID, created: k.CreatedAt, text: k.Domain, keys: map[string]any{"domain": k.Domain}}
+	})
 	return apiList(c, out, m)
 }
 

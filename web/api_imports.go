@@ -149,18 +149,17 @@ func (s *Server) apiImportGet(c *echo.Context) error {
 }
 
 func (s *Server) apiImportList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, importList, s.location())
 	if err != nil {
 		return err
 	}
-	jobs, total, err := s.store.ImportsPage(c.Request().Context(), m.PerPage, m.offset())
+	jobs, total, err := s.store.ImportsPage(c.Request().Context(), q.Order, q.PerPage, q.offset())
 	if err != nil {
 		return err
 	}
 	out := []importJSON{}
-	m.Total = total
 	for _, j := range jobs {
 		out = append(out, toImportJSON(j, nil))
 	}
-	return apiList(c, out, m)
+	return apiPage(c, q, out, total, func(j importJSON) int64 { return j.ID })
 }

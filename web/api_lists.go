@@ -47,7 +47,7 @@ func (b listBody) input() store.ListInput {
 }
 
 func (s *Server) apiListList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, namedList, s.location())
 	if err != nil {
 		return err
 	}
@@ -56,9 +56,10 @@ func (s *Server) apiListList(c *echo.Context) error {
 		return err
 	}
 	out := []listJSON{}
-	for _, l := range paginate(ls, &m) {
+	for _, l := range ls {
 		out = append(out, toListJSON(l))
 	}
+	out, m := pageOf(out, q, func(l listJSON) listed { return named(l.ID, l.CreatedAt, l.Name) })
 	return apiList(c, out, m)
 }
 

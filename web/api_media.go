@@ -35,20 +35,19 @@ func (s *Server) apiMediaCreate(c *echo.Context) error {
 }
 
 func (s *Server) apiMediaList(c *echo.Context) error {
-	pg, err := page(c)
+	q, err := readList(c, mediaList, s.location())
 	if err != nil {
 		return err
 	}
-	ms, total, err := s.store.MediaPage(c.Request().Context(), pg.PerPage, pg.offset())
+	ms, total, err := s.store.MediaPage(c.Request().Context(), q.Order, q.PerPage, q.offset())
 	if err != nil {
 		return err
 	}
 	out := []mediaJSON{}
-	pg.Total = total
 	for _, m := range ms {
 		out = append(out, s.toMediaJSON(c, m))
 	}
-	return apiList(c, out, pg)
+	return apiPage(c, q, out, total, func(m mediaJSON) int64 { return m.ID })
 }
 
 func (s *Server) apiMediaDelete(c *echo.Context) error {

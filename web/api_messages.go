@@ -139,27 +139,26 @@ func (s *Server) apiMessageGet(c *echo.Context) error {
 }
 
 func (s *Server) apiMessageList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, messageList, s.location())
 	if err != nil {
 		return err
 	}
-	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind")}
+	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Q: q.Q, Order: q.Order}
 	if f.Status != "" && !store.MessageStatus(f.Status) {
 		return &store.ValidationError{Fields: map[string]string{"status": "status is one of queued, sending, sent, retrying, failed, suppressed."}}
 	}
 	if f.Kind != "" && !store.MessageKind(f.Kind) {
 		return &store.ValidationError{Fields: map[string]string{"kind": "kind is transactional or system."}}
 	}
-	ms, total, err := s.store.Messages(c.Request().Context(), f, m.PerPage, m.offset())
+	ms, total, err := s.store.Messages(c.Request().Context(), f, q.limit(), q.offset())
 	if err != nil {
 		return err
 	}
-	m.Total = total
 	out := []messageJSON{}
 	for _, x := range ms {
 		out = append(out, toMessageJSON(x))
 	}
-	return apiList(c, out, m)
+	return apiPage(c, q, out, total, func(m messageJSON) int64 { return m.ID })
 }
 
 // messageAcceptedJSON is a message taken for sending.

@@ -170,7 +170,7 @@ func set[T any](dst *T, v *T) {
 }
 
 func (s *Server) apiRelayList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, namedList, s.location())
 	if err != nil {
 		return err
 	}
@@ -179,9 +179,10 @@ func (s *Server) apiRelayList(c *echo.Context) error {
 		return err
 	}
 	out := make([]relayJSON, 0, len(rs))
-	for _, r := range paginate(rs, &m) {
+	for _, r := range rs {
 		out = append(out, toRelayJSON(r))
 	}
+	out, m := pageOf(out, q, func(r relayJSON) listed { return named(r.ID, r.CreatedAt, r.Name) })
 	return apiList(c, out, m)
 }
 

@@ -41,7 +41,7 @@ func ruleValidation(err error) error {
 }
 
 func (s *Server) apiSegmentList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, namedList, s.location())
 	if err != nil {
 		return err
 	}
@@ -50,9 +50,10 @@ func (s *Server) apiSegmentList(c *echo.Context) error {
 		return err
 	}
 	out := []segmentJSON{}
-	for _, g := range paginate(gs, &m) {
+	for _, g := range gs {
 		out = append(out, toSegmentJSON(g))
 	}
+	out, m := pageOf(out, q, func(g segmentJSON) listed { return named(g.ID, g.CreatedAt, g.Name) })
 	return apiList(c, out, m)
 }
 

@@ -24,20 +24,19 @@ func toSuppressionJSON(sp store.Suppression) suppressionJSON {
 }
 
 func (s *Server) apiSuppressionList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, suppressList, s.location())
 	if err != nil {
 		return err
 	}
-	sps, total, err := s.store.Suppressions(c.Request().Context(), c.QueryParam("q"), m.Page, m.PerPage)
+	sps, total, err := s.store.Suppressions(c.Request().Context(), q.Q, q.Order, q.Page, q.PerPage)
 	if err != nil {
 		return err
 	}
-	m.Total = total
 	out := make([]suppressionJSON, len(sps))
 	for i, sp := range sps {
 		out[i] = toSuppressionJSON(sp)
 	}
-	return apiList(c, out, m)
+	return apiPage(c, q, out, total, func(sp suppressionJSON) int64 { return sp.ID })
 }
 
 func (s *Server) apiSuppressionCreate(c *echo.Context) error {

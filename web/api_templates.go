@@ -99,7 +99,7 @@ func apiAuthor(c *echo.Context) string {
 }
 
 func (s *Server) apiTemplateList(c *echo.Context) error {
-	m, err := page(c)
+	q, err := readList(c, templateList, s.location())
 	if err != nil {
 		return err
 	}
@@ -108,9 +108,12 @@ func (s *Server) apiTemplateList(c *echo.Context) error {
 		return err
 	}
 	out := []templateJSON{}
-	for _, t := range paginate(ts, &m) {
+	for _, t := range ts {
 		out = append(out, toTemplateJSON(t))
 	}
+	out, m := pageOf(out, q, func(t templateJSON) listed {
+		return listed{id: t.ID, created: t.CreatedAt, text: t.Name + "\n" + t.Subject, keys: map[string]any{"name": t.Name, "updated_at": t.UpdatedAt}}
+	})
 	return apiList(c, out, m)
 }
 

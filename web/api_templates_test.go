@@ -161,7 +161,9 @@ func TestAPITemplateListVersionsRestoreDelete(t *testing.T) {
 		query string
 		want  []string
 	}{
-		{"", []string{"Frame", "News", "Receipt"}},
+		{"", []string{"Receipt", "News", "Frame"}},
+		{"?sort=name&order=asc", []string{"Frame", "News", "Receipt"}},
+		{"?q=PAID", []string{"Receipt"}},
 		{"?kind=layout", []string{"Frame"}},
 		{"?kind=campaign", []string{"News"}},
 		{"?kind=transactional", []string{"Receipt"}},

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -74,7 +75,8 @@ func TestAPIKeyPagesCreateShowOnceAndRevoke(t *testing.T) {
 	if resp := h.postForm("/settings/api-keys/limits", url.Values{"read": {"10"}, "write": {"20"}, "send": {"30"}}, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("install limits: got %d, want 303", resp.StatusCode)
 	}
-	if resp, _ := h.apiWith(h.apiKey(store.ScopeWrite), http.MethodPost, "/api/v1/contacts", map[string]any{}, nil); resp.Header.Get("X-RateLimit-Limit") != "20" {
+	_, writer, _ := h.st.CreateAPIKey(context.Background(), store.NewAPIKey{Name: "writer", Scopes: []string{store.ScopeWrite}})
+	if resp, _ := h.apiWith(writer, http.MethodPost, "/api/v1/contacts", map[string]any{}, nil); resp.Header.Get("X-RateLimit-Limit") != "20" {
 		t.Fatalf("the install's write limit: got %q, want 20", resp.Header.Get("X-RateLimit-Limit"))
 	}
 	if resp := h.postForm("/settings/api-keys/"+id[1]+"/revoke", url.Values{}, nil); resp.StatusCode != http.StatusSeeOther {

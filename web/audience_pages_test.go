@@ -526,7 +526,7 @@ func TestSuppressionsPage(t *testing.T) {
 			t.Errorf("%q: got %d, want 422 saying %q with the value kept", tc.value, resp.StatusCode, tc.says)
 		}
 	}
-	sps, total, _ := h.st.Suppressions(ctx, "spam", 1, 10)
+	sps, total, _ := h.st.Suppressions(ctx, "spam", store.Newest, 1, 10)
 	if total != 1 {
 		t.Fatalf("stored suppressions matching spam: got %d, want 1", total)
 	}

@@ -28,7 +28,7 @@ func (s *Server) campaignsPage(c *echo.Context, status int, p templates.Campaign
 		return err
 	}
 	p.Status = c.QueryParam("status")
-	cs, total, err := s.store.CampaignsPage(c.Request().Context(), p.Status, campaignsPerPage, (p.Page-1)*campaignsPerPage)
+	cs, total, err := s.store.CampaignsPage(c.Request().Context(), store.CampaignFilter{Status: p.Status, Order: store.Newest}, campaignsPerPage, (p.Page-1)*campaignsPerPage)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func (s *Server) campaignRecipients(c *echo.Context) error {
 		return err
 	}
 	const perPage = 100
-	sends, total, err := s.store.CampaignSends(ctx, x.ID, status, perPage, (pageNo-1)*perPage)
+	sends, total, err := s.store.CampaignSends(ctx, x.ID, status, store.Order{}, perPage, (pageNo-1)*perPage)
 	if err != nil {
 		return err
 	}

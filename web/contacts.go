@@ -22,7 +22,7 @@ const contactsPerPage = 50
 // filterForm reads the contacts filter bar from a query string.
 func filterForm(q url.Values) (templates.ContactFilterForm, store.ContactFilter, error) {
 	form := templates.ContactFilterForm{Q: q.Get("q"), ListID: q.Get("list_id"), Tag: q.Get("tag"), Status: q.Get("status"), SegmentID: q.Get("segment_id")}
-	f := store.ContactFilter{Q: form.Q, Tag: form.Tag, Status: form.Status}
+	f := store.ContactFilter{Q: form.Q, Tag: form.Tag, Status: form.Status, Order: store.Order{Desc: true}}
 	var err error
 	if form.ListID != "" {
 		if f.ListID, err = strconv.ParseInt(form.ListID, 10, 64); err != nil {
@@ -186,7 +186,7 @@ func (s *Server) contactPageProps(c *echo.Context, id int64) (templates.ContactP
 	for _, e := range evs {
 		p.Events = append(p.Events, templates.EventRow{Kind: e.Kind, Detail: e.Detail, At: e.CreatedAt})
 	}
-	sends, err := s.store.ContactSends(ctx, id, 100)
+	sends, _, err := s.store.ContactSends(ctx, id, store.Newest, 100, 0)
 	if err != nil {
 		return p, err
 	}

@@ -87,7 +87,7 @@ func (s *Server) sendingActivity(ctx context.Context, p *templates.DashboardProp
 		}
 		p.Sending = append(p.Sending, templates.CampaignRow{ID: x.ID, Name: x.Name, Recipients: x.Recipients})
 	}
-	if _, p.CampaignsSent, err = s.store.CampaignsPage(ctx, store.CampaignSent, 0, 0); err != nil {
+	if _, p.CampaignsSent, err = s.store.CampaignsPage(ctx, store.CampaignFilter{Status: store.CampaignSent, Order: store.Newest}, 0, 0); err != nil {
 		return err
 	}
 	_, p.MessagesSent, err = s.store.Messages(ctx, store.MessageFilter{Status: store.MessageSent}, 1, 0)

@@ -54,7 +54,7 @@ func feedbackCampaign(t *testing.T, h *harness, sink *smtptest.Server, n int, bo
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			send, err := h.st.SendOf(bg, c.ID, id)
-			ss, _ := h.st.ContactSends(bg, id, 1)
+			ss, _, _ := h.st.ContactSends(bg, id, store.Newest, 1, 0)
 			if err == nil && len(ss) == 1 && ss[0].Status == store.SendSent {
 				sends = append(sends, send)
 				break

@@ -190,9 +190,12 @@ func (h *harness) signIn() {
 }
 
 // apiKey creates an API key with the given scope and returns its secret.
+// Its limits are far above what a test asks, so that a walk over the
+// routes is never slowed; the tests of limits make keys of their own.
 func (h *harness) apiKey(scope string) string {
 	h.t.Helper()
-	_, secret, err := h.st.CreateAPIKey(context.Background(), store.NewAPIKey{Name: "test " + scope, Scopes: []string{scope}})
+	_, secret, err := h.st.CreateAPIKey(context.Background(), store.NewAPIKey{Name: "test " + scope, Scopes: []string{scope},
+		Limits: store.RateLimits{Read: 100_000, Write: 100_000, Send: 100_000}})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -165,7 +165,7 @@ func (s *Server) importsPage(c *echo.Context, status int, msg string) error {
 		return err
 	}
 	p := templates.ImportsProps{Shell: s.shell(c, "contacts", "Import"), Error: msg, Page: n}
-	jobs, total, err := s.store.ImportsPage(c.Request().Context(), importsPerPage, (p.Page-1)*importsPerPage)
+	jobs, total, err := s.store.ImportsPage(c.Request().Context(), store.Newest, importsPerPage, (p.Page-1)*importsPerPage)
 	if err != nil {
 		return err
 	}

@@ -189,7 +189,7 @@ func (s *Server) mediaPage(c *echo.Context, status int, msg string) error {
 		return err
 	}
 	p := templates.MediaProps{Shell: s.shell(c, "templates", "Media"), Error: msg, Page: n}
-	ms, total, err := s.store.MediaPage(c.Request().Context(), mediaPerPage, (p.Page-1)*mediaPerPage)
+	ms, total, err := s.store.MediaPage(c.Request().Context(), store.Newest, mediaPerPage, (p.Page-1)*mediaPerPage)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func (s *Server) messagesPage(c *echo.Context, code int, p templates.MessagesPro
 	for _, t := range ts {
 		p.Templates = append(p.Templates, templates.Option{Value: itoa(t.ID), Label: t.Name})
 	}
-	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind")}
+	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Order: store.Newest}
 	if !store.MessageStatus(f.Status) {
 		f.Status = ""
 	}

@@ -30,6 +30,9 @@ type apiOp struct {
 	// one item of a paged list.
 	Data any
 	List bool
+	// Spec is what a list sorts, windows and searches by, and whether it
+	// pages by cursor.
+	Spec *listSpec
 	// Status is the success status: 200 unless given, 204 without Data.
 	// Also lists other success statuses, such as 200 for an upsert that
 	// found the contact.
@@ -125,6 +128,7 @@ func (s *Server) openAPI() (map[string]any, error) {
 	}
 	sb.comps["Error"] = sb.object(reflect.TypeFor[apiError](), false)
 	sb.comps["Meta"] = sb.object(reflect.TypeFor[meta](), false)
+	sb.comps["CursorMeta"] = sb.object(reflect.TypeFor[cursorMeta](), false)
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{
@@ -171,6 +175,20 @@ func (s *Server) operation(sb *schemas, method, path, tag string, op apiOp) map[
 	query := op.Query
 	if op.List {
 		query = append(slices.Clone(query), pageParams...)
+	}
+	if sp := op.Spec; sp != nil {
+		query = append(query, qs("sort", "The field to sort by; id when absent.", append([]string{"id"}, sp.Sorts...)...),
+			qs("order", "Newest first (desc) unless the list says otherwise.", "asc", "desc"))
+		if sp.Created {
+			query = append(query, apiParam{Name: "created_from", Type: "string", Doc: "Only what was created from this date (in the organisation's timezone) or RFC 3339 time."},
+				apiParam{Name: "created_to", Type: "string", Doc: "Only what was created up to this date, included, or before this RFC 3339 time."})
+		}
+		if sp.Search != "" {
+			query = append(query, qs("q", "Search in "+sp.Search+"."))
+		}
+		if sp.Cursor {
+			query = append(query, qi("after", "Walk the list by cursor, in id order: 0 to start, then the next_after of the page before. Not with sort or page."))
+		}
 	}
 	for _, q := range query {
 		params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Doc, "schema": paramSchema(q)})
@@ -233,10 +251,14 @@ func successResponse(sb *schemas, op apiOp) map[string]any {
 		}
 		r["content"] = content
 	case op.List:
+		var metaSchema any = map[string]any{"$ref": "#/components/schemas/Meta"}
+		if op.Spec != nil && op.Spec.Cursor {
+			metaSchema = map[string]any{"anyOf": []any{metaSchema, map[string]any{"$ref": "#/components/schemas/CursorMeta"}}}
+		}
 		r["content"] = jsonContent(map[string]any{"type": "object", "required": []string{"data", "meta"}, "additionalProperties": false,
 			"properties": map[string]any{
 				"data": map[string]any{"type": "array", "items": sb.of(reflect.TypeOf(op.Data), false)},
-				"meta": map[string]any{"$ref": "#/components/schemas/Meta"}}})
+				"meta": metaSchema}})
 	case op.Data != nil:
 		r["content"] = jsonContent(map[string]any{"type": "object", "required": []string{"data"}, "additionalProperties": false,
 			"properties": map[string]any{"data": sb.of(reflect.TypeOf(op.Data), false)}})

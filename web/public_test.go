@@ -278,7 +278,7 @@ func TestConfirmationEmailsAreNotResentAtOnce(t *testing.T) {
 		formPost(h, "/subscribe/"+itoa(l.ID), url.Values{"email": {"again@example.com"}})
 	}
 	msgs := sink.Wait(1, 10*time.Second)
-	ms, _, err := h.st.Messages(ctx, store.MessageFilter{Kind: store.MessageSystem}, 10, 0)
+	ms, _, err := h.st.Messages(ctx, store.MessageFilter{Kind: store.MessageSystem, Order: store.Newest}, 10, 0)
 	if err != nil || len(ms) != 1 || ms[0].ToEmail != "again@example.com" {
 		t.Fatalf("system mail: got %+v, %v; want the one confirmation", ms, err)
 	}
@@ -331,7 +331,7 @@ func TestSignUpsWaitForThePublicAddress(t *testing.T) {
 	if resp := h.postForm(path, url.Values{"email": {"reader@example.com"}}, forged); resp.StatusCode != http.StatusOK {
 		t.Fatalf("sign-up with a base URL: got %d", resp.StatusCode)
 	}
-	ms, _, _ := h.st.Messages(ctx, store.MessageFilter{Kind: store.MessageSystem}, 10, 0)
+	ms, _, _ := h.st.Messages(ctx, store.MessageFilter{Kind: store.MessageSystem, Order: store.Newest}, 10, 0)
 	if len(ms) != 1 {
 		t.Fatalf("confirmations queued: got %d, want 1", len(ms))
 	}

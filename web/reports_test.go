@@ -1,12 +1,14 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +50,12 @@ func reportedCampaign(t *testing.T) (*harness, int64) {
 func TestCampaignReportPages(t *testing.T) {
 	t.Parallel()
 	h, id := reportedCampaign(t)
+	// The campaign's events, walked by cursor, newest first, each once.
+	evKey := h.apiKey(store.ScopeRead)
+	evs := cursorWalk(t, h, evKey, "/api/v1/campaigns/"+itoa(id)+"/events?per_page=1")
+	if len(evs) < 2 || !slices.IsSortedFunc(evs, func(a, b int64) int { return cmp.Compare(b, a) }) {
+		t.Errorf("events by cursor: got %v, want every event, newest first", evs)
+	}
 	path := "/campaigns/" + itoa(id)
 	for _, c := range []struct{ path, want string }{
 		{path, `/report"`},

@@ -20,7 +20,7 @@ func (s *Server) suppressionsPage(c *echo.Context, status int, p templates.Suppr
 	}
 	p.Shell = s.shell(c, "contacts", "Suppressions")
 	p.Q = c.QueryParam("q")
-	rows, total, err := s.store.Suppressions(c.Request().Context(), p.Q, p.Page, suppressionsPerPage)
+	rows, total, err := s.store.Suppressions(c.Request().Context(), p.Q, store.Newest, p.Page, suppressionsPerPage)
 	if err != nil {
 		return err
 	}

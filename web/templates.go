@@ -129,7 +129,7 @@ func (s *Server) editProps(c *echo.Context, t store.Template) (templates.Templat
 // testOptions are the relays a test can go through and the first contacts
 // it can be filled in for.
 func (s *Server) testOptions(ctx context.Context) (relays, contacts []templates.Option, err error) {
-	page, err := s.store.Contacts(ctx, store.ContactFilter{Status: store.StatusActive}, 1, 20)
+	page, err := s.store.Contacts(ctx, store.ContactFilter{Status: store.StatusActive, Order: store.Order{Desc: true}}, 1, 20)
 	if err != nil {
 		return nil, nil, err
 	}

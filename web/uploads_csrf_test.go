@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"herald/store"
 )
 
 // uploadPart is one part of a multipart upload, in the order given.
@@ -73,7 +75,7 @@ func TestUploadsWithoutFetchMetadata(t *testing.T) {
 		{"/contacts/suppressions/import", func(n int) uploadPart {
 			return uploadPart{"file", "blocked.csv", fmt.Sprintf("bad%d@example.com\n", n)}
 		}, func() int {
-			_, total, _ := h.st.Suppressions(context.Background(), "", 1, 100)
+			_, total, _ := h.st.Suppressions(context.Background(), "", store.Newest, 1, 100)
 			return total
 		}},
 		{"/templates/media", func(int) uploadPart { return uploadPart{"file", "logo.png", png} }, func() int {

@@ -132,7 +132,7 @@ func TestRelayAnswersAreRetriedOrFailed(t *testing.T) {
 			if err := d.runCampaign(ctx, c.ID); err != nil {
 				t.Fatal(err)
 			}
-			sends, _, _ := st.CampaignSends(ctx, c.ID, "", 10, 0)
+			sends, _, _ := st.CampaignSends(ctx, c.ID, "", store.Order{}, 10, 0)
 			if len(sends) != 1 || sends[0].Status != tc.status || !strings.Contains(sends[0].LastResponse, tc.answer) || sends[0].Attempts != 1 {
 				t.Fatalf("send: %+v; want %s with %q after one attempt", sends, tc.status, tc.answer)
 			}

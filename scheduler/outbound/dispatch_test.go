@@ -159,7 +159,7 @@ func TestDispatcherSendsACampaignOnceToEveryone(t *testing.T) {
 	if got, _ := st.Campaign(ctx, c.ID); got.Status != store.CampaignSent {
 		t.Errorf("after the resend run: got %s, want sent", got.Status)
 	}
-	if sends, _, _ := st.CampaignSends(ctx, c.ID, store.SendFailed, 10, 0); len(sends) != 2 || sends[1].Attempts != 2 && sends[0].Attempts != 2 {
+	if sends, _, _ := st.CampaignSends(ctx, c.ID, store.SendFailed, store.Order{}, 10, 0); len(sends) != 2 || sends[1].Attempts != 2 && sends[0].Attempts != 2 {
 		t.Errorf("failed after resend: got %+v, want 2, the refused one with 2 attempts", sends)
 	}
 

@@ -77,7 +77,7 @@ func addOwner(t testing.TB, st *store.Store) {
 // text.
 func ownerAlerts(t testing.TB, st *store.Store) []string {
 	t.Helper()
-	ms, _, err := st.Messages(context.Background(), store.MessageFilter{Kind: store.MessageSystem}, 100, 0)
+	ms, _, err := st.Messages(context.Background(), store.MessageFilter{Kind: store.MessageSystem, Order: store.Newest}, 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func TestDailyQuotaHoldsTheCampaignAcrossRestarts(t *testing.T) {
 	if got.Status != store.CampaignSending || !strings.Contains(got.HeldReason, "daily quota (5 messages)") || !got.HeldUntil.Equal(tomorrow) {
 		t.Fatalf("held campaign: %s %q until %v, want sending, held for the daily quota until %v", got.Status, got.HeldReason, got.HeldUntil, tomorrow)
 	}
-	waiting, _, _ := st.CampaignSends(ctx, c.ID, store.SendQueued, 10, 0)
+	waiting, _, _ := st.CampaignSends(ctx, c.ID, store.SendQueued, store.Order{}, 10, 0)
 	if len(waiting) != 3 || waiting[0].Attempts != 0 {
 		t.Errorf("waiting sends: %+v, want 3 untried in the queue", waiting)
 	}
@@ -143,7 +143,7 @@ func TestDomainLimitHoldsBackOnlyThatDomain(t *testing.T) {
 	if gmail != 3 || other != 2 {
 		t.Errorf("delivered %d to gmail.com and %d elsewhere, want 3 and 2", gmail, other)
 	}
-	waiting, _, _ := st.CampaignSends(ctx, c.ID, store.SendQueued, 10, 0)
+	waiting, _, _ := st.CampaignSends(ctx, c.ID, store.SendQueued, store.Order{}, 10, 0)
 	nextHour := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)
 	if len(waiting) != 2 || !strings.Contains(waiting[0].LastResponse, "gmail.com takes 3 messages an hour") || waiting[0].NextAttempt.Before(nextHour) {
 		t.Errorf("held back: %+v", waiting)
