@@ -16,7 +16,9 @@ import (
 	"herald/scheduler"
 	"herald/scheduler/imports"
 	"herald/scheduler/inbound"
+	"herald/scheduler/netguard"
 	"herald/scheduler/outbound"
+	"herald/scheduler/webhooks"
 	"herald/store"
 	"herald/web"
 )
@@ -114,13 +116,21 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		return nil, err
 	}
 	importer := imports.NewWorker(st, log)
+	guard := &netguard.Guard{Allowed: func(host string) bool {
+		g, err := st.General(context.Background())
+		return err == nil && g.AllowsHost(host)
+	}}
+	hooks, err := webhooks.New(webhooks.Config{Store: st, Log: log, Guard: guard, Notify: out.NotifyOwners})
+	if err != nil {
+		return nil, err
+	}
 	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log),
 		scheduler.Job{Name: "start scheduled campaigns", Spec: "@every 5s", Run: out.StartDue})
 	if err != nil {
 		return nil, err
 	}
 	srv, err := web.New(web.Config{Store: st, Outbound: out, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs,
-		TrustedProxies: trusted, DataDir: data, Imports: importer})
+		TrustedProxies: trusted, DataDir: data, Imports: importer, Webhooks: hooks})
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +147,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		{"campaign dispatcher", out.Dispatcher().Run},
 		{"transactional lane", out.Lane().Run},
 		{"imports", importer.Run},
+		{"webhooks", hooks.Run},
 		{"scheduler", sched.Run},
 	}
 	poller, err := inbound.NewPoller(out.MailboxConfig, out.TakeMail, log)

@@ -19,12 +19,14 @@ const (
 	keepUsage        = 48 * time.Hour
 	keepAttachments  = 30 * 24 * time.Hour
 	keepFeedbackSeen = 30 * 24 * time.Hour
+	keepWebhookLog   = 30 * 24 * time.Hour
 )
 
 // Housekeeping removes expired sessions and lapsed login throttles, the
 // files of uploads whose import was never started, old usage counters, the
-// attachments of transactional messages settled 30 days ago, and the
-// provider notifications taken 30 days ago (kept to count each once).
+// attachments of transactional messages settled 30 days ago, webhook
+// deliveries settled 30 days ago, and the provider notifications taken 30
+// days ago (kept to count each once).
 func Housekeeping(st *store.Store, log *slog.Logger) Job {
 	return Job{
 		Name: "housekeeping",
@@ -52,6 +54,11 @@ func Housekeeping(st *store.Store, log *slog.Logger) Job {
 			}
 			if err := st.PruneFeedbackSeen(ctx, st.Now().Add(-keepFeedbackSeen)); err != nil {
 				return err
+			}
+			if n, err := st.PruneWebhookLog(ctx, st.Now().Add(-keepWebhookLog)); err != nil {
+				return err
+			} else if n > 0 {
+				log.Info("housekeeping", "old_webhook_deliveries_removed", n)
 			}
 			if n, err := st.PruneAttachments(ctx, st.Now().Add(-keepAttachments)); err != nil {
 				return err

@@ -212,12 +212,7 @@ AND contact_id IN (SELECT id FROM contacts WHERE status = 'active' AND id IN (SE
 		args = []any{now, batch}
 		kind, detail = EventUnsubscribed, "Unsubscribed from all mail by an administrator"
 	case BulkDelete:
-		res, err := tx.ExecContext(ctx, `DELETE FROM contacts WHERE id IN (SELECT value FROM json_each(?))`, batch)
-		if err != nil {
-			return 0, fmt.Errorf("store: bulk delete: %w", err)
-		}
-		n, _ := res.RowsAffected()
-		return int(n), nil
+		return s.bulkDelete(ctx, tx, batch)
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -241,7 +236,44 @@ AND contact_id IN (SELECT id FROM contacts WHERE status = 'active' AND id IN (SE
 			if err := recordEvent(ctx, tx, id, kind, detail, now); err != nil {
 				return 0, err
 			}
+			var err error
+			switch a.Kind {
+			case BulkAddToList:
+				err = s.emitMembership(ctx, tx, id, a.ListID, MemberConfirmed)
+			case BulkUnsubscribe:
+				err = s.emitContact(ctx, tx, EventContactUnsubscribed, id)
+			}
+			if err != nil {
+				return 0, err
+			}
 		}
 	}
 	return len(touched), nil
+}
+
+// bulkDelete deletes a batch of contacts, each with its contact.deleted event.
+func (s *Store) bulkDelete(ctx context.Context, tx *sql.Tx, batch string) (int, error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM contacts WHERE id IN (SELECT value FROM json_each(?)) RETURNING id, email`, batch)
+	if err != nil {
+		return 0, fmt.Errorf("store: bulk delete: %w", err)
+	}
+	var gone []ContactDeletedData
+	for rows.Next() {
+		var d ContactDeletedData
+		if err := rows.Scan(&d.ID, &d.Email); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		gone = append(gone, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: bulk delete: %w", err)
+	}
+	for _, d := range gone {
+		if err := s.emit(ctx, tx, EventContactDeleted, func() (any, error) { return d, nil }); err != nil {
+			return 0, err
+		}
+	}
+	return len(gone), nil
 }

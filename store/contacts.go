@@ -215,7 +215,10 @@ func (s *Store) CreateContact(ctx context.Context, in ContactInput, upsert bool)
 		case err == nil && !upsert:
 			return conflict("a contact with the email %s already exists", email)
 		case err == nil:
-			return s.applyContact(ctx, tx, id, in, "updated")
+			if err := s.applyContact(ctx, tx, id, in, "updated"); err != nil {
+				return err
+			}
+			return s.emitContact(ctx, tx, EventContactUpdated, id)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
@@ -223,7 +226,10 @@ func (s *Store) CreateContact(ctx context.Context, in ContactInput, upsert bool)
 		if id, err = s.insertContact(ctx, tx, in); err != nil {
 			return err
 		}
-		return s.applyContact(ctx, tx, id, in, "")
+		if err := s.applyContact(ctx, tx, id, in, ""); err != nil {
+			return err
+		}
+		return s.emitContact(ctx, tx, EventContactCreated, id)
 	})
 	if err != nil {
 		return Contact{}, false, err
@@ -271,7 +277,10 @@ func (s *Store) UpdateContact(ctx context.Context, id int64, in ContactInput) (C
 		if erased.Valid {
 			return &ValidationError{Fields: map[string]string{"id": "This contact was erased; its data cannot be changed."}}
 		}
-		return s.applyContact(ctx, tx, id, in, "updated")
+		if err := s.applyContact(ctx, tx, id, in, "updated"); err != nil {
+			return err
+		}
+		return s.emitContact(ctx, tx, EventContactUpdated, id)
 	})
 	if err != nil {
 		return Contact{}, err
@@ -281,7 +290,7 @@ func (s *Store) UpdateContact(ctx context.Context, id int64, in ContactInput) (C
 
 // applyContact writes the fields in sets on contact id inside tx. verb, when
 // set, names the change in the contact's timeline.
-func (s *Store) applyContact(ctx context.Context, tx *sql.Tx, id int64, in ContactInput, verb string) error {
+func (s *Store) applyContact(ctx context.Context, tx *sql.Tx, id int64, in ContactInput, verb string) (err error) {
 	now := unix(s.now())
 	var sets []string
 	var args []any
@@ -317,6 +326,13 @@ func (s *Store) applyContact(ctx context.Context, tx *sql.Tx, id int64, in Conta
 			}
 			if err := recordEvent(ctx, tx, id, statusEvent(*in.Status), "Status changed from "+old+" to "+*in.Status, now); err != nil {
 				return err
+			}
+			if *in.Status == StatusUnsubscribed {
+				defer func() {
+					if err == nil {
+						err = s.emitContact(ctx, tx, EventContactUnsubscribed, id)
+					}
+				}()
 			}
 		}
 	}
@@ -406,7 +422,10 @@ ON CONFLICT (list_id, contact_id) DO UPDATE SET status = excluded.status, update
 		listID, contactID, status, now, now); err != nil {
 		return fmt.Errorf("store: subscribe contact %d to list %d: %w", contactID, listID, err)
 	}
-	return recordEvent(ctx, tx, contactID, memberEvent(status), memberDetail(status, name), now)
+	if err := recordEvent(ctx, tx, contactID, memberEvent(status), memberDetail(status, name), now); err != nil {
+		return err
+	}
+	return s.emitMembership(ctx, tx, contactID, listID, status)
 }
 
 func (s *Store) setTags(ctx context.Context, tx *sql.Tx, contactID int64, tags []string) error {
@@ -550,14 +569,25 @@ func contactExists(ctx context.Context, tx *sql.Tx, id int64) error {
 
 // DeleteContact removes a contact and everything attached to it.
 func (s *Store) DeleteContact(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM contacts WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("store: delete contact %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		var email string
+		err := tx.QueryRowContext(ctx, `DELETE FROM contacts WHERE id = ? RETURNING email`, id).Scan(&email)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: delete contact %d: %w", id, err)
+		}
+		return s.emit(ctx, tx, EventContactDeleted, func() (any, error) { return ContactDeletedData{ID: id, Email: email}, nil })
+	})
+}
+
+// ContactDeletedData is what contact.deleted carries: the email is empty
+// for a contact erased on request, whose row stays, anonymous.
+type ContactDeletedData struct {
+	ID     int64  `json:"id"`
+	Email  string `json:"email"`
+	Erased bool   `json:"erased"`
 }
 
 // EraseContact wipes a contact's personal data for a GDPR erasure request.
@@ -585,6 +615,9 @@ WHERE id = ?`, fmt.Sprintf("erased-%d-%s@erased.invalid", id, randomToken(5)), n
 		if _, err := tx.ExecContext(ctx, `UPDATE list_members SET status = 'unsubscribed', updated_at = ? WHERE contact_id = ?`, now, id); err != nil {
 			return fmt.Errorf("store: erase contact %d: %w", id, err)
 		}
-		return recordEvent(ctx, tx, id, EventErased, "Personal data erased on request", now)
+		if err := recordEvent(ctx, tx, id, EventErased, "Personal data erased on request", now); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, EventContactDeleted, func() (any, error) { return ContactDeletedData{ID: id, Erased: true}, nil })
 	})
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,6 +79,19 @@ type General struct {
 	// APILimits are each API key's requests a second, by class, unless the
 	// key has its own.
 	APILimits RateLimits `json:"api_limits"`
+	// AllowedHosts are hosts on a private network that webhooks may reach
+	// all the same: names or addresses, as written in the URL.
+	AllowedHosts []string `json:"allowed_hosts"`
+}
+
+// maxAllowedHosts is how many hosts the owner may allow.
+const maxAllowedHosts = 50
+
+// AllowsHost reports whether the owner allows webhooks to reach host
+// though it is not on the public internet.
+func (g General) AllowsHost(host string) bool {
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	return slices.Contains(g.AllowedHosts, host)
 }
 
 // DomainLimit caps the messages sent to one recipient domain in an hour.
@@ -158,6 +173,13 @@ func (g *General) Normalize() {
 	if g.BounceDomain = strings.TrimSpace(g.BounceDomain); g.BounceDomain != "" {
 		g.BounceDomain = normalizeDomain(g.BounceDomain)
 	}
+	var hosts []string
+	for _, h := range g.AllowedHosts {
+		if h = strings.ToLower(strings.Trim(strings.TrimSpace(h), "[]")); h != "" && !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	g.AllowedHosts = hosts
 	g.Timezone = strings.TrimSpace(g.Timezone)
 	if g.Timezone == "" {
 		g.Timezone = "UTC"
@@ -207,6 +229,14 @@ func (g General) Validate() map[string]string {
 		}
 	}
 	g.APILimits.validate("api_limits.", false, errs)
+	if len(g.AllowedHosts) > maxAllowedHosts {
+		errs["allowed_hosts"] = fmt.Sprintf("Allow at most %d hosts.", maxAllowedHosts)
+	}
+	for _, h := range g.AllowedHosts {
+		if _, err := netip.ParseAddr(h); err != nil && checkDomain(h) != "" && h != "localhost" {
+			errs["allowed_hosts"] = fmt.Sprintf("%q is not a host name or an IP address.", h)
+		}
+	}
 	return errs
 }
 

@@ -62,6 +62,9 @@ type Store struct {
 	// stmts are statements on hot paths, prepared once on the writer.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+
+	// hooks holds the enabled webhook endpoints, for events to find them.
+	hooks webhookCache
 }
 
 // writeStmt returns q prepared on the writer, preparing it the first time.

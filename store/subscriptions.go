@@ -253,7 +253,10 @@ func (s *Store) unsubscribeAll(ctx context.Context, tx *sql.Tx, contactID int64,
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	return recordEvent(ctx, tx, contactID, EventUnsubscribed, why, now)
+	if err := recordEvent(ctx, tx, contactID, EventUnsubscribed, why, now); err != nil {
+		return err
+	}
+	return s.emitContact(ctx, tx, EventContactUnsubscribed, contactID)
 }
 
 func offAllLists(ctx context.Context, tx *sql.Tx, contactID, now int64) error {
@@ -281,7 +284,10 @@ RETURNING (SELECT name FROM lists WHERE id = list_id)`, now, listID, contactID).
 		if err != nil {
 			return err
 		}
-		return recordEvent(ctx, tx, contactID, EventUnsubscribed, "Unsubscribed from "+name+" "+how, now)
+		if err := recordEvent(ctx, tx, contactID, EventUnsubscribed, "Unsubscribed from "+name+" "+how, now); err != nil {
+			return err
+		}
+		return s.emitMembership(ctx, tx, contactID, listID, MemberUnsubscribed)
 	})
 }
 

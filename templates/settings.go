@@ -7,6 +7,7 @@ var settingsTabs = []struct{ Key, Label, Path string }{
 	{"domains", "Sending domains", "/settings/domains"},
 	{"emails", "Subscription emails", "/settings/emails"},
 	{"bounces", "Bounces & webhooks", "/settings/bounces"},
+	{"webhooks", "Webhooks", "/settings/webhooks"},
 	{"api-keys", "API keys", "/settings/api-keys"},
 	{"api", "API reference", "/settings/api"},
 	{"jobs", "Jobs", "/settings/jobs"},

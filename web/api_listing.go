@@ -38,6 +38,7 @@ var (
 	mediaList     = listSpec{Sorts: []string{"created_at", "file_name", "size"}, Created: true}
 	templateList  = listSpec{Sorts: []string{"created_at", "updated_at", "name"}, Search: "the name and subject", Created: true}
 	namedList     = listSpec{Sorts: []string{"created_at", "name"}, Search: "the name", Created: true}
+	deliveryList  = listSpec{Sorts: []string{"updated_at", "status", "attempts"}, Created: true, Cursor: true}
 	dkimList      = listSpec{Sorts: []string{"created_at", "domain"}, Search: "the domain", Created: true}
 )
 

@@ -20,6 +20,9 @@ func TestEveryListSortsAndOrders(t *testing.T) {
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
 	audSeedContact(t, h, "ann@example.com", nil, nil)
+	if _, _, err := h.st.CreateWebhook(t.Context(), store.WebhookInput{URL: ptrTo("https://hooks.example.com/in"), Events: &[]string{store.EventContactCreated}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	lists := 0
 	for name, op := range apiOps {
 		if op.Spec == nil {

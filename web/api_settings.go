@@ -102,6 +102,6 @@ func (s *Server) apiConfirmEmailUpdate(c *echo.Context) error {
 
 // generalOut is g as the API shows it: a list is [] when empty, never null.
 func generalOut(g store.General) store.General {
-	g.DomainLimits = orEmpty(g.DomainLimits)
+	g.DomainLimits, g.AllowedHosts = orEmpty(g.DomainLimits), orEmpty(g.AllowedHosts)
 	return g
 }

@@ -83,8 +83,11 @@ func fieldMessages(ve *store.ValidationError) []string {
 	return out
 }
 
-func pathID(c *echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+func pathID(c *echo.Context) (int64, error) { return parseID(c.Param("id")) }
+
+// parseID reads an id from a path: anything else is a 404.
+func parseID(v string) (int64, error) {
+	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id < 1 {
 		return 0, store.ErrNotFound
 	}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"slices"
+
 	"herald/scheduler/outbound"
 	"herald/store"
 )
@@ -48,6 +50,19 @@ var apiOps = map[string]apiOp{
 	"PATCH /api/v1/dkim-keys/:id":       {Summary: "Turn a DKIM key on or off", Body: dkimKeyPatch{}, Data: dkimKeyJSON{}},
 	"DELETE /api/v1/dkim-keys/:id":      {Summary: "Delete a DKIM key"},
 	"GET /api/v1/domains/:domain/check": {Summary: "Check a domain's DNS", Doc: "SPF, DKIM, DMARC and MX, looked up now.", Data: domainReportJSON{}},
+
+	// Outgoing webhooks.
+	"GET /api/v1/webhooks":                                     {Summary: "List webhook endpoints", Data: webhookJSON{}, List: true, Spec: &namedList},
+	"POST /api/v1/webhooks":                                    {Summary: "Add a webhook endpoint", Doc: "The answer carries the signing secret. Events are signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) and delivered at least once: dedupe on the event id.", Body: endpointBody{}, Data: webhookJSON{}, Status: 201, Example: `{"url": "https://shop.example.com/hooks/herald", "description": "Shop", "events": ["contact.created", "email.bounced"]}`},
+	"GET /api/v1/webhooks/:id":                                 {Summary: "A webhook endpoint", Data: webhookJSON{}},
+	"PATCH /api/v1/webhooks/:id":                               {Summary: "Change a webhook endpoint", Doc: "Enabling a disabled endpoint clears its failures.", Body: endpointBody{}, Data: webhookJSON{}, Example: `{"enabled": true}`},
+	"DELETE /api/v1/webhooks/:id":                              {Summary: "Delete a webhook endpoint", Doc: "With its delivery log."},
+	"GET /api/v1/webhooks/:id/secret":                          {Summary: "An endpoint's signing secret", Data: secretJSON{}},
+	"POST /api/v1/webhooks/:id/roll-secret":                    {Summary: "Roll an endpoint's signing secret", Doc: "For 24 hours deliveries carry a signature with the old secret too.", Data: secretJSON{}},
+	"POST /api/v1/webhooks/:id/test":                           {Summary: "Send a test event", Doc: "A webhook.test event, to this endpoint only, tried once.", Data: deliveryJSON{}, Status: 202},
+	"GET /api/v1/webhooks/:id/deliveries":                      {Summary: "An endpoint's delivery log", Query: []apiParam{qs("status", "Only deliveries in this state.", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed), qs("type", "Only events of this type.", append(slices.Clone(store.EventTypes), store.EventTest)...)}, Data: deliveryJSON{}, List: true, Spec: &deliveryList},
+	"GET /api/v1/webhooks/:id/deliveries/:delivery":            {Summary: "A delivery and its attempts", Doc: "Each attempt's request and answer, truncated, its status and how long it took.", Data: deliveryJSON{}},
+	"POST /api/v1/webhooks/:id/deliveries/:delivery/redeliver": {Summary: "Send a delivery again", Data: deliveryJSON{}, Status: 202},
 
 	// The audience.
 	"GET /api/v1/contacts":             {Summary: "List contacts", Doc: "Millions of contacts are walked by cursor: after=0, then each page's next_after.", Query: contactFilters, Data: contactJSON{}, List: true, Spec: &contactList},

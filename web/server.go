@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"herald/scheduler"
+	"herald/scheduler/netguard"
 	"herald/scheduler/outbound"
 	"herald/store"
 )
@@ -37,6 +38,9 @@ type Config struct {
 	DataDir string
 	// Imports is the import worker, woken when an import is queued.
 	Imports scheduler.Waker
+	// Webhooks is the webhook deliverer, woken for a test or a redelivery;
+	// without it the deliverer finds the work when it next looks.
+	Webhooks scheduler.Waker
 	// ChallengeBits is the difficulty of the sign-up puzzle; 16 when zero.
 	ChallengeBits int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
@@ -59,6 +63,9 @@ type Server struct {
 	imports    scheduler.Waker
 	challenges *challenges
 	previews   previews
+	webhooks   scheduler.Waker
+	// guard checks where webhooks may point.
+	guard *netguard.Guard
 	// limits holds each API key's rate buckets.
 	limits *rateLimiter
 	// scopes holds the scope of each API route, by method and path.
@@ -96,6 +103,11 @@ func New(cfg Config) (*Server, error) {
 		limits:  newRateLimiter(time.Now),
 		scopes:  map[string]string{},
 	}
+	s.webhooks = cfg.Webhooks
+	if s.webhooks == nil {
+		s.webhooks = noWaker{}
+	}
+	s.guard = &netguard.Guard{Allowed: func(host string) bool { return s.general().AllowsHost(host) }}
 	s.minFreeDisk = cfg.MinFreeDisk
 	if s.minFreeDisk == 0 {
 		s.minFreeDisk = defaultMinFreeDisk
@@ -169,3 +181,8 @@ func (s *Server) Handler() http.Handler {
 
 // Routes lists every registered route, for tests and diagnostics.
 func (s *Server) Routes() echo.Routes { return s.echo.Router().Routes() }
+
+// noWaker wakes nobody.
+type noWaker struct{}
+
+func (noWaker) Wake() {}
