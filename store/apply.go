@@ -16,7 +16,9 @@ import (
 // hits costs a few statements, not a few per hit.
 type applier struct {
 	ctx context.Context
-	tx  *sql.Tx
+	// s records the email.* events of what is applied; nil records none.
+	s  *Store
+	tx *sql.Tx
 	// prepared are the hot statements, prepared on the writer before the
 	// transaction began; bound holds them bound to this transaction.
 	prepared map[string]*sql.Stmt
@@ -90,8 +92,8 @@ type eventRow struct {
 	source, detail string
 }
 
-func newApplier(ctx context.Context, tx *sql.Tx, prepared map[string]*sql.Stmt) *applier {
-	return &applier{ctx: ctx, tx: tx, prepared: prepared, bound: map[string]*sql.Stmt{}, targets: map[int64]*target{},
+func newApplier(ctx context.Context, s *Store, tx *sql.Tx, prepared map[string]*sql.Stmt) *applier {
+	return &applier{ctx: ctx, s: s, tx: tx, prepared: prepared, bound: map[string]*sql.Stmt{}, targets: map[int64]*target{},
 		counts: tally{}, links: map[int64]*linkTally{}, clicked: map[linkKey]*clickCount{}, lastOpen: map[int64]int64{}, lastClick: map[int64]int64{},
 		kinds: map[kindKey]int{}, bounces: map[bounceKey]*bounceTally{}}
 }
@@ -195,6 +197,14 @@ func (a *applier) flush() error {
 		}
 		if _, err := a.exec(insertEvents, rows.String()); err != nil {
 			return err
+		}
+		for _, e := range a.events {
+			if a.s == nil {
+				break
+			}
+			if err := a.s.emitResult(a.ctx, a.tx, e); err != nil {
+				return err
+			}
 		}
 	}
 	for k, c := range a.counts {

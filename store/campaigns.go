@@ -426,8 +426,18 @@ func (s *Store) CampaignAudience(ctx context.Context, c Campaign) (Audience, err
 // nothing that is already going out.
 func (s *Store) StartCampaign(ctx context.Context, id int64, frozen string) (Campaign, error) {
 	now := unix(s.now())
-	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sending', paused_reason = '', frozen = ?, started_at = ?, updated_at = ?
+	var n int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'sending', paused_reason = '', frozen = ?, started_at = ?, updated_at = ?
 WHERE id = ? AND status IN ('draft', 'scheduled')`, frozen, now, now, id)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.emitCampaign(ctx, tx, EventCampaignStarted, id)
+	})
 	if err != nil {
 		return Campaign{}, fmt.Errorf("store: start campaign %d: %w", id, err)
 	}
@@ -435,7 +445,7 @@ WHERE id = ? AND status IN ('draft', 'scheduled')`, frozen, now, now, id)
 	if err != nil {
 		return Campaign{}, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return Campaign{}, &ValidationError{Fields: map[string]string{"status": fmt.Sprintf("The campaign is %s; only a draft or scheduled campaign can start.", c.Status)}}
 	}
 	return c, nil
@@ -471,14 +481,23 @@ func (s *Store) campaignFrozen(ctx context.Context, id int64, expr string) (stri
 // whether the campaign is now sent.
 func (s *Store) FinishCampaign(ctx context.Context, id int64) (bool, error) {
 	now := unix(s.now())
-	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', finished_at = ?, updated_at = ?
+	var n int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', finished_at = ?, updated_at = ?
 WHERE id = ? AND status = 'sending' AND materialised = 1
 	AND NOT EXISTS (SELECT 1 FROM sends WHERE campaign_id = ? AND status IN ('queued', 'retrying', 'sending'))`, now, now, id, id)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.emitCampaign(ctx, tx, EventCampaignSent, id)
+	})
 	if err != nil {
 		return false, fmt.Errorf("store: finish campaign %d: %w", id, err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return n == 1, nil
 }
 
 // HardBounce records that an address does not exist: the contact becomes
@@ -589,6 +608,9 @@ WHERE id = ? AND status IN (?`+strings.Repeat(",?", len(from)-1)+`)`, args...)
 			if err == nil {
 				_, err = tx.ExecContext(ctx, `UPDATE campaigns SET finished_at = ? WHERE id = ?`, now, id)
 			}
+		}
+		if err == nil && to == CampaignPaused {
+			err = s.emitCampaign(ctx, tx, EventCampaignPaused, id)
 		}
 		return err
 	})
@@ -741,12 +763,21 @@ func (s *Store) HoldCampaign(ctx context.Context, id int64, reason string, until
 // AutoPause pauses a sending campaign and says why; it reports whether the
 // campaign was still sending.
 func (s *Store) AutoPause(ctx context.Context, id int64, reason string) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'paused', paused_reason = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
-		reason, unix(s.now()), id)
+	var n int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'paused', paused_reason = ?, updated_at = ? WHERE id = ? AND status = 'sending'`,
+			reason, unix(s.now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.emitCampaign(ctx, tx, EventCampaignPaused, id)
+	})
 	if err != nil {
 		return false, fmt.Errorf("store: pause campaign %d: %w", id, err)
 	}
-	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
 

@@ -49,7 +49,7 @@ func (s *Store) RecordFeedback(ctx context.Context, fs []Feedback, softLimit int
 	fresh := 0
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		fresh = 0
-		a := newApplier(ctx, tx, prepared)
+		a := newApplier(ctx, s, tx, prepared)
 		defer a.close()
 		for _, f := range fs {
 			if f.Key != "" {

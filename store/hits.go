@@ -327,7 +327,7 @@ func (w *HitWriter) fold(prepared map[string]*sql.Stmt) (int, error) {
 			return nil
 		}
 		hits, bad = parseLog(text)
-		a := newApplier(ctx, tx, prepared)
+		a := newApplier(ctx, w.s, tx, prepared)
 		defer a.close()
 		if err := a.preload(hits); err != nil {
 			return err

@@ -300,12 +300,44 @@ func (s *Store) PauseImport(ctx context.Context, id int64, reason string) (bool,
 // FinishImport ends a job that has not ended yet as done, failed or
 // cancelled, with a reason for failure.
 func (s *Store) FinishImport(ctx context.Context, id int64, status, reason string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running', 'paused')`,
-		status, reason, unix(s.now()), id)
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running', 'paused')`,
+			status, reason, unix(s.now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.emit(ctx, tx, EventImportFinished, func() (any, error) {
+			d := ImportEventData{ID: id}
+			var finished int64
+			err := tx.QueryRowContext(ctx, `SELECT status, file_name, total, created, updated, skipped, invalid, error, finished_at FROM import_jobs WHERE id = ?`, id).
+				Scan(&d.Status, &d.FileName, &d.Total, &d.Created, &d.Updated, &d.Skipped, &d.Invalid, &d.Error, &finished)
+			d.FinishedAt = fromUnix(finished)
+			return d, err
+		})
+	})
 	if err != nil {
 		return fmt.Errorf("store: finish import %d: %w", id, err)
 	}
 	return nil
+}
+
+// ImportEventData is what import.finished carries: how an import ended and
+// what it did. Contacts an import creates or changes are not announced one
+// by one; this event sums them up.
+type ImportEventData struct {
+	ID         int64     `json:"id"`
+	Status     string    `json:"status"`
+	FileName   string    `json:"file_name"`
+	Total      int       `json:"total"`
+	Created    int       `json:"created"`
+	Updated    int       `json:"updated"`
+	Skipped    int       `json:"skipped"`
+	Invalid    int       `json:"invalid"`
+	Error      string    `json:"error"`
+	FinishedAt time.Time `json:"finished_at"`
 }
 
 // CancelImport stops a draft, queued, running or paused job; the rows

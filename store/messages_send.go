@@ -94,7 +94,10 @@ ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + 1`, hourOf(time.Unix
 				}
 			}
 		}
-		return addMessageEvent(ctx, tx, o.ID, o.Status, detail, now)
+		if err := addMessageEvent(ctx, tx, o.ID, o.Status, detail, now); err != nil {
+			return err
+		}
+		return s.emitMessageOutcome(ctx, tx, o, now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record outcome of message %d: %w", o.ID, err)

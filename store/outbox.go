@@ -375,6 +375,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 				}
 				bounced = append(bounced, o.SendID)
 			}
+			if err := s.emitSendOutcome(ctx, tx, o, now); err != nil {
+				return err
+			}
 		}
 		if err := countOutcomes(ctx, tx, preparedSent, now, sent, bounced); err != nil {
 			return err

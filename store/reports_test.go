@@ -82,7 +82,7 @@ func TestOverviewAndSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
-		a := newApplier(ctx, tx, nil)
+		a := newApplier(ctx, nil, tx, nil)
 		a.counts.at(c.ID, start).Sent = 10
 		a.counts.at(c.ID, start.Add(time.Hour)).UniqueHumanOpens = 2
 		a.counts.at(c.ID, start.Add(50*time.Hour)).UniqueHumanOpens = 1

@@ -32,6 +32,8 @@ type generalPatch struct {
 	// APILimits are each key's requests a second, by class; 0 keeps a
 	// class's default.
 	APILimits *store.RateLimits `json:"api_limits"`
+	// AllowedHosts are private hosts webhooks may reach all the same.
+	AllowedHosts *[]string `json:"allowed_hosts"`
 }
 
 func (s *Server) apiSettingsGet(c *echo.Context) error {
@@ -64,6 +66,7 @@ func (s *Server) apiSettingsUpdate(c *echo.Context) error {
 	}
 	set(&g.SoftBounceLimit, p.SoftBounceLimit)
 	set(&g.APILimits, p.APILimits)
+	set(&g.AllowedHosts, p.AllowedHosts)
 	g, err = s.store.SaveGeneral(c.Request().Context(), g)
 	if err != nil {
 		return err
