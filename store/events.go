@@ -72,8 +72,8 @@ func memberDetail(status, list string) string {
 // but the opens of campaign mail, which the contact's sends sum up.
 const indexedByContact = `(e.kind != 'open' OR e.message_id IS NOT NULL)`
 
-// contactTimeline reads a contact's own events, their arrival, and what
-// they did with the mail they were sent: each campaign they opened (from
+// contactTimeline reads a contact's own events, their arrival, the custom
+// events reported of them, and what they did with the mail they were sent: each campaign they opened (from
 // its send: how often, and when first), and clicks, deliveries, soft
 // bounces, web views and visits to their preferences. (Hard bounces and
 // complaints are already among their own events, with the reason.)
@@ -103,6 +103,9 @@ const contactTimeline = `SELECT id, kind, detail, created_at FROM (
   FROM events e LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN messages m ON m.id = e.message_id
     LEFT JOIN links l ON l.id = e.link_id
   WHERE e.contact_id = ?1 AND ` + indexedByContact + ` AND e.kind NOT IN ('hard_bounce', 'complaint', 'unsubscribe')
+  UNION ALL
+  SELECT id, 'event', 'Event ' || name || CASE WHEN properties <> '{}' THEN ' ' || substr(properties, 1, 300) ELSE '' END, occurred_at, 2
+  FROM custom_events WHERE contact_id = ?1
 ) ORDER BY created_at DESC, src DESC, id DESC LIMIT ?2`
 
 // ContactEvents returns a contact's timeline, newest first, at most limit

@@ -21,6 +21,11 @@ type Rule struct {
 	Value      json.RawMessage `json:"value,omitempty"`
 	Status     string          `json:"status,omitempty"`
 	Campaign   int64           `json:"campaign,omitempty"`
+	// Event names the custom event an event condition is about; Where
+	// narrows it to those with these properties, and Days to the last days.
+	Event string         `json:"event,omitempty"`
+	Where map[string]any `json:"where,omitempty"`
+	Days  int            `json:"days,omitempty"`
 }
 
 func (r Rule) isGroup() bool { return r.Match != "" || r.Conditions != nil }
@@ -71,6 +76,7 @@ func ruleFields() map[string]fieldDef {
 		"clicked":      {[]string{"within_days", "never"}, engagedCondition(clickedColumns)},
 		"clicked_link": {[]string{"contains"}, clickedLinkCondition},
 		"soft_bounced": {[]string{"in_a_row", "within_days"}, softBouncedCondition},
+		"event":        {[]string{"at_least", "not_since"}, eventCondition},
 	}
 }
 
@@ -182,7 +188,7 @@ func (cc *ruleCompiler) condition(r Rule, path string) (string, error) {
 		def, ok = fieldDef{attributeOps, attributeCondition(key)}, true
 	}
 	if !ok {
-		return "", &RuleError{Path: path + ".field", Message: fmt.Sprintf("unknown field %q; use email, first_name, last_name, status, created_at, attributes.<key>, list, tag, opened, clicked, clicked_link or soft_bounced", r.Field)}
+		return "", &RuleError{Path: path + ".field", Message: fmt.Sprintf("unknown field %q; use email, first_name, last_name, status, created_at, attributes.<key>, list, tag, opened, clicked, clicked_link, soft_bounced or event", r.Field)}
 	}
 	if !contains(def.ops, r.Op) {
 		return "", &RuleError{Path: path + ".op", Message: fmt.Sprintf("field %s takes the ops %s, not %q", r.Field, strings.Join(def.ops, ", "), r.Op)}
@@ -192,6 +198,9 @@ func (cc *ruleCompiler) condition(r Rule, path string) (string, error) {
 	}
 	if r.Campaign != 0 && r.Field != "opened" && r.Field != "clicked" {
 		return "", &RuleError{Path: path + ".campaign", Message: "only opened and clicked conditions take a campaign"}
+	}
+	if (r.Event != "" || r.Where != nil || r.Days != 0) && r.Field != "event" {
+		return "", &RuleError{Path: path + ".event", Message: "only event conditions take an event, where and days"}
 	}
 	if (r.Op == "is_set" || r.Op == "not_set") && len(r.Value) > 0 && string(r.Value) != "null" {
 		return "", &RuleError{Path: path + ".value", Message: r.Op + " takes no value"}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
 )
 
 // Bounds of the engagement conditions' values.
@@ -146,4 +148,64 @@ func ruleCampaignError(err error) error {
 		return &ValidationError{Fields: map[string]string{re.Path: re.Message}}
 	}
 	return err
+}
+
+// maxEventCount bounds an event condition's at_least.
+const maxEventCount = 1_000_000
+
+// eventCondition matches contacts by the custom events reported of them:
+// at_least N of an event (with properties equal to where, in the last days
+// when given), or none of it since a date or for value days.
+func eventCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
+	if r.Event == "" || len([]rune(r.Event)) > maxEventName {
+		return "", &RuleError{Path: path + ".event", Message: fmt.Sprintf("name the event, in 1 to %d characters, like \"order_placed\"", maxEventName)}
+	}
+	conds := "ev.name = " + cc.arg(r.Event)
+	keys := make([]string, 0, len(r.Where))
+	for k := range r.Where {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !AttributeKey.MatchString(k) {
+			return "", &RuleError{Path: path + ".where", Message: fmt.Sprintf("property names are lower_snake_case letters, digits and _, not %q", k)}
+		}
+		switch v := r.Where[k].(type) {
+		case string, float64:
+			conds += " AND json_extract(ev.properties, " + cc.arg("$."+k) + ") = " + cc.arg(v)
+		case bool:
+			conds += " AND json_extract(ev.properties, " + cc.arg("$."+k) + ") = " + cc.arg(b2i(v))
+		default:
+			return "", &RuleError{Path: path + ".where." + k, Message: "a property's value is text, a number or true/false"}
+		}
+	}
+	if r.Op == "not_since" {
+		if r.Days != 0 {
+			return "", &RuleError{Path: path + ".days", Message: "not_since takes its time as its value: days, like 30, or a date"}
+		}
+		var since time.Time
+		var days int
+		if err := json.Unmarshal(r.Value, &days); err == nil && days >= 1 && days <= maxEngagedDays {
+			since = cc.now.AddDate(0, 0, -days)
+		} else if t, err := valueTime(r, path); err == nil {
+			since = t
+		} else {
+			return "", &RuleError{Path: path + ".value", Message: "not_since needs " + engagedDaysHint + ", or a date like \"2026-01-31\""}
+		}
+		return "c.id NOT IN (SELECT ev.contact_id FROM custom_events ev WHERE " + conds + " AND ev.occurred_at >= " + cc.arg(since.Unix()) + ")", nil
+	}
+	var n int
+	if err := json.Unmarshal(r.Value, &n); err != nil || n < 1 || n > maxEventCount {
+		return "", &RuleError{Path: path + ".value", Message: "at_least needs a whole number of times, like 2"}
+	}
+	if r.Days < 0 || r.Days > maxEngagedDays {
+		return "", &RuleError{Path: path + ".days", Message: "days is " + engagedDaysHint + ", or 0 for ever"}
+	}
+	if r.Days > 0 {
+		conds += " AND ev.occurred_at >= " + cc.arg(cc.now.AddDate(0, 0, -r.Days).Unix())
+	}
+	if n == 1 {
+		return "c.id IN (SELECT ev.contact_id FROM custom_events ev WHERE " + conds + ")", nil
+	}
+	return "c.id IN (SELECT ev.contact_id FROM custom_events ev WHERE " + conds + " GROUP BY ev.contact_id HAVING count(*) >= " + cc.arg(n) + ")", nil
 }

@@ -152,6 +152,9 @@ type segmentCase struct {
 }
 
 var segmentCases = []segmentCase{
+	// custom events: the fixture has none (TestEventSegmentConditions has)
+	{"event at_least with none reported", all1(`"field": "event", "event": "order_placed", "op": "at_least", "value": 1`), ""},
+	{"event not_since with none reported", all1(`"field": "event", "event": "login", "op": "not_since", "value": 30`), allFixtureKeys},
 	// email
 	{"email eq ignores case", all1(`"field": "email", "op": "eq", "value": "ANN@EXAMPLE.COM"`), "ann"},
 	{"email eq stored mixed case", all1(`"field": "email", "op": "eq", "value": "cat@example.com"`), "cat"},

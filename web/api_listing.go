@@ -27,19 +27,20 @@ type listSpec struct {
 
 // The lists' specs, shared by their handlers and their documentation.
 var (
-	contactList   = listSpec{Sorts: []string{"created_at", "updated_at", "email", "first_name", "last_name"}, Search: "the start of the email, first or last name", Created: true, Cursor: true}
-	messageList   = listSpec{Sorts: []string{"created_at", "to_email", "subject", "status"}, Search: "the start of the recipient's address, or any part of the subject", Created: true, Cursor: true}
-	campaignList  = listSpec{Sorts: []string{"created_at", "updated_at", "name", "send_at", "status"}, Search: "the name and subject", Created: true}
-	recipientList = listSpec{Sorts: []string{"updated_at", "email", "status"}, Asc: true, Cursor: true}
-	sendList      = listSpec{Sorts: []string{"updated_at", "status"}, Cursor: true}
-	eventList     = listSpec{Created: true, Cursor: true}
-	suppressList  = listSpec{Sorts: []string{"created_at", "value", "kind"}, Search: "the start of the address or domain", Created: true}
-	importList    = listSpec{Sorts: []string{"created_at", "status", "file_name"}, Created: true}
-	mediaList     = listSpec{Sorts: []string{"created_at", "file_name", "size"}, Created: true}
-	templateList  = listSpec{Sorts: []string{"created_at", "updated_at", "name"}, Search: "the name and subject", Created: true}
-	namedList     = listSpec{Sorts: []string{"created_at", "name"}, Search: "the name", Created: true}
-	deliveryList  = listSpec{Sorts: []string{"updated_at", "status", "attempts"}, Created: true, Cursor: true}
-	dkimList      = listSpec{Sorts: []string{"created_at", "domain"}, Search: "the domain", Created: true}
+	contactList     = listSpec{Sorts: []string{"created_at", "updated_at", "email", "first_name", "last_name"}, Search: "the start of the email, first or last name", Created: true, Cursor: true}
+	messageList     = listSpec{Sorts: []string{"created_at", "to_email", "subject", "status"}, Search: "the start of the recipient's address, or any part of the subject", Created: true, Cursor: true}
+	campaignList    = listSpec{Sorts: []string{"created_at", "updated_at", "name", "send_at", "status"}, Search: "the name and subject", Created: true}
+	recipientList   = listSpec{Sorts: []string{"updated_at", "email", "status"}, Asc: true, Cursor: true}
+	sendList        = listSpec{Sorts: []string{"updated_at", "status"}, Cursor: true}
+	eventList       = listSpec{Created: true, Cursor: true}
+	suppressList    = listSpec{Sorts: []string{"created_at", "value", "kind"}, Search: "the start of the address or domain", Created: true}
+	importList      = listSpec{Sorts: []string{"created_at", "status", "file_name"}, Created: true}
+	mediaList       = listSpec{Sorts: []string{"created_at", "file_name", "size"}, Created: true}
+	templateList    = listSpec{Sorts: []string{"created_at", "updated_at", "name"}, Search: "the name and subject", Created: true}
+	namedList       = listSpec{Sorts: []string{"created_at", "name"}, Search: "the name", Created: true}
+	deliveryList    = listSpec{Sorts: []string{"updated_at", "status", "attempts"}, Created: true, Cursor: true}
+	customEventList = listSpec{Sorts: []string{"occurred_at", "name"}, Created: true, Cursor: true}
+	dkimList        = listSpec{Sorts: []string{"created_at", "domain"}, Search: "the domain", Created: true}
 )
 
 // listQuery is what a list call asks for.

@@ -31,6 +31,8 @@ var (
 		fmt.Sprintf("The upload is larger than %s, the most an image may be: make it smaller first.", sizeText(maxImage))}
 	messageBody = bodyClass{maxMessageBody,
 		fmt.Sprintf("The request body is larger than %s, the most a message with its attachments may be.", sizeText(maxMessageBody))}
+	eventsUpload = bodyClass{maxEventsBody,
+		fmt.Sprintf("The request body is larger than %s, the most a batch of events may be: send fewer at a time.", sizeText(maxEventsBody))}
 )
 
 // maxFormBody caps a form from the admin or a public page.
@@ -38,6 +40,10 @@ const maxFormBody = 2 << 20
 
 // maxJSONBody caps an API request.
 const maxJSONBody = 1 << 20
+
+// maxEventsBody caps a batch of custom events: 1,000 with room for their
+// properties.
+const maxEventsBody = 10 << 20
 
 // sizeText writes a whole number of megabytes or gigabytes for people.
 func sizeText(n int64) string {

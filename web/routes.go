@@ -72,6 +72,7 @@ var largeBodies = map[string]bodyClass{
 	"POST /api/v1/suppressions/import":   csvUpload,
 	"POST /api/v1/media":                 imageUpload,
 	"POST /api/v1/messages":              messageBody,
+	"POST /api/v1/events":                eventsUpload,
 	"POST /hooks/ses/:token":             webhookBody,
 	"POST /hooks/postmark/:token":        webhookBody,
 	"POST /hooks/sendgrid/:token":        webhookBody,
@@ -281,6 +282,8 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET(read, "/v1/contacts/:id/events", s.apiContactEvents)
 	api.POST(write, "/v1/contacts/:id/erase", s.apiContactErase)
 	api.GET(read, "/v1/tags", s.apiTagList)
+	api.GET(read, "/v1/events", s.apiEventList)
+	api.POST(write, "/v1/events", s.apiEventsCreate)
 	api.GET(read, "/v1/lists", s.apiListList)
 	api.POST(write, "/v1/lists", s.apiListCreate)
 	api.GET(read, "/v1/lists/:id", s.apiListGet)

@@ -1,0 +1,78 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"herald/store"
+)
+
+func TestCustomEventsAPI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	key := h.apiKey(store.ScopeWrite)
+	ann := audSeedContact(t, h, "ann@example.com", nil, nil)
+
+	code, out := h.api(key, http.MethodPost, "/api/v1/events", map[string]any{"email": "ann@example.com", "name": "order_placed",
+		"properties": map[string]any{"total": 42.5, "plan": "pro"}, "idempotency_key": "order-1001", "occurred_at": "2026-01-02T10:00:00Z"})
+	d := audData(t, out)
+	if code != http.StatusCreated || d["recorded"] != 1.0 {
+		t.Fatalf("one event: got %d %v", code, out)
+	}
+	first := d["events"].([]any)[0].(map[string]any)
+	if first["contact_id"] != float64(ann) || first["occurred_at"] != "2026-01-02T10:00:00Z" {
+		t.Fatalf("the event: got %v", first)
+	}
+	// The same key again: the first event, not a second.
+	code, out = h.api(key, http.MethodPost, "/api/v1/events", map[string]any{"email": "ann@example.com", "name": "order_placed", "idempotency_key": "order-1001"})
+	if d := audData(t, out); code != http.StatusOK || d["duplicates"] != 1.0 || d["events"].([]any)[0].(map[string]any)["id"] != first["id"] {
+		t.Fatalf("a retried event: got %d %v", code, out)
+	}
+
+	var batch []map[string]any
+	for i := range 30 {
+		batch = append(batch, map[string]any{"email": fmt.Sprintf("p%02d@example.com", i), "create_contact": true, "name": "signup"})
+	}
+	batch = append(batch, map[string]any{"contact_id": ann, "name": "login"})
+	if code, out := h.api(key, http.MethodPost, "/api/v1/events", map[string]any{"events": batch}); code != http.StatusCreated || audData(t, out)["recorded"] != 31.0 {
+		t.Fatalf("a batch: got %d %v", code, out)
+	}
+	// One bad event refuses the batch, naming it; nothing of it is kept.
+	bad := []map[string]any{{"email": "ann@example.com", "name": "ok"}, {"email": "ghost@example.com", "name": "login"}}
+	code, out = h.api(key, http.MethodPost, "/api/v1/events", map[string]any{"events": bad})
+	if _, f := audError(out); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(f["events[1].email"]), "create_contact") {
+		t.Fatalf("a batch with an unknown contact: got %d %v", code, out)
+	}
+	for _, body := range []any{`{"name": "x", "email": "ann@example.com", "events": []}`, `{"events": [{"name": "x", "colour": "red"}]}`, `[]`} {
+		if code, out := h.api(key, http.MethodPost, "/api/v1/events", body); code != http.StatusBadRequest && code != http.StatusUnprocessableEntity {
+			t.Errorf("%v: got %d %v, want 400 or 422", body, code, out)
+		}
+	}
+
+	read := h.apiKey(store.ScopeRead)
+	ids := cursorWalk(t, h, read, "/api/v1/events?per_page=7")
+	if len(ids) != 32 {
+		t.Fatalf("events by cursor: got %d, want 32", len(ids))
+	}
+	code, out = h.api(read, http.MethodGet, fmt.Sprintf("/api/v1/events?contact_id=%d&name=order_placed", ann), nil)
+	if items := out["data"].([]any); code != http.StatusOK || len(items) != 1 {
+		t.Fatalf("ann's orders: got %d %v", code, out)
+	}
+	code, out = h.api(read, http.MethodGet, fmt.Sprintf("/api/v1/contacts/%d/events", ann), nil)
+	if code != http.StatusOK || !strings.Contains(fmt.Sprint(out["data"]), "Event order_placed") {
+		t.Fatalf("timeline: got %d %v", code, out)
+	}
+	// Segments on events.
+	code, out = h.api(key, http.MethodPost, "/api/v1/segments/count", map[string]any{"rules": map[string]any{"match": "all", "conditions": []any{
+		map[string]any{"field": "event", "event": "signup", "op": "at_least", "value": 1}}}})
+	if code != http.StatusOK || audData(t, out)["count"] != 30.0 {
+		t.Fatalf("count who signed up: got %d %v", code, out)
+	}
+	code, out = h.api(key, http.MethodPost, "/api/v1/segments/count", map[string]any{"rules": map[string]any{"match": "all", "conditions": []any{
+		map[string]any{"field": "event", "event": "login", "op": "not_since", "value": 30}}}})
+	if code != http.StatusOK || audData(t, out)["count"] != 30.0 {
+		t.Fatalf("count who have not logged in: got %d %v", code, out)
+	}
+}
