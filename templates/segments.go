@@ -23,6 +23,10 @@ type RuleNode struct {
 	// Campaign is the id of the campaign an opened or clicked condition is
 	// about; empty means any email.
 	Campaign string
+	// Event, WhereKey and WhereValue, and Days are an event condition's:
+	// the event's name, a property it must have, and the last days it
+	// counts (empty: ever).
+	Event, WhereKey, WhereValue, Days string
 	Error    string
 	Children []RuleNode
 }
@@ -76,6 +80,7 @@ func ruleFieldOptions() []Option {
 		{"email", "Email"}, {"first_name", "First name"}, {"last_name", "Last name"}, {"status", "Status"},
 		{"created_at", "Added"}, {"list", "List"}, {"tag", "Tag"}, {"attribute", "Attribute…"},
 		{"opened", "Opened"}, {"clicked", "Clicked"}, {"clicked_link", "Clicked a link"}, {"soft_bounced", "Bounced softly"},
+		{"event", "Did an event"},
 	}
 }
 
@@ -92,6 +97,7 @@ var engagementOpLabels = map[string]string{
 	"clicked.within_days": "in the last (days)", "clicked.never": "never / did not click",
 	"clicked_link.contains": "whose address contains",
 	"soft_bounced.in_a_row": "in a row, at least (times)", "soft_bounced.within_days": "in the last (days)",
+	"event.at_least": "at least (times)", "event.not_since": "not in the last (days, or since a date)",
 }
 
 func opLabel(field, op string) string {
@@ -112,7 +118,7 @@ func ValueKind(n RuleNode) string {
 	switch {
 	case n.Op == "is_set" || n.Op == "not_set" || n.Op == "never":
 		return "none"
-	case n.Op == "in_a_row":
+	case n.Op == "in_a_row" || n.Op == "at_least":
 		return "number"
 	case n.Field == "list":
 		if n.Op == "in" || n.Op == "not_in" {
@@ -167,6 +173,8 @@ func engagementSentence(n RuleNode, campaigns []Option) string {
 		return "Contacts whose last " + count + " or more messages bounced softly"
 	case "soft_bounced.within_days":
 		return "Contacts with a soft bounce in the last " + days
+	case "event.at_least", "event.not_since":
+		return eventSentence(n, count)
 	}
 	return ""
 }
@@ -215,4 +223,27 @@ func oobAttrs(oob bool) templ.Attributes {
 		return templ.Attributes{"hx-swap-oob": "true"}
 	}
 	return templ.Attributes{}
+}
+
+// eventSentence says what an event row matches, like "Contacts who did
+// order_placed (plan = pro) at least 2 times in the last 30 days".
+func eventSentence(n RuleNode, count string) string {
+	what := n.Event
+	if what == "" {
+		what = "the event"
+	}
+	if n.WhereKey != "" {
+		what += " (" + n.WhereKey + " = " + n.WhereValue + ")"
+	}
+	if n.Op == "not_since" {
+		if strings.Contains(count, "-") {
+			return "Contacts who have not done " + what + " since " + count + ", or never"
+		}
+		return "Contacts who have not done " + what + " in the last " + count + " days, or never"
+	}
+	s := "Contacts who did " + what + " at least " + count + " times"
+	if n.Days != "" && n.Days != "0" {
+		s += " in the last " + n.Days + " days"
+	}
+	return s
 }

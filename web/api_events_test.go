@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -74,5 +75,52 @@ func TestCustomEventsAPI(t *testing.T) {
 		map[string]any{"field": "event", "event": "login", "op": "not_since", "value": 30}}}})
 	if code != http.StatusOK || audData(t, out)["count"] != 30.0 {
 		t.Fatalf("count who have not logged in: got %d %v", code, out)
+	}
+}
+
+// TestSegmentEditorEvents builds "did order_placed with plan = pro at
+// least 2 times in the last 30 days" in the segment editor, counts it,
+// saves it and finds it again as built.
+func TestSegmentEditorEvents(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.signIn()
+	var batch []store.EventInput
+	for _, e := range []struct{ who, plan string }{{"ann", "pro"}, {"ann", "pro"}, {"bob", "pro"}, {"cat", "free"}, {"cat", "free"}} {
+		batch = append(batch, store.EventInput{Email: e.who + "@example.com", CreateContact: true, Name: "order_placed", Properties: map[string]any{"plan": e.plan}})
+	}
+	if _, err := h.st.RecordEvents(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	form := audSegmentForm("Loyal pros", [4]string{"event", "at_least", "2", ""})
+	form.Set("event.0", "order_placed")
+	form.Set("where_key.0", "plan")
+	form.Set("where_value.0", "pro")
+	form.Set("days.0", "30")
+	frag := body(t, h.postForm("/segments/editor", form, map[string]string{"HX-Request": "true"}))
+	for _, want := range []string{`name="event.0" value="order_placed"`, `name="days.0" value="30"`,
+		"Contacts who did order_placed (plan = pro) at least 2 times in the last 30 days."} {
+		if !strings.Contains(frag, want) {
+			t.Errorf("editor: got %.3000s, want %q", frag, want)
+		}
+	}
+	if frag := body(t, h.postForm("/segments/count", form, map[string]string{"HX-Request": "true"})); !strings.Contains(frag, `<strong class="count-live">1</strong>`) {
+		t.Errorf("count: got %q, want 1 (ann)", frag)
+	}
+	bad := audSegmentForm("x", [4]string{"event", "at_least", "2", ""})
+	if frag := body(t, h.postForm("/segments/count", bad, map[string]string{"HX-Request": "true"})); !strings.Contains(frag, "name the event") {
+		t.Errorf("count without an event name: got %q", frag)
+	}
+	id := audIDFrom(t, h.postForm("/segments", form, nil))
+	g, err := h.st.Segment(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"match":"all","conditions":[{"field":"event","op":"at_least","value":2,"event":"order_placed","where":{"plan":"pro"},"days":30}]}`
+	if got, _ := json.Marshal(g.Rules); string(got) != want {
+		t.Errorf("saved rules: got %s, want %s", got, want)
+	}
+	if page := body(t, h.get("/segments/" + itoa(id))); !strings.Contains(page, `name="where_value.0" value="pro"`) {
+		t.Errorf("the saved segment's page does not show its property")
 	}
 }

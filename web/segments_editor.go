@@ -44,6 +44,8 @@ func readRuleForm(v url.Values) templates.RuleNode {
 		} else {
 			n.Field, n.AttrKey, n.Op, n.Status = v.Get("field."+path), strings.TrimSpace(v.Get("attr."+path)), v.Get("op."+path), v.Get("status."+path)
 			n.Campaign = strings.TrimSpace(v.Get("campaign." + path))
+			n.Event, n.Days = strings.TrimSpace(v.Get("event."+path)), strings.TrimSpace(v.Get("days."+path))
+			n.WhereKey, n.WhereValue = strings.TrimSpace(v.Get("where_key."+path)), strings.TrimSpace(v.Get("where_value."+path))
 			n.Values = v["value."+path]
 			n.Value = v.Get("value." + path)
 		}
@@ -160,7 +162,36 @@ func toRule(n templates.RuleNode, rulePath string, paths map[string]string) stor
 		}
 		return r
 	}
-	return store.Rule{Field: ruleField(n), Op: n.Op, Value: ruleValue(n), Status: n.Status, Campaign: ruleCampaign(n)}
+	r := store.Rule{Field: ruleField(n), Op: n.Op, Value: ruleValue(n), Status: n.Status, Campaign: ruleCampaign(n)}
+	if n.Field == "event" {
+		r.Event = n.Event
+		if n.WhereKey != "" {
+			r.Where = map[string]any{n.WhereKey: propertyValue(n.WhereValue)}
+		}
+		if n.Days != "" && n.Op == "at_least" {
+			d, err := strconv.Atoi(n.Days)
+			if err != nil {
+				d = -1 // refused by the compiler with its message
+			}
+			r.Days = d
+		}
+	}
+	return r
+}
+
+// propertyValue reads a property value typed in the editor: true, false,
+// a number, or text.
+func propertyValue(s string) any {
+	switch s {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	return s
 }
 
 // ruleCampaign reads a row's chosen campaign: 0 for any email, and -1 for
@@ -257,9 +288,15 @@ func fromRule(r store.Rule) templates.RuleNode {
 		}
 		return n
 	}
-	n := templates.RuleNode{Field: r.Field, Op: r.Op, Status: r.Status}
+	n := templates.RuleNode{Field: r.Field, Op: r.Op, Status: r.Status, Event: r.Event}
 	if r.Campaign != 0 {
 		n.Campaign = strconv.FormatInt(r.Campaign, 10)
+	}
+	if r.Days != 0 {
+		n.Days = strconv.Itoa(r.Days)
+	}
+	for k, v := range r.Where {
+		n.WhereKey, n.WhereValue = k, attributeText(v) // the editor shows one property
 	}
 	if key, ok := strings.CutPrefix(r.Field, "attributes."); ok {
 		n.Field, n.AttrKey = "attribute", key
