@@ -27,8 +27,8 @@ type RuleNode struct {
 	// the event's name, a property it must have, and the last days it
 	// counts (empty: ever).
 	Event, WhereKey, WhereValue, Days string
-	Error    string
-	Children []RuleNode
+	Error                             string
+	Children                          []RuleNode
 }
 
 // SegmentProps fill the segment editor; ID 0 adds a segment.

@@ -120,7 +120,7 @@ func TestSegmentEditorEvents(t *testing.T) {
 	if got, _ := json.Marshal(g.Rules); string(got) != want {
 		t.Errorf("saved rules: got %s, want %s", got, want)
 	}
-	if page := body(t, h.get("/segments/" + itoa(id))); !strings.Contains(page, `name="where_value.0" value="pro"`) {
+	if page := body(t, h.get("/segments/"+itoa(id))); !strings.Contains(page, `name="where_value.0" value="pro"`) {
 		t.Errorf("the saved segment's page does not show its property")
 	}
 }
