@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -72,8 +74,17 @@ type Message struct {
 	Essential bool
 	// TrackOpens and TrackClicks add the open pixel and click redirects.
 	TrackOpens, TrackClicks bool
-	Status                  string
-	Attempts                int
+	// Category groups messages for the log and its stats, like "billing".
+	Category string
+	// Priority is PriorityHigh, PriorityNormal or PriorityLow; "" is normal.
+	Priority string
+	// Tags and Metadata are the caller's, given back in webhooks and the log.
+	Tags     []string
+	Metadata map[string]string
+	// Size is the bytes of the message as it was last sent.
+	Size     int
+	Status   string
+	Attempts int
 	// NextAttempt is when a queued or retrying message is due.
 	NextAttempt  time.Time
 	LastCode     int
@@ -107,20 +118,25 @@ type NewMessage struct {
 }
 
 const messageColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, html, text,
-data, headers, COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
+data, headers, COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at,
+category, priority, tags, metadata, size`
 
 // messageSummaryColumns are messageColumns without the bodies, for lists.
 const messageSummaryColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, '', '',
-'{}', '[]', COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at`
+'{}', '[]', COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at,
+category, priority, tags, metadata, size`
 
 func scanMessage(row scanner) (Message, error) {
 	var m Message
 	var data, headers string
 	var next, created, updated int64
 	var sent sql.NullInt64
+	var tags, metadata string
+	var priority int
 	err := row.Scan(&m.ID, &m.Kind, &m.IdempotencyKey, &m.ToEmail, &m.ToName, &m.FromName, &m.FromEmail, &m.ReplyTo, &m.TemplateID, &m.Subject,
 		&m.HTML, &m.Text, &data, &headers, &m.RelayID, &m.Essential, &m.TrackOpens, &m.TrackClicks, &m.Status, &m.Attempts, &next, &m.LastCode, &m.LastResponse,
-		&m.ProviderID, &created, &updated, &sent)
+		&m.ProviderID, &created, &updated, &sent, &m.Category, &priority, &tags, &metadata, &m.Size)
+	m.Priority = Priorities[min(max(priority, 0), len(Priorities)-1)]
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound
 	}
@@ -132,6 +148,12 @@ func scanMessage(row scanner) (Message, error) {
 	}
 	if err := json.Unmarshal([]byte(headers), &m.Headers); err != nil {
 		return Message{}, fmt.Errorf("message %d headers: %w", m.ID, err)
+	}
+	if err := json.Unmarshal([]byte(tags), &m.Tags); err != nil {
+		return Message{}, fmt.Errorf("message %d tags: %w", m.ID, err)
+	}
+	if err := json.Unmarshal([]byte(metadata), &m.Metadata); err != nil {
+		return Message{}, fmt.Errorf("message %d metadata: %w", m.ID, err)
 	}
 	m.NextAttempt, m.CreatedAt, m.UpdatedAt, m.SentAt = fromUnix(next), fromUnix(created), fromUnix(updated), fromNullUnix(sent)
 	return m, nil
@@ -174,13 +196,24 @@ func (s *Store) CreateMessage(ctx context.Context, in NewMessage) (m Message, re
 				return err
 			}
 		}
+		next := now
+		if !in.NextAttempt.IsZero() {
+			next = unix(in.NextAttempt) // a delayed send
+		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO messages (kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, template_id,
-	subject, html, text, data, headers, relay_id, essential, track_opens, track_clicks, status, last_response, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	subject, html, text, data, headers, relay_id, essential, track_opens, track_clicks, status, last_response, created_at, updated_at,
+	category, priority, tags, metadata, next_attempt_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			kind, in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, NormalizeEmail(in.FromEmail), NormalizeEmail(in.ReplyTo), nullID(in.TemplateID),
-			in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, in.TrackOpens, in.TrackClicks, status, in.Reason, now, now).Scan(&id)
+			in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, in.TrackOpens, in.TrackClicks, status, in.Reason, now, now,
+			in.Category, priorityRank(in.Priority), jsonText(orEmpty(in.Tags)), jsonText(orEmptyStrings(in.Metadata)), next).Scan(&id)
 		if err != nil {
 			return err
+		}
+		for _, t := range in.Tags {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO message_tags (tag, message_id) VALUES (?, ?)`, t, id); err != nil {
+				return err
+			}
 		}
 		for _, a := range in.Attachments {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO message_attachments (message_id, filename, content_type, content) VALUES (?, ?, ?, ?)`,
@@ -219,6 +252,10 @@ func (s *Store) MessageByKey(ctx context.Context, key string) (Message, error) {
 type MessageFilter struct {
 	Status string
 	Kind   string
+	// Category and Tag match exactly; To matches the start of the recipient.
+	Category string
+	Tag      string
+	To       string
 	// Q matches the start of the recipient's address, or a word of the subject.
 	Q     string
 	Order Order
@@ -238,10 +275,7 @@ func (s *Store) Messages(ctx context.Context, f MessageFilter, limit, offset int
 	if f.Kind != "" {
 		where, args = where+` AND kind = ?`, append(args, f.Kind)
 	}
-	if q := strings.TrimSpace(f.Q); q != "" {
-		where, args = where+` AND (to_email LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\')`,
-			append(args, likeEscape(q)+"%", "%"+likeEscape(q)+"%")
-	}
+	where, args = f.where(where, args)
 	window, wargs, cursor, cargs, orderBy := f.Order.sql(MessageSorts, "id", "created_at")
 	where, args = where+window, append(args, wargs...)
 	var total int
@@ -307,4 +341,129 @@ func (s *Store) MessageBlock(ctx context.Context, email string) (string, error) 
 		return "the contact unsubscribed from all email", nil
 	}
 	return "the contact is " + status, nil
+}
+
+// Message priorities: high is taken first in the lane.
+const (
+	PriorityHigh   = "high"
+	PriorityNormal = "normal"
+	PriorityLow    = "low"
+)
+
+// Priorities lists them in the order the lane takes them; the index is
+// what the database keeps.
+var Priorities = []string{PriorityHigh, PriorityNormal, PriorityLow}
+
+// priorityRank is a priority as the database keeps it; "" is normal.
+func priorityRank(p string) int {
+	if i := slices.Index(Priorities, p); i >= 0 {
+		return i
+	}
+	return 1
+}
+
+func orEmptyStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// where adds f's search, category, tag and recipient to a WHERE clause.
+func (f MessageFilter) where(where string, args []any) (string, []any) {
+	if q := strings.TrimSpace(f.Q); q != "" {
+		where, args = where+` AND (to_email LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\')`,
+			append(args, likeEscape(q)+"%", "%"+likeEscape(q)+"%")
+	}
+	if f.Category != "" {
+		where, args = where+` AND category = ?`, append(args, f.Category)
+	}
+	if f.Tag != "" {
+		where, args = where+` AND id IN (SELECT message_id FROM message_tags WHERE tag = ?)`, append(args, f.Tag)
+	}
+	if to := strings.TrimSpace(f.To); to != "" {
+		where, args = where+` AND to_email LIKE ? ESCAPE '\'`, append(args, likeEscape(NormalizeEmail(to))+"%")
+	}
+	return where, args
+}
+
+// MessageStats counts the messages a filter matches: by status, by
+// category (with each one's statuses) and by day.
+type MessageStats struct {
+	ByStatus   map[string]int
+	ByCategory []CategoryStats
+	ByDay      []DayStats
+}
+
+// CategoryStats is one category's messages by status; "" is none.
+type CategoryStats struct {
+	Category string
+	Total    int
+	ByStatus map[string]int
+}
+
+// DayStats is one day's messages by status.
+type DayStats struct {
+	Day      time.Time
+	Total    int
+	ByStatus map[string]int
+}
+
+// MessageStats counts what f matches, its status and kind included; days
+// start at midnight in loc, at the UTC offset loc has now.
+func (s *Store) MessageStats(ctx context.Context, f MessageFilter, loc *time.Location) (MessageStats, error) {
+	where, args := f.where(" WHERE 1", nil)
+	if f.Status != "" {
+		where, args = where+` AND status = ?`, append(args, f.Status)
+	}
+	if f.Kind != "" {
+		where, args = where+` AND kind = ?`, append(args, f.Kind)
+	}
+	window, wargs, _, _, _ := f.Order.sql(MessageSorts, "id", "created_at")
+	where, args = where+window, append(args, wargs...)
+	_, offset := s.now().In(loc).Zone()
+	rows, err := s.r.QueryContext(ctx, `SELECT category, (created_at + ?) / 86400, status, count(*) FROM messages`+where+` GROUP BY 1, 2, 3`,
+		append([]any{offset}, args...)...)
+	if err != nil {
+		return MessageStats{}, fmt.Errorf("store: message stats: %w", err)
+	}
+	defer rows.Close()
+	st := MessageStats{ByStatus: map[string]int{}}
+	cats, days := map[string]*CategoryStats{}, map[int64]*DayStats{}
+	for rows.Next() {
+		var cat, status string
+		var day int64
+		var n int
+		if err := rows.Scan(&cat, &day, &status, &n); err != nil {
+			return st, fmt.Errorf("store: message stats: %w", err)
+		}
+		st.ByStatus[status] += n
+		c := cats[cat]
+		if c == nil {
+			c = &CategoryStats{Category: cat, ByStatus: map[string]int{}}
+			cats[cat] = c
+		}
+		c.Total += n
+		c.ByStatus[status] += n
+		d := days[day]
+		if d == nil {
+			y, m, dd := time.Unix(day*86400, 0).UTC().Date()
+			d = &DayStats{Day: time.Date(y, m, dd, 0, 0, 0, 0, loc), ByStatus: map[string]int{}}
+			days[day] = d
+		}
+		d.Total += n
+		d.ByStatus[status] += n
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("store: message stats: %w", err)
+	}
+	for _, c := range cats {
+		st.ByCategory = append(st.ByCategory, *c)
+	}
+	slices.SortFunc(st.ByCategory, func(a, b CategoryStats) int { return cmp.Or(b.Total-a.Total, strings.Compare(a.Category, b.Category)) })
+	for _, d := range days {
+		st.ByDay = append(st.ByDay, *d)
+	}
+	slices.SortFunc(st.ByDay, func(a, b DayStats) int { return a.Day.Compare(b.Day) })
+	return st, nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // ClaimMessages takes up to n due queued or retrying messages for sending,
-// oldest due first, marking them sending with a lease. A message whose lease
+// high priority first, then oldest due first, marking them sending with a lease. A message whose lease
 // runs out before its outcome is recorded goes back to the queue
 // (RecoverMessageLeases).
 func (s *Store) ClaimMessages(ctx context.Context, n int, lease time.Duration) ([]Message, error) {
@@ -16,7 +16,7 @@ func (s *Store) ClaimMessages(ctx context.Context, n int, lease time.Duration) (
 	var out []Message
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE messages SET status = 'sending', lease_until = ?, updated_at = ?
-WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'retrying') AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
+WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'retrying') AND next_attempt_at <= ? ORDER BY priority, next_attempt_at, id LIMIT ?)
 RETURNING `+messageColumns, unix(now.Add(lease)), unix(now), unix(now), n)
 		if err != nil {
 			return err
@@ -50,6 +50,8 @@ type MessageOutcome struct {
 	// Count names the usage counters a sent message adds one to, so a
 	// relay's daily quota sees transactional mail too.
 	Count []Counter
+	// Size is the bytes of the message as built for this attempt.
+	Size int
 }
 
 // RecordMessageOutcome writes an attempt's outcome and adds it to the
@@ -75,8 +77,8 @@ func (s *Store) RecordMessageOutcome(ctx context.Context, o MessageOutcome) erro
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, attempts = attempts + ?, lease_until = NULL, last_code = ?, last_response = ?,
 	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
-	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
-WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.ID)
+	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, size = CASE WHEN ? > 0 THEN ? ELSE size END
+WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.Size, o.Size, o.ID)
 		if err != nil {
 			return err
 		}

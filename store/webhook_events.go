@@ -147,6 +147,27 @@ type EmailEventData struct {
 	// Detail is what the report said: a bounce's diagnostic, a complaint's
 	// feedback type.
 	Detail string `json:"detail,omitempty"`
+	// Category, Tags and Metadata are a transactional message's, as sent
+	// with it.
+	Category string            `json:"category,omitempty"`
+	Tags     []string          `json:"tags,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// messageLabels fills in a transactional message's category, tags and
+// metadata, read in tx.
+func messageLabels(ctx context.Context, tx *sql.Tx, d *EmailEventData) error {
+	if d.MessageID == 0 {
+		return nil
+	}
+	var tags, metadata string
+	if err := tx.QueryRowContext(ctx, `SELECT category, tags, metadata FROM messages WHERE id = ?`, d.MessageID).Scan(&d.Category, &tags, &metadata); err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(tags), &d.Tags); err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(metadata), &d.Metadata)
 }
 
 // resultEvents maps the results the applier records to email.* events.
@@ -172,7 +193,7 @@ func (s *Store) emitResult(ctx context.Context, tx *sql.Tx, e eventRow) error {
 				return nil, err
 			}
 		}
-		return d, nil
+		return d, messageLabels(ctx, tx, &d)
 	})
 }
 
@@ -208,6 +229,9 @@ func (s *Store) emitMessageOutcome(ctx context.Context, tx *sql.Tx, o MessageOut
 		d := EmailEventData{MessageID: o.ID, At: fromUnix(at), Code: o.Code, Response: o.Response}
 		err := tx.QueryRowContext(ctx, `SELECT to_email, coalesce((SELECT id FROM contacts WHERE email = to_email), 0) FROM messages WHERE id = ?`, o.ID).
 			Scan(&d.Email, &d.ContactID)
-		return d, err
+		if err != nil {
+			return nil, err
+		}
+		return d, messageLabels(ctx, tx, &d)
 	})
 }

@@ -16,6 +16,10 @@ type MessagesProps struct {
 	Page  int
 	Pages int
 	Rows  []MessageRow
+	// Filter narrows the list beyond status and kind; Stats counts what
+	// the filters match.
+	Filter MessageFilterForm
+	Stats  MessageStatsView
 	// The form that sends one message by hand.
 	Form      MessageForm
 	Templates []Option
@@ -38,6 +42,8 @@ type MessageRow struct {
 	Kind      string
 	To        string
 	Subject   string
+	Category  string
+	Tags      []string
 	Status    string
 	CreatedAt time.Time
 }
@@ -85,21 +91,46 @@ func messageKinds() []Option {
 	return []Option{{"", "All kinds"}, {"transactional", "Transactional"}, {"system", "System mail"}}
 }
 
-// messagesQuery is the list's query for a status and a kind.
-func messagesQuery(status, kind string) string {
+// MessageFilterForm is the message log's filters as typed: category, tag,
+// recipient, and the days from and until.
+type MessageFilterForm struct {
+	Category, Tag, To, From, Until string
+}
+
+// MessageStatsView counts what the filters match, by status and category.
+type MessageStatsView struct {
+	ByStatus   []Count
+	ByCategory []CategoryCount
+}
+
+// Count is a number with its label.
+type Count struct {
+	Label string
+	N     int
+}
+
+// CategoryCount is one category's messages, sent and failed.
+type CategoryCount struct {
+	Category            string
+	Total, Sent, Failed int
+}
+
+// messagesQuery is the list's query for a status and a kind, with the
+// filters f.
+func messagesQuery(status, kind string, f MessageFilterForm) string {
 	q := url.Values{}
-	if status != "" {
-		q.Set("status", status)
-	}
-	if kind != "" {
-		q.Set("kind", kind)
+	for k, v := range map[string]string{"status": status, "kind": kind, "category": f.Category, "tag": f.Tag, "to": f.To,
+		"created_from": f.From, "created_to": f.Until} {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
 	return q.Encode()
 }
 
-// messagesLink is the list of a status and a kind.
-func messagesLink(status, kind string) string {
-	if q := messagesQuery(status, kind); q != "" {
+// messagesLink is the list of a status and a kind, with the filters f.
+func messagesLink(status, kind string, f MessageFilterForm) string {
+	if q := messagesQuery(status, kind, f); q != "" {
 		return "/messages?" + q
 	}
 	return "/messages"
@@ -116,4 +147,11 @@ func byteSize(n int) string {
 		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+}
+
+func categoryLabel(c string) string {
+	if c == "" {
+		return "(none)"
+	}
+	return c
 }

@@ -44,30 +44,36 @@ func bindMessageJSON(c *echo.Context, dst *outbound.MessageRequest) error {
 // messageJSON is a transactional message as the API shows it; a single
 // message also carries its attachments and history.
 type messageJSON struct {
-	ID             int64              `json:"id"`
-	Kind           string             `json:"kind"`
-	To             string             `json:"to"`
-	From           string             `json:"from"`
-	ReplyTo        string             `json:"reply_to"`
-	Subject        string             `json:"subject"`
-	TemplateID     *int64             `json:"template_id"`
-	RelayID        *int64             `json:"relay_id"`
-	Essential      bool               `json:"essential"`
-	TrackOpens     bool               `json:"track_opens"`
-	TrackClicks    bool               `json:"track_clicks"`
-	IdempotencyKey string             `json:"idempotency_key"`
-	Status         string             `json:"status"`
-	Attempts       int                `json:"attempts"`
-	LastCode       int                `json:"last_code"`
-	LastResponse   string             `json:"last_response"`
-	ProviderID     string             `json:"provider_id"`
-	NextAttempt    *time.Time         `json:"next_attempt_at"`
-	CreatedAt      time.Time          `json:"created_at"`
-	UpdatedAt      time.Time          `json:"updated_at"`
-	SentAt         *time.Time         `json:"sent_at"`
-	Headers        map[string]string  `json:"headers,omitempty"`
-	Attachments    []attachmentJSON   `json:"attachments,omitempty"`
-	Events         []messageEventJSON `json:"events,omitempty"`
+	ID             int64             `json:"id"`
+	Kind           string            `json:"kind"`
+	To             string            `json:"to"`
+	From           string            `json:"from"`
+	ReplyTo        string            `json:"reply_to"`
+	Subject        string            `json:"subject"`
+	TemplateID     *int64            `json:"template_id"`
+	RelayID        *int64            `json:"relay_id"`
+	Essential      bool              `json:"essential"`
+	TrackOpens     bool              `json:"track_opens"`
+	TrackClicks    bool              `json:"track_clicks"`
+	IdempotencyKey string            `json:"idempotency_key"`
+	Category       string            `json:"category"`
+	Priority       string            `json:"priority"`
+	Tags           []string          `json:"tags"`
+	Metadata       map[string]string `json:"metadata"`
+	// Size is the bytes of the message as last sent; 0 before.
+	Size         int                `json:"size"`
+	Status       string             `json:"status"`
+	Attempts     int                `json:"attempts"`
+	LastCode     int                `json:"last_code"`
+	LastResponse string             `json:"last_response"`
+	ProviderID   string             `json:"provider_id"`
+	NextAttempt  *time.Time         `json:"next_attempt_at"`
+	CreatedAt    time.Time          `json:"created_at"`
+	UpdatedAt    time.Time          `json:"updated_at"`
+	SentAt       *time.Time         `json:"sent_at"`
+	Headers      map[string]string  `json:"headers,omitempty"`
+	Attachments  []attachmentJSON   `json:"attachments,omitempty"`
+	Events       []messageEventJSON `json:"events,omitempty"`
 }
 
 type attachmentJSON struct {
@@ -86,8 +92,12 @@ func toMessageJSON(m store.Message) messageJSON {
 	j := messageJSON{ID: m.ID, Kind: m.Kind, To: addressOf(m.ToName, m.ToEmail), From: addressOf(m.FromName, m.FromEmail), ReplyTo: m.ReplyTo,
 		Subject: m.Subject, TemplateID: optID(m.TemplateID), RelayID: optID(m.RelayID), Essential: m.Essential, TrackOpens: m.TrackOpens, TrackClicks: m.TrackClicks, IdempotencyKey: m.IdempotencyKey,
 		Status: m.Status, Attempts: m.Attempts, LastCode: m.LastCode, LastResponse: m.LastResponse, ProviderID: m.ProviderID,
-		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, SentAt: optTime(m.SentAt)}
-	if m.Status == store.MessageRetrying {
+		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, SentAt: optTime(m.SentAt),
+		Category: m.Category, Priority: m.Priority, Tags: orEmpty(m.Tags), Metadata: m.Metadata, Size: m.Size}
+	if j.Metadata == nil {
+		j.Metadata = map[string]string{}
+	}
+	if m.Status == store.MessageRetrying || m.Status == store.MessageQueued && m.NextAttempt.After(m.CreatedAt) {
 		j.NextAttempt = optTime(m.NextAttempt)
 	}
 	if len(m.Headers) > 0 {
@@ -143,13 +153,11 @@ func (s *Server) apiMessageList(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Q: q.Q, Order: q.Order}
-	if f.Status != "" && !store.MessageStatus(f.Status) {
-		return &store.ValidationError{Fields: map[string]string{"status": "status is one of queued, sending, sent, retrying, failed, suppressed."}}
+	f, err := messageFilter(c)
+	if err != nil {
+		return err
 	}
-	if f.Kind != "" && !store.MessageKind(f.Kind) {
-		return &store.ValidationError{Fields: map[string]string{"kind": "kind is transactional or system."}}
-	}
+	f.Q, f.Order = q.Q, q.Order
 	ms, total, err := s.store.Messages(c.Request().Context(), f, q.limit(), q.offset())
 	if err != nil {
 		return err
@@ -165,4 +173,63 @@ func (s *Server) apiMessageList(c *echo.Context) error {
 type messageAcceptedJSON struct {
 	ID     int64  `json:"id"`
 	Status string `json:"status"`
+}
+
+// messageFilter reads the message log's filters: status, kind, category,
+// tag and to.
+func messageFilter(c *echo.Context) (store.MessageFilter, error) {
+	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Category: c.QueryParam("category"),
+		Tag: c.QueryParam("tag"), To: c.QueryParam("to")}
+	if f.Status != "" && !store.MessageStatus(f.Status) {
+		return f, &store.ValidationError{Fields: map[string]string{"status": "status is one of queued, sending, sent, retrying, failed, suppressed."}}
+	}
+	if f.Kind != "" && !store.MessageKind(f.Kind) {
+		return f, &store.ValidationError{Fields: map[string]string{"kind": "kind is transactional or system."}}
+	}
+	return f, nil
+}
+
+// messageStatsJSON counts messages by status, by category and by day.
+type messageStatsJSON struct {
+	ByStatus   map[string]int      `json:"by_status"`
+	ByCategory []categoryStatsJSON `json:"by_category"`
+	ByDay      []dayStatsJSON      `json:"by_day"`
+}
+
+type categoryStatsJSON struct {
+	Category string         `json:"category"`
+	Total    int            `json:"total"`
+	ByStatus map[string]int `json:"by_status"`
+}
+
+type dayStatsJSON struct {
+	Day      string         `json:"day"`
+	Total    int            `json:"total"`
+	ByStatus map[string]int `json:"by_status"`
+}
+
+// apiMessageStats counts the messages the log's filters match, in its
+// window of created_from and created_to.
+func (s *Server) apiMessageStats(c *echo.Context) error {
+	q, err := readList(c, messageList, s.location())
+	if err != nil {
+		return err
+	}
+	f, err := messageFilter(c)
+	if err != nil {
+		return err
+	}
+	f.Q, f.Order = q.Q, q.Order
+	st, err := s.store.MessageStats(c.Request().Context(), f, s.location())
+	if err != nil {
+		return err
+	}
+	out := messageStatsJSON{ByStatus: st.ByStatus, ByCategory: []categoryStatsJSON{}, ByDay: []dayStatsJSON{}}
+	for _, cs := range st.ByCategory {
+		out.ByCategory = append(out.ByCategory, categoryStatsJSON(cs))
+	}
+	for _, d := range st.ByDay {
+		out.ByDay = append(out.ByDay, dayStatsJSON{Day: d.Day.Format(time.DateOnly), Total: d.Total, ByStatus: d.ByStatus})
+	}
+	return apiData(c, http.StatusOK, out)
 }

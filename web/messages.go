@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -37,12 +38,27 @@ func (s *Server) messagesPage(c *echo.Context, code int, p templates.MessagesPro
 	for _, t := range ts {
 		p.Templates = append(p.Templates, templates.Option{Value: itoa(t.ID), Label: t.Name})
 	}
-	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Order: store.Newest}
+	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Category: c.QueryParam("category"), Tag: c.QueryParam("tag"),
+		To: c.QueryParam("to"), Order: store.Newest}
 	if !store.MessageStatus(f.Status) {
 		f.Status = ""
 	}
 	if !store.MessageKind(f.Kind) {
 		f.Kind = ""
+	}
+	p.Filter = templates.MessageFilterForm{Category: f.Category, Tag: f.Tag, To: f.To, From: c.QueryParam("created_from"), Until: c.QueryParam("created_to")}
+	if p.Errors == nil {
+		p.Errors = templates.FieldErrors{}
+	}
+	for field, dst := range map[string]*time.Time{"created_from": &f.Order.CreatedFrom, "created_to": &f.Order.CreatedTo} {
+		if v := c.QueryParam(field); v != "" {
+			t, ok := parseDay(v, s.location(), field == "created_to")
+			if !ok {
+				p.Errors[field] = "Give a date like 2026-05-01."
+				continue
+			}
+			*dst = t
+		}
 	}
 	pageNo, err := pageNumber(c)
 	if err != nil {
@@ -55,7 +71,21 @@ func (s *Server) messagesPage(c *echo.Context, code int, p templates.MessagesPro
 	}
 	p.Shell, p.Status, p.Kind, p.Total, p.Page, p.Pages = s.shell(c, "campaigns", "Transactional"), f.Status, f.Kind, total, pageNo, (total+perPage-1)/perPage
 	for _, m := range ms {
-		p.Rows = append(p.Rows, templates.MessageRow{ID: m.ID, Kind: m.Kind, To: m.ToEmail, Subject: m.Subject, Status: m.Status, CreatedAt: m.CreatedAt})
+		p.Rows = append(p.Rows, templates.MessageRow{ID: m.ID, Kind: m.Kind, To: m.ToEmail, Subject: m.Subject, Category: m.Category, Tags: m.Tags,
+			Status: m.Status, CreatedAt: m.CreatedAt})
+	}
+	st, err := s.store.MessageStats(c.Request().Context(), f, s.location())
+	if err != nil {
+		return err
+	}
+	for _, status := range []string{store.MessageQueued, store.MessageSending, store.MessageRetrying, store.MessageSent, store.MessageFailed, store.MessageSuppressed} {
+		if n := st.ByStatus[status]; n > 0 {
+			p.Stats.ByStatus = append(p.Stats.ByStatus, templates.Count{Label: status, N: n})
+		}
+	}
+	for _, cs := range st.ByCategory {
+		p.Stats.ByCategory = append(p.Stats.ByCategory, templates.CategoryCount{Category: cs.Category, Total: cs.Total,
+			Sent: cs.ByStatus[store.MessageSent], Failed: cs.ByStatus[store.MessageFailed]})
 	}
 	return s.render(c, code, templates.MessagesPage(p))
 }

@@ -15,7 +15,14 @@ var (
 		qi("list_id", "Only members of this list."),
 		qi("segment_id", "Only contacts this segment matches."),
 	}
-	allBreakdown = qs("all", "1 for every row rather than the largest.", "1")
+	allBreakdown   = qs("all", "1 for every row rather than the largest.", "1")
+	messageFilters = []apiParam{
+		qs("status", "Only messages with this status.", store.MessageQueued, store.MessageSending, store.MessageSent, store.MessageRetrying, store.MessageFailed, store.MessageSuppressed),
+		qs("kind", "Only messages of this kind: sent through the API, or Herald's own.", store.MessageTransactional, store.MessageSystem),
+		qs("category", "Only messages of this category."),
+		qs("tag", "Only messages with this tag."),
+		qs("to", "Only messages to addresses starting with this."),
+	}
 )
 
 // apiOps documents every API route, by method and path as echo has it. A
@@ -137,9 +144,10 @@ var apiOps = map[string]apiOp{
 	"GET /api/v1/reports/overview":             {Summary: "Results across campaigns", Doc: "Sums over a range, interval by interval, in the organisation's timezone.", Query: []apiParam{qs("from", "A date like 2026-05-01 or an RFC 3339 time; 30 days ago by default."), qs("to", "A date, included, or an RFC 3339 time; today by default."), qs("interval", "The step.", "hour", "day", "week", "month")}, Data: overviewJSON{}},
 
 	// Transactional email.
-	"GET /api/v1/messages":     {Summary: "The message log", Query: []apiParam{qs("status", "Only messages with this status.", store.MessageQueued, store.MessageSending, store.MessageSent, store.MessageRetrying, store.MessageFailed, store.MessageSuppressed), qs("kind", "Only messages of this kind: sent through the API, or Herald's own.", store.MessageTransactional, store.MessageSystem)}, Data: messageJSON{}, List: true, Spec: &messageList},
-	"POST /api/v1/messages":    {Summary: "Send a transactional message", Doc: "Queued in the transactional lane, which never waits behind a campaign. A repeated idempotency_key answers 200 with the first message.", Body: outbound.MessageRequest{}, Data: messageAcceptedJSON{}, Status: 202, Also: []int{200}, Example: `{"to": "ann@example.com", "template_id": 3, "data": {"order": "A-1001"}, "idempotency_key": "order-A-1001"}`},
-	"GET /api/v1/messages/:id": {Summary: "A message and its events", Data: messageJSON{}},
+	"GET /api/v1/messages":       {Summary: "The message log", Query: messageFilters, Data: messageJSON{}, List: true, Spec: &messageList},
+	"GET /api/v1/messages/stats": {Summary: "Counts of the message log", Doc: "The messages the filters match, in the window of created_from and created_to, by status, by category (each with its statuses) and by day in the organisation's timezone.", Query: messageFilters, Data: messageStatsJSON{}},
+	"POST /api/v1/messages":      {Summary: "Send a transactional message", Doc: "Queued in the transactional lane, which never waits behind a campaign. A repeated idempotency_key answers 200 with the first message.", Body: outbound.MessageRequest{}, Data: messageAcceptedJSON{}, Status: 202, Also: []int{200}, Example: `{"to": "ann@example.com", "template_id": 3, "data": {"order": "A-1001"}, "idempotency_key": "order-A-1001", "category": "billing", "priority": "high", "tags": ["receipt"], "metadata": {"order_id": "A-1001"}}`},
+	"GET /api/v1/messages/:id":   {Summary: "A message and its events", Data: messageJSON{}},
 }
 
 // importForm is what an import upload takes.

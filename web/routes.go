@@ -342,6 +342,7 @@ func (s *Server) routes(e *echo.Echo) {
 	pages.POST("/messages", s.messageSend)
 	pages.GET("/messages/:id", s.messageShow)
 	api.GET(read, "/v1/messages", s.apiMessageList)
+	api.GET(read, "/v1/messages/stats", s.apiMessageStats)
 	api.POST(send, "/v1/messages", s.apiMessageCreate)
 	api.GET(read, "/v1/messages/:id", s.apiMessageGet)
 }

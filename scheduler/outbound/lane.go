@@ -144,6 +144,7 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 	if err != nil {
 		return l.retry(ctx, m, out, fmt.Errorf("signing: %w", err))
 	}
+	out.Size = len(msg)
 	res, relay, err := l.deliver(ctx, m, msg)
 	var se *mailer.SendError
 	if errors.As(err, &se) {

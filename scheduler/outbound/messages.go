@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"herald/mailer"
@@ -44,6 +45,69 @@ type MessageRequest struct {
 	// both are off unless asked for.
 	TrackOpens  bool `json:"track_opens"`
 	TrackClicks bool `json:"track_clicks"`
+	// Category groups messages in the log and its stats, like "billing".
+	Category string `json:"category"`
+	// Priority is high, normal (the default) or low: high is sent first.
+	Priority string `json:"priority"`
+	// Tags and Metadata come back in webhooks and the message log.
+	Tags     []string          `json:"tags"`
+	Metadata map[string]string `json:"metadata"`
+	// SendAt delays the message: an RFC 3339 time up to 30 days ahead.
+	SendAt *time.Time `json:"send_at"`
+}
+
+// Limits on a message's labels.
+const (
+	maxMessageTags  = 10
+	maxTagLength    = 50
+	maxMetadataKeys = 20
+	maxMetadataKey  = 40
+	maxMetadataText = 500
+	// MaxSendDelay is how far ahead a message may be sent.
+	MaxSendDelay = 30 * 24 * time.Hour
+)
+
+// checkLabels checks a request's category, priority, tags, metadata and
+// send_at, and puts them on the message.
+func (s *Service) checkLabels(b MessageRequest, in *store.NewMessage, errs map[string]string) {
+	in.Category = strings.ToLower(strings.TrimSpace(b.Category))
+	if len(in.Category) > maxTagLength || strings.TrimLeft(in.Category, "abcdefghijklmnopqrstuvwxyz0123456789_-.") != "" {
+		errs["category"] = fmt.Sprintf("Use at most %d letters, digits, _, - or ., like billing.", maxTagLength)
+	}
+	if in.Priority = strings.ToLower(strings.TrimSpace(b.Priority)); in.Priority != "" && !slices.Contains(store.Priorities, in.Priority) {
+		errs["priority"] = "Use high, normal or low."
+	}
+	if len(b.Tags) > maxMessageTags {
+		errs["tags"] = fmt.Sprintf("Give at most %d tags.", maxMessageTags)
+	}
+	for i, t := range b.Tags {
+		t = strings.TrimSpace(t)
+		if t == "" || len(t) > maxTagLength || strings.ContainsFunc(t, unicode.IsControl) {
+			errs[fmt.Sprintf("tags[%d]", i)] = fmt.Sprintf("A tag is one line of 1 to %d characters.", maxTagLength)
+		} else if !slices.Contains(in.Tags, t) {
+			in.Tags = append(in.Tags, t)
+		}
+	}
+	if len(b.Metadata) > maxMetadataKeys {
+		errs["metadata"] = fmt.Sprintf("Give at most %d metadata keys.", maxMetadataKeys)
+	}
+	for k, v := range b.Metadata {
+		switch {
+		case k == "" || len(k) > maxMetadataKey || strings.ContainsFunc(k, unicode.IsControl):
+			errs["metadata"] = fmt.Sprintf("A metadata key is one line of 1 to %d characters.", maxMetadataKey)
+		case len(v) > maxMetadataText || strings.ContainsFunc(v, unicode.IsControl):
+			errs["metadata."+k] = fmt.Sprintf("A metadata value is one line of at most %d characters.", maxMetadataText)
+		}
+	}
+	in.Metadata = b.Metadata
+	if b.SendAt != nil {
+		switch now := s.now(); {
+		case b.SendAt.After(now.Add(MaxSendDelay)):
+			errs["send_at"] = "A message can wait at most 30 days: give a time before " + now.Add(MaxSendDelay).UTC().Format(time.RFC3339) + "."
+		case b.SendAt.After(now):
+			in.NextAttempt = *b.SendAt
+		}
+	}
 }
 
 // AttachmentRequest is one file of a message request.
@@ -139,6 +203,7 @@ func (s *Service) newMessage(ctx context.Context, b MessageRequest) (store.NewMe
 	}
 	in.Headers = checkHeaders(b.Headers, errs)
 	in.Attachments = decodeAttachments(b.Attachments, errs)
+	s.checkLabels(b, &in, errs)
 	if b.RelayID != nil {
 		r, err := s.st.Relay(ctx, *b.RelayID)
 		switch {
