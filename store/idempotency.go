@@ -64,7 +64,13 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, idemKey, m
 			state = IdempotencyMismatch
 			return nil
 		case status != 0:
-			state, ans = IdempotencyReplay, Answer{Status: status, Body: body}
+			// Answers are kept sealed: some carry a secret shown once, like
+			// a new API key's.
+			opened, err := s.box.Open(body)
+			if err != nil {
+				return err
+			}
+			state, ans = IdempotencyReplay, Answer{Status: status, Body: []byte(opened)}
 			return json.Unmarshal([]byte(headers), &ans.Headers)
 		case fromUnix(created).Add(idempotencyAbandoned).After(now):
 			state = IdempotencyRunning
@@ -80,14 +86,19 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, idemKey, m
 	return state, ans, nil
 }
 
-// SaveAnswer keeps the answer to the request that claimed idemKey.
+// SaveAnswer keeps the answer to the request that claimed idemKey, its
+// body sealed with the store's secret box.
 func (s *Store) SaveAnswer(ctx context.Context, keyID int64, idemKey string, a Answer) error {
 	headers, err := json.Marshal(a.Headers)
 	if err != nil {
 		return err
 	}
+	sealed, err := s.box.Seal(string(a.Body))
+	if err != nil {
+		return err
+	}
 	_, err = s.w.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, headers = ?, body = ? WHERE api_key_id = ? AND key = ?`,
-		a.Status, string(headers), a.Body, keyID, idemKey)
+		a.Status, string(headers), sealed, keyID, idemKey)
 	if err != nil {
 		return fmt.Errorf("store: save idempotent answer: %w", err)
 	}

@@ -124,3 +124,25 @@ VALUES (1, 'Shop', 'herald_a', x'00', 'full', 1), (2, 'Report', 'herald_b', x'00
 		t.Fatalf("keys after the migration: got %+v, want Shop with every scope and Report read only", keys)
 	}
 }
+
+// TestIdempotentAnswersAreSealed: an answer kept for replay, which may
+// carry a secret shown once, is not stored in the clear.
+func TestIdempotentAnswersAreSealed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := openTestStore(t)
+	k, _ := createTestKey(t, s, "Admin", ScopeAdmin)
+	if _, _, err := s.ClaimIdempotencyKey(ctx, k.ID, "new-key", "POST", "/api/v1/api-keys", []byte("h")); err != nil {
+		t.Fatal(err)
+	}
+	secret := `{"data":{"secret":"herald_abc_supersecret"}}`
+	if err := s.SaveAnswer(ctx, k.ID, "new-key", Answer{Status: 201, Body: []byte(secret)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, s, `SELECT count(*) FROM idempotency_keys WHERE instr(body, 'supersecret') > 0`); n != 0 {
+		t.Fatalf("the secret is stored in the clear")
+	}
+	if _, ans, _ := s.ClaimIdempotencyKey(ctx, k.ID, "new-key", "POST", "/api/v1/api-keys", []byte("h")); string(ans.Body) != secret {
+		t.Fatalf("replay: got %q", ans.Body)
+	}
+}

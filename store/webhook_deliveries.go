@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,8 +30,11 @@ type Delivery struct {
 	LastError string
 	// NextAttemptAt is when a pending delivery is tried next.
 	NextAttemptAt time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// RetryFrom is when its current run of attempts began: its event's
+	// making, or a person's redelivery. Retries stop WebhookGiveUp after.
+	RetryFrom time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Secrets sign a claimed delivery: the current one, then the one
 	// before a roll while it is valid.
 	Secrets []string
@@ -44,8 +48,10 @@ func (s *Store) ClaimDeliveries(ctx context.Context, n int, lease time.Duration)
 	var out []Delivery
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE webhook_deliveries SET lease_until = ?1
-WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?2 AND coalesce(lease_until, 0) <= ?2
-  ORDER BY next_attempt_at LIMIT ?3)
+WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+  WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND coalesce(d.lease_until, 0) <= ?2
+    AND (w.enabled = 1 OR d.event_id IN (SELECT id FROM webhook_events WHERE type = 'webhook.test'))
+  ORDER BY d.next_attempt_at LIMIT ?3)
 RETURNING id`, unix(now.Add(lease)), unix(now), n)
 		if err != nil {
 			return err
@@ -64,7 +70,7 @@ RETURNING id`, unix(now.Add(lease)), unix(now), n)
 			return rows.Err()
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT d.id, d.webhook_id, w.url, e.uid, e.type, e.payload, d.status, d.attempts, d.last_code, d.last_error,
-  d.next_attempt_at, d.created_at, d.updated_at, w.secret, w.old_secret, coalesce(w.old_until, 0)
+  d.next_attempt_at, d.retry_from, d.created_at, d.updated_at, w.secret, w.old_secret, coalesce(w.old_until, 0)
 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN webhook_events e ON e.id = d.event_id
 WHERE d.id IN (`+strings.Repeat("?, ", len(ids)-1)+`?)`, ids...)
 		if err != nil {
@@ -73,15 +79,15 @@ WHERE d.id IN (`+strings.Repeat("?, ", len(ids)-1)+`?)`, ids...)
 		defer rows.Close()
 		for rows.Next() {
 			var d Delivery
-			var next, created, updated, oldUntil int64
+			var next, from, created, updated, oldUntil int64
 			var secret, old []byte
 			var payload string
 			if err := rows.Scan(&d.ID, &d.WebhookID, &d.URL, &d.EventUID, &d.EventType, &payload, &d.Status, &d.Attempts, &d.LastCode, &d.LastError,
-				&next, &created, &updated, &secret, &old, &oldUntil); err != nil {
+				&next, &from, &created, &updated, &secret, &old, &oldUntil); err != nil {
 				return err
 			}
 			d.Payload = []byte(payload)
-			d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromUnix(next), fromUnix(created), fromUnix(updated)
+			d.NextAttemptAt, d.RetryFrom, d.CreatedAt, d.UpdatedAt = fromUnix(next), fromUnix(from), fromUnix(created), fromUnix(updated)
 			sec, err := s.box.Open(secret)
 			if err != nil {
 				return err
@@ -106,7 +112,8 @@ WHERE d.id IN (`+strings.Repeat("?, ", len(ids)-1)+`?)`, ids...)
 // false when none is pending.
 func (s *Store) NextDeliveryDue(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT min(max(next_attempt_at, coalesce(lease_until, 0))) FROM webhook_deliveries WHERE status = 'pending'`).Scan(&at)
+	err := s.r.QueryRowContext(ctx, `SELECT min(max(d.next_attempt_at, coalesce(d.lease_until, 0))) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+WHERE d.status = 'pending' AND w.enabled = 1`).Scan(&at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next delivery: %w", err)
 	}
@@ -158,9 +165,16 @@ func (s *Store) RecordAttempts(ctx context.Context, outs []AttemptOutcome, retry
 		okHooks, failedHooks := map[int64]bool{}, map[int64]bool{}
 		for _, o := range outs {
 			a, d := o.Attempt, o.Delivery
-			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (delivery_id, at, request, status_code, response, error, latency_ms)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, unix(a.At), truncateLog(a.Request), a.StatusCode, truncateLog(a.Response), truncateLog(a.Error), a.Latency.Milliseconds()); err != nil {
+			// A delivery whose endpoint was deleted while it was in flight
+			// has gone with it: there is nothing left to record.
+			res, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (delivery_id, at, request, status_code, response, error, latency_ms)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?1)`,
+				d.ID, unix(a.At), truncateLog(a.Request), a.StatusCode, truncateLog(a.Response), truncateLog(a.Error), a.Latency.Milliseconds())
+			if err != nil {
 				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
 			}
 			attempts := d.Attempts + 1
 			status, next := DeliveryPending, now.Add(retryIn(attempts))
@@ -168,7 +182,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, unix(a.At), truncateLog(a.Request), a.Statu
 			case a.OK():
 				status, next = DeliveryDelivered, now
 				okHooks[d.WebhookID] = true
-			case d.EventType == EventTest || next.Sub(d.CreatedAt) > WebhookGiveUp:
+			case d.EventType == EventTest || next.Sub(d.RetryFrom) > WebhookGiveUp:
 				status, next = DeliveryFailed, now
 				failedHooks[d.WebhookID] = true
 			default:
@@ -190,7 +204,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, unix(a.At), truncateLog(a.Request), a.Statu
 			}
 			var enabled bool
 			var since sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT enabled, failing_since FROM webhooks WHERE id = ?`, id).Scan(&enabled, &since); err != nil {
+			err := tx.QueryRowContext(ctx, `SELECT enabled, failing_since FROM webhooks WHERE id = ?`, id).Scan(&enabled, &since)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
 				return err
 			}
 			start := fromNullUnix(since)
@@ -225,15 +243,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, unix(a.At), truncateLog(a.Request), a.Statu
 	return disabled, nil
 }
 
-const deliveryColumns = `d.id, d.webhook_id, w.url, e.uid, e.type, e.payload, d.status, d.attempts, d.last_code, d.last_error, d.next_attempt_at, d.created_at, d.updated_at`
+const deliveryColumns = `d.id, d.webhook_id, w.url, e.uid, e.type, e.payload, d.status, d.attempts, d.last_code, d.last_error, d.next_attempt_at,
+d.retry_from, d.created_at, d.updated_at`
 
 func scanDelivery(row scanner) (Delivery, error) {
 	var d Delivery
 	var payload string
-	var next, created, updated int64
-	err := row.Scan(&d.ID, &d.WebhookID, &d.URL, &d.EventUID, &d.EventType, &payload, &d.Status, &d.Attempts, &d.LastCode, &d.LastError, &next, &created, &updated)
+	var next, from, created, updated int64
+	err := row.Scan(&d.ID, &d.WebhookID, &d.URL, &d.EventUID, &d.EventType, &payload, &d.Status, &d.Attempts, &d.LastCode, &d.LastError, &next, &from, &created, &updated)
 	d.Payload = []byte(payload)
-	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromUnix(next), fromUnix(created), fromUnix(updated)
+	d.NextAttemptAt, d.RetryFrom, d.CreatedAt, d.UpdatedAt = fromUnix(next), fromUnix(from), fromUnix(created), fromUnix(updated)
 	return d, err
 }
 
@@ -292,7 +311,7 @@ func (s *Store) Delivery(ctx context.Context, webhookID, id int64) (Delivery, []
 // Redeliver queues a delivery to be sent again now, whatever became of it.
 func (s *Store) Redeliver(ctx context.Context, webhookID, id int64) error {
 	now := s.now()
-	res, err := s.w.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL, created_at = ?, updated_at = ?
+	res, err := s.w.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL, retry_from = ?, updated_at = ?
 WHERE webhook_id = ? AND id = ?`, unix(now), unix(now), unix(now), webhookID, id)
 	if err != nil {
 		return fmt.Errorf("store: redeliver %d: %w", id, err)

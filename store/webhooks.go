@@ -378,8 +378,8 @@ func (s *Store) enqueueEvent(ctx context.Context, tx *sql.Tx, typ string, data a
 	}
 	eventID, _ := res.LastInsertId()
 	for _, id := range to {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?)`, id, eventID, unix(now), unix(now), unix(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at, retry_from, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?)`, id, eventID, unix(now), unix(now), unix(now), unix(now)); err != nil {
 			return fmt.Errorf("store: event %s delivery: %w", typ, err)
 		}
 	}

@@ -98,6 +98,14 @@ func deliveryPath(webhook, id int64) string {
 	return fmt.Sprintf("/settings/webhooks/%d/deliveries/%d", webhook, id)
 }
 
+// deliveriesLink is an endpoint's page with its log of one status.
+func deliveriesLink(id int64, status string) string {
+	if status == "" {
+		return webhookPath(id)
+	}
+	return webhookPath(id) + "?" + queryOf("status", status)
+}
+
 func deliveryBadge(status string) string {
 	switch status {
 	case "delivered":

@@ -264,8 +264,9 @@ func TestIdempotencyKey(t *testing.T) {
 	for i := 0; csv.Len() < spoolAbove+1000; i++ {
 		csv.WriteString("person" + strconv.Itoa(i) + "@example.com\n")
 	}
-	form, ctype := multipartBody(t, "people.csv", csv.String(), map[string]string{"mode": "upsert"})
+	// Each retry is written with a boundary of its own, as a client does.
 	upload := func() (*http.Response, map[string]any) {
+		form, ctype := multipartBody(t, "people.csv", csv.String(), map[string]string{"mode": "upsert"})
 		return h.apiWith(key, http.MethodPost, "/api/v1/imports", form.String(),
 			map[string]string{"Idempotency-Key": "import-1", "Content-Type": ctype})
 	}
@@ -273,6 +274,10 @@ func TestIdempotencyKey(t *testing.T) {
 	r2, o2 := upload()
 	if r1.StatusCode != http.StatusAccepted || r2.StatusCode != r1.StatusCode || r2.Header.Get("Idempotent-Replayed") != "true" || fmt.Sprint(o1) != fmt.Sprint(o2) {
 		t.Fatalf("large upload: got %d %v then %d %v, want the same answer twice", r1.StatusCode, o1, r2.StatusCode, o2)
+	}
+	other, ctype := multipartBody(t, "people.csv", "email\nsomeone@example.com\n", map[string]string{"mode": "upsert"})
+	if r, o := h.apiWith(key, http.MethodPost, "/api/v1/imports", other.String(), map[string]string{"Idempotency-Key": "import-1", "Content-Type": ctype}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("another file with the same key: got %d %v, want 422", r.StatusCode, o)
 	}
 	if _, total, _ := h.st.ImportsPage(context.Background(), store.Newest, 10, 0); total != 1 {
 		t.Fatalf("imports: got %d, want 1", total)

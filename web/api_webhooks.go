@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -245,6 +246,14 @@ func (s *Server) apiDeliveryList(c *echo.Context) error {
 		return err
 	}
 	f := store.DeliveryFilter{Status: c.QueryParam("status"), Type: c.QueryParam("type"), Order: q.Order}
+	if f.Status != "" && f.Status != store.DeliveryPending && f.Status != store.DeliveryDelivered && f.Status != store.DeliveryFailed {
+		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "status is pending, delivered or failed.",
+			Fields: map[string]string{"status": "Use pending, delivered or failed."}}
+	}
+	if f.Type != "" && f.Type != store.EventTest && !slices.Contains(store.EventTypes, f.Type) {
+		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "type is an event type, like contact.created.",
+			Fields: map[string]string{"type": "Use an event type, like contact.created or webhook.test."}}
+	}
 	ds, total, err := s.store.Deliveries(c.Request().Context(), id, f, q.limit(), q.offset())
 	if err != nil {
 		return err

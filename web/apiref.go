@@ -219,7 +219,7 @@ func exampleOf(schema any, comps map[string]any, depth int, name string) any {
 
 // examplePath fills a path's parameters.
 func examplePath(p string) string {
-	r := strings.NewReplacer("{id}", "1", "{version}", "1", "{domain}", "example.com")
+	r := strings.NewReplacer("{id}", "1", "{version}", "1", "{delivery}", "1", "{domain}", "example.com")
 	return r.Replace(p)
 }
 

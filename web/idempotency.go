@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
-	"hash"
+	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"os"
 
@@ -59,6 +61,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 				Message: "This Idempotency-Key was used for a different request in the last 24 hours: use a new key for a new request.",
 				Fields:  map[string]string{"Idempotency-Key": "Already used for a different request."}}
 		case state == store.IdempotencyRunning:
+			c.Response().Header().Set("Retry-After", "1")
 			return apiErr(http.StatusConflict, "idempotency_running",
 				"The first request with this Idempotency-Key is still running: retry in a few seconds to get its answer.")
 		case state == store.IdempotencyReplay:
@@ -90,40 +93,76 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 
 // hashBody returns the SHA-256 of r's body and puts back a body that reads
 // the same: from memory, or from a temporary file for a large upload,
-// which cleanup removes.
+// which cleanup removes. A multipart form is hashed by its parts' names,
+// file names, types and contents, so that a retry whose client chose
+// another boundary is the same request.
 func (s *Server) hashBody(r *http.Request) ([]byte, func(), error) {
-	h := sha256.New()
+	noop := func() {}
 	if r.Body == nil || r.Body == http.NoBody {
-		return h.Sum(nil), func() {}, nil
+		sum := sha256.Sum256(nil)
+		return sum[:], noop, nil
 	}
 	var head bytes.Buffer
-	n, err := io.CopyN(io.MultiWriter(&head, h), r.Body, spoolAbove+1)
+	n, err := io.CopyN(&head, r.Body, spoolAbove+1)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, func() {}, err
+		return nil, noop, err
 	}
-	if n <= spoolAbove {
-		r.Body = io.NopCloser(&head)
-		return h.Sum(nil), func() {}, nil
+	var body io.ReadSeeker = bytes.NewReader(head.Bytes())
+	cleanup := noop
+	if n > spoolAbove {
+		f, err := os.CreateTemp(s.dataDir, "idempotent-*.body")
+		if err != nil {
+			return nil, noop, err
+		}
+		cleanup = func() { f.Close(); os.Remove(f.Name()) }
+		if _, err := io.Copy(f, io.MultiReader(&head, r.Body)); err != nil {
+			return nil, cleanup, err
+		}
+		body = f
 	}
-	f, err := os.CreateTemp(s.dataDir, "idempotent-*.body")
+	sum, err := bodyHash(r.Header.Get("Content-Type"), body)
 	if err != nil {
-		return nil, func() {}, err
-	}
-	cleanup := func() { f.Close(); os.Remove(f.Name()) }
-	if err := spool(f, h, &head, r.Body); err != nil {
 		return nil, cleanup, err
 	}
-	r.Body = f
-	return h.Sum(nil), cleanup, nil
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return nil, cleanup, err
+	}
+	r.Body = io.NopCloser(body)
+	return sum, cleanup, nil
 }
 
-// spool writes head and then the rest of body to f and h, and rewinds f.
-func spool(f *os.File, h hash.Hash, head io.Reader, body io.Reader) error {
-	if _, err := io.Copy(io.MultiWriter(f, h), io.MultiReader(head, body)); err != nil {
-		return err
+// bodyHash hashes a body from its start; see hashBody.
+func bodyHash(contentType string, body io.ReadSeeker) ([]byte, error) {
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return nil, err
 	}
-	_, err := f.Seek(0, io.SeekStart)
-	return err
+	h := sha256.New()
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		_, err := io.Copy(h, body)
+		return h.Sum(nil), err
+	}
+	mr := multipart.NewReader(body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return h.Sum(nil), nil
+		}
+		if err != nil {
+			// Not a readable form: the raw bytes are the request.
+			if _, err := body.Seek(0, io.SeekStart); err != nil {
+				return nil, err
+			}
+			h.Reset()
+			_, err := io.Copy(h, body)
+			return h.Sum(nil), err
+		}
+		fmt.Fprintf(h, "%q %q %q\n", p.FormName(), p.FileName(), p.Header.Get("Content-Type"))
+		if _, err := io.Copy(h, p); err != nil {
+			return nil, err
+		}
+		h.Write([]byte{0})
+	}
 }
 
 // answerRecorder passes an answer on and keeps a copy of it.

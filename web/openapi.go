@@ -167,7 +167,7 @@ func (s *Server) operation(sb *schemas, method, path, tag string, op apiOp) map[
 	var params []any
 	for _, name := range pathParams(path) {
 		typ := "string"
-		if name == "id" || name == "version" {
+		if name == "id" || name == "version" || name == "delivery" {
 			typ = "integer"
 		}
 		params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": typ}})

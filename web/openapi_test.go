@@ -121,14 +121,28 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
+// mustWork are the operations whose written examples must succeed as they
+// stand, run in the reference's order, each resource made before it is
+// changed.
+var mustWork = map[string]bool{
+	"POST /api/v1/contacts": true, "PATCH /api/v1/contacts/{id}": true, "POST /api/v1/contacts/bulk": true,
+	"POST /api/v1/lists": true, "PATCH /api/v1/lists/{id}": true, "POST /api/v1/segments": true, "PATCH /api/v1/segments/{id}": true,
+	"POST /api/v1/segments/count": true, "POST /api/v1/templates": true, "PATCH /api/v1/templates/{id}": true,
+	"POST /api/v1/campaigns": true, "PATCH /api/v1/campaigns/{id}": true, "POST /api/v1/suppressions": true, "POST /api/v1/events": true,
+	"POST /api/v1/api-keys": true, "PATCH /api/v1/api-keys/{id}": true, "POST /api/v1/webhooks": true, "PATCH /api/v1/webhooks/{id}": true,
+	"POST /api/v1/dkim-keys": true, "PATCH /api/v1/dkim-keys/{id}": true, "PATCH /api/v1/settings": true,
+	"PUT /api/v1/settings/emails": true, "PUT /api/v1/settings/feedback": true, "POST /api/v1/relays": true, "PATCH /api/v1/relays/{id}": true,
+}
+
 // TestAPIReferenceExamplesAreRead sends each operation's example body, the
 // written ones and those made from the schema, to its route: each is read
-// (no 400: every field is known and of its type).
+// (no 400: every field is known and of its type), and the written ones of
+// mustWork succeed.
 func TestAPIReferenceExamplesAreRead(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	key := h.apiKey(store.ScopeFull)
-	if _, err := h.st.CreateList(context.Background(), store.ListInput{Name: ptrTo("Newsletter")}); err != nil {
+	if _, err := h.st.CreateList(context.Background(), store.ListInput{Name: ptrTo("Seed")}); err != nil {
 		t.Fatal(err)
 	}
 	p := apiRefOf(h.srv.mustOpenAPI(t, h.ts.URL), h.ts.URL)
@@ -139,10 +153,17 @@ func TestAPIReferenceExamplesAreRead(t *testing.T) {
 			if !ok {
 				continue
 			}
+			name := op.Method + " " + op.Path
+			if name == "POST /api/v1/relays/{id}/test" {
+				continue // it would reach for the example's mail server
+			}
 			body := strings.ReplaceAll(strings.TrimSuffix(data, "'"), `'\''`, "'")
 			resp, out := h.apiWith(key, op.Method, examplePath(op.Path), body, nil)
 			if resp.StatusCode == http.StatusBadRequest {
-				t.Errorf("%s %s: the example is refused: %v\n%s", op.Method, op.Path, out, body)
+				t.Errorf("%s: the example is refused: %v\n%s", name, out, body)
+			}
+			if mustWork[name] && resp.StatusCode >= 300 {
+				t.Errorf("%s: the written example does not work: %d %v\n%s", name, resp.StatusCode, out, body)
 			}
 			sent++
 		}

@@ -362,7 +362,7 @@ type apiGroup struct {
 
 func (a apiGroup) add(method, scope, path string, h echo.HandlerFunc) {
 	a.s.scopes[method+" /api"+path] = scope
-	a.g.Add(method, path, h, requireScope(scope), a.s.limitRate(rateClass(method, scope)), a.s.idempotent)
+	a.g.Add(method, path, h, a.s.limitRate(rateClass(method, scope)), requireScope(scope), a.s.idempotent)
 }
 
 func (a apiGroup) GET(scope, path string, h echo.HandlerFunc) { a.add(http.MethodGet, scope, path, h) }

@@ -55,6 +55,9 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("2001:db8::/32"),
 	netip.MustParsePrefix("2002::/16"),
 	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible, as ::127.0.0.1
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated, as ::ffff:0:127.0.0.1
+	netip.MustParsePrefix("2001::/32"),       // Teredo, which tunnels to an IPv4 address
 }
 
 // Public reports whether a is an address on the public internet: not

@@ -411,6 +411,7 @@ func TestPublicAddresses(t *testing.T) {
 		"169.254.169.254": false, "100.64.0.1": false, "0.0.0.0": false, "255.255.255.255": false, "224.0.0.1": false,
 		"::1": false, "::": false, "fd00::1": false, "fc00::1": false, "fe80::1": false, "ff02::1": false,
 		"::ffff:127.0.0.1": false, "::ffff:10.0.0.1": false, "64:ff9b::a00:1": false, "192.0.2.1": false,
+		"::127.0.0.1": false, "::ffff:0:127.0.0.1": false, "2001:0:4136:e378:8000:63bf:3fff:fdd2": false,
 	} {
 		if got := netguard.Public(netip.MustParseAddr(addr)); got != public {
 			t.Errorf("Public(%s): got %v, want %v", addr, got, public)
@@ -424,5 +425,53 @@ func TestPublicAddresses(t *testing.T) {
 	}
 	if msg := g.CheckHost("hooks.example.com"); msg != "" {
 		t.Errorf("CheckHost of a name: got %q; names are checked when dialled", msg)
+	}
+}
+
+// TestDisabledEndpointWaits: what waits for a disabled endpoint is not
+// sent until it is enabled again; a test event is sent all the same.
+func TestDisabledEndpointWaits(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	rc := newReceiver(t, nil)
+	w, _ := endpoint(t, st, rc.URL, store.EventContactCreated)
+	ctx := context.Background()
+	createContact(t, st, "ann@example.com")
+	if _, err := st.UpdateWebhook(ctx, w.ID, store.WebhookInput{Enabled: new(false)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	deliverer(t, st, Config{}, "127.0.0.1")
+	if _, err := st.SendTestEvent(ctx, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the test event", func() bool { return len(rc.received()) == 1 })
+	time.Sleep(200 * time.Millisecond)
+	if got := rc.received(); len(got) != 1 || !strings.Contains(string(got[0].body), "webhook.test") {
+		t.Fatalf("while disabled: got %d deliveries, want the test event alone", len(got))
+	}
+	if _, err := st.UpdateWebhook(ctx, w.ID, store.WebhookInput{Enabled: new(true)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the waiting event, once enabled", func() bool { return len(rc.received()) == 2 })
+}
+
+// TestEndpointDeletedInFlight: an endpoint deleted while a delivery to it
+// is in flight takes its log with it, and the deliveries recorded with that
+// one, to other endpoints, are recorded all the same.
+func TestEndpointDeletedInFlight(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	slow := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(300 * time.Millisecond) })
+	gone, _ := endpoint(t, st, slow.URL+"/gone", store.EventContactCreated)
+	kept, _ := endpoint(t, st, slow.URL+"/kept", store.EventContactCreated)
+	createContact(t, st, "ann@example.com")
+	deliverer(t, st, Config{}, "127.0.0.1")
+	waitUntil(t, "both in flight", func() bool { return len(slow.received()) == 2 })
+	if err := st.DeleteWebhook(context.Background(), gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the other recorded", func() bool { ds := deliveries(t, st, kept.ID); return ds[0].Status == store.DeliveryDelivered })
+	if ds := deliveries(t, st, kept.ID); ds[0].Attempts != 1 {
+		t.Fatalf("the kept endpoint's delivery: %d attempts, want 1", ds[0].Attempts)
 	}
 }
