@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -266,5 +267,50 @@ func TestPruneAttachments(t *testing.T) {
 		if atts, _ := s.MessageAttachments(ctx, m); len(atts) != want {
 			t.Errorf("message %d: %d files, want %d", m, len(atts), want)
 		}
+	}
+}
+
+// TestHighPriorityGoesFirst: the lane takes a high-priority message before
+// older normal ones, and a low one last; the email.sent event carries the
+// message's category, tags and metadata.
+func TestHighPriorityGoesFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, clock := openTestStore(t)
+	hook, _, err := s.CreateWebhook(ctx, WebhookInput{URL: ptr("https://hooks.example.com/in"), Events: &[]string{EventEmailSent}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, p := range []string{PriorityLow, "", PriorityNormal, PriorityHigh} {
+		m, _, err := s.CreateMessage(ctx, NewMessage{Message: Message{ToEmail: p + "x@example.com", FromEmail: "shop@example.com", Subject: p, Text: "x",
+			Priority: p, Category: "billing", Tags: []string{"receipt"}, Metadata: map[string]string{"order": p}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+		clock.advance(time.Second)
+	}
+	var order []int64
+	for range ids {
+		ms, err := s.ClaimMessages(ctx, 1, time.Minute)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("claim: %v %v", ms, err)
+		}
+		order = append(order, ms[0].ID)
+	}
+	if want := []int64{ids[3], ids[1], ids[2], ids[0]}; !slices.Equal(order, want) {
+		t.Fatalf("claimed %v, want high, then normal by age, then low: %v", order, want)
+	}
+	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: ids[3], Status: MessageSent, Code: 250, Response: "ok", Size: 1234}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.Message(ctx, ids[3]); m.Size != 1234 || m.Priority != PriorityHigh {
+		t.Errorf("sent message: size %d, priority %q", m.Size, m.Priority)
+	}
+	events := queuedEvents(t, s, hook.ID)
+	d := events[0]["data"].(map[string]any)
+	if d["category"] != "billing" || fmt.Sprint(d["tags"]) != "[receipt]" || d["metadata"].(map[string]any)["order"] != "high" {
+		t.Errorf("email.sent: got %v", d)
 	}
 }

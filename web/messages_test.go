@@ -489,3 +489,83 @@ func TestSendMessageFromTheAdmin(t *testing.T) {
 		t.Errorf("the message's page lacks the flash")
 	}
 }
+
+// TestMessageLabelsLogAndStats sends messages with a category, tags,
+// metadata and a priority, one of them later, and finds them in the log by
+// each, with their counts and their size.
+func TestMessageLabelsLogAndStats(t *testing.T) {
+	t.Parallel()
+	h, sink := messageHarness(t, smtptest.Options{})
+	key := h.apiKey(store.ScopeFull)
+	send := func(p map[string]any) int64 {
+		t.Helper()
+		code, out := h.api(key, http.MethodPost, "/api/v1/messages", p)
+		if code != http.StatusAccepted {
+			t.Fatalf("send %v: got %d %v", p, code, out)
+		}
+		return audID(audData(t, out))
+	}
+	receipt := send(map[string]any{"to": "ann@example.com", "subject": "Receipt", "text": "Paid", "category": "Billing", "priority": "high",
+		"tags": []string{"receipt", "eu", "receipt"}, "metadata": map[string]string{"order_id": "A-1001"}})
+	reset := send(map[string]any{"to": "bob@example.com", "subject": "Reset", "text": "Here", "category": "auth"})
+	later := send(map[string]any{"to": "cat@example.com", "subject": "Reminder", "text": "Soon", "category": "billing",
+		"send_at": time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)})
+	m := waitMessage(t, h, key, receipt, "sent")
+	if m["category"] != "billing" || m["priority"] != "high" || fmt.Sprint(m["tags"]) != "[receipt eu]" ||
+		m["metadata"].(map[string]any)["order_id"] != "A-1001" || m["size"].(float64) < 100 {
+		t.Errorf("the receipt: got %v", m)
+	}
+	waitMessage(t, h, key, reset, "sent")
+	_, out := h.api(key, http.MethodGet, "/api/v1/messages/"+itoa(later), nil)
+	if l := audData(t, out); l["status"] != "queued" || l["next_attempt_at"] == nil {
+		t.Errorf("a message for later: got %v, want it queued with its time", l)
+	}
+	if n := len(sink.Messages()); n != 2 {
+		t.Errorf("sent: got %d messages, want 2: the third waits for its time", n)
+	}
+
+	for query, want := range map[string]int{"category=billing": 2, "category=auth": 1, "tag=eu": 1, "tag=none": 0, "to=bo": 1, "to=ann%40example.com": 1} {
+		code, out := h.api(key, http.MethodGet, "/api/v1/messages?"+query, nil)
+		if items := out["data"].([]any); code != http.StatusOK || len(items) != want {
+			t.Errorf("messages?%s: got %d, %d items, want %d", query, code, len(items), want)
+		}
+	}
+	code, out := h.api(key, http.MethodGet, "/api/v1/messages/stats", nil)
+	st := audData(t, out)
+	if code != http.StatusOK || st["by_status"].(map[string]any)["sent"] != 2.0 || st["by_status"].(map[string]any)["queued"] != 1.0 {
+		t.Fatalf("stats: got %d %v", code, out)
+	}
+	cats := st["by_category"].([]any)
+	if first := cats[0].(map[string]any); len(cats) != 2 || first["category"] != "billing" || first["total"] != 2.0 {
+		t.Errorf("stats by category: got %v", cats)
+	}
+	if days := st["by_day"].([]any); len(days) != 1 || days[0].(map[string]any)["total"] != 3.0 {
+		t.Errorf("stats by day: got %v", days)
+	}
+
+	for field, p := range map[string]map[string]any{
+		"priority":   {"to": "a@example.com", "subject": "x", "text": "x", "priority": "urgent"},
+		"category":   {"to": "a@example.com", "subject": "x", "text": "x", "category": "no spaces please"},
+		"tags":       {"to": "a@example.com", "subject": "x", "text": "x", "tags": []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}},
+		"tags[0]":    {"to": "a@example.com", "subject": "x", "text": "x", "tags": []string{""}},
+		"metadata.k": {"to": "a@example.com", "subject": "x", "text": "x", "metadata": map[string]string{"k": strings.Repeat("v", 501)}},
+		"send_at":    {"to": "a@example.com", "subject": "x", "text": "x", "send_at": time.Now().Add(40 * 24 * time.Hour).UTC().Format(time.RFC3339)},
+	} {
+		code, out := h.api(key, http.MethodPost, "/api/v1/messages", p)
+		if _, f := audError(out); code != http.StatusUnprocessableEntity || f[field] == nil {
+			t.Errorf("bad %s: got %d %v, want 422 naming it", field, code, out)
+		}
+	}
+
+	// The page shows the filters and the counts.
+	h.signIn()
+	page := body(t, h.get("/messages?category=billing"))
+	for _, want := range []string{`name="category" type="text" value="billing"`, "2 messages", "Receipt", "Reminder"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("log page: want %q", want)
+		}
+	}
+	if strings.Contains(page, ">Reset<") {
+		t.Errorf("log page: an auth message in the billing list")
+	}
+}
