@@ -55,6 +55,8 @@ type Relay struct {
 	// SentToday is how many messages went through the relay this UTC day,
 	// campaigns and transactional mail together.
 	SentToday int
+	// PricePer1000 is what the relay charges for 1,000 messages; 0 when unknown.
+	PricePer1000 float64
 	// FailingSince is when the relay stopped answering, with the last
 	// error it gave; zero while it answers.
 	FailingSince time.Time
@@ -101,13 +103,17 @@ type RelayInput struct {
 	WarmupDays       int
 	WarmupStart      int
 	Enabled          bool
+	// PricePer1000 is what the relay charges for 1,000 messages, in the
+	// owner's currency; 0 when unknown.
+	PricePer1000 float64
 }
 
 // InputOf returns the input that would store r unchanged.
 func (r Relay) InputOf() RelayInput {
 	return RelayInput{Name: r.Name, Kind: r.Kind, Host: r.Host, Port: r.Port, TLS: r.TLS, Username: r.Username,
 		Region: r.Region, ConfigurationSet: r.ConfigurationSet, Endpoint: r.Endpoint, MaxConnections: r.MaxConnections,
-		RatePerSecond: r.RatePerSecond, DailyQuota: r.DailyQuota, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, Enabled: r.Enabled}
+		RatePerSecond: r.RatePerSecond, DailyQuota: r.DailyQuota, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, Enabled: r.Enabled,
+		PricePer1000: r.PricePer1000}
 }
 
 func (in *RelayInput) normalize() {
@@ -145,6 +151,9 @@ func (in RelayInput) Validate() map[string]string {
 	}
 	if in.MaxConnections < 1 || in.MaxConnections > 100 {
 		errs["max_connections"] = "Max connections must be between 1 and 100."
+	}
+	if math.IsNaN(in.PricePer1000) || in.PricePer1000 < 0 || in.PricePer1000 > 100000 {
+		errs["price_per_1000"] = "Give the price of 1,000 messages as a number, like 0.10; 0 when you do not know it."
 	}
 	if math.IsNaN(in.RatePerSecond) || in.RatePerSecond < 0 || in.RatePerSecond > 100000 {
 		errs["rate_per_second"] = "Messages per second must be 0 (no limit) or a positive number."
@@ -210,7 +219,7 @@ func (in RelayInput) validateSES(errs map[string]string) {
 
 const relayColumns = `id, name, kind, host, port, tls, username, password_enc IS NOT NULL, region, configuration_set, endpoint,
 	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, coalesce(warmup_from, 0), coalesce(failing_since, 0), failing_error,
-	enabled, created_at, updated_at, feedback_token,
+	enabled, created_at, updated_at, feedback_token, price_per_1000,
 	(SELECT coalesce(sum(count), 0) FROM usage_counters WHERE scope = 'relay:' || relays.id
 		AND window_start = CAST(strftime('%s', 'now', 'start of day') AS INTEGER))`
 
@@ -219,7 +228,7 @@ func scanRelay(row scanner) (Relay, error) {
 	var warmupFrom, failing, created, updated int64
 	err := row.Scan(&r.ID, &r.Name, &r.Kind, &r.Host, &r.Port, &r.TLS, &r.Username, &r.PasswordSet, &r.Region, &r.ConfigurationSet, &r.Endpoint,
 		&r.MaxConnections, &r.RatePerSecond, &r.DailyQuota, &r.WarmupDays, &r.WarmupStart, &warmupFrom, &failing, &r.FailingError,
-		&r.Enabled, &created, &updated, &r.FeedbackToken, &r.SentToday)
+		&r.Enabled, &created, &updated, &r.FeedbackToken, &r.PricePer1000, &r.SentToday)
 	r.CreatedAt, r.UpdatedAt = fromUnix(created), fromUnix(updated)
 	if failing != 0 {
 		r.FailingSince = fromUnix(failing)
@@ -311,10 +320,10 @@ func (s *Store) CreateRelay(ctx context.Context, in RelayInput) (Relay, error) {
 	}
 	now := unix(s.now())
 	res, err := s.w.ExecContext(ctx, `INSERT INTO relays (name, kind, host, port, tls, username, password_enc, region, configuration_set, endpoint,
-	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, warmup_from, enabled, created_at, updated_at, feedback_token)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? > 0 THEN ? END, ?, ?, ?, ?)`,
+	max_connections, rate_per_second, daily_quota, warmup_days, warmup_start, warmup_from, enabled, created_at, updated_at, feedback_token, price_per_1000)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? > 0 THEN ? END, ?, ?, ?, ?, ?)`,
 		in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, enc, in.Region, in.ConfigurationSet, in.Endpoint,
-		in.MaxConnections, in.RatePerSecond, in.DailyQuota, in.WarmupDays, in.WarmupStart, in.WarmupDays, now, in.Enabled, now, now, randomToken(16))
+		in.MaxConnections, in.RatePerSecond, in.DailyQuota, in.WarmupDays, in.WarmupStart, in.WarmupDays, now, in.Enabled, now, now, randomToken(16), in.PricePer1000)
 	if isUniqueViolation(err) {
 		return Relay{}, conflict("a relay named %q already exists", in.Name)
 	}
@@ -339,9 +348,9 @@ func (s *Store) UpdateRelay(ctx context.Context, id int64, in RelayInput) (Relay
 	// Warm-up counts its days from when it was turned on.
 	q := `UPDATE relays SET name = ?, kind = ?, host = ?, port = ?, tls = ?, username = ?, region = ?, configuration_set = ?, endpoint = ?,
 	max_connections = ?, rate_per_second = ?, daily_quota = ?, warmup_days = ?, warmup_start = ?,
-	warmup_from = CASE WHEN ? = 0 THEN NULL ELSE coalesce(warmup_from, ?) END, enabled = ?, updated_at = ?`
+	warmup_from = CASE WHEN ? = 0 THEN NULL ELSE coalesce(warmup_from, ?) END, enabled = ?, updated_at = ?, price_per_1000 = ?`
 	args := []any{in.Name, in.Kind, in.Host, in.Port, in.TLS, in.Username, in.Region, in.ConfigurationSet, in.Endpoint,
-		in.MaxConnections, in.RatePerSecond, in.DailyQuota, in.WarmupDays, in.WarmupStart, in.WarmupDays, now, in.Enabled, now}
+		in.MaxConnections, in.RatePerSecond, in.DailyQuota, in.WarmupDays, in.WarmupStart, in.WarmupDays, now, in.Enabled, now, in.PricePer1000}
 	if in.Password != nil {
 		enc, err := s.sealPassword(*in.Password)
 		if err != nil {

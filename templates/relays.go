@@ -63,6 +63,7 @@ type RelayForm struct {
 	WarmupStart      string
 	WarmupFrom       time.Time
 	Enabled          bool
+	PricePer1000     string
 }
 
 // SES reports whether the form is an Amazon SES relay's.
@@ -274,4 +275,31 @@ func sesRegions() []string {
 type RelaysProps struct {
 	Shell  Shell
 	Relays []RelayRow
+}
+
+// RelayQuotaView is what a relay may still send.
+type RelayQuotaView struct {
+	SES                                      bool
+	Max24Hour, MaxPerSecond, SentLast24Hours float64
+	SendingEnabled, ProductionAccess         bool
+	SESError                                 string
+	DailyQuota, SentToday                    int
+	Used                                     float64
+	Level                                    string
+}
+
+func pctText(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }
+
+func sesMax(n float64) string {
+	if n < 0 {
+		return "no limit"
+	}
+	return relayAmount(n)
+}
+
+func quotaText(n int) string {
+	if n == 0 {
+		return "none"
+	}
+	return itoa(n)
 }

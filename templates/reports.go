@@ -107,3 +107,25 @@ type CompareChoice struct {
 	Name    string
 	Checked bool
 }
+
+// CostsProps fill Reports → Costs.
+type CostsProps struct {
+	Shell    Shell
+	From, To string
+	Errors   FieldErrors
+	// Priced is false when a relay without a price sent some of the mail.
+	Priced                          bool
+	ByMonth, ByCampaign, ByCategory []CostRow
+}
+
+// CostRow is one line of a costs table; Cost is written for people.
+type CostRow struct {
+	Name, Cost string
+	Sent       int
+}
+
+// CostTable is one of the costs page's tables.
+type CostTable struct {
+	Title string
+	Lines []CostRow
+}

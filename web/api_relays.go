@@ -42,14 +42,16 @@ type relayJSON struct {
 	WarmupStart    int        `json:"warmup_start"`
 	WarmupFrom     *time.Time `json:"warmup_from"`
 	Enabled        bool       `json:"enabled"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// PricePer1000 is what the relay charges for 1,000 messages; 0 unknown.
+	PricePer1000 float64   `json:"price_per_1000"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 func toRelayJSON(r store.Relay) relayJSON {
 	out := relayJSON{ID: r.ID, Name: r.Name, Kind: r.Kind, MaxConnections: r.MaxConnections, RatePerSecond: r.RatePerSecond,
 		DailyQuota: r.DailyQuota, SentToday: r.SentToday, FailingSince: optTime(r.FailingSince), FailingError: r.FailingError, WarmupDays: r.WarmupDays, WarmupStart: r.WarmupStart, WarmupFrom: optTime(r.WarmupFrom),
-		Enabled: r.Enabled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Enabled: r.Enabled, PricePer1000: r.PricePer1000, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.Kind == store.RelaySES {
 		out.Region, out.AccessKeyID, out.SecretSet = &r.Region, &r.Username, &r.PasswordSet
 		out.ConfigurationSet, out.Endpoint = &r.ConfigurationSet, &r.Endpoint
@@ -78,6 +80,7 @@ type relayPatch struct {
 	MaxConnections   *int            `json:"max_connections"`
 	RatePerSecond    *float64        `json:"rate_per_second"`
 	DailyQuota       *int            `json:"daily_quota"`
+	PricePer1000     *float64        `json:"price_per_1000"`
 	WarmupDays       *int            `json:"warmup_days"`
 	WarmupStart      *int            `json:"warmup_start"`
 	Enabled          *bool           `json:"enabled"`
@@ -110,6 +113,7 @@ func (p relayPatch) input(old store.Relay) (store.RelayInput, map[string]string)
 	set(&in.MaxConnections, p.MaxConnections)
 	set(&in.RatePerSecond, p.RatePerSecond)
 	set(&in.DailyQuota, p.DailyQuota)
+	set(&in.PricePer1000, p.PricePer1000)
 	set(&in.WarmupDays, p.WarmupDays)
 	set(&in.WarmupStart, p.WarmupStart)
 	set(&in.Enabled, p.Enabled)
@@ -296,4 +300,48 @@ func (s *Server) apiRelayTest(c *echo.Context) error {
 // relayTestBody sends a test message through a relay.
 type relayTestBody struct {
 	To string `json:"to"`
+}
+
+// relayQuotaJSON is what a relay may still send.
+type relayQuotaJSON struct {
+	RelayID int64 `json:"relay_id"`
+	// SES's own figures, for an SES relay: max_24_hour is -1 when unlimited.
+	SES              bool    `json:"ses"`
+	Max24Hour        float64 `json:"max_24_hour"`
+	MaxPerSecond     float64 `json:"max_per_second"`
+	SentLast24Hours  float64 `json:"sent_last_24_hours"`
+	SendingEnabled   bool    `json:"sending_enabled"`
+	ProductionAccess bool    `json:"production_access"`
+	SESError         string  `json:"ses_error,omitempty"`
+	// Herald's own: the daily limit set on the relay (0 none) and what
+	// went through it this UTC day.
+	DailyQuota int `json:"daily_quota"`
+	SentToday  int `json:"sent_today"`
+	// Used is the largest share of an allowance spent, 0 to 1; level is
+	// ok, warning (80%) or critical (95%).
+	Used  float64 `json:"used"`
+	Level string  `json:"level"`
+}
+
+func (s *Server) relayQuota(c *echo.Context) (relayQuotaJSON, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return relayQuotaJSON{}, err
+	}
+	q, err := s.out.RelayQuota(c.Request().Context(), id)
+	if err != nil {
+		return relayQuotaJSON{}, err
+	}
+	return relayQuotaJSON{RelayID: q.Relay.ID, SES: q.SES, Max24Hour: q.Max24Hour, MaxPerSecond: q.MaxPerSecond, SentLast24Hours: q.SentLast24Hrs,
+		SendingEnabled: q.SendingEnabled, ProductionAccess: q.ProductionAccess, SESError: q.SESError, DailyQuota: q.DailyQuota,
+		SentToday: q.SentToday, Used: q.Used, Level: q.Level}, nil
+}
+
+// apiRelayQuota reads a relay's allowance without sending anything.
+func (s *Server) apiRelayQuota(c *echo.Context) error {
+	q, err := s.relayQuota(c)
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, q)
 }

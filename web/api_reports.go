@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"net/http"
 	"time"
 
@@ -102,4 +103,71 @@ func (s *Server) overviewAsked(c *echo.Context) (overviewQuery, store.Overview, 
 	}
 	o, err := s.store.Overview(c.Request().Context(), q.From, q.To, q.Interval, loc)
 	return q, o, err
+}
+
+// costLineJSON is what a campaign, category or month sent and cost.
+type costLineJSON struct {
+	ID   int64  `json:"id,omitempty"`
+	Name string `json:"name"`
+	Sent int    `json:"sent"`
+	// Cost is sent × the relay's price for 1,000; priced is false when a
+	// relay without a price sent some of them, left out of the cost.
+	Cost   float64 `json:"cost"`
+	Priced bool    `json:"priced"`
+}
+
+// costsJSON is what was sent in a range, and its estimated cost.
+type costsJSON struct {
+	From       time.Time      `json:"from"`
+	To         time.Time      `json:"to"`
+	ByCampaign []costLineJSON `json:"by_campaign"`
+	ByCategory []costLineJSON `json:"by_category"`
+	ByMonth    []costLineJSON `json:"by_month"`
+}
+
+// costsAsked reads from and to (dates in the organisation's timezone, the
+// last included, or RFC 3339 times; by default the twelve months to now)
+// and estimates what was sent in them cost.
+func (s *Server) costsAsked(c *echo.Context) (costsJSON, error) {
+	loc := s.location()
+	now := s.store.Now().In(loc)
+	from := time.Date(now.Year(), now.Month()-11, 1, 0, 0, 0, 0, loc)
+	to := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
+	errs := map[string]string{}
+	for name, dst := range map[string]*time.Time{"from": &from, "to": &to} {
+		if v := c.QueryParam(name); v != "" {
+			t, ok := parseDay(v, loc, name == "to")
+			if !ok {
+				errs[name] = "Give a date like 2026-05-01, or a time like 2026-05-01T09:00:00Z."
+			}
+			*dst = t
+		}
+	}
+	if len(errs) == 0 && !from.Before(to) {
+		errs["to"] = "Must come after the start."
+	}
+	if len(errs) > 0 {
+		return costsJSON{}, &store.ValidationError{Fields: errs}
+	}
+	cs, err := s.out.Costs(c.Request().Context(), from, to, loc)
+	if err != nil {
+		return costsJSON{}, err
+	}
+	lines := func(ls []store.CostLine) []costLineJSON {
+		out := []costLineJSON{}
+		for _, l := range ls {
+			out = append(out, costLineJSON{ID: l.ID, Name: l.Name, Sent: l.Sent, Cost: math.Round(l.Cost*10000) / 10000, Priced: l.Priced})
+		}
+		return out
+	}
+	return costsJSON{From: from, To: to, ByCampaign: lines(cs.ByCampaign), ByCategory: lines(cs.ByCategory), ByMonth: lines(cs.ByMonth)}, nil
+}
+
+// apiReportCosts estimates what campaigns, categories and months cost.
+func (s *Server) apiReportCosts(c *echo.Context) error {
+	out, err := s.costsAsked(c)
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, out)
 }

@@ -51,6 +51,7 @@ var apiOps = map[string]apiOp{
 	"PATCH /api/v1/relays/:id":          {Summary: "Change a relay", Doc: "Fields left out keep their value.", Body: relayPatch{}, Data: relayJSON{}, Example: `{"rate_per_second": 10}`},
 	"DELETE /api/v1/relays/:id":         {Summary: "Delete a relay"},
 	"POST /api/v1/relays/:id/test":      {Summary: "Send a test through a relay", Body: relayTestBody{}, Data: testResultJSON{}, Example: `{"to": "me@example.com"}`},
+	"GET /api/v1/relays/:id/quota":      {Summary: "A relay's sending allowance", Doc: "Read without sending anything: for SES, the account's 24-hour quota, what it sent in the last 24 hours and its highest rate; for every relay, the daily limit set in Herald and what went through it today. level is warning from 80% used, critical from 95%.", Data: relayQuotaJSON{}},
 	"GET /api/v1/dkim-keys":             {Summary: "List DKIM keys", Data: dkimKeyJSON{}, List: true, Spec: &dkimList},
 	"POST /api/v1/dkim-keys":            {Summary: "Make a DKIM key", Doc: "Herald makes the key pair; publish the DNS record the answer gives.", Body: dkimKeyBody{}, Data: dkimKeyJSON{}, Status: 201, Example: `{"domain": "example.com"}`},
 	"GET /api/v1/dkim-keys/:id":         {Summary: "A DKIM key", Data: dkimKeyJSON{}},
@@ -141,6 +142,7 @@ var apiOps = map[string]apiOp{
 	"GET /api/v1/campaigns/:id/links":          {Summary: "A campaign's links and their clicks", Data: store.Link{}, List: true},
 	"GET /api/v1/campaigns/:id/domains":        {Summary: "A campaign's results by recipient domain", Query: []apiParam{allBreakdown}, Data: store.Breakdown{}, List: true},
 	"GET /api/v1/campaigns/:id/events":         {Summary: "A campaign's events", Doc: "Newest first.", Query: []apiParam{qs("type", "Only events of this type, such as open, click or hard_bounce.")}, Data: store.ResultEvent{}, List: true, Spec: &eventList},
+	"GET /api/v1/reports/costs":                {Summary: "What sending cost", Doc: "An estimate: messages sent times the price for 1,000 set on the relay (price_per_1000), by campaign, by category of transactional mail and by month.", Query: []apiParam{qs("from", "A date like 2026-01-01 or an RFC 3339 time; the start of the month eleven months ago by default."), qs("to", "A date, included, or an RFC 3339 time; today by default.")}, Data: costsJSON{}},
 	"GET /api/v1/reports/overview":             {Summary: "Results across campaigns", Doc: "Sums over a range, interval by interval, in the organisation's timezone.", Query: []apiParam{qs("from", "A date like 2026-05-01 or an RFC 3339 time; 30 days ago by default."), qs("to", "A date, included, or an RFC 3339 time; today by default."), qs("interval", "The step.", "hour", "day", "week", "month")}, Data: overviewJSON{}},
 
 	// Transactional email.

@@ -83,7 +83,7 @@ func relayFormOf(r store.Relay) templates.RelayForm {
 		PasswordSet: r.PasswordSet, Region: r.Region, ConfigurationSet: r.ConfigurationSet, Endpoint: r.Endpoint,
 		MaxConnections: strconv.Itoa(r.MaxConnections), RatePerSecond: strconv.FormatFloat(r.RatePerSecond, 'f', -1, 64),
 		DailyQuota: strconv.Itoa(r.DailyQuota), WarmupDays: strconv.Itoa(r.WarmupDays), WarmupStart: strconv.Itoa(r.WarmupStart),
-		WarmupFrom: r.WarmupFrom, Enabled: r.Enabled}
+		WarmupFrom: r.WarmupFrom, Enabled: r.Enabled, PricePer1000: strconv.FormatFloat(r.PricePer1000, 'f', -1, 64)}
 }
 
 // formKind is the kind of relay a form or link asks for: SES, or else SMTP.
@@ -101,7 +101,7 @@ func readRelayForm(c *echo.Context, kind string, old store.Relay) (templates.Rel
 		Name: c.FormValue("name"), Kind: kind, PasswordSet: old.PasswordSet, MaxConnections: c.FormValue("max_connections"),
 		RatePerSecond: c.FormValue("rate_per_second"), DailyQuota: c.FormValue("daily_quota"),
 		WarmupDays: c.FormValue("warmup_days"), WarmupStart: c.FormValue("warmup_start"), WarmupFrom: old.WarmupFrom,
-		Enabled: c.FormValue("enabled") != "",
+		Enabled: c.FormValue("enabled") != "", PricePer1000: c.FormValue("price_per_1000"),
 	}
 	in := store.RelayInput{Name: f.Name, Kind: kind, Enabled: f.Enabled}
 	errs := templates.FieldErrors{}
@@ -130,6 +130,11 @@ func readRelayForm(c *echo.Context, kind string, old store.Relay) (templates.Rel
 	in.DailyQuota = formInt(errs, "daily_quota", f.DailyQuota, true, "Enter a whole number of messages; 0 means no limit.")
 	in.WarmupDays = formInt(errs, "warmup_days", f.WarmupDays, true, "Enter a whole number of days; 0 means no warm-up.")
 	in.WarmupStart = formInt(errs, "warmup_start", f.WarmupStart, true, "Enter a whole number of messages, like 200.")
+	if v := strings.TrimSpace(f.PricePer1000); v != "" {
+		if in.PricePer1000, err = strconv.ParseFloat(v, 64); err != nil {
+			errs["price_per_1000"] = "Enter a number, like 0.10; 0 when you do not know."
+		}
+	}
 	tidyRelay(&in)
 	checkSESKeys(in, old, errs)
 	addRelayErrors(in, errs)
@@ -281,4 +286,15 @@ func (s *Server) testAnswer(c *echo.Context, id int64, status int, res templates
 	}
 	s.flash(c, kind, msg)
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/settings/relays/%d", id))
+}
+
+// relayQuotaCard answers the relay page's allowance card.
+func (s *Server) relayQuotaCard(c *echo.Context) error {
+	q, err := s.relayQuota(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.RelayQuotaCard(templates.RelayQuotaView{SES: q.SES, Max24Hour: q.Max24Hour, MaxPerSecond: q.MaxPerSecond,
+		SentLast24Hours: q.SentLast24Hours, SendingEnabled: q.SendingEnabled, ProductionAccess: q.ProductionAccess, SESError: q.SESError,
+		DailyQuota: q.DailyQuota, SentToday: q.SentToday, Used: q.Used, Level: q.Level}))
 }

@@ -142,3 +142,40 @@ func (s *Server) reportsExport(format string) echo.HandlerFunc {
 		return w.Error()
 	}
 }
+
+// reportsCosts shows what sending cost in a range.
+func (s *Server) reportsCosts(c *echo.Context) error {
+	p := templates.CostsProps{From: c.QueryParam("from"), To: c.QueryParam("to"), Priced: true}
+	out, err := s.costsAsked(c)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		p.Errors = ve.Fields
+	} else if err != nil {
+		return err
+	}
+	if p.From == "" && err == nil {
+		p.From = out.From.Format(time.DateOnly)
+	}
+	if p.To == "" && err == nil {
+		p.To = out.To.Add(-time.Second).Format(time.DateOnly)
+	}
+	rows := func(ls []costLineJSON) []templates.CostRow {
+		var out []templates.CostRow
+		for _, l := range ls {
+			name := l.Name
+			if name == "" {
+				name = "(no category)"
+			}
+			p.Priced = p.Priced && l.Priced
+			out = append(out, templates.CostRow{Name: name, Sent: l.Sent, Cost: strconv.FormatFloat(l.Cost, 'f', 2, 64)})
+		}
+		return out
+	}
+	p.ByMonth, p.ByCampaign, p.ByCategory = rows(out.ByMonth), rows(out.ByCampaign), rows(out.ByCategory)
+	p.Shell = s.shell(c, "reports", "Costs")
+	status := http.StatusOK
+	if len(p.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	return s.render(c, status, templates.CostsPage(p))
+}
