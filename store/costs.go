@@ -127,7 +127,9 @@ WHERE status = 'sent' AND created_at >= ? AND created_at < ? GROUP BY 1, 2, sent
 	for _, l := range months {
 		c.ByMonth = append(c.ByMonth, *l)
 	}
-	byCost := func(a, b CostLine) int { return cmp.Or(cmp.Compare(b.Cost, a.Cost), cmp.Compare(b.Sent, a.Sent), cmp.Compare(a.Name, b.Name)) }
+	byCost := func(a, b CostLine) int {
+		return cmp.Or(cmp.Compare(b.Cost, a.Cost), cmp.Compare(b.Sent, a.Sent), cmp.Compare(a.Name, b.Name))
+	}
 	slices.SortFunc(c.ByCampaign, byCost)
 	slices.SortFunc(c.ByCategory, byCost)
 	slices.SortFunc(c.ByMonth, func(a, b CostLine) int { return cmp.Compare(a.Name, b.Name) })

@@ -60,7 +60,7 @@ func TestRelayQuota(t *testing.T) {
 	if !strings.Contains(card, "96% of today") || !strings.Contains(card, "callout-error") {
 		t.Errorf("quota card: got %.500q, want the critical warning", card)
 	}
-	if page := body(t, h.get("/settings/relays/" + itoa(sesID))); !strings.Contains(page, `hx-get="/settings/relays/`+itoa(sesID)+`/quota"`) {
+	if page := body(t, h.get("/settings/relays/"+itoa(sesID))); !strings.Contains(page, `hx-get="/settings/relays/`+itoa(sesID)+`/quota"`) {
 		t.Errorf("the relay page does not load its allowance")
 	}
 }
