@@ -36,6 +36,9 @@ func FuzzCompileRule(f *testing.F) {
 		all1(`"field": "clicked_link", "op": "contains", "value": "50%_x'--"`),
 		all1(`"field": "soft_bounced", "op": "in_a_row", "value": 2`),
 		all1(`"field": "soft_bounced", "op": "within_days", "value": 3650`),
+		all1(`"field": "event", "event": "order_placed", "op": "at_least", "value": 2, "days": 30, "where": {"plan": "pro", "gift": true, "n": 1.5}`),
+		all1(`"field": "event", "event": "x'); DROP TABLE custom_events; --", "op": "not_since", "value": "2026-01-31"`),
+		all1(`"field": "event", "event": "login", "op": "not_since", "value": 30, "where": {"a'b": "c"}`),
 		`{"match": "any", "conditions": [{"match": "all", "conditions": [{"field": "tag", "op": "eq", "value": "a"}, {"field": "list", "op": "eq", "value": 2, "status": "unsubscribed"}]}, {"field": "attributes.code", "op": "lt", "value": 10}]}`,
 		// invalid ones
 		`{"field": "email", "op": "eq", "value": "x"}`,

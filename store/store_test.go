@@ -17,7 +17,7 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 // database keeps times in Unix seconds.
 var testStart = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func testBox(t *testing.T) *SecretBox {
+func testBox(t testing.TB) *SecretBox {
 	t.Helper()
 	box, err := NewSecretBox(testKey)
 	if err != nil {
@@ -28,7 +28,7 @@ func testBox(t *testing.T) *SecretBox {
 
 // openTestStore opens a store on a fresh database in a temporary directory,
 // with its clock fixed at testStart.
-func openTestStore(t *testing.T) (*Store, *testClock) {
+func openTestStore(t testing.TB) (*Store, *testClock) {
 	t.Helper()
 	s := openStoreAt(t, t.TempDir(), testBox(t))
 	c := &testClock{t: testStart}
