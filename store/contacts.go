@@ -607,6 +607,7 @@ WHERE id = ?`, fmt.Sprintf("erased-%d-%s@erased.invalid", id, randomToken(5)), n
 		for _, q := range []string{
 			`DELETE FROM contact_tags WHERE contact_id = ?`,
 			`DELETE FROM contact_events WHERE contact_id = ?`,
+			`DELETE FROM custom_events WHERE contact_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return fmt.Errorf("store: erase contact %d: %w", id, err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,7 +9,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"herald/mailer/addr"
 )
 
 // Limits on custom events.
@@ -68,29 +72,37 @@ func (e *EventInput) validate(prefix string, now time.Time, errs map[string]stri
 	if e.CreateContact && e.Email == "" {
 		errs[prefix+"create_contact"] = "A contact can be made only from an email."
 	}
-	if e.Name == "" || utf8.RuneCountInString(e.Name) > maxEventName || !printable(e.Name) {
+	if e.Name == "" || utf8.RuneCountInString(e.Name) > maxEventName || !printable(e.Name) || strings.ContainsFunc(e.Name, addr.Invisible) {
 		errs[prefix+"name"] = fmt.Sprintf("Give the event a name of 1 to %d characters, like \"order_placed\".", maxEventName)
 	}
-	if b, err := json.Marshal(e.Properties); err != nil || len(b) > maxEventProperties {
+	if n, err := jsonSize(e.Properties); err != nil || n > maxEventProperties {
 		errs[prefix+"properties"] = fmt.Sprintf("Properties are a JSON object of at most %d KB.", maxEventProperties>>10)
 	}
-	if e.OccurredAt.IsZero() {
+	switch {
+	case e.OccurredAt.IsZero():
 		e.OccurredAt = now
-	} else if e.OccurredAt.After(now.Add(24 * time.Hour)) {
+	case e.OccurredAt.After(now.Add(24 * time.Hour)):
 		errs[prefix+"occurred_at"] = "The event cannot have happened more than a day from now."
+	case e.OccurredAt.Before(earliestEvent):
+		errs[prefix+"occurred_at"] = "Give a time from 2000 on, like 2026-05-01T09:00:00Z."
 	}
 	if len(e.IdempotencyKey) > maxEventKey || !printable(e.IdempotencyKey) {
 		errs[prefix+"idempotency_key"] = fmt.Sprintf("Use at most %d printable characters.", maxEventKey)
 	}
 }
 
-func printable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
+func printable(s string) bool { return !strings.ContainsFunc(s, unicode.IsControl) }
+
+// earliestEvent is the earliest an event may have happened.
+var earliestEvent = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// jsonSize is the length of v as JSON, written as it is stored.
+func jsonSize(v any) (int, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return b.Len() - 1, err
 }
 
 // RecordEvents stores a batch of events in one transaction: all of them, or
@@ -101,7 +113,7 @@ func (s *Store) RecordEvents(ctx context.Context, in []EventInput) ([]CustomEven
 	if len(in) == 0 || len(in) > MaxEventBatch {
 		return nil, &ValidationError{Fields: map[string]string{"events": fmt.Sprintf("Send 1 to %d events in a call.", MaxEventBatch)}}
 	}
-	now := s.now()
+	now := s.now().Truncate(time.Second)
 	errs := map[string]string{}
 	for i := range in {
 		in[i].validate(fmt.Sprintf("events[%d].", i), now, errs)

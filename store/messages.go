@@ -410,7 +410,7 @@ type DayStats struct {
 }
 
 // MessageStats counts what f matches, its status and kind included; days
-// start at midnight in loc, at the UTC offset loc has now.
+// are loc's.
 func (s *Store) MessageStats(ctx context.Context, f MessageFilter, loc *time.Location) (MessageStats, error) {
 	where, args := f.where(" WHERE 1", nil)
 	if f.Status != "" {
@@ -421,20 +421,20 @@ func (s *Store) MessageStats(ctx context.Context, f MessageFilter, loc *time.Loc
 	}
 	window, wargs, _, _, _ := f.Order.sql(MessageSorts, "id", "created_at")
 	where, args = where+window, append(args, wargs...)
-	_, offset := s.now().In(loc).Zone()
-	rows, err := s.r.QueryContext(ctx, `SELECT category, (created_at + ?) / 86400, status, count(*) FROM messages`+where+` GROUP BY 1, 2, 3`,
-		append([]any{offset}, args...)...)
+	// Grouped by quarter hour, which every timezone's offset is a multiple
+	// of, and then by the day each quarter falls on in loc.
+	rows, err := s.r.QueryContext(ctx, `SELECT category, created_at / 900, status, count(*) FROM messages`+where+` GROUP BY 1, 2, 3`, args...)
 	if err != nil {
 		return MessageStats{}, fmt.Errorf("store: message stats: %w", err)
 	}
 	defer rows.Close()
 	st := MessageStats{ByStatus: map[string]int{}}
-	cats, days := map[string]*CategoryStats{}, map[int64]*DayStats{}
+	cats, days := map[string]*CategoryStats{}, map[time.Time]*DayStats{}
 	for rows.Next() {
 		var cat, status string
-		var day int64
+		var quarter int64
 		var n int
-		if err := rows.Scan(&cat, &day, &status, &n); err != nil {
+		if err := rows.Scan(&cat, &quarter, &status, &n); err != nil {
 			return st, fmt.Errorf("store: message stats: %w", err)
 		}
 		st.ByStatus[status] += n
@@ -445,10 +445,11 @@ func (s *Store) MessageStats(ctx context.Context, f MessageFilter, loc *time.Loc
 		}
 		c.Total += n
 		c.ByStatus[status] += n
+		y, m, dd := time.Unix(quarter*900, 0).In(loc).Date()
+		day := time.Date(y, m, dd, 0, 0, 0, 0, loc)
 		d := days[day]
 		if d == nil {
-			y, m, dd := time.Unix(day*86400, 0).UTC().Date()
-			d = &DayStats{Day: time.Date(y, m, dd, 0, 0, 0, 0, loc), ByStatus: map[string]int{}}
+			d = &DayStats{Day: day, ByStatus: map[string]int{}}
 			days[day] = d
 		}
 		d.Total += n

@@ -314,3 +314,34 @@ func TestHighPriorityGoesFirst(t *testing.T) {
 		t.Errorf("email.sent: got %v", d)
 	}
 }
+
+// TestMessageStatsDaysFollowSummerTime: a message counts on the day it was
+// made in the zone, summer or winter.
+func TestMessageStatsDaysFollowSummerTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, clock := openTestStore(t)
+	loc, err := time.LoadLocation("Pacific/Auckland")
+	if err != nil {
+		t.Skip("no timezone data")
+	}
+	// 2026-06-15T11:30Z is 23:30 on the 15th in Auckland's winter (+12),
+	// 2026-01-15T10:30Z is 23:30 on the 15th in its summer (+13).
+	for _, at := range []time.Time{time.Date(2026, 6, 15, 11, 30, 0, 0, time.UTC), time.Date(2026, 1, 15, 10, 30, 0, 0, time.UTC)} {
+		clock.t = at
+		if _, _, err := s.CreateMessage(ctx, NewMessage{Message: Message{ToEmail: "a@example.com", FromEmail: "s@example.com", Subject: "x", Text: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.MessageStats(ctx, MessageFilter{}, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var days []string
+	for _, d := range st.ByDay {
+		days = append(days, d.Day.Format(time.DateOnly))
+	}
+	if want := []string{"2026-01-15", "2026-06-15"}; !slices.Equal(days, want) {
+		t.Fatalf("days: got %v, want %v", days, want)
+	}
+}

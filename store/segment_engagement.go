@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -185,7 +187,16 @@ func eventCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
 		}
 		var since time.Time
 		var days int
-		if err := json.Unmarshal(r.Value, &days); err == nil && days >= 1 && days <= maxEngagedDays {
+		var text string
+		if json.Unmarshal(r.Value, &text) == nil {
+			if n, err := strconv.Atoi(strings.TrimSpace(text)); err == nil {
+				days = n // days typed in the editor, as text
+			}
+		}
+		if days != 0 || json.Unmarshal(r.Value, &days) == nil && days >= 1 {
+			if days < 1 || days > maxEngagedDays {
+				return "", &RuleError{Path: path + ".value", Message: "not_since needs " + engagedDaysHint + ", or a date like \"2026-01-31\""}
+			}
 			since = cc.now.AddDate(0, 0, -days)
 		} else if t, err := valueTime(r, path); err == nil {
 			since = t

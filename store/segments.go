@@ -71,10 +71,13 @@ func (s *Store) CreateSegment(ctx context.Context, in SegmentInput) (Segment, er
 	if err := s.checkRuleCampaigns(ctx, g.Rules); err != nil {
 		return Segment{}, ruleCampaignError(err)
 	}
-	rules, _ := json.Marshal(g.Rules)
+	rules, err := json.Marshal(g.Rules)
+	if err != nil {
+		return Segment{}, &ValidationError{Fields: map[string]string{"rules": "The rules cannot be saved: " + err.Error()}}
+	}
 	now := unix(s.now())
 	var id int64
-	err := s.w.QueryRowContext(ctx, `INSERT INTO segments (name, description, rules, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+	err = s.w.QueryRowContext(ctx, `INSERT INTO segments (name, description, rules, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		g.Name, g.Description, string(rules), now, now).Scan(&id)
 	if isUniqueViolation(err) {
 		return Segment{}, conflict("a segment named %q already exists", g.Name)
@@ -98,7 +101,10 @@ func (s *Store) UpdateSegment(ctx context.Context, id int64, in SegmentInput) (S
 	if err := s.checkRuleCampaigns(ctx, g.Rules); err != nil {
 		return Segment{}, ruleCampaignError(err)
 	}
-	rules, _ := json.Marshal(g.Rules)
+	rules, err := json.Marshal(g.Rules)
+	if err != nil {
+		return Segment{}, &ValidationError{Fields: map[string]string{"rules": "The rules cannot be saved: " + err.Error()}}
+	}
 	_, err = s.w.ExecContext(ctx, `UPDATE segments SET name = ?, description = ?, rules = ?, updated_at = ? WHERE id = ?`,
 		g.Name, g.Description, string(rules), unix(s.now()), id)
 	if isUniqueViolation(err) {

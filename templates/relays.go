@@ -283,7 +283,8 @@ type RelayQuotaView struct {
 	Max24Hour, MaxPerSecond, SentLast24Hours float64
 	SendingEnabled, ProductionAccess         bool
 	SESError                                 string
-	DailyQuota, SentToday                    int
+	DailyQuota, SentToday, TodayCap          int
+	CapReason                                string
 	Used                                     float64
 	Level                                    string
 }

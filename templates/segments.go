@@ -27,8 +27,11 @@ type RuleNode struct {
 	// the event's name, a property it must have, and the last days it
 	// counts (empty: ever).
 	Event, WhereKey, WhereValue, Days string
-	Error                             string
-	Children                          []RuleNode
+	// WhereRest keeps an event row's other properties, as JSON, for a rule
+	// made through the API with more than one.
+	WhereRest string
+	Error     string
+	Children  []RuleNode
 }
 
 // SegmentProps fill the segment editor; ID 0 adds a segment.

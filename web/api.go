@@ -142,6 +142,10 @@ func jsonKind(goKind string) string {
 		return "string"
 	case "ptr":
 		return "value of the documented type"
+	case "slice", "array":
+		return "list"
+	case "map", "struct":
+		return "JSON object"
 	}
 	return goKind
 }

@@ -241,7 +241,18 @@ func (s *Server) contactDocument(c *echo.Context, id int64) (map[string]any, err
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"contact": toContactJSON(ct), "timeline": evs, "opens": toEventsJSON(opens), "exported_at": time.Now().UTC()}, nil
+	// Every custom event reported of the contact, whole: the timeline
+	// shows only the latest, shortened.
+	custom, _, err := s.store.CustomEvents(c.Request().Context(), store.EventFilter{ContactID: id, Order: store.Order{Cursor: true}}, maxExportedEvents, 0)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]customEventJSON, len(custom))
+	for i, e := range custom {
+		events[i] = toCustomEventJSON(e)
+	}
+	return map[string]any{"contact": toContactJSON(ct), "timeline": evs, "opens": toEventsJSON(opens), "custom_events": events,
+		"exported_at": time.Now().UTC()}, nil
 }
 
 // bulkBody selects contacts, by ids or by the same filters as the list, and
@@ -334,3 +345,6 @@ type bulkResultJSON struct {
 	Action  string `json:"action"`
 	Changed int    `json:"changed"`
 }
+
+// maxExportedEvents bounds the custom events one contact's export carries.
+const maxExportedEvents = 100_000

@@ -76,8 +76,9 @@ func (s *Server) apiEventsCreate(c *echo.Context) error {
 		return err
 	}
 	batch := b.Events
+	single := b.Name != "" || b.Email != "" || b.ContactID != 0 || b.CreateContact || b.Properties != nil || b.OccurredAt != nil || b.IdempotencyKey != ""
 	switch {
-	case batch != nil && b.Name != "":
+	case batch != nil && single:
 		return apiErr(http.StatusBadRequest, "bad_request", "Send one event, or a list in events, not both.")
 	case batch == nil:
 		batch = []eventBody{b.eventBody}

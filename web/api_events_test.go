@@ -3,7 +3,9 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -122,5 +124,83 @@ func TestSegmentEditorEvents(t *testing.T) {
 	}
 	if page := body(t, h.get("/segments/"+itoa(id))); !strings.Contains(page, `name="where_value.0" value="pro"`) {
 		t.Errorf("the saved segment's page does not show its property")
+	}
+}
+
+// TestEventReviewCases: what a review found, kept fixed.
+func TestEventReviewCases(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.signIn()
+	key := h.apiKey(store.ScopeFull)
+	ann := audSeedContact(t, h, "ann@example.com", nil, nil)
+
+	// A value that is not a number, typed in the editor, stays text, and
+	// the segment pages keep working.
+	form := audSegmentForm("Odd", [4]string{"event", "at_least", "1", ""})
+	form.Set("event.0", "order_placed")
+	form.Set("where_key.0", "plan")
+	form.Set("where_value.0", "NaN")
+	audIDFrom(t, h.postForm("/segments", form, nil))
+	if resp := h.get("/segments"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("segments page after a NaN: got %d", resp.StatusCode)
+	}
+	// Days typed as text in the editor count as days.
+	form = audSegmentForm("Lapsed", [4]string{"event", "not_since", "30", ""})
+	form.Set("event.0", "login")
+	if frag := body(t, h.postForm("/segments/count", form, map[string]string{"HX-Request": "true"})); !strings.Contains(frag, `<strong class="count-live">1</strong>`) {
+		t.Errorf("not_since 30 from the editor: got %q", frag)
+	}
+	// A rule made through the API with two properties keeps both when
+	// saved again from the editor.
+	code, out := h.api(key, http.MethodPost, "/api/v1/segments", map[string]any{"name": "Two", "rules": map[string]any{"match": "all", "conditions": []any{
+		map[string]any{"field": "event", "event": "order_placed", "op": "at_least", "value": 1, "where": map[string]any{"plan": "pro", "vip": true}}}}})
+	two := audID(audData(t, out))
+	if code != http.StatusCreated {
+		t.Fatalf("segment: got %d %v", code, out)
+	}
+	page := body(t, h.get("/segments/"+itoa(two)))
+	rest := regexp.MustCompile(`name="where_rest.0" value="([^"]*)"`).FindStringSubmatch(page)
+	if rest == nil {
+		t.Fatalf("the editor does not keep the second property")
+	}
+	form = audSegmentForm("Two", [4]string{"event", "at_least", "1", ""})
+	form.Set("event.0", "order_placed")
+	form.Set("where_key.0", "plan")
+	form.Set("where_value.0", "pro")
+	form.Set("where_rest.0", html.UnescapeString(rest[1]))
+	form.Set("id", itoa(two))
+	if resp := h.postForm("/segments/"+itoa(two), form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: got %d", resp.StatusCode)
+	}
+	g, _ := h.st.Segment(t.Context(), two)
+	if w := g.Rules.Conditions[0].Where; len(w) != 2 || w["vip"] != true || w["plan"] != "pro" {
+		t.Errorf("where after a save from the editor: got %v", w)
+	}
+
+	// Properties count as stored, unescaped; a time before 2000 is refused;
+	// a single event beside a list is refused.
+	code, out = h.api(key, http.MethodPost, "/api/v1/events", map[string]any{"email": "ann@example.com", "name": "x", "properties": map[string]any{"s": strings.Repeat("<", 1500)}})
+	if code != http.StatusCreated {
+		t.Errorf("1,500 < in properties: got %d %v", code, out)
+	}
+	if code, out := h.api(key, http.MethodPost, "/api/v1/events", map[string]any{"email": "ann@example.com", "name": "x", "occurred_at": "1000-01-01T00:00:00Z"}); code != http.StatusUnprocessableEntity {
+		t.Errorf("an event in the year 1000: got %d %v", code, out)
+	}
+	if code, out := h.api(key, http.MethodPost, "/api/v1/events", map[string]any{"email": "ann@example.com", "events": []any{map[string]any{"email": "ann@example.com", "name": "x"}}}); code != http.StatusBadRequest {
+		t.Errorf("an email beside a list: got %d %v", code, out)
+	}
+	// Erasing a contact erases what was reported of them.
+	if code, _ := h.api(key, http.MethodPost, "/api/v1/contacts/"+itoa(ann)+"/erase", nil); code != http.StatusOK {
+		t.Fatalf("erase: got %d", code)
+	}
+	if _, total, _ := h.st.CustomEvents(t.Context(), store.EventFilter{ContactID: ann}, 10, 0); total != 0 {
+		t.Errorf("events after an erasure: got %d, want none", total)
+	}
+	// Tags by the thousand get one short refusal.
+	tags := make([]string, 10000)
+	resp, _ := h.apiWith(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": "a@example.com", "subject": "x", "text": "x", "tags": tags}, nil)
+	if resp.StatusCode != http.StatusUnprocessableEntity || resp.ContentLength > 4096 {
+		t.Errorf("10,000 empty tags: got %d, %d bytes", resp.StatusCode, resp.ContentLength)
 	}
 }

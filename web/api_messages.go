@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -178,7 +179,7 @@ type messageAcceptedJSON struct {
 // messageFilter reads the message log's filters: status, kind, category,
 // tag and to.
 func messageFilter(c *echo.Context) (store.MessageFilter, error) {
-	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Category: c.QueryParam("category"),
+	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Category: strings.ToLower(strings.TrimSpace(c.QueryParam("category"))),
 		Tag: c.QueryParam("tag"), To: c.QueryParam("to")}
 	if f.Status != "" && !store.MessageStatus(f.Status) {
 		return f, &store.ValidationError{Fields: map[string]string{"status": "status is one of queued, sending, sent, retrying, failed, suppressed."}}

@@ -317,8 +317,13 @@ type relayQuotaJSON struct {
 	// went through it this UTC day.
 	DailyQuota int `json:"daily_quota"`
 	SentToday  int `json:"sent_today"`
-	// Used is the largest share of an allowance spent, 0 to 1; level is
-	// ok, warning (80%) or critical (95%).
+	// TodayCap is what the relay may send today, its warm-up included,
+	// and cap_reason what sets it; 0 and "" without a limit.
+	TodayCap  int    `json:"today_cap"`
+	CapReason string `json:"cap_reason"`
+	// Used is the largest share of an allowance spent, 0 to 1 (more when
+	// over); level is ok, warning (80%) or critical (95%, or SES's sending
+	// paused).
 	Used  float64 `json:"used"`
 	Level string  `json:"level"`
 }
@@ -334,7 +339,7 @@ func (s *Server) relayQuota(c *echo.Context) (relayQuotaJSON, error) {
 	}
 	return relayQuotaJSON{RelayID: q.Relay.ID, SES: q.SES, Max24Hour: q.Max24Hour, MaxPerSecond: q.MaxPerSecond, SentLast24Hours: q.SentLast24Hrs,
 		SendingEnabled: q.SendingEnabled, ProductionAccess: q.ProductionAccess, SESError: q.SESError, DailyQuota: q.DailyQuota,
-		SentToday: q.SentToday, Used: q.Used, Level: q.Level}, nil
+		SentToday: q.SentToday, TodayCap: q.TodayCap, CapReason: q.CapReason, Used: q.Used, Level: q.Level}, nil
 }
 
 // apiRelayQuota reads a relay's allowance without sending anything.

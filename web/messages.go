@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +40,7 @@ func (s *Server) messagesPage(c *echo.Context, code int, p templates.MessagesPro
 	for _, t := range ts {
 		p.Templates = append(p.Templates, templates.Option{Value: itoa(t.ID), Label: t.Name})
 	}
-	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Category: c.QueryParam("category"), Tag: c.QueryParam("tag"),
+	f := store.MessageFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), Category: strings.ToLower(strings.TrimSpace(c.QueryParam("category"))), Tag: c.QueryParam("tag"),
 		To: c.QueryParam("to"), Order: store.Newest}
 	if !store.MessageStatus(f.Status) {
 		f.Status = ""
@@ -192,7 +194,25 @@ func (s *Server) messageDetails(ctx context.Context, m store.Message) []template
 			d = append(d, templates.Option{Label: "Relay", Value: r.Name})
 		}
 	}
+	if m.Category != "" {
+		d = append(d, templates.Option{Label: "Category", Value: m.Category})
+	}
+	if m.Priority != "" && m.Priority != store.PriorityNormal {
+		d = append(d, templates.Option{Label: "Priority", Value: m.Priority})
+	}
+	if len(m.Tags) > 0 {
+		d = append(d, templates.Option{Label: "Tags", Value: strings.Join(m.Tags, ", ")})
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Metadata)) {
+		d = append(d, templates.Option{Label: "Metadata " + k, Value: m.Metadata[k]})
+	}
+	if m.Size > 0 {
+		d = append(d, templates.Option{Label: "Size", Value: strconv.Itoa(m.Size) + " bytes"})
+	}
 	d = append(d, templates.Option{Label: "Attempts", Value: strconv.Itoa(m.Attempts)})
+	if m.Status == store.MessageQueued && m.NextAttempt.After(m.CreatedAt) {
+		d = append(d, templates.Option{Label: "Sends at", Value: m.NextAttempt.In(s.location()).Format("2 Jan 2006 15:04:05 MST")})
+	}
 	if m.Status == store.MessageRetrying {
 		d = append(d, templates.Option{Label: "Next attempt", Value: m.NextAttempt.In(s.location()).Format("2 Jan 2006 15:04:05 MST")})
 	}

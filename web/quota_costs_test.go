@@ -55,6 +55,18 @@ func TestRelayQuota(t *testing.T) {
 			t.Errorf("%d of 100 sent: got %d %v, want level %s", tc.sent, code, out, tc.level)
 		}
 	}
+	// A warm-up caps the day below the quota: 19 of its first day's 20 is
+	// critical, though the quota is 1,000.
+	code, out = h.api(key, http.MethodPost, "/api/v1/relays", map[string]any{"name": "Warm", "host": "127.0.0.1", "port": 2526, "tls": "none",
+		"daily_quota": 1000, "warmup_days": 10, "warmup_start": 20})
+	warmID := audID(audData(t, out))
+	h.st.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO usage_counters (scope, window_start, count) VALUES (?, ?, 19)`, "relay:"+itoa(warmID), day.Unix())
+		return err
+	})
+	if _, out := h.api(key, http.MethodGet, "/api/v1/relays/"+itoa(warmID)+"/quota", nil); audData(t, out)["today_cap"] != 20.0 || audData(t, out)["level"] != "critical" {
+		t.Errorf("warm-up: got %v, want today's cap 20 and critical", out)
+	}
 	h.signIn()
 	card := body(t, h.get("/settings/relays/"+itoa(smtpID)+"/quota"))
 	if !strings.Contains(card, "96% of today") || !strings.Contains(card, "callout-error") {

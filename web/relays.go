@@ -296,5 +296,5 @@ func (s *Server) relayQuotaCard(c *echo.Context) error {
 	}
 	return s.render(c, http.StatusOK, templates.RelayQuotaCard(templates.RelayQuotaView{SES: q.SES, Max24Hour: q.Max24Hour, MaxPerSecond: q.MaxPerSecond,
 		SentLast24Hours: q.SentLast24Hours, SendingEnabled: q.SendingEnabled, ProductionAccess: q.ProductionAccess, SESError: q.SESError,
-		DailyQuota: q.DailyQuota, SentToday: q.SentToday, Used: q.Used, Level: q.Level}))
+		DailyQuota: q.DailyQuota, SentToday: q.SentToday, TodayCap: q.TodayCap, CapReason: q.CapReason, Used: q.Used, Level: q.Level}))
 }

@@ -167,7 +167,7 @@ func (s *Server) reportsCosts(c *echo.Context) error {
 				name = "(no category)"
 			}
 			p.Priced = p.Priced && l.Priced
-			out = append(out, templates.CostRow{Name: name, Sent: l.Sent, Cost: strconv.FormatFloat(l.Cost, 'f', 2, 64)})
+			out = append(out, templates.CostRow{Name: name, Sent: l.Sent, Cost: costText(l.Cost)})
 		}
 		return out
 	}
@@ -178,4 +178,13 @@ func (s *Server) reportsCosts(c *echo.Context) error {
 		status = http.StatusUnprocessableEntity
 	}
 	return s.render(c, status, templates.CostsPage(p))
+}
+
+// costText writes a cost to the cent, or to the hundredth of a cent when
+// it is less than one.
+func costText(c float64) string {
+	if c < 1 {
+		return strconv.FormatFloat(c, 'f', 4, 64)
+	}
+	return strconv.FormatFloat(c, 'f', 2, 64)
 }

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,6 +49,7 @@ func readRuleForm(v url.Values) templates.RuleNode {
 			n.Campaign = strings.TrimSpace(v.Get("campaign." + path))
 			n.Event, n.Days = strings.TrimSpace(v.Get("event."+path)), strings.TrimSpace(v.Get("days."+path))
 			n.WhereKey, n.WhereValue = strings.TrimSpace(v.Get("where_key."+path)), strings.TrimSpace(v.Get("where_value."+path))
+			n.WhereRest = v.Get("where_rest." + path)
 			n.Values = v["value."+path]
 			n.Value = v.Get("value." + path)
 		}
@@ -165,9 +169,7 @@ func toRule(n templates.RuleNode, rulePath string, paths map[string]string) stor
 	r := store.Rule{Field: ruleField(n), Op: n.Op, Value: ruleValue(n), Status: n.Status, Campaign: ruleCampaign(n)}
 	if n.Field == "event" {
 		r.Event = n.Event
-		if n.WhereKey != "" {
-			r.Where = map[string]any{n.WhereKey: propertyValue(n.WhereValue)}
-		}
+		r.Where = whereOf(n)
 		if n.Days != "" && n.Op == "at_least" {
 			d, err := strconv.Atoi(n.Days)
 			if err != nil {
@@ -179,19 +181,21 @@ func toRule(n templates.RuleNode, rulePath string, paths map[string]string) stor
 	return r
 }
 
-// propertyValue reads a property value typed in the editor: true, false,
-// a number, or text.
-func propertyValue(s string) any {
-	switch s {
-	case "true":
-		return true
-	case "false":
-		return false
+// whereOf is an event row's properties: the one shown, and those the
+// editor keeps aside (WhereRest, as JSON) for a rule made through the API
+// with more than one.
+func whereOf(n templates.RuleNode) map[string]any {
+	w := map[string]any{}
+	if n.WhereRest != "" {
+		json.Unmarshal([]byte(n.WhereRest), &w)
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f
+	if n.WhereKey != "" {
+		w[n.WhereKey] = scalar(n.WhereValue)
 	}
-	return s
+	if len(w) == 0 {
+		return nil
+	}
+	return w
 }
 
 // ruleCampaign reads a row's chosen campaign: 0 for any email, and -1 for
@@ -258,7 +262,7 @@ func first(vs []string) string {
 }
 
 func numberOrText(s string) any {
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 		return f
 	}
 	return s
@@ -273,7 +277,7 @@ func scalar(s string) any {
 	case "false":
 		return false
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == s {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == s && !math.IsNaN(f) && !math.IsInf(f, 0) {
 		return f
 	}
 	return s
@@ -295,8 +299,16 @@ func fromRule(r store.Rule) templates.RuleNode {
 	if r.Days != 0 {
 		n.Days = strconv.Itoa(r.Days)
 	}
-	for k, v := range r.Where {
-		n.WhereKey, n.WhereValue = k, attributeText(v) // the editor shows one property
+	if len(r.Where) > 0 {
+		// The editor shows the first property; the rest ride along unseen.
+		keys := slices.Sorted(maps.Keys(r.Where))
+		n.WhereKey, n.WhereValue = keys[0], attributeText(r.Where[keys[0]])
+		if len(keys) > 1 {
+			rest := maps.Clone(r.Where)
+			delete(rest, keys[0])
+			b, _ := json.Marshal(rest)
+			n.WhereRest = string(b)
+		}
 	}
 	if key, ok := strings.CutPrefix(r.Field, "attributes."); ok {
 		n.Field, n.AttrKey = "attribute", key

@@ -79,6 +79,7 @@ func (s *Service) checkLabels(b MessageRequest, in *store.NewMessage, errs map[s
 	}
 	if len(b.Tags) > maxMessageTags {
 		errs["tags"] = fmt.Sprintf("Give at most %d tags.", maxMessageTags)
+		b.Tags = nil // each is not checked: the error says enough
 	}
 	for i, t := range b.Tags {
 		t = strings.TrimSpace(t)
@@ -90,6 +91,7 @@ func (s *Service) checkLabels(b MessageRequest, in *store.NewMessage, errs map[s
 	}
 	if len(b.Metadata) > maxMetadataKeys {
 		errs["metadata"] = fmt.Sprintf("Give at most %d metadata keys.", maxMetadataKeys)
+		b.Metadata = nil
 	}
 	for k, v := range b.Metadata {
 		switch {

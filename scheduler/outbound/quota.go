@@ -29,8 +29,13 @@ type RelayQuota struct {
 	// DailyQuota is Herald's own limit for the relay, 0 for none, and
 	// SentToday what went through it this UTC day.
 	DailyQuota, SentToday int
-	// Used is the largest share of an allowance spent, from 0 to 1, and
-	// Level says whether that calls for a warning.
+	// TodayCap is what the relay may send today in Herald, its warm-up
+	// included, and CapReason what sets it; 0 and "" without a limit.
+	TodayCap  int
+	CapReason string
+	// Used is the largest share of an allowance spent: 0 to 1, more when
+	// over. Level says whether that calls for a warning; SES's paused
+	// sending, or figures that cannot be read, are critical and a warning.
 	Used  float64
 	Level string
 }
@@ -54,8 +59,9 @@ func (s *Service) RelayQuota(ctx context.Context, id int64) (RelayQuota, error) 
 		return RelayQuota{}, err
 	}
 	q := RelayQuota{Relay: r, DailyQuota: r.DailyQuota, SentToday: r.SentToday}
-	if r.DailyQuota > 0 {
-		q.Used = float64(r.SentToday) / float64(r.DailyQuota)
+	if limit, why, capped := (&relayGate{r: r, sesCap: -1}).dailyCap(s.now()); capped {
+		q.TodayCap, q.CapReason = limit, why
+		q.Used = float64(r.SentToday) / float64(max(limit, 1))
 	}
 	if r.Kind == store.RelaySES {
 		q.SES = true
@@ -71,6 +77,12 @@ func (s *Service) RelayQuota(ctx context.Context, id int64) (RelayQuota, error) 
 		}
 	}
 	q.Level = usedLevel(q.Used)
+	switch {
+	case q.SES && q.SESError == "" && !q.SendingEnabled:
+		q.Level = QuotaCritical
+	case q.SESError != "" && q.Level == QuotaOK:
+		q.Level = QuotaWarning
+	}
 	return q, nil
 }
 
