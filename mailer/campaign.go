@@ -79,7 +79,7 @@ func (c *Content) Build(compiled *Compiled, campaignID int64, r Recipient) ([]by
 		FeedbackID:        r.FeedbackID,
 	}
 	if c.ReplyTo != "" {
-		m.ReplyTo = &mail.Address{Address: c.ReplyTo}
+		m.ReplyTo = []mail.Address{{Address: c.ReplyTo}}
 	}
 	return m.Bytes(), nil
 }

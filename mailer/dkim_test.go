@@ -16,7 +16,7 @@ import (
 func signedNewsletter() []byte {
 	msg := testMessage()
 	msg.HTML = "<p>Hallo Jürgen,</p><p>" + longLine + "</p>"
-	msg.ReplyTo = &mail.Address{Name: "Redaktion", Address: "redaktion@example.org"}
+	msg.ReplyTo = []mail.Address{{Name: "Redaktion", Address: "redaktion@example.org"}}
 	msg.UnsubscribeURL = "https://news.example.org/u/abc"
 	msg.UnsubscribeMailto = "unsubscribe@example.org"
 	msg.ListName, msg.ListID = "Neuigkeiten", "news.example.org"

@@ -18,8 +18,12 @@ import (
 // Message is an email ready to be encoded: plain text, or text and HTML as
 // alternatives.
 type Message struct {
-	From    mail.Address
-	To      mail.Address
+	From mail.Address
+	To   mail.Address
+	// MoreTo and Cc are a message's other visible recipients; its Bcc
+	// recipients are in the envelope only.
+	MoreTo  []mail.Address
+	Cc      []mail.Address
 	Subject string
 	Text    string
 	// HTML, when set, goes beside Text in multipart/alternative.
@@ -28,7 +32,7 @@ type Message struct {
 	// MessageID is used as the Message-ID header; a random one is made when empty.
 	MessageID string
 	// ReplyTo, when set, is where replies go instead of From.
-	ReplyTo *mail.Address
+	ReplyTo []mail.Address
 	// Unsubscribe links for List-Unsubscribe: an https URL, which also gets
 	// List-Unsubscribe-Post for one-click unsubscribing (RFC 8058), and a
 	// mailto address.
@@ -100,11 +104,14 @@ func (m Message) Bytes() []byte {
 	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	header("Date", date.Format(time.RFC1123Z))
 	header("From", m.From.String())
-	header("To", m.To.String())
+	header("To", addressList(append([]mail.Address{m.To}, m.MoreTo...)))
+	if len(m.Cc) > 0 {
+		header("Cc", addressList(m.Cc))
+	}
 	header("Subject", mime.QEncoding.Encode("utf-8", oneLine(m.Subject)))
 	header("Message-ID", "<"+id+">")
-	if m.ReplyTo != nil {
-		header("Reply-To", m.ReplyTo.String())
+	if len(m.ReplyTo) > 0 {
+		header("Reply-To", addressList(m.ReplyTo))
 	}
 	var unsub []string
 	if m.UnsubscribeURL != "" {
@@ -193,4 +200,13 @@ func randomMessageID(from string) string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return fmt.Sprintf("%x.%d@%s", b, time.Now().UnixNano(), domainOf(from))
+}
+
+// addressList writes addresses for a header, separated by commas.
+func addressList(as []mail.Address) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = a.String()
+	}
+	return strings.Join(parts, ", ")
 }

@@ -281,7 +281,7 @@ func TestMessageBytesGolden(t *testing.T) {
 func TestMessageBytesListHeaders(t *testing.T) {
 	t.Parallel()
 	msg := testMessage()
-	msg.ReplyTo = &mail.Address{Name: "Bäckerei Team", Address: "team@example.org"}
+	msg.ReplyTo = []mail.Address{{Name: "Bäckerei Team", Address: "team@example.org"}}
 	msg.UnsubscribeURL = "https://news.example.org/u/tok123"
 	msg.UnsubscribeMailto = "unsubscribe+tok123@example.org"
 	msg.ListName, msg.ListID = "Bäckerei news", "list-3.news.example.org"
@@ -290,7 +290,7 @@ func TestMessageBytesListHeaders(t *testing.T) {
 	m := readMessage(t, msg.Bytes())
 
 	replyTo, err := m.Header.AddressList("Reply-To")
-	if err != nil || len(replyTo) != 1 || *replyTo[0] != *msg.ReplyTo {
+	if err != nil || len(replyTo) != 1 || *replyTo[0] != msg.ReplyTo[0] {
 		t.Errorf("Reply-To: got %v, %v; want %v", replyTo, err, msg.ReplyTo)
 	}
 	dec := new(mime.WordDecoder)

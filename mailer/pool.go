@@ -90,6 +90,16 @@ func (p *Pool) Deliver(ctx context.Context, from, to string, msg []byte) (Result
 // and the body cross the wire while the caller finishes what must come
 // first. When before fails, the message is abandoned and not delivered.
 func (p *Pool) DeliverAfter(ctx context.Context, before func() error, from, to string, msg []byte) (Result, error) {
+	return p.deliver(ctx, before, from, []string{to}, msg)
+}
+
+// DeliverTo delivers one message to several recipients at once; see send
+// for what becomes of one the relay refuses.
+func (p *Pool) DeliverTo(ctx context.Context, from string, to []string, msg []byte) (Result, error) {
+	return p.deliver(ctx, nil, from, to, msg)
+}
+
+func (p *Pool) deliver(ctx context.Context, before func() error, from string, to []string, msg []byte) (Result, error) {
 	for attempt := 0; ; attempt++ {
 		p.mu.Lock()
 		closed := p.closed

@@ -43,6 +43,9 @@ type Result struct {
 	// message id, which its bounce and complaint notifications refer to.
 	// Empty for SMTP relays.
 	ProviderID string
+	// Refused are the recipients of a message to several that the relay
+	// refused for good while it took the message for the others.
+	Refused map[string]error
 }
 
 // SendError explains why a relay refused or could not take a message.
@@ -179,7 +182,7 @@ func (r SMTPRelay) auth(c *smtp.Client) error {
 // on; after a success the next message goes straight to MAIL FROM, since
 // go-smtp's Reset also repeats EHLO.
 func Send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
-	res, err := send(c, from, to, msg, nil)
+	res, err := send(c, from, []string{to}, msg, nil)
 	if err != nil {
 		c.Reset()
 	}
@@ -189,12 +192,35 @@ func Send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
 // send runs one mail transaction. When before is not nil, the message is
 // handed over for good, with the final dot of DATA, only once before has
 // returned nil; an error from it abandons the message undelivered.
-func send(c *smtp.Client, from, to string, msg []byte, before func() error) (Result, error) {
+func send(c *smtp.Client, from string, to []string, msg []byte, before func() error) (Result, error) {
 	if err := c.Mail(from, nil); err != nil {
 		return Result{}, classify("mail", err)
 	}
-	if err := c.Rcpt(to, nil); err != nil {
-		return Result{}, classify("rcpt", err)
+	// A recipient refused for good is left out and the others get the
+	// message; one refused for now fails the whole message before DATA, so
+	// that its retry sends nobody anything twice.
+	var refused map[string]error
+	var firstRefusal error
+	for _, r := range to {
+		err := c.Rcpt(r, nil)
+		if err == nil {
+			continue
+		}
+		cerr := classify("rcpt", err)
+		var se *SendError
+		switch {
+		case len(to) == 1:
+			return Result{}, cerr
+		case !errors.As(cerr, &se) || se.Temporary:
+			return Result{}, fmt.Errorf("%s: %w", r, cerr)
+		}
+		if refused == nil {
+			refused, firstRefusal = map[string]error{}, fmt.Errorf("every recipient refused; %s: %w", r, cerr)
+		}
+		refused[r] = cerr
+	}
+	if len(refused) == len(to) {
+		return Result{Refused: refused}, firstRefusal
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -215,7 +241,7 @@ func send(c *smtp.Client, from, to string, msg []byte, before func() error) (Res
 	if err != nil {
 		return Result{}, classify("data", err)
 	}
-	return Result{Reply: strings.TrimSpace("250 " + resp.StatusText)}, nil
+	return Result{Reply: strings.TrimSpace("250 " + resp.StatusText), Refused: refused}, nil
 }
 
 // SendOne connects to the relay, delivers one message and says goodbye.

@@ -10,6 +10,8 @@ import (
 // connections, or an Amazon SES account. It is safe for concurrent use.
 type Transport interface {
 	Deliver(ctx context.Context, from, to string, msg []byte) (Result, error)
+	// DeliverTo delivers one message to several recipients at once.
+	DeliverTo(ctx context.Context, from string, to []string, msg []byte) (Result, error)
 	// Close lets go of connections once the messages in flight are done.
 	Close()
 }

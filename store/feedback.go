@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -27,6 +28,9 @@ type Feedback struct {
 	// URL is the link of a click a provider tracked.
 	URL     string
 	Machine bool
+	// Recipient is the address the report is about, when it says; a
+	// message to several is judged by it.
+	Recipient string
 }
 
 // DefaultSoftBounceLimit is how many soft bounces in a row make a contact
@@ -88,6 +92,11 @@ func (a *applier) feedback(f Feedback, softLimit int) error {
 		return err
 	}
 	t := *tp
+	if t.message != 0 && f.Recipient != "" {
+		if t, err = a.messageRecipient(t, f.Recipient); err != nil {
+			return err
+		}
+	}
 	c := a.counts.at(t.campaign, f.At)
 	now := unix(f.At)
 	var first bool
@@ -137,6 +146,29 @@ func (a *applier) feedback(f Feedback, softLimit int) error {
 	}
 	a.event(f.Kind, f.At, f.Machine, t, 0, f.Source, f.Detail)
 	return nil
+}
+
+// messageRecipient turns a message's target to the recipient a report
+// names, with their contact, when the message went to them as well as to
+// its first To; otherwise the target stays the first To.
+func (a *applier) messageRecipient(t target, email string) (target, error) {
+	email = NormalizeEmail(email)
+	if email == t.email {
+		return t, nil
+	}
+	var contact int64
+	err := a.tx.QueryRowContext(a.ctx, `SELECT coalesce((SELECT id FROM contacts WHERE email = ?1), 0) FROM messages m
+WHERE m.id = ?2 AND EXISTS (SELECT 1 FROM json_each(m.recipients, '$.to') WHERE value->>'email' = ?1
+	UNION ALL SELECT 1 FROM json_each(m.recipients, '$.cc') WHERE value->>'email' = ?1
+	UNION ALL SELECT 1 FROM json_each(m.recipients, '$.bcc') WHERE value->>'email' = ?1)`, email, t.message).Scan(&contact)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, nil
+	}
+	if err != nil {
+		return t, err
+	}
+	t.contact, t.email = contact, email
+	return t, nil
 }
 
 // mark sets a send's or message's result when cond holds, and says whether

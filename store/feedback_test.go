@@ -260,3 +260,40 @@ func recordNow(t *testing.T, w *HitWriter, h Hit) error {
 	}
 	return nil
 }
+
+// TestFeedbackOnAMessageToSeveral judges a report on a message sent to
+// several by the recipient it names: a bounce from the Cc suppresses that
+// contact, not the first To's, and a report naming an address the message
+// did not go to falls back on the first To.
+func TestFeedbackOnAMessageToSeveral(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	var ids []int64
+	for _, email := range []string{"ann@example.com", "cy@example.com"} {
+		c, _, err := s.CreateContact(ctx, ContactInput{Email: &email, Source: "test"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	m, _, err := s.CreateMessage(ctx, NewMessage{Message: Message{ToEmail: "ann@example.com", FromEmail: "shop@example.com", Subject: "Receipt", Text: "Thanks",
+		Recipients: Recipients{Cc: []Address{{Name: "Cy", Email: "cy@example.com"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultHardBounce, At: s.Now(), MessageID: m.ID, Recipient: "CY@example.com", Detail: "user-unknown", Key: "k1"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	ann, _ := s.Contact(ctx, ids[0])
+	cy, _ := s.Contact(ctx, ids[1])
+	if ann.Status != StatusActive || cy.Status != StatusBounced {
+		t.Errorf("after a bounce from the Cc: ann %s, cy %s; want active and bounced", ann.Status, cy.Status)
+	}
+	if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultComplaint, At: s.Now(), MessageID: m.ID, Recipient: "stranger@example.com", Key: "k2"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ann, _ = s.Contact(ctx, ids[0]); ann.Status != StatusComplained {
+		t.Errorf("a report naming someone the message did not go to: ann is %s, want complained (the first To)", ann.Status)
+	}
+}

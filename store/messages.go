@@ -82,9 +82,11 @@ type Message struct {
 	Tags     []string
 	Metadata map[string]string
 	// Size is the bytes of the message as it was last sent.
-	Size     int
-	Status   string
-	Attempts int
+	Size int
+	// Recipients are the others, beside ToEmail, the first To.
+	Recipients Recipients
+	Status     string
+	Attempts   int
 	// NextAttempt is when a queued or retrying message is due.
 	NextAttempt  time.Time
 	LastCode     int
@@ -119,23 +121,23 @@ type NewMessage struct {
 
 const messageColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, html, text,
 data, headers, COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at,
-category, priority, tags, metadata, size`
+category, priority, tags, metadata, size, recipients`
 
 // messageSummaryColumns are messageColumns without the bodies, for lists.
 const messageSummaryColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, '', '',
 '{}', '[]', COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at,
-category, priority, tags, metadata, size`
+category, priority, tags, metadata, size, recipients`
 
 func scanMessage(row scanner) (Message, error) {
 	var m Message
 	var data, headers string
 	var next, created, updated int64
 	var sent sql.NullInt64
-	var tags, metadata string
+	var tags, metadata, recipients string
 	var priority int
 	err := row.Scan(&m.ID, &m.Kind, &m.IdempotencyKey, &m.ToEmail, &m.ToName, &m.FromName, &m.FromEmail, &m.ReplyTo, &m.TemplateID, &m.Subject,
 		&m.HTML, &m.Text, &data, &headers, &m.RelayID, &m.Essential, &m.TrackOpens, &m.TrackClicks, &m.Status, &m.Attempts, &next, &m.LastCode, &m.LastResponse,
-		&m.ProviderID, &created, &updated, &sent, &m.Category, &priority, &tags, &metadata, &m.Size)
+		&m.ProviderID, &created, &updated, &sent, &m.Category, &priority, &tags, &metadata, &m.Size, &recipients)
 	m.Priority = Priorities[min(max(priority, 0), len(Priorities)-1)]
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound
@@ -154,6 +156,9 @@ func scanMessage(row scanner) (Message, error) {
 	}
 	if err := json.Unmarshal([]byte(metadata), &m.Metadata); err != nil {
 		return Message{}, fmt.Errorf("message %d metadata: %w", m.ID, err)
+	}
+	if err := json.Unmarshal([]byte(recipients), &m.Recipients); err != nil {
+		return Message{}, fmt.Errorf("message %d recipients: %w", m.ID, err)
 	}
 	m.NextAttempt, m.CreatedAt, m.UpdatedAt, m.SentAt = fromUnix(next), fromUnix(created), fromUnix(updated), fromNullUnix(sent)
 	return m, nil
@@ -202,11 +207,11 @@ func (s *Store) CreateMessage(ctx context.Context, in NewMessage) (m Message, re
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO messages (kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, template_id,
 	subject, html, text, data, headers, relay_id, essential, track_opens, track_clicks, status, last_response, created_at, updated_at,
-	category, priority, tags, metadata, next_attempt_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			kind, in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, NormalizeEmail(in.FromEmail), NormalizeEmail(in.ReplyTo), nullID(in.TemplateID),
+	category, priority, tags, metadata, next_attempt_at, recipients)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			kind, in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, NormalizeEmail(in.FromEmail), in.ReplyTo, nullID(in.TemplateID),
 			in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, in.TrackOpens, in.TrackClicks, status, in.Reason, now, now,
-			in.Category, priorityRank(in.Priority), jsonText(orEmpty(in.Tags)), jsonText(orEmptyStrings(in.Metadata)), next).Scan(&id)
+			in.Category, priorityRank(in.Priority), jsonText(orEmpty(in.Tags)), jsonText(orEmptyStrings(in.Metadata)), next, jsonText(in.Recipients)).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -467,4 +472,29 @@ func (s *Store) MessageStats(ctx context.Context, f MessageFilter, loc *time.Loc
 	}
 	slices.SortFunc(st.ByDay, func(a, b DayStats) int { return a.Day.Compare(b.Day) })
 	return st, nil
+}
+
+// Recipients are a message's recipients beyond its first To.
+type Recipients struct {
+	To  []Address `json:"to,omitempty"`
+	Cc  []Address `json:"cc,omitempty"`
+	Bcc []Address `json:"bcc,omitempty"`
+}
+
+// Address is a recipient's address, with their name when given.
+type Address struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email"`
+}
+
+// All lists every recipient's address, the first To included, for the
+// envelope.
+func (m Message) All() []string {
+	out := []string{m.ToEmail}
+	for _, list := range [][]Address{m.Recipients.To, m.Recipients.Cc, m.Recipients.Bcc} {
+		for _, a := range list {
+			out = append(out, a.Email)
+		}
+	}
+	return out
 }

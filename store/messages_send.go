@@ -52,6 +52,15 @@ type MessageOutcome struct {
 	Count []Counter
 	// Size is the bytes of the message as built for this attempt.
 	Size int
+	// Left are the recipients of a message to several that this attempt
+	// left out: suppressed ones, and ones the relay refused for good.
+	Left []LeftOut
+}
+
+// LeftOut is a recipient an attempt left out, with its status (suppressed
+// or failed) and why.
+type LeftOut struct {
+	Email, Status, Why string
 }
 
 // RecordMessageOutcome writes an attempt's outcome and adds it to the
@@ -99,7 +108,17 @@ ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + 1`, hourOf(time.Unix
 		if err := addMessageEvent(ctx, tx, o.ID, o.Status, detail, now); err != nil {
 			return err
 		}
-		return s.emitMessageOutcome(ctx, tx, o, now)
+		for _, l := range o.Left {
+			if err := addMessageEvent(ctx, tx, o.ID, l.Status, l.Email+": "+l.Why, now); err != nil {
+				return err
+			}
+			if l.Status == MessageFailed {
+				if err := s.emitMessageOutcome(ctx, tx, MessageOutcome{ID: o.ID, Status: l.Status, Response: l.Why}, l.Email, now); err != nil {
+					return err
+				}
+			}
+		}
+		return s.emitMessageOutcome(ctx, tx, o, "", now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record outcome of message %d: %w", o.ID, err)

@@ -215,8 +215,9 @@ func (s *Store) emitSendOutcome(ctx context.Context, tx *sql.Tx, o Outcome, at i
 }
 
 // emitMessageOutcome records email.sent or email.failed for a
-// transactional message.
-func (s *Store) emitMessageOutcome(ctx context.Context, tx *sql.Tx, o MessageOutcome, at int64) error {
+// transactional message; email names the recipient when it is not the
+// first To.
+func (s *Store) emitMessageOutcome(ctx context.Context, tx *sql.Tx, o MessageOutcome, email string, at int64) error {
 	typ := EventEmailSent
 	switch o.Status {
 	case MessageSent:
@@ -227,8 +228,8 @@ func (s *Store) emitMessageOutcome(ctx context.Context, tx *sql.Tx, o MessageOut
 	}
 	return s.emit(ctx, tx, typ, func() (any, error) {
 		d := EmailEventData{MessageID: o.ID, At: fromUnix(at), Code: o.Code, Response: o.Response}
-		err := tx.QueryRowContext(ctx, `SELECT to_email, coalesce((SELECT id FROM contacts WHERE email = to_email), 0) FROM messages WHERE id = ?`, o.ID).
-			Scan(&d.Email, &d.ContactID)
+		err := tx.QueryRowContext(ctx, `SELECT coalesce(nullif(?, ''), to_email), coalesce((SELECT id FROM contacts WHERE email = coalesce(nullif(?, ''), to_email)), 0)
+FROM messages WHERE id = ?`, email, email, o.ID).Scan(&d.Email, &d.ContactID)
 		if err != nil {
 			return nil, err
 		}

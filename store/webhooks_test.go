@@ -156,3 +156,36 @@ func TestChangesEmitTheirEvents(t *testing.T) {
 		t.Errorf("import.finished: got %v", last)
 	}
 }
+
+// TestMessageToSeveralEmitsPerRecipient: a message sent to several emits
+// email.sent for it, and email.failed for each recipient the relay
+// refused, naming that recipient.
+func TestMessageToSeveralEmitsPerRecipient(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := openTestStore(t)
+	hook, _, err := s.CreateWebhook(ctx, WebhookInput{URL: ptr("https://hooks.example.com/mail"), Events: &[]string{EventEmailSent, EventEmailFailed}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := s.CreateMessage(ctx, NewMessage{Message: Message{ToEmail: "ann@example.com", FromEmail: "shop@example.com", Subject: "Receipt", Text: "Thanks",
+		Category: "billing", Recipients: Recipients{Cc: []Address{{Email: "gone@example.com"}, {Email: "quiet@example.com"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: m.ID, Status: MessageSent, Code: 250, Response: "250 ok",
+		Left: []LeftOut{{Email: "quiet@example.com", Status: MessageSuppressed, Why: "suppressed"}, {Email: "gone@example.com", Status: MessageFailed, Why: "rcpt: 550 5.1.1 no such user"}}}); err != nil {
+		t.Fatal(err)
+	}
+	events := queuedEvents(t, s, hook.ID)
+	if got := eventTypes(events); !slices.Equal(got, []string{EventEmailFailed, EventEmailSent}) {
+		t.Fatalf("events: got %v, want email.failed for the refused recipient, then email.sent", got)
+	}
+	failed, sent := events[0]["data"].(map[string]any), events[1]["data"].(map[string]any)
+	if failed["email"] != "gone@example.com" || failed["response"] != "rcpt: 550 5.1.1 no such user" || failed["category"] != "billing" || sent["email"] != "ann@example.com" {
+		t.Errorf("got failed %v and sent %v", failed, sent)
+	}
+	if h, _ := s.MessageEvents(ctx, m.ID); len(h) != 4 || h[2].Status != MessageSuppressed || h[3].Detail != "gone@example.com: rcpt: 550 5.1.1 no such user" {
+		t.Errorf("history: got %+v", h)
+	}
+}

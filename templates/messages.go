@@ -28,11 +28,11 @@ type MessagesProps struct {
 
 // MessageForm is the state of the form that sends one message.
 type MessageForm struct {
-	To         string
-	TemplateID string
-	Data       string
-	Subject    string
-	Text       string
+	To, Cc, Bcc string
+	TemplateID  string
+	Data        string
+	Subject     string
+	Text        string
 }
 
 // MessageRow is one transactional message in the list.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -107,9 +108,12 @@ func bindJSON(c *echo.Context, dst any) error {
 			return apiErr(http.StatusBadRequest, "bad_request", "Send a JSON object in the request body.")
 		case errors.As(err, &typeErr):
 			kind := jsonKind(typeErr.Type.Kind().String())
+			if k, ok := reflect.Zero(typeErr.Type).Interface().(interface{ JSONKind() string }); ok {
+				kind = k.JSONKind()
+			}
 			return &apiError{Status: http.StatusBadRequest, Code: "bad_request",
-				Message: fmt.Sprintf("Field %q must be a %s.", typeErr.Field, kind),
-				Fields:  map[string]string{typeErr.Field: "Must be a " + kind + "."}}
+				Message: fmt.Sprintf("Field %q must be %s.", typeErr.Field, kind),
+				Fields:  map[string]string{typeErr.Field: "Must be " + kind + "."}}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return &apiError{Status: http.StatusBadRequest, Code: "bad_request",
@@ -133,21 +137,21 @@ func bindJSON(c *echo.Context, dst any) error {
 func jsonKind(goKind string) string {
 	switch goKind {
 	case "int", "int64":
-		return "whole number"
+		return "a whole number"
 	case "float64":
-		return "number"
+		return "a number"
 	case "bool":
-		return "boolean"
+		return "a boolean"
 	case "string":
-		return "string"
+		return "a string"
 	case "ptr":
-		return "value of the documented type"
+		return "a value of the documented type"
 	case "slice", "array":
-		return "list"
+		return "a list"
 	case "map", "struct":
-		return "JSON object"
+		return "a JSON object"
 	}
-	return goKind
+	return "a " + goKind
 }
 
 func (s *Server) apiMe(c *echo.Context) error {

@@ -45,9 +45,11 @@ func bindMessageJSON(c *echo.Context, dst *outbound.MessageRequest) error {
 // messageJSON is a transactional message as the API shows it; a single
 // message also carries its attachments and history.
 type messageJSON struct {
-	ID             int64             `json:"id"`
-	Kind           string            `json:"kind"`
+	ID   int64  `json:"id"`
+	Kind string `json:"kind"`
+	// To is the first recipient; Recipients lists them all.
 	To             string            `json:"to"`
+	Recipients     recipientsJSON    `json:"recipients"`
 	From           string            `json:"from"`
 	ReplyTo        string            `json:"reply_to"`
 	Subject        string            `json:"subject"`
@@ -77,6 +79,28 @@ type messageJSON struct {
 	Events       []messageEventJSON `json:"events,omitempty"`
 }
 
+// recipientsJSON lists a message's recipients, each "Name <address>" or
+// a bare address.
+type recipientsJSON struct {
+	To  []string `json:"to"`
+	Cc  []string `json:"cc"`
+	Bcc []string `json:"bcc"`
+}
+
+func toRecipientsJSON(m store.Message) recipientsJSON {
+	return recipientsJSON{To: addressesOf(append([]store.Address{{Name: m.ToName, Email: m.ToEmail}}, m.Recipients.To...)),
+		Cc: addressesOf(m.Recipients.Cc), Bcc: addressesOf(m.Recipients.Bcc)}
+}
+
+// addressesOf writes stored addresses as a list, never nil.
+func addressesOf(as []store.Address) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = addressOf(a.Name, a.Email)
+	}
+	return out
+}
+
 type attachmentJSON struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
@@ -94,7 +118,7 @@ func toMessageJSON(m store.Message) messageJSON {
 		Subject: m.Subject, TemplateID: optID(m.TemplateID), RelayID: optID(m.RelayID), Essential: m.Essential, TrackOpens: m.TrackOpens, TrackClicks: m.TrackClicks, IdempotencyKey: m.IdempotencyKey,
 		Status: m.Status, Attempts: m.Attempts, LastCode: m.LastCode, LastResponse: m.LastResponse, ProviderID: m.ProviderID,
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, SentAt: optTime(m.SentAt),
-		Category: m.Category, Priority: m.Priority, Tags: orEmpty(m.Tags), Metadata: m.Metadata, Size: m.Size}
+		Category: m.Category, Priority: m.Priority, Tags: orEmpty(m.Tags), Metadata: m.Metadata, Size: m.Size, Recipients: toRecipientsJSON(m)}
 	if j.Metadata == nil {
 		j.Metadata = map[string]string{}
 	}

@@ -154,8 +154,14 @@ func typeText(schema any) (string, string) {
 		return name, "schema-" + name
 	}
 	if alts, ok := s["anyOf"].([]any); ok {
-		t, a := typeText(alts[0])
-		return t + " or null", a
+		var names []string
+		anchor := ""
+		for _, alt := range alts {
+			t, a := typeText(alt)
+			names = append(names, t)
+			anchor = cmp.Or(anchor, a)
+		}
+		return strings.Join(names, " or "), anchor
 	}
 	typ, _ := s["type"].(string)
 	switch {

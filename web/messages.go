@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v5"
 
@@ -20,10 +21,15 @@ import (
 	"herald/templates"
 )
 
-// addressOf writes an address with its name, as a header would.
+// addressOf writes an address with its name, as a header would, but with
+// a name beyond ASCII as it reads rather than encoded.
 func addressOf(name, email string) string {
 	if name == "" {
 		return email
+	}
+	if strings.ContainsFunc(name, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		// Readable, where the header's form would be RFC 2047's =?utf-8?…
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `" <` + email + `>`
 	}
 	return (&mail.Address{Name: name, Address: email}).String()
 }
@@ -96,9 +102,9 @@ func (s *Server) messagesPage(c *echo.Context, code int, p templates.MessagesPro
 // form. What is wrong comes back beside its field, the form as typed.
 func (s *Server) messageSend(c *echo.Context) error {
 	ctx := c.Request().Context()
-	f := templates.MessageForm{To: c.FormValue("to"), TemplateID: c.FormValue("template_id"), Data: c.FormValue("data"),
-		Subject: c.FormValue("subject"), Text: c.FormValue("text")}
-	b := outbound.MessageRequest{To: f.To}
+	f := templates.MessageForm{To: c.FormValue("to"), Cc: c.FormValue("cc"), Bcc: c.FormValue("bcc"), TemplateID: c.FormValue("template_id"),
+		Data: c.FormValue("data"), Subject: c.FormValue("subject"), Text: c.FormValue("text")}
+	b := outbound.MessageRequest{To: formAddresses(f.To), Cc: formAddresses(f.Cc), Bcc: formAddresses(f.Bcc)}
 	errs := map[string]string{}
 	if f.TemplateID != "" {
 		id, err := strconv.ParseInt(f.TemplateID, 10, 64)
@@ -130,6 +136,15 @@ func (s *Server) messageSend(c *echo.Context) error {
 	}
 	s.flash(c, "success", "Message "+m.Status+".")
 	return redirect(c, messagePathOf(m.ID))
+}
+
+// formAddresses reads a form field of addresses separated by commas; an
+// empty field names none.
+func formAddresses(v string) outbound.Addresses {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	return outbound.Addresses{v}
 }
 
 func messagePathOf(id int64) string { return "/messages/" + itoa(id) }
@@ -175,7 +190,14 @@ func (s *Server) messageShow(c *echo.Context) error {
 
 // messageDetails lists a message's facts for its page.
 func (s *Server) messageDetails(ctx context.Context, m store.Message) []templates.Option {
-	d := []templates.Option{{Label: "Kind", Value: m.Kind}, {Label: "To", Value: addressOf(m.ToName, m.ToEmail)}, {Label: "From", Value: addressOf(m.FromName, m.FromEmail)}}
+	r := toRecipientsJSON(m)
+	d := []templates.Option{{Label: "Kind", Value: m.Kind}, {Label: "To", Value: strings.Join(r.To, ", ")}}
+	for _, o := range []templates.Option{{Label: "Cc", Value: strings.Join(r.Cc, ", ")}, {Label: "Bcc", Value: strings.Join(r.Bcc, ", ")}} {
+		if o.Value != "" {
+			d = append(d, o)
+		}
+	}
+	d = append(d, templates.Option{Label: "From", Value: addressOf(m.FromName, m.FromEmail)})
 	if m.ReplyTo != "" {
 		d = append(d, templates.Option{Label: "Reply-To", Value: m.ReplyTo})
 	}

@@ -122,6 +122,37 @@ func TestAPIMessageSendsOnceAndShowsItsHistory(t *testing.T) {
 	}
 }
 
+// TestAPIMessageToSeveralRecipients sends one message to two To, a Cc and
+// a Bcc with two reply-to addresses, and reads them back.
+func TestAPIMessageToSeveralRecipients(t *testing.T) {
+	t.Parallel()
+	h, sink := messageHarness(t, smtptest.Options{})
+	key := h.apiKey(store.ScopeSend)
+	code, out := h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": []string{"ann@example.com", "Bob <bob@example.com>"},
+		"cc": "Cy Müller <cy@example.com>", "bcc": []string{"records@bakery.test"}, "reply_to": []string{"help@bakery.test", "orders@bakery.test"},
+		"subject": "Your order", "text": "On its way."})
+	if code != http.StatusAccepted {
+		t.Fatalf("create: got %d %v", code, out)
+	}
+	m := waitMessage(t, h, h.apiKey(store.ScopeRead), audID(audData(t, out)), "sent")
+	r, _ := m["recipients"].(map[string]any)
+	if fmt.Sprint(r["to"], r["cc"], r["bcc"]) != `[ann@example.com "Bob" <bob@example.com>] ["Cy Müller" <cy@example.com>] [records@bakery.test]` ||
+		m["to"] != "ann@example.com" || m["reply_to"] != "help@bakery.test, orders@bakery.test" {
+		t.Errorf("read back: got to %v, recipients %v, reply_to %v", m["to"], r, m["reply_to"])
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 || strings.Join(msgs[0].To, " ") != "ann@example.com bob@example.com cy@example.com records@bakery.test" {
+		t.Fatalf("delivered: got %d messages, want one to all four", len(msgs))
+	}
+	pm, err := mail.ReadMessage(bytes.NewReader(msgs[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if to, cc := pm.Header.Get("To"), pm.Header.Get("Cc"); to != `<ann@example.com>, "Bob" <bob@example.com>` || cc != "=?utf-8?q?Cy_M=C3=BCller?= <cy@example.com>" || pm.Header.Get("Bcc") != "" {
+		t.Errorf("headers: got To %q, Cc %q", to, cc)
+	}
+}
+
 func createTemplate(t *testing.T, h *harness, name, kind, subject, body string, essential bool) store.Template {
 	t.Helper()
 	format := "markdown"
@@ -306,7 +337,14 @@ func TestAPIMessageValidation(t *testing.T) {
 	}{
 		{"no recipient", map[string]any{"subject": "Hi", "text": "Hello"}, "to"},
 		{"bad recipient", ok(map[string]any{"to": "not an address"}), "to"},
-		{"two recipients", ok(map[string]any{"to": "a@example.com, b@example.com"}), "to"},
+		{"bad recipient in a list", ok(map[string]any{"to": []string{"a@example.com", "b@"}}), "to[1]"},
+		{"empty entry", ok(map[string]any{"cc": []string{"", "b@example.com"}}), "cc[0]"},
+		{"bad cc in a comma list", ok(map[string]any{"cc": "b@example.com, nobody"}), "cc"},
+		{"51 in bcc", ok(map[string]any{"bcc": addressList("b", 51)}), "bcc"},
+		{"over 100 in all", ok(map[string]any{"to": addressList("t", 50), "cc": addressList("c", 50), "bcc": []string{"z1@example.com"}}), "to"},
+		{"only cc", map[string]any{"cc": "a@example.com", "subject": "Hi", "text": "Hello"}, "to"},
+		{"bad reply-to in a list", ok(map[string]any{"reply_to": []string{"a@example.com", "nobody"}}), "reply_to[1]"},
+		{"11 reply-to", ok(map[string]any{"reply_to": addressList("r", 11)}), "reply_to"},
 		{"bad sender", ok(map[string]any{"from": "nobody"}), "from"},
 		{"bad reply-to", ok(map[string]any{"reply_to": "nobody"}), "reply_to"},
 		{"no subject", map[string]any{"to": "a@example.com", "text": "Hello"}, "subject"},
@@ -334,9 +372,22 @@ func TestAPIMessageValidation(t *testing.T) {
 	if code, out := h.api(key, http.MethodPost, "/api/v1/messages", ok(map[string]any{"attachment": "x"})); code != http.StatusBadRequest {
 		t.Errorf("unknown field: got %d %v, want 400", code, out)
 	}
+	code, out = h.api(key, http.MethodPost, "/api/v1/messages", ok(map[string]any{"to": 7}))
+	if _, f := audError(out); code != http.StatusBadRequest || f["to"] != "Must be an address or a list of addresses." {
+		t.Errorf("to as a number: got %d %v, want 400 saying it takes an address or a list", code, out)
+	}
 	if n, _, _ := h.st.Messages(context.Background(), store.MessageFilter{}, 10, 0); len(n) != 0 {
 		t.Errorf("messages after refused requests: got %d, want none", len(n))
 	}
+}
+
+// addressList is n distinct addresses, each starting with prefix.
+func addressList(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%d@example.com", prefix, i)
+	}
+	return out
 }
 
 // TestMessageLaneIsNotHeldUpByACampaign blocks a campaign's only connection
@@ -477,16 +528,28 @@ func TestSendMessageFromTheAdmin(t *testing.T) {
 		t.Fatalf("bad address: got %d", resp.StatusCode)
 	}
 	form.Set("to", "buyer@example.com")
+	form.Set("bcc", "records@bakery.test, nobody")
+	if page := body(t, h.postForm("/messages", form, nil)); !strings.Contains(page, `value="records@bakery.test, nobody"`) {
+		t.Fatalf("bad bcc: the form does not come back as typed")
+	}
+	form.Set("to", "buyer@example.com, Second Buyer <second@example.com>")
+	form.Set("cc", "")
+	form.Set("bcc", "records@bakery.test")
 	resp = h.postForm("/messages", form, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/messages/1" {
 		t.Fatalf("send: got %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), body(t, resp))
 	}
 	m, err := h.st.Message(context.Background(), 1)
-	if err != nil || m.ToEmail != "buyer@example.com" || m.Subject != "Your order" || m.Status != store.MessageQueued {
+	if err != nil || m.ToEmail != "buyer@example.com" || m.Subject != "Your order" || m.Status != store.MessageQueued ||
+		len(m.Recipients.To) != 1 || len(m.Recipients.Bcc) != 1 || len(m.Recipients.Cc) != 0 {
 		t.Errorf("stored: %+v %v", m, err)
 	}
-	if page := body(t, h.get("/messages/1")); !strings.Contains(page, "Message queued.") {
+	page := body(t, h.get("/messages/1"))
+	if !strings.Contains(page, "Message queued.") {
 		t.Errorf("the message's page lacks the flash")
+	}
+	if !strings.Contains(page, "buyer@example.com, &#34;Second Buyer&#34; &lt;second@example.com&gt;") || !strings.Contains(page, "<dt>Bcc</dt><dd>records@bakery.test</dd>") {
+		t.Errorf("the message's page does not list its recipients")
 	}
 }
 

@@ -402,7 +402,14 @@ var (
 	rawType  = reflect.TypeFor[json.RawMessage]()
 )
 
+// schemaDescriber is a type that takes JSON of more than one shape and
+// describes it itself.
+type schemaDescriber interface{ JSONSchema() map[string]any }
+
 func (sb *schemas) of(t reflect.Type, request bool) map[string]any {
+	if d, ok := reflect.Zero(t).Interface().(schemaDescriber); ok {
+		return d.JSONSchema()
+	}
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}

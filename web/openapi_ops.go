@@ -148,7 +148,7 @@ var apiOps = map[string]apiOp{
 	// Transactional email.
 	"GET /api/v1/messages":       {Summary: "The message log", Query: messageFilters, Data: messageJSON{}, List: true, Spec: &messageList},
 	"GET /api/v1/messages/stats": {Summary: "Counts of the message log", Doc: "The messages the filters match, in the window of created_from and created_to, by status, by category (each with its statuses) and by day in the organisation's timezone.", Query: messageFilters, Data: messageStatsJSON{}},
-	"POST /api/v1/messages":      {Summary: "Send a transactional message", Doc: "Queued in the transactional lane, which never waits behind a campaign. A repeated idempotency_key answers 200 with the first message.", Body: outbound.MessageRequest{}, Data: messageAcceptedJSON{}, Status: 202, Also: []int{200}, Example: `{"to": "ann@example.com", "template_id": 3, "data": {"order": "A-1001"}, "idempotency_key": "order-A-1001", "category": "billing", "priority": "high", "tags": ["receipt"], "metadata": {"order_id": "A-1001"}}`},
+	"POST /api/v1/messages":      {Summary: "Send a transactional message", Doc: "Queued in the transactional lane, which never waits behind a campaign. A repeated idempotency_key answers 200 with the first message.", Body: outbound.MessageRequest{}, Data: messageAcceptedJSON{}, Status: 202, Also: []int{200}, Example: `{"to": "ann@example.com", "bcc": ["records@example.com"], "template_id": 3, "data": {"order": "A-1001"}, "idempotency_key": "order-A-1001", "category": "billing", "priority": "high", "tags": ["receipt"], "metadata": {"order_id": "A-1001"}}`},
 	"GET /api/v1/messages/:id":   {Summary: "A message and its events", Data: messageJSON{}},
 }
 

@@ -80,6 +80,9 @@ type Report struct {
 	// (an SES message id, a Postmark MessageID) or, in a report that came
 	// by email, the original Message-ID without angle brackets.
 	MessageID string
+	// HeaderID is the original Message-ID, without angle brackets, when a
+	// provider's report carries it beside its own id.
+	HeaderID string
 	// EventID is the provider's id of this notification, so a notification
 	// delivered twice is counted once; "" when it has none.
 	EventID string

@@ -17,6 +17,11 @@ type sesEvent struct {
 		MessageID   string   `json:"messageId"`
 		Timestamp   string   `json:"timestamp"`
 		Destination []string `json:"destination"`
+		// CommonHeaders are there when the notification includes the
+		// original headers.
+		CommonHeaders struct {
+			MessageID string `json:"messageId"`
+		} `json:"commonHeaders"`
 	} `json:"mail"`
 	Bounce *struct {
 		BounceType        string         `json:"bounceType"`
@@ -90,7 +95,8 @@ func ParseSES(message string) ([]Report, error) {
 	if e.Mail.MessageID == "" {
 		return nil, errors.New("feedback: ses: no mail.messageId")
 	}
-	base := Report{MessageID: e.Mail.MessageID, At: isoTime(e.Mail.Timestamp), Provider: "ses"}
+	base := Report{MessageID: e.Mail.MessageID, At: isoTime(e.Mail.Timestamp), Provider: "ses",
+		HeaderID: cleanMessageID(e.Mail.CommonHeaders.MessageID)}
 	switch {
 	case kind == "Bounce" && e.Bounce != nil:
 		return sesBounces(base, e), nil

@@ -14,9 +14,9 @@ func TestParseSES(t *testing.T) {
 		{"bounce-dsn.json", []Report{{
 			Kind: Bounce, Severity: Hard, Category: UserUnknown, Status: "5.1.1", Code: 550,
 			Reason: "550 5.1.1 <jane@example.com>... User", Recipient: "jane@example.com",
-			MessageID: "00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa0680-000000",
-			EventID:   "00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa068a-000000/jane@example.com",
-			At:        at("2016-01-27T14:59:38.237Z"), Provider: "ses",
+			MessageID: "00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa0680-000000", HeaderID: "custom-message-ID",
+			EventID: "00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa068a-000000/jane@example.com",
+			At:      at("2016-01-27T14:59:38.237Z"), Provider: "ses",
 		}}},
 		{"bounce-no-dsn.json", []Report{
 			{Kind: Bounce, Severity: Hard, Category: Other, Recipient: "jane@example.com",
@@ -81,7 +81,7 @@ func TestParseSES(t *testing.T) {
 			MessageID: evMsg, At: at("2016-10-14T17:38:15.211Z"), Provider: "ses",
 		}}},
 		{"event-open.json", []Report{{
-			Kind: Open, Recipient: "recipient@example.com", MessageID: evMsg, At: at("2017-08-09T22:00:19.652Z"),
+			Kind: Open, Recipient: "recipient@example.com", MessageID: evMsg, HeaderID: evMsg, At: at("2017-08-09T22:00:19.652Z"),
 			UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 10_3_3 like Mac OS X) AppleWebKit/603.3.8 (KHTML, like Gecko) Mobile/14G60",
 			IP:        "192.0.2.1", Provider: "ses",
 		}}},

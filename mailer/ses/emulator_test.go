@@ -3,6 +3,7 @@ package ses_test
 import (
 	"context"
 	"errors"
+	"net/mail"
 	"slices"
 	"strings"
 	"testing"
@@ -37,6 +38,28 @@ func TestEmulator(t *testing.T) {
 		}
 		if !strings.Contains(e.Body.Text, "the news.") || !strings.Contains(e.Body.HTML, "<p>the news.</p>") {
 			t.Errorf("got text %q and HTML %q, want both parts of the multipart message", e.Body.Text, e.Body.HTML)
+		}
+	})
+
+	t.Run("deliver to several", func(t *testing.T) {
+		// The emulator keeps what the raw message's headers say; the
+		// destinations SES is given, Bcc included, are TestDeliverToMoreThanSESTakes's.
+		msg := mailer.Message{From: mail.Address{Address: testFrom}, To: mail.Address{Address: testTo},
+			MoreTo: []mail.Address{{Name: "Ann", Address: "ann@example.net"}}, Cc: []mail.Address{{Address: "cc@example.net"}},
+			Subject: "To several", Text: "Hello."}.Bytes()
+		res, err := c.DeliverTo(ctx, testFrom, []string{testTo, "ann@example.net", "cc@example.net", "bcc@example.net"}, msg)
+		if err != nil || res.ProviderID == "" || len(res.Refused) != 0 {
+			t.Fatalf("DeliverTo: got %+v, %v", res, err)
+		}
+		stored := em.Emails(t)
+		i := slices.IndexFunc(stored, func(e sestest.Email) bool { return e.MessageID == res.ProviderID })
+		if i < 0 {
+			t.Fatalf("got no stored email with id %q", res.ProviderID)
+		}
+		d := stored[i].Destination
+		if all := strings.Join(append(d.To, d.Cc...), " "); !strings.Contains(all, testTo) || !strings.Contains(all, "ann@example.net") ||
+			!strings.Contains(strings.Join(d.Cc, " "), "cc@example.net") || strings.Contains(all, "bcc@") {
+			t.Errorf("got to %q and cc %q, want the To and Cc headers' recipients and no Bcc", d.To, d.Cc)
 		}
 	})
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,11 +102,47 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // refer to. Errors are *mailer.SendError at stage "ses"; none is a hard
 // bounce, as SES reports bounces later, by notification.
 func (c *Client) Deliver(ctx context.Context, from, to string, msg []byte) (mailer.Result, error) {
+	return c.DeliverTo(ctx, from, []string{to}, msg)
+}
+
+// maxDestinations is how many recipients SES takes in one call.
+const maxDestinations = 50
+
+// DeliverTo sends one message to several recipients; the raw message's
+// headers say who is To and Cc, and the destinations list every envelope
+// recipient, Bcc included. SES takes 50 a call, so more go out in further
+// calls of the same message. Once the first call has gone, the message
+// cannot be offered again without repeating it, so a later call that
+// fails leaves its recipients in Refused; ProviderID is the first call's,
+// and SES reports on the others are matched by the Message-ID.
+func (c *Client) DeliverTo(ctx context.Context, from string, to []string, msg []byte) (mailer.Result, error) {
+	var res mailer.Result
+	for part := range slices.Chunk(to, maxDestinations) {
+		id, err := c.send(ctx, from, part, msg)
+		switch {
+		case err != nil && res.ProviderID == "":
+			return mailer.Result{}, err
+		case err != nil:
+			if res.Refused == nil {
+				res.Refused = map[string]error{}
+			}
+			for _, a := range part {
+				res.Refused[a] = err
+			}
+		case res.ProviderID == "":
+			res.Reply, res.ProviderID = "SES message id "+id, id
+		}
+	}
+	return res, nil
+}
+
+// send makes one SendEmail call.
+func (c *Client) send(ctx context.Context, from string, to []string, msg []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	in := &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String(from),
-		Destination:      &types.Destination{ToAddresses: []string{to}},
+		Destination:      &types.Destination{ToAddresses: to},
 		Content:          &types.EmailContent{Raw: &types.RawMessage{Data: msg}},
 	}
 	if c.configSet != "" {
@@ -113,7 +150,7 @@ func (c *Client) Deliver(ctx context.Context, from, to string, msg []byte) (mail
 	}
 	if err := ctx.Err(); err != nil {
 		// Stopped before the message left: it was never offered to SES.
-		return mailer.Result{}, &mailer.SendError{Stage: stage, Temporary: true, Err: err}
+		return "", &mailer.SendError{Stage: stage, Temporary: true, Err: err}
 	}
 	// Not cut short when Herald stops: SES may have taken a message whose
 	// answer was still on its way, and it must be recorded as sent.
@@ -121,10 +158,9 @@ func (c *Client) Deliver(ctx context.Context, from, to string, msg []byte) (mail
 	defer cancelSend()
 	out, err := c.api.SendEmail(sendCtx, in)
 	if err != nil {
-		return mailer.Result{}, classify(err)
+		return "", classify(err)
 	}
-	id := aws.ToString(out.MessageId)
-	return mailer.Result{Reply: "SES message id " + id, ProviderID: id}, nil
+	return aws.ToString(out.MessageId), nil
 }
 
 // Close releases nothing: SES calls share the SDK's HTTP connections. It is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -199,5 +200,60 @@ func TestConfigValidate(t *testing.T) {
 	isolateAWS(t)
 	if _, err := ses.New(context.Background(), ses.Config{}); err == nil {
 		t.Error("got no error from New with an empty config, want one")
+	}
+}
+
+// TestDeliverToMoreThanSESTakes sends a message to 60 recipients: SES takes
+// 50 a call, so it goes in two. The first call's id is the message's; when
+// the second call fails, its recipients are refused rather than the whole
+// message failed, which would send the first 50 a second copy.
+func TestDeliverToMoreThanSESTakes(t *testing.T) {
+	isolateAWS(t)
+	var mu sync.Mutex
+	calls := 0
+	srv, received := fakeSES(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		if n > 1 {
+			sesError(400, "MessageRejected", `{"message":"Email address is not verified."}`)(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"MessageId":"first-call"}`)
+	})
+	c := newClient(t, ses.Config{Region: "eu-west-1", AccessKeyID: testKeyID, SecretAccessKey: testSecret, Endpoint: srv.URL})
+	to := make([]string, 60)
+	for i := range to {
+		to[i] = fmt.Sprintf("r%d@example.net", i)
+	}
+	res, err := c.DeliverTo(context.Background(), testFrom, to, testMessage())
+	if err != nil || res.ProviderID != "first-call" {
+		t.Fatalf("got %+v, %v; want the first call's id and no error", res, err)
+	}
+	if len(res.Refused) != 10 || res.Refused["r50@example.net"] == nil || res.Refused["r59@example.net"] == nil {
+		t.Errorf("refused: got %d, want the second call's 10", len(res.Refused))
+	}
+	var sizes []int
+	for _, r := range received() {
+		var body struct {
+			Destination struct{ ToAddresses []string }
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(body.Destination.ToAddresses))
+	}
+	if fmt.Sprint(sizes) != "[50 10]" {
+		t.Errorf("calls: got destinations of %v, want [50 10]", sizes)
+	}
+
+	// When the first call fails, nobody has the message and it fails whole.
+	mu.Lock()
+	calls = 1
+	mu.Unlock()
+	if res, err := c.DeliverTo(context.Background(), testFrom, to[:3], testMessage()); err == nil || res.ProviderID != "" {
+		t.Errorf("first call refused: got %+v, %v; want an error", res, err)
 	}
 }

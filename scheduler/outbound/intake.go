@@ -103,7 +103,7 @@ func (s *Service) feedbackOf(r feedback.Report, kind, via string, t store.Feedba
 		at = s.now()
 	}
 	return store.Feedback{Kind: kind, At: at, CampaignID: t.CampaignID, SendID: t.SendID, MessageID: t.MessageID,
-		Detail: feedbackDetail(r), Source: orDefault(r.Provider, via), Key: feedbackKey(r, via), URL: r.URL}
+		Detail: feedbackDetail(r), Source: orDefault(r.Provider, via), Key: feedbackKey(r, via), URL: r.URL, Recipient: r.Recipient}
 }
 
 // feedbackKey names a report so one delivered twice counts once: the
@@ -133,7 +133,8 @@ func feedbackDetail(r feedback.Report) string {
 
 // findTarget finds the send or message a report is about: by the VERP
 // return path it came to, by the id the provider gave the message, or by
-// the Message-ID Herald gave it.
+// the Message-ID Herald gave it (which an SES report carries beside its own
+// id when it includes the original headers).
 func (s *Service) findTarget(ctx context.Context, r feedback.Report, verp *store.FeedbackTarget) (store.FeedbackTarget, error) {
 	if verp != nil {
 		return *verp, nil
@@ -144,8 +145,10 @@ func (s *Service) findTarget(ctx context.Context, r feedback.Report, verp *store
 	if campaign, send, tag, ok := campaignMessageID(r.MessageID); ok && s.tracker.CheckMessageTag(tag, campaign, send) {
 		return s.st.SendTarget(ctx, campaign, send)
 	}
-	if id, created, tag, ok := transactionalMessageID(r.MessageID); ok && s.tracker.CheckMessageTag(tag, id, created) {
-		return store.FeedbackTarget{MessageID: id}, nil
+	for _, mid := range []string{r.MessageID, r.HeaderID} {
+		if id, created, tag, ok := transactionalMessageID(mid); ok && s.tracker.CheckMessageTag(tag, id, created) {
+			return store.FeedbackTarget{MessageID: id}, nil
+		}
 	}
 	return store.FeedbackTarget{}, store.ErrNotFound
 }

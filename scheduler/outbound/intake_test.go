@@ -1,6 +1,8 @@
 package outbound
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -78,5 +80,43 @@ func TestAddressToken(t *testing.T) {
 		if l, tok := addressToken(addr); l != want[0] || tok != want[1] {
 			t.Errorf("addressToken(%q) = %q, %q; want %q", addr, l, tok, want)
 		}
+	}
+}
+
+// TestReportOnARecipientBeyondTheFirst takes an SES bounce for a message's
+// Cc recipient whose SES id Herald never stored (the message went to SES
+// in two calls): it finds the message by the original Message-ID and
+// bounces that recipient, not the first To.
+func TestReportOnARecipientBeyondTheFirst(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	s := newService(t, st)
+	ctx := context.Background()
+	var contacts []store.Contact
+	for _, email := range []string{"ann@example.com", "cy@example.com"} {
+		c, _, err := st.CreateContact(ctx, store.ContactInput{Email: &email, Source: "test"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		contacts = append(contacts, c)
+	}
+	m := queueMessage(t, st, "ann@example.com", func(in *store.NewMessage) {
+		in.Recipients.Cc = []store.Address{{Email: "cy@example.com"}}
+	})
+	header := fmt.Sprintf("m%d.%d.%s@shop.example", m.ID, m.CreatedAt.Unix(), s.tracker.MessageTag(m.ID, m.CreatedAt.Unix()))
+	n, err := s.TakeReports(ctx, []feedback.Report{{Kind: feedback.Bounce, Severity: feedback.Hard, Recipient: "cy@example.com",
+		MessageID: "0100018f-second-call", HeaderID: header, EventID: "e1", Provider: "ses"}}, "ses")
+	if err != nil || n != 1 {
+		t.Fatalf("took %d, %v; want 1", n, err)
+	}
+	ann, _ := st.Contact(ctx, contacts[0].ID)
+	cy, _ := st.Contact(ctx, contacts[1].ID)
+	if ann.Status != store.StatusActive || cy.Status != store.StatusBounced {
+		t.Errorf("got ann %s and cy %s, want active and bounced", ann.Status, cy.Status)
+	}
+	// A forged Message-ID, without Herald's tag, matches nothing.
+	if n, err := s.TakeReports(ctx, []feedback.Report{{Kind: feedback.Complaint, Recipient: "ann@example.com", MessageID: "x",
+		HeaderID: fmt.Sprintf("m%d.%d.forgedtag1@shop.example", m.ID, m.CreatedAt.Unix()), EventID: "e2"}}, "ses"); err != nil || n != 0 {
+		t.Errorf("forged: took %d, %v; want none", n, err)
 	}
 }

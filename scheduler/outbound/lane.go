@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -125,16 +127,14 @@ func (l *Lane) send(ctx context.Context, m store.Message) {
 // outcome without a status means it was cut short by stopping.
 func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcome {
 	out := store.MessageOutcome{ID: m.ID}
-	if !m.Essential {
-		// The address may have been suppressed since the message was queued.
-		why, err := l.s.st.MessageBlock(ctx, m.ToEmail)
-		if err != nil {
-			return l.retry(ctx, m, out, err)
-		}
-		if why != "" {
-			out.Status, out.Response = store.MessageSuppressed, "not sent: "+why
-			return out
-		}
+	// An address may have been suppressed since the message was queued.
+	to, left, err := l.s.envelope(ctx, m)
+	if err != nil {
+		return l.retry(ctx, m, out, err)
+	}
+	if len(to) == 0 {
+		out.Status, out.Response = store.MessageSuppressed, notSent(left)
+		return out
 	}
 	atts, err := l.s.st.MessageAttachments(ctx, m.ID)
 	if err != nil {
@@ -145,7 +145,7 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 		return l.retry(ctx, m, out, fmt.Errorf("signing: %w", err))
 	}
 	out.Size = len(msg)
-	res, relay, err := l.deliver(ctx, m, msg)
+	res, relay, err := l.deliver(ctx, m, to, msg)
 	var se *mailer.SendError
 	if errors.As(err, &se) {
 		out.Code = se.Code
@@ -158,31 +158,51 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 	switch mailer.Classify(err) {
 	case mailer.Delivered:
 		out.Status, out.Code, out.Response, out.ProviderID = store.MessageSent, 250, res.Reply, res.ProviderID
+		out.Left = append(left, l.refused(ctx, m, res.Refused, "")...)
 		// Transactional mail is never held back by a relay's quota, but it
 		// counts towards it, so campaigns leave it room.
 		out.Count = []store.Counter{{Scope: relayScope(relay.ID), Window: day(l.s.now())}}
-	case mailer.HardBounce:
+	case mailer.HardBounce, mailer.Permanent:
 		out.Status, out.Response = store.MessageFailed, err.Error()
-		l.hardBounce(ctx, m, err.Error())
-	case mailer.Permanent:
-		out.Status, out.Response = store.MessageFailed, err.Error()
+		if len(res.Refused) == 0 && mailer.Classify(err) == mailer.HardBounce {
+			l.hardBounce(ctx, m.ID, to[0], err.Error())
+		}
+		// The message's own failure speaks for its first To.
+		out.Left = append(left, l.refused(ctx, m, res.Refused, m.ToEmail)...)
 	default:
 		return l.retry(ctx, m, out, err)
 	}
 	return out
 }
 
+// refused records the recipients a relay refused for good, but for skip:
+// each is left out as failed, and bounced when the relay said it does not
+// exist.
+func (l *Lane) refused(ctx context.Context, m store.Message, refused map[string]error, skip string) []store.LeftOut {
+	var out []store.LeftOut
+	for _, a := range slices.Sorted(maps.Keys(refused)) {
+		why := refused[a].Error()
+		if mailer.Classify(refused[a]) == mailer.HardBounce {
+			l.hardBounce(ctx, m.ID, a, why)
+		}
+		if a != skip {
+			out = append(out, store.LeftOut{Email: a, Status: store.MessageFailed, Why: why})
+		}
+	}
+	return out
+}
+
 // hardBounce marks a known contact bounced and suppresses the address; an
 // address that is no contact's only fails.
-func (l *Lane) hardBounce(ctx context.Context, m store.Message, answer string) {
+func (l *Lane) hardBounce(ctx context.Context, messageID int64, email, answer string) {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	c, err := l.s.st.ContactByEmail(bctx, m.ToEmail)
+	c, err := l.s.st.ContactByEmail(bctx, email)
 	if err == nil {
-		err = l.s.st.HardBounce(bctx, c.ID, m.ToEmail, answer)
+		err = l.s.st.HardBounce(bctx, c.ID, email, answer)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		l.s.log.Error("recording a hard bounce", "message", m.ID, "err", err)
+		l.s.log.Error("recording a hard bounce", "message", messageID, "err", err)
 	}
 }
 

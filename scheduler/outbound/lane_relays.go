@@ -38,9 +38,12 @@ func (s *Service) buildMessage(ctx context.Context, m store.Message, atts []stor
 		msg.HTML = t.HTML(msg.HTML)
 		msg.Text = t.Text(msg.Text)
 	}
-	if m.ReplyTo != "" {
-		msg.ReplyTo = &mail.Address{Address: m.ReplyTo}
+	if as, err := mail.ParseAddressList(m.ReplyTo); err == nil {
+		for _, a := range as {
+			msg.ReplyTo = append(msg.ReplyTo, *a)
+		}
 	}
+	msg.MoreTo, msg.Cc = mailAddresses(m.Recipients.To), mailAddresses(m.Recipients.Cc)
 	for _, h := range m.Headers {
 		msg.Headers = append(msg.Headers, mailer.Header{Name: h.Name, Value: h.Value})
 	}
@@ -50,10 +53,20 @@ func (s *Service) buildMessage(ctx context.Context, m store.Message, atts []stor
 	return msg.Bytes()
 }
 
-// deliver sends a message through its relay (or the first enabled one) and,
+// mailAddresses makes stored addresses ready for a header.
+func mailAddresses(as []store.Address) []mail.Address {
+	out := make([]mail.Address, len(as))
+	for i, a := range as {
+		out[i] = mail.Address{Name: a.Name, Address: a.Email}
+	}
+	return out
+}
+
+// deliver sends a message to the addresses to through its relay (or the
+// first enabled one) and,
 // when that relay is down, through each other enabled relay in turn; a
 // relay known not to answer is tried after the others.
-func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer.Result, store.Relay, error) {
+func (l *Lane) deliver(ctx context.Context, m store.Message, to []string, msg []byte) (mailer.Result, store.Relay, error) {
 	route, err := l.s.relays(ctx, m.RelayID)
 	if err != nil {
 		return mailer.Result{}, store.Relay{}, err
@@ -66,7 +79,7 @@ func (l *Lane) deliver(ctx context.Context, m store.Message, msg []byte) (mailer
 		if t, err = l.transport(ctx, r); err != nil {
 			err = &mailer.SendError{Stage: "connect", Temporary: true, Err: err}
 		} else {
-			res, err = t.Deliver(ctx, m.FromEmail, m.ToEmail, msg)
+			res, err = t.DeliverTo(ctx, m.FromEmail, to, msg)
 		}
 		if ctx.Err() != nil {
 			return res, r, err

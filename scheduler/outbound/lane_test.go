@@ -284,3 +284,134 @@ func TestLaneFallsOverFromADownRelay(t *testing.T) {
 		t.Errorf("delivered through the working relay: got %d, want 1", n)
 	}
 }
+
+// TestLaneSendsToSeveralRecipients sends one message to a list of To, Cc
+// and Bcc recipients: one delivery reaches every envelope recipient, the
+// headers name only To and Cc, a suppressed address is left out, and one
+// the relay refuses for good is recorded as failed and bounced while the
+// others get the message.
+func TestLaneSendsToSeveralRecipients(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
+		if to == "gone@example.com" || to == "stranger@example.com" || to == "nobody@example.com" {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	}})
+	st, l, _ := laneFixture(t, srv)
+	ctx := context.Background()
+	email := "gone@example.com"
+	gone, _, err := st.CreateContact(ctx, store.ContactInput{Email: &email, Source: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.AddSuppression(ctx, store.SuppressionInput{Kind: store.SuppressEmail, Value: "quiet@example.com", Reason: "asked to"}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, l)
+	m, _, err := l.s.Queue(ctx, MessageRequest{
+		To:      Addresses{"Ann Lee <Ann@Example.com>", "bob@example.com, gone@example.com"},
+		Cc:      Addresses{"Cy Müller <cy@example.com>", "ann@example.com"},
+		Bcc:     Addresses{"audit@shop.example", "quiet@example.com"},
+		ReplyTo: Addresses{"help@shop.example, Sales <sales@shop.example>"},
+		From:    "Shop <shop@shop.example>", Subject: new("Your order"), Text: new("It is on its way."),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Recipients{To: []store.Address{{Email: "bob@example.com"}, {Email: "gone@example.com"}},
+		Cc: []store.Address{{Name: "Cy Müller", Email: "cy@example.com"}}, Bcc: []store.Address{{Email: "audit@shop.example"}, {Email: "quiet@example.com"}}}
+	if m.ToEmail != "ann@example.com" || m.ToName != "Ann Lee" || fmt.Sprint(m.Recipients) != fmt.Sprint(want) {
+		t.Fatalf("stored: got %s %q %+v, want ann@example.com, Ann Lee and %+v", m.ToEmail, m.ToName, m.Recipients, want)
+	}
+	got := waitStatus(t, st, m.ID, store.MessageSent)
+	msgs := srv.Wait(1, 5*time.Second)
+	if len(msgs) != 1 {
+		t.Fatalf("delivered: got %d messages, want one", len(msgs))
+	}
+	if rcpt := strings.Join(msgs[0].To, " "); rcpt != "ann@example.com bob@example.com cy@example.com audit@shop.example" {
+		t.Errorf("envelope: got %s, want every recipient but the suppressed and the refused one", rcpt)
+	}
+	pm, err := mail.ReadMessage(bytes.NewReader(msgs[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"To": "Ann Lee <ann@example.com>, <bob@example.com>, <gone@example.com>",
+		"Cc": "Cy Müller <cy@example.com>", "Reply-To": "<help@shop.example>, Sales <sales@shop.example>", "Bcc": ""} {
+		var names []string
+		as, _ := pm.Header.AddressList(k)
+		for _, a := range as {
+			names = append(names, strings.TrimSpace(a.Name+" <"+a.Address+">"))
+		}
+		if got := strings.Join(names, ", "); got != want {
+			t.Errorf("%s: got %q, want %q", k, got, want)
+		}
+	}
+	if strings.Contains(string(msgs[0].Data), "audit@") || strings.Contains(string(msgs[0].Data), "quiet@") {
+		t.Errorf("a Bcc recipient shows in the message")
+	}
+	if h := history(t, st, m.ID); h != "queued sent suppressed failed" {
+		t.Errorf("history: got %q, want queued sent suppressed failed", h)
+	}
+	evs, _ := st.MessageEvents(ctx, m.ID)
+	if len(evs) == 4 && (!strings.HasPrefix(evs[2].Detail, "quiet@example.com: ") || !strings.HasPrefix(evs[3].Detail, "gone@example.com: ") || !strings.Contains(evs[3].Detail, "550")) {
+		t.Errorf("left out: got %q and %q, want the suppressed and the refused address with why", evs[2].Detail, evs[3].Detail)
+	}
+	if got.Attempts != 1 {
+		t.Errorf("attempts: got %d, want 1", got.Attempts)
+	}
+	if c, _ := st.Contact(ctx, gone.ID); c.Status != store.StatusBounced {
+		t.Errorf("the refused recipient's contact: got %s, want bounced", c.Status)
+	}
+
+	// Refused by every recipient, the message fails, and the history names
+	// each one beyond the first To.
+	m, _, err = l.s.Queue(ctx, MessageRequest{To: Addresses{"stranger@example.com"}, Cc: Addresses{"nobody@example.com"}, Bcc: Addresses{"quiet@example.com"},
+		Subject: new("Again"), Text: new("x"), From: "shop@shop.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = waitStatus(t, st, m.ID, store.MessageFailed)
+	if !strings.HasPrefix(got.LastResponse, "every recipient refused; ") || got.LastCode != 550 {
+		t.Errorf("all refused: got %d %q", got.LastCode, got.LastResponse)
+	}
+	if h := history(t, st, m.ID); h != "queued failed suppressed failed" {
+		t.Errorf("all refused: history %q, want queued failed suppressed failed", h)
+	}
+}
+
+// TestLaneRetriesAMessageOneRecipientCannotTakeYet keeps a message to
+// several whole: a recipient refused for now stops it before DATA, so
+// that the retry sends nobody a second copy.
+func TestLaneRetriesAMessageOneRecipientCannotTakeYet(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	full := true
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if to == "full@example.com" && full {
+			return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}
+		}
+		return nil
+	}})
+	st, l, _ := laneFixture(t, srv)
+	run(t, l)
+	m := queueMessage(t, st, "ann@example.com", func(in *store.NewMessage) {
+		in.Recipients.Cc = []store.Address{{Email: "full@example.com"}}
+	})
+	l.Wake()
+	if got := waitStatus(t, st, m.ID, store.MessageRetrying); !strings.HasPrefix(got.LastResponse, "full@example.com: ") {
+		t.Errorf("response: got %q, want it to name the recipient", got.LastResponse)
+	}
+	if n := srv.Count(); n != 0 {
+		t.Fatalf("delivered while a recipient could not take it: got %d, want 0", n)
+	}
+	mu.Lock()
+	full = false
+	mu.Unlock()
+	waitStatus(t, st, m.ID, store.MessageSent)
+	if msgs := srv.Messages(); len(msgs) != 1 || strings.Join(msgs[0].To, " ") != "ann@example.com full@example.com" {
+		t.Errorf("delivered: got %d messages, want one to both", len(msgs))
+	}
+}

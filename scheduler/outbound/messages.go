@@ -3,12 +3,14 @@ package outbound
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"mime"
 	"net/mail"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -23,15 +25,59 @@ const (
 	MaxAttachments     = 20
 	MaxAttachmentBytes = 10 << 20
 	MaxMessageHeaders  = 50
+	// MaxRecipients caps each of to, cc and bcc, and MaxAllRecipients them
+	// together.
+	MaxRecipients    = 50
+	MaxAllRecipients = 100
+	maxReplyTo       = 10
 )
+
+// Addresses is one address or a list of them: "ann@example.com", or
+// ["ann@example.com", "Bob Stone <bob@example.com>"]. An entry may itself
+// list addresses separated by commas.
+type Addresses []string
+
+// UnmarshalJSON takes a string, a list of strings or null.
+func (a *Addresses) UnmarshalJSON(b []byte) error {
+	var one *string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = nil
+		if one != nil && strings.TrimSpace(*one) != "" {
+			*a = Addresses{*one}
+		}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return &json.UnmarshalTypeError{Value: "value", Type: reflect.TypeFor[Addresses]()}
+	}
+	*a = many
+	return nil
+}
+
+// JSONKind names the JSON an Addresses takes, for error messages.
+func (Addresses) JSONKind() string { return "an address or a list of addresses" }
+
+// JSONSchema describes the JSON an Addresses takes.
+func (Addresses) JSONSchema() map[string]any {
+	return map[string]any{"anyOf": []any{
+		map[string]any{"type": "string"},
+		map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "maxItems": MaxRecipients},
+		map[string]any{"type": "null"},
+	}}
+}
 
 // MessageRequest asks for one transactional message: a template with data,
 // or a subject with html and/or text. It is the body of POST
 // /api/v1/messages.
 type MessageRequest struct {
-	To             string              `json:"to"`
+	// To, Cc and Bcc each take one address or a list; Bcc recipients get
+	// the message without appearing in it.
+	To             Addresses           `json:"to"`
+	Cc             Addresses           `json:"cc"`
+	Bcc            Addresses           `json:"bcc"`
 	From           string              `json:"from"`
-	ReplyTo        string              `json:"reply_to"`
+	ReplyTo        Addresses           `json:"reply_to"`
 	TemplateID     *int64              `json:"template_id"`
 	Subject        *string             `json:"subject"`
 	HTML           *string             `json:"html"`
@@ -160,6 +206,85 @@ func parseAddress(v string) (*mail.Address, string) {
 	return a, ""
 }
 
+// checkRecipients checks to, cc, bcc and reply_to and puts them on the
+// message: the first To is its to_email, the others are its Recipients.
+// An address named twice gets the message once, where it is first named.
+func checkRecipients(b MessageRequest, in *store.NewMessage, errs map[string]string) {
+	seen := map[string]bool{}
+	total := 0
+	for _, f := range []struct {
+		name  string
+		given Addresses
+		into  *[]store.Address
+	}{{"to", b.To, &in.Recipients.To}, {"cc", b.Cc, &in.Recipients.Cc}, {"bcc", b.Bcc, &in.Recipients.Bcc}} {
+		as := readAddresses(f.name, f.given, errs)
+		if len(as) > MaxRecipients {
+			errs[f.name] = fmt.Sprintf("Give at most %d addresses in %s.", MaxRecipients, f.name)
+			continue
+		}
+		for _, a := range as {
+			email := store.NormalizeEmail(a.Address)
+			if seen[email] {
+				continue
+			}
+			seen[email] = true
+			total++
+			if f.name == "to" && in.ToEmail == "" {
+				in.ToEmail, in.ToName = email, a.Name
+			} else {
+				*f.into = append(*f.into, store.Address{Name: a.Name, Email: email})
+			}
+		}
+	}
+	switch {
+	case total > MaxAllRecipients:
+		errs["to"] = fmt.Sprintf("A message goes to at most %d recipients across to, cc and bcc; this one names %d.", MaxAllRecipients, total)
+	case len(b.To) == 0 && errs["to"] == "":
+		errs["to"] = "Give the address to send to, like jane@example.com, or a list of them."
+	}
+	replyTo := readAddresses("reply_to", b.ReplyTo, errs)
+	if len(replyTo) > maxReplyTo {
+		errs["reply_to"] = fmt.Sprintf("Give at most %d reply-to addresses.", maxReplyTo)
+	}
+	parts := make([]string, len(replyTo))
+	for i, a := range replyTo {
+		if parts[i] = a.Address; a.Name != "" {
+			parts[i] = a.String()
+		}
+	}
+	in.ReplyTo = strings.Join(parts, ", ")
+}
+
+// readAddresses reads a field's addresses, each entry one or several
+// separated by commas, and names a bad entry by its place: "cc", or
+// "cc[2]" in a list.
+func readAddresses(field string, given Addresses, errs map[string]string) []*mail.Address {
+	var out []*mail.Address
+	for i, v := range given {
+		name := field
+		if len(given) > 1 {
+			name = fmt.Sprintf("%s[%d]", field, i)
+		}
+		if strings.TrimSpace(v) == "" {
+			errs[name] = "Give an address here, like jane@example.com, or leave the entry out."
+			continue
+		}
+		as, err := mail.ParseAddressList(strings.TrimSpace(v))
+		if err != nil {
+			errs[name] = "Give addresses like jane@example.com or Jane Doe <jane@example.com>, separated by commas."
+			continue
+		}
+		for _, a := range as {
+			if msg := store.CheckEmail(a.Address); msg != "" {
+				errs[name] = msg
+				break
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // newMessage checks a message request and resolves it into what the store
 // keeps: the sender, the content rendered from its template (so the lane
 // sends exactly what was checked here), the files decoded, and whether the
@@ -168,13 +293,7 @@ func (s *Service) newMessage(ctx context.Context, b MessageRequest) (store.NewMe
 	errs := map[string]string{}
 	in := store.NewMessage{Message: store.Message{IdempotencyKey: b.IdempotencyKey, Data: b.Data, Kind: store.MessageTransactional,
 		TrackOpens: b.TrackOpens, TrackClicks: b.TrackClicks}}
-	if strings.TrimSpace(b.To) == "" {
-		errs["to"] = "Give the address to send to, like jane@example.com."
-	} else if to, msg := parseAddress(b.To); msg != "" {
-		errs["to"] = msg
-	} else {
-		in.ToEmail, in.ToName = store.NormalizeEmail(to.Address), to.Name
-	}
+	checkRecipients(b, &in, errs)
 	g := s.general(ctx)
 	in.FromName, in.FromEmail = g.FromName, g.FromEmail
 	if strings.TrimSpace(b.From) != "" {
@@ -185,11 +304,6 @@ func (s *Service) newMessage(ctx context.Context, b MessageRequest) (store.NewMe
 		}
 	} else if in.FromEmail == "" {
 		errs["from"] = "Give a from address, here or as the default sender in Settings → General."
-	}
-	if in.ReplyTo = strings.TrimSpace(b.ReplyTo); in.ReplyTo != "" {
-		if msg := store.CheckEmail(in.ReplyTo); msg != "" {
-			errs["reply_to"] = msg
-		}
 	}
 	if len(b.IdempotencyKey) > 200 || strings.ContainsFunc(b.IdempotencyKey, unicode.IsControl) {
 		errs["idempotency_key"] = "Use one line of at most 200 characters, like order-1001-receipt."
@@ -226,20 +340,52 @@ func (s *Service) newMessage(ctx context.Context, b MessageRequest) (store.NewMe
 	return s.screen(ctx, in)
 }
 
-// screen marks a message that may not be sent, to a suppressed or blocked
-// address, as suppressed with the reason, unless it is essential.
+// screen marks a message that may go to none of its recipients, each
+// suppressed or blocked, as suppressed with the reasons, unless it is
+// essential. One that may go to some is queued; the others are left out
+// when it is sent.
 func (s *Service) screen(ctx context.Context, in store.NewMessage) (store.NewMessage, error) {
-	if in.Essential {
-		return in, nil
-	}
-	why, err := s.st.MessageBlock(ctx, in.ToEmail)
+	to, left, err := s.envelope(ctx, in.Message)
 	if err != nil {
 		return in, err
 	}
-	if why != "" {
-		in.Status, in.Reason = store.MessageSuppressed, "not sent: "+why
+	if len(to) == 0 {
+		in.Status, in.Reason = store.MessageSuppressed, notSent(left)
 	}
 	return in, nil
+}
+
+// envelope returns the addresses a message may be sent to now, and the
+// others with why not: every one for essential mail.
+func (s *Service) envelope(ctx context.Context, m store.Message) ([]string, []store.LeftOut, error) {
+	var to []string
+	var left []store.LeftOut
+	for _, a := range m.All() {
+		if !m.Essential {
+			why, err := s.st.MessageBlock(ctx, a)
+			if err != nil {
+				return nil, nil, err
+			}
+			if why != "" {
+				left = append(left, store.LeftOut{Email: a, Status: store.MessageSuppressed, Why: why})
+				continue
+			}
+		}
+		to = append(to, a)
+	}
+	return to, left, nil
+}
+
+// notSent says why a message went to none of its recipients.
+func notSent(left []store.LeftOut) string {
+	if len(left) == 1 {
+		return "not sent: " + left[0].Why
+	}
+	parts := make([]string, len(left))
+	for i, l := range left {
+		parts[i] = l.Email + ": " + l.Why
+	}
+	return "not sent to any recipient: " + strings.Join(parts, "; ")
 }
 
 // renderMessage renders a transactional template with the request's data

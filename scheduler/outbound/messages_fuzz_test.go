@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/mail"
 	"strings"
 	"testing"
 
@@ -35,6 +36,8 @@ func FuzzMessageRequest(f *testing.F) {
 		`{"to":"a@example.com","subject":"Hi\u202e","text":"x","attachments":[{"filename":"../x","content_base64":"!!"}]}`,
 		`{"to":"a@example.com","template_id":1,"subject":"x","data":{"k":[1,2,{"a":null}]}}`,
 		`{"to":"","subject":"","idempotency_key":"k\n"}`,
+		`{"to":["a@example.com","B <b@example.com>, c@example.com"],"cc":"d@example.com","bcc":["a@example.com",""],"reply_to":["r@x.example","=?utf-8?q?R=C3=A9?= <s@x.example>"],"subject":"Hi","text":"x"}`,
+		`{"to":null,"cc":7,"bcc":{"a":1},"subject":"Hi","text":"x"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -60,6 +63,21 @@ func FuzzMessageRequest(f *testing.F) {
 		}
 		if store.CheckEmail(in.ToEmail) != "" || store.CheckEmail(in.FromEmail) != "" {
 			t.Fatalf("%s: accepted to %q from %q", body, in.ToEmail, in.FromEmail)
+		}
+		all := in.All()
+		seen := map[string]bool{}
+		for _, a := range all {
+			if store.CheckEmail(a) != "" || seen[a] || a != store.NormalizeEmail(a) {
+				t.Fatalf("%s: accepted the recipient %q among %q", body, a, all)
+			}
+			seen[a] = true
+		}
+		r := in.Recipients
+		if len(all) > MaxAllRecipients || len(r.To)+1 > MaxRecipients || len(r.Cc) > MaxRecipients || len(r.Bcc) > MaxRecipients {
+			t.Fatalf("%s: accepted %d recipients", body, len(all))
+		}
+		if as, err := mail.ParseAddressList(in.ReplyTo); in.ReplyTo != "" && (err != nil || len(as) > maxReplyTo) {
+			t.Fatalf("%s: accepted the reply-to %q", body, in.ReplyTo)
 		}
 		if strings.ContainsAny(in.Subject, "\r\n\x00") || in.Subject == "" {
 			t.Fatalf("%s: accepted the subject %q", body, in.Subject)

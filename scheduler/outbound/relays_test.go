@@ -72,7 +72,7 @@ func TestFirstEnabledRelayIsTheSameForEveryKindOfMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, s.Lane())
-	if _, _, err := s.Queue(ctx, MessageRequest{To: "buyer@example.com", From: "shop@bakery.example", Subject: new("Receipt"), Text: new("Thanks.")}); err != nil {
+	if _, _, err := s.Queue(ctx, MessageRequest{To: Addresses{"buyer@example.com"}, From: "shop@bakery.example", Subject: new("Receipt"), Text: new("Thanks.")}); err != nil {
 		t.Fatal(err)
 	}
 	addOwner(t, st)
@@ -145,7 +145,7 @@ func TestDisabledRelayCarriesNothing(t *testing.T) {
 	if err := s.Send(ctx, x.ID); !errors.As(err, &ve) || !strings.Contains(ve.Fields["relay_id"], "is disabled") {
 		t.Errorf("sending through a disabled relay: got %v, want a refusal saying it is disabled", err)
 	}
-	_, _, err = s.Queue(ctx, MessageRequest{To: "a@example.com", From: "shop@bakery.example", Subject: new("Hi"), Text: new("Hi"), RelayID: &r.ID})
+	_, _, err = s.Queue(ctx, MessageRequest{To: Addresses{"a@example.com"}, From: "shop@bakery.example", Subject: new("Hi"), Text: new("Hi"), RelayID: &r.ID})
 	if !errors.As(err, &ve) || !strings.Contains(ve.Fields["relay_id"], "is disabled") {
 		t.Errorf("a message through a disabled relay: got %v, want a refusal saying it is disabled", err)
 	}

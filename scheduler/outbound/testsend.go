@@ -170,7 +170,7 @@ func (s *Service) TestCampaign(ctx context.Context, x store.Campaign, emails []s
 			Subject: "[TEST] " + r.Subject, Text: r.Text, HTML: r.HTML, ListName: content.ListName, ListID: content.ListID,
 			UnsubscribeURL: d.Links.Unsubscribe}
 		if content.ReplyTo != "" {
-			m.ReplyTo = &mail.Address{Address: content.ReplyTo}
+			m.ReplyTo = []mail.Address{{Address: content.ReplyTo}}
 		}
 		out = append(out, s.testOne(ctx, relay, content.FromEmail, addr, m.Bytes()))
 	}

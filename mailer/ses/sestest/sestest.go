@@ -153,6 +153,7 @@ type Email struct {
 	Subject     string `json:"subject"`
 	Destination struct {
 		To []string `json:"to"`
+		Cc []string `json:"cc"`
 	} `json:"destination"`
 	Body struct {
 		Text string `json:"text"`
