@@ -377,8 +377,8 @@ func orEmptyStrings(m map[string]string) map[string]string {
 // where adds f's search, category, tag and recipient to a WHERE clause.
 func (f MessageFilter) where(where string, args []any) (string, []any) {
 	if q := strings.TrimSpace(f.Q); q != "" {
-		where, args = where+` AND (to_email LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\')`,
-			append(args, likeEscape(q)+"%", "%"+likeEscape(q)+"%")
+		where, args = where+` AND (to_email LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\' OR `+recipientLike+`)`,
+			append(args, likeEscape(q)+"%", "%"+likeEscape(q)+"%", likeEscape(NormalizeEmail(q)))
 	}
 	if f.Category != "" {
 		where, args = where+` AND category = ?`, append(args, f.Category)
@@ -387,10 +387,15 @@ func (f MessageFilter) where(where string, args []any) (string, []any) {
 		where, args = where+` AND id IN (SELECT message_id FROM message_tags WHERE tag = ?)`, append(args, f.Tag)
 	}
 	if to := strings.TrimSpace(f.To); to != "" {
-		where, args = where+` AND to_email LIKE ? ESCAPE '\'`, append(args, likeEscape(NormalizeEmail(to))+"%")
+		to = likeEscape(NormalizeEmail(to))
+		where, args = where+` AND (to_email LIKE ? ESCAPE '\' OR `+recipientLike+`)`, append(args, to+"%", to)
 	}
 	return where, args
 }
+
+// recipientLike matches a message with a recipient beyond the first To
+// whose address starts with its argument, escaped for LIKE.
+const recipientLike = `(recipients != '{}' AND recipients LIKE '%"email":"' || ? || '%' ESCAPE '\')`
 
 // MessageStats counts the messages a filter matches: by status, by
 // category (with each one's statuses) and by day.

@@ -345,3 +345,47 @@ func TestMessageStatsDaysFollowSummerTime(t *testing.T) {
 		t.Fatalf("days: got %v, want %v", days, want)
 	}
 }
+
+// TestMessageFilterFindsEveryRecipient: the recipient filter and the search
+// find a message by any of its recipients, Cc and Bcc included, by the
+// start of the address.
+func TestMessageFilterFindsEveryRecipient(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := openTestStore(t)
+	several, _, err := s.CreateMessage(ctx, NewMessage{Message: Message{ToEmail: "ann@example.com", FromEmail: "s@example.com", Subject: "Order", Text: "x",
+		Recipients: Recipients{To: []Address{{Email: "bob@example.com"}}, Cc: []Address{{Name: "Cy", Email: "cy@example.com"}}, Bcc: []Address{{Email: "audit_1@shop.example"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	single, _, err := s.CreateMessage(ctx, NewMessage{Message: Message{ToEmail: "cyril@example.com", FromEmail: "s@example.com", Subject: "Other", Text: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		f    MessageFilter
+		want []int64
+	}{
+		{MessageFilter{To: "ann@"}, []int64{several.ID}},
+		{MessageFilter{To: "bob@example.com"}, []int64{several.ID}},
+		{MessageFilter{To: "CY"}, []int64{several.ID, single.ID}},
+		{MessageFilter{To: "audit_1"}, []int64{several.ID}},
+		{MessageFilter{To: "audit%"}, nil},
+		{MessageFilter{To: "example.com"}, nil},
+		{MessageFilter{Q: "audit"}, []int64{several.ID}},
+		{MessageFilter{Q: "Other"}, []int64{single.ID}},
+	} {
+		ms, _, err := s.Messages(ctx, c.f, 10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, m := range ms {
+			got = append(got, m.ID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%+v: got %v, want %v", c.f, got, c.want)
+		}
+	}
+}

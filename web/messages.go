@@ -79,7 +79,11 @@ func (s *Server) messagesPage(c *echo.Context, code int, p templates.MessagesPro
 	}
 	p.Shell, p.Status, p.Kind, p.Total, p.Page, p.Pages = s.shell(c, "campaigns", "Transactional"), f.Status, f.Kind, total, pageNo, (total+perPage-1)/perPage
 	for _, m := range ms {
-		p.Rows = append(p.Rows, templates.MessageRow{ID: m.ID, Kind: m.Kind, To: m.ToEmail, Subject: m.Subject, Category: m.Category, Tags: m.Tags,
+		to := m.ToEmail
+		if n := len(m.All()) - 1; n > 0 {
+			to += fmt.Sprintf(" and %d more", n)
+		}
+		p.Rows = append(p.Rows, templates.MessageRow{ID: m.ID, Kind: m.Kind, To: to, Subject: m.Subject, Category: m.Category, Tags: m.Tags,
 			Status: m.Status, CreatedAt: m.CreatedAt})
 	}
 	st, err := s.store.MessageStats(c.Request().Context(), f, s.location())

@@ -551,6 +551,9 @@ func TestSendMessageFromTheAdmin(t *testing.T) {
 	if !strings.Contains(page, "buyer@example.com, &#34;Second Buyer&#34; &lt;second@example.com&gt;") || !strings.Contains(page, "<dt>Bcc</dt><dd>records@bakery.test</dd>") {
 		t.Errorf("the message's page does not list its recipients")
 	}
+	if list := body(t, h.get("/messages")); !strings.Contains(list, "buyer@example.com and 2 more") {
+		t.Errorf("the log does not say the message has more recipients")
+	}
 }
 
 // TestMessageLabelsLogAndStats sends messages with a category, tags,
