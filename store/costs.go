@@ -95,7 +95,7 @@ FROM campaign_hours h JOIN campaigns c ON c.id = h.campaign_id WHERE h.campaign_
 	}
 	// Transactional mail counts in the month it was made, as the range
 	// chooses it: a delayed message is sent within 30 days of that.
-	rows, err = s.r.QueryContext(ctx, `SELECT category, coalesce(relay_id, 0), created_at / 3600 * 3600, count(*) FROM messages
+	rows, err = s.r.QueryContext(ctx, `SELECT category, coalesce(relay_id, 0), created_at / 3600 * 3600, sum(sent_to) FROM messages
 WHERE status = 'sent' AND created_at >= ? AND created_at < ? GROUP BY 1, 2, 3`, unix(from), unix(to))
 	if err != nil {
 		return Costs{}, fmt.Errorf("store: message costs: %w", err)

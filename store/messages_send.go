@@ -55,6 +55,9 @@ type MessageOutcome struct {
 	// Left are the recipients of a message to several that this attempt
 	// left out: suppressed ones, and ones the relay refused for good.
 	Left []LeftOut
+	// SentTo is how many recipients a sent message went to; each counts
+	// towards the relay's quota and its cost. 0 means 1.
+	SentTo int
 }
 
 // LeftOut is a recipient an attempt left out, with its status (suppressed
@@ -78,6 +81,7 @@ func (s *Store) RecordMessageOutcome(ctx context.Context, o MessageOutcome) erro
 	now := unix(s.now())
 	next := int64(0)
 	detail := o.Response
+	sentTo := max(o.SentTo, 1)
 	if o.Status == MessageRetrying {
 		// Rounded up: a retry is never due before its time.
 		next = unix(o.NextAttempt.Add(time.Second - time.Nanosecond))
@@ -86,8 +90,8 @@ func (s *Store) RecordMessageOutcome(ctx context.Context, o MessageOutcome) erro
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, attempts = attempts + ?, lease_until = NULL, last_code = ?, last_response = ?,
 	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
-	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, size = CASE WHEN ? > 0 THEN ? ELSE size END
-WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.Size, o.Size, o.ID)
+	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, size = CASE WHEN ? > 0 THEN ? ELSE size END, sent_to = ?
+WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.Size, o.Size, sentTo, o.ID)
 		if err != nil {
 			return err
 		}
@@ -100,7 +104,7 @@ ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + 1`, hourOf(time.Unix
 				return err
 			}
 			for _, c := range o.Count {
-				if _, err := tx.ExecContext(ctx, addUsageSQL, c.Scope, unix(c.Window), 1); err != nil {
+				if _, err := tx.ExecContext(ctx, addUsageSQL, c.Scope, unix(c.Window), sentTo); err != nil {
 					return err
 				}
 			}

@@ -105,10 +105,10 @@ func TestCosts(t *testing.T) {
 			args []any
 		}{
 			{`INSERT INTO campaign_hours (campaign_id, hour, sent) VALUES (?, ?, 10000), (?, ?, 1000)`, []any{spring.ID, hour, autumn.ID, hour}},
-			{`INSERT INTO messages (kind, to_email, from_email, subject, html, text, status, category, relay_id, created_at, updated_at, sent_at)
-VALUES ('transactional', 'a@example.com', 's@example.com', 'x', '', 'x', 'sent', 'billing', NULL, ?1, ?1, ?1),
-       ('transactional', 'b@example.com', 's@example.com', 'x', '', 'x', 'sent', 'billing', ?2, ?1, ?1, ?1),
-       ('transactional', 'c@example.com', 's@example.com', 'x', '', 'x', 'failed', 'billing', NULL, ?1, ?1, ?1)`, []any{now.Unix(), dear.ID}},
+			{`INSERT INTO messages (kind, to_email, from_email, subject, html, text, status, category, relay_id, created_at, updated_at, sent_at, sent_to)
+VALUES ('transactional', 'a@example.com', 's@example.com', 'x', '', 'x', 'sent', 'billing', NULL, ?1, ?1, ?1, 1),
+       ('transactional', 'b@example.com', 's@example.com', 'x', '', 'x', 'sent', 'billing', ?2, ?1, ?1, ?1, 3),
+       ('transactional', 'c@example.com', 's@example.com', 'x', '', 'x', 'failed', 'billing', NULL, ?1, ?1, ?1, 1)`, []any{now.Unix(), dear.ID}},
 		} {
 			if _, err := tx.Exec(q.sql, q.args...); err != nil {
 				return err
@@ -129,11 +129,12 @@ VALUES ('transactional', 'a@example.com', 's@example.com', 'x', '', 'x', 'sent',
 	if a, s := camps[0].(map[string]any), camps[1].(map[string]any); a["name"] != "Autumn" || a["cost"] != 2.0 || s["name"] != "Spring" || s["cost"] != 1.0 {
 		t.Errorf("by campaign: got %v", camps)
 	}
-	// Billing: one sent through the default (0.0001), one through Dear (0.002).
-	if b := d["by_category"].([]any)[0].(map[string]any); b["name"] != "billing" || b["sent"] != 2.0 || b["cost"] != 0.0021 {
+	// Billing: one sent through the default (0.0001), one to three
+	// recipients through Dear (3 × 0.002).
+	if b := d["by_category"].([]any)[0].(map[string]any); b["name"] != "billing" || b["sent"] != 4.0 || b["cost"] != 0.0061 {
 		t.Errorf("by category: got %v", d["by_category"])
 	}
-	if m := d["by_month"].([]any); len(m) != 1 || m[0].(map[string]any)["sent"] != 11002.0 {
+	if m := d["by_month"].([]any); len(m) != 1 || m[0].(map[string]any)["sent"] != 11004.0 {
 		t.Errorf("by month: got %v", m)
 	}
 	if code, out := h.api(key, http.MethodGet, "/api/v1/reports/costs?from=2026-05-01&to=2026-04-01", nil); code != http.StatusUnprocessableEntity {

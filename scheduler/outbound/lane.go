@@ -159,6 +159,7 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 	case mailer.Delivered:
 		out.Status, out.Code, out.Response, out.ProviderID = store.MessageSent, 250, res.Reply, res.ProviderID
 		out.Left = append(left, l.refused(ctx, m, res.Refused, "")...)
+		out.SentTo = len(to) - len(res.Refused)
 		// Transactional mail is never held back by a relay's quota, but it
 		// counts towards it, so campaigns leave it room.
 		out.Count = []store.Counter{{Scope: relayScope(relay.ID), Window: day(l.s.now())}}

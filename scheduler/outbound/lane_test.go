@@ -298,7 +298,7 @@ func TestLaneSendsToSeveralRecipients(t *testing.T) {
 		}
 		return nil
 	}})
-	st, l, _ := laneFixture(t, srv)
+	st, l, relay := laneFixture(t, srv)
 	ctx := context.Background()
 	email := "gone@example.com"
 	gone, _, err := st.CreateContact(ctx, store.ContactInput{Email: &email, Source: "test"}, false)
@@ -359,6 +359,9 @@ func TestLaneSendsToSeveralRecipients(t *testing.T) {
 	}
 	if got.Attempts != 1 {
 		t.Errorf("attempts: got %d, want 1", got.Attempts)
+	}
+	if r, _ := st.Relay(ctx, relay.ID); r.SentToday != 4 {
+		t.Errorf("the relay's count today: got %d, want the 4 recipients the relay took", r.SentToday)
 	}
 	if c, _ := st.Contact(ctx, gone.ID); c.Status != store.StatusBounced {
 		t.Errorf("the refused recipient's contact: got %s, want bounced", c.Status)
