@@ -104,14 +104,14 @@ func (m Message) Bytes() []byte {
 	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	header("Date", date.Format(time.RFC1123Z))
 	header("From", m.From.String())
-	header("To", addressList(append([]mail.Address{m.To}, m.MoreTo...)))
+	header("To", addressList("To", append([]mail.Address{m.To}, m.MoreTo...)))
 	if len(m.Cc) > 0 {
-		header("Cc", addressList(m.Cc))
+		header("Cc", addressList("Cc", m.Cc))
 	}
 	header("Subject", mime.QEncoding.Encode("utf-8", oneLine(m.Subject)))
 	header("Message-ID", "<"+id+">")
 	if len(m.ReplyTo) > 0 {
-		header("Reply-To", addressList(m.ReplyTo))
+		header("Reply-To", addressList("Reply-To", m.ReplyTo))
 	}
 	var unsub []string
 	if m.UnsubscribeURL != "" {
@@ -202,11 +202,25 @@ func randomMessageID(from string) string {
 	return fmt.Sprintf("%x.%d@%s", b, time.Now().UnixNano(), domainOf(from))
 }
 
-// addressList writes addresses for a header, separated by commas.
-func addressList(as []mail.Address) string {
-	parts := make([]string, len(as))
+// addressList writes addresses for the header name, separated by commas
+// and folded between them so that no line runs past 78 characters where
+// it can help it (RFC 5322, 2.1.1).
+func addressList(name string, as []mail.Address) string {
+	var b strings.Builder
+	line := len(name) + 2
 	for i, a := range as {
-		parts[i] = a.String()
+		s := a.String()
+		if i > 0 {
+			if line+2+len(s) > 78 {
+				b.WriteString(",\r\n ")
+				line = 1
+			} else {
+				b.WriteString(", ")
+				line += 2
+			}
+		}
+		b.WriteString(s)
+		line += len(s)
 	}
-	return strings.Join(parts, ", ")
+	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"flag"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -459,5 +460,32 @@ func TestMessageBytesNonASCIIFilenameEncodings(t *testing.T) {
 		if !strings.Contains(raw, want) {
 			t.Errorf("message: want %s in it:\n%s", want, raw)
 		}
+	}
+}
+
+// TestMessageBytesFoldsAddressLists writes fifty long To addresses folded
+// between them: no line runs past 78 characters, and every address reads
+// back.
+func TestMessageBytesFoldsAddressLists(t *testing.T) {
+	t.Parallel()
+	msg := testMessage()
+	for i := range 49 {
+		msg.MoreTo = append(msg.MoreTo, mail.Address{Name: fmt.Sprintf("Recipient Number %d", i), Address: fmt.Sprintf("recipient.number.%d@example.com", i)})
+	}
+	msg.Cc = []mail.Address{{Name: "Jürgen Groß", Address: "j@example.com"}, {Address: "k@example.com"}}
+	raw := msg.Bytes()
+	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	for _, line := range strings.Split(string(head), "\r\n") {
+		if len(line) > 78 && !strings.HasPrefix(line, "Content-") {
+			t.Errorf("a header line of %d characters: %q", len(line), line)
+		}
+	}
+	m := readMessage(t, raw)
+	to, err := m.Header.AddressList("To")
+	if err != nil || len(to) != 50 || to[49].Address != "recipient.number.48@example.com" || to[49].Name != "Recipient Number 48" {
+		t.Fatalf("To: got %d addresses, %v", len(to), err)
+	}
+	if cc, err := m.Header.AddressList("Cc"); err != nil || len(cc) != 2 || cc[0].Name != "Jürgen Groß" {
+		t.Errorf("Cc: got %v, %v", cc, err)
 	}
 }

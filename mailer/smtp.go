@@ -44,8 +44,23 @@ type Result struct {
 	// Empty for SMTP relays.
 	ProviderID string
 	// Refused are the recipients of a message to several that the relay
-	// refused for good while it took the message for the others.
-	Refused map[string]error
+	// refused for good while it took the message for the others, and
+	// Deferred those it could not take yet: they are to be tried again,
+	// alone, later.
+	Refused, Deferred map[string]error
+}
+
+// Note records a recipient's refusal in Refused or Deferred.
+func (r *Result) Note(to string, err error) {
+	var se *SendError
+	m := &r.Refused
+	if !errors.As(err, &se) || se.Temporary {
+		m = &r.Deferred
+	}
+	if *m == nil {
+		*m = map[string]error{}
+	}
+	(*m)[to] = err
 }
 
 // SendError explains why a relay refused or could not take a message.
@@ -189,38 +204,95 @@ func Send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
 	return res, err
 }
 
-// send runs one mail transaction. When before is not nil, the message is
-// handed over for good, with the final dot of DATA, only once before has
-// returned nil; an error from it abandons the message undelivered.
+// send runs one mail transaction, and for a message to several more as
+// long as the relay takes only so many recipients at a time. When before
+// is not nil, the message is handed over for good, with the final dot of
+// DATA, only once before has returned nil; an error from it abandons the
+// message undelivered.
+//
+// A recipient of a message to several whom the relay refuses is left out
+// of the transaction, in Result.Refused when for good and in
+// Result.Deferred when for now, and the others get the message. When it
+// takes none of them, send fails: for good only when every refusal was.
 func send(c *smtp.Client, from string, to []string, msg []byte, before func() error) (Result, error) {
+	res, err := transaction(c, from, to, msg, before)
+	// A relay that takes only so many recipients a message answers the
+	// rest 452 (RFC 5321, 4.5.3.1.10): they go in a further transaction
+	// straight away, as long as each one takes some.
+	for err == nil && len(res.Deferred) > 0 {
+		var more []string
+		for _, r := range to {
+			if tooManyRecipients(res.Deferred[r]) {
+				more = append(more, r)
+			}
+		}
+		if len(more) == 0 || len(more) == len(to) {
+			break
+		}
+		next, nerr := transaction(c, from, more, msg, nil)
+		if nerr != nil {
+			// This transaction took nobody: the rest wait for a retry,
+			// with the reason they got now.
+			c.Reset()
+			for _, r := range more {
+				if next.Refused[r] == nil {
+					res.Deferred[r] = nerr
+				}
+			}
+			for r, e := range next.Refused {
+				delete(res.Deferred, r)
+				res.Note(r, e)
+			}
+			break
+		}
+		for _, r := range more {
+			delete(res.Deferred, r)
+		}
+		for r, e := range next.Refused {
+			res.Note(r, e)
+		}
+		for r, e := range next.Deferred {
+			res.Note(r, e)
+		}
+		to = more
+	}
+	return res, err
+}
+
+// tooManyRecipients says whether a recipient was refused for now because
+// the message already had as many as the relay takes at once.
+func tooManyRecipients(err error) bool {
+	var se *SendError
+	return errors.As(err, &se) && se.Code == 452 &&
+		(se.Enhanced == "4.5.3" || strings.Contains(strings.ToLower(se.Err.Error()), "too many recipients"))
+}
+
+// transaction runs one: MAIL, a RCPT for each recipient, then DATA for
+// those taken.
+func transaction(c *smtp.Client, from string, to []string, msg []byte, before func() error) (Result, error) {
 	if err := c.Mail(from, nil); err != nil {
 		return Result{}, classify("mail", err)
 	}
-	// A recipient refused for good is left out and the others get the
-	// message; one refused for now fails the whole message before DATA, so
-	// that its retry sends nobody anything twice.
-	var refused map[string]error
-	var firstRefusal error
+	var res Result
+	var first error
 	for _, r := range to {
 		err := c.Rcpt(r, nil)
 		if err == nil {
 			continue
 		}
 		cerr := classify("rcpt", err)
-		var se *SendError
-		switch {
-		case len(to) == 1:
+		if len(to) == 1 {
 			return Result{}, cerr
-		case !errors.As(cerr, &se) || se.Temporary:
-			return Result{}, fmt.Errorf("%s: %w", r, cerr)
 		}
-		if refused == nil {
-			refused, firstRefusal = map[string]error{}, fmt.Errorf("every recipient refused; %s: %w", r, cerr)
+		res.Note(r, cerr)
+		if first == nil || Classify(first) != Temporary && Classify(cerr) == Temporary {
+			// A refusal for now outranks one for good: the message
+			// is then not failed.
+			first = fmt.Errorf("no recipient taken; %s: %w", r, cerr)
 		}
-		refused[r] = cerr
 	}
-	if len(refused) == len(to) {
-		return Result{Refused: refused}, firstRefusal
+	if len(res.Refused)+len(res.Deferred) == len(to) {
+		return res, first
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -241,7 +313,8 @@ func send(c *smtp.Client, from string, to []string, msg []byte, before func() er
 	if err != nil {
 		return Result{}, classify("data", err)
 	}
-	return Result{Reply: strings.TrimSpace("250 " + resp.StatusText), Refused: refused}, nil
+	res.Reply = strings.TrimSpace("250 " + resp.StatusText)
+	return res, nil
 }
 
 // SendOne connects to the relay, delivers one message and says goodbye.

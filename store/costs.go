@@ -94,9 +94,11 @@ FROM campaign_hours h JOIN campaigns c ON c.id = h.campaign_id WHERE h.campaign_
 		return Costs{}, err
 	}
 	// Transactional mail counts in the month it was made, as the range
-	// chooses it: a delayed message is sent within 30 days of that.
+	// chooses it: a delayed message is sent within 30 days of that. A
+	// message to several counts each recipient the relay took, even when
+	// others were never sent to (pending_to is set once some were).
 	rows, err = s.r.QueryContext(ctx, `SELECT category, coalesce(relay_id, 0), created_at / 3600 * 3600, sum(sent_to) FROM messages
-WHERE status = 'sent' AND created_at >= ? AND created_at < ? GROUP BY 1, 2, 3`, unix(from), unix(to))
+WHERE (status = 'sent' OR pending_to IS NOT NULL) AND created_at >= ? AND created_at < ? GROUP BY 1, 2, 3`, unix(from), unix(to))
 	if err != nil {
 		return Costs{}, fmt.Errorf("store: message costs: %w", err)
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -150,24 +149,30 @@ func (a *applier) feedback(f Feedback, softLimit int) error {
 
 // messageRecipient turns a message's target to the recipient a report
 // names, with their contact, when the message went to them as well as to
-// its first To; otherwise the target stays the first To.
+// its first To. A report on a message to several that names someone else,
+// as when a recipient's mail was forwarded, holds against no contact; on
+// a message to one it holds against that one.
 func (a *applier) messageRecipient(t target, email string) (target, error) {
 	email = NormalizeEmail(email)
 	if email == t.email {
 		return t, nil
 	}
-	var contact int64
-	err := a.tx.QueryRowContext(a.ctx, `SELECT coalesce((SELECT id FROM contacts WHERE email = ?1), 0) FROM messages m
-WHERE m.id = ?2 AND EXISTS (SELECT 1 FROM json_each(m.recipients, '$.to') WHERE value->>'email' = ?1
+	var contact sql.NullInt64
+	var several bool
+	err := a.tx.QueryRowContext(a.ctx, `SELECT m.recipients != '{}', CASE WHEN EXISTS (
+	SELECT 1 FROM json_each(m.recipients, '$.to') WHERE value->>'email' = ?1
 	UNION ALL SELECT 1 FROM json_each(m.recipients, '$.cc') WHERE value->>'email' = ?1
-	UNION ALL SELECT 1 FROM json_each(m.recipients, '$.bcc') WHERE value->>'email' = ?1)`, email, t.message).Scan(&contact)
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, nil
-	}
-	if err != nil {
+	UNION ALL SELECT 1 FROM json_each(m.recipients, '$.bcc') WHERE value->>'email' = ?1)
+	THEN coalesce((SELECT id FROM contacts WHERE email = ?1), 0) END
+FROM messages m WHERE m.id = ?2`, email, t.message).Scan(&several, &contact)
+	switch {
+	case err != nil:
 		return t, err
+	case contact.Valid:
+		t.contact, t.email = contact.Int64, email
+	case several:
+		t.contact, t.email = 0, email
 	}
-	t.contact, t.email = contact, email
 	return t, nil
 }
 

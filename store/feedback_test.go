@@ -263,8 +263,7 @@ func recordNow(t *testing.T, w *HitWriter, h Hit) error {
 
 // TestFeedbackOnAMessageToSeveral judges a report on a message sent to
 // several by the recipient it names: a bounce from the Cc suppresses that
-// contact, not the first To's, and a report naming an address the message
-// did not go to falls back on the first To.
+// contact, not the first To's.
 func TestFeedbackOnAMessageToSeveral(t *testing.T) {
 	t.Parallel()
 	s, _ := openTestStore(t)
@@ -293,7 +292,19 @@ func TestFeedbackOnAMessageToSeveral(t *testing.T) {
 	if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultComplaint, At: s.Now(), MessageID: m.ID, Recipient: "stranger@example.com", Key: "k2"}}, 0); err != nil {
 		t.Fatal(err)
 	}
+	if ann, _ = s.Contact(ctx, ids[0]); ann.Status != StatusActive {
+		t.Errorf("a report naming someone a message to several did not go to: ann is %s, want active", ann.Status)
+	}
+	// On a message to one, a report naming another address (a forward, an
+	// alias) holds against its recipient.
+	one, _, err := s.CreateMessage(ctx, NewMessage{Message: Message{ToEmail: "ann@example.com", FromEmail: "shop@example.com", Subject: "Receipt", Text: "Thanks"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordFeedback(ctx, []Feedback{{Kind: ResultComplaint, At: s.Now(), MessageID: one.ID, Recipient: "ann.alias@example.com", Key: "k3"}}, 0); err != nil {
+		t.Fatal(err)
+	}
 	if ann, _ = s.Contact(ctx, ids[0]); ann.Status != StatusComplained {
-		t.Errorf("a report naming someone the message did not go to: ann is %s, want complained (the first To)", ann.Status)
+		t.Errorf("a report on a message to one: ann is %s, want complained", ann.Status)
 	}
 }

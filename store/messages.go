@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Statuses of a transactional message.
@@ -85,8 +87,11 @@ type Message struct {
 	Size int
 	// Recipients are the others, beside ToEmail, the first To.
 	Recipients Recipients
-	Status     string
-	Attempts   int
+	// PendingTo, when not nil, are the recipients still to be sent to
+	// after an attempt sent the message to the others.
+	PendingTo []string
+	Status    string
+	Attempts  int
 	// NextAttempt is when a queued or retrying message is due.
 	NextAttempt  time.Time
 	LastCode     int
@@ -121,12 +126,12 @@ type NewMessage struct {
 
 const messageColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, html, text,
 data, headers, COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at,
-category, priority, tags, metadata, size, recipients`
+category, priority, tags, metadata, size, recipients, pending_to`
 
 // messageSummaryColumns are messageColumns without the bodies, for lists.
 const messageSummaryColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, '', '',
 '{}', '[]', COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at,
-category, priority, tags, metadata, size, recipients`
+category, priority, tags, metadata, size, recipients, pending_to`
 
 func scanMessage(row scanner) (Message, error) {
 	var m Message
@@ -134,10 +139,11 @@ func scanMessage(row scanner) (Message, error) {
 	var next, created, updated int64
 	var sent sql.NullInt64
 	var tags, metadata, recipients string
+	var pending sql.NullString
 	var priority int
 	err := row.Scan(&m.ID, &m.Kind, &m.IdempotencyKey, &m.ToEmail, &m.ToName, &m.FromName, &m.FromEmail, &m.ReplyTo, &m.TemplateID, &m.Subject,
 		&m.HTML, &m.Text, &data, &headers, &m.RelayID, &m.Essential, &m.TrackOpens, &m.TrackClicks, &m.Status, &m.Attempts, &next, &m.LastCode, &m.LastResponse,
-		&m.ProviderID, &created, &updated, &sent, &m.Category, &priority, &tags, &metadata, &m.Size, &recipients)
+		&m.ProviderID, &created, &updated, &sent, &m.Category, &priority, &tags, &metadata, &m.Size, &recipients, &pending)
 	m.Priority = Priorities[min(max(priority, 0), len(Priorities)-1)]
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound
@@ -159,6 +165,12 @@ func scanMessage(row scanner) (Message, error) {
 	}
 	if err := json.Unmarshal([]byte(recipients), &m.Recipients); err != nil {
 		return Message{}, fmt.Errorf("message %d recipients: %w", m.ID, err)
+	}
+	if pending.Valid {
+		m.PendingTo = []string{}
+		if err := json.Unmarshal([]byte(pending.String), &m.PendingTo); err != nil {
+			return Message{}, fmt.Errorf("message %d pending recipients: %w", m.ID, err)
+		}
 	}
 	m.NextAttempt, m.CreatedAt, m.UpdatedAt, m.SentAt = fromUnix(next), fromUnix(created), fromUnix(updated), fromNullUnix(sent)
 	return m, nil
@@ -378,7 +390,7 @@ func orEmptyStrings(m map[string]string) map[string]string {
 func (f MessageFilter) where(where string, args []any) (string, []any) {
 	if q := strings.TrimSpace(f.Q); q != "" {
 		where, args = where+` AND (to_email LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\' OR `+recipientLike+`)`,
-			append(args, likeEscape(q)+"%", "%"+likeEscape(q)+"%", likeEscape(NormalizeEmail(q)))
+			append(args, likeEscape(q)+"%", "%"+likeEscape(q)+"%", likeEscape(asInJSON(NormalizeEmail(q))))
 	}
 	if f.Category != "" {
 		where, args = where+` AND category = ?`, append(args, f.Category)
@@ -387,15 +399,22 @@ func (f MessageFilter) where(where string, args []any) (string, []any) {
 		where, args = where+` AND id IN (SELECT message_id FROM message_tags WHERE tag = ?)`, append(args, f.Tag)
 	}
 	if to := strings.TrimSpace(f.To); to != "" {
-		to = likeEscape(NormalizeEmail(to))
-		where, args = where+` AND (to_email LIKE ? ESCAPE '\' OR `+recipientLike+`)`, append(args, to+"%", to)
+		to = NormalizeEmail(to)
+		where, args = where+` AND (to_email LIKE ? ESCAPE '\' OR `+recipientLike+`)`, append(args, likeEscape(to)+"%", likeEscape(asInJSON(to)))
 	}
 	return where, args
 }
 
 // recipientLike matches a message with a recipient beyond the first To
-// whose address starts with its argument, escaped for LIKE.
+// whose address starts with its argument, written as in JSON and escaped
+// for LIKE.
 const recipientLike = `(recipients != '{}' AND recipients LIKE '%"email":"' || ? || '%' ESCAPE '\')`
+
+// asInJSON writes s as it stands inside a JSON string, where & is \u0026.
+func asInJSON(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
 
 // MessageStats counts the messages a filter matches: by status, by
 // category (with each one's statuses) and by day.
@@ -490,6 +509,18 @@ type Recipients struct {
 type Address struct {
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email"`
+}
+
+// String writes the address with its name as people read it, a name
+// beyond ASCII as written rather than encoded; net/mail reads it back.
+func (a Address) String() string {
+	if a.Name == "" {
+		return a.Email
+	}
+	if strings.ContainsFunc(a.Name, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(a.Name) + `" <` + a.Email + `>`
+	}
+	return (&mail.Address{Name: a.Name, Address: a.Email}).String()
 }
 
 // All lists every recipient's address, the first To included, for the

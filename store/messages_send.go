@@ -55,9 +55,16 @@ type MessageOutcome struct {
 	// Left are the recipients of a message to several that this attempt
 	// left out: suppressed ones, and ones the relay refused for good.
 	Left []LeftOut
-	// SentTo is how many recipients a sent message went to; each counts
-	// towards the relay's quota and its cost. 0 means 1.
-	SentTo int
+	// Delivered are the recipients the relay took in this attempt; each
+	// counts towards its quota and its cost. None, for a sent message,
+	// means its one recipient.
+	Delivered []string
+	// Pending, when not nil, replaces the recipients still to be sent to.
+	Pending []string
+	// PerRecipient, for a message to several, announces email.sent for each
+	// recipient delivered and email.failed for each refused, rather than
+	// one event for the message.
+	PerRecipient bool
 }
 
 // LeftOut is a recipient an attempt left out, with its status (suppressed
@@ -81,7 +88,14 @@ func (s *Store) RecordMessageOutcome(ctx context.Context, o MessageOutcome) erro
 	now := unix(s.now())
 	next := int64(0)
 	detail := o.Response
-	sentTo := max(o.SentTo, 1)
+	taken := len(o.Delivered)
+	if taken == 0 && o.Status == MessageSent {
+		taken = 1
+	}
+	var pending sql.NullString
+	if o.Pending != nil {
+		pending = sql.NullString{String: jsonText(o.Pending), Valid: true}
+	}
 	if o.Status == MessageRetrying {
 		// Rounded up: a retry is never due before its time.
 		next = unix(o.NextAttempt.Add(time.Second - time.Nanosecond))
@@ -90,8 +104,9 @@ func (s *Store) RecordMessageOutcome(ctx context.Context, o MessageOutcome) erro
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, attempts = attempts + ?, lease_until = NULL, last_code = ?, last_response = ?,
 	provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, next_attempt_at = ?, updated_at = ?,
-	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, size = CASE WHEN ? > 0 THEN ? ELSE size END, sent_to = ?
-WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.Size, o.Size, sentTo, o.ID)
+	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, size = CASE WHEN ? > 0 THEN ? ELSE size END,
+	sent_to = CASE WHEN pending_to IS NULL THEN ? ELSE sent_to + ? END, pending_to = coalesce(?, pending_to)
+WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.Size, o.Size, taken, taken, pending, o.ID)
 		if err != nil {
 			return err
 		}
@@ -103,8 +118,10 @@ WHERE id = ?`, o.Status, tried, o.Code, o.Response, o.ProviderID, o.ProviderID, 
 ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + 1`, hourOf(time.Unix(now, 0))); err != nil {
 				return err
 			}
+		}
+		if taken > 0 {
 			for _, c := range o.Count {
-				if _, err := tx.ExecContext(ctx, addUsageSQL, c.Scope, unix(c.Window), sentTo); err != nil {
+				if _, err := tx.ExecContext(ctx, addUsageSQL, c.Scope, unix(c.Window), taken); err != nil {
 					return err
 				}
 			}
@@ -116,13 +133,21 @@ ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + 1`, hourOf(time.Unix
 			if err := addMessageEvent(ctx, tx, o.ID, l.Status, l.Email+": "+l.Why, now); err != nil {
 				return err
 			}
-			if l.Status == MessageFailed {
+			if l.Status == MessageFailed && o.PerRecipient {
 				if err := s.emitMessageOutcome(ctx, tx, MessageOutcome{ID: o.ID, Status: l.Status, Response: l.Why}, l.Email, now); err != nil {
 					return err
 				}
 			}
 		}
-		return s.emitMessageOutcome(ctx, tx, o, "", now)
+		if !o.PerRecipient {
+			return s.emitMessageOutcome(ctx, tx, o, "", now)
+		}
+		for _, a := range o.Delivered {
+			if err := s.emitMessageOutcome(ctx, tx, MessageOutcome{ID: o.ID, Status: MessageSent, Code: o.Code, Response: o.Response}, a, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: record outcome of message %d: %w", o.ID, err)

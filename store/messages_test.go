@@ -354,7 +354,7 @@ func TestMessageFilterFindsEveryRecipient(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTestStore(t)
 	several, _, err := s.CreateMessage(ctx, NewMessage{Message: Message{ToEmail: "ann@example.com", FromEmail: "s@example.com", Subject: "Order", Text: "x",
-		Recipients: Recipients{To: []Address{{Email: "bob@example.com"}}, Cc: []Address{{Name: "Cy", Email: "cy@example.com"}}, Bcc: []Address{{Email: "audit_1@shop.example"}}}}})
+		Recipients: Recipients{To: []Address{{Email: "bob@example.com"}}, Cc: []Address{{Name: "Cy", Email: "cy@example.com"}}, Bcc: []Address{{Email: "audit_1@shop.example"}, {Email: "amp&co@shop.example"}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,6 +373,8 @@ func TestMessageFilterFindsEveryRecipient(t *testing.T) {
 		{MessageFilter{To: "audit%"}, nil},
 		{MessageFilter{To: "example.com"}, nil},
 		{MessageFilter{Q: "audit"}, []int64{several.ID}},
+		{MessageFilter{To: "amp&co@"}, []int64{several.ID}},
+		{MessageFilter{Q: "AMP&co@shop.example"}, []int64{several.ID}},
 		{MessageFilter{Q: "Other"}, []int64{single.ID}},
 	} {
 		ms, _, err := s.Messages(ctx, c.f, 10, 0)

@@ -158,8 +158,8 @@ func TestChangesEmitTheirEvents(t *testing.T) {
 }
 
 // TestMessageToSeveralEmitsPerRecipient: a message sent to several emits
-// email.sent for it, and email.failed for each recipient the relay
-// refused, naming that recipient.
+// email.sent for each recipient the relay took and email.failed for each
+// it refused, naming that recipient.
 func TestMessageToSeveralEmitsPerRecipient(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -174,6 +174,7 @@ func TestMessageToSeveralEmitsPerRecipient(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: m.ID, Status: MessageSent, Code: 250, Response: "250 ok",
+		PerRecipient: true, Delivered: []string{"ann@example.com"}, Pending: []string{},
 		Left: []LeftOut{{Email: "quiet@example.com", Status: MessageSuppressed, Why: "suppressed"}, {Email: "gone@example.com", Status: MessageFailed, Why: "rcpt: 550 5.1.1 no such user"}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -48,8 +48,11 @@ type messageJSON struct {
 	ID   int64  `json:"id"`
 	Kind string `json:"kind"`
 	// To is the first recipient; Recipients lists them all.
-	To             string            `json:"to"`
-	Recipients     recipientsJSON    `json:"recipients"`
+	To         string         `json:"to"`
+	Recipients recipientsJSON `json:"recipients"`
+	// Waiting are the recipients of a message to several still to be
+	// sent to, after an attempt sent it to the others.
+	Waiting        []string          `json:"waiting"`
 	From           string            `json:"from"`
 	ReplyTo        string            `json:"reply_to"`
 	Subject        string            `json:"subject"`
@@ -118,7 +121,7 @@ func toMessageJSON(m store.Message) messageJSON {
 		Subject: m.Subject, TemplateID: optID(m.TemplateID), RelayID: optID(m.RelayID), Essential: m.Essential, TrackOpens: m.TrackOpens, TrackClicks: m.TrackClicks, IdempotencyKey: m.IdempotencyKey,
 		Status: m.Status, Attempts: m.Attempts, LastCode: m.LastCode, LastResponse: m.LastResponse, ProviderID: m.ProviderID,
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, SentAt: optTime(m.SentAt),
-		Category: m.Category, Priority: m.Priority, Tags: orEmpty(m.Tags), Metadata: m.Metadata, Size: m.Size, Recipients: toRecipientsJSON(m)}
+		Category: m.Category, Priority: m.Priority, Tags: orEmpty(m.Tags), Metadata: m.Metadata, Size: m.Size, Recipients: toRecipientsJSON(m), Waiting: orEmpty(m.PendingTo)}
 	if j.Metadata == nil {
 		j.Metadata = map[string]string{}
 	}

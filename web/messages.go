@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v5"
 
@@ -21,18 +19,8 @@ import (
 	"herald/templates"
 )
 
-// addressOf writes an address with its name, as a header would, but with
-// a name beyond ASCII as it reads rather than encoded.
-func addressOf(name, email string) string {
-	if name == "" {
-		return email
-	}
-	if strings.ContainsFunc(name, func(r rune) bool { return r >= utf8.RuneSelf }) {
-		// Readable, where the header's form would be RFC 2047's =?utf-8?…
-		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `" <` + email + `>`
-	}
-	return (&mail.Address{Name: name, Address: email}).String()
-}
+// addressOf writes an address with its name, as people read it.
+func addressOf(name, email string) string { return store.Address{Name: name, Email: email}.String() }
 
 func (s *Server) messageList(c *echo.Context) error {
 	return s.messagesPage(c, http.StatusOK, templates.MessagesProps{})
@@ -200,6 +188,9 @@ func (s *Server) messageDetails(ctx context.Context, m store.Message) []template
 		if o.Value != "" {
 			d = append(d, o)
 		}
+	}
+	if len(m.PendingTo) > 0 {
+		d = append(d, templates.Option{Label: "Not yet sent to", Value: strings.Join(m.PendingTo, ", ")})
 	}
 	d = append(d, templates.Option{Label: "From", Value: addressOf(m.FromName, m.FromEmail)})
 	if m.ReplyTo != "" {

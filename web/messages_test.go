@@ -187,6 +187,16 @@ func TestAPIMessageFromATemplate(t *testing.T) {
 	if !strings.Contains(msg, "Subject: Order A-17") || !strings.Contains(msg, "Hello Jane, your total is") {
 		t.Errorf("delivered: want the template rendered with the data and the contact:\n%.800s", msg)
 	}
+	// To several, the one body shows nobody's own fields.
+	code, out = h.api(key, http.MethodPost, "/api/v1/messages", map[string]any{"to": "jane@example.com", "bcc": "stranger@example.com",
+		"template_id": receipt.ID, "data": map[string]any{"order_id": "A-18", "total": "€1"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("create to several: got %d %v", code, out)
+	}
+	waitMessage(t, h, key, audID(audData(t, out)), "sent")
+	if msg := string(sink.Messages()[1].Data); !strings.Contains(msg, "Hello , your total is") || strings.Contains(msg, "Jane") {
+		t.Errorf("delivered to several: want the template without the contact's fields:\n%.800s", msg)
+	}
 
 	campaignTpl := createTemplate(t, h, "Design", store.KindCampaign, "News", "Hello {{.Contact.FirstName}}", false)
 	for name, tc := range map[string]struct {
@@ -345,6 +355,11 @@ func TestAPIMessageValidation(t *testing.T) {
 		{"only cc", map[string]any{"cc": "a@example.com", "subject": "Hi", "text": "Hello"}, "to"},
 		{"bad reply-to in a list", ok(map[string]any{"reply_to": []string{"a@example.com", "nobody"}}), "reply_to[1]"},
 		{"11 reply-to", ok(map[string]any{"reply_to": addressList("r", 11)}), "reply_to"},
+		{"a group names nobody", ok(map[string]any{"to": "undisclosed-recipients:;"}), "to"},
+		{"a group in bcc", ok(map[string]any{"bcc": []string{"a@example.com", "friends:;"}}), "bcc[1]"},
+		{"a name with a right-to-left override", ok(map[string]any{"cc": "Bob\u202e <b@example.com>"}), "cc"},
+		{"a long name", ok(map[string]any{"cc": strings.Repeat("n", 201) + " <b@example.com>"}), "cc"},
+		{"too many in one entry", ok(map[string]any{"cc": strings.Join(addressList("c", 51), ", ")}), "cc"},
 		{"bad sender", ok(map[string]any{"from": "nobody"}), "from"},
 		{"bad reply-to", ok(map[string]any{"reply_to": "nobody"}), "reply_to"},
 		{"no subject", map[string]any{"to": "a@example.com", "text": "Hello"}, "subject"},
@@ -371,6 +386,15 @@ func TestAPIMessageValidation(t *testing.T) {
 	}
 	if code, out := h.api(key, http.MethodPost, "/api/v1/messages", ok(map[string]any{"attachment": "x"})); code != http.StatusBadRequest {
 		t.Errorf("unknown field: got %d %v, want 400", code, out)
+	}
+	// Thousands of bad entries get one short answer, not one per entry.
+	junk := make([]string, 5000)
+	for i := range junk {
+		junk[i] = "x"
+	}
+	code, out = h.api(key, http.MethodPost, "/api/v1/messages", ok(map[string]any{"bcc": junk}))
+	if _, f := audError(out); code != http.StatusUnprocessableEntity || len(f) != 1 || f["bcc"] == nil {
+		t.Errorf("5,000 bad entries: got %d with %d field errors, want 422 naming bcc alone", code, len(f))
 	}
 	code, out = h.api(key, http.MethodPost, "/api/v1/messages", ok(map[string]any{"to": 7}))
 	if _, f := audError(out); code != http.StatusBadRequest || f["to"] != "Must be an address or a list of addresses." {

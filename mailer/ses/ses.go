@@ -111,10 +111,10 @@ const maxDestinations = 50
 // DeliverTo sends one message to several recipients; the raw message's
 // headers say who is To and Cc, and the destinations list every envelope
 // recipient, Bcc included. SES takes 50 a call, so more go out in further
-// calls of the same message. Once the first call has gone, the message
-// cannot be offered again without repeating it, so a later call that
-// fails leaves its recipients in Refused; ProviderID is the first call's,
-// and SES reports on the others are matched by the Message-ID.
+// calls of the same message. Once the first call has gone, a later one
+// that fails leaves its recipients in Deferred (to be sent alone later)
+// or Refused; ProviderID is the first call's, and SES reports on the
+// others are matched by the Message-ID.
 func (c *Client) DeliverTo(ctx context.Context, from string, to []string, msg []byte) (mailer.Result, error) {
 	var res mailer.Result
 	for part := range slices.Chunk(to, maxDestinations) {
@@ -123,11 +123,8 @@ func (c *Client) DeliverTo(ctx context.Context, from string, to []string, msg []
 		case err != nil && res.ProviderID == "":
 			return mailer.Result{}, err
 		case err != nil:
-			if res.Refused == nil {
-				res.Refused = map[string]error{}
-			}
 			for _, a := range part {
-				res.Refused[a] = err
+				res.Note(a, err)
 			}
 		case res.ProviderID == "":
 			res.Reply, res.ProviderID = "SES message id "+id, id

@@ -210,13 +210,17 @@ func TestConfigValidate(t *testing.T) {
 func TestDeliverToMoreThanSESTakes(t *testing.T) {
 	isolateAWS(t)
 	var mu sync.Mutex
-	calls := 0
+	calls, throttle := 0, false
 	srv, received := fakeSES(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		calls++
 		n := calls
 		mu.Unlock()
-		if n > 1 {
+		switch {
+		case n > 1 && throttle:
+			sesError(429, "TooManyRequestsException", `{"message":"Maximum sending rate exceeded."}`)(w, r)
+			return
+		case n > 1:
 			sesError(400, "MessageRejected", `{"message":"Email address is not verified."}`)(w, r)
 			return
 		}
@@ -245,13 +249,22 @@ func TestDeliverToMoreThanSESTakes(t *testing.T) {
 		}
 		sizes = append(sizes, len(body.Destination.ToAddresses))
 	}
-	if fmt.Sprint(sizes) != "[50 10]" {
+	if fmt.Sprint(sizes[:2]) != "[50 10]" {
 		t.Errorf("calls: got destinations of %v, want [50 10]", sizes)
+	}
+
+	// A second call throttled leaves its recipients to be sent alone later.
+	mu.Lock()
+	calls, throttle = 0, true
+	mu.Unlock()
+	res, err = c.DeliverTo(context.Background(), testFrom, to, testMessage())
+	if err != nil || len(res.Deferred) != 10 || len(res.Refused) != 0 || mailer.Classify(res.Deferred["r55@example.net"]) != mailer.Temporary {
+		t.Errorf("throttled second call: got %d deferred, %d refused, %v; want 10 deferred", len(res.Deferred), len(res.Refused), err)
 	}
 
 	// When the first call fails, nobody has the message and it fails whole.
 	mu.Lock()
-	calls = 1
+	calls, throttle = 1, false
 	mu.Unlock()
 	if res, err := c.DeliverTo(context.Background(), testFrom, to[:3], testMessage()); err == nil || res.ProviderID != "" {
 		t.Errorf("first call refused: got %+v, %v; want an error", res, err)

@@ -37,6 +37,9 @@ type Options struct {
 	RejectRcpt func(to string) error
 	// Discard keeps no messages, only their count, for benchmarks.
 	Discard bool
+	// MaxRecipients, when set, is how many recipients a message may have;
+	// the server answers 452 4.5.3 to the rest.
+	MaxRecipients int
 }
 
 // Server is a recording SMTP server listening on 127.0.0.1.
@@ -136,6 +139,7 @@ func start(opts Options) (*Server, error) {
 	s.srv.ReadTimeout = 10 * time.Second
 	s.srv.WriteTimeout = 10 * time.Second
 	s.srv.MaxMessageBytes = 10 << 20
+	s.srv.MaxRecipients = opts.MaxRecipients
 	s.srv.AllowInsecureAuth = opts.TLS == nil
 	s.srv.TLSConfig = opts.TLS
 	raw, err := net.Listen("tcp", "127.0.0.1:0")

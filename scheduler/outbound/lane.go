@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -126,23 +127,33 @@ func (l *Lane) send(ctx context.Context, m store.Message) {
 // attempt builds and delivers a message and says what became of it; an
 // outcome without a status means it was cut short by stopping.
 func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcome {
-	out := store.MessageOutcome{ID: m.ID}
+	out := store.MessageOutcome{ID: m.ID, PerRecipient: len(m.All()) > 1}
+	recipients := m.All()
+	if m.PendingTo != nil {
+		recipients = m.PendingTo
+	}
 	// An address may have been suppressed since the message was queued.
-	to, left, err := l.s.envelope(ctx, m)
+	to, left, err := l.s.envelope(ctx, m, recipients)
 	if err != nil {
-		return l.retry(ctx, m, out, err)
+		return l.retry(ctx, m, out, recipients, err)
 	}
 	if len(to) == 0 {
+		if m.PendingTo != nil {
+			// The others have it; those still waiting may no longer be mailed.
+			out.Status, out.Code, out.Response, out.Left, out.Pending = store.MessageSent, 250, "sent to the others; "+notSent(left), left, []string{}
+			return out
+		}
 		out.Status, out.Response = store.MessageSuppressed, notSent(left)
 		return out
 	}
+	out.Left = left
 	atts, err := l.s.st.MessageAttachments(ctx, m.ID)
 	if err != nil {
-		return l.retry(ctx, m, out, err)
+		return l.retry(ctx, m, out, to, err)
 	}
 	msg, err := l.s.sign(ctx, m.FromEmail, l.s.buildMessage(ctx, m, atts, l.s.now()))
 	if err != nil {
-		return l.retry(ctx, m, out, fmt.Errorf("signing: %w", err))
+		return l.retry(ctx, m, out, to, fmt.Errorf("signing: %w", err))
 	}
 	out.Size = len(msg)
 	res, relay, err := l.deliver(ctx, m, to, msg)
@@ -152,43 +163,75 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 		if se.AccountRefused {
 			// The relay refuses everything until a person acts: not this
 			// message's fault, so it waits rather than fails.
-			return l.retry(ctx, m, out, err)
+			return l.retry(ctx, m, out, to, err)
 		}
 	}
 	switch mailer.Classify(err) {
 	case mailer.Delivered:
-		out.Status, out.Code, out.Response, out.ProviderID = store.MessageSent, 250, res.Reply, res.ProviderID
-		out.Left = append(left, l.refused(ctx, m, res.Refused, "")...)
-		out.SentTo = len(to) - len(res.Refused)
+		for _, a := range to {
+			if res.Refused[a] == nil && res.Deferred[a] == nil {
+				out.Delivered = append(out.Delivered, a)
+			}
+		}
+		out.Code, out.ProviderID = 250, res.ProviderID
+		out.Left = append(out.Left, l.refused(ctx, m, res.Refused)...)
 		// Transactional mail is never held back by a relay's quota, but it
 		// counts towards it, so campaigns leave it room.
 		out.Count = []store.Counter{{Scope: relayScope(relay.ID), Window: day(l.s.now())}}
+		if len(res.Deferred) > 0 {
+			// Those the relay could not take yet get it alone, later.
+			out.Pending = slices.Sorted(maps.Keys(res.Deferred))
+			return l.retry(ctx, m, out, out.Pending, fmt.Errorf("sent to %d; not yet to %s", len(out.Delivered), refusals(res.Deferred)))
+		}
+		out.Status, out.Response = store.MessageSent, res.Reply
+		if out.PerRecipient {
+			out.Pending = []string{}
+		}
 	case mailer.HardBounce, mailer.Permanent:
 		out.Status, out.Response = store.MessageFailed, err.Error()
-		if len(res.Refused) == 0 && mailer.Classify(err) == mailer.HardBounce {
-			l.hardBounce(ctx, m.ID, to[0], err.Error())
+		if len(res.Refused) == 0 {
+			// Refused as a whole, or its one recipient refused.
+			res.Refused = map[string]error{}
+			for _, a := range to {
+				res.Refused[a] = err
+			}
 		}
-		// The message's own failure speaks for its first To.
-		out.Left = append(left, l.refused(ctx, m, res.Refused, m.ToEmail)...)
+		failed := l.refused(ctx, m, res.Refused)
+		if out.PerRecipient {
+			out.Left = append(out.Left, failed...)
+		}
 	default:
-		return l.retry(ctx, m, out, err)
+		waiting := to
+		if out.PerRecipient && len(res.Refused) > 0 {
+			// Those refused for good are done with; the others wait.
+			out.Left = append(out.Left, l.refused(ctx, m, res.Refused)...)
+			out.Pending = slices.Sorted(maps.Keys(res.Deferred))
+			waiting = out.Pending
+		}
+		return l.retry(ctx, m, out, waiting, err)
 	}
 	return out
 }
 
-// refused records the recipients a relay refused for good, but for skip:
-// each is left out as failed, and bounced when the relay said it does not
-// exist.
-func (l *Lane) refused(ctx context.Context, m store.Message, refused map[string]error, skip string) []store.LeftOut {
+// refusals lists recipients with why the relay refused them.
+func refusals(refused map[string]error) string {
+	parts := make([]string, 0, len(refused))
+	for _, a := range slices.Sorted(maps.Keys(refused)) {
+		parts = append(parts, a+": "+refused[a].Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// refused records the recipients a relay refused for good: each is left
+// out as failed, and bounced when the relay said it does not exist.
+func (l *Lane) refused(ctx context.Context, m store.Message, refused map[string]error) []store.LeftOut {
 	var out []store.LeftOut
 	for _, a := range slices.Sorted(maps.Keys(refused)) {
 		why := refused[a].Error()
 		if mailer.Classify(refused[a]) == mailer.HardBounce {
 			l.hardBounce(ctx, m.ID, a, why)
 		}
-		if a != skip {
-			out = append(out, store.LeftOut{Email: a, Status: store.MessageFailed, Why: why})
-		}
+		out = append(out, store.LeftOut{Email: a, Status: store.MessageFailed, Why: why})
 	}
 	return out
 }
@@ -207,17 +250,24 @@ func (l *Lane) hardBounce(ctx context.Context, messageID int64, email, answer st
 	}
 }
 
-// retry schedules another attempt after a temporary failure, or gives up
-// by the one rule, retryAt.
-func (l *Lane) retry(ctx context.Context, m store.Message, out store.MessageOutcome, err error) store.MessageOutcome {
-	if ctx.Err() != nil {
-		// Stopping, which may itself be the failure: the next start tries again.
+// retry schedules another attempt for the recipients waiting after a
+// temporary failure, or gives up on them by the one rule, retryAt.
+func (l *Lane) retry(ctx context.Context, m store.Message, out store.MessageOutcome, waiting []string, err error) store.MessageOutcome {
+	if ctx.Err() != nil && len(out.Delivered) == 0 {
+		// Stopping, which may itself be the failure: the next start tries
+		// again. An attempt that sent to some is recorded all the same.
 		return store.MessageOutcome{}
 	}
 	out.Response = err.Error()
 	next, giveUp := retryAt(m.Attempts+1, l.s.firstRetry(l.s.general(ctx)), l.s.now())
 	if giveUp {
 		out.Status, out.Response = store.MessageFailed, gaveUp(err)
+		if out.PerRecipient {
+			for _, a := range waiting {
+				out.Left = append(out.Left, store.LeftOut{Email: a, Status: store.MessageFailed, Why: out.Response})
+			}
+			out.Pending = []string{}
+		}
 		return out
 	}
 	out.Status, out.NextAttempt = store.MessageRetrying, next

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -375,18 +376,18 @@ func TestLaneSendsToSeveralRecipients(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = waitStatus(t, st, m.ID, store.MessageFailed)
-	if !strings.HasPrefix(got.LastResponse, "every recipient refused; ") || got.LastCode != 550 {
+	if !strings.HasPrefix(got.LastResponse, "no recipient taken; ") || got.LastCode != 550 {
 		t.Errorf("all refused: got %d %q", got.LastCode, got.LastResponse)
 	}
-	if h := history(t, st, m.ID); h != "queued failed suppressed failed" {
-		t.Errorf("all refused: history %q, want queued failed suppressed failed", h)
+	if h := history(t, st, m.ID); h != "queued failed suppressed failed failed" {
+		t.Errorf("all refused: history %q, want the message and each refused recipient failed", h)
 	}
 }
 
-// TestLaneRetriesAMessageOneRecipientCannotTakeYet keeps a message to
-// several whole: a recipient refused for now stops it before DATA, so
-// that the retry sends nobody a second copy.
-func TestLaneRetriesAMessageOneRecipientCannotTakeYet(t *testing.T) {
+// TestLaneSendsLaterToARecipientWhoCannotTakeItYet: a recipient refused
+// for now does not hold the others back. They get the message at once, and
+// it goes to that recipient alone later, so nobody gets it twice.
+func TestLaneSendsLaterToARecipientWhoCannotTakeItYet(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	full := true
@@ -398,23 +399,67 @@ func TestLaneRetriesAMessageOneRecipientCannotTakeYet(t *testing.T) {
 		}
 		return nil
 	}})
-	st, l, _ := laneFixture(t, srv)
+	st, l, relay := laneFixture(t, srv)
+	ctx := context.Background()
 	run(t, l)
 	m := queueMessage(t, st, "ann@example.com", func(in *store.NewMessage) {
-		in.Recipients.Cc = []store.Address{{Email: "full@example.com"}}
+		in.Recipients.Cc = []store.Address{{Email: "full@example.com"}, {Email: "bob@example.com"}}
 	})
 	l.Wake()
-	if got := waitStatus(t, st, m.ID, store.MessageRetrying); !strings.HasPrefix(got.LastResponse, "full@example.com: ") {
-		t.Errorf("response: got %q, want it to name the recipient", got.LastResponse)
+	got := waitStatus(t, st, m.ID, store.MessageRetrying)
+	if !strings.HasPrefix(got.LastResponse, "sent to 2; not yet to full@example.com: ") || fmt.Sprint(got.PendingTo) != "[full@example.com]" {
+		t.Errorf("after the first attempt: got %q, pending %v", got.LastResponse, got.PendingTo)
 	}
-	if n := srv.Count(); n != 0 {
-		t.Fatalf("delivered while a recipient could not take it: got %d, want 0", n)
+	if msgs := srv.Wait(1, 5*time.Second); len(msgs) != 1 || strings.Join(msgs[0].To, " ") != "ann@example.com bob@example.com" {
+		t.Fatalf("first attempt: got %d messages, want one to ann and bob", len(msgs))
 	}
 	mu.Lock()
 	full = false
 	mu.Unlock()
-	waitStatus(t, st, m.ID, store.MessageSent)
-	if msgs := srv.Messages(); len(msgs) != 1 || strings.Join(msgs[0].To, " ") != "ann@example.com full@example.com" {
-		t.Errorf("delivered: got %d messages, want one to both", len(msgs))
+	got = waitStatus(t, st, m.ID, store.MessageSent)
+	msgs := srv.Messages()
+	if len(msgs) != 2 || strings.Join(msgs[1].To, " ") != "full@example.com" || messageID(t, msgs[0]) != messageID(t, msgs[1]) {
+		t.Fatalf("delivered: got %d messages, want the same message again to full@example.com alone", len(msgs))
+	}
+	if len(got.PendingTo) != 0 || got.Attempts != 2 {
+		t.Errorf("sent: pending %v after %d attempts", got.PendingTo, got.Attempts)
+	}
+	if r, _ := st.Relay(ctx, relay.ID); r.SentToday != 3 {
+		t.Errorf("the relay's count today: got %d, want 3", r.SentToday)
+	}
+}
+
+func messageID(t *testing.T, m smtptest.Message) string {
+	t.Helper()
+	pm, err := mail.ReadMessage(bytes.NewReader(m.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pm.Header.Get("Message-Id")
+}
+
+// TestLaneSendsToMoreRecipientsThanTheRelayTakesAtOnce: a relay that takes
+// 2 recipients a message answers 452 4.5.3 to the rest, which go in
+// further transactions of the same attempt.
+func TestLaneSendsToMoreRecipientsThanTheRelayTakesAtOnce(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{MaxRecipients: 2})
+	st, l, _ := laneFixture(t, srv)
+	run(t, l)
+	m := queueMessage(t, st, "r0@example.com", func(in *store.NewMessage) {
+		for i := 1; i < 5; i++ {
+			in.Recipients.Bcc = append(in.Recipients.Bcc, store.Address{Email: fmt.Sprintf("r%d@example.com", i)})
+		}
+	})
+	l.Wake()
+	if got := waitStatus(t, st, m.ID, store.MessageSent); got.Attempts != 1 {
+		t.Errorf("attempts: got %d, want 1", got.Attempts)
+	}
+	var got []string
+	for _, msg := range srv.Messages() {
+		got = append(got, strings.Join(msg.To, " "))
+	}
+	if want := []string{"r0@example.com r1@example.com", "r2@example.com r3@example.com", "r4@example.com"}; !slices.Equal(got, want) {
+		t.Errorf("transactions: got %q, want %q", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -62,7 +63,7 @@ func (Addresses) JSONKind() string { return "an address or a list of addresses" 
 func (Addresses) JSONSchema() map[string]any {
 	return map[string]any{"anyOf": []any{
 		map[string]any{"type": "string"},
-		map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "maxItems": MaxRecipients},
+		map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
 		map[string]any{"type": "null"},
 	}}
 }
@@ -217,12 +218,7 @@ func checkRecipients(b MessageRequest, in *store.NewMessage, errs map[string]str
 		given Addresses
 		into  *[]store.Address
 	}{{"to", b.To, &in.Recipients.To}, {"cc", b.Cc, &in.Recipients.Cc}, {"bcc", b.Bcc, &in.Recipients.Bcc}} {
-		as := readAddresses(f.name, f.given, errs)
-		if len(as) > MaxRecipients {
-			errs[f.name] = fmt.Sprintf("Give at most %d addresses in %s.", MaxRecipients, f.name)
-			continue
-		}
-		for _, a := range as {
+		for _, a := range readAddresses(f.name, f.given, MaxRecipients, errs) {
 			email := store.NormalizeEmail(a.Address)
 			if seen[email] {
 				continue
@@ -239,47 +235,57 @@ func checkRecipients(b MessageRequest, in *store.NewMessage, errs map[string]str
 	switch {
 	case total > MaxAllRecipients:
 		errs["to"] = fmt.Sprintf("A message goes to at most %d recipients across to, cc and bcc; this one names %d.", MaxAllRecipients, total)
-	case len(b.To) == 0 && errs["to"] == "":
+	case in.ToEmail == "" && errs["to"] == "":
 		errs["to"] = "Give the address to send to, like jane@example.com, or a list of them."
 	}
-	replyTo := readAddresses("reply_to", b.ReplyTo, errs)
-	if len(replyTo) > maxReplyTo {
-		errs["reply_to"] = fmt.Sprintf("Give at most %d reply-to addresses.", maxReplyTo)
-	}
-	parts := make([]string, len(replyTo))
-	for i, a := range replyTo {
-		if parts[i] = a.Address; a.Name != "" {
-			parts[i] = a.String()
+	var replyTo []string
+	seen = map[string]bool{}
+	for _, a := range readAddresses("reply_to", b.ReplyTo, maxReplyTo, errs) {
+		if email := store.NormalizeEmail(a.Address); !seen[email] {
+			seen[email] = true
+			replyTo = append(replyTo, store.Address{Name: a.Name, Email: a.Address}.String())
 		}
 	}
-	in.ReplyTo = strings.Join(parts, ", ")
+	in.ReplyTo = strings.Join(replyTo, ", ")
 }
 
-// readAddresses reads a field's addresses, each entry one or several
-// separated by commas, and names a bad entry by its place: "cc", or
-// "cc[2]" in a list.
-func readAddresses(field string, given Addresses, errs map[string]string) []*mail.Address {
+// maxDisplayName bounds the name beside an address.
+const maxDisplayName = 200
+
+// readAddresses reads a field's addresses, at most max, each entry one or
+// several separated by commas, and names a bad entry by its place: "cc",
+// or "cc[2]" in a list. Past max it reads no further.
+func readAddresses(field string, given Addresses, max int, errs map[string]string) []*mail.Address {
+	tooMany := fmt.Sprintf("Give at most %d addresses in %s.", max, field)
+	if len(given) > max {
+		errs[field] = tooMany
+		return nil
+	}
 	var out []*mail.Address
 	for i, v := range given {
 		name := field
 		if len(given) > 1 {
 			name = fmt.Sprintf("%s[%d]", field, i)
 		}
-		if strings.TrimSpace(v) == "" {
-			errs[name] = "Give an address here, like jane@example.com, or leave the entry out."
-			continue
-		}
 		as, err := mail.ParseAddressList(strings.TrimSpace(v))
-		if err != nil {
+		switch {
+		case strings.TrimSpace(v) == "":
+			errs[name] = "Give an address here, like jane@example.com, or leave the entry out."
+		case err != nil:
 			errs[name] = "Give addresses like jane@example.com or Jane Doe <jane@example.com>, separated by commas."
-			continue
+		case len(as) == 0:
+			errs[name] = "Give an address here, like jane@example.com: a group such as undisclosed-recipients:; names nobody."
 		}
 		for _, a := range as {
-			if msg := store.CheckEmail(a.Address); msg != "" {
+			if msg := cmp.Or(store.CheckEmail(a.Address), store.CheckLine(a.Name, maxDisplayName)); msg != "" {
 				errs[name] = msg
 				break
 			}
 			out = append(out, a)
+		}
+		if len(out) > max {
+			errs[field] = tooMany
+			return nil
 		}
 	}
 	return out
@@ -345,7 +351,7 @@ func (s *Service) newMessage(ctx context.Context, b MessageRequest) (store.NewMe
 // essential. One that may go to some is queued; the others are left out
 // when it is sent.
 func (s *Service) screen(ctx context.Context, in store.NewMessage) (store.NewMessage, error) {
-	to, left, err := s.envelope(ctx, in.Message)
+	to, left, err := s.envelope(ctx, in.Message, in.All())
 	if err != nil {
 		return in, err
 	}
@@ -355,12 +361,12 @@ func (s *Service) screen(ctx context.Context, in store.NewMessage) (store.NewMes
 	return in, nil
 }
 
-// envelope returns the addresses a message may be sent to now, and the
-// others with why not: every one for essential mail.
-func (s *Service) envelope(ctx context.Context, m store.Message) ([]string, []store.LeftOut, error) {
+// envelope returns the recipients of a message that may be sent to now,
+// and the others with why not: every one for essential mail.
+func (s *Service) envelope(ctx context.Context, m store.Message, recipients []string) ([]string, []store.LeftOut, error) {
 	var to []string
 	var left []store.LeftOut
-	for _, a := range m.All() {
+	for _, a := range recipients {
 		if !m.Essential {
 			why, err := s.st.MessageBlock(ctx, a)
 			if err != nil {
@@ -390,7 +396,8 @@ func notSent(left []store.LeftOut) string {
 
 // renderMessage renders a transactional template with the request's data
 // for its recipient, through the same compile and render path as previews:
-// a known contact sees their own fields and links.
+// a known contact sees their own fields and links, unless the message goes
+// to several people.
 func (s *Service) renderMessage(ctx context.Context, id int64, in *store.NewMessage, errs map[string]string) error {
 	t, err := s.st.Template(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -409,7 +416,12 @@ func (s *Service) renderMessage(ctx context.Context, id int64, in *store.NewMess
 		return nil
 	}
 	d := mailer.Data{Contact: mailer.ContactData{Email: in.ToEmail}, Data: in.Data, Org: s.Org(ctx)}
-	c, err := s.st.ContactByEmail(ctx, in.ToEmail)
+	// One body goes to every recipient of a message to several: none of
+	// them sees a contact's own fields or links.
+	c, err := store.Contact{}, store.ErrNotFound
+	if len(in.All()) == 1 {
+		c, err = s.st.ContactByEmail(ctx, in.ToEmail)
+	}
 	switch {
 	case err == nil:
 		if d, err = s.RenderData(ctx, c.ID, in.Data, t.ID); err != nil {
