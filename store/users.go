@@ -263,3 +263,124 @@ func (s *Store) UserEmails(ctx context.Context) ([]string, error) {
 		return e, err
 	}, `SELECT email FROM users ORDER BY id`)
 }
+
+// Users lists every user, oldest first.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	return queryAll(ctx, s, "users", func(row scanner) (User, error) { return scanUser(row) }, `SELECT `+userColumns+` FROM users ORDER BY id`)
+}
+
+// User returns the user with the given id.
+func (s *Store) User(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// UserChange changes a user; a nil field stays as it is.
+type UserChange struct {
+	Name, Role, Password *string
+}
+
+// UpdateUser changes a user's name, role or password. A new password signs
+// the user out everywhere. Herald keeps at least one owner.
+func (s *Store) UpdateUser(ctx context.Context, id int64, ch UserChange) (User, error) {
+	errs := map[string]string{}
+	if ch.Name != nil {
+		*ch.Name = strings.TrimSpace(*ch.Name)
+		if msg := CheckLine(*ch.Name, 200); msg != "" {
+			errs["name"] = msg
+		}
+	}
+	if ch.Role != nil && *ch.Role != RoleOwner && *ch.Role != RoleAdmin {
+		errs["role"] = "Role must be owner or admin."
+	}
+	var hash string
+	if ch.Password != nil {
+		if msg := checkPassword(*ch.Password); msg != "" {
+			errs["password"] = msg
+		} else if h, err := HashPassword(*ch.Password); err != nil {
+			return User{}, err
+		} else {
+			hash = h
+		}
+	}
+	if len(errs) > 0 {
+		return User{}, &ValidationError{Fields: errs}
+	}
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		u, err := userIn(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if ch.Role != nil && *ch.Role != RoleOwner {
+			if err := keepAnOwner(ctx, tx, u, "make another user an owner before this one stops being one"); err != nil {
+				return err
+			}
+		}
+		now := unix(s.now())
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET name = coalesce(?, name), role = coalesce(?, role),
+	password_hash = coalesce(nullif(?, ''), password_hash), updated_at = ? WHERE id = ?`, ch.Name, ch.Role, hash, now, id); err != nil {
+			return err
+		}
+		if hash != "" {
+			_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id)
+		}
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("store: update user %d: %w", id, err)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return s.User(ctx, id)
+}
+
+// DeleteUser removes a user and signs them out; Herald keeps at least one
+// owner.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		u, err := userIn(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := keepAnOwner(ctx, tx, u, "make another user an owner before removing this one"); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: delete user %d: %w", id, err)
+	}
+	return err
+}
+
+// userIn reads a user inside a transaction.
+func userIn(ctx context.Context, tx *sql.Tx, id int64) (User, error) {
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	return u, err
+}
+
+// keepAnOwner refuses to take away u, when u is the only owner.
+func keepAnOwner(ctx context.Context, tx *sql.Tx, u User, what string) error {
+	if u.Role != RoleOwner {
+		return nil
+	}
+	var owners int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'owner'`).Scan(&owners); err != nil {
+		return err
+	}
+	if owners <= 1 {
+		return conflict("%s is the only owner, and Herald needs one: %s", u.Email, what)
+	}
+	return nil
+}

@@ -335,3 +335,56 @@ func TestSetPasswordErrors(t *testing.T) {
 		t.Errorf("SetPassword for missing user: got %v, want %v", err, ErrNotFound)
 	}
 }
+
+// TestUsersKeepAnOwner changes and removes users: a new password signs the
+// user out, and the only owner can neither stop being one nor be removed.
+func TestUsersKeepAnOwner(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	owner, err := s.CreateUser(ctx, NewUser{Email: "owner@example.com", Name: "Olga", Role: RoleOwner, Password: "a long enough password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := s.CreateUser(ctx, NewUser{Email: "admin@example.com", Name: "Adam", Role: RoleAdmin, Password: "a long enough password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := s.CreateSession(ctx, admin.ID, "127.0.0.1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, pw := "Adam Smith", "another long password"
+	u, err := s.UpdateUser(ctx, admin.ID, UserChange{Name: &name, Password: &pw})
+	if err != nil || u.Name != "Adam Smith" || u.Role != RoleAdmin || !CheckPassword(u.PasswordHash, pw) {
+		t.Fatalf("update: got %+v, %v", u, err)
+	}
+	if _, err := s.SessionByToken(ctx, token); err == nil {
+		t.Error("a new password left the user's session signed in")
+	}
+	short, bad := "short", "root"
+	var ve *ValidationError
+	if _, err := s.UpdateUser(ctx, admin.ID, UserChange{Password: &short, Role: &bad}); !errors.As(err, &ve) || ve.Fields["password"] == "" || ve.Fields["role"] == "" {
+		t.Errorf("bad change: got %v, want password and role named", err)
+	}
+	demote := RoleAdmin
+	if _, err := s.UpdateUser(ctx, owner.ID, UserChange{Role: &demote}); !errors.Is(err, ErrConflict) {
+		t.Errorf("the only owner made an admin: got %v, want a conflict", err)
+	}
+	if err := s.DeleteUser(ctx, owner.ID); !errors.Is(err, ErrConflict) {
+		t.Errorf("the only owner removed: got %v, want a conflict", err)
+	}
+	promote := RoleOwner
+	if _, err := s.UpdateUser(ctx, admin.ID, UserChange{Role: &promote}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, owner.ID); err != nil {
+		t.Errorf("an owner removed while another remains: %v", err)
+	}
+	if users, _ := s.Users(ctx); len(users) != 1 || users[0].ID != admin.ID {
+		t.Errorf("users: got %+v", users)
+	}
+	if err := s.DeleteUser(ctx, 999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a missing user: got %v", err)
+	}
+}

@@ -8,6 +8,7 @@ var settingsTabs = []struct{ Key, Label, Path string }{
 	{"emails", "Subscription emails", "/settings/emails"},
 	{"bounces", "Bounces & webhooks", "/settings/bounces"},
 	{"webhooks", "Webhooks", "/settings/webhooks"},
+	{"users", "Users", "/settings/users"},
 	{"api-keys", "API keys", "/settings/api-keys"},
 	{"api", "API reference", "/settings/api"},
 	{"jobs", "Jobs", "/settings/jobs"},
