@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -50,11 +51,12 @@ type Result struct {
 	Refused, Deferred map[string]error
 }
 
-// Note records a recipient's refusal in Refused or Deferred.
+// Note records a recipient's refusal in Refused or, when it is for now or
+// the relay refuses the account rather than the recipient, Deferred.
 func (r *Result) Note(to string, err error) {
 	var se *SendError
 	m := &r.Refused
-	if !errors.As(err, &se) || se.Temporary {
+	if !errors.As(err, &se) || se.Temporary || se.AccountRefused {
 		m = &r.Deferred
 	}
 	if *m == nil {
@@ -231,17 +233,12 @@ func send(c *smtp.Client, from string, to []string, msg []byte, before func() er
 		}
 		next, nerr := transaction(c, from, more, msg, nil)
 		if nerr != nil {
-			// This transaction took nobody: the rest wait for a retry,
-			// with the reason they got now.
+			// This transaction took nobody: each is refused, for good or
+			// for now, with its own answer or the transaction's.
 			c.Reset()
 			for _, r := range more {
-				if next.Refused[r] == nil {
-					res.Deferred[r] = nerr
-				}
-			}
-			for r, e := range next.Refused {
 				delete(res.Deferred, r)
-				res.Note(r, e)
+				res.Note(r, cmp.Or(next.Refused[r], next.Deferred[r], nerr))
 			}
 			break
 		}

@@ -88,10 +88,12 @@ type Message struct {
 	// Recipients are the others, beside ToEmail, the first To.
 	Recipients Recipients
 	// PendingTo, when not nil, are the recipients still to be sent to
-	// after an attempt sent the message to the others.
+	// after an attempt sent the message to the others or refused some.
 	PendingTo []string
-	Status    string
-	Attempts  int
+	// SentTo is how many recipients the relay has taken the message for.
+	SentTo   int
+	Status   string
+	Attempts int
 	// NextAttempt is when a queued or retrying message is due.
 	NextAttempt  time.Time
 	LastCode     int
@@ -126,12 +128,12 @@ type NewMessage struct {
 
 const messageColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, html, text,
 data, headers, COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at,
-category, priority, tags, metadata, size, recipients, pending_to`
+category, priority, tags, metadata, size, recipients, pending_to, sent_to`
 
 // messageSummaryColumns are messageColumns without the bodies, for lists.
 const messageSummaryColumns = `id, kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, COALESCE(template_id, 0), subject, '', '',
 '{}', '[]', COALESCE(relay_id, 0), essential, track_opens, track_clicks, status, attempts, next_attempt_at, last_code, last_response, provider_id, created_at, updated_at, sent_at,
-category, priority, tags, metadata, size, recipients, pending_to`
+category, priority, tags, metadata, size, recipients, pending_to, sent_to`
 
 func scanMessage(row scanner) (Message, error) {
 	var m Message
@@ -143,7 +145,7 @@ func scanMessage(row scanner) (Message, error) {
 	var priority int
 	err := row.Scan(&m.ID, &m.Kind, &m.IdempotencyKey, &m.ToEmail, &m.ToName, &m.FromName, &m.FromEmail, &m.ReplyTo, &m.TemplateID, &m.Subject,
 		&m.HTML, &m.Text, &data, &headers, &m.RelayID, &m.Essential, &m.TrackOpens, &m.TrackClicks, &m.Status, &m.Attempts, &next, &m.LastCode, &m.LastResponse,
-		&m.ProviderID, &created, &updated, &sent, &m.Category, &priority, &tags, &metadata, &m.Size, &recipients, &pending)
+		&m.ProviderID, &created, &updated, &sent, &m.Category, &priority, &tags, &metadata, &m.Size, &recipients, &pending, &m.SentTo)
 	m.Priority = Priorities[min(max(priority, 0), len(Priorities)-1)]
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound

@@ -56,9 +56,11 @@ type MessageOutcome struct {
 	// left out: suppressed ones, and ones the relay refused for good.
 	Left []LeftOut
 	// Delivered are the recipients the relay took in this attempt; each
-	// counts towards its quota and its cost. None, for a sent message,
-	// means its one recipient.
+	// counts towards its quota and its cost.
 	Delivered []string
+	// Reply is the relay's answer to the message, which the email.sent
+	// events of a message to several carry; Response may say more.
+	Reply string
 	// Pending, when not nil, replaces the recipients still to be sent to.
 	Pending []string
 	// PerRecipient, for a message to several, announces email.sent for each
@@ -89,9 +91,6 @@ func (s *Store) RecordMessageOutcome(ctx context.Context, o MessageOutcome) erro
 	next := int64(0)
 	detail := o.Response
 	taken := len(o.Delivered)
-	if taken == 0 && o.Status == MessageSent {
-		taken = 1
-	}
 	var pending sql.NullString
 	if o.Pending != nil {
 		pending = sql.NullString{String: jsonText(o.Pending), Valid: true}
@@ -143,7 +142,7 @@ ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + 1`, hourOf(time.Unix
 			return s.emitMessageOutcome(ctx, tx, o, "", now)
 		}
 		for _, a := range o.Delivered {
-			if err := s.emitMessageOutcome(ctx, tx, MessageOutcome{ID: o.ID, Status: MessageSent, Code: o.Code, Response: o.Response}, a, now); err != nil {
+			if err := s.emitMessageOutcome(ctx, tx, MessageOutcome{ID: o.ID, Status: MessageSent, Code: 250, Response: o.Reply}, a, now); err != nil {
 				return err
 			}
 		}

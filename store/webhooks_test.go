@@ -173,7 +173,7 @@ func TestMessageToSeveralEmitsPerRecipient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: m.ID, Status: MessageSent, Code: 250, Response: "250 ok",
+	if err := s.RecordMessageOutcome(ctx, MessageOutcome{ID: m.ID, Status: MessageSent, Code: 250, Response: "250 ok; and more", Reply: "250 ok",
 		PerRecipient: true, Delivered: []string{"ann@example.com"}, Pending: []string{},
 		Left: []LeftOut{{Email: "quiet@example.com", Status: MessageSuppressed, Why: "suppressed"}, {Email: "gone@example.com", Status: MessageFailed, Why: "rcpt: 550 5.1.1 no such user"}}}); err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestMessageToSeveralEmitsPerRecipient(t *testing.T) {
 		t.Fatalf("events: got %v, want email.failed for the refused recipient, then email.sent", got)
 	}
 	failed, sent := events[0]["data"].(map[string]any), events[1]["data"].(map[string]any)
-	if failed["email"] != "gone@example.com" || failed["response"] != "rcpt: 550 5.1.1 no such user" || failed["category"] != "billing" || sent["email"] != "ann@example.com" {
+	if failed["email"] != "gone@example.com" || failed["response"] != "rcpt: 550 5.1.1 no such user" || failed["category"] != "billing" || sent["email"] != "ann@example.com" || sent["response"] != "250 ok" {
 		t.Errorf("got failed %v and sent %v", failed, sent)
 	}
 	if h, _ := s.MessageEvents(ctx, m.ID); len(h) != 4 || h[2].Status != MessageSuppressed || h[3].Detail != "gone@example.com: rcpt: 550 5.1.1 no such user" {

@@ -138,7 +138,7 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 		return l.retry(ctx, m, out, recipients, err)
 	}
 	if len(to) == 0 {
-		if m.PendingTo != nil {
+		if sentBefore(m) {
 			// The others have it; those still waiting may no longer be mailed.
 			out.Status, out.Code, out.Response, out.Left, out.Pending = store.MessageSent, 250, "sent to the others; "+notSent(left), left, []string{}
 			return out
@@ -173,7 +173,7 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 				out.Delivered = append(out.Delivered, a)
 			}
 		}
-		out.Code, out.ProviderID = 250, res.ProviderID
+		out.Code, out.ProviderID, out.Reply = 250, res.ProviderID, res.Reply
 		out.Left = append(out.Left, l.refused(ctx, m, res.Refused)...)
 		// Transactional mail is never held back by a relay's quota, but it
 		// counts towards it, so campaigns leave it room.
@@ -198,20 +198,29 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 		}
 		failed := l.refused(ctx, m, res.Refused)
 		if out.PerRecipient {
-			out.Left = append(out.Left, failed...)
+			out.Left, out.Pending = append(out.Left, failed...), []string{}
+			if sentBefore(m) {
+				out.Status, out.Response = store.MessageSent, "sent to the others; "+err.Error()
+			}
 		}
 	default:
 		waiting := to
-		if out.PerRecipient && len(res.Refused) > 0 {
+		if out.PerRecipient {
 			// Those refused for good are done with; the others wait.
 			out.Left = append(out.Left, l.refused(ctx, m, res.Refused)...)
-			out.Pending = slices.Sorted(maps.Keys(res.Deferred))
-			waiting = out.Pending
+			if len(res.Refused)+len(res.Deferred) > 0 {
+				waiting = slices.Sorted(maps.Keys(res.Deferred))
+			}
+			out.Pending = waiting
 		}
 		return l.retry(ctx, m, out, waiting, err)
 	}
 	return out
 }
+
+// sentBefore says whether an earlier attempt sent a message to several to
+// some of its recipients.
+func sentBefore(m store.Message) bool { return m.PendingTo != nil && m.SentTo > 0 }
 
 // refusals lists recipients with why the relay refused them.
 func refusals(refused map[string]error) string {
@@ -267,6 +276,9 @@ func (l *Lane) retry(ctx context.Context, m store.Message, out store.MessageOutc
 				out.Left = append(out.Left, store.LeftOut{Email: a, Status: store.MessageFailed, Why: out.Response})
 			}
 			out.Pending = []string{}
+			if len(out.Delivered) > 0 || sentBefore(m) {
+				out.Status, out.Response = store.MessageSent, "sent to the others; "+out.Response
+			}
 		}
 		return out
 	}

@@ -390,12 +390,15 @@ func TestLaneSendsToSeveralRecipients(t *testing.T) {
 func TestLaneSendsLaterToARecipientWhoCannotTakeItYet(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
-	full := true
+	full, gone := true, false
 	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if to == "full@example.com" && full {
+		switch {
+		case to == "full@example.com" && full:
 			return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}
+		case to == "full@example.com" && gone:
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 		}
 		return nil
 	}})
@@ -427,6 +430,27 @@ func TestLaneSendsLaterToARecipientWhoCannotTakeItYet(t *testing.T) {
 	if r, _ := st.Relay(ctx, relay.ID); r.SentToday != 3 {
 		t.Errorf("the relay's count today: got %d, want 3", r.SentToday)
 	}
+
+	// One who cannot take it yet and then refuses it for good: the others
+	// have it, so the message is sent, and nobody is left waiting.
+	mu.Lock()
+	full = true
+	mu.Unlock()
+	m = queueMessage(t, st, "cy@example.com", func(in *store.NewMessage) {
+		in.Recipients.Bcc = []store.Address{{Email: "full@example.com"}}
+	})
+	l.Wake()
+	waitStatus(t, st, m.ID, store.MessageRetrying)
+	mu.Lock()
+	full, gone = false, true
+	mu.Unlock()
+	got = waitStatus(t, st, m.ID, store.MessageSent)
+	if len(got.PendingTo) != 0 || got.PendingTo == nil || !strings.HasPrefix(got.LastResponse, "sent to the others; ") || got.SentTo != 1 {
+		t.Errorf("refused at last: got pending %v, %q, sent to %d", got.PendingTo, got.LastResponse, got.SentTo)
+	}
+	if h := history(t, st, m.ID); h != "queued retrying sent failed" {
+		t.Errorf("refused at last: history %q", h)
+	}
 }
 
 func messageID(t *testing.T, m smtptest.Message) string {
@@ -440,14 +464,20 @@ func messageID(t *testing.T, m smtptest.Message) string {
 
 // TestLaneSendsToMoreRecipientsThanTheRelayTakesAtOnce: a relay that takes
 // 2 recipients a message answers 452 4.5.3 to the rest, which go in
-// further transactions of the same attempt.
+// further transactions of the same attempt; one refused for good there is
+// failed at once.
 func TestLaneSendsToMoreRecipientsThanTheRelayTakesAtOnce(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.Start(t, smtptest.Options{MaxRecipients: 2})
+	srv := smtptest.Start(t, smtptest.Options{MaxRecipients: 2, RejectRcpt: func(to string) error {
+		if to == "r4@example.com" {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	}})
 	st, l, _ := laneFixture(t, srv)
 	run(t, l)
 	m := queueMessage(t, st, "r0@example.com", func(in *store.NewMessage) {
-		for i := 1; i < 5; i++ {
+		for i := 1; i < 6; i++ {
 			in.Recipients.Bcc = append(in.Recipients.Bcc, store.Address{Email: fmt.Sprintf("r%d@example.com", i)})
 		}
 	})
@@ -459,7 +489,11 @@ func TestLaneSendsToMoreRecipientsThanTheRelayTakesAtOnce(t *testing.T) {
 	for _, msg := range srv.Messages() {
 		got = append(got, strings.Join(msg.To, " "))
 	}
-	if want := []string{"r0@example.com r1@example.com", "r2@example.com r3@example.com", "r4@example.com"}; !slices.Equal(got, want) {
+	if want := []string{"r0@example.com r1@example.com", "r2@example.com r3@example.com", "r5@example.com"}; !slices.Equal(got, want) {
 		t.Errorf("transactions: got %q, want %q", got, want)
+	}
+	// Refused for good in a later transaction is refused for good.
+	if h := history(t, st, m.ID); h != "queued sent failed" {
+		t.Errorf("history: got %q, want queued sent failed (r4 refused)", h)
 	}
 }

@@ -417,10 +417,12 @@ func (s *Service) renderMessage(ctx context.Context, id int64, in *store.NewMess
 	}
 	d := mailer.Data{Contact: mailer.ContactData{Email: in.ToEmail}, Data: in.Data, Org: s.Org(ctx)}
 	// One body goes to every recipient of a message to several: none of
-	// them sees a contact's own fields or links.
+	// them sees a contact's own fields or links, nor an address as theirs.
 	c, err := store.Contact{}, store.ErrNotFound
 	if len(in.All()) == 1 {
 		c, err = s.st.ContactByEmail(ctx, in.ToEmail)
+	} else {
+		d.Contact.Email = ""
 	}
 	switch {
 	case err == nil:
