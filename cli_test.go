@@ -85,7 +85,7 @@ func TestUserAdd(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Created owner boss@example.com") || !strings.Contains(errOut, "creating a new one") {
 		t.Fatalf("user add: got %d %q %q", code, out, errOut)
 	}
-	if code, _, errOut := runCLI(t, "another long password\n", "user", "add", "--email", "BOSS@example.com", "--role", "admin", "--data", dir); code != 1 || !strings.Contains(errOut, "a user with the email BOSS@example.com already exists") {
+	if code, _, errOut := runCLI(t, "another long password\n", "user", "add", "--email", "BOSS@example.com", "--role", "admin", "--data", dir); code != 1 || !strings.Contains(errOut, "a user with the email boss@example.com already exists") {
 		t.Fatalf("duplicate user: got %d %q", code, errOut)
 	}
 	if code, _, errOut := runCLI(t, "short\n", "user", "add", "--email", "x@example.com", "--role", "admin", "--data", dir); code != 1 || !strings.Contains(errOut, "at least 10") {

@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -109,4 +110,56 @@ func TestPoolClosed(t *testing.T) {
 	p.Close()
 	_, err := p.Deliver(t.Context(), testFrom, "b@example.net", wireMessage("b@example.net"))
 	checkSendError(t, err, "connect", 0, true, "closed")
+}
+
+// TestPoolDeliversToSeveral sends one message to five recipients through a
+// relay that takes two a message and refuses one for good and one for
+// now: the rest go in further transactions on the same connection, each
+// taken recipient has the answer of its transaction, and the connection
+// serves the next message.
+func TestPoolDeliversToSeveral(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{MaxRecipients: 2, RejectRcpt: func(to string) error {
+		switch to {
+		case "gone@example.net":
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		case "full@example.net":
+			return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}
+		}
+		return nil
+	}})
+	p := NewPool(relayFor(srv, TLSNone), 1)
+	defer p.Close()
+	to := []string{"a@example.net", "gone@example.net", "b@example.net", "full@example.net", "c@example.net", "d@example.net"}
+	res, err := p.DeliverTo(t.Context(), testFrom, to, wireMessage(to[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Refused) != 1 || res.Refused["gone@example.net"] == nil || len(res.Deferred) != 1 || res.Deferred["full@example.net"] == nil {
+		t.Errorf("refused %v, deferred %v; want gone for good and full for now", res.Refused, res.Deferred)
+	}
+	var taken []string
+	for r, reply := range res.Replies {
+		if !strings.HasPrefix(reply, "250 ") {
+			t.Errorf("%s: reply %q", r, reply)
+		}
+		taken = append(taken, r)
+	}
+	sort.Strings(taken)
+	if strings.Join(taken, " ") != "a@example.net b@example.net c@example.net d@example.net" {
+		t.Errorf("replies for %v, want the four taken", taken)
+	}
+	var got []string
+	for _, m := range srv.Messages() {
+		got = append(got, strings.Join(m.To, " "))
+	}
+	if want := []string{"a@example.net b@example.net", "c@example.net d@example.net"}; !slices.Equal(got, want) {
+		t.Errorf("transactions: got %q, want %s", got, want)
+	}
+	if _, err := p.Deliver(t.Context(), testFrom, "e@example.net", wireMessage("e@example.net")); err != nil {
+		t.Errorf("the next message: %v", err)
+	}
+	if opened, _ := srv.Connections(); opened != 1 {
+		t.Errorf("connections: got %d, want 1", opened)
+	}
 }

@@ -49,6 +49,9 @@ type Result struct {
 	// Deferred those it could not take yet: they are to be tried again,
 	// alone, later.
 	Refused, Deferred map[string]error
+	// Replies, for a message to several that went in more than one
+	// transaction, is the answer to the one that took each recipient.
+	Replies map[string]string
 }
 
 // Note records a recipient's refusal in Refused or, when it is for now or
@@ -242,8 +245,19 @@ func send(c *smtp.Client, from string, to []string, msg []byte, before func() er
 			}
 			break
 		}
+		if res.Replies == nil {
+			res.Replies = map[string]string{}
+			for _, r := range to {
+				if res.Deferred[r] == nil && res.Refused[r] == nil {
+					res.Replies[r] = res.Reply
+				}
+			}
+		}
 		for _, r := range more {
 			delete(res.Deferred, r)
+			if next.Refused[r] == nil && next.Deferred[r] == nil {
+				res.Replies[r] = next.Reply
+			}
 		}
 		for r, e := range next.Refused {
 			res.Note(r, e)

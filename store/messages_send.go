@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -59,8 +60,11 @@ type MessageOutcome struct {
 	// counts towards its quota and its cost.
 	Delivered []string
 	// Reply is the relay's answer to the message, which the email.sent
-	// events of a message to several carry; Response may say more.
-	Reply string
+	// events of a message to several carry; Response may say more. Replies,
+	// when the message went in several transactions, are the answers by
+	// recipient.
+	Reply   string
+	Replies map[string]string
 	// Pending, when not nil, replaces the recipients still to be sent to.
 	Pending []string
 	// PerRecipient, for a message to several, announces email.sent for each
@@ -142,7 +146,7 @@ ON CONFLICT (campaign_id, hour) DO UPDATE SET sent = sent + 1`, hourOf(time.Unix
 			return s.emitMessageOutcome(ctx, tx, o, "", now)
 		}
 		for _, a := range o.Delivered {
-			if err := s.emitMessageOutcome(ctx, tx, MessageOutcome{ID: o.ID, Status: MessageSent, Code: 250, Response: o.Reply}, a, now); err != nil {
+			if err := s.emitMessageOutcome(ctx, tx, MessageOutcome{ID: o.ID, Status: MessageSent, Code: 250, Response: cmp.Or(o.Replies[a], o.Reply)}, a, now); err != nil {
 				return err
 			}
 		}

@@ -18,6 +18,9 @@ const (
 	RoleAdmin = "admin"
 )
 
+// maxUserName bounds a user's name.
+const maxUserName = 200
+
 // MinPasswordLength is the shortest password Herald accepts.
 const MinPasswordLength = 10
 
@@ -44,6 +47,9 @@ func (u NewUser) Validate() map[string]string {
 	errs := map[string]string{}
 	if msg := CheckEmail(u.Email); msg != "" {
 		errs["email"] = msg
+	}
+	if msg := CheckLine(u.Name, maxUserName); msg != "" {
+		errs["name"] = msg
 	}
 	if msg := checkPassword(u.Password); msg != "" {
 		errs["password"] = msg
@@ -111,6 +117,9 @@ func (s *Store) createUserTx(ctx context.Context, tx *sql.Tx, nu NewUser) (User,
 	if errs := nu.Validate(); len(errs) > 0 {
 		return User{}, &ValidationError{Fields: errs}
 	}
+	// Stored as contacts are, so that one mailbox written two ways is one
+	// user.
+	nu.Email = NormalizeEmail(nu.Email)
 	hash, err := HashPassword(nu.Password)
 	if err != nil {
 		return User{}, err
@@ -139,7 +148,10 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 
 // UserByEmail returns the user with the given email, ignoring case.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.TrimSpace(email)))
+	email = strings.TrimSpace(email)
+	// Users made before addresses were normalised are stored as typed.
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ? OR email = ? ORDER BY email = ? DESC LIMIT 1`,
+		NormalizeEmail(email), email, NormalizeEmail(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -239,7 +251,9 @@ func (s *Store) SetPassword(ctx context.Context, email, password string) error {
 	}
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE email = ?`, strings.TrimSpace(email)).Scan(&id)
+		email = strings.TrimSpace(email)
+		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE email = ? OR email = ? ORDER BY email = ? DESC LIMIT 1`,
+			NormalizeEmail(email), email, NormalizeEmail(email)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: user %s: %w", email, ErrNotFound)
 		}
@@ -292,7 +306,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, ch UserChange) (User, 
 	errs := map[string]string{}
 	if ch.Name != nil {
 		*ch.Name = strings.TrimSpace(*ch.Name)
-		if msg := CheckLine(*ch.Name, 200); msg != "" {
+		if msg := CheckLine(*ch.Name, maxUserName); msg != "" {
 			errs["name"] = msg
 		}
 	}
@@ -380,7 +394,7 @@ func keepAnOwner(ctx context.Context, tx *sql.Tx, u User, what string) error {
 		return err
 	}
 	if owners <= 1 {
-		return conflict("%s is the only owner, and Herald needs one: %s", u.Email, what)
+		return conflict("Herald needs an owner, and %s is the only one: %s", u.Email, what)
 	}
 	return nil
 }

@@ -97,8 +97,8 @@ func TestCreateUserStores(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
-	if u.ID == 0 || u.Email != "Ann@Example.com" || u.Name != "Ann" || u.Role != RoleAdmin || !u.CreatedAt.Equal(testStart) {
-		t.Errorf("created user: got %+v, want id set, trimmed email and name, admin, created %v", u, testStart)
+	if u.ID == 0 || u.Email != "ann@example.com" || u.Name != "Ann" || u.Role != RoleAdmin || !u.CreatedAt.Equal(testStart) {
+		t.Errorf("created user: got %+v, want id set, the email normalised, the name trimmed, admin, created %v", u, testStart)
 	}
 	if u.PasswordHash == "" || strings.Contains(u.PasswordHash, "correct horse") {
 		t.Errorf("PasswordHash: got %q, want a bcrypt hash", u.PasswordHash)
@@ -383,6 +383,19 @@ func TestUsersKeepAnOwner(t *testing.T) {
 	}
 	if users, _ := s.Users(ctx); len(users) != 1 || users[0].ID != admin.ID {
 		t.Errorf("users: got %+v", users)
+	}
+	// One mailbox written two ways is one user; a name is one short line.
+	if _, err := s.CreateUser(ctx, NewUser{Email: "x@bücher.example", Role: RoleAdmin, Password: "a long enough password"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, NewUser{Email: "X@xn--bcher-kva.example", Role: RoleAdmin, Password: "a long enough password"}); !errors.Is(err, ErrConflict) {
+		t.Errorf("the same mailbox in its ASCII form: got %v, want a conflict", err)
+	}
+	if u, err := s.UserByEmail(ctx, "x@BÜCHER.example"); err != nil || u.Email != "x@xn--bcher-kva.example" {
+		t.Errorf("sign-in lookup: got %+v, %v", u, err)
+	}
+	if _, err := s.CreateUser(ctx, NewUser{Email: "n@example.com", Name: "line\u202e", Role: RoleAdmin, Password: "a long enough password"}); !errors.As(err, &ve) || ve.Fields["name"] == "" {
+		t.Errorf("a name with a right-to-left override: got %v, want it refused", err)
 	}
 	if err := s.DeleteUser(ctx, 999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a missing user: got %v", err)

@@ -61,9 +61,23 @@ func (s *Server) userRole(c *echo.Context) error {
 	return s.userChange(c, store.UserChange{Role: &role}, "Role saved.")
 }
 
-// userPassword gives a user a new password.
+// userPassword gives a user a new password, which signs them out
+// everywhere; a user who sets their own stays signed in here.
 func (s *Server) userPassword(c *echo.Context) error {
 	pw := c.FormValue("password")
+	if me, ok := currentUser(c); ok && c.Param("id") == itoa(me.ID) {
+		if _, err := s.store.UpdateUser(c.Request().Context(), me.ID, store.UserChange{Password: &pw}); err != nil {
+			return s.userChangeFailed(c, err)
+		}
+		token, expires, err := s.store.CreateSession(c.Request().Context(), me.ID, c.RealIP(), c.Request().UserAgent())
+		if err != nil {
+			return err
+		}
+		s.setCookie(c, sessionCookie, token, expires)
+		s.log.Info("user changed", "email", me.Email, "password", true, "by", actor(c))
+		s.flash(c, "success", "Your password is set; you are signed out everywhere else.")
+		return redirect(c, "/settings/users")
+	}
 	return s.userChange(c, store.UserChange{Password: &pw}, "Password set; they are signed out everywhere.")
 }
 
@@ -74,18 +88,24 @@ func (s *Server) userChange(c *echo.Context, ch store.UserChange, done string) e
 		return err
 	}
 	u, err := s.store.UpdateUser(c.Request().Context(), id, ch)
+	if err != nil {
+		return s.userChangeFailed(c, err)
+	}
+	s.log.Info("user changed", "email", u.Email, "role", u.Role, "password", ch.Password != nil, "by", actor(c))
+	s.flash(c, "success", done)
+	return redirect(c, "/settings/users")
+}
+
+// userChangeFailed answers a change the store refused.
+func (s *Server) userChangeFailed(c *echo.Context, err error) error {
 	var ve *store.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		return s.usersPage(c, http.StatusUnprocessableEntity, templates.UsersProps{Flash: templates.Flash{Kind: "error", Text: "Not saved: " + strings.Join(ve.Messages(), " ")}})
 	case errors.Is(err, store.ErrConflict):
 		return s.usersPage(c, http.StatusConflict, templates.UsersProps{Flash: templates.Flash{Kind: "error", Text: "Not saved: " + upperFirst(err.Error()) + "."}})
-	case err != nil:
-		return err
 	}
-	s.log.Info("user changed", "email", u.Email, "role", u.Role, "password", ch.Password != nil, "by", actor(c))
-	s.flash(c, "success", done)
-	return redirect(c, "/settings/users")
+	return err
 }
 
 // userDelete removes a user, never the one signed in.

@@ -39,7 +39,7 @@ func TestUsersAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	if code, out := h.api(key, http.MethodPatch, "/api/v1/users/"+itoa(owner.ID), map[string]any{"role": "admin"}); code != http.StatusConflict ||
-		!strings.Contains(out["error"].(map[string]any)["message"].(string), "only owner") {
+		!strings.Contains(out["error"].(map[string]any)["message"].(string), "is the only one") {
 		t.Errorf("demote the only owner: got %d %v, want 409", code, out)
 	}
 	if code, _ := h.api(key, http.MethodDelete, "/api/v1/users/"+itoa(owner.ID), nil); code != http.StatusConflict {
@@ -70,6 +70,10 @@ func TestUsersPage(t *testing.T) {
 	if page := body(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Use at least 10 characters") || !strings.Contains(page, `value="sam@example.com"`) {
 		t.Fatalf("short password: got %d", resp.StatusCode)
 	}
+	resp = h.postForm("/settings/users", url.Values{"email": {"sam@example.com"}, "name": {"Sam\u202e"}, "role": {"admin"}, "password": {"a long enough password"}}, nil)
+	if page := body(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "U+202E") {
+		t.Fatalf("a hidden character in the name: got %d", resp.StatusCode)
+	}
 	resp = h.postForm("/settings/users", url.Values{"email": {"sam@example.com"}, "name": {"Sam"}, "role": {"admin"}, "password": {"a long enough password"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("add: got %d %s", resp.StatusCode, body(t, resp))
@@ -87,7 +91,7 @@ func TestUsersPage(t *testing.T) {
 		t.Errorf("the page offers to remove the signed-in user")
 	}
 	if resp := h.postForm("/settings/users/"+itoa(me.ID), url.Values{"role": {"admin"}}, nil); resp.StatusCode != http.StatusConflict ||
-		!strings.Contains(body(t, resp), "only owner") {
+		!strings.Contains(body(t, resp), "Herald needs an owner") {
 		t.Errorf("demote the only owner: got %d, want 409 saying why", resp.StatusCode)
 	}
 	if resp := h.postForm("/settings/users/"+itoa(sam.ID), url.Values{"role": {"owner"}}, nil); resp.StatusCode != http.StatusSeeOther {
@@ -101,6 +105,13 @@ func TestUsersPage(t *testing.T) {
 	}
 	if u, _ := h.st.User(context.Background(), sam.ID); !store.CheckPassword(u.PasswordHash, "another long password") {
 		t.Errorf("the new password does not sign Sam in")
+	}
+	// My own new password keeps me signed in here.
+	if resp := h.postForm("/settings/users/"+itoa(me.ID)+"/password", url.Values{"password": {"my new long password"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("set my password: got %d", resp.StatusCode)
+	}
+	if page := body(t, h.get("/settings/users")); !strings.Contains(page, "Your password is set") {
+		t.Errorf("after setting my own password: not signed in, or no word of it")
 	}
 	if resp := h.postForm("/settings/users/"+itoa(me.ID)+"/delete", nil, nil); resp.StatusCode != http.StatusConflict {
 		t.Errorf("remove myself: got %d, want 409", resp.StatusCode)

@@ -173,7 +173,7 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 				out.Delivered = append(out.Delivered, a)
 			}
 		}
-		out.Code, out.ProviderID, out.Reply = 250, res.ProviderID, res.Reply
+		out.Code, out.ProviderID, out.Reply, out.Replies = 250, res.ProviderID, res.Reply, res.Replies
 		out.Left = append(out.Left, l.refused(ctx, m, res.Refused)...)
 		// Transactional mail is never held back by a relay's quota, but it
 		// counts towards it, so campaigns leave it room.
@@ -183,7 +183,7 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 			out.Pending = slices.Sorted(maps.Keys(res.Deferred))
 			return l.retry(ctx, m, out, out.Pending, fmt.Errorf("sent to %d; not yet to %s", len(out.Delivered), refusals(res.Deferred)))
 		}
-		out.Status, out.Response = store.MessageSent, res.Reply
+		out.Status, out.Response = store.MessageSent, replies(res)
 		if out.PerRecipient {
 			out.Pending = []string{}
 		}
@@ -221,6 +221,21 @@ func (l *Lane) attempt(ctx context.Context, m store.Message) store.MessageOutcom
 // sentBefore says whether an earlier attempt sent a message to several to
 // some of its recipients.
 func sentBefore(m store.Message) bool { return m.PendingTo != nil && m.SentTo > 0 }
+
+// replies is the relay's answer to a message, or its answers when it went
+// in several transactions.
+func replies(res mailer.Result) string {
+	if len(res.Replies) == 0 {
+		return res.Reply
+	}
+	var out []string
+	for _, r := range slices.Sorted(maps.Values(res.Replies)) {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, "; ")
+}
 
 // refusals lists recipients with why the relay refused them.
 func refusals(refused map[string]error) string {
