@@ -269,7 +269,7 @@ func (s *Store) ImportErrors(ctx context.Context, id int64, limit int) ([]Import
 // by a stop or crash, or paused, first, then the oldest queued one.
 func (s *Store) NextImport(ctx context.Context) (ImportJob, error) {
 	return scanImport(s.r.QueryRowContext(ctx, `SELECT `+importColumns+` FROM import_jobs
-WHERE status IN ('running', 'paused', 'queued') ORDER BY status = 'queued', id LIMIT 1`))
+WHERE status IN ('running', 'paused', 'queued') AND origin = 'csv' ORDER BY status = 'queued', id LIMIT 1`))
 }
 
 // StartImport marks a queued, running or paused job running and clears why
@@ -300,28 +300,31 @@ func (s *Store) PauseImport(ctx context.Context, id int64, reason string) (bool,
 // FinishImport ends a job that has not ended yet as done, failed or
 // cancelled, with a reason for failure.
 func (s *Store) FinishImport(ctx context.Context, id int64, status, reason string) error {
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running', 'paused')`,
-			status, reason, unix(s.now()), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		return s.emit(ctx, tx, EventImportFinished, func() (any, error) {
-			d := ImportEventData{ID: id}
-			var finished int64
-			err := tx.QueryRowContext(ctx, `SELECT status, file_name, total, created, updated, skipped, invalid, error, finished_at FROM import_jobs WHERE id = ?`, id).
-				Scan(&d.Status, &d.FileName, &d.Total, &d.Created, &d.Updated, &d.Skipped, &d.Invalid, &d.Error, &finished)
-			d.FinishedAt = fromUnix(finished)
-			return d, err
-		})
-	})
+	err := s.Tx(ctx, func(tx *sql.Tx) error { return s.finishImport(ctx, tx, id, status, reason) })
 	if err != nil {
 		return fmt.Errorf("store: finish import %d: %w", id, err)
 	}
 	return nil
+}
+
+// finishImport is FinishImport inside a transaction.
+func (s *Store) finishImport(ctx context.Context, tx *sql.Tx, id int64, status, reason string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running', 'paused')`,
+		status, reason, unix(s.now()), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	return s.emit(ctx, tx, EventImportFinished, func() (any, error) {
+		d := ImportEventData{ID: id}
+		var finished int64
+		err := tx.QueryRowContext(ctx, `SELECT status, file_name, total, created, updated, skipped, invalid, error, finished_at FROM import_jobs WHERE id = ?`, id).
+			Scan(&d.Status, &d.FileName, &d.Total, &d.Created, &d.Updated, &d.Skipped, &d.Invalid, &d.Error, &finished)
+		d.FinishedAt = fromUnix(finished)
+		return d, err
+	})
 }
 
 // ImportEventData is what import.finished carries: how an import ended and
@@ -381,47 +384,52 @@ type ImportBatch struct {
 // transaction, so after a crash the job resumes at the first line not yet
 // written. It returns false if the job was cancelled meanwhile.
 func (s *Store) ApplyImportBatch(ctx context.Context, j ImportJob, b ImportBatch) (bool, error) {
-	now := unix(s.now())
 	live := true
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		var status string
-		if err := tx.QueryRowContext(ctx, `SELECT status FROM import_jobs WHERE id = ?`, j.ID).Scan(&status); err != nil {
-			return err
-		}
-		if status != ImportRunning {
-			live = false
-			return nil
-		}
-		w := importWriter{s: s, tx: tx, ctx: ctx, job: j, now: now}
-		kept, capped, err := w.capAttributes(b.Rows)
-		if err != nil {
-			return err
-		}
-		rows := dedupeRows(kept, j.Mode != ImportCreate)
-		c, err := w.write(rows)
-		if err != nil {
-			return err
-		}
-		bad := slices.Concat(b.Errors, capped)
-		if err := w.rowErrors(bad); err != nil {
-			return err
-		}
-		// A repeat within the batch was merged (counted as an update) or,
-		// when only adding, skipped.
-		if repeats := len(kept) - len(rows); j.Mode == ImportCreate {
-			c.skipped += repeats
-		} else {
-			c.updated += repeats
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE import_jobs SET read_offset = ?, line = ?, total = total + ?, created = created + ?,
-updated = updated + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?`,
-			b.NextOffset, b.NextLine, len(b.Rows)+len(b.Errors), c.created, c.updated, c.skipped, len(bad), j.ID)
+		var err error
+		live, err = s.applyImportBatch(ctx, tx, j, b)
 		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: import %d batch: %w", j.ID, err)
 	}
 	return live, nil
+}
+
+// applyImportBatch is ApplyImportBatch inside a transaction.
+func (s *Store) applyImportBatch(ctx context.Context, tx *sql.Tx, j ImportJob, b ImportBatch) (bool, error) {
+	var status string
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM import_jobs WHERE id = ?`, j.ID).Scan(&status); err != nil {
+		return false, err
+	}
+	if status != ImportRunning {
+		return false, nil
+	}
+	w := importWriter{s: s, tx: tx, ctx: ctx, job: j, now: unix(s.now())}
+	kept, capped, err := w.capAttributes(b.Rows)
+	if err != nil {
+		return false, err
+	}
+	rows := dedupeRows(kept, j.Mode != ImportCreate)
+	c, err := w.write(rows)
+	if err != nil {
+		return false, err
+	}
+	bad := slices.Concat(b.Errors, capped)
+	if err := w.rowErrors(bad); err != nil {
+		return false, err
+	}
+	// A repeat within the batch was merged (counted as an update) or,
+	// when only adding, skipped.
+	if repeats := len(kept) - len(rows); j.Mode == ImportCreate {
+		c.skipped += repeats
+	} else {
+		c.updated += repeats
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE import_jobs SET read_offset = ?, line = ?, total = total + ?, created = created + ?,
+updated = updated + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?`,
+		b.NextOffset, b.NextLine, len(b.Rows)+len(b.Errors), c.created, c.updated, c.skipped, len(bad), j.ID)
+	return err == nil, err
 }
 
 // dedupeRows keeps one row per address, ignoring case, the same way the

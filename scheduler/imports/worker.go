@@ -386,3 +386,17 @@ func setAttribute(row *store.ImportRow, k string, v any) string {
 	row.Attributes[k] = v
 	return ""
 }
+
+// Mapper turns records, their values in the order of the targets it was
+// made with, into contacts exactly as a CSV import does; import sources
+// use it for the fields of their records.
+type Mapper struct{ m mapper }
+
+// NewMapper makes a Mapper for targets, as an import's mapping holds them.
+func NewMapper(targets []string) Mapper { return Mapper{newMapper(targets)} }
+
+// Row converts one record; reason says why it is not a contact, and blank
+// marks one with nothing in it.
+func (m Mapper) Row(rec []string) (row store.ImportRow, reason string, blank bool) {
+	return m.m.row(rec)
+}

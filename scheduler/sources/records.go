@@ -35,8 +35,8 @@ type Answer struct {
 var ErrNoRecords = errors.New("no records")
 
 // Decode reads an answer: a list of objects, one object, or an object that
-// holds the list under path (like "payload.customers") or, when path is
-// "", under one of the usual keys. An entry of the list that is not an
+// holds the list (or one object, or null for none) under path (like
+// "payload.customers") or, when path is "", under one of the usual keys. An entry of the list that is not an
 // object is an error naming its position.
 func Decode(body []byte, path string) (Answer, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -59,10 +59,19 @@ func Decode(body []byte, path string) (Answer, error) {
 	} else if obj, ok := v.(map[string]any); ok {
 		list = obj
 		for _, k := range recordKeys {
-			if l, ok := obj[k].([]any); ok {
-				list = l
-				break
+			switch held := obj[k].(type) {
+			case []any, map[string]any:
+				list = held
+			case nil:
+				if _, present := obj[k]; !present {
+					continue
+				}
+				// {"data": null}, as some APIs answer past the last page.
+				list = []any{}
+			default:
+				continue
 			}
+			break
 		}
 	}
 	switch l := list.(type) {

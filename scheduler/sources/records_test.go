@@ -23,6 +23,8 @@ func TestDecodeFindsTheRecords(t *testing.T) {
 		{"under items", `{"items":[]}`, "", 0, ""},
 		{"under contacts", `{"contacts":[{"a":1}]}`, "", 1, ""},
 		{"under records", `{"records":[{"a":1}]}`, "", 1, ""},
+		{"null under data, past the last page", `{"data":null,"meta":{"page":5}}`, "", 0, ""},
+		{"one object under data", `{"data":{"a":1}}`, "", 1, ""},
 		{"at a path", `{"payload":{"customers":[{"a":1},{"a":2}]}}`, "payload.customers", 2, ""},
 		{"nothing at the path", `{"payload":{}}`, "payload.customers", 0, `nothing at "payload.customers"`},
 		{"a string", `"hello"`, "", 0, "text, not an object"},

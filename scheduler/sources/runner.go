@@ -1,0 +1,185 @@
+package sources
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"herald/scheduler/imports"
+	"herald/store"
+)
+
+// Runner runs sources: it fetches their pages and writes each page's
+// contacts together with where the paging stands, so that a run cut short
+// by a stop resumes at the next page and writes nothing twice.
+type Runner struct {
+	Store   *store.Store
+	Fetcher *Fetcher
+	Log     *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// DisableAfter failed runs in a row disable a source; 3 when 0.
+	DisableAfter int
+}
+
+// DefaultDisableAfter is how many failed runs in a row disable a source.
+const DefaultDisableAfter = 3
+
+// RetryDelay is how long a source waits after its failures-th failed run
+// in a row: 5, 10, 20, then 40 minutes.
+func RetryDelay(failures int) time.Duration {
+	return 5 * time.Minute << min(max(failures-1, 0), 3)
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Run runs source id once, or finishes the run a stop cut short, and
+// records how it went; loc is the organisation's timezone, which the
+// schedule follows. When ctx ends first the run stays open, to resume.
+func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.SourceRun, store.Source, error) {
+	src, err := r.Store.Source(ctx, id)
+	if err != nil {
+		return store.SourceRun{}, store.Source{}, err
+	}
+	sec, err := r.Store.SourceSecrets(ctx, id, "", "")
+	if err != nil {
+		return store.SourceRun{}, src, err
+	}
+	spec := SpecOf(src, sec)
+	first, _ := json.Marshal(First(spec.Paging))
+	run, resumed, err := r.Store.StartSourceRun(ctx, id, string(first))
+	if err != nil {
+		return run, src, err
+	}
+	var cur Cursor
+	if err := json.Unmarshal([]byte(run.Cursor), &cur); err != nil {
+		return run, src, fmt.Errorf("source run %d: its cursor: %w", run.ID, err)
+	}
+	r.Log.Info("source run", "source", src.Name, "run", run.ID, "resumed", resumed, "page", cur.Pages+1)
+	walkErr := r.walk(ctx, run, spec, cur)
+	if ctx.Err() != nil {
+		return run, src, ctx.Err()
+	}
+	o := store.SourceOutcome{DisableAfter: cmp.Or(r.DisableAfter, DefaultDisableAfter), Next: NextRun(src.Schedule, src.AtMinute, loc, r.now())}
+	if walkErr != nil {
+		o.Failure = walkErr.Error()
+		wait := RetryDelay(src.Failures + 1)
+		var later *RetryLater
+		if errors.As(walkErr, &later) {
+			wait = max(wait, later.Wait)
+		}
+		o.Next = r.now().Add(wait)
+	}
+	src, err = r.Store.FinishSourceRun(context.WithoutCancel(ctx), run, o)
+	if err != nil {
+		return run, src, err
+	}
+	if o.Failure != "" {
+		r.Log.Warn("source run failed", "source", src.Name, "run", run.ID, "err", o.Failure, "failures", src.Failures, "enabled", src.Enabled)
+	}
+	runs, err := r.Store.SourceRuns(ctx, id, 1)
+	if err == nil && len(runs) == 1 {
+		run = runs[0]
+	}
+	return run, src, err
+}
+
+// walk fetches the pages from cur and writes each with the next cursor.
+func (r *Runner) walk(ctx context.Context, run store.SourceRun, spec Spec, cur Cursor) error {
+	paths, m := run.Job.Headers, imports.NewMapper(run.Job.Mapping)
+	return r.Fetcher.Walk(ctx, spec, cur, func(p Page) error {
+		var b store.ImportBatch
+		values := make([]string, len(paths))
+		for i, rec := range p.Records {
+			for j, path := range paths {
+				v, _ := Lookup(rec, path)
+				values[j] = Text(v)
+			}
+			// A record's position in the run stands where a CSV line's
+			// number would.
+			pos := cur.Records + i + 1
+			row, reason, blank := m.Row(values)
+			switch {
+			case blank:
+			case reason != "":
+				b.Errors = append(b.Errors, store.ImportError{Line: pos, Reason: reason})
+			default:
+				row.Line = pos
+				b.Rows = append(b.Rows, row)
+			}
+		}
+		b.NextLine = p.Next.Records + 1
+		next, err := json.Marshal(p.Next)
+		if err != nil {
+			return err
+		}
+		if err := r.Store.ApplySourcePage(ctx, run, b, string(next), len(p.Records), p.Capped); err != nil {
+			return err
+		}
+		cur = p.Next
+		return nil
+	})
+}
+
+// SpecOf is what to fetch for a source, with its credentials.
+func SpecOf(src store.Source, sec store.SourceSecret) Spec {
+	s := Spec{URL: src.URL, RecordsPath: src.RecordsPath, SinceParam: src.SinceParam, Since: src.LastSuccessAt,
+		Paging: Paging{Kind: src.Paging.Kind, PageParam: src.Paging.PageParam, SizeParam: src.Paging.SizeParam, Size: src.Paging.Size,
+			CursorField: src.Paging.CursorField, CursorParam: src.Paging.CursorParam, MaxPages: src.Paging.MaxPages}}
+	switch src.AuthKind {
+	case "bearer":
+		s.Auth = Auth{Kind: "bearer", Token: sec.Secret}
+	case "basic":
+		s.Auth = Auth{Kind: "basic", Username: src.AuthName, Password: sec.Secret}
+	case "header", "query":
+		s.Auth = Auth{Kind: src.AuthKind, Name: src.AuthName, Value: sec.Secret}
+	}
+	for _, h := range sec.Headers {
+		s.Headers = append(s.Headers, Header{Name: h.Name, Value: h.Value})
+	}
+	return s
+}
+
+// NextRun is when a schedule next comes round after now, in loc: hourly
+// at minute atMinute of the hour, daily at minute atMinute of the day,
+// weekly on Mondays and monthly on the 1st at that time.
+func NextRun(schedule string, atMinute int, loc *time.Location, now time.Time) time.Time {
+	t := now.In(loc)
+	y, mo, d := t.Date()
+	var next time.Time
+	switch schedule {
+	case "hourly":
+		next = time.Date(y, mo, d, t.Hour(), atMinute, 0, 0, loc)
+		if !next.After(now) {
+			next = next.Add(time.Hour)
+		}
+		return next
+	case "weekly":
+		d -= (int(t.Weekday()) + 6) % 7 // back to Monday
+		next = time.Date(y, mo, d, 0, atMinute, 0, 0, loc)
+		if !next.After(now) {
+			next = time.Date(y, mo, d+7, 0, atMinute, 0, 0, loc)
+		}
+		return next
+	case "monthly":
+		next = time.Date(y, mo, 1, 0, atMinute, 0, 0, loc)
+		if !next.After(now) {
+			next = time.Date(y, mo+1, 1, 0, atMinute, 0, 0, loc)
+		}
+		return next
+	}
+	next = time.Date(y, mo, d, 0, atMinute, 0, 0, loc)
+	if !next.After(now) {
+		next = time.Date(y, mo, d+1, 0, atMinute, 0, 0, loc)
+	}
+	return next
+}

@@ -1,0 +1,233 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"herald/store"
+)
+
+func testStore(t testing.TB) *store.Store {
+	t.Helper()
+	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	st, err := store.Open(context.Background(), t.TempDir(), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// shopSource makes a source of the shop at url, paged by page and
+// per_page, its records' email, first name and city mapped.
+func shopSource(t *testing.T, st *store.Store, url string, edit ...func(*store.SourceInput)) store.Source {
+	t.Helper()
+	name, kind, token := "Shop", "bearer", "tok"
+	list, err := st.CreateList(context.Background(), store.ListInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := store.SourceInput{Name: &name, URL: &url, AuthKind: &kind, Secret: &token, Paging: &store.SourcePaging{Kind: "page", Size: 3},
+		Mapping: &store.SourceMapping{Mode: store.ImportUpsert, ListIDs: []int64{list.ID}, Tags: []string{"shop"}, Fields: []store.SourceField{
+			{Path: "email", Target: "email"}, {Path: "first", Target: "first_name"}, {Path: "address.city", Target: "attribute:city"}}}}
+	for _, e := range edit {
+		e(&in)
+	}
+	src, err := st.CreateSource(context.Background(), in, "owner@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// shop serves n customers, three a page, the fourth without an address;
+// failing makes it answer 500.
+type shop struct {
+	mu      sync.Mutex
+	n       int
+	failing bool
+	asked   []int
+}
+
+func (s *shop) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer tok" {
+		http.Error(w, "who are you", http.StatusUnauthorized)
+		return
+	}
+	if s.failing {
+		http.Error(w, "down for maintenance", http.StatusInternalServerError)
+		return
+	}
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	s.asked = append(s.asked, page)
+	var out []map[string]any
+	for i := (page-1)*3 + 1; i <= min(page*3, s.n); i++ {
+		c := map[string]any{"email": fmt.Sprintf("c%d@example.com", i), "first": fmt.Sprintf("C%d", i), "address": map[string]any{"city": "Paris"}}
+		if i == 4 {
+			c["email"] = "not an address"
+		}
+		out = append(out, c)
+	}
+	writeJSON(w, map[string]any{"data": out})
+}
+
+func TestRunImportsEveryPage(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	sh := &shop{n: 8}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL+"/customers")
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	r := &Runner{Store: st, Fetcher: f, Log: quiet(), Now: func() time.Time { return now }}
+	run, after, err := r.Run(context.Background(), src.ID, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := run.Job
+	if run.Status != store.SourceRunDone || run.Pages != 3 || run.Fetched != 8 || j.Created != 7 || j.Invalid != 1 || j.Status != store.ImportDone {
+		t.Fatalf("run: %+v", run)
+	}
+	if errs, _ := st.ImportErrors(context.Background(), j.ID, 10); len(errs) != 1 || errs[0].Line != 4 {
+		t.Errorf("bad records: got %+v, want the 4th", errs)
+	}
+	c, err := st.ContactByEmail(context.Background(), "c8@example.com")
+	if err != nil || c.FirstName != "C8" || c.Attributes["city"] != "Paris" || len(c.Tags) != 1 || c.Tags[0] != "shop" {
+		t.Errorf("contact: %+v, %v", c, err)
+	}
+	if after.Failures != 0 || !after.LastSuccessAt.Equal(run.StartedAt) || !after.NextRunAt.Equal(time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC)) {
+		t.Errorf("source after: %+v", after)
+	}
+	// The next run asks only for what changed since this one started.
+	var since string
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		since = r.URL.Query().Get("changed_after")
+		writeJSON(w, []any{})
+	})
+	param := "changed_after"
+	if _, err := st.UpdateSource(context.Background(), src.ID, store.SourceInput{SinceParam: &param}, "owner@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Run(context.Background(), src.ID, time.UTC); err != nil || since != run.StartedAt.UTC().Format(time.RFC3339) {
+		t.Errorf("incremental: asked since %q, %v", since, err)
+	}
+}
+
+// TestRunResumesWhereItStopped stops a run after its second page, as a
+// crash would, and runs again: it resumes at the third page, and nobody is
+// written twice.
+func TestRunResumesWhereItStopped(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	sh := &shop{n: 9}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	pages := 0
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	inner := f.Client.Transport
+	f.Client.Transport = roundTrip(func(req *http.Request) (*http.Response, error) {
+		if pages++; pages == 3 {
+			cancel() // stopped while asking for the third page
+		}
+		return inner.RoundTrip(req)
+	})
+	if _, _, err := r.Run(ctx, src.ID, time.UTC); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: got %v, want it stopped", err)
+	}
+	f.Client.Transport = inner
+	run, _, err := r.Run(context.Background(), src.ID, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != store.SourceRunDone || run.Pages != 4 || run.Fetched != 9 || run.Job.Created != 8 || run.Job.Updated != 0 {
+		t.Errorf("resumed run: %d pages, %d fetched, %d created, %d updated; want 4, 9, 8, 0 (asked %v)", run.Pages, run.Fetched, run.Job.Created, run.Job.Updated, sh.asked)
+	}
+	if fmt.Sprint(sh.asked) != "[1 2 3 3 4]" && fmt.Sprint(sh.asked) != "[1 2 3 4]" {
+		t.Errorf("pages asked: %v, want page 3 again at most, not 1 and 2", sh.asked)
+	}
+	if runs, _ := st.SourceRuns(context.Background(), src.ID, 10); len(runs) != 1 {
+		t.Errorf("runs: got %d, want the one resumed", len(runs))
+	}
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestFailingSourceBacksOffAndIsDisabled: failed runs are retried after 5,
+// then 10 minutes, and the third in a row disables the source with why.
+func TestFailingSourceBacksOffAndIsDisabled(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	sh := &shop{n: 3, failing: true}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL)
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	r := &Runner{Store: st, Fetcher: f, Log: quiet(), Now: func() time.Time { return now }}
+	for i, wait := range []time.Duration{5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
+		run, after, err := r.Run(context.Background(), src.ID, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status != store.SourceRunFailed || after.Failures != i+1 || !after.NextRunAt.Equal(now.Add(wait)) || after.LastError == "" {
+			t.Errorf("failure %d: run %s, source %+v", i+1, run.Status, after)
+		}
+		if enabled := i < 2; after.Enabled != enabled {
+			t.Errorf("failure %d: enabled %v, want %v (%s)", i+1, after.Enabled, enabled, after.DisabledReason)
+		}
+	}
+	after, _ := st.Source(context.Background(), src.ID)
+	if after.DisabledReason == "" || after.Enabled {
+		t.Errorf("disabled: %+v", after)
+	}
+	if RetryDelay(4) != 40*time.Minute || RetryDelay(9) != 40*time.Minute {
+		t.Errorf("retry delays: %v %v", RetryDelay(4), RetryDelay(9))
+	}
+}
+
+func TestNextRun(t *testing.T) {
+	t.Parallel()
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip("no timezone data")
+	}
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, paris)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		schedule string
+		minute   int
+		now      string
+		want     string
+	}{
+		{"daily", 6 * 60, "2026-12-05 05:59", "2026-12-05 06:00"},
+		{"daily", 6 * 60, "2026-12-05 06:00", "2026-12-06 06:00"},
+		{"hourly", 15, "2026-12-05 10:20", "2026-12-05 11:15"},
+		{"weekly", 9 * 60, "2026-12-05 10:00", "2026-12-07 09:00"}, // a Saturday: the next Monday
+		{"weekly", 9 * 60, "2026-12-07 08:00", "2026-12-07 09:00"},
+		{"monthly", 0, "2026-12-05 10:00", "2027-01-01 00:00"},
+		// Across the spring change, still at 06:00 local time.
+		{"daily", 6 * 60, "2027-03-28 01:00", "2027-03-28 06:00"},
+		{"daily", 6 * 60, "2027-03-27 07:00", "2027-03-28 06:00"},
+	} {
+		if got := NextRun(c.schedule, c.minute, paris, at(c.now)); !got.Equal(at(c.want)) {
+			t.Errorf("%s at %d after %s: got %s, want %s", c.schedule, c.minute, c.now, got.In(paris), c.want)
+		}
+	}
+}

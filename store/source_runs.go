@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SourceRun is one run of a source: the import job that holds its counts
+// and bad records, and where the remote API's paging stands.
+type SourceRun struct {
+	ID, SourceID int64
+	Job          ImportJob
+	Status       string
+	// Cursor is the paging cursor of the next page, as JSON.
+	Cursor         string
+	Pages, Fetched int
+	// Capped says the run stopped at its cap on pages or records.
+	Capped     bool
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Source run statuses.
+const (
+	SourceRunRunning = "running"
+	SourceRunDone    = "done"
+	SourceRunFailed  = "failed"
+)
+
+// KeptSourceRuns is how many runs a source keeps in its history.
+const KeptSourceRuns = 100
+
+const sourceRunColumns = `id, source_id, job_id, status, cursor, pages, fetched, capped, error, started_at, finished_at`
+
+func (s *Store) scanSourceRun(ctx context.Context, q querier, row scanner) (SourceRun, error) {
+	var r SourceRun
+	var jobID, started int64
+	var finished sql.NullInt64
+	err := row.Scan(&r.ID, &r.SourceID, &jobID, &r.Status, &r.Cursor, &r.Pages, &r.Fetched, &r.Capped, &r.Error, &started, &finished)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SourceRun{}, ErrNotFound
+	}
+	if err != nil {
+		return SourceRun{}, err
+	}
+	r.StartedAt, r.FinishedAt = fromUnix(started), fromNullUnix(finished)
+	r.Job, err = scanImport(q.QueryRowContext(ctx, `SELECT `+importColumns+` FROM import_jobs WHERE id = ?`, jobID))
+	return r, err
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// StartSourceRun begins a run of a source with the paging cursor first, or
+// returns the run a stop left running, to resume; resumed says which. The
+// run's import job takes the source's mapping, mode, lists and tags.
+func (s *Store) StartSourceRun(ctx context.Context, sourceID int64, first string) (run SourceRun, resumed bool, err error) {
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		run, err = s.scanSourceRun(ctx, tx, tx.QueryRowContext(ctx, `SELECT `+sourceRunColumns+` FROM source_runs WHERE source_id = ? AND status = 'running'`, sourceID))
+		if err == nil {
+			resumed = true
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		src, err := scanSource(tx.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, sourceID))
+		if err != nil {
+			return err
+		}
+		m := src.Mapping
+		paths, targets := make([]string, len(m.Fields)), make([]string, len(m.Fields))
+		for i, f := range m.Fields {
+			paths[i], targets[i] = f.Path, f.Target
+		}
+		now := unix(s.now())
+		var jobID int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO import_jobs (status, file_name, file_path, file_size, mode, list_ids, tags, headers, mapping,
+	delimiter, line, origin, created_at, started_at) VALUES ('running', ?, '', 0, ?, ?, ?, ?, ?, '', 1, 'source', ?, ?) RETURNING id`,
+			"Source: "+src.Name, m.Mode, jsonText(orEmpty(m.ListIDs)), jsonText(normalizeTags(m.Tags)), jsonText(paths), jsonText(targets), now, now).Scan(&jobID); err != nil {
+			return err
+		}
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO source_runs (source_id, job_id, status, cursor, started_at) VALUES (?, ?, 'running', ?, ?) RETURNING id`,
+			sourceID, jobID, first, now).Scan(&id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET last_run_at = ? WHERE id = ?`, now, sourceID); err != nil {
+			return err
+		}
+		run, err = s.scanSourceRun(ctx, tx, tx.QueryRowContext(ctx, `SELECT `+sourceRunColumns+` FROM source_runs WHERE id = ?`, id))
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("store: start a run of source %d: %w", sourceID, err)
+	}
+	return run, resumed, err
+}
+
+// ApplySourcePage writes a page's contacts, its bad records and the run's
+// next cursor in one transaction, so a run cut short resumes after the
+// last page written and writes none twice.
+func (s *Store) ApplySourcePage(ctx context.Context, run SourceRun, b ImportBatch, cursor string, fetched int, capped bool) error {
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.applyImportBatch(ctx, tx, run.Job, b); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE source_runs SET cursor = ?, pages = pages + 1, fetched = fetched + ?, capped = ? WHERE id = ? AND status = 'running'`,
+			cursor, fetched, capped, run.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("run %d is no longer running", run.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: source run %d page: %w", run.ID, err)
+	}
+	return nil
+}
+
+// SourceOutcome is how a run ended and what follows for its source.
+type SourceOutcome struct {
+	// Failure says why the run failed; "" for a run that succeeded.
+	Failure string
+	// Next is when the source runs next: its schedule's next time, or a
+	// retry's.
+	Next time.Time
+	// DisableAfter is how many failed runs in a row disable the source.
+	DisableAfter int
+}
+
+// FinishSourceRun ends a run and records on its source how it went: a
+// success clears its failures; a failure counts, and DisableAfter of them
+// in a row disable it, saying why. It returns the source as it is now.
+func (s *Store) FinishSourceRun(ctx context.Context, run SourceRun, o SourceOutcome) (Source, error) {
+	var src Source
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		now := unix(s.now())
+		status, jobStatus := SourceRunDone, ImportDone
+		if o.Failure != "" {
+			status, jobStatus = SourceRunFailed, ImportFailed
+		}
+		if err := s.finishImport(ctx, tx, run.Job.ID, jobStatus, o.Failure); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE source_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`, status, o.Failure, now, run.ID); err != nil {
+			return err
+		}
+		var err error
+		if o.Failure == "" {
+			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', last_success_at = ?, next_run_at = ? WHERE id = ?`,
+				unix(run.StartedAt), unix(o.Next), run.SourceID)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = failures + 1, last_error = ?, next_run_at = ?,
+	enabled = CASE WHEN failures + 1 >= ? THEN 0 ELSE enabled END,
+	disabled_reason = CASE WHEN failures + 1 >= ? THEN printf('Disabled after %d failed runs in a row; the last: %s', failures + 1, ?) ELSE disabled_reason END
+WHERE id = ?`, o.Failure, unix(o.Next), max(o.DisableAfter, 1), max(o.DisableAfter, 1), o.Failure, run.SourceID)
+		}
+		if err != nil {
+			return err
+		}
+		// The history keeps the last KeptSourceRuns runs.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM source_runs WHERE source_id = ? AND status != 'running' AND id <= (
+	SELECT id FROM source_runs WHERE source_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, run.SourceID, run.SourceID, KeptSourceRuns); err != nil {
+			return err
+		}
+		src, err = scanSource(tx.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, run.SourceID))
+		return err
+	})
+	if err != nil {
+		return Source{}, fmt.Errorf("store: finish source run %d: %w", run.ID, err)
+	}
+	return src, nil
+}
+
+// SourceRuns lists a source's runs, newest first.
+func (s *Store) SourceRuns(ctx context.Context, sourceID int64, limit int) ([]SourceRun, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sourceRunColumns+` FROM source_runs WHERE source_id = ? ORDER BY id DESC LIMIT ?`, sourceID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: source %d runs: %w", sourceID, err)
+	}
+	defer rows.Close()
+	var out []SourceRun
+	for rows.Next() {
+		r, err := s.scanSourceRun(ctx, s.r, rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: source %d runs: %w", sourceID, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
