@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"herald/store"
 )
 
 // BenchmarkWalk fetches 100 pages of 1,000 customers each from a loopback
@@ -56,4 +58,44 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRun runs a source of 100,000 customers, 1,000 a page, from a
+// loopback HTTPS API into SQLite, onto a list with a tag: records stored a
+// second, the whole run.
+func BenchmarkRun(b *testing.B) {
+	const pages, size = 100, 1000
+	srv, f := api(b, func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		out := make([]map[string]any, 0, size)
+		for i := (n-1)*size + 1; n <= pages && i <= n*size; i++ {
+			out = append(out, map[string]any{"id": i, "email": "c" + strconv.Itoa(i) + "@example.com", "first_name": "C", "address": map[string]any{"city": "Paris"}})
+		}
+		writeJSON(w, map[string]any{"data": out})
+	})
+	for range b.N {
+		b.StopTimer()
+		st := testStore(b)
+		name, u := "Shop", srv.URL
+		list, err := st.CreateList(context.Background(), store.ListInput{Name: &name})
+		if err != nil {
+			b.Fatal(err)
+		}
+		src, err := st.CreateSource(context.Background(), store.SourceInput{Name: &name, URL: &u, Paging: &store.SourcePaging{Kind: "page", Size: size},
+			Mapping: &store.SourceMapping{Mode: store.ImportUpsert, ListIDs: []int64{list.ID}, Tags: []string{"shop"}, Fields: []store.SourceField{
+				{Path: "email", Target: "email"}, {Path: "first_name", Target: "first_name"}, {Path: "address.city", Target: "attribute:city"}}}}, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+		b.StartTimer()
+		start, cpu0 := time.Now(), cpuTime(b)
+		run, _, err := r.Run(context.Background(), src.ID, time.UTC)
+		elapsed, cpu := time.Since(start), cpuTime(b)-cpu0
+		if err != nil || run.Job.Created != pages*size {
+			b.Fatalf("run: %+v, %v", run.Job, err)
+		}
+		b.ReportMetric(float64(pages*size)/elapsed.Seconds(), "records/s")
+		b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(pages*size), "cpu-µs/record")
+	}
 }
