@@ -195,6 +195,36 @@ func (src *Source) validate(sec SourceSecret) map[string]string {
 	return errs
 }
 
+// checkSourceMapping checks what a source's records become, as an
+// import's setup is checked: one field for the email, known targets, an
+// import mode, and lists that exist.
+func (s *Store) checkSourceMapping(ctx context.Context, m SourceMapping) error {
+	paths, targets := make([]string, len(m.Fields)), make([]string, len(m.Fields))
+	errs := map[string]string{}
+	for i, f := range m.Fields {
+		paths[i], targets[i] = f.Path, f.Target
+		if msg := CheckLine(f.Path, 200); msg != "" || f.Path == "" {
+			errs[fmt.Sprintf("mapping.fields[%d].path", i)] = "Give the field's path in a record, like email or address.city."
+		}
+	}
+	err := s.checkSetup(ctx, ImportSetup{Mode: m.Mode, ListIDs: m.ListIDs, Tags: m.Tags, Mapping: targets}, paths)
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		for k, v := range ve.Fields {
+			if k == "mapping" {
+				k = "fields"
+			}
+			errs["mapping."+k] = strings.ReplaceAll(strings.ReplaceAll(v, "Column ", "Field "), "column", "field")
+		}
+	} else if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
+}
+
 // checkToken checks a name made of letters, digits and -_.[].
 func checkToken(s string, max int) string {
 	if s == "" || len(s) > max || strings.TrimLeft(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.[]") != "" {
@@ -297,14 +327,27 @@ func (s *Store) Source(ctx context.Context, id int64) (Source, error) {
 	return src, err
 }
 
-// CreateSource checks and stores a source, its credentials sealed, and
-// writes its creation in its audit trail as actor's.
-func (s *Store) CreateSource(ctx context.Context, in SourceInput, actor string) (Source, error) {
+// CheckSource is the source an input would create, with its credentials,
+// or a ValidationError naming what is wrong; nothing is stored.
+func CheckSource(in SourceInput) (Source, SourceSecret, error) {
 	src := Source{Schedule: "daily", AtMinute: 6 * 60, Enabled: true, Mapping: SourceMapping{Mode: "upsert"}}
 	var sec SourceSecret
 	in.apply(&src, &sec)
 	if errs := src.validate(sec); len(errs) > 0 {
-		return Source{}, &ValidationError{Fields: errs}
+		return Source{}, SourceSecret{}, &ValidationError{Fields: errs}
+	}
+	return src, sec, nil
+}
+
+// CreateSource checks and stores a source, its credentials sealed, and
+// writes its creation in its audit trail as actor's.
+func (s *Store) CreateSource(ctx context.Context, in SourceInput, actor string) (Source, error) {
+	src, sec, err := CheckSource(in)
+	if err != nil {
+		return Source{}, err
+	}
+	if err := s.checkSourceMapping(ctx, src.Mapping); err != nil {
+		return Source{}, err
 	}
 	secret, headers, err := s.sealSource(sec)
 	if err != nil {
@@ -345,6 +388,9 @@ func (s *Store) UpdateSource(ctx context.Context, id int64, in SourceInput, acto
 		in.apply(&src, &sec)
 		if errs := src.validate(sec); len(errs) > 0 {
 			return &ValidationError{Fields: errs}
+		}
+		if err := s.checkSourceMapping(ctx, src.Mapping); err != nil {
+			return err
 		}
 		secret, headers, err := s.sealSource(sec)
 		if err != nil {
@@ -491,4 +537,39 @@ func (s *Store) openSource(ctx context.Context, tx *sql.Tx, id int64) (SourceSec
 		}
 	}
 	return sec, nil
+}
+
+// DueSource returns the source to run next at now: one whose run a stop
+// cut short, then the enabled one due longest ago (a new one is due at
+// once); ErrNotFound when none is.
+func (s *Store) DueSource(ctx context.Context, now time.Time) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM (
+	SELECT source_id AS id, 0 AS rank, 0 AS due FROM source_runs WHERE status = 'running'
+	UNION ALL
+	SELECT id, 1, coalesce(next_run_at, 0) FROM sources WHERE enabled = 1 AND coalesce(next_run_at, 0) <= ?)
+ORDER BY rank, due, id LIMIT 1`, unix(now)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: due source: %w", err)
+	}
+	return id, nil
+}
+
+// RunSourceNow makes an enabled source due at once; a disabled one is a
+// conflict, to be enabled first.
+func (s *Store) RunSourceNow(ctx context.Context, id int64) error {
+	src, err := s.Source(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !src.Enabled {
+		return conflict("the source %s is disabled: enable it first", src.Name)
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE sources SET next_run_at = ? WHERE id = ?`, unix(s.now()), id); err != nil {
+		return fmt.Errorf("store: run source %d now: %w", id, err)
+	}
+	return nil
 }

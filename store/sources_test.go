@@ -17,7 +17,7 @@ func TestSourcesKeepCredentialsSealed(t *testing.T) {
 	name, u, kind, token := " Shop customers ", "https://shop.example/api/customers", "bearer", "tok-SECRET-123"
 	headers := []SourceHeader{{Name: "X-Shop", Value: "bakery-KEY-9"}}
 	src, err := s.CreateSource(ctx, SourceInput{Name: &name, URL: &u, AuthKind: &kind, Secret: &token, Headers: &headers,
-		Paging: &SourcePaging{Kind: "page", Size: 500}}, "owner@example.com")
+		Paging: &SourcePaging{Kind: "page", Size: 500}, Mapping: &SourceMapping{Mode: ImportUpsert, Fields: []SourceField{{Path: "email", Target: "email"}}}}, "owner@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestSourceValidation(t *testing.T) {
 	ctx := context.Background()
 	str := func(v string) *string { return &v }
 	ok := func(edit func(*SourceInput)) SourceInput {
-		in := SourceInput{Name: str("Shop"), URL: str("https://shop.example/api")}
+		in := SourceInput{Name: str("Shop"), URL: str("https://shop.example/api"), Mapping: &SourceMapping{Mode: ImportUpsert, Fields: []SourceField{{Path: "email", Target: "email"}}}}
 		edit(&in)
 		return in
 	}
@@ -100,6 +100,12 @@ func TestSourceValidation(t *testing.T) {
 		{"an unknown schedule", ok(func(in *SourceInput) { in.Schedule = str("yearly") }), "schedule"},
 		{"hourly at minute 90", ok(func(in *SourceInput) { in.Schedule, in.AtMinute = str("hourly"), new(90) }), "at_minute"},
 		{"a since parameter with spaces", ok(func(in *SourceInput) { in.SinceParam = str("updated since") }), "since_param"},
+		{"no field for the email", ok(func(in *SourceInput) { in.Mapping = &SourceMapping{Mode: ImportUpsert} }), "mapping.fields"},
+		{"an unknown mode", ok(func(in *SourceInput) { in.Mapping.Mode = "merge" }), "mapping.mode"},
+		{"a list that does not exist", ok(func(in *SourceInput) { in.Mapping.ListIDs = []int64{99} }), "mapping.list_ids"},
+		{"a field without a path", ok(func(in *SourceInput) {
+			in.Mapping.Fields = append(in.Mapping.Fields, SourceField{Target: "first_name"})
+		}), "mapping.fields[1].path"},
 	} {
 		_, err := s.CreateSource(ctx, c.in, "t")
 		var ve *ValidationError

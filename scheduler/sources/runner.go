@@ -50,12 +50,7 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 	if err != nil {
 		return store.SourceRun{}, store.Source{}, err
 	}
-	sec, err := r.Store.SourceSecrets(ctx, id, "", "")
-	if err != nil {
-		return store.SourceRun{}, src, err
-	}
-	spec := SpecOf(src, sec)
-	first, _ := json.Marshal(First(spec.Paging))
+	first, _ := json.Marshal(First(SpecOf(src, store.SourceSecret{}).Paging))
 	run, resumed, err := r.Store.StartSourceRun(ctx, id, string(first))
 	if err != nil {
 		return run, src, err
@@ -65,7 +60,13 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 		return run, src, fmt.Errorf("source run %d: its cursor: %w", run.ID, err)
 	}
 	r.Log.Info("source run", "source", src.Name, "run", run.ID, "resumed", resumed, "page", cur.Pages+1)
-	walkErr := r.walk(ctx, run, spec, cur)
+	sec, walkErr := r.Store.SourceSecrets(ctx, id, "", "")
+	switch {
+	case errors.Is(walkErr, store.ErrSecretUnreadable):
+		walkErr = errors.New("the source's credentials cannot be decrypted with this Herald's secret key: enter them again")
+	case walkErr == nil:
+		walkErr = r.walk(ctx, run, SpecOf(src, sec), cur)
+	}
 	if ctx.Err() != nil {
 		return run, src, ctx.Err()
 	}

@@ -1,0 +1,155 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"herald/scheduler"
+	"herald/scheduler/imports"
+	"herald/scheduler/netguard"
+	"herald/store"
+)
+
+// Service runs sources, one at a time, when they are due or asked for, and
+// tests a source's connection before it is saved.
+type Service struct {
+	st     *store.Store
+	log    *slog.Logger
+	runner *Runner
+	signal scheduler.Signal
+	every  time.Duration
+}
+
+// Config is what a Service needs. Client, when set, replaces the guard's
+// client, for tests against servers on loopback.
+type Config struct {
+	Store  *store.Store
+	Log    *slog.Logger
+	Guard  *netguard.Guard
+	Client *http.Client
+	// Every is how often due sources are looked for; a minute when 0.
+	Every time.Duration
+}
+
+// requestTimeout bounds one request to a source's API.
+const requestTimeout = 60 * time.Second
+
+// New builds the service.
+func New(cfg Config) *Service {
+	client := cfg.Client
+	if client == nil {
+		client = cfg.Guard.Client(requestTimeout, 2)
+	}
+	return &Service{st: cfg.Store, log: cfg.Log, every: max(cfg.Every, 0),
+		runner: &Runner{Store: cfg.Store, Fetcher: &Fetcher{Client: client}, Log: cfg.Log}}
+}
+
+// Wake makes the service look for due sources now.
+func (s *Service) Wake() { s.signal.Wake() }
+
+// RunNow makes a source due at once and wakes the service.
+func (s *Service) RunNow(ctx context.Context, id int64) error {
+	if err := s.st.RunSourceNow(ctx, id); err != nil {
+		return err
+	}
+	s.Wake()
+	return nil
+}
+
+// Run runs due sources until ctx ends; a run under way at the end stays
+// open and resumes at the next start.
+func (s *Service) Run(ctx context.Context) error {
+	every := s.every
+	if every == 0 {
+		every = time.Minute
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		wake := s.signal.Next()
+		for ctx.Err() == nil {
+			id, err := s.st.DueSource(ctx, time.Now())
+			if errors.Is(err, store.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				s.log.Error("looking for due sources", "err", err)
+				break
+			}
+			if _, _, err := s.runner.Run(ctx, id, s.location(ctx)); err != nil && ctx.Err() == nil {
+				s.log.Error("running a source", "source", id, "err", err)
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-wake:
+		}
+	}
+}
+
+func (s *Service) location(ctx context.Context) *time.Location {
+	g, err := s.st.General(ctx)
+	if err != nil {
+		return time.UTC
+	}
+	return g.Location()
+}
+
+// TestResult is what asking a source's API for its first page found.
+type TestResult struct {
+	OK bool
+	// Error says in plain words what went wrong, when not OK.
+	Error string
+	Took  time.Duration
+	// Count is the records on the first page; More says there are pages
+	// after it.
+	Count   int
+	More    bool
+	Records []Record
+	// Fields are the paths found in the first records, each with a sample
+	// value and the target the importer proposes for it.
+	Fields []FieldSample
+}
+
+// FieldSample is one field of a source's records.
+type FieldSample struct {
+	Path, Sample, Target string
+}
+
+// Test asks the API an input describes for its first page, without saving
+// anything: what is wrong with the input is a ValidationError; a failure
+// to fetch is a result that says why.
+func (s *Service) Test(ctx context.Context, in store.SourceInput) (TestResult, error) {
+	src, sec, err := store.CheckSource(in)
+	if err != nil {
+		return TestResult{}, err
+	}
+	spec := SpecOf(src, sec)
+	p, err := s.runner.Fetcher.Fetch(ctx, spec, First(spec.Paging))
+	if err != nil {
+		return TestResult{Error: err.Error()}, nil
+	}
+	res := TestResult{OK: true, Took: p.Took, Count: len(p.Records), More: !p.Last, Records: p.Records[:min(len(p.Records), 10)]}
+	seen := map[string]bool{}
+	var paths, samples []string
+	for _, r := range res.Records {
+		for _, path := range Fields(r) {
+			if seen[path] {
+				continue
+			}
+			seen[path] = true
+			v, _ := Lookup(r, path)
+			paths, samples = append(paths, path), append(samples, Text(v))
+		}
+	}
+	for i, t := range imports.AutoMap(paths, samples) {
+		res.Fields = append(res.Fields, FieldSample{Path: paths[i], Sample: samples[i], Target: t})
+	}
+	return res, nil
+}
