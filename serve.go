@@ -18,6 +18,7 @@ import (
 	"herald/scheduler/inbound"
 	"herald/scheduler/netguard"
 	"herald/scheduler/outbound"
+	"herald/scheduler/sources"
 	"herald/scheduler/webhooks"
 	"herald/store"
 	"herald/web"
@@ -124,13 +125,14 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 	if err != nil {
 		return nil, err
 	}
+	srcs := sources.New(sources.Config{Store: st, Log: log, Guard: guard})
 	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log),
 		scheduler.Job{Name: "start scheduled campaigns", Spec: "@every 5s", Run: out.StartDue})
 	if err != nil {
 		return nil, err
 	}
 	srv, err := web.New(web.Config{Store: st, Outbound: out, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs,
-		TrustedProxies: trusted, DataDir: data, Imports: importer, Webhooks: hooks})
+		TrustedProxies: trusted, DataDir: data, Imports: importer, Webhooks: hooks, Sources: srcs})
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +149,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		{"campaign dispatcher", out.Dispatcher().Run},
 		{"transactional lane", out.Lane().Run},
 		{"imports", importer.Run},
+		{"sources", srcs.Run},
 		{"webhooks", hooks.Run},
 		{"scheduler", sched.Run},
 	}

@@ -308,6 +308,8 @@ func scanSource(row scanner) (Source, error) {
 			return Source{}, fmt.Errorf("source %d: %w", src.ID, err)
 		}
 	}
+	m := &src.Mapping
+	m.Fields, m.ListIDs, m.Tags = orEmpty(m.Fields), orEmpty(m.ListIDs), orEmpty(m.Tags)
 	src.NextRunAt, src.LastRunAt, src.LastSuccessAt = fromNullUnix(next), fromNullUnix(last), fromNullUnix(success)
 	src.CreatedAt, src.UpdatedAt = fromUnix(created), fromUnix(updated)
 	return src, nil

@@ -27,9 +27,10 @@ func apiRoutes(h *harness) [][2]string {
 }
 
 // wantScope is the scope policy, written apart from the routes: settings,
-// relays, domains, keys, users and webhooks are the admin's; sending a
-// message is send's; who-am-I is any key's; reading is read's, and every
-// other change write's.
+// relays, domains, keys, users and webhooks are the admin's, and so are a
+// source's credentials and their audit trail; sending a message is send's;
+// who-am-I is any key's; reading is read's, and every other change
+// write's.
 func wantScope(method, path string) string {
 	p := strings.TrimPrefix(path, "/api/v1")
 	for _, prefix := range []string{"/settings", "/relays", "/dkim-keys", "/domains", "/api-keys", "/users", "/webhooks", "/jobs"} {
@@ -38,6 +39,8 @@ func wantScope(method, path string) string {
 		}
 	}
 	switch {
+	case strings.HasPrefix(p, "/sources/") && (strings.HasSuffix(p, "/reveal") || strings.HasSuffix(p, "/audit")):
+		return store.ScopeAdmin
 	case p == "/me":
 		return anyScope
 	case method == http.MethodPost && p == "/messages":

@@ -19,6 +19,7 @@ import (
 	"herald/scheduler"
 	"herald/scheduler/netguard"
 	"herald/scheduler/outbound"
+	"herald/scheduler/sources"
 	"herald/store"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	// Webhooks is the webhook deliverer, woken for a test or a redelivery;
 	// without it the deliverer finds the work when it next looks.
 	Webhooks scheduler.Waker
+	// Sources runs import sources; without it, one that runs none is made.
+	Sources *sources.Service
 	// ChallengeBits is the difficulty of the sign-up puzzle; 16 when zero.
 	ChallengeBits int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
@@ -64,6 +67,7 @@ type Server struct {
 	challenges *challenges
 	previews   previews
 	webhooks   scheduler.Waker
+	sources    *sources.Service
 	// guard checks where webhooks may point.
 	guard *netguard.Guard
 	// limits holds each API key's rate buckets.
@@ -108,6 +112,10 @@ func New(cfg Config) (*Server, error) {
 		s.webhooks = noWaker{}
 	}
 	s.guard = &netguard.Guard{Allowed: func(host string) bool { return s.general().AllowsHost(host) }}
+	s.sources = cfg.Sources
+	if s.sources == nil {
+		s.sources = sources.New(sources.Config{Store: cfg.Store, Log: cfg.Logger, Guard: s.guard})
+	}
 	s.minFreeDisk = cfg.MinFreeDisk
 	if s.minFreeDisk == 0 {
 		s.minFreeDisk = defaultMinFreeDisk

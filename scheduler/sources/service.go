@@ -126,6 +126,10 @@ type FieldSample struct {
 // anything: what is wrong with the input is a ValidationError; a failure
 // to fetch is a result that says why.
 func (s *Service) Test(ctx context.Context, in store.SourceInput) (TestResult, error) {
+	if in.Name == nil || *in.Name == "" {
+		untitled := "Untitled" // a name is for saving, not for asking
+		in.Name = &untitled
+	}
 	src, sec, err := store.CheckSource(in)
 	if err != nil {
 		return TestResult{}, err

@@ -1,0 +1,362 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/scheduler/sources"
+	"herald/store"
+)
+
+// sourceJSON is a source as the API shows it: its credentials masked, the
+// secret as whether one is kept and the extra headers by name.
+type sourceJSON struct {
+	ID          int64               `json:"id"`
+	Name        string              `json:"name"`
+	URL         string              `json:"url"`
+	Auth        sourceAuthJSON      `json:"auth"`
+	Headers     []string            `json:"headers"`
+	RecordsPath string              `json:"records_path"`
+	Paging      store.SourcePaging  `json:"paging"`
+	SinceParam  string              `json:"since_param"`
+	Mapping     store.SourceMapping `json:"mapping"`
+	Schedule    string              `json:"schedule"`
+	// AtMinute is the minute of the day it runs at (of the hour, hourly),
+	// in the organisation's timezone.
+	AtMinute       int    `json:"at_minute"`
+	Enabled        bool   `json:"enabled"`
+	DisabledReason string `json:"disabled_reason"`
+	// Health is healthy, warning (the last run had invalid records or was
+	// slow), error (failing or disabled) or unknown (never run).
+	Health        string     `json:"health"`
+	Failures      int        `json:"failures"`
+	LastError     string     `json:"last_error"`
+	NextRunAt     *time.Time `json:"next_run_at"`
+	LastRunAt     *time.Time `json:"last_run_at"`
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+type sourceAuthJSON struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	SecretSet bool   `json:"secret_set"`
+}
+
+// sourceBody creates or changes a source; in a change, what is left out
+// stays. secret and headers, when given, replace what is kept.
+type sourceBody struct {
+	Name        *string               `json:"name"`
+	URL         *string               `json:"url"`
+	Auth        *sourceAuthBody       `json:"auth"`
+	Headers     *[]store.SourceHeader `json:"headers"`
+	RecordsPath *string               `json:"records_path"`
+	Paging      *store.SourcePaging   `json:"paging"`
+	SinceParam  *string               `json:"since_param"`
+	Mapping     *store.SourceMapping  `json:"mapping"`
+	Schedule    *string               `json:"schedule"`
+	AtMinute    *int                  `json:"at_minute"`
+	Enabled     *bool                 `json:"enabled"`
+}
+
+// sourceAuthBody is how the source signs in: kind bearer (secret is the
+// token), basic (name and password), header or query (the key's name and
+// value), or "" for none.
+type sourceAuthBody struct {
+	Kind   string  `json:"kind"`
+	Name   string  `json:"name"`
+	Secret *string `json:"secret"`
+}
+
+func (b sourceBody) input() store.SourceInput {
+	in := store.SourceInput{Name: b.Name, URL: b.URL, Headers: b.Headers, RecordsPath: b.RecordsPath, Paging: b.Paging, SinceParam: b.SinceParam,
+		Mapping: b.Mapping, Schedule: b.Schedule, AtMinute: b.AtMinute, Enabled: b.Enabled}
+	if b.Auth != nil {
+		in.AuthKind, in.AuthName, in.Secret = &b.Auth.Kind, &b.Auth.Name, b.Auth.Secret
+	}
+	return in
+}
+
+// sourceTestJSON is what testing a source's connection found.
+type sourceTestJSON struct {
+	OK      bool                    `json:"ok"`
+	Error   string                  `json:"error,omitempty"`
+	TookMS  int64                   `json:"took_ms"`
+	Count   int                     `json:"count"`
+	More    bool                    `json:"more"`
+	Records []map[string]any        `json:"records"`
+	Fields  []sourceFieldSampleJSON `json:"fields"`
+}
+
+type sourceFieldSampleJSON struct {
+	Path   string `json:"path"`
+	Sample string `json:"sample"`
+	// Target is what the importer proposes the field becomes.
+	Target string `json:"target"`
+}
+
+// sourceRunJSON is one run of a source.
+type sourceRunJSON struct {
+	ID         int64      `json:"id"`
+	Status     string     `json:"status"`
+	Pages      int        `json:"pages"`
+	Fetched    int        `json:"fetched"`
+	Created    int        `json:"created"`
+	Updated    int        `json:"updated"`
+	Skipped    int        `json:"skipped"`
+	Invalid    int        `json:"invalid"`
+	Capped     bool       `json:"capped"`
+	Error      string     `json:"error"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	// ImportID is the import that holds the run's bad records.
+	ImportID int64 `json:"import_id"`
+}
+
+func toSourceRunJSON(r store.SourceRun) sourceRunJSON {
+	return sourceRunJSON{ID: r.ID, Status: r.Status, Pages: r.Pages, Fetched: r.Fetched, Created: r.Job.Created, Updated: r.Job.Updated,
+		Skipped: r.Job.Skipped, Invalid: r.Job.Invalid, Capped: r.Capped, Error: r.Error, StartedAt: r.StartedAt, FinishedAt: optTime(r.FinishedAt),
+		ImportID: r.Job.ID}
+}
+
+// sourceSecretJSON is a source's credentials in the clear.
+type sourceSecretJSON struct {
+	Secret  string               `json:"secret"`
+	Headers []store.SourceHeader `json:"headers"`
+}
+
+// slowRun is how long a successful run may take before its source is
+// shown with a warning.
+const slowRun = 10 * time.Minute
+
+// sourceHealth says how a source is doing, from its last run.
+func sourceHealth(src store.Source, last *store.SourceRun) string {
+	switch {
+	case !src.Enabled || src.Failures > 0:
+		return "error"
+	case last == nil:
+		return "unknown"
+	case last.Job.Invalid > 0 || last.FinishedAt.Sub(last.StartedAt) > slowRun:
+		return "warning"
+	}
+	return "healthy"
+}
+
+func (s *Server) toSourceJSON(c *echo.Context, src store.Source) (sourceJSON, error) {
+	runs, err := s.store.SourceRuns(c.Request().Context(), src.ID, 2)
+	if err != nil {
+		return sourceJSON{}, err
+	}
+	var last *store.SourceRun
+	for i := range runs {
+		if runs[i].Status != store.SourceRunRunning {
+			last = &runs[i]
+			break
+		}
+	}
+	return sourceJSON{ID: src.ID, Name: src.Name, URL: src.URL, Auth: sourceAuthJSON{Kind: src.AuthKind, Name: src.AuthName, SecretSet: src.SecretSet},
+		Headers: orEmpty(src.HeaderNames), RecordsPath: src.RecordsPath, Paging: src.Paging, SinceParam: src.SinceParam, Mapping: src.Mapping,
+		Schedule: src.Schedule, AtMinute: src.AtMinute, Enabled: src.Enabled, DisabledReason: src.DisabledReason, Health: sourceHealth(src, last),
+		Failures: src.Failures, LastError: src.LastError, NextRunAt: optTime(src.NextRunAt), LastRunAt: optTime(src.LastRunAt),
+		LastSuccessAt: optTime(src.LastSuccessAt), CreatedAt: src.CreatedAt, UpdatedAt: src.UpdatedAt}, nil
+}
+
+// checkSourceURL refuses, beside its field, a URL the guard would refuse.
+func (s *Server) checkSourceURL(b sourceBody) error {
+	if b.URL == nil {
+		return nil
+	}
+	if msg := s.checkHookURL(*b.URL); msg != "" {
+		return &store.ValidationError{Fields: map[string]string{"url": msg}}
+	}
+	return nil
+}
+
+func (s *Server) apiSourceList(c *echo.Context) error {
+	q, err := readList(c, namedList, s.location())
+	if err != nil {
+		return err
+	}
+	srcs, err := s.store.Sources(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]sourceJSON, len(srcs))
+	for i, src := range srcs {
+		if out[i], err = s.toSourceJSON(c, src); err != nil {
+			return err
+		}
+	}
+	out, m := pageOf(out, q, func(j sourceJSON) listed { return named(j.ID, j.CreatedAt, j.Name) })
+	return apiList(c, out, m)
+}
+
+func (s *Server) apiSourceCreate(c *echo.Context) error {
+	var b sourceBody
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.checkSourceURL(b); err != nil {
+		return err
+	}
+	src, err := s.store.CreateSource(c.Request().Context(), b.input(), actor(c))
+	if err != nil {
+		return err
+	}
+	s.sources.Wake()
+	out, err := s.toSourceJSON(c, src)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/sources/"+itoa(src.ID))
+	return apiData(c, http.StatusCreated, out)
+}
+
+func (s *Server) apiSourceGet(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	src, err := s.store.Source(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out, err := s.toSourceJSON(c, src)
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, out)
+}
+
+func (s *Server) apiSourceUpdate(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var b sourceBody
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.checkSourceURL(b); err != nil {
+		return err
+	}
+	src, err := s.store.UpdateSource(c.Request().Context(), id, b.input(), actor(c))
+	if err != nil {
+		return err
+	}
+	out, err := s.toSourceJSON(c, src)
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, out)
+}
+
+// apiSourceTest asks the API a source describes for its first page, saving
+// nothing; a connection that fails answers 200 with ok false and why.
+func (s *Server) apiSourceTest(c *echo.Context) error {
+	var b sourceBody
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.checkSourceURL(b); err != nil {
+		return err
+	}
+	res, err := s.sources.Test(c.Request().Context(), b.input())
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, toSourceTestJSON(res))
+}
+
+func toSourceTestJSON(res sources.TestResult) sourceTestJSON {
+	out := sourceTestJSON{OK: res.OK, Error: res.Error, TookMS: res.Took.Milliseconds(), Count: res.Count, More: res.More,
+		Records: make([]map[string]any, len(res.Records)), Fields: []sourceFieldSampleJSON{}}
+	for i, r := range res.Records {
+		out.Records[i] = r
+	}
+	for _, f := range res.Fields {
+		out.Fields = append(out.Fields, sourceFieldSampleJSON{Path: f.Path, Sample: f.Sample, Target: f.Target})
+	}
+	return out
+}
+
+// apiSourceRun makes a source run now: 202, and its runs show how it goes.
+func (s *Server) apiSourceRun(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.sources.RunNow(c.Request().Context(), id); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/sources/"+itoa(id)+"/runs")
+	return c.NoContent(http.StatusAccepted)
+}
+
+func (s *Server) apiSourceRuns(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Source(c.Request().Context(), id); err != nil {
+		return err
+	}
+	runs, err := s.store.SourceRuns(c.Request().Context(), id, store.KeptSourceRuns)
+	if err != nil {
+		return err
+	}
+	out := make([]sourceRunJSON, len(runs))
+	for i, r := range runs {
+		out[i] = toSourceRunJSON(r)
+	}
+	return apiData(c, http.StatusOK, out)
+}
+
+// apiSourceReveal shows a source's credentials, writing in its audit trail
+// who asked: "revealed", or with ?for=copy "copied".
+func (s *Server) apiSourceReveal(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	action := "revealed"
+	if c.QueryParam("for") == "copy" {
+		action = "copied"
+	}
+	sec, err := s.store.SourceSecrets(c.Request().Context(), id, actor(c), action)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return apiData(c, http.StatusOK, sourceSecretJSON{Secret: sec.Secret, Headers: orEmpty(sec.Headers)})
+}
+
+// sourceAuditJSON is one line of a source's audit trail.
+type sourceAuditJSON struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Detail string    `json:"detail"`
+}
+
+func (s *Server) apiSourceAudit(c *echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Source(c.Request().Context(), id); err != nil {
+		return err
+	}
+	entries, err := s.store.SourceAudit(c.Request().Context(), id, 200)
+	if err != nil {
+		return err
+	}
+	out := make([]sourceAuditJSON, len(entries))
+	for i, e := range entries {
+		out[i] = sourceAuditJSON{At: e.At, Actor: e.Actor, Action: e.Action, Detail: e.Detail}
+	}
+	return apiData(c, http.StatusOK, out)
+}
