@@ -164,15 +164,34 @@ func (s *Server) toSourceJSON(c *echo.Context, src store.Source) (sourceJSON, er
 		LastSuccessAt: optTime(src.LastSuccessAt), CreatedAt: src.CreatedAt, UpdatedAt: src.UpdatedAt}, nil
 }
 
-// checkSourceURL refuses, beside its field, a URL the guard would refuse.
-func (s *Server) checkSourceURL(b sourceBody) error {
-	if b.URL == nil {
-		return nil
+// readSourceBody reads a source's body, refusing beside its field a URL
+// the guard would refuse.
+func (s *Server) readSourceBody(c *echo.Context) (sourceBody, error) {
+	var b sourceBody
+	if err := bindJSON(c, &b); err != nil {
+		return b, err
 	}
-	if msg := s.checkHookURL(*b.URL); msg != "" {
-		return &store.ValidationError{Fields: map[string]string{"url": msg}}
+	if b.URL != nil {
+		if msg := s.checkHookURL(*b.URL); msg != "" {
+			return b, &store.ValidationError{Fields: map[string]string{"url": msg}}
+		}
 	}
-	return nil
+	return b, nil
+}
+
+// answerSource answers with a source, or the error that came instead.
+func (s *Server) answerSource(c *echo.Context, status int, src store.Source, err error) error {
+	if err != nil {
+		return err
+	}
+	out, err := s.toSourceJSON(c, src)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusCreated {
+		c.Response().Header().Set("Location", "/api/v1/sources/"+itoa(src.ID))
+	}
+	return apiData(c, status, out)
 }
 
 func (s *Server) apiSourceList(c *echo.Context) error {
@@ -195,24 +214,15 @@ func (s *Server) apiSourceList(c *echo.Context) error {
 }
 
 func (s *Server) apiSourceCreate(c *echo.Context) error {
-	var b sourceBody
-	if err := bindJSON(c, &b); err != nil {
-		return err
-	}
-	if err := s.checkSourceURL(b); err != nil {
+	b, err := s.readSourceBody(c)
+	if err != nil {
 		return err
 	}
 	src, err := s.store.CreateSource(c.Request().Context(), b.input(), actor(c))
-	if err != nil {
-		return err
+	if err == nil {
+		s.sources.Wake()
 	}
-	s.sources.Wake()
-	out, err := s.toSourceJSON(c, src)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set("Location", "/api/v1/sources/"+itoa(src.ID))
-	return apiData(c, http.StatusCreated, out)
+	return s.answerSource(c, http.StatusCreated, src, err)
 }
 
 func (s *Server) apiSourceGet(c *echo.Context) error {
@@ -221,14 +231,7 @@ func (s *Server) apiSourceGet(c *echo.Context) error {
 		return err
 	}
 	src, err := s.store.Source(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	out, err := s.toSourceJSON(c, src)
-	if err != nil {
-		return err
-	}
-	return apiData(c, http.StatusOK, out)
+	return s.answerSource(c, http.StatusOK, src, err)
 }
 
 func (s *Server) apiSourceUpdate(c *echo.Context) error {
@@ -236,32 +239,19 @@ func (s *Server) apiSourceUpdate(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var b sourceBody
-	if err := bindJSON(c, &b); err != nil {
-		return err
-	}
-	if err := s.checkSourceURL(b); err != nil {
+	b, err := s.readSourceBody(c)
+	if err != nil {
 		return err
 	}
 	src, err := s.store.UpdateSource(c.Request().Context(), id, b.input(), actor(c))
-	if err != nil {
-		return err
-	}
-	out, err := s.toSourceJSON(c, src)
-	if err != nil {
-		return err
-	}
-	return apiData(c, http.StatusOK, out)
+	return s.answerSource(c, http.StatusOK, src, err)
 }
 
 // apiSourceTest asks the API a source describes for its first page, saving
 // nothing; a connection that fails answers 200 with ok false and why.
 func (s *Server) apiSourceTest(c *echo.Context) error {
-	var b sourceBody
-	if err := bindJSON(c, &b); err != nil {
-		return err
-	}
-	if err := s.checkSourceURL(b); err != nil {
+	b, err := s.readSourceBody(c)
+	if err != nil {
 		return err
 	}
 	res, err := s.sources.Test(c.Request().Context(), b.input())
