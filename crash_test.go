@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -149,10 +150,19 @@ func freeAddr(t testing.TB) string {
 // its output and its address.
 func startHerald(t testing.TB, bin, dir, addr string, args ...string) (*exec.Cmd, chan error, *syncBuffer, string) {
 	t.Helper()
+	return startHeraldWith(t, bin, dir, addr, nil, args...)
+}
+
+// startHeraldWith is startHerald with env added to the test's environment.
+func startHeraldWith(t testing.TB, bin, dir, addr string, env []string, args ...string) (*exec.Cmd, chan error, *syncBuffer, string) {
+	t.Helper()
 	if addr == "" {
 		addr = freeAddr(t)
 	}
 	cmd := exec.Command(bin, append([]string{"--data", dir, "--addr", addr}, args...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

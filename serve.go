@@ -125,7 +125,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 	if err != nil {
 		return nil, err
 	}
-	srcs := sources.New(sources.Config{Store: st, Log: log, Guard: guard})
+	srcs := sources.New(sources.Config{Store: st, Log: log, Guard: guard, Notify: out.NotifyOwners})
 	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log),
 		scheduler.Job{Name: "start scheduled campaigns", Spec: "@every 5s", Run: out.StartDue})
 	if err != nil {

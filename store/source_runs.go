@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -18,7 +19,12 @@ type SourceRun struct {
 	Cursor         string
 	Pages, Fetched int
 	// Capped says the run stopped at its cap on pages or records.
-	Capped     bool
+	Capped bool
+	// LeaveLists says the run takes the contacts earlier runs had and it
+	// did not out of the source's lists, as the source said when it
+	// started; Left counts them.
+	LeaveLists bool
+	Left       int
 	Error      string
 	StartedAt  time.Time
 	FinishedAt time.Time
@@ -34,13 +40,13 @@ const (
 // KeptSourceRuns is how many runs a source keeps in its history.
 const KeptSourceRuns = 100
 
-const sourceRunColumns = `id, source_id, job_id, status, cursor, pages, fetched, capped, error, started_at, finished_at`
+const sourceRunColumns = `id, source_id, job_id, status, cursor, pages, fetched, capped, leave_lists, left_lists, error, started_at, finished_at`
 
 func (s *Store) scanSourceRun(ctx context.Context, q querier, row scanner) (SourceRun, error) {
 	var r SourceRun
 	var jobID, started int64
 	var finished sql.NullInt64
-	err := row.Scan(&r.ID, &r.SourceID, &jobID, &r.Status, &r.Cursor, &r.Pages, &r.Fetched, &r.Capped, &r.Error, &started, &finished)
+	err := row.Scan(&r.ID, &r.SourceID, &jobID, &r.Status, &r.Cursor, &r.Pages, &r.Fetched, &r.Capped, &r.LeaveLists, &r.Left, &r.Error, &started, &finished)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SourceRun{}, ErrNotFound
 	}
@@ -87,8 +93,8 @@ func (s *Store) StartSourceRun(ctx context.Context, sourceID int64, first string
 			return err
 		}
 		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO source_runs (source_id, job_id, status, cursor, started_at) VALUES (?, ?, 'running', ?, ?) RETURNING id`,
-			sourceID, jobID, first, now).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO source_runs (source_id, job_id, status, cursor, leave_lists, started_at) VALUES (?, ?, 'running', ?, ?, ?) RETURNING id`,
+			sourceID, jobID, first, m.LeaveLists && len(m.ListIDs) > 0, now).Scan(&id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sources SET last_run_at = ? WHERE id = ?`, now, sourceID); err != nil {
@@ -110,6 +116,11 @@ func (s *Store) ApplySourcePage(ctx context.Context, run SourceRun, b ImportBatc
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.applyImportBatch(ctx, tx, run.Job, b); err != nil {
 			return err
+		}
+		if run.LeaveLists {
+			if err := markSourceMembers(ctx, tx, run, b.Rows); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE source_runs SET cursor = ?, pages = pages + 1, fetched = fetched + ?, capped = ? WHERE id = ? AND status = 'running'`,
 			cursor, fetched, capped, run.ID)
@@ -156,6 +167,11 @@ func (s *Store) FinishSourceRun(ctx context.Context, run SourceRun, o SourceOutc
 			return err
 		}
 		var err error
+		if o.Failure == "" && run.LeaveLists {
+			if err := s.leaveSourceLists(ctx, tx, run); err != nil {
+				return err
+			}
+		}
 		if o.Failure == "" {
 			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', last_success_at = ?, next_run_at = ? WHERE id = ?`,
 				unix(run.StartedAt), unix(o.Next), run.SourceID)
@@ -198,4 +214,68 @@ func (s *Store) SourceRuns(ctx context.Context, sourceID int64, limit int) ([]So
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// markSourceMembers writes down that run had the contacts of rows.
+func markSourceMembers(ctx context.Context, tx *sql.Tx, run SourceRun, rows []ImportRow) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO source_members (source_id, contact_id, run_id) SELECT ?, id, ? FROM contacts WHERE email = ?
+ON CONFLICT (source_id, contact_id) DO UPDATE SET run_id = excluded.run_id`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range rows {
+		if _, err := stmt.ExecContext(ctx, run.SourceID, run.ID, r.Email); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaveSourceLists takes the contacts earlier runs of a source had and run
+// did not out of the lists the run's contacts join (an unsubscribe stays,
+// as a bulk removal leaves it), and counts those contacts on the run; a
+// run that stopped at its cap takes nobody out.
+func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun) error {
+	var capped bool
+	if err := tx.QueryRowContext(ctx, `SELECT capped FROM source_runs WHERE id = ?`, run.ID).Scan(&capped); err != nil || capped {
+		return err // a capped run did not see the whole source
+	}
+	var gone []int64
+	rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, run.ID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		gone = append(gone, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, listID := range run.Job.ListIDs {
+		var name string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM lists WHERE id = ?`, listID).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // the list went since the run started
+		}
+		if err != nil {
+			return err
+		}
+		for chunk := range slices.Chunk(gone, 1000) {
+			if _, err := s.bulkApply(ctx, tx, chunk, BulkAction{Kind: BulkRemoveFromList, ListID: listID}, name); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, run.ID); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE source_runs SET left_lists = ? WHERE id = ?`, len(gone), run.ID)
+	return err
 }

@@ -186,6 +186,16 @@ func (src *Source) validate(sec SourceSecret) map[string]string {
 			errs[field] = "Use a parameter name of letters, digits, _, - and ., like updated_since."
 		}
 	}
+	if m := src.Mapping; m.LeaveLists {
+		switch {
+		case m.Mode != ImportCreate && m.Mode != ImportUpsert:
+			errs["mapping.leave_lists"] = "Only a source that adds contacts can take those it no longer has out of its lists."
+		case len(m.ListIDs) == 0:
+			errs["mapping.leave_lists"] = "Choose the lists the source's contacts join: those are the lists they leave."
+		case src.SinceParam != "":
+			errs["mapping.leave_lists"] = "An incremental source gets only what changed, so a contact it does not get has not gone: leave the since parameter empty, or the lists as they are."
+		}
+	}
 	if !slices.Contains(SourceSchedules, src.Schedule) {
 		errs["schedule"] = "Use hourly, daily, weekly or monthly."
 	}
@@ -378,20 +388,8 @@ func (s *Store) CreateSource(ctx context.Context, in SourceInput, actor string) 
 func (s *Store) UpdateSource(ctx context.Context, id int64, in SourceInput, actor string) (Source, error) {
 	var out Source
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		src, err := scanSource(tx.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, id))
+		src, sec, before, err := s.changedSource(ctx, tx, id, in)
 		if err != nil {
-			return err
-		}
-		sec, err := s.openSource(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		before := sec
-		in.apply(&src, &sec)
-		if errs := src.validate(sec); len(errs) > 0 {
-			return &ValidationError{Fields: errs}
-		}
-		if err := s.checkSourceMapping(ctx, src.Mapping); err != nil {
 			return err
 		}
 		secret, headers, err := s.sealSource(sec)
@@ -419,6 +417,56 @@ func (s *Store) UpdateSource(ctx context.Context, id int64, in SourceInput, acto
 		err = fmt.Errorf("store: update source %d: %w", id, err)
 	}
 	return out, err
+}
+
+// changedSource is source id as in would change it, with its credentials
+// before and after, or a ValidationError naming what is wrong.
+func (s *Store) changedSource(ctx context.Context, tx *sql.Tx, id int64, in SourceInput) (src Source, sec, before SourceSecret, err error) {
+	src, err = scanSource(tx.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, id))
+	if err != nil {
+		return
+	}
+	if sec, err = s.openSource(ctx, tx, id); err != nil {
+		return
+	}
+	before, oldURL := sec, src.URL
+	in.apply(&src, &sec)
+	errs := src.validate(sec)
+	// Credentials kept for one host are not sent to another unless typed
+	// again: whoever changes the address may not be whoever set them.
+	if !sameHost(oldURL, src.URL) {
+		if in.Secret == nil && sec.Secret != "" {
+			errs["secret"] = "The address now leads to another host: type the token, password or key again to send it there."
+		}
+		if in.Headers == nil && len(sec.Headers) > 0 {
+			errs["headers"] = "The address now leads to another host: give the extra headers again to send them there."
+		}
+	}
+	if len(errs) > 0 {
+		return src, sec, before, &ValidationError{Fields: errs}
+	}
+	return src, sec, before, s.checkSourceMapping(ctx, src.Mapping)
+}
+
+// sameHost says whether two URLs lead to the same host and port.
+func sameHost(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && strings.EqualFold(ua.Host, ub.Host)
+}
+
+// CheckSourceChange is source id as in would change it, with its
+// credentials, or a ValidationError naming what is wrong; nothing is
+// stored, and the credentials are only for asking the source's API.
+func (s *Store) CheckSourceChange(ctx context.Context, id int64, in SourceInput) (Source, SourceSecret, error) {
+	var src Source
+	var sec SourceSecret
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		src, sec, _, err = s.changedSource(ctx, tx, id, in)
+		return err
+	})
+	return src, sec, err
 }
 
 // credentialChanges says which credentials differ, without their values.
@@ -558,6 +606,15 @@ ORDER BY rank, due, id LIMIT 1`, unix(now)).Scan(&id)
 		return 0, fmt.Errorf("store: due source: %w", err)
 	}
 	return id, nil
+}
+
+// RescheduleSource sets when a source runs next, unless it has never run
+// (it is due at once) or waits to retry a failed run.
+func (s *Store) RescheduleSource(ctx context.Context, id int64, next time.Time) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE sources SET next_run_at = ? WHERE id = ? AND next_run_at IS NOT NULL AND failures = 0`, unix(next), id); err != nil {
+		return fmt.Errorf("store: reschedule source %d: %w", id, err)
+	}
+	return nil
 }
 
 // RunSourceNow makes an enabled source due at once; a disabled one is a

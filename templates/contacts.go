@@ -39,6 +39,7 @@ func contactsTabs() []Option {
 	return []Option{
 		{"/contacts", "All contacts"},
 		{"/contacts/import", "Import"},
+		{"/contacts/sources", "Sources"},
 		{"/contacts/suppressions", "Suppressions"},
 	}
 }

@@ -100,14 +100,17 @@ type sourceFieldSampleJSON struct {
 
 // sourceRunJSON is one run of a source.
 type sourceRunJSON struct {
-	ID         int64      `json:"id"`
-	Status     string     `json:"status"`
-	Pages      int        `json:"pages"`
-	Fetched    int        `json:"fetched"`
-	Created    int        `json:"created"`
-	Updated    int        `json:"updated"`
-	Skipped    int        `json:"skipped"`
-	Invalid    int        `json:"invalid"`
+	ID      int64  `json:"id"`
+	Status  string `json:"status"`
+	Pages   int    `json:"pages"`
+	Fetched int    `json:"fetched"`
+	Created int    `json:"created"`
+	Updated int    `json:"updated"`
+	Skipped int    `json:"skipped"`
+	Invalid int    `json:"invalid"`
+	// Left counts the contacts earlier runs had and this one did not,
+	// which left the source's lists (when it is set to take them out).
+	Left       int        `json:"left"`
 	Capped     bool       `json:"capped"`
 	Error      string     `json:"error"`
 	StartedAt  time.Time  `json:"started_at"`
@@ -118,7 +121,7 @@ type sourceRunJSON struct {
 
 func toSourceRunJSON(r store.SourceRun) sourceRunJSON {
 	return sourceRunJSON{ID: r.ID, Status: r.Status, Pages: r.Pages, Fetched: r.Fetched, Created: r.Job.Created, Updated: r.Job.Updated,
-		Skipped: r.Job.Skipped, Invalid: r.Job.Invalid, Capped: r.Capped, Error: r.Error, StartedAt: r.StartedAt, FinishedAt: optTime(r.FinishedAt),
+		Skipped: r.Job.Skipped, Invalid: r.Job.Invalid, Left: r.Left, Capped: r.Capped, Error: r.Error, StartedAt: r.StartedAt, FinishedAt: optTime(r.FinishedAt),
 		ImportID: r.Job.ID}
 }
 
@@ -171,12 +174,7 @@ func (s *Server) readSourceBody(c *echo.Context) (sourceBody, error) {
 	if err := bindJSON(c, &b); err != nil {
 		return b, err
 	}
-	if b.URL != nil {
-		if msg := s.checkHookURL(*b.URL); msg != "" {
-			return b, &store.ValidationError{Fields: map[string]string{"url": msg}}
-		}
-	}
-	return b, nil
+	return b, s.guardSourceURL(b.input())
 }
 
 // answerSource answers with a source, or the error that came instead.
@@ -243,18 +241,50 @@ func (s *Server) apiSourceUpdate(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	src, err := s.store.UpdateSource(c.Request().Context(), id, b.input(), actor(c))
+	src, err := s.updateSource(c, id, b.input())
 	return s.answerSource(c, http.StatusOK, src, err)
 }
 
-// apiSourceTest asks the API a source describes for its first page, saving
-// nothing; a connection that fails answers 200 with ok false and why.
+// updateSource changes a source and, when its schedule changed, when it
+// runs next.
+func (s *Server) updateSource(c *echo.Context, id int64, in store.SourceInput) (store.Source, error) {
+	ctx := c.Request().Context()
+	before, err := s.store.Source(ctx, id)
+	if err != nil {
+		return before, err
+	}
+	src, err := s.store.UpdateSource(ctx, id, in, actor(c))
+	if err != nil {
+		return src, err
+	}
+	if src.Schedule != before.Schedule || src.AtMinute != before.AtMinute {
+		if err := s.sources.Reschedule(ctx, id); err != nil {
+			return src, err
+		}
+		return s.store.Source(ctx, id)
+	}
+	if src.Enabled && !before.Enabled {
+		s.sources.Wake()
+	}
+	return src, nil
+}
+
+// apiSourceTest asks the API a source describes (a new one, or with an id
+// in the path a change to one) for its first page, saving nothing; a
+// connection that fails answers 200 with ok false and why.
 func (s *Server) apiSourceTest(c *echo.Context) error {
+	var id int64
+	if c.Param("id") != "" {
+		var err error
+		if id, err = pathID(c); err != nil {
+			return err
+		}
+	}
 	b, err := s.readSourceBody(c)
 	if err != nil {
 		return err
 	}
-	res, err := s.sources.Test(c.Request().Context(), b.input())
+	res, err := s.sources.Test(c.Request().Context(), id, b.input())
 	if err != nil {
 		return err
 	}
@@ -308,20 +338,29 @@ func (s *Server) apiSourceRuns(c *echo.Context) error {
 // apiSourceReveal shows a source's credentials, writing in its audit trail
 // who asked: "revealed", or with ?for=copy "copied".
 func (s *Server) apiSourceReveal(c *echo.Context) error {
-	id, err := pathID(c)
+	_, sec, _, err := s.revealSource(c)
 	if err != nil {
 		return err
+	}
+	return apiData(c, http.StatusOK, sourceSecretJSON{Secret: sec.Secret, Headers: orEmpty(sec.Headers)})
+}
+
+// revealSource opens the credentials of the source the path names for
+// whoever asks, writing in its audit trail that they were revealed, or
+// with ?for=copy copied, and keeps the answer out of every cache.
+func (s *Server) revealSource(c *echo.Context) (id int64, sec store.SourceSecret, copied bool, err error) {
+	if id, err = pathID(c); err != nil {
+		return
 	}
 	action := "revealed"
-	if c.QueryParam("for") == "copy" {
+	if copied = c.QueryParam("for") == "copy"; copied {
 		action = "copied"
 	}
-	sec, err := s.store.SourceSecrets(c.Request().Context(), id, actor(c), action)
-	if err != nil {
-		return err
+	if sec, err = s.store.SourceSecrets(c.Request().Context(), id, actor(c), action); err != nil {
+		return
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return apiData(c, http.StatusOK, sourceSecretJSON{Secret: sec.Secret, Headers: orEmpty(sec.Headers)})
+	return id, sec, copied, nil
 }
 
 // sourceAuditJSON is one line of a source's audit trail.

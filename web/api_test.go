@@ -315,7 +315,7 @@ func TestAPIExplainsAPasswordItCannotDecrypt(t *testing.T) {
 	key2 := h2.apiKey(store.ScopeFull)
 	code, out := h2.api(key2, http.MethodPost, "/api/v1/relays/"+itoa(id)+"/test", map[string]any{"to": "a@example.com"})
 	e := out["error"].(map[string]any)
-	if code != http.StatusConflict || e["code"] != "secret_unreadable" || !strings.Contains(e["message"].(string), "Enter the password again") {
+	if code != http.StatusConflict || e["code"] != "secret_unreadable" || !strings.Contains(e["message"].(string), "Enter it again") {
 		t.Fatalf("test with an undecryptable password: got %d %v", code, out)
 	}
 }

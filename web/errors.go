@@ -66,7 +66,7 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: upperFirst(err.Error()) + "."}
 	case errors.Is(err, store.ErrSecretUnreadable):
 		return &apiError{Status: http.StatusConflict, Code: "secret_unreadable",
-			Message: "The saved relay password cannot be decrypted with this Herald's secret key (data/secret.key or HERALD_SECRET_KEY). Enter the password again, or restore the key that was used to save it."}
+			Message: "A saved password or key cannot be decrypted with this Herald's secret key (data/secret.key or HERALD_SECRET_KEY). Enter it again, or restore the key that was used to save it."}
 	case store.IsDiskFull(err):
 		return &apiError{Status: http.StatusInsufficientStorage, Code: "insufficient_storage", Message: diskFullMessage + bulkProgress(err)}
 	case errors.As(err, &he):

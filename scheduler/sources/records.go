@@ -36,8 +36,9 @@ var ErrNoRecords = errors.New("no records")
 
 // Decode reads an answer: a list of objects, one object, or an object that
 // holds the list (or one object, or null for none) under path (like
-// "payload.customers") or, when path is "", under one of the usual keys. An entry of the list that is not an
-// object is an error naming its position.
+// "payload.customers") or, when path is "", under one of the usual keys or
+// its only key that holds a list of objects. An entry of the list that is
+// not an object is an error naming its position.
 func Decode(body []byte, path string) (Answer, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -57,22 +58,7 @@ func Decode(body []byte, path string) (Answer, error) {
 		}
 		list = found
 	} else if obj, ok := v.(map[string]any); ok {
-		list = obj
-		for _, k := range recordKeys {
-			switch held := obj[k].(type) {
-			case []any, map[string]any:
-				list = held
-			case nil:
-				if _, present := obj[k]; !present {
-					continue
-				}
-				// {"data": null}, as some APIs answer past the last page.
-				list = []any{}
-			default:
-				continue
-			}
-			break
-		}
+		list = heldList(obj)
 	}
 	switch l := list.(type) {
 	case []any:
@@ -90,6 +76,47 @@ func Decode(body []byte, path string) (Answer, error) {
 		return a, fmt.Errorf("%w: the answer is %s, not an object or a list of objects", ErrNoRecords, kindOf(list))
 	}
 	return a, nil
+}
+
+// heldList finds the records of an object answer without a path: under
+// the first of the usual keys it has, or else under its one key (not
+// starting with _, like _links) that holds a list of objects, like
+// Shopify's {"customers": [...]}; or else the object is the record.
+func heldList(obj map[string]any) any {
+	for _, k := range recordKeys {
+		held, present := obj[k]
+		switch held.(type) {
+		case []any, map[string]any:
+			return held
+		case nil:
+			if present {
+				return []any{} // {"data": null}, as some APIs answer past the last page
+			}
+		}
+	}
+	var only any
+	found := 0
+	for k, held := range obj {
+		// An empty list counts only alone: {"customers": []} past the last
+		// page, but not a record's empty field.
+		if l, ok := held.([]any); ok && !strings.HasPrefix(k, "_") && allObjects(l) && (len(l) > 0 || len(obj) == 1) {
+			only = l
+			found++
+		}
+	}
+	if found == 1 {
+		return only
+	}
+	return obj
+}
+
+func allObjects(l []any) bool {
+	for _, e := range l {
+		if _, ok := e.(map[string]any); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Lookup finds the value at a path of keys separated by dots, like

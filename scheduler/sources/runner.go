@@ -24,7 +24,14 @@ type Runner struct {
 	Now func() time.Time
 	// DisableAfter failed runs in a row disable a source; 3 when 0.
 	DisableAfter int
+	// Notify tells the owners about a source that disabled itself; nil
+	// tells nobody.
+	Notify func(ctx context.Context, subject, text string)
 }
+
+// MinInterval is the least time from the end of a run to the next run
+// its schedule brings: a schedule's next time closer than that is skipped.
+const MinInterval = 10 * time.Minute
 
 // DefaultDisableAfter is how many failed runs in a row disable a source.
 const DefaultDisableAfter = 3
@@ -70,7 +77,7 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 	if ctx.Err() != nil {
 		return run, src, ctx.Err()
 	}
-	o := store.SourceOutcome{DisableAfter: cmp.Or(r.DisableAfter, DefaultDisableAfter), Next: NextRun(src.Schedule, src.AtMinute, loc, r.now())}
+	o := store.SourceOutcome{DisableAfter: cmp.Or(r.DisableAfter, DefaultDisableAfter), Next: NextRun(src.Schedule, src.AtMinute, loc, r.now().Add(MinInterval))}
 	if walkErr != nil {
 		o.Failure = walkErr.Error()
 		wait := RetryDelay(src.Failures + 1)
@@ -86,6 +93,10 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 	}
 	if o.Failure != "" {
 		r.Log.Warn("source run failed", "source", src.Name, "run", run.ID, "err", o.Failure, "failures", src.Failures, "enabled", src.Enabled)
+		if !src.Enabled && r.Notify != nil {
+			r.Notify(ctx, fmt.Sprintf("Source %q disabled itself", src.Name), src.DisabledReason+
+				"\n\nHerald stopped asking its API. Open Contacts → Sources in Herald, fix the source, and enable it again.")
+		}
 	}
 	runs, err := r.Store.SourceRuns(ctx, id, 1)
 	if err == nil && len(runs) == 1 {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,7 +176,9 @@ func TestFailingSourceBacksOffAndIsDisabled(t *testing.T) {
 	srv, f := api(t, sh.serve)
 	src := shopSource(t, st, srv.URL)
 	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
-	r := &Runner{Store: st, Fetcher: f, Log: quiet(), Now: func() time.Time { return now }}
+	var told []string
+	r := &Runner{Store: st, Fetcher: f, Log: quiet(), Now: func() time.Time { return now },
+		Notify: func(_ context.Context, subject, text string) { told = append(told, subject+"\n"+text) }}
 	for i, wait := range []time.Duration{5 * time.Minute, 10 * time.Minute, 20 * time.Minute} {
 		run, after, err := r.Run(context.Background(), src.ID, time.UTC)
 		if err != nil {
@@ -191,6 +194,9 @@ func TestFailingSourceBacksOffAndIsDisabled(t *testing.T) {
 	after, _ := st.Source(context.Background(), src.ID)
 	if after.DisabledReason == "" || after.Enabled {
 		t.Errorf("disabled: %+v", after)
+	}
+	if len(told) != 1 || !strings.Contains(told[0], `"Shop" disabled itself`) || !strings.Contains(told[0], "500") {
+		t.Errorf("owners told %q, want once, when the source was disabled, with why", told)
 	}
 	if RetryDelay(4) != 40*time.Minute || RetryDelay(9) != 40*time.Minute {
 		t.Errorf("retry delays: %v %v", RetryDelay(4), RetryDelay(9))
@@ -229,5 +235,120 @@ func TestNextRun(t *testing.T) {
 		if got := NextRun(c.schedule, c.minute, paris, at(c.now)); !got.Equal(at(c.want)) {
 			t.Errorf("%s at %d after %s: got %s, want %s", c.schedule, c.minute, c.now, got.In(paris), c.want)
 		}
+	}
+}
+
+// TestRunsKeepTheirDistance: a run that ends close to its schedule's next
+// time skips it, so runs are at least MinInterval apart.
+func TestRunsKeepTheirDistance(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	sh := &shop{n: 2}
+	srv, f := api(t, sh.serve)
+	hourly, at := "hourly", 0
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) { in.Schedule, in.AtMinute = &hourly, &at })
+	now := time.Date(2026, 12, 5, 10, 55, 0, 0, time.UTC)
+	r := &Runner{Store: st, Fetcher: f, Log: quiet(), Now: func() time.Time { return now }}
+	_, after, err := r.Run(context.Background(), src.ID, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC); !after.NextRunAt.Equal(want) {
+		t.Errorf("next run after a run that ended at 10:55: %v, want %v, not 11:00", after.NextRunAt, want)
+	}
+}
+
+// TestContactsGoneFromTheSourceLeaveItsLists: with leave_lists, contacts
+// an earlier run had and a later one has not leave the source's lists
+// (one who unsubscribed stays unsubscribed); a capped run takes nobody out.
+func TestContactsGoneFromTheSourceLeaveItsLists(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	sh := &shop{n: 6}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) { in.Mapping.LeaveLists = true })
+	listID := src.Mapping.ListIDs[0]
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	if run, _, err := r.Run(ctx, src.ID, time.UTC); err != nil || run.Job.Created != 5 || run.Left != 0 {
+		t.Fatalf("first run: %+v, %v", run, err)
+	}
+	c6, _ := st.ContactByEmail(ctx, "c6@example.com")
+	if err := st.SetMembership(ctx, c6.ID, listID, store.MemberUnsubscribed); err != nil {
+		t.Fatal(err)
+	}
+	members := func() store.List {
+		l, err := st.List(ctx, listID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	// A capped run saw only part of the source: nobody leaves.
+	sh.n = 3
+	capped := &store.SourcePaging{Kind: "page", Size: 3, MaxPages: 1}
+	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Paging: capped}, "owner@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	sh.n = 6
+	if run, _, err := r.Run(ctx, src.ID, time.UTC); err != nil || !run.Capped || run.Left != 0 || members().Confirmed != 4 {
+		t.Fatalf("capped run: %+v, %v; %d confirmed", run, err, members().Confirmed)
+	}
+	// c4 was never in (its address is bad); c5 and c6 are gone now.
+	sh.n = 3
+	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Paging: &store.SourcePaging{Kind: "page", Size: 3}}, "owner@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil || run.Status != store.SourceRunDone || run.Left != 2 {
+		t.Fatalf("run after two went: %+v, %v", run, err)
+	}
+	if l := members(); l.Confirmed != 3 || l.Unsubscribed != 1 {
+		t.Errorf("list after: %d confirmed, %d unsubscribed; want c1-c3, and c6 still unsubscribed", l.Confirmed, l.Unsubscribed)
+	}
+	if c5, err := st.ContactByEmail(ctx, "c5@example.com"); err != nil || c5.Status != "active" {
+		t.Errorf("c5 leaves the list, not Herald: %+v, %v", c5, err)
+	}
+	// Back in the source, back in the list.
+	sh.n = 6
+	if run, _, err := r.Run(ctx, src.ID, time.UTC); err != nil || run.Left != 0 || members().Confirmed != 4 {
+		t.Errorf("run after c5 came back: %+v, %v; %d confirmed", run, err, members().Confirmed)
+	}
+	// Leaving lists needs every record each run.
+	since := "updated_since"
+	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{SinceParam: &since}, "owner@example.com"); !isField(err, "mapping.leave_lists") {
+		t.Errorf("leave_lists with a since parameter: got %v, want it refused", err)
+	}
+}
+
+func isField(err error, field string) bool {
+	var ve *store.ValidationError
+	return errors.As(err, &ve) && ve.Fields[field] != ""
+}
+
+// TestCredentialsStayWithTheirHost: moving a source to another host needs
+// its credentials typed again, so nobody who may change a source can send
+// them elsewhere; a move within the host keeps them.
+func TestCredentialsStayWithTheirHost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	src := shopSource(t, st, "https://shop.example/api/customers", func(in *store.SourceInput) {
+		in.Headers = &[]store.SourceHeader{{Name: "X-Shop", Value: "s1"}}
+	})
+	elsewhere := "https://attacker.example/collect"
+	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{URL: &elsewhere}, "admin@example.com"); !isField(err, "secret") || !isField(err, "headers") {
+		t.Errorf("move to another host keeping the credentials: got %v, want them asked for", err)
+	}
+	if _, _, err := st.CheckSourceChange(ctx, src.ID, store.SourceInput{URL: &elsewhere}); !isField(err, "secret") {
+		t.Errorf("testing a move to another host: got %v, want the credentials asked for", err)
+	}
+	samehost := "https://shop.example/api/v2/customers"
+	if got, err := st.UpdateSource(ctx, src.ID, store.SourceInput{URL: &samehost}, "admin@example.com"); err != nil || !got.SecretSet {
+		t.Errorf("move within the host: %+v, %v", got, err)
+	}
+	token, headers := "new", []store.SourceHeader{}
+	if got, err := st.UpdateSource(ctx, src.ID, store.SourceInput{URL: &elsewhere, Secret: &token, Headers: &headers}, "admin@example.com"); err != nil || got.URL != elsewhere {
+		t.Errorf("move with the credentials typed again: %+v, %v", got, err)
 	}
 }

@@ -32,6 +32,8 @@ type Config struct {
 	Client *http.Client
 	// Every is how often due sources are looked for; a minute when 0.
 	Every time.Duration
+	// Notify tells the owners about a source that disabled itself.
+	Notify func(ctx context.Context, subject, text string)
 }
 
 // requestTimeout bounds one request to a source's API.
@@ -44,7 +46,7 @@ func New(cfg Config) *Service {
 		client = cfg.Guard.Client(requestTimeout, 2)
 	}
 	return &Service{st: cfg.Store, log: cfg.Log, every: max(cfg.Every, 0),
-		runner: &Runner{Store: cfg.Store, Fetcher: &Fetcher{Client: client}, Log: cfg.Log}}
+		runner: &Runner{Store: cfg.Store, Fetcher: &Fetcher{Client: client}, Log: cfg.Log, Notify: cfg.Notify}}
 }
 
 // Wake makes the service look for due sources now.
@@ -122,15 +124,35 @@ type FieldSample struct {
 	Path, Sample, Target string
 }
 
+// Reschedule sets when a source whose schedule changed runs next: the
+// new schedule's next time, unless it has never run (it runs at once) or
+// waits to retry a failure.
+func (s *Service) Reschedule(ctx context.Context, id int64) error {
+	src, err := s.st.Source(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.st.RescheduleSource(ctx, id, NextRun(src.Schedule, src.AtMinute, s.location(ctx), time.Now()))
+}
+
 // Test asks the API an input describes for its first page, without saving
-// anything: what is wrong with the input is a ValidationError; a failure
-// to fetch is a result that says why.
-func (s *Service) Test(ctx context.Context, in store.SourceInput) (TestResult, error) {
-	if in.Name == nil || *in.Name == "" {
+// anything: the input is a new source's, or, with id, a change to source
+// id's, whose credentials stand where the input gives none. What is wrong
+// with the input is a ValidationError; a failure to fetch is a result that
+// says why.
+func (s *Service) Test(ctx context.Context, id int64, in store.SourceInput) (TestResult, error) {
+	if in.Name != nil && *in.Name == "" || in.Name == nil && id == 0 {
 		untitled := "Untitled" // a name is for saving, not for asking
 		in.Name = &untitled
 	}
-	src, sec, err := store.CheckSource(in)
+	var src store.Source
+	var sec store.SourceSecret
+	var err error
+	if id != 0 {
+		src, sec, err = s.st.CheckSourceChange(ctx, id, in)
+	} else {
+		src, sec, err = store.CheckSource(in)
+	}
 	if err != nil {
 		return TestResult{}, err
 	}
