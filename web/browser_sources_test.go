@@ -47,7 +47,7 @@ func TestBrowserSourceWizard(t *testing.T) {
 	}
 	base := h.ts.URL
 	var refused, records, emailTarget, status, masked, revealed, audit, settings string
-	err = chromedp.Do(ctx,
+	err = doLogged(t, ctx,
 		signInAs(base, ownerEmail, ownerPassword),
 		chromedp.Navigate(base+"/contacts"),
 		chromedp.Click(chromedp.Search(`//nav//a[text()="Sources"]`)),
@@ -124,4 +124,18 @@ func TestBrowserSourceWizard(t *testing.T) {
 	if l, _ := h.st.List(context.Background(), list.ID); l.Confirmed != 5 {
 		t.Errorf("list members: %d, want 5", l.Confirmed)
 	}
+}
+
+// doLogged runs acts in turn; when one fails it logs which, with the page
+// as it was, for a failure seen only on a loaded machine.
+func doLogged(t *testing.T, ctx context.Context, acts ...chromedp.Action[chromedp.Void]) error {
+	for i, a := range acts {
+		if err := chromedp.Do(ctx, a); err != nil {
+			var html string
+			chromedp.Do(ctx, into(&html, chromedp.Evaluate[string](`location.href + document.querySelector("main").outerHTML`)))
+			t.Logf("step %d: %v\n%s", i, err, html)
+			return err
+		}
+	}
+	return nil
 }
