@@ -269,7 +269,7 @@ func (s *Store) ImportErrors(ctx context.Context, id int64, limit int) ([]Import
 // by a stop or crash, or paused, first, then the oldest queued one.
 func (s *Store) NextImport(ctx context.Context) (ImportJob, error) {
 	return scanImport(s.r.QueryRowContext(ctx, `SELECT `+importColumns+` FROM import_jobs
-WHERE status IN ('running', 'paused', 'queued') AND origin = 'csv' ORDER BY status = 'queued', id LIMIT 1`))
+WHERE status IN ('running', 'paused', 'queued') AND origin = 'csv' AND `+queueNotPaused(QueueImports)+` ORDER BY status = 'queued', id LIMIT 1`))
 }
 
 // StartImport marks a queued, running or paused job running and clears why

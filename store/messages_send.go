@@ -17,7 +17,8 @@ func (s *Store) ClaimMessages(ctx context.Context, n int, lease time.Duration) (
 	var out []Message
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE messages SET status = 'sending', lease_until = ?, updated_at = ?
-WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'retrying') AND next_attempt_at <= ? ORDER BY priority, next_attempt_at, id LIMIT ?)
+WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'retrying') AND next_attempt_at <= ?
+	AND (kind != 'system' OR `+queueNotPaused(QueueSystem)+`) ORDER BY priority, next_attempt_at, id LIMIT ?)
 RETURNING `+messageColumns, unix(now.Add(lease)), unix(now), unix(now), n)
 		if err != nil {
 			return err

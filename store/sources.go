@@ -591,14 +591,14 @@ func (s *Store) openSource(ctx context.Context, tx *sql.Tx, id int64) (SourceSec
 
 // DueSource returns the source to run next at now: one whose run a stop
 // cut short, then the enabled one due longest ago (a new one is due at
-// once); ErrNotFound when none is.
+// once); ErrNotFound when none is, or the sources queue is paused.
 func (s *Store) DueSource(ctx context.Context, now time.Time) (int64, error) {
 	var id int64
 	err := s.r.QueryRowContext(ctx, `SELECT id FROM (
 	SELECT source_id AS id, 0 AS rank, 0 AS due FROM source_runs WHERE status = 'running'
 	UNION ALL
 	SELECT id, 1, coalesce(next_run_at, 0) FROM sources WHERE enabled = 1 AND coalesce(next_run_at, 0) <= ?)
-ORDER BY rank, due, id LIMIT 1`, unix(now)).Scan(&id)
+WHERE `+queueNotPaused(QueueSources)+` ORDER BY rank, due, id LIMIT 1`, unix(now)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotFound
 	}

@@ -49,7 +49,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, n int, lease time.Duration)
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE webhook_deliveries SET lease_until = ?1
 WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-  WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND coalesce(d.lease_until, 0) <= ?2
+  WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND coalesce(d.lease_until, 0) <= ?2 AND `+queueNotPaused(QueueWebhooks)+`
     AND (w.enabled = 1 OR d.event_id IN (SELECT id FROM webhook_events WHERE type = 'webhook.test'))
   ORDER BY d.next_attempt_at LIMIT ?3)
 RETURNING id`, unix(now.Add(lease)), unix(now), n)

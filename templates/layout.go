@@ -29,6 +29,8 @@ type Shell struct {
 	CSRF      string
 	Assets    Assets
 	Flash     Flash
+	// Paused names the queues the owner paused, which every page says.
+	Paused []string
 }
 
 // Section is one entry of the main navigation.

@@ -27,13 +27,13 @@ func apiRoutes(h *harness) [][2]string {
 }
 
 // wantScope is the scope policy, written apart from the routes: settings,
-// relays, domains, keys, users and webhooks are the admin's, and so are a
+// relays, domains, keys, users, webhooks, jobs and queues are the admin's, and so are a
 // source's credentials and their audit trail; sending a message is send's;
 // who-am-I is any key's; reading is read's, and every other change
 // write's.
 func wantScope(method, path string) string {
 	p := strings.TrimPrefix(path, "/api/v1")
-	for _, prefix := range []string{"/settings", "/relays", "/dkim-keys", "/domains", "/api-keys", "/users", "/webhooks", "/jobs"} {
+	for _, prefix := range []string{"/settings", "/relays", "/dkim-keys", "/domains", "/api-keys", "/users", "/webhooks", "/jobs", "/queues"} {
 		if p == prefix || strings.HasPrefix(p, prefix+"/") {
 			return store.ScopeAdmin
 		}

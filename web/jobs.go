@@ -1,22 +1,167 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
-	"herald/templates"
-
 	"github.com/labstack/echo/v5"
+
+	"herald/store"
+	"herald/templates"
 )
 
-func (s *Server) jobList(c *echo.Context) error {
-	var rows []templates.JobRow
-	for _, j := range s.jobs() {
-		rows = append(rows, templates.JobRow{
-			Name: j.Name, Spec: j.Spec, LastRun: j.LastRun, NextRun: j.NextRun, LastError: j.LastError,
-		})
+// Settings → Jobs: the durable queues and the scheduler's cron jobs. The
+// pages read the same state as /api/v1/queues, through queueState.
+
+func queueRow(q queueJSON, now time.Time) templates.QueueRow {
+	r := templates.QueueRow{Name: q.Name, Label: templates.QueueLabel(q.Name), Blurb: templates.QueueBlurb(q.Name), Waiting: q.Counts.Waiting,
+		Delayed: q.Counts.Delayed, Running: q.Counts.Running, Retrying: q.Counts.Retrying, Failed: q.Counts.Failed, DoneToday: q.Counts.DoneToday,
+		DoneLastMinute: q.DoneLastMinute, DoneLastHour: q.DoneLastHour, LastError: q.LastError, Pausable: q.Pausable, Paused: q.Paused,
+		PausedBy: q.PausedBy, PerMinute: q.PerMinute, CanRetry: store.Retryable(q.Name), CanDiscard: store.Discardable(q.Name)}
+	if q.OldestWaiting != nil {
+		r.OldestWaiting, r.OldestAge = *q.OldestWaiting, tookText(max(now.Sub(*q.OldestWaiting), 0))
 	}
-	return s.render(c, http.StatusOK, templates.JobsPage(templates.JobsProps{Shell: s.shell(c, "settings", "Jobs"), Jobs: rows}))
+	if q.PausedAt != nil {
+		r.PausedAt = *q.PausedAt
+	}
+	return r
+}
+
+func (s *Server) jobList(c *echo.Context) error {
+	p := templates.JobsProps{Shell: s.shell(c, "settings", "Jobs")}
+	for _, name := range store.Queues {
+		q, err := s.queueState(c.Request().Context(), name)
+		if err != nil {
+			return err
+		}
+		p.Queues = append(p.Queues, queueRow(q, s.store.Now()))
+	}
+	for _, j := range s.jobs() {
+		p.Jobs = append(p.Jobs, templates.JobRow{Name: j.Name, Spec: j.Spec, LastRun: j.LastRun, NextRun: j.NextRun, LastError: j.LastError})
+	}
+	return s.render(c, http.StatusOK, templates.JobsPage(p))
+}
+
+// queueItemLink is the page of what a queue's item belongs to.
+func queueItemLink(queue string, it store.QueueItem) string {
+	switch queue {
+	case store.QueueTransactional, store.QueueSystem:
+		return "/messages/" + itoa(it.ID)
+	case store.QueueCampaigns:
+		return "/campaigns/" + itoa(it.RefID)
+	case store.QueueImports:
+		return "/contacts/import/" + itoa(it.ID)
+	case store.QueueSources:
+		return "/contacts/sources/" + itoa(it.RefID)
+	case store.QueueWebhooks:
+		return webhookPathOf(it.RefID)
+	}
+	return ""
+}
+
+func (s *Server) queuePage(c *echo.Context, status int, name string, errs templates.FieldErrors) error {
+	ctx := c.Request().Context()
+	q, err := s.queueState(ctx, name)
+	if err != nil {
+		return err
+	}
+	state := c.QueryParam("state")
+	if state == "" {
+		state = store.QueueWaiting
+	}
+	now := s.store.Now()
+	items, err := s.store.QueueItems(ctx, name, state, now, s.dayStart(now), 200)
+	if err != nil {
+		return err
+	}
+	p := templates.QueueProps{Shell: s.shell(c, "settings", templates.QueueLabel(name)), Queue: queueRow(q, now), State: state, Errors: errs}
+	for _, it := range items {
+		p.Items = append(p.Items, templates.QueueItemRow{ID: it.ID, Title: it.Title, Detail: it.Detail, Link: queueItemLink(name, it),
+			Attempts: it.Attempts, Due: it.Due, LastError: it.LastError})
+	}
+	return s.render(c, status, templates.QueuePage(p))
+}
+
+func (s *Server) queueShow(c *echo.Context) error {
+	name, err := pathQueue(c)
+	if err != nil {
+		return err
+	}
+	return s.queuePage(c, http.StatusOK, name, nil)
+}
+
+func (s *Server) queuePause(c *echo.Context) error {
+	name, err := pathQueue(c)
+	if err != nil {
+		return err
+	}
+	paused := c.FormValue("paused") == "1"
+	if err := s.setQueuePaused(c, name, paused); err != nil {
+		return err
+	}
+	if paused {
+		s.flash(c, "success", templates.QueueLabel(name)+" paused: what runs finishes, and nothing new starts until you resume it.")
+	} else {
+		s.flash(c, "success", templates.QueueLabel(name)+" resumed.")
+	}
+	return redirect(c, templates.QueuePathOf(name))
+}
+
+// queueFailedForm retries or discards a queue's failed items: the one the
+// form names, or all.
+func (s *Server) queueFailedForm(retry bool) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		name, err := pathQueue(c)
+		if err != nil {
+			return err
+		}
+		var id int64
+		if v := c.FormValue("id"); v != "" {
+			if id, err = parseID(v); err != nil {
+				return err
+			}
+		}
+		n, err := s.onFailedItems(c, name, id, retry)
+		if errors.Is(err, store.ErrConflict) {
+			s.flash(c, "error", upperFirst(err.Error())+".")
+			return redirect(c, templates.QueuePathOf(name)+"?state=failed")
+		}
+		if err != nil {
+			return err
+		}
+		what := "Failed items discarded: "
+		if retry {
+			what = "Failed items queued again: "
+		}
+		s.flash(c, "success", what+strconv.Itoa(n)+".")
+		return redirect(c, templates.QueuePathOf(name)+"?state=failed")
+	}
+}
+
+func (s *Server) queueThrottle(c *echo.Context) error {
+	name, err := pathQueue(c)
+	if err != nil {
+		return err
+	}
+	errs := templates.FieldErrors{}
+	n := formInt(errs, "per_minute", c.FormValue("per_minute"), true, "Give a number of messages a minute, or 0 for no cap.")
+	if len(errs) == 0 {
+		_, err = s.store.ThrottleQueue(c.Request().Context(), name, n)
+		var ve *store.ValidationError
+		if errors.As(err, &ve) {
+			errs = ve.Fields
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(errs) > 0 {
+		return s.queuePage(c, http.StatusUnprocessableEntity, name, errs)
+	}
+	s.wakeQueue(name)
+	s.flash(c, "success", "Throttle saved.")
+	return redirect(c, templates.QueuePathOf(name))
 }
 
 // jobJSON is one scheduled job as the API shows it.

@@ -48,6 +48,8 @@ func (s *Server) errorShell(c *echo.Context, section, title string) templates.Sh
 	sh.CSRF, _ = c.Get(ctxCSRF).(string)
 	if u, ok := currentUser(c); ok {
 		sh.UserEmail = u.Email
+		// A page made without the list still works: it only says less.
+		sh.Paused, _ = s.store.PausedQueues(c.Request().Context())
 	}
 	return sh
 }

@@ -73,6 +73,9 @@ func (d *Dispatcher) sweep(ctx context.Context) error {
 	} else if n > 0 {
 		d.s.log.Info("sends requeued after their lease ran out", "count", n)
 	}
+	if paused, err := d.s.st.QueuePaused(ctx, store.QueueCampaigns); paused || err != nil {
+		return err // the owner paused every campaign's sending
+	}
 	cs, err := d.s.st.Campaigns(ctx, store.CampaignSending)
 	for _, c := range cs {
 		d.wg.Go(func() {
@@ -249,6 +252,9 @@ func (d *Dispatcher) pump(ctx context.Context, run *campaignRun, conns int, feed
 			return false, err
 		}
 		if stop, err := run.mustWait(ctx, cur); stop || err != nil {
+			return false, err
+		}
+		if paused, err := d.s.st.QueuePaused(ctx, store.QueueCampaigns); paused || err != nil {
 			return false, err
 		}
 		n, probing := conns*perConnection, run.route.failing() || !run.answered.Load()

@@ -361,3 +361,35 @@ func sink(t testing.TB, st *store.Store, srv *smtptest.Server, conns int) store.
 	}
 	return r
 }
+
+// TestPausedCampaignQueueSendsNothing: with the campaigns queue paused, a
+// sending campaign's run sends nothing and stays sending; resumed, it
+// sends to everyone.
+func TestPausedCampaignQueueSendsNothing(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, d, c := dispatchFixture(t, srv, []string{"a@example.com", "b@example.com", "c@example.com"})
+	ctx := t.Context()
+	if _, err := st.PauseQueue(ctx, store.QueueCampaigns, true, "owner@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.runCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	d.wg.Wait()
+	if got, _ := st.Campaign(ctx, c.ID); srv.Count() != 0 || got.Status != store.CampaignSending {
+		t.Fatalf("paused: %d sent, campaign %s; want none, still sending", srv.Count(), got.Status)
+	}
+	if _, err := st.PauseQueue(ctx, store.QueueCampaigns, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.runCampaign(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Campaign(ctx, c.ID); srv.Count() != 3 || got.Status != store.CampaignSent {
+		t.Errorf("resumed: %d sent, campaign %s; want 3, sent", srv.Count(), got.Status)
+	}
+}

@@ -28,6 +28,59 @@ type Lane struct {
 	// relayMu guards relays, the lane's own open relays by id.
 	relayMu sync.Mutex
 	relays  map[int64]laneRelay
+
+	throttle laneThrottle
+}
+
+// laneThrottle holds the lane to the owner's cap on messages a minute.
+type laneThrottle struct {
+	mu sync.Mutex
+	// limit is the cap (0 for none), read again after checked.
+	limit   int
+	checked time.Time
+	// minute is the start of the current minute, and used the messages
+	// taken in it.
+	minute time.Time
+	used   int
+}
+
+// throttleCheck is how often the lane reads the owner's cap again.
+const throttleCheck = 2 * time.Second
+
+// take reserves a message of the current minute's cap, or says how long to
+// wait for the next minute.
+func (l *Lane) take(ctx context.Context) time.Duration {
+	t := &l.throttle
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := l.s.now()
+	if now.Sub(t.checked) >= throttleCheck {
+		if c, err := l.s.st.QueueControl(ctx, store.QueueTransactional); err == nil {
+			t.limit = c.PerMinute
+		}
+		t.checked = now
+	}
+	if t.limit == 0 {
+		return 0
+	}
+	if minute := now.Truncate(time.Minute); !minute.Equal(t.minute) {
+		t.minute, t.used = minute, 0
+	}
+	if t.used >= t.limit {
+		return t.minute.Add(time.Minute).Sub(now)
+	}
+	t.used++
+	return 0
+}
+
+// giveBack returns a reservation no message used.
+func (l *Lane) giveBack() {
+	t := &l.throttle
+	t.mu.Lock()
+	if t.limit > 0 && t.used > 0 {
+		t.used--
+	}
+	t.mu.Unlock()
 }
 
 func newLane(s *Service) *Lane { return &Lane{s: s, relays: map[int64]laneRelay{}} }
@@ -82,6 +135,16 @@ func (l *Lane) Run(ctx context.Context) error {
 func (l *Lane) work(ctx context.Context) {
 	for ctx.Err() == nil {
 		wake := l.signal.Next()
+		if wait := l.take(ctx); wait > 0 {
+			// The owner's cap a minute is reached: wait for the next minute,
+			// or a kick (the cap may have changed).
+			select {
+			case <-ctx.Done():
+			case <-wake:
+			case <-time.After(wait):
+			}
+			continue
+		}
 		ms, err := l.s.st.ClaimMessages(ctx, 1, l.s.lease())
 		if err != nil && ctx.Err() == nil {
 			l.s.log.Error("claiming transactional messages", "err", err)
@@ -90,6 +153,7 @@ func (l *Lane) work(ctx context.Context) {
 			l.send(ctx, ms[0])
 			continue
 		}
+		l.giveBack()
 		select {
 		case <-ctx.Done():
 		case <-wake:

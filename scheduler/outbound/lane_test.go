@@ -497,3 +497,32 @@ func TestLaneSendsToMoreRecipientsThanTheRelayTakesAtOnce(t *testing.T) {
 		t.Errorf("history: got %q, want queued sent failed (r4 refused)", h)
 	}
 }
+
+// TestLaneKeepsToTheOwnersCap: with the lane throttled to 2 messages a
+// minute, a third waits for the next minute.
+func TestLaneKeepsToTheOwnersCap(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, l, _ := laneFixture(t, srv)
+	clock := setClock(st)
+	if _, err := st.ThrottleQueue(context.Background(), store.QueueTransactional, 2); err != nil {
+		t.Fatal(err)
+	}
+	var ms []store.Message
+	for _, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		ms = append(ms, queueMessage(t, st, to))
+	}
+	run(t, l)
+	waitStatus(t, st, ms[0].ID, store.MessageSent)
+	waitStatus(t, st, ms[1].ID, store.MessageSent)
+	for range 3 {
+		l.Wake()
+		time.Sleep(100 * time.Millisecond)
+	}
+	if m, _ := st.Message(context.Background(), ms[2].ID); m.Status != store.MessageQueued {
+		t.Fatalf("the third message in the same minute: %s, want it still queued", m.Status)
+	}
+	clock.Advance(time.Minute)
+	l.Wake()
+	waitStatus(t, st, ms[2].ID, store.MessageSent)
+}

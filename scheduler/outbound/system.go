@@ -89,7 +89,9 @@ func (s *Service) Confirm(ctx context.Context, c Confirmation) (queued bool, err
 func (s *Service) system(ctx context.Context, to, subject, text string, essential bool) (store.Message, error) {
 	r, _ := s.Relay(ctx, 0) // only for its username, when there is no default sender
 	g := s.general(ctx)
-	in := store.NewMessage{Message: store.Message{Kind: store.MessageSystem, ToEmail: to, FromName: g.FromName, FromEmail: systemFrom(g, r),
+	// System mail goes after transactional mail of high and normal
+	// priority, and before every campaign.
+	in := store.NewMessage{Message: store.Message{Kind: store.MessageSystem, Priority: store.PriorityLow, ToEmail: to, FromName: g.FromName, FromEmail: systemFrom(g, r),
 		Subject: subject, Text: text, Essential: essential}}
 	in, err := s.screen(ctx, in)
 	if err != nil {

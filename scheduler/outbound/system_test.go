@@ -68,3 +68,30 @@ func TestSystemMailWaitsForARelay(t *testing.T) {
 		t.Errorf("delivered once a relay was added: %v, want the confirmation and the alert", to)
 	}
 }
+
+// TestSystemMailGoesAfterTransactionalMail: an owner alert queued before a
+// receipt leaves after it: system mail ranks below transactional mail of
+// normal priority.
+func TestSystemMailGoesAfterTransactionalMail(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	ctx := context.Background()
+	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", FromEmail: "news@bakery.example"}); err != nil {
+		t.Fatal(err)
+	}
+	addOwner(t, st)
+	newService(t, st).NotifyOwners(ctx, "Something needs you", "Look.")
+	receipt, _, err := st.CreateMessage(ctx, store.NewMessage{Message: store.Message{ToEmail: "ann@example.com", FromEmail: "shop@bakery.example",
+		Subject: "Receipt", Text: "Thanks"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := st.ClaimMessages(ctx, 1, time.Minute)
+	if err != nil || len(first) != 1 || first[0].ID != receipt.ID {
+		t.Fatalf("first claimed: %+v, %v; want the receipt", first, err)
+	}
+	next, err := st.ClaimMessages(ctx, 1, time.Minute)
+	if err != nil || len(next) != 1 || next[0].Kind != store.MessageSystem || next[0].Priority != store.PriorityLow {
+		t.Errorf("next claimed: %+v, %v; want the alert, at low priority", next, err)
+	}
+}

@@ -1,0 +1,435 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Herald's durable queues, highest priority first. Each is a table whose
+// rows are its items; QueueStats counts them by state, QueueItems lists
+// them, and the owner can pause most of them and retry or discard what
+// failed.
+const (
+	QueueTransactional = "transactional"
+	QueueSystem        = "system"
+	QueueCampaigns     = "campaigns"
+	QueueImports       = "imports"
+	QueueSources       = "sources"
+	QueueWebhooks      = "webhooks"
+)
+
+// Queues are the durable queues, highest priority first.
+var Queues = []string{QueueTransactional, QueueSystem, QueueCampaigns, QueueImports, QueueSources, QueueWebhooks}
+
+// Queue item states.
+const (
+	QueueWaiting  = "waiting"
+	QueueDelayed  = "delayed"
+	QueueRunning  = "running"
+	QueueRetrying = "retrying"
+	QueueFailed   = "failed"
+	QueueDone     = "done"
+)
+
+// QueueStates are the states an item can be listed by.
+var QueueStates = []string{QueueWaiting, QueueDelayed, QueueRunning, QueueRetrying, QueueFailed, QueueDone}
+
+// QueueStats is how a queue stands.
+type QueueStats struct {
+	Name string
+	// Counts by state; Done counts what finished since the start of the
+	// day given.
+	Waiting, Delayed, Running, Retrying, Failed, Done int
+	// OldestWaiting is when the item waiting longest became due.
+	OldestWaiting time.Time
+	// LastError is the newest failure's reason.
+	LastError string
+	QueueControl
+}
+
+// QueueControl is what the owner set on a queue.
+type QueueControl struct {
+	Paused   bool
+	PausedAt time.Time
+	PausedBy string
+	// PerMinute caps the transactional lane's messages a minute; 0 is none.
+	PerMinute int
+}
+
+// QueueItem is one piece of work in a queue.
+type QueueItem struct {
+	ID int64
+	// Title says what the item is (a recipient, a file, a source), and
+	// Detail where it belongs (a campaign, a subject, an event type).
+	Title, Detail string
+	// RefID is what the item belongs to: its campaign, source or endpoint.
+	RefID    int64
+	State    string
+	Attempts int
+	// Due is when it is next tried, or for a done item when it finished.
+	Due       time.Time
+	LastError string
+}
+
+// queueDef is how a queue's table reads: each state as a condition on its
+// rows (given the time now as ?1 and the start of the day as ?2), the
+// columns of an item, and what retrying and discarding a failed item do.
+type queueDef struct {
+	from   string
+	states map[string]string
+	// item selects id, title, detail, ref id, attempts, due, last error.
+	item     string
+	due      string
+	lastErr  string
+	retry    string
+	discard  string
+	pausable bool
+}
+
+// The campaigns queue holds the sends of campaigns that are scheduled,
+// sending or paused, or finished today; a scheduled campaign's sends do
+// not exist yet, so it counts as one delayed item of its own.
+var queueDefs = map[string]queueDef{
+	QueueTransactional: messageQueue("transactional"),
+	QueueSystem:        messageQueue("system"),
+	QueueCampaigns: {
+		from: `sends s JOIN campaigns c ON c.id = s.campaign_id WHERE (c.status IN ('sending', 'paused') OR c.finished_at >= ?2)`,
+		states: map[string]string{
+			QueueWaiting:  `s.status = 'queued' AND s.next_attempt_at <= ?1`,
+			QueueDelayed:  `s.status = 'queued' AND s.next_attempt_at > ?1`,
+			QueueRunning:  `s.status = 'sending'`,
+			QueueRetrying: `s.status = 'retrying'`,
+			QueueFailed:   `s.status = 'failed'`,
+			QueueDone:     `s.status = 'sent' AND s.sent_at >= ?2`,
+		},
+		item:    `s.id, s.email, c.name, c.id, s.attempts, CASE WHEN s.status = 'sent' THEN s.sent_at ELSE s.next_attempt_at END, s.last_response`,
+		due:     `s.next_attempt_at`,
+		lastErr: `s.last_response`,
+		retry: `UPDATE sends SET status = 'queued', next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
+WHERE status = 'failed' AND campaign_id IN (SELECT id FROM campaigns WHERE status IN ('sending', 'paused'))`,
+		discard:  `UPDATE sends SET status = 'cancelled', updated_at = ?1 WHERE status = 'failed'`,
+		pausable: true,
+	},
+	QueueImports: {
+		from: `import_jobs j WHERE j.origin = 'csv'`,
+		states: map[string]string{
+			QueueWaiting:  `j.status = 'queued'`,
+			QueueDelayed:  `0`,
+			QueueRunning:  `j.status = 'running'`,
+			QueueRetrying: `j.status = 'paused'`,
+			QueueFailed:   `j.status = 'failed'`,
+			QueueDone:     `j.status = 'done' AND j.finished_at >= ?2`,
+		},
+		item:     `j.id, j.file_name, j.mode, 0, 0, coalesce(j.finished_at, j.started_at, j.created_at), j.error`,
+		due:      `j.created_at`,
+		lastErr:  `j.error`,
+		discard:  `UPDATE import_jobs SET status = 'cancelled', finished_at = coalesce(finished_at, ?1) WHERE status = 'failed' AND origin = 'csv'`,
+		pausable: true,
+	},
+	QueueSources: {
+		from: `sources x LEFT JOIN source_runs r ON r.source_id = x.id AND r.status = 'running' WHERE true`,
+		states: map[string]string{
+			QueueWaiting:  `r.id IS NULL AND x.enabled AND coalesce(x.next_run_at, 0) <= ?1`,
+			QueueDelayed:  `r.id IS NULL AND x.enabled AND x.failures = 0 AND x.next_run_at > ?1`,
+			QueueRunning:  `r.id IS NOT NULL`,
+			QueueRetrying: `r.id IS NULL AND x.enabled AND x.failures > 0 AND x.next_run_at > ?1`,
+			QueueFailed:   `r.id IS NULL AND NOT x.enabled AND x.disabled_reason != ''`,
+			QueueDone:     `r.id IS NULL AND x.id IN (SELECT source_id FROM source_runs WHERE finished_at >= ?2 AND status = 'done')`,
+		},
+		item:     `x.id, x.name, x.url, x.id, x.failures, coalesce(x.next_run_at, 0), x.last_error`,
+		due:      `coalesce(x.next_run_at, 0)`,
+		lastErr:  `x.last_error`,
+		retry:    `UPDATE sources SET enabled = 1, failures = 0, disabled_reason = '', next_run_at = ?1 WHERE NOT enabled AND disabled_reason != ''`,
+		pausable: true,
+	},
+	QueueWebhooks: {
+		from: `webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN webhook_events e ON e.id = d.event_id WHERE true`,
+		states: map[string]string{
+			QueueWaiting:  `d.status = 'pending' AND d.attempts = 0 AND d.next_attempt_at <= ?1 AND coalesce(d.lease_until, 0) < ?1`,
+			QueueDelayed:  `d.status = 'pending' AND d.attempts = 0 AND d.next_attempt_at > ?1`,
+			QueueRunning:  `d.status = 'pending' AND d.lease_until >= ?1`,
+			QueueRetrying: `d.status = 'pending' AND d.attempts > 0 AND coalesce(d.lease_until, 0) < ?1`,
+			QueueFailed:   `d.status = 'failed'`,
+			QueueDone:     `d.status = 'delivered' AND d.updated_at >= ?2`,
+		},
+		item:    `d.id, w.url, e.type, w.id, d.attempts, CASE WHEN d.status = 'delivered' THEN d.updated_at ELSE d.next_attempt_at END, d.last_error`,
+		due:     `d.next_attempt_at`,
+		lastErr: `d.last_error`,
+		retry: `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
+WHERE status = 'failed' AND webhook_id IN (SELECT id FROM webhooks WHERE enabled)`,
+		discard:  `DELETE FROM webhook_deliveries WHERE status = 'failed' AND updated_at <= ?1`,
+		pausable: true,
+	},
+}
+
+// messageQueue is the transactional lane's messages of one kind.
+func messageQueue(kind string) queueDef {
+	return queueDef{
+		from: `messages m WHERE m.kind = '` + kind + `'`,
+		states: map[string]string{
+			QueueWaiting:  `m.status = 'queued' AND m.next_attempt_at <= ?1`,
+			QueueDelayed:  `m.status = 'queued' AND m.next_attempt_at > ?1`,
+			QueueRunning:  `m.status = 'sending'`,
+			QueueRetrying: `m.status = 'retrying'`,
+			QueueFailed:   `m.status = 'failed'`,
+			QueueDone:     `m.status = 'sent' AND m.sent_at >= ?2`,
+		},
+		item:    `m.id, m.to_email, m.subject, 0, m.attempts, CASE WHEN m.status = 'sent' THEN m.sent_at ELSE m.next_attempt_at END, m.last_response`,
+		due:     `m.next_attempt_at`,
+		lastErr: `m.last_response`,
+		retry: `UPDATE messages SET status = 'queued', next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
+WHERE status = 'failed' AND kind = '` + kind + `'`,
+		discard:  `DELETE FROM messages WHERE status = 'failed' AND updated_at <= ?1 AND kind = '` + kind + `'`,
+		pausable: kind != "transactional",
+	}
+}
+
+// ErrNoQueue says a name is not a queue's.
+var ErrNoQueue = fmt.Errorf("%w: no such queue", ErrNotFound)
+
+func queueDefOf(name string) (queueDef, error) {
+	d, ok := queueDefs[name]
+	if !ok {
+		return d, ErrNoQueue
+	}
+	return d, nil
+}
+
+// Retryable says whether a queue's failed items can be retried, and
+// Discardable whether they can be discarded.
+func Retryable(name string) bool   { return queueDefs[name].retry != "" }
+func Discardable(name string) bool { return queueDefs[name].discard != "" }
+
+// Pausable says whether the owner may pause a queue; the transactional
+// lane can only be throttled.
+func Pausable(name string) bool { return queueDefs[name].pausable }
+
+// QueueStats counts a queue's items by state at now, its done items since
+// dayStart.
+func (s *Store) QueueStats(ctx context.Context, name string, now, dayStart time.Time) (QueueStats, error) {
+	d, err := queueDefOf(name)
+	if err != nil {
+		return QueueStats{}, err
+	}
+	q := QueueStats{Name: name}
+	var oldest sql.NullInt64
+	var lastErr sql.NullString
+	st := d.states
+	err = s.r.QueryRowContext(ctx, queueParams+`SELECT coalesce(sum(`+st[QueueWaiting]+`), 0), coalesce(sum(`+st[QueueDelayed]+`), 0),
+	coalesce(sum(`+st[QueueRunning]+`), 0), coalesce(sum(`+st[QueueRetrying]+`), 0), coalesce(sum(`+st[QueueFailed]+`), 0),
+	coalesce(sum(`+st[QueueDone]+`), 0), min(CASE WHEN `+st[QueueWaiting]+` THEN `+d.due+` END)
+FROM p, `+d.from, unix(now), unix(dayStart)).Scan(&q.Waiting, &q.Delayed, &q.Running, &q.Retrying, &q.Failed, &q.Done, &oldest)
+	if err != nil {
+		return q, fmt.Errorf("store: queue %s: %w", name, err)
+	}
+	err = s.r.QueryRowContext(ctx, queueParams+`SELECT `+d.lastErr+` FROM p, `+d.from+` AND (`+st[QueueFailed]+` OR `+st[QueueRetrying]+`) AND `+d.lastErr+` != ''
+ORDER BY `+d.due+` DESC LIMIT 1`, unix(now), unix(dayStart)).Scan(&lastErr)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return q, fmt.Errorf("store: queue %s: %w", name, err)
+	}
+	if oldest.Valid && oldest.Int64 > 0 {
+		q.OldestWaiting = fromUnix(oldest.Int64)
+	}
+	q.LastError = lastErr.String
+	if name == QueueCampaigns {
+		// A scheduled campaign is delayed work whose sends come later.
+		var n int
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM campaigns WHERE status = 'scheduled'`).Scan(&n); err != nil {
+			return q, err
+		}
+		q.Delayed += n
+	}
+	q.QueueControl, err = s.QueueControl(ctx, name)
+	return q, err
+}
+
+// queueParams names a queue query's parameters, the time now (?1) and the
+// start of the day (?2), so each query may use either or both.
+const queueParams = `WITH p (now, day) AS (SELECT ?1, ?2) `
+
+// QueueDone counts a queue's items done since a time, for its throughput.
+func (s *Store) QueueDone(ctx context.Context, name string, now, since time.Time) (int, error) {
+	d, err := queueDefOf(name)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, queueParams+`SELECT count(*) FROM p, `+d.from+` AND `+d.states[QueueDone], unix(now), unix(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: queue %s done: %w", name, err)
+	}
+	return n, nil
+}
+
+// maxQueueItems caps a page of a queue's items.
+const maxQueueItems = 200
+
+// QueueItems lists up to limit of a queue's items in a state at now (done:
+// since dayStart), next due first, or for done ones newest first.
+func (s *Store) QueueItems(ctx context.Context, name, state string, now, dayStart time.Time, limit int) ([]QueueItem, error) {
+	d, err := queueDefOf(name)
+	if err != nil {
+		return nil, err
+	}
+	cond, ok := d.states[state]
+	if !ok {
+		return nil, &ValidationError{Fields: map[string]string{"state": "Use waiting, delayed, running, retrying, failed or done."}}
+	}
+	limit = min(max(limit, 1), maxQueueItems)
+	order := d.due + `, 1`
+	if state == QueueDone {
+		order = `6 DESC, 1 DESC`
+	}
+	query := queueParams + `SELECT ` + d.item + ` FROM p, ` + d.from + ` AND ` + cond + ` ORDER BY ` + order + ` LIMIT ?3`
+	if name == QueueCampaigns && state == QueueDelayed {
+		query = queueParams + `SELECT * FROM (SELECT ` + d.item + ` FROM p, ` + d.from + ` AND ` + cond + `
+UNION ALL SELECT id, 'Scheduled campaign', name, id, 0, send_at, '' FROM campaigns WHERE status = 'scheduled') ORDER BY 6, 1 LIMIT ?3`
+	}
+	items, err := queryAll(ctx, s, "queue "+name, func(row scanner) (QueueItem, error) {
+		it := QueueItem{State: state}
+		var due sql.NullInt64
+		err := row.Scan(&it.ID, &it.Title, &it.Detail, &it.RefID, &it.Attempts, &due, &it.LastError)
+		it.Due = fromNullUnix(due)
+		return it, err
+	}, query, unix(now), unix(dayStart), limit)
+	return items, err
+}
+
+// RetryFailed queues a queue's failed items again, one (id) or all (id 0),
+// and says how many. Failed sends are retried only while their campaign
+// sends; a failed source is enabled and due at once; a failed import is
+// not retried (upload the file again).
+func (s *Store) RetryFailed(ctx context.Context, name string, id int64) (int, error) {
+	d, err := queueDefOf(name)
+	if err != nil {
+		return 0, err
+	}
+	if d.retry == "" {
+		return 0, conflict("failed %s are not retried: start them again", name)
+	}
+	return s.onFailed(ctx, name, d.retry, id)
+}
+
+// DiscardFailed removes a queue's failed items, one (id) or all (id 0),
+// from the queue, and says how many: failed messages and deliveries are
+// deleted, failed sends and imports marked cancelled.
+func (s *Store) DiscardFailed(ctx context.Context, name string, id int64) (int, error) {
+	d, err := queueDefOf(name)
+	if err != nil {
+		return 0, err
+	}
+	if d.discard == "" {
+		return 0, conflict("failed %s are not discarded: delete or fix them instead", name)
+	}
+	return s.onFailed(ctx, name, d.discard, id)
+}
+
+// onFailed runs a statement on a queue's failed items (?1 is the time now),
+// one (id) or all (id 0).
+func (s *Store) onFailed(ctx context.Context, name, stmt string, id int64) (int, error) {
+	res, err := s.w.ExecContext(ctx, stmt+` AND (?2 = 0 OR id = ?2)`, unix(s.now()), id)
+	if err != nil {
+		return 0, fmt.Errorf("store: queue %s: %w", name, err)
+	}
+	n, _ := res.RowsAffected()
+	if id != 0 && n == 0 {
+		return 0, ErrNotFound
+	}
+	return int(n), nil
+}
+
+// QueueControl returns what the owner set on a queue.
+func (s *Store) QueueControl(ctx context.Context, name string) (QueueControl, error) {
+	var c QueueControl
+	var at sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT paused_at, paused_by, per_minute FROM queue_controls WHERE queue = ?`, name).Scan(&at, &c.PausedBy, &c.PerMinute)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: queue %s control: %w", name, err)
+	}
+	c.Paused, c.PausedAt = at.Valid, fromNullUnix(at)
+	return c, nil
+}
+
+// PauseQueue pauses (or resumes) a queue as actor: its workers take no new
+// item until it is resumed; what runs finishes. The transactional lane is
+// never paused.
+func (s *Store) PauseQueue(ctx context.Context, name string, paused bool, actor string) (QueueControl, error) {
+	if _, err := queueDefOf(name); err != nil {
+		return QueueControl{}, err
+	}
+	if !Pausable(name) {
+		return QueueControl{}, conflict("the %s queue is never paused, so that receipts and password resets always leave: throttle it instead", name)
+	}
+	var at any
+	if paused {
+		at = unix(s.now())
+	} else {
+		actor = ""
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO queue_controls (queue, paused_at, paused_by) VALUES (?, ?, ?)
+ON CONFLICT (queue) DO UPDATE SET paused_at = CASE WHEN excluded.paused_at IS NULL THEN NULL ELSE coalesce(paused_at, excluded.paused_at) END,
+	paused_by = CASE WHEN excluded.paused_at IS NULL THEN '' WHEN paused_at IS NULL THEN excluded.paused_by ELSE paused_by END`, name, at, actor); err != nil {
+		return QueueControl{}, fmt.Errorf("store: pause queue %s: %w", name, err)
+	}
+	return s.QueueControl(ctx, name)
+}
+
+// ThrottleQueue caps the transactional lane at perMinute messages a minute
+// (0 lifts the cap).
+func (s *Store) ThrottleQueue(ctx context.Context, name string, perMinute int) (QueueControl, error) {
+	if name != QueueTransactional {
+		return QueueControl{}, &ValidationError{Fields: map[string]string{"per_minute": "Only the transactional lane is throttled; pause the others."}}
+	}
+	if perMinute < 0 || perMinute > 1_000_000 {
+		return QueueControl{}, &ValidationError{Fields: map[string]string{"per_minute": "Give 0 (no cap) to 1,000,000 messages a minute."}}
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO queue_controls (queue, per_minute) VALUES (?, ?)
+ON CONFLICT (queue) DO UPDATE SET per_minute = excluded.per_minute`, name, perMinute); err != nil {
+		return QueueControl{}, fmt.Errorf("store: throttle queue %s: %w", name, err)
+	}
+	return s.QueueControl(ctx, name)
+}
+
+// QueuePaused says whether a queue is paused.
+func (s *Store) QueuePaused(ctx context.Context, name string) (bool, error) {
+	var paused bool
+	err := s.r.QueryRowContext(ctx, `SELECT NOT `+queueNotPaused(name)).Scan(&paused)
+	if err != nil {
+		return false, fmt.Errorf("store: queue %s paused: %w", name, err)
+	}
+	return paused, nil
+}
+
+// PausedQueues names the queues that are paused, highest priority first.
+func (s *Store) PausedQueues(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT queue FROM queue_controls WHERE paused_at IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("store: paused queues: %w", err)
+	}
+	defer rows.Close()
+	var paused []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		paused = append(paused, name)
+	}
+	slices.SortFunc(paused, func(a, b string) int { return slices.Index(Queues, a) - slices.Index(Queues, b) })
+	return paused, rows.Err()
+}
+
+// queueNotPaused is the condition, for a worker's claim, that a queue is not
+// paused.
+func queueNotPaused(name string) string {
+	if !slices.Contains(Queues, name) {
+		panic("store: no queue " + name)
+	}
+	return `NOT EXISTS (SELECT 1 FROM queue_controls WHERE queue = '` + name + `' AND paused_at IS NOT NULL)`
+}

@@ -1,0 +1,258 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"herald/store"
+)
+
+// queueJSON is how a durable queue stands.
+type queueJSON struct {
+	Name string `json:"name"`
+	// Priority orders the queues: 1 is served first.
+	Priority int            `json:"priority"`
+	Counts   queueCountJSON `json:"counts"`
+	// OldestWaiting is when the item waiting longest became due.
+	OldestWaiting *time.Time `json:"oldest_waiting"`
+	// DoneLastMinute and DoneLastHour are the queue's throughput.
+	DoneLastMinute int        `json:"done_last_minute"`
+	DoneLastHour   int        `json:"done_last_hour"`
+	LastError      string     `json:"last_error"`
+	Pausable       bool       `json:"pausable"`
+	Paused         bool       `json:"paused"`
+	PausedAt       *time.Time `json:"paused_at"`
+	PausedBy       string     `json:"paused_by"`
+	// PerMinute caps the transactional lane's messages a minute; 0 is none.
+	PerMinute int `json:"per_minute"`
+}
+
+type queueCountJSON struct {
+	Waiting  int `json:"waiting"`
+	Delayed  int `json:"delayed"`
+	Running  int `json:"running"`
+	Retrying int `json:"retrying"`
+	Failed   int `json:"failed"`
+	// DoneToday counts what finished since midnight in the organisation's
+	// timezone.
+	DoneToday int `json:"done_today"`
+}
+
+// queueItemJSON is one piece of work in a queue.
+type queueItemJSON struct {
+	ID     int64  `json:"id"`
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
+	// RefID is what it belongs to: its campaign, source or endpoint.
+	RefID    int64  `json:"ref_id"`
+	State    string `json:"state"`
+	Attempts int    `json:"attempts"`
+	// Due is when it is next tried, or for a done item when it finished.
+	Due       *time.Time `json:"due"`
+	LastError string     `json:"last_error"`
+}
+
+// queueActionJSON says how many items an action on a queue touched.
+type queueActionJSON struct {
+	Count int `json:"count"`
+}
+
+// queueItemBody names one failed item to retry or discard; without it,
+// all of them are.
+type queueItemBody struct {
+	ID int64 `json:"id"`
+}
+
+// queueThrottleBody caps the transactional lane.
+type queueThrottleBody struct {
+	PerMinute int `json:"per_minute"`
+}
+
+// dayStart is the start of today in the organisation's timezone.
+func (s *Server) dayStart(now time.Time) time.Time {
+	t := now.In(s.location())
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+}
+
+// queueState reads how a queue stands now.
+func (s *Server) queueState(ctx context.Context, name string) (queueJSON, error) {
+	now := s.store.Now()
+	q, err := s.store.QueueStats(ctx, name, now, s.dayStart(now))
+	if err != nil {
+		return queueJSON{}, err
+	}
+	minute, err := s.store.QueueDone(ctx, name, now, now.Add(-time.Minute))
+	if err != nil {
+		return queueJSON{}, err
+	}
+	hour, err := s.store.QueueDone(ctx, name, now, now.Add(-time.Hour))
+	if err != nil {
+		return queueJSON{}, err
+	}
+	out := queueJSON{Name: name, Counts: queueCountJSON{Waiting: q.Waiting, Delayed: q.Delayed, Running: q.Running, Retrying: q.Retrying,
+		Failed: q.Failed, DoneToday: q.Done}, OldestWaiting: optTime(q.OldestWaiting), DoneLastMinute: minute, DoneLastHour: hour,
+		LastError: q.LastError, Pausable: store.Pausable(name), Paused: q.Paused, PausedAt: optTime(q.PausedAt), PausedBy: q.PausedBy, PerMinute: q.PerMinute}
+	for i, n := range store.Queues {
+		if n == name {
+			out.Priority = i + 1
+		}
+	}
+	return out, nil
+}
+
+// pathQueue is the queue the path names.
+func pathQueue(c *echo.Context) (string, error) {
+	name := c.Param("name")
+	for _, n := range store.Queues {
+		if n == name {
+			return name, nil
+		}
+	}
+	return "", store.ErrNoQueue
+}
+
+func (s *Server) apiQueueList(c *echo.Context) error {
+	out := make([]queueJSON, 0, len(store.Queues))
+	for _, name := range store.Queues {
+		q, err := s.queueState(c.Request().Context(), name)
+		if err != nil {
+			return err
+		}
+		out = append(out, q)
+	}
+	return apiData(c, http.StatusOK, out)
+}
+
+func (s *Server) apiQueueGet(c *echo.Context) error {
+	name, err := pathQueue(c)
+	if err != nil {
+		return err
+	}
+	q, err := s.queueState(c.Request().Context(), name)
+	if err != nil {
+		return err
+	}
+	return apiData(c, http.StatusOK, q)
+}
+
+func (s *Server) apiQueueItems(c *echo.Context) error {
+	name, err := pathQueue(c)
+	if err != nil {
+		return err
+	}
+	state := c.QueryParam("state")
+	if state == "" {
+		state = store.QueueWaiting
+	}
+	limit := 100
+	if v := c.QueryParam("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 200 {
+			return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "limit is a number from 1 to 200."}
+		}
+	}
+	now := s.store.Now()
+	items, err := s.store.QueueItems(c.Request().Context(), name, state, now, s.dayStart(now), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]queueItemJSON, len(items))
+	for i, it := range items {
+		out[i] = queueItemJSON{ID: it.ID, Title: it.Title, Detail: it.Detail, RefID: it.RefID, State: it.State, Attempts: it.Attempts,
+			Due: optTime(it.Due), LastError: it.LastError}
+	}
+	return apiData(c, http.StatusOK, out)
+}
+
+// setQueuePaused pauses or resumes a queue, waking its worker on resume.
+func (s *Server) setQueuePaused(c *echo.Context, name string, paused bool) error {
+	if _, err := s.store.PauseQueue(c.Request().Context(), name, paused, actor(c)); err != nil {
+		return err
+	}
+	if !paused {
+		s.wakeQueue(name)
+	}
+	return nil
+}
+
+// wakeQueue makes a queue's worker look for work now.
+func (s *Server) wakeQueue(name string) {
+	switch name {
+	case store.QueueCampaigns:
+		s.out.Dispatcher().Wake()
+	case store.QueueTransactional, store.QueueSystem:
+		s.out.Lane().Wake()
+	case store.QueueImports:
+		s.imports.Wake()
+	case store.QueueSources:
+		s.sources.Wake()
+	case store.QueueWebhooks:
+		s.webhooks.Wake()
+	}
+}
+
+func (s *Server) apiQueuePause(paused bool) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		name, err := pathQueue(c)
+		if err != nil {
+			return err
+		}
+		if err := s.setQueuePaused(c, name, paused); err != nil {
+			return err
+		}
+		return s.apiQueueGet(c)
+	}
+}
+
+// onFailedItems retries or discards a queue's failed items: the one the
+// body names, or all.
+func (s *Server) onFailedItems(c *echo.Context, name string, id int64, retry bool) (int, error) {
+	ctx := c.Request().Context()
+	if !retry {
+		return s.store.DiscardFailed(ctx, name, id)
+	}
+	n, err := s.store.RetryFailed(ctx, name, id)
+	if err == nil && n > 0 {
+		s.wakeQueue(name)
+	}
+	return n, err
+}
+
+func (s *Server) apiQueueFailed(retry bool) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		name, err := pathQueue(c)
+		if err != nil {
+			return err
+		}
+		var b queueItemBody
+		if c.Request().ContentLength != 0 {
+			if err := bindJSON(c, &b); err != nil {
+				return err
+			}
+		}
+		n, err := s.onFailedItems(c, name, b.ID, retry)
+		if err != nil {
+			return err
+		}
+		return apiData(c, http.StatusOK, queueActionJSON{Count: n})
+	}
+}
+
+func (s *Server) apiQueueThrottle(c *echo.Context) error {
+	name, err := pathQueue(c)
+	if err != nil {
+		return err
+	}
+	var b queueThrottleBody
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if _, err := s.store.ThrottleQueue(c.Request().Context(), name, b.PerMinute); err != nil {
+		return err
+	}
+	s.wakeQueue(name)
+	return s.apiQueueGet(c)
+}
