@@ -25,13 +25,13 @@ type QueueRow struct {
 	DoneToday, DoneLastMinute, DoneLastHour     int
 	OldestWaiting                               time.Time
 	// OldestAge is how long the oldest waiting item has waited, in words.
-	OldestAge string
-	LastError                                   string
-	Pausable, Paused                            bool
-	PausedAt                                    time.Time
-	PausedBy                                    string
-	PerMinute                                   int
-	CanRetry, CanDiscard                        bool
+	OldestAge            string
+	LastError            string
+	Pausable, Paused     bool
+	PausedAt             time.Time
+	PausedBy             string
+	PerMinute            int
+	CanRetry, CanDiscard bool
 }
 
 // QueueProps fill a queue's page: its state and its items in one state.

@@ -2,7 +2,7 @@ package web
 
 import (
 	"context"
-		"net/http"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
