@@ -25,6 +25,9 @@ type SourceRun struct {
 	// started; Left counts them.
 	LeaveLists bool
 	Left       int
+	// Warning is what the run noticed without failing, such as mapped
+	// fields its records no longer hold.
+	Warning string
 	Error      string
 	StartedAt  time.Time
 	FinishedAt time.Time
@@ -40,13 +43,13 @@ const (
 // KeptSourceRuns is how many runs a source keeps in its history.
 const KeptSourceRuns = 100
 
-const sourceRunColumns = `id, source_id, job_id, status, cursor, pages, fetched, capped, leave_lists, left_lists, error, started_at, finished_at`
+const sourceRunColumns = `id, source_id, job_id, status, cursor, pages, fetched, capped, leave_lists, left_lists, warning, error, started_at, finished_at`
 
 func (s *Store) scanSourceRun(ctx context.Context, q querier, row scanner) (SourceRun, error) {
 	var r SourceRun
 	var jobID, started int64
 	var finished sql.NullInt64
-	err := row.Scan(&r.ID, &r.SourceID, &jobID, &r.Status, &r.Cursor, &r.Pages, &r.Fetched, &r.Capped, &r.LeaveLists, &r.Left, &r.Error, &started, &finished)
+	err := row.Scan(&r.ID, &r.SourceID, &jobID, &r.Status, &r.Cursor, &r.Pages, &r.Fetched, &r.Capped, &r.LeaveLists, &r.Left, &r.Warning, &r.Error, &started, &finished)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SourceRun{}, ErrNotFound
 	}
@@ -134,6 +137,15 @@ func (s *Store) ApplySourcePage(ctx context.Context, run SourceRun, b ImportBatc
 	})
 	if err != nil {
 		return fmt.Errorf("store: source run %d page: %w", run.ID, err)
+	}
+	return nil
+}
+
+// WarnSourceRun notes what a run noticed without failing; a run keeps the
+// first warning it was given.
+func (s *Store) WarnSourceRun(ctx context.Context, runID int64, warning string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ? AND warning = ''`, warning, runID); err != nil {
+		return fmt.Errorf("store: warn source run %d: %w", runID, err)
 	}
 	return nil
 }

@@ -120,7 +120,7 @@ type SourceDetailProps struct {
 // SourceRunRow is one run of a source.
 type SourceRunRow struct {
 	ID                                                       int64
-	Status, Error                                            string
+	Status, Error, Warning                                   string
 	Pages, Fetched, Created, Updated, Skipped, Invalid, Left int
 	Capped                                                   bool
 	ImportID                                                 int64

@@ -28,8 +28,9 @@ type sourceJSON struct {
 	AtMinute       int    `json:"at_minute"`
 	Enabled        bool   `json:"enabled"`
 	DisabledReason string `json:"disabled_reason"`
-	// Health is healthy, warning (the last run had invalid records or was
-	// slow), error (failing or disabled) or unknown (never run).
+	// Health is healthy, warning (the last run had invalid records, missed
+	// mapped fields or was slow), error (failing or disabled) or unknown
+	// (never run).
 	Health        string     `json:"health"`
 	Failures      int        `json:"failures"`
 	LastError     string     `json:"last_error"`
@@ -110,8 +111,11 @@ type sourceRunJSON struct {
 	Invalid int    `json:"invalid"`
 	// Left counts the contacts earlier runs had and this one did not,
 	// which left the source's lists (when it is set to take them out).
-	Left       int        `json:"left"`
-	Capped     bool       `json:"capped"`
+	Left   int  `json:"left"`
+	Capped bool `json:"capped"`
+	// Warning is what a run noticed without failing, such as mapped fields
+	// its records no longer hold.
+	Warning    string     `json:"warning"`
 	Error      string     `json:"error"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"`
@@ -121,7 +125,7 @@ type sourceRunJSON struct {
 
 func toSourceRunJSON(r store.SourceRun) sourceRunJSON {
 	return sourceRunJSON{ID: r.ID, Status: r.Status, Pages: r.Pages, Fetched: r.Fetched, Created: r.Job.Created, Updated: r.Job.Updated,
-		Skipped: r.Job.Skipped, Invalid: r.Job.Invalid, Left: r.Left, Capped: r.Capped, Error: r.Error, StartedAt: r.StartedAt, FinishedAt: optTime(r.FinishedAt),
+		Skipped: r.Job.Skipped, Invalid: r.Job.Invalid, Left: r.Left, Capped: r.Capped, Warning: r.Warning, Error: r.Error, StartedAt: r.StartedAt, FinishedAt: optTime(r.FinishedAt),
 		ImportID: r.Job.ID}
 }
 
@@ -142,7 +146,7 @@ func sourceHealth(src store.Source, last *store.SourceRun) string {
 		return "error"
 	case last == nil:
 		return "unknown"
-	case last.Job.Invalid > 0 || last.FinishedAt.Sub(last.StartedAt) > slowRun:
+	case last.Job.Invalid > 0 || last.Warning != "" || last.FinishedAt.Sub(last.StartedAt) > slowRun:
 		return "warning"
 	}
 	return "healthy"

@@ -49,7 +49,7 @@ func (s *Server) sourceRow(src store.Source, runs []store.SourceRun, now time.Ti
 }
 
 func sourceRunRow(r store.SourceRun) templates.SourceRunRow {
-	row := templates.SourceRunRow{ID: r.ID, Status: r.Status, Error: r.Error, Pages: r.Pages, Fetched: r.Fetched, Created: r.Job.Created,
+	row := templates.SourceRunRow{ID: r.ID, Status: r.Status, Error: r.Error, Warning: r.Warning, Pages: r.Pages, Fetched: r.Fetched, Created: r.Job.Created,
 		Updated: r.Job.Updated, Skipped: r.Job.Skipped, Invalid: r.Job.Invalid, Left: r.Left, Capped: r.Capped, ImportID: r.Job.ID, StartedAt: r.StartedAt}
 	if !r.FinishedAt.IsZero() {
 		row.Took = tookText(r.FinishedAt.Sub(r.StartedAt))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -184,7 +185,7 @@ func (f *Fetcher) get(ctx context.Context, spec Spec, cur Cursor) ([]byte, http.
 		}
 		resp, err := f.Client.Do(req)
 		if err != nil {
-			return nil, nil, fmt.Errorf("the API could not be reached: %w", err)
+			return nil, nil, unreachable(ctx, err, f.Client.Timeout)
 		}
 		body, err := f.read(resp)
 		if err != nil {
@@ -204,6 +205,23 @@ func (f *Fetcher) get(ctx context.Context, spec Spec, cur Cursor) ([]byte, http.
 			return nil, nil, err
 		}
 	}
+}
+
+// unreachable says why a request got no answer, without its URL, which
+// may carry a key in its query.
+func unreachable(ctx context.Context, err error, timeout time.Duration) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil && timeout > 0 {
+		return fmt.Errorf("the API did not answer within %s", timeout)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("the API could not be reached: %w", err)
 }
 
 // RetryLater is a failure the remote API asked to be retried after Wait.

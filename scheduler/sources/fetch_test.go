@@ -234,6 +234,31 @@ func TestFailuresSayWhatHappened(t *testing.T) {
 	}
 }
 
+// TestSlowAPITimesOut: an API slower than the client's timeout fails the
+// page in plain words, and no error repeats the URL, whose query may hold
+// the key.
+func TestSlowAPITimesOut(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv, f := api(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	f.Client.Timeout = 200 * time.Millisecond
+	spec := Spec{URL: srv.URL + "/customers", Auth: Auth{Kind: "query", Name: "api_key", Token: "sekret-key"}}
+	_, err := f.Fetch(context.Background(), spec, Cursor{})
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 200ms") || strings.Contains(err.Error(), "sekret") {
+		t.Errorf("a slow API: got %v, want it to say it did not answer, without the key", err)
+	}
+	srv.Close()
+	if _, err := f.Fetch(context.Background(), spec, Cursor{}); err == nil || !strings.Contains(err.Error(), "could not be reached") || strings.Contains(err.Error(), "sekret") {
+		t.Errorf("an API that is gone: got %v, want it to say so, without the key", err)
+	}
+}
+
 // TestGuardRefusesPrivateAddresses: through the guard's client, a source
 // on loopback, or named by a host that resolves there, is never asked.
 func TestGuardRefusesPrivateAddresses(t *testing.T) {

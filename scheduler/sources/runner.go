@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"herald/scheduler/imports"
@@ -108,7 +109,19 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 // walk fetches the pages from cur and writes each with the next cursor.
 func (r *Runner) walk(ctx context.Context, run store.SourceRun, spec Spec, cur Cursor) error {
 	paths, m := run.Job.Headers, imports.NewMapper(run.Job.Mapping)
+	warned := run.Warning != ""
 	return r.Fetcher.Walk(ctx, spec, cur, func(p Page) error {
+		missing, email := missingFields(p.Records, paths, run.Job.Mapping)
+		if email != "" {
+			return fmt.Errorf("the records no longer hold %s, which is mapped to the email address: the API's layout changed. Test the connection again and map its fields", email)
+		}
+		if len(missing) > 0 && !warned {
+			warned = true
+			if err := r.Store.WarnSourceRun(ctx, run.ID, "Mapped fields that no record of a page held: "+strings.Join(missing, ", ")+
+				". The API's layout may have changed: test the connection again."); err != nil {
+				return err
+			}
+		}
 		var b store.ImportBatch
 		values := make([]string, len(paths))
 		for i, rec := range p.Records {
@@ -140,6 +153,35 @@ func (r *Runner) walk(ctx context.Context, run store.SourceRun, spec Spec, cur C
 		cur = p.Next
 		return nil
 	})
+}
+
+// missingFields are the mapped paths that no record of a page holds, and
+// of them the one mapped to the email address; a page without records
+// misses nothing.
+func missingFields(recs []Record, paths, targets []string) (missing []string, email string) {
+	if len(recs) == 0 {
+		return nil, ""
+	}
+	for j, path := range paths {
+		if j >= len(targets) || targets[j] == "ignore" {
+			continue
+		}
+		held := false
+		for _, rec := range recs {
+			if _, ok := Lookup(rec, path); ok {
+				held = true
+				break
+			}
+		}
+		if held {
+			continue
+		}
+		missing = append(missing, path)
+		if targets[j] == "email" {
+			email = path
+		}
+	}
+	return missing, email
 }
 
 // SpecOf is what to fetch for a source, with its credentials.

@@ -352,3 +352,82 @@ func TestCredentialsStayWithTheirHost(t *testing.T) {
 		t.Errorf("move with the credentials typed again: %+v, %v", got, err)
 	}
 }
+
+// TestFailingSourceRecovers: a run that fails is retried; the next that
+// succeeds clears the failures and the error, and the schedule takes over.
+func TestFailingSourceRecovers(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	sh := &shop{n: 3, failing: true}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL)
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	r := &Runner{Store: st, Fetcher: f, Log: quiet(), Now: func() time.Time { return now }}
+	if _, after, err := r.Run(context.Background(), src.ID, time.UTC); err != nil || after.Failures != 1 || !strings.Contains(after.LastError, "500") {
+		t.Fatalf("failed run: %+v, %v", after, err)
+	}
+	sh.mu.Lock()
+	sh.failing = false
+	sh.mu.Unlock()
+	now = now.Add(RetryDelay(1))
+	run, after, err := r.Run(context.Background(), src.ID, time.UTC)
+	if err != nil || run.Status != store.SourceRunDone || after.Failures != 0 || after.LastError != "" || !after.Enabled {
+		t.Fatalf("recovered run: %+v, source %+v, %v", run, after, err)
+	}
+	if want := time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC); !after.NextRunAt.Equal(want) {
+		t.Errorf("next run after the recovery: %v, want the schedule's %v", after.NextRunAt, want)
+	}
+}
+
+// TestFieldLayoutChangesBetweenRuns: when the API renames a mapped field,
+// the run goes on and says which; when it moves the field mapped to the
+// email address, the run fails and says what to do, and writes nothing.
+func TestFieldLayoutChangesBetweenRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	layout := 1
+	var mu sync.Mutex
+	srv, f := api(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []map[string]any
+		for i := 1; i <= 2; i++ {
+			email := fmt.Sprintf("c%d@example.com", i)
+			switch layout {
+			case 1:
+				out = append(out, map[string]any{"email": email, "first": "Ann", "address": map[string]any{"city": "Paris"}})
+			case 2: // first becomes first_name
+				out = append(out, map[string]any{"email": email, "first_name": "Ann", "address": map[string]any{"city": "Lyon"}})
+			case 3: // the email moves under contact
+				out = append(out, map[string]any{"contact": map[string]any{"email": "new" + email}, "first": "Ann"})
+			}
+		}
+		writeJSON(w, out)
+	})
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) { in.Paging = &store.SourcePaging{Kind: "none"} })
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	if run, _, err := r.Run(ctx, src.ID, time.UTC); err != nil || run.Status != store.SourceRunDone || run.Warning != "" {
+		t.Fatalf("first layout: %+v, %v", run, err)
+	}
+	mu.Lock()
+	layout = 2
+	mu.Unlock()
+	run, _, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil || run.Status != store.SourceRunDone || !strings.Contains(run.Warning, "first") || strings.Contains(run.Warning, "address.city") {
+		t.Errorf("a renamed field: %+v, %v; want done, with a warning naming first", run, err)
+	}
+	if c, _ := st.ContactByEmail(ctx, "c1@example.com"); c.Attributes["city"] != "Lyon" || c.FirstName != "Ann" {
+		t.Errorf("contact after the rename: %+v, want the city updated and the first name kept", c)
+	}
+	mu.Lock()
+	layout = 3
+	mu.Unlock()
+	run, after, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil || run.Status != store.SourceRunFailed || !strings.Contains(run.Error, "no longer hold email") || after.Failures != 1 {
+		t.Errorf("a moved email: %+v, %v; want it failed, saying so", run, err)
+	}
+	if _, err := st.ContactByEmail(ctx, "newc1@example.com"); err == nil {
+		t.Error("a run that failed on its layout wrote contacts")
+	}
+}
