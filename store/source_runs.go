@@ -27,7 +27,7 @@ type SourceRun struct {
 	Left       int
 	// Warning is what the run noticed without failing, such as mapped
 	// fields its records no longer hold.
-	Warning string
+	Warning    string
 	Error      string
 	StartedAt  time.Time
 	FinishedAt time.Time

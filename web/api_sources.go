@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -360,7 +361,9 @@ func (s *Server) revealSource(c *echo.Context) (id int64, sec store.SourceSecret
 	if copied = c.QueryParam("for") == "copy"; copied {
 		action = "copied"
 	}
-	if sec, err = s.store.SourceSecrets(c.Request().Context(), id, actor(c), action); err != nil {
+	// Written down even when the asker leaves at once: a copy is made from
+	// what the page already shows.
+	if sec, err = s.store.SourceSecrets(context.WithoutCancel(c.Request().Context()), id, actor(c), action); err != nil {
 		return
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")

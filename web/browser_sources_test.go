@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -85,6 +86,15 @@ func TestBrowserSourceWizard(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#source-secret-value`)),
 		into(&revealed, chromedp.Text(chromedp.CSS(`#source-secret-value`))),
 		chromedp.Click(chromedp.Search(`//div[@id="source-secret"]//button[text()="Copy"]`)),
+		// The copy is written down by a request of its own: wait for it.
+		func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				if a, err := h.st.SourceAudit(ctx, 1, 10); err == nil && len(a) > 0 && a[0].Action == "copied" {
+					return chromedp.Void{}, nil
+				}
+			}
+			return chromedp.Void{}, errors.New("the copy was not written in the audit trail")
+		},
 		chromedp.Click(chromedp.Search(`//div[@id="source-secret"]//button[text()="Hide"]`)),
 		chromedp.Poll[chromedp.Void](`!document.querySelector("#source-secret-value")`, chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.Reload(),
