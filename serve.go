@@ -131,6 +131,10 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 	if err != nil {
 		return nil, err
 	}
+	sched.Paused = func(ctx context.Context) bool {
+		paused, err := st.QueuePaused(ctx, store.QueueCron)
+		return err == nil && paused
+	}
 	srv, err := web.New(web.Config{Store: st, Outbound: out, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs,
 		TrustedProxies: trusted, DataDir: data, Imports: importer, Webhooks: hooks, Sources: srcs})
 	if err != nil {

@@ -30,6 +30,10 @@ type JobStatus struct {
 
 // Scheduler owns the cron runner and remembers how each job last went.
 type Scheduler struct {
+	// Paused, when set and true, skips the runs that fall due: the owner
+	// paused the cron jobs.
+	Paused func(ctx context.Context) bool
+
 	cron   *cron.Cron
 	log    *slog.Logger
 	ctx    context.Context
@@ -76,6 +80,9 @@ func (s *Scheduler) add(j Job) error {
 }
 
 func (s *Scheduler) runJob(j Job, st *JobStatus) {
+	if s.Paused != nil && s.Paused(s.ctx) {
+		return
+	}
 	start := time.Now()
 	err := j.Run(s.ctx)
 	s.mu.Lock()

@@ -120,3 +120,26 @@ func TestHousekeepingRemovesAbandonedUploads(t *testing.T) {
 		t.Fatalf("draft status: got %s, want cancelled", got.Status)
 	}
 }
+
+// TestPausedJobsSkipTheirRuns: while Paused says so, a job's runs that
+// fall due are skipped; once it no longer does, they run again.
+func TestPausedJobsSkipTheirRuns(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	var paused atomic.Bool
+	paused.Store(true)
+	s, err := New(quietLog(), Job{Name: "tidy", Spec: "@every 1s", Run: func(context.Context) error { runs.Add(1); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Paused = func(context.Context) bool { return paused.Load() }
+	s.runJob(Job{Name: "tidy", Run: func(context.Context) error { runs.Add(1); return nil }}, s.status["tidy"])
+	if runs.Load() != 0 || !s.Jobs()[0].LastRun.IsZero() {
+		t.Fatalf("a paused job ran: %d runs, %+v", runs.Load(), s.Jobs()[0])
+	}
+	paused.Store(false)
+	s.runJob(Job{Name: "tidy", Run: func(context.Context) error { runs.Add(1); return nil }}, s.status["tidy"])
+	if runs.Load() != 1 || s.Jobs()[0].LastRun.IsZero() {
+		t.Errorf("the resumed job: %d runs, %+v; want one", runs.Load(), s.Jobs()[0])
+	}
+}

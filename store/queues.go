@@ -20,6 +20,9 @@ const (
 	QueueImports       = "imports"
 	QueueSources       = "sources"
 	QueueWebhooks      = "webhooks"
+	// QueueCron is the scheduler's cron jobs: not a table, but paused
+	// like a queue.
+	QueueCron = "cron"
 )
 
 // Queues are the durable queues, highest priority first.
@@ -206,7 +209,7 @@ func Discardable(name string) bool { return queueDefs[name].discard != "" }
 
 // Pausable says whether the owner may pause a queue; the transactional
 // lane can only be throttled.
-func Pausable(name string) bool { return queueDefs[name].pausable }
+func Pausable(name string) bool { return name == QueueCron || queueDefs[name].pausable }
 
 // QueueStats counts a queue's items by state at now, its done items since
 // dayStart.
@@ -360,7 +363,7 @@ func (s *Store) QueueControl(ctx context.Context, name string) (QueueControl, er
 // item until it is resumed; what runs finishes. The transactional lane is
 // never paused.
 func (s *Store) PauseQueue(ctx context.Context, name string, paused bool, actor string) (QueueControl, error) {
-	if _, err := queueDefOf(name); err != nil {
+	if _, err := queueDefOf(name); err != nil && name != QueueCron {
 		return QueueControl{}, err
 	}
 	if !Pausable(name) {
@@ -421,14 +424,15 @@ func (s *Store) PausedQueues(ctx context.Context) ([]string, error) {
 		}
 		paused = append(paused, name)
 	}
-	slices.SortFunc(paused, func(a, b string) int { return slices.Index(Queues, a) - slices.Index(Queues, b) })
+	order := append(slices.Clone(Queues), QueueCron)
+	slices.SortFunc(paused, func(a, b string) int { return slices.Index(order, a) - slices.Index(order, b) })
 	return paused, rows.Err()
 }
 
 // queueNotPaused is the condition, for a worker's claim, that a queue is not
 // paused.
 func queueNotPaused(name string) string {
-	if !slices.Contains(Queues, name) {
+	if !slices.Contains(Queues, name) && name != QueueCron {
 		panic("store: no queue " + name)
 	}
 	return `NOT EXISTS (SELECT 1 FROM queue_controls WHERE queue = '` + name + `' AND paused_at IS NOT NULL)`

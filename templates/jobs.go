@@ -7,6 +7,8 @@ type JobsProps struct {
 	Shell  Shell
 	Queues []QueueRow
 	Jobs   []JobRow
+	// CronPaused says the scheduled jobs are paused.
+	CronPaused bool
 }
 
 // JobRow is one scheduled job's state.
@@ -69,6 +71,8 @@ func QueueLabel(name string) string {
 		return "Sources"
 	case "webhooks":
 		return "Webhook deliveries"
+	case "cron":
+		return "Scheduled jobs"
 	}
 	return name
 }

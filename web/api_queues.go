@@ -194,14 +194,30 @@ func (s *Server) wakeQueue(name string) {
 	}
 }
 
+// pausableQueue is the queue the path names, or the cron jobs, which are
+// paused like one.
+func pausableQueue(c *echo.Context) (string, error) {
+	if c.Param("name") == store.QueueCron {
+		return store.QueueCron, nil
+	}
+	return pathQueue(c)
+}
+
 func (s *Server) apiQueuePause(paused bool) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		name, err := pathQueue(c)
+		name, err := pausableQueue(c)
 		if err != nil {
 			return err
 		}
 		if err := s.setQueuePaused(c, name, paused); err != nil {
 			return err
+		}
+		if name == store.QueueCron {
+			ctl, err := s.store.QueueControl(c.Request().Context(), name)
+			if err != nil {
+				return err
+			}
+			return apiData(c, http.StatusOK, queueJSON{Name: name, Pausable: true, Paused: ctl.Paused, PausedAt: optTime(ctl.PausedAt), PausedBy: ctl.PausedBy})
 		}
 		return s.apiQueueGet(c)
 	}

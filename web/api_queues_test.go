@@ -64,6 +64,16 @@ func TestQueuesAPIAndPage(t *testing.T) {
 	if code != http.StatusOK || audData(t, out)["paused"] != true || audData(t, out)["paused_by"] == "" {
 		t.Errorf("pause: %d %v", code, out)
 	}
+	code, out = h.api(key, http.MethodPost, "/api/v1/queues/cron/pause", nil)
+	if code != http.StatusOK || audData(t, out)["paused"] != true {
+		t.Errorf("pause the cron jobs: %d %v", code, out)
+	}
+	if body := okPage(t, h.get("/settings/jobs")); !strings.Contains(body, "Scheduled jobs") || !strings.Contains(body, `action="/settings/jobs/cron/pause"`) {
+		t.Errorf("the jobs page does not offer to resume the cron jobs")
+	}
+	if code, _ := h.api(key, http.MethodPost, "/api/v1/queues/cron/resume", nil); code != http.StatusOK {
+		t.Errorf("resume the cron jobs: %d", code)
+	}
 	if code, _ := h.api(key, http.MethodGet, "/api/v1/queues/nope", nil); code != http.StatusNotFound {
 		t.Errorf("a queue that is none: %d, want 404", code)
 	}

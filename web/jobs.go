@@ -38,6 +38,10 @@ func (s *Server) jobList(c *echo.Context) error {
 		}
 		p.Queues = append(p.Queues, queueRow(q, s.store.Now()))
 	}
+	var err error
+	if p.CronPaused, err = s.store.QueuePaused(c.Request().Context(), store.QueueCron); err != nil {
+		return err
+	}
 	for _, j := range s.jobs() {
 		p.Jobs = append(p.Jobs, templates.JobRow{Name: j.Name, Spec: j.Spec, LastRun: j.LastRun, NextRun: j.NextRun, LastError: j.LastError})
 	}
@@ -93,7 +97,7 @@ func (s *Server) queueShow(c *echo.Context) error {
 }
 
 func (s *Server) queuePause(c *echo.Context) error {
-	name, err := pathQueue(c)
+	name, err := pausableQueue(c)
 	if err != nil {
 		return err
 	}
@@ -105,6 +109,9 @@ func (s *Server) queuePause(c *echo.Context) error {
 		s.flash(c, "success", templates.QueueLabel(name)+" paused: what runs finishes, and nothing new starts until you resume it.")
 	} else {
 		s.flash(c, "success", templates.QueueLabel(name)+" resumed.")
+	}
+	if name == store.QueueCron {
+		return redirect(c, "/settings/jobs")
 	}
 	return redirect(c, templates.QueuePathOf(name))
 }
