@@ -64,6 +64,8 @@ type ImportJob struct {
 	CreatedAt  time.Time
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// Origin is "csv" for an uploaded file, "source" for a source's run.
+	Origin string
 }
 
 // Progress is the share of the file read so far, from 0 to 1.
@@ -141,7 +143,7 @@ func countPrefixed(list []string, prefix string) int {
 }
 
 const importColumns = `id, status, file_name, file_path, file_size, mode, list_ids, tags, headers, mapping, delimiter,
-read_offset, line, total, created, updated, skipped, invalid, error, created_at, started_at, finished_at`
+read_offset, line, total, created, updated, skipped, invalid, error, created_at, started_at, finished_at, origin`
 
 func scanImport(row scanner) (ImportJob, error) {
 	var j ImportJob
@@ -149,7 +151,7 @@ func scanImport(row scanner) (ImportJob, error) {
 	var created int64
 	var started, finished sql.NullInt64
 	err := row.Scan(&j.ID, &j.Status, &j.FileName, &j.FilePath, &j.FileSize, &j.Mode, &lists, &tags, &headers, &mapping, &j.Delimiter,
-		&j.Offset, &j.Line, &j.Total, &j.Created, &j.Updated, &j.Skipped, &j.Invalid, &j.Error, &created, &started, &finished)
+		&j.Offset, &j.Line, &j.Total, &j.Created, &j.Updated, &j.Skipped, &j.Invalid, &j.Error, &created, &started, &finished, &j.Origin)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, ErrNotFound
 	}
@@ -346,14 +348,18 @@ type ImportEventData struct {
 // CancelImport stops a draft, queued, running or paused job; the rows
 // already imported stay.
 func (s *Store) CancelImport(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('draft', 'queued', 'running', 'paused')`,
-		unix(s.now()), id)
+	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('draft', 'queued', 'running', 'paused')
+	AND origin = 'csv'`, unix(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("store: cancel import %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := s.Import(ctx, id); err != nil {
+		j, err := s.Import(ctx, id)
+		if err != nil {
 			return err
+		}
+		if j.Origin == "source" && j.Status == ImportRunning {
+			return conflict("this import is a source's run: disable or delete the source to stop it")
 		}
 		return &ValidationError{Fields: map[string]string{"status": "This import has already ended."}}
 	}

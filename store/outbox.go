@@ -353,7 +353,10 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 		st := tx.StmtContext(ctx, prepared)
 		defer st.Close()
 		for _, o := range outs {
-			next, attempt := int64(0), 1
+			// A send that is over keeps when it ended where its next
+			// attempt would be, so that what a campaign sent in the last
+			// minute is a range of the index its claims use.
+			next, attempt := now, 1
 			switch o.Status {
 			case SendRetrying:
 				// Rounded up: a retry is never due before its time.

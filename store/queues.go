@@ -100,16 +100,19 @@ var queueDefs = map[string]queueDef{
 	QueueTransactional: messageQueue("transactional"),
 	QueueSystem:        messageQueue("system"),
 	QueueCampaigns: {
-		from: `sends s JOIN campaigns c ON c.id = s.campaign_id WHERE (c.status IN ('sending', 'paused') OR c.finished_at >= ?2)`,
+		// Campaigns first (CROSS JOIN keeps that order), so each reads a
+		// range of sends_due by campaign and status.
+		from: `campaigns c CROSS JOIN sends s ON s.campaign_id = c.id WHERE (c.status IN ('sending', 'paused') OR c.finished_at >= ?2)`,
 		states: map[string]string{
 			QueueWaiting:  `s.status = 'queued' AND s.next_attempt_at <= ?1`,
 			QueueDelayed:  `s.status = 'queued' AND s.next_attempt_at > ?1`,
 			QueueRunning:  `s.status = 'sending'`,
 			QueueRetrying: `s.status = 'retrying'`,
 			QueueFailed:   `s.status = 'failed'`,
-			QueueDone:     `s.status = 'sent' AND s.sent_at >= ?2`,
+			// A send that is over keeps when it ended in next_attempt_at.
+			QueueDone: `s.status = 'sent' AND s.next_attempt_at >= ?2`,
 		},
-		item:    `s.id, s.email, c.name, c.id, s.attempts, CASE WHEN s.status = 'sent' THEN s.sent_at ELSE s.next_attempt_at END, s.last_response`,
+		item:    `s.id, s.email, c.name, c.id, s.attempts, s.next_attempt_at, s.last_response`,
 		due:     `s.next_attempt_at`,
 		lastErr: `s.last_response`,
 		retry: `UPDATE sends SET status = 'queued', next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
@@ -219,25 +222,31 @@ func (s *Store) QueueStats(ctx context.Context, name string, now, dayStart time.
 		return QueueStats{}, err
 	}
 	q := QueueStats{Name: name}
-	var oldest sql.NullInt64
-	var lastErr sql.NullString
-	st := d.states
-	err = s.r.QueryRowContext(ctx, queueParams+`SELECT coalesce(sum(`+st[QueueWaiting]+`), 0), coalesce(sum(`+st[QueueDelayed]+`), 0),
-	coalesce(sum(`+st[QueueRunning]+`), 0), coalesce(sum(`+st[QueueRetrying]+`), 0), coalesce(sum(`+st[QueueFailed]+`), 0),
-	coalesce(sum(`+st[QueueDone]+`), 0), min(CASE WHEN `+st[QueueWaiting]+` THEN `+d.due+` END)
-FROM p, `+d.from, unix(now), unix(dayStart)).Scan(&q.Waiting, &q.Delayed, &q.Running, &q.Retrying, &q.Failed, &q.Done, &oldest)
-	if err != nil {
-		return q, fmt.Errorf("store: queue %s: %w", name, err)
+	counts := map[string]*int{QueueWaiting: &q.Waiting, QueueDelayed: &q.Delayed, QueueRunning: &q.Running, QueueRetrying: &q.Retrying,
+		QueueFailed: &q.Failed, QueueDone: &q.Done}
+	// One query a state, each a range of an index on the queue's status.
+	for _, state := range QueueStates {
+		var oldest sql.NullInt64
+		err := s.r.QueryRowContext(ctx, queueParams+`SELECT count(*), min(`+d.due+`) FROM p, `+d.from+` AND `+d.states[state],
+			unix(now), unix(dayStart)).Scan(counts[state], &oldest)
+		if err != nil {
+			return q, fmt.Errorf("store: queue %s %s: %w", name, state, err)
+		}
+		if state == QueueWaiting && oldest.Valid && oldest.Int64 > 0 {
+			q.OldestWaiting = fromUnix(oldest.Int64)
+		}
 	}
-	err = s.r.QueryRowContext(ctx, queueParams+`SELECT `+d.lastErr+` FROM p, `+d.from+` AND (`+st[QueueFailed]+` OR `+st[QueueRetrying]+`) AND `+d.lastErr+` != ''
-ORDER BY `+d.due+` DESC LIMIT 1`, unix(now), unix(dayStart)).Scan(&lastErr)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return q, fmt.Errorf("store: queue %s: %w", name, err)
+	// The last error: of what is retrying, or else of what failed.
+	for _, state := range []string{QueueRetrying, QueueFailed} {
+		err := s.r.QueryRowContext(ctx, queueParams+`SELECT `+d.lastErr+` FROM p, `+d.from+` AND `+d.states[state]+` AND `+d.lastErr+` != ''
+ORDER BY `+d.due+` DESC LIMIT 1`, unix(now), unix(dayStart)).Scan(&q.LastError)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return q, fmt.Errorf("store: queue %s: %w", name, err)
+		}
 	}
-	if oldest.Valid && oldest.Int64 > 0 {
-		q.OldestWaiting = fromUnix(oldest.Int64)
-	}
-	q.LastError = lastErr.String
 	if name == QueueCampaigns {
 		// A scheduled campaign is delayed work whose sends come later.
 		var n int

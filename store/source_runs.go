@@ -84,6 +84,17 @@ func (s *Store) StartSourceRun(ctx context.Context, sourceID int64, first string
 			return err
 		}
 		m := src.Mapping
+		// A list deleted since the source was saved is left out.
+		var lists []int64
+		for _, id := range m.ListIDs {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM lists WHERE id = ?`, id).Scan(&one); err == nil {
+				lists = append(lists, id)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		m.ListIDs = lists
 		paths, targets := make([]string, len(m.Fields)), make([]string, len(m.Fields))
 		for i, f := range m.Fields {
 			paths[i], targets[i] = f.Path, f.Target
@@ -100,7 +111,9 @@ func (s *Store) StartSourceRun(ctx context.Context, sourceID int64, first string
 			sourceID, jobID, first, m.LeaveLists && len(m.ListIDs) > 0, now).Scan(&id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sources SET last_run_at = ? WHERE id = ?`, now, sourceID); err != nil {
+		// No next run while this one goes: one set meanwhile ("Run now")
+		// stands when it ends.
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET last_run_at = ?, next_run_at = NULL WHERE id = ?`, now, sourceID); err != nil {
 			return err
 		}
 		run, err = s.scanSourceRun(ctx, tx, tx.QueryRowContext(ctx, `SELECT `+sourceRunColumns+` FROM source_runs WHERE id = ?`, id))
@@ -117,11 +130,22 @@ func (s *Store) StartSourceRun(ctx context.Context, sourceID int64, first string
 // last page written and writes none twice.
 func (s *Store) ApplySourcePage(ctx context.Context, run SourceRun, b ImportBatch, cursor string, fetched int, capped bool) error {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.applyImportBatch(ctx, tx, run.Job, b); err != nil {
+		var mine []ImportRow
+		if run.LeaveLists {
+			var err error
+			if mine, err = ownRows(ctx, tx, run, b.Rows); err != nil {
+				return err
+			}
+		}
+		applied, err := s.applyImportBatch(ctx, tx, run.Job, b)
+		if err != nil {
 			return err
 		}
+		if !applied {
+			return errors.New("its import was stopped: run the source again")
+		}
 		if run.LeaveLists {
-			if err := markSourceMembers(ctx, tx, run, b.Rows); err != nil {
+			if err := markSourceMembers(ctx, tx, run, mine); err != nil {
 				return err
 			}
 		}
@@ -184,11 +208,26 @@ func (s *Store) FinishSourceRun(ctx context.Context, run SourceRun, o SourceOutc
 				return err
 			}
 		}
-		if o.Failure == "" {
-			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', last_success_at = ?, next_run_at = ? WHERE id = ?`,
+		var capped bool
+		if err := tx.QueryRowContext(ctx, `SELECT capped FROM source_runs WHERE id = ?`, run.ID).Scan(&capped); err != nil {
+			return err
+		}
+		// A next run set during the run ("Run now") stands.
+		next := `coalesce(next_run_at, ?)`
+		if o.Failure == "" && capped {
+			// What the cap left out is asked for again: the next run's
+			// "changed since" stays at the last complete run.
+			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', next_run_at = `+next+` WHERE id = ?`,
+				unix(o.Next), run.SourceID)
+			if err == nil {
+				_, err = tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ? AND warning = ''`,
+					"The run stopped at its cap on pages or records: the rest was not fetched, and the next run asks again for what changed since the last complete run.", run.ID)
+			}
+		} else if o.Failure == "" {
+			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', last_success_at = ?, next_run_at = `+next+` WHERE id = ?`,
 				unix(run.StartedAt), unix(o.Next), run.SourceID)
 		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = failures + 1, last_error = ?, next_run_at = ?,
+			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = failures + 1, last_error = ?, next_run_at = `+next+`,
 	enabled = CASE WHEN failures + 1 >= ? THEN 0 ELSE enabled END,
 	disabled_reason = CASE WHEN failures + 1 >= ? THEN printf('Disabled after %d failed runs in a row; the last: %s', failures + 1, ?) ELSE disabled_reason END
 WHERE id = ?`, o.Failure, unix(o.Next), max(o.DisableAfter, 1), max(o.DisableAfter, 1), o.Failure, run.SourceID)
@@ -196,9 +235,27 @@ WHERE id = ?`, o.Failure, unix(o.Next), max(o.DisableAfter, 1), max(o.DisableAft
 		if err != nil {
 			return err
 		}
-		// The history keeps the last KeptSourceRuns runs.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM source_runs WHERE source_id = ? AND status != 'running' AND id <= (
-	SELECT id FROM source_runs WHERE source_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, run.SourceID, run.SourceID, KeptSourceRuns); err != nil {
+		// The history keeps the last KeptSourceRuns runs, and their imports
+		// go with them.
+		rows, err := tx.QueryContext(ctx, `DELETE FROM source_runs WHERE source_id = ? AND status != 'running' AND id <= (
+	SELECT id FROM source_runs WHERE source_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?) RETURNING job_id`, run.SourceID, run.SourceID, KeptSourceRuns)
+		if err != nil {
+			return err
+		}
+		var jobs []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			jobs = append(jobs, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_jobs WHERE id IN (SELECT value FROM json_each(?))`, idList(jobs)); err != nil {
 			return err
 		}
 		src, err = scanSource(tx.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, run.SourceID))
@@ -228,6 +285,31 @@ func (s *Store) SourceRuns(ctx context.Context, sourceID int64, limit int) ([]So
 	return out, rows.Err()
 }
 
+// ownRows are the rows whose contacts the source may take out of its lists
+// later: those it brought there, not those already on one of its lists
+// before it first brought them (who signed up by a form, say).
+func ownRows(ctx context.Context, tx *sql.Tx, run SourceRun, rows []ImportRow) ([]ImportRow, error) {
+	stmt, err := tx.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM contacts c JOIN list_members m ON m.contact_id = c.id
+WHERE c.email = ? AND m.list_id IN (SELECT value FROM json_each(?))
+	AND NOT EXISTS (SELECT 1 FROM source_members x WHERE x.source_id = ? AND x.contact_id = c.id))`)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	lists := jsonText(run.Job.ListIDs)
+	out := make([]ImportRow, 0, len(rows))
+	for _, r := range rows {
+		var before bool
+		if err := stmt.QueryRowContext(ctx, r.Email, lists, run.SourceID).Scan(&before); err != nil {
+			return nil, err
+		}
+		if !before {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 // markSourceMembers writes down that run had the contacts of rows.
 func markSourceMembers(ctx context.Context, tx *sql.Tx, run SourceRun, rows []ImportRow) error {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO source_members (source_id, contact_id, run_id) SELECT ?, id, ? FROM contacts WHERE email = ?
@@ -247,11 +329,21 @@ ON CONFLICT (source_id, contact_id) DO UPDATE SET run_id = excluded.run_id`)
 // leaveSourceLists takes the contacts earlier runs of a source had and run
 // did not out of the lists the run's contacts join (an unsubscribe stays,
 // as a bulk removal leaves it), and counts those contacts on the run; a
-// run that stopped at its cap takes nobody out.
+// run that stopped at its cap, or had invalid records, takes nobody out.
 func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun) error {
 	var capped bool
-	if err := tx.QueryRowContext(ctx, `SELECT capped FROM source_runs WHERE id = ?`, run.ID).Scan(&capped); err != nil || capped {
-		return err // a capped run did not see the whole source
+	var invalid int
+	if err := tx.QueryRowContext(ctx, `SELECT r.capped, j.invalid FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.id = ?`, run.ID).Scan(&capped, &invalid); err != nil {
+		return err
+	}
+	switch {
+	case capped:
+		return nil // it did not see the whole source
+	case invalid > 0:
+		// An invalid record may be a contact still there: nobody leaves.
+		_, err := tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ? AND warning = ''`,
+			fmt.Sprintf("Nobody left the lists: %d records were invalid, and a contact among them may still be in the source.", invalid), run.ID)
+		return err
 	}
 	var gone []int64
 	rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, run.ID)

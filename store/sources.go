@@ -137,29 +137,38 @@ func (src *Source) validate(sec SourceSecret) map[string]string {
 		errs["auth_kind"] = "Use bearer, basic, header, query, or none."
 	}
 	switch src.AuthKind {
-	case "basic", "header", "query":
+	case "basic":
+		if src.AuthName == "" || len(src.AuthName) > 200 || strings.Contains(src.AuthName, ":") || hasControl(src.AuthName) {
+			errs["auth_name"] = "Give the username: up to 200 characters, without a colon."
+		}
+	case "header":
+		if !headerName(src.AuthName) {
+			errs["auth_name"] = "Give the header's name, like X-Api-Key."
+		} else if reservedHeader(src.AuthName) {
+			errs["auth_name"] = src.AuthName + " is Herald's to set: choose bearer or basic authentication, or another header."
+		}
+	case "query":
 		if msg := checkToken(src.AuthName, 200); msg != "" {
-			errs["auth_name"] = map[string]string{"basic": "Give the username.", "header": "Give the header's name, like X-Api-Key.",
-				"query": "Give the parameter's name, like api_key."}[src.AuthKind]
+			errs["auth_name"] = "Give the parameter's name, like api_key."
 		}
 	}
 	if src.AuthKind != "" && sec.Secret == "" {
 		errs["secret"] = "Give the token, password or key."
 	}
-	if len(sec.Secret) > maxSourceSecret || strings.ContainsAny(sec.Secret, "\r\n") {
-		errs["secret"] = fmt.Sprintf("Use one line of at most %d characters.", maxSourceSecret)
+	if len(sec.Secret) > maxSourceSecret || hasControl(sec.Secret) {
+		errs["secret"] = fmt.Sprintf("Use one line of at most %d characters, without control characters.", maxSourceSecret)
 	}
 	if len(sec.Headers) > MaxSourceHeaders {
 		errs["headers"] = fmt.Sprintf("Send at most %d extra headers.", MaxSourceHeaders)
 	}
 	for i, h := range sec.Headers {
-		if msg := checkToken(h.Name, 100); msg != "" {
+		if !headerName(h.Name) {
 			errs[fmt.Sprintf("headers[%d].name", i)] = "Give a header name of letters, digits and dashes, like X-Shop."
-		} else if reservedHeader(h.Name) {
+		} else if reservedHeader(h.Name) || strings.EqualFold(h.Name, src.AuthName) && src.AuthKind == "header" {
 			errs[fmt.Sprintf("headers[%d].name", i)] = h.Name + " is Herald's to set: use the authentication fields."
 		}
-		if len(h.Value) > maxSourceSecret || strings.ContainsAny(h.Value, "\r\n\x00") {
-			errs[fmt.Sprintf("headers[%d].value", i)] = fmt.Sprintf("Use one line of at most %d characters.", maxSourceSecret)
+		if len(h.Value) > maxSourceSecret || hasControl(h.Value) {
+			errs[fmt.Sprintf("headers[%d].value", i)] = fmt.Sprintf("Use one line of at most %d characters, without control characters.", maxSourceSecret)
 		}
 	}
 	if msg := CheckLine(src.RecordsPath, 200); msg != "" {
@@ -243,10 +252,25 @@ func checkToken(s string, max int) string {
 	return ""
 }
 
+// headerName checks an HTTP header's name (RFC 9110's token), of at most
+// 100 characters.
+func headerName(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return true
+}
+
 // reservedHeader names the headers an extra header may not replace.
 func reservedHeader(name string) bool {
 	switch strings.ToLower(name) {
-	case "host", "content-length", "transfer-encoding", "connection", "authorization", "cookie", "user-agent", "accept":
+	case "host", "content-length", "transfer-encoding", "connection", "authorization", "cookie", "user-agent", "accept", "te", "upgrade",
+		"proxy-authorization", "expect", "trailer":
 		return true
 	}
 	return false
@@ -280,6 +304,8 @@ func (in SourceInput) apply(src *Source, sec *SourceSecret) {
 	}
 	if in.AtMinute != nil {
 		src.AtMinute = *in.AtMinute
+	} else if src.Schedule == "hourly" {
+		src.AtMinute %= 60 // a daily time's minutes, for a source made hourly
 	}
 	if in.Enabled != nil {
 		src.Enabled = *in.Enabled
@@ -399,7 +425,7 @@ func (s *Store) UpdateSource(ctx context.Context, id int64, in SourceInput, acto
 		now := unix(s.now())
 		if _, err := tx.ExecContext(ctx, `UPDATE sources SET name = ?, url = ?, auth_kind = ?, auth_name = ?, auth_secret = ?, header_names = ?, header_values = ?,
 	records_path = ?, paging = ?, since_param = ?, mapping = ?, schedule = ?, at_minute = ?, enabled = ?, updated_at = ?,
-	disabled_reason = CASE WHEN ? THEN '' ELSE disabled_reason END, failures = CASE WHEN ? THEN 0 ELSE failures END WHERE id = ?`,
+	disabled_reason = CASE WHEN ? AND NOT enabled THEN '' ELSE disabled_reason END, failures = CASE WHEN ? AND NOT enabled THEN 0 ELSE failures END WHERE id = ?`,
 			src.Name, src.URL, src.AuthKind, src.AuthName, secret, jsonText(orEmpty(src.HeaderNames)), headers, src.RecordsPath, jsonText(src.Paging),
 			src.SinceParam, jsonText(src.Mapping), src.Schedule, src.AtMinute, src.Enabled, now, src.Enabled, src.Enabled, id); err != nil {
 			return err
@@ -429,30 +455,29 @@ func (s *Store) changedSource(ctx context.Context, tx *sql.Tx, id int64, in Sour
 	if sec, err = s.openSource(ctx, tx, id); err != nil {
 		return
 	}
-	before, oldURL := sec, src.URL
+	before, old := sec, src
 	in.apply(&src, &sec)
 	errs := src.validate(sec)
-	// Credentials kept for one host are not sent to another unless typed
-	// again: whoever changes the address may not be whoever set them.
-	if !sameHost(oldURL, src.URL) {
+	// Kept credentials go only where, and as, they were saved for: whoever
+	// changes the address, or how the secret is sent, may not be whoever
+	// set them, and must type them again.
+	if src.URL != old.URL || src.AuthKind != old.AuthKind || src.AuthName != old.AuthName {
 		if in.Secret == nil && sec.Secret != "" {
-			errs["secret"] = "The address now leads to another host: type the token, password or key again to send it there."
+			errs["secret"] = "The address or the authentication changed: type the token, password or key again to send it there."
 		}
 		if in.Headers == nil && len(sec.Headers) > 0 {
-			errs["headers"] = "The address now leads to another host: give the extra headers again to send them there."
+			errs["headers"] = "The address or the authentication changed: give the extra headers again to send them there."
 		}
 	}
 	if len(errs) > 0 {
 		return src, sec, before, &ValidationError{Fields: errs}
 	}
+	if in.Mapping == nil {
+		// Kept as it was: a list deleted since does not stop other changes
+		// (a run leaves it out).
+		return src, sec, before, nil
+	}
 	return src, sec, before, s.checkSourceMapping(ctx, src.Mapping)
-}
-
-// sameHost says whether two URLs lead to the same host and port.
-func sameHost(a, b string) bool {
-	ua, errA := url.Parse(a)
-	ub, errB := url.Parse(b)
-	return errA == nil && errB == nil && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // CheckSourceChange is source id as in would change it, with its
@@ -483,14 +508,25 @@ func credentialChanges(a, b SourceSecret) string {
 
 // DeleteSource removes a source with its audit trail.
 func (s *Store) DeleteSource(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sources WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("store: delete source %d: %w", id, err)
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		// A run under way ends with its source; its import says so.
+		if _, err := tx.ExecContext(ctx, `UPDATE import_jobs SET status = 'cancelled', error = 'its source was deleted', finished_at = ?
+WHERE status = 'running' AND id IN (SELECT job_id FROM source_runs WHERE source_id = ?)`, unix(s.now()), id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sources WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("store: delete source %d: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return err
 }
 
 // SourceSecrets returns a source's credentials in the clear for a run, or,

@@ -20,6 +20,8 @@ type ImportJobRow struct {
 	Error     string
 	CreatedAt time.Time
 	Line      int
+	// Origin is "source" for a source's run, which its source stops.
+	Origin string
 }
 
 // ImportsProps fill the import page: the upload form and recent jobs.

@@ -799,7 +799,7 @@ func ImportJobPage(p ImportJobProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if jobActive(p.Job.Status) {
+			if jobActive(p.Job.Status) && p.Job.Origin != "source" {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 67, "<form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -87,6 +87,7 @@ type SourceTest struct {
 	OK      bool
 	Error   string
 	TookMS  int64
+	Status  int
 	Count   int
 	More    bool
 	Columns []string
@@ -97,7 +98,7 @@ type SourceTest struct {
 
 // summary says what a successful test found.
 func (t SourceTest) summary() string {
-	s := fmt.Sprintf("Connected in %d ms: %d records on the first page", t.TookMS, t.Count)
+	s := fmt.Sprintf("Connected: HTTP %d in %d ms, %d records on the first page", t.Status, t.TookMS, t.Count)
 	if t.More {
 		s += ", and more pages after it"
 	}

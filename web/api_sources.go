@@ -84,8 +84,10 @@ func (b sourceBody) input() store.SourceInput {
 
 // sourceTestJSON is what testing a source's connection found.
 type sourceTestJSON struct {
-	OK      bool                    `json:"ok"`
-	Error   string                  `json:"error,omitempty"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	// Status is the HTTP status of the answer; 0 when none came.
+	Status  int                     `json:"status"`
 	TookMS  int64                   `json:"took_ms"`
 	Count   int                     `json:"count"`
 	More    bool                    `json:"more"`
@@ -297,7 +299,7 @@ func (s *Server) apiSourceTest(c *echo.Context) error {
 }
 
 func toSourceTestJSON(res sources.TestResult) sourceTestJSON {
-	out := sourceTestJSON{OK: res.OK, Error: res.Error, TookMS: res.Took.Milliseconds(), Count: res.Count, More: res.More,
+	out := sourceTestJSON{OK: res.OK, Error: res.Error, Status: res.Status, TookMS: res.Took.Milliseconds(), Count: res.Count, More: res.More,
 		Records: make([]map[string]any, len(res.Records)), Fields: []sourceFieldSampleJSON{}}
 	for i, r := range res.Records {
 		out.Records[i] = r

@@ -78,12 +78,14 @@ func TestBrowserSourceWizard(t *testing.T) {
 		chromedp.Click(chromedp.Search(`//button[text()="Save source"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#source-status`)),
 		// The first run starts at once; the page reloads itself when it ends.
-		chromedp.Poll[chromedp.Void](`!!document.querySelector("#source-runs .badge-ok")`, chromedp.WithPollingTimeout(30*time.Second)),
+		pollThroughReloads(`!!document.querySelector("#source-runs .badge-ok")`, 30*time.Second),
 		into(&status, chromedp.Text(chromedp.CSS(`#source-runs tbody tr`))),
 		chromedp.WaitVisible(chromedp.CSS(`#source-secret`)),
 		into(&masked, chromedp.Text(chromedp.CSS(`#source-secret`))),
 		chromedp.Click(chromedp.Search(`//div[@id="source-secret"]//button[text()="Show"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#source-secret-value`)),
+		// htmx readies what it swapped in once it has settled.
+		chromedp.Poll[chromedp.Void](`!document.querySelector(".htmx-settling, .htmx-added, .htmx-swapping")`, chromedp.WithPollingTimeout(5*time.Second)),
 		into(&revealed, chromedp.Text(chromedp.CSS(`#source-secret-value`))),
 		chromedp.Click(chromedp.Search(`//div[@id="source-secret"]//button[text()="Copy"]`)),
 		// The copy is written down by a request of its own: wait for it.
@@ -148,4 +150,17 @@ func doLogged(t *testing.T, ctx context.Context, acts ...chromedp.Action[chromed
 		}
 	}
 	return nil
+}
+
+// pollThroughReloads waits until expr is true in the page, which may
+// reload itself meanwhile (a page that follows a run does when it ends).
+func pollThroughReloads(expr string, timeout time.Duration) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if ok, err := chromedp.Evaluate[bool](expr)(ctx, tg); err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+		}
+		return chromedp.Void{}, fmt.Errorf("timed out waiting for %s", expr)
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"herald/scheduler/sources"
 	"herald/store"
 	"herald/templates"
 )
@@ -60,6 +61,8 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &ve):
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
 			Message: "Some fields are invalid: " + strings.Join(ve.Messages(), "; "), Fields: ve.Fields}
+	case errors.Is(err, sources.ErrTestBusy):
+		return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: upperFirst(err.Error()) + "."}
 	case errors.Is(err, store.ErrNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "Nothing exists at this address."}
 	case errors.Is(err, store.ErrConflict):

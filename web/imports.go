@@ -153,7 +153,7 @@ func samples(j store.ImportJob, n int) [][]string {
 
 func jobRow(j store.ImportJob) templates.ImportJobRow {
 	return templates.ImportJobRow{ID: j.ID, FileName: j.FileName, Status: j.Status, Mode: j.Mode, Progress: j.Progress(), Total: j.Total,
-		Created: j.Created, Updated: j.Updated, Skipped: j.Skipped, Invalid: j.Invalid, Error: j.Error, CreatedAt: j.CreatedAt, Line: j.Line}
+		Created: j.Created, Updated: j.Updated, Skipped: j.Skipped, Invalid: j.Invalid, Error: j.Error, CreatedAt: j.CreatedAt, Line: j.Line, Origin: j.Origin}
 }
 
 // importsPerPage is the length of a page of the imports list.

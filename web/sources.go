@@ -365,6 +365,8 @@ func (s *Server) sourceTestForm(c *echo.Context) error {
 		switch {
 		case errors.As(err, &ve):
 			t.Errors = ve.Fields
+		case errors.Is(err, sources.ErrTestBusy):
+			t.Error = err.Error()
 		case err != nil:
 			return err
 		default:
@@ -382,7 +384,7 @@ const maxTestColumns = 12
 // new, the one proposed; fields the form had that the test did not find
 // stay at the end.
 func fillSourceTest(t *templates.SourceTest, res sources.TestResult, had []templates.ImportColumn) {
-	t.OK, t.Error, t.TookMS, t.Count, t.More = res.OK, res.Error, res.Took.Milliseconds(), res.Count, res.More
+	t.OK, t.Error, t.Status, t.TookMS, t.Count, t.More = res.OK, res.Error, res.Status, res.Took.Milliseconds(), res.Count, res.More
 	if !res.OK {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net"
 	"net/http"
@@ -82,6 +83,12 @@ type Cursor struct {
 	// Pages and Records are how many were fetched before this page.
 	Pages   int `json:"pages"`
 	Records int `json:"records"`
+	// Sum is a digest of the page before, to notice an API that answers
+	// every page alike because it does not page as told.
+	Sum uint64 `json:"sum,omitempty"`
+	// Done says the last page is written: a run that stops there has
+	// nothing left to fetch.
+	Done bool `json:"done,omitempty"`
 }
 
 // Page is one answer's records, with where the next page is.
@@ -91,8 +98,12 @@ type Page struct {
 	// Last says there is no next page; Capped that there may be, but the
 	// run's cap on pages or records was reached.
 	Last, Capped bool
-	// Took is how long the answer took.
-	Took time.Duration
+	// Took is how long the answer took, and Status its HTTP status.
+	Took   time.Duration
+	Status int
+	// Repeated says the API answered this page as it did the one before,
+	// so it was taken as the end: it does not page as told.
+	Repeated bool
 }
 
 // Fetcher asks remote APIs for pages.
@@ -149,7 +160,7 @@ func (f *Fetcher) Walk(ctx context.Context, spec Spec, cur Cursor, fn func(Page)
 // the API answered.
 func (f *Fetcher) Fetch(ctx context.Context, spec Spec, cur Cursor) (Page, error) {
 	start := time.Now()
-	body, header, err := f.get(ctx, spec, cur)
+	body, header, status, err := f.get(ctx, spec, cur)
 	if err != nil {
 		return Page{}, err
 	}
@@ -157,11 +168,21 @@ func (f *Fetcher) Fetch(ctx context.Context, spec Spec, cur Cursor) (Page, error
 	if err != nil {
 		return Page{}, err
 	}
-	p := Page{Records: a.Records, Took: time.Since(start)}
+	p := Page{Records: a.Records, Took: time.Since(start), Status: status}
+	h := fnv.New64a()
+	h.Write(body)
+	sum := h.Sum64()
+	if cur.Pages > 0 && sum == cur.Sum && len(a.Records) > 0 {
+		// The same answer as the page before: the API does not page as
+		// told, and what it gave is already written.
+		p.Records, p.Last, p.Repeated = nil, true, true
+		p.Next = cur
+		return p, nil
+	}
 	if p.Next, p.Last, err = next(spec, cur, a, header); err != nil {
 		return Page{}, err
 	}
-	p.Next.Pages, p.Next.Records = cur.Pages+1, cur.Records+len(p.Records)
+	p.Next.Pages, p.Next.Records, p.Next.Sum = cur.Pages+1, cur.Records+len(p.Records), sum
 	if limit := cmp.Or(spec.MaxRecords, DefaultMaxRecords); p.Next.Records >= limit {
 		if p.Next.Records > limit {
 			p.Records = p.Records[:len(p.Records)-(p.Next.Records-limit)]
@@ -177,32 +198,32 @@ func (f *Fetcher) Fetch(ctx context.Context, spec Spec, cur Cursor) (Page, error
 
 // get makes the request for cur, waiting out 429s, and returns the body
 // and headers of a 2xx answer.
-func (f *Fetcher) get(ctx context.Context, spec Spec, cur Cursor) ([]byte, http.Header, error) {
+func (f *Fetcher) get(ctx context.Context, spec Spec, cur Cursor) ([]byte, http.Header, int, error) {
 	for tries := 1; ; tries++ {
 		req, err := request(ctx, spec, cur)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 		resp, err := f.Client.Do(req)
 		if err != nil {
-			return nil, nil, unreachable(ctx, err, f.Client.Timeout)
+			return nil, nil, 0, unreachable(ctx, err, f.Client.Timeout)
 		}
 		body, err := f.read(resp)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 		switch {
 		case resp.StatusCode >= 200 && resp.StatusCode <= 299:
-			return body, resp.Header, nil
+			return body, resp.Header, resp.StatusCode, nil
 		case resp.StatusCode != http.StatusTooManyRequests:
-			return nil, nil, statusError(resp, body)
+			return nil, nil, 0, statusError(resp, body)
 		}
 		wait := retryAfter(resp.Header.Get("Retry-After"), time.Now())
 		if tries >= maxTooMany || wait > cmp.Or(f.MaxWait, 5*time.Minute) {
-			return nil, nil, &RetryLater{Wait: wait, Err: fmt.Errorf("the API answered 429 Too Many Requests %d times in a row, and asks to wait %s", tries, wait.Round(time.Second))}
+			return nil, nil, 0, &RetryLater{Wait: wait, Err: fmt.Errorf("the API answered 429 Too Many Requests %d times in a row, and asks to wait %s", tries, wait.Round(time.Second))}
 		}
 		if err := f.sleep(ctx, wait); err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 	}
 }
@@ -321,14 +342,15 @@ func request(ctx context.Context, spec Spec, cur Cursor) (*http.Request, error) 
 func next(spec Spec, cur Cursor, a Answer, header http.Header) (Cursor, bool, error) {
 	p := spec.Paging
 	n := len(a.Records)
-	short := n == 0 || n < cmp.Or(p.Size, DefaultPageSize)
+	// Only an empty page ends page and offset paging: an API may answer
+	// fewer than it was asked for, as many cap their pages.
 	switch p.Kind {
 	case "", PagingNone:
 		return Cursor{}, true, nil
 	case PagingPage:
-		return Cursor{Page: max(cur.Page, 1) + 1}, short, nil
+		return Cursor{Page: max(cur.Page, 1) + 1}, n == 0, nil
 	case PagingOffset:
-		return Cursor{Page: cur.Page + n}, short, nil
+		return Cursor{Page: cur.Page + n}, n == 0, nil
 	case PagingCursor:
 		v, _ := Lookup(a.Body, p.CursorField)
 		token := Text(v)

@@ -90,6 +90,14 @@ func TestPagingStyles(t *testing.T) {
 			writeJSON(w, map[string]any{"results": all[from:min(from+3, 7)]})
 		case "/one":
 			writeJSON(w, all[0])
+		case "/capped":
+			// Never more than 2 a page, whatever is asked.
+			size := min(num("per_page", 0), 2)
+			from := (num("page", 1) - 1) * size
+			writeJSON(w, all[min(from, 7):min(from+size, 7)])
+		case "/unpaged":
+			writeJSON(w, all[:4]) // the same records, whatever the page
+
 		}
 	})
 	want := "1 2 3 4 5 6 7"
@@ -98,8 +106,10 @@ func TestPagingStyles(t *testing.T) {
 		spec  Spec
 		pages int
 	}{
-		{"page and per_page under data", Spec{URL: srv.URL + "/page", Paging: Paging{Kind: PagingPage, Size: 3}}, 3},
-		{"offset and limit, named", Spec{URL: srv.URL + "/offset", Paging: Paging{Kind: PagingOffset, PageParam: "skip", SizeParam: "take", Size: 2}}, 4},
+		// Page and offset paging end on an empty page, as an API may answer
+		// fewer than asked for.
+		{"page and per_page under data", Spec{URL: srv.URL + "/page", Paging: Paging{Kind: PagingPage, Size: 3}}, 4},
+		{"offset and limit, named", Spec{URL: srv.URL + "/offset", Paging: Paging{Kind: PagingOffset, PageParam: "skip", SizeParam: "take", Size: 2}}, 5},
 		{"a cursor in the body, records at a path", Spec{URL: srv.URL + "/cursor", RecordsPath: "payload.customers",
 			Paging: Paging{Kind: PagingCursor, CursorField: "meta.next", CursorParam: "after"}}, 3},
 		{"a Link header", Spec{URL: srv.URL + "/link", Paging: Paging{Kind: PagingLink}}, 3},
@@ -111,6 +121,14 @@ func TestPagingStyles(t *testing.T) {
 	}
 	if ids, _, err := walkIDs(t, f, Spec{URL: srv.URL + "/one"}); err != nil || strings.Join(ids, " ") != "1" {
 		t.Errorf("a single object: got %v, %v", ids, err)
+	}
+	// An API that caps its pages below the size asked is walked to its end;
+	// one that ignores the paging stops at the first page it repeats.
+	if ids, _, err := walkIDs(t, f, Spec{URL: srv.URL + "/capped", Paging: Paging{Kind: PagingPage, Size: 100}}); err != nil || strings.Join(ids, " ") != want {
+		t.Errorf("pages capped by the API: got %v, %v; want all 7", ids, err)
+	}
+	if ids, last, err := walkIDs(t, f, Spec{URL: srv.URL + "/unpaged", Paging: Paging{Kind: PagingPage, Size: 100}}); err != nil || strings.Join(ids, " ") != "1 2 3 4" || !last.Repeated {
+		t.Errorf("an API that does not page: got %v (repeated %v), %v; want the four once", ids, last.Repeated, err)
 	}
 	// Caps: pages, then records.
 	if ids, last, err := walkIDs(t, f, Spec{URL: srv.URL + "/page", Paging: Paging{Kind: PagingPage, Size: 2, MaxPages: 2}}); err != nil || len(ids) != 4 || !last.Capped {

@@ -57,6 +57,9 @@ func Decode(body []byte, path string) (Answer, error) {
 			return a, fmt.Errorf("the answer has nothing at %q", path)
 		}
 		list = found
+		if found == nil {
+			list = []any{} // null, as some APIs answer past the last page
+		}
 	} else if obj, ok := v.(map[string]any); ok {
 		list = heldList(obj)
 	}
@@ -144,7 +147,8 @@ func Lookup(v any, path string) (any, bool) {
 }
 
 // Text is a value as a field of a contact holds it: text as it is, a
-// number as written, true or false, and "" for null, a list or an object.
+// number as written, true or false, "" for null, a list of plain values
+// separated by commas (as tags read), and anything else as JSON.
 func Text(v any) string {
 	switch x := v.(type) {
 	case string:
@@ -153,8 +157,30 @@ func Text(v any) string {
 		return x.String()
 	case bool:
 		return strconv.FormatBool(x)
+	case nil:
+		return ""
+	case []any:
+		// A list of plain values, like tags, reads as they are listed.
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			switch e.(type) {
+			case map[string]any, []any:
+				return compactJSON(x)
+			}
+			parts = append(parts, Text(e))
+		}
+		return strings.Join(parts, ", ")
 	}
-	return ""
+	return compactJSON(v)
+}
+
+// compactJSON is v as JSON on one line, as an attributes_json target reads it.
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // Fields lists the paths of a record's values, nested objects by dots, in

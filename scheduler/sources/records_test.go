@@ -34,6 +34,7 @@ func TestDecodeFindsTheRecords(t *testing.T) {
 		{"an empty list is a field", `{"email":"a@example.com","orders":[]}`, "", 1, ""},
 		{"at a path", `{"payload":{"customers":[{"a":1},{"a":2}]}}`, "payload.customers", 2, ""},
 		{"nothing at the path", `{"payload":{}}`, "payload.customers", 0, `nothing at "payload.customers"`},
+		{"null at the path, past the last page", `{"payload":{"customers":null}}`, "payload.customers", 0, ""},
 		{"a string", `"hello"`, "", 0, "text, not an object"},
 		{"a list of numbers", `[1]`, "", 0, "record 1 is a number"},
 		{"two values", `[] []`, "", 0, "more after"},
@@ -61,7 +62,7 @@ func TestLookupTextAndFields(t *testing.T) {
 	}
 	r := a.Records[0]
 	for path, want := range map[string]string{"id": "12345678901234567890", "vip": "true", "address.city": "Paris", "address.geo.lat": "48.85",
-		"emails.1": "b@example.com", "note": "", "address": ""} {
+		"emails.1": "b@example.com", "note": "", "address": `{"city":"Paris","geo":{"lat":48.85}}`, "emails": "a@example.com, b@example.com"} {
 		v, ok := Lookup(r, path)
 		if !ok || Text(v) != want {
 			t.Errorf("%s: got %q (%v), want %q", path, Text(v), ok, want)

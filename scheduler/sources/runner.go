@@ -30,6 +30,24 @@ type Runner struct {
 	Notify func(ctx context.Context, subject, text string)
 }
 
+// MaxRetryAfter caps how long a 429's Retry-After holds a source back.
+const MaxRetryAfter = 6 * time.Hour
+
+// Redact masks a source's credentials wherever a message repeats them, as
+// an API's error answer may.
+func Redact(msg string, sec store.SourceSecret) string {
+	values := []string{sec.Secret}
+	for _, h := range sec.Headers {
+		values = append(values, h.Value)
+	}
+	for _, v := range values {
+		if len(v) >= 4 {
+			msg = strings.ReplaceAll(msg, v, "••••")
+		}
+	}
+	return msg
+}
+
 // MinInterval is the least time from the end of a run to the next run
 // its schedule brings: a schedule's next time closer than that is skipped.
 const MinInterval = 10 * time.Minute
@@ -72,19 +90,25 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 	switch {
 	case errors.Is(walkErr, store.ErrSecretUnreadable):
 		walkErr = errors.New("the source's credentials cannot be decrypted with this Herald's secret key: enter them again")
+	case cur.Done:
+		// A stop came after the last page was written: nothing is left.
 	case walkErr == nil:
 		walkErr = r.walk(ctx, run, SpecOf(src, sec), cur)
 	}
 	if ctx.Err() != nil {
 		return run, src, ctx.Err()
 	}
+	// The schedule as it is now: it may have changed during the run.
+	if now, err := r.Store.Source(ctx, id); err == nil {
+		src.Schedule, src.AtMinute = now.Schedule, now.AtMinute
+	}
 	o := store.SourceOutcome{DisableAfter: cmp.Or(r.DisableAfter, DefaultDisableAfter), Next: NextRun(src.Schedule, src.AtMinute, loc, r.now().Add(MinInterval))}
 	if walkErr != nil {
-		o.Failure = walkErr.Error()
+		o.Failure = Redact(walkErr.Error(), sec)
 		wait := RetryDelay(src.Failures + 1)
 		var later *RetryLater
 		if errors.As(walkErr, &later) {
-			wait = max(wait, later.Wait)
+			wait = max(wait, min(later.Wait, MaxRetryAfter))
 		}
 		o.Next = r.now().Add(wait)
 	}
@@ -142,7 +166,14 @@ func (r *Runner) walk(ctx context.Context, run store.SourceRun, spec Spec, cur C
 				b.Rows = append(b.Rows, row)
 			}
 		}
+		if p.Repeated && !warned {
+			warned = true
+			if err := r.Store.WarnSourceRun(ctx, run.ID, fmt.Sprintf("The API answered page %d as it did the page before, so the run stopped there: it does not seem to page as set. If it gives everything at once, set paging to none.", p.Next.Pages+1)); err != nil {
+				return err
+			}
+		}
 		b.NextLine = p.Next.Records + 1
+		p.Next.Done = p.Last
 		next, err := json.Marshal(p.Next)
 		if err != nil {
 			return err
@@ -213,7 +244,9 @@ func NextRun(schedule string, atMinute int, loc *time.Location, now time.Time) t
 	switch schedule {
 	case "hourly":
 		next = time.Date(y, mo, d, t.Hour(), atMinute, 0, 0, loc)
-		if !next.After(now) {
+		// Hours are added as elapsed time: when clocks go back, the hour
+		// that repeats is not taken twice for the same one.
+		for !next.After(now) {
 			next = next.Add(time.Hour)
 		}
 		return next

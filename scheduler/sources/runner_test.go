@@ -2,6 +2,7 @@ package sources
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -97,7 +98,7 @@ func TestRunImportsEveryPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := run.Job
-	if run.Status != store.SourceRunDone || run.Pages != 3 || run.Fetched != 8 || j.Created != 7 || j.Invalid != 1 || j.Status != store.ImportDone {
+	if run.Status != store.SourceRunDone || run.Pages != 4 || run.Fetched != 8 || j.Created != 7 || j.Invalid != 1 || j.Status != store.ImportDone {
 		t.Fatalf("run: %+v", run)
 	}
 	if errs, _ := st.ImportErrors(context.Background(), j.ID, 10); len(errs) != 1 || errs[0].Line != 4 {
@@ -236,6 +237,19 @@ func TestNextRun(t *testing.T) {
 			t.Errorf("%s at %d after %s: got %s, want %s", c.schedule, c.minute, c.now, got.In(paris), c.want)
 		}
 	}
+	// When clocks go back, an hour comes twice: an hourly source at :30
+	// that ran in the second 01:xx in New York runs next at 02:30, not at
+	// a 01:30 already past.
+	york, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no timezone data")
+	}
+	second := time.Date(2026, 11, 1, 6, 41, 0, 0, time.UTC) // 01:41 EST, an hour after 01:41 EDT
+	for _, now := range []time.Time{second, second.Add(-time.Hour)} {
+		if got := NextRun("hourly", 30, york, now); !got.After(now) || got.Sub(now) > time.Hour {
+			t.Errorf("hourly at :30 after %s: got %s, want within the next hour", now.In(york), got.In(york))
+		}
+	}
 }
 
 // TestRunsKeepTheirDistance: a run that ends close to its schedule's next
@@ -326,30 +340,43 @@ func isField(err error, field string) bool {
 	return errors.As(err, &ve) && ve.Fields[field] != ""
 }
 
-// TestCredentialsStayWithTheirHost: moving a source to another host needs
-// its credentials typed again, so nobody who may change a source can send
-// them elsewhere; a move within the host keeps them.
-func TestCredentialsStayWithTheirHost(t *testing.T) {
+// TestCredentialsStayWithTheirAddress: changing a source's address, or
+// how its secret is sent, needs its credentials typed again, so nobody who
+// may change a source can send them elsewhere or into an error message;
+// other changes keep them.
+func TestCredentialsStayWithTheirAddress(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := testStore(t)
 	src := shopSource(t, st, "https://shop.example/api/customers", func(in *store.SourceInput) {
 		in.Headers = &[]store.SourceHeader{{Name: "X-Shop", Value: "s1"}}
 	})
-	elsewhere := "https://attacker.example/collect"
-	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{URL: &elsewhere}, "admin@example.com"); !isField(err, "secret") || !isField(err, "headers") {
-		t.Errorf("move to another host keeping the credentials: got %v, want them asked for", err)
+	for name, in := range map[string]store.SourceInput{
+		"another host":         {URL: new("https://attacker.example/collect")},
+		"another path":         {URL: new("https://shop.example/api/echo")},
+		"the key in the query": {AuthKind: new("query"), AuthName: new("k")},
+	} {
+		if _, err := st.UpdateSource(ctx, src.ID, in, "admin@example.com"); !isField(err, "secret") || !isField(err, "headers") {
+			t.Errorf("%s keeping the credentials: got %v, want them asked for", name, err)
+		}
+		if _, _, err := st.CheckSourceChange(ctx, src.ID, in); !isField(err, "secret") {
+			t.Errorf("testing %s: got %v, want the credentials asked for", name, err)
+		}
 	}
-	if _, _, err := st.CheckSourceChange(ctx, src.ID, store.SourceInput{URL: &elsewhere}); !isField(err, "secret") {
-		t.Errorf("testing a move to another host: got %v, want the credentials asked for", err)
+	if got, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Name: new("Shop again"), Schedule: new("weekly")}, "admin@example.com"); err != nil || !got.SecretSet {
+		t.Errorf("a change that keeps the address: %+v, %v", got, err)
 	}
-	samehost := "https://shop.example/api/v2/customers"
-	if got, err := st.UpdateSource(ctx, src.ID, store.SourceInput{URL: &samehost}, "admin@example.com"); err != nil || !got.SecretSet {
-		t.Errorf("move within the host: %+v, %v", got, err)
-	}
-	token, headers := "new", []store.SourceHeader{}
+	elsewhere, token, headers := "https://attacker.example/collect", "new", []store.SourceHeader{}
 	if got, err := st.UpdateSource(ctx, src.ID, store.SourceInput{URL: &elsewhere, Secret: &token, Headers: &headers}, "admin@example.com"); err != nil || got.URL != elsewhere {
-		t.Errorf("move with the credentials typed again: %+v, %v", got, err)
+		t.Errorf("a move with the credentials typed again: %+v, %v", got, err)
+	}
+	for _, bad := range []store.SourceHeader{{Name: "X-[a]", Value: "v"}, {Name: "Host", Value: "v"}, {Name: "X-A", Value: "\x01"}} {
+		if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Headers: &[]store.SourceHeader{bad}}, "admin@example.com"); err == nil {
+			t.Errorf("header %q: %q accepted", bad.Name, bad.Value)
+		}
+	}
+	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{AuthKind: new("basic"), AuthName: new("shop@example.com"), Secret: new("pw")}, "admin@example.com"); err != nil {
+		t.Errorf("a username with an @: %v", err)
 	}
 }
 
@@ -429,5 +456,184 @@ func TestFieldLayoutChangesBetweenRuns(t *testing.T) {
 	}
 	if _, err := st.ContactByEmail(ctx, "newc1@example.com"); err == nil {
 		t.Error("a run that failed on its layout wrote contacts")
+	}
+}
+
+// TestRunStoppedAfterItsLastPageFetchesNothingMore: a stop between the
+// last page's write and the run's end leaves the run open with a cursor
+// that says it is done; resumed, it ends without asking the API again.
+func TestRunStoppedAfterItsLastPageFetchesNothingMore(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	sh := &shop{n: 5}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL)
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	run, _, err := r.Run(context.Background(), src.ID, time.UTC)
+	if err != nil || run.Status != store.SourceRunDone {
+		t.Fatalf("run: %+v, %v", run, err)
+	}
+	// As a kill -9 leaves it: the last page written, the run not ended.
+	db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE source_runs SET status = 'running', finished_at = NULL; UPDATE import_jobs SET status = 'running'`); err != nil {
+		t.Fatal(err)
+	}
+	asked := len(sh.asked)
+	again, _, err := r.Run(context.Background(), src.ID, time.UTC)
+	if err != nil || again.ID != run.ID || again.Status != store.SourceRunDone || again.Job.Created != 4 || again.Job.Updated != 0 {
+		t.Errorf("resumed: %+v, %v; want the same run ended, nobody written twice", again, err)
+	}
+	if len(sh.asked) != asked {
+		t.Errorf("pages asked after the resume: %v, want none", sh.asked[asked:])
+	}
+}
+
+// TestLeavingListsSparesWhoTheSourceDidNotBring: a contact already on the
+// source's list before the source brought them (signed up by a form) stays
+// when the source no longer has them; and when a run has invalid records,
+// nobody leaves, as one of them may be a contact still there.
+func TestLeavingListsSparesWhoTheSourceDidNotBring(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	sh := &shop{n: 3}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) { in.Mapping.LeaveLists = true })
+	listID := src.Mapping.ListIDs[0]
+	form := "c2@example.com"
+	if _, _, err := st.CreateContact(ctx, store.ContactInput{Email: &form, Lists: []int64{listID}, Source: "form"}, false); err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	if _, _, err := r.Run(ctx, src.ID, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	// c3 and c2 are gone from the shop; c4 is there but invalid.
+	sh.mu.Lock()
+	sh.n = 4
+	sh.mu.Unlock()
+	run, _, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil || run.Left != 0 || !strings.Contains(run.Warning, "invalid") {
+		t.Errorf("a run with an invalid record: %+v, %v; want nobody out, and why", run, err)
+	}
+	sh.mu.Lock()
+	sh.n = 1
+	sh.mu.Unlock()
+	if run, _, err = r.Run(ctx, src.ID, time.UTC); err != nil || run.Left != 1 {
+		t.Errorf("a run without c2 and c3: %+v, %v; want c3 out, who the source brought", run, err)
+	}
+	l, _ := st.List(ctx, listID)
+	if l.Confirmed != 2 {
+		t.Errorf("list after: %d confirmed, want c1 and c2 (who signed up by a form)", l.Confirmed)
+	}
+}
+
+// TestRunNowDuringARunStands: "Run now" while a run goes, and a schedule
+// changed meanwhile, both hold when it ends.
+func TestRunNowDuringARunStands(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	sh := &shop{n: 2}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL)
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	r := &Runner{Store: st, Fetcher: f, Log: quiet(), Now: func() time.Time { return now }}
+	inner := f.Client.Transport
+	f.Client.Transport = roundTrip(func(req *http.Request) (*http.Response, error) {
+		if err := st.RunSourceNow(ctx, src.ID); err != nil { // asked while the run goes
+			t.Error(err)
+		}
+		return inner.RoundTrip(req)
+	})
+	_, after, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.NextRunAt.After(time.Now()) {
+		t.Errorf("next run after a Run now during the run: %v, want at once", after.NextRunAt)
+	}
+	f.Client.Transport = roundTrip(func(req *http.Request) (*http.Response, error) {
+		if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Schedule: new("hourly"), AtMinute: new(30)}, "owner"); err != nil {
+			t.Error(err)
+		}
+		return inner.RoundTrip(req)
+	})
+	if _, after, err = r.Run(ctx, src.ID, time.UTC); err != nil || !after.NextRunAt.Equal(time.Date(2026, 12, 5, 10, 30, 0, 0, time.UTC)) {
+		t.Errorf("next run after the schedule changed during the run: %v, %v; want 10:30 on the new hourly schedule", after.NextRunAt, err)
+	}
+}
+
+// TestEditsKeepTheFailureCount: a failed run's count stands through an
+// edit; only enabling a disabled source clears it.
+func TestEditsKeepTheFailureCount(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	sh := &shop{n: 2, failing: true}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL)
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	if _, _, err := r.Run(ctx, src.ID, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Name: new("Renamed")}, "owner")
+	if err != nil || got.Failures != 1 {
+		t.Errorf("after an edit: %d failures, %v; want 1", got.Failures, err)
+	}
+	if got, err = st.UpdateSource(ctx, src.ID, store.SourceInput{Schedule: new("hourly")}, "owner"); err != nil || got.AtMinute != 0 {
+		t.Errorf("made hourly without a minute: %+v, %v; want minute 0 of the hour (06:00's)", got, err)
+	}
+	if got, _ = st.UpdateSource(ctx, src.ID, store.SourceInput{Enabled: new(false)}, "owner"); got.Failures != 1 {
+		t.Errorf("disabled: %d failures, want 1", got.Failures)
+	}
+	if got, _ = st.UpdateSource(ctx, src.ID, store.SourceInput{Enabled: new(true)}, "owner"); got.Failures != 0 {
+		t.Errorf("enabled again: %d failures, want 0", got.Failures)
+	}
+}
+
+// TestCappedRunKeepsItsSince: a run stopped at its cap says so, and the
+// next asks again for what changed since the last complete run.
+func TestCappedRunKeepsItsSince(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	sh := &shop{n: 9}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) {
+		in.SinceParam = new("updated_since")
+		in.Paging = &store.SourcePaging{Kind: "page", Size: 3, MaxPages: 2}
+	})
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	run, after, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil || !run.Capped || run.Status != store.SourceRunDone || !strings.Contains(run.Warning, "cap") || !after.LastSuccessAt.IsZero() {
+		t.Errorf("capped run: %+v, source %+v, %v; want done with a warning, and no last success", run, after, err)
+	}
+}
+
+// TestARunsImportIsItsSources: a running source's import cannot be stopped
+// from Contacts → Import (its source stops it), and deleting the source
+// ends it.
+func TestARunsImportIsItsSources(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	src := shopSource(t, st, "https://shop.example/customers")
+	run, _, err := st.StartSourceRun(ctx, src.ID, "{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CancelImport(ctx, run.Job.ID); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("stopping a source's import: %v, want a conflict", err)
+	}
+	if err := st.DeleteSource(ctx, src.ID); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := st.Import(ctx, run.Job.ID); err != nil || j.Status != store.ImportCancelled {
+		t.Errorf("the run's import after its source went: %+v, %v; want cancelled", j, err)
 	}
 }

@@ -16,6 +16,10 @@ import (
 // Service runs sources, one at a time, when they are due or asked for, and
 // tests a source's connection before it is saved.
 type Service struct {
+	// testing lets one connection test run at a time: an answer of up to
+	// 50 MB takes far more memory decoded.
+	testing chan struct{}
+
 	st     *store.Store
 	log    *slog.Logger
 	runner *Runner
@@ -45,7 +49,7 @@ func New(cfg Config) *Service {
 	if client == nil {
 		client = cfg.Guard.Client(requestTimeout, 2)
 	}
-	return &Service{st: cfg.Store, log: cfg.Log, every: max(cfg.Every, 0),
+	return &Service{st: cfg.Store, log: cfg.Log, every: max(cfg.Every, 0), testing: make(chan struct{}, 1),
 		runner: &Runner{Store: cfg.Store, Fetcher: &Fetcher{Client: client}, Log: cfg.Log, Notify: cfg.Notify}}
 }
 
@@ -109,6 +113,8 @@ type TestResult struct {
 	// Error says in plain words what went wrong, when not OK.
 	Error string
 	Took  time.Duration
+	// Status is the HTTP status of the answer.
+	Status int
 	// Count is the records on the first page; More says there are pages
 	// after it.
 	Count   int
@@ -132,8 +138,18 @@ func (s *Service) Reschedule(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	return s.st.RescheduleSource(ctx, id, NextRun(src.Schedule, src.AtMinute, s.location(ctx), time.Now()))
+	from := time.Now()
+	if last := src.LastRunAt.Add(MinInterval); last.After(from) {
+		from = last // never closer than MinInterval to the last run
+	}
+	return s.st.RescheduleSource(ctx, id, NextRun(src.Schedule, src.AtMinute, s.location(ctx), from))
 }
+
+// ErrTestBusy says another connection test is running.
+var ErrTestBusy = errors.New("another connection test is running: try again in a moment")
+
+// MaxTestFields caps the fields a test proposes to map.
+const MaxTestFields = 200
 
 // Test asks the API an input describes for its first page, without saving
 // anything: the input is a new source's, or, with id, a change to source
@@ -156,17 +172,23 @@ func (s *Service) Test(ctx context.Context, id int64, in store.SourceInput) (Tes
 	if err != nil {
 		return TestResult{}, err
 	}
+	select {
+	case s.testing <- struct{}{}:
+		defer func() { <-s.testing }()
+	default:
+		return TestResult{}, ErrTestBusy
+	}
 	spec := SpecOf(src, sec)
 	p, err := s.runner.Fetcher.Fetch(ctx, spec, First(spec.Paging))
 	if err != nil {
-		return TestResult{Error: err.Error()}, nil
+		return TestResult{Error: Redact(err.Error(), sec)}, nil
 	}
-	res := TestResult{OK: true, Took: p.Took, Count: len(p.Records), More: !p.Last, Records: p.Records[:min(len(p.Records), 10)]}
+	res := TestResult{OK: true, Took: p.Took, Status: p.Status, Count: len(p.Records), More: !p.Last, Records: p.Records[:min(len(p.Records), 10)]}
 	seen := map[string]bool{}
 	var paths, samples []string
 	for _, r := range res.Records {
 		for _, path := range Fields(r) {
-			if seen[path] {
+			if seen[path] || len(paths) >= MaxTestFields {
 				continue
 			}
 			seen[path] = true

@@ -39,10 +39,17 @@
     area.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
-  // A button with data-copy="ID" copies the text of element ID.
+  // A button with data-copy="ID" copies the text of element ID; with
+  // data-copy-log="URL" it also posts to URL, which writes the copy down.
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("[data-copy]");
     if (!btn) return;
+    var log = btn.getAttribute("data-copy-log");
+    if (log) {
+      var headers = {};
+      try { headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) {}
+      fetch(log, { method: "POST", headers: headers, credentials: "same-origin", keepalive: true });
+    }
     var el = document.getElementById(btn.getAttribute("data-copy"));
     if (!el || !navigator.clipboard) return;
     navigator.clipboard.writeText(el.textContent.trim()).then(function () {
