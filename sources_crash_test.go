@@ -88,7 +88,12 @@ func TestKillDuringSourceRunResumes(t *testing.T) {
 	}
 
 	cmd, exited, logs, _ := startHeraldWith(t, bin, dir, "", env)
+	killed := false
 	t.Cleanup(func() {
+		if !killed { // a failure before the kill leaves it running
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-exited
+		}
 		if t.Failed() {
 			mu.Lock()
 			t.Logf("first run (%d pages asked, runs %+v):\n%s", len(asked), runs(), logs.String())
@@ -103,6 +108,7 @@ func TestKillDuringSourceRunResumes(t *testing.T) {
 	})
 	cmd.Process.Signal(syscall.SIGKILL)
 	<-exited
+	killed = true
 	atKill := runs()[0]
 	if atKill.Status != store.SourceRunRunning {
 		t.Fatalf("the run at the kill: %s, want it still running", atKill.Status)

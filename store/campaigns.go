@@ -664,11 +664,8 @@ func (s *Store) ResendFailed(ctx context.Context, id int64) (int, error) {
 	var n int64
 	now := unix(s.now())
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sends SET status = 'queued', next_attempt_at = 0, updated_at = ?
-WHERE campaign_id = ? AND status = 'failed'
-	AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = sends.contact_id AND c.status = 'active')
-	AND NOT EXISTS (SELECT 1 FROM suppressions sp WHERE (sp.kind = 'email' AND sp.value = sends.email)
-		OR (sp.kind = 'domain' AND sp.value = substr(sends.email, instr(sends.email, '@') + 1)))`, now, id)
+		res, err := tx.ExecContext(ctx, `UPDATE sends SET status = 'queued', next_attempt_at = ?1, updated_at = ?1
+WHERE campaign_id = ? AND status = 'failed' AND `+SendRetryable, now, id)
 		if err != nil {
 			return err
 		}

@@ -13,12 +13,22 @@ import (
 // runs out before its outcome is recorded goes back to the queue
 // (RecoverMessageLeases).
 func (s *Store) ClaimMessages(ctx context.Context, n int, lease time.Duration) ([]Message, error) {
+	return s.claimMessages(ctx, n, lease, `(kind != 'system' OR `+queueNotPaused(QueueSystem)+`)`)
+}
+
+// ClaimSystemMessages is ClaimMessages for system mail alone, for a lane
+// whose transactional mail has reached the owner's cap a minute.
+func (s *Store) ClaimSystemMessages(ctx context.Context, n int, lease time.Duration) ([]Message, error) {
+	return s.claimMessages(ctx, n, lease, `kind = 'system' AND `+queueNotPaused(QueueSystem))
+}
+
+func (s *Store) claimMessages(ctx context.Context, n int, lease time.Duration, which string) ([]Message, error) {
 	now := s.now()
 	var out []Message
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE messages SET status = 'sending', lease_until = ?, updated_at = ?
 WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'retrying') AND next_attempt_at <= ?
-	AND (kind != 'system' OR `+queueNotPaused(QueueSystem)+`) ORDER BY priority, next_attempt_at, id LIMIT ?)
+	AND `+which+` ORDER BY priority, next_attempt_at, id LIMIT ?)
 RETURNING `+messageColumns, unix(now.Add(lease)), unix(now), unix(now), n)
 		if err != nil {
 			return err

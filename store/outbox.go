@@ -128,8 +128,10 @@ func (s *Store) MaterialiseStep(ctx context.Context, campaignID int64, a Audienc
 			upto := min(through+materialiseBatch, last.Int64)
 			batch := append(append([]any{}, args...), through, upto)
 			now := unix(s.now())
-			res, err := tx.ExecContext(ctx, `INSERT INTO sends (campaign_id, contact_id, email, updated_at)
-SELECT ?, id, email, ? FROM (`+q+`) WHERE skip IS NULL ORDER BY id ON CONFLICT DO NOTHING`,
+			// Due from when it was written, which the queues show as how
+			// long it has waited.
+			res, err := tx.ExecContext(ctx, `INSERT INTO sends (campaign_id, contact_id, email, updated_at, next_attempt_at)
+SELECT ?1, id, email, ?2, ?2 FROM (`+q+`) WHERE skip IS NULL ORDER BY id ON CONFLICT DO NOTHING`,
 				append([]any{campaignID, now}, batch...)...)
 			if err != nil {
 				return err

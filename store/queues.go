@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -73,29 +74,51 @@ type QueueItem struct {
 	RefID    int64
 	State    string
 	Attempts int
-	// Due is when it is next tried, or for a done item when it finished.
+	// Due is when it is next tried (for a waiting item, since when it has
+	// waited), or for a failed or done item when it ended.
 	Due       time.Time
 	LastError string
+	// Retryable says a failed item can be retried.
+	Retryable bool
 }
 
-// queueDef is how a queue's table reads: each state as a condition on its
-// rows (given the time now as ?1 and the start of the day as ?2), the
-// columns of an item, and what retrying and discarding a failed item do.
+// queueDef is how a queue's table reads: its rows (from, and for counting
+// only, count), each state as a condition on them (given the time now as
+// ?1 and the start of the day, or of a window, as ?2), the columns of an
+// item, and what retrying and discarding failed items do (?1 the time now,
+// and each statement ends in a condition that names the items).
 type queueDef struct {
-	from   string
-	states map[string]string
-	// item selects id, title, detail, ref id, attempts, due, last error.
-	item     string
-	due      string
-	lastErr  string
-	retry    string
-	discard  string
-	pausable bool
+	from, count string
+	states      map[string]string
+	// item selects id, title, detail, ref id, attempts, due, last error,
+	// and whether it can be retried.
+	item string
+	// due orders the items, and for waiting ones says since when they
+	// wait; lastErr is the column with an item's last error.
+	due, lastErr   string
+	retry, discard string
+	pausable       bool
+	// done, when set, reads the done state from other rows: a source's
+	// done items are its runs.
+	done *queueDef
 }
 
-// The campaigns queue holds the sends of campaigns that are scheduled,
-// sending or paused, or finished today; a scheduled campaign's sends do
-// not exist yet, so it counts as one delayed item of its own.
+// SendRetryable is the rule for queueing a failed send again: its contact
+// is still active and neither its address nor its domain is suppressed.
+// Resending a campaign's failed recipients follows it too.
+const SendRetryable = `EXISTS (SELECT 1 FROM contacts k WHERE k.id = sends.contact_id AND k.status = 'active')
+	AND NOT EXISTS (SELECT 1 FROM suppressions sp WHERE (sp.kind = 'email' AND sp.value = sends.email)
+		OR (sp.kind = 'domain' AND sp.value = substr(sends.email, instr(sends.email, '@') + 1)))`
+
+// activeCampaign is the condition that a send's campaign still sends, so
+// that the queue may retry or discard it; a finished campaign's failures
+// are its report's, and its own "resend" retries them.
+const activeCampaign = `campaign_id IN (SELECT id FROM campaigns WHERE status IN ('sending', 'paused'))`
+
+// The campaigns queue holds the sends of campaigns that are sending or
+// paused, or finished today; a paused campaign's sends wait, as delayed,
+// and a scheduled campaign's do not exist yet, so it counts as one delayed
+// item of its own.
 var queueDefs = map[string]queueDef{
 	QueueTransactional: messageQueue("transactional"),
 	QueueSystem:        messageQueue("system"),
@@ -104,20 +127,24 @@ var queueDefs = map[string]queueDef{
 		// range of sends_due by campaign and status.
 		from: `campaigns c CROSS JOIN sends s ON s.campaign_id = c.id WHERE (c.status IN ('sending', 'paused') OR c.finished_at >= ?2)`,
 		states: map[string]string{
-			QueueWaiting:  `s.status = 'queued' AND s.next_attempt_at <= ?1`,
-			QueueDelayed:  `s.status = 'queued' AND s.next_attempt_at > ?1`,
+			// Bounds that hang on the campaign alone keep each a range.
+			QueueWaiting:  `s.status = 'queued' AND s.next_attempt_at <= CASE WHEN c.status = 'sending' THEN ?1 ELSE -1 END`,
+			QueueDelayed:  `s.status = 'queued' AND s.next_attempt_at > CASE WHEN c.status = 'sending' THEN ?1 ELSE -1 END`,
 			QueueRunning:  `s.status = 'sending'`,
 			QueueRetrying: `s.status = 'retrying'`,
 			QueueFailed:   `s.status = 'failed'`,
 			// A send that is over keeps when it ended in next_attempt_at.
 			QueueDone: `s.status = 'sent' AND s.next_attempt_at >= ?2`,
 		},
-		item:    `s.id, s.email, c.name, c.id, s.attempts, s.next_attempt_at, s.last_response`,
+		// A send is due from when it was written (sends from before then
+		// have 0, and no age).
+		item: `s.id, s.email, c.name, c.id, s.attempts, s.next_attempt_at,
+	CASE WHEN s.status = 'sent' THEN '' ELSE s.last_response END, c.status IN ('sending', 'paused')`,
 		due:     `s.next_attempt_at`,
 		lastErr: `s.last_response`,
-		retry: `UPDATE sends SET status = 'queued', next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
-WHERE status = 'failed' AND campaign_id IN (SELECT id FROM campaigns WHERE status IN ('sending', 'paused'))`,
-		discard:  `UPDATE sends SET status = 'cancelled', updated_at = ?1 WHERE status = 'failed'`,
+		retry: `UPDATE sends SET status = 'queued', attempts = 0, next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
+WHERE status = 'failed' AND ` + activeCampaign + ` AND ` + SendRetryable,
+		discard:  `UPDATE sends SET status = 'cancelled', updated_at = ?1 WHERE status = 'failed' AND ` + activeCampaign,
 		pausable: true,
 	},
 	QueueImports: {
@@ -130,7 +157,7 @@ WHERE status = 'failed' AND campaign_id IN (SELECT id FROM campaigns WHERE statu
 			QueueFailed:   `j.status = 'failed'`,
 			QueueDone:     `j.status = 'done' AND j.finished_at >= ?2`,
 		},
-		item:     `j.id, j.file_name, j.mode, 0, 0, coalesce(j.finished_at, j.started_at, j.created_at), j.error`,
+		item:     `j.id, j.file_name, j.mode, 0, 0, coalesce(j.finished_at, j.started_at, j.created_at), CASE WHEN j.status = 'done' THEN '' ELSE j.error END, 0`,
 		due:      `j.created_at`,
 		lastErr:  `j.error`,
 		discard:  `UPDATE import_jobs SET status = 'cancelled', finished_at = coalesce(finished_at, ?1) WHERE status = 'failed' AND origin = 'csv'`,
@@ -144,16 +171,23 @@ WHERE status = 'failed' AND campaign_id IN (SELECT id FROM campaigns WHERE statu
 			QueueRunning:  `r.id IS NOT NULL`,
 			QueueRetrying: `r.id IS NULL AND x.enabled AND x.failures > 0 AND x.next_run_at > ?1`,
 			QueueFailed:   `r.id IS NULL AND NOT x.enabled AND x.disabled_reason != ''`,
-			QueueDone:     `r.id IS NULL AND x.id IN (SELECT source_id FROM source_runs WHERE finished_at >= ?2 AND status = 'done')`,
+			QueueDone:     `0`,
 		},
-		item:     `x.id, x.name, x.url, x.id, x.failures, coalesce(x.next_run_at, 0), x.last_error`,
-		due:      `coalesce(x.next_run_at, 0)`,
+		item:     `x.id, x.name, x.url, x.id, x.failures, coalesce(x.next_run_at, x.created_at), x.last_error, 1`,
+		due:      `coalesce(x.next_run_at, x.created_at)`,
 		lastErr:  `x.last_error`,
 		retry:    `UPDATE sources SET enabled = 1, failures = 0, disabled_reason = '', next_run_at = ?1 WHERE NOT enabled AND disabled_reason != ''`,
 		pausable: true,
+		done: &queueDef{
+			from:   `source_runs r JOIN sources x ON x.id = r.source_id WHERE true`,
+			states: map[string]string{QueueDone: `r.status = 'done' AND r.finished_at >= ?2`},
+			item:   `r.id, x.name, x.url, x.id, r.pages, r.finished_at, '', 0`,
+			due:    `r.finished_at`,
+		},
 	},
 	QueueWebhooks: {
-		from: `webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN webhook_events e ON e.id = d.event_id WHERE true`,
+		from:  `webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN webhook_events e ON e.id = d.event_id WHERE true`,
+		count: `webhook_deliveries d WHERE true`,
 		states: map[string]string{
 			QueueWaiting:  `d.status = 'pending' AND d.attempts = 0 AND d.next_attempt_at <= ?1 AND coalesce(d.lease_until, 0) < ?1`,
 			QueueDelayed:  `d.status = 'pending' AND d.attempts = 0 AND d.next_attempt_at > ?1`,
@@ -162,17 +196,21 @@ WHERE status = 'failed' AND campaign_id IN (SELECT id FROM campaigns WHERE statu
 			QueueFailed:   `d.status = 'failed'`,
 			QueueDone:     `d.status = 'delivered' AND d.updated_at >= ?2`,
 		},
-		item:    `d.id, w.url, e.type, w.id, d.attempts, CASE WHEN d.status = 'delivered' THEN d.updated_at ELSE d.next_attempt_at END, d.last_error`,
-		due:     `d.next_attempt_at`,
+		item: `d.id, w.url, e.type, w.id, d.attempts, CASE WHEN d.status IN ('delivered', 'failed') THEN d.updated_at ELSE d.next_attempt_at END,
+	CASE WHEN d.status = 'delivered' THEN '' ELSE d.last_error END, w.enabled`,
+		due:     `CASE WHEN d.status IN ('delivered', 'failed') THEN d.updated_at ELSE d.next_attempt_at END`,
 		lastErr: `d.last_error`,
-		retry: `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
+		// Retried as a redelivery is: its time to give up starts again.
+		retry: `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?1, retry_from = ?1, lease_until = NULL, updated_at = ?1
 WHERE status = 'failed' AND webhook_id IN (SELECT id FROM webhooks WHERE enabled)`,
 		discard:  `DELETE FROM webhook_deliveries WHERE status = 'failed' AND updated_at <= ?1`,
 		pausable: true,
 	},
 }
 
-// messageQueue is the transactional lane's messages of one kind.
+// messageQueue is the transactional lane's messages of one kind. A message
+// that reached some of its recipients is neither retried nor discarded:
+// its history says who got it.
 func messageQueue(kind string) queueDef {
 	return queueDef{
 		from: `messages m WHERE m.kind = '` + kind + `'`,
@@ -182,17 +220,24 @@ func messageQueue(kind string) queueDef {
 			QueueRunning:  `m.status = 'sending'`,
 			QueueRetrying: `m.status = 'retrying'`,
 			QueueFailed:   `m.status = 'failed'`,
-			QueueDone:     `m.status = 'sent' AND m.sent_at >= ?2`,
+			// +status keeps the planner on messages_sent, a range of today.
+			QueueDone: `+m.status = 'sent' AND m.sent_at >= ?2`,
 		},
-		item:    `m.id, m.to_email, m.subject, 0, m.attempts, CASE WHEN m.status = 'sent' THEN m.sent_at ELSE m.next_attempt_at END, m.last_response`,
-		due:     `m.next_attempt_at`,
+		item: `m.id, m.to_email, m.subject, 0, m.attempts, ` + messageDue + `,
+	CASE WHEN m.status = 'sent' THEN '' ELSE m.last_response END, m.sent_to = 0`,
+		due:     messageDue,
 		lastErr: `m.last_response`,
-		retry: `UPDATE messages SET status = 'queued', next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
-WHERE status = 'failed' AND kind = '` + kind + `'`,
-		discard:  `DELETE FROM messages WHERE status = 'failed' AND updated_at <= ?1 AND kind = '` + kind + `'`,
+		retry: `UPDATE messages SET status = 'queued', attempts = 0, pending_to = NULL, next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
+WHERE status = 'failed' AND sent_to = 0 AND kind = '` + kind + `'`,
+		discard:  `DELETE FROM messages WHERE status = 'failed' AND sent_to = 0 AND updated_at <= ?1 AND kind = '` + kind + `'`,
 		pausable: kind != "transactional",
 	}
 }
+
+// messageDue is when a message is next tried, since when it has waited,
+// or when it ended.
+const messageDue = `CASE WHEN m.status = 'sent' THEN m.sent_at WHEN m.status = 'failed' THEN m.updated_at
+	WHEN m.next_attempt_at > 0 THEN m.next_attempt_at ELSE m.created_at END`
 
 // ErrNoQueue says a name is not a queue's.
 var ErrNoQueue = fmt.Errorf("%w: no such queue", ErrNotFound)
@@ -227,7 +272,8 @@ func (s *Store) QueueStats(ctx context.Context, name string, now, dayStart time.
 	// One query a state, each a range of an index on the queue's status.
 	for _, state := range QueueStates {
 		var oldest sql.NullInt64
-		err := s.r.QueryRowContext(ctx, queueParams+`SELECT count(*), min(`+d.due+`) FROM p, `+d.from+` AND `+d.states[state],
+		sd := d.of(state)
+		err := s.r.QueryRowContext(ctx, queueParams+`SELECT count(*), min(`+sd.due+`) FROM p, `+cmp.Or(sd.count, sd.from)+` AND `+sd.states[state],
 			unix(now), unix(dayStart)).Scan(counts[state], &oldest)
 		if err != nil {
 			return q, fmt.Errorf("store: queue %s %s: %w", name, state, err)
@@ -259,6 +305,15 @@ ORDER BY `+d.due+` DESC LIMIT 1`, unix(now), unix(dayStart)).Scan(&q.LastError)
 	return q, err
 }
 
+// of is the definition that reads a state: the queue's own, or its done
+// one's.
+func (d queueDef) of(state string) queueDef {
+	if state == QueueDone && d.done != nil {
+		return *d.done
+	}
+	return d
+}
+
 // queueParams names a queue query's parameters, the time now (?1) and the
 // start of the day (?2), so each query may use either or both.
 const queueParams = `WITH p (now, day) AS (SELECT ?1, ?2) `
@@ -269,8 +324,9 @@ func (s *Store) QueueDone(ctx context.Context, name string, now, since time.Time
 	if err != nil {
 		return 0, err
 	}
+	d = d.of(QueueDone)
 	var n int
-	if err := s.r.QueryRowContext(ctx, queueParams+`SELECT count(*) FROM p, `+d.from+` AND `+d.states[QueueDone], unix(now), unix(since)).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, queueParams+`SELECT count(*) FROM p, `+cmp.Or(d.count, d.from)+` AND `+d.states[QueueDone], unix(now), unix(since)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: queue %s done: %w", name, err)
 	}
 	return n, nil
@@ -286,10 +342,11 @@ func (s *Store) QueueItems(ctx context.Context, name, state string, now, dayStar
 	if err != nil {
 		return nil, err
 	}
-	cond, ok := d.states[state]
-	if !ok {
+	if !slices.Contains(QueueStates, state) {
 		return nil, &ValidationError{Fields: map[string]string{"state": "Use waiting, delayed, running, retrying, failed or done."}}
 	}
+	d = d.of(state)
+	cond := d.states[state]
 	limit = min(max(limit, 1), maxQueueItems)
 	order := d.due + `, 1`
 	if state == QueueDone {
@@ -298,22 +355,24 @@ func (s *Store) QueueItems(ctx context.Context, name, state string, now, dayStar
 	query := queueParams + `SELECT ` + d.item + ` FROM p, ` + d.from + ` AND ` + cond + ` ORDER BY ` + order + ` LIMIT ?3`
 	if name == QueueCampaigns && state == QueueDelayed {
 		query = queueParams + `SELECT * FROM (SELECT ` + d.item + ` FROM p, ` + d.from + ` AND ` + cond + `
-UNION ALL SELECT id, 'Scheduled campaign', name, id, 0, send_at, '' FROM campaigns WHERE status = 'scheduled') ORDER BY 6, 1 LIMIT ?3`
+UNION ALL SELECT id, 'Scheduled campaign', name, id, 0, send_at, '', 0 FROM campaigns WHERE status = 'scheduled') ORDER BY 6, 1 LIMIT ?3`
 	}
 	items, err := queryAll(ctx, s, "queue "+name, func(row scanner) (QueueItem, error) {
 		it := QueueItem{State: state}
 		var due sql.NullInt64
-		err := row.Scan(&it.ID, &it.Title, &it.Detail, &it.RefID, &it.Attempts, &due, &it.LastError)
+		err := row.Scan(&it.ID, &it.Title, &it.Detail, &it.RefID, &it.Attempts, &due, &it.LastError, &it.Retryable)
 		it.Due = fromNullUnix(due)
 		return it, err
 	}, query, unix(now), unix(dayStart), limit)
 	return items, err
 }
 
-// RetryFailed queues a queue's failed items again, one (id) or all (id 0),
-// and says how many. Failed sends are retried only while their campaign
-// sends; a failed source is enabled and due at once; a failed import is
-// not retried (upload the file again).
+// RetryFailed queues a queue's failed items again, one (id) or all
+// (AllItems), and says how many. Failed sends are retried only while their
+// campaign sends, and only to contacts still active and not suppressed; a
+// message that reached some of its recipients is not retried; a failed
+// source is enabled and due at once; a failed import is not retried
+// (upload the file again).
 func (s *Store) RetryFailed(ctx context.Context, name string, id int64) (int, error) {
 	d, err := queueDefOf(name)
 	if err != nil {
@@ -325,7 +384,7 @@ func (s *Store) RetryFailed(ctx context.Context, name string, id int64) (int, er
 	return s.onFailed(ctx, name, d.retry, id)
 }
 
-// DiscardFailed removes a queue's failed items, one (id) or all (id 0),
+// DiscardFailed removes a queue's failed items, one (id) or all (AllItems),
 // from the queue, and says how many: failed messages and deliveries are
 // deleted, failed sends and imports marked cancelled.
 func (s *Store) DiscardFailed(ctx context.Context, name string, id int64) (int, error) {
@@ -339,15 +398,22 @@ func (s *Store) DiscardFailed(ctx context.Context, name string, id int64) (int, 
 	return s.onFailed(ctx, name, d.discard, id)
 }
 
+// AllItems names every failed item of a queue, for RetryFailed and
+// DiscardFailed.
+const AllItems = -1
+
 // onFailed runs a statement on a queue's failed items (?1 is the time now),
-// one (id) or all (id 0).
+// one (id) or all (AllItems).
 func (s *Store) onFailed(ctx context.Context, name, stmt string, id int64) (int, error) {
-	res, err := s.w.ExecContext(ctx, stmt+` AND (?2 = 0 OR id = ?2)`, unix(s.now()), id)
+	if id <= 0 && id != AllItems {
+		return 0, ErrNotFound
+	}
+	res, err := s.w.ExecContext(ctx, stmt+` AND (?2 = -1 OR id = ?2)`, unix(s.now()), id)
 	if err != nil {
 		return 0, fmt.Errorf("store: queue %s: %w", name, err)
 	}
 	n, _ := res.RowsAffected()
-	if id != 0 && n == 0 {
+	if id != AllItems && n == 0 {
 		return 0, ErrNotFound
 	}
 	return int(n), nil

@@ -87,7 +87,10 @@ func TestQueueStatesRetryAndDiscard(t *testing.T) {
 	}
 
 	// The failed message is retried; failed again, it is discarded.
-	if n, err := s.RetryFailed(ctx, QueueTransactional, 0); err != nil || n != 1 {
+	if _, err := s.RetryFailed(ctx, QueueTransactional, 0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("retry of id 0: %v, want not found (all is AllItems)", err)
+	}
+	if n, err := s.RetryFailed(ctx, QueueTransactional, AllItems); err != nil || n != 1 {
 		t.Fatalf("retry: %d, %v", n, err)
 	}
 	if m, _ := s.Message(ctx, failing.ID); m.Status != MessageQueued {
@@ -105,7 +108,7 @@ func TestQueueStatesRetryAndDiscard(t *testing.T) {
 	if _, err := s.Message(ctx, failing.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("discarded message: %v, want it gone", err)
 	}
-	if _, err := s.RetryFailed(ctx, QueueImports, 0); !errors.Is(err, ErrConflict) {
+	if _, err := s.RetryFailed(ctx, QueueImports, AllItems); !errors.Is(err, ErrConflict) {
 		t.Errorf("retrying failed imports: %v, want a conflict", err)
 	}
 	if _, err := s.ThrottleQueue(ctx, QueueSystem, 10); err == nil {
@@ -195,5 +198,66 @@ func TestPausedQueuesHoldTheirWork(t *testing.T) {
 				t.Errorf("%s %s: %v", name, state, err)
 			}
 		}
+	}
+}
+
+// TestRetryingFailedSendsKeepsTheRules: the campaigns queue retries a
+// failed send only while its campaign sends, and only to a contact still
+// active and not suppressed; it discards only its own campaigns' failures,
+// never a finished campaign's.
+func TestRetryingFailedSendsKeepsTheRules(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	l, err := s.CreateList(ctx, ListInput{Name: ptr("All")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []string{"ok@example.com", "bounced@example.com", "blocked@example.com"} {
+		if _, _, err := s.CreateContact(ctx, ContactInput{Email: new(e), Lists: []int64{l.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	campaign := func(name string) Campaign {
+		c, err := s.CreateCampaign(ctx, CampaignInput{Name: ptr(name), ListIDs: &[]int64{l.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Materialise(ctx, c.ID, Audience{Lists: c.ListIDs}); err != nil {
+			t.Fatal(err)
+		}
+		sends, err := s.ClaimSends(ctx, c.ID, 10, time.Minute)
+		if err != nil || len(sends) != 3 {
+			t.Fatalf("claim: %d, %v", len(sends), err)
+		}
+		var outs []Outcome
+		for _, sd := range sends {
+			outs = append(outs, Outcome{SendID: sd.ID, Status: SendFailed, Code: 550, Response: "550 no"})
+		}
+		if err := s.RecordOutcomes(ctx, outs); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	old := campaign("Old")
+	if _, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', finished_at = 1 WHERE id = ?`, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	live := campaign("Live")
+	if _, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sending' WHERE id = ?;
+UPDATE contacts SET status = 'bounced' WHERE email = 'bounced@example.com';
+INSERT INTO suppressions (kind, value, reason, created_at) VALUES ('email', 'blocked@example.com', 'test', 0)`, live.ID); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.RetryFailed(ctx, QueueCampaigns, AllItems)
+	if err != nil || n != 1 {
+		t.Errorf("retry all: %d, %v; want only ok@ of the live campaign", n, err)
+	}
+	if n, err := s.DiscardFailed(ctx, QueueCampaigns, AllItems); err != nil || n != 2 {
+		t.Errorf("discard all: %d, %v; want the live campaign's two", n, err)
+	}
+	var failed int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE campaign_id = ? AND status = 'failed'`, old.ID).Scan(&failed); err != nil || failed != 3 {
+		t.Errorf("the finished campaign's failures: %d, %v; want all 3 kept for its report", failed, err)
 	}
 }

@@ -54,6 +54,7 @@ type QueueItemRow struct {
 	Attempts  int
 	Due       time.Time
 	LastError string
+	Retryable bool
 }
 
 // QueueLabel names a queue for people.

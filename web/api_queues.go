@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -54,6 +55,8 @@ type queueItemJSON struct {
 	// Due is when it is next tried, or for a done item when it finished.
 	Due       *time.Time `json:"due"`
 	LastError string     `json:"last_error"`
+	// Retryable says a failed item can be retried.
+	Retryable bool `json:"retryable"`
 }
 
 // queueActionJSON says how many items an action on a queue touched.
@@ -61,10 +64,22 @@ type queueActionJSON struct {
 	Count int `json:"count"`
 }
 
-// queueItemBody names one failed item to retry or discard; without it,
-// all of them are.
+// queueItemBody names the failed items to retry or discard: one by its
+// id, or all.
 type queueItemBody struct {
-	ID int64 `json:"id"`
+	ID  int64 `json:"id"`
+	All bool  `json:"all"`
+}
+
+// target is the item a body names, or store.AllItems.
+func (b queueItemBody) target() (int64, error) {
+	switch {
+	case b.All && b.ID == 0:
+		return store.AllItems, nil
+	case !b.All && b.ID > 0:
+		return b.ID, nil
+	}
+	return 0, &store.ValidationError{Fields: map[string]string{"id": "Name the failed item by its id, or give all: true for every failed item of the queue."}}
 }
 
 // queueThrottleBody caps the transactional lane.
@@ -80,6 +95,13 @@ func (s *Server) dayStart(now time.Time) time.Time {
 
 // queueState reads how a queue stands now.
 func (s *Server) queueState(ctx context.Context, name string) (queueJSON, error) {
+	if name == store.QueueCron {
+		// The cron jobs are no table: /api/v1/jobs lists them; here they
+		// are paused and resumed like a queue.
+		ctl, err := s.store.QueueControl(ctx, name)
+		return queueJSON{Name: name, Priority: len(store.Queues) + 1, Pausable: true, Paused: ctl.Paused, PausedAt: optTime(ctl.PausedAt),
+			PausedBy: ctl.PausedBy}, err
+	}
 	now := s.store.Now()
 	q, err := s.store.QueueStats(ctx, name, now, s.dayStart(now))
 	if err != nil {
@@ -104,20 +126,19 @@ func (s *Server) queueState(ctx context.Context, name string) (queueJSON, error)
 	return out, nil
 }
 
-// pathQueue is the queue the path names.
+// pathQueue is the queue the path names, or the cron jobs, which pause
+// like one.
 func pathQueue(c *echo.Context) (string, error) {
 	name := c.Param("name")
-	for _, n := range store.Queues {
-		if n == name {
-			return name, nil
-		}
+	if slices.Contains(store.Queues, name) || name == store.QueueCron {
+		return name, nil
 	}
 	return "", store.ErrNoQueue
 }
 
 func (s *Server) apiQueueList(c *echo.Context) error {
-	out := make([]queueJSON, 0, len(store.Queues))
-	for _, name := range store.Queues {
+	out := make([]queueJSON, 0, len(store.Queues)+1)
+	for _, name := range append(slices.Clone(store.Queues), store.QueueCron) {
 		q, err := s.queueState(c.Request().Context(), name)
 		if err != nil {
 			return err
@@ -154,6 +175,9 @@ func (s *Server) apiQueueItems(c *echo.Context) error {
 			return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "limit is a number from 1 to 200."}
 		}
 	}
+	if name == store.QueueCron {
+		return apiData(c, http.StatusOK, []queueItemJSON{}) // see /api/v1/jobs
+	}
 	now := s.store.Now()
 	items, err := s.store.QueueItems(c.Request().Context(), name, state, now, s.dayStart(now), limit)
 	if err != nil {
@@ -162,7 +186,7 @@ func (s *Server) apiQueueItems(c *echo.Context) error {
 	out := make([]queueItemJSON, len(items))
 	for i, it := range items {
 		out[i] = queueItemJSON{ID: it.ID, Title: it.Title, Detail: it.Detail, RefID: it.RefID, State: it.State, Attempts: it.Attempts,
-			Due: optTime(it.Due), LastError: it.LastError}
+			Due: optTime(it.Due), LastError: it.LastError, Retryable: it.Retryable}
 	}
 	return apiData(c, http.StatusOK, out)
 }
@@ -194,30 +218,15 @@ func (s *Server) wakeQueue(name string) {
 	}
 }
 
-// pausableQueue is the queue the path names, or the cron jobs, which are
-// paused like one.
-func pausableQueue(c *echo.Context) (string, error) {
-	if c.Param("name") == store.QueueCron {
-		return store.QueueCron, nil
-	}
-	return pathQueue(c)
-}
 
 func (s *Server) apiQueuePause(paused bool) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		name, err := pausableQueue(c)
+		name, err := pathQueue(c)
 		if err != nil {
 			return err
 		}
 		if err := s.setQueuePaused(c, name, paused); err != nil {
 			return err
-		}
-		if name == store.QueueCron {
-			ctl, err := s.store.QueueControl(c.Request().Context(), name)
-			if err != nil {
-				return err
-			}
-			return apiData(c, http.StatusOK, queueJSON{Name: name, Pausable: true, Paused: ctl.Paused, PausedAt: optTime(ctl.PausedAt), PausedBy: ctl.PausedBy})
 		}
 		return s.apiQueueGet(c)
 	}
@@ -244,12 +253,14 @@ func (s *Server) apiQueueFailed(retry bool) echo.HandlerFunc {
 			return err
 		}
 		var b queueItemBody
-		if c.Request().ContentLength != 0 {
-			if err := bindJSON(c, &b); err != nil {
-				return err
-			}
+		if err := bindJSON(c, &b); err != nil {
+			return err
 		}
-		n, err := s.onFailedItems(c, name, b.ID, retry)
+		id, err := b.target()
+		if err != nil {
+			return err
+		}
+		n, err := s.onFailedItems(c, name, id, retry)
 		if err != nil {
 			return err
 		}

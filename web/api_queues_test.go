@@ -33,7 +33,7 @@ func TestQueuesAPIAndPage(t *testing.T) {
 	key := h.apiKey(store.ScopeAdmin)
 	code, out := h.api(key, http.MethodGet, "/api/v1/queues", nil)
 	queues, _ := out["data"].([]any)
-	if code != http.StatusOK || len(queues) != len(store.Queues) {
+	if code != http.StatusOK || len(queues) != len(store.Queues)+1 || queues[len(queues)-1].(map[string]any)["name"] != "cron" {
 		t.Fatalf("queues: %d %v", code, out)
 	}
 	first := queues[0].(map[string]any)
@@ -45,6 +45,11 @@ func TestQueuesAPIAndPage(t *testing.T) {
 	items, _ := out["data"].([]any)
 	if code != http.StatusOK || len(items) != 1 || items[0].(map[string]any)["title"] != "ann@example.com" {
 		t.Errorf("failed items: %d %v", code, out)
+	}
+	for _, body := range []map[string]any{{}, {"id": 0}, {"id": m.ID, "all": true}} {
+		if code, out := h.api(key, http.MethodPost, "/api/v1/queues/transactional/retry", body); code != http.StatusUnprocessableEntity {
+			t.Errorf("retry with %v: %d %v, want 422 asking for an id or all", body, code, out)
+		}
 	}
 	code, out = h.api(key, http.MethodPost, "/api/v1/queues/transactional/retry", map[string]any{"id": m.ID})
 	if code != http.StatusOK || audData(t, out)["count"] != 1.0 {
@@ -67,6 +72,9 @@ func TestQueuesAPIAndPage(t *testing.T) {
 	code, out = h.api(key, http.MethodPost, "/api/v1/queues/cron/pause", nil)
 	if code != http.StatusOK || audData(t, out)["paused"] != true {
 		t.Errorf("pause the cron jobs: %d %v", code, out)
+	}
+	if code, out := h.api(key, http.MethodGet, "/api/v1/queues/cron", nil); code != http.StatusOK || audData(t, out)["paused"] != true {
+		t.Errorf("the cron jobs, paused: %d %v", code, out)
 	}
 	if body := okPage(t, h.get("/settings/jobs")); !strings.Contains(body, "Scheduled jobs") || !strings.Contains(body, `action="/settings/jobs/cron/pause"`) {
 		t.Errorf("the jobs page does not offer to resume the cron jobs")

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -72,7 +73,7 @@ func (s *Server) queuePage(c *echo.Context, status int, name string, errs templa
 		return err
 	}
 	state := c.QueryParam("state")
-	if state == "" {
+	if !slices.Contains(store.QueueStates, state) {
 		state = store.QueueWaiting
 	}
 	now := s.store.Now()
@@ -83,7 +84,7 @@ func (s *Server) queuePage(c *echo.Context, status int, name string, errs templa
 	p := templates.QueueProps{Shell: s.shell(c, "settings", templates.QueueLabel(name)), Queue: queueRow(q, now), State: state, Errors: errs}
 	for _, it := range items {
 		p.Items = append(p.Items, templates.QueueItemRow{ID: it.ID, Title: it.Title, Detail: it.Detail, Link: queueItemLink(name, it),
-			Attempts: it.Attempts, Due: it.Due, LastError: it.LastError})
+			Attempts: it.Attempts, Due: it.Due, LastError: it.LastError, Retryable: it.Retryable})
 	}
 	return s.render(c, status, templates.QueuePage(p))
 }
@@ -93,11 +94,14 @@ func (s *Server) queueShow(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if name == store.QueueCron {
+		return redirect(c, "/settings/jobs") // its jobs are listed there
+	}
 	return s.queuePage(c, http.StatusOK, name, nil)
 }
 
 func (s *Server) queuePause(c *echo.Context) error {
-	name, err := pausableQueue(c)
+	name, err := pathQueue(c)
 	if err != nil {
 		return err
 	}
@@ -124,9 +128,9 @@ func (s *Server) queueFailedForm(retry bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		var id int64
-		if v := c.FormValue("id"); v != "" {
-			if id, err = parseID(v); err != nil {
+		id := int64(store.AllItems)
+		if c.FormValue("all") != "1" {
+			if id, err = parseID(c.FormValue("id")); err != nil {
 				return err
 			}
 		}

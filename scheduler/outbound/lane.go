@@ -135,9 +135,29 @@ func (l *Lane) Run(ctx context.Context) error {
 func (l *Lane) work(ctx context.Context) {
 	for ctx.Err() == nil {
 		wake := l.signal.Next()
-		if wait := l.take(ctx); wait > 0 {
-			// The owner's cap a minute is reached: wait for the next minute,
-			// or a kick (the cap may have changed).
+		wait := l.take(ctx)
+		claim := l.s.st.ClaimMessages
+		if wait > 0 {
+			// The owner's cap a minute on transactional mail is reached:
+			// only system mail goes until the next minute.
+			claim = l.s.st.ClaimSystemMessages
+		}
+		ms, err := claim(ctx, 1, l.s.lease())
+		if err != nil && ctx.Err() == nil {
+			l.s.log.Error("claiming transactional messages", "err", err)
+		}
+		if len(ms) == 1 {
+			if wait == 0 && ms[0].Kind == store.MessageSystem {
+				l.giveBack() // system mail does not count against the cap
+			}
+			l.send(ctx, ms[0])
+			continue
+		}
+		if wait == 0 {
+			l.giveBack()
+		}
+		if wait > 0 {
+			// Wait for the next minute, or a kick (the cap may have changed).
 			select {
 			case <-ctx.Done():
 			case <-wake:
@@ -145,15 +165,6 @@ func (l *Lane) work(ctx context.Context) {
 			}
 			continue
 		}
-		ms, err := l.s.st.ClaimMessages(ctx, 1, l.s.lease())
-		if err != nil && ctx.Err() == nil {
-			l.s.log.Error("claiming transactional messages", "err", err)
-		}
-		if len(ms) == 1 {
-			l.send(ctx, ms[0])
-			continue
-		}
-		l.giveBack()
 		select {
 		case <-ctx.Done():
 		case <-wake:

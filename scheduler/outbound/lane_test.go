@@ -499,7 +499,7 @@ func TestLaneSendsToMoreRecipientsThanTheRelayTakesAtOnce(t *testing.T) {
 }
 
 // TestLaneKeepsToTheOwnersCap: with the lane throttled to 2 messages a
-// minute, a third waits for the next minute.
+// minute, a third waits for the next minute, while system mail goes.
 func TestLaneKeepsToTheOwnersCap(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
@@ -521,6 +521,13 @@ func TestLaneKeepsToTheOwnersCap(t *testing.T) {
 	}
 	if m, _ := st.Message(context.Background(), ms[2].ID); m.Status != store.MessageQueued {
 		t.Fatalf("the third message in the same minute: %s, want it still queued", m.Status)
+	}
+	// System mail is not held back by the cap on transactional mail.
+	alert := queueMessage(t, st, "owner@example.com", func(in *store.NewMessage) { in.Kind = store.MessageSystem })
+	l.Wake()
+	waitStatus(t, st, alert.ID, store.MessageSent)
+	if m, _ := st.Message(context.Background(), ms[2].ID); m.Status != store.MessageQueued {
+		t.Fatalf("the third message after the alert: %s, want it still queued", m.Status)
 	}
 	clock.Advance(time.Minute)
 	l.Wake()
