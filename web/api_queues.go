@@ -218,7 +218,6 @@ func (s *Server) wakeQueue(name string) {
 	}
 }
 
-
 func (s *Server) apiQueuePause(paused bool) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		name, err := pathQueue(c)

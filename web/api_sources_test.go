@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,5 +140,45 @@ func TestAPISources(t *testing.T) {
 	}
 	if code, _ := h.api(key, http.MethodDelete, "/api/v1/sources/"+id, nil); code != http.StatusNoContent {
 		t.Errorf("delete: got %d", code)
+	}
+}
+
+// TestSourcePagesChangeASource: a source's Change page shows its mapping
+// without its secret, and saving it with the secret left empty keeps the
+// secret; saving a new address without it is refused beside the field.
+func TestSourcePagesChangeASource(t *testing.T) {
+	t.Parallel()
+	h, srv := sourceHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`[]`))
+	})
+	h.signIn()
+	ctx := context.Background()
+	name, u, kind, token := "Shop", srv.URL+"/customers", "bearer", "tok-secret"
+	src, err := h.st.CreateSource(ctx, store.SourceInput{Name: &name, URL: &u, AuthKind: &kind, Secret: &token,
+		Mapping: &store.SourceMapping{Mode: store.ImportUpsert, Fields: []store.SourceField{{Path: "email", Target: "email"}, {Path: "address.city", Target: "attribute:city"}}}}, ownerEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := okPage(t, h.get("/contacts/sources/"+itoa(src.ID)+"/edit"))
+	if !strings.Contains(page, `value="address.city"`) || !strings.Contains(page, `value="city"`) || strings.Contains(page, "tok-secret") {
+		t.Fatalf("the Change page lacks the mapping or shows the secret")
+	}
+	form := url.Values{"name": {"Shop renamed"}, "url": {u}, "auth_kind": {"bearer"}, "paging": {"none"}, "mode": {"upsert"}, "schedule": {"daily"},
+		"at": {"07:30"}, "path_0": {"email"}, "target_0": {"email"}, "path_1": {"address.city"}, "target_1": {"attribute"}, "attr_1": {"city"}}
+	res := h.postForm("/contacts/sources/"+itoa(src.ID), form, nil)
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", res.StatusCode)
+	}
+	got, _ := h.st.Source(ctx, src.ID)
+	sec, _ := h.st.SourceSecrets(ctx, src.ID, "", "")
+	if got.Name != "Shop renamed" || got.AtMinute != 7*60+30 || sec.Secret != "tok-secret" || len(got.Mapping.Fields) != 2 {
+		t.Errorf("after the save: %+v, secret %q", got, sec.Secret)
+	}
+	form.Set("url", srv.URL+"/elsewhere")
+	res = h.postForm("/contacts/sources/"+itoa(src.ID), form, nil)
+	if b := body(t, res); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b, "type the token, password or key again") {
+		t.Errorf("a new address without the secret: %d", res.StatusCode)
 	}
 }
