@@ -221,7 +221,7 @@ func (s *Store) FinishSourceRun(ctx context.Context, run SourceRun, o SourceOutc
 				unix(o.Next), run.SourceID)
 			if err == nil {
 				_, err = tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ? AND warning = ''`,
-					"The run stopped at its cap on pages or records: the rest was not fetched, and the next run asks again for what changed since the last complete run.", run.ID)
+					"The run stopped at its cap on pages, records or time: the rest was not fetched, and the next run asks again for what changed since the last complete run.", run.ID)
 			}
 		} else if o.Failure == "" {
 			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', last_success_at = ?, next_run_at = `+next+` WHERE id = ?`,

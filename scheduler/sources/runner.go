@@ -28,7 +28,17 @@ type Runner struct {
 	// Notify tells the owners about a source that disabled itself; nil
 	// tells nobody.
 	Notify func(ctx context.Context, subject, text string)
+	// MaxTime caps how long one run fetches, so that a slow API does not
+	// hold back the other sources; DefaultMaxTime when 0.
+	MaxTime time.Duration
 }
+
+// DefaultMaxTime is how long a run fetches at most: it then stops as at
+// its cap on pages, and the next run asks again.
+const DefaultMaxTime = time.Hour
+
+// errOutOfTime stops a walk that reached its run's cap on time.
+var errOutOfTime = errors.New("the run reached its cap on time")
 
 // MaxRetryAfter caps how long a 429's Retry-After holds a source back.
 const MaxRetryAfter = 6 * time.Hour
@@ -94,6 +104,9 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 		// A stop came after the last page was written: nothing is left.
 	case walkErr == nil:
 		walkErr = r.walk(ctx, run, SpecOf(src, sec), cur)
+		if errors.Is(walkErr, errOutOfTime) {
+			walkErr = nil // it ends as capped
+		}
 	}
 	if ctx.Err() != nil {
 		return run, src, ctx.Err()
@@ -134,6 +147,7 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 func (r *Runner) walk(ctx context.Context, run store.SourceRun, spec Spec, cur Cursor) error {
 	paths, m := run.Job.Headers, imports.NewMapper(run.Job.Mapping)
 	warned := run.Warning != ""
+	began := r.now() // a resumed run has its time again
 	return r.Fetcher.Walk(ctx, spec, cur, func(p Page) error {
 		missing, email := missingFields(p.Records, paths, run.Job.Mapping)
 		if email != "" {
@@ -173,7 +187,9 @@ func (r *Runner) walk(ctx context.Context, run store.SourceRun, spec Spec, cur C
 			}
 		}
 		b.NextLine = p.Next.Records + 1
-		p.Next.Done = p.Last
+		outOfTime := !p.Last && r.now().Sub(began) >= cmp.Or(r.MaxTime, DefaultMaxTime)
+		p.Next.Done = p.Last || outOfTime
+		p.Capped = p.Capped || outOfTime
 		next, err := json.Marshal(p.Next)
 		if err != nil {
 			return err
@@ -182,6 +198,9 @@ func (r *Runner) walk(ctx context.Context, run store.SourceRun, spec Spec, cur C
 			return err
 		}
 		cur = p.Next
+		if outOfTime {
+			return errOutOfTime
+		}
 		return nil
 	})
 }

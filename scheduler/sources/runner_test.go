@@ -637,3 +637,26 @@ func TestARunsImportIsItsSources(t *testing.T) {
 		t.Errorf("the run's import after its source went: %+v, %v; want cancelled", j, err)
 	}
 }
+
+// TestRunStopsAtItsCapOnTime: a run still fetching after its time is up
+// stops after the page it has, as at its cap on pages, and says so.
+func TestRunStopsAtItsCapOnTime(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	sh := &shop{n: 9}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL)
+	start := time.Now()
+	pages := 0
+	r := &Runner{Store: st, Fetcher: f, Log: quiet(), MaxTime: time.Hour,
+		Now: func() time.Time { return start.Add(time.Duration(pages) * 40 * time.Minute) }}
+	inner := f.Client.Transport
+	f.Client.Transport = roundTrip(func(req *http.Request) (*http.Response, error) {
+		pages++ // each page takes 40 minutes
+		return inner.RoundTrip(req)
+	})
+	run, _, err := r.Run(context.Background(), src.ID, time.UTC)
+	if err != nil || run.Status != store.SourceRunDone || !run.Capped || run.Pages != 2 || !strings.Contains(run.Warning, "time") {
+		t.Errorf("a run out of time: %+v, %v; want it done after 2 pages, capped, saying so", run, err)
+	}
+}
