@@ -173,8 +173,9 @@ WHERE status = 'failed' AND ` + activeCampaign + ` AND ` + SendRetryable,
 			QueueFailed:   `r.id IS NULL AND NOT x.enabled AND x.disabled_reason != ''`,
 			QueueDone:     `0`,
 		},
-		item:     `x.id, x.name, x.url, x.id, x.failures, coalesce(x.next_run_at, x.created_at), x.last_error, 1`,
-		due:      `coalesce(x.next_run_at, x.created_at)`,
+		// A disabled source is due never: it shows when it last ran.
+		item:     `x.id, x.name, x.url, x.id, x.failures, ` + sourceDue + `, x.last_error, 1`,
+		due:      sourceDue,
 		lastErr:  `x.last_error`,
 		retry:    `UPDATE sources SET enabled = 1, failures = 0, disabled_reason = '', next_run_at = ?1 WHERE NOT enabled AND disabled_reason != ''`,
 		pausable: true,
@@ -207,6 +208,10 @@ WHERE status = 'failed' AND webhook_id IN (SELECT id FROM webhooks WHERE enabled
 		pausable: true,
 	},
 }
+
+// sourceDue is when a source runs next, since when it has been due, or,
+// disabled, when it last ran.
+const sourceDue = `CASE WHEN NOT x.enabled THEN coalesce(x.last_run_at, x.updated_at) ELSE coalesce(x.next_run_at, x.created_at) END`
 
 // messageQueue is the transactional lane's messages of one kind. A message
 // that reached some of its recipients is neither retried nor discarded:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -82,6 +83,14 @@ func (s *Store) StartSourceRun(ctx context.Context, sourceID int64, first string
 		src, err := scanSource(tx.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, sourceID))
 		if err != nil {
 			return err
+		}
+		// A run stopped at its cap handed on where it stopped.
+		var resume string
+		if err := tx.QueryRowContext(ctx, `SELECT resume_cursor FROM sources WHERE id = ?`, sourceID).Scan(&resume); err != nil {
+			return err
+		}
+		if resume != "" {
+			first = resume
 		}
 		m := src.Mapping
 		// A list deleted since the source was saved is left out.
@@ -183,6 +192,9 @@ type SourceOutcome struct {
 	Next time.Time
 	// DisableAfter is how many failed runs in a row disable the source.
 	DisableAfter int
+	// Resume, for a run stopped at its cap, is the cursor the next run
+	// goes on from.
+	Resume string
 }
 
 // FinishSourceRun ends a run and records on its source how it went: a
@@ -217,14 +229,18 @@ func (s *Store) FinishSourceRun(ctx context.Context, run SourceRun, o SourceOutc
 		if o.Failure == "" && capped {
 			// What the cap left out is asked for again: the next run's
 			// "changed since" stays at the last complete run.
-			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', next_run_at = `+next+` WHERE id = ?`,
-				unix(o.Next), run.SourceID)
+			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', next_run_at = `+next+`,
+	resume_cursor = ?, resume_since = coalesce(resume_since, ?), resume_run = coalesce(resume_run, ?) WHERE id = ?`,
+				unix(o.Next), o.Resume, unix(run.StartedAt), run.ID, run.SourceID)
 			if err == nil {
 				_, err = tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ? AND warning = ''`,
-					"The run stopped at its cap on pages, records or time: the rest was not fetched, and the next run asks again for what changed since the last complete run.", run.ID)
+					"The run stopped at its cap on pages, records or time: the next run goes on from where it stopped.", run.ID)
 			}
 		} else if o.Failure == "" {
-			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', last_success_at = ?, next_run_at = `+next+` WHERE id = ?`,
+			// Read to its end, over one run or several: changes are asked
+			// for from the start of the first.
+			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, last_error = '', last_success_at = coalesce(resume_since, ?),
+	next_run_at = `+next+`, resume_cursor = '', resume_since = NULL, resume_run = NULL WHERE id = ?`,
 				unix(run.StartedAt), unix(o.Next), run.SourceID)
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = failures + 1, last_error = ?, next_run_at = `+next+`,
@@ -310,6 +326,10 @@ WHERE c.email = ? AND m.list_id IN (SELECT value FROM json_each(?))
 	return out, nil
 }
 
+// heldBack leads the warning of a run that would have taken most of the
+// source's contacts out of its lists at once.
+const heldBack = "Held back"
+
 // markSourceMembers writes down that run had the contacts of rows.
 func markSourceMembers(ctx context.Context, tx *sql.Tx, run SourceRun, rows []ImportRow) error {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO source_members (source_id, contact_id, run_id) SELECT ?, id, ? FROM contacts WHERE email = ?
@@ -345,8 +365,23 @@ func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun)
 			fmt.Sprintf("Nobody left the lists: %d records were invalid, and a contact among them may still be in the source.", invalid), run.ID)
 		return err
 	}
+	// The runs that read the source to its end count as one: the first.
+	var from int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(resume_run, ?) FROM sources WHERE id = ?`, run.ID, run.SourceID).Scan(&from); err != nil {
+		return err
+	}
+	var fetched, kept int
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT fetched FROM source_runs WHERE id = ?), (SELECT count(*) FROM source_members WHERE source_id = ?)`,
+		run.ID, run.SourceID).Scan(&fetched, &kept); err != nil {
+		return err
+	}
+	if fetched == 0 {
+		_, err := tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ? AND warning = ''`,
+			"The API answered no records: nobody left the lists.", run.ID)
+		return err
+	}
 	var gone []int64
-	rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, run.ID)
+	rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, from)
 	if err != nil {
 		return err
 	}
@@ -361,6 +396,22 @@ func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun)
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	if len(gone) > 10 && 2*len(gone) > kept {
+		// Most of them at once looks like an API that answered part: only
+		// a second complete run in a row that agrees takes them out.
+		var before string
+		err := tx.QueryRowContext(ctx, `SELECT warning FROM source_runs WHERE source_id = ? AND id < ? AND status = 'done' ORDER BY id DESC LIMIT 1`,
+			run.SourceID, from).Scan(&before)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if !strings.HasPrefix(before, heldBack) {
+			_, err := tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ?`, fmt.Sprintf(heldBack+
+				": %d of the %d contacts the source brought are missing from this run, so nobody left the lists, in case the API answered only part. If the next complete run agrees, they leave then.",
+				len(gone), kept), run.ID)
+			return err
+		}
 	}
 	for _, listID := range run.Job.ListIDs {
 		var name string
@@ -377,7 +428,7 @@ func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun)
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, run.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, from); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE source_runs SET left_lists = ? WHERE id = ?`, len(gone), run.ID)

@@ -414,6 +414,10 @@ func (s *Store) CreateSource(ctx context.Context, in SourceInput, actor string) 
 func (s *Store) UpdateSource(ctx context.Context, id int64, in SourceInput, actor string) (Source, error) {
 	var out Source
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		old, err := scanSource(tx.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
 		src, sec, before, err := s.changedSource(ctx, tx, id, in)
 		if err != nil {
 			return err
@@ -429,6 +433,12 @@ func (s *Store) UpdateSource(ctx context.Context, id int64, in SourceInput, acto
 			src.Name, src.URL, src.AuthKind, src.AuthName, secret, jsonText(orEmpty(src.HeaderNames)), headers, src.RecordsPath, jsonText(src.Paging),
 			src.SinceParam, jsonText(src.Mapping), src.Schedule, src.AtMinute, src.Enabled, now, src.Enabled, src.Enabled, id); err != nil {
 			return err
+		}
+		// What a capped run handed on is of the old address and paging.
+		if src.URL != old.URL || src.Paging != old.Paging || src.SinceParam != old.SinceParam || src.RecordsPath != old.RecordsPath {
+			if _, err := tx.ExecContext(ctx, `UPDATE sources SET resume_cursor = '', resume_since = NULL, resume_run = NULL WHERE id = ?`, id); err != nil {
+				return err
+			}
 		}
 		if changed := credentialChanges(before, sec); changed != "" {
 			if err := sourceAudit(ctx, tx, id, now, actor, "changed", changed); err != nil {

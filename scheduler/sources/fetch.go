@@ -186,6 +186,9 @@ func (f *Fetcher) Fetch(ctx context.Context, spec Spec, cur Cursor) (Page, error
 	if limit := cmp.Or(spec.MaxRecords, DefaultMaxRecords); p.Next.Records >= limit {
 		if p.Next.Records > limit {
 			p.Records = p.Records[:len(p.Records)-(p.Next.Records-limit)]
+			// The page is not all taken: a run that goes on asks for it
+			// again.
+			p.Next = Cursor{Page: cur.Page, Token: cur.Token, URL: cur.URL, Pages: p.Next.Pages, Sum: cur.Sum}
 			p.Next.Records = limit
 		}
 		p.Capped, p.Last = !p.Last, true

@@ -3,10 +3,13 @@ package sources
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,15 +48,29 @@ const MaxRetryAfter = 6 * time.Hour
 
 // Redact masks a source's credentials wherever a message repeats them, as
 // an API's error answer may.
-func Redact(msg string, sec store.SourceSecret) string {
-	values := []string{sec.Secret}
+func Redact(msg string, src store.Source, sec store.SourceSecret) string {
+	plain := []string{sec.Secret}
 	for _, h := range sec.Headers {
-		values = append(values, h.Value)
+		plain = append(plain, h.Value)
 	}
-	for _, v := range values {
-		if len(v) >= 4 {
-			msg = strings.ReplaceAll(msg, v, "••••")
+	// Each also as it travels: in a query, in a path, in base64, and for
+	// basic auth with its username, as the Authorization header holds it.
+	var forms []string
+	for _, v := range plain {
+		if len(v) < 4 {
+			continue
 		}
+		forms = append(forms, v, url.QueryEscape(v), url.PathEscape(v), base64.StdEncoding.EncodeToString([]byte(v)),
+			base64.RawURLEncoding.EncodeToString([]byte(v)))
+	}
+	if src.AuthKind == "basic" && sec.Secret != "" {
+		pair := []byte(src.AuthName + ":" + sec.Secret)
+		forms = append(forms, base64.StdEncoding.EncodeToString(pair), base64.RawStdEncoding.EncodeToString(pair))
+	}
+	// The longest first, so that no shorter form leaves part of one.
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range forms {
+		msg = strings.ReplaceAll(msg, f, "••••")
 	}
 	return msg
 }
@@ -92,12 +109,13 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 		return run, src, err
 	}
 	var cur Cursor
-	if err := json.Unmarshal([]byte(run.Cursor), &cur); err != nil {
-		return run, src, fmt.Errorf("source run %d: its cursor: %w", run.ID, err)
-	}
+	cursorErr := json.Unmarshal([]byte(run.Cursor), &cur)
 	r.Log.Info("source run", "source", src.Name, "run", run.ID, "resumed", resumed, "page", cur.Pages+1)
 	sec, walkErr := r.Store.SourceSecrets(ctx, id, "", "")
 	switch {
+	case cursorErr != nil:
+		// The run ends, failed, rather than stand in every other's way.
+		walkErr = fmt.Errorf("where the run stood cannot be read (%v): the next run starts afresh", cursorErr)
 	case errors.Is(walkErr, store.ErrSecretUnreadable):
 		walkErr = errors.New("the source's credentials cannot be decrypted with this Herald's secret key: enter them again")
 	case cur.Done:
@@ -116,8 +134,11 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 		src.Schedule, src.AtMinute = now.Schedule, now.AtMinute
 	}
 	o := store.SourceOutcome{DisableAfter: cmp.Or(r.DisableAfter, DefaultDisableAfter), Next: NextRun(src.Schedule, src.AtMinute, loc, r.now().Add(MinInterval))}
+	if walkErr == nil {
+		o.Resume = r.resumeFrom(ctx, id)
+	}
 	if walkErr != nil {
-		o.Failure = Redact(walkErr.Error(), sec)
+		o.Failure = Redact(walkErr.Error(), src, sec)
 		wait := RetryDelay(src.Failures + 1)
 		var later *RetryLater
 		if errors.As(walkErr, &later) {
@@ -141,6 +162,25 @@ func (r *Runner) Run(ctx context.Context, id int64, loc *time.Location) (store.S
 		run = runs[0]
 	}
 	return run, src, err
+}
+
+// resumeFrom is, for a run that stopped at a cap, the cursor the next run
+// goes on from: where this one stopped, with the caps' counts afresh.
+func (r *Runner) resumeFrom(ctx context.Context, id int64) string {
+	runs, err := r.Store.SourceRuns(ctx, id, 1)
+	if err != nil || len(runs) == 0 || !runs[0].Capped {
+		return ""
+	}
+	var cur Cursor
+	if err := json.Unmarshal([]byte(runs[0].Cursor), &cur); err != nil {
+		return ""
+	}
+	cur.Done, cur.Pages, cur.Records = false, 0, 0
+	b, err := json.Marshal(cur)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // walk fetches the pages from cur and writes each with the next cursor.

@@ -660,3 +660,105 @@ func TestRunStopsAtItsCapOnTime(t *testing.T) {
 		t.Errorf("a run out of time: %+v, %v; want it done after 2 pages, capped, saying so", run, err)
 	}
 }
+
+// TestRedactMasksCredentialsAsTheyTravel: a secret is masked as written,
+// as a query or a path holds it, in base64, and for basic auth as the
+// Authorization header holds it with its username.
+func TestRedactMasksCredentialsAsTheyTravel(t *testing.T) {
+	t.Parallel()
+	src := store.Source{AuthKind: "basic", AuthName: "shopuser"}
+	sec := store.SourceSecret{Secret: "k/ey+Secret=1", Headers: []store.SourceHeader{{Name: "X-Shop", Value: "hdr-value-9"}}}
+	msg := `401 {"auth":"Basic c2hvcHVzZXI6ay9leStTZWNyZXQ9MQ==","echo":"api_key=k%2Fey%2BSecret%3D1","raw":"k/ey+Secret=1","h":"hdr-value-9"}`
+	got := Redact(msg, src, sec)
+	for _, leak := range []string{"c2hvcHVzZXI6ay9leStTZWNyZXQ9MQ", "k%2Fey%2BSecret%3D1", "k/ey+Secret=1", "hdr-value-9"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("%q left in %s", leak, got)
+		}
+	}
+	if !strings.Contains(got, "401") {
+		t.Errorf("the rest of the message went too: %s", got)
+	}
+}
+
+// TestLeavingListsNeedsAFullAnswer: a run that brings no records takes
+// nobody out of the lists, and one that would take most of the source's
+// contacts out at once does so only when the next complete run agrees.
+func TestLeavingListsNeedsAFullAnswer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	var mu sync.Mutex
+	n := 20
+	srv, f := api(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		out := []map[string]any{}
+		for i := 1; i <= n; i++ {
+			out = append(out, map[string]any{"email": fmt.Sprintf("m%d@example.com", i)})
+		}
+		writeJSON(w, map[string]any{"data": out})
+	})
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) {
+		in.Paging, in.Mapping.LeaveLists = &store.SourcePaging{Kind: "none"}, true
+		in.Mapping.Fields = []store.SourceField{{Path: "email", Target: "email"}}
+	})
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	members := func() int {
+		l, _ := st.List(ctx, src.Mapping.ListIDs[0])
+		return l.Confirmed
+	}
+	runWith := func(records int) store.SourceRun {
+		mu.Lock()
+		n = records
+		mu.Unlock()
+		run, _, err := r.Run(ctx, src.ID, time.UTC)
+		if err != nil || run.Status != store.SourceRunDone {
+			t.Fatalf("run of %d: %+v, %v", records, run, err)
+		}
+		return run
+	}
+	runWith(20)
+	if run := runWith(0); run.Left != 0 || members() != 20 || !strings.Contains(run.Warning, "no records") {
+		t.Errorf("an empty answer: left %d, %d members, %q; want nobody out, and why", run.Left, members(), run.Warning)
+	}
+	if run := runWith(5); run.Left != 0 || members() != 20 || !strings.HasPrefix(run.Warning, "Held back") {
+		t.Errorf("15 of 20 gone at once: left %d, %d members, %q; want them held back", run.Left, members(), run.Warning)
+	}
+	if run := runWith(5); run.Left != 15 || members() != 5 {
+		t.Errorf("the next run agreeing: left %d, %d members; want 15 out", run.Left, members())
+	}
+}
+
+// TestCappedRunsReadTheSourceOverSeveral: a run stopped at its cap on
+// pages hands on where it stopped; the next goes on from there, and once
+// the source is read to its end, changes are asked for from the start of
+// the first of those runs.
+func TestCappedRunsReadTheSourceOverSeveral(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	sh := &shop{n: 9}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) {
+		in.Paging = &store.SourcePaging{Kind: "page", Size: 3, MaxPages: 2}
+	})
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	first, after, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil || !first.Capped || first.Fetched != 6 || !after.LastSuccessAt.IsZero() {
+		t.Fatalf("first run: %+v, %+v, %v", first, after, err)
+	}
+	second, after, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil || second.Capped || second.Fetched != 3 || second.Status != store.SourceRunDone {
+		t.Fatalf("second run: %+v, %v; want the last 3 records and the end", second, err)
+	}
+	if !after.LastSuccessAt.Equal(first.StartedAt) {
+		t.Errorf("last success: %v, want the first run's start %v", after.LastSuccessAt, first.StartedAt)
+	}
+	if fmt.Sprint(sh.asked) != "[1 2 3 4]" {
+		t.Errorf("pages asked: %v, want each once", sh.asked)
+	}
+	third, _, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil || third.Fetched != 6 || !third.Capped {
+		t.Errorf("third run: %+v, %v; want a fresh start from page 1", third, err)
+	}
+}

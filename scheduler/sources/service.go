@@ -181,7 +181,7 @@ func (s *Service) Test(ctx context.Context, id int64, in store.SourceInput) (Tes
 	spec := SpecOf(src, sec)
 	p, err := s.runner.Fetcher.Fetch(ctx, spec, First(spec.Paging))
 	if err != nil {
-		return TestResult{Error: Redact(err.Error(), sec)}, nil
+		return TestResult{Error: Redact(err.Error(), src, sec)}, nil
 	}
 	res := TestResult{OK: true, Took: p.Took, Status: p.Status, Count: len(p.Records), More: !p.Last, Records: p.Records[:min(len(p.Records), 10)]}
 	seen := map[string]bool{}
