@@ -174,10 +174,11 @@ WHERE status = 'failed' AND ` + activeCampaign + ` AND ` + SendRetryable,
 			QueueDone:     `0`,
 		},
 		// A disabled source is due never: it shows when it last ran.
-		item:     `x.id, x.name, x.url, x.id, x.failures, ` + sourceDue + `, x.last_error, 1`,
-		due:      sourceDue,
-		lastErr:  `x.last_error`,
-		retry:    `UPDATE sources SET enabled = 1, failures = 0, disabled_reason = '', next_run_at = ?1 WHERE NOT enabled AND disabled_reason != ''`,
+		item:    `x.id, x.name, x.url, x.id, x.failures, ` + sourceDue + `, x.last_error, 1`,
+		due:     sourceDue,
+		lastErr: `x.last_error`,
+		retry: `UPDATE sources SET enabled = 1, failures = 0, disabled_reason = '', next_run_at = ?1, resume_cursor = '', resume_since = NULL, resume_run = NULL
+WHERE NOT enabled AND disabled_reason != ''`,
 		pausable: true,
 		done: &queueDef{
 			from:   `source_runs r JOIN sources x ON x.id = r.source_id WHERE true`,

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -243,7 +242,10 @@ func (s *Store) FinishSourceRun(ctx context.Context, run SourceRun, o SourceOutc
 	next_run_at = `+next+`, resume_cursor = '', resume_since = NULL, resume_run = NULL WHERE id = ?`,
 				unix(run.StartedAt), unix(o.Next), run.SourceID)
 		} else {
+			// A failed run starts afresh next: where the chain stood (a
+			// remote cursor, a signed link) may have expired.
 			_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = failures + 1, last_error = ?, next_run_at = `+next+`,
+	resume_cursor = '', resume_since = NULL, resume_run = NULL,
 	enabled = CASE WHEN failures + 1 >= ? THEN 0 ELSE enabled END,
 	disabled_reason = CASE WHEN failures + 1 >= ? THEN printf('Disabled after %d failed runs in a row; the last: %s', failures + 1, ?) ELSE disabled_reason END
 WHERE id = ?`, o.Failure, unix(o.Next), max(o.DisableAfter, 1), max(o.DisableAfter, 1), o.Failure, run.SourceID)
@@ -352,36 +354,40 @@ ON CONFLICT (source_id, contact_id) DO UPDATE SET run_id = excluded.run_id`)
 // run that stopped at its cap, or had invalid records, takes nobody out.
 func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun) error {
 	var capped bool
-	var invalid int
-	if err := tx.QueryRowContext(ctx, `SELECT r.capped, j.invalid FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.id = ?`, run.ID).Scan(&capped, &invalid); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT capped FROM source_runs WHERE id = ?`, run.ID).Scan(&capped); err != nil || capped {
+		return err // a capped run did not see the whole source
+	}
+	// The runs that read the source to its end count as one, from the
+	// first: their records, and their invalid ones, add up.
+	var from int64
+	var held sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(resume_run, ?), held_from FROM sources WHERE id = ?`, run.ID, run.SourceID).Scan(&from, &held); err != nil {
+		return err
+	}
+	var fetched, invalid, kept int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(r.fetched), 0), coalesce(sum(j.invalid), 0),
+	(SELECT count(*) FROM source_members WHERE source_id = ?1)
+FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 AND r.id >= ?2`, run.SourceID, from).Scan(&fetched, &invalid, &kept); err != nil {
+		return err
+	}
+	warn := func(format string, args ...any) error {
+		_, err := tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ? AND warning = ''`, fmt.Sprintf(format, args...), run.ID)
 		return err
 	}
 	switch {
-	case capped:
-		return nil // it did not see the whole source
+	case fetched == 0:
+		return warn("The API answered no records: nobody left the lists.")
 	case invalid > 0:
 		// An invalid record may be a contact still there: nobody leaves.
-		_, err := tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ? AND warning = ''`,
-			fmt.Sprintf("Nobody left the lists: %d records were invalid, and a contact among them may still be in the source.", invalid), run.ID)
-		return err
+		return warn("Nobody left the lists: %d records were invalid, and a contact among them may still be in the source.", invalid)
 	}
-	// The runs that read the source to its end count as one: the first.
-	var from int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(resume_run, ?) FROM sources WHERE id = ?`, run.ID, run.SourceID).Scan(&from); err != nil {
-		return err
-	}
-	var fetched, kept int
-	if err := tx.QueryRowContext(ctx, `SELECT (SELECT fetched FROM source_runs WHERE id = ?), (SELECT count(*) FROM source_members WHERE source_id = ?)`,
-		run.ID, run.SourceID).Scan(&fetched, &kept); err != nil {
-		return err
-	}
-	if fetched == 0 {
-		_, err := tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ? AND warning = ''`,
-			"The API answered no records: nobody left the lists.", run.ID)
-		return err
+	// After a run that held them back, who leaves is who both runs missed.
+	upto := from
+	if held.Valid {
+		upto = held.Int64
 	}
 	var gone []int64
-	rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, from)
+	rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, upto)
 	if err != nil {
 		return err
 	}
@@ -397,21 +403,14 @@ func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun)
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if len(gone) > 10 && 2*len(gone) > kept {
+	if !held.Valid && len(gone) > 10 && 2*len(gone) > kept {
 		// Most of them at once looks like an API that answered part: only
-		// a second complete run in a row that agrees takes them out.
-		var before string
-		err := tx.QueryRowContext(ctx, `SELECT warning FROM source_runs WHERE source_id = ? AND id < ? AND status = 'done' ORDER BY id DESC LIMIT 1`,
-			run.SourceID, from).Scan(&before)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		// the next complete run, if it misses them too, takes them out.
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET held_from = ? WHERE id = ?`, from, run.SourceID); err != nil {
 			return err
 		}
-		if !strings.HasPrefix(before, heldBack) {
-			_, err := tx.ExecContext(ctx, `UPDATE source_runs SET warning = ? WHERE id = ?`, fmt.Sprintf(heldBack+
-				": %d of the %d contacts the source brought are missing from this run, so nobody left the lists, in case the API answered only part. If the next complete run agrees, they leave then.",
-				len(gone), kept), run.ID)
-			return err
-		}
+		return warn(heldBack+": %d of the %d contacts the source brought are missing from this run, so nobody left the lists, in case the API answered only part. Those the next complete run misses too leave then.",
+			len(gone), kept)
 	}
 	for _, listID := range run.Job.ListIDs {
 		var name string
@@ -428,7 +427,11 @@ func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun)
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, from); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM source_members WHERE source_id = ? AND contact_id IN (SELECT value FROM json_each(?))`,
+		run.SourceID, idList(gone)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sources SET held_from = NULL WHERE id = ?`, run.SourceID); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE source_runs SET left_lists = ? WHERE id = ?`, len(gone), run.ID)

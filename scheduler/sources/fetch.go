@@ -3,6 +3,8 @@ package sources
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -25,6 +27,36 @@ type Auth struct {
 	Username, Password string
 	// Name and Value are the API key's header or parameter and its value.
 	Name, Value string
+}
+
+// Redact masks a spec's credentials wherever a message repeats them: as
+// written, and as they travel or an API may echo them (query- and
+// path-escaped, in base64, JSON-escaped, with / escaped, and for basic
+// auth as the Authorization header holds it).
+func (s Spec) Redact(msg string) string {
+	plain := []string{s.Auth.Token, s.Auth.Password, s.Auth.Value}
+	for _, h := range s.Headers {
+		plain = append(plain, h.Value)
+	}
+	var forms []string
+	for _, v := range plain {
+		if len(v) < 4 {
+			continue
+		}
+		quoted, _ := json.Marshal(v)
+		forms = append(forms, v, url.QueryEscape(v), url.PathEscape(v), base64.StdEncoding.EncodeToString([]byte(v)),
+			base64.RawURLEncoding.EncodeToString([]byte(v)), strings.Trim(string(quoted), `"`), strings.ReplaceAll(v, "/", `\/`))
+	}
+	if s.Auth.Kind == "basic" && s.Auth.Password != "" {
+		pair := []byte(s.Auth.Username + ":" + s.Auth.Password)
+		forms = append(forms, base64.StdEncoding.EncodeToString(pair), base64.RawStdEncoding.EncodeToString(pair))
+	}
+	// The longest first, so that no shorter form leaves part of one.
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range forms {
+		msg = strings.ReplaceAll(msg, f, "••••")
+	}
+	return msg
 }
 
 // Header is an extra header the remote API wants.
@@ -219,7 +251,7 @@ func (f *Fetcher) get(ctx context.Context, spec Spec, cur Cursor) ([]byte, http.
 		case resp.StatusCode >= 200 && resp.StatusCode <= 299:
 			return body, resp.Header, resp.StatusCode, nil
 		case resp.StatusCode != http.StatusTooManyRequests:
-			return nil, nil, 0, statusError(resp, body)
+			return nil, nil, 0, statusError(spec, resp, body)
 		}
 		wait := retryAfter(resp.Header.Get("Retry-After"), time.Now())
 		if tries >= maxTooMany || wait > cmp.Or(f.MaxWait, 5*time.Minute) {
@@ -399,8 +431,12 @@ func retryAfter(v string, now time.Time) time.Duration {
 }
 
 // statusError says what a refusal means for the owner.
-func statusError(resp *http.Response, body []byte) error {
-	snippet := strings.Join(strings.Fields(string(body[:min(len(body), 200)])), " ")
+func statusError(spec Spec, resp *http.Response, body []byte) error {
+	// Masked before it is cut, so that no cut-off credential is left.
+	snippet := spec.Redact(strings.Join(strings.Fields(string(body[:min(len(body), 4096)])), " "))
+	if len(snippet) > 200 {
+		snippet = strings.ToValidUTF8(snippet[:200], "")
+	}
 	what := fmt.Sprintf("the API answered %s", resp.Status)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
@@ -408,7 +444,7 @@ func statusError(resp *http.Response, body []byte) error {
 	case http.StatusNotFound:
 		what += ": check the source's URL"
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		what += fmt.Sprintf(": it moved to %q; Herald follows no redirect, so give that URL", resp.Header.Get("Location"))
+		what += ": it moved to " + spec.Redact(resp.Header.Get("Location")) + "; Herald follows no redirect, so give that URL"
 	}
 	if snippet != "" && resp.StatusCode >= 400 {
 		what += " (" + snippet + ")"

@@ -234,7 +234,7 @@ func TestFailuresSayWhatHappened(t *testing.T) {
 	for path, want := range map[string]string{
 		"/broken":   "500 Internal Server Error",
 		"/private":  "check the source's credentials",
-		"/moved":    `moved to "https://10.0.0.1/api"`,
+		"/moved":    `moved to https://10.0.0.1/api;`,
 		"/huge":     "over 1 MB",
 		"/not-json": "not JSON",
 		"/numbers":  "record 2 is a number, not an object",

@@ -3,13 +3,10 @@ package sources
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -46,33 +43,10 @@ var errOutOfTime = errors.New("the run reached its cap on time")
 // MaxRetryAfter caps how long a 429's Retry-After holds a source back.
 const MaxRetryAfter = 6 * time.Hour
 
-// Redact masks a source's credentials wherever a message repeats them, as
-// an API's error answer may.
+// Redact masks a source's credentials wherever a message repeats them,
+// as an API's error answer may (see Spec.Redact).
 func Redact(msg string, src store.Source, sec store.SourceSecret) string {
-	plain := []string{sec.Secret}
-	for _, h := range sec.Headers {
-		plain = append(plain, h.Value)
-	}
-	// Each also as it travels: in a query, in a path, in base64, and for
-	// basic auth with its username, as the Authorization header holds it.
-	var forms []string
-	for _, v := range plain {
-		if len(v) < 4 {
-			continue
-		}
-		forms = append(forms, v, url.QueryEscape(v), url.PathEscape(v), base64.StdEncoding.EncodeToString([]byte(v)),
-			base64.RawURLEncoding.EncodeToString([]byte(v)))
-	}
-	if src.AuthKind == "basic" && sec.Secret != "" {
-		pair := []byte(src.AuthName + ":" + sec.Secret)
-		forms = append(forms, base64.StdEncoding.EncodeToString(pair), base64.RawStdEncoding.EncodeToString(pair))
-	}
-	// The longest first, so that no shorter form leaves part of one.
-	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
-	for _, f := range forms {
-		msg = strings.ReplaceAll(msg, f, "••••")
-	}
-	return msg
+	return SpecOf(src, sec).Redact(msg)
 }
 
 // MinInterval is the least time from the end of a run to the next run
@@ -170,6 +144,9 @@ func (r *Runner) resumeFrom(ctx context.Context, id int64) string {
 	runs, err := r.Store.SourceRuns(ctx, id, 1)
 	if err != nil || len(runs) == 0 || !runs[0].Capped {
 		return ""
+	}
+	if src, err := r.Store.Source(ctx, id); err != nil || src.Paging.Kind == PagingNone || src.Paging.Kind == "" {
+		return "" // one answer holds everything: there is no page to go on from
 	}
 	var cur Cursor
 	if err := json.Unmarshal([]byte(runs[0].Cursor), &cur); err != nil {

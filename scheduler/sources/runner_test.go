@@ -762,3 +762,171 @@ func TestCappedRunsReadTheSourceOverSeveral(t *testing.T) {
 		t.Errorf("third run: %+v, %v; want a fresh start from page 1", third, err)
 	}
 }
+
+// TestStatusErrorsMaskBeforeTheyCut: a credential an API echoes in its
+// error answer is masked before the answer is cut short, and in its JSON
+// and PHP escapings too.
+func TestStatusErrorsMaskBeforeTheyCut(t *testing.T) {
+	t.Parallel()
+	token := "sk_live_ABCDEFGHIJKLMNOP<&>/x"
+	spec := Spec{Auth: Auth{Kind: "bearer", Token: token}}
+	resp := &http.Response{Status: "401 Unauthorized", StatusCode: http.StatusUnauthorized}
+	for _, body := range []string{
+		strings.Repeat("x", 190) + " bad key Bearer " + token,
+		`{"error":"bad key","key":"sk_live_ABCDEFGHIJKLMNOP\u003c\u0026\u003e/x"}`,
+		`{"error":"bad key","key":"sk_live_ABCDEFGHIJKLMNOP<&>\/x"}`,
+	} {
+		msg := statusError(spec, resp, []byte(body)).Error()
+		if strings.Contains(msg, "sk_l") {
+			t.Errorf("the token, or part of it, in %q", msg)
+		}
+	}
+}
+
+// listShop serves the addresses it holds, size a page by page and
+// per_page; it can refuse cursors, as an API whose cursors expire does.
+type listShop struct {
+	mu     sync.Mutex
+	emails []string
+}
+
+func (s *listShop) set(emails ...string) {
+	s.mu.Lock()
+	s.emails = emails
+	s.mu.Unlock()
+}
+
+func (s *listShop) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	size, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
+	out := []map[string]any{}
+	for i := (page - 1) * size; i >= 0 && i < min(page*size, len(s.emails)); i++ {
+		out = append(out, map[string]any{"email": s.emails[i]})
+	}
+	writeJSON(w, map[string]any{"data": out})
+}
+
+func addresses(from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("m%d@example.com", i))
+	}
+	return out
+}
+
+// TestLeavingListsOverSeveralRuns: runs that read a source to its end over
+// several count as one: one whose last run brought only the empty closing
+// page still takes out who is gone, one with an invalid record in an
+// earlier run takes nobody out, and after a run held back, only who both
+// runs missed leaves.
+func TestLeavingListsOverSeveralRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	sh := &listShop{}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) {
+		in.Paging, in.Mapping.LeaveLists = &store.SourcePaging{Kind: "page", Size: 3}, true
+		in.Mapping.Fields = []store.SourceField{{Path: "email", Target: "email"}}
+	})
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	members := func() int {
+		l, _ := st.List(ctx, src.Mapping.ListIDs[0])
+		return l.Confirmed
+	}
+	run := func() store.SourceRun {
+		run, _, err := r.Run(ctx, src.ID, time.UTC)
+		if err != nil || run.Status != store.SourceRunDone {
+			t.Fatalf("run: %+v, %v", run, err)
+		}
+		return run
+	}
+	sh.set(addresses(1, 8)...)
+	run()
+	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Paging: &store.SourcePaging{Kind: "page", Size: 3, MaxPages: 2}}, "owner"); err != nil {
+		t.Fatal(err)
+	}
+	// Six left: two full pages, then a run of the empty page alone.
+	sh.set(addresses(1, 6)...)
+	if first := run(); !first.Capped {
+		t.Fatalf("first of the chain: %+v", first)
+	}
+	if last := run(); last.Fetched != 0 || last.Left != 2 || members() != 6 {
+		t.Errorf("the chain's end on an empty page: fetched %d, left %d, %d members; want m7 and m8 out", last.Fetched, last.Left, members())
+	}
+	// An invalid record in the chain's first run: nobody leaves.
+	sh.set(append([]string{"m1 at example.com"}, addresses(2, 5)...)...)
+	run()
+	if last := run(); last.Left != 0 || members() != 6 || !strings.Contains(last.Warning, "invalid") {
+		t.Errorf("a chain with an invalid record: left %d, %d members, %q; want nobody out", last.Left, members(), last.Warning)
+	}
+}
+
+// TestHeldBackTakesOutOnlyWhoBothRunsMissed: after a run held back, the
+// next takes out only the contacts neither run had.
+func TestHeldBackTakesOutOnlyWhoBothRunsMissed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	sh := &listShop{}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) {
+		in.Paging, in.Mapping.LeaveLists = &store.SourcePaging{Kind: "page", Size: 100}, true
+		in.Mapping.Fields = []store.SourceField{{Path: "email", Target: "email"}}
+	})
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	for _, part := range [][]string{addresses(1, 20), addresses(1, 5), addresses(6, 10)} {
+		sh.set(part...)
+		if _, _, err := r.Run(ctx, src.ID, time.UTC); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, _ := st.List(ctx, src.Mapping.ListIDs[0])
+	if l.Confirmed != 10 {
+		t.Errorf("after 20, then 1-5 (held back), then 6-10: %d members, want m1-m10 (only m11-m20 missed by both)", l.Confirmed)
+	}
+}
+
+// TestFailedRunStartsAfresh: a run that goes on from a remote cursor the
+// API no longer takes fails once; the next starts from the first page.
+func TestFailedRunStartsAfresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	var mu sync.Mutex
+	expired := false
+	srv, f := api(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		after := r.URL.Query().Get("cursor")
+		if after != "" && expired {
+			http.Error(w, "cursor expired", http.StatusBadRequest)
+			return
+		}
+		n, _ := strconv.Atoi(strings.TrimPrefix(after, "t"))
+		body := map[string]any{"data": []map[string]any{{"email": fmt.Sprintf("m%d@example.com", n+1)}}}
+		if n < 3 {
+			body["next"] = fmt.Sprintf("t%d", n+1)
+		}
+		writeJSON(w, body)
+	})
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) {
+		in.Paging = &store.SourcePaging{Kind: "cursor", CursorField: "next", MaxPages: 1}
+		in.Mapping.Fields = []store.SourceField{{Path: "email", Target: "email"}}
+	})
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	if run, _, err := r.Run(ctx, src.ID, time.UTC); err != nil || !run.Capped {
+		t.Fatalf("first run: %+v, %v", run, err)
+	}
+	mu.Lock()
+	expired = true
+	mu.Unlock()
+	if run, _, err := r.Run(ctx, src.ID, time.UTC); err != nil || run.Status != store.SourceRunFailed {
+		t.Fatalf("run on an expired cursor: %+v, %v; want it failed", run, err)
+	}
+	if run, _, err := r.Run(ctx, src.ID, time.UTC); err != nil || run.Status != store.SourceRunDone || run.Fetched != 1 {
+		t.Errorf("the run after: %+v, %v; want it afresh from the first page", run, err)
+	}
+}
