@@ -138,10 +138,10 @@ func (s *Store) StartSourceRun(ctx context.Context, sourceID int64, first string
 // last page written and writes none twice.
 func (s *Store) ApplySourcePage(ctx context.Context, run SourceRun, b ImportBatch, cursor string, fetched int, capped bool) error {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		var mine []ImportRow
+		var mine []sourcePair
 		if run.LeaveLists {
 			var err error
-			if mine, err = ownRows(ctx, tx, run, b.Rows); err != nil {
+			if mine, err = ownPairs(ctx, tx, run, b.Rows); err != nil {
 				return err
 			}
 		}
@@ -303,26 +303,33 @@ func (s *Store) SourceRuns(ctx context.Context, sourceID int64, limit int) ([]So
 	return out, rows.Err()
 }
 
-// ownRows are the rows whose contacts the source may take out of its lists
-// later: those it brought there, not those already on one of its lists
-// before it first brought them (who signed up by a form, say).
-func ownRows(ctx context.Context, tx *sql.Tx, run SourceRun, rows []ImportRow) ([]ImportRow, error) {
-	stmt, err := tx.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM contacts c JOIN list_members m ON m.contact_id = c.id
-WHERE c.email = ? AND m.list_id IN (SELECT value FROM json_each(?))
-	AND NOT EXISTS (SELECT 1 FROM source_members x WHERE x.source_id = ? AND x.contact_id = c.id))`)
+// sourcePair is a contact, by address, on one of a source's lists.
+type sourcePair struct {
+	list  int64
+	email string
+}
+
+// ownPairs are the lists and contacts of rows the source may later take
+// out again: those it brings to a list, or brought before, not a contact
+// already on that list before it first brought them (who signed up by a
+// form, say, or before the list was the source's).
+func ownPairs(ctx context.Context, tx *sql.Tx, run SourceRun, rows []ImportRow) ([]sourcePair, error) {
+	stmt, err := tx.PrepareContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM contacts c JOIN list_members m ON m.contact_id = c.id AND m.list_id = ?1 WHERE c.email = ?2)
+	OR EXISTS (SELECT 1 FROM source_list_members x JOIN contacts c ON c.id = x.contact_id WHERE x.source_id = ?3 AND x.list_id = ?1 AND c.email = ?2)`)
 	if err != nil {
 		return nil, err
 	}
 	defer stmt.Close()
-	lists := jsonText(run.Job.ListIDs)
-	out := make([]ImportRow, 0, len(rows))
-	for _, r := range rows {
-		var before bool
-		if err := stmt.QueryRowContext(ctx, r.Email, lists, run.SourceID).Scan(&before); err != nil {
-			return nil, err
-		}
-		if !before {
-			out = append(out, r)
+	var out []sourcePair
+	for _, list := range run.Job.ListIDs {
+		for _, r := range rows {
+			var own bool
+			if err := stmt.QueryRowContext(ctx, list, r.Email, run.SourceID).Scan(&own); err != nil {
+				return nil, err
+			}
+			if own {
+				out = append(out, sourcePair{list, r.Email})
+			}
 		}
 	}
 	return out, nil
@@ -332,16 +339,17 @@ WHERE c.email = ? AND m.list_id IN (SELECT value FROM json_each(?))
 // source's contacts out of its lists at once.
 const heldBack = "Held back"
 
-// markSourceMembers writes down that run had the contacts of rows.
-func markSourceMembers(ctx context.Context, tx *sql.Tx, run SourceRun, rows []ImportRow) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO source_members (source_id, contact_id, run_id) SELECT ?, id, ? FROM contacts WHERE email = ?
-ON CONFLICT (source_id, contact_id) DO UPDATE SET run_id = excluded.run_id`)
+// markSourceMembers writes down that run had the contacts of pairs on
+// their lists.
+func markSourceMembers(ctx context.Context, tx *sql.Tx, run SourceRun, pairs []sourcePair) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO source_list_members (source_id, list_id, contact_id, run_id) SELECT ?, ?, id, ? FROM contacts WHERE email = ?
+ON CONFLICT (source_id, list_id, contact_id) DO UPDATE SET run_id = excluded.run_id`)
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
-	for _, r := range rows {
-		if _, err := stmt.ExecContext(ctx, run.SourceID, run.ID, r.Email); err != nil {
+	for _, p := range pairs {
+		if _, err := stmt.ExecContext(ctx, run.SourceID, p.list, run.ID, p.email); err != nil {
 			return err
 		}
 	}
@@ -364,10 +372,11 @@ func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun)
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(resume_run, ?), held_from FROM sources WHERE id = ?`, run.ID, run.SourceID).Scan(&from, &held); err != nil {
 		return err
 	}
+	lists := jsonText(run.Job.ListIDs)
 	var fetched, invalid, kept int
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(r.fetched), 0), coalesce(sum(j.invalid), 0),
-	(SELECT count(*) FROM source_members WHERE source_id = ?1)
-FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 AND r.id >= ?2`, run.SourceID, from).Scan(&fetched, &invalid, &kept); err != nil {
+	(SELECT count(*) FROM source_list_members WHERE source_id = ?1 AND list_id IN (SELECT value FROM json_each(?3)))
+FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 AND r.id >= ?2`, run.SourceID, from, lists).Scan(&fetched, &invalid, &kept); err != nil {
 		return err
 	}
 	warn := func(format string, args ...any) error {
@@ -386,54 +395,61 @@ FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 
 	if held.Valid {
 		upto = held.Int64
 	}
-	var gone []int64
-	rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM source_members WHERE source_id = ? AND run_id < ?`, run.SourceID, upto)
+	gone := map[int64][]int64{} // by list
+	contacts := map[int64]bool{}
+	pairs := 0
+	rows, err := tx.QueryContext(ctx, `SELECT list_id, contact_id FROM source_list_members WHERE source_id = ? AND run_id < ?
+	AND list_id IN (SELECT value FROM json_each(?))`, run.SourceID, upto, lists)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var list, contact int64
+		if err := rows.Scan(&list, &contact); err != nil {
 			rows.Close()
 			return err
 		}
-		gone = append(gone, id)
+		gone[list] = append(gone[list], contact)
+		contacts[contact] = true
+		pairs++
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if !held.Valid && len(gone) > 10 && 2*len(gone) > kept {
+	if !held.Valid && pairs > 10 && 2*pairs > kept {
 		// Most of them at once looks like an API that answered part: only
 		// the next complete run, if it misses them too, takes them out.
 		if _, err := tx.ExecContext(ctx, `UPDATE sources SET held_from = ? WHERE id = ?`, from, run.SourceID); err != nil {
 			return err
 		}
-		return warn(heldBack+": %d of the %d contacts the source brought are missing from this run, so nobody left the lists, in case the API answered only part. Those the next complete run misses too leave then.",
-			len(gone), kept)
+		return warn(heldBack+": %d contacts the source brought are missing from this run, so nobody left the lists, in case the API answered only part. Those the next complete run misses too leave then.",
+			len(contacts))
 	}
-	for _, listID := range run.Job.ListIDs {
+	for list, ids := range gone {
 		var name string
-		err := tx.QueryRowContext(ctx, `SELECT name FROM lists WHERE id = ?`, listID).Scan(&name)
+		err := tx.QueryRowContext(ctx, `SELECT name FROM lists WHERE id = ?`, list).Scan(&name)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // the list went since the run started
 		}
 		if err != nil {
 			return err
 		}
-		for chunk := range slices.Chunk(gone, 1000) {
-			if _, err := s.bulkApply(ctx, tx, chunk, BulkAction{Kind: BulkRemoveFromList, ListID: listID}, name); err != nil {
+		for chunk := range slices.Chunk(ids, 1000) {
+			if _, err := s.bulkApply(ctx, tx, chunk, BulkAction{Kind: BulkRemoveFromList, ListID: list}, name); err != nil {
 				return err
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM source_members WHERE source_id = ? AND contact_id IN (SELECT value FROM json_each(?))`,
-		run.SourceID, idList(gone)); err != nil {
+	// Who left is no longer the source's on that list; neither is anyone
+	// on a list the source no longer feeds.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM source_list_members WHERE source_id = ? AND (run_id < ? OR list_id NOT IN (SELECT value FROM json_each(?)))`,
+		run.SourceID, upto, lists); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE sources SET held_from = NULL WHERE id = ?`, run.SourceID); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE source_runs SET left_lists = ? WHERE id = ?`, len(gone), run.ID)
+	_, err = tx.ExecContext(ctx, `UPDATE source_runs SET left_lists = ? WHERE id = ?`, len(contacts), run.ID)
 	return err
 }

@@ -435,8 +435,10 @@ func (s *Store) UpdateSource(ctx context.Context, id int64, in SourceInput, acto
 			return err
 		}
 		// What a capped run handed on is of the old address and paging.
-		if src.URL != old.URL || src.Paging != old.Paging || src.SinceParam != old.SinceParam || src.RecordsPath != old.RecordsPath {
-			if _, err := tx.ExecContext(ctx, `UPDATE sources SET resume_cursor = '', resume_since = NULL, resume_run = NULL WHERE id = ?`, id); err != nil {
+		// So is a held-back leaving of lists.
+		if src.URL != old.URL || src.Paging != old.Paging || src.SinceParam != old.SinceParam || src.RecordsPath != old.RecordsPath ||
+			!src.Mapping.LeaveLists {
+			if _, err := tx.ExecContext(ctx, `UPDATE sources SET resume_cursor = '', resume_since = NULL, resume_run = NULL, held_from = NULL WHERE id = ?`, id); err != nil {
 				return err
 			}
 		}

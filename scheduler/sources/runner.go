@@ -188,8 +188,12 @@ func (r *Runner) walk(ctx context.Context, run store.SourceRun, spec Spec, cur C
 			// number would.
 			pos := cur.Records + i + 1
 			row, reason, blank := m.Row(values)
+			if blank {
+				// A record with none of the mapped fields is not a blank
+				// line: it counts, as invalid.
+				reason = "the record holds none of the mapped fields"
+			}
 			switch {
-			case blank:
 			case reason != "":
 				b.Errors = append(b.Errors, store.ImportError{Line: pos, Reason: reason})
 			default:

@@ -930,3 +930,92 @@ func TestFailedRunStartsAfresh(t *testing.T) {
 		t.Errorf("the run after: %+v, %v; want it afresh from the first page", run, err)
 	}
 }
+
+// TestRecordsWithoutTheirFieldsAreInvalid: records that come back with
+// every mapped field null count as invalid, so nobody leaves the lists.
+func TestRecordsWithoutTheirFieldsAreInvalid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	var mu sync.Mutex
+	hidden := false
+	srv, f := api(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		out := []map[string]any{}
+		for i := 1; i <= 30; i++ {
+			var email any = fmt.Sprintf("m%d@example.com", i)
+			if hidden {
+				email = nil // as a shop that lost access to personal data answers
+			}
+			out = append(out, map[string]any{"id": i, "email": email})
+		}
+		writeJSON(w, map[string]any{"data": out})
+	})
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) {
+		in.Paging, in.Mapping.LeaveLists = &store.SourcePaging{Kind: "none"}, true
+		in.Mapping.Fields = []store.SourceField{{Path: "email", Target: "email"}}
+	})
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	if _, _, err := r.Run(ctx, src.ID, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	hidden = true
+	mu.Unlock()
+	for range 2 {
+		run, _, err := r.Run(ctx, src.ID, time.UTC)
+		if err != nil || run.Job.Invalid != 30 || run.Left != 0 {
+			t.Errorf("records without their email: %+v, %v; want 30 invalid and nobody out", run, err)
+		}
+	}
+	if l, _ := st.List(ctx, src.Mapping.ListIDs[0]); l.Confirmed != 30 {
+		t.Errorf("members: %d, want all 30", l.Confirmed)
+	}
+}
+
+// TestAListAddedLaterSparesItsOwnMembers: a contact who joined a list by
+// themselves, which the source then feeds too, leaves only the list the
+// source brought them to.
+func TestAListAddedLaterSparesItsOwnMembers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	sh := &listShop{}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) {
+		in.Paging, in.Mapping.LeaveLists = &store.SourcePaging{Kind: "page", Size: 100}, true
+		in.Mapping.Fields = []store.SourceField{{Path: "email", Target: "email"}}
+	})
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	sh.set(addresses(1, 5)...)
+	if _, _, err := r.Run(ctx, src.ID, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	news, err := st.CreateList(ctx, store.ListInput{Name: new("Newsletter")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, _ := st.ContactByEmail(ctx, "m1@example.com")
+	if err := st.SetMembership(ctx, m1.ID, news.ID, store.MemberConfirmed); err != nil {
+		t.Fatal(err)
+	}
+	mapping := src.Mapping
+	mapping.ListIDs = append(mapping.ListIDs, news.ID)
+	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Mapping: &mapping}, "owner"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Run(ctx, src.ID, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	sh.set(addresses(2, 5)...)
+	run, _, err := r.Run(ctx, src.ID, time.UTC)
+	if err != nil || run.Left != 1 {
+		t.Fatalf("m1 gone: %+v, %v", run, err)
+	}
+	first, _ := st.List(ctx, src.Mapping.ListIDs[0])
+	newsletter, _ := st.List(ctx, news.ID)
+	if first.Confirmed != 4 || newsletter.Confirmed != 5 {
+		t.Errorf("after m1 went: %d on the source's first list (want 4), %d on Newsletter (want 5: m1 joined it by themselves)", first.Confirmed, newsletter.Confirmed)
+	}
+}
