@@ -24,7 +24,8 @@ type SourceRun struct {
 	// did not out of the source's lists, as the source said when it
 	// started; Left counts them.
 	LeaveLists bool
-	Left       int
+	// Left counts the list memberships the run ended.
+	Left int
 	// Warning is what the run noticed without failing, such as mapped
 	// fields its records no longer hold.
 	Warning    string
@@ -342,7 +343,10 @@ const heldBack = "Held back"
 // markSourceMembers writes down that run had the contacts of pairs on
 // their lists.
 func markSourceMembers(ctx context.Context, tx *sql.Tx, run SourceRun, pairs []sourcePair) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO source_list_members (source_id, list_id, contact_id, run_id) SELECT ?, ?, id, ? FROM contacts WHERE email = ?
+	// Only who is on the list now: a contact the import skipped (adding
+	// new ones only) was not brought there.
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO source_list_members (source_id, list_id, contact_id, run_id)
+SELECT ?1, ?2, c.id, ?3 FROM contacts c JOIN list_members m ON m.contact_id = c.id AND m.list_id = ?2 WHERE c.email = ?4
 ON CONFLICT (source_id, list_id, contact_id) DO UPDATE SET run_id = excluded.run_id`)
 	if err != nil {
 		return err
@@ -374,9 +378,10 @@ func (s *Store) leaveSourceLists(ctx context.Context, tx *sql.Tx, run SourceRun)
 	}
 	lists := jsonText(run.Job.ListIDs)
 	var fetched, invalid, kept int
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(r.fetched), 0), coalesce(sum(j.invalid), 0),
+	var tracked bool
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(r.fetched), 0), coalesce(sum(j.invalid), 0), coalesce(min(r.leave_lists), 0),
 	(SELECT count(*) FROM source_list_members WHERE source_id = ?1 AND list_id IN (SELECT value FROM json_each(?3)))
-FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 AND r.id >= ?2`, run.SourceID, from, lists).Scan(&fetched, &invalid, &kept); err != nil {
+FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 AND r.id >= ?2`, run.SourceID, from, lists).Scan(&fetched, &invalid, &tracked, &kept); err != nil {
 		return err
 	}
 	warn := func(format string, args ...any) error {
@@ -384,6 +389,8 @@ FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 
 		return err
 	}
 	switch {
+	case !tracked:
+		return warn("Nobody left the lists: the option was off for part of this reading of the source.")
 	case fetched == 0:
 		return warn("The API answered no records: nobody left the lists.")
 	case invalid > 0:
@@ -426,6 +433,7 @@ FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 
 		return warn(heldBack+": %d contacts the source brought are missing from this run, so nobody left the lists, in case the API answered only part. Those the next complete run misses too leave then.",
 			len(contacts))
 	}
+	ended := 0
 	for list, ids := range gone {
 		var name string
 		err := tx.QueryRowContext(ctx, `SELECT name FROM lists WHERE id = ?`, list).Scan(&name)
@@ -436,9 +444,11 @@ FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 
 			return err
 		}
 		for chunk := range slices.Chunk(ids, 1000) {
-			if _, err := s.bulkApply(ctx, tx, chunk, BulkAction{Kind: BulkRemoveFromList, ListID: list}, name); err != nil {
+			n, err := s.bulkApply(ctx, tx, chunk, BulkAction{Kind: BulkRemoveFromList, ListID: list}, name)
+			if err != nil {
 				return err
 			}
+			ended += n
 		}
 	}
 	// Who left is no longer the source's on that list; neither is anyone
@@ -450,6 +460,6 @@ FROM source_runs r JOIN import_jobs j ON j.id = r.job_id WHERE r.source_id = ?1 
 	if _, err := tx.ExecContext(ctx, `UPDATE sources SET held_from = NULL WHERE id = ?`, run.SourceID); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE source_runs SET left_lists = ? WHERE id = ?`, len(contacts), run.ID)
+	_, err = tx.ExecContext(ctx, `UPDATE source_runs SET left_lists = ? WHERE id = ?`, ended, run.ID)
 	return err
 }

@@ -437,7 +437,7 @@ func (s *Store) UpdateSource(ctx context.Context, id int64, in SourceInput, acto
 		// What a capped run handed on is of the old address and paging.
 		// So is a held-back leaving of lists.
 		if src.URL != old.URL || src.Paging != old.Paging || src.SinceParam != old.SinceParam || src.RecordsPath != old.RecordsPath ||
-			!src.Mapping.LeaveLists {
+			src.Mapping.LeaveLists != old.Mapping.LeaveLists {
 			if _, err := tx.ExecContext(ctx, `UPDATE sources SET resume_cursor = '', resume_since = NULL, resume_run = NULL, held_from = NULL WHERE id = ?`, id); err != nil {
 				return err
 			}

@@ -314,7 +314,8 @@ func TestContactsGoneFromTheSourceLeaveItsLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, _, err := r.Run(ctx, src.ID, time.UTC)
-	if err != nil || run.Status != store.SourceRunDone || run.Left != 2 {
+	// c5 leaves; c6's unsubscribe stays as it is, and is not counted.
+	if err != nil || run.Status != store.SourceRunDone || run.Left != 1 {
 		t.Fatalf("run after two went: %+v, %v", run, err)
 	}
 	if l := members(); l.Confirmed != 3 || l.Unsubscribed != 1 {
@@ -1017,5 +1018,62 @@ func TestAListAddedLaterSparesItsOwnMembers(t *testing.T) {
 	newsletter, _ := st.List(ctx, news.ID)
 	if first.Confirmed != 4 || newsletter.Confirmed != 5 {
 		t.Errorf("after m1 went: %d on the source's first list (want 4), %d on Newsletter (want 5: m1 joined it by themselves)", first.Confirmed, newsletter.Confirmed)
+	}
+}
+
+// TestLeavingListsTracksOnlyWhoTheSourceBrought: in create mode, a contact
+// the import skipped was not brought to the list, and later leaves no list
+// they joined by themselves; turning the option on in the middle of a
+// reading over several runs takes nobody out.
+func TestLeavingListsTracksOnlyWhoTheSourceBrought(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testStore(t)
+	m1 := "m1@example.com"
+	if _, _, err := st.CreateContact(ctx, store.ContactInput{Email: &m1, Source: "form"}, false); err != nil {
+		t.Fatal(err)
+	}
+	sh := &listShop{}
+	srv, f := api(t, sh.serve)
+	src := shopSource(t, st, srv.URL, func(in *store.SourceInput) {
+		in.Paging, in.Mapping.LeaveLists, in.Mapping.Mode = &store.SourcePaging{Kind: "page", Size: 3}, true, store.ImportCreate
+		in.Mapping.Fields = []store.SourceField{{Path: "email", Target: "email"}}
+	})
+	list := src.Mapping.ListIDs[0]
+	r := &Runner{Store: st, Fetcher: f, Log: quiet()}
+	run := func() store.SourceRun {
+		run, _, err := r.Run(ctx, src.ID, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+	sh.set(addresses(1, 6)...)
+	run()
+	c1, _ := st.ContactByEmail(ctx, m1)
+	if err := st.SetMembership(ctx, c1.ID, list, store.MemberConfirmed); err != nil { // by a form, later
+		t.Fatal(err)
+	}
+	sh.set(addresses(2, 6)...)
+	if got := run(); got.Left != 0 {
+		t.Errorf("m1, skipped by the import, gone from the source: left %d, want 0", got.Left)
+	}
+	// The option off, a capped run, the option on, and the reading ends.
+	off, on := src.Mapping, src.Mapping
+	off.LeaveLists = false
+	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Mapping: &off, Paging: &store.SourcePaging{Kind: "page", Size: 3, MaxPages: 1}}, "owner"); err != nil {
+		t.Fatal(err)
+	}
+	if got := run(); !got.Capped {
+		t.Fatalf("capped run: %+v", got)
+	}
+	if _, err := st.UpdateSource(ctx, src.ID, store.SourceInput{Mapping: &on}, "owner"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		run()
+	}
+	if l, _ := st.List(ctx, list); l.Confirmed != 6 {
+		t.Errorf("after the option went off and on: %d members, want all 6", l.Confirmed)
 	}
 }

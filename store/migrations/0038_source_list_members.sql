@@ -16,6 +16,6 @@ CREATE INDEX source_list_members_list ON source_list_members (list_id);
 
 INSERT INTO source_list_members (source_id, list_id, contact_id, run_id)
 SELECT m.source_id, j.value, m.contact_id, m.run_id FROM source_members m JOIN sources s ON s.id = m.source_id, json_each(s.mapping, '$.list_ids') j
-WHERE j.value IN (SELECT id FROM lists)
+WHERE EXISTS (SELECT 1 FROM list_members l WHERE l.list_id = j.value AND l.contact_id = m.contact_id)
 ON CONFLICT DO NOTHING;
 DROP TABLE source_members;
