@@ -252,8 +252,9 @@ func (s *Store) Imports(ctx context.Context, limit int) ([]ImportJob, error) {
 // there are in all.
 func (s *Store) ImportsPage(ctx context.Context, o Order, limit, offset int) ([]ImportJob, int, error) {
 	window, args, _, _, orderBy := o.sql(ImportSorts, "id", "created_at")
-	return queryPage(ctx, s, "imports", scanImport, `SELECT count(*) FROM import_jobs WHERE 1`+window,
-		`SELECT `+importColumns+` FROM import_jobs WHERE 1`+window+orderBy+` LIMIT ? OFFSET ?`, args, limit, offset)
+	// A source's runs are listed with the source.
+	return queryPage(ctx, s, "imports", scanImport, `SELECT count(*) FROM import_jobs WHERE origin = 'csv'`+window,
+		`SELECT `+importColumns+` FROM import_jobs WHERE origin = 'csv'`+window+orderBy+` LIMIT ? OFFSET ?`, args, limit, offset)
 }
 
 // ImportSorts are the fields the imports sort by, beyond id.

@@ -79,13 +79,22 @@ func importTargets() []Option {
 	}
 }
 
-func importModes() []Option {
+// ImportModes are what an import (or a source) does with its contacts.
+func ImportModes() []Option {
 	return []Option{
 		{"create", "Add new contacts only; leave existing ones as they are"},
 		{"upsert", "Add new contacts and update existing ones"},
 		{"unsubscribe", "Unsubscribe these addresses (from the chosen lists, or from all mail)"},
 		{"block", "Block these addresses and add them to the do-not-send list"},
 	}
+}
+
+// unitOf is what an import reads: lines of a file, or a source's records.
+func unitOf(j ImportJobRow) string {
+	if j.Origin == "source" {
+		return "Record"
+	}
+	return "Line"
 }
 
 func percent(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }

@@ -43,6 +43,8 @@ type QueueProps struct {
 	State  string
 	Items  []QueueItemRow
 	Errors FieldErrors
+	// Throttle is the transactional cap as shown in its form.
+	Throttle string
 }
 
 // QueueItemRow is one piece of work in a queue.
@@ -115,6 +117,14 @@ func queueCount(q QueueRow, state string) int {
 		return q.Failed
 	}
 	return q.DoneToday
+}
+
+// retryLabel says what retrying a failed item does.
+func retryLabel(queue string) string {
+	if queue == "sources" {
+		return "Enable and run"
+	}
+	return "Retry"
 }
 
 func queuePath(name string) string { return QueuePathOf(name) }

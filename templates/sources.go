@@ -155,7 +155,8 @@ func sourceAuthKinds() []Option {
 		{"header", "API key in a header"}, {"query", "API key in a query parameter"}}
 }
 
-func sourcePagings() []Option {
+// SourcePagings are the ways a source's API pages its records.
+func SourcePagings() []Option {
 	return []Option{{"none", "None: one answer holds everything"}, {"page", "Page numbers (page and per_page)"}, {"offset", "Offsets (offset and limit)"},
 		{"cursor", "A cursor in the answer"}, {"link", "A Link: rel=\"next\" header"}}
 }
@@ -174,6 +175,13 @@ func healthBadge(h string) string {
 		return "badge badge-error"
 	}
 	return "badge badge-muted"
+}
+
+func auditText(a SourceAuditRow) string {
+	if a.Detail == "" {
+		return a.Action
+	}
+	return a.Action + ": " + a.Detail
 }
 
 func healthLabel(h string) string {

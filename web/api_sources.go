@@ -149,6 +149,8 @@ func sourceHealth(src store.Source, last *store.SourceRun) string {
 		return "error"
 	case last == nil:
 		return "unknown"
+	case last.Status == store.SourceRunFailed:
+		return "error" // enabled again, it has not yet run well
 	case last.Job.Invalid > 0 || last.Warning != "" || last.FinishedAt.Sub(last.StartedAt) > slowRun:
 		return "warning"
 	}

@@ -49,6 +49,23 @@ func (s *Server) jobList(c *echo.Context) error {
 	return s.render(c, http.StatusOK, templates.JobsPage(p))
 }
 
+// queueCountOf is how many items a queue holds in a state.
+func queueCountOf(q queueJSON, state string) int {
+	switch state {
+	case store.QueueWaiting:
+		return q.Counts.Waiting
+	case store.QueueDelayed:
+		return q.Counts.Delayed
+	case store.QueueRunning:
+		return q.Counts.Running
+	case store.QueueRetrying:
+		return q.Counts.Retrying
+	case store.QueueFailed:
+		return q.Counts.Failed
+	}
+	return q.Counts.DoneToday
+}
+
 // queueItemLink is the page of what a queue's item belongs to.
 func queueItemLink(queue string, it store.QueueItem) string {
 	switch queue {
@@ -74,14 +91,25 @@ func (s *Server) queuePage(c *echo.Context, status int, name string, errs templa
 	}
 	state := c.QueryParam("state")
 	if !slices.Contains(store.QueueStates, state) {
+		// The first state that holds something, failed before the rest.
 		state = store.QueueWaiting
+		for _, st := range []string{store.QueueFailed, store.QueueRetrying, store.QueueWaiting, store.QueueRunning, store.QueueDelayed} {
+			if queueCountOf(q, st) > 0 {
+				state = st
+				break
+			}
+		}
 	}
 	now := s.store.Now()
 	items, err := s.store.QueueItems(ctx, name, state, now, s.dayStart(now), 200)
 	if err != nil {
 		return err
 	}
-	p := templates.QueueProps{Shell: s.shell(c, "settings", templates.QueueLabel(name)), Queue: queueRow(q, now), State: state, Errors: errs}
+	p := templates.QueueProps{Shell: s.shell(c, "settings", templates.QueueLabel(name)), Queue: queueRow(q, now), State: state, Errors: errs,
+		Throttle: strconv.Itoa(q.PerMinute)}
+	if errs["per_minute"] != "" {
+		p.Throttle = c.FormValue("per_minute") // as typed, beside what is wrong
+	}
 	for _, it := range items {
 		p.Items = append(p.Items, templates.QueueItemRow{ID: it.ID, Title: it.Title, Detail: it.Detail, Link: queueItemLink(name, it),
 			Attempts: it.Attempts, Due: it.Due, LastError: it.LastError, Retryable: it.Retryable})

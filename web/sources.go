@@ -498,15 +498,25 @@ func (s *Server) sourceFacts(ctx context.Context, src store.Source) ([]templates
 	return []templates.Option{
 		{Label: "Address", Value: src.URL},
 		{Label: "Records", Value: or(src.RecordsPath, "Found by themselves")},
-		{Label: "Paging", Value: src.Paging.Kind},
+		{Label: "Paging", Value: optionLabel(templates.SourcePagings(), src.Paging.Kind)},
 		{Label: "Changed since", Value: or(src.SinceParam, "Everything each run")},
 		{Label: "Fields", Value: strings.Join(fields, ", ")},
-		{Label: "Mode", Value: src.Mapping.Mode},
+		{Label: "Mode", Value: optionLabel(templates.ImportModes(), src.Mapping.Mode)},
 		{Label: "Lists", Value: or(strings.Join(joins, ", "), "None")},
 		{Label: "Tags", Value: or(strings.Join(src.Mapping.Tags, ", "), "None")},
 		{Label: "Leave lists", Value: leave},
 		{Label: "Schedule", Value: scheduleText(src, s.location())},
 	}, nil
+}
+
+// optionLabel is the label of the option whose value is v, or v.
+func optionLabel(opts []templates.Option, v string) string {
+	for _, o := range opts {
+		if o.Value == v {
+			return o.Label
+		}
+	}
+	return v
 }
 
 // sourceStatus answers with a source's status card, which polls itself
@@ -541,7 +551,11 @@ func (s *Server) sourceRunNow(c *echo.Context) error {
 		}
 		return err
 	}
-	s.flash(c, "success", "The source runs now.")
+	if paused, _ := s.store.QueuePaused(c.Request().Context(), store.QueueSources); paused {
+		s.flash(c, "success", "The source runs first once sources are resumed: they are paused in Settings → Jobs.")
+	} else {
+		s.flash(c, "success", "The source runs now.")
+	}
 	return redirect(c, "/contacts/sources/"+itoa(id))
 }
 
