@@ -118,3 +118,40 @@ func FuzzSegmentRuleForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSourceForm reads a source's setup form as a browser might send it,
+// whatever it holds: reading it never panics, and whatever the checks let
+// through is a source that can be asked for (an https URL, header names
+// that are tokens, values on one line, a time of day in range).
+func FuzzSourceForm(f *testing.F) {
+	f.Add("https://shop.example/api", "X-Shop: 1\nX-Key: abc", "06:30", "100", "daily", "bearer", "tok")
+	f.Add("http://x", "no colon", "25:99", "-1", "hourly", "basic", "a\nb")
+	f.Add("https://shop.example/?a=b#c", "Host: evil\r\nX: \x00", "", "abc", "weekly", "header", "")
+	f.Fuzz(func(t *testing.T, u, headers, at, size, schedule, kind, secret string) {
+		v := url.Values{"name": {"Shop"}, "url": {u}, "headers": {headers}, "at": {at}, "page_size": {size}, "schedule": {schedule},
+			"auth_kind": {kind}, "auth_name": {"X-Api-Key"}, "secret": {secret}, "paging": {"page"}, "mode": {"upsert"},
+			"path_0": {"email"}, "target_0": {"email"}}
+		in, _, errs := sourceFormInput(v, false)
+		if len(errs) > 0 {
+			return
+		}
+		src, sec, err := store.CheckSource(in)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(src.URL, "https://") {
+			t.Errorf("URL %q accepted", src.URL)
+		}
+		if src.AtMinute < 0 || src.AtMinute >= 24*60 {
+			t.Errorf("minute %d accepted", src.AtMinute)
+		}
+		for _, h := range sec.Headers {
+			if h.Name == "" || strings.ContainsAny(h.Name, " :\r\n") || strings.ContainsAny(h.Value, "\r\n\x00") {
+				t.Errorf("header %q: %q accepted", h.Name, h.Value)
+			}
+		}
+		if strings.ContainsAny(sec.Secret, "\r\n\x00") {
+			t.Errorf("secret %q accepted", sec.Secret)
+		}
+	})
+}
