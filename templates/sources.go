@@ -22,6 +22,8 @@ type SourceRow struct {
 	DisabledReason       string
 	LastRunAt, NextRunAt time.Time
 	LastStatus           string
+	// LastWarning is what the last run noticed without failing.
+	LastWarning string
 	// NextIn is the time until the next run, in words ("in 2 h 5 min").
 	NextIn string
 	// Running is the run under way, if one is.

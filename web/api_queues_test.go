@@ -76,8 +76,9 @@ func TestQueuesAPIAndPage(t *testing.T) {
 	if code, out := h.api(key, http.MethodGet, "/api/v1/queues/cron", nil); code != http.StatusOK || audData(t, out)["paused"] != true {
 		t.Errorf("the cron jobs, paused: %d %v", code, out)
 	}
-	if body := okPage(t, h.get("/settings/jobs")); !strings.Contains(body, "Scheduled jobs") || !strings.Contains(body, `action="/settings/jobs/cron/pause"`) {
-		t.Errorf("the jobs page does not offer to resume the cron jobs")
+	if body := okPage(t, h.get("/settings/jobs")); !strings.Contains(body, "Scheduled jobs") || !strings.Contains(body, `action="/settings/jobs/cron/pause"`) ||
+		!strings.Contains(body, "Skipped while paused") {
+		t.Errorf("the jobs page does not offer to resume the cron jobs, or still shows their next runs")
 	}
 	if code, _ := h.api(key, http.MethodPost, "/api/v1/queues/cron/resume", nil); code != http.StatusOK {
 		t.Errorf("resume the cron jobs: %d", code)

@@ -43,7 +43,10 @@ func (s *Server) sourceRow(src store.Source, runs []store.SourceRun, now time.Ti
 		}
 	}
 	if last := lastFinished(runs); last != nil {
-		row.LastStatus = last.Status
+		row.LastStatus, row.LastWarning = last.Status, last.Warning
+		if row.Health == "warning" && row.LastWarning == "" && last.Job.Invalid > 0 {
+			row.LastWarning = fmt.Sprintf("The last run had %d invalid records: they are listed from its row below.", last.Job.Invalid)
+		}
 	}
 	return row
 }
