@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"herald/scheduler"
 	"herald/store"
 )
 
@@ -17,7 +18,11 @@ import (
 // is throttled, never paused; a queue or state that is none is refused.
 func TestQueuesAPIAndPage(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newHarness(t, func(c *harnessConfig) {
+		c.Jobs = func() []scheduler.JobStatus {
+			return []scheduler.JobStatus{{Name: "housekeeping", Spec: "@every 1h", NextRun: time.Now().Add(time.Hour)}}
+		}
+	})
 	h.signIn()
 	ctx := context.Background()
 	m, _, err := h.st.CreateMessage(ctx, store.NewMessage{Message: store.Message{ToEmail: "ann@example.com", FromEmail: "shop@example.com", Subject: "Receipt", Text: "Thanks"}})
