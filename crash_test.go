@@ -40,17 +40,9 @@ func TestKillDuringCampaignLosesNobody(t *testing.T) {
 	}})
 
 	bin := herald(t)
-	dir := filepath.Join(t.TempDir(), "data")
-	// An owner keeps the setup link quiet; it also creates the data dir.
-	if code, _, errs := runCLI(t, "a long enough password\n", "user", "add", "--data", dir, "--email", "owner@example.com", "--role", "owner"); code != 0 {
-		t.Fatalf("user add: %s", errs)
-	}
-	st := openData(t, dir)
+	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
+		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
 	ctx := context.Background()
-	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
 		MaxConnections: conns, Enabled: true}); err != nil {
 		t.Fatal(err)
@@ -143,6 +135,22 @@ func freeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// ownedData makes a data folder with an owner, as `herald user add` does
+// (an owner also keeps the setup link quiet), saves g as its general
+// settings, and opens the store on it beside the binary the test runs.
+func ownedData(t *testing.T, g store.General) (string, *store.Store) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, _, errs := runCLI(t, "a long enough password\n", "user", "add", "--data", dir, "--email", "owner@example.com", "--role", "owner"); code != 0 {
+		t.Fatalf("user add: %s", errs)
+	}
+	st := openData(t, dir)
+	if _, err := st.SaveGeneral(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	return dir, st
 }
 
 // startHerald runs the binary on dir at addr ("" for a free loopback

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,15 +44,8 @@ func TestKillDuringMessagesToSeveralLosesNobody(t *testing.T) {
 		return nil
 	}})
 	bin := herald(t)
-	dir := filepath.Join(t.TempDir(), "data")
-	if code, _, errs := runCLI(t, "a long enough password\n", "user", "add", "--data", dir, "--email", "owner@example.com", "--role", "owner"); code != 0 {
-		t.Fatalf("user add: %s", errs)
-	}
-	st := openData(t, dir)
+	dir, st := ownedData(t, store.General{OrgName: "Shop", FromName: "Shop", FromEmail: "shop@shop.test", Timezone: "UTC", FirstRetrySeconds: 5})
 	ctx := context.Background()
-	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Shop", FromName: "Shop", FromEmail: "shop@shop.test", Timezone: "UTC", FirstRetrySeconds: 5}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
 		MaxConnections: 2, Enabled: true}); err != nil {
 		t.Fatal(err)

@@ -33,16 +33,9 @@ func TestPasswordResetLeavesDuringACampaignAndAnImport(t *testing.T) {
 	sink := smtptest.Start(t, smtptest.Options{Discard: true})
 
 	bin := herald(t)
-	dir := filepath.Join(t.TempDir(), "data")
-	if code, _, errs := runCLI(t, "a long enough password\n", "user", "add", "--data", dir, "--email", "owner@example.com", "--role", "owner"); code != 0 {
-		t.Fatalf("user add: %s", errs)
-	}
-	st := openData(t, dir)
+	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
+		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
 	ctx := context.Background()
-	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
 		MaxConnections: 2, Enabled: true}); err != nil {
 		t.Fatal(err)

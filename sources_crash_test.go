@@ -58,15 +58,8 @@ func TestKillDuringSourceRunResumes(t *testing.T) {
 	}
 
 	bin := herald(t)
-	dir := filepath.Join(t.TempDir(), "data")
-	if code, _, errs := runCLI(t, "a long enough password\n", "user", "add", "--data", dir, "--email", "owner@example.com", "--role", "owner"); code != 0 {
-		t.Fatalf("user add: %s", errs)
-	}
-	st := openData(t, dir)
+	dir, st := ownedData(t, store.General{OrgName: "Shop", Timezone: "UTC", AllowedHosts: []string{"127.0.0.1"}})
 	ctx := context.Background()
-	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Shop", Timezone: "UTC", AllowedHosts: []string{"127.0.0.1"}}); err != nil {
-		t.Fatal(err)
-	}
 	name, u, kind, token := "Shop", shop.URL+"/customers", "bearer", "shop-token"
 	list, err := st.CreateList(ctx, store.ListInput{Name: &name})
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -53,15 +52,8 @@ func TestKillDuringWebhooksLosesNoEvent(t *testing.T) {
 	defer receiver.Close()
 
 	bin := herald(t)
-	dir := filepath.Join(t.TempDir(), "data")
-	if code, _, errs := runCLI(t, "a long enough password\n", "user", "add", "--data", dir, "--email", "owner@example.com", "--role", "owner"); code != 0 {
-		t.Fatalf("user add: %s", errs)
-	}
-	st := openData(t, dir)
+	dir, st := ownedData(t, store.General{OrgName: "Shop", Timezone: "UTC", AllowedHosts: []string{"127.0.0.1"}})
 	ctx := context.Background()
-	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Shop", Timezone: "UTC", AllowedHosts: []string{"127.0.0.1"}}); err != nil {
-		t.Fatal(err)
-	}
 	url := receiver.URL + "/hooks"
 	if _, _, err := st.CreateWebhook(ctx, store.WebhookInput{URL: &url, Events: &[]string{store.EventContactCreated}}, nil); err != nil {
 		t.Fatal(err)
