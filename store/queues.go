@@ -342,8 +342,9 @@ func (s *Store) QueueDone(ctx context.Context, name string, now, since time.Time
 const maxQueueItems = 200
 
 // QueueItems lists up to limit of a queue's items in a state at now (done:
-// since dayStart), next due first, or for done ones newest first.
-func (s *Store) QueueItems(ctx context.Context, name, state string, now, dayStart time.Time, limit int) ([]QueueItem, error) {
+// since dayStart), next due first, or for done ones newest first, after
+// skipping offset of them.
+func (s *Store) QueueItems(ctx context.Context, name, state string, now, dayStart time.Time, limit, offset int) ([]QueueItem, error) {
 	d, err := queueDefOf(name)
 	if err != nil {
 		return nil, err
@@ -358,10 +359,10 @@ func (s *Store) QueueItems(ctx context.Context, name, state string, now, dayStar
 	if state == QueueDone {
 		order = `6 DESC, 1 DESC`
 	}
-	query := queueParams + `SELECT ` + d.item + ` FROM p, ` + d.from + ` AND ` + cond + ` ORDER BY ` + order + ` LIMIT ?3`
+	query := queueParams + `SELECT ` + d.item + ` FROM p, ` + d.from + ` AND ` + cond + ` ORDER BY ` + order + ` LIMIT ?3 OFFSET ?4`
 	if name == QueueCampaigns && state == QueueDelayed {
 		query = queueParams + `SELECT * FROM (SELECT ` + d.item + ` FROM p, ` + d.from + ` AND ` + cond + `
-UNION ALL SELECT id, 'Scheduled campaign', name, id, 0, send_at, '', 0 FROM campaigns WHERE status = 'scheduled') ORDER BY 6, 1 LIMIT ?3`
+UNION ALL SELECT id, 'Scheduled campaign', name, id, 0, send_at, '', 0 FROM campaigns WHERE status = 'scheduled') ORDER BY 6, 1 LIMIT ?3 OFFSET ?4`
 	}
 	items, err := queryAll(ctx, s, "queue "+name, func(row scanner) (QueueItem, error) {
 		it := QueueItem{State: state}
@@ -369,7 +370,7 @@ UNION ALL SELECT id, 'Scheduled campaign', name, id, 0, send_at, '', 0 FROM camp
 		err := row.Scan(&it.ID, &it.Title, &it.Detail, &it.RefID, &it.Attempts, &due, &it.LastError, &it.Retryable)
 		it.Due = fromNullUnix(due)
 		return it, err
-	}, query, unix(now), unix(dayStart), limit)
+	}, query, unix(now), unix(dayStart), limit, max(offset, 0))
 	return items, err
 }
 

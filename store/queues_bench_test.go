@@ -44,7 +44,7 @@ SELECT 1, 1, CASE WHEN x % 1000 = 0 THEN 'pending' WHEN x % 1000 = 1 THEN 'faile
 			t1 := time.Now()
 			s.QueueDone(ctx, name, now, now.Add(-time.Hour))
 			t2 := time.Now()
-			s.QueueItems(ctx, name, QueueWaiting, now, now.Add(-12*time.Hour), 200)
+			s.QueueItems(ctx, name, QueueWaiting, now, now.Add(-12*time.Hour), 200, 0)
 			b.Logf("%s: stats %v, done %v, items %v", name, t1.Sub(t0), t2.Sub(t1), time.Since(t2))
 		}
 	}
@@ -60,7 +60,7 @@ SELECT 1, 1, CASE WHEN x % 1000 = 0 THEN 'pending' WHEN x % 1000 = 1 THEN 'faile
 					b.Fatal(err)
 				}
 			}
-			if _, err := s.QueueItems(ctx, name, QueueWaiting, now, now.Add(-12*time.Hour), 200); err != nil {
+			if _, err := s.QueueItems(ctx, name, QueueWaiting, now, now.Add(-12*time.Hour), 200, 0); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -52,11 +52,17 @@ func TestQueueStatesRetryAndDiscard(t *testing.T) {
 	if q, _ := s.QueueStats(ctx, QueueSystem, now, day); q.Waiting != 1 || q.Failed != 0 {
 		t.Errorf("system: %+v", q)
 	}
-	items, err := s.QueueItems(ctx, QueueTransactional, QueueFailed, now, day, 10)
+	items, err := s.QueueItems(ctx, QueueTransactional, QueueFailed, now, day, 10, 0)
 	if err != nil || len(items) != 1 || items[0].ID != failing.ID || items[0].Title != "fail@example.com" || items[0].Attempts != 1 || items[0].LastError == "" {
 		t.Errorf("failed items: %+v, %v", items, err)
 	}
-	if _, err := s.QueueItems(ctx, QueueTransactional, "lost", now, day, 10); err == nil {
+	if first, _ := s.QueueItems(ctx, QueueTransactional, QueueWaiting, now, day, 1, 0); len(first) != 1 || first[0].ID != waiting.ID {
+		t.Errorf("first page of waiting: %+v", first)
+	}
+	if next, _ := s.QueueItems(ctx, QueueTransactional, QueueWaiting, now, day, 1, 1); len(next) != 0 {
+		t.Errorf("second page of one waiting: %+v, want none", next)
+	}
+	if _, err := s.QueueItems(ctx, QueueTransactional, "lost", now, day, 10, 0); err == nil {
 		t.Error("items in a state that is none: no error")
 	}
 	if _, err := s.QueueStats(ctx, "nope", now, day); !errors.Is(err, ErrNotFound) {
@@ -194,7 +200,7 @@ func TestPausedQueuesHoldTheirWork(t *testing.T) {
 			t.Errorf("%s done: %v", name, err)
 		}
 		for _, state := range QueueStates {
-			if _, err := s.QueueItems(ctx, name, state, now, now.Add(-time.Hour), 10); err != nil {
+			if _, err := s.QueueItems(ctx, name, state, now, now.Add(-time.Hour), 10, 0); err != nil {
 				t.Errorf("%s %s: %v", name, state, err)
 			}
 		}

@@ -45,6 +45,8 @@ type QueueProps struct {
 	Errors FieldErrors
 	// Throttle is the transactional cap as shown in its form.
 	Throttle string
+	// Page, Pages and Total page the items.
+	Page, Pages, Total int
 }
 
 // QueueItemRow is one piece of work in a queue.

@@ -1012,6 +1012,10 @@ func QueuePage(p QueueProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
+				templ_7745c5c3_Err = Pager(queuePath(p.Queue.Name), "state="+p.State, p.Page, p.Pages, p.Total, "items").Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
 			}
 			return nil
 		})

@@ -179,7 +179,13 @@ func (s *Server) apiQueueItems(c *echo.Context) error {
 		return apiData(c, http.StatusOK, []queueItemJSON{}) // see /api/v1/jobs
 	}
 	now := s.store.Now()
-	items, err := s.store.QueueItems(c.Request().Context(), name, state, now, s.dayStart(now), limit)
+	offset := 0
+	if v := c.QueryParam("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "offset is a whole number, 0 or more."}
+		}
+	}
+	items, err := s.store.QueueItems(c.Request().Context(), name, state, now, s.dayStart(now), limit, offset)
 	if err != nil {
 		return err
 	}

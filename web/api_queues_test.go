@@ -46,6 +46,12 @@ func TestQueuesAPIAndPage(t *testing.T) {
 	if first["name"] != "transactional" || first["priority"] != 1.0 || counts["failed"] != 1.0 || first["last_error"] != "550 mailbox unavailable" || first["pausable"] != false {
 		t.Errorf("transactional queue: %v", first)
 	}
+	if code, out := h.api(key, http.MethodGet, "/api/v1/queues/transactional/items?state=failed&offset=1", nil); code != http.StatusOK || len(out["data"].([]any)) != 0 {
+		t.Errorf("the page after the only failed item: %d %v", code, out)
+	}
+	if code, _ := h.api(key, http.MethodGet, "/api/v1/queues/transactional/items?offset=-1", nil); code != http.StatusBadRequest {
+		t.Errorf("a negative offset: %d, want 400", code)
+	}
 	code, out = h.api(key, http.MethodGet, "/api/v1/queues/transactional/items?state=failed", nil)
 	items, _ := out["data"].([]any)
 	if code != http.StatusOK || len(items) != 1 || items[0].(map[string]any)["title"] != "ann@example.com" {

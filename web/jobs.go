@@ -49,6 +49,9 @@ func (s *Server) jobList(c *echo.Context) error {
 	return s.render(c, http.StatusOK, templates.JobsPage(p))
 }
 
+// queueItemsPerPage is the length of a page of a queue's items.
+const queueItemsPerPage = 200
+
 // queueCountOf is how many items a queue holds in a state.
 func queueCountOf(q queueJSON, state string) int {
 	switch state {
@@ -101,12 +104,19 @@ func (s *Server) queuePage(c *echo.Context, status int, name string, errs templa
 		}
 	}
 	now := s.store.Now()
-	items, err := s.store.QueueItems(ctx, name, state, now, s.dayStart(now), 200)
+	pageNo, err := pageNumber(c)
+	if err != nil {
+		return err
+	}
+	items, err := s.store.QueueItems(ctx, name, state, now, s.dayStart(now), queueItemsPerPage, (pageNo-1)*queueItemsPerPage)
 	if err != nil {
 		return err
 	}
 	p := templates.QueueProps{Shell: s.shell(c, "settings", templates.QueueLabel(name)), Queue: queueRow(q, now), State: state, Errors: errs,
-		Throttle: strconv.Itoa(q.PerMinute)}
+		Throttle: strconv.Itoa(q.PerMinute), Page: pageNo}
+	if total := queueCountOf(q, state); total > 0 {
+		p.Pages, p.Total = pageCount(total, queueItemsPerPage), total
+	}
 	if errs["per_minute"] != "" {
 		p.Throttle = c.FormValue("per_minute") // as typed, beside what is wrong
 	}
