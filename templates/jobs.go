@@ -105,7 +105,8 @@ func queueStates() []Option {
 	return []Option{{"waiting", "Waiting"}, {"delayed", "Delayed"}, {"running", "Running"}, {"retrying", "Retrying"}, {"failed", "Failed"}, {"done", "Done today"}}
 }
 
-func queueCount(q QueueRow, state string) int {
+// QueueCount is how many items a queue holds in a state.
+func QueueCount(q QueueRow, state string) int {
 	switch state {
 	case "waiting":
 		return q.Waiting

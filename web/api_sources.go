@@ -162,13 +162,7 @@ func (s *Server) toSourceJSON(c *echo.Context, src store.Source) (sourceJSON, er
 	if err != nil {
 		return sourceJSON{}, err
 	}
-	var last *store.SourceRun
-	for i := range runs {
-		if runs[i].Status != store.SourceRunRunning {
-			last = &runs[i]
-			break
-		}
-	}
+	last := lastFinished(runs)
 	return sourceJSON{ID: src.ID, Name: src.Name, URL: src.URL, Auth: sourceAuthJSON{Kind: src.AuthKind, Name: src.AuthName, SecretSet: src.SecretSet},
 		Headers: orEmpty(src.HeaderNames), RecordsPath: src.RecordsPath, Paging: src.Paging, SinceParam: src.SinceParam, Mapping: src.Mapping,
 		Schedule: src.Schedule, AtMinute: src.AtMinute, Enabled: src.Enabled, DisabledReason: src.DisabledReason, Health: sourceHealth(src, last),

@@ -52,22 +52,6 @@ func (s *Server) jobList(c *echo.Context) error {
 // queueItemsPerPage is the length of a page of a queue's items.
 const queueItemsPerPage = 200
 
-// queueCountOf is how many items a queue holds in a state.
-func queueCountOf(q queueJSON, state string) int {
-	switch state {
-	case store.QueueWaiting:
-		return q.Counts.Waiting
-	case store.QueueDelayed:
-		return q.Counts.Delayed
-	case store.QueueRunning:
-		return q.Counts.Running
-	case store.QueueRetrying:
-		return q.Counts.Retrying
-	case store.QueueFailed:
-		return q.Counts.Failed
-	}
-	return q.Counts.DoneToday
-}
 
 // queueItemLink is the page of what a queue's item belongs to.
 func queueItemLink(queue string, it store.QueueItem) string {
@@ -92,18 +76,19 @@ func (s *Server) queuePage(c *echo.Context, status int, name string, errs templa
 	if err != nil {
 		return err
 	}
+	now := s.store.Now()
+	row := queueRow(q, now)
 	state := c.QueryParam("state")
 	if !slices.Contains(store.QueueStates, state) {
 		// The first state that holds something, failed before the rest.
 		state = store.QueueWaiting
 		for _, st := range []string{store.QueueFailed, store.QueueRetrying, store.QueueWaiting, store.QueueRunning, store.QueueDelayed} {
-			if queueCountOf(q, st) > 0 {
+			if templates.QueueCount(row, st) > 0 {
 				state = st
 				break
 			}
 		}
 	}
-	now := s.store.Now()
 	pageNo, err := pageNumber(c)
 	if err != nil {
 		return err
@@ -112,9 +97,9 @@ func (s *Server) queuePage(c *echo.Context, status int, name string, errs templa
 	if err != nil {
 		return err
 	}
-	p := templates.QueueProps{Shell: s.shell(c, "settings", templates.QueueLabel(name)), Queue: queueRow(q, now), State: state, Errors: errs,
+	p := templates.QueueProps{Shell: s.shell(c, "settings", templates.QueueLabel(name)), Queue: row, State: state, Errors: errs,
 		Throttle: strconv.Itoa(q.PerMinute), Page: pageNo}
-	if total := queueCountOf(q, state); total > 0 {
+	if total := templates.QueueCount(row, state); total > 0 {
 		p.Pages, p.Total = pageCount(total, queueItemsPerPage), total
 	}
 	if errs["per_minute"] != "" {
