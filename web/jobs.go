@@ -52,7 +52,6 @@ func (s *Server) jobList(c *echo.Context) error {
 // queueItemsPerPage is the length of a page of a queue's items.
 const queueItemsPerPage = 200
 
-
 // queueItemLink is the page of what a queue's item belongs to.
 func queueItemLink(queue string, it store.QueueItem) string {
 	switch queue {
