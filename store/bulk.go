@@ -148,21 +148,12 @@ func (s *Store) bulkStopped(ctx context.Context, where string, args []any, after
 }
 
 func (s *Store) idBatch(ctx context.Context, where string, args []any, after int64) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT c.id FROM contacts c WHERE c.id > ? AND `+where+` ORDER BY c.id LIMIT ?`,
+	ids, err := queryIDs(ctx, s.r, `SELECT c.id FROM contacts c WHERE c.id > ? AND `+where+` ORDER BY c.id LIMIT ?`,
 		append(append([]any{after}, args...), bulkBatch)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: bulk select: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // idList renders ids as a JSON array for json_each, so a batch binds as one argument.
@@ -247,6 +238,15 @@ AND contact_id IN (SELECT id FROM contacts WHERE status = 'active' AND id IN (SE
 				return 0, err
 			}
 		}
+	}
+	switch a.Kind {
+	case BulkAddToList:
+		err = s.triggeredMany(ctx, tx, TriggerList, a.ListID, "", touched, "joined "+listName)
+	case BulkTag:
+		err = s.triggeredMany(ctx, tx, TriggerTag, 0, strings.ToLower(a.Tag), touched, "tag "+a.Tag)
+	}
+	if err != nil {
+		return 0, err
 	}
 	return len(touched), nil
 }

@@ -62,11 +62,16 @@ type Campaign struct {
 	Complaints int
 	// RatesFrom is where the bounce and complaint rates are counted from:
 	// the counts when the campaign was last resumed after pausing itself.
-	RatesFrom  RateBase
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	StartedAt  time.Time
-	FinishedAt time.Time
+	RatesFrom RateBase
+	// AutomationID and AutomationStep name the automation email step this
+	// campaign sends for; such a campaign never finishes, and is not
+	// listed with the others.
+	AutomationID   int64
+	AutomationStep int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	StartedAt      time.Time
+	FinishedAt     time.Time
 }
 
 // Tracking says which of a campaign's results are tracked, and the UTM
@@ -309,7 +314,8 @@ const campaignColumns = `id, name, subject, preheader, from_name, from_email, re
 	coalesce(layout_id, 0), list_ids, coalesce(segment_id, 0), exclude_list_ids, coalesce(exclude_segment_id, 0), coalesce(relay_id, 0),
 	status, send_at, recipients, skipped_suppressed, skipped_unsubscribed, skipped_bounced, skipped_complained, skipped_unconfirmed,
 	materialised, created_at, updated_at, started_at, finished_at, held_reason, coalesce(held_until, 0), paused_reason, bounces, complaints,
-	rates_from_settled, rates_from_bounces, rates_from_complaints, track_opens, track_clicks, utm_source, utm_medium, utm_campaign`
+	rates_from_settled, rates_from_bounces, rates_from_complaints, track_opens, track_clicks, utm_source, utm_medium, utm_campaign,
+	coalesce(automation_id, 0), automation_step`
 
 func scanCampaign(row scanner) (Campaign, error) {
 	var c Campaign
@@ -322,7 +328,8 @@ func scanCampaign(row scanner) (Campaign, error) {
 		&c.Status, &sendAt, &c.Recipients, &sup, &uns, &bnc, &cmp, &unc,
 		&c.Materialised, &created, &updated, &started, &finished, &c.HeldReason, &heldUntil, &c.PausedReason, &c.Bounces, &c.Complaints,
 		&c.RatesFrom.Settled, &c.RatesFrom.Bounces, &c.RatesFrom.Complaints,
-		&c.Tracking.Opens, &c.Tracking.Clicks, &c.Tracking.UTMSource, &c.Tracking.UTMMedium, &c.Tracking.UTMCampaign)
+		&c.Tracking.Opens, &c.Tracking.Clicks, &c.Tracking.UTMSource, &c.Tracking.UTMMedium, &c.Tracking.UTMCampaign,
+		&c.AutomationID, &c.AutomationStep)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Campaign{}, ErrNotFound
 	}
@@ -368,20 +375,29 @@ func (s *Store) Campaign(ctx context.Context, id int64) (Campaign, error) {
 // Campaigns returns campaigns, newest first, optionally of one status.
 func (s *Store) Campaigns(ctx context.Context, status string) ([]Campaign, error) {
 	return queryAll(ctx, s, "campaigns", scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
-WHERE ? = '' OR status = ? ORDER BY id DESC`, status, status)
+WHERE (? = '' OR status = ?) AND automation_id IS NULL ORDER BY id DESC`, status, status)
+}
+
+// SendingCampaigns returns the campaigns the dispatcher runs: those
+// sending, and of the campaigns of automation email steps, those with a
+// send due.
+func (s *Store) SendingCampaigns(ctx context.Context) ([]Campaign, error) {
+	return queryAll(ctx, s, "sending campaigns", scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
+WHERE status = 'sending' AND (automation_id IS NULL OR EXISTS (SELECT 1 FROM sends
+	WHERE campaign_id = campaigns.id AND status IN ('queued', 'retrying') AND next_attempt_at <= ?))`, unix(s.now()))
 }
 
 // StartedCampaigns returns the newest campaigns that began sending, up to
 // limit, for choosing one in a segment rule.
 func (s *Store) StartedCampaigns(ctx context.Context, limit int) ([]Campaign, error) {
 	return queryAll(ctx, s, "started campaigns", scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
-WHERE started_at IS NOT NULL ORDER BY id DESC LIMIT ?`, limit)
+WHERE started_at IS NOT NULL AND automation_id IS NULL ORDER BY id DESC LIMIT ?`, limit)
 }
 
 // CampaignsPage returns one page of campaigns, newest first, optionally of
 // one status, and how many there are in all.
 func (s *Store) CampaignsPage(ctx context.Context, f CampaignFilter, limit, offset int) ([]Campaign, int, error) {
-	where, args := ` FROM campaigns WHERE (? = '' OR status = ?)`, []any{f.Status, f.Status}
+	where, args := ` FROM campaigns WHERE (? = '' OR status = ?) AND automation_id IS NULL`, []any{f.Status, f.Status}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		where, args = where+` AND (name LIKE ? ESCAPE '\' OR subject LIKE ? ESCAPE '\')`, append(args, "%"+likeEscape(q)+"%", "%"+likeEscape(q)+"%")
 	}
@@ -484,7 +500,7 @@ func (s *Store) FinishCampaign(ctx context.Context, id int64) (bool, error) {
 	var n int64
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', finished_at = ?, updated_at = ?
-WHERE id = ? AND status = 'sending' AND materialised = 1
+WHERE id = ? AND status = 'sending' AND materialised = 1 AND automation_id IS NULL
 	AND NOT EXISTS (SELECT 1 FROM sends WHERE campaign_id = ? AND status IN ('queued', 'retrying', 'sending'))`, now, now, id, id)
 		if err != nil {
 			return err

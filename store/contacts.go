@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -425,11 +426,20 @@ ON CONFLICT (list_id, contact_id) DO UPDATE SET status = excluded.status, update
 	if err := recordEvent(ctx, tx, contactID, memberEvent(status), memberDetail(status, name), now); err != nil {
 		return err
 	}
-	return s.emitMembership(ctx, tx, contactID, listID, status)
+	if err := s.emitMembership(ctx, tx, contactID, listID, status); err != nil {
+		return err
+	}
+	if status != MemberConfirmed {
+		return nil
+	}
+	return s.triggered(ctx, tx, TriggerList, listID, "", contactID, "joined "+name)
 }
 
+// setTags gives a contact exactly tags; each tag it did not have may start
+// automations.
 func (s *Store) setTags(ctx context.Context, tx *sql.Tx, contactID int64, tags []string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM contact_tags WHERE contact_id = ?`, contactID); err != nil {
+	had, err := queryIDs(ctx, tx, `DELETE FROM contact_tags WHERE contact_id = ? RETURNING tag_id`, contactID)
+	if err != nil {
 		return err
 	}
 	for _, t := range tags {
@@ -438,6 +448,12 @@ func (s *Store) setTags(ctx context.Context, tx *sql.Tx, contactID int64, tags [
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO contact_tags (tag_id, contact_id) VALUES (?, ?)`, tagID, contactID); err != nil {
+			return err
+		}
+		if slices.Contains(had, tagID) {
+			continue
+		}
+		if err := s.triggered(ctx, tx, TriggerTag, 0, strings.ToLower(t), contactID, "tag "+t); err != nil {
 			return err
 		}
 	}

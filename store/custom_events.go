@@ -153,6 +153,9 @@ VALUES (?, ?, ?, ?, ?, nullif(?, '')) ON CONFLICT (idempotency_key) WHERE idempo
 			if err := s.emit(ctx, tx, EventReceived, func() (any, error) { return eventData(ev), nil }); err != nil {
 				return err
 			}
+			if err := s.eventHappened(ctx, tx, ev.ContactID, ev.Name); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

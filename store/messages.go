@@ -187,6 +187,22 @@ func addMessageEvent(ctx context.Context, tx *sql.Tx, id int64, status, detail s
 // in one transaction. A message whose idempotency key is already taken is
 // not made again: the existing one comes back, with replay true.
 func (s *Store) CreateMessage(ctx context.Context, in NewMessage) (m Message, replay bool, err error) {
+	now := unix(s.now())
+	var id int64
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		id, replay, err = insertMessage(ctx, tx, in, now)
+		return err
+	})
+	if err != nil {
+		return Message{}, false, fmt.Errorf("store: create message: %w", err)
+	}
+	m, err = s.Message(ctx, id)
+	return m, replay, err
+}
+
+// insertMessage writes a message with its attachments and its first event
+// in tx, or finds the one that already has its idempotency key (replay).
+func insertMessage(ctx context.Context, tx *sql.Tx, in NewMessage, now int64) (id int64, replay bool, err error) {
 	status, event := MessageQueued, ""
 	if in.Status == MessageSuppressed {
 		status, event = MessageSuppressed, in.Reason
@@ -203,50 +219,40 @@ func (s *Store) CreateMessage(ctx context.Context, in NewMessage) (m Message, re
 	if kind == "" {
 		kind = MessageTransactional
 	}
-	now := unix(s.now())
-	var id int64
-	err = s.Tx(ctx, func(tx *sql.Tx) error {
-		if in.IdempotencyKey != "" {
-			err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE idempotency_key = ?`, in.IdempotencyKey).Scan(&id)
-			if err == nil {
-				replay = true
-				return nil
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+	if in.IdempotencyKey != "" {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE idempotency_key = ?`, in.IdempotencyKey).Scan(&id)
+		if err == nil {
+			return id, true, nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return 0, false, err
 		}
-		next := now
-		if !in.NextAttempt.IsZero() {
-			next = unix(in.NextAttempt) // a delayed send
-		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO messages (kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, template_id,
+	}
+	next := now
+	if !in.NextAttempt.IsZero() {
+		next = unix(in.NextAttempt) // a delayed send
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO messages (kind, idempotency_key, to_email, to_name, from_name, from_email, reply_to, template_id,
 	subject, html, text, data, headers, relay_id, essential, track_opens, track_clicks, status, last_response, created_at, updated_at,
 	category, priority, tags, metadata, next_attempt_at, recipients)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			kind, in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, NormalizeEmail(in.FromEmail), in.ReplyTo, nullID(in.TemplateID),
-			in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, in.TrackOpens, in.TrackClicks, status, in.Reason, now, now,
-			in.Category, priorityRank(in.Priority), jsonText(orEmpty(in.Tags)), jsonText(orEmptyStrings(in.Metadata)), next, jsonText(in.Recipients)).Scan(&id)
-		if err != nil {
-			return err
-		}
-		for _, t := range in.Tags {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO message_tags (tag, message_id) VALUES (?, ?)`, t, id); err != nil {
-				return err
-			}
-		}
-		for _, a := range in.Attachments {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO message_attachments (message_id, filename, content_type, content) VALUES (?, ?, ?, ?)`,
-				id, a.Filename, a.ContentType, a.Content); err != nil {
-				return err
-			}
-		}
-		return addMessageEvent(ctx, tx, id, status, event, now)
-	})
+		kind, in.IdempotencyKey, NormalizeEmail(in.ToEmail), in.ToName, in.FromName, NormalizeEmail(in.FromEmail), in.ReplyTo, nullID(in.TemplateID),
+		in.Subject, in.HTML, in.Text, string(data), string(headers), nullID(in.RelayID), in.Essential, in.TrackOpens, in.TrackClicks, status, in.Reason, now, now,
+		in.Category, priorityRank(in.Priority), jsonText(orEmpty(in.Tags)), jsonText(orEmptyStrings(in.Metadata)), next, jsonText(in.Recipients)).Scan(&id)
 	if err != nil {
-		return Message{}, false, fmt.Errorf("store: create message: %w", err)
+		return 0, false, err
 	}
-	m, err = s.Message(ctx, id)
-	return m, replay, err
+	for _, t := range in.Tags {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO message_tags (tag, message_id) VALUES (?, ?)`, t, id); err != nil {
+			return 0, false, err
+		}
+	}
+	for _, a := range in.Attachments {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO message_attachments (message_id, filename, content_type, content) VALUES (?, ?, ?, ?)`,
+			id, a.Filename, a.ContentType, a.Content); err != nil {
+			return 0, false, err
+		}
+	}
+	return id, false, addMessageEvent(ctx, tx, id, status, event, now)
 }
 
 // Message returns the message with the given id.

@@ -70,7 +70,7 @@ WHERE status = 'unsubscribed' AND updated_at >= ? AND updated_at < ? GROUP BY 1 
 var campaignSums = strings.ReplaceAll(sumColumns, "sum(", "sum(h.")
 
 var campaignRowsSQL = campaignRowColumns + campaignSums + campaignRowsFrom +
-	`WHERE c.started_at >= ? AND c.started_at < ? GROUP BY c.id ORDER BY c.started_at DESC, c.id DESC`
+	`WHERE c.started_at >= ? AND c.started_at < ? AND c.automation_id IS NULL GROUP BY c.id ORDER BY c.started_at DESC, c.id DESC`
 
 // Overview sums every campaign's and transactional mail's counters from
 // from to to, by interval (hour, day, week or month) in loc, with new
@@ -146,7 +146,7 @@ func scanCampaignRow(row scanner) (CampaignRow, error) {
 // totals, newest first.
 func (s *Store) RecentCampaigns(ctx context.Context, limit int) ([]CampaignRow, error) {
 	q := campaignRowColumns + campaignSums + campaignRowsFrom +
-		`WHERE c.started_at IS NOT NULL GROUP BY c.id ORDER BY c.started_at DESC, c.id DESC LIMIT ?`
+		`WHERE c.started_at IS NOT NULL AND c.automation_id IS NULL GROUP BY c.id ORDER BY c.started_at DESC, c.id DESC LIMIT ?`
 	return queryAll(ctx, s, "recent campaigns", scanCampaignRow, q, limit)
 }
 

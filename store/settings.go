@@ -19,7 +19,9 @@ import (
 	"herald/mailer/addr"
 )
 
+// queryer is a pool or a transaction.
 type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 

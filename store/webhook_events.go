@@ -47,8 +47,15 @@ FROM contacts c WHERE c.id = ?`, id).Scan(&d.ID, &d.Email, &d.FirstName, &d.Last
 	return d, nil
 }
 
-// emitContact records a contact.* event of typ for contact id.
+// emitContact records a contact.* event of typ for contact id. An
+// unsubscribe also ends the contact's journeys in automations that take
+// out who unsubscribes.
 func (s *Store) emitContact(ctx context.Context, tx *sql.Tx, typ string, id int64) error {
+	if typ == EventContactUnsubscribed {
+		if err := s.unsubscribed(ctx, tx, id); err != nil {
+			return err
+		}
+	}
 	return s.emit(ctx, tx, typ, func() (any, error) { return contactData(ctx, tx, id) })
 }
 

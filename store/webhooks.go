@@ -301,9 +301,7 @@ func (s *Store) RollWebhookSecret(ctx context.Context, id int64) (string, error)
 
 // subscribers returns the enabled endpoints, read once and again after
 // each change to them.
-func (s *Store) subscribers(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) ([]Webhook, error) {
+func (s *Store) subscribers(ctx context.Context, q queryer) ([]Webhook, error) {
 	if p := s.hooks.Load(); p != nil {
 		return *p, nil
 	}

@@ -76,7 +76,7 @@ func (d *Dispatcher) sweep(ctx context.Context) error {
 	if paused, err := d.s.st.QueuePaused(ctx, store.QueueCampaigns); paused || err != nil {
 		return err // the owner paused every campaign's sending
 	}
-	cs, err := d.s.st.Campaigns(ctx, store.CampaignSending)
+	cs, err := d.s.st.SendingCampaigns(ctx)
 	for _, c := range cs {
 		d.wg.Go(func() {
 			if err := d.runCampaign(ctx, c.ID); err != nil && ctx.Err() == nil {

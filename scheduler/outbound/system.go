@@ -38,6 +38,20 @@ func (s *Service) NotifyOwners(ctx context.Context, subject, text string) {
 	}
 }
 
+// OwnerAlerts are the messages NotifyOwners would queue, for a caller that
+// queues them in a transaction of its own, such as an automation step.
+func (s *Service) OwnerAlerts(ctx context.Context, subject, text string) ([]store.NewMessage, error) {
+	emails, err := s.st.UserEmails(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.NewMessage, len(emails))
+	for i, to := range emails {
+		out[i] = s.systemMessage(ctx, to, "[Herald] "+subject, text, true)
+	}
+	return out, nil
+}
+
 // Confirmation is a sign-up waiting for its double opt-in email.
 type Confirmation struct {
 	ContactID int64
@@ -83,17 +97,21 @@ func (s *Service) Confirm(ctx context.Context, c Confirmation) (queued bool, err
 	return true, nil
 }
 
+// systemMessage is a plain-text email from the organisation's default
+// sender. System mail goes after transactional mail of high and normal
+// priority, and before every campaign.
+func (s *Service) systemMessage(ctx context.Context, to, subject, text string, essential bool) store.NewMessage {
+	r, _ := s.Relay(ctx, 0) // only for its username, when there is no default sender
+	g := s.general(ctx)
+	return store.NewMessage{Message: store.Message{Kind: store.MessageSystem, Priority: store.PriorityLow, ToEmail: to, FromName: g.FromName,
+		FromEmail: systemFrom(g, r), Subject: subject, Text: text, Essential: essential}}
+}
+
 // system queues a plain-text email from the organisation's default sender.
 // It is queued whether or not a relay is enabled now: the lane picks the
 // first enabled relay when it sends, and retries until there is one.
 func (s *Service) system(ctx context.Context, to, subject, text string, essential bool) (store.Message, error) {
-	r, _ := s.Relay(ctx, 0) // only for its username, when there is no default sender
-	g := s.general(ctx)
-	// System mail goes after transactional mail of high and normal
-	// priority, and before every campaign.
-	in := store.NewMessage{Message: store.Message{Kind: store.MessageSystem, Priority: store.PriorityLow, ToEmail: to, FromName: g.FromName, FromEmail: systemFrom(g, r),
-		Subject: subject, Text: text, Essential: essential}}
-	in, err := s.screen(ctx, in)
+	in, err := s.screen(ctx, s.systemMessage(ctx, to, subject, text, essential))
 	if err != nil {
 		return store.Message{}, err
 	}

@@ -1,0 +1,454 @@
+package automations
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/scheduler/outbound"
+	"herald/store"
+)
+
+// fixture is a store with a relay to a loopback SMTP server, a list, a
+// campaign template and an engine, on a clock the test moves.
+type fixture struct {
+	st       *store.Store
+	out      *outbound.Service
+	e        *Engine
+	srv      *smtptest.Server
+	clock    *clock
+	list     store.List
+	template store.Template
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	box, _ := store.NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	st, err := store.Open(ctx, t.TempDir(), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{st: st, clock: &clock{t: time.Now()}}
+	st.SetClock(f.clock.Now)
+	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", FromEmail: "news@bakery.example", BaseURL: "https://news.bakery.example",
+		PostalAddress: "1 Mill Lane"}); err != nil {
+		t.Fatal(err)
+	}
+	f.srv = smtptest.Start(t, smtptest.Options{})
+	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: store.RelaySMTP, Host: f.srv.Host(), Port: f.srv.Port(),
+		TLS: store.TLSNone, MaxConnections: 2, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateUser(ctx, store.NewUser{Email: "owner@bakery.example", Role: store.RoleOwner, Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	name := "News"
+	if f.list, err = st.CreateList(ctx, store.ListInput{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	tname, kind, format, subject, body := "Welcome", store.KindCampaign, "markdown", "Welcome, {{.Contact.FirstName}}", "Hello **{{.Contact.FirstName}}**, glad you came."
+	if f.template, err = st.CreateTemplate(ctx, store.TemplateInput{Name: &tname, Kind: &kind, Format: &format, Subject: &subject, Body: &body}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.out, err = outbound.New(outbound.Config{Store: st, Log: quietLog(), FirstRetry: time.Second, Every: 50 * time.Millisecond, RelayTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.e = New(Config{Store: st, Outbound: f.out, Log: quietLog(), Every: 50 * time.Millisecond})
+	return f
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// run runs a worker until the test ends, and waits for it.
+func run(t testing.TB, w interface{ Run(context.Context) error }) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+}
+
+// clock is a clock the test moves by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// contact adds a contact, on the fixture's list when onList.
+func (f *fixture) contact(t testing.TB, email string, onList bool) int64 {
+	t.Helper()
+	first := strings.Split(email, "@")[0]
+	in := store.ContactInput{Email: &email, FirstName: &first, Source: "test"}
+	if onList {
+		in.Lists = []int64{f.list.ID}
+	}
+	c, _, err := f.st.CreateContact(context.Background(), in, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+// automation creates and activates an automation.
+func (f *fixture) automation(t testing.TB, trigger store.Trigger, entry store.Entry, goal string, steps ...store.Step) store.Automation {
+	t.Helper()
+	ctx := context.Background()
+	name := "Flow " + trigger.Kind
+	flow := store.Flow{Steps: steps}
+	a, err := f.e.Create(ctx, store.AutomationInput{Name: &name, Trigger: &trigger, Entry: &entry, GoalEvent: &goal, Flow: &flow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err = f.e.Activate(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// drain runs passes of the engine until nothing is due now.
+func (f *fixture) drain(t testing.TB) {
+	t.Helper()
+	for range 1000 {
+		full, err := f.e.Pass(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !full {
+			js, err := f.st.ClaimJourneys(context.Background(), 1, time.Nanosecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(js) == 0 {
+				return
+			}
+			f.clock.Advance(time.Millisecond) // let the probe's lease lapse
+		}
+	}
+	t.Fatal("journeys kept falling due")
+}
+
+// outcomes is a contact's journey through a, as "step:outcome" in order.
+func (f *fixture) outcomes(t testing.TB, a store.Automation, contactID int64) (store.Journey, []string) {
+	t.Helper()
+	js, _, err := f.st.Journeys(context.Background(), a.ID, store.JourneyFilter{ContactID: contactID}, 10, 0)
+	if err != nil || len(js) == 0 {
+		t.Fatalf("journeys of contact %d: %v %v", contactID, js, err)
+	}
+	hs, err := f.st.JourneyHistory(context.Background(), js[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, h := range hs {
+		out = append(out, fmt.Sprintf("%d:%s", h.StepID, h.Outcome))
+	}
+	return js[0], out
+}
+
+func tagsOf(t testing.TB, st *store.Store, id int64) []string {
+	t.Helper()
+	c, err := st.Contact(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Tags
+}
+
+// TestWelcomeFlowSendsItsEmailOnce: a contact who joins the list goes
+// through tag, email and tag at once; the email reaches the SMTP server
+// once, through the step's campaign, and the journey completes.
+func TestWelcomeFlowSendsItsEmailOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.automation(t, store.Trigger{Kind: store.TriggerList, ListID: f.list.ID}, store.Entry{ExitOnUnsubscribe: true}, "",
+		store.Step{Kind: store.StepAddTag, Tag: "new"},
+		store.Step{Kind: store.StepEmail, TemplateID: f.template.ID},
+		store.Step{Kind: store.StepAddTag, Tag: "welcomed"})
+	run(t, f.out.Dispatcher())
+	ann := f.contact(t, "ann@example.com", true)
+	f.contact(t, "bob@example.com", false) // not on the list: does not enter
+	f.drain(t)
+	j, got := f.outcomes(t, a, ann)
+	want := []string{"0:entered", "1:done", "2:sent", "3:done", "3:completed"}
+	if fmt.Sprint(got) != fmt.Sprint(want) || j.Status != store.JourneyCompleted {
+		t.Fatalf("got %v (%s), want %v completed", got, j.Status, want)
+	}
+	if tags := tagsOf(t, f.st, ann); fmt.Sprint(tags) != "[new welcomed]" {
+		t.Errorf("got tags %v, want [new welcomed]", tags)
+	}
+	msgs := f.srv.Wait(1, 10*time.Second)
+	if len(msgs) != 1 || msgs[0].To[0] != "ann@example.com" || !strings.Contains(string(msgs[0].Data), "Subject: Welcome, ann") {
+		t.Fatalf("got %d messages %v, want the welcome to ann", len(msgs), msgs)
+	}
+	if !strings.Contains(string(msgs[0].Data), "List-Unsubscribe:") {
+		t.Error("the automation's email has no List-Unsubscribe header")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(f.srv.Messages()); n != 1 {
+		t.Errorf("got %d messages, want 1", n)
+	}
+	stats, err := f.st.AutomationStats(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats[2].Passed != 1 || stats[2].Sent != 1 {
+		t.Errorf("got email step stats %+v, want passed 1, sent 1", stats[2])
+	}
+	got2, err := f.st.Automation(context.Background(), a.ID)
+	if err != nil || got2.Entered != 1 || got2.Completed != 1 {
+		t.Errorf("got entered %d completed %d (%v), want 1 and 1", got2.Entered, got2.Completed, err)
+	}
+}
+
+// TestEntryRules: once ever keeps a contact out the second time; again
+// lets them in once the journey ended, but not sooner than every_days.
+func TestEntryRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		entry store.Entry
+		// after is how long after the first entry the second is tried.
+		after time.Duration
+		want  int
+	}{
+		{"once ever", store.Entry{}, 30 * 24 * time.Hour, 1},
+		{"again", store.Entry{Again: true}, time.Hour, 2},
+		{"again but too soon", store.Entry{Again: true, EveryDays: 7}, 6 * 24 * time.Hour, 1},
+		{"again after the days", store.Entry{Again: true, EveryDays: 7}, 8 * 24 * time.Hour, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			a := f.automation(t, store.Trigger{Kind: store.TriggerTag, Tag: "VIP"}, tc.entry, "", store.Step{Kind: store.StepAddTag, Tag: "seen"})
+			id := f.contact(t, "ann@example.com", false)
+			ctx := context.Background()
+			for i := range 2 {
+				tags := []string{"VIP"}
+				if _, err := f.st.UpdateContact(ctx, id, store.ContactInput{Tags: &tags}); err != nil {
+					t.Fatal(err)
+				}
+				f.drain(t)
+				none := []string{}
+				if _, err := f.st.UpdateContact(ctx, id, store.ContactInput{Tags: &none}); err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					f.clock.Advance(tc.after)
+				}
+			}
+			_, n, err := f.st.Journeys(ctx, a.ID, store.JourneyFilter{ContactID: id}, 10, 0)
+			if err != nil || n != tc.want {
+				t.Fatalf("got %d journeys (%v), want %d", n, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestWaitForAnEvent: a contact whose event comes goes down the first
+// branch at once; one whose event does not come goes down the second when
+// the wait times out. The goal event ends a journey as converted.
+func TestWaitForAnEvent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.automation(t, store.Trigger{Kind: store.TriggerManual}, store.Entry{ExitOnUnsubscribe: true}, "purchase",
+		store.Step{Kind: store.StepWaitEvent, Event: "viewed_cart", Seconds: 3600, Branches: [][]store.Step{
+			{{Kind: store.StepAddTag, Tag: "viewed"}, {Kind: store.StepWait, Seconds: 86400}, {Kind: store.StepAddTag, Tag: "late"}},
+			{{Kind: store.StepAddTag, Tag: "never viewed"}},
+		}})
+	ann, bob, cat := f.contact(t, "ann@example.com", false), f.contact(t, "bob@example.com", false), f.contact(t, "cat@example.com", false)
+	res, err := f.e.Enroll(ctx, a.ID, []int64{ann, bob, cat}, "manual")
+	if err != nil || res.Entered != 3 {
+		t.Fatalf("enroll: %+v %v", res, err)
+	}
+	f.drain(t)
+	if _, err := f.st.RecordEvents(ctx, []store.EventInput{{Email: "ann@example.com", Name: "viewed_cart"}, {Email: "cat@example.com", Name: "viewed_cart"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	if _, err := f.st.RecordEvents(ctx, []store.EventInput{{Email: "cat@example.com", Name: "purchase"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(2 * time.Hour)
+	f.drain(t)
+	f.clock.Advance(24 * time.Hour)
+	f.drain(t)
+	for _, tc := range []struct {
+		id     int64
+		status string
+		want   []string
+	}{
+		{ann, store.JourneyCompleted, []string{"0:entered", "1:yes", "2:done", "3:waited", "4:done", "4:completed"}},
+		{bob, store.JourneyCompleted, []string{"0:entered", "1:no", "5:done", "5:completed"}},
+		{cat, store.JourneyConverted, []string{"0:entered", "1:yes", "2:done", "3:converted"}},
+	} {
+		j, got := f.outcomes(t, a, tc.id)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) || j.Status != tc.status {
+			t.Errorf("contact %d: got %v %s, want %v %s", tc.id, got, j.Status, tc.want, tc.status)
+		}
+	}
+	if got, _ := f.st.Automation(ctx, a.ID); got.Converted != 1 || got.Completed != 2 {
+		t.Errorf("got converted %d completed %d, want 1 and 2", got.Converted, got.Completed)
+	}
+}
+
+// TestUnsubscribingEndsTheJourney: a contact who unsubscribes while they
+// wait leaves the automation at once, and gets nothing more.
+func TestUnsubscribingEndsTheJourney(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.automation(t, store.Trigger{Kind: store.TriggerList, ListID: f.list.ID}, store.Entry{ExitOnUnsubscribe: true}, "",
+		store.Step{Kind: store.StepWait, Seconds: 3600},
+		store.Step{Kind: store.StepEmail, TemplateID: f.template.ID})
+	ann := f.contact(t, "ann@example.com", true)
+	f.drain(t)
+	if err := f.st.Unsubscribe(ctx, ann, 0, "by a test"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(2 * time.Hour)
+	f.drain(t)
+	j, got := f.outcomes(t, a, ann)
+	if want := []string{"0:entered", "1:exited"}; fmt.Sprint(got) != fmt.Sprint(want) || j.Status != store.JourneyExited {
+		t.Fatalf("got %v %s, want %v exited", got, j.Status, want)
+	}
+}
+
+// TestConditionAndSplit: a condition sends contacts down yes or no by a
+// segment rule, and a split shares them out at random by its percentages.
+func TestConditionAndSplit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	rule := store.Rule{Match: "all", Conditions: []store.Rule{{Field: "attributes.city", Op: "eq", Value: json.RawMessage(`"Paris"`)}}}
+	a := f.automation(t, store.Trigger{Kind: store.TriggerManual}, store.Entry{}, "",
+		store.Step{Kind: store.StepCondition, Rule: &rule, Branches: [][]store.Step{
+			{{Kind: store.StepAddTag, Tag: "paris"}},
+			{{Kind: store.StepSplit, Percents: []int{50, 50}, Branches: [][]store.Step{
+				{{Kind: store.StepAddTag, Tag: "a"}},
+				{{Kind: store.StepAddTag, Tag: "b"}},
+			}}},
+		}})
+	var ids []int64
+	for i := range 200 {
+		email := fmt.Sprintf("p%d@example.com", i)
+		attrs := map[string]any{"city": "Lyon"}
+		if i < 20 {
+			attrs["city"] = "Paris"
+		}
+		c, _, err := f.st.CreateContact(ctx, store.ContactInput{Email: &email, Attributes: attrs, Source: "test"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	if _, err := f.e.Enroll(ctx, a.ID, ids, "api"); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	count := map[string]int{}
+	for _, id := range ids {
+		for _, tag := range tagsOf(t, f.st, id) {
+			count[tag]++
+		}
+	}
+	if count["paris"] != 20 || count["a"]+count["b"] != 180 || count["a"] < 60 || count["b"] < 60 {
+		t.Fatalf("got %v, want 20 paris and 180 shared about evenly between a and b", count)
+	}
+}
+
+// TestRemovingAStepWithContactsAsksWhereTheyGo: a change that drops a step
+// where contacts wait is refused until it says where they go; then they
+// move there, and everyone else keeps their place.
+func TestRemovingAStepWithContactsAsksWhereTheyGo(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.automation(t, store.Trigger{Kind: store.TriggerManual}, store.Entry{}, "",
+		store.Step{Kind: store.StepWait, Seconds: 3600},
+		store.Step{Kind: store.StepWait, Seconds: 7200},
+		store.Step{Kind: store.StepAddTag, Tag: "done"})
+	ann := f.contact(t, "ann@example.com", false)
+	if _, err := f.e.Enroll(ctx, a.ID, []int64{ann}, "api"); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	flow := store.Flow{Steps: []store.Step{a.Flow.Steps[1], a.Flow.Steps[2]}}
+	_, err := f.e.Update(ctx, a.ID, store.AutomationInput{Flow: &flow})
+	var ve *store.ValidationError
+	if !asValidation(err, &ve) || !strings.Contains(ve.Fields["move.1"], "1 contacts wait at step 1") {
+		t.Fatalf("got %v, want a refusal naming step 1", err)
+	}
+	if _, err := f.e.Update(ctx, a.ID, store.AutomationInput{Flow: &flow, MoveFrom: map[int64]int64{1: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	j, got := f.outcomes(t, a, ann)
+	if want := []string{"0:entered", "1:moved", "3:done", "3:completed"}; fmt.Sprint(got) != fmt.Sprint(want) || j.Status != store.JourneyCompleted {
+		t.Fatalf("got %v %s, want %v completed", got, j.Status, want)
+	}
+}
+
+// TestActivationNamesWhatIsMissing: a draft with an empty branch and an
+// email template that does not render is refused, naming both.
+func TestActivationNamesWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	tname, kind, format, subject, body := "Broken", store.KindCampaign, "markdown", "Hi", "Hello {{.Contact.Nope}}"
+	broken, err := f.st.CreateTemplate(ctx, store.TemplateInput{Name: &tname, Kind: &kind, Format: &format, Subject: &subject, Body: &body}, nil)
+	if err != nil {
+		t.Skipf("the template store refused it already: %v", err)
+	}
+	rule := store.Rule{Match: "all", Conditions: []store.Rule{{Field: "attributes.city", Op: "eq", Value: json.RawMessage(`"Paris"`)}}}
+	name := "Draft"
+	flow := store.Flow{Steps: []store.Step{{Kind: store.StepEmail, TemplateID: broken.ID},
+		{Kind: store.StepCondition, Rule: &rule, Branches: [][]store.Step{{{Kind: store.StepExit}}, {}}}}}
+	a, err := f.e.Create(ctx, store.AutomationInput{Name: &name, Flow: &flow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := f.e.Check(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errs["step 2 branch 2"], `"No" branch`) || !strings.Contains(errs["step 1"], "unknown field .Contact.Nope") {
+		t.Fatalf("got %v, want the empty No branch and the email that does not render", errs)
+	}
+	if _, err := f.e.Activate(ctx, a.ID); err == nil {
+		t.Fatal("activated a flow with an empty branch")
+	}
+}
+
+func asValidation(err error, ve **store.ValidationError) bool {
+	v, ok := err.(*store.ValidationError)
+	*ve = v
+	return ok
+}
