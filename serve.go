@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"herald/scheduler"
+	"herald/scheduler/automations"
 	"herald/scheduler/imports"
 	"herald/scheduler/inbound"
 	"herald/scheduler/netguard"
@@ -126,6 +127,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		return nil, err
 	}
 	srcs := sources.New(sources.Config{Store: st, Log: log, Guard: guard, Notify: out.NotifyOwners})
+	flows := automations.New(automations.Config{Store: st, Outbound: out, Log: log})
 	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log),
 		scheduler.Job{Name: "start scheduled campaigns", Spec: "@every 5s", Run: out.StartDue})
 	if err != nil {
@@ -136,7 +138,8 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		return err == nil && paused
 	}
 	srv, err := web.New(web.Config{Store: st, Outbound: out, Logger: log, Version: buildVersion(), Static: staticFS(), Jobs: sched.Jobs,
-		TrustedProxies: trusted, DataDir: data, Imports: importer, Webhooks: hooks, Sources: srcs})
+		TrustedProxies: trusted, DataDir: data, Imports: importer, Webhooks: hooks, Sources: srcs,
+		Automations: flows})
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +157,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		{"transactional lane", out.Lane().Run},
 		{"imports", importer.Run},
 		{"sources", srcs.Run},
+		{"automations", flows.Run},
 		{"webhooks", hooks.Run},
 		{"scheduler", sched.Run},
 	}

@@ -23,78 +23,95 @@ type JourneyTx struct {
 	J   *Journey
 	Now time.Time
 	Loc *time.Location
-	// passed counts, by step, the journeys of non-test runs that moved on.
-	passed map[int64]int
+	b   *advanceBatch
+	// status caches ContactStatus.
+	status *contactStatus
 }
 
-// ErrLeaseLost says a journey's claim is no longer this process's.
-var ErrLeaseLost = errors.New("store: journey lease lost")
+type contactStatus struct {
+	status     string
+	suppressed bool
+}
+
+// advanceBatch is what the journeys of one batch share: ids and lookups
+// read once, and counts written once at the end.
+type advanceBatch struct {
+	stmts     map[string]*sql.Stmt
+	tags      map[string]int64
+	triggers  map[string][]enrolling
+	campaigns map[[3]int64]int64
+	// recipients counts, by campaign, the sends queued.
+	recipients map[int64]int
+	// passed counts, by automation and step, the journeys of non-test runs
+	// that moved on; ended by automation and counter, those that ended.
+	passed map[int64]map[int64]int
+	ended  map[int64]map[string]int
+}
+
+func (b *advanceBatch) count(m map[int64]map[string]int, id int64, key string) {
+	if m[id] == nil {
+		m[id] = map[string]int{}
+	}
+	m[id][key]++
+}
+
+// Statements a batch runs for every journey, prepared once.
+const (
+	historySQL     = `INSERT INTO automation_history (journey_id, step_id, at, outcome, detail) VALUES (?, ?, ?, ?, ?)`
+	saveJourneySQL = `UPDATE automation_journeys SET status = ?, step_id = ?, step_started = ?, waiting_for = ?, due_at = ?,
+	lease_until = NULL, end_reason = ?, ended_at = ?, updated_at = ? WHERE id = ? AND lease_until = ? AND status = 'active'`
+	contactStatusSQL = `SELECT status, EXISTS (SELECT 1 FROM suppressions sp WHERE (sp.kind = 'email' AND sp.value = email)
+	OR (sp.kind = 'domain' AND sp.value = substr(email, instr(email, '@') + 1)))
+FROM contacts WHERE id = ? AND erased_at IS NULL`
+	queueSendSQL = `INSERT INTO sends (campaign_id, contact_id, email, updated_at, next_attempt_at)
+SELECT ?, id, email, ?, ? FROM contacts WHERE id = ? ON CONFLICT DO NOTHING`
+	tagContactSQL = `INSERT OR IGNORE INTO contact_tags (tag_id, contact_id) VALUES (?, ?)`
+)
+
+var batchStatements = []string{historySQL, saveJourneySQL, queueSendSQL, tagContactSQL}
+
+// exec runs one of the batch's statements, prepared on the writer before
+// the batch began.
+func (jt *JourneyTx) exec(q string, args ...any) (sql.Result, error) {
+	return jt.tx.StmtContext(jt.ctx, jt.b.stmts[q]).ExecContext(jt.ctx, args...)
+}
+
+// errLeaseLost says a journey's claim is no longer this process's.
+var errLeaseLost = errors.New("store: journey lease lost")
 
 // AdvanceJourneys runs step for each claimed journey, all in one write
 // transaction, and writes where each ended up. A journey whose lease is no
-// longer the claim's (another process took it over) is left alone. A step
-// that fails rolls back that journey's part alone, and the journey fails
-// with the error as its reason.
+// longer the claim's (another process took it over, or it ended
+// meanwhile) is left as it is. A step that fails rolls back that journey's
+// part alone, and the journey fails with the error as its reason.
 func (s *Store) AdvanceJourneys(ctx context.Context, js []Journey, loc *time.Location, step func(jt *JourneyTx) error) (advanced int, err error) {
 	if len(js) == 0 {
 		return 0, nil
 	}
+	// Prepared before the transaction takes the writer's one connection:
+	// preparing waits for it.
+	stmts := map[string]*sql.Stmt{}
+	for _, q := range batchStatements {
+		st, err := s.writeStmt(ctx, q)
+		if err != nil {
+			return 0, fmt.Errorf("store: advance journeys: %w", err)
+		}
+		stmts[q] = st
+	}
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		advanced = 0
-		passed := map[int64]map[int64]int{}
+		b := &advanceBatch{stmts: stmts, tags: map[string]int64{}, triggers: map[string][]enrolling{}, campaigns: map[[3]int64]int64{},
+			recipients: map[int64]int{}, passed: map[int64]map[int64]int{}, ended: map[int64]map[string]int{}}
 		for i := range js {
-			j := js[i]
-			var lease sql.NullInt64
-			var status string
-			err := tx.QueryRowContext(ctx, `SELECT lease_until, status FROM automation_journeys WHERE id = ?`, j.ID).Scan(&lease, &status)
-			if errors.Is(err, sql.ErrNoRows) || status != JourneyActive || !lease.Valid || lease.Int64 != j.lease {
-				continue // gone, ended meanwhile, or claimed again elsewhere
-			}
+			ok, err := s.advanceOne(ctx, tx, b, js[i], loc, step)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT journey`); err != nil {
-				return err
-			}
-			// Claimed, it was due: its due time is the lease's until it moves.
-			j.DueAt = s.now()
-			jt := &JourneyTx{s: s, ctx: ctx, tx: tx, J: &j, Now: j.DueAt, Loc: loc, passed: map[int64]int{}}
-			if err := step(jt); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO journey`); rerr != nil {
-					return rerr
-				}
-				j = js[i]
-				jt = &JourneyTx{s: s, ctx: ctx, tx: tx, J: &j, Now: s.now(), Loc: loc, passed: map[int64]int{}}
-				if err := jt.End(JourneyFailed, "Failed: "+err.Error()); err != nil {
-					return err
-				}
-			}
-			if err := jt.save(); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `RELEASE journey`); err != nil {
-				return err
-			}
-			if passed[j.AutomationID] == nil {
-				passed[j.AutomationID] = map[int64]int{}
-			}
-			for step, n := range jt.passed {
-				passed[j.AutomationID][step] += n
-			}
-			advanced++
-		}
-		for automation, steps := range passed {
-			for step, n := range steps {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO automation_step_counts (automation_id, step_id, passed) VALUES (?, ?, ?)
-ON CONFLICT DO UPDATE SET passed = passed + excluded.passed`, automation, step, n); err != nil {
-					return err
-				}
+			if ok {
+				advanced++
 			}
 		}
-		return nil
+		return b.flush(ctx, tx)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: advance journeys: %w", err)
@@ -102,23 +119,117 @@ ON CONFLICT DO UPDATE SET passed = passed + excluded.passed`, automation, step, 
 	return advanced, nil
 }
 
-// save writes where the journey is, releasing its claim.
-func (jt *JourneyTx) save() error {
+// advanceOne runs step for one journey inside a savepoint, and reports
+// whether the journey was still the claim's to advance.
+func (s *Store) advanceOne(ctx context.Context, tx *sql.Tx, b *advanceBatch, j Journey, loc *time.Location, step func(jt *JourneyTx) error) (bool, error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT journey`); err != nil {
+		return false, err
+	}
+	claimed := j
+	// Claimed, it was due: its due time is the lease's until it moves.
+	j.DueAt = s.now()
+	jt := &JourneyTx{s: s, ctx: ctx, tx: tx, J: &j, Now: j.DueAt, Loc: loc, b: &advanceBatch{}}
+	*jt.b = *b
+	jt.b.recipients, jt.b.passed, jt.b.ended = map[int64]int{}, map[int64]map[int64]int{}, map[int64]map[string]int{}
+	err := step(jt)
+	if err == nil {
+		err = jt.save(claimed.lease)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO journey`); rerr != nil {
+			return false, rerr
+		}
+		if errors.Is(err, errLeaseLost) {
+			_, rerr := tx.ExecContext(ctx, `RELEASE journey`)
+			return false, rerr
+		}
+		j = claimed
+		j.DueAt = s.now()
+		jt = &JourneyTx{s: s, ctx: ctx, tx: tx, J: &j, Now: j.DueAt, Loc: loc, b: &advanceBatch{}}
+		*jt.b = *b
+		jt.b.recipients, jt.b.passed, jt.b.ended = map[int64]int{}, map[int64]map[int64]int{}, map[int64]map[string]int{}
+		if err := jt.End(JourneyFailed, "Failed: "+err.Error()); err != nil {
+			return false, err
+		}
+		if err := jt.save(claimed.lease); err != nil && !errors.Is(err, errLeaseLost) {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE journey`); err != nil {
+		return false, err
+	}
+	// The journey's part stands: its counts join the batch's.
+	for c, n := range jt.b.recipients {
+		b.recipients[c] += n
+	}
+	for a, steps := range jt.b.passed {
+		for st, n := range steps {
+			if b.passed[a] == nil {
+				b.passed[a] = map[int64]int{}
+			}
+			b.passed[a][st] += n
+		}
+	}
+	for a, cs := range jt.b.ended {
+		for c, n := range cs {
+			if b.ended[a] == nil {
+				b.ended[a] = map[string]int{}
+			}
+			b.ended[a][c] += n
+		}
+	}
+	return true, nil
+}
+
+// flush writes the batch's counts.
+func (b *advanceBatch) flush(ctx context.Context, tx *sql.Tx) error {
+	for automation, steps := range b.passed {
+		for step, n := range steps {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO automation_step_counts (automation_id, step_id, passed) VALUES (?, ?, ?)
+ON CONFLICT DO UPDATE SET passed = passed + excluded.passed`, automation, step, n); err != nil {
+				return err
+			}
+		}
+	}
+	for automation, counters := range b.ended {
+		for counter, n := range counters {
+			if _, err := tx.ExecContext(ctx, `UPDATE automations SET `+counter+` = `+counter+` + ? WHERE id = ?`, n, automation); err != nil {
+				return err
+			}
+		}
+	}
+	for campaign, n := range b.recipients {
+		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET recipients = recipients + ? WHERE id = ?`, n, campaign); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// save writes where the journey is, releasing its claim; errLeaseLost when
+// the claim is no longer lease.
+func (jt *JourneyTx) save(lease int64) error {
 	j := jt.J
 	var ended any
 	if !j.EndedAt.IsZero() {
 		ended = unix(j.EndedAt)
 	}
-	_, err := jt.tx.ExecContext(jt.ctx, `UPDATE automation_journeys SET status = ?, step_id = ?, step_started = ?, waiting_for = ?, due_at = ?,
-	lease_until = NULL, end_reason = ?, ended_at = ?, updated_at = ? WHERE id = ?`,
-		j.Status, j.StepID, unix(j.StepStarted), j.WaitingFor, unix(j.DueAt), j.EndReason, ended, unix(jt.Now), j.ID)
-	return err
+	res, err := jt.exec(saveJourneySQL, j.Status, j.StepID, unix(j.StepStarted), j.WaitingFor, unix(j.DueAt), j.EndReason, ended, unix(jt.Now), j.ID, lease)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errLeaseLost
+	}
+	return nil
 }
 
 // Record writes what happened at the journey's current step.
 func (jt *JourneyTx) Record(outcome, detail string) error {
-	_, err := jt.tx.ExecContext(jt.ctx, `INSERT INTO automation_history (journey_id, step_id, at, outcome, detail) VALUES (?, ?, ?, ?, ?)`,
-		jt.J.ID, jt.J.StepID, unix(jt.Now), outcome, detail)
+	_, err := jt.exec(historySQL, jt.J.ID, jt.J.StepID, unix(jt.Now), outcome, detail)
 	return err
 }
 
@@ -126,7 +237,10 @@ func (jt *JourneyTx) Record(outcome, detail string) error {
 // says; next nil ends the journey, completed.
 func (jt *JourneyTx) MoveTo(next *Step) error {
 	if !jt.J.Test {
-		jt.passed[jt.J.StepID]++
+		if jt.b.passed[jt.J.AutomationID] == nil {
+			jt.b.passed[jt.J.AutomationID] = map[int64]int{}
+		}
+		jt.b.passed[jt.J.AutomationID][jt.J.StepID]++
 	}
 	if next == nil {
 		return jt.End(JourneyCompleted, "Reached the end of the flow.")
@@ -145,22 +259,27 @@ func (jt *JourneyTx) End(status, why string) error {
 	if jt.J.Test {
 		return nil
 	}
-	counter := map[string]string{JourneyExited: "exited", JourneyConverted: "converted", JourneyCompleted: "completed"}[status]
-	if counter == "" {
-		return nil
+	if counter := endCounters[status]; counter != "" {
+		jt.b.count(jt.b.ended, jt.J.AutomationID, counter)
 	}
-	_, err := jt.tx.ExecContext(jt.ctx, `UPDATE automations SET `+counter+` = `+counter+` + 1 WHERE id = ?`, jt.J.AutomationID)
-	return err
+	return nil
 }
+
+// endCounters are the automations' columns that count journeys ended so.
+var endCounters = map[string]string{JourneyExited: "exited", JourneyConverted: "converted", JourneyCompleted: "completed"}
 
 // ContactStatus is the contact's status now (active, unsubscribed,
 // bounced, complained, blocked), and whether their address is suppressed.
 func (jt *JourneyTx) ContactStatus() (status string, suppressed bool, err error) {
-	err = jt.tx.QueryRowContext(jt.ctx, `SELECT status, EXISTS (SELECT 1 FROM suppressions sp WHERE (sp.kind = 'email' AND sp.value = email)
-	OR (sp.kind = 'domain' AND sp.value = substr(email, instr(email, '@') + 1)))
-FROM contacts WHERE id = ? AND erased_at IS NULL`, jt.J.ContactID).Scan(&status, &suppressed)
+	if jt.status != nil {
+		return jt.status.status, jt.status.suppressed, nil
+	}
+	err = jt.tx.QueryRowContext(jt.ctx, contactStatusSQL, jt.J.ContactID).Scan(&status, &suppressed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, ErrNotFound
+	}
+	if err == nil {
+		jt.status = &contactStatus{status, suppressed}
 	}
 	return status, suppressed, err
 }
@@ -168,18 +287,34 @@ FROM contacts WHERE id = ? AND erased_at IS NULL`, jt.J.ContactID).Scan(&status,
 // AddTag gives the contact a tag, which may start automations of its own.
 func (jt *JourneyTx) AddTag(name string) (added bool, err error) {
 	name = strings.TrimSpace(name)
-	id, err := jt.s.tagID(jt.ctx, jt.tx, name)
-	if err != nil {
-		return false, err
+	id, ok := jt.b.tags[name]
+	if !ok {
+		if id, err = jt.s.tagID(jt.ctx, jt.tx, name); err != nil {
+			return false, err
+		}
+		jt.b.tags[name] = id
 	}
-	res, err := jt.tx.ExecContext(jt.ctx, `INSERT OR IGNORE INTO contact_tags (tag_id, contact_id) VALUES (?, ?)`, id, jt.J.ContactID)
+	res, err := jt.exec(tagContactSQL, id, jt.J.ContactID)
 	if err != nil {
 		return false, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	return true, jt.s.triggered(jt.ctx, jt.tx, TriggerTag, 0, strings.ToLower(name), jt.J.ContactID, "tag "+name)
+	key := strings.ToLower(name)
+	as, ok := jt.b.triggers[key]
+	if !ok {
+		if as, err = jt.s.triggerAutomations(jt.ctx, jt.tx, TriggerTag, 0, key); err != nil {
+			return false, err
+		}
+		jt.b.triggers[key] = as
+	}
+	for _, a := range as {
+		if _, err := jt.s.enroll(jt.ctx, jt.tx, a, Enrollment{ContactID: jt.J.ContactID, Source: "tag " + name}); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // RemoveTag takes a tag off the contact.
@@ -278,24 +413,31 @@ func (jt *JourneyTx) QueueEmail() (campaignID int64, skipped string, err error) 
 		}
 	}
 	now := unix(jt.Now)
-	res, err := jt.tx.ExecContext(jt.ctx, `INSERT INTO sends (campaign_id, contact_id, email, updated_at, next_attempt_at)
-SELECT ?, id, email, ?, ? FROM contacts WHERE id = ? ON CONFLICT DO NOTHING`, campaignID, now, now, j.ContactID)
+	res, err := jt.exec(queueSendSQL, campaignID, now, now, j.ContactID)
 	if err != nil {
 		return 0, "", err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return campaignID, "not sent again: the contact had this email earlier in this journey", nil
 	}
-	_, err = jt.tx.ExecContext(jt.ctx, `UPDATE campaigns SET recipients = recipients + 1 WHERE id = ?`, campaignID)
-	return campaignID, "", err
+	jt.b.recipients[campaignID]++
+	return campaignID, "", nil
 }
 
 // stepCampaign is the campaign that sends the journey step's email for the
 // journey's entry.
-func (jt *JourneyTx) stepCampaign() (int64, error) {
+func (jt *JourneyTx) stepCampaign() (id int64, err error) {
 	j := jt.J
-	var id int64
-	err := jt.tx.QueryRowContext(jt.ctx, `SELECT id FROM campaigns WHERE automation_id = ? AND automation_step = ? AND automation_entry = ?`,
+	key := [3]int64{j.AutomationID, j.StepID, int64(j.Entry)}
+	if id, ok := jt.b.campaigns[key]; ok {
+		return id, nil
+	}
+	defer func() {
+		if err == nil {
+			jt.b.campaigns[key] = id
+		}
+	}()
+	err = jt.tx.QueryRowContext(jt.ctx, `SELECT id FROM campaigns WHERE automation_id = ? AND automation_step = ? AND automation_entry = ?`,
 		j.AutomationID, j.StepID, j.Entry).Scan(&id)
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return id, err

@@ -288,33 +288,38 @@ func (s *Store) triggeredMany(ctx context.Context, tx *sql.Tx, kind string, ref 
 	if len(contactIDs) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+automationColumns+` FROM automations
-WHERE status = 'active' AND trigger_kind = ? AND trigger_ref = ? AND trigger_key = ?`, kind, ref, key)
+	as, err := s.triggerAutomations(ctx, tx, kind, ref, key)
 	if err != nil {
-		return fmt.Errorf("store: automations for %s: %w", kind, err)
-	}
-	var as []Automation
-	for rows.Next() {
-		a, err := scanAutomation(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		as = append(as, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, a := range as {
-		e := enrollingOf(a)
 		for _, id := range contactIDs {
-			if _, err := s.enroll(ctx, tx, e, Enrollment{ContactID: id, Source: source}); err != nil {
+			if _, err := s.enroll(ctx, tx, a, Enrollment{ContactID: id, Source: source}); err != nil {
 				return fmt.Errorf("store: enroll contact %d in automation %d: %w", id, a.ID, err)
 			}
 		}
 	}
 	return nil
+}
+
+// triggerAutomations returns the active automations whose trigger is kind
+// with ref and key.
+func (s *Store) triggerAutomations(ctx context.Context, tx *sql.Tx, kind string, ref int64, key string) ([]enrolling, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+automationColumns+` FROM automations
+WHERE status = 'active' AND trigger_kind = ? AND trigger_ref = ? AND trigger_key = ?`, kind, ref, key)
+	if err != nil {
+		return nil, fmt.Errorf("store: automations for %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []enrolling
+	for rows.Next() {
+		a, err := scanAutomation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, enrollingOf(a))
+	}
+	return out, rows.Err()
 }
 
 // eventHappened does, as a custom event commits, what it means for

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"herald/scheduler"
+	"herald/scheduler/automations"
 	"herald/scheduler/netguard"
 	"herald/scheduler/outbound"
 	"herald/scheduler/sources"
@@ -44,6 +45,9 @@ type Config struct {
 	Webhooks scheduler.Waker
 	// Sources runs import sources; without it, one that runs none is made.
 	Sources *sources.Service
+	// Automations changes, tests and fills automations; without it, one
+	// that advances no journey is made.
+	Automations *automations.Engine
 	// ChallengeBits is the difficulty of the sign-up puzzle; 16 when zero.
 	ChallengeBits int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
@@ -56,18 +60,19 @@ type Config struct {
 
 // Server holds everything the handlers need.
 type Server struct {
-	store      *store.Store
-	out        *outbound.Service
-	log        *slog.Logger
-	version    string
-	assets     *assets
-	jobs       func() []scheduler.JobStatus
-	dataDir    string
-	imports    scheduler.Waker
-	challenges *challenges
-	previews   previews
-	webhooks   scheduler.Waker
-	sources    *sources.Service
+	store       *store.Store
+	out         *outbound.Service
+	log         *slog.Logger
+	version     string
+	assets      *assets
+	jobs        func() []scheduler.JobStatus
+	dataDir     string
+	imports     scheduler.Waker
+	challenges  *challenges
+	previews    previews
+	webhooks    scheduler.Waker
+	sources     *sources.Service
+	automations *automations.Engine
 	// guard checks where webhooks may point.
 	guard *netguard.Guard
 	// limits holds each API key's rate buckets.
@@ -113,6 +118,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.guard = &netguard.Guard{Allowed: func(host string) bool { return s.general().AllowsHost(host) }}
 	s.sources = cfg.Sources
+	s.automations = cfg.Automations
+	if s.automations == nil {
+		s.automations = automations.New(automations.Config{Store: cfg.Store, Outbound: cfg.Outbound, Log: cfg.Logger})
+	}
 	if s.sources == nil {
 		s.sources = sources.New(sources.Config{Store: cfg.Store, Log: cfg.Logger, Guard: s.guard})
 	}
