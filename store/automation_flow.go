@@ -359,3 +359,124 @@ func (f *Flow) number(next int64) int64 {
 	})
 	return next
 }
+
+// Position is where a new step goes: after step After; or, with Parent,
+// first in branch Branch of that step; or, with neither, first in the
+// flow.
+type Position struct {
+	After  int64
+	Parent int64
+	Branch int
+}
+
+// seq finds the path holding step id: the slice it is in, and where.
+func (f *Flow) seq(id int64) (*[]Step, int) {
+	var find func(steps *[]Step) (*[]Step, int)
+	find = func(steps *[]Step) (*[]Step, int) {
+		for i := range *steps {
+			if (*steps)[i].ID == id {
+				return steps, i
+			}
+			for b := range (*steps)[i].Branches {
+				if s, j := find(&(*steps)[i].Branches[b]); s != nil {
+					return s, j
+				}
+			}
+		}
+		return nil, -1
+	}
+	return find(&f.Steps)
+}
+
+// Find returns the step with id.
+func (f *Flow) Find(id int64) (*Step, bool) {
+	s, i := f.seq(id)
+	if s == nil {
+		return nil, false
+	}
+	return &(*s)[i], true
+}
+
+// Insert puts st at pos. A branching step takes the steps that followed it
+// on its path into its first branch, so nothing is lost and no step
+// follows a branch.
+func (f *Flow) Insert(pos Position, st Step) error {
+	st.Branches = nil
+	if st.Branching() {
+		st.Branches = make([][]Step, st.branchCount())
+	}
+	var path *[]Step
+	at := 0
+	switch {
+	case pos.After != 0:
+		s, i := f.seq(pos.After)
+		if s == nil {
+			return fmt.Errorf("there is no step %d", pos.After)
+		}
+		path, at = s, i+1
+	case pos.Parent != 0:
+		p, ok := f.Find(pos.Parent)
+		if !ok || pos.Branch < 0 || pos.Branch >= len(p.Branches) {
+			return fmt.Errorf("step %d has no branch %d", pos.Parent, pos.Branch+1)
+		}
+		path = &p.Branches[pos.Branch]
+	default:
+		path = &f.Steps
+	}
+	rest := append([]Step{}, (*path)[at:]...)
+	head := append([]Step{}, (*path)[:at]...)
+	if st.Branching() && len(rest) > 0 {
+		st.Branches[0], rest = rest, nil
+	}
+	*path = append(append(head, st), rest...)
+	return nil
+}
+
+// branchCount is how many branches a branching step of its kind has.
+func (st Step) branchCount() int {
+	if st.Kind == StepSplit {
+		return max(len(st.Percents), 2)
+	}
+	return 2
+}
+
+// Replace puts st's fields in place of step id's, keeping its id and its
+// branches; a split that gets more shares gets empty branches for them,
+// and one that gets fewer may only lose empty ones.
+func (f *Flow) Replace(id int64, st Step) error {
+	old, ok := f.Find(id)
+	if !ok {
+		return fmt.Errorf("there is no step %d", id)
+	}
+	if old.Kind != st.Kind {
+		return fmt.Errorf("step %d is a %s step; remove it and add a %s step instead", id, old.Kind, st.Kind)
+	}
+	st.ID, st.Branches = id, old.Branches
+	if st.Branching() {
+		n := st.branchCount()
+		for len(st.Branches) < n {
+			st.Branches = append(st.Branches, nil)
+		}
+		for len(st.Branches) > n {
+			if len(st.Branches[len(st.Branches)-1]) > 0 {
+				return fmt.Errorf("branch %c of step %d has steps: remove them before dropping its share", 'A'+len(st.Branches)-1, id)
+			}
+			st.Branches = st.Branches[:len(st.Branches)-1]
+		}
+	}
+	*old = st
+	return nil
+}
+
+// Remove takes step id out of the flow, with the steps in its branches,
+// and returns the ids of every step removed.
+func (f *Flow) Remove(id int64) ([]int64, error) {
+	s, i := f.seq(id)
+	if s == nil {
+		return nil, fmt.Errorf("there is no step %d", id)
+	}
+	var gone []int64
+	(Flow{Steps: (*s)[i : i+1]}).Walk(func(st *Step) { gone = append(gone, st.ID) })
+	*s = append((*s)[:i:i], (*s)[i+1:]...)
+	return gone, nil
+}

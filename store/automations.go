@@ -436,7 +436,24 @@ func (s *Store) UpdateAutomation(ctx context.Context, id int64, in AutomationInp
 // steps moves names, and refuses the change when one is not named.
 func (s *Store) moveDropped(ctx context.Context, tx *sql.Tx, a Automation, moves map[int64]int64) error {
 	plan := a.Flow.Plan()
-	rows, err := tx.QueryContext(ctx, `SELECT step_id, count(*) FROM automation_journeys WHERE automation_id = ? AND status = 'active' GROUP BY step_id`, a.ID)
+	// Test journeys at a dropped step simply end.
+	var dropped []int64
+	ids, err := queryIDs(ctx, tx, `SELECT DISTINCT step_id FROM automation_journeys WHERE automation_id = ? AND status = 'active' AND test = 1`, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, ok := plan.Step(id); !ok {
+			dropped = append(dropped, id)
+		}
+	}
+	if len(dropped) > 0 {
+		if err := s.endJourneys(ctx, tx, `automation_id = ? AND status = 'active' AND test = 1 AND step_id IN (SELECT value FROM json_each(?))`,
+			[]any{a.ID, idList(dropped)}, JourneyExited, "The step was removed from the flow."); err != nil {
+			return err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT step_id, count(*) FROM automation_journeys WHERE automation_id = ? AND status = 'active' AND test = 0 GROUP BY step_id`, a.ID)
 	if err != nil {
 		return err
 	}
@@ -469,24 +486,14 @@ func (s *Store) moveDropped(ctx context.Context, tx *sql.Tx, a Automation, moves
 			continue
 		}
 		if to == 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO automation_history (journey_id, step_id, at, outcome, detail)
-SELECT id, step_id, ?, 'exited', 'The step was removed from the flow.' FROM automation_journeys WHERE automation_id = ? AND step_id = ? AND status = 'active'`,
-				unix(now), a.ID, step); err != nil {
-				return err
-			}
-			res, err := tx.ExecContext(ctx, `UPDATE automation_journeys SET status = 'exited', end_reason = 'step removed', ended_at = ?, updated_at = ?, lease_until = NULL
-WHERE automation_id = ? AND step_id = ? AND status = 'active'`, unix(now), unix(now), a.ID, step)
-			if err != nil {
-				return err
-			}
-			moved, _ := res.RowsAffected()
-			if _, err := tx.ExecContext(ctx, `UPDATE automations SET exited = exited + ? WHERE id = ?`, moved, a.ID); err != nil {
+			if err := s.endJourneys(ctx, tx, `automation_id = ? AND step_id = ? AND status = 'active'`, []any{a.ID, step},
+				JourneyExited, "The step was removed from the flow."); err != nil {
 				return err
 			}
 			continue
 		}
 		st, _ := plan.Step(to)
-		due, waiting := stepDue(*st, now, time.UTC, false)
+		due, waiting := stepDue(*st, now, s.location(ctx), false)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO automation_history (journey_id, step_id, at, outcome, detail)
 SELECT id, step_id, ?, 'moved', ? FROM automation_journeys WHERE automation_id = ? AND step_id = ? AND status = 'active'`,
 			unix(now), fmt.Sprintf("The step was removed; moved to step %d.", to), a.ID, step); err != nil {

@@ -60,7 +60,7 @@ var PublicRoutes = map[string]bool{
 
 // builtSections are the sections with pages of their own; the others show
 // that they are not built yet.
-var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true, "templates": true, "campaigns": true, "reports": true}
+var builtSections = map[string]bool{"dashboard": true, "settings": true, "contacts": true, "lists": true, "segments": true, "templates": true, "campaigns": true, "reports": true, "automations": true}
 
 // largeBodies are the routes that take more than a form or an API request
 // (see bodyClassOf): files, streamed to disk, and messages with attachments.
@@ -178,6 +178,22 @@ func (s *Server) routes(e *echo.Echo) {
 	pages.GET("/templates/:id/versions", s.templateVersions)
 	pages.GET("/templates/:id/versions/:version", s.templateVersionShow)
 	pages.POST("/templates/:id/versions/:version/restore", s.templateRestore)
+	pages.GET("/automations", s.automationList)
+	pages.GET("/automations/new", s.automationNew)
+	pages.POST("/automations", s.automationCreate)
+	pages.GET("/automations/:id", s.automationShow)
+	pages.GET("/automations/:id/settings", s.automationSettings)
+	pages.POST("/automations/:id/settings", s.automationSettingsSave)
+	pages.POST("/automations/:id/steps", s.automationStepCreate)
+	pages.POST("/automations/:id/steps/:step", s.automationStepSave)
+	pages.POST("/automations/:id/steps/:step/delete", s.automationStepDelete)
+	pages.POST("/automations/:id/activate", s.automationChange(store.AutomationActive))
+	pages.POST("/automations/:id/pause", s.automationChange(store.AutomationPaused))
+	pages.POST("/automations/:id/archive", s.automationChange(store.AutomationArchived))
+	pages.POST("/automations/:id/delete", s.automationDelete)
+	pages.POST("/automations/:id/test", s.automationTest)
+	pages.GET("/automations/:id/contacts", s.automationContacts)
+	pages.GET("/automations/:id/journeys/:journey", s.automationJourney)
 	pages.GET("/campaigns", s.campaignList)
 	pages.POST("/campaigns", s.campaignCreate)
 	pages.GET("/campaigns/:id", s.campaignShow)
