@@ -206,6 +206,11 @@ func (a *applier) flush() error {
 				return err
 			}
 		}
+		if a.s != nil {
+			if err := a.s.engaged(a.ctx, a.tx, a.events); err != nil {
+				return err
+			}
+		}
 	}
 	for k, c := range a.counts {
 		if _, err := a.exec(addCountsSQL, append([]any{k.campaign, k.hour}, c.values()...)...); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -322,6 +323,56 @@ WHERE status = 'active' AND trigger_kind = ? AND trigger_ref = ? AND trigger_key
 	return out, rows.Err()
 }
 
+// engaged enrolls, as opens and clicks commit, the people who opened or
+// clicked a campaign in the automations those start: a person's, not a
+// mail scanner's, and only where someone is known.
+func (s *Store) engaged(ctx context.Context, tx *sql.Tx, events []eventRow) error {
+	type watch struct {
+		kind     string
+		campaign int64
+	}
+	watched := map[watch][]string{} // the links (by URL) a click trigger names; "" for any
+	rows, err := tx.QueryContext(ctx, `SELECT trigger_kind, trigger_ref, trigger_key FROM automations WHERE status = 'active' AND trigger_kind IN ('open', 'click')`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var w watch
+		var key string
+		if err := rows.Scan(&w.kind, &w.campaign, &key); err != nil {
+			rows.Close()
+			return err
+		}
+		watched[w] = append(watched[w], key)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(watched) == 0 {
+		return err
+	}
+	for _, e := range events {
+		kind := map[string]string{ResultOpen: TriggerOpen, ResultClick: TriggerClick}[e.kind]
+		keys := watched[watch{kind, e.t.campaign}]
+		if kind == "" || e.machine || e.t.contact == 0 || len(keys) == 0 {
+			continue
+		}
+		var url string
+		if kind == TriggerClick {
+			if err := tx.QueryRowContext(ctx, `SELECT url FROM links WHERE id = ?`, e.link).Scan(&url); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		for _, key := range keys {
+			if key != "" && key != url {
+				continue
+			}
+			if err := s.triggered(ctx, tx, kind, e.t.campaign, key, e.t.contact, kind+"ed campaign "+strconv.FormatInt(e.t.campaign, 10)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // eventHappened does, as a custom event commits, what it means for
 // automations: journeys waiting for it move on, journeys whose goal it is
 // convert, and automations it triggers take the contact in.
@@ -387,6 +438,9 @@ WHERE `+where+` RETURNING id, step_id, automation_id, test`, append([]any{status
 	return nil
 }
 
+// dueJourneysSQL finds an automation's journeys that are due, by its index.
+const dueJourneysSQL = `SELECT id FROM automation_journeys WHERE automation_id = ? AND status = 'active' AND due_at <= ? ORDER BY due_at LIMIT ?`
+
 // ClaimJourneys claims up to n due journeys with a lease: those of active
 // automations, and test journeys of any automation not archived. A claimed
 // journey is due again when its lease runs out, so one a stopped process
@@ -425,8 +479,7 @@ WHERE j.id IN (SELECT value FROM json_each(?)) ORDER BY j.id`, idList(claimed))
 			if len(out) >= n {
 				break
 			}
-			if err := claim(`SELECT id FROM automation_journeys WHERE automation_id = ? AND status = 'active' AND due_at <= ? ORDER BY due_at LIMIT ?`,
-				id, unix(now), n-len(out)); err != nil {
+			if err := claim(dueJourneysSQL, id, unix(now), n-len(out)); err != nil {
 				return err
 			}
 		}

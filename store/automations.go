@@ -224,8 +224,10 @@ func (t Trigger) refKey() (int64, string) {
 		return 0, strings.ToLower(t.Tag)
 	case TriggerEvent:
 		return 0, t.Event
-	case TriggerOpen, TriggerClick:
+	case TriggerOpen:
 		return t.CampaignID, ""
+	case TriggerClick:
+		return t.CampaignID, t.URL
 	case TriggerSegment:
 		return t.SegmentID, ""
 	case TriggerDate:
@@ -256,6 +258,9 @@ func (s *Store) checkAutomationFor(ctx context.Context, tx *sql.Tx, a Automation
 		errs["entry.every_days"] = "Give the days between entries as 0 to 3650."
 	}
 	a.Trigger.check(errs)
+	if a.Trigger.Kind == TriggerDate && a.Trigger.Yearly && !a.Entry.Again {
+		errs["entry.again"] = "A yearly date brings contacts back each year: let them enter again."
+	}
 	a.Flow.validate(errs, complete)
 	exists := func(table string, id int64) bool {
 		var n int
@@ -408,10 +413,16 @@ func (s *Store) UpdateAutomation(ctx context.Context, id int64, in AutomationInp
 		if err := tx.QueryRowContext(ctx, `SELECT next_step FROM automations WHERE id = ?`, id).Scan(&next); err != nil {
 			return err
 		}
+		before := a.Trigger
 		a.apply(in)
 		next = a.Flow.number(next)
 		if err := s.checkAutomation(ctx, tx, a); err != nil {
 			return err
+		}
+		if a.Trigger != before && a.Status == AutomationActive {
+			if err := s.datesChanged(ctx, tx, a, true); err != nil {
+				return err
+			}
 		}
 		if in.Flow != nil {
 			if err := s.moveDropped(ctx, tx, a, in.MoveFrom); err != nil {
@@ -536,6 +547,13 @@ func (s *Store) SetAutomationStatus(ctx context.Context, id int64, status string
 		if _, err := tx.ExecContext(ctx, `UPDATE automations SET status = ?, updated_at = ?,
 	activated_at = CASE WHEN ? = 'active' THEN coalesce(activated_at, ?) ELSE activated_at END WHERE id = ?`, status, now, status, now, id); err != nil {
 			return err
+		}
+		if status == AutomationActive {
+			a, err := scanAutomation(tx.QueryRowContext(ctx, `SELECT `+automationColumns+` FROM automations WHERE id = ?`, id))
+			if err != nil {
+				return err
+			}
+			return s.datesChanged(ctx, tx, a, false)
 		}
 		if status != AutomationArchived {
 			return nil

@@ -198,18 +198,22 @@ type HistoryRow struct {
 // AutomationFormProps fill the form for an automation's name, trigger and
 // entry rules.
 type AutomationFormProps struct {
-	Shell  Shell
-	Form   AutomationForm
-	Errors FieldErrors
-	Lists  []Option
+	Shell     Shell
+	Form      AutomationForm
+	Errors    FieldErrors
+	Lists     []Option
+	Campaigns []Option
+	Segments  []Option
 }
 
 // AutomationForm is the settings form as typed.
 type AutomationForm struct {
-	ID                             int64
-	Name, TriggerKind, ListID, Tag string
-	Event, EveryDays, GoalEvent    string
-	Again, ExitOnUnsubscribe       bool
+	ID                               int64
+	Name, TriggerKind, ListID, Tag   string
+	Event, EveryDays, GoalEvent      string
+	CampaignID, URL, SegmentID       string
+	Attribute, OffsetDays, At        string
+	Yearly, Again, ExitOnUnsubscribe bool
 }
 
 func (f AutomationForm) action() string {
@@ -224,5 +228,9 @@ var TriggerOptions = []Option{
 	{Value: "list", Label: "Joins a list (confirmed)"},
 	{Value: "tag", Label: "Is given a tag"},
 	{Value: "event", Label: "A custom event arrives"},
+	{Value: "date", Label: "A date in their attributes comes round (birthday, renewal…)"},
+	{Value: "open", Label: "Opens a campaign"},
+	{Value: "click", Label: "Clicks a link in a campaign"},
+	{Value: "segment", Label: "Comes into a segment"},
 	{Value: "manual", Label: "Added by hand or through the API"},
 }

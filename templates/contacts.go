@@ -139,10 +139,12 @@ type ContactProps struct {
 	Statuses    []string
 	Events      []EventRow
 	Sends       []SendRow
-	Source      string
-	Consent     string
-	CreatedAt   time.Time
-	Erased      bool
+	// Journeys are the contact's ways through automations, newest first.
+	Journeys  []ContactJourney
+	Source    string
+	Consent   string
+	CreatedAt time.Time
+	Erased    bool
 	// LastOpen and LastClick are the contact's latest open and click.
 	LastOpen, LastClick time.Time
 	// PreferencesURL is the contact's own signed preferences page.
@@ -150,6 +152,19 @@ type ContactProps struct {
 	// UnsubscribeURL is the contact's signed link off all mail, which also
 	// takes RFC 8058 one-click POSTs.
 	UnsubscribeURL string
+}
+
+// ContactJourney is one of a contact's journeys, on their page.
+type ContactJourney struct {
+	AutomationID, JourneyID int64
+	Automation, Status      string
+	StepID                  int64
+	Test                    bool
+	EnteredAt               time.Time
+}
+
+func journeyURL(j ContactJourney) string {
+	return "/automations/" + i64(j.AutomationID) + "/journeys/" + i64(j.JourneyID)
 }
 
 func attributeTypes() []Option {

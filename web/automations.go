@@ -64,6 +64,37 @@ func (s *Server) triggerText(ctx context.Context, t store.Trigger) string {
 		return "A contact is tagged " + t.Tag
 	case store.TriggerEvent:
 		return "The event " + t.Event + " arrives"
+	case store.TriggerDate:
+		out := "The date in " + t.Attribute + " comes round"
+		if t.Yearly {
+			out += ", each year"
+		}
+		if t.OffsetDays != 0 {
+			out += fmt.Sprintf(" (%+d days)", t.OffsetDays)
+		}
+		at := t.At
+		if at == "" {
+			at = "09:00"
+		}
+		return out + " at " + at
+	case store.TriggerOpen, store.TriggerClick:
+		name := fmt.Sprintf("campaign %d", t.CampaignID)
+		if x, err := s.store.Campaign(ctx, t.CampaignID); err == nil {
+			name = x.Name
+		}
+		if t.Kind == store.TriggerOpen {
+			return "A contact opens " + name
+		}
+		if t.URL != "" {
+			return "A contact clicks " + t.URL + " in " + name
+		}
+		return "A contact clicks a link in " + name
+	case store.TriggerSegment:
+		name := fmt.Sprintf("segment %d", t.SegmentID)
+		if g, err := s.store.Segment(ctx, t.SegmentID); err == nil {
+			name = g.Name
+		}
+		return "A contact comes into " + name
 	}
 	return "Contacts are added by hand or through the API"
 }
@@ -88,15 +119,32 @@ func (s *Server) automationNew(c *echo.Context) error {
 }
 
 func (s *Server) automationForm(c *echo.Context, status int, f templates.AutomationForm, errs templates.FieldErrors) error {
-	lists, err := s.listOptions(c.Request().Context())
+	ctx := c.Request().Context()
+	lists, err := s.listOptions(ctx)
 	if err != nil {
 		return err
+	}
+	props := templates.AutomationFormProps{Form: f, Errors: errs, Lists: lists}
+	cs, err := s.store.StartedCampaigns(ctx, 100)
+	if err != nil {
+		return err
+	}
+	for _, x := range cs {
+		props.Campaigns = append(props.Campaigns, templates.Option{Value: itoa(x.ID), Label: x.Name})
+	}
+	gs, err := s.store.Segments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		props.Segments = append(props.Segments, templates.Option{Value: itoa(g.ID), Label: g.Name})
 	}
 	title := "New automation"
 	if f.ID != 0 {
 		title = "Automation settings"
 	}
-	return s.render(c, status, templates.AutomationFormPage(templates.AutomationFormProps{Shell: s.shell(c, "automations", title), Form: f, Errors: errs, Lists: lists}))
+	props.Shell = s.shell(c, "automations", title)
+	return s.render(c, status, templates.AutomationFormPage(props))
 }
 
 // listOptions are every list, for a select.
@@ -117,7 +165,10 @@ func (s *Server) listOptions(ctx context.Context) ([]templates.Option, error) {
 func readAutomationForm(c *echo.Context, id int64) (templates.AutomationForm, store.AutomationInput, templates.FieldErrors) {
 	f := templates.AutomationForm{ID: id, Name: c.FormValue("name"), TriggerKind: c.FormValue("trigger_kind"), ListID: c.FormValue("list_id"),
 		Tag: strings.TrimSpace(c.FormValue("tag")), Event: strings.TrimSpace(c.FormValue("event")), EveryDays: strings.TrimSpace(c.FormValue("every_days")),
-		GoalEvent: strings.TrimSpace(c.FormValue("goal_event")), Again: c.FormValue("again") == "1", ExitOnUnsubscribe: c.FormValue("exit_on_unsubscribe") == "1"}
+		GoalEvent: strings.TrimSpace(c.FormValue("goal_event")), Again: c.FormValue("again") == "1", ExitOnUnsubscribe: c.FormValue("exit_on_unsubscribe") == "1",
+		CampaignID: c.FormValue("campaign_id"), URL: strings.TrimSpace(c.FormValue("url")), SegmentID: c.FormValue("segment_id"),
+		Attribute: strings.TrimSpace(c.FormValue("attribute")), OffsetDays: strings.TrimSpace(c.FormValue("offset_days")), At: c.FormValue("at"),
+		Yearly: c.FormValue("yearly") == "1"}
 	errs := templates.FieldErrors{}
 	t := store.Trigger{Kind: f.TriggerKind}
 	switch t.Kind {
@@ -127,6 +178,16 @@ func readAutomationForm(c *echo.Context, id int64) (templates.AutomationForm, st
 		t.Tag = f.Tag
 	case store.TriggerEvent:
 		t.Event = f.Event
+	case store.TriggerDate:
+		t.Attribute, t.Yearly, t.At = f.Attribute, f.Yearly, f.At
+		t.OffsetDays = formInt(errs, "trigger.offset_days", f.OffsetDays, true, "Give a whole number of days.")
+	case store.TriggerOpen, store.TriggerClick:
+		t.CampaignID = int64(formInt(errs, "trigger.campaign_id", f.CampaignID, true, "Choose a campaign."))
+		if t.Kind == store.TriggerClick {
+			t.URL = f.URL
+		}
+	case store.TriggerSegment:
+		t.SegmentID = int64(formInt(errs, "trigger.segment_id", f.SegmentID, true, "Choose a segment."))
 	}
 	e := store.Entry{Again: f.Again, ExitOnUnsubscribe: f.ExitOnUnsubscribe, EveryDays: formInt(errs, "entry.every_days", f.EveryDays, true, "Give a whole number of days.")}
 	return f, store.AutomationInput{Name: &f.Name, Trigger: &t, Entry: &e, GoalEvent: &f.GoalEvent}, errs
@@ -159,7 +220,13 @@ func (s *Server) automationSettings(c *echo.Context) error {
 		return err
 	}
 	f := templates.AutomationForm{ID: a.ID, Name: a.Name, TriggerKind: a.Trigger.Kind, Tag: a.Trigger.Tag, Event: a.Trigger.Event,
-		GoalEvent: a.GoalEvent, Again: a.Entry.Again, ExitOnUnsubscribe: a.Entry.ExitOnUnsubscribe}
+		GoalEvent: a.GoalEvent, Again: a.Entry.Again, ExitOnUnsubscribe: a.Entry.ExitOnUnsubscribe, URL: a.Trigger.URL,
+		Attribute: a.Trigger.Attribute, At: a.Trigger.At, Yearly: a.Trigger.Yearly}
+	for dst, v := range map[*string]int64{&f.CampaignID: a.Trigger.CampaignID, &f.SegmentID: a.Trigger.SegmentID, &f.OffsetDays: int64(a.Trigger.OffsetDays)} {
+		if v != 0 {
+			*dst = itoa(v)
+		}
+	}
 	if a.Trigger.ListID != 0 {
 		f.ListID = itoa(a.Trigger.ListID)
 	}

@@ -158,6 +158,14 @@ func (s *Server) contactPageProps(c *echo.Context, id int64) (templates.ContactP
 	}
 	p := templates.ContactProps{Shell: s.shell(c, "contacts", ct.Email), ID: id, Form: contactFormOf(ct), Statuses: store.ContactStatuses,
 		Source: ct.Source, CreatedAt: ct.CreatedAt, Erased: !ct.ErasedAt.IsZero(), LastOpen: ct.LastOpen, LastClick: ct.LastClick}
+	js, err := s.store.ContactJourneys(ctx, id, 20)
+	if err != nil {
+		return templates.ContactProps{}, err
+	}
+	for _, j := range js {
+		p.Journeys = append(p.Journeys, templates.ContactJourney{AutomationID: j.AutomationID, JourneyID: j.ID, Automation: j.Automation,
+			Status: j.Status, StepID: j.StepID, Test: j.Test, EnteredAt: j.EnteredAt})
+	}
 	if !p.Erased {
 		links := s.out.Links(ctx)
 		p.PreferencesURL, p.UnsubscribeURL = links.Preferences(id), links.Unsubscribe(id, 0)

@@ -37,11 +37,13 @@ type Engine struct {
 	lease  time.Duration
 	every  time.Duration
 	signal scheduler.Signal
+	// segmentChecked is when each segment trigger was last looked at.
+	segmentChecked map[int64]time.Time
 }
 
 // New builds an Engine.
 func New(cfg Config) *Engine {
-	e := &Engine{st: cfg.Store, out: cfg.Outbound, log: cfg.Log, batch: cfg.Batch, lease: cfg.Lease, every: cfg.Every}
+	e := &Engine{st: cfg.Store, out: cfg.Outbound, log: cfg.Log, batch: cfg.Batch, lease: cfg.Lease, every: cfg.Every, segmentChecked: map[int64]time.Time{}}
 	if e.batch <= 0 {
 		e.batch = 500
 	}
@@ -88,9 +90,60 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// Pass claims one batch of due journeys and advances each as far as it
-// can go now. full says the batch was full, so more may be due.
+// Pass works out the dates of contacts whose attributes changed, starts
+// the journeys of dates that are due, then claims one batch of due
+// journeys and advances each as far as it can go now. full says a batch
+// was full, so more may be due.
 func (e *Engine) Pass(ctx context.Context) (full bool, err error) {
+	refreshed, err := e.st.RefreshDates(ctx, 10*e.batch)
+	if err != nil {
+		return false, err
+	}
+	fired, err := e.st.FireDates(ctx, e.batch)
+	if err != nil {
+		return false, err
+	}
+	if err := e.checkSegments(ctx); err != nil {
+		return false, err
+	}
+	full, err = e.advance(ctx)
+	return full || refreshed == 10*e.batch || fired == e.batch, err
+}
+
+// SegmentEvery is how often the engine looks at who is in the segments
+// that start automations.
+const SegmentEvery = time.Minute
+
+// checkSegments looks, at most every SegmentEvery, at who came into the
+// segments that start automations, a batch of contacts at a time.
+func (e *Engine) checkSegments(ctx context.Context) error {
+	as, err := e.st.SegmentAutomations(ctx)
+	if err != nil {
+		return err
+	}
+	now := e.st.Now()
+	for _, a := range as {
+		if last, ok := e.segmentChecked[a.ID]; ok && now.Sub(last) < SegmentEvery {
+			continue
+		}
+		e.segmentChecked[a.ID] = now
+		for after := int64(0); ; {
+			next, done, err := e.st.CheckSegment(ctx, a, after)
+			if err != nil {
+				return err
+			}
+			if done {
+				break
+			}
+			after = next
+		}
+	}
+	return nil
+}
+
+// advance claims one batch of due journeys and advances each as far as it
+// can go now.
+func (e *Engine) advance(ctx context.Context) (full bool, err error) {
 	js, err := e.st.ClaimJourneys(ctx, e.batch, e.lease)
 	if err != nil || len(js) == 0 {
 		return false, err

@@ -452,3 +452,185 @@ func asValidation(err error, ve **store.ValidationError) bool {
 	*ve = v
 	return ok
 }
+
+// TestOpenAndClickTriggers: a person's open of a campaign starts the
+// automation that watches its opens; a click on the one link another
+// watches starts that one; a mail scanner's open starts nothing.
+func TestOpenAndClickTriggers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	welcome := f.automation(t, store.Trigger{Kind: store.TriggerManual}, store.Entry{}, "", store.Step{Kind: store.StepEmail, TemplateID: f.template.ID})
+	ann, bob := f.contact(t, "ann@example.com", false), f.contact(t, "bob@example.com", false)
+	if _, err := f.e.Enroll(ctx, welcome.ID, []int64{ann, bob}, "api"); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	campaigns, err := f.st.StepCampaigns(ctx, welcome.ID)
+	if err != nil || campaigns[1] == 0 {
+		t.Fatalf("step campaigns: %v %v", campaigns, err)
+	}
+	c := campaigns[1]
+	opened := f.automation(t, store.Trigger{Kind: store.TriggerOpen, CampaignID: c}, store.Entry{}, "", store.Step{Kind: store.StepAddTag, Tag: "opened"})
+	sends, _, err := f.st.CampaignSends(ctx, c, "", store.Order{}, 10, 0)
+	if err != nil || len(sends) != 2 {
+		t.Fatalf("sends: %v %v", sends, err)
+	}
+	w := f.st.NewHitWriter(func(err error) { t.Error(err) })
+	run(t, w)
+	for _, sd := range sends {
+		// Bob's open is a mail scanner's: it counts, but starts nothing.
+		if err := w.Record(ctx, store.Hit{Kind: store.ResultOpen, At: f.clock.Now(), CampaignID: c, SendID: sd.ID, Machine: sd.ContactID == bob}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Sync(ctx); err != nil { // opens start automations as they are folded into the counts
+		t.Fatal(err)
+	}
+	f.drain(t)
+	if got := tagsOf(t, f.st, ann); fmt.Sprint(got) != "[opened]" {
+		t.Errorf("ann: got tags %v, want [opened]", got)
+	}
+	if got := tagsOf(t, f.st, bob); len(got) != 0 {
+		t.Errorf("bob: got tags %v, want none (a scanner's open)", got)
+	}
+	if a, _ := f.st.Automation(ctx, opened.ID); a.Entered != 1 {
+		t.Errorf("got %d entered on open, want 1", a.Entered)
+	}
+	// Clicks: only the link the trigger names starts it.
+	f.automation(t, store.Trigger{Kind: store.TriggerClick, CampaignID: c, URL: "https://shop.example/sale"}, store.Entry{}, "",
+		store.Step{Kind: store.StepAddTag, Tag: "clicked sale"})
+	sale, err := f.st.LinkID(ctx, c, 0, "https://shop.example/sale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.st.LinkID(ctx, c, 0, "https://shop.example/about")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sd := range sends {
+		link := other
+		if sd.ContactID == bob {
+			link = sale
+		}
+		if err := w.Record(ctx, store.Hit{Kind: store.ResultClick, At: f.clock.Now(), CampaignID: c, SendID: sd.ID, LinkID: link}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	if got := tagsOf(t, f.st, bob); fmt.Sprint(got) != "[clicked sale]" {
+		t.Errorf("bob: got tags %v, want [clicked sale]", got)
+	}
+	if got := tagsOf(t, f.st, ann); fmt.Sprint(got) != "[opened]" {
+		t.Errorf("ann clicked another link: got tags %v, want [opened] only", got)
+	}
+}
+
+// TestDateTriggersAcrossDSTChanges: a birthday at a time the clock change
+// skips (Paris, spring) or repeats (New York, autumn), or on a normal day
+// across either change, fires once, at the contact's local time, and not
+// again when the clock is moved on a day; the next is a year later.
+func TestDateTriggersAcrossDSTChanges(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, zone, birthday, at string
+		start                    string
+		want                     string
+	}{
+		{"Paris spring, a skipped time", "Europe/Paris", "1990-03-29", "02:30", "2026-03-28T00:00:00Z", "2026-03-29T03:30:00+02:00"},
+		{"Paris autumn", "Europe/Paris", "1985-10-25", "09:00", "2026-10-24T00:00:00Z", "2026-10-25T09:00:00+01:00"},
+		{"New York spring", "America/New_York", "1970-03-08", "09:00", "2026-03-07T00:00:00Z", "2026-03-08T09:00:00-04:00"},
+		{"New York autumn, a repeated time", "America/New_York", "2001-11-01", "01:30", "2026-10-31T00:00:00Z", "2026-11-01T01:30:00-04:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			ctx := context.Background()
+			start, _ := time.Parse(time.RFC3339, tc.start)
+			f.clock.mu.Lock()
+			f.clock.t = start
+			f.clock.mu.Unlock()
+			a := f.automation(t, store.Trigger{Kind: store.TriggerDate, Attribute: "birthday", Yearly: true, At: tc.at}, store.Entry{Again: true}, "",
+				store.Step{Kind: store.StepAddTag, Tag: "birthday"})
+			email := "ann@example.com"
+			if _, _, err := f.st.CreateContact(ctx, store.ContactInput{Email: &email, Source: "test",
+				Attributes: map[string]any{"birthday": tc.birthday, "timezone": tc.zone}}, false); err != nil {
+				t.Fatal(err)
+			}
+			// Three days in ten-minute steps, the engine running at each.
+			for range 3 * 24 * 6 {
+				f.clock.Advance(10 * time.Minute)
+				f.drain(t)
+			}
+			js, n, err := f.st.Journeys(ctx, a.ID, store.JourneyFilter{}, 10, 0)
+			if err != nil || n != 1 {
+				t.Fatalf("got %d journeys (%v), want 1", n, err)
+			}
+			want, _ := time.Parse(time.RFC3339, tc.want)
+			if d := js[0].EnteredAt.Sub(want); d < 0 || d > 10*time.Minute {
+				t.Errorf("entered at %s, want within ten minutes after %s", js[0].EnteredAt.In(want.Location()), want)
+			}
+			// The contact is edited (as an import would) on the day: no second
+			// journey, and the next date is a year on.
+			tags := []string{"x"}
+			if _, err := f.st.UpdateContact(ctx, js[0].ContactID, store.ContactInput{Tags: &tags, Attributes: map[string]any{"city": "Lyon"}}); err != nil {
+				t.Fatal(err)
+			}
+			f.drain(t)
+			if _, n, _ := f.st.Journeys(ctx, a.ID, store.JourneyFilter{}, 10, 0); n != 1 {
+				t.Errorf("got %d journeys after an edit, want still 1", n)
+			}
+		})
+	}
+}
+
+// TestSegmentEntryTrigger: contacts already in the segment when the
+// automation starts do not enter; one who comes into it does, at the next
+// look; one who leaves and comes back enters again when the rules allow.
+func TestSegmentEntryTrigger(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	rule := store.Rule{Match: "all", Conditions: []store.Rule{{Field: "attributes.plan", Op: "eq", Value: json.RawMessage(`"gold"`)}}}
+	name := "Gold"
+	g, err := f.st.CreateSegment(ctx, store.SegmentInput{Name: &name, Rules: &rule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(email, plan string) int64 {
+		c, _, err := f.st.CreateContact(ctx, store.ContactInput{Email: &email, Source: "test", Attributes: map[string]any{"plan": plan}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	already := add("already@example.com", "gold")
+	later := add("later@example.com", "silver")
+	a := f.automation(t, store.Trigger{Kind: store.TriggerSegment, SegmentID: g.ID}, store.Entry{Again: true}, "", store.Step{Kind: store.StepAddTag, Tag: "gold welcome"})
+	f.drain(t)
+	if _, err := f.st.UpdateContact(ctx, later, store.ContactInput{Attributes: map[string]any{"plan": "gold"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(SegmentEvery)
+	f.drain(t)
+	if got := tagsOf(t, f.st, later); fmt.Sprint(got) != "[gold welcome]" {
+		t.Errorf("the contact who came in: got tags %v, want [gold welcome]", got)
+	}
+	if got := tagsOf(t, f.st, already); len(got) != 0 {
+		t.Errorf("the contact already in: got tags %v, want none", got)
+	}
+	// Out and back in: a second journey.
+	for _, plan := range []string{"silver", "gold"} {
+		if _, err := f.st.UpdateContact(ctx, later, store.ContactInput{Attributes: map[string]any{"plan": plan}}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(SegmentEvery)
+		f.drain(t)
+	}
+	if _, n, _ := f.st.Journeys(ctx, a.ID, store.JourneyFilter{ContactID: later}, 10, 0); n != 2 {
+		t.Errorf("got %d journeys for the contact who came back, want 2", n)
+	}
+}
