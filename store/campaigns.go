@@ -68,10 +68,21 @@ type Campaign struct {
 	// listed with the others.
 	AutomationID   int64
 	AutomationStep int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	StartedAt      time.Time
-	FinishedAt     time.Time
+	// AB makes the campaign an A/B test; nil when it is not one.
+	AB *ABTest
+	// LocalAt ("09:00") sends to each contact at that time in their own
+	// timezone attribute, or the organisation's; "" sends at once.
+	LocalAt string
+	// Recurrence makes the campaign a series that sends a copy of itself on
+	// a schedule; RecurNextAt is its next time. RecurParent names the
+	// series a campaign was sent from.
+	Recurrence  *Recurrence
+	RecurNextAt time.Time
+	RecurParent int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
 }
 
 // Tracking says which of a campaign's results are tracked, and the UTM
@@ -117,6 +128,10 @@ type CampaignInput struct {
 	ExcludeSegmentID *int64
 	RelayID          *int64
 	Tracking         *Tracking
+	// AB, LocalAt and Recurrence: a pointer to the zero value clears each.
+	AB         *ABTest
+	LocalAt    *string
+	Recurrence *Recurrence
 }
 
 func (in CampaignInput) apply(c *Campaign) {
@@ -137,6 +152,19 @@ func (in CampaignInput) apply(c *Campaign) {
 	set(&c.ExcludeSegmentID, in.ExcludeSegmentID)
 	set(&c.RelayID, in.RelayID)
 	set(&c.Tracking, in.Tracking)
+	if in.AB != nil {
+		c.AB = in.AB
+		if len(in.AB.Variants) == 0 {
+			c.AB = nil
+		}
+	}
+	set(&c.LocalAt, in.LocalAt)
+	if in.Recurrence != nil {
+		c.Recurrence = in.Recurrence
+		if in.Recurrence.Every == "" {
+			c.Recurrence = nil
+		}
+	}
 	c.Name = strings.TrimSpace(c.Name)
 	c.FromEmail = NormalizeEmail(c.FromEmail)
 	c.ReplyTo = NormalizeEmail(c.ReplyTo)
@@ -169,7 +197,7 @@ func (c Campaign) validate() map[string]string {
 	if c.Format != "html" && c.Format != "markdown" && c.Format != "text" {
 		errs["format"] = "Format must be html, markdown or text."
 	}
-	if len(c.Body) > 1<<20 || len(c.TextBody) > 1<<20 {
+	if len(c.Body) > maxCampaignBody || len(c.TextBody) > maxCampaignBody {
 		errs["body"] = "A campaign body holds at most 1 MB."
 	}
 	for field, v := range map[string]string{"utm_source": c.Tracking.UTMSource, "utm_medium": c.Tracking.UTMMedium, "utm_campaign": c.Tracking.UTMCampaign} {
@@ -180,7 +208,38 @@ func (c Campaign) validate() map[string]string {
 	if len(c.ListIDs) > 100 || len(c.ExcludeListIDs) > 100 {
 		errs["list_ids"] = "A campaign names at most 100 lists."
 	}
+	if c.AB != nil {
+		c.AB.check(errs)
+		if c.LocalAt != "" {
+			errs["local_at"] = "An A/B test sends its winner when it is picked; it cannot also wait for each contact's local time."
+		}
+	}
+	if c.LocalAt != "" && !clockRE.MatchString(c.LocalAt) {
+		errs["local_at"] = "Give the local time to send at as HH:MM, such as 09:00."
+	}
+	if c.Recurrence != nil {
+		c.Recurrence.check(errs)
+		if c.AB != nil {
+			errs["recurrence"] = "A recurring campaign cannot also be an A/B test."
+		}
+	}
 	return errs
+}
+
+// maxCampaignBody is the most a campaign's body holds.
+const maxCampaignBody = 1 << 20
+
+// extrasJSON are the ab and recurrence columns' values.
+func (c Campaign) extrasJSON() (ab, recurrence string) {
+	if c.AB != nil {
+		b, _ := json.Marshal(c.AB)
+		ab = string(b)
+	}
+	if c.Recurrence != nil {
+		b, _ := json.Marshal(c.Recurrence)
+		recurrence = string(b)
+	}
+	return ab, recurrence
 }
 
 // checkRefs makes sure every list, segment, template and relay a campaign
@@ -255,13 +314,14 @@ func (s *Store) CreateCampaign(ctx context.Context, in CampaignInput) (Campaign,
 		return Campaign{}, err
 	}
 	now := unix(s.now())
+	ab, recurrence := c.extrasJSON()
 	err := s.w.QueryRowContext(ctx, `INSERT INTO campaigns (name, subject, preheader, from_name, from_email, reply_to, template_id, format, body, text_body,
 	layout_id, list_ids, segment_id, exclude_list_ids, exclude_segment_id, relay_id, track_opens, track_clicks, utm_source, utm_medium, utm_campaign,
-	status, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?) RETURNING id`,
+	ab, local_at, recurrence, status, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?) RETURNING id`,
 		c.Name, c.Subject, c.Preheader, c.FromName, c.FromEmail, c.ReplyTo, nullID(c.TemplateID), c.Format, c.Body, c.TextBody,
 		nullID(c.LayoutID), idsJSON(c.ListIDs), nullID(c.SegmentID), idsJSON(c.ExcludeListIDs), nullID(c.ExcludeSegmentID), nullID(c.RelayID),
-		c.Tracking.Opens, c.Tracking.Clicks, c.Tracking.UTMSource, c.Tracking.UTMMedium, c.Tracking.UTMCampaign, now, now).Scan(&c.ID)
+		c.Tracking.Opens, c.Tracking.Clicks, c.Tracking.UTMSource, c.Tracking.UTMMedium, c.Tracking.UTMCampaign, ab, c.LocalAt, recurrence, now, now).Scan(&c.ID)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("store: create campaign: %w", err)
 	}
@@ -281,13 +341,14 @@ func (s *Store) UpdateCampaign(ctx context.Context, id int64, in CampaignInput) 
 	if err := s.validCampaign(ctx, c); err != nil {
 		return Campaign{}, err
 	}
+	ab, recurrence := c.extrasJSON()
 	_, err = s.w.ExecContext(ctx, `UPDATE campaigns SET name = ?, subject = ?, preheader = ?, from_name = ?, from_email = ?, reply_to = ?,
 	template_id = ?, format = ?, body = ?, text_body = ?, layout_id = ?, list_ids = ?, segment_id = ?, exclude_list_ids = ?,
 	exclude_segment_id = ?, relay_id = ?, track_opens = ?, track_clicks = ?, utm_source = ?, utm_medium = ?, utm_campaign = ?,
-	updated_at = ? WHERE id = ? AND status IN ('draft', 'scheduled')`,
+	ab = ?, local_at = ?, recurrence = ?, updated_at = ? WHERE id = ? AND status IN ('draft', 'scheduled')`,
 		c.Name, c.Subject, c.Preheader, c.FromName, c.FromEmail, c.ReplyTo, nullID(c.TemplateID), c.Format, c.Body, c.TextBody,
 		nullID(c.LayoutID), idsJSON(c.ListIDs), nullID(c.SegmentID), idsJSON(c.ExcludeListIDs), nullID(c.ExcludeSegmentID), nullID(c.RelayID),
-		c.Tracking.Opens, c.Tracking.Clicks, c.Tracking.UTMSource, c.Tracking.UTMMedium, c.Tracking.UTMCampaign, unix(s.now()), id)
+		c.Tracking.Opens, c.Tracking.Clicks, c.Tracking.UTMSource, c.Tracking.UTMMedium, c.Tracking.UTMCampaign, ab, c.LocalAt, recurrence, unix(s.now()), id)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("store: update campaign %d: %w", id, err)
 	}
@@ -315,7 +376,7 @@ const campaignColumns = `id, name, subject, preheader, from_name, from_email, re
 	status, send_at, recipients, skipped_suppressed, skipped_unsubscribed, skipped_bounced, skipped_complained, skipped_unconfirmed,
 	materialised, created_at, updated_at, started_at, finished_at, held_reason, coalesce(held_until, 0), paused_reason, bounces, complaints,
 	rates_from_settled, rates_from_bounces, rates_from_complaints, track_opens, track_clicks, utm_source, utm_medium, utm_campaign,
-	coalesce(automation_id, 0), automation_step`
+	coalesce(automation_id, 0), automation_step, ab, local_at, recurrence, coalesce(recur_next_at, 0), coalesce(recur_parent, 0)`
 
 func scanCampaign(row scanner) (Campaign, error) {
 	var c Campaign
@@ -323,13 +384,15 @@ func scanCampaign(row scanner) (Campaign, error) {
 	var sendAt, started, finished sql.NullInt64
 	var created, updated, heldUntil int64
 	var sup, uns, bnc, cmp, unc int
+	var ab, recurrence string
+	var recurNext int64
 	err := row.Scan(&c.ID, &c.Name, &c.Subject, &c.Preheader, &c.FromName, &c.FromEmail, &c.ReplyTo, &c.TemplateID, &c.Format, &c.Body, &c.TextBody,
 		&c.LayoutID, &lists, &c.SegmentID, &excluded, &c.ExcludeSegmentID, &c.RelayID,
 		&c.Status, &sendAt, &c.Recipients, &sup, &uns, &bnc, &cmp, &unc,
 		&c.Materialised, &created, &updated, &started, &finished, &c.HeldReason, &heldUntil, &c.PausedReason, &c.Bounces, &c.Complaints,
 		&c.RatesFrom.Settled, &c.RatesFrom.Bounces, &c.RatesFrom.Complaints,
 		&c.Tracking.Opens, &c.Tracking.Clicks, &c.Tracking.UTMSource, &c.Tracking.UTMMedium, &c.Tracking.UTMCampaign,
-		&c.AutomationID, &c.AutomationStep)
+		&c.AutomationID, &c.AutomationStep, &ab, &c.LocalAt, &recurrence, &recurNext, &c.RecurParent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Campaign{}, ErrNotFound
 	}
@@ -341,6 +404,21 @@ func scanCampaign(row scanner) (Campaign, error) {
 	}
 	if err := json.Unmarshal([]byte(excluded), &c.ExcludeListIDs); err != nil {
 		return Campaign{}, fmt.Errorf("exclude_list_ids: %w", err)
+	}
+	if ab != "" {
+		c.AB = &ABTest{}
+		if err := json.Unmarshal([]byte(ab), c.AB); err != nil {
+			return Campaign{}, fmt.Errorf("ab: %w", err)
+		}
+	}
+	if recurrence != "" {
+		c.Recurrence = &Recurrence{}
+		if err := json.Unmarshal([]byte(recurrence), c.Recurrence); err != nil {
+			return Campaign{}, fmt.Errorf("recurrence: %w", err)
+		}
+	}
+	if recurNext != 0 {
+		c.RecurNextAt = fromUnix(recurNext)
 	}
 	c.Skipped = map[string]int{}
 	for k, v := range map[string]int{SkipSuppressed: sup, SkipUnsubscribed: uns, SkipBounced: bnc, SkipComplained: cmp, SkipUnconfirmed: unc} {
@@ -757,7 +835,7 @@ func (s *Store) DuplicateCampaign(ctx context.Context, id int64) (Campaign, erro
 	return s.CreateCampaign(ctx, CampaignInput{Name: &name, Subject: &c.Subject, Preheader: &c.Preheader, FromName: &c.FromName,
 		FromEmail: &c.FromEmail, ReplyTo: &c.ReplyTo, TemplateID: &c.TemplateID, Format: &c.Format, Body: &c.Body, TextBody: &c.TextBody,
 		LayoutID: &c.LayoutID, ListIDs: &c.ListIDs, SegmentID: &c.SegmentID, ExcludeListIDs: &c.ExcludeListIDs,
-		ExcludeSegmentID: &c.ExcludeSegmentID, RelayID: &c.RelayID, Tracking: &c.Tracking})
+		ExcludeSegmentID: &c.ExcludeSegmentID, RelayID: &c.RelayID, Tracking: &c.Tracking, AB: c.AB, LocalAt: &c.LocalAt})
 }
 
 // HoldCampaign records why a sending campaign waits and until when, or,

@@ -109,10 +109,12 @@ func (s *Store) MaterialiseStep(ctx context.Context, campaignID int64, a Audienc
 	}
 	q, args := audienceSQL(a, seg, exSeg)
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
-		var through int64
+		var through, assigned int64
 		var last sql.NullInt64
 		var done bool
-		err := tx.QueryRowContext(ctx, `SELECT through_contact, last_contact, materialised FROM campaigns WHERE id = ?`, campaignID).Scan(&through, &last, &done)
+		var abRaw, abStatus, localAt string
+		err := tx.QueryRowContext(ctx, `SELECT through_contact, last_contact, materialised, ab, ab_status, ab_assigned, local_at FROM campaigns WHERE id = ?`, campaignID).
+			Scan(&through, &last, &done, &abRaw, &abStatus, &assigned, &localAt)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		} else if err != nil {
@@ -130,15 +132,26 @@ func (s *Store) MaterialiseStep(ctx context.Context, campaignID int64, a Audienc
 			now := unix(s.now())
 			// Due from when it was written, which the queues show as how
 			// long it has waited.
-			res, err := tx.ExecContext(ctx, `INSERT INTO sends (campaign_id, contact_id, email, updated_at, next_attempt_at)
+			var added int64
+			if ab := testOf(abRaw, abStatus); ab != nil {
+				if added, err = materialiseAB(ctx, tx, campaignID, q, batch, now, ab, assigned); err != nil {
+					return err
+				}
+			} else {
+				res, err := tx.ExecContext(ctx, `INSERT INTO sends (campaign_id, contact_id, email, updated_at, next_attempt_at)
 SELECT ?1, id, email, ?2, ?2 FROM (`+q+`) WHERE skip IS NULL ORDER BY id ON CONFLICT DO NOTHING`,
-				append([]any{campaignID, now}, batch...)...)
-			if err != nil {
-				return err
+					append([]any{campaignID, now}, batch...)...)
+				if err != nil {
+					return err
+				}
+				if added, err = res.RowsAffected(); err != nil {
+					return err
+				}
 			}
-			added, err := res.RowsAffected()
-			if err != nil {
-				return err
+			if localAt != "" {
+				if err := s.sendAtLocalTime(ctx, tx, campaignID, through, upto, localAt); err != nil {
+					return err
+				}
 			}
 			counts := map[string]int{}
 			rows, err := tx.QueryContext(ctx, `SELECT skip, count(*) FROM (`+q+`) WHERE skip IS NOT NULL GROUP BY skip`, batch...)
@@ -225,9 +238,12 @@ type Send struct {
 	ProviderID   string
 	UpdatedAt    time.Time
 	SentAt       time.Time
+	// Variant is the A/B variant the send got (see VariantHeld and
+	// VariantWinner); 0 outside a test.
+	Variant int
 }
 
-const sendColumns = `id, campaign_id, contact_id, email, status, attempts, next_attempt_at, last_code, last_response, provider_id, updated_at, sent_at`
+const sendColumns = `id, campaign_id, contact_id, email, status, attempts, next_attempt_at, last_code, last_response, provider_id, updated_at, sent_at, variant`
 
 // sendColumnsOf is sendColumns qualified by a table alias, for joins.
 func sendColumnsOf(alias string) string {
@@ -244,7 +260,7 @@ func scanSendWith(row scanner, extra ...any) (Send, error) {
 	var next, updated int64
 	var sent sql.NullInt64
 	dst := append([]any{&sd.ID, &sd.CampaignID, &sd.ContactID, &sd.Email, &sd.Status, &sd.Attempts, &next, &sd.LastCode, &sd.LastResponse,
-		&sd.ProviderID, &updated, &sent}, extra...)
+		&sd.ProviderID, &updated, &sent, &sd.Variant}, extra...)
 	err := row.Scan(dst...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Send{}, ErrNotFound

@@ -47,6 +47,17 @@ type campaignJSON struct {
 	Complaints   int        `json:"complaints"`
 	// Tracking says what the campaign tracks, and the UTM parameters.
 	Tracking store.Tracking `json:"tracking"`
+	// AB makes it an A/B test; null when it is not one.
+	AB *store.ABTest `json:"ab"`
+	// LocalAt ("09:00") sends to each contact at that time in their
+	// timezone attribute, or the organisation's; "" at once.
+	LocalAt string `json:"local_at"`
+	// Recurrence makes it a series that sends a copy of itself on a
+	// schedule; RecurNextAt is when. RecurParent names the series a
+	// campaign was sent from.
+	Recurrence  *store.Recurrence `json:"recurrence"`
+	RecurNextAt *time.Time        `json:"recur_next_at"`
+	RecurParent *int64            `json:"recur_parent_id"`
 }
 
 func toCampaignJSON(c store.Campaign) campaignJSON {
@@ -55,7 +66,8 @@ func toCampaignJSON(c store.Campaign) campaignJSON {
 		ExcludeListIDs: c.ExcludeListIDs, ExcludeSegmentID: optID(c.ExcludeSegmentID), RelayID: optID(c.RelayID), Status: c.Status, SendAt: optTime(c.SendAt),
 		Recipients: c.Recipients, Skipped: c.Skipped, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		StartedAt: optTime(c.StartedAt), FinishedAt: optTime(c.FinishedAt), HeldReason: c.HeldReason, HeldUntil: optTime(c.HeldUntil),
-		PausedReason: c.PausedReason, Bounces: c.Bounces, Complaints: c.Complaints, Tracking: c.Tracking}
+		PausedReason: c.PausedReason, Bounces: c.Bounces, Complaints: c.Complaints, Tracking: c.Tracking,
+		AB: c.AB, LocalAt: c.LocalAt, Recurrence: c.Recurrence, RecurNextAt: optTime(c.RecurNextAt), RecurParent: optID(c.RecurParent)}
 	switch c.Format {
 	case mailer.FormatMarkdown:
 		out.Markdown = c.Body
@@ -89,6 +101,12 @@ type campaignBody struct {
 	RelayID          json.RawMessage `json:"relay_id"`
 	// Tracking replaces the campaign's tracking settings as a whole.
 	Tracking *store.Tracking `json:"tracking"`
+	// AB replaces the A/B test as a whole; {} (no variants) makes it a
+	// plain campaign again.
+	AB      *store.ABTest `json:"ab"`
+	LocalAt *string       `json:"local_at"`
+	// Recurrence replaces the schedule; {} stops it recurring.
+	Recurrence *store.Recurrence `json:"recurrence"`
 }
 
 // rawID reads an optional id: absent leaves it, null clears it.
@@ -108,7 +126,7 @@ func rawID(raw json.RawMessage, field string, errs map[string]string) *int64 {
 
 func (b campaignBody) input() (store.CampaignInput, error) {
 	in := store.CampaignInput{Name: b.Name, Subject: b.Subject, Preheader: b.Preheader, FromName: b.FromName, FromEmail: b.FromEmail,
-		ReplyTo: b.ReplyTo, ListIDs: b.ListIDs, ExcludeListIDs: b.ExcludeListIDs, Tracking: b.Tracking}
+		ReplyTo: b.ReplyTo, ListIDs: b.ListIDs, ExcludeListIDs: b.ExcludeListIDs, Tracking: b.Tracking, AB: b.AB, LocalAt: b.LocalAt, Recurrence: b.Recurrence}
 	errs := map[string]string{}
 	in.TemplateID = rawID(b.TemplateID, "template_id", errs)
 	in.LayoutID = rawID(b.LayoutID, "layout_id", errs)

@@ -316,6 +316,8 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET(admin, "/v1/webhooks/:id/deliveries", s.apiDeliveryList)
 	api.GET(admin, "/v1/webhooks/:id/deliveries/:delivery", s.apiDeliveryGet)
 	api.POST(admin, "/v1/webhooks/:id/deliveries/:delivery/redeliver", s.apiDeliveryRedeliver)
+	api.GET(read, "/v1/campaigns/:id/ab", s.apiCampaignAB)
+	api.POST(write, "/v1/campaigns/:id/ab/winner", s.apiCampaignABWinner)
 	api.GET(read, "/v1/automations", s.apiAutomationList)
 	api.POST(write, "/v1/automations", s.apiAutomationCreate)
 	api.GET(read, "/v1/automations/:id", s.apiAutomationGet)

@@ -44,6 +44,11 @@ func (s *Service) start(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
+	if x.AB != nil {
+		if err := s.freezeVariants(ctx, x); err != nil {
+			return err
+		}
+	}
 	if _, err = s.st.StartCampaign(ctx, id, string(frozen)); err != nil {
 		return err
 	}

@@ -55,6 +55,8 @@ type campaignRun struct {
 	feedbackID string
 	// links holds the ids of the campaign's tracked links.
 	linkIDs *linkCache
+	// variants are an A/B test's, each send rendered from its own.
+	variants []variantContent
 }
 
 func (d *Dispatcher) newRun(ctx context.Context, c store.Campaign, content *mailer.Content, compiled *mailer.Compiled, rt *route) (*campaignRun, error) {
@@ -70,6 +72,9 @@ func (d *Dispatcher) newRun(ctx context.Context, c store.Campaign, content *mail
 		links: d.s.linksAt(g.BaseURL), org: orgOf(g), feedbackID: fmt.Sprintf("%d:herald", c.ID), linkIDs: newLinkCache(d.s.st, c.ID, 0, content.Tracking.UTM)}
 	if j.signer, err = d.s.signer(ctx, content.FromEmail); err != nil {
 		return nil, fmt.Errorf("campaign %d: DKIM key: %w", c.ID, err)
+	}
+	if j.variants, err = d.s.variantContents(ctx, c.ID); err != nil {
+		return nil, err
 	}
 	j.settled.Store(int64(n[store.SendSent] + n[store.SendFailed]))
 	return j, nil
@@ -132,8 +137,17 @@ func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) 
 		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "the contact was deleted before the message went"}
 	}
 	now := j.d.s.now()
+	content, compiled, signer := j.content, j.compiled, j.signer
+	if len(j.variants) > 0 {
+		// A test's send has its variant; one to the rest, the winner's.
+		v := sd.Variant % store.VariantWinner
+		if v < 0 || v >= len(j.variants) {
+			v = 0
+		}
+		content, compiled, signer = j.variants[v].content, j.variants[v].compiled, j.variants[v].signer
+	}
 	// Tracking goes in as the message is built, before it is signed.
-	msg, err := j.content.Build(j.compiled, j.id, mailer.Recipient{
+	msg, err := content.Build(compiled, j.id, mailer.Recipient{
 		SendID:     sd.ID,
 		Contact:    mailer.ContactData{Email: sd.Email, FirstName: contact.FirstName, LastName: contact.LastName, Attributes: contact.Attributes},
 		Links:      j.links.Campaign(sd.ContactID, j.id),
@@ -142,17 +156,17 @@ func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) 
 		FeedbackID: j.feedbackID,
 		MessageTag: j.d.s.tracker.MessageTag(j.id, sd.ID),
 		// With a bounce domain, a mailto unsubscribe names the send.
-		UnsubscribeMailto: j.d.s.unsubscribeMailto(j.general, j.content.UnsubscribeMailto, j.id, sd.ID),
-		Track: j.d.s.tracking(j.content.Tracking, j.links.Base(),
-			track.Ref{Campaign: j.id, Send: sd.ID, Sent: now, Private: j.content.Tracking.Private}, j.linkIDs),
+		UnsubscribeMailto: j.d.s.unsubscribeMailto(j.general, content.UnsubscribeMailto, j.id, sd.ID),
+		Track: j.d.s.tracking(content.Tracking, j.links.Base(),
+			track.Ref{Campaign: j.id, Send: sd.ID, Sent: now, Private: content.Tracking.Private}, j.linkIDs),
 	})
 	if err != nil {
 		// A template that cannot render for this recipient fails them
 		// visibly, with the reason, rather than skipping them.
 		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: err.Error()}
 	}
-	if j.signer != nil {
-		if msg, err = j.signer.Sign(msg); err != nil {
+	if signer != nil {
+		if msg, err = signer.Sign(msg); err != nil {
 			return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "DKIM signing: " + err.Error()}
 		}
 	}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Recurrence is a recurring campaign's schedule: every day, week or month
+// at a time in the organisation's timezone, or a cron expression; and,
+// optionally, a feed that must have something new for a send to go.
+type Recurrence struct {
+	Every string `json:"every"`
+	// At is the time of day ("09:00"); Weekday (0 Sunday) for weekly, Day
+	// (1 to 28) for monthly; Cron is a five-field expression for cron.
+	At      string `json:"at,omitempty"`
+	Weekday int    `json:"weekday,omitempty"`
+	Day     int    `json:"day,omitempty"`
+	Cron    string `json:"cron,omitempty"`
+	// OnlyIfNew, when set, skips a send when the feed at this URL (RSS,
+	// Atom or a JSON list) has nothing newer than at the last send.
+	OnlyIfNew string `json:"only_if_new,omitempty"`
+}
+
+// Ways a campaign recurs.
+const (
+	RecurDaily   = "daily"
+	RecurWeekly  = "weekly"
+	RecurMonthly = "monthly"
+	RecurCron    = "cron"
+)
+
+// check says what is wrong with the schedule's own fields; the cron
+// expression and the feed's address are checked where they are used.
+func (r *Recurrence) check(errs map[string]string) {
+	switch r.Every {
+	case RecurDaily, RecurWeekly, RecurMonthly:
+		if !clockRE.MatchString(r.At) {
+			errs["recurrence.at"] = "Give the time of day as HH:MM, such as 09:00."
+		}
+	case RecurCron:
+		if f := strings.Fields(r.Cron); len(f) != 5 {
+			errs["recurrence.cron"] = "Give a cron expression of five fields: minute hour day month weekday, such as 0 9 * * 1."
+		}
+	default:
+		errs["recurrence.every"] = fmt.Sprintf("%q is not a schedule; use daily, weekly, monthly or cron.", r.Every)
+	}
+	if r.Weekday < 0 || r.Weekday > 6 {
+		errs["recurrence.weekday"] = "Weekdays go from 0 (Sunday) to 6 (Saturday)."
+	}
+	if r.Every == RecurMonthly && (r.Day < 1 || r.Day > 28) {
+		errs["recurrence.day"] = "Give the day of the month as 1 to 28, so every month has it."
+	}
+	if len(r.OnlyIfNew) > 2000 || (r.OnlyIfNew != "" && !strings.HasPrefix(r.OnlyIfNew, "https://") && !strings.HasPrefix(r.OnlyIfNew, "http://")) {
+		errs["recurrence.only_if_new"] = "Give the feed's address as an http or https URL."
+	}
+}
+
+// sendAtLocalTime sets, for a batch of a campaign's outbox (contacts with
+// ids in (after, upto]), when each send is due: the next time the clock
+// reads at in the contact's own timezone attribute, or the
+// organisation's. Sends held back for a test's winner stay held.
+func (s *Store) sendAtLocalTime(ctx context.Context, tx *sql.Tx, campaignID, after, upto int64, at string) error {
+	org := s.location(ctx)
+	now := s.now()
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, coalesce(c.attributes ->> '$.timezone', '') FROM sends s JOIN contacts c ON c.id = s.contact_id
+WHERE s.campaign_id = ? AND s.contact_id > ? AND s.contact_id <= ? AND s.variant >= 0 AND s.status = 'queued'`, campaignID, after, upto)
+	if err != nil {
+		return err
+	}
+	var due jsonArray
+	for rows.Next() {
+		var id int64
+		var zone string
+		if err := rows.Scan(&id, &zone); err != nil {
+			rows.Close()
+			return err
+		}
+		loc := contactLocation(map[string]any{"timezone": zone}, org)
+		due.row(id, unix(nextWeekdayAt(now, nil, at, loc)))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || due.empty() {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sends SET next_attempt_at = j.value ->> 1 FROM json_each(?) j WHERE sends.id = j.value ->> 0`, due.String())
+	return err
+}
