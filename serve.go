@@ -113,15 +113,15 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 		log.Warn("stored relay passwords cannot be decrypted with this secret key; restore the key that saved them or enter the passwords again",
 			"relays", n, "err", err)
 	}
-	out, err := outbound.New(outbound.Config{Store: st, Log: log})
-	if err != nil {
-		return nil, err
-	}
-	importer := imports.NewWorker(st, log)
 	guard := &netguard.Guard{Allowed: func(host string) bool {
 		g, err := st.General(context.Background())
 		return err == nil && g.AllowsHost(host)
 	}}
+	out, err := outbound.New(outbound.Config{Store: st, Log: log, Guard: guard})
+	if err != nil {
+		return nil, err
+	}
+	importer := imports.NewWorker(st, log)
 	hooks, err := webhooks.New(webhooks.Config{Store: st, Log: log, Guard: guard, Notify: out.NotifyOwners})
 	if err != nil {
 		return nil, err
@@ -130,7 +130,8 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 	flows := automations.New(automations.Config{Store: st, Outbound: out, Log: log})
 	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log),
 		scheduler.Job{Name: "start scheduled campaigns", Spec: "@every 5s", Run: out.StartDue},
-		scheduler.Job{Name: "pick A/B test winners", Spec: "@every 15s", Run: out.DecideABTests})
+		scheduler.Job{Name: "pick A/B test winners", Spec: "@every 15s", Run: out.DecideABTests},
+		scheduler.Job{Name: "send recurring campaigns", Spec: "@every 15s", Run: out.SendSeries})
 	if err != nil {
 		return nil, err
 	}

@@ -79,10 +79,12 @@ type Campaign struct {
 	Recurrence  *Recurrence
 	RecurNextAt time.Time
 	RecurParent int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	StartedAt   time.Time
-	FinishedAt  time.Time
+	// RecurSeen is what the series' feed held at its last send.
+	RecurSeen  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
 }
 
 // Tracking says which of a campaign's results are tracked, and the UTM
@@ -376,7 +378,7 @@ const campaignColumns = `id, name, subject, preheader, from_name, from_email, re
 	status, send_at, recipients, skipped_suppressed, skipped_unsubscribed, skipped_bounced, skipped_complained, skipped_unconfirmed,
 	materialised, created_at, updated_at, started_at, finished_at, held_reason, coalesce(held_until, 0), paused_reason, bounces, complaints,
 	rates_from_settled, rates_from_bounces, rates_from_complaints, track_opens, track_clicks, utm_source, utm_medium, utm_campaign,
-	coalesce(automation_id, 0), automation_step, ab, local_at, recurrence, coalesce(recur_next_at, 0), coalesce(recur_parent, 0)`
+	coalesce(automation_id, 0), automation_step, ab, local_at, recurrence, coalesce(recur_next_at, 0), coalesce(recur_parent, 0), recur_seen`
 
 func scanCampaign(row scanner) (Campaign, error) {
 	var c Campaign
@@ -392,7 +394,7 @@ func scanCampaign(row scanner) (Campaign, error) {
 		&c.Materialised, &created, &updated, &started, &finished, &c.HeldReason, &heldUntil, &c.PausedReason, &c.Bounces, &c.Complaints,
 		&c.RatesFrom.Settled, &c.RatesFrom.Bounces, &c.RatesFrom.Complaints,
 		&c.Tracking.Opens, &c.Tracking.Clicks, &c.Tracking.UTMSource, &c.Tracking.UTMMedium, &c.Tracking.UTMCampaign,
-		&c.AutomationID, &c.AutomationStep, &ab, &c.LocalAt, &recurrence, &recurNext, &c.RecurParent)
+		&c.AutomationID, &c.AutomationStep, &ab, &c.LocalAt, &recurrence, &recurNext, &c.RecurParent, &c.RecurSeen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Campaign{}, ErrNotFound
 	}

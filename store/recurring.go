@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Recurrence is a recurring campaign's schedule: every day, week or month
@@ -86,4 +87,62 @@ WHERE s.campaign_id = ? AND s.contact_id > ? AND s.contact_id <= ? AND s.variant
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE sends SET next_attempt_at = j.value ->> 1 FROM json_each(?) j WHERE sends.id = j.value ->> 0`, due.String())
 	return err
+}
+
+// SetSeries starts a recurring campaign's schedule, its next send at
+// next, or stops it (next zero): a series waits as scheduled and never
+// sends itself; each of its sends is a copy.
+func (s *Store) SetSeries(ctx context.Context, id int64, next time.Time) (Campaign, error) {
+	now := unix(s.now())
+	var res sql.Result
+	var err error
+	if next.IsZero() {
+		res, err = s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'draft', recur_next_at = NULL, updated_at = ? WHERE id = ? AND recurrence != '' AND status IN ('draft', 'scheduled')`, now, id)
+	} else {
+		res, err = s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'scheduled', send_at = NULL, paused_reason = '', recur_next_at = ?, updated_at = ?
+WHERE id = ? AND recurrence != '' AND status IN ('draft', 'scheduled')`, unix(next), now, id)
+	}
+	if err != nil {
+		return Campaign{}, fmt.Errorf("store: campaign %d series: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Campaign{}, &ValidationError{Fields: map[string]string{"recurrence": "Only a draft or scheduled campaign with a schedule can repeat."}}
+	}
+	return s.Campaign(ctx, id)
+}
+
+// DueSeries returns the recurring campaigns whose next send is due.
+func (s *Store) DueSeries(ctx context.Context) ([]Campaign, error) {
+	return queryAll(ctx, s, "due series", scanCampaign, `SELECT `+campaignColumns+` FROM campaigns
+WHERE recurrence != '' AND status = 'scheduled' AND recur_next_at <= ? ORDER BY recur_next_at`, unix(s.now()))
+}
+
+// SpawnSeries makes, in one transaction, the copy of series id that goes
+// out now (scheduled at once, for the scheduler to start: it reads its
+// audience afresh) and moves the series on to next, with seen as what its
+// feed holds. skip moves it on without a copy, when the feed has nothing
+// new. It returns the copy's id, 0 when skipped; a series whose next send
+// is no longer due (another process spawned it) is left alone.
+func (s *Store) SpawnSeries(ctx context.Context, id int64, due, next time.Time, seen string, skip bool) (int64, error) {
+	now := unix(s.now())
+	var copyID int64
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET recur_next_at = ?, recur_seen = ?, updated_at = ? WHERE id = ? AND status = 'scheduled' AND recur_next_at = ?`,
+			unix(next), seen, now, id, unix(due))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 || skip {
+			return nil
+		}
+		const cols = `subject, preheader, from_name, from_email, reply_to, template_id, format, body, text_body, layout_id, list_ids, segment_id,
+	exclude_list_ids, exclude_segment_id, relay_id, track_opens, track_clicks, utm_source, utm_medium, utm_campaign, local_at`
+		return tx.QueryRowContext(ctx, `INSERT INTO campaigns (name, `+cols+`, status, send_at, recur_parent, created_at, updated_at)
+SELECT substr(name || ' · ' || ?, 1, 200), `+cols+`, 'scheduled', ?, id, ?, ? FROM campaigns WHERE id = ? RETURNING id`,
+			fromUnix(unix(due)).Format("2 Jan 2006"), now, now, now, id).Scan(&copyID)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: campaign %d series: %w", id, err)
+	}
+	return copyID, nil
 }

@@ -114,6 +114,27 @@ type abWinnerBody struct {
 	Variant *int `json:"variant"`
 }
 
+// apiCampaignSeries starts (on) or stops a recurring campaign's schedule.
+func (s *Server) apiCampaignSeries(on bool) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		id, err := pathID(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		var x store.Campaign
+		if on {
+			x, err = s.out.StartSeries(ctx, id)
+		} else {
+			x, err = s.out.StopSeries(ctx, id)
+		}
+		if err != nil {
+			return err
+		}
+		return apiData(c, http.StatusOK, toCampaignJSON(x))
+	}
+}
+
 func (s *Server) apiCampaignABWinner(c *echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {

@@ -318,6 +318,8 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST(admin, "/v1/webhooks/:id/deliveries/:delivery/redeliver", s.apiDeliveryRedeliver)
 	api.GET(read, "/v1/campaigns/:id/ab", s.apiCampaignAB)
 	api.POST(write, "/v1/campaigns/:id/ab/winner", s.apiCampaignABWinner)
+	api.POST(write, "/v1/campaigns/:id/recurrence/start", s.apiCampaignSeries(true))
+	api.POST(write, "/v1/campaigns/:id/recurrence/stop", s.apiCampaignSeries(false))
 	api.GET(read, "/v1/automations", s.apiAutomationList)
 	api.POST(write, "/v1/automations", s.apiAutomationCreate)
 	api.GET(read, "/v1/automations/:id", s.apiAutomationGet)

@@ -36,6 +36,9 @@ func (s *Service) start(ctx context.Context, id int64) error {
 	if !x.Editable() {
 		return &store.ValidationError{Fields: map[string]string{"status": "The campaign is " + x.Status + "; only a draft or scheduled campaign can be sent."}}
 	}
+	if x.Recurrence != nil {
+		return &store.ValidationError{Fields: map[string]string{"recurrence": "A recurring campaign sends a copy of itself at each time of its schedule: start its schedule instead."}}
+	}
 	content, compiled, err := s.checkCampaign(ctx, x, false)
 	if err != nil {
 		return err
@@ -87,6 +90,9 @@ func (s *Service) Schedule(ctx context.Context, id int64, sendAt string) (store.
 	x, err := s.st.Campaign(ctx, id)
 	if err != nil {
 		return x, err
+	}
+	if x.Recurrence != nil {
+		return x, &store.ValidationError{Fields: map[string]string{"recurrence": "A recurring campaign sends on its own schedule: start its schedule instead."}}
 	}
 	at, err := s.ParseSendAt(ctx, sendAt)
 	if err != nil {

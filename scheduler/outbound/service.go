@@ -28,6 +28,7 @@ import (
 	"herald/mailer"
 	"herald/mailer/feedback"
 	"herald/mailer/track"
+	"herald/scheduler/netguard"
 	"herald/store"
 )
 
@@ -36,6 +37,9 @@ import (
 type Config struct {
 	Store *store.Store
 	Log   *slog.Logger
+	// Guard checks where outbound requests (a recurring campaign's feed)
+	// may go; without it no feed is read.
+	Guard *netguard.Guard
 	// RelayTLS overrides the TLS settings used to reach relays; nil uses
 	// the system's roots. Tests use it to trust a loopback server.
 	RelayTLS *tls.Config

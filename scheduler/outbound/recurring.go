@@ -1,0 +1,231 @@
+package outbound
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"herald/store"
+)
+
+// NextSend is when a recurring schedule next sends after after, in loc.
+func NextSend(r store.Recurrence, after time.Time, loc *time.Location) (time.Time, error) {
+	var spec string
+	var h, m int
+	fmt.Sscanf(r.At, "%d:%d", &h, &m)
+	switch r.Every {
+	case store.RecurDaily:
+		spec = fmt.Sprintf("%d %d * * *", m, h)
+	case store.RecurWeekly:
+		spec = fmt.Sprintf("%d %d * * %d", m, h, r.Weekday)
+	case store.RecurMonthly:
+		spec = fmt.Sprintf("%d %d %d * *", m, h, r.Day)
+	case store.RecurCron:
+		spec = r.Cron
+	default:
+		return time.Time{}, fmt.Errorf("%q is not a schedule", r.Every)
+	}
+	sched, err := cron.ParseStandard("CRON_TZ=" + loc.String() + " " + spec)
+	if err != nil {
+		return time.Time{}, &store.ValidationError{Fields: map[string]string{"recurrence.cron": "The schedule cannot be read: " + err.Error()}}
+	}
+	next := sched.Next(after)
+	if next.IsZero() {
+		return next, &store.ValidationError{Fields: map[string]string{"recurrence.cron": "The schedule never comes round."}}
+	}
+	return next, nil
+}
+
+// StartSeries checks a recurring campaign as a send would be checked, and
+// starts its schedule: at each time a copy of it goes out to its audience
+// as it is then.
+func (s *Service) StartSeries(ctx context.Context, id int64) (store.Campaign, error) {
+	x, err := s.st.Campaign(ctx, id)
+	if err != nil {
+		return x, err
+	}
+	if x.Recurrence == nil {
+		return x, &store.ValidationError{Fields: map[string]string{"recurrence": "Give the campaign a schedule to repeat on first."}}
+	}
+	if _, _, err := s.checkCampaign(ctx, x, false); err != nil {
+		return x, err
+	}
+	if x.Recurrence.OnlyIfNew != "" {
+		if msg := s.checkFeedURL(x.Recurrence.OnlyIfNew); msg != "" {
+			return x, &store.ValidationError{Fields: map[string]string{"recurrence.only_if_new": msg}}
+		}
+	}
+	next, err := NextSend(*x.Recurrence, s.now(), s.Location(ctx))
+	if err != nil {
+		return x, err
+	}
+	return s.st.SetSeries(ctx, id, next)
+}
+
+// StopSeries stops a recurring campaign's schedule; it becomes a draft.
+func (s *Service) StopSeries(ctx context.Context, id int64) (store.Campaign, error) {
+	return s.st.SetSeries(ctx, id, time.Time{})
+}
+
+// SendSeries makes the copies of the recurring campaigns that are due,
+// each scheduled at once for StartDue to start, and moves each series on.
+// A series whose feed has nothing new since its last send skips this
+// time; one whose feed cannot be read sends anyway, and says so in the
+// log.
+func (s *Service) SendSeries(ctx context.Context) error {
+	series, err := s.st.DueSeries(ctx)
+	if err != nil {
+		return err
+	}
+	loc := s.Location(ctx)
+	var errs []error
+	for _, x := range series {
+		next, err := NextSend(*x.Recurrence, s.now(), loc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("campaign %d: %w", x.ID, err))
+			continue
+		}
+		skip, latest := false, ""
+		if feed := x.Recurrence.OnlyIfNew; feed != "" {
+			key, err := s.feedLatest(ctx, feed)
+			switch {
+			case err != nil:
+				s.log.Warn("a recurring campaign's feed could not be read; sending anyway", "campaign", x.ID, "feed", feed, "err", err)
+			case key == x.RecurSeen:
+				skip = true
+			}
+			latest = key
+		}
+		id, err := s.st.SpawnSeries(ctx, x.ID, x.RecurNextAt, next, latest, skip)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if skip {
+			s.log.Info("recurring campaign skipped: its feed has nothing new", "campaign", x.ID)
+		} else if id != 0 {
+			s.log.Info("recurring campaign sends a copy", "campaign", x.ID, "copy", id)
+		}
+	}
+	if err := s.StartDue(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// maxFeed is the most of a feed read to see whether it has something new.
+const maxFeed = 5 << 20
+
+// checkFeedURL says what is wrong with a feed's address, "" if nothing:
+// http or https, to a host the SSRF guard lets through.
+func (s *Service) checkFeedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "Give the feed's address as an http or https URL."
+	}
+	if s.cfg.Guard != nil {
+		if msg := s.cfg.Guard.CheckHost(u.Hostname()); msg != "" {
+			return "The feed's host is refused: " + msg
+		}
+	}
+	return ""
+}
+
+// feedLatest reads a feed and returns a key for its newest item: the first
+// item or entry of RSS or Atom, or the first element of a JSON list (or
+// of the first list in a JSON object).
+func (s *Service) feedLatest(ctx context.Context, raw string) (string, error) {
+	if msg := s.checkFeedURL(raw); msg != "" {
+		return "", errors.New(msg)
+	}
+	if s.cfg.Guard == nil {
+		return "", errors.New("no guard for outbound requests")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("User-Agent", "Herald")
+	res, err := s.cfg.Guard.Client(30*time.Second, 1).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("the feed answered %s", res.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxFeed+1))
+	if err != nil {
+		return "", err
+	}
+	if len(body) > maxFeed {
+		return "", errors.New("the feed is larger than 5 MB")
+	}
+	first, err := firstItem(body)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(first)
+	return hex.EncodeToString(sum[:12]), nil
+}
+
+// firstItem is the newest item of a feed, as bytes to compare.
+func firstItem(body []byte) ([]byte, error) {
+	trimmed := strings.TrimSpace(string(body))
+	if strings.HasPrefix(trimmed, "<") {
+		var feed struct {
+			Items   []feedItem `xml:"channel>item"`
+			Entries []feedItem `xml:"entry"`
+		}
+		if err := xml.Unmarshal(body, &feed); err != nil {
+			return nil, fmt.Errorf("the feed is not RSS or Atom: %w", err)
+		}
+		items := append(feed.Items, feed.Entries...)
+		if len(items) == 0 {
+			return []byte{}, nil
+		}
+		b, _ := json.Marshal(items[0])
+		return b, nil
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, errors.New("the feed is neither XML nor JSON")
+	}
+	list, _ := v.([]any)
+	if obj, ok := v.(map[string]any); ok {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if l, ok := obj[k].([]any); ok {
+				list = l
+				break
+			}
+		}
+	}
+	if len(list) == 0 {
+		return []byte{}, nil
+	}
+	return json.Marshal(list[0])
+}
+
+type feedItem struct {
+	ID      string `xml:"id" json:"id,omitempty"`
+	GUID    string `xml:"guid" json:"guid,omitempty"`
+	Link    string `xml:"link" json:"link,omitempty"`
+	Title   string `xml:"title" json:"title,omitempty"`
+	Date    string `xml:"pubDate" json:"date,omitempty"`
+	Updated string `xml:"updated" json:"updated,omitempty"`
+}

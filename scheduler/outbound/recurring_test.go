@@ -1,0 +1,99 @@
+package outbound
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/scheduler/netguard"
+	"herald/store"
+)
+
+// TestRecurringCampaign: a daily series sends a copy of itself at its
+// time, each a campaign of its own with the audience as it is then; a day
+// when its feed has nothing new is skipped, and the next one with news
+// sends again, to the contact added meanwhile too.
+func TestRecurringCampaign(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	var item atomic.Int64
+	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		fmt.Fprintf(w, `<?xml version="1.0"?><rss><channel><title>Bakery</title><item><guid>post-%d</guid><title>News</title></item></channel></rss>`, item.Load())
+	}))
+	defer feed.Close()
+	st := testStore(t)
+	ctx := context.Background()
+	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", FromEmail: "news@bakery.example", BaseURL: "https://news.bakery.example",
+		PostalAddress: "1 Mill Lane", Timezone: "Europe/Paris"}); err != nil {
+		t.Fatal(err)
+	}
+	sink(t, st, srv, 1)
+	clock := setClock(st)
+	l, _ := st.CreateList(ctx, store.ListInput{Name: new("News")})
+	add := func(email string) {
+		if _, _, err := st.CreateContact(ctx, store.ContactInput{Email: &email, Lists: []int64{l.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("ann@example.com")
+	x, err := st.CreateCampaign(ctx, store.CampaignInput{Name: new("Daily bread"), Subject: new("Today's bread"), Format: new("text"), Body: new("Hello"),
+		ListIDs: &[]int64{l.ID}, Recurrence: &store.Recurrence{Every: store.RecurDaily, At: "07:30", OnlyIfNew: feed.URL + "/feed.xml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, st, func(c *Config) { c.Guard = &netguard.Guard{Allowed: func(string) bool { return true }} })
+	run(t, s.Dispatcher())
+	if err := s.Send(ctx, x.ID); err == nil {
+		t.Fatal("a series was sent as a campaign")
+	}
+	series, err := s.StartSeries(ctx, x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	if got := series.RecurNextAt.In(paris); got.Hour() != 7 || got.Minute() != 30 || !got.After(clock.Now()) {
+		t.Fatalf("next send at %s, want the next 07:30 in Paris", got)
+	}
+	day := func(news bool) {
+		t.Helper()
+		if news {
+			item.Add(1)
+		}
+		clock.Advance(24 * time.Hour)
+		if err := s.SendSeries(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day(true)
+	srv.Wait(1, 10*time.Second)
+	day(false) // nothing new: skipped
+	add("bob@example.com")
+	day(true)
+	msgs := srv.Wait(3, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if got := len(srv.Messages()); got != 3 || len(msgs) != 3 {
+		t.Fatalf("got %d messages, want 3: ann on day one, nothing on day two, ann and bob on day three", got)
+	}
+	copies, err := st.Campaigns(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for _, c := range copies {
+		if c.RecurParent == x.ID {
+			sent++
+		}
+	}
+	if sent != 2 {
+		t.Errorf("got %d copies of the series, want 2 (one a day with news)", sent)
+	}
+	if got, _ := st.Campaign(ctx, x.ID); got.Status != store.CampaignScheduled || !got.RecurNextAt.After(clock.Now()) {
+		t.Errorf("the series: %s, next %s; want scheduled for the next day", got.Status, got.RecurNextAt)
+	}
+}
