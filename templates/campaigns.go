@@ -53,7 +53,24 @@ type CampaignForm struct {
 	// Tracking: opens and clicks, and UTM parameters for the links.
 	TrackOpens, TrackClicks           bool
 	UTMSource, UTMMedium, UTMCampaign string
+	// LocalAt sends at that time in each contact's timezone.
+	LocalAt string
+	// The A/B test: on, its share, metric and wait, and variants B to D
+	// (A is the campaign as written).
+	ABOn                        bool
+	ABPercent, ABMetric, ABWait string
+	ABVariants                  [3]ABVariantForm
+	// The schedule of a recurring campaign.
+	RecurEvery, RecurAt, RecurWeekday, RecurDay, RecurCron, RecurFeed string
 }
+
+// ABVariantForm is one variant's fields as typed.
+type ABVariantForm struct {
+	Subject, Preheader, FromName, TemplateID string
+}
+
+// abLetter names variant i.
+func abLetter(i int) string { return string(rune('A' + i)) }
 
 // CampaignProps is one campaign's page: its editor while it is a draft or
 // scheduled, its progress once it has started.
@@ -83,6 +100,31 @@ type CampaignProps struct {
 	Progress CampaignProgress
 	// Details are the facts of a started campaign: Label, then Value.
 	Details []Option
+	// AB is the test's report, for a started A/B test.
+	AB *ABReport
+	// Series says when a recurring campaign next sends, in words; "" when
+	// its schedule is not running.
+	Series string
+	// Recurring marks a campaign with a schedule to repeat on.
+	Recurring bool
+}
+
+// ABReport is an A/B test's numbers and what they say.
+type ABReport struct {
+	Status, Metric, Verdict, Test string
+	DecideAt                      string
+	Winner                        int
+	Decided                       bool
+	Variants                      []ABVariantRow
+	Best                          int
+}
+
+// ABVariantRow is one variant in the report.
+type ABVariantRow struct {
+	Name, Changes         string
+	Sent, Opened, Clicked int
+	Rate, P               string
+	Significant, Enough   bool
 }
 
 // CampaignProgress is a campaign's outbox by status, with its pace.

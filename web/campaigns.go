@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -67,7 +68,65 @@ func campaignFormOf(x store.Campaign, loc *time.Location) templates.CampaignForm
 	if !x.SendAt.IsZero() {
 		f.SendAt = x.SendAt.In(loc).Format("2006-01-02T15:04")
 	}
+	f.LocalAt, f.ABPercent, f.ABMetric, f.ABWait = x.LocalAt, "20", store.MetricOpen, "240"
+	if x.AB != nil {
+		f.ABOn, f.ABPercent, f.ABMetric, f.ABWait = true, strconv.Itoa(x.AB.TestPercent), x.AB.Metric, strconv.Itoa(x.AB.WaitMinutes)
+		for i, v := range x.AB.Variants[1:] {
+			if i < len(f.ABVariants) {
+				f.ABVariants[i] = templates.ABVariantForm{Subject: v.Subject, Preheader: v.Preheader, FromName: v.FromName, TemplateID: idString(v.TemplateID)}
+			}
+		}
+	}
+	if r := x.Recurrence; r != nil {
+		f.RecurEvery, f.RecurAt, f.RecurWeekday, f.RecurCron, f.RecurFeed = r.Every, r.At, strconv.Itoa(r.Weekday), r.Cron, r.OnlyIfNew
+		if r.Day != 0 {
+			f.RecurDay = strconv.Itoa(r.Day)
+		}
+	}
 	return f
+}
+
+// readCampaignExtras reads the editor's local time, A/B test and
+// schedule into f and in.
+func readCampaignExtras(values url.Values, f *templates.CampaignForm, in *store.CampaignInput, errs templates.FieldErrors) {
+	f.LocalAt = values.Get("local_at")
+	in.LocalAt = &f.LocalAt
+	f.ABOn, f.ABPercent, f.ABMetric, f.ABWait = values.Get("ab_on") == "1", values.Get("ab_percent"), values.Get("ab_metric"), values.Get("ab_wait")
+	ab := &store.ABTest{}
+	if f.ABOn {
+		ab.TestPercent = formInt(errs, "ab.test_percent", f.ABPercent, false, "Give the test share as a whole percentage.")
+		ab.WaitMinutes = formInt(errs, "ab.wait_minutes", f.ABWait, true, "Give the wait in whole minutes.")
+		ab.Metric = f.ABMetric
+		ab.Variants = []store.ABVariant{{}}
+		for i := range f.ABVariants {
+			n := strconv.Itoa(i + 1)
+			v := templates.ABVariantForm{Subject: values.Get("ab_subject_" + n), Preheader: values.Get("ab_preheader_" + n),
+				FromName: values.Get("ab_from_name_" + n), TemplateID: values.Get("ab_template_" + n)}
+			f.ABVariants[i] = v
+			if v == (templates.ABVariantForm{}) {
+				continue
+			}
+			tid, _ := strconv.ParseInt(v.TemplateID, 10, 64)
+			ab.Variants = append(ab.Variants, store.ABVariant{Subject: v.Subject, Preheader: v.Preheader, FromName: v.FromName, TemplateID: tid})
+		}
+		if len(ab.Variants) < 2 {
+			errs["ab.variants"] = "Fill in at least variant B: what it changes from the campaign as written (A)."
+		}
+	}
+	in.AB = ab
+	f.RecurEvery, f.RecurAt, f.RecurWeekday, f.RecurDay = values.Get("recur_every"), values.Get("recur_at"), values.Get("recur_weekday"), values.Get("recur_day")
+	f.RecurCron, f.RecurFeed = strings.TrimSpace(values.Get("recur_cron")), strings.TrimSpace(values.Get("recur_feed"))
+	r := &store.Recurrence{Every: f.RecurEvery}
+	if r.Every != "" {
+		r.At, r.Cron, r.OnlyIfNew = f.RecurAt, f.RecurCron, f.RecurFeed
+		switch r.Every {
+		case store.RecurWeekly:
+			r.Weekday = formInt(errs, "recurrence.weekday", f.RecurWeekday, true, "Choose the day.")
+		case store.RecurMonthly:
+			r.Day = formInt(errs, "recurrence.day", f.RecurDay, false, "Give the day of the month, 1 to 28.")
+		}
+	}
+	in.Recurrence = r
 }
 
 // readCampaignForm reads the editor. The body fields are there only while
@@ -107,6 +166,9 @@ func readCampaignForm(c *echo.Context) (templates.CampaignForm, store.CampaignIn
 	if values.Has("body") {
 		in.Format, in.Body, in.TextBody = &f.Format, &f.Body, &f.TextBody
 	}
+	if values.Has("extras") {
+		readCampaignExtras(values, &f, &in, errs)
+	}
 	if values.Has("tracking") {
 		f.TrackOpens, f.TrackClicks = values.Get("track_opens") == "1", values.Get("track_clicks") == "1"
 		f.UTMSource, f.UTMMedium, f.UTMCampaign = values.Get("utm_source"), values.Get("utm_medium"), values.Get("utm_campaign")
@@ -135,12 +197,19 @@ func (s *Server) campaignProps(c *echo.Context, x store.Campaign) (templates.Cam
 	if x.Status == store.CampaignDraft {
 		p.Missed = x.PausedReason
 	}
+	p.Recurring = x.Recurrence != nil
+	if p.Recurring && !x.RecurNextAt.IsZero() && x.Status == store.CampaignScheduled {
+		p.Series = x.RecurNextAt.In(loc).Format("Mon 2 Jan 2006 at 15:04")
+	}
 	if !p.Editable {
 		var err error
 		if p.Progress, err = s.progressOf(ctx, x, 0, time.Time{}); err != nil {
 			return p, err
 		}
 		p.Details, p.Preview = s.campaignDetails(ctx, x)
+		if p.AB, err = s.abView(ctx, x.ID); err != nil {
+			return p, err
+		}
 		return p, nil
 	}
 	if u, ok := currentUser(c); ok {
@@ -262,6 +331,8 @@ func (s *Server) campaignSave(action string) echo.HandlerFunc {
 			err = s.out.Send(ctx, x.ID)
 		case action == "schedule":
 			_, err = s.out.Schedule(ctx, x.ID, f.SendAt)
+		case action == "series":
+			_, err = s.out.StartSeries(ctx, x.ID)
 		}
 		if err != nil {
 			return s.campaignEditorFailed(c, old, f, err)
@@ -271,6 +342,8 @@ func (s *Server) campaignSave(action string) echo.HandlerFunc {
 			s.flash(c, "success", "Sending has started.")
 		case "schedule":
 			s.flash(c, "success", "Scheduled.")
+		case "series":
+			s.flash(c, "success", "The schedule has started: a copy goes out at each time.")
 		default:
 			s.flash(c, "success", "Saved.")
 		}

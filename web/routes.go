@@ -200,6 +200,9 @@ func (s *Server) routes(e *echo.Echo) {
 	pages.POST("/campaigns/:id", s.campaignSave(""))
 	pages.POST("/campaigns/:id/send", s.campaignSave("send"))
 	pages.POST("/campaigns/:id/schedule", s.campaignSave("schedule"))
+	pages.POST("/campaigns/:id/series", s.campaignSave("series"))
+	pages.POST("/campaigns/:id/series/stop", s.campaignSeriesStop)
+	pages.POST("/campaigns/:id/ab/winner", s.campaignABWinner)
 	for _, action := range campaignActions {
 		pages.POST("/campaigns/:id/"+action, s.campaignChange(action))
 	}
