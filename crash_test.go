@@ -140,7 +140,7 @@ func freeAddr(t testing.TB) string {
 // ownedData makes a data folder with an owner, as `herald user add` does
 // (an owner also keeps the setup link quiet), saves g as its general
 // settings, and opens the store on it beside the binary the test runs.
-func ownedData(t *testing.T, g store.General) (string, *store.Store) {
+func ownedData(t testing.TB, g store.General) (string, *store.Store) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	if code, _, errs := runCLI(t, "a long enough password\n", "user", "add", "--data", dir, "--email", "owner@example.com", "--role", "owner"); code != 0 {

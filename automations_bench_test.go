@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"herald/mailer/smtptest"
+	"herald/store"
+)
+
+// BenchmarkAutomationThroughBinary measures what an owner meets: 10,000
+// contacts put into a flow of tag, email and tag through the running
+// binary's API (10 calls of 1,000), from the first call to the last
+// journey's end as the API reports it, with Herald's own CPU.
+//
+//	go test -run X -bench AutomationThroughBinary -benchtime 1x .
+func BenchmarkAutomationThroughBinary(b *testing.B) {
+	const contacts = 10000
+	sink := smtptest.Start(b, smtptest.Options{Discard: true})
+	bin := herald(b)
+	for b.Loop() {
+		b.StopTimer()
+		dir, st := ownedData(b, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
+			FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+		ctx := context.Background()
+		if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
+			MaxConnections: 4, Enabled: true}); err != nil {
+			b.Fatal(err)
+		}
+		db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=10000")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Exec(`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?)
+INSERT INTO contacts (email, created_at, updated_at) SELECT 'r' || x || '@example.com', 0, 0 FROM i`, contacts); err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+		tname, kind, format, subject, body := "Welcome", store.KindCampaign, "markdown", "Welcome", "Hello {{.Contact.Email}}"
+		tmpl, err := st.CreateTemplate(ctx, store.TemplateInput{Name: &tname, Kind: &kind, Format: &format, Subject: &subject, Body: &body}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, key, err := st.CreateAPIKey(ctx, store.NewAPIKey{Name: "bench", Scopes: []string{store.ScopeFull}, Limits: store.RateLimits{Write: 10000, Read: 10000}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.Close()
+		cmd, exited, _, addr := startHerald(b, bin, dir, "")
+		waitUp(b, addr)
+		status, out := apiCall(b, addr, key, "POST", "/api/v1/automations", fmt.Sprintf(`{"name": "Welcome", "trigger": {"kind": "manual"}, "flow": {"steps": [
+	{"kind": "add_tag", "tag": "new"}, {"kind": "email", "template_id": %d}, {"kind": "add_tag", "tag": "welcomed"}]}}`, tmpl.ID))
+		if status != 201 {
+			b.Fatalf("create: %d %v", status, out)
+		}
+		id := int64(out["data"].(map[string]any)["id"].(float64))
+		if status, out := apiCall(b, addr, key, "POST", fmt.Sprintf("/api/v1/automations/%d/activate", id), ""); status != 200 {
+			b.Fatalf("activate: %d %v", status, out)
+		}
+		cpu0 := procCPU(b, cmd.Process.Pid)
+		b.StartTimer()
+		start := time.Now()
+		for c := 0; c < contacts; c += 1000 {
+			ids := make([]string, 0, 1000)
+			for i := c + 1; i <= c+1000; i++ {
+				ids = append(ids, fmt.Sprint(i))
+			}
+			body := `{"contact_ids": [` + strings.Join(ids, ",") + `]}`
+			if status, out := apiCall(b, addr, key, "POST", fmt.Sprintf("/api/v1/automations/%d/enroll", id), body); status != 200 {
+				b.Fatalf("enroll: %d %v", status, out)
+			}
+		}
+		for {
+			_, out := apiCall(b, addr, key, "GET", fmt.Sprintf("/api/v1/automations/%d", id), "")
+			if done, _ := out["data"].(map[string]any)["completed"].(float64); done >= contacts {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		took := time.Since(start)
+		b.StopTimer()
+		cpu := procCPU(b, cmd.Process.Pid) - cpu0
+		b.ReportMetric(contacts/took.Seconds(), "contacts/s")
+		b.ReportMetric(float64(cpu.Microseconds())/contacts, "server-cpu-µs/contact")
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+		b.StartTimer()
+	}
+}
