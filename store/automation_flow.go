@@ -213,10 +213,11 @@ func (f Flow) validate(errs map[string]string, complete bool) {
 			if !st.Branching() && len(st.Branches) > 0 {
 				errs[key] = st.Title() + " has no branches."
 			}
+			labels := st.BranchLabels()
 			for b, branch := range st.Branches {
-				if len(branch) == 0 && complete {
+				if len(branch) == 0 && complete && b < len(labels) {
 					errs[fmt.Sprintf("%s branch %d", key, b+1)] = fmt.Sprintf("The %q branch of %s has no steps: add one, or an Exit to end there.",
-						st.BranchLabels()[min(b, len(st.BranchLabels())-1)], st.Title())
+						labels[b], st.Title())
 				}
 				walk(branch, depth+1, key)
 			}

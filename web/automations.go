@@ -384,8 +384,13 @@ func (s *Server) stepViews(ctx context.Context, steps []store.Step, stats map[in
 				v.Report = "/campaigns/" + itoa(id) + "/report"
 			}
 		}
+		labels := st.BranchLabels()
 		for b, branch := range st.Branches {
-			v.Branches = append(v.Branches, templates.BranchView{Label: st.BranchLabels()[b], Parent: st.ID, Index: b, Steps: s.stepViews(ctx, branch, stats, campaigns)})
+			label := fmt.Sprintf("Branch %d", b+1)
+			if b < len(labels) {
+				label = labels[b]
+			}
+			v.Branches = append(v.Branches, templates.BranchView{Label: label, Parent: st.ID, Index: b, Steps: s.stepViews(ctx, branch, stats, campaigns)})
 		}
 		out[i] = v
 	}
