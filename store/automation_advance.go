@@ -126,6 +126,7 @@ func (s *Store) advanceOne(ctx context.Context, tx *sql.Tx, b *advanceBatch, j J
 		return false, err
 	}
 	claimed := j
+	ctx = context.WithValue(ctx, stepCause{}, true)
 	// Claimed, it was due: its due time is the lease's until it moves.
 	j.DueAt = s.now()
 	jt := &JourneyTx{s: s, ctx: ctx, tx: tx, J: &j, Now: j.DueAt, Loc: loc, b: &advanceBatch{}}
@@ -142,12 +143,17 @@ func (s *Store) advanceOne(ctx context.Context, tx *sql.Tx, b *advanceBatch, j J
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO journey`); rerr != nil {
 			return false, rerr
 		}
+		// What the batch learnt may name rows the rollback undid (a tag, a
+		// step's campaign for an entry): it is learnt again.
+		b.tags, b.triggers, b.campaigns = map[string]int64{}, map[string][]enrolling{}, map[[3]int64]int64{}
 		if errors.Is(err, errLeaseLost) {
 			_, rerr := tx.ExecContext(ctx, `RELEASE journey`)
 			return false, rerr
 		}
+		failedAt := j.StepID
 		j = claimed
 		j.DueAt = s.now()
+		j.StepID = failedAt // the failure is the step's that failed
 		jt = &JourneyTx{s: s, ctx: ctx, tx: tx, J: &j, Now: j.DueAt, Loc: loc, b: &advanceBatch{}}
 		*jt.b = *b
 		jt.b.recipients, jt.b.passed, jt.b.ended = map[int64]int{}, map[int64]map[int64]int{}, map[int64]map[string]int{}

@@ -71,13 +71,24 @@ func nextDate(t Trigger, value string, loc *time.Location, fired string, now tim
 		}
 		// A time the spring clock change skips falls an hour later; one
 		// the autumn change repeats is its first.
-		when := time.Date(occ.Year(), occ.Month(), occ.Day(), h, m, 0, 0, loc)
+		when := wallTime(occ.Year(), occ.Month(), occ.Day(), h, m, loc)
 		if !when.After(now) {
 			continue
 		}
 		return when, date, true
 	}
 	return time.Time{}, "", false
+}
+
+// wallTime is h:m on that day in loc. A time the spring clock change
+// skips falls an hour later (time.Date may give the hour before); one the
+// autumn change repeats is its first.
+func wallTime(y int, mo time.Month, d, h, m int, loc *time.Location) time.Time {
+	t := time.Date(y, mo, d, h, m, 0, 0, loc)
+	if t.Hour() < h && t.Day() == d {
+		t = t.Add(time.Hour)
+	}
+	return t
 }
 
 func leapYear(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
@@ -275,7 +286,10 @@ func (s *Store) datesChanged(ctx context.Context, tx *sql.Tx, a Automation, forg
 	if a.Trigger.Kind != TriggerDate {
 		return nil
 	}
+	// Those with the attribute, and those who had it when the dates were
+	// last worked out (it may have gone while the automation was paused).
 	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO automation_dates_stale (contact_id)
-SELECT id FROM contacts WHERE erased_at IS NULL AND json_extract(attributes, '$.' || ?) IS NOT NULL`, a.Trigger.Attribute)
+SELECT id FROM contacts WHERE erased_at IS NULL AND json_extract(attributes, '$.' || ?) IS NOT NULL
+UNION SELECT contact_id FROM automation_dates WHERE automation_id = ?`, a.Trigger.Attribute, a.ID)
 	return err
 }

@@ -32,7 +32,8 @@ func (s *Store) SetStepEmails(ctx context.Context, id int64, emails []StepEmailC
 			args := []any{e.Name, e.Subject, e.FromName, e.FromEmail, nullID(e.TemplateID), nullID(e.RelayID), e.Tracking.Opens, e.Tracking.Clicks,
 				e.Tracking.UTMSource, e.Tracking.UTMMedium, e.Tracking.UTMCampaign, e.Frozen, now}
 			res, err := tx.ExecContext(ctx, `UPDATE campaigns SET name = ?, subject = ?, from_name = ?, from_email = ?, template_id = ?, relay_id = ?,
-	track_opens = ?, track_clicks = ?, utm_source = ?, utm_medium = ?, utm_campaign = ?, frozen = ?, updated_at = ?
+	track_opens = ?, track_clicks = ?, utm_source = ?, utm_medium = ?, utm_campaign = ?, frozen = ?, updated_at = ?,
+	status = 'sending', finished_at = NULL
 WHERE automation_id = ? AND automation_step = ?`, append(args, id, e.StepID)...)
 			if err != nil {
 				return err

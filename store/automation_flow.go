@@ -96,6 +96,8 @@ const (
 	MaxFlowSteps  = 200
 	MaxFlowDepth  = 12
 	MaxWaitSecond = 400 * 24 * 3600
+	// MaxStepID bounds the step ids a client may give.
+	MaxStepID = 1_000_000
 )
 
 // Plan is a flow indexed for walking: each step by id, and where a journey
@@ -199,8 +201,8 @@ func (f Flow) validate(errs map[string]string, complete bool) {
 		for i := range steps {
 			st := &steps[i]
 			key := fmt.Sprintf("step %d", st.ID)
-			if st.ID <= 0 || seen[st.ID] {
-				errs["flow"] = fmt.Sprintf("Step ids must be positive and unique (%d).", st.ID)
+			if st.ID <= 0 || st.ID > MaxStepID || seen[st.ID] {
+				errs["flow"] = fmt.Sprintf("Step ids must be unique, from 1 to %d (%d).", MaxStepID, st.ID)
 				return
 			}
 			seen[st.ID] = true
@@ -347,7 +349,7 @@ func validEventName(name string) string {
 func (f *Flow) number(next int64) int64 {
 	max := next - 1
 	f.Walk(func(st *Step) {
-		if st.ID > max {
+		if st.ID > max && st.ID <= MaxStepID {
 			max = st.ID
 		}
 	})

@@ -96,7 +96,7 @@ func nextWeekdayAt(now time.Time, days []int, at string, loc *time.Location) tim
 	local := now.In(loc)
 	for i := 0; i <= 7; i++ {
 		d := local.AddDate(0, 0, i)
-		t := time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, loc)
+		t := wallTime(d.Year(), d.Month(), d.Day(), h, m, loc)
 		if !t.After(now) {
 			continue
 		}
@@ -132,7 +132,17 @@ const (
 	SkipNotMailed  = "unsubscribed, bounced or suppressed"
 	SkipNoContact  = "no such contact"
 	SkipNotRunning = "the automation is not active"
+	SkipLoop       = "entered in the last day, and now started by an automation's step"
 )
+
+// stepCause marks a context in which an automation's step acts: what it
+// starts in other automations is held to once a day per contact, so two
+// automations that start each other cannot loop.
+type stepCause struct{}
+
+// loopGuard is how long after a contact entered an automation a step of
+// another may not bring them in again.
+const loopGuard = 24 * time.Hour
 
 // Enroll puts contacts into automation id, by hand or through the API,
 // under its entry rules. It refuses an automation that is not active,
@@ -230,6 +240,8 @@ WHERE contact_id = ? AND automation_id = ? AND test = ?`, e.ContactID, a.ID, e.T
 		return SkipOnce, nil
 	case entries > 0 && a.Entry.EveryDays > 0 && last.Valid && now.Sub(fromUnix(last.Int64)) < time.Duration(a.Entry.EveryDays)*24*time.Hour:
 		return SkipTooSoon, nil
+	case ctx.Value(stepCause{}) != nil && last.Valid && now.Sub(fromUnix(last.Int64)) < loopGuard:
+		return SkipLoop, nil
 	}
 	entry := entries + 1
 	if e.Test {

@@ -419,13 +419,18 @@ func (s *Store) UpdateAutomation(ctx context.Context, id int64, in AutomationInp
 		if err := s.checkAutomation(ctx, tx, a); err != nil {
 			return err
 		}
-		if a.Trigger != before && a.Status == AutomationActive {
+		if a.Trigger != before {
+			// Paused or not: what the old trigger worked out (dates, who was
+			// in its segment) is forgotten.
 			if err := s.datesChanged(ctx, tx, a, true); err != nil {
 				return err
 			}
 		}
 		if in.Flow != nil {
 			if err := s.moveDropped(ctx, tx, a, in.MoveFrom); err != nil {
+				return err
+			}
+			if err := rewaitJourneys(ctx, tx, a); err != nil {
 				return err
 			}
 		}
@@ -441,6 +446,20 @@ func (s *Store) UpdateAutomation(ctx context.Context, id int64, in AutomationInp
 		return Automation{}, wrapValidation(err, fmt.Sprintf("store: update automation %d", id))
 	}
 	return s.Automation(ctx, id)
+}
+
+// rewaitJourneys points the journeys waiting at each wait-for-event step
+// at the event the step now names.
+func rewaitJourneys(ctx context.Context, tx *sql.Tx, a Automation) error {
+	var err error
+	a.Flow.Walk(func(st *Step) {
+		if st.Kind != StepWaitEvent || err != nil {
+			return
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE automation_journeys SET waiting_for = ? WHERE automation_id = ? AND step_id = ? AND status = 'active'
+	AND waiting_for != '' AND waiting_for != ?`, st.Event, a.ID, st.ID, st.Event)
+	})
+	return err
 }
 
 // moveDropped moves the journeys at steps the flow a no longer has to the

@@ -668,7 +668,25 @@ func (s *Store) ChangeCampaign(ctx context.Context, id int64, action string) (Ca
 	if !ok {
 		return Campaign{}, &ValidationError{Fields: map[string]string{"action": fmt.Sprintf("%q is not something a campaign can do; use pause, resume, cancel or unschedule.", action)}}
 	}
+	if err := s.notStepCampaign(ctx, id); err != nil {
+		return Campaign{}, err
+	}
 	return s.setCampaignStatus(ctx, id, to, from...)
+}
+
+// notStepCampaign refuses to act on the campaign of an automation's email
+// step: the automation owns it.
+func (s *Store) notStepCampaign(ctx context.Context, id int64) error {
+	var automation sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT automation_id FROM campaigns WHERE id = ?`, id).Scan(&automation); errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: campaign %d: %w", id, ErrNotFound)
+	} else if err != nil {
+		return fmt.Errorf("store: campaign %d: %w", id, err)
+	}
+	if automation.Valid {
+		return &ValidationError{Fields: map[string]string{"status": fmt.Sprintf("This campaign sends an email step of automation %d: pause or archive the automation instead.", automation.Int64)}}
+	}
+	return nil
 }
 
 // setCampaignStatus moves a campaign from one of the from statuses to to,
@@ -750,6 +768,9 @@ var SendSorts = map[string]string{"updated_at": "updated_at", "email": "email", 
 // anyone since suppressed or unsubscribed stay failed. It returns how many
 // were queued.
 func (s *Store) ResendFailed(ctx context.Context, id int64) (int, error) {
+	if err := s.notStepCampaign(ctx, id); err != nil {
+		return 0, err
+	}
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return 0, err
@@ -829,6 +850,9 @@ func (s *Store) DuplicateCampaign(ctx context.Context, id int64) (Campaign, erro
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return Campaign{}, err
+	}
+	if c.AutomationID != 0 {
+		return Campaign{}, s.notStepCampaign(ctx, id)
 	}
 	name := "Copy of " + c.Name
 	if len(name) > 200 {

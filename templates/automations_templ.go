@@ -544,7 +544,7 @@ func AutomationFormPage(p AutomationFormProps) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = Field("tag", "The tag (for “is given a tag”)", "", p.Errors["trigger.tag"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var28), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field("tag", "The tag (for “is given a tag”)", "Given by hand, the API, a form or another automation; imports do not start it.", p.Errors["trigger.tag"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var28), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

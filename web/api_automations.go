@@ -43,16 +43,39 @@ type stepStatsJSON struct {
 // left out stays. move, with a new flow, says where contacts waiting at a
 // step it drops go: {"<step id>": <step id, or 0 to end their journeys>}.
 type automationBody struct {
-	Name      *string          `json:"name"`
-	Trigger   *store.Trigger   `json:"trigger"`
-	Entry     *store.Entry     `json:"entry"`
+	Name    *string        `json:"name"`
+	Trigger *store.Trigger `json:"trigger"`
+	// Entry changes the entry rules given; those left out stay (a new
+	// automation takes contacts out when they unsubscribe).
+	Entry     *entryBody       `json:"entry"`
 	GoalEvent *string          `json:"goal_event"`
 	Flow      *store.Flow      `json:"flow"`
 	Move      map[string]int64 `json:"move"`
 }
 
-func (b automationBody) input() (store.AutomationInput, error) {
-	in := store.AutomationInput{Name: b.Name, Trigger: b.Trigger, Entry: b.Entry, GoalEvent: b.GoalEvent, Flow: b.Flow}
+// entryBody is a change to an automation's entry rules.
+type entryBody struct {
+	Again             *bool `json:"again"`
+	EveryDays         *int  `json:"every_days"`
+	ExitOnUnsubscribe *bool `json:"exit_on_unsubscribe"`
+}
+
+// input is the change b asks for, its entry rules laid over was.
+func (b automationBody) input(was store.Entry) (store.AutomationInput, error) {
+	in := store.AutomationInput{Name: b.Name, Trigger: b.Trigger, GoalEvent: b.GoalEvent, Flow: b.Flow}
+	if b.Entry != nil {
+		e := was
+		if b.Entry.Again != nil {
+			e.Again = *b.Entry.Again
+		}
+		if b.Entry.EveryDays != nil {
+			e.EveryDays = *b.Entry.EveryDays
+		}
+		if b.Entry.ExitOnUnsubscribe != nil {
+			e.ExitOnUnsubscribe = *b.Entry.ExitOnUnsubscribe
+		}
+		in.Entry = &e
+	}
 	if len(b.Move) > 0 {
 		in.MoveFrom = map[int64]int64{}
 		for k, v := range b.Move {
@@ -159,7 +182,7 @@ func (s *Server) apiAutomationCreate(c *echo.Context) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	in, err := b.input()
+	in, err := b.input(store.Entry{ExitOnUnsubscribe: true})
 	if err != nil {
 		return err
 	}
@@ -185,7 +208,11 @@ func (s *Server) apiAutomationUpdate(c *echo.Context) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	in, err := b.input()
+	was, err := s.store.Automation(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	in, err := b.input(was.Entry)
 	if err != nil {
 		return err
 	}

@@ -225,6 +225,22 @@ func (s *Server) conditionRule(ctx context.Context, f templates.StepForm) (*stor
 	return &store.Rule{Match: "all", Conditions: []store.Rule{{Field: field, Op: op, Value: raw}}}, ""
 }
 
+// endEmptyBranches gives the new branching step (the one without an id
+// yet) an Exit in each branch it has no step in: a running flow must stay
+// whole, and an Exit is what an empty branch does.
+func endEmptyBranches(f *store.Flow) {
+	f.Walk(func(st *store.Step) {
+		if st.ID != 0 || !st.Branching() {
+			return
+		}
+		for b := range st.Branches {
+			if len(st.Branches[b]) == 0 {
+				st.Branches[b] = []store.Step{{Kind: store.StepExit}}
+			}
+		}
+	})
+}
+
 // stepProblem is the message the store gave for a step of the flow it
 // refused, for the step's panel.
 func stepProblem(ve *store.ValidationError) string {
@@ -267,7 +283,9 @@ func (s *Server) saveStep(c *echo.Context, stepID int64) error {
 		flow := a.Flow
 		if stepID == 0 {
 			form, _ := c.FormValues()
-			err = flow.Insert(positionOf(form), st)
+			if err = flow.Insert(positionOf(form), st); err == nil && a.Status != store.AutomationDraft {
+				endEmptyBranches(&flow)
+			}
 		} else {
 			err = flow.Replace(stepID, st)
 		}

@@ -5,6 +5,7 @@ package automations
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -129,6 +130,12 @@ func (e *Engine) checkSegments(ctx context.Context) error {
 		e.segmentChecked[a.ID] = now
 		for after := int64(0); ; {
 			next, done, err := e.st.CheckSegment(ctx, a, after)
+			if errors.Is(err, store.ErrNotFound) {
+				// Its segment was deleted: nobody new comes in; the rest of
+				// the engine goes on.
+				e.log.Warn("an automation's segment no longer exists; nobody enters it", "automation", a.ID, "segment", a.Trigger.SegmentID)
+				break
+			}
 			if err != nil {
 				return err
 			}

@@ -634,3 +634,114 @@ func TestSegmentEntryTrigger(t *testing.T) {
 		t.Errorf("got %d journeys for the contact who came back, want 2", n)
 	}
 }
+
+// TestOneFailingJourneySparesTheOthers: a journey whose step fails (its
+// webhook endpoint was deleted) fails alone, at that step; the others in
+// the same batch, which made the same tag, go on.
+func TestOneFailingJourneySparesTheOthers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	url := "https://crm.example/hook"
+	hook, _, err := f.st.CreateWebhook(ctx, store.WebhookInput{URL: &url, Events: &[]string{store.EventContactCreated}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := store.Rule{Match: "all", Conditions: []store.Rule{{Field: "attributes.vip", Op: "eq", Value: json.RawMessage(`"yes"`)}}}
+	a := f.automation(t, store.Trigger{Kind: store.TriggerManual}, store.Entry{}, "",
+		store.Step{Kind: store.StepAddTag, Tag: "fresh"},
+		store.Step{Kind: store.StepCondition, Rule: &rule, Branches: [][]store.Step{
+			{{Kind: store.StepWebhook, WebhookID: hook.ID}},
+			{{Kind: store.StepAddTag, Tag: "after"}},
+		}})
+	if err := f.st.DeleteWebhook(ctx, hook.ID); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i, vip := range []string{"yes", "no", "no"} {
+		email := fmt.Sprintf("c%d@example.com", i)
+		c, _, err := f.st.CreateContact(ctx, store.ContactInput{Email: &email, Source: "test", Attributes: map[string]any{"vip": vip}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	if _, err := f.e.Enroll(ctx, a.ID, ids, "api"); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	j, got := f.outcomes(t, a, ids[0])
+	if j.Status != store.JourneyFailed || got[len(got)-1] != "3:failed" {
+		t.Errorf("the VIP: got %v %s, want failed at step 3 (the webhook)", got, j.Status)
+	}
+	for _, id := range ids[1:] {
+		j, got := f.outcomes(t, a, id)
+		if j.Status != store.JourneyCompleted || fmt.Sprint(tagsOf(t, f.st, id)) != "[after fresh]" {
+			t.Errorf("contact %d: got %v %s, tags %v; want completed with both tags", id, got, j.Status, tagsOf(t, f.st, id))
+		}
+	}
+}
+
+// TestAutomationsThatStartEachOtherDoNotLoop: two automations whose steps
+// give the tag that starts the other bring a contact back at most once a
+// day.
+func TestAutomationsThatStartEachOtherDoNotLoop(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	ping := f.automation(t, store.Trigger{Kind: store.TriggerTag, Tag: "ping"}, store.Entry{Again: true}, "",
+		store.Step{Kind: store.StepRemoveTag, Tag: "pong"}, store.Step{Kind: store.StepAddTag, Tag: "pong"})
+	pong := f.automation(t, store.Trigger{Kind: store.TriggerTag, Tag: "pong"}, store.Entry{Again: true}, "",
+		store.Step{Kind: store.StepRemoveTag, Tag: "ping"}, store.Step{Kind: store.StepAddTag, Tag: "ping"})
+	email, tags := "ann@example.com", []string{"ping"}
+	if _, _, err := f.st.CreateContact(ctx, store.ContactInput{Email: &email, Tags: &tags, Source: "test"}, false); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		f.clock.Advance(time.Minute)
+		f.drain(t)
+	}
+	for _, a := range []store.Automation{ping, pong} {
+		if got, _ := f.st.Automation(ctx, a.ID); got.Entered > 1 {
+			t.Errorf("%s: entered %d times in 20 minutes, want once", got.Name, got.Entered)
+		}
+	}
+}
+
+// TestARefusedEditLeavesTheEmailAsItWas: a change to an active flow that
+// is refused (it drops a step where a contact waits) does not reach the
+// email its step sends; one that stands does, for the journeys under way.
+func TestARefusedEditLeavesTheEmailAsItWas(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.automation(t, store.Trigger{Kind: store.TriggerManual}, store.Entry{}, "",
+		store.Step{Kind: store.StepWait, Seconds: 3600}, store.Step{Kind: store.StepEmail, TemplateID: f.template.ID, Subject: "Original"})
+	ann := f.contact(t, "ann@example.com", false)
+	if _, err := f.e.Enroll(ctx, a.ID, []int64{ann}, "api"); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	subject := func() string {
+		cs, _ := f.st.StepCampaigns(ctx, a.ID)
+		x, err := f.st.Campaign(ctx, cs[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Subject
+	}
+	leak := store.Flow{Steps: []store.Step{{ID: 2, Kind: store.StepEmail, TemplateID: f.template.ID, Subject: "Leaked"}}}
+	if _, err := f.e.Update(ctx, a.ID, store.AutomationInput{Flow: &leak}); err == nil {
+		t.Fatal("dropped a step where a contact waits without saying where they go")
+	}
+	if got := subject(); got != "Original" {
+		t.Fatalf("after a refused change the email's subject is %q, want Original", got)
+	}
+	keep := store.Flow{Steps: []store.Step{a.Flow.Steps[0], {ID: 2, Kind: store.StepEmail, TemplateID: f.template.ID, Subject: "Better"}}}
+	if _, err := f.e.Update(ctx, a.ID, store.AutomationInput{Flow: &keep}); err != nil {
+		t.Fatal(err)
+	}
+	if got := subject(); got != "Better" {
+		t.Errorf("after a change that stands the subject is %q, want Better", got)
+	}
+}

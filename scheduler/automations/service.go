@@ -21,12 +21,19 @@ func (e *Engine) Update(ctx context.Context, id int64, in store.AutomationInput)
 	if err != nil {
 		return a, err
 	}
-	if a.Status == store.AutomationActive || a.Status == store.AutomationPaused {
-		if err := e.out.PrepareAutomation(ctx, a); err != nil {
+	running := a.Status == store.AutomationActive || a.Status == store.AutomationPaused
+	if running {
+		// Checked before the change, frozen once it stands: a change that
+		// is refused leaves the email as it was.
+		if err := e.out.CheckAutomationEmails(ctx, a); err != nil {
 			return a, err
 		}
 	}
-	return e.st.UpdateAutomation(ctx, id, in)
+	a, err = e.st.UpdateAutomation(ctx, id, in)
+	if err != nil || !running {
+		return a, err
+	}
+	return a, e.out.PrepareAutomation(ctx, a)
 }
 
 // Check says what stops an automation from running: problems in its

@@ -52,6 +52,10 @@ func (s *Service) stepEmails(ctx context.Context, a store.Automation) ([]store.S
 			errs[key] = fmt.Sprintf("%s: %s", st.Title(), fieldText(ve))
 			return
 		}
+		if errors.Is(err, store.ErrNotFound) {
+			errs[key] = fmt.Sprintf("%s: its template or layout no longer exists; choose another.", st.Title())
+			return
+		}
 		if err != nil {
 			walkErr = err
 			return
