@@ -745,3 +745,30 @@ func TestARefusedEditLeavesTheEmailAsItWas(t *testing.T) {
 		t.Errorf("after a change that stands the subject is %q, want Better", got)
 	}
 }
+
+// TestEditingAWaitForAnEventRepointsWhoWaits: contacts waiting at a wait
+// for an event follow the step when its event changes.
+func TestEditingAWaitForAnEventRepointsWhoWaits(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.automation(t, store.Trigger{Kind: store.TriggerManual}, store.Entry{}, "",
+		store.Step{Kind: store.StepWaitEvent, Event: "x", Seconds: 3600, Branches: [][]store.Step{{{Kind: store.StepAddTag, Tag: "came"}}, {{Kind: store.StepExit}}}})
+	ann := f.contact(t, "ann@example.com", false)
+	if _, err := f.e.Enroll(ctx, a.ID, []int64{ann}, "api"); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	flow := a.Flow
+	flow.Steps[0].Event = "y"
+	if _, err := f.e.Update(ctx, a.ID, store.AutomationInput{Flow: &flow}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.RecordEvents(ctx, []store.EventInput{{Email: "ann@example.com", Name: "y"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	if got := tagsOf(t, f.st, ann); fmt.Sprint(got) != "[came]" {
+		t.Errorf("got tags %v, want [came]: the contact waited for the event the step names now", got)
+	}
+}
