@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -42,5 +43,52 @@ func TestAPIAutomationEntryChangesKeepTheRest(t *testing.T) {
 	code, out = h.api(key, http.MethodPost, "/api/v1/campaigns/"+itoa(cs[1])+"/cancel", nil)
 	if code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(out), "automation") {
 		t.Errorf("cancelling a step's campaign: got %d %v, want 422 naming the automation", code, out)
+	}
+}
+
+// TestCampaignEditorExtras: the editor's A/B, local time and repeat
+// sections save what they say, refuse what they cannot take with the
+// field's message, and clear when emptied.
+func TestCampaignEditorExtras(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.signIn()
+	ctx := context.Background()
+	name := "June"
+	x, err := h.st.CreateCampaign(ctx, store.CampaignInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/campaigns/" + itoa(x.ID)
+	page := body(t, h.get(path))
+	token := csrfFrom(t, page)
+	form := url.Values{"_csrf": {token}, "name": {"June"}, "extras": {"1"}, "ab_on": {"1"}, "ab_percent": {"30"}, "ab_metric": {"click"},
+		"ab_wait": {"90"}, "ab_subject_1": {"Warm croissants"}, "recur_every": {""}, "local_at": {""}}
+	if resp := h.postForm(path, form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save the test: got %d %s", resp.StatusCode, body(t, resp))
+	}
+	got, _ := h.st.Campaign(ctx, x.ID)
+	if got.AB == nil || len(got.AB.Variants) != 2 || got.AB.Variants[1].Subject != "Warm croissants" || got.AB.TestPercent != 30 ||
+		got.AB.Metric != store.MetricClick || got.AB.WaitMinutes != 90 {
+		t.Fatalf("got A/B %+v, want B with its subject, 30%%, click, 90 minutes", got.AB)
+	}
+	// An A/B test cannot also repeat: the form says so beside the field.
+	form.Set("recur_every", "daily")
+	form.Set("recur_at", "07:30")
+	if resp := h.postForm(path, form, nil); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body(t, resp), "cannot also be an A/B test") {
+		t.Fatalf("an A/B test that repeats: got %d, want 422 saying why", resp.StatusCode)
+	}
+	// Off the test, on a schedule and a local time.
+	form.Del("ab_on")
+	form.Set("local_at", "09:00")
+	if resp := h.postForm(path, form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save the schedule: got %d %s", resp.StatusCode, body(t, resp))
+	}
+	got, _ = h.st.Campaign(ctx, x.ID)
+	if got.AB != nil || got.Recurrence == nil || got.Recurrence.Every != store.RecurDaily || got.Recurrence.At != "07:30" || got.LocalAt != "09:00" {
+		t.Fatalf("got A/B %+v, recurrence %+v, local %q; want no test, daily at 07:30, 09:00", got.AB, got.Recurrence, got.LocalAt)
+	}
+	if page := body(t, h.get(path)); !strings.Contains(page, "Save and start the schedule") {
+		t.Error("a repeating campaign's editor offers no way to start its schedule")
 	}
 }
