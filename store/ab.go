@@ -24,6 +24,8 @@ const (
 const (
 	ABTesting = "testing"
 	ABDecided = "decided"
+	// ABDone is a test everyone was in: no winner goes to anyone.
+	ABDone = "done"
 )
 
 // Send variants beyond the test's own (0 to 3).
@@ -116,8 +118,12 @@ func (s *Store) ABResults(ctx context.Context, id int64, variants int) ([]Varian
 	for i := range out {
 		out[i].Variant = i
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT variant, count(*), count(opened_at), count(clicked_at) FROM sends
-WHERE campaign_id = ? AND variant BETWEEN 0 AND ? AND status = 'sent' GROUP BY variant`, id, variants-1)
+	// People's opens and clicks, as the report counts them: an image proxy
+	// or a link scanner must not pick the winner. A hard bounce was not
+	// delivered.
+	rows, err := s.r.QueryContext(ctx, `SELECT variant, count(*), count(CASE WHEN human_opens > 0 OR human_clicks > 0 THEN 1 END),
+	count(CASE WHEN human_clicks > 0 THEN 1 END) FROM sends
+WHERE campaign_id = ? AND variant BETWEEN 0 AND ? AND status = 'sent' AND bounce != 'hard' GROUP BY variant`, id, variants-1)
 	if err != nil {
 		return nil, fmt.Errorf("store: campaign %d A/B results: %w", id, err)
 	}
@@ -182,8 +188,8 @@ func (s *Store) DecideAB(ctx context.Context, id int64, variant int, how string)
 	now := unix(s.now())
 	decided := false
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		var raw, status string
-		if err := tx.QueryRowContext(ctx, `SELECT ab, ab_status FROM campaigns WHERE id = ?`, id).Scan(&raw, &status); errors.Is(err, sql.ErrNoRows) {
+		var raw, status, campaign string
+		if err := tx.QueryRowContext(ctx, `SELECT ab, ab_status, status FROM campaigns WHERE id = ?`, id).Scan(&raw, &status, &campaign); errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		} else if err != nil {
 			return err
@@ -193,7 +199,10 @@ func (s *Store) DecideAB(ctx context.Context, id int64, variant int, how string)
 			return &ValidationError{Fields: map[string]string{"variant": "This campaign is not an A/B test."}}
 		}
 		if status != ABTesting {
-			return &ValidationError{Fields: map[string]string{"variant": "The test's winner is picked already, or the campaign has not started."}}
+			return &ValidationError{Fields: map[string]string{"variant": "The test's winner is picked already, everyone was in the test, or the campaign has not started."}}
+		}
+		if campaign != CampaignSending && campaign != CampaignPaused {
+			return &ValidationError{Fields: map[string]string{"variant": "The campaign is " + campaign + ": there is nobody left to send a winner to."}}
 		}
 		if variant < 0 || variant >= len(t.Variants) {
 			return &ValidationError{Fields: map[string]string{"variant": fmt.Sprintf("Pick a variant from 0 to %d.", len(t.Variants)-1)}}
@@ -311,6 +320,8 @@ type ABAnalysis struct {
 	Rates []float64
 	Bases []int
 	Best  int
+	// Enough says every comparison had enough data to mean anything.
+	Enough bool
 	// Compared are the other variants against the best.
 	Compared []Comparison
 	// Verdict says in words what the test shows, honestly.
@@ -344,7 +355,8 @@ func AnalyseAB(results []VariantResult, metric string) ABAnalysis {
 		a.Verdict = "Not an A/B test."
 		return a
 	}
-	alpha := 0.05 / float64(len(results)-1)
+	comparisons := float64(len(results) - 1)
+	alpha := 0.05 / comparisons
 	enough, significant, worstP := true, true, 0.0
 	for i := range results {
 		if i == a.Best {
@@ -358,16 +370,38 @@ func AnalyseAB(results []VariantResult, metric string) ABAnalysis {
 		worstP = math.Max(worstP, c.P)
 		a.Compared = append(a.Compared, c)
 	}
+	a.Enough = enough
+	// The confidence stated is after the correction: 1 - p × comparisons.
+	adjusted := math.Min(1, worstP*comparisons)
 	name := string(rune('A' + a.Best))
 	switch {
 	case !enough:
-		a.Verdict = "Not enough data yet: each variant needs at least 5 " + metricNoun(metric) + " and 5 without, for the test to mean anything."
+		a.Verdict = "Not enough data yet: each variant needs about 5 " + metricNoun(metric) + " and 5 without, at the rate they share, for the test to mean anything."
 	case significant:
-		a.Verdict = fmt.Sprintf("Variant %s is ahead, significant at 95%% (two-proportion z-test, p ≤ %.3g, %.1f%% confidence).", name, worstP, 100*(1-worstP))
+		a.Verdict = fmt.Sprintf("Variant %s is ahead, significant at 95%% (two-proportion z-test, %s).", name, confidenceText(worstP, adjusted, comparisons))
 	default:
-		a.Verdict = fmt.Sprintf("Variant %s is ahead, but the difference is not significant at 95%% (two-proportion z-test, p = %.3g): it may be chance.", name, worstP)
+		a.Verdict = fmt.Sprintf("Variant %s is ahead, but the difference is not significant at 95%% (two-proportion z-test, %s): it may be chance.", name,
+			confidenceText(worstP, adjusted, comparisons))
 	}
 	return a
+}
+
+// confidenceText states a p-value and the confidence it gives, after
+// Bonferroni's correction when there were several comparisons.
+func confidenceText(p, adjusted, comparisons float64) string {
+	conf := 100 * (1 - adjusted)
+	pText := fmt.Sprintf("p = %.2g", p)
+	if p < 0.001 {
+		pText = "p < 0.001"
+	}
+	confText := fmt.Sprintf("%.1f%% confidence", conf)
+	if conf > 99.9 {
+		confText = "over 99.9% confidence"
+	}
+	if comparisons > 1 {
+		return fmt.Sprintf("%s, %s after correcting for %g comparisons", pText, confText, comparisons)
+	}
+	return pText + ", " + confText
 }
 
 func metricNoun(metric string) string {
@@ -381,14 +415,19 @@ func metricNoun(metric string) string {
 // x2/n2, two-sided.
 func twoProportion(x1, n1, x2, n2 int) Comparison {
 	c := Comparison{}
-	for _, side := range [][2]int{{x1, n1}, {x2, n2}} {
-		if side[0] < 5 || side[1]-side[0] < 5 {
+	if n1 == 0 || n2 == 0 {
+		return c
+	}
+	p1, p2 := float64(x1)/float64(n1), float64(x2)/float64(n2)
+	p := float64(x1+x2) / float64(n1+n2)
+	// The normal approximation needs at least 5 expected successes and 5
+	// expected failures on each side, under the pooled rate.
+	for _, n := range []float64{float64(n1), float64(n2)} {
+		if n*p < 5 || n*(1-p) < 5 {
 			return c
 		}
 	}
 	c.Enough = true
-	p1, p2 := float64(x1)/float64(n1), float64(x2)/float64(n2)
-	p := float64(x1+x2) / float64(n1+n2)
 	se := math.Sqrt(p * (1 - p) * (1/float64(n1) + 1/float64(n2)))
 	if se == 0 {
 		c.P = 1

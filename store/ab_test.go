@@ -1,9 +1,12 @@
 package store
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTwoProportionZTest checks the test against values worked out by
@@ -19,8 +22,10 @@ func TestTwoProportionZTest(t *testing.T) {
 		{200, 1000, 250, 1000, -2.6774, 0.00742, true},
 		// 120/400 against 100/400: pooled p = 0.275, se = 0.031574.
 		{120, 400, 100, 400, 1.5836, 0.1133, true},
-		{50, 50, 45, 50, 0, 0, false},    // fewer than 5 failures on a side
-		{3, 1000, 10, 1000, 0, 0, false}, // fewer than 5 successes on a side
+		{50, 50, 45, 50, 0, 0, false}, // fewer than 5 failures on a side
+		{1, 200, 3, 200, 0, 0, false}, // 2 successes expected a side
+		// 12/12 against 6/20: pooled 18/32, enough expected on each side.
+		{12, 12, 6, 20, 3.8644, 0.000111, true},
 	} {
 		c := twoProportion(tc.x1, tc.n1, tc.x2, tc.n2)
 		if c.Enough != tc.enough {
@@ -58,6 +63,51 @@ func TestAnalyseABVerdicts(t *testing.T) {
 		a := AnalyseAB(tc.results, tc.metric)
 		if a.Best != tc.best || !strings.Contains(a.Verdict, tc.verdict) {
 			t.Errorf("%s: got best %d, %q; want best %d, %q", tc.name, a.Best, a.Verdict, tc.best, tc.verdict)
+		}
+	}
+}
+
+// TestWinnerPickedWhileTheAudienceIsWritten: the part of the audience
+// written after the winner is picked gets the winner, not variant A.
+func TestWinnerPickedWhileTheAudienceIsWritten(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	name := "News"
+	l, err := s.CreateList(ctx, ListInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		e := fmt.Sprintf("c%d@example.com", i)
+		if _, _, err := s.CreateContact(ctx, ContactInput{Email: &e, Lists: []int64{l.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ab := &ABTest{Variants: []ABVariant{{}, {Subject: "B"}}, TestPercent: 20, Metric: MetricOpen}
+	c, err := s.CreateCampaign(ctx, CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}, AB: ab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FreezeAB(ctx, c.ID, "[{},{}]", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartCampaign(ctx, c.ID, "{}"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DecideAB(ctx, c.ID, 1, "by hand"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Materialise(ctx, c.ID, Audience{Lists: []int64{l.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	sends, _, err := s.CampaignSends(ctx, c.ID, "", Order{}, 100, 0)
+	if err != nil || len(sends) != 40 {
+		t.Fatalf("sends: %d %v", len(sends), err)
+	}
+	for _, sd := range sends {
+		if sd.Variant != VariantWinner+1 {
+			t.Fatalf("a send written after the pick has variant %d, want %d (the winner, B)", sd.Variant, VariantWinner+1)
 		}
 	}
 }

@@ -71,7 +71,7 @@ func nextDate(t Trigger, value string, loc *time.Location, fired string, now tim
 		}
 		// A time the spring clock change skips falls an hour later; one
 		// the autumn change repeats is its first.
-		when := wallTime(occ.Year(), occ.Month(), occ.Day(), h, m, loc)
+		when := WallTime(occ.Year(), occ.Month(), occ.Day(), h, m, loc)
 		if !when.After(now) {
 			continue
 		}
@@ -80,13 +80,16 @@ func nextDate(t Trigger, value string, loc *time.Location, fired string, now tim
 	return time.Time{}, "", false
 }
 
-// wallTime is h:m on that day in loc. A time the spring clock change
+// WallTime is h:m on that day in loc. A time the spring clock change
 // skips falls an hour later (time.Date may give the hour before); one the
 // autumn change repeats is its first.
-func wallTime(y int, mo time.Month, d, h, m int, loc *time.Location) time.Time {
+func WallTime(y int, mo time.Month, d, h, m int, loc *time.Location) time.Time {
 	t := time.Date(y, mo, d, h, m, 0, 0, loc)
 	if t.Hour() < h && t.Day() == d {
 		t = t.Add(time.Hour)
+	}
+	if e := t.Add(-time.Hour); e.Hour() == h && e.Minute() == m && e.Day() == d {
+		t = e // the clock read h:m an hour earlier too: the first
 	}
 	return t
 }

@@ -96,7 +96,7 @@ func nextWeekdayAt(now time.Time, days []int, at string, loc *time.Location) tim
 	local := now.In(loc)
 	for i := 0; i <= 7; i++ {
 		d := local.AddDate(0, 0, i)
-		t := wallTime(d.Year(), d.Month(), d.Day(), h, m, loc)
+		t := WallTime(d.Year(), d.Month(), d.Day(), h, m, loc)
 		if !t.After(now) {
 			continue
 		}

@@ -274,6 +274,14 @@ func (s *Store) checkRefs(ctx context.Context, c Campaign, errs map[string]strin
 		{"layout_id", `SELECT count(*) FROM templates WHERE id = ? AND kind = 'layout'`, "Template %d is not a layout.", c.LayoutID},
 		{"relay_id", `SELECT count(*) FROM relays WHERE id = ?`, "There is no relay %d.", c.RelayID},
 	}
+	if c.AB != nil {
+		for i, v := range c.AB.Variants {
+			checks = append(checks, struct {
+				field, q, msg string
+				id            int64
+			}{fmt.Sprintf("ab.variants[%d]", i), `SELECT count(*) FROM templates WHERE id = ? AND kind = 'campaign'`, "Template %d is not a campaign design.", v.TemplateID})
+		}
+	}
 	for _, ch := range checks {
 		if ch.id == 0 {
 			continue
@@ -579,7 +587,8 @@ func (s *Store) FinishCampaign(ctx context.Context, id int64) (bool, error) {
 	now := unix(s.now())
 	var n int64
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', finished_at = ?, updated_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', finished_at = ?, updated_at = ?,
+	ab_status = CASE ab_status WHEN 'testing' THEN 'done' ELSE ab_status END
 WHERE id = ? AND status = 'sending' AND materialised = 1 AND automation_id IS NULL
 	AND NOT EXISTS (SELECT 1 FROM sends WHERE campaign_id = ? AND status IN ('queued', 'retrying', 'sending'))`, now, now, id, id)
 		if err != nil {

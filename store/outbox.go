@@ -113,8 +113,9 @@ func (s *Store) MaterialiseStep(ctx context.Context, campaignID int64, a Audienc
 		var last sql.NullInt64
 		var done bool
 		var abRaw, abStatus, localAt string
-		err := tx.QueryRowContext(ctx, `SELECT through_contact, last_contact, materialised, ab, ab_status, ab_assigned, local_at FROM campaigns WHERE id = ?`, campaignID).
-			Scan(&through, &last, &done, &abRaw, &abStatus, &assigned, &localAt)
+		var winner int
+		err := tx.QueryRowContext(ctx, `SELECT through_contact, last_contact, materialised, ab, ab_status, ab_assigned, ab_winner, local_at FROM campaigns WHERE id = ?`, campaignID).
+			Scan(&through, &last, &done, &abRaw, &abStatus, &assigned, &winner, &localAt)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		} else if err != nil {
@@ -138,9 +139,15 @@ func (s *Store) MaterialiseStep(ctx context.Context, campaignID int64, a Audienc
 					return err
 				}
 			} else {
-				res, err := tx.ExecContext(ctx, `INSERT INTO sends (campaign_id, contact_id, email, updated_at, next_attempt_at)
-SELECT ?1, id, email, ?2, ?2 FROM (`+q+`) WHERE skip IS NULL ORDER BY id ON CONFLICT DO NOTHING`,
-					append([]any{campaignID, now}, batch...)...)
+				// A test decided while its audience was being written: the
+				// rest gets the winner.
+				variant := 0
+				if abStatus == ABDecided {
+					variant = VariantWinner + winner
+				}
+				res, err := tx.ExecContext(ctx, `INSERT INTO sends (campaign_id, contact_id, email, updated_at, next_attempt_at, variant)
+SELECT ?1, id, email, ?2, ?2, ?3 FROM (`+q+`) WHERE skip IS NULL ORDER BY id ON CONFLICT DO NOTHING`,
+					append([]any{campaignID, now, variant}, batch...)...)
 				if err != nil {
 					return err
 				}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 // Recurrence is a recurring campaign's schedule: every day, week or month
@@ -41,8 +43,10 @@ func (r *Recurrence) check(errs map[string]string) {
 			errs["recurrence.at"] = "Give the time of day as HH:MM, such as 09:00."
 		}
 	case RecurCron:
-		if f := strings.Fields(r.Cron); len(f) != 5 {
+		if f := strings.Fields(r.Cron); len(f) != 5 || strings.Contains(r.Cron, "TZ=") {
 			errs["recurrence.cron"] = "Give a cron expression of five fields: minute hour day month weekday, such as 0 9 * * 1."
+		} else if _, err := cron.ParseStandard(r.Cron); err != nil {
+			errs["recurrence.cron"] = "The cron expression cannot be read: " + err.Error() + "."
 		}
 	default:
 		errs["recurrence.every"] = fmt.Sprintf("%q is not a schedule; use daily, weekly, monthly or cron.", r.Every)
@@ -97,7 +101,8 @@ func (s *Store) SetSeries(ctx context.Context, id int64, next time.Time) (Campai
 	var res sql.Result
 	var err error
 	if next.IsZero() {
-		res, err = s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'draft', recur_next_at = NULL, updated_at = ? WHERE id = ? AND recurrence != '' AND status IN ('draft', 'scheduled')`, now, id)
+		res, err = s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'draft', recur_next_at = NULL, updated_at = ?
+WHERE id = ? AND status IN ('draft', 'scheduled') AND (recurrence != '' OR recur_next_at IS NOT NULL)`, now, id)
 	} else {
 		res, err = s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'scheduled', send_at = NULL, paused_reason = '', recur_next_at = ?, updated_at = ?
 WHERE id = ? AND recurrence != '' AND status IN ('draft', 'scheduled')`, unix(next), now, id)
@@ -123,12 +128,12 @@ WHERE recurrence != '' AND status = 'scheduled' AND recur_next_at <= ? ORDER BY 
 // feed holds. skip moves it on without a copy, when the feed has nothing
 // new. It returns the copy's id, 0 when skipped; a series whose next send
 // is no longer due (another process spawned it) is left alone.
-func (s *Store) SpawnSeries(ctx context.Context, id int64, due, next time.Time, seen string, skip bool) (int64, error) {
+func (s *Store) SpawnSeries(ctx context.Context, id int64, due, next time.Time, seen string, skip bool, note string) (int64, error) {
 	now := unix(s.now())
 	var copyID int64
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET recur_next_at = ?, recur_seen = ?, updated_at = ? WHERE id = ? AND status = 'scheduled' AND recur_next_at = ?`,
-			unix(next), seen, now, id, unix(due))
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET recur_next_at = ?, recur_seen = ?, paused_reason = ?, updated_at = ?
+WHERE id = ? AND status = 'scheduled' AND recur_next_at = ?`, unix(next), seen, note, now, id, unix(due))
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,8 @@ type CampaignRow struct {
 	SendAt     time.Time
 	StartedAt  time.Time
 	UpdatedAt  time.Time
+	// RepeatsAt is a running series' next send.
+	RepeatsAt time.Time
 }
 
 // CampaignForm is the state of the campaign editor; ids are strings, with

@@ -214,7 +214,7 @@ func (s *Server) apiCampaignUpdate(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	x, err := s.store.UpdateCampaign(c.Request().Context(), id, in)
+	x, err := s.out.UpdateCampaign(c.Request().Context(), id, in)
 	if err != nil {
 		return err
 	}

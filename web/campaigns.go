@@ -37,7 +37,7 @@ func (s *Server) campaignsPage(c *echo.Context, status int, p templates.Campaign
 	p.Shell = s.shell(c, "campaigns", "Campaigns")
 	for _, x := range cs {
 		p.Campaigns = append(p.Campaigns, templates.CampaignRow{ID: x.ID, Name: x.Name, Subject: x.Subject, Status: x.Status,
-			Recipients: x.Recipients, SendAt: x.SendAt, StartedAt: x.StartedAt, UpdatedAt: x.UpdatedAt})
+			Recipients: x.Recipients, SendAt: x.SendAt, StartedAt: x.StartedAt, UpdatedAt: x.UpdatedAt, RepeatsAt: x.RecurNextAt})
 	}
 	return s.render(c, status, templates.CampaignsPage(p))
 }
@@ -84,6 +84,20 @@ func campaignFormOf(x store.Campaign, loc *time.Location) templates.CampaignForm
 		}
 	}
 	return f
+}
+
+// keepHiddenVariantFields keeps what the editor does not show of a test's
+// variants (set through the API): variant A's own changes, and a body.
+func keepHiddenVariantFields(ab, old *store.ABTest) {
+	if ab == nil || old == nil || len(ab.Variants) == 0 || len(old.Variants) == 0 {
+		return
+	}
+	ab.Variants[0] = old.Variants[0]
+	for i := 1; i < len(ab.Variants) && i < len(old.Variants); i++ {
+		if ab.Variants[i].TemplateID == 0 {
+			ab.Variants[i].Body = old.Variants[i].Body
+		}
+	}
 }
 
 // readCampaignExtras reads the editor's local time, A/B test and
@@ -194,7 +208,7 @@ func (s *Server) campaignProps(c *echo.Context, x store.Campaign) (templates.Cam
 	if !x.SendAt.IsZero() {
 		p.SendAtLocal = x.SendAt.In(loc).Format("Mon 2 Jan 2006 at 15:04")
 	}
-	if x.Status == store.CampaignDraft {
+	if x.Status == store.CampaignDraft || x.Recurrence != nil {
 		p.Missed = x.PausedReason
 	}
 	p.Recurring = x.Recurrence != nil
@@ -324,7 +338,8 @@ func (s *Server) campaignSave(action string) echo.HandlerFunc {
 		if err != nil {
 			return s.campaignEditorFailed(c, old, f, err)
 		}
-		x, err := s.store.UpdateCampaign(ctx, old.ID, in)
+		keepHiddenVariantFields(in.AB, old.AB)
+		x, err := s.out.UpdateCampaign(ctx, old.ID, in)
 		switch {
 		case err != nil:
 		case action == "send":

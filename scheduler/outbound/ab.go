@@ -24,6 +24,11 @@ func (s *Service) freezeVariants(ctx context.Context, x store.Campaign) error {
 		if err != nil {
 			return err
 		}
+		if v.FromName != "" {
+			// checkCampaign takes the default sender's name with its
+			// address; a variant's own name stands.
+			content.FromName = v.FromName
+		}
 		contents[i] = content
 	}
 	b, err := json.Marshal(contents)
@@ -86,7 +91,11 @@ func (s *Service) DecideABTests(ctx context.Context) error {
 			return err
 		}
 		a := store.AnalyseAB(results, t.Metric)
-		if _, err := s.PickWinner(ctx, id, a.Best, "after the wait"); err != nil {
+		how := "after the wait"
+		if !a.Enough {
+			how = "after the wait, without enough data to tell the variants apart"
+		}
+		if _, err := s.PickWinner(ctx, id, a.Best, how); err != nil {
 			return err
 		}
 		s.log.Info("A/B test decided", "campaign", id, "winner", string(rune('A'+a.Best)), "verdict", a.Verdict)

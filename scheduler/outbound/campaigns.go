@@ -177,6 +177,11 @@ func (s *Service) StartDue(ctx context.Context) error {
 	for _, c := range cs {
 		err := s.start(ctx, c.ID)
 		var ve *store.ValidationError
+		if errors.As(err, &ve) {
+			if now, err := s.st.CampaignStatus(ctx, c.ID); err == nil && now != store.CampaignScheduled {
+				continue // started (or changed) by someone else meanwhile
+			}
+		}
 		switch {
 		case errors.As(err, &ve):
 			reason := fmt.Sprintf("Campaign %q was due at %s but could not start: %s Fix it, then schedule or send it again.",

@@ -22,23 +22,29 @@ import (
 )
 
 // NextSend is when a recurring schedule next sends after after, in loc.
+// Days, weeks and months go by the wall clock: a time the spring change
+// skips sends an hour later, one the autumn change repeats sends once.
 func NextSend(r store.Recurrence, after time.Time, loc *time.Location) (time.Time, error) {
-	var spec string
 	var h, m int
 	fmt.Sscanf(r.At, "%d:%d", &h, &m)
+	local := after.In(loc)
 	switch r.Every {
-	case store.RecurDaily:
-		spec = fmt.Sprintf("%d %d * * *", m, h)
-	case store.RecurWeekly:
-		spec = fmt.Sprintf("%d %d * * %d", m, h, r.Weekday)
-	case store.RecurMonthly:
-		spec = fmt.Sprintf("%d %d %d * *", m, h, r.Day)
+	case store.RecurDaily, store.RecurWeekly, store.RecurMonthly:
+		for i := 0; i < 400; i++ {
+			d := time.Date(local.Year(), local.Month(), local.Day()+i, 12, 0, 0, 0, loc)
+			if (r.Every == store.RecurWeekly && int(d.Weekday()) != r.Weekday) || (r.Every == store.RecurMonthly && d.Day() != r.Day) {
+				continue
+			}
+			if t := store.WallTime(d.Year(), d.Month(), d.Day(), h, m, loc); t.After(after) {
+				return t, nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("%q never comes round", r.Every)
 	case store.RecurCron:
-		spec = r.Cron
 	default:
 		return time.Time{}, fmt.Errorf("%q is not a schedule", r.Every)
 	}
-	sched, err := cron.ParseStandard("CRON_TZ=" + loc.String() + " " + spec)
+	sched, err := cron.ParseStandard("CRON_TZ=" + loc.String() + " " + r.Cron)
 	if err != nil {
 		return time.Time{}, &store.ValidationError{Fields: map[string]string{"recurrence.cron": "The schedule cannot be read: " + err.Error()}}
 	}
@@ -75,6 +81,27 @@ func (s *Service) StartSeries(ctx context.Context, id int64) (store.Campaign, er
 	return s.st.SetSeries(ctx, id, next)
 }
 
+// UpdateCampaign changes a campaign that has not started. A running
+// series whose schedule changes moves its next send to the new schedule;
+// one whose schedule is cleared stops.
+func (s *Service) UpdateCampaign(ctx context.Context, id int64, in store.CampaignInput) (store.Campaign, error) {
+	old, err := s.st.Campaign(ctx, id)
+	if err != nil {
+		return old, err
+	}
+	x, err := s.st.UpdateCampaign(ctx, id, in)
+	if err != nil || old.Recurrence == nil || old.Status != store.CampaignScheduled {
+		return x, err
+	}
+	if x.Recurrence == nil {
+		return s.st.SetSeries(ctx, id, time.Time{})
+	}
+	if *x.Recurrence != *old.Recurrence {
+		return s.StartSeries(ctx, id)
+	}
+	return x, nil
+}
+
 // StopSeries stops a recurring campaign's schedule; it becomes a draft.
 func (s *Service) StopSeries(ctx context.Context, id int64) (store.Campaign, error) {
 	return s.st.SetSeries(ctx, id, time.Time{})
@@ -98,18 +125,23 @@ func (s *Service) SendSeries(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("campaign %d: %w", x.ID, err))
 			continue
 		}
-		skip, latest := false, ""
+		skip, latest, note := false, x.RecurSeen, ""
 		if feed := x.Recurrence.OnlyIfNew; feed != "" {
 			key, err := s.feedLatest(ctx, feed)
 			switch {
 			case err != nil:
-				s.log.Warn("a recurring campaign's feed could not be read; sending anyway", "campaign", x.ID, "feed", feed, "err", err)
+				// Not known to have anything new: this time is skipped, and
+				// what the feed held last time stands for the next.
+				skip = true
+				note = fmt.Sprintf("The feed could not be read at %s, so that time was skipped: %s", s.now().In(loc).Format("2 Jan 15:04"), err)
+				s.log.Warn("a recurring campaign's feed could not be read; skipped", "campaign", x.ID, "feed", feed, "err", err)
 			case key == x.RecurSeen:
 				skip = true
+			default:
+				latest = key
 			}
-			latest = key
 		}
-		id, err := s.st.SpawnSeries(ctx, x.ID, x.RecurNextAt, next, latest, skip)
+		id, err := s.st.SpawnSeries(ctx, x.ID, x.RecurNextAt, next, latest, skip, note)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -120,9 +152,8 @@ func (s *Service) SendSeries(ctx context.Context) error {
 			s.log.Info("recurring campaign sends a copy", "campaign", x.ID, "copy", id)
 		}
 	}
-	if err := s.StartDue(ctx); err != nil {
-		errs = append(errs, err)
-	}
+	// The copies are started by StartDue, the one starter of scheduled
+	// campaigns.
 	return errors.Join(errs...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,7 +23,12 @@ func TestRecurringCampaign(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
 	var item atomic.Int64
+	var broken atomic.Bool
 	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if broken.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
 		w.Header().Set("Content-Type", "application/rss+xml")
 		fmt.Fprintf(w, `<?xml version="1.0"?><rss><channel><title>Bakery</title><item><guid>post-%d</guid><title>News</title></item></channel></rss>`, item.Load())
 	}))
@@ -69,12 +75,21 @@ func TestRecurringCampaign(t *testing.T) {
 		if err := s.SendSeries(ctx); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.StartDue(ctx); err != nil { // the scheduler's job, every 5 s
+			t.Fatal(err)
+		}
 	}
 	day(true)
 	srv.Wait(1, 10*time.Second)
 	day(false) // nothing new: skipped
 	add("bob@example.com")
+	broken.Store(true) // a feed that fails: skipped, and said on the series
 	day(true)
+	if got, _ := st.Campaign(ctx, x.ID); !strings.Contains(got.PausedReason, "could not be read") {
+		t.Errorf("a day the feed failed: the series says %q, want why it skipped", got.PausedReason)
+	}
+	broken.Store(false)
+	day(false)
 	msgs := srv.Wait(3, 10*time.Second)
 	time.Sleep(200 * time.Millisecond)
 	if got := len(srv.Messages()); got != 3 || len(msgs) != 3 {
@@ -95,5 +110,33 @@ func TestRecurringCampaign(t *testing.T) {
 	}
 	if got, _ := st.Campaign(ctx, x.ID); got.Status != store.CampaignScheduled || !got.RecurNextAt.After(clock.Now()) {
 		t.Errorf("the series: %s, next %s; want scheduled for the next day", got.Status, got.RecurNextAt)
+	}
+}
+
+// TestNextSendByTheWallClock: a daily schedule at a time the spring change
+// skips sends an hour later that day, and at a time the autumn change
+// repeats sends once; a cron schedule goes by its expression.
+func TestNextSendByTheWallClock(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	daily := store.Recurrence{Every: store.RecurDaily, At: "02:30"}
+	for _, tc := range []struct {
+		r     store.Recurrence
+		after string
+		want  string
+	}{
+		{daily, "2026-03-28T02:30:00+01:00", "2026-03-29T03:30:00+02:00"},
+		{daily, "2026-03-29T03:30:00+02:00", "2026-03-30T02:30:00+02:00"},
+		{daily, "2026-10-24T02:30:00+02:00", "2026-10-25T02:30:00+02:00"},
+		{daily, "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"},
+		{store.Recurrence{Every: store.RecurWeekly, At: "09:00", Weekday: 1}, "2026-12-05T10:00:00+01:00", "2026-12-07T09:00:00+01:00"},
+		{store.Recurrence{Every: store.RecurMonthly, At: "09:00", Day: 1}, "2026-12-05T10:00:00+01:00", "2027-01-01T09:00:00+01:00"},
+		{store.Recurrence{Every: store.RecurCron, Cron: "0 9 * * 1-5"}, "2026-12-05T10:00:00+01:00", "2026-12-07T09:00:00+01:00"},
+	} {
+		after, _ := time.Parse(time.RFC3339, tc.after)
+		want, _ := time.Parse(time.RFC3339, tc.want)
+		got, err := NextSend(tc.r, after, paris)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("%+v after %s: got %s (%v), want %s", tc.r, tc.after, got.In(paris).Format(time.RFC3339), err, tc.want)
+		}
 	}
 }
