@@ -449,7 +449,7 @@ func (jt *JourneyTx) stepCampaign() (id int64, err error) {
 		return id, err
 	}
 	err = jt.tx.QueryRowContext(jt.ctx, `INSERT INTO campaigns (`+editionColumns+`, automation_entry)
-SELECT `+editionColumns+`, ? FROM campaigns WHERE automation_id = ? AND automation_step = ? AND automation_entry = 1 RETURNING id`,
+SELECT `+strings.Replace(editionColumns, "recipients", "0", 1)+`, ? FROM campaigns WHERE automation_id = ? AND automation_step = ? AND automation_entry = 1 RETURNING id`,
 		j.Entry, j.AutomationID, j.StepID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("step %d has no email ready: pause and activate the automation again", j.StepID)
@@ -487,9 +487,12 @@ func (jt *JourneyTx) CallWebhook(endpointID int64, automation string) error {
 	if err := json.Unmarshal([]byte(attrs), &d.Attributes); err != nil {
 		return err
 	}
-	var enabled bool
-	if err := jt.tx.QueryRowContext(jt.ctx, `SELECT enabled FROM webhooks WHERE id = ?`, endpointID).Scan(&enabled); err != nil {
-		return fmt.Errorf("webhook endpoint %d: %w", endpointID, err)
+	var n int
+	if err := jt.tx.QueryRowContext(jt.ctx, `SELECT count(*) FROM webhooks WHERE id = ?`, endpointID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("webhook endpoint %d no longer exists", endpointID)
 	}
 	return jt.s.enqueueEvent(jt.ctx, jt.tx, AutomationStepEvent, d, []int64{endpointID})
 }

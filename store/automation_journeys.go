@@ -666,7 +666,9 @@ func (s *Store) AutomationStats(ctx context.Context, id int64) (map[int64]StepSt
 		err = add(`SELECT step_id, passed, 0, 0 FROM automation_step_counts WHERE automation_id = ?`, func(st *StepStats, a, _, _ int) { st.Passed = a })
 	}
 	if err == nil {
-		err = add(`SELECT c.automation_step, count(*), count(s.opened_at), count(s.clicked_at) FROM campaigns c JOIN sends s ON s.campaign_id = c.id
+		// People's opens and clicks, as the reports count them.
+		err = add(`SELECT c.automation_step, count(*), count(CASE WHEN s.human_opens > 0 OR s.human_clicks > 0 THEN 1 END), count(CASE WHEN s.human_clicks > 0 THEN 1 END)
+FROM campaigns c JOIN sends s ON s.campaign_id = c.id
 WHERE c.automation_id = ? AND c.automation_entry > 0 AND s.status = 'sent' GROUP BY c.automation_step`, func(st *StepStats, a, b, c int) {
 			st.Sent, st.Opened, st.Clicked = a, b, c
 		})

@@ -586,7 +586,8 @@ func (s *Store) SetAutomationStatus(ctx context.Context, id int64, status string
 }
 
 // DeleteAutomation deletes a draft or archived automation with its
-// journeys; the email it sent stays in its recipients' timelines.
+// journeys. The email it sent stays, as sent campaigns named after its
+// steps, in its recipients' timelines and the reports.
 func (s *Store) DeleteAutomation(ctx context.Context, id int64) error {
 	a, err := s.Automation(ctx, id)
 	if err != nil {
@@ -595,10 +596,44 @@ func (s *Store) DeleteAutomation(ctx context.Context, id int64) error {
 	if a.Status != AutomationDraft && a.Status != AutomationArchived {
 		return &ValidationError{Fields: map[string]string{"status": "Archive the automation before deleting it."}}
 	}
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM automations WHERE id = ?`, id); err != nil {
+	now := unix(s.now())
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		// The email it sent stays, as campaigns of their own: the record of
+		// who got what. What had not gone yet never will.
+		for _, q := range []string{
+			`UPDATE sends SET status = 'cancelled', updated_at = ?1 WHERE status IN ('queued', 'retrying')
+	AND campaign_id IN (SELECT id FROM campaigns WHERE automation_id = ?2)`,
+			`DELETE FROM campaigns WHERE automation_id = ?2 AND NOT EXISTS (SELECT 1 FROM sends WHERE campaign_id = campaigns.id)`,
+			`UPDATE campaigns SET automation_id = NULL, status = 'sent', finished_at = ?1, updated_at = ?1 WHERE automation_id = ?2`,
+			`DELETE FROM automations WHERE id = ?2`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, now, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("store: delete automation %d: %w", id, err)
 	}
 	return nil
+}
+
+// inUse refuses to delete what an automation that is not archived names
+// under key (list_id, template_id, webhook_id, segment_id), in its trigger
+// or its flow: the automation would fail where it uses it.
+func (s *Store) inUse(ctx context.Context, key string, id int64, what string) error {
+	var name string
+	err := s.r.QueryRowContext(ctx, `SELECT a.name FROM automations a WHERE a.status != 'archived' AND (
+	EXISTS (SELECT 1 FROM json_tree(a.flow) t WHERE t.key = ?1 AND t.atom = ?2)
+	OR EXISTS (SELECT 1 FROM json_tree(a.trigger) t WHERE t.key = ?1 AND t.atom = ?2)) LIMIT 1`, key, id).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: automations using %s %d: %w", what, id, err)
+	}
+	return &ValidationError{Fields: map[string]string{"id": fmt.Sprintf("The automation %q uses this %s: change or archive the automation first.", name, what)}}
 }
 
 // wrapValidation passes a ValidationError or ErrNotFound through as it is,

@@ -365,6 +365,17 @@ func (s *Store) UpdateCampaign(ctx context.Context, id int64, in CampaignInput) 
 	return s.Campaign(ctx, id)
 }
 
+// PreviewCampaign is campaign id as in would make it, checked, without
+// saving it: what to check further before UpdateCampaign saves the same.
+func (s *Store) PreviewCampaign(ctx context.Context, id int64, in CampaignInput) (Campaign, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	in.apply(&c)
+	return c, s.validCampaign(ctx, c)
+}
+
 // DeleteCampaign removes a draft. Campaigns that were sent stay, as the
 // record of who got what.
 func (s *Store) DeleteCampaign(ctx context.Context, id int64) error {

@@ -153,6 +153,9 @@ func (s *Store) UpdateList(ctx context.Context, id int64, in ListInput) (List, e
 
 // DeleteList removes a list and its memberships; the contacts stay.
 func (s *Store) DeleteList(ctx context.Context, id int64) error {
+	if err := s.inUse(ctx, "list_id", id, "list"); err != nil {
+		return err
+	}
 	res, err := s.w.ExecContext(ctx, `DELETE FROM lists WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("store: delete list %d: %w", id, err)

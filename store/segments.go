@@ -118,6 +118,9 @@ func (s *Store) UpdateSegment(ctx context.Context, id int64, in SegmentInput) (S
 
 // DeleteSegment removes a segment; its contacts are untouched.
 func (s *Store) DeleteSegment(ctx context.Context, id int64) error {
+	if err := s.inUse(ctx, "segment_id", id, "segment"); err != nil {
+		return err
+	}
 	res, err := s.w.ExecContext(ctx, `DELETE FROM segments WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("store: delete segment %d: %w", id, err)

@@ -203,6 +203,9 @@ version = ?, updated_at = ? WHERE id = ?`, t.Name, t.Format, t.Subject, t.Body, 
 // DeleteTemplate removes a template and its versions; templates that used it
 // as their layout fall back to the default.
 func (s *Store) DeleteTemplate(ctx context.Context, id int64) error {
+	if err := s.inUse(ctx, "template_id", id, "template"); err != nil {
+		return err
+	}
 	res, err := s.w.ExecContext(ctx, `DELETE FROM templates WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("store: delete template %d: %w", id, err)

@@ -256,6 +256,9 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, in WebhookInput, ch
 
 // DeleteWebhook removes an endpoint, with its deliveries and their log.
 func (s *Store) DeleteWebhook(ctx context.Context, id int64) error {
+	if err := s.inUse(ctx, "webhook_id", id, "webhook endpoint"); err != nil {
+		return err
+	}
 	res, err := s.w.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("store: delete webhook %d: %w", id, err)

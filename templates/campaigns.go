@@ -62,6 +62,9 @@ type CampaignForm struct {
 	ABOn                        bool
 	ABPercent, ABMetric, ABWait string
 	ABVariants                  [3]ABVariantForm
+	// ABSlots are the form's slots (0 for B) the test's variants after A
+	// came from, as empty slots are left out.
+	ABSlots []int
 	// The schedule of a recurring campaign.
 	RecurEvery, RecurAt, RecurWeekday, RecurDay, RecurCron, RecurFeed string
 }

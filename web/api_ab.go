@@ -62,7 +62,7 @@ type abComparisonJSON struct {
 }
 
 // abTestName says which test the report uses.
-const abTestName = "Two-proportion z-test (pooled, two-sided) of each variant against the best, significant at 95% after Bonferroni's correction; each side needs 5 successes and 5 failures."
+const abTestName = "Two-proportion z-test (pooled, two-sided) of each variant against the best, significant at 95% after Bonferroni's correction; each side needs about 5 successes and 5 failures expected at the rate the two share."
 
 // abReport reads a campaign's test and what its numbers say; nil for a
 // campaign that is not a test.

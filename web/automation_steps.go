@@ -375,7 +375,10 @@ func (s *Server) automationStepDelete(c *echo.Context) error {
 		if v == "" {
 			return s.askWhereTo(c, a, flow, stepID, kind, holding)
 		}
-		to, _ := strconv.ParseInt(v, 10, 64)
+		to, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || to < 0 {
+			return s.askWhereTo(c, a, flow, stepID, kind, holding)
+		}
 		in.MoveFrom = map[int64]int64{}
 		for _, g := range gone {
 			in.MoveFrom[g] = to

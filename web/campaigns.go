@@ -87,15 +87,16 @@ func campaignFormOf(x store.Campaign, loc *time.Location) templates.CampaignForm
 }
 
 // keepHiddenVariantFields keeps what the editor does not show of a test's
-// variants (set through the API): variant A's own changes, and a body.
-func keepHiddenVariantFields(ab, old *store.ABTest) {
+// variants (set through the API): variant A's own changes, and each
+// variant's body, matched by the form slot it was shown in.
+func keepHiddenVariantFields(ab, old *store.ABTest, slots []int) {
 	if ab == nil || old == nil || len(ab.Variants) == 0 || len(old.Variants) == 0 {
 		return
 	}
 	ab.Variants[0] = old.Variants[0]
-	for i := 1; i < len(ab.Variants) && i < len(old.Variants); i++ {
-		if ab.Variants[i].TemplateID == 0 {
-			ab.Variants[i].Body = old.Variants[i].Body
+	for k, slot := range slots {
+		if from := slot + 1; k+1 < len(ab.Variants) && from < len(old.Variants) && ab.Variants[k+1].TemplateID == 0 {
+			ab.Variants[k+1].Body = old.Variants[from].Body
 		}
 	}
 }
@@ -121,6 +122,7 @@ func readCampaignExtras(values url.Values, f *templates.CampaignForm, in *store.
 				continue
 			}
 			tid, _ := strconv.ParseInt(v.TemplateID, 10, 64)
+			f.ABSlots = append(f.ABSlots, i)
 			ab.Variants = append(ab.Variants, store.ABVariant{Subject: v.Subject, Preheader: v.Preheader, FromName: v.FromName, TemplateID: tid})
 		}
 		if len(ab.Variants) < 2 {
@@ -338,7 +340,7 @@ func (s *Server) campaignSave(action string) echo.HandlerFunc {
 		if err != nil {
 			return s.campaignEditorFailed(c, old, f, err)
 		}
-		keepHiddenVariantFields(in.AB, old.AB)
+		keepHiddenVariantFields(in.AB, old.AB, f.ABSlots)
 		x, err := s.out.UpdateCampaign(ctx, old.ID, in)
 		switch {
 		case err != nil:

@@ -48,7 +48,12 @@ func NextSend(r store.Recurrence, after time.Time, loc *time.Location) (time.Tim
 	if err != nil {
 		return time.Time{}, &store.ValidationError{Fields: map[string]string{"recurrence.cron": "The schedule cannot be read: " + err.Error()}}
 	}
+	// The autumn change repeats an hour: a time the wall clock already
+	// read (as it sent at after) is not sent again.
 	next := sched.Next(after)
+	for !next.IsZero() && next.In(loc).Format("2006-01-02 15:04") == after.In(loc).Format("2006-01-02 15:04") {
+		next = sched.Next(next)
+	}
 	if next.IsZero() {
 		return next, &store.ValidationError{Fields: map[string]string{"recurrence.cron": "The schedule never comes round."}}
 	}
@@ -63,22 +68,28 @@ func (s *Service) StartSeries(ctx context.Context, id int64) (store.Campaign, er
 	if err != nil {
 		return x, err
 	}
-	if x.Recurrence == nil {
-		return x, &store.ValidationError{Fields: map[string]string{"recurrence": "Give the campaign a schedule to repeat on first."}}
-	}
-	if _, _, err := s.checkCampaign(ctx, x, false); err != nil {
-		return x, err
-	}
-	if x.Recurrence.OnlyIfNew != "" {
-		if msg := s.checkFeedURL(x.Recurrence.OnlyIfNew); msg != "" {
-			return x, &store.ValidationError{Fields: map[string]string{"recurrence.only_if_new": msg}}
-		}
-	}
-	next, err := NextSend(*x.Recurrence, s.now(), s.Location(ctx))
+	next, err := s.checkSeries(ctx, x)
 	if err != nil {
 		return x, err
 	}
 	return s.st.SetSeries(ctx, id, next)
+}
+
+// checkSeries checks a recurring campaign as each of its sends would be
+// checked, with its feed's address, and says when it next sends.
+func (s *Service) checkSeries(ctx context.Context, x store.Campaign) (time.Time, error) {
+	if x.Recurrence == nil {
+		return time.Time{}, &store.ValidationError{Fields: map[string]string{"recurrence": "Give the campaign a schedule to repeat on first."}}
+	}
+	if _, _, err := s.checkCampaign(ctx, x, false); err != nil {
+		return time.Time{}, err
+	}
+	if x.Recurrence.OnlyIfNew != "" {
+		if msg := s.checkFeedURL(x.Recurrence.OnlyIfNew); msg != "" {
+			return time.Time{}, &store.ValidationError{Fields: map[string]string{"recurrence.only_if_new": msg}}
+		}
+	}
+	return NextSend(*x.Recurrence, s.now(), s.Location(ctx))
 }
 
 // UpdateCampaign changes a campaign that has not started. A running
@@ -89,15 +100,29 @@ func (s *Service) UpdateCampaign(ctx context.Context, id int64, in store.Campaig
 	if err != nil {
 		return old, err
 	}
-	x, err := s.st.UpdateCampaign(ctx, id, in)
-	if err != nil || old.Recurrence == nil || old.Status != store.CampaignScheduled {
+	if old.Recurrence == nil || old.Status != store.CampaignScheduled {
+		return s.st.UpdateCampaign(ctx, id, in)
+	}
+	// A running series is checked as it would be changed, before the
+	// change is saved: a change it could not send with is refused whole.
+	x, err := s.st.PreviewCampaign(ctx, id, in)
+	if err != nil {
 		return x, err
 	}
-	if x.Recurrence == nil {
-		return s.st.SetSeries(ctx, id, time.Time{})
+	var next time.Time
+	if x.Recurrence != nil {
+		if next, err = s.checkSeries(ctx, x); err != nil {
+			return x, err
+		}
 	}
-	if *x.Recurrence != *old.Recurrence {
-		return s.StartSeries(ctx, id)
+	if x, err = s.st.UpdateCampaign(ctx, id, in); err != nil {
+		return x, err
+	}
+	switch {
+	case x.Recurrence == nil:
+		return s.st.SetSeries(ctx, id, time.Time{})
+	case *x.Recurrence != *old.Recurrence:
+		return s.st.SetSeries(ctx, id, next)
 	}
 	return x, nil
 }

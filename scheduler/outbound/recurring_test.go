@@ -131,6 +131,8 @@ func TestNextSendByTheWallClock(t *testing.T) {
 		{store.Recurrence{Every: store.RecurWeekly, At: "09:00", Weekday: 1}, "2026-12-05T10:00:00+01:00", "2026-12-07T09:00:00+01:00"},
 		{store.Recurrence{Every: store.RecurMonthly, At: "09:00", Day: 1}, "2026-12-05T10:00:00+01:00", "2027-01-01T09:00:00+01:00"},
 		{store.Recurrence{Every: store.RecurCron, Cron: "0 9 * * 1-5"}, "2026-12-05T10:00:00+01:00", "2026-12-07T09:00:00+01:00"},
+		// A cron time the autumn change repeats is sent once.
+		{store.Recurrence{Every: store.RecurCron, Cron: "30 2 * * *"}, "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"},
 	} {
 		after, _ := time.Parse(time.RFC3339, tc.after)
 		want, _ := time.Parse(time.RFC3339, tc.want)
