@@ -174,6 +174,17 @@ func (s *Store) CampaignAB(ctx context.Context, id int64) (*ABTest, ABState, err
 	return &t, st, json.Unmarshal([]byte(raw), &t)
 }
 
+// HeldForWinner counts the sends of campaign id held back for its test's
+// winner.
+func (s *Store) HeldForWinner(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sends WHERE campaign_id = ? AND variant = -1 AND status = 'queued'`, id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: campaign %d held for the winner: %w", id, err)
+	}
+	return n, nil
+}
+
 // DueABTests returns the sending campaigns whose test waited long enough
 // for its winner.
 func (s *Store) DueABTests(ctx context.Context) ([]int64, error) {

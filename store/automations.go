@@ -600,11 +600,15 @@ func (s *Store) DeleteAutomation(ctx context.Context, id int64) error {
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		// The email it sent stays, as campaigns of their own: the record of
 		// who got what. What had not gone yet never will.
+		// They are cancelled campaigns: a send in flight that comes back
+		// is cancelled too, and none can be resent.
 		for _, q := range []string{
-			`UPDATE sends SET status = 'cancelled', updated_at = ?1 WHERE status IN ('queued', 'retrying')
+			`UPDATE sends SET status = 'cancelled', updated_at = ?1 WHERE status IN ('queued', 'retrying', 'sending')
 	AND campaign_id IN (SELECT id FROM campaigns WHERE automation_id = ?2)`,
-			`DELETE FROM campaigns WHERE automation_id = ?2 AND NOT EXISTS (SELECT 1 FROM sends WHERE campaign_id = campaigns.id)`,
-			`UPDATE campaigns SET automation_id = NULL, status = 'sent', finished_at = ?1, updated_at = ?1 WHERE automation_id = ?2`,
+			`DELETE FROM campaigns WHERE automation_id = ?2 AND NOT EXISTS (SELECT 1 FROM sends WHERE campaign_id = campaigns.id AND status != 'cancelled')`,
+			`UPDATE campaigns SET automation_id = NULL, status = 'cancelled', finished_at = ?1, updated_at = ?1,
+	name = substr(name || CASE WHEN automation_entry > 1 THEN ' · entry ' || automation_entry ELSE '' END || ' (automation deleted)', 1, 200)
+WHERE automation_id = ?2`,
 			`DELETE FROM automations WHERE id = ?2`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, now, id); err != nil {
@@ -623,17 +627,55 @@ func (s *Store) DeleteAutomation(ctx context.Context, id int64) error {
 // under key (list_id, template_id, webhook_id, segment_id), in its trigger
 // or its flow: the automation would fail where it uses it.
 func (s *Store) inUse(ctx context.Context, key string, id int64, what string) error {
-	var name string
-	err := s.r.QueryRowContext(ctx, `SELECT a.name FROM automations a WHERE a.status != 'archived' AND (
-	EXISTS (SELECT 1 FROM json_tree(a.flow) t WHERE t.key = ?1 AND t.atom = ?2)
-	OR EXISTS (SELECT 1 FROM json_tree(a.trigger) t WHERE t.key = ?1 AND t.atom = ?2)) LIMIT 1`, key, id).Scan(&name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
+	as, err := queryAll(ctx, s, "automations", scanAutomation, `SELECT `+automationColumns+` FROM automations WHERE status != 'archived'`)
 	if err != nil {
-		return fmt.Errorf("store: automations using %s %d: %w", what, id, err)
+		return err
 	}
-	return &ValidationError{Fields: map[string]string{"id": fmt.Sprintf("The automation %q uses this %s: change or archive the automation first.", name, what)}}
+	for _, a := range as {
+		if a.uses(key, id) {
+			return &ValidationError{Fields: map[string]string{"id": fmt.Sprintf("The automation %q uses this %s: change or archive the automation first.", a.Name, what)}}
+		}
+	}
+	return nil
+}
+
+// uses reports whether the automation names id as key (list_id,
+// template_id, webhook_id, segment_id) in its trigger, its steps or the
+// list conditions of its steps' rules.
+func (a Automation) uses(key string, id int64) bool {
+	t := a.Trigger
+	found := map[string]int64{"list_id": t.ListID, "segment_id": t.SegmentID}[key] == id
+	a.Flow.Walk(func(st *Step) {
+		switch key {
+		case "list_id":
+			found = found || st.ListID == id || (st.Rule != nil && ruleNamesList(*st.Rule, id))
+		case "template_id":
+			found = found || st.TemplateID == id
+		case "webhook_id":
+			found = found || st.WebhookID == id
+		}
+	})
+	return found
+}
+
+// ruleNamesList reports whether a rule has a list condition naming list id.
+func ruleNamesList(r Rule, id int64) bool {
+	if r.Field == "list" {
+		var one int64
+		var many []int64
+		if json.Unmarshal(r.Value, &one) == nil && one == id {
+			return true
+		}
+		if json.Unmarshal(r.Value, &many) == nil && slices.Contains(many, id) {
+			return true
+		}
+	}
+	for _, c := range r.Conditions {
+		if ruleNamesList(c, id) {
+			return true
+		}
+	}
+	return false
 }
 
 // wrapValidation passes a ValidationError or ErrNotFound through as it is,

@@ -153,6 +153,9 @@ type CampaignProgress struct {
 	Rate float64
 	// Left is the estimated time to finish; negative when unknown.
 	Left time.Duration
+	// ForWinner counts the sends an A/B test holds for its winner; they
+	// are out of Queued and the time left.
+	ForWinner int
 	// Held says why a sending campaign waits, and PausedReason why it
 	// paused itself.
 	Held         string

@@ -149,6 +149,9 @@ func TestBrowserCampaignScheduleAndWatch(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.Search(`//a[text()="Recipients"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#recipients`)),
+		// On a loaded machine the table can show before the browser has
+		// read all of the page: count once it has.
+		chromedp.Poll[chromedp.Void](`document.readyState === "complete"`, chromedp.WithPollingTimeout(10*time.Second)),
 		into(&rows, chromedp.Evaluate[int](`document.querySelectorAll("#recipients tbody tr").length`)),
 		into(&answer, chromedp.Text(chromedp.CSS(`#recipients tbody tr td:nth-child(4)`))),
 		screenshot("campaign-recipients"),

@@ -46,6 +46,12 @@ func (s *Server) progressOf(ctx context.Context, x store.Campaign, prevDone int,
 		Suppressed: x.Skipped[store.SkipSuppressed], Unsubscribed: x.Skipped[store.SkipUnsubscribed], Bounced: x.Skipped[store.SkipBounced],
 		Complained: x.Skipped[store.SkipComplained], Unconfirmed: x.Skipped[store.SkipUnconfirmed],
 		StartedAt: x.StartedAt, FinishedAt: x.FinishedAt, Left: -1, Held: x.HeldReason, PausedReason: x.PausedReason}
+	if x.AB != nil {
+		if p.ForWinner, err = s.store.HeldForWinner(ctx, x.ID); err != nil {
+			return p, err
+		}
+		p.Queued -= p.ForWinner
+	}
 	if x.Status == store.CampaignSending {
 		if r, err := s.out.Relay(ctx, x.RelayID); err == nil {
 			p.RelayTrouble = r.Trouble()

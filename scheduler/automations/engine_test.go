@@ -771,3 +771,43 @@ func TestEditingAWaitForAnEventRepointsWhoWaits(t *testing.T) {
 		t.Errorf("got tags %v, want [came]: the contact waited for the event the step names now", got)
 	}
 }
+
+// TestDeletingAnAutomationKeepsWhatItSent: the email an automation sent
+// stays, in a cancelled campaign named after its step; a send still in
+// flight is cancelled, and stays so when its worker hands it back.
+func TestDeletingAnAutomationKeepsWhatItSent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.automation(t, store.Trigger{Kind: store.TriggerManual}, store.Entry{}, "", store.Step{Kind: store.StepEmail, TemplateID: f.template.ID})
+	ann, bob := f.contact(t, "ann@example.com", false), f.contact(t, "bob@example.com", false)
+	if _, err := f.e.Enroll(ctx, a.ID, []int64{ann, bob}, "api"); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(t)
+	cs, _ := f.st.StepCampaigns(ctx, a.ID)
+	claimed, err := f.st.ClaimSends(ctx, cs[1], 2, time.Minute)
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if err := f.st.RecordOutcomes(ctx, []store.Outcome{{SendID: claimed[0].ID, Status: store.SendSent}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.e.Archive(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.DeleteAutomation(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.ReleaseSends(ctx, []int64{claimed[1].ID}); err != nil {
+		t.Fatal(err)
+	}
+	x, err := f.st.Campaign(ctx, cs[1])
+	if err != nil || x.Status != store.CampaignCancelled || !strings.Contains(x.Name, "automation deleted") || x.AutomationID != 0 {
+		t.Fatalf("the step's campaign: %+v (%v), want kept, cancelled, named for the deleted automation", x, err)
+	}
+	counts, _ := f.st.SendCounts(ctx, cs[1])
+	if counts[store.SendSent] != 1 || counts[store.SendCancelled] != 1 || len(counts) != 2 {
+		t.Errorf("its sends: %v, want the one sent and the one in flight cancelled", counts)
+	}
+}

@@ -145,7 +145,7 @@ func (s *Service) SendSeries(ctx context.Context) error {
 	loc := s.Location(ctx)
 	var errs []error
 	for _, x := range series {
-		next, err := NextSend(*x.Recurrence, s.now(), loc)
+		next, err := nextAfterDue(*x.Recurrence, x.RecurNextAt, s.now(), loc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("campaign %d: %w", x.ID, err))
 			continue
@@ -180,6 +180,21 @@ func (s *Service) SendSeries(ctx context.Context) error {
 	// The copies are started by StartDue, the one starter of scheduled
 	// campaigns.
 	return errors.Join(errs...)
+}
+
+// nextAfterDue is a series' next time after the one due now: the first
+// of its times after due that is still to come, so a copy late by
+// minutes (or a process that was off) neither sends twice at a time the
+// autumn clock change repeats nor catches up the times it missed.
+func nextAfterDue(r store.Recurrence, due, now time.Time, loc *time.Location) (time.Time, error) {
+	next, err := NextSend(r, due, loc)
+	for i := 0; err == nil && !next.After(now); i++ {
+		if i == 100000 {
+			return NextSend(r, now, loc)
+		}
+		next, err = NextSend(r, next, loc)
+	}
+	return next, err
 }
 
 // maxFeed is the most of a feed read to see whether it has something new.

@@ -142,3 +142,22 @@ func TestNextSendByTheWallClock(t *testing.T) {
 		}
 	}
 }
+
+// TestLateSeriesSendsOnce: a copy made minutes late on the day the clocks
+// go back does not bring the repeated hour's time round again, and one
+// made after days off does not catch up the times missed.
+func TestLateSeriesSendsOnce(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	r := store.Recurrence{Every: store.RecurCron, Cron: "30 2 * * *"}
+	for _, tc := range []struct{ due, now, want string }{
+		{"2026-10-25T02:30:00+02:00", "2026-10-25T02:45:00+02:00", "2026-10-26T02:30:00+01:00"},
+		{"2026-12-01T02:30:00+01:00", "2026-12-05T10:00:00+01:00", "2026-12-06T02:30:00+01:00"},
+	} {
+		due, _ := time.Parse(time.RFC3339, tc.due)
+		now, _ := time.Parse(time.RFC3339, tc.now)
+		want, _ := time.Parse(time.RFC3339, tc.want)
+		if got, err := nextAfterDue(r, due, now, paris); err != nil || !got.Equal(want) {
+			t.Errorf("due %s, now %s: got %s (%v), want %s", tc.due, tc.now, got.In(paris).Format(time.RFC3339), err, tc.want)
+		}
+	}
+}
