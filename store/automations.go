@@ -602,10 +602,13 @@ func (s *Store) DeleteAutomation(ctx context.Context, id int64) error {
 		// who got what. What had not gone yet never will.
 		// They are cancelled campaigns: a send in flight that comes back
 		// is cancelled too, and none can be resent.
+		// A campaign none of whose sends was ever tried goes; one with a
+		// send sent, failed or in a worker's hands stays, with its record.
 		for _, q := range []string{
+			`DELETE FROM campaigns WHERE automation_id = ?2 AND NOT EXISTS (SELECT 1 FROM sends WHERE campaign_id = campaigns.id
+	AND status NOT IN ('queued', 'retrying', 'cancelled'))`,
 			`UPDATE sends SET status = 'cancelled', updated_at = ?1 WHERE status IN ('queued', 'retrying', 'sending')
 	AND campaign_id IN (SELECT id FROM campaigns WHERE automation_id = ?2)`,
-			`DELETE FROM campaigns WHERE automation_id = ?2 AND NOT EXISTS (SELECT 1 FROM sends WHERE campaign_id = campaigns.id AND status != 'cancelled')`,
 			`UPDATE campaigns SET automation_id = NULL, status = 'cancelled', finished_at = ?1, updated_at = ?1,
 	name = substr(name || CASE WHEN automation_entry > 1 THEN ' · entry ' || automation_entry ELSE '' END || ' (automation deleted)', 1, 200)
 WHERE automation_id = ?2`,

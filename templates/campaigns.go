@@ -72,6 +72,9 @@ type CampaignForm struct {
 // ABVariantForm is one variant's fields as typed.
 type ABVariantForm struct {
 	Subject, Preheader, FromName, TemplateID string
+	// Kept marks a slot whose variant has what the form does not show (a
+	// body set through the API): it stays when its fields are empty.
+	Kept bool
 }
 
 // abLetter names variant i.

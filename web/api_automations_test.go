@@ -91,4 +91,23 @@ func TestCampaignEditorExtras(t *testing.T) {
 	if page := body(t, h.get(path)); !strings.Contains(page, "Save and start the schedule") {
 		t.Error("a repeating campaign's editor offers no way to start its schedule")
 	}
+	// A variant with a body set through the API keeps its slot and its body
+	// when the editor saves.
+	if _, err := h.st.UpdateCampaign(ctx, x.ID, store.CampaignInput{Recurrence: &store.Recurrence{}, LocalAt: new(string),
+		AB: &store.ABTest{Variants: []store.ABVariant{{}, {Body: "B's own body"}, {Subject: "C"}}, TestPercent: 20, Metric: store.MetricOpen}}); err != nil {
+		t.Fatal(err)
+	}
+	page = body(t, h.get(path))
+	if !strings.Contains(page, `name="ab_keep_1"`) {
+		t.Fatal("the editor does not keep the slot of a variant with a body of its own")
+	}
+	form = url.Values{"_csrf": {token}, "name": {"June"}, "extras": {"1"}, "ab_on": {"1"}, "ab_percent": {"20"}, "ab_metric": {"open"},
+		"ab_wait": {"0"}, "ab_keep_1": {"1"}, "ab_subject_2": {"C"}}
+	if resp := h.postForm(path, form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save with a body-only variant: got %d %s", resp.StatusCode, body(t, resp))
+	}
+	got, _ = h.st.Campaign(ctx, x.ID)
+	if got.AB == nil || len(got.AB.Variants) != 3 || got.AB.Variants[1].Body != "B's own body" || got.AB.Variants[2].Subject != "C" {
+		t.Errorf("got variants %+v, want B with its body and C with its subject", got.AB)
+	}
 }

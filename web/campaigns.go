@@ -73,7 +73,8 @@ func campaignFormOf(x store.Campaign, loc *time.Location) templates.CampaignForm
 		f.ABOn, f.ABPercent, f.ABMetric, f.ABWait = true, strconv.Itoa(x.AB.TestPercent), x.AB.Metric, strconv.Itoa(x.AB.WaitMinutes)
 		for i, v := range x.AB.Variants[1:] {
 			if i < len(f.ABVariants) {
-				f.ABVariants[i] = templates.ABVariantForm{Subject: v.Subject, Preheader: v.Preheader, FromName: v.FromName, TemplateID: idString(v.TemplateID)}
+				f.ABVariants[i] = templates.ABVariantForm{Subject: v.Subject, Preheader: v.Preheader, FromName: v.FromName, TemplateID: idString(v.TemplateID),
+					Kept: v.Body != "" && v.TemplateID == 0}
 			}
 		}
 	}
@@ -116,7 +117,7 @@ func readCampaignExtras(values url.Values, f *templates.CampaignForm, in *store.
 		for i := range f.ABVariants {
 			n := strconv.Itoa(i + 1)
 			v := templates.ABVariantForm{Subject: values.Get("ab_subject_" + n), Preheader: values.Get("ab_preheader_" + n),
-				FromName: values.Get("ab_from_name_" + n), TemplateID: values.Get("ab_template_" + n)}
+				FromName: values.Get("ab_from_name_" + n), TemplateID: values.Get("ab_template_" + n), Kept: values.Get("ab_keep_"+n) == "1"}
 			f.ABVariants[i] = v
 			if v == (templates.ABVariantForm{}) {
 				continue

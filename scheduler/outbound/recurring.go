@@ -100,6 +100,9 @@ func (s *Service) UpdateCampaign(ctx context.Context, id int64, in store.Campaig
 	if err != nil {
 		return old, err
 	}
+	if old.Recurrence == nil && old.Status == store.CampaignScheduled && in.Recurrence != nil && in.Recurrence.Every != "" {
+		return old, &store.ValidationError{Fields: map[string]string{"recurrence": "The campaign is scheduled to send once: unschedule it first, then start its repeat schedule."}}
+	}
 	if old.Recurrence == nil || old.Status != store.CampaignScheduled {
 		return s.st.UpdateCampaign(ctx, id, in)
 	}

@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -159,5 +160,36 @@ func TestLateSeriesSendsOnce(t *testing.T) {
 		if got, err := nextAfterDue(r, due, now, paris); err != nil || !got.Equal(want) {
 			t.Errorf("due %s, now %s: got %s (%v), want %s", tc.due, tc.now, got.In(paris).Format(time.RFC3339), err, tc.want)
 		}
+	}
+}
+
+// TestAScheduledCampaignCannotBecomeASeries: a campaign scheduled to send
+// once is refused a repeat schedule until it is unscheduled, rather than
+// taken and then never sent.
+func TestAScheduledCampaignCannotBecomeASeries(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	st := testStore(t)
+	ctx := context.Background()
+	if _, err := st.SaveGeneral(ctx, store.General{OrgName: "Bakery", FromEmail: "news@bakery.example", BaseURL: "https://news.bakery.example",
+		PostalAddress: "1 Mill Lane", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	sink(t, st, srv, 1)
+	l, _ := st.CreateList(ctx, store.ListInput{Name: new("News")})
+	x, err := st.CreateCampaign(ctx, store.CampaignInput{Name: new("June"), Subject: new("June"), Format: new("text"), Body: new("Hello"), ListIDs: &[]int64{l.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, st)
+	if _, err := s.Schedule(ctx, x.ID, time.Now().Add(time.Hour).Format(time.RFC3339)); err != nil {
+		t.Fatal(err)
+	}
+	var ve *store.ValidationError
+	if _, err := s.UpdateCampaign(ctx, x.ID, store.CampaignInput{Recurrence: &store.Recurrence{Every: store.RecurDaily, At: "07:30"}}); !errors.As(err, &ve) {
+		t.Fatalf("a repeat schedule on a scheduled campaign: got %v, want refused", err)
+	}
+	if got, _ := st.Campaign(ctx, x.ID); got.Recurrence != nil || got.Status != store.CampaignScheduled {
+		t.Errorf("after the refusal: %s with %+v, want still scheduled once", got.Status, got.Recurrence)
 	}
 }
