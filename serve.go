@@ -128,7 +128,7 @@ func (e env) assemble(ctx context.Context, st *store.Store, log *slog.Logger, ln
 	}
 	srcs := sources.New(sources.Config{Store: st, Log: log, Guard: guard, Notify: out.NotifyOwners})
 	flows := automations.New(automations.Config{Store: st, Outbound: out, Log: log})
-	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log),
+	sched, err := scheduler.New(log, scheduler.Housekeeping(st, log), scheduler.AttributeIndexes(st, log),
 		scheduler.Job{Name: "start scheduled campaigns", Spec: "@every 5s", Run: out.StartDue},
 		scheduler.Job{Name: "pick A/B test winners", Spec: "@every 15s", Run: out.DecideABTests},
 		scheduler.Job{Name: "send recurring campaigns", Spec: "@every 15s", Run: out.SendSeries})

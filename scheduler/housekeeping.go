@@ -22,6 +22,24 @@ const (
 	keepWebhookLog   = 30 * 24 * time.Hour
 )
 
+// AttributeIndexes is the job that keeps an index on each attribute saved
+// segments compare, and drops those no segment uses, so a segment on an
+// attribute counts a million contacts from an index a minute after it is
+// saved.
+func AttributeIndexes(st *store.Store, log *slog.Logger) Job {
+	return Job{
+		Name: "index segment attributes",
+		Spec: "@every 1m",
+		Run: func(ctx context.Context) error {
+			created, dropped, err := st.AttributeIndexes(ctx)
+			if len(created)+len(dropped) > 0 {
+				log.Info("attribute indexes", "created", created, "dropped", dropped)
+			}
+			return err
+		},
+	}
+}
+
 // Housekeeping removes expired sessions and lapsed login throttles, the
 // files of uploads whose import was never started, old usage counters, the
 // attachments of transactional messages settled 30 days ago, webhook
@@ -36,6 +54,7 @@ func Housekeeping(st *store.Store, log *slog.Logger) Job {
 			if err != nil {
 				return err
 			}
+
 			if n > 0 {
 				log.Info("housekeeping", "expired_rows_deleted", n)
 			}

@@ -386,8 +386,10 @@ func createdCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
 func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) (string, error) {
 	return func(cc *ruleCompiler, r Rule, path string) (string, error) {
 		jpath := "$." + key
-		// val() adds its argument when called, so call it where it goes in the SQL.
-		val := func() string { return "json_extract(c.attributes, " + cc.arg(jpath) + ")" }
+		// The path is written into the SQL, not bound: the key is a
+		// checked attribute name (AttributeKey), and an index on the
+		// attribute (see AttributeIndexes) serves only the same expression.
+		val := func() string { return attributeExpr("c.", key) }
 		switch r.Op {
 		case "is_set":
 			return "COALESCE(" + val() + ", '') <> ''", nil
@@ -398,10 +400,12 @@ func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) 
 			if err != nil {
 				return "", err
 			}
-			cmp := val() + " = " + cc.arg(v)
+			lhs := val()
 			if _, isText := v.(string); isText {
-				cmp += " COLLATE NOCASE"
+				// The collation on the attribute's side, as its index has it.
+				lhs += " COLLATE NOCASE"
 			}
+			cmp := lhs + " = " + cc.arg(v)
 			if r.Op == "neq" {
 				return "NOT COALESCE(" + cmp + ", 0)", nil
 			}
@@ -457,6 +461,12 @@ func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) 
 			return "unixepoch(" + val() + ")" + op + cc.arg(t.Unix()), nil
 		}
 	}
+}
+
+// attributeExpr is the SQL of an attribute's value, for a contacts table
+// aliased by prefix ("c." or ""); key must match AttributeKey.
+func attributeExpr(prefix, key string) string {
+	return "json_extract(" + prefix + "attributes, '$." + key + "')"
 }
 
 // listCondition matches membership of a list by id. Without a status it

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,10 @@ import (
 // other quote in a Where would be a value that escaped into the SQL.
 var sqlLiterals = strings.NewReplacer(`'\'`, "", `''`, "", `'integer'`, "", `'real'`, "", `'text'`, "", `'unsubscribed'`, "",
 	`'sent'`, "", `'click'`, "", `'soft_bounce'`, "", `'open'`, "")
+
+// attributePaths are the JSON paths of checked attribute names, which the
+// compiler writes into the SQL so that an index on the attribute serves it.
+var attributePaths = regexp.MustCompile(`'\$\.[a-z0-9_]{1,64}'`)
 
 func FuzzCompileRule(f *testing.F) {
 	for _, seed := range []string{
@@ -104,7 +109,7 @@ func FuzzCompileRule(f *testing.F) {
 		if got, want := strings.Count(c.Where, "?"), len(c.Args); got != want {
 			t.Fatalf("placeholders in %q: got %v, want %v (one per argument)", c.Where, got, want)
 		}
-		if rest := sqlLiterals.Replace(c.Where); strings.Contains(rest, "'") {
+		if rest := attributePaths.ReplaceAllString(sqlLiterals.Replace(c.Where), ""); strings.Contains(rest, "'") {
 			t.Fatalf("Where: got %q, want no quoted text but the compiler's own", c.Where)
 		}
 		var n int
