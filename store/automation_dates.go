@@ -152,6 +152,11 @@ ON CONFLICT DO UPDATE SET due_at = excluded.due_at, occurrence = excluded.occurr
 // RefreshDates works out the dates of up to n contacts whose attributes
 // changed, in every active date automation, and returns how many it did.
 func (s *Store) RefreshDates(ctx context.Context, n int) (int, error) {
+	// Looked for on a reader first: an idle engine takes no write lock.
+	var pending bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM automation_dates_stale)`).Scan(&pending); err != nil || !pending {
+		return 0, err
+	}
 	org := s.location(ctx)
 	done := 0
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -213,6 +218,12 @@ const dueDatesSQL = `SELECT contact_id, due_at, occurrence FROM automation_dates
 // works out each one's next date. A date more than a day past is let go
 // (the automation was paused, or Herald was off): it is not sent late.
 func (s *Store) FireDates(ctx context.Context, n int) (int, error) {
+	// Looked for on a reader first: an idle engine takes no write lock.
+	var pending bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM automation_dates d JOIN automations a ON a.id = d.automation_id
+	WHERE a.status = 'active' AND a.trigger_kind = 'date' AND d.due_at <= ?)`, unix(s.now())).Scan(&pending); err != nil || !pending {
+		return 0, err
+	}
 	org := s.location(ctx)
 	now := s.now()
 	fired := 0

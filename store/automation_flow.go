@@ -105,7 +105,6 @@ const (
 type Plan struct {
 	steps map[int64]*Step
 	next  map[int64]int64
-	first int64
 }
 
 // Plan indexes the flow. A step's next is the one after it on its path, 0
@@ -126,14 +125,8 @@ func (f Flow) Plan() Plan {
 		}
 	}
 	walk(f.Steps)
-	if len(f.Steps) > 0 {
-		p.first = f.Steps[0].ID
-	}
 	return p
 }
-
-// First is the first step's id, 0 for an empty flow.
-func (p Plan) First() int64 { return p.first }
 
 // Step returns the step with id.
 func (p Plan) Step(id int64) (*Step, bool) {

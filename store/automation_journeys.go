@@ -211,11 +211,9 @@ func (s *Store) enroll(ctx context.Context, tx *sql.Tx, a enrolling, e Enrollmen
 		return SkipNotRunning, nil
 	}
 	now := s.now()
-	var status, email string
+	var status string
 	var suppressed bool
-	err := tx.QueryRowContext(ctx, `SELECT status, email, EXISTS (SELECT 1 FROM suppressions sp WHERE (sp.kind = 'email' AND sp.value = email)
-	OR (sp.kind = 'domain' AND sp.value = substr(email, instr(email, '@') + 1)))
-FROM contacts WHERE id = ? AND erased_at IS NULL`, e.ContactID).Scan(&status, &email, &suppressed)
+	err := tx.QueryRowContext(ctx, contactStatusSQL, e.ContactID).Scan(&status, &suppressed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SkipNoContact, nil
 	}
@@ -435,7 +433,7 @@ WHERE `+where+` RETURNING id, step_id, automation_id, test`, append([]any{status
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	counter := map[string]string{JourneyExited: "exited", JourneyConverted: "converted", JourneyCompleted: "completed"}[status]
+	counter := endCounters[status]
 	for _, e := range es {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO automation_history (journey_id, step_id, at, outcome, detail) VALUES (?, ?, ?, ?, ?)`,
 			e.id, e.step, now, status, why); err != nil {
@@ -459,6 +457,15 @@ const dueJourneysSQL = `SELECT id FROM automation_journeys WHERE automation_id =
 // held is taken up again.
 func (s *Store) ClaimJourneys(ctx context.Context, n int, lease time.Duration) ([]Journey, error) {
 	now := s.now()
+	// Looked for on a reader first: an idle engine takes no write lock.
+	var due bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM automations a JOIN automation_journeys j ON j.automation_id = a.id
+	WHERE j.status = 'active' AND j.due_at <= ? AND (a.status = 'active' OR (j.test = 1 AND a.status IN ('draft', 'paused'))))`, unix(now)).Scan(&due); err != nil || !due {
+		if err != nil {
+			err = fmt.Errorf("store: claim journeys: %w", err)
+		}
+		return nil, err
+	}
 	until := unix(now.Add(lease))
 	var out []Journey
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -535,17 +542,6 @@ func (s *Store) ReleaseJourneys(ctx context.Context) (int, error) {
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
-}
-
-// NextJourneyDue is when the next journey falls due, zero when none waits.
-func (s *Store) NextJourneyDue(ctx context.Context) (time.Time, error) {
-	var due sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT min(due_at) FROM automation_journeys WHERE status = 'active' AND automation_id IN
-	(SELECT id FROM automations WHERE status = 'active')`).Scan(&due)
-	if err != nil || !due.Valid {
-		return time.Time{}, err
-	}
-	return fromUnix(due.Int64), nil
 }
 
 // HistoryEntry is one thing that happened in a journey.

@@ -149,7 +149,8 @@ func automationBadge(status string) string {
 	return "badge badge-muted"
 }
 
-var weekdayNames = []string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+// WeekdayNames are the days' short names, Sunday first.
+var WeekdayNames = []string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 
 func checkedDay(f StepForm, d int) bool { return slices.Contains(f.Weekdays, fmt.Sprint(d)) }
 

@@ -2816,7 +2816,7 @@ func stepFields(p *StepPanel) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			for d, name := range weekdayNames {
+			for d, name := range WeekdayNames {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 246, "<label class=\"checkbox\"><input type=\"checkbox\" name=\"weekdays\" value=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

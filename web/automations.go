@@ -424,7 +424,7 @@ func (s *Server) stepSummary(ctx context.Context, st store.Step) string {
 		if len(st.Weekdays) > 0 {
 			var names []string
 			for _, d := range st.Weekdays {
-				names = append(names, []string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}[d])
+				names = append(names, templates.WeekdayNames[d])
 			}
 			days = strings.Join(names, ", ")
 		}
