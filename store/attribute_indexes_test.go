@@ -4,56 +4,114 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
-// TestAttributeIndexes: an attribute a saved segment compares gets an
-// index, which its condition then searches (EXPLAIN QUERY PLAN), with the
-// same answers as without it, any case; one no segment uses any more
-// loses it.
+// TestAttributeIndexes: each attribute condition a saved segment uses gets
+// the index of its kind, which the condition then searches (EXPLAIN QUERY
+// PLAN), with the same answers as without it: text in any case, numbers as
+// numbers (text that is all a number too), dates as dates. An index no
+// segment uses any more is dropped, and a value that is no date, like
+// "now", is stored with a date index in place.
 func TestAttributeIndexes(t *testing.T) {
 	t.Parallel()
 	s, _ := openTestStore(t)
 	ctx := context.Background()
-	for i, city := range []string{"Paris", "paris", "Lyon", "PARIS", "Nice"} {
+	contacts := []map[string]any{
+		{"city": "Paris", "age": 34, "joined": "2024-05-01"},
+		{"city": "paris", "age": "41", "joined": "2024-06-15T09:00:00Z"},
+		{"city": "Lyon", "age": 29.5, "joined": "2023-12-31"},
+		{"city": "PARIS", "age": "old", "joined": "soon"},
+		{"city": "Nice", "age": 52, "joined": 20240101},
+		{"city": 42},
+	}
+	for i, attrs := range contacts {
 		e := fmt.Sprintf("c%d@example.com", i)
-		if _, _, err := s.CreateContact(ctx, ContactInput{Email: &e, Source: "test", Attributes: map[string]any{"city": city}}, false); err != nil {
+		if _, _, err := s.CreateContact(ctx, ContactInput{Email: &e, Source: "test", Attributes: attrs}, false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rule := Rule{Match: "all", Conditions: []Rule{{Field: "attributes.city", Op: "eq", Value: json.RawMessage(`"Paris"`)}}}
-	before, err := s.CountRule(ctx, rule)
-	if err != nil || before != 3 {
-		t.Fatalf("count before: %d %v, want 3", before, err)
+	s.now = func() time.Time { return time.Date(2024, 6, 20, 0, 0, 0, 0, time.UTC) }
+	leaf := func(field, op, value string) Rule { return Rule{Field: field, Op: op, Value: json.RawMessage(value)} }
+	cond := func(field, op, value string) Rule {
+		return Rule{Match: "all", Conditions: []Rule{leaf(field, op, value)}}
 	}
-	name := "Parisians"
-	g, err := s.CreateSegment(ctx, SegmentInput{Name: &name, Rules: &rule})
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		rule  Rule
+		index []string
+		want  int
+	}{
+		{cond("attributes.city", "eq", `"Paris"`), []string{"contacts_attr:text:city"}, 3},
+		{cond("attributes.city", "eq", `42`), []string{"contacts_attr:number:city"}, 1},
+		{cond("attributes.city", "in", `["paris", "nice", 42]`), []string{"contacts_attr:text:city"}, 5},
+		{cond("attributes.age", "gt", `40`), []string{"contacts_attr:number:age"}, 2},
+		{cond("attributes.age", "lt", `34`), []string{"contacts_attr:number:age"}, 1},
+		{cond("attributes.age", "eq", `41`), []string{"contacts_attr:number:age"}, 1},
+		{cond("attributes.joined", "before", `"2024-01-01"`), []string{"contacts_attr:date:joined"}, 1},
+		{cond("attributes.joined", "after", `"2024-05-01"`), []string{"contacts_attr:date:joined"}, 1},
+		{cond("attributes.joined", "within_days", `30`), []string{"contacts_attr:date:joined"}, 1},
+		{Rule{Match: "any", Conditions: []Rule{leaf("attributes.city", "eq", `"lyon"`), leaf("attributes.age", "gt", `50`)}},
+			[]string{"contacts_attr:text:city", "contacts_attr:number:age"}, 2},
+		{Rule{Match: "all", Conditions: []Rule{leaf("attributes.age", "gt", `40`), leaf("attributes.city", "eq", `"paris"`)}},
+			[]string{"contacts_attr:text:city,number:age"}, 1},
 	}
-	created, _, err := s.AttributeIndexes(ctx)
-	if err != nil || fmt.Sprint(created) != "[city]" {
-		t.Fatalf("created %v (%v), want [city]", created, err)
-	}
-	c, err := CompileRule(rule, s.now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := strings.Join(queryPlan(t, s.w, `SELECT count(*) FROM contacts c WHERE `+c.Where, c.Args...), "; ")
-	if !strings.Contains(plan, "INDEX contacts_attr_city") {
-		t.Errorf("plan %q, want a search of contacts_attr_city", plan)
-	}
-	for _, r := range []Rule{rule, {Match: "all", Conditions: []Rule{{Field: "attributes.city", Op: "in", Value: json.RawMessage(`["paris", "nice"]`)}}}} {
-		want := map[string]int{"eq": 3, "in": 4}[r.Conditions[0].Op]
-		if n, err := s.CountRule(ctx, r); err != nil || n != want {
-			t.Errorf("%s with the index: %d %v, want %d", r.Conditions[0].Op, n, err, want)
+	before := make([]int, len(cases))
+	for i, c := range cases {
+		n, err := s.CountRule(ctx, c.rule)
+		if err != nil || n != c.want {
+			t.Fatalf("%s without an index: %d %v, want %d", ruleJSON(c.rule), n, err, c.want)
+		}
+		before[i] = n
+		name := fmt.Sprint("segment ", i)
+		if _, err := s.CreateSegment(ctx, SegmentInput{Name: &name, Rules: &c.rule}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if err := s.DeleteSegment(ctx, g.ID); err != nil {
+	// An index of an earlier form, which Herald dropped.
+	if _, err := s.w.ExecContext(ctx, `CREATE INDEX contacts_attr_city ON contacts(json_extract(attributes, '$.city') COLLATE NOCASE)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, dropped, err := s.AttributeIndexes(ctx); err != nil || fmt.Sprint(dropped) != "[city]" {
-		t.Errorf("dropped %v (%v), want [city]", dropped, err)
+	created, dropped, err := s.AttributeIndexes(ctx)
+	if fmt.Sprint(dropped) != "[contacts_attr_city]" {
+		t.Errorf("dropped %v, want the index of the earlier form", dropped)
 	}
+	if err != nil || strings.Join(created, " ") != "contacts_attr:date:joined contacts_attr:number:age contacts_attr:number:city contacts_attr:text:city contacts_attr:text:city,number:age" {
+		t.Fatalf("created %v (%v)", created, err)
+	}
+	for i, c := range cases {
+		compiled, err := CompileRule(c.rule, s.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(queryPlan(t, s.w, `SELECT count(*) FROM contacts c WHERE `+compiled.Where, compiled.Args...), "; ")
+		for _, index := range c.index {
+			if !regexp.MustCompile(`SEARCH c USING (COVERING )?INDEX ` + regexp.QuoteMeta(index) + ` \(`).MatchString(plan) {
+				t.Errorf("%s: plan %q, want a search of %s", ruleJSON(c.rule), plan, index)
+			}
+		}
+		if n, err := s.CountRule(ctx, c.rule); err != nil || n != before[i] {
+			t.Errorf("%s with the index: %d %v, want %d", ruleJSON(c.rule), n, err, before[i])
+		}
+	}
+	e := "clock@example.com"
+	if _, _, err := s.CreateContact(ctx, ContactInput{Email: &e, Source: "test", Attributes: map[string]any{"joined": "now", "age": "now"}}, false); err != nil {
+		t.Fatalf("a contact with joined \"now\": %v", err)
+	}
+	gs, _ := s.Segments(ctx)
+	for _, g := range gs[1:] {
+		if err := s.DeleteSegment(ctx, g.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, dropped, err := s.AttributeIndexes(ctx); err != nil || strings.Join(dropped, " ") != "contacts_attr:date:joined contacts_attr:number:age contacts_attr:number:city contacts_attr:text:city,number:age" {
+		t.Errorf("dropped %v (%v), want age and joined", dropped, err)
+	}
+}
+
+func ruleJSON(r Rule) string {
+	b, _ := json.Marshal(r)
+	return string(b)
 }

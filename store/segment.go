@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -86,6 +88,9 @@ var attributeOps = []string{"eq", "neq", "contains", "starts_with", "gt", "lt", 
 type CompiledRule struct {
 	Where string
 	Args  []any
+	// Indexes are the attribute indexes its conditions can search (see
+	// AttributeIndexes).
+	Indexes []AttributeIndex
 }
 
 // CompileRule validates r and compiles it to parameterised SQL. Values only
@@ -99,7 +104,7 @@ func CompileRule(r Rule, now time.Time) (CompiledRule, error) {
 	if err != nil {
 		return CompiledRule{}, err
 	}
-	return CompiledRule{Where: where, Args: cc.args}, nil
+	return CompiledRule{Where: where, Args: cc.args, Indexes: cc.indexes}, nil
 }
 
 // ParseRule decodes a rule from JSON, refusing unknown keys.
@@ -117,10 +122,29 @@ func ParseRule(b []byte) (Rule, error) {
 }
 
 type ruleCompiler struct {
-	now    time.Time
-	fields map[string]fieldDef
-	args   []any
-	conds  int
+	now     time.Time
+	fields  map[string]fieldDef
+	args    []any
+	conds   int
+	indexes []AttributeIndex
+	// searched is the attribute column the last condition compiled can
+	// search, and whether for equality; group pairs them.
+	searched   *AttributeColumn
+	searchedEq bool
+}
+
+// search notes that a condition's SQL can search an index of kind on
+// attribute key; eq says it compares for equality, so that a second
+// column can follow it in the same index.
+func (cc *ruleCompiler) search(key, kind string, eq bool) {
+	cc.searched, cc.searchedEq = &AttributeColumn{Key: key, Kind: kind}, eq
+	cc.index(AttributeIndex{*cc.searched})
+}
+
+func (cc *ruleCompiler) index(ai AttributeIndex) {
+	if !slices.ContainsFunc(cc.indexes, func(o AttributeIndex) bool { return o.Name() == ai.Name() }) {
+		cc.indexes = append(cc.indexes, ai)
+	}
 }
 
 func (cc *ruleCompiler) arg(v any) string {
@@ -166,12 +190,28 @@ func (cc *ruleCompiler) group(r Rule, path string, depth int) (string, error) {
 		return "0", nil
 	}
 	parts := make([]string, len(r.Conditions))
+	// In an "all" group, an attribute compared for equality and a second
+	// attribute condition get an index on both, searched in one range.
+	var eq, other *AttributeColumn
 	for i, sub := range r.Conditions {
+		cc.searched = nil
 		s, err := cc.node(sub, fmt.Sprintf("%s.conditions[%d]", path, i), depth+1)
 		if err != nil {
 			return "", err
 		}
 		parts[i] = "(" + s + ")"
+		if col := cc.searched; col != nil && !sub.isGroup() {
+			switch {
+			case cc.searchedEq && eq == nil:
+				eq = col
+			case other == nil && (eq == nil || *col != *eq):
+				other = col
+			}
+		}
+	}
+	cc.searched = nil
+	if r.Match == "all" && eq != nil && other != nil && *eq != *other {
+		cc.index(AttributeIndex{*eq, *other})
 	}
 	return strings.Join(parts, joiner), nil
 }
@@ -385,10 +425,6 @@ func createdCondition(cc *ruleCompiler, r Rule, path string) (string, error) {
 // json_extract. Missing attributes match neq, not_in and not_set only.
 func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) (string, error) {
 	return func(cc *ruleCompiler, r Rule, path string) (string, error) {
-		jpath := "$." + key
-		// The path is written into the SQL, not bound: the key is a
-		// checked attribute name (AttributeKey), and an index on the
-		// attribute (see AttributeIndexes) serves only the same expression.
 		val := func() string { return attributeExpr("c.", key) }
 		switch r.Op {
 		case "is_set":
@@ -400,14 +436,21 @@ func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) 
 			if err != nil {
 				return "", err
 			}
-			lhs := val()
-			if _, isText := v.(string); isText {
-				// The collation on the attribute's side, as its index has it.
-				lhs += " COLLATE NOCASE"
+			// Numbers compare as numbers, text in any case.
+			var cmp, kind string
+			switch v.(type) {
+			case float64:
+				cmp, kind = attributeNumber("c.", key)+" = "+cc.arg(v), "number"
+			case string:
+				cmp, kind = attributeText("c.", key)+" = lower("+cc.arg(v)+")", "text"
+			default:
+				cmp = val() + " = " + cc.arg(v)
 			}
-			cmp := lhs + " = " + cc.arg(v)
 			if r.Op == "neq" {
 				return "NOT COALESCE(" + cmp + ", 0)", nil
+			}
+			if kind != "" {
+				cc.search(key, kind, true)
 			}
 			return cmp, nil
 		case "in", "not_in":
@@ -415,11 +458,19 @@ func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) 
 			if err != nil {
 				return "", err
 			}
-			in := val() + " COLLATE NOCASE IN (" + placeholders(cc, vs) + ")"
-			if r.Op == "not_in" {
-				return "NOT COALESCE(" + in + ", 0)", nil
+			in := make([]string, len(vs))
+			for i, v := range vs {
+				if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+					v = int64(f) // as a whole number in a JSON attribute reads
+				}
+				in[i] = "lower(" + cc.arg(v) + ")"
 			}
-			return in, nil
+			sql := attributeText("c.", key) + " IN (" + strings.Join(in, ", ") + ")"
+			if r.Op == "not_in" {
+				return "NOT COALESCE(" + sql + ", 0)", nil
+			}
+			cc.search(key, "text", true)
+			return sql, nil
 		case "contains", "starts_with":
 			s, err := valueString(r, path)
 			if err != nil {
@@ -435,39 +486,65 @@ func attributeCondition(key string) func(cc *ruleCompiler, r Rule, path string) 
 			if err != nil {
 				return "", err
 			}
-			op := " > "
-			if r.Op == "lt" {
-				op = " < "
-			}
-			// Numbers compare as they are; text only when all of it is a
-			// number, like "42", since CAST alone would read "old" as 0. The
-			// SQL is built in order, so each argument lands on its "?".
-			sql := "CASE json_type(c.attributes, " + cc.arg(jpath) + ") WHEN 'integer' THEN " + val() + op + cc.arg(f) +
-				" WHEN 'real' THEN " + val() + op + cc.arg(f)
-			sql += " WHEN 'text' THEN (CAST(" + val() + " AS NUMERIC) = " + val() + " AND CAST(" + val() + " AS REAL)" + op + cc.arg(f) + ") ELSE 0 END"
-			return sql, nil
+			op := map[string]string{"gt": " > ", "lt": " < "}[r.Op]
+			cc.search(key, "number", false)
+			return attributeNumber("c.", key) + op + cc.arg(f), nil
 		case "within_days":
 			n, err := valueDays(r, path)
 			if err != nil {
 				return "", err
 			}
-			return "unixepoch(" + val() + ") BETWEEN " + cc.arg(cc.now.AddDate(0, 0, -n).Unix()) + " AND " + cc.arg(cc.now.Unix()), nil
+			cc.search(key, "date", false)
+			return attributeDate("c.", key) + " BETWEEN " + cc.arg(cc.now.AddDate(0, 0, -n).Unix()) + " AND " + cc.arg(cc.now.Unix()), nil
 		default: // before, after
 			t, err := valueTime(r, path)
 			if err != nil {
 				return "", err
 			}
 			op := map[string]string{"before": " < ", "after": " > "}[r.Op]
-			return "unixepoch(" + val() + ")" + op + cc.arg(t.Unix()), nil
+			cc.search(key, "date", false)
+			return attributeDate("c.", key) + op + cc.arg(t.Unix()), nil
 		}
 	}
 }
 
 // attributeExpr is the SQL of an attribute's value, for a contacts table
-// aliased by prefix ("c." or ""); key must match AttributeKey.
+// aliased by prefix ("c." or ""); key must match AttributeKey. Conditions
+// and the indexes that serve them (see AttributeIndexes) write the path
+// into the SQL, not as a bound parameter, as an index serves only the
+// same expression.
 func attributeExpr(prefix, key string) string {
 	return "json_extract(" + prefix + "attributes, '$." + key + "')"
 }
+
+// attributeText is an attribute's value as lower-case text (ASCII
+// letters, as SQLite's lower and NOCASE fold them), for comparing text in
+// any case; a number reads as its digits.
+func attributeText(prefix, key string) string {
+	return "lower(" + attributeExpr(prefix, key) + ")"
+}
+
+// attributeNumber is an attribute's value as a number: a JSON number, or
+// text that is all a number, like "42" (CAST alone would read "old" as 0);
+// NULL otherwise.
+func attributeNumber(prefix, key string) string {
+	v := attributeExpr(prefix, key)
+	return "CASE json_type(" + prefix + "attributes, '$." + key + "') WHEN 'integer' THEN " + v + " WHEN 'real' THEN " + v +
+		" WHEN 'text' THEN CASE WHEN CAST(" + v + " AS NUMERIC) = " + v + " THEN CAST(" + v + " AS REAL) END END"
+}
+
+// attributeDate is an attribute's value as a Unix time: text that starts
+// with a date (2024-05-31, or a date and time), NULL otherwise. The
+// pattern keeps "now", which would read the clock, out of unixepoch, so
+// the expression can be indexed.
+func attributeDate(prefix, key string) string {
+	v := attributeExpr(prefix, key)
+	return "unixepoch(CASE WHEN json_type(" + prefix + "attributes, '$." + key + "') = 'text' AND " + v +
+		" GLOB '" + datePattern + "' THEN " + v + " END)"
+}
+
+// datePattern is what text starts with to be read as a date.
+const datePattern = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 
 // listCondition matches membership of a list by id. Without a status it
 // means subscribed: unconfirmed or confirmed, not unsubscribed.

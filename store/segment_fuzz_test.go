@@ -12,7 +12,7 @@ import (
 // sqlLiterals are the only quoted strings the compiler writes itself; any
 // other quote in a Where would be a value that escaped into the SQL.
 var sqlLiterals = strings.NewReplacer(`'\'`, "", `''`, "", `'integer'`, "", `'real'`, "", `'text'`, "", `'unsubscribed'`, "",
-	`'sent'`, "", `'click'`, "", `'soft_bounce'`, "", `'open'`, "")
+	`'sent'`, "", `'click'`, "", `'soft_bounce'`, "", `'open'`, "", "'"+datePattern+"'", "")
 
 // attributePaths are the JSON paths of checked attribute names, which the
 // compiler writes into the SQL so that an index on the attribute serves it.

@@ -145,6 +145,15 @@ func ValueKind(n RuleNode) string {
 func TakesCampaign(n RuleNode) bool { return n.Field == "opened" || n.Field == "clicked" }
 
 // engagementSentence says in plain words what an engagement row matches,
+// scanNote warns of a condition no index serves: it reads every contact,
+// which takes a while over hundreds of thousands.
+func scanNote(n RuleNode) string {
+	if n.Op != "contains" && (n.Field != "attribute" || n.Op == "eq" || n.Op == "in" || ValueKind(n) == "number" || ValueKind(n) == "date") {
+		return ""
+	}
+	return "Slower with many contacts: this comparison reads every contact (a few tenths of a second for a million), where equals, is one of, numbers and dates on an attribute are looked up in an index."
+}
+
 // like "opened any email in the last 30 days"; "" for other rows.
 func engagementSentence(n RuleNode, campaigns []Option) string {
 	what := "any email"

@@ -420,6 +420,13 @@ func TestSegmentEditor(t *testing.T) {
 		t.Errorf("htmx answer lacks an out-of-band count: %.2000s", frag)
 	}
 
+	// A comparison no index serves says so; one an index serves does not.
+	form = audSegmentForm("VIPs", [4]string{"email", "contains", "example", ""}, [4]string{"attribute", "eq", "Paris", "city"})
+	frag = body(t, h.postForm("/segments/editor", form, map[string]string{"HX-Request": "true"}))
+	if n := strings.Count(frag, "Slower with many contacts"); n != 1 {
+		t.Errorf("contains and an attribute equal: %d notes that a comparison reads every contact, want 1 (for contains)", n)
+	}
+
 	form = audSegmentForm("VIPs", [4]string{"tag", "eq", "vip", ""}, [4]string{"email", "contains", "example", ""})
 	form.Set("edit", "remove:1")
 	if frag := body(t, h.postForm("/segments/editor", form, map[string]string{"HX-Request": "true"})); len(audRuleRow.FindAllString(frag, -1)) != 1 {

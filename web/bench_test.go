@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,9 +47,9 @@ func loadAudience(b *testing.B, st *store.Store, n int) store.List {
 		f, _ := os.Create(p)
 		w := bufio.NewWriter(f)
 		fmt.Fprintln(w, "email,first_name,last_name,city,age,plan")
-		cities := []string{"Leeds", "London", "Paris", "Berlin", "Lisbon"}
+		cities := []string{"Leeds", "London", "Paris", "Berlin", "Lisbon", "Rome", "Oslo", "Nice", "Lyon", "Bonn"}
 		for i := from; i < to; i += step {
-			fmt.Fprintf(w, "person%d@example%d.com,First%d,Last%d,%s,%d,plan-%d\n", i, i%100, i, i, cities[i%5], i%90, i%3)
+			fmt.Fprintf(w, "person%d@example%d.com,First%d,Last%d,%s,%d,plan-%d\n", i, i%100, i, i, cities[i%10], i%90, i%3)
 		}
 		w.Flush()
 		f.Close()
@@ -146,13 +148,16 @@ func BenchmarkAudience1M(b *testing.B) {
 		}
 	})
 	rules := map[string]string{
-		"count attribute":  `{"match":"all","conditions":[{"field":"attributes.city","op":"eq","value":"Leeds"}]}`,
-		"count attribute2": `{"match":"all","conditions":[{"field":"attributes.age","op":"gt","value":40},{"field":"attributes.plan","op":"eq","value":"plan-1"}]}`,
-		"count list":       fmt.Sprintf(`{"match":"all","conditions":[{"field":"list","op":"eq","value":%d}]}`, l.ID),
-		"count tag":        `{"match":"all","conditions":[{"field":"tag","op":"eq","value":"vip"}]}`,
-		"count status":     `{"match":"all","conditions":[{"field":"status","op":"eq","value":"unsubscribed"}]}`,
+		"count attribute":     `{"match":"all","conditions":[{"field":"attributes.city","op":"eq","value":"Paris"}]}`,
+		"count attribute and": `{"match":"all","conditions":[{"field":"attributes.city","op":"eq","value":"Paris"},{"field":"attributes.age","op":"gt","value":40}]}`,
+		"count attribute2":    `{"match":"all","conditions":[{"field":"attributes.age","op":"gt","value":40},{"field":"attributes.plan","op":"eq","value":"plan-1"}]}`,
+		"count attribute or":  `{"match":"any","conditions":[{"field":"attributes.city","op":"eq","value":"Paris"},{"field":"attributes.age","op":"gt","value":85}]}`,
+		"count list":          fmt.Sprintf(`{"match":"all","conditions":[{"field":"list","op":"eq","value":%d}]}`, l.ID),
+		"count tag":           `{"match":"all","conditions":[{"field":"tag","op":"eq","value":"vip"}]}`,
+		"count status":        `{"match":"all","conditions":[{"field":"status","op":"eq","value":"unsubscribed"}]}`,
 	}
 	parsed := map[string]store.Rule{}
+	segments := map[string]int64{}
 	for name, js := range rules {
 		var r store.Rule
 		if err := json.Unmarshal([]byte(js), &r); err != nil {
@@ -161,22 +166,86 @@ func BenchmarkAudience1M(b *testing.B) {
 		parsed[name] = r
 		// Saved, as segments: their attributes get indexes.
 		seg := name
-		if _, err := st.CreateSegment(ctx, store.SegmentInput{Name: &seg, Rules: &r}); err != nil {
+		g, err := st.CreateSegment(ctx, store.SegmentInput{Name: &seg, Rules: &r})
+		if err != nil {
 			b.Fatal(err)
 		}
+		segments[name] = g.ID
 	}
 	start := time.Now()
 	created, _, err := st.AttributeIndexes(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("indexes on %v made in %s", created, time.Since(start).Round(time.Millisecond))
+	b.Logf("indexes %v made in %s", created, time.Since(start).Round(time.Millisecond))
 	for name, r := range parsed {
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if _, err := st.CountRule(ctx, r); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+	// What the owner waits for on an attribute segment at 1M: its count and
+	// first page, as the API, the contacts page and the editor's live count
+	// give them.
+	page := httptest.NewRecorder()
+	pageReq := httptest.NewRequest(http.MethodGet, "/segments/new", nil)
+	pageReq.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+	srv.Handler().ServeHTTP(page, pageReq)
+	csrf := csrfInput.FindStringSubmatch(page.Body.String())
+	if csrf == nil {
+		b.Fatalf("no CSRF field in the segment editor: %d", page.Code)
+	}
+	liveCount := func(b *testing.B, form url.Values) {
+		form.Set("_csrf", csrf[1])
+		req := httptest.NewRequest(http.MethodPost, "/segments/count", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "contact") {
+			b.Fatalf("live count: %d %.300s", rec.Code, rec.Body.String())
+		}
+	}
+	// The editor's form for each rule: match, then rows of attribute, op
+	// and value.
+	editorForm := func(match string, rows ...[3]string) url.Values {
+		form := url.Values{"match.": {match}}
+		for i, r := range rows {
+			path := strconv.Itoa(i)
+			form.Add("node", path)
+			form.Set("field."+path, "attribute")
+			form.Set("attr."+path, r[0])
+			form.Set("op."+path, r[1])
+			form.Set("value."+path, r[2])
+		}
+		return form
+	}
+	forms := map[string]url.Values{
+		"count attribute":     editorForm("all", [3]string{"city", "eq", "Paris"}),
+		"count attribute and": editorForm("all", [3]string{"city", "eq", "Paris"}, [3]string{"age", "gt", "40"}),
+		"count attribute2":    editorForm("all", [3]string{"age", "gt", "40"}, [3]string{"plan", "eq", "plan-1"}),
+		"count attribute or":  editorForm("any", [3]string{"city", "eq", "Paris"}, [3]string{"age", "gt", "85"}),
+	}
+	for _, name := range []string{"count attribute", "count attribute and", "count attribute or", "count attribute2"} {
+		id := segments[name]
+		b.Run(strings.TrimPrefix(name, "count ")+" API count and page", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				get(b, fmt.Sprintf("/api/v1/segments/%d/count", id), true)
+				get(b, fmt.Sprintf("/api/v1/contacts?segment_id=%d&per_page=50", id), true)
+			}
+		})
+		b.Run(strings.TrimPrefix(name, "count ")+" contacts page", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				get(b, fmt.Sprintf("/contacts?segment_id=%d", id), false)
+			}
+		})
+		b.Run(strings.TrimPrefix(name, "count ")+" editor count", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				liveCount(b, forms[name])
 			}
 		})
 	}
