@@ -107,6 +107,11 @@ func (c *SMTPConn) envelope(from string, to []string) (mailErr, dataErr error) {
 		c.out = append(c.out, "DATA\r\n"...)
 	}
 	c.sent = 0
+	// The group goes whole, however many recipients: the relay stops
+	// reading it only if its replies, some 30 bytes each, fill the socket
+	// buffers on their way back unread, which takes thousands of them,
+	// not the hundred at most of a message of Herald's. So the write
+	// cannot deadlock, as RFC 2920 warns a pipelining client may.
 	if c.pipelining {
 		if err := c.write(c.out); err != nil {
 			return err, err
