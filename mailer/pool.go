@@ -6,8 +6,6 @@ import (
 	"io"
 	"sync"
 	"time"
-
-	"github.com/emersion/go-smtp"
 )
 
 // Pool keeps up to a relay's maximum of connections open and reuses them,
@@ -18,7 +16,7 @@ type Pool struct {
 	// slots holds a token for every open connection, bounding them.
 	slots chan struct{}
 	// idle holds open connections waiting for their next message.
-	idle chan *smtp.Client
+	idle chan *SMTPConn
 
 	mu     sync.Mutex
 	closed bool
@@ -27,7 +25,7 @@ type Pool struct {
 // NewPool returns a pool of at most n connections to relay.
 func NewPool(relay SMTPRelay, n int) *Pool {
 	n = max(n, 1)
-	return &Pool{relay: relay, slots: make(chan struct{}, n), idle: make(chan *smtp.Client, n)}
+	return &Pool{relay: relay, slots: make(chan struct{}, n), idle: make(chan *SMTPConn, n)}
 }
 
 // errPoolClosed is returned by Deliver after Close.
@@ -36,7 +34,7 @@ var errPoolClosed = &SendError{Stage: "connect", Temporary: true, Err: errors.Ne
 // get returns an idle connection, or dials a new one when fewer than the
 // maximum are open, or waits for one to come free. reused says whether the
 // connection has carried a message before.
-func (p *Pool) get(ctx context.Context) (c *smtp.Client, reused bool, err error) {
+func (p *Pool) get(ctx context.Context) (c *SMTPConn, reused bool, err error) {
 	select {
 	case c := <-p.idle:
 		return c, true, nil
@@ -59,7 +57,7 @@ func (p *Pool) get(ctx context.Context) (c *smtp.Client, reused bool, err error)
 
 // put returns a healthy connection to the pool, or closes it when the pool
 // has been closed.
-func (p *Pool) put(c *smtp.Client) {
+func (p *Pool) put(c *SMTPConn) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
@@ -71,7 +69,7 @@ func (p *Pool) put(c *smtp.Client) {
 }
 
 // discard closes a connection and frees its slot.
-func (p *Pool) discard(c *smtp.Client) {
+func (p *Pool) discard(c *SMTPConn) {
 	c.Close()
 	<-p.slots
 }

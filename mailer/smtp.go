@@ -6,11 +6,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -114,94 +112,11 @@ func formatEnhanced(e *smtp.SMTPError) string {
 	return fmt.Sprintf("%d.%d.%d %s", c[0], c[1], c[2], e.Message)
 }
 
-// Dial connects to the relay, negotiates TLS as configured and authenticates.
-func (r SMTPRelay) Dial(ctx context.Context) (*smtp.Client, error) {
-	timeout := r.Timeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
-	}
-	addr := net.JoinHostPort(r.Host, fmt.Sprint(r.Port))
-	tlsConfig := r.TLSConfig
-	if tlsConfig == nil {
-		tlsConfig = &tls.Config{ServerName: r.Host, MinVersion: tls.VersionTLS12}
-	}
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, classify("connect", err)
-	}
-	defer closeWhenStopped(ctx, conn)()
-	var c *smtp.Client
-	switch r.TLS {
-	case TLSImplicit:
-		tc := tls.Client(conn, tlsConfig)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			return nil, classify("tls", err)
-		}
-		c = smtp.NewClient(tc)
-	case TLSStartTLS:
-		// The client's command timeout is set only once it exists, so bound
-		// the greeting and the STARTTLS exchange with a deadline of our own.
-		conn.SetDeadline(time.Now().Add(timeout))
-		c, err = smtp.NewClientStartTLS(conn, tlsConfig)
-		if err != nil {
-			return nil, classify("tls", err)
-		}
-		conn.SetDeadline(time.Time{})
-	default:
-		c = smtp.NewClient(conn)
-	}
-	c.CommandTimeout = timeout
-	c.SubmissionTimeout = 2 * timeout
-	hello := r.HelloName
-	if hello == "" {
-		hello = "localhost"
-	}
-	if err := c.Hello(hello); err != nil {
-		c.Close()
-		stage := "connect"
-		var smtpErr *smtp.SMTPError
-		if r.TLS == TLSStartTLS && !errors.As(err, &smtpErr) {
-			// After STARTTLS the handshake runs lazily, on this first command.
-			stage = "tls"
-		}
-		return nil, classify(stage, err)
-	}
-	if r.Username != "" {
-		if err := r.auth(c); err != nil {
-			c.Close()
-			return nil, err
-		}
-	}
-	return c, nil
-}
-
-func (r SMTPRelay) auth(c *smtp.Client) error {
-	if ok, _ := c.Extension("AUTH"); !ok {
-		return &SendError{Stage: "auth", Err: errors.New("the server does not offer AUTH; check the TLS mode or remove the username")}
-	}
-	var mech sasl.Client
-	switch {
-	case c.SupportsAuth(sasl.Plain):
-		mech = sasl.NewPlainClient("", r.Username, r.Password)
-	case c.SupportsAuth(sasl.Login):
-		mech = sasl.NewLoginClient(r.Username, r.Password)
-	default:
-		_, offered := c.Extension("AUTH")
-		return &SendError{Stage: "auth", Err: fmt.Errorf("the server offers AUTH %s but Herald speaks PLAIN and LOGIN", offered)}
-	}
-	if err := c.Auth(mech); err != nil {
-		return classify("auth", err)
-	}
-	return nil
-}
-
-// Send delivers one message over an open client and returns the server's
-// answer. After a failure it resets the transaction so the client can carry
-// on; after a success the next message goes straight to MAIL FROM, since
-// go-smtp's Reset also repeats EHLO.
-func Send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
+// Send delivers one message over an open connection and returns the
+// server's answer. After a failure it resets the transaction so the
+// connection can carry on; after a success the next message goes straight
+// to MAIL FROM.
+func Send(c *SMTPConn, from, to string, msg []byte) (Result, error) {
 	res, err := send(c, from, []string{to}, msg, nil)
 	if err != nil {
 		c.Reset()
@@ -219,7 +134,7 @@ func Send(c *smtp.Client, from, to string, msg []byte) (Result, error) {
 // of the transaction, in Result.Refused when for good and in
 // Result.Deferred when for now, and the others get the message. When it
 // takes none of them, send fails: for good only when every refusal was.
-func send(c *smtp.Client, from string, to []string, msg []byte, before func() error) (Result, error) {
+func send(c *SMTPConn, from string, to []string, msg []byte, before func() error) (Result, error) {
 	res, err := transaction(c, from, to, msg, before)
 	// A relay that takes only so many recipients a message answers the
 	// rest 452 (RFC 5321, 4.5.3.1.10): they go in a further transaction
@@ -280,14 +195,15 @@ func tooManyRecipients(err error) bool {
 
 // transaction runs one: MAIL, a RCPT for each recipient, then DATA for
 // those taken.
-func transaction(c *smtp.Client, from string, to []string, msg []byte, before func() error) (Result, error) {
-	if err := c.Mail(from, nil); err != nil {
-		return Result{}, classify("mail", err)
+func transaction(c *SMTPConn, from string, to []string, msg []byte, before func() error) (Result, error) {
+	mailErr, dataErr := c.envelope(from, to)
+	if mailErr != nil {
+		return Result{}, classify("mail", mailErr)
 	}
 	var res Result
 	var first error
-	for _, r := range to {
-		err := c.Rcpt(r, nil)
+	for i, r := range to {
+		err := c.rcptErrs[i]
 		if err == nil {
 			continue
 		}
@@ -305,12 +221,10 @@ func transaction(c *smtp.Client, from string, to []string, msg []byte, before fu
 	if len(res.Refused)+len(res.Deferred) == len(to) {
 		return res, first
 	}
-	w, err := c.Data()
-	if err != nil {
-		return Result{}, classify("data", err)
+	if dataErr != nil {
+		return Result{}, classify("data", dataErr)
 	}
-	if _, err := w.Write(msg); err != nil {
-		w.Close()
+	if err := c.writeData(msg, before == nil); err != nil {
 		return Result{}, classify("data", err)
 	}
 	if before != nil {
@@ -319,12 +233,15 @@ func transaction(c *smtp.Client, from string, to []string, msg []byte, before fu
 			// the unfinished message.
 			return Result{}, &SendError{Stage: "data", Temporary: true, Err: err}
 		}
+		if err := c.endData(msg); err != nil {
+			return Result{}, classify("data", err)
+		}
 	}
-	resp, err := w.CloseWithResponse()
+	reply, err := c.dataReply()
 	if err != nil {
 		return Result{}, classify("data", err)
 	}
-	res.Reply = strings.TrimSpace("250 " + resp.StatusText)
+	res.Reply = reply
 	return res, nil
 }
 

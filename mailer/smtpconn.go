@@ -1,0 +1,218 @@
+package mailer
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// SMTPConn is an open connection to an SMTP relay, past TLS and AUTH, that
+// carries one message after another. go-smtp's client sets it up; the mail
+// transactions are Herald's own, because go-smtp's client sends one
+// command a round trip and dot-stuffs DATA a byte at a time: here MAIL,
+// the RCPTs and DATA go in one write when the relay offers PIPELINING (RFC
+// 2920), and the message in one write of its own.
+type SMTPConn struct {
+	conn net.Conn
+	r    *bufio.Reader
+	// pipelining says the relay takes MAIL, RCPT and DATA at once;
+	// eightBit that it takes BODY=8BITMIME, which go-smtp's client adds.
+	pipelining, eightBit bool
+	// commandTimeout bounds each command, its reply and each write of a
+	// message; submissionTimeout the reply to the message.
+	commandTimeout, submissionTimeout time.Duration
+
+	// out is the next write, kept from message to message with the rest
+	// of what a transaction needs, so that each does not allocate anew.
+	out []byte
+	// sent is how much of out has gone, of commands sent one at a time.
+	sent int
+	// rcptErrs is the refusal of each recipient of the transaction.
+	rcptErrs []error
+	// reply collects the lines of the reply being read.
+	reply []byte
+}
+
+// Close closes the connection without a word to the relay.
+func (c *SMTPConn) Close() error { return c.conn.Close() }
+
+// Reset abandons the transaction under way, so that the connection can
+// carry the next message. Unlike go-smtp's client, it does not repeat EHLO
+// after RSET; still, it is for after a failure only, as nothing needs
+// resetting after a message the relay took.
+func (c *SMTPConn) Reset() error { return c.command("RSET", 250) }
+
+// Quit says goodbye to the relay and closes the connection.
+func (c *SMTPConn) Quit() error {
+	err := c.command("QUIT", 221)
+	if cerr := c.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// command sends one command and reads its reply.
+func (c *SMTPConn) command(cmd string, want int) error {
+	c.out = append(append(c.out[:0], cmd...), "\r\n"...)
+	if err := c.write(c.out); err != nil {
+		return err
+	}
+	_, err := c.readReply(want, false)
+	return err
+}
+
+// expire sets the deadline of the next reads and writes.
+func (c *SMTPConn) expire(d time.Duration) {
+	c.conn.SetDeadline(time.Now().Add(d))
+}
+
+// errNotSent is the refusal of a DATA that was not sent, as when no
+// recipient was taken.
+var errNotSent = errors.New("smtp: DATA not sent, as no recipient was taken")
+
+// envelope opens a transaction: MAIL, a RCPT for each recipient and DATA,
+// all in one write when the relay pipelines, or else one at a time and only
+// as far as they make sense. It returns the relay's refusal of MAIL and of
+// DATA, and leaves each recipient's in c.rcptErrs. DATA counts as refused
+// when it was not sent, as when no recipient was taken. An error that is
+// not the relay's answer leaves the commands after it unanswered: it is
+// theirs too.
+func (c *SMTPConn) envelope(from string, to []string) (mailErr, dataErr error) {
+	if err := validateLine(from); err != nil {
+		return err, errNotSent
+	}
+	c.rcptErrs = append(c.rcptErrs[:0], make([]error, len(to))...)
+	c.out = append(c.out[:0], "MAIL FROM:<"...)
+	c.out = append(c.out, from...)
+	c.out = append(c.out, '>')
+	if c.eightBit {
+		c.out = append(c.out, " BODY=8BITMIME"...)
+	}
+	c.out = append(c.out, "\r\n"...)
+	rcpts := 0
+	for i, r := range to {
+		if c.rcptErrs[i] = validateLine(r); c.rcptErrs[i] == nil {
+			c.out = append(c.out, "RCPT TO:<"...)
+			c.out = append(c.out, r...)
+			c.out = append(c.out, ">\r\n"...)
+			rcpts++
+		}
+	}
+	if rcpts > 0 {
+		c.out = append(c.out, "DATA\r\n"...)
+	}
+	c.sent = 0
+	// The group goes whole, however many recipients: the relay stops
+	// reading it only if its replies, some 30 bytes each, fill the socket
+	// buffers on their way back unread, which takes thousands of them,
+	// not the hundred at most of a message of Herald's. So the write
+	// cannot deadlock, as RFC 2920 warns a pipelining client may.
+	if c.pipelining {
+		if err := c.write(c.out); err != nil {
+			return err, err
+		}
+	}
+
+	if mailErr = c.answer(250); mailErr != nil && (!c.pipelining || !refusal(mailErr)) {
+		return mailErr, errNotSent
+	}
+	taken := 0
+	for i := range to {
+		if c.rcptErrs[i] != nil {
+			continue
+		}
+		err := c.answer(25)
+		if err == nil {
+			taken++
+			continue
+		}
+		if !refusal(err) {
+			for j := i; j < len(to); j++ {
+				c.rcptErrs[j] = cmp.Or(c.rcptErrs[j], err)
+			}
+			return mailErr, err
+		}
+		c.rcptErrs[i] = err
+	}
+	if rcpts == 0 || taken == 0 && !c.pipelining {
+		return mailErr, errNotSent
+	}
+	if dataErr = c.answer(354); dataErr != nil || mailErr == nil && taken > 0 {
+		return mailErr, dataErr
+	}
+	// The relay took DATA with no recipient, as RFC 2920 (3.1) allows:
+	// a lone dot ends the message it waits for.
+	if err := c.command(".", 0); err != nil {
+		return mailErr, err
+	}
+	return mailErr, errNotSent
+}
+
+// answer reads the reply to the next command in c.out: sent already when
+// the relay pipelines, or else sent now.
+func (c *SMTPConn) answer(want int) error {
+	c.expire(c.commandTimeout)
+	if !c.pipelining {
+		end := c.sent + bytes.IndexByte(c.out[c.sent:], '\n') + 1
+		if _, err := c.conn.Write(c.out[c.sent:end]); err != nil {
+			return err
+		}
+		c.sent = end
+	}
+	_, err := c.readReply(want, false)
+	return err
+}
+
+// refusal reports whether err is the relay's answer, rather than a failure
+// to get one.
+func refusal(err error) bool {
+	_, ok := err.(*smtp.SMTPError)
+	return ok
+}
+
+// write writes b within the command timeout.
+func (c *SMTPConn) write(b []byte) error {
+	c.expire(c.commandTimeout)
+	_, err := c.conn.Write(b)
+	return err
+}
+
+// writeData writes msg, dot-stuffed, after DATA was taken, in one write as
+// long as it is no larger than dataChunk, and with end the end of the data.
+func (c *SMTPConn) writeData(msg []byte, end bool) error {
+	rest := msg
+	for {
+		n := chunkEnd(rest)
+		c.out = appendDotStuffed(c.out[:0], rest[:n])
+		rest = rest[n:]
+		if len(rest) == 0 && end {
+			c.out = appendDataEnd(c.out, msg)
+		}
+		if len(c.out) > 0 {
+			if err := c.write(c.out); err != nil {
+				return err
+			}
+		}
+		if len(rest) == 0 {
+			return nil
+		}
+	}
+}
+
+// endData ends the data of msg, written by writeData without its end.
+func (c *SMTPConn) endData(msg []byte) error {
+	c.out = appendDataEnd(c.out[:0], msg)
+	return c.write(c.out)
+}
+
+// dataReply reads the relay's answer to the message, like "250 2.0.0 Ok:
+// queued as 4F2".
+func (c *SMTPConn) dataReply() (string, error) {
+	c.expire(c.submissionTimeout)
+	return c.readReply(250, true)
+}

@@ -1,0 +1,393 @@
+package mailer
+
+import (
+	"bytes"
+	"errors"
+	"maps"
+	"net"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"herald/mailer/smtptest"
+)
+
+// oddMessage has what dot-stuffing and line ends are about: lines that
+// start with a dot, a lone dot, a bare LF, and a last line without an end.
+const oddMessage = "Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nbare LF\nafter it\r\n.\nlast line"
+
+// TestTransactions runs transactions through a relay that answers MAIL,
+// RCPT, DATA and the message each with a refusal in turn, offering
+// PIPELINING and not: the outcome is the same either way, the commands
+// sent differ only where a pipelining client cannot yet know that it
+// need not send them, and the connection carries the next message.
+func TestTransactions(t *testing.T) {
+	t.Parallel()
+	const (
+		a, b, c = "a@example.net", "b@example.net", "c@example.net"
+		gone    = "gone@example.net"
+		full    = "full@example.net"
+	)
+	tests := []struct {
+		name     string
+		replies  map[string]string
+		maxRcpts int
+		to       []string
+		// pipeliningOnly is for what only a pipelining client meets.
+		pipeliningOnly bool
+
+		wantStage     string
+		wantCode      int
+		wantTemporary bool
+		wantRefused   []string
+		wantDeferred  []string
+		wantReply     string
+		// wantLog is the commands the relay got, "." for a message;
+		// wantLogOneByOne, when set, is them without PIPELINING.
+		wantLog, wantLogOneByOne string
+		// wantMessages is the recipients of each message the relay got.
+		wantMessages []string
+	}{
+		{
+			name:    "taken",
+			replies: map[string]string{".": "250-mx.example\r\n250 2.0.0 Ok: queued as 4F2"},
+			to:      []string{a}, wantReply: "250 mx.example\n2.0.0 Ok: queued as 4F2",
+			wantLog: "MAIL RCPT DATA .", wantMessages: []string{a},
+		},
+		{
+			name: "taken for several",
+			to:   []string{a, b, c}, wantReply: "250 2.0.0 Ok: queued as 4F2",
+			wantLog: "MAIL RCPT RCPT RCPT DATA .", wantMessages: []string{"a@example.net b@example.net c@example.net"},
+		},
+		{
+			name:    "MAIL refused for now",
+			replies: map[string]string{"MAIL": "451 4.3.0 Try again later"},
+			to:      []string{a}, wantStage: "mail", wantCode: 451, wantTemporary: true,
+			wantLog: "MAIL RCPT DATA RSET", wantLogOneByOne: "MAIL RSET",
+		},
+		{
+			name:    "MAIL refused for good",
+			replies: map[string]string{"MAIL": "553 5.7.1 Sender address rejected"},
+			to:      []string{a, b}, wantStage: "mail", wantCode: 553,
+			wantLog: "MAIL RCPT RCPT DATA RSET", wantLogOneByOne: "MAIL RSET",
+		},
+		{
+			name:    "RCPT refused",
+			replies: map[string]string{"RCPT": "550 5.1.1 No such user"},
+			to:      []string{a}, wantStage: "rcpt", wantCode: 550,
+			wantLog: "MAIL RCPT DATA RSET", wantLogOneByOne: "MAIL RCPT RSET",
+		},
+		{
+			name:    "one of several refused for good",
+			replies: map[string]string{"RCPT TO:<" + gone + ">": "550 5.1.1 No such user"},
+			to:      []string{a, gone, b}, wantRefused: []string{gone}, wantReply: "250 2.0.0 Ok: queued as 4F2",
+			wantLog: "MAIL RCPT RCPT RCPT DATA .", wantMessages: []string{"a@example.net b@example.net"},
+		},
+		{
+			name:    "one of several refused for now",
+			replies: map[string]string{"RCPT TO:<" + full + ">": "452 4.2.2 Mailbox full"},
+			to:      []string{full, a}, wantDeferred: []string{full}, wantReply: "250 2.0.0 Ok: queued as 4F2",
+			wantLog: "MAIL RCPT RCPT DATA .", wantMessages: []string{a},
+		},
+		{
+			name:    "each of several refused",
+			replies: map[string]string{"RCPT TO:<" + gone + ">": "550 5.1.1 No such user", "RCPT TO:<" + full + ">": "451 4.7.1 Greylisted"},
+			to:      []string{gone, full}, wantStage: "rcpt", wantCode: 451, wantTemporary: true,
+			wantRefused: []string{gone}, wantDeferred: []string{full},
+			wantLog: "MAIL RCPT RCPT DATA RSET", wantLogOneByOne: "MAIL RCPT RCPT RSET",
+		},
+		{
+			name:     "too many recipients",
+			maxRcpts: 2,
+			to:       []string{a, b, c}, wantReply: "250 2.0.0 Ok: queued as 4F2",
+			wantLog:      "MAIL RCPT RCPT RCPT DATA . MAIL RCPT DATA .",
+			wantMessages: []string{"a@example.net b@example.net", c},
+		},
+		{
+			name:    "DATA refused for now",
+			replies: map[string]string{"DATA": "451 4.3.0 Try again later"},
+			to:      []string{a}, wantStage: "data", wantCode: 451, wantTemporary: true,
+			wantLog: "MAIL RCPT DATA RSET",
+		},
+		{
+			name:    "DATA refused for good",
+			replies: map[string]string{"DATA": "554 5.7.1 Not from you"},
+			to:      []string{a, b}, wantStage: "data", wantCode: 554,
+			wantLog: "MAIL RCPT RCPT DATA RSET",
+		},
+		{
+			name:    "message refused for now",
+			replies: map[string]string{".": "451 4.3.0 Queue full"},
+			to:      []string{a}, wantStage: "data", wantCode: 451, wantTemporary: true,
+			wantLog: "MAIL RCPT DATA . RSET", wantMessages: []string{a},
+		},
+		{
+			name:    "message refused for good",
+			replies: map[string]string{".": "552-5.3.4 Message too big\r\n552 5.3.4 for this relay"},
+			to:      []string{a}, wantStage: "data", wantCode: 552,
+			wantLog: "MAIL RCPT DATA . RSET", wantMessages: []string{a},
+		},
+		{
+			// RFC 2920, 3.1: a lone dot ends what the relay waits for.
+			name:           "DATA taken with no recipient taken",
+			replies:        map[string]string{"RCPT": "550 5.1.1 No such user", "DATA": "354 Go ahead", ".": "554 5.5.1 No valid recipients"},
+			pipeliningOnly: true,
+			to:             []string{gone}, wantStage: "rcpt", wantCode: 550,
+			wantLog: "MAIL RCPT DATA . RSET", wantMessages: []string{""},
+		},
+	}
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			if tt.pipeliningOnly && !pipelining {
+				continue
+			}
+			name := tt.name + map[bool]string{true: ", pipelined", false: ", one by one"}[pipelining]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				srv := startScript(t, pipelining, tt.maxRcpts, maps.Clone(tt.replies))
+				conn := srv.dial(t, 5*time.Second)
+				srv.log()
+
+				res, err := send(conn, testFrom, tt.to, []byte(oddMessage), nil)
+				if tt.wantStage == "" {
+					if err != nil {
+						t.Fatalf("send: got %v, want nil", err)
+					}
+				} else {
+					checkSendError(t, err, tt.wantStage, tt.wantCode, tt.wantTemporary)
+					if err := conn.Reset(); err != nil {
+						t.Fatalf("Reset: got %v, want nil", err)
+					}
+				}
+				if got := slices.Sorted(maps.Keys(res.Refused)); !slices.Equal(got, tt.wantRefused) {
+					t.Errorf("Refused: got %v, want %v", got, tt.wantRefused)
+				}
+				if got := slices.Sorted(maps.Keys(res.Deferred)); !slices.Equal(got, tt.wantDeferred) {
+					t.Errorf("Deferred: got %v, want %v", got, tt.wantDeferred)
+				}
+				if res.Reply != tt.wantReply {
+					t.Errorf("Reply: got %q, want %q", res.Reply, tt.wantReply)
+				}
+				wantLog := tt.wantLog
+				if !pipelining && tt.wantLogOneByOne != "" {
+					wantLog = tt.wantLogOneByOne
+				}
+				if got := srv.log(); got != wantLog {
+					t.Errorf("commands: got %q, want %q", got, wantLog)
+				}
+				checkScriptMessages(t, srv, tt.wantMessages)
+
+				if _, err := Send(conn, testFrom, "next@example.net", []byte(oddMessage)); err != nil {
+					t.Errorf("the next message: got %v, want nil", err)
+				}
+				srv.mu.Lock()
+				defer srv.mu.Unlock()
+				if srv.ahead != nil {
+					t.Errorf("commands sent before the reply to the one before: %q, want none without PIPELINING", srv.ahead)
+				}
+			})
+		}
+	}
+}
+
+// checkScriptMessages checks the recipients of each message the server
+// got, and that its DATA is as textproto's DotWriter writes it.
+func checkScriptMessages(t *testing.T, srv *scriptServer, want []string) {
+	t.Helper()
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	var got []string
+	for _, m := range srv.messages {
+		got = append(got, strings.Join(m.to, " "))
+		wantData := dotWriterData([]byte(oddMessage))
+		if len(m.to) == 0 {
+			wantData = []byte(".\r\n")
+		}
+		if !bytes.Equal(m.data, wantData) {
+			t.Errorf("DATA to %v: got %q, want %q", m.to, m.data, wantData)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("messages: got recipients %q, want %q", got, want)
+	}
+}
+
+// TestTransactionTimeouts sends to a relay that stops answering at MAIL,
+// or takes DATA and then neither reads the message nor answers it: the
+// send fails for now once the timeout has passed, rather than hang.
+func TestTransactionTimeouts(t *testing.T) {
+	t.Parallel()
+	big := bytes.Repeat([]byte(strings.Repeat("x", 78)+"\r\n"), 400_000) // 32 MB, more than the socket buffers hold
+	tests := []struct {
+		name    string
+		replies map[string]string
+		msg     []byte
+		stage   string
+	}{
+		{"no reply to MAIL", map[string]string{"MAIL": hang}, []byte(oddMessage), "mail"},
+		{"no reply to the message", map[string]string{".": hang}, []byte(oddMessage), "data"},
+		{"the message not read", map[string]string{".": hang}, big, "data"},
+	}
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			name := tt.name + map[bool]string{true: ", pipelined", false: ", one by one"}[pipelining]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				srv := startScript(t, pipelining, 0, maps.Clone(tt.replies))
+				conn := srv.dial(t, 300*time.Millisecond)
+				_, err := Send(conn, testFrom, testTo, tt.msg)
+				checkSendError(t, err, tt.stage, 0, true, "timeout")
+			})
+		}
+	}
+}
+
+// TestDialStartTLSTimeout dials a relay that offers STARTTLS and never
+// answers it: Dial fails once the timeout has passed, rather than after
+// go-smtp's client's own five minutes.
+func TestDialStartTLSTimeout(t *testing.T) {
+	t.Parallel()
+	srv := startScript(t, true, 0, map[string]string{"STARTTLS": hang})
+	r := srv.relay(300 * time.Millisecond)
+	r.TLS = TLSStartTLS
+	_, err := r.Dial(t.Context())
+	checkSendError(t, err, "tls", 0, true, "timeout")
+}
+
+// TestRepliesReadAsGoSMTP has go-smtp's client and Herald's read the same
+// replies, refusals of MAIL and answers to a message: the errors and the
+// replies are the same.
+func TestRepliesReadAsGoSMTP(t *testing.T) {
+	t.Parallel()
+	refusals := []string{
+		"451 4.3.0 Try again later",
+		"550 No enhanced status code",
+		"550-5.1.1 The account you tried to reach does not exist.\r\n550 5.1.1 Please check the address.",
+		"552-first line\r\n552 second line",
+		"421 4.4.2",
+		"554 5.7 An odd status code",
+		"550 5.1.1  Two spaces",
+		"553-5.1.3 one\r\nnot a reply line\r\n553 5.1.3 two",
+		"450-4.2.1 one\r\n451 4.2.1 another code\r\n450 4.2.1 the end",
+	}
+	for _, reply := range refusals {
+		t.Run(reply, func(t *testing.T) {
+			t.Parallel()
+			want := goSMTPClient(t, map[string]string{"MAIL": reply}).Mail(testFrom, nil)
+			srv := startScript(t, false, 0, map[string]string{"MAIL": reply})
+			conn := srv.dial(t, 5*time.Second)
+			got, _ := conn.envelope(testFrom, []string{testTo})
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("refusal: got %#v, want %#v as from go-smtp", got, want)
+			}
+		})
+	}
+	answers := []string{"250 2.0.0 Ok: queued as 4F2", "250-mx.example\r\n250 2.0.0 Ok: queued as 4F2", "250 ", "250 Ok"}
+	for _, reply := range answers {
+		t.Run(reply, func(t *testing.T) {
+			t.Parallel()
+			c := goSMTPClient(t, map[string]string{".": reply})
+			if err := c.Mail(testFrom, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Rcpt(testTo, nil); err != nil {
+				t.Fatal(err)
+			}
+			w, err := c.Data()
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write([]byte(oddMessage))
+			resp, err := w.CloseWithResponse()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.TrimSpace("250 " + resp.StatusText)
+
+			srv := startScript(t, true, 0, map[string]string{".": reply})
+			conn := srv.dial(t, 5*time.Second)
+			res, err := Send(conn, testFrom, testTo, []byte(oddMessage))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Reply != want {
+				t.Errorf("Reply: got %q, want %q as from go-smtp", res.Reply, want)
+			}
+		})
+	}
+}
+
+// goSMTPClient returns go-smtp's client, greeted, on a server of its own
+// without PIPELINING, which go-smtp's client does not use.
+func goSMTPClient(t *testing.T, replies map[string]string) *smtp.Client {
+	t.Helper()
+	srv := startScript(t, false, 0, replies)
+	conn, err := net.Dial("tcp", srv.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClient(conn)
+	t.Cleanup(func() { c.Close() })
+	c.CommandTimeout = 5 * time.Second
+	if err := c.Hello("localhost"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestSendDotsAndBareLF sends a message with lines that start with a dot, a
+// bare LF and no line end at its end through go-smtp's server, pipelined:
+// the server gets it with each line ended in CRLF and nothing else changed.
+func TestSendDotsAndBareLF(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	if _, err := relayFor(srv, TLSNone).SendOne(t.Context(), testFrom, testTo, []byte(oddMessage)); err != nil {
+		t.Fatalf("SendOne: got %v, want nil", err)
+	}
+	want := "Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nbare LF\r\nafter it\r\n.\r\nlast line\r\n"
+	if msgs := srv.Messages(); len(msgs) != 1 || string(msgs[0].Data) != want {
+		t.Errorf("messages: got %+v, want one with %q", msgs, want)
+	}
+}
+
+// TestDeliverAfter checks that the message goes for good, with the end of
+// its data, only once before has returned nil, and that when before fails
+// the message is abandoned and the next goes over a new connection.
+func TestDeliverAfter(t *testing.T) {
+	t.Parallel()
+	for _, pipelining := range []bool{true, false} {
+		t.Run(map[bool]string{true: "pipelined", false: "one by one"}[pipelining], func(t *testing.T) {
+			t.Parallel()
+			srv := startScript(t, pipelining, 0, nil)
+			p := NewPool(srv.relay(5*time.Second), 1)
+			defer p.Close()
+
+			var during string
+			_, err := p.DeliverAfter(t.Context(), func() error {
+				during = srv.log()
+				return nil
+			}, testFrom, "a@example.net", []byte(oddMessage))
+			if err != nil {
+				t.Fatalf("DeliverAfter: got %v, want nil", err)
+			}
+			if want := "EHLO MAIL RCPT DATA"; during != want {
+				t.Errorf("commands before the message was handed over: got %q, want %q", during, want)
+			}
+
+			failed := errors.New("the outbox did not commit")
+			_, err = p.DeliverAfter(t.Context(), func() error { return failed }, testFrom, "b@example.net", []byte(oddMessage))
+			checkSendError(t, err, "data", 0, true)
+			if !errors.Is(err, failed) {
+				t.Errorf("error: got %v, want it to wrap %v", err, failed)
+			}
+			if _, err := p.Deliver(t.Context(), testFrom, "c@example.net", []byte(oddMessage)); err != nil {
+				t.Fatalf("Deliver after an abandoned message: got %v, want nil", err)
+			}
+			checkScriptMessages(t, srv, []string{"a@example.net", "c@example.net"})
+		})
+	}
+}

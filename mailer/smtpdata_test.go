@@ -1,0 +1,88 @@
+package mailer
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/textproto"
+	"strings"
+	"testing"
+)
+
+// dotWriterData is DATA as textproto's DotWriter writes msg, end included.
+func dotWriterData(msg []byte) []byte {
+	var b bytes.Buffer
+	w := textproto.NewWriter(bufio.NewWriter(&b)).DotWriter()
+	w.Write(msg)
+	w.Close()
+	return b.Bytes()
+}
+
+// FuzzDotStuffing checks the DATA that appendDotStuffed and appendDataEnd
+// make against textproto's DotWriter, byte for byte, also when a message
+// is stuffed in two chunks split after a LF; and that textproto's
+// DotReader, which go-smtp's server reads DATA with, gives back the
+// message, where its line ends are CRLF or LF.
+func FuzzDotStuffing(f *testing.F) {
+	for _, s := range []string{
+		"", ".", "..", "a", "a\r\n", ".a\r\n..b\r\n.\r\n", "a\nb", "a\n.b\n", "a\r", "a\r\r", "a\r\r\n", "\r\r\r\n.x",
+		"\r\n.\r\n", "a\rb\r\n", "\n\n.\n", "Subject: x\r\n\r\n.\r\nLine after a lone dot.\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		want := dotWriterData(msg)
+		got := appendDataEnd(appendDotStuffed(nil, msg), msg)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("DATA of %q: got %q, want %q", msg, got, want)
+		}
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			split := appendDotStuffed(appendDotStuffed(nil, msg[:i+1]), msg[i+1:])
+			if split = appendDataEnd(split, msg); !bytes.Equal(split, want) {
+				t.Fatalf("DATA of %q in two chunks: got %q, want %q", msg, split, want)
+			}
+		}
+
+		r := bufio.NewReader(bytes.NewReader(got))
+		decoded, err := io.ReadAll(textproto.NewReader(r).DotReader())
+		if err != nil {
+			t.Fatalf("DotReader of %q: got %v, want nil", got, err)
+		}
+		if rest, _ := io.ReadAll(r); len(rest) > 0 {
+			t.Fatalf("DotReader of %q: left %q after the end of data, want nothing", got, rest)
+		}
+		lf := strings.ReplaceAll(string(msg), "\r\n", "\n")
+		if strings.Contains(lf, "\r") {
+			return // a bare CR: DotWriter and DotReader each have their own way with it
+		}
+		if !strings.HasSuffix(lf, "\n") {
+			lf += "\n"
+		}
+		if string(decoded) != lf {
+			t.Fatalf("DotReader of %q: got %q, want %q", got, decoded, lf)
+		}
+	})
+}
+
+func TestChunkEnd(t *testing.T) {
+	line := strings.Repeat("x", 998) + "\r\n"
+	long := strings.Repeat("y", dataChunk+10) + "\r\nz"
+	tests := []struct {
+		name string
+		msg  string
+		want int
+	}{
+		{"small", "a\r\nb", 4},
+		{"at most a chunk", strings.Repeat("x", dataChunk), dataChunk},
+		{"lines", strings.Repeat(line, 100), len(line) * (dataChunk / len(line))},
+		{"a line longer than a chunk", long, dataChunk + 12},
+		{"no LF", strings.Repeat("x", dataChunk+1), dataChunk + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := chunkEnd([]byte(tt.msg)); got != tt.want {
+				t.Errorf("chunkEnd: got %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
