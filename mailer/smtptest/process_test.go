@@ -3,6 +3,7 @@ package smtptest
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -23,9 +24,20 @@ func TestStartProcessCountsAndStops(t *testing.T) {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}
+	before := time.Now()
+	if err := c.SendMail("a@example.com", []string{"c@example.com"}, strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
 	c.Quit()
-	if n := s.Count(); n != 2 {
-		t.Fatalf("count: got %d, want 2", n)
+	if n := s.Count(); n != 3 {
+		t.Fatalf("count: got %d, want 3", n)
+	}
+	st := s.Stats()
+	if st.Messages != 3 || st.Recipients != 2 {
+		t.Fatalf("stats: got %d messages to %d recipients, want 3 to 2", st.Messages, st.Recipients)
+	}
+	if st.First.After(before) || st.Last.Before(before) || st.Last.After(time.Now()) {
+		t.Fatalf("stats: got first %v and last %v, want the first before %v and the last after it", st.First, st.Last, before)
 	}
 	s.Close()
 	if st := s.child.cmd.ProcessState; st == nil || !st.Success() {
@@ -33,5 +45,8 @@ func TestStartProcessCountsAndStops(t *testing.T) {
 	}
 	if n := s.Count(); n != -1 {
 		t.Fatalf("count after Close: got %d, want -1", n)
+	}
+	if st := s.Stats(); st.Messages != -1 {
+		t.Fatalf("stats after Close: got %+v, want -1 messages", st)
 	}
 }

@@ -37,6 +37,9 @@ type Options struct {
 	RejectRcpt func(to string) error
 	// Discard keeps no messages, only their count, for benchmarks.
 	Discard bool
+	// Recipients keeps the address of every recipient, so that Stats
+	// counts them apart.
+	Recipients bool
 	// MaxRecipients, when set, is how many recipients a message may have;
 	// the server answers 452 4.5.3 to the rest.
 	MaxRecipients int
@@ -54,6 +57,10 @@ type Server struct {
 	messages []Message
 	count    int
 	arrived  chan struct{}
+	// first and last are when the first and the latest message arrived;
+	// recipients, with Options.Recipients, every address one went to.
+	first, last time.Time
+	recipients  map[string]bool
 	// Connections: how many were ever opened, how many are open, the most
 	// open at once, and the open ones, so a test can drop them.
 	opened, open, peak int
@@ -132,6 +139,9 @@ func Start(t testing.TB, opts Options) *Server {
 
 func start(opts Options) (*Server, error) {
 	s := &Server{done: make(chan struct{}), arrived: make(chan struct{}, 1024), conns: map[*trackedConn]bool{}}
+	if opts.Recipients {
+		s.recipients = map[string]bool{}
+	}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{s: s, opts: opts}, nil
 	}))
@@ -196,6 +206,30 @@ func (s *Server) Count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.count
+}
+
+// Stats is what a server has taken, for benchmarks.
+type Stats struct {
+	// Messages counts every message; Recipients the distinct addresses
+	// they went to, or -1 without Options.Recipients.
+	Messages, Recipients int
+	// First and Last are when the first and the latest message arrived;
+	// zero before any did.
+	First, Last time.Time
+}
+
+// Stats reports what the server has taken so far.
+func (s *Server) Stats() Stats {
+	if s.child != nil {
+		return s.child.stats()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stats{Messages: s.count, Recipients: -1, First: s.first, Last: s.last}
+	if s.recipients != nil {
+		st.Recipients = len(s.recipients)
+	}
+	return st
 }
 
 // Wait blocks until n messages have arrived in all, or the timeout passes.
@@ -267,9 +301,7 @@ func (ss *session) Data(r io.Reader) error {
 		if _, err := io.Copy(io.Discard, r); err != nil {
 			return err
 		}
-		ss.s.mu.Lock()
-		ss.s.count++
-		ss.s.mu.Unlock()
+		ss.s.took(ss.msg, false)
 		return nil
 	}
 	b, err := io.ReadAll(r)
@@ -277,15 +309,32 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	ss.msg.Data = b
-	ss.s.mu.Lock()
-	ss.s.count++
-	ss.s.messages = append(ss.s.messages, ss.msg)
-	ss.s.mu.Unlock()
+	ss.s.took(ss.msg, true)
 	select {
 	case ss.s.arrived <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// took counts a message that arrived, and keeps it if asked.
+func (s *Server) took(m Message, keep bool) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count++
+	if s.count == 1 {
+		s.first = now
+	}
+	s.last = now
+	if keep {
+		s.messages = append(s.messages, m)
+	}
+	if s.recipients != nil {
+		for _, to := range m.To {
+			s.recipients[to] = true
+		}
+	}
 }
 
 func (ss *session) Reset() { ss.msg = Message{} }
