@@ -19,13 +19,16 @@ import (
 	"herald/store"
 )
 
-// DefaultBatchSize is how many lines one transaction imports.
-const DefaultBatchSize = 5000
+// DefaultBatchSize is how many lines one transaction imports. Large, as the
+// addresses of a real file come in no order and land all over the email
+// index: the larger the batch, the more of its rows share each page of the
+// index that a commit writes.
+const DefaultBatchSize = 100_000
 
 // DefaultBatchBytes bounds what one batch holds in memory: a file with many
 // or long columns flushes its batches before DefaultBatchSize lines, so an
 // import's memory depends on this, not on the shape of the file.
-const DefaultBatchBytes = 4 << 20
+const DefaultBatchBytes = 24 << 20
 
 // DiskFullReason is why an import that met a full disk is paused.
 const DiskFullReason = "the disk is full"
@@ -157,6 +160,10 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 		return false, nil
 	}
 	j.Status = store.ImportRunning
+	if err := w.st.ImportCache(ctx, true); err != nil {
+		return false, err
+	}
+	defer w.st.ImportCache(context.Background(), false)
 	delim, _ := utf8.DecodeRuneInString(j.Delimiter)
 	r, err := Open(j.FilePath, delim, j.Offset, j.Line)
 	if err != nil {
@@ -165,8 +172,35 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 	defer r.Close()
 	w.log.Info("import running", "job", j.ID, "file", j.FileName, "from_line", j.Line)
 	m := newMapper(j.Mapping)
-	for {
-		b, eof, err := readBatch(r, m, w.BatchSize, w.BatchBytes)
+	// The next batch is read while the last one is written, on the other
+	// core: two batches at most are held at once.
+	type read struct {
+		b   store.ImportBatch
+		eof bool
+		err error
+	}
+	batches, stop := make(chan read), make(chan struct{})
+	go func() {
+		defer close(batches)
+		for {
+			b, eof, err := readBatch(r, m, w.BatchSize, w.BatchBytes)
+			select {
+			case batches <- read{b, eof, err}:
+			case <-stop:
+				return
+			}
+			if eof || err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		for range batches {
+		}
+	}()
+	for next := range batches {
+		b, eof, err := next.b, next.eof, next.err
 		if err != nil {
 			return progressed, err
 		}
@@ -193,6 +227,7 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 			return progressed, ctx.Err()
 		}
 	}
+	return progressed, errors.New("the file's reader stopped before its end") // it never does
 }
 
 // readBatch reads up to size lines, stopping early once the rows and errors
