@@ -95,6 +95,14 @@ WHERE (list_rank IS NOT NULL OR in_segment) AND NOT excluded`
 // and the campaign's place commit together, so a step cut short by a crash
 // is simply done again. Call it until Done.
 func (s *Store) MaterialiseStep(ctx context.Context, campaignID int64, a Audience) (Materialised, error) {
+	return s.MaterialiseSome(ctx, campaignID, a, materialiseBatch)
+}
+
+// MaterialiseSome is MaterialiseStep over the next ids contact ids, so
+// that a small first step lets sending start while the rest is written.
+// The audience is fixed by the first step whatever its size: contacts
+// added after it are not in it.
+func (s *Store) MaterialiseSome(ctx context.Context, campaignID int64, a Audience, ids int64) (Materialised, error) {
 	var seg, exSeg CompiledRule
 	var err error
 	now := s.now()
@@ -128,7 +136,7 @@ func (s *Store) MaterialiseStep(ctx context.Context, campaignID int64, a Audienc
 			}
 		}
 		if !done {
-			upto := min(through+materialiseBatch, last.Int64)
+			upto := min(through+ids, last.Int64)
 			batch := append(append([]any{}, args...), through, upto)
 			now := unix(s.now())
 			// Due from when it was written, which the queues show as how

@@ -24,10 +24,13 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	running map[int64]bool
 	wg      sync.WaitGroup
+	// audienceSteps are the first and later steps, in contact ids, of
+	// writing a campaign's audience to its outbox.
+	audienceSteps [2]int64
 }
 
 func newDispatcher(s *Service) *Dispatcher {
-	return &Dispatcher{s: s, gates: newGates(s.st), running: map[int64]bool{}}
+	return &Dispatcher{s: s, gates: newGates(s.st), running: map[int64]bool{}, audienceSteps: [2]int64{firstAudienceStep, audienceStep}}
 }
 
 // Wake makes the dispatcher look for campaigns to send now rather than at
@@ -123,14 +126,12 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 	if err != nil || c.Status != store.CampaignSending {
 		return err
 	}
+	var writer *audienceWriter
 	if !c.Materialised {
-		a, err := d.s.st.CampaignAudience(ctx, c)
-		if err != nil {
+		if writer, err = d.writeAudience(ctx, c); err != nil {
 			return err
 		}
-		if _, err := d.s.st.Materialise(ctx, id, a); err != nil {
-			return err
-		}
+		defer writer.stop()
 	}
 	content, err := d.s.SentContent(ctx, id)
 	if err != nil {
@@ -153,6 +154,7 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
+	run.writer = writer
 
 	// Workers take claimed sends from the feed, which the pump fills a
 	// batch ahead, so no connection waits while the next batch is claimed.
@@ -222,6 +224,78 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 	return err
 }
 
+// The audience of a campaign is written to its outbox in steps over
+// contact ids: a small one first, so that its first messages leave at once
+// after "Send", and the rest while they go, in steps that hold the writer
+// for some tens of milliseconds each.
+const (
+	firstAudienceStep = 2_000
+	audienceStep      = 20_000
+)
+
+// audienceWriter writes the rest of a campaign's audience to its outbox
+// while the campaign sends.
+type audienceWriter struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// writeAudience freezes the campaign's audience with a first small step,
+// and returns the writer of the rest, nil when there is none.
+func (d *Dispatcher) writeAudience(ctx context.Context, c store.Campaign) (*audienceWriter, error) {
+	a, err := d.s.st.CampaignAudience(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	m, err := d.s.st.MaterialiseSome(ctx, c.ID, a, d.audienceSteps[0])
+	if err != nil || m.Done {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	w := &audienceWriter{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for !m.Done && w.err == nil {
+			m, w.err = d.s.st.MaterialiseSome(wctx, c.ID, a, d.audienceSteps[1])
+		}
+	}()
+	return w, nil
+}
+
+// writing says whether some of the audience is still to be written. An
+// error is the writer's, which ends the run: the next one goes on where it
+// stopped.
+func (w *audienceWriter) writing() (bool, error) {
+	if w == nil {
+		return false, nil
+	}
+	select {
+	case <-w.done:
+		return false, w.err
+	default:
+		return true, nil
+	}
+}
+
+// wait waits a little for more of the audience to be written.
+func (w *audienceWriter) wait(ctx context.Context) {
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+	case <-time.After(20 * time.Millisecond):
+	}
+}
+
+// stop stops the writer, if the run ends before it, and waits for it.
+func (w *audienceWriter) stop() {
+	if w == nil {
+		return
+	}
+	w.cancel()
+	<-w.done
+}
+
 // claimed is one claimed send with its contact, for a worker.
 type claimed struct {
 	send    store.Send
@@ -261,9 +335,20 @@ func (d *Dispatcher) pump(ctx context.Context, run *campaignRun, conns int, feed
 		if probing {
 			n = conns
 		}
+		// Whether the audience was all written is known before the claim,
+		// so that a claim that finds nothing after that has seen it all.
+		writing, err := run.writer.writing()
+		if err != nil {
+			return false, err
+		}
 		batch, err := d.s.st.ClaimSends(ctx, run.id, n, d.s.lease())
-		if err != nil || len(batch) == 0 {
+		if err != nil || len(batch) == 0 && !writing {
 			return err == nil, err
+		}
+		if len(batch) == 0 {
+			// Nothing due yet, but more of the audience is on its way.
+			run.writer.wait(ctx)
+			continue
 		}
 		run.fed.Add(len(batch))
 		contacts, err := d.s.st.SendContacts(ctx, batch)

@@ -393,3 +393,48 @@ func TestPausedCampaignQueueSendsNothing(t *testing.T) {
 		t.Errorf("resumed: %d sent, campaign %s; want 3, sent", srv.Count(), got.Status)
 	}
 }
+
+// TestDispatcherSendsWhileTheAudienceIsWritten: the first messages leave
+// before the whole audience is in the outbox, and still everyone gets one
+// message and the campaign ends sent with all its recipients counted.
+func TestDispatcherSendsWhileTheAudienceIsWritten(t *testing.T) {
+	t.Parallel()
+	var st *store.Store
+	var campaign int64
+	var once sync.Once
+	writtenAtFirst := make(chan bool, 1)
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
+		once.Do(func() {
+			c, err := st.Campaign(context.Background(), campaign)
+			writtenAtFirst <- err == nil && c.Materialised
+		})
+		return nil
+	}})
+	var emails []string
+	for i := range 400 {
+		emails = append(emails, fmt.Sprintf("p%03d@example.com", i))
+	}
+	st, d, c := dispatchFixture(t, srv, emails)
+	campaign = c.ID
+	// One contact a step: writing the audience takes 400 transactions.
+	d.audienceSteps = [2]int64{1, 1}
+	if err := d.runCampaign(t.Context(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if <-writtenAtFirst {
+		t.Error("the first message left once the whole audience was written, want while it was written")
+	}
+	got, err := st.Campaign(t.Context(), c.ID)
+	if err != nil || got.Status != store.CampaignSent || got.Recipients != len(emails) || !got.Materialised {
+		t.Fatalf("campaign: %+v (%v), want sent to %d, its audience all written", got, err, len(emails))
+	}
+	per := map[string]int{}
+	for _, m := range srv.Messages() {
+		per[strings.Join(m.To, ",")]++
+	}
+	for _, e := range emails {
+		if per[e] != 1 {
+			t.Errorf("%s got %d messages, want 1", e, per[e])
+		}
+	}
+}

@@ -37,6 +37,9 @@ type campaignRun struct {
 	// what they were fed untried, and the next run probes with one message
 	// a connection.
 	stalled atomic.Bool
+	// writer writes the rest of the audience while the run sends; nil
+	// once it was all written before the run began.
+	writer *audienceWriter
 	// fed counts the sends claimed and not yet taken up by a worker.
 	fed sync.WaitGroup
 	// answered is set once a relay of this run has answered a message:
