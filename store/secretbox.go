@@ -19,6 +19,9 @@ const SecretKeyFile = "secret.key"
 // SecretBox encrypts secrets at rest with XChaCha20-Poly1305.
 type SecretBox struct {
 	key []byte
+	// linkKey signs link tokens, derived once: a campaign signs a few for
+	// every message.
+	linkKey []byte
 }
 
 // NewSecretBox returns a box for a 32-byte key.
@@ -26,7 +29,9 @@ func NewSecretBox(key []byte) (*SecretBox, error) {
 	if len(key) != chacha20poly1305.KeySize {
 		return nil, fmt.Errorf("secret key must be %d bytes, got %d", chacha20poly1305.KeySize, len(key))
 	}
-	return &SecretBox{key: append([]byte(nil), key...)}, nil
+	b := &SecretBox{key: append([]byte(nil), key...)}
+	b.linkKey = b.deriveKey("herald link tokens v1")
+	return b, nil
 }
 
 // LoadSecretBox returns the box for the key given in env (64 hex characters or

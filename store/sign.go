@@ -42,9 +42,10 @@ type Token struct {
 // tokenB64 is strict: a token has one spelling.
 var tokenB64 = base64.RawURLEncoding.Strict()
 
-// signingKey derives the key for link tokens from the secret key, so the
-// key that encrypts secrets is never used for anything else.
-func (b *SecretBox) signingKey() []byte { return b.deriveKey("herald link tokens v1") }
+// signingKey is the key for link tokens, derived from the secret key (in
+// NewSecretBox), so the key that encrypts secrets is never used for
+// anything else.
+func (b *SecretBox) signingKey() []byte { return b.linkKey }
 
 // TrackingKey is the key that signs tracking tokens, derived from the
 // secret key like the link key, and apart from it.
