@@ -140,13 +140,13 @@ func (s *Store) Contacts(ctx context.Context, f ContactFilter, page, perPage int
 // searching an index and sorting what it finds is the better way.
 const pageScanRows = 20000
 
-// pageScan picks how a page in id order reads contacts when total of them
-// match: when they are common enough that reading contacts newest first
+// pageScan picks how a page in id order of a segment's contacts reads
+// contacts when total of them match: when they are common enough that reading contacts newest first
 // finds the page's end within pageScanRows, it does that (a segment's
 // index would find every match and sort them all first, tens of
 // milliseconds for 100,000); otherwise it lets SQLite search an index.
 func (s *Store) pageScan(ctx context.Context, f ContactFilter, total, end int) (string, error) {
-	if f.Order.Sort != "" || f.Order.Cursor || total == 0 {
+	if f.Order.Sort != "" || f.Order.Cursor || total == 0 || f.SegmentID == 0 && f.Rule == nil {
 		return "contacts c", nil
 	}
 	var last int64

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -385,6 +386,21 @@ type ImportBatch struct {
 	Errors     []ImportError
 	NextOffset int64
 	NextLine   int
+
+	// prepared and doc are Rows as they will be written, and their JSON,
+	// made by Prepare outside the batch's transaction.
+	prepared []ImportRow
+	doc      string
+}
+
+// Prepare does before the batch's transaction what writing it needs no
+// database for: one row per address, in the email index's order, and the
+// JSON that carries them into SQLite. The importer does it for the next
+// batch while the last is written.
+func (b *ImportBatch) Prepare(mode string) {
+	b.prepared = dedupeRows(b.Rows, mode != ImportCreate)
+	sortByEmail(b.prepared)
+	b.doc = jsonText(b.prepared)
 }
 
 // importCachePages is the writer's page cache while an import runs, in
@@ -436,13 +452,13 @@ func (s *Store) applyImportBatch(ctx context.Context, tx *sql.Tx, j ImportJob, b
 	if err != nil {
 		return false, err
 	}
-	rows := dedupeRows(kept, j.Mode != ImportCreate)
-	// In the order of the email index: a file's addresses come in no
-	// order, and written as they come each would land on a page of the
-	// index far from the last; in order, each page is finished with before
-	// the next, and the batch writes each page it touches once.
-	sortByEmail(rows)
-	c, err := w.write(rows)
+	rows, doc := b.prepared, b.doc
+	if len(capped) > 0 || rows == nil {
+		p := ImportBatch{Rows: kept}
+		p.Prepare(j.Mode)
+		rows, doc = p.prepared, p.doc
+	}
+	c, err := w.write(rows, doc)
 	if err != nil {
 		return false, err
 	}
@@ -463,7 +479,11 @@ updated = updated + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?
 	return err == nil, err
 }
 
-// sortByEmail sorts rows by address, ignoring case as the email index does.
+// sortByEmail sorts rows by address, ignoring case as the email index
+// does. A file's addresses come in no order, and written as they come each
+// would land on a page of the index far from the last; in order, each page
+// is done with before the next, and the batch writes each page it touches
+// once.
 func sortByEmail(rows []ImportRow) {
 	keys := make([]string, len(rows))
 	order := make([]int, len(rows))
@@ -483,6 +503,7 @@ func sortByEmail(rows []ImportRow) {
 // wins; with merge later non-empty values win and attributes and tags add up.
 func dedupeRows(rows []ImportRow, merge bool) []ImportRow {
 	index := make(map[string]int, len(rows))
+	merged := map[int]bool{}
 	out := make([]ImportRow, 0, len(rows))
 	for _, r := range rows {
 		key := strings.ToLower(r.Email)
@@ -496,6 +517,11 @@ func dedupeRows(rows []ImportRow, merge bool) []ImportRow {
 			continue
 		}
 		m := &out[i]
+		if !merged[i] {
+			// The first row's attributes and tags stay as they were in rows.
+			merged[i] = true
+			m.Attributes, m.Tags = maps.Clone(m.Attributes), slices.Clone(m.Tags)
+		}
 		if r.FirstName != "" {
 			m.FirstName = r.FirstName
 		}
@@ -617,12 +643,11 @@ type importWriter struct {
 	now int64
 }
 
-func (w importWriter) write(rows []ImportRow) (importCounts, error) {
+func (w importWriter) write(rows []ImportRow, doc string) (importCounts, error) {
 	var c importCounts
 	if len(rows) == 0 {
 		return c, nil
 	}
-	doc := jsonText(rows)
 	existing := map[string]int64{}
 	if w.job.Mode != ImportCreate {
 		// Create mode inserts only new addresses, so whatever it returns is new.

@@ -172,8 +172,8 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 	defer r.Close()
 	w.log.Info("import running", "job", j.ID, "file", j.FileName, "from_line", j.Line)
 	m := newMapper(j.Mapping)
-	// The next batch is read while the last one is written, on the other
-	// core: two batches at most are held at once.
+	// The next batch is read and prepared while the last one is written,
+	// on the other core: two batches at most are held at once.
 	type read struct {
 		b   store.ImportBatch
 		eof bool
@@ -184,6 +184,7 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 		defer close(batches)
 		for {
 			b, eof, err := readBatch(r, m, w.BatchSize, w.BatchBytes)
+			b.Prepare(j.Mode)
 			select {
 			case batches <- read{b, eof, err}:
 			case <-stop:
