@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -123,6 +125,108 @@ func TestKillDuringCampaignLosesNobody(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("first run:\n%s\nsecond run:\n%s", logs.String(), logs2.String())
+	}
+}
+
+// TestKillWhileTheAudienceIsWrittenLosesNobody kills Herald while a
+// campaign sends its first messages and is still writing the rest of its
+// audience to the outbox. Started again, it writes the rest and sends to
+// everyone once, but for at most one message per open relay connection.
+func TestKillWhileTheAudienceIsWrittenLosesNobody(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	const recipients, conns = 60_000, 2
+	var slow atomic.Bool
+	slow.Store(true)
+	sink := smtptest.Start(t, smtptest.Options{Discard: true, Recipients: true, RejectRcpt: func(string) error {
+		if slow.Load() {
+			time.Sleep(2 * time.Millisecond) // the first run sends while the audience is written
+		}
+		return nil
+	}})
+	bin := herald(t)
+	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
+		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+	ctx := context.Background()
+	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
+		MaxConnections: conns, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	name := "News"
+	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?)
+INSERT INTO contacts (email, created_at, updated_at) SELECT 'r' || x || '@example.com', 0, 0 FROM i`, recipients); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO list_members (list_id, contact_id, status, created_at, updated_at)
+SELECT ?, id, 'confirmed', 0, 0 FROM contacts`, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, _ := json.Marshal(mailer.Content{Name: name, FromName: "Bakery", FromEmail: "news@bakery.test",
+		Source: mailer.Source{Subject: "News", Format: mailer.FormatMarkdown, Body: "Hello {{.Contact.Email}}", Layout: mailer.DefaultLayout}})
+	if _, err := st.StartCampaign(ctx, c.ID, string(content)); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd, exited, logs, _ := startHerald(t, bin, dir, "")
+	waitFor(t, "the first deliveries", func() string {
+		if n := sink.Stats().Messages; n >= 5 {
+			return fmt.Sprint(n)
+		}
+		return ""
+	})
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+	var written bool
+	if err := db.QueryRow(`SELECT materialised FROM campaigns WHERE id = ?`, c.ID).Scan(&written); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	atKill := sink.Stats().Messages
+	if written {
+		t.Fatalf("the whole audience was written before the kill (%d delivered); the test proves nothing", atKill)
+	}
+
+	slow.Store(false)
+	cmd, exited, logs2, _ := startHerald(t, bin, dir, "")
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	}()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		got, err := st.Campaign(ctx, c.ID)
+		if err == nil && got.Status == store.CampaignSent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the campaign did not finish: %+v %v\nfirst run:\n%s\nsecond run:\n%s", got, err, logs.String(), logs2.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stats := sink.Stats()
+	t.Logf("%d delivered before the kill; %d messages to %d recipients in all", atKill, stats.Messages, stats.Recipients)
+	if stats.Recipients != recipients {
+		t.Errorf("%d recipients got the campaign, want all %d", stats.Recipients, recipients)
+	}
+	if dupes := stats.Messages - stats.Recipients; dupes > conns {
+		t.Errorf("%d duplicates, want at most %d (one per open connection)", dupes, conns)
+	}
+	if got, _ := st.Campaign(ctx, c.ID); got.Recipients != recipients {
+		t.Errorf("campaign recipients: got %d, want %d", got.Recipients, recipients)
 	}
 }
 

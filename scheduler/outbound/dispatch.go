@@ -230,7 +230,7 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 // for some tens of milliseconds each.
 const (
 	firstAudienceStep = 2_000
-	audienceStep      = 20_000
+	audienceStep      = 5_000
 )
 
 // audienceWriter writes the rest of a campaign's audience to its outbox
