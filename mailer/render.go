@@ -348,14 +348,9 @@ func (c *Compiled) Render(d Data) (Rendered, error) {
 	if err := c.text.Execute(w, d); err != nil {
 		return r, fmt.Errorf("text: %w", err)
 	}
-	// Loops and conditions can leave runs of blank lines; squeeze them. Most
-	// texts have none, and take one copy.
-	out := b.Bytes()
-	if tidy(out) {
-		r.Text = string(append(bytes.TrimSpace(out), '\n'))
-	} else {
-		r.Text = tidyText(string(out))
-	}
+	// Loops and conditions can leave runs of blank lines; squeeze them, in
+	// the buffer, and copy the text out once.
+	r.Text = string(tidyBytes(b.Bytes()))
 	return r, nil
 }
 
@@ -431,41 +426,55 @@ func tidy(b []byte) bool {
 }
 
 // tidyText trims trailing spaces and leading and trailing blank lines, and
-// squeezes runs of blank lines into one, in a single pass.
+// squeezes runs of blank lines into one.
 func tidyText(s string) string {
-	if tidy([]byte(s)) {
-		return strings.TrimSpace(s) + "\n"
+	return string(tidyBytes([]byte(s)))
+}
+
+// tidyBytes is tidyText in place, in b. Text that needs no more than
+// trimming at its ends, as most does, loses only its ends.
+func tidyBytes(b []byte) []byte {
+	if tidy(b) {
+		return append(bytes.TrimSpace(b), '\n')
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 1)
-	newlines := 0
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '\n')
-		line := s
-		if i >= 0 {
-			line, s = s[:i], s[i+1:]
-		} else {
-			s = ""
+	return squeeze(b)
+}
+
+// squeeze trims each line's trailing spaces, drops leading and trailing
+// blank lines and squeezes runs of them into one, in a single pass over b
+// that writes what it keeps over what it has read: it never keeps more
+// than it has read.
+func squeeze(b []byte) []byte {
+	w, newlines := 0, 0
+	for r := 0; r < len(b); {
+		end := len(b)
+		if i := bytes.IndexByte(b[r:], '\n'); i >= 0 {
+			end = r + i
 		}
-		line = strings.TrimRight(line, " \t\r")
-		if line == "" {
-			if b.Len() > 0 {
+		next := end + 1
+		for end > r && (b[end-1] == ' ' || b[end-1] == '\t' || b[end-1] == '\r') {
+			end--
+		}
+		if end == r {
+			if w > 0 {
 				newlines++
 			}
+			r = next
 			continue
 		}
-		if b.Len() > 0 {
+		if w > 0 {
+			b[w] = '\n'
+			w++
 			if newlines > 1 {
-				b.WriteString("\n\n")
-			} else {
-				b.WriteByte('\n')
+				b[w] = '\n'
+				w++
 			}
 		}
 		newlines = 1
-		b.WriteString(line)
+		w += copy(b[w:], b[r:end])
+		r = next
 	}
-	b.WriteByte('\n')
-	return b.String()
+	return append(b[:w], '\n')
 }
 
 var (
