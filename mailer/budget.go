@@ -32,6 +32,16 @@ func tooBig(name string) error {
 	return limitError(msg)
 }
 
+// fullBudget is the budget of a render about to start.
+func fullBudget() budget {
+	return budget{work: MaxWork, deadline: time.Now().Add(MaxRenderTime)}
+}
+
+// counts are what a budget has left of what it counts.
+type counts struct{ loops, steps, work int }
+
+func (b *budget) counts() counts { return counts{b.loops, b.steps, b.work} }
+
 // part gives a new part its own loops and steps.
 func (b *budget) part() {
 	b.loops, b.steps = MaxLoops, MaxSteps
@@ -117,13 +127,25 @@ func sizeOf(vs ...any) int {
 }
 
 // capped writes into a render's buffer up to MaxPart bytes. It holds the
-// render's budget too, which saves an allocation a render.
+// render's budget too, which saves an allocation a render, and the cues of
+// the variant being rendered, if any.
 type capped struct {
 	b *bytes.Buffer
 	budget
+	replay *replay
+	spans  []span
 }
 
 func (c *capped) Write(p []byte) (int, error) {
+	if len(p) == 1 && c.replay != nil {
+		if done, err := c.replayed(p); done {
+			return 1, err
+		}
+	}
+	return c.write(p)
+}
+
+func (c *capped) write(p []byte) (int, error) {
 	if c.b.Len()+len(p) > MaxPart {
 		return 0, errTooLarge
 	}

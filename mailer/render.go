@@ -11,7 +11,6 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"text/template/parse"
-	"time"
 )
 
 // Formats a template body can be written in.
@@ -141,6 +140,20 @@ type Compiled struct {
 	subject *texttemplate.Template
 	html    *htmltemplate.Template
 	text    *texttemplate.Template
+	// src is what html and text were parsed from, to parse again for a
+	// variant.
+	src parsed
+	// fold tells the nodes a variant renders once.
+	fold classifier
+	// variants holds the templates with what every recipient shares
+	// rendered once.
+	variants variants
+}
+
+// parsed is what a Compiled's HTML and text templates are parsed from.
+type parsed struct {
+	htmlLayout, htmlBody           string
+	textLayout, textPart, textBody string
 }
 
 // Compile checks a template and prepares it. Parse errors, unknown functions
@@ -195,6 +208,7 @@ func Compile(src Source) (*Compiled, error) {
 		if c.html, err = parseHTML(htmlLayout, bodyHTML); err != nil {
 			return nil, err
 		}
+		c.src.htmlLayout, c.src.htmlBody = htmlLayout, bodyHTML
 		if bodyText == "" {
 			bodyText = HTMLToText(bodyHTML)
 		}
@@ -212,18 +226,16 @@ func Compile(src Source) (*Compiled, error) {
 	if c.text, err = parseText("layout", layoutText, textPart, bodyText); err != nil {
 		return nil, err
 	}
-	if _, err := c.Render(SampleData()); err != nil {
-		return nil, execError(err)
+	c.src.textLayout, c.src.textPart, c.src.textBody = layoutText, textPart, bodyText
+	if res := c.render(SampleData(), nil); res.err != nil {
+		return nil, execError(res.err)
 	}
 	if c.html != nil {
 		// The render escaped the HTML; now the escapers show where
 		// charges are needed.
-		for _, ht := range c.html.Templates() {
-			if ht.Tree != nil {
-				visit(ht.Tree.Root, false, dropCharges)
-			}
-		}
+		dropEscapedCharges(c.html)
 	}
+	c.fold = classifier{subjectShared: sharedOnly(c.subject.Tree, classifier{subjectShared: true})}
 	return c, nil
 }
 
@@ -314,7 +326,32 @@ var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Render renders the subject, HTML and text of one recipient's message.
 func (c *Compiled) Render(d Data) (Rendered, error) {
-	var r Rendered
+	res := c.render(d, c.variantFor)
+	if res.err != nil && res.used != nil {
+		// A variant leaves out only work that cannot fail or spend: a
+		// failure is reported as the templates as written report it.
+		res = c.render(d, nil)
+	}
+	return res.Rendered, res.err
+}
+
+// chooser picks the variant a render uses, given its data as passed and
+// once the subject is in .Campaign.Subject; nil renders with the templates
+// as written.
+type chooser func(asPassed, d Data) *variant
+
+// rendering is one render's message, the variant it used and what its
+// budget had left at the end.
+type rendering struct {
+	Rendered
+	used *variant
+	left counts
+	err  error
+}
+
+// render renders one message with the templates as written, or with the
+// variant choose picks.
+func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 	b := buffers.Get().(*bytes.Buffer)
 	defer func() {
 		if b.Cap() <= 1<<20 {
@@ -324,34 +361,50 @@ func (c *Compiled) Render(d Data) (Rendered, error) {
 	b.Reset()
 	// Each part has the whole budget of loops and steps; the work and the
 	// time are the render's.
-	w := &capped{b: b, budget: budget{work: MaxWork, deadline: time.Now().Add(MaxRenderTime)}}
+	w := &capped{b: b, budget: fullBudget()}
 	w.part()
+	asPassed := d
 	d.budget = &w.budget
+	defer func() { res.left = w.counts() }()
 	if err := c.subject.Execute(w, d); err != nil {
-		return r, fmt.Errorf("subject: %w", err)
+		res.err = fmt.Errorf("subject: %w", err)
+		return res
 	}
-	r.Subject = strings.TrimSpace(b.String())
+	res.Subject = strings.TrimSpace(b.String())
 	if d.Campaign.Subject == "" {
 		// The layout's <title> and the like show the subject as rendered.
-		d.Campaign.Subject = r.Subject
+		d.Campaign.Subject = res.Subject
 	}
-	if c.html != nil {
+	html, text := c.html, c.text
+	if choose != nil {
+		if v := choose(asPassed, d); v != nil {
+			res.used, html, text = v, v.html, v.text
+			if v.replay.spans > 0 {
+				w.replay, w.spans = &v.replay, make([]span, v.replay.spans)
+			}
+		}
+	}
+	// Boxed once for both parts.
+	data := any(d)
+	if html != nil {
 		b.Reset()
 		w.part()
-		if err := c.html.Execute(w, d); err != nil {
-			return r, fmt.Errorf("html: %w", err)
+		if err := html.Execute(w, data); err != nil {
+			res.err = fmt.Errorf("html: %w", err)
+			return res
 		}
-		r.HTML = b.String()
+		res.HTML = b.String()
 	}
 	b.Reset()
 	w.part()
-	if err := c.text.Execute(w, d); err != nil {
-		return r, fmt.Errorf("text: %w", err)
+	if err := text.Execute(w, data); err != nil {
+		res.err = fmt.Errorf("text: %w", err)
+		return res
 	}
 	// Loops and conditions can leave runs of blank lines; squeeze them, in
 	// the buffer, and copy the text out once.
-	r.Text = string(tidyBytes(b.Bytes()))
-	return r, nil
+	res.Text = string(tidyBytes(b.Bytes()))
+	return res
 }
 
 // HasHTML reports whether the message has an HTML part.
@@ -431,25 +484,32 @@ func tidyText(s string) string {
 	return string(tidyBytes([]byte(s)))
 }
 
-// tidyBytes is tidyText in place, in b. Text that needs no more than
-// trimming at its ends, as most does, loses only its ends.
+// tidyBytes is tidyText in place, in b, in one pass. Text that needs no
+// more than trimming at its ends, as tidy finds, is trimmed at its ends
+// like strings.TrimSpace does; squeezing such text only trims white space
+// off its ends, so the squeezed text trims to the same.
 func tidyBytes(b []byte) []byte {
-	if tidy(b) {
-		return append(bytes.TrimSpace(b), '\n')
+	out, ok := squeeze(b)
+	if ok {
+		return append(bytes.TrimSpace(out[:len(out)-1]), '\n')
 	}
-	return squeeze(b)
+	return out
 }
 
 // squeeze trims each line's trailing spaces, drops leading and trailing
 // blank lines and squeezes runs of them into one, in a single pass over b
-// that writes what it keeps over what it has read: it never keeps more
-// than it has read.
-func squeeze(b []byte) []byte {
+// that writes what it keeps over what it has read, which it never passes.
+// It reports whether b was tidy, as tidy does.
+func squeeze(b []byte) (out []byte, wasTidy bool) {
+	wasTidy = bytes.IndexByte(b, '\r') < 0
 	w, newlines := 0, 0
 	for r := 0; r < len(b); {
 		end := len(b)
 		if i := bytes.IndexByte(b[r:], '\n'); i >= 0 {
 			end = r + i
+			if end > 0 && (b[end-1] == ' ' || b[end-1] == '\t') || end+2 < len(b) && b[end+1] == '\n' && b[end+2] == '\n' {
+				wasTidy = false
+			}
 		}
 		next := end + 1
 		for end > r && (b[end-1] == ' ' || b[end-1] == '\t' || b[end-1] == '\r') {
@@ -471,10 +531,13 @@ func squeeze(b []byte) []byte {
 			}
 		}
 		newlines = 1
-		w += copy(b[w:], b[r:end])
+		if w != r {
+			copy(b[w:], b[r:end])
+		}
+		w += end - r
 		r = next
 	}
-	return append(b[:w], '\n')
+	return append(b[:w], '\n'), wasTidy
 }
 
 var (
