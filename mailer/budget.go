@@ -126,14 +126,24 @@ func sizeOf(vs ...any) int {
 	return n
 }
 
-// capped writes into a render's buffer up to MaxPart bytes. It holds the
-// render's budget too, which saves an allocation a render, and the cues of
-// the variant being rendered, if any.
+// capped writes the parts of a render one after the other into its
+// buffer, each up to MaxPart bytes. It holds the render's budget too,
+// which saves an allocation a render, and the cues of the variant being
+// rendered, if any.
 type capped struct {
 	b *bytes.Buffer
+	// start is where the part being written starts in b.
+	start int
 	budget
 	replay *replay
 	spans  []span
+}
+
+// newPart starts a part at the end of the buffer, with its own loops and
+// steps.
+func (c *capped) newPart() {
+	c.start = c.b.Len()
+	c.part()
 }
 
 func (c *capped) Write(p []byte) (int, error) {
@@ -146,7 +156,7 @@ func (c *capped) Write(p []byte) (int, error) {
 }
 
 func (c *capped) write(p []byte) (int, error) {
-	if c.b.Len()+len(p) > MaxPart {
+	if c.b.Len()-c.start+len(p) > MaxPart {
 		return 0, errTooLarge
 	}
 	if err := c.budget.tick(); err != nil {

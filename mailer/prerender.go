@@ -195,7 +195,7 @@ func (k classifier) fold(trees map[string]*parse.Tree, d Data, execute func(io.W
 		}
 		l.Nodes = append(marked, rec.marker())
 	}
-	rec.part()
+	rec.newPart()
 	d.budget = &rec.budget
 	err := execute(rec, d)
 	for name, ns := range nodes {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"text/template/parse"
+	"unicode"
 )
 
 // Formats a template body can be written in.
@@ -350,7 +351,8 @@ type rendering struct {
 }
 
 // render renders one message with the templates as written, or with the
-// variant choose picks.
+// variant choose picks. The parts go one after the other into a reused
+// buffer, and from there into one string.
 func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 	b := buffers.Get().(*bytes.Buffer)
 	defer func() {
@@ -362,7 +364,7 @@ func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 	// Each part has the whole budget of loops and steps; the work and the
 	// time are the render's.
 	w := &capped{b: b, budget: fullBudget()}
-	w.part()
+	w.newPart()
 	asPassed := d
 	d.budget = &w.budget
 	defer func() { res.left = w.counts() }()
@@ -370,10 +372,10 @@ func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 		res.err = fmt.Errorf("subject: %w", err)
 		return res
 	}
-	res.Subject = strings.TrimSpace(b.String())
+	subject := bytes.TrimSpace(b.Bytes())
 	if d.Campaign.Subject == "" {
 		// The layout's <title> and the like show the subject as rendered.
-		d.Campaign.Subject = res.Subject
+		d.Campaign.Subject = string(subject)
 	}
 	html, text := c.html, c.text
 	if choose != nil {
@@ -386,24 +388,28 @@ func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 	}
 	// Boxed once for both parts.
 	data := any(d)
+	w.newPart()
 	if html != nil {
-		b.Reset()
-		w.part()
 		if err := html.Execute(w, data); err != nil {
 			res.err = fmt.Errorf("html: %w", err)
 			return res
 		}
-		res.HTML = b.String()
 	}
-	b.Reset()
-	w.part()
+	htmlPart := b.Bytes()[w.start:]
+	w.newPart()
 	if err := text.Execute(w, data); err != nil {
 		res.err = fmt.Errorf("text: %w", err)
 		return res
 	}
-	// Loops and conditions can leave runs of blank lines; squeeze them, in
-	// the buffer, and copy the text out once.
-	res.Text = string(tidyBytes(b.Bytes()))
+	var out strings.Builder
+	out.Grow(len(subject) + len(htmlPart) + b.Len() - w.start + 1)
+	out.Write(subject)
+	out.Write(htmlPart)
+	all := out.String()
+	res.Subject, res.HTML = all[:len(subject)], all[len(subject):]
+	// Loops and conditions can leave runs of blank lines; squeeze them on
+	// the way out.
+	res.Text = tidyInto(&out, b.Bytes()[w.start:])
 	return res
 }
 
@@ -481,63 +487,79 @@ func tidy(b []byte) bool {
 // tidyText trims trailing spaces and leading and trailing blank lines, and
 // squeezes runs of blank lines into one.
 func tidyText(s string) string {
-	return string(tidyBytes([]byte(s)))
+	var b strings.Builder
+	b.Grow(len(s) + 1)
+	return tidyInto(&b, []byte(s))
 }
 
-// tidyBytes is tidyText in place, in b, in one pass. Text that needs no
-// more than trimming at its ends, as tidy finds, is trimmed at its ends
-// like strings.TrimSpace does; squeezing such text only trims white space
-// off its ends, so the squeezed text trims to the same.
-func tidyBytes(b []byte) []byte {
-	out, ok := squeeze(b)
-	if ok {
-		return append(bytes.TrimSpace(out[:len(out)-1]), '\n')
+// tidyInto writes text, tidied as tidyText does, at the end of b, and
+// returns it. Text that needs no more than trimming at its ends, as tidy
+// finds, is trimmed like strings.TrimSpace does; squeezing such text only
+// trims white space off its ends, so the squeezed text trims to the same.
+func tidyInto(b *strings.Builder, text []byte) string {
+	from := b.Len()
+	wasTidy := squeeze(b, text)
+	out := b.String()[from:]
+	if !wasTidy {
+		return out
 	}
-	return out
+	content := out[:len(out)-1]
+	trimmed := strings.TrimSpace(content)
+	start := len(content) - len(strings.TrimLeftFunc(content, unicode.IsSpace))
+	if end := start + len(trimmed); end <= len(content) && content[start:end] == trimmed && out[end] == '\n' {
+		// Its newline follows it already.
+		return out[start : end+1]
+	}
+	return trimmed + "\n"
 }
 
-// squeeze trims each line's trailing spaces, drops leading and trailing
-// blank lines and squeezes runs of them into one, in a single pass over b
-// that writes what it keeps over what it has read, which it never passes.
-// It reports whether b was tidy, as tidy does.
-func squeeze(b []byte) (out []byte, wasTidy bool) {
-	wasTidy = bytes.IndexByte(b, '\r') < 0
-	w, newlines := 0, 0
-	for r := 0; r < len(b); {
-		end := len(b)
-		if i := bytes.IndexByte(b[r:], '\n'); i >= 0 {
+// squeeze writes text to b with each line's trailing spaces trimmed,
+// leading and trailing blank lines dropped and runs of them squeezed into
+// one, and a newline at the end. It reports whether text was tidy, as
+// tidy finds. What it keeps as it was, most of a text, it writes in runs.
+func squeeze(b *strings.Builder, text []byte) (wasTidy bool) {
+	wasTidy = bytes.IndexByte(text, '\r') < 0
+	// run is text to write as it is, once something else must be written.
+	run := [2]int{-1, -1}
+	newlines := 0
+	for r := 0; r < len(text); {
+		end := len(text)
+		if i := bytes.IndexByte(text[r:], '\n'); i >= 0 {
 			end = r + i
-			if end > 0 && (b[end-1] == ' ' || b[end-1] == '\t') || end+2 < len(b) && b[end+1] == '\n' && b[end+2] == '\n' {
+			if end > 0 && (text[end-1] == ' ' || text[end-1] == '\t') || end+2 < len(text) && text[end+1] == '\n' && text[end+2] == '\n' {
 				wasTidy = false
 			}
 		}
 		next := end + 1
-		for end > r && (b[end-1] == ' ' || b[end-1] == '\t' || b[end-1] == '\r') {
+		for end > r && (text[end-1] == ' ' || text[end-1] == '\t' || text[end-1] == '\r') {
 			end--
 		}
-		if end == r {
-			if w > 0 {
+		switch {
+		case end == r:
+			if run[0] >= 0 {
 				newlines++
 			}
-			r = next
-			continue
+		case run[0] < 0:
+			run = [2]int{r, end}
+		case r-run[1] == min(newlines, 2) && text[r-1] == '\n' && text[run[1]] == '\n':
+			// Between the last line kept and this one stand exactly the
+			// newlines that go between them.
+			run[1] = end
+		default:
+			b.Write(text[run[0]:run[1]])
+			b.WriteString("\n\n"[:min(newlines, 2)])
+			run = [2]int{r, end}
 		}
-		if w > 0 {
-			b[w] = '\n'
-			w++
-			if newlines > 1 {
-				b[w] = '\n'
-				w++
-			}
+		if end > r {
+			newlines = 1
 		}
-		newlines = 1
-		if w != r {
-			copy(b[w:], b[r:end])
-		}
-		w += end - r
 		r = next
 	}
-	return append(b[:w], '\n'), wasTidy
+	if run[0] >= 0 {
+		b.Write(text[run[0]:run[1]])
+	}
+	b.WriteByte('\n')
+	return wasTidy
 }
 
 var (

@@ -51,10 +51,10 @@ func FuzzTidyText(f *testing.F) {
 		if got, want := tidyText(s), tidyTextLines(s); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
-		b := make([]byte, len(s), len(s)+8)
-		copy(b, s)
-		if got, want := string(tidyBytes(b)), tidyTextLines(s); got != want {
-			t.Fatalf("in place: got %q, want %q", got, want)
+		var b strings.Builder
+		b.WriteString("subject and html before ")
+		if got, want := tidyInto(&b, []byte(s)), tidyTextLines(s); got != want {
+			t.Fatalf("after other text: got %q, want %q", got, want)
 		}
 	})
 }
