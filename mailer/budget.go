@@ -156,13 +156,27 @@ func (c *capped) Write(p []byte) (int, error) {
 }
 
 func (c *capped) write(p []byte) (int, error) {
-	if c.b.Len()-c.start+len(p) > MaxPart {
-		return 0, errTooLarge
-	}
-	if err := c.budget.tick(); err != nil {
+	if err := c.room(len(p)); err != nil {
 		return 0, err
 	}
 	return c.b.Write(p)
+}
+
+// writeString is Write for text a plan reads, which holds no cue.
+func (c *capped) writeString(s string) error {
+	if err := c.room(len(s)); err != nil {
+		return err
+	}
+	_, err := c.b.WriteString(s)
+	return err
+}
+
+// room checks that n more bytes fit in the part, and now and then the time.
+func (c *capped) room(n int) error {
+	if c.b.Len()-c.start+n > MaxPart {
+		return errTooLarge
+	}
+	return c.budget.tick()
 }
 
 // meteredFuncs are the functions that can make or take in big values,

@@ -28,12 +28,14 @@ type shared struct {
 }
 
 // variant is a Compiled's templates with what reads only key rendered,
-// and the cues of the actions it runs once.
+// the cues of the actions it runs once, and the plan of its text part if
+// it has one.
 type variant struct {
-	key    shared
-	html   *htmltemplate.Template
-	text   *texttemplate.Template
-	replay replay
+	key      shared
+	html     *htmltemplate.Template
+	text     *texttemplate.Template
+	replay   replay
+	textPlan plan
 }
 
 // variants holds a Compiled's variant. A variant is built when a render's
@@ -117,6 +119,9 @@ func (c *Compiled) buildVariant(asPassed, d Data, key shared) *variant {
 	}
 	c.fold.repeat(trees, &v.replay)
 	v.text = tt
+	if names, ok := rootDotTemplates(trees, "layout"); ok {
+		v.textPlan, _ = planOf(trees, names, "layout", 0)
+	}
 	plain := c.render(asPassed, nil)
 	fast := c.render(asPassed, func(Data, Data) *variant { return v })
 	if plain.err != nil || fast.err != nil || plain.Rendered != fast.Rendered || plain.left != fast.left {

@@ -50,6 +50,9 @@ var variantSources = []Source{
 	{Subject: "s", Format: FormatHTML, Body: `<p>{{.Org.Name}} {{.Contact.FirstName}}</p>`, Layout: `<div>{{.Org.Name}}` + ContentSlot + `{{template "content" $}}</div>{{if .Contact.Email}}{{ template "content" . }}{{end}}`},
 	{Subject: "s", Format: FormatHTML, Body: `<p>{{outlook_column_start}}{{.Org.Name}}{{outlook_column_end}}</p>`, Layout: DefaultLayout},
 	{Subject: "s", Format: FormatText, Body: "Hello {{.Contact.FirstName}},\n\n\n   \n{{.Org.Name}}   \n\n\n{{.Data.order_id}}\n"},
+	// Reads a text part's plan writes, of values of every kind.
+	{Subject: "s", Format: FormatText, Layout: DefaultLayout, Body: "{{.Data.order_id}} {{.Data.total | default \"none\"}} {{.Contact.Attributes.n}} {{.Contact.Attributes.tags}}" +
+		" {{.Contact.Attributes.nested}} {{$.Contact.Email}} {{.Contact.LastName | default \"x\"}} {{.Data.a}} {{$.Data.items}} {{.Campaign.Subject}}"},
 }
 
 // recipients share their campaign and organisation, and differ in all else.
@@ -181,6 +184,9 @@ func TestVariantFoldsWhatIsShared(t *testing.T) {
 		if got, was := nodeCount(textTrees(v.text)), nodeCount(textTrees(c.text)); got >= was {
 			t.Errorf("%d: the text has %d top-level nodes, was %d", i, got, was)
 		}
+		if v.textPlan == nil {
+			t.Errorf("%d: the text part has no plan", i)
+		}
 	}
 	c, err := Compile(variantSources[1])
 	if err != nil {
@@ -188,6 +194,15 @@ func TestVariantFoldsWhatIsShared(t *testing.T) {
 	}
 	if v := builtVariant(c, SampleData()); v.replay.spans != 2 {
 		t.Errorf("got %d repeated actions, want 2, the name in each part", v.replay.spans)
+	}
+
+	// A text part with a condition runs through text/template.
+	c, err = Compile(variantSources[10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := builtVariant(c, SampleData()); v == nil || v.textPlan != nil {
+		t.Errorf("got a plan for a text part with conditions and loops")
 	}
 
 	// The content in an attribute is escaped as a copy, which the variant

@@ -378,9 +378,10 @@ func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 		d.Campaign.Subject = string(subject)
 	}
 	html, text := c.html, c.text
+	var textPlan plan
 	if choose != nil {
 		if v := choose(asPassed, d); v != nil {
-			res.used, html, text = v, v.html, v.text
+			res.used, html, text, textPlan = v, v.html, v.text, v.textPlan
 			if v.replay.spans > 0 {
 				w.replay, w.spans = &v.replay, make([]span, v.replay.spans)
 			}
@@ -397,7 +398,13 @@ func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 	}
 	htmlPart := b.Bytes()[w.start:]
 	w.newPart()
-	if err := text.Execute(w, data); err != nil {
+	var err error
+	if textPlan != nil {
+		err = textPlan.run(w, &d)
+	} else {
+		err = text.Execute(w, data)
+	}
+	if err != nil {
 		res.err = fmt.Errorf("text: %w", err)
 		return res
 	}
