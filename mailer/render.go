@@ -352,7 +352,7 @@ type rendering struct {
 
 // render renders one message with the templates as written, or with the
 // variant choose picks. The parts go one after the other into a reused
-// buffer, and from there into one string.
+// buffer, and the HTML and text from there into one string.
 func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 	b := buffers.Get().(*bytes.Buffer)
 	defer func() {
@@ -372,10 +372,10 @@ func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 		res.err = fmt.Errorf("subject: %w", err)
 		return res
 	}
-	subject := bytes.TrimSpace(b.Bytes())
+	res.Subject = string(bytes.TrimSpace(b.Bytes()))
 	if d.Campaign.Subject == "" {
 		// The layout's <title> and the like show the subject as rendered.
-		d.Campaign.Subject = string(subject)
+		d.Campaign.Subject = res.Subject
 	}
 	html, text := c.html, c.text
 	var textPlan plan
@@ -409,11 +409,9 @@ func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 		return res
 	}
 	var out strings.Builder
-	out.Grow(len(subject) + len(htmlPart) + b.Len() - w.start + 1)
-	out.Write(subject)
+	out.Grow(len(htmlPart) + b.Len() - w.start + 1)
 	out.Write(htmlPart)
-	all := out.String()
-	res.Subject, res.HTML = all[:len(subject)], all[len(subject):]
+	res.HTML = out.String()
 	// Loops and conditions can leave runs of blank lines; squeeze them on
 	// the way out.
 	res.Text = tidyInto(&out, b.Bytes()[w.start:])

@@ -30,7 +30,7 @@ type replay struct {
 	spans int
 }
 
-// span is where in its part's output a span fell, in one render.
+// span is where in the render's buffer a span fell, in one render.
 type span struct{ start, end int }
 
 func (r *replay) cue(kind cueKind, span int) parse.Node {
