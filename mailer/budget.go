@@ -339,7 +339,7 @@ const (
 	// value passes through a function in both its parts stays inside.
 	MaxWork = 16 << 20
 	// MaxRenderTime is a backstop behind the counted limits, for whatever
-	// they miss. A 20 KB newsletter renders in 40-200 µs, and the slowest
+	// they miss. A 20 KB newsletter renders in 20-50 µs, and the slowest
 	// render the counted limits let through (all the steps in both parts,
 	// or all the work) in about 0.1 s on a 2-core machine. Five seconds is
 	// fifty times that, room enough for a machine busy with a campaign and
