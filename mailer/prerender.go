@@ -71,11 +71,23 @@ func (c *Compiled) variantFor(asPassed, d Data) *variant {
 		return nil
 	}
 	vs.builds++
-	v := c.buildVariant(asPassed, d, key)
+	v := c.tryBuildVariant(asPassed, d, key)
 	if v != nil {
 		vs.current.Store(v)
 	}
 	return v
+}
+
+// tryBuildVariant is buildVariant, giving nil should it panic: a variant
+// only saves time, and the templates as written render without it. Tests
+// call buildVariant, where a panic shows.
+func (c *Compiled) tryBuildVariant(asPassed, d Data, key shared) (v *variant) {
+	defer func() {
+		if recover() != nil {
+			v = nil
+		}
+	}()
+	return c.buildVariant(asPassed, d, key)
 }
 
 // sharedOf is the shared data of a render, once the subject is in
