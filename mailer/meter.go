@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"fmt"
+	htmltemplate "html/template"
 	"maps"
 	"slices"
 	"strconv"
@@ -20,9 +21,9 @@ import (
 func meterTrees(trees map[string]*parse.Tree, root string, part func(string) string, html bool) error {
 	m := &meter{trees: trees, root: root, part: part, html: html, weights: map[string]int{}, callers: map[string][]caller{}}
 	for name, t := range trees {
-		visit(t.Root, false, func(n parse.Node, inLoop bool) {
+		visit(t.Root, place{}, func(n parse.Node, at place) {
 			if x, ok := n.(*parse.TemplateNode); ok {
-				m.callers[x.Name] = append(m.callers[x.Name], caller{name, !inLoop})
+				m.callers[x.Name] = append(m.callers[x.Name], caller{name, !at.inLoop})
 			}
 		})
 	}
@@ -57,23 +58,33 @@ type caller struct {
 
 const weighing = -1
 
-// visit calls f on every node of l and below, saying whether it is in a loop.
-func visit(l *parse.ListNode, inLoop bool, f func(n parse.Node, inLoop bool)) {
+// place is where a node stands in its template.
+type place struct {
+	// inLoop is whether it is in the list of a range.
+	inLoop bool
+	// ownDot is whether its dot is the one the template was called with:
+	// no with or range around it set another.
+	ownDot bool
+}
+
+// visit calls f on every node of l and below, saying where it stands; l
+// stands at.
+func visit(l *parse.ListNode, at place, f func(n parse.Node, at place)) {
 	if l == nil {
 		return
 	}
 	for _, n := range l.Nodes {
-		f(n, inLoop)
+		f(n, at)
 		switch x := n.(type) {
 		case *parse.IfNode:
-			visit(x.List, inLoop, f)
-			visit(x.ElseList, inLoop, f)
+			visit(x.List, at, f)
+			visit(x.ElseList, at, f)
 		case *parse.WithNode:
-			visit(x.List, inLoop, f)
-			visit(x.ElseList, inLoop, f)
+			visit(x.List, place{at.inLoop, false}, f)
+			visit(x.ElseList, at, f)
 		case *parse.RangeNode:
-			visit(x.List, true, f)
-			visit(x.ElseList, inLoop, f)
+			visit(x.List, place{true, false}, f)
+			visit(x.ElseList, at, f)
 		}
 	}
 }
@@ -251,7 +262,7 @@ func btoi(b bool) int {
 // when none of them is a filter: the others give out at least what they
 // take in, and the part's size caps that. A filter can turn a long value
 // into a few bytes, so its work shows only in the charge.
-func dropCharges(n parse.Node, _ bool) {
+func dropCharges(n parse.Node, _ place) {
 	a, ok := n.(*parse.ActionNode)
 	if !ok {
 		return
@@ -270,6 +281,15 @@ func dropCharges(n parse.Node, _ bool) {
 		}
 	}
 	a.Pipe.Cmds = slices.Delete(cmds, k, k+1)
+}
+
+// dropEscapedCharges applies dropCharges to an escaped template set.
+func dropEscapedCharges(t *htmltemplate.Template) {
+	for _, ht := range t.Templates() {
+		if ht.Tree != nil {
+			visit(ht.Tree.Root, place{}, dropCharges)
+		}
+	}
 }
 
 // weighed reports whether a function's result needs no charge: a metered

@@ -11,7 +11,7 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"text/template/parse"
-	"time"
+	"unicode"
 )
 
 // Formats a template body can be written in.
@@ -141,6 +141,20 @@ type Compiled struct {
 	subject *texttemplate.Template
 	html    *htmltemplate.Template
 	text    *texttemplate.Template
+	// src is what html and text were parsed from, to parse again for a
+	// variant.
+	src parsed
+	// fold tells the nodes a variant renders once.
+	fold classifier
+	// variants holds the templates with what every recipient shares
+	// rendered once.
+	variants variants
+}
+
+// parsed is what a Compiled's HTML and text templates are parsed from.
+type parsed struct {
+	htmlLayout, htmlBody           string
+	textLayout, textPart, textBody string
 }
 
 // Compile checks a template and prepares it. Parse errors, unknown functions
@@ -195,6 +209,7 @@ func Compile(src Source) (*Compiled, error) {
 		if c.html, err = parseHTML(htmlLayout, bodyHTML); err != nil {
 			return nil, err
 		}
+		c.src.htmlLayout, c.src.htmlBody = htmlLayout, bodyHTML
 		if bodyText == "" {
 			bodyText = HTMLToText(bodyHTML)
 		}
@@ -212,18 +227,16 @@ func Compile(src Source) (*Compiled, error) {
 	if c.text, err = parseText("layout", layoutText, textPart, bodyText); err != nil {
 		return nil, err
 	}
-	if _, err := c.Render(SampleData()); err != nil {
-		return nil, execError(err)
+	c.src.textLayout, c.src.textPart, c.src.textBody = layoutText, textPart, bodyText
+	if res := c.render(SampleData(), nil); res.err != nil {
+		return nil, execError(res.err)
 	}
 	if c.html != nil {
 		// The render escaped the HTML; now the escapers show where
 		// charges are needed.
-		for _, ht := range c.html.Templates() {
-			if ht.Tree != nil {
-				visit(ht.Tree.Root, false, dropCharges)
-			}
-		}
+		dropEscapedCharges(c.html)
 	}
+	c.fold = classifier{subjectShared: sharedOnly(c.subject.Tree, classifier{subjectShared: true})}
 	return c, nil
 }
 
@@ -314,7 +327,33 @@ var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Render renders the subject, HTML and text of one recipient's message.
 func (c *Compiled) Render(d Data) (Rendered, error) {
-	var r Rendered
+	res := c.render(d, c.variantFor)
+	if res.err != nil && res.used != nil {
+		// A variant leaves out only work that cannot fail or spend: a
+		// failure is reported as the templates as written report it.
+		res = c.render(d, nil)
+	}
+	return res.Rendered, res.err
+}
+
+// chooser picks the variant a render uses, given its data as passed and
+// once the subject is in .Campaign.Subject; nil renders with the templates
+// as written.
+type chooser func(asPassed, d Data) *variant
+
+// rendering is one render's message, the variant it used and what its
+// budget had left at the end.
+type rendering struct {
+	Rendered
+	used *variant
+	left counts
+	err  error
+}
+
+// render renders one message with the templates as written, or with the
+// variant choose picks. The parts go one after the other into a reused
+// buffer, and the HTML and text from there into one string.
+func (c *Compiled) render(d Data, choose chooser) (res rendering) {
 	b := buffers.Get().(*bytes.Buffer)
 	defer func() {
 		if b.Cap() <= 1<<20 {
@@ -324,39 +363,59 @@ func (c *Compiled) Render(d Data) (Rendered, error) {
 	b.Reset()
 	// Each part has the whole budget of loops and steps; the work and the
 	// time are the render's.
-	w := &capped{b: b, budget: budget{work: MaxWork, deadline: time.Now().Add(MaxRenderTime)}}
-	w.part()
+	w := &capped{b: b, budget: fullBudget()}
+	w.newPart()
+	asPassed := d
 	d.budget = &w.budget
+	defer func() { res.left = w.counts() }()
 	if err := c.subject.Execute(w, d); err != nil {
-		return r, fmt.Errorf("subject: %w", err)
+		res.err = fmt.Errorf("subject: %w", err)
+		return res
 	}
-	r.Subject = strings.TrimSpace(b.String())
+	res.Subject = string(bytes.TrimSpace(b.Bytes()))
 	if d.Campaign.Subject == "" {
 		// The layout's <title> and the like show the subject as rendered.
-		d.Campaign.Subject = r.Subject
+		d.Campaign.Subject = res.Subject
 	}
-	if c.html != nil {
-		b.Reset()
-		w.part()
-		if err := c.html.Execute(w, d); err != nil {
-			return r, fmt.Errorf("html: %w", err)
+	html, text := c.html, c.text
+	var textPlan plan
+	if choose != nil {
+		if v := choose(asPassed, d); v != nil {
+			res.used, html, text, textPlan = v, v.html, v.text, v.textPlan
+			if v.replay.spans > 0 {
+				w.replay, w.spans = &v.replay, make([]span, v.replay.spans)
+			}
 		}
-		r.HTML = b.String()
 	}
-	b.Reset()
-	w.part()
-	if err := c.text.Execute(w, d); err != nil {
-		return r, fmt.Errorf("text: %w", err)
+	// Boxed once for both parts.
+	data := any(d)
+	w.newPart()
+	if html != nil {
+		if err := html.Execute(w, data); err != nil {
+			res.err = fmt.Errorf("html: %w", err)
+			return res
+		}
 	}
-	// Loops and conditions can leave runs of blank lines; squeeze them. Most
-	// texts have none, and take one copy.
-	out := b.Bytes()
-	if tidy(out) {
-		r.Text = string(append(bytes.TrimSpace(out), '\n'))
+	htmlPart := b.Bytes()[w.start:]
+	w.newPart()
+	var err error
+	if textPlan != nil {
+		err = textPlan.run(w, &d)
 	} else {
-		r.Text = tidyText(string(out))
+		err = text.Execute(w, data)
 	}
-	return r, nil
+	if err != nil {
+		res.err = fmt.Errorf("text: %w", err)
+		return res
+	}
+	var out strings.Builder
+	out.Grow(len(htmlPart) + b.Len() - w.start + 1)
+	out.Write(htmlPart)
+	res.HTML = out.String()
+	// Loops and conditions can leave runs of blank lines; squeeze them on
+	// the way out.
+	res.Text = tidyInto(&out, b.Bytes()[w.start:])
+	return res
 }
 
 // HasHTML reports whether the message has an HTML part.
@@ -431,41 +490,81 @@ func tidy(b []byte) bool {
 }
 
 // tidyText trims trailing spaces and leading and trailing blank lines, and
-// squeezes runs of blank lines into one, in a single pass.
+// squeezes runs of blank lines into one.
 func tidyText(s string) string {
-	if tidy([]byte(s)) {
-		return strings.TrimSpace(s) + "\n"
-	}
 	var b strings.Builder
 	b.Grow(len(s) + 1)
+	return tidyInto(&b, []byte(s))
+}
+
+// tidyInto writes text, tidied as tidyText does, at the end of b, and
+// returns it. Text that needs no more than trimming at its ends, as tidy
+// finds, is trimmed like strings.TrimSpace does; squeezing such text only
+// trims white space off its ends, so the squeezed text trims to the same.
+func tidyInto(b *strings.Builder, text []byte) string {
+	from := b.Len()
+	wasTidy := squeeze(b, text)
+	out := b.String()[from:]
+	if !wasTidy {
+		return out
+	}
+	content := out[:len(out)-1]
+	trimmed := strings.TrimSpace(content)
+	start := len(content) - len(strings.TrimLeftFunc(content, unicode.IsSpace))
+	if end := start + len(trimmed); end <= len(content) && content[start:end] == trimmed && out[end] == '\n' {
+		// Its newline follows it already.
+		return out[start : end+1]
+	}
+	return trimmed + "\n"
+}
+
+// squeeze writes text to b with each line's trailing spaces trimmed,
+// leading and trailing blank lines dropped and runs of them squeezed into
+// one, and a newline at the end. It reports whether text was tidy, as
+// tidy finds. What it keeps as it was, most of a text, it writes in runs.
+func squeeze(b *strings.Builder, text []byte) (wasTidy bool) {
+	wasTidy = bytes.IndexByte(text, '\r') < 0
+	// run is text to write as it is, once something else must be written.
+	run := [2]int{-1, -1}
 	newlines := 0
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '\n')
-		line := s
-		if i >= 0 {
-			line, s = s[:i], s[i+1:]
-		} else {
-			s = ""
+	for r := 0; r < len(text); {
+		end := len(text)
+		if i := bytes.IndexByte(text[r:], '\n'); i >= 0 {
+			end = r + i
+			if end > 0 && (text[end-1] == ' ' || text[end-1] == '\t') || end+2 < len(text) && text[end+1] == '\n' && text[end+2] == '\n' {
+				wasTidy = false
+			}
 		}
-		line = strings.TrimRight(line, " \t\r")
-		if line == "" {
-			if b.Len() > 0 {
+		next := end + 1
+		for end > r && (text[end-1] == ' ' || text[end-1] == '\t' || text[end-1] == '\r') {
+			end--
+		}
+		switch {
+		case end == r:
+			if run[0] >= 0 {
 				newlines++
 			}
-			continue
+		case run[0] < 0:
+			run = [2]int{r, end}
+		case r-run[1] == min(newlines, 2) && text[r-1] == '\n' && text[run[1]] == '\n':
+			// Between the last line kept and this one stand exactly the
+			// newlines that go between them.
+			run[1] = end
+		default:
+			b.Write(text[run[0]:run[1]])
+			b.WriteString("\n\n"[:min(newlines, 2)])
+			run = [2]int{r, end}
 		}
-		if b.Len() > 0 {
-			if newlines > 1 {
-				b.WriteString("\n\n")
-			} else {
-				b.WriteByte('\n')
-			}
+		if end > r {
+			newlines = 1
 		}
-		newlines = 1
-		b.WriteString(line)
+		r = next
+	}
+	if run[0] >= 0 {
+		b.Write(text[run[0]:run[1]])
 	}
 	b.WriteByte('\n')
-	return b.String()
+	return wasTidy
 }
 
 var (
