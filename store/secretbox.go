@@ -1,7 +1,9 @@
 package store
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -19,9 +22,12 @@ const SecretKeyFile = "secret.key"
 // SecretBox encrypts secrets at rest with XChaCha20-Poly1305.
 type SecretBox struct {
 	key []byte
-	// linkKey signs link tokens, derived once: a campaign signs a few for
-	// every message.
-	linkKey []byte
+	// linkKey signs link tokens, derived from the secret key once, so the
+	// key that encrypts secrets is never used for anything else; linkMACs
+	// are HMACs keyed with it, as a campaign signs a few tokens for every
+	// message.
+	linkKey  []byte
+	linkMACs sync.Pool
 }
 
 // NewSecretBox returns a box for a 32-byte key.
@@ -31,6 +37,7 @@ func NewSecretBox(key []byte) (*SecretBox, error) {
 	}
 	b := &SecretBox{key: append([]byte(nil), key...)}
 	b.linkKey = b.deriveKey("herald link tokens v1")
+	b.linkMACs.New = func() any { return hmac.New(sha256.New, b.linkKey) }
 	return b, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"hash"
 	"strconv"
 	"strings"
 	"time"
@@ -42,11 +43,6 @@ type Token struct {
 // tokenB64 is strict: a token has one spelling.
 var tokenB64 = base64.RawURLEncoding.Strict()
 
-// signingKey is the key for link tokens, derived from the secret key (in
-// NewSecretBox), so the key that encrypts secrets is never used for
-// anything else.
-func (b *SecretBox) signingKey() []byte { return b.linkKey }
-
 // TrackingKey is the key that signs tracking tokens, derived from the
 // secret key like the link key, and apart from it.
 func (b *SecretBox) TrackingKey() []byte { return b.deriveKey("herald tracking tokens v1") }
@@ -64,14 +60,31 @@ func (b *SecretBox) SignToken(t Token) string {
 	if !t.Expires.IsZero() {
 		exp = t.Expires.Unix()
 	}
-	parts := []string{t.Purpose, strconv.FormatInt(t.ContactID, 36), strconv.FormatInt(t.ListID, 36), strconv.FormatInt(exp, 36)}
-	if t.Campaign != 0 {
-		parts = append(parts, strconv.FormatInt(t.Campaign, 36))
+	var buf [96]byte
+	payload := append(buf[:0], t.Purpose...)
+	for _, n := range []int64{t.ContactID, t.ListID, exp} {
+		payload = strconv.AppendInt(append(payload, '.'), n, 36)
 	}
-	payload := strings.Join(parts, ".")
-	m := hmac.New(sha256.New, b.signingKey())
-	m.Write([]byte(payload))
-	return tokenB64.EncodeToString([]byte(payload)) + "." + tokenB64.EncodeToString(m.Sum(nil)[:18])
+	if t.Campaign != 0 {
+		payload = strconv.AppendInt(append(payload, '.'), t.Campaign, 36)
+	}
+	var sum [sha256.Size]byte
+	mac := b.linkMAC(payload, sum[:0])
+	out := make([]byte, 0, tokenB64.EncodedLen(len(payload))+1+tokenB64.EncodedLen(18))
+	out = tokenB64.AppendEncode(out, payload)
+	out = tokenB64.AppendEncode(append(out, '.'), mac[:18])
+	return string(out)
+}
+
+// linkMAC appends the link key's HMAC of payload to sum. A campaign signs
+// a few tokens a message, so the HMACs, keyed once, are pooled.
+func (b *SecretBox) linkMAC(payload, sum []byte) []byte {
+	m := b.linkMACs.Get().(hash.Hash)
+	m.Reset()
+	m.Write(payload)
+	sum = m.Sum(sum)
+	b.linkMACs.Put(m)
+	return sum
 }
 
 // VerifyToken checks a token's signature, purpose and expiry.
@@ -85,9 +98,8 @@ func (b *SecretBox) VerifyToken(s, purpose string, now time.Time) (Token, error)
 	if err1 != nil || err2 != nil {
 		return Token{}, ErrBadToken
 	}
-	m := hmac.New(sha256.New, b.signingKey())
-	m.Write(payload)
-	if !hmac.Equal(m.Sum(nil)[:18], mac) {
+	var sum [sha256.Size]byte
+	if !hmac.Equal(b.linkMAC(payload, sum[:0])[:18], mac) {
 		return Token{}, ErrBadToken
 	}
 	parts := strings.Split(string(payload), ".")
