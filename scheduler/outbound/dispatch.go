@@ -172,7 +172,7 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 			// final dot of DATA, while the last one's outcome is being
 			// committed; the relay gets it for good only once that commit
 			// is done.
-			var committed func() error
+			var committed *commit
 			for it := range feed {
 				var out store.Outcome
 				if ctx.Err() == nil && !run.stopped.Load() && !run.stalled.Load() && !rec.failed.Load() && run.held.Load() == nil {
@@ -180,7 +180,7 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 					if early != nil {
 						out = *early
 					} else {
-						out = run.deliver(ctx, committed, it.send, msg)
+						out = run.deliver(ctx, committed.before(), it.send, msg)
 					}
 				}
 				if out.Status == "" {
@@ -194,7 +194,7 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 				run.fed.Done()
 			}
 			if committed != nil {
-				committed()
+				committed.wait()
 			}
 		})
 	}

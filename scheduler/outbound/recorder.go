@@ -75,18 +75,44 @@ func (r *recorder) run() {
 }
 
 // submit hands an outcome to be committed with whatever others arrive
-// meanwhile. The function it returns waits for that commit, and fails when
-// any commit so far has.
-func (r *recorder) submit(out store.Outcome) func() error {
-	done := make(chan struct{})
-	r.in <- recordReq{out: out, done: done}
-	return func() error {
-		<-done
-		if r.failed.Load() {
-			return errNotRecorded
-		}
+// meanwhile. Its commit's wait waits for that commit, and fails when any
+// commit so far has.
+func (r *recorder) submit(out store.Outcome) *commit {
+	c := &commit{r: r, done: make(chan struct{})}
+	r.in <- recordReq{out: out, done: c.done}
+	return c
+}
+
+// commit is an outcome handed to the recorder.
+type commit struct {
+	r    *recorder
+	done chan struct{}
+}
+
+// wait waits until the outcome is committed, or its group failed to be.
+func (c *commit) wait() error {
+	<-c.done
+	if c.r.failed.Load() {
+		return errNotRecorded
+	}
+	return nil
+}
+
+// before is what a message must wait for before its relay gets it for
+// good: nil once the outcome is committed (so the message goes in one
+// write with its end), or else wait.
+func (c *commit) before() func() error {
+	if c == nil {
 		return nil
 	}
+	select {
+	case <-c.done:
+		if !c.r.failed.Load() {
+			return nil
+		}
+	default:
+	}
+	return c.wait
 }
 
 // close stops the recorder and reports any failed commit.
