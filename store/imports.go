@@ -403,20 +403,32 @@ func (b *ImportBatch) Prepare(mode string) {
 	b.doc = jsonText(b.prepared)
 }
 
-// importCachePages is the writer's page cache while an import runs, in
-// KiB as PRAGMA cache_size takes it negated: 128 MiB, which keeps most of
-// the pages of the email and name indexes of a million contacts that a
-// batch touches, instead of reading each again from the file and writing
-// it out more than once. SQLite's default, 2 MiB, comes back when the
-// import ends.
-const importCachePages = 128 << 10
+// The writer's page cache while an import runs holds the pages of the
+// email and name indexes that a batch touches, which are all over them
+// since a file's addresses come in no order: without it each is read again
+// from the file and written out more than once a batch. It is sized to the
+// contacts there will be, about 128 bytes of index each, from 128 MiB to
+// 512 MiB; SQLite's default, 2 MiB, comes back when the import ends.
+const (
+	importCacheMin     = 128 << 20
+	importCacheMax     = 512 << 20
+	importCacheContact = 128
+	// importLineBytes is a guess at a line's length, to count a file's
+	// contacts from its size.
+	importLineBytes = 64
+)
 
-// ImportCache gives the writer a larger page cache while an import runs
+// ImportCache gives the writer a larger page cache while import j runs
 // (on), or its default back.
-func (s *Store) ImportCache(ctx context.Context, on bool) error {
-	size := -2000 // SQLite's default
+func (s *Store) ImportCache(ctx context.Context, j ImportJob, on bool) error {
+	size := -2000 // SQLite's default, in KiB
 	if on {
-		size = -importCachePages
+		var contacts int64
+		if err := s.w.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM contacts`).Scan(&contacts); err != nil {
+			return fmt.Errorf("store: import cache: %w", err)
+		}
+		bytes := min(max((contacts+j.FileSize/importLineBytes)*importCacheContact, importCacheMin), importCacheMax)
+		size = -int(bytes >> 10)
 	}
 	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", size))
 	return err

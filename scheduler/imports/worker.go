@@ -160,10 +160,10 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 		return false, nil
 	}
 	j.Status = store.ImportRunning
-	if err := w.st.ImportCache(ctx, true); err != nil {
+	if err := w.st.ImportCache(ctx, j, true); err != nil {
 		return false, err
 	}
-	defer w.st.ImportCache(context.Background(), false)
+	defer w.st.ImportCache(context.Background(), j, false)
 	delim, _ := utf8.DecodeRuneInString(j.Delimiter)
 	r, err := Open(j.FilePath, delim, j.Offset, j.Line)
 	if err != nil {
