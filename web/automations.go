@@ -56,7 +56,7 @@ func (s *Server) triggerText(ctx context.Context, t store.Trigger) string {
 	switch t.Kind {
 	case store.TriggerList:
 		name := fmt.Sprintf("list %d", t.ListID)
-		if l, err := s.store.List(ctx, t.ListID); err == nil {
+		if l, err := s.store.ListHead(ctx, t.ListID); err == nil {
 			name = l.Name
 		}
 		return "A contact joins " + name
@@ -434,7 +434,7 @@ func (s *Server) stepSummary(ctx context.Context, st store.Step) string {
 	case store.StepAddTag, store.StepRemoveTag:
 		return st.Tag
 	case store.StepAddList, store.StepRemoveList:
-		if l, err := s.store.List(ctx, st.ListID); err == nil {
+		if l, err := s.store.ListHead(ctx, st.ListID); err == nil {
 			return l.Name
 		}
 		return fmt.Sprintf("list %d", st.ListID)

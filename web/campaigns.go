@@ -285,7 +285,7 @@ func (s *Server) campaignDetails(ctx context.Context, x store.Campaign) ([]templ
 	}
 	var audience []string
 	for _, id := range x.ListIDs {
-		if l, err := s.store.List(ctx, id); err == nil {
+		if l, err := s.store.ListHead(ctx, id); err == nil {
 			audience = append(audience, "list "+l.Name)
 		}
 	}

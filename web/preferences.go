@@ -80,7 +80,7 @@ func (s *Server) unsubscribeShow(c *echo.Context) error {
 	}
 	what := "all mail"
 	if t.ListID != 0 {
-		if l, err := s.store.List(c.Request().Context(), t.ListID); err == nil {
+		if l, err := s.store.ListHead(c.Request().Context(), t.ListID); err == nil {
 			what = l.Name
 		}
 	}

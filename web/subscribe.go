@@ -35,7 +35,7 @@ func (s *Server) publicList(c *echo.Context) (store.List, error) {
 	if err != nil {
 		return store.List{}, err
 	}
-	l, err := s.store.List(c.Request().Context(), id)
+	l, err := s.store.ListHead(c.Request().Context(), id)
 	if err != nil || l.Visibility != store.VisibilityPublic {
 		return store.List{}, store.ErrNotFound
 	}
@@ -166,7 +166,7 @@ func (s *Server) confirmShow(c *echo.Context) error {
 	if err != nil {
 		return s.linkInvalid(c)
 	}
-	l, err := s.store.List(c.Request().Context(), t.ListID)
+	l, err := s.store.ListHead(c.Request().Context(), t.ListID)
 	if err != nil {
 		return s.linkInvalid(c)
 	}

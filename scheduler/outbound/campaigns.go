@@ -66,7 +66,7 @@ func (s *Service) archive(ctx context.Context, x store.Campaign, name string, co
 	g := s.general(ctx)
 	base := strings.TrimRight(g.BaseURL, "/")
 	for _, listID := range x.ListIDs {
-		l, err := s.st.List(ctx, listID)
+		l, err := s.st.ListHead(ctx, listID)
 		if err != nil || l.Visibility != store.VisibilityPublic {
 			continue
 		}

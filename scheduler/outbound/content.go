@@ -148,7 +148,7 @@ func (s *Service) checkCampaign(ctx context.Context, x store.Campaign, forTest b
 	}
 	content.Tracking = trackingOf(x.Tracking, g)
 	if len(x.ListIDs) > 0 {
-		if l, err := s.st.List(ctx, x.ListIDs[0]); err == nil {
+		if l, err := s.st.ListHead(ctx, x.ListIDs[0]); err == nil {
 			content.ListName, content.ListID = l.Name, fmt.Sprintf("list-%d.%s", l.ID, publicHost(g.BaseURL))
 		}
 	}
