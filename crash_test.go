@@ -400,3 +400,79 @@ func TestKillDuringSystemMailLosesNothing(t *testing.T) {
 		t.Logf("first run:\n%s\nsecond run:\n%s", logs.String(), logs2.String())
 	}
 }
+
+// TestKillInsideAnImportBatchCountsEachRowOnce kills Herald while it writes
+// one batch of a create-mode import in parts, and starts it again: the
+// import goes on from the next part, so every row is created once and the
+// counts say so, none skipped as already there.
+func TestKillInsideAnImportBatchCountsEachRowOnce(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	const rows = 300_000
+	bin := herald(t)
+	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
+		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+	ctx := context.Background()
+	var csv strings.Builder
+	csv.WriteString("email,first_name\n")
+	for i := range rows {
+		// In no order of address, as real files come.
+		fmt.Fprintf(&csv, "buyer%07d@example.com,Buyer\n", (i*7919)%rows)
+	}
+	file := filepath.Join(dir, "imports", "buyers.csv")
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	job, err := st.CreateImport(ctx, store.ImportJob{FileName: "buyers.csv", FilePath: file, FileSize: int64(csv.Len()), Headers: []string{"email", "first_name"},
+		Delimiter: ",", Offset: int64(len("email,first_name\n")), Line: 2}, &store.ImportSetup{Mode: store.ImportCreate, Mapping: []string{"email", "first_name"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cmd, exited, logs, _ := startHerald(t, bin, dir, "")
+	waitFor(t, "a batch written in part", func() string {
+		if j, err := st.Import(ctx, job.ID); err == nil && j.WindowDone >= 2 {
+			return "parts"
+		}
+		return ""
+	})
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+	atKill, err := st.Import(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if atKill.WindowDone == 0 || atKill.Status != store.ImportRunning {
+		t.Fatalf("killed at %+v: not inside a batch; the test proves nothing", atKill)
+	}
+
+	cmd, exited, logs2, _ := startHerald(t, bin, dir, "")
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	var j store.ImportJob
+	for {
+		if j, err = st.Import(ctx, job.ID); err == nil && j.Status == store.ImportDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the import did not finish: %+v %v\nfirst run:\n%s\nsecond run:\n%s", j, err, logs.String(), logs2.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("killed with %d parts of a batch written and %d created; at the end %+v", atKill.WindowDone, atKill.Created, j)
+	if j.Total != rows || j.Created != rows || j.Skipped != 0 || j.Invalid != 0 {
+		t.Errorf("counts: total %d created %d skipped %d invalid %d, want %d created", j.Total, j.Created, j.Skipped, j.Invalid, rows)
+	}
+	n, err := st.CountContacts(ctx, store.ContactFilter{})
+	if err != nil || n != rows {
+		t.Errorf("contacts: %d (%v), want %d", n, err, rows)
+	}
+}

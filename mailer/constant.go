@@ -252,3 +252,51 @@ func passesRoot(p *parse.PipeNode) bool {
 	}
 	return false
 }
+
+// setsDollar reports whether a template set declares or sets $, which a
+// variant takes to be the root data throughout: after {{$ = .Contact}},
+// $.Org would be personal. Such a set gets no variant.
+func setsDollar(trees map[string]*parse.Tree) bool {
+	found := false
+	var pipe func(p *parse.PipeNode)
+	arg := func(a parse.Node) {
+		switch x := a.(type) {
+		case *parse.PipeNode:
+			pipe(x)
+		case *parse.ChainNode:
+			if p, ok := x.Node.(*parse.PipeNode); ok {
+				pipe(p)
+			}
+		}
+	}
+	pipe = func(p *parse.PipeNode) {
+		if p == nil {
+			return
+		}
+		for _, v := range p.Decl {
+			found = found || v.Ident[0] == "$"
+		}
+		for _, c := range p.Cmds {
+			for _, a := range c.Args {
+				arg(a)
+			}
+		}
+	}
+	for _, t := range trees {
+		visit(t.Root, place{}, func(n parse.Node, _ place) {
+			switch x := n.(type) {
+			case *parse.ActionNode:
+				pipe(x.Pipe)
+			case *parse.IfNode:
+				pipe(x.Pipe)
+			case *parse.RangeNode:
+				pipe(x.Pipe)
+			case *parse.WithNode:
+				pipe(x.Pipe)
+			case *parse.TemplateNode:
+				pipe(x.Pipe)
+			}
+		})
+	}
+	return found
+}

@@ -115,7 +115,7 @@ func (c *Compiled) buildVariant(asPassed, d Data, key shared) *variant {
 		trees := htmlTrees(ht)
 		k := c.fold
 		k.html = true
-		if !sameTrees(htmlTrees(c.html), trees) || !k.fold(trees, d, func(w io.Writer, d Data) error { return ht.Execute(w, d) }) {
+		if setsDollar(trees) || !sameTrees(htmlTrees(c.html), trees) || !k.fold(trees, d, func(w io.Writer, d Data) error { return ht.Execute(w, d) }) {
 			return nil
 		}
 		k.repeat(trees, &v.replay)
@@ -126,7 +126,7 @@ func (c *Compiled) buildVariant(asPassed, d Data, key shared) *variant {
 		return nil
 	}
 	trees := textTrees(tt)
-	if !sameTrees(textTrees(c.text), trees) || !c.fold.fold(trees, d, func(w io.Writer, d Data) error { return tt.Execute(w, d) }) {
+	if setsDollar(trees) || !sameTrees(textTrees(c.text), trees) || !c.fold.fold(trees, d, func(w io.Writer, d Data) error { return tt.Execute(w, d) }) {
 		return nil
 	}
 	c.fold.repeat(trees, &v.replay)

@@ -50,6 +50,10 @@ var variantSources = []Source{
 	{Subject: "s", Format: FormatHTML, Body: `<p>{{.Org.Name}} {{.Contact.FirstName}}</p>`, Layout: `<div>{{.Org.Name}}` + ContentSlot + `{{template "content" $}}</div>{{if .Contact.Email}}{{ template "content" . }}{{end}}`},
 	{Subject: "s", Format: FormatHTML, Body: `<p>{{outlook_column_start}}{{.Org.Name}}{{outlook_column_end}}</p>`, Layout: DefaultLayout},
 	{Subject: "s", Format: FormatText, Body: "Hello {{.Contact.FirstName}},\n\n\n   \n{{.Org.Name}}   \n\n\n{{.Data.order_id}}\n"},
+	// $ set to personal data: what it reads later is personal, whatever
+	// its path.
+	{Subject: "s", Format: FormatHTML, Body: `<p>{{$.Org.Name}}</p>{{if true}}{{$ = .Contact.Attributes}}{{end}}<p>{{$.Org}}</p><p>{{$.Campaign}}</p>`, Layout: DefaultLayout},
+	{Subject: "s", Format: FormatText, Body: `{{$.Org.Name}} {{$ = .Contact.Attributes}}{{$.Org}} {{$.Org}}`},
 	// Reads a text part's plan writes, of values of every kind.
 	{Subject: "s", Format: FormatText, Layout: DefaultLayout, Body: "{{.Data.order_id}} {{.Data.total | default \"none\"}} {{.Contact.Attributes.n}} {{.Contact.Attributes.tags}}" +
 		" {{.Contact.Attributes.nested}} {{$.Contact.Email}} {{.Contact.LastName | default \"x\"}} {{.Data.a}} {{$.Data.items}} {{.Campaign.Subject}}"},
@@ -75,6 +79,9 @@ func recipients() []Data {
 		},
 		func(d *Data) { d.Contact.Attributes = map[string]any{"items": make([]any, MaxLoops+1)} },
 		func(d *Data) { d.Contact = ContactData{} },
+		func(d *Data) {
+			d.Contact.Attributes = map[string]any{"Org": "theirs", "Campaign": map[string]any{"Name": "their own"}}
+		},
 	} {
 		d := SampleData()
 		f(&d)

@@ -118,6 +118,7 @@ func TestFunctions(t *testing.T) {
 		{`{{"short" | truncate 8}}`, "short"},
 		{`{{.Contact.LastName | default "friend"}}`, "friend"},
 		{`{{unsubscribe_url}} {{preferences_url}} {{web_view_url}}`, "U P W"},
+		{`{{printf "[%s]" unsubscribe_url}} {{print preferences_url}} {{web_view_url | printf "<%s>"}}`, "[U] P <W>"},
 		{`{{range .Data.items}}{{.name}};{{end}}`, "a;b;"},
 	}
 	for _, tc := range cases {

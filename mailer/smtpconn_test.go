@@ -258,6 +258,34 @@ func TestDialStartTLSTimeout(t *testing.T) {
 	checkSendError(t, err, "tls", 0, true, "timeout")
 }
 
+// TestDialImplicitTLSTimeout dials a relay that takes the connection and
+// never shakes hands: Dial fails once the timeout has passed.
+func TestDialImplicitTLSTimeout(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		select {
+		case c := <-accepted:
+			c.Close()
+		default:
+		}
+	})
+	addr := ln.Addr().(*net.TCPAddr)
+	r := SMTPRelay{Host: "127.0.0.1", Port: addr.Port, TLS: TLSImplicit, Timeout: 300 * time.Millisecond}
+	_, err = r.Dial(t.Context())
+	checkSendError(t, err, "tls", 0, true, "timeout")
+}
+
 // TestRepliesReadAsGoSMTP has go-smtp's client and Herald's read the same
 // replies, refusals of MAIL and answers to a message: the errors and the
 // replies are the same.

@@ -35,11 +35,15 @@ func (r SMTPRelay) Dial(ctx context.Context) (*SMTPConn, error) {
 	var c *smtp.Client
 	switch r.TLS {
 	case TLSImplicit:
+		// Within the timeout, as a relay that takes the connection and
+		// never shakes hands would otherwise hold it for good.
+		conn.SetDeadline(time.Now().Add(timeout))
 		tc := tls.Client(conn, tlsConfig)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, classify("tls", err)
 		}
+		conn.SetDeadline(time.Time{})
 		c, top = smtp.NewClient(tc), tc
 	case TLSStartTLS:
 		tc, err := startTLS(ctx, conn, tlsConfig, timeout)

@@ -135,7 +135,8 @@ func (w *treeWalker) pipe(p *parse.PipeNode, root bool) {
 		for i, a := range c.Args {
 			switch x := a.(type) {
 			case *parse.IdentifierNode:
-				if links, ok := urlFuncs[x.Ident]; ok && len(c.Args) == 1 {
+				// Alone, or as an argument, like printf "%s" unsubscribe_url.
+				if links, ok := urlFuncs[x.Ident]; ok && (len(c.Args) == 1 || i > 0) {
 					c.Args[i] = &parse.VariableNode{NodeType: parse.NodeVariable, Pos: x.Pos, Ident: []string{"$", "Links", links}}
 				}
 			case *parse.FieldNode:

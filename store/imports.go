@@ -52,10 +52,15 @@ type ImportJob struct {
 	Headers  []string
 	// Mapping gives each column's target: email, first_name, last_name,
 	// full_name, tags, attributes_json, attribute:<key> or ignore.
-	Mapping    []string
-	Delimiter  string
-	Offset     int64
-	Line       int
+	Mapping   []string
+	Delimiter string
+	Offset    int64
+	Line      int
+	// WindowEnd and WindowDone say, while a window of the file is being
+	// written (see ApplyImportBatch), where it ends and how many of its
+	// parts are written.
+	WindowEnd  int64
+	WindowDone int
 	Total      int
 	Created    int
 	Updated    int
@@ -144,7 +149,7 @@ func countPrefixed(list []string, prefix string) int {
 }
 
 const importColumns = `id, status, file_name, file_path, file_size, mode, list_ids, tags, headers, mapping, delimiter,
-read_offset, line, total, created, updated, skipped, invalid, error, created_at, started_at, finished_at, origin`
+read_offset, line, total, created, updated, skipped, invalid, error, created_at, started_at, finished_at, origin, window_end, window_done`
 
 func scanImport(row scanner) (ImportJob, error) {
 	var j ImportJob
@@ -152,7 +157,8 @@ func scanImport(row scanner) (ImportJob, error) {
 	var created int64
 	var started, finished sql.NullInt64
 	err := row.Scan(&j.ID, &j.Status, &j.FileName, &j.FilePath, &j.FileSize, &j.Mode, &lists, &tags, &headers, &mapping, &j.Delimiter,
-		&j.Offset, &j.Line, &j.Total, &j.Created, &j.Updated, &j.Skipped, &j.Invalid, &j.Error, &created, &started, &finished, &j.Origin)
+		&j.Offset, &j.Line, &j.Total, &j.Created, &j.Updated, &j.Skipped, &j.Invalid, &j.Error, &created, &started, &finished, &j.Origin,
+		&j.WindowEnd, &j.WindowDone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, ErrNotFound
 	}
@@ -387,10 +393,10 @@ type ImportBatch struct {
 	NextOffset int64
 	NextLine   int
 
-	// prepared and doc are Rows as they will be written, and their JSON,
-	// made by Prepare outside the batch's transaction.
+	// prepared are Rows as they will be written, and docs their JSON, for
+	// each part a transaction writes; Prepare makes them outside it.
 	prepared []ImportRow
-	doc      string
+	docs     []string
 }
 
 // Prepare does before the batch's transaction what writing it needs no
@@ -400,8 +406,23 @@ type ImportBatch struct {
 func (b *ImportBatch) Prepare(mode string) {
 	b.prepared = dedupeRows(b.Rows, mode != ImportCreate)
 	sortByEmail(b.prepared)
-	b.doc = jsonText(b.prepared)
+	size := len(b.prepared)
+	if mode == ImportCreate {
+		size = importPart
+	}
+	b.docs = b.docs[:0]
+	for i := 0; i < len(b.prepared); i += size {
+		b.docs = append(b.docs, jsonText(b.prepared[i:min(i+size, len(b.prepared))]))
+	}
 }
+
+// importPart is how many rows one transaction of a create-mode import
+// writes: its batches, of many more lines, are written in parts, so that
+// every other writer (a password reset, an open, a campaign's outcomes)
+// waits for one short transaction at most. Sorted by address, the parts
+// of a batch touch different pages of the email index, so a batch writes
+// each page once all the same.
+const importPart = 2_000
 
 // The writer's page cache while an import runs holds the pages of the
 // email and name indexes that a batch touches, which are all over them
@@ -434,23 +455,85 @@ func (s *Store) ImportCache(ctx context.Context, j ImportJob, on bool) error {
 	return err
 }
 
-// ApplyImportBatch writes one batch and the job's progress in a single
-// transaction, so after a crash the job resumes at the first line not yet
-// written. It returns false if the job was cancelled meanwhile.
+// ApplyImportBatch writes one batch with the job's progress, so that after
+// a crash the job resumes at the first line not yet written. A create-mode
+// batch is written in parts of importPart rows, each in a transaction of
+// its own that records how many parts are done (the job's WindowDone; its
+// WindowEnd says which batch), the last moving the job past the batch;
+// a job that finds itself in the middle of this batch, as after a crash,
+// goes on from the next part. A batch of another mode, which may merge a
+// row into what an earlier one wrote, is written in one transaction. It
+// returns false if the job was cancelled meanwhile.
 func (s *Store) ApplyImportBatch(ctx context.Context, j ImportJob, b ImportBatch) (bool, error) {
 	live := true
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		live, err = s.applyImportBatch(ctx, tx, j, b)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("store: import %d batch: %w", j.ID, err)
+	if j.Mode != ImportCreate {
+		err := s.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			live, err = s.applyImportBatch(ctx, tx, j, b)
+			return err
+		})
+		if err != nil {
+			return false, fmt.Errorf("store: import %d batch: %w", j.ID, err)
+		}
+		return live, nil
+	}
+	if b.prepared == nil {
+		b.Prepare(j.Mode)
+	}
+	parts := max(len(b.docs), 1)
+	from := 0
+	if j.WindowEnd == b.NextOffset {
+		from = min(j.WindowDone, parts-1)
+	}
+	for i := from; i < parts && live; i++ {
+		err := s.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			live, err = s.applyImportPart(ctx, tx, j, b, i, i == parts-1)
+			return err
+		})
+		if err != nil {
+			return false, fmt.Errorf("store: import %d batch: %w", j.ID, err)
+		}
 	}
 	return live, nil
 }
 
-// applyImportBatch is ApplyImportBatch inside a transaction.
+// applyImportPart writes part i of a prepared create-mode batch, and with
+// the last the batch's bad lines, its repeats and the job's move past it.
+func (s *Store) applyImportPart(ctx context.Context, tx *sql.Tx, j ImportJob, b ImportBatch, i int, last bool) (bool, error) {
+	var status string
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM import_jobs WHERE id = ?`, j.ID).Scan(&status); err != nil {
+		return false, err
+	}
+	if status != ImportRunning {
+		return false, nil
+	}
+	w := importWriter{s: s, tx: tx, ctx: ctx, job: j, now: unix(s.now())}
+	var c importCounts
+	if i < len(b.docs) {
+		var err error
+		if c, err = w.write(b.prepared[i*importPart:min((i+1)*importPart, len(b.prepared))], b.docs[i]); err != nil {
+			return false, err
+		}
+	}
+	if !last {
+		_, err := tx.ExecContext(ctx, `UPDATE import_jobs SET window_end = ?, window_done = ?, created = created + ?, skipped = skipped + ? WHERE id = ?`,
+			b.NextOffset, i+1, c.created, c.skipped, j.ID)
+		return err == nil, err
+	}
+	if err := w.rowErrors(b.Errors); err != nil {
+		return false, err
+	}
+	// A repeat within the batch was skipped.
+	c.skipped += len(b.Rows) - len(b.prepared)
+	_, err := tx.ExecContext(ctx, `UPDATE import_jobs SET read_offset = ?, line = ?, window_end = 0, window_done = 0, total = total + ?,
+created = created + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?`,
+		b.NextOffset, b.NextLine, len(b.Rows)+len(b.Errors), c.created, c.skipped, len(b.Errors), j.ID)
+	return err == nil, err
+}
+
+// applyImportBatch writes a whole batch and the job's progress inside a
+// transaction.
 func (s *Store) applyImportBatch(ctx context.Context, tx *sql.Tx, j ImportJob, b ImportBatch) (bool, error) {
 	var status string
 	if err := tx.QueryRowContext(ctx, `SELECT status FROM import_jobs WHERE id = ?`, j.ID).Scan(&status); err != nil {
@@ -464,11 +547,13 @@ func (s *Store) applyImportBatch(ctx context.Context, tx *sql.Tx, j ImportJob, b
 	if err != nil {
 		return false, err
 	}
-	rows, doc := b.prepared, b.doc
-	if len(capped) > 0 || rows == nil {
-		p := ImportBatch{Rows: kept}
-		p.Prepare(j.Mode)
-		rows, doc = p.prepared, p.doc
+	rows, doc := b.prepared, ""
+	if len(capped) > 0 || len(b.docs) != 1 {
+		rows = dedupeRows(kept, j.Mode != ImportCreate)
+		sortByEmail(rows)
+		doc = jsonText(rows)
+	} else {
+		doc = b.docs[0]
 	}
 	c, err := w.write(rows, doc)
 	if err != nil {

@@ -101,7 +101,8 @@ func (s *Store) MaterialiseStep(ctx context.Context, campaignID int64, a Audienc
 // MaterialiseSome is MaterialiseStep over the next ids contact ids, so
 // that a small first step lets sending start while the rest is written.
 // The audience is fixed by the first step whatever its size: contacts
-// added after it are not in it.
+// added after it are not in it. A cancelled campaign gets nothing more
+// written, and counts as Done.
 func (s *Store) MaterialiseSome(ctx context.Context, campaignID int64, a Audience, ids int64) (Materialised, error) {
 	var seg, exSeg CompiledRule
 	var err error
@@ -116,18 +117,25 @@ func (s *Store) MaterialiseSome(ctx context.Context, campaignID int64, a Audienc
 		return Materialised{}, fmt.Errorf("store: campaign %d audience: %w", campaignID, err)
 	}
 	q, args := audienceSQL(a, seg, exSeg)
+	stopped := false
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		var through, assigned int64
 		var last sql.NullInt64
 		var done bool
-		var abRaw, abStatus, localAt string
+		var abRaw, abStatus, localAt, status string
 		var winner int
-		err := tx.QueryRowContext(ctx, `SELECT through_contact, last_contact, materialised, ab, ab_status, ab_assigned, ab_winner, local_at FROM campaigns WHERE id = ?`, campaignID).
-			Scan(&through, &last, &done, &abRaw, &abStatus, &assigned, &winner, &localAt)
+		err := tx.QueryRowContext(ctx, `SELECT through_contact, last_contact, materialised, ab, ab_status, ab_assigned, ab_winner, local_at, status
+FROM campaigns WHERE id = ?`, campaignID).Scan(&through, &last, &done, &abRaw, &abStatus, &assigned, &winner, &localAt, &status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		} else if err != nil {
 			return err
+		}
+		if status == CampaignCancelled || status == CampaignSent {
+			// Cancelled while its audience was being written: the rest is
+			// never written, as nothing would send it.
+			stopped = true
+			return nil
 		}
 		if !last.Valid {
 			// Contacts added after sending starts are not in the audience.
@@ -206,7 +214,7 @@ SELECT ?1, id, email, ?2, ?2, ?3 FROM (`+q+`) WHERE skip IS NULL ORDER BY id ON 
 	if err != nil {
 		return Materialised{}, err
 	}
-	return Materialised{Done: c.Materialised, Recipients: c.Recipients, Skipped: c.Skipped}, nil
+	return Materialised{Done: c.Materialised || stopped, Recipients: c.Recipients, Skipped: c.Skipped}, nil
 }
 
 // Materialise runs MaterialiseStep until the campaign's whole audience is in

@@ -19,11 +19,20 @@ import (
 	"herald/store"
 )
 
-// DefaultBatchSize is how many lines one transaction imports. Large, as the
-// addresses of a real file come in no order and land all over the email
-// index: the larger the batch, the more of its rows share each page of the
-// index that a commit writes.
+// DefaultBatchSize is how many lines a batch of a create-mode import
+// holds. Large, as the addresses of a real file come in no order and land
+// all over the email index: sorted, the larger the batch, the more of its
+// rows share each page of the index it writes. The store writes it in
+// short transactions all the same.
 const DefaultBatchSize = 100_000
+
+// mergeBatchSize and mergeBatchBytes bound the batches of the other
+// modes, each written in one transaction, since a row may merge into
+// what an earlier one wrote: short, so that other writers never wait long.
+const (
+	mergeBatchSize  = 5_000
+	mergeBatchBytes = 4 << 20
+)
 
 // DefaultBatchBytes bounds what one batch holds in memory: a file with many
 // or long columns flushes its batches before DefaultBatchSize lines, so an
@@ -179,11 +188,15 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 		eof bool
 		err error
 	}
+	size, budget := w.BatchSize, w.BatchBytes
+	if j.Mode != store.ImportCreate {
+		size, budget = min(size, mergeBatchSize), min(budget, mergeBatchBytes)
+	}
 	batches, stop := make(chan read), make(chan struct{})
 	go func() {
 		defer close(batches)
 		for {
-			b, eof, err := readBatch(r, m, w.BatchSize, w.BatchBytes)
+			b, eof, err := readBatch(r, m, size, budget)
 			b.Prepare(j.Mode)
 			select {
 			case batches <- read{b, eof, err}:

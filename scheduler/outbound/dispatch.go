@@ -230,7 +230,7 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 // for some tens of milliseconds each.
 const (
 	firstAudienceStep = 2_000
-	audienceStep      = 5_000
+	audienceStep      = 2_000
 )
 
 // audienceWriter writes the rest of a campaign's audience to its outbox
@@ -257,7 +257,15 @@ func (d *Dispatcher) writeAudience(ctx context.Context, c store.Campaign) (*audi
 	go func() {
 		defer close(w.done)
 		for !m.Done && w.err == nil {
+			start := time.Now()
 			m, w.err = d.s.st.MaterialiseSome(wctx, c.ID, a, d.audienceSteps[1])
+			// As long again for everyone else who writes: this campaign's
+			// claims and outcomes first of all, which would otherwise wait
+			// behind one step after another.
+			select {
+			case <-wctx.Done():
+			case <-time.After(time.Since(start)):
+			}
 		}
 	}()
 	return w, nil

@@ -438,3 +438,42 @@ func TestDispatcherSendsWhileTheAudienceIsWritten(t *testing.T) {
 		}
 	}
 }
+
+// TestDispatcherCancelWhileTheAudienceIsWritten: a campaign cancelled while
+// its audience is still being written gets no more of it written, so no
+// send is left queued in a cancelled campaign.
+func TestDispatcherCancelWhileTheAudienceIsWritten(t *testing.T) {
+	t.Parallel()
+	var st *store.Store
+	var campaign int64
+	var once sync.Once
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
+		once.Do(func() {
+			if _, err := st.ChangeCampaign(context.Background(), campaign, store.ActionCancel); err != nil {
+				t.Error(err)
+			}
+		})
+		return nil
+	}})
+	var emails []string
+	for i := range 300 {
+		emails = append(emails, fmt.Sprintf("p%03d@example.com", i))
+	}
+	st, d, c := dispatchFixture(t, srv, emails)
+	campaign = c.ID
+	d.audienceSteps = [2]int64{1, 1}
+	if err := d.runCampaign(t.Context(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Campaign(t.Context(), c.ID)
+	if err != nil || got.Status != store.CampaignCancelled {
+		t.Fatalf("campaign: %s (%v), want cancelled", got.Status, err)
+	}
+	if got.Recipients >= len(emails) {
+		t.Fatalf("%d recipients written: the whole audience was written before the cancel; the test proves nothing", got.Recipients)
+	}
+	counts, _ := st.SendCounts(t.Context(), c.ID)
+	if counts[store.SendQueued] != 0 || counts[store.SendSending] != 0 {
+		t.Errorf("sends after the cancel: %v, want none queued or sending", counts)
+	}
+}
