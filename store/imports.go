@@ -501,12 +501,8 @@ func (s *Store) ApplyImportBatch(ctx context.Context, j ImportJob, b ImportBatch
 // applyImportPart writes part i of a prepared create-mode batch, and with
 // the last the batch's bad lines, its repeats and the job's move past it.
 func (s *Store) applyImportPart(ctx context.Context, tx *sql.Tx, j ImportJob, b ImportBatch, i int, last bool) (bool, error) {
-	var status string
-	if err := tx.QueryRowContext(ctx, `SELECT status FROM import_jobs WHERE id = ?`, j.ID).Scan(&status); err != nil {
+	if live, err := importRunning(ctx, tx, j.ID); !live || err != nil {
 		return false, err
-	}
-	if status != ImportRunning {
-		return false, nil
 	}
 	w := importWriter{s: s, tx: tx, ctx: ctx, job: j, now: unix(s.now())}
 	var c importCounts
@@ -532,15 +528,21 @@ created = created + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?
 	return err == nil, err
 }
 
+// importRunning reports whether an import is still running, as one
+// cancelled meanwhile writes nothing more.
+func importRunning(ctx context.Context, tx *sql.Tx, id int64) (bool, error) {
+	var status string
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM import_jobs WHERE id = ?`, id).Scan(&status); err != nil {
+		return false, err
+	}
+	return status == ImportRunning, nil
+}
+
 // applyImportBatch writes a whole batch and the job's progress inside a
 // transaction.
 func (s *Store) applyImportBatch(ctx context.Context, tx *sql.Tx, j ImportJob, b ImportBatch) (bool, error) {
-	var status string
-	if err := tx.QueryRowContext(ctx, `SELECT status FROM import_jobs WHERE id = ?`, j.ID).Scan(&status); err != nil {
+	if live, err := importRunning(ctx, tx, j.ID); !live || err != nil {
 		return false, err
-	}
-	if status != ImportRunning {
-		return false, nil
 	}
 	w := importWriter{s: s, tx: tx, ctx: ctx, job: j, now: unix(s.now())}
 	kept, capped, err := w.capAttributes(b.Rows)

@@ -394,46 +394,54 @@ func TestPausedCampaignQueueSendsNothing(t *testing.T) {
 	}
 }
 
+// sendWhileWriting runs a campaign to n contacts whose audience is written
+// one contact a step, n transactions, calling atFirst when the relay gets
+// its first message.
+func sendWhileWriting(t *testing.T, n int, atFirst func(st *store.Store, campaign int64)) (*store.Store, store.Campaign, *smtptest.Server) {
+	var st *store.Store
+	var campaign int64
+	var once sync.Once
+	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
+		once.Do(func() { atFirst(st, campaign) })
+		return nil
+	}})
+	var emails []string
+	for i := range n {
+		emails = append(emails, fmt.Sprintf("p%03d@example.com", i))
+	}
+	st, d, c := dispatchFixture(t, srv, emails)
+	campaign = c.ID
+	d.audienceSteps = [2]int64{1, 1}
+	if err := d.runCampaign(t.Context(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	return st, c, srv
+}
+
 // TestDispatcherSendsWhileTheAudienceIsWritten: the first messages leave
 // before the whole audience is in the outbox, and still everyone gets one
 // message and the campaign ends sent with all its recipients counted.
 func TestDispatcherSendsWhileTheAudienceIsWritten(t *testing.T) {
 	t.Parallel()
-	var st *store.Store
-	var campaign int64
-	var once sync.Once
+	const n = 400
 	writtenAtFirst := make(chan bool, 1)
-	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
-		once.Do(func() {
-			c, err := st.Campaign(context.Background(), campaign)
-			writtenAtFirst <- err == nil && c.Materialised
-		})
-		return nil
-	}})
-	var emails []string
-	for i := range 400 {
-		emails = append(emails, fmt.Sprintf("p%03d@example.com", i))
-	}
-	st, d, c := dispatchFixture(t, srv, emails)
-	campaign = c.ID
-	// One contact a step: writing the audience takes 400 transactions.
-	d.audienceSteps = [2]int64{1, 1}
-	if err := d.runCampaign(t.Context(), c.ID); err != nil {
-		t.Fatal(err)
-	}
+	st, c, srv := sendWhileWriting(t, n, func(st *store.Store, campaign int64) {
+		c, err := st.Campaign(context.Background(), campaign)
+		writtenAtFirst <- err == nil && c.Materialised
+	})
 	if <-writtenAtFirst {
 		t.Error("the first message left once the whole audience was written, want while it was written")
 	}
 	got, err := st.Campaign(t.Context(), c.ID)
-	if err != nil || got.Status != store.CampaignSent || got.Recipients != len(emails) || !got.Materialised {
-		t.Fatalf("campaign: %+v (%v), want sent to %d, its audience all written", got, err, len(emails))
+	if err != nil || got.Status != store.CampaignSent || got.Recipients != n || !got.Materialised {
+		t.Fatalf("campaign: %+v (%v), want sent to %d, its audience all written", got, err, n)
 	}
 	per := map[string]int{}
 	for _, m := range srv.Messages() {
 		per[strings.Join(m.To, ",")]++
 	}
-	for _, e := range emails {
-		if per[e] != 1 {
+	for i := range n {
+		if e := fmt.Sprintf("p%03d@example.com", i); per[e] != 1 {
 			t.Errorf("%s got %d messages, want 1", e, per[e])
 		}
 	}
@@ -444,32 +452,17 @@ func TestDispatcherSendsWhileTheAudienceIsWritten(t *testing.T) {
 // send is left queued in a cancelled campaign.
 func TestDispatcherCancelWhileTheAudienceIsWritten(t *testing.T) {
 	t.Parallel()
-	var st *store.Store
-	var campaign int64
-	var once sync.Once
-	srv := smtptest.Start(t, smtptest.Options{RejectRcpt: func(to string) error {
-		once.Do(func() {
-			if _, err := st.ChangeCampaign(context.Background(), campaign, store.ActionCancel); err != nil {
-				t.Error(err)
-			}
-		})
-		return nil
-	}})
-	var emails []string
-	for i := range 300 {
-		emails = append(emails, fmt.Sprintf("p%03d@example.com", i))
-	}
-	st, d, c := dispatchFixture(t, srv, emails)
-	campaign = c.ID
-	d.audienceSteps = [2]int64{1, 1}
-	if err := d.runCampaign(t.Context(), c.ID); err != nil {
-		t.Fatal(err)
-	}
+	const n = 300
+	st, c, _ := sendWhileWriting(t, n, func(st *store.Store, campaign int64) {
+		if _, err := st.ChangeCampaign(context.Background(), campaign, store.ActionCancel); err != nil {
+			t.Error(err)
+		}
+	})
 	got, err := st.Campaign(t.Context(), c.ID)
 	if err != nil || got.Status != store.CampaignCancelled {
 		t.Fatalf("campaign: %s (%v), want cancelled", got.Status, err)
 	}
-	if got.Recipients >= len(emails) {
+	if got.Recipients >= n {
 		t.Fatalf("%d recipients written: the whole audience was written before the cancel; the test proves nothing", got.Recipients)
 	}
 	counts, _ := st.SendCounts(t.Context(), c.ID)
