@@ -79,6 +79,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if e.getenv("GOGC") == "" {
 		debug.SetGCPercent(outbound.GCPercent)
 	}
+	if e.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(outbound.MemoryLimit)
+	}
 	trusted, err := web.ParseProxies(*proxies)
 	if err != nil {
 		return fmt.Errorf("%w: --trusted-proxies: %v", errUsage, err)

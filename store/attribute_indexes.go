@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -50,27 +51,35 @@ func (ai AttributeIndex) create() string {
 	return `CREATE INDEX IF NOT EXISTS "` + ai.Name() + `" ON contacts(` + strings.Join(cols, ", ") + `)`
 }
 
+// maxAttributeIndexes is how many attribute indexes Herald keeps at most:
+// each makes every write of a contact dearer, and making one holds the
+// writer for a while.
+const maxAttributeIndexes = 24
+
 // UsedAttributes are the attribute indexes saved segments' conditions
-// can search, by name.
+// can search, those most segments use first, at most maxAttributeIndexes.
 func (s *Store) UsedAttributes(ctx context.Context) ([]AttributeIndex, error) {
 	gs, err := s.Segments(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []AttributeIndex
+	uses := map[string]int{}
 	for _, g := range gs {
 		c, err := CompileRule(g.Rules, s.now())
 		if err != nil {
 			continue // a segment that no longer compiles counts no one
 		}
 		for _, ai := range c.Indexes {
-			if !slices.ContainsFunc(out, func(o AttributeIndex) bool { return o.Name() == ai.Name() }) {
+			if uses[ai.Name()]++; uses[ai.Name()] == 1 {
 				out = append(out, ai)
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b AttributeIndex) int { return strings.Compare(a.Name(), b.Name()) })
-	return out, nil
+	slices.SortFunc(out, func(a, b AttributeIndex) int {
+		return cmp.Or(uses[b.Name()]-uses[a.Name()], strings.Compare(a.Name(), b.Name()))
+	})
+	return out[:min(len(out), maxAttributeIndexes)], nil
 }
 
 // AttributeIndexes makes the indexes the saved segments' attribute

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,7 @@ func TestAttributeIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	created, dropped, err := s.AttributeIndexes(ctx)
+	slices.Sort(created)
 	if fmt.Sprint(dropped) != "[contacts_attr_city]" {
 		t.Errorf("dropped %v, want the index of the earlier form", dropped)
 	}
@@ -106,12 +108,60 @@ func TestAttributeIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, dropped, err := s.AttributeIndexes(ctx); err != nil || strings.Join(dropped, " ") != "contacts_attr:date:joined contacts_attr:number:age contacts_attr:number:city contacts_attr:text:city,number:age" {
+	_, dropped, err = s.AttributeIndexes(ctx)
+	slices.Sort(dropped)
+	if err != nil || strings.Join(dropped, " ") != "contacts_attr:date:joined contacts_attr:number:age contacts_attr:number:city contacts_attr:text:city,number:age" {
 		t.Errorf("dropped %v (%v), want age and joined", dropped, err)
+	}
+}
+
+// TestAttributeIndexesAreBounded: however many attributes segments
+// compare, Herald keeps at most maxAttributeIndexes indexes.
+func TestAttributeIndexesAreBounded(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	rule := Rule{Match: "all"}
+	for i := range 2 * maxAttributeIndexes {
+		rule.Conditions = append(rule.Conditions, Rule{Field: fmt.Sprintf("attributes.a%d", i), Op: "eq", Value: json.RawMessage(`"x"`)})
+	}
+	if _, err := s.CreateSegment(ctx, SegmentInput{Name: ptr("Wide"), Rules: &rule}); err != nil {
+		t.Fatal(err)
+	}
+	created, _, err := s.AttributeIndexes(ctx)
+	if err != nil || len(created) != maxAttributeIndexes {
+		t.Errorf("created %d indexes (%v), want %d", len(created), err, maxAttributeIndexes)
 	}
 }
 
 func ruleJSON(r Rule) string {
 	b, _ := json.Marshal(r)
 	return string(b)
+}
+
+// TestSegmentPagesNewestFirst: a segment's pages, newest first, are the
+// same whether its matches are among the newest contacts or the oldest.
+func TestSegmentPagesNewestFirst(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	// More contacts than a page reads newest first; the first 60 and the
+	// last 60 are in cohorts of their own.
+	if _, err := s.w.ExecContext(ctx, `WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < 25000)
+INSERT INTO contacts (email, attributes, created_at, updated_at)
+SELECT 'p' || x || '@example.com', json_object('cohort', CASE WHEN x <= 60 THEN 'early' WHEN x > 24940 THEN 'late' ELSE 'middle' END), 0, 0 FROM i`); err != nil {
+		t.Fatal(err)
+	}
+	for cohort, first := range map[string]int64{"early": 60, "late": 25000} {
+		rule := Rule{Match: "all", Conditions: []Rule{{Field: "attributes.cohort", Op: "eq", Value: json.RawMessage(`"` + cohort + `"`)}}}
+		for page, want := range [][2]int64{{first, first - 49}, {first - 50, first - 59}} {
+			p, err := s.Contacts(ctx, ContactFilter{Rule: &rule, Order: Newest}, page+1, 50)
+			if err != nil || p.Total != 60 || len(p.Contacts) == 0 {
+				t.Fatalf("%s page %d: %d of %d (%v)", cohort, page+1, len(p.Contacts), p.Total, err)
+			}
+			if got := [2]int64{p.Contacts[0].ID, p.Contacts[len(p.Contacts)-1].ID}; got != want {
+				t.Errorf("%s page %d: ids %v, want %v", cohort, page+1, got, want)
+			}
+		}
+	}
 }

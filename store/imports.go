@@ -428,12 +428,12 @@ const importPart = 2_000
 // email and name indexes that a batch touches, which are all over them
 // since a file's addresses come in no order: without it each is read again
 // from the file and written out more than once a batch. It is sized to the
-// contacts there will be, about 128 bytes of index each, from 128 MiB to
-// 512 MiB; SQLite's default, 2 MiB, comes back when the import ends.
+// contacts there will be, about 96 bytes of index each, from 64 MiB to
+// 192 MiB; SQLite's default, 2 MiB, comes back when the import ends.
 const (
-	importCacheMin     = 128 << 20
-	importCacheMax     = 512 << 20
-	importCacheContact = 128
+	importCacheMin     = 64 << 20
+	importCacheMax     = 192 << 20
+	importCacheContact = 96
 	// importLineBytes is a guess at a line's length, to count a file's
 	// contacts from its size.
 	importLineBytes = 64
@@ -452,6 +452,9 @@ func (s *Store) ImportCache(ctx context.Context, j ImportJob, on bool) error {
 		size = -int(bytes >> 10)
 	}
 	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", size))
+	if !on {
+		releaseMemory()
+	}
 	return err
 }
 

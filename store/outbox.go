@@ -71,6 +71,8 @@ func audienceSQL(a Audience, seg, exSeg CompiledRule) (string, []any) {
 		excluded = `EXISTS (SELECT 1 FROM list_members lm WHERE lm.contact_id = c.id AND lm.status != 'unsubscribed' AND lm.list_id IN (` + in(a.ExcludeLists) + `))`
 	}
 	if a.ExcludeSegment != nil {
+		// A condition on a missing attribute is NULL, not false: only
+		// those the segment surely takes are left out.
 		excluded += " OR (" + exSeg.Where + ")"
 		args = append(args, exSeg.Args...)
 	}
@@ -85,7 +87,7 @@ func audienceSQL(a Audience, seg, exSeg CompiledRule) (string, []any) {
 	ELSE '` + SkipUnsubscribed + `' END AS skip
 FROM (SELECT c.id, c.email, c.status, ` + rank + ` AS list_rank, ` + inSeg + ` AS in_segment, ` + excluded + ` AS excluded
 	FROM contacts c WHERE c.id > ? AND c.id <= ? AND c.erased_at IS NULL)
-WHERE (list_rank IS NOT NULL OR in_segment) AND NOT excluded`
+WHERE (list_rank IS NOT NULL OR in_segment) AND NOT coalesce(excluded, 0)`
 	return q, args
 }
 

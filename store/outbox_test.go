@@ -511,3 +511,42 @@ func TestCancelledCampaignLeavesNothingWaiting(t *testing.T) {
 		t.Errorf("after cancelling: %v, want %v", counts, want)
 	}
 }
+
+// TestExcludedSegmentKeepsThoseItCannotTell: a segment left out of a
+// campaign leaves out only the contacts it surely takes; one whose
+// attribute is missing, or no number, is not in "age gt 40" and still gets
+// the campaign.
+func TestExcludedSegmentKeepsThoseItCannotTell(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	l, err := s.CreateList(ctx, ListInput{Name: ptr("All")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for email, attrs := range map[string]map[string]any{"old@example.com": {"age": 50}, "young@example.com": {"age": 20},
+		"none@example.com": nil, "text@example.com": {"age": "n/a"}} {
+		if _, _, err := s.CreateContact(ctx, ContactInput{Email: ptr(email), Attributes: attrs, Lists: []int64{l.ID}, Source: "test"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rules := Rule{Match: "all", Conditions: []Rule{{Field: "attributes.age", Op: "gt", Value: json.RawMessage(`40`)}}}
+	seg, err := s.CreateSegment(ctx, SegmentInput{Name: ptr("Over 40"), Rules: &rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateCampaign(ctx, CampaignInput{Name: ptr("News"), ListIDs: &[]int64{l.ID}, ExcludeSegmentID: &seg.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CampaignAudience(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Materialise(ctx, c.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := outboxEmails(t, s, c.ID), []string{"none@example.com", "text@example.com", "young@example.com"}; !slices.Equal(got, want) {
+		t.Errorf("outbox: got %v, want %v", got, want)
+	}
+}

@@ -192,7 +192,8 @@ func (cc *ruleCompiler) group(r Rule, path string, depth int) (string, error) {
 	parts := make([]string, len(r.Conditions))
 	// In an "all" group, an attribute compared for equality and a second
 	// attribute condition get an index on both, searched in one range.
-	var eq, other *AttributeColumn
+	var eq *AttributeColumn
+	var cols []*AttributeColumn
 	for i, sub := range r.Conditions {
 		cc.searched = nil
 		s, err := cc.node(sub, fmt.Sprintf("%s.conditions[%d]", path, i), depth+1)
@@ -201,17 +202,19 @@ func (cc *ruleCompiler) group(r Rule, path string, depth int) (string, error) {
 		}
 		parts[i] = "(" + s + ")"
 		if col := cc.searched; col != nil && !sub.isGroup() {
-			switch {
-			case cc.searchedEq && eq == nil:
+			if cc.searchedEq && eq == nil {
 				eq = col
-			case other == nil && (eq == nil || *col != *eq):
-				other = col
 			}
+			cols = append(cols, col)
 		}
 	}
 	cc.searched = nil
-	if r.Match == "all" && eq != nil && other != nil && *eq != *other {
-		cc.index(AttributeIndex{*eq, *other})
+	if r.Match == "all" && eq != nil {
+		// The second is another attribute: two on the same one serve
+		// nothing one would not.
+		if i := slices.IndexFunc(cols, func(c *AttributeColumn) bool { return c.Key != eq.Key }); i >= 0 {
+			cc.index(AttributeIndex{*eq, *cols[i]})
+		}
 	}
 	return strings.Join(parts, joiner), nil
 }

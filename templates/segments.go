@@ -144,16 +144,19 @@ func ValueKind(n RuleNode) string {
 // TakesCampaign says whether a row picks any email or one campaign.
 func TakesCampaign(n RuleNode) bool { return n.Field == "opened" || n.Field == "clicked" }
 
-// engagementSentence says in plain words what an engagement row matches,
 // scanNote warns of a condition no index serves: it reads every contact,
-// which takes a while over hundreds of thousands.
+// which takes a while over hundreds of thousands. Equality with true or
+// false is one.
 func scanNote(n RuleNode) string {
-	if n.Op != "contains" && (n.Field != "attribute" || n.Op == "eq" || n.Op == "in" || ValueKind(n) == "number" || ValueKind(n) == "date") {
+	isBool := n.Value == "true" || n.Value == "false"
+	if n.Op != "contains" && (n.Field != "attribute" || (n.Op == "eq" && !isBool) || n.Op == "in" || ValueKind(n) == "number" || ValueKind(n) == "date") {
 		return ""
 	}
-	return "Slower with many contacts: this comparison reads every contact (a few tenths of a second for a million), where equals, is one of, numbers and dates on an attribute are looked up in an index."
+	return "Slower with many contacts: this comparison reads every contact (a few tenths of a second for a million). " +
+		"Equals, is one of, numbers and dates on an attribute are looked up in an index, which Herald makes within a minute of saving the segment."
 }
 
+// engagementSentence says in plain words what an engagement row matches,
 // like "opened any email in the last 30 days"; "" for other rows.
 func engagementSentence(n RuleNode, campaigns []Option) string {
 	what := "any email"

@@ -8,11 +8,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"herald/scheduler/outbound"
 	"herald/store"
 )
 
@@ -73,6 +77,13 @@ func generateCSV(b *testing.B, rows int, shuffled bool) string {
 //
 //	go test ./scheduler/imports -run X -bench Import -benchtime 1x -timeout 30m
 func BenchmarkImport(b *testing.B) {
+	// As serve runs, unless GOGC or GOMEMLIMIT say otherwise.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(outbound.GCPercent))
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(outbound.MemoryLimit))
+	}
 	rows := benchRows()
 	for _, tc := range []struct {
 		name           string
@@ -90,6 +101,9 @@ func BenchmarkImport(b *testing.B) {
 				if tc.full {
 					fill(b, st, l.ID, 1_000_000)
 				}
+				runtime.GC()
+				debug.FreeOSMemory()
+				resetPeakRSS()
 				b.StartTimer()
 				start := time.Now()
 				j := runImport(b, st, path, autoSetup(store.ImportCreate, []int64{l.ID}, []string{"imported"}), DefaultBatchSize)
@@ -98,6 +112,7 @@ func BenchmarkImport(b *testing.B) {
 					b.Fatalf("import: got %s with %d created (%s), want done with %d", j.Status, j.Created, j.Error, rows)
 				}
 				b.ReportMetric(float64(rows)/took.Seconds(), "rows/s")
+				b.ReportMetric(float64(peakRSS())/1024, "peak-MB")
 			}
 		})
 	}
@@ -122,3 +137,19 @@ SELECT ?, id, 'confirmed', 0, 0 FROM contacts`, list); err != nil {
 		b.Fatal(err)
 	}
 }
+
+// peakRSS is the process's peak resident memory in KiB (VmHWM), reset
+// before each run, so that it is the import's.
+func peakRSS() int {
+	raw, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
+}
+
+// resetPeakRSS starts VmHWM afresh from the current resident memory.
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }

@@ -402,6 +402,12 @@ func (d *Dispatcher) releaseUnfed(ctx context.Context, run *campaignRun, sends [
 // fifth less CPU a message, for some tens of megabytes more memory.
 const GCPercent = 400
 
+// MemoryLimit is the soft limit on the Go heap Herald runs with (GOMEMLIMIT),
+// unless GOMEMLIMIT is set: past it the collector runs sooner than
+// GCPercent says, so that work with more live data, like an import's
+// batches, does not grow the heap fivefold. Sending lives far below it.
+const MemoryLimit = 192 << 20
+
 // pauseItself pauses a sending campaign, says why on its page, and tells
 // the owners.
 func (d *Dispatcher) pauseItself(ctx context.Context, id int64, name, reason string) error {
