@@ -429,10 +429,10 @@ const importPart = 2_000
 // since a file's addresses come in no order: without it each is read again
 // from the file and written out more than once a batch. It is sized to the
 // contacts there will be, about 96 bytes of index each, from 64 MiB to
-// 192 MiB; SQLite's default, 2 MiB, comes back when the import ends.
+// 256 MiB; SQLite's default, 2 MiB, comes back when the import ends.
 const (
 	importCacheMin     = 64 << 20
-	importCacheMax     = 192 << 20
+	importCacheMax     = 256 << 20
 	importCacheContact = 96
 	// importLineBytes is a guess at a line's length, to count a file's
 	// contacts from its size.

@@ -24,7 +24,7 @@ import (
 // all over the email index: sorted, the larger the batch, the more of its
 // rows share each page of the index it writes. The store writes it in
 // short transactions all the same.
-const DefaultBatchSize = 50_000
+const DefaultBatchSize = 100_000
 
 // mergeBatchSize and mergeBatchBytes bound the batches of the other
 // modes, each written in one transaction, since a row may merge into
@@ -37,7 +37,7 @@ const (
 // DefaultBatchBytes bounds what one batch holds in memory: a file with many
 // or long columns flushes its batches before DefaultBatchSize lines, so an
 // import's memory depends on this, not on the shape of the file.
-const DefaultBatchBytes = 12 << 20
+const DefaultBatchBytes = 24 << 20
 
 // DiskFullReason is why an import that met a full disk is paused.
 const DiskFullReason = "the disk is full"
