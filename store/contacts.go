@@ -143,27 +143,37 @@ func checkAttributes(attrs map[string]any) string {
 		return fmt.Sprintf("A contact has at most %d attributes.", MaxAttributes)
 	}
 	for k, v := range attrs {
-		if !AttributeKey.MatchString(k) {
-			return fmt.Sprintf("Attribute name %q must be lower_snake_case: letters a-z, digits and _, at most 64.", k)
+		if msg := CheckAttribute(k, v); msg != "" {
+			return msg
 		}
-		switch x := v.(type) {
-		case nil, bool:
-		case float64:
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return fmt.Sprintf("Attribute %q must be a finite number.", k)
-			}
-		case json.Number:
-		case int, int64:
-		case string:
-			if len(x) > maxAttributeText {
-				return fmt.Sprintf("Attribute %q is longer than %d characters.", k, maxAttributeText)
-			}
-			if msg := CheckText(x, maxAttributeText); msg != "" {
-				return fmt.Sprintf("Attribute %q: %s", k, msg)
-			}
-		default:
-			return fmt.Sprintf("Attribute %q must be text, a number, true/false or a date, not a list or object.", k)
+	}
+	return ""
+}
+
+// CheckAttribute says what is wrong with one attribute, or "": its name
+// and its value, text of at most maxAttributeText characters, a number,
+// true or false.
+func CheckAttribute(k string, v any) string {
+	if !AttributeKey.MatchString(k) {
+		return fmt.Sprintf("Attribute name %q must be lower_snake_case: letters a-z, digits and _, at most 64.", k)
+	}
+	switch x := v.(type) {
+	case nil, bool:
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprintf("Attribute %q must be a finite number.", k)
 		}
+	case json.Number:
+	case int, int64:
+	case string:
+		if len(x) > maxAttributeText {
+			return fmt.Sprintf("Attribute %q is longer than %d characters.", k, maxAttributeText)
+		}
+		if msg := CheckText(x, maxAttributeText); msg != "" {
+			return fmt.Sprintf("Attribute %q: %s", k, msg)
+		}
+	default:
+		return fmt.Sprintf("Attribute %q must be text, a number, true/false or a date, not a list or object.", k)
 	}
 	return ""
 }

@@ -284,3 +284,19 @@ func TestInspectRefusesAHeaderPastTheLimit(t *testing.T) {
 		t.Fatalf("a header of exactly the limit: got %v at %d, want it read", err, h.DataOffset)
 	}
 }
+
+// TestImportRefusesOverlongAttributeText: an attribute's text longer than
+// a contact takes makes its line a bad line that says so, as the API does.
+func TestImportRefusesOverlongAttributeText(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	records := [][]string{{"email", "notes"}, {"long@example.com", strings.Repeat("x", 10_001)}, {"short@example.com", "fine"}}
+	j := runImport(t, st, csvFile(t, records), autoSetup(store.ImportCreate, nil, nil), DefaultBatchSize)
+	if j.Status != store.ImportDone || j.Created != 1 || j.Invalid != 1 {
+		t.Fatalf("job: %s created %d invalid %d, want done with 1 created and 1 bad line", j.Status, j.Created, j.Invalid)
+	}
+	errs, _ := st.ImportErrors(context.Background(), j.ID, 10)
+	if len(errs) != 1 || errs[0].Line != 2 || !strings.Contains(errs[0].Reason, "longer than") {
+		t.Errorf("bad lines: %+v, want line 2, too long", errs)
+	}
+}

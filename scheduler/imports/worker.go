@@ -379,7 +379,9 @@ func (m mapper) row(rec []string) (row store.ImportRow, reason string, blank boo
 				}
 			}
 		case strings.HasPrefix(t, "attribute:"):
-			setAttribute(&row, strings.TrimPrefix(t, "attribute:"), Typed(v))
+			if msg := setAttribute(&row, strings.TrimPrefix(t, "attribute:"), Typed(v)); msg != "" {
+				return row, msg, false
+			}
 		}
 	}
 	if row.Email == "" {
@@ -431,6 +433,9 @@ func setAttribute(row *store.ImportRow, k string, v any) string {
 	}
 	if s, ok := v.(string); ok {
 		v = store.CleanText(s)
+	}
+	if msg := store.CheckAttribute(k, v); msg != "" {
+		return msg
 	}
 	row.Attributes[k] = v
 	return ""
