@@ -56,10 +56,11 @@ type ImportJob struct {
 	Delimiter string
 	Offset    int64
 	Line      int
-	// WindowEnd and WindowDone say, while a window of the file is being
-	// written (see ApplyImportBatch), where it ends and how many of its
-	// parts are written.
+	// WindowEnd, WindowRows and WindowDone say, while a window of the file
+	// is being written (see ApplyImportBatch), where it ends, how many rows
+	// it has and how many of them are written.
 	WindowEnd  int64
+	WindowRows int
 	WindowDone int
 	Total      int
 	Created    int
@@ -82,7 +83,11 @@ func (j ImportJob) Progress() float64 {
 	if j.FileSize <= 0 {
 		return 0
 	}
-	return min(float64(j.Offset)/float64(j.FileSize), 1)
+	read := float64(j.Offset)
+	if j.WindowEnd > j.Offset && j.WindowRows > 0 {
+		read += float64(j.WindowEnd-j.Offset) * float64(j.WindowDone) / float64(j.WindowRows)
+	}
+	return min(read/float64(j.FileSize), 1)
 }
 
 // ImportError is why one line of a file was not imported.
@@ -149,7 +154,7 @@ func countPrefixed(list []string, prefix string) int {
 }
 
 const importColumns = `id, status, file_name, file_path, file_size, mode, list_ids, tags, headers, mapping, delimiter,
-read_offset, line, total, created, updated, skipped, invalid, error, created_at, started_at, finished_at, origin, window_end, window_done`
+read_offset, line, total, created, updated, skipped, invalid, error, created_at, started_at, finished_at, origin, window_end, window_rows, window_done`
 
 func scanImport(row scanner) (ImportJob, error) {
 	var j ImportJob
@@ -158,7 +163,7 @@ func scanImport(row scanner) (ImportJob, error) {
 	var started, finished sql.NullInt64
 	err := row.Scan(&j.ID, &j.Status, &j.FileName, &j.FilePath, &j.FileSize, &j.Mode, &lists, &tags, &headers, &mapping, &j.Delimiter,
 		&j.Offset, &j.Line, &j.Total, &j.Created, &j.Updated, &j.Skipped, &j.Invalid, &j.Error, &created, &started, &finished, &j.Origin,
-		&j.WindowEnd, &j.WindowDone)
+		&j.WindowEnd, &j.WindowRows, &j.WindowDone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, ErrNotFound
 	}
@@ -461,10 +466,11 @@ func (s *Store) ImportCache(ctx context.Context, j ImportJob, on bool) error {
 // ApplyImportBatch writes one batch with the job's progress, so that after
 // a crash the job resumes at the first line not yet written. A create-mode
 // batch is written in parts of importPart rows, each in a transaction of
-// its own that records how many parts are done (the job's WindowDone; its
-// WindowEnd says which batch), the last moving the job past the batch;
-// a job that finds itself in the middle of this batch, as after a crash,
-// goes on from the next part. A batch of another mode, which may merge a
+// its own that counts them and records how many rows of the batch are done
+// (the job's WindowDone; WindowEnd and WindowRows say which batch), the
+// last moving the job past the batch; a job that finds itself in the
+// middle of this batch, as after a crash, goes on from the next row. The
+// worker reads that batch again to the same end. A batch of another mode, which may merge a
 // row into what an earlier one wrote, is written in one transaction. It
 // returns false if the job was cancelled meanwhile.
 func (s *Store) ApplyImportBatch(ctx context.Context, j ImportJob, b ImportBatch) (bool, error) {
@@ -483,51 +489,61 @@ func (s *Store) ApplyImportBatch(ctx context.Context, j ImportJob, b ImportBatch
 	if b.prepared == nil {
 		b.Prepare(j.Mode)
 	}
-	parts := max(len(b.docs), 1)
-	from := 0
-	if j.WindowEnd == b.NextOffset {
-		from = min(j.WindowDone, parts-1)
+	done := 0
+	if j.WindowEnd == b.NextOffset && j.WindowRows == len(b.prepared) {
+		done = min(j.WindowDone, len(b.prepared))
 	}
-	for i := from; i < parts && live; i++ {
+	for live {
+		end := min(done+importPart, len(b.prepared))
 		err := s.Tx(ctx, func(tx *sql.Tx) error {
 			var err error
-			live, err = s.applyImportPart(ctx, tx, j, b, i, i == parts-1)
+			live, err = s.applyImportPart(ctx, tx, j, b, done, end)
 			return err
 		})
 		if err != nil {
 			return false, fmt.Errorf("store: import %d batch: %w", j.ID, err)
 		}
+		if done = end; done == len(b.prepared) {
+			break
+		}
 	}
 	return live, nil
 }
 
-// applyImportPart writes part i of a prepared create-mode batch, and with
-// the last the batch's bad lines, its repeats and the job's move past it.
-func (s *Store) applyImportPart(ctx context.Context, tx *sql.Tx, j ImportJob, b ImportBatch, i int, last bool) (bool, error) {
+// applyImportPart writes rows [from, to) of a prepared create-mode batch,
+// counting them in the job's total as it goes, and with the last the
+// batch's bad lines, its repeats and the job's move past it.
+func (s *Store) applyImportPart(ctx context.Context, tx *sql.Tx, j ImportJob, b ImportBatch, from, to int) (bool, error) {
 	if live, err := importRunning(ctx, tx, j.ID); !live || err != nil {
 		return false, err
 	}
 	w := importWriter{s: s, tx: tx, ctx: ctx, job: j, now: unix(s.now())}
 	var c importCounts
-	if i < len(b.docs) {
+	if from < to {
+		doc := ""
+		if from%importPart == 0 && from/importPart < len(b.docs) {
+			doc = b.docs[from/importPart]
+		} else {
+			doc = jsonText(b.prepared[from:to])
+		}
 		var err error
-		if c, err = w.write(b.prepared[i*importPart:min((i+1)*importPart, len(b.prepared))], b.docs[i]); err != nil {
+		if c, err = w.write(b.prepared[from:to], doc); err != nil {
 			return false, err
 		}
 	}
-	if !last {
-		_, err := tx.ExecContext(ctx, `UPDATE import_jobs SET window_end = ?, window_done = ?, created = created + ?, skipped = skipped + ? WHERE id = ?`,
-			b.NextOffset, i+1, c.created, c.skipped, j.ID)
+	if to < len(b.prepared) {
+		_, err := tx.ExecContext(ctx, `UPDATE import_jobs SET window_end = ?, window_rows = ?, window_done = ?, total = total + ?,
+created = created + ?, skipped = skipped + ? WHERE id = ?`, b.NextOffset, len(b.prepared), to, to-from, c.created, c.skipped, j.ID)
 		return err == nil, err
 	}
 	if err := w.rowErrors(b.Errors); err != nil {
 		return false, err
 	}
 	// A repeat within the batch was skipped.
-	c.skipped += len(b.Rows) - len(b.prepared)
-	_, err := tx.ExecContext(ctx, `UPDATE import_jobs SET read_offset = ?, line = ?, window_end = 0, window_done = 0, total = total + ?,
-created = created + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?`,
-		b.NextOffset, b.NextLine, len(b.Rows)+len(b.Errors), c.created, c.skipped, len(b.Errors), j.ID)
+	repeats := len(b.Rows) - len(b.prepared)
+	_, err := tx.ExecContext(ctx, `UPDATE import_jobs SET read_offset = ?, line = ?, window_end = 0, window_rows = 0, window_done = 0,
+total = total + ?, created = created + ?, skipped = skipped + ?, invalid = invalid + ? WHERE id = ?`,
+		b.NextOffset, b.NextLine, to-from+repeats+len(b.Errors), c.created, c.skipped+repeats, len(b.Errors), j.ID)
 	return err == nil, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"herald/store"
 )
@@ -194,7 +195,7 @@ func TestBatchMemoryIsBoundedByBytes(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			b, eof, err := readBatch(r, m, DefaultBatchSize, budget)
+			b, eof, err := readBatch(r, m, DefaultBatchSize, budget, 0)
 			runtime.GC()
 			runtime.ReadMemStats(&after)
 			if err != nil || eof {
@@ -298,5 +299,70 @@ func TestImportRefusesOverlongAttributeText(t *testing.T) {
 	errs, _ := st.ImportErrors(context.Background(), j.ID, 10)
 	if len(errs) != 1 || errs[0].Line != 2 || !strings.Contains(errs[0].Reason, "longer than") {
 		t.Errorf("bad lines: %+v, want line 2, too long", errs)
+	}
+}
+
+// TestImportResumesInsideABatchWithOtherBatchSizes: an import stopped
+// inside a batch, with some of its parts written, goes on with a worker
+// whose batches are of another size: the batch is read again to the same
+// end, the rows already written are not written again, and the counts add
+// up to the lines, as they do at every moment on the way.
+func TestImportResumesInsideABatchWithOtherBatchSizes(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	ctx := context.Background()
+	records := [][]string{{"email", "first_name"}}
+	for i := range 30_000 {
+		email := fmt.Sprintf("p%05d@example.com", (i*7919)%30_000)
+		if i%100 == 0 {
+			email = "not an address"
+		}
+		records = append(records, []string{email, "P"})
+	}
+	path := csvFile(t, records)
+	h, err := Inspect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup := autoSetup(store.ImportCreate, nil, nil)(h)
+	job, err := st.CreateImport(ctx, store.ImportJob{FileName: "upload.csv", FilePath: path, FileSize: fileSize(t, path), Headers: h.Columns,
+		Delimiter: string(h.Delimiter), Offset: h.DataOffset, Line: h.DataLine}, &setup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewWorker(st, quiet())
+	w.BatchSize, w.Idle = 10_000, 10*time.Millisecond
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	deadline := time.Now().Add(time.Minute)
+	var at store.ImportJob
+	for {
+		if at, err = st.Import(ctx, job.ID); err != nil {
+			t.Fatal(err)
+		}
+		if at.Total < at.Created+at.Skipped+at.Invalid {
+			t.Fatalf("counts on the way: total %d < created %d + skipped %d + invalid %d", at.Total, at.Created, at.Skipped, at.Invalid)
+		}
+		if at.WindowDone >= 4_000 || at.Status == store.ImportDone || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	<-done
+	if at, _ = st.Import(ctx, job.ID); at.WindowDone == 0 || at.Status != store.ImportRunning {
+		t.Fatalf("stopped at %+v: not inside a batch; the test proves nothing", at)
+	}
+	if p := at.Progress(); p <= 0 || p >= 1 {
+		t.Errorf("progress inside the first batch: %v, want some", p)
+	}
+	j := runUntilEnded(t, st, job.ID, 20_000)
+	if j.Status != store.ImportDone || j.Total != 30_000 || j.Created != 29_700 || j.Skipped != 0 || j.Invalid != 300 {
+		t.Errorf("job: %s total %d created %d skipped %d invalid %d, want done 30000 = 29700 created + 300 bad lines",
+			j.Status, j.Total, j.Created, j.Skipped, j.Invalid)
+	}
+	if n, err := st.CountContacts(ctx, store.ContactFilter{}); err != nil || n != 29_700 {
+		t.Errorf("contacts: %d (%v), want 29700", n, err)
 	}
 }

@@ -195,8 +195,12 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 	batches, stop := make(chan read), make(chan struct{})
 	go func() {
 		defer close(batches)
+		// A batch cut short by a crash is read again to the same end, so
+		// that the rows it had written are the same ones.
+		end := j.WindowEnd
 		for {
-			b, eof, err := readBatch(r, m, size, budget)
+			b, eof, err := readBatch(r, m, size, budget, end)
+			end = 0
 			b.Prepare(j.Mode)
 			select {
 			case batches <- read{b, eof, err}:
@@ -245,11 +249,16 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 }
 
 // readBatch reads up to size lines, stopping early once the rows and errors
-// read hold more than budget bytes; eof is true when the file is done.
-func readBatch(r *Reader, m mapper, size, budget int) (store.ImportBatch, bool, error) {
+// read hold more than budget bytes, or, when end is not 0, exactly to the
+// file offset end, whatever size and budget say; eof is true when the file
+// is done.
+func readBatch(r *Reader, m mapper, size, budget int, end int64) (store.ImportBatch, bool, error) {
 	var b store.ImportBatch
 	eof := false
-	for held := 0; len(b.Rows)+len(b.Errors) < size && held <= budget; {
+	for held := 0; len(b.Rows)+len(b.Errors) < size && held <= budget || end > 0; {
+		if end > 0 && r.Offset() >= end {
+			break
+		}
 		rec, line, err := r.Read()
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
