@@ -457,9 +457,6 @@ func (s *Store) ImportCache(ctx context.Context, j ImportJob, on bool) error {
 		size = -int(bytes >> 10)
 	}
 	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", size))
-	if !on {
-		releaseMemory()
-	}
 	return err
 }
 

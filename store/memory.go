@@ -12,10 +12,11 @@ import "C"
 
 import "runtime/debug"
 
-// releaseMemory hands back to the system what a large job, like an
+// ReleaseMemory hands back to the system what a large job, like an
 // import, freed: the Go heap's, and the C allocator's, where SQLite keeps
-// its page cache, which would otherwise hold on to it.
-func releaseMemory() {
+// its page cache, which would otherwise hold on to it. It costs a garbage
+// collection: call it after work that took much memory, not often.
+func ReleaseMemory() {
 	debug.FreeOSMemory()
 	C.trim()
 }

@@ -172,7 +172,12 @@ func (w *Worker) process(ctx context.Context, j store.ImportJob) (progressed boo
 	if err := w.st.ImportCache(ctx, j, true); err != nil {
 		return false, err
 	}
-	defer w.st.ImportCache(context.Background(), j, false)
+	defer func() {
+		w.st.ImportCache(context.Background(), j, false)
+		if progressed {
+			store.ReleaseMemory()
+		}
+	}()
 	delim, _ := utf8.DecodeRuneInString(j.Delimiter)
 	r, err := Open(j.FilePath, delim, j.Offset, j.Line)
 	if err != nil {
