@@ -27,30 +27,15 @@ func TestKillBetweenABTestAndWinner(t *testing.T) {
 	const contacts, conns = 1000, 2
 	sink := smtptest.Start(t, smtptest.Options{})
 	bin := herald(t)
-	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+	dir, st := ownedData(t, bakery)
 	ctx := context.Background()
-	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
-		MaxConnections: conns, Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	sinkRelay(t, st, sink, conns)
 	name := "News"
 	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?)
-INSERT INTO contacts (email, created_at, updated_at) SELECT 'r' || x || '@example.com', 0, 0 FROM i`, contacts); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`INSERT INTO list_members (list_id, contact_id, status, created_at, updated_at) SELECT ?, id, 'confirmed', 0, 0 FROM contacts`, l.ID); err != nil {
-		t.Fatal(err)
-	}
+	insertContacts(t, st.Path(), contacts, `'r' || x || '@example.com'`, l.ID)
 	_, key, err := st.CreateAPIKey(ctx, store.NewAPIKey{Name: "ab", Scopes: []string{store.ScopeFull}})
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +51,11 @@ INSERT INTO contacts (email, created_at, updated_at) SELECT 'r' || x || '@exampl
 	if status, out := apiCall(t, addr, key, "POST", fmt.Sprintf("/api/v1/campaigns/%d/send", id), ""); status != 202 {
 		t.Fatalf("send: %d %v", status, out)
 	}
+	db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	count := func(q string) int {
 		var n int
 		if err := db.QueryRow(q, id).Scan(&n); err != nil {

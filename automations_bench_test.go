@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -26,22 +25,10 @@ func BenchmarkAutomationThroughBinary(b *testing.B) {
 	bin := herald(b)
 	for b.Loop() {
 		b.StopTimer()
-		dir, st := ownedData(b, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-			FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+		dir, st := ownedData(b, bakery)
 		ctx := context.Background()
-		if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
-			MaxConnections: 4, Enabled: true}); err != nil {
-			b.Fatal(err)
-		}
-		db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=10000")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.Exec(`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?)
-INSERT INTO contacts (email, created_at, updated_at) SELECT 'r' || x || '@example.com', 0, 0 FROM i`, contacts); err != nil {
-			b.Fatal(err)
-		}
-		db.Close()
+		sinkRelay(b, st, sink, 4)
+		insertContacts(b, st.Path(), contacts, `'r' || x || '@example.com'`, 0)
 		tname, kind, format, subject, body := "Welcome", store.KindCampaign, "markdown", "Welcome", "Hello {{.Contact.Email}}"
 		tmpl, err := st.CreateTemplate(ctx, store.TemplateInput{Name: &tname, Kind: &kind, Format: &format, Subject: &subject, Body: &body}, nil)
 		if err != nil {

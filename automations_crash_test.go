@@ -30,22 +30,15 @@ func TestKillDuringAutomationSkipsAndRepeatsNoStep(t *testing.T) {
 	const contacts, conns = 10000, 2
 	sink := smtptest.Start(t, smtptest.Options{Discard: false})
 	bin := herald(t)
-	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+	dir, st := ownedData(t, bakery)
 	ctx := context.Background()
-	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
-		MaxConnections: conns, Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	sinkRelay(t, st, sink, conns)
 	db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?)
-INSERT INTO contacts (email, created_at, updated_at) SELECT 'r' || x || '@example.com', 0, 0 FROM i`, contacts); err != nil {
-		t.Fatal(err)
-	}
+	insertContacts(t, st.Path(), contacts, `'r' || x || '@example.com'`, 0)
 	tname, kind, format, subject, body := "Welcome", store.KindCampaign, "markdown", "Welcome", "Hello {{.Contact.Email}}"
 	tmpl, err := st.CreateTemplate(ctx, store.TemplateInput{Name: &tname, Kind: &kind, Format: &format, Subject: &subject, Body: &body}, nil)
 	if err != nil {

@@ -42,13 +42,9 @@ func TestKillDuringCampaignLosesNobody(t *testing.T) {
 	}})
 
 	bin := herald(t)
-	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+	dir, st := ownedData(t, bakery)
 	ctx := context.Background()
-	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
-		MaxConnections: conns, Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	sinkRelay(t, st, sink, conns)
 	name := "News"
 	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
 	if err != nil {
@@ -147,30 +143,15 @@ func TestKillWhileTheAudienceIsWrittenLosesNobody(t *testing.T) {
 		return nil
 	}})
 	bin := herald(t)
-	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+	dir, st := ownedData(t, bakery)
 	ctx := context.Background()
-	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
-		MaxConnections: conns, Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	sinkRelay(t, st, sink, conns)
 	name := "News"
 	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?)
-INSERT INTO contacts (email, created_at, updated_at) SELECT 'r' || x || '@example.com', 0, 0 FROM i`, recipients); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`INSERT INTO list_members (list_id, contact_id, status, created_at, updated_at)
-SELECT ?, id, 'confirmed', 0, 0 FROM contacts`, l.ID); err != nil {
-		t.Fatal(err)
-	}
+	insertContacts(t, st.Path(), recipients, `'r' || x || '@example.com'`, l.ID)
 	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
 	if err != nil {
 		t.Fatal(err)
@@ -190,13 +171,8 @@ SELECT ?, id, 'confirmed', 0, 0 FROM contacts`, l.ID); err != nil {
 	})
 	cmd.Process.Signal(syscall.SIGKILL)
 	<-exited
-	var written bool
-	if err := db.QueryRow(`SELECT materialised FROM campaigns WHERE id = ?`, c.ID).Scan(&written); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
 	atKill := sink.Stats().Messages
-	if written {
+	if got, err := st.Campaign(ctx, c.ID); err != nil || got.Materialised {
 		t.Fatalf("the whole audience was written before the kill (%d delivered); the test proves nothing", atKill)
 	}
 
@@ -227,6 +203,42 @@ SELECT ?, id, 'confirmed', 0, 0 FROM contacts`, l.ID); err != nil {
 	}
 	if got, _ := st.Campaign(ctx, c.ID); got.Recipients != recipients {
 		t.Errorf("campaign recipients: got %d, want %d", got.Recipients, recipients)
+	}
+}
+
+// bakery is the organisation the tests through the binary send for.
+var bakery = store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
+	FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"}
+
+// sinkRelay makes the relay to sink, with conns connections, without TLS.
+func sinkRelay(t testing.TB, st *store.Store, sink *smtptest.Server, conns int) {
+	t.Helper()
+	if _, err := st.CreateRelay(context.Background(), store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
+		MaxConnections: conns, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// insertContacts puts n contacts into the database at path with plain SQL,
+// each address the SQL expression email of x, from 1 to n, and on list
+// unless it is 0: a large audience in a moment.
+func insertContacts(t testing.TB, path string, n int, email string, list int64) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?)
+INSERT INTO contacts (email, created_at, updated_at) SELECT `+email+`, 0, 0 FROM i`, n); err != nil {
+		t.Fatal(err)
+	}
+	if list == 0 {
+		return
+	}
+	if _, err := db.Exec(`INSERT INTO list_members (list_id, contact_id, status, created_at, updated_at)
+SELECT ?, id, 'confirmed', 0, 0 FROM contacts`, list); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -315,10 +327,7 @@ func TestKillDuringSystemMailLosesNothing(t *testing.T) {
 		FromEmail: "news@bakery.test", BaseURL: base, Timezone: "UTC"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
-		MaxConnections: 1, Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	sinkRelay(t, st, sink, 1)
 	name, double, public := "News", store.OptInDouble, store.VisibilityPublic
 	l, err := st.CreateList(ctx, store.ListInput{Name: &name, OptIn: &double, Visibility: &public})
 	if err != nil {
@@ -412,8 +421,7 @@ func TestKillInsideAnImportBatchCountsEachRowOnce(t *testing.T) {
 	}
 	const rows = 300_000
 	bin := herald(t)
-	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+	dir, st := ownedData(t, bakery)
 	ctx := context.Background()
 	var csv strings.Builder
 	csv.WriteString("email,first_name\n")

@@ -46,10 +46,7 @@ func TestKillDuringMessagesToSeveralLosesNobody(t *testing.T) {
 	bin := herald(t)
 	dir, st := ownedData(t, store.General{OrgName: "Shop", FromName: "Shop", FromEmail: "shop@shop.test", Timezone: "UTC", FirstRetrySeconds: 5})
 	ctx := context.Background()
-	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
-		MaxConnections: 2, Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	sinkRelay(t, st, sink, 2)
 	want := map[int64][]string{} // message id → its recipients
 	for i := range messages {
 		addr := func(role string) store.Address {

@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,36 +31,15 @@ func TestPasswordResetLeavesDuringACampaignAndAnImport(t *testing.T) {
 	sink := smtptest.Start(t, smtptest.Options{Discard: true})
 
 	bin := herald(t)
-	dir, st := ownedData(t, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-		FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+	dir, st := ownedData(t, bakery)
 	ctx := context.Background()
-	if _, err := st.CreateRelay(ctx, store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",
-		MaxConnections: 2, Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	sinkRelay(t, st, sink, 2)
 	name := "Everyone"
 	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i WHERE x < ?)
-INSERT INTO contacts (email, created_at, updated_at) SELECT 'reader' || x || '@example.com', 0, 0 FROM i`,
-		`INSERT INTO list_members (list_id, contact_id, status, created_at, updated_at) SELECT ?, id, 'confirmed', 0, 0 FROM contacts`,
-	} {
-		arg := any(audience)
-		if strings.HasPrefix(q, "INSERT") {
-			arg = l.ID
-		}
-		if _, err := db.Exec(q, arg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
+	insertContacts(t, st.Path(), audience, `'reader' || x || '@example.com'`, l.ID)
 	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
 	if err != nil {
 		t.Fatal(err)

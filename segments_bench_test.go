@@ -7,10 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,19 +28,11 @@ import (
 //
 //	go test -run X -bench SegmentsThroughBinary -benchtime 1x -timeout 20m .
 func BenchmarkSegmentsThroughBinary(b *testing.B) {
-	rows := 1_000_000
-	if v := benchEnvInt("HERALD_BENCH_ROWS"); v > 0 {
-		rows = v
-	}
-	repeat := 9
-	if v := benchEnvInt("HERALD_BENCH_REPEAT"); v > 0 {
-		repeat = v
-	}
+	rows, repeat := envInt("HERALD_BENCH_ROWS", 1_000_000), envInt("HERALD_BENCH_REPEAT", 9)
 	bin := herald(b)
 	for b.Loop() {
 		b.StopTimer()
-		dir, st := ownedData(b, store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", FromName: "Bakery",
-			FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"})
+		dir, st := ownedData(b, bakery)
 		ctx := context.Background()
 		db, err := sql.Open("sqlite3", "file:"+st.Path()+"?_busy_timeout=10000")
 		if err != nil {
@@ -182,10 +172,4 @@ FROM i ORDER BY random()`, rows); err != nil {
 		<-exited
 		b.StartTimer()
 	}
-}
-
-// benchEnvInt reads a whole number from the environment, 0 if unset.
-func benchEnvInt(name string) int {
-	n, _ := strconv.Atoi(os.Getenv(name))
-	return n
 }
