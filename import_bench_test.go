@@ -20,9 +20,8 @@ import (
 // mail service do: HERALD_BENCH_ROWS (1M) rows of four columns uploaded to
 // the running binary's `POST /api/v1/imports`, from the upload to the job
 // done as the API reports it, into an empty database and then, a second
-// file of other addresses, into the one that now holds the first (into-
-// filled); with
-// the binary's peak memory.
+// file of other addresses, into the one that now holds the first
+// (into-filled); with the binary's peak memory.
 //
 //	go test -run X -bench ImportThroughBinary -benchtime 1x -timeout 30m .
 func BenchmarkImportThroughBinary(b *testing.B) {
