@@ -56,8 +56,9 @@ type Recipient struct {
 	MessageTag string
 }
 
-// Build renders a campaign's message for one recipient and encodes it.
-func (c *Content) Build(compiled *Compiled, campaignID int64, r Recipient) ([]byte, error) {
+// Build renders a campaign's message for one recipient and appends it,
+// encoded, to dst, which can be the last message's buffer.
+func (c *Content) Build(dst []byte, compiled *Compiled, campaignID int64, r Recipient) ([]byte, error) {
 	out, err := compiled.Render(Data{Contact: r.Contact, Campaign: CampaignData{Name: c.Name}, Org: r.Org, Links: r.Links})
 	if err != nil {
 		return nil, fmt.Errorf("render: %s", RenderError(err))
@@ -81,7 +82,7 @@ func (c *Content) Build(compiled *Compiled, campaignID int64, r Recipient) ([]by
 	if c.ReplyTo != "" {
 		m.ReplyTo = []mail.Address{{Address: c.ReplyTo}}
 	}
-	return m.Bytes(), nil
+	return m.AppendTo(dst), nil
 }
 
 // campaignMessageID is c<campaign>.s<send>.<tag>@domain: stable, so a

@@ -86,8 +86,12 @@ func CheckHeader(h Header) string {
 // Bytes encodes m as an RFC 5322 message: UTF-8, quoted-printable body and
 // encoded words for non-ASCII header text; with attachments, the body and
 // then each file in base64, as multipart/mixed.
-func (m Message) Bytes() []byte {
-	var b bytes.Buffer
+func (m Message) Bytes() []byte { return m.AppendTo(nil) }
+
+// AppendTo appends m, encoded as Bytes encodes it, to dst, so that a
+// buffer can serve one message after another.
+func (m Message) AppendTo(dst []byte) []byte {
+	b := bytes.NewBuffer(dst)
 	size := len(m.Text) + len(m.HTML) + len(m.HTML)/8 + 2048
 	for _, a := range m.Attachments {
 		size += len(a.Data)*4/3 + len(a.Data)/38 + 512
@@ -101,7 +105,7 @@ func (m Message) Bytes() []byte {
 	if date.IsZero() {
 		date = time.Now()
 	}
-	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
+	header := func(k, v string) { fmt.Fprintf(b, "%s: %s\r\n", k, v) }
 	header("Date", date.Format(time.RFC1123Z))
 	header("From", m.From.String())
 	header("To", addressList("To", append([]mail.Address{m.To}, m.MoreTo...)))
@@ -147,16 +151,16 @@ func (m Message) Bytes() []byte {
 	}
 	header("MIME-Version", "1.0")
 	if len(m.Attachments) == 0 {
-		m.writeBody(&b)
+		m.writeBody(b)
 		return b.Bytes()
 	}
 	mixed := randomBoundary()
 	header("Content-Type", `multipart/mixed; boundary="`+mixed+`"`)
 	b.WriteString("\r\n--" + mixed + "\r\n")
-	m.writeBody(&b)
+	m.writeBody(b)
 	for _, a := range m.Attachments {
 		b.WriteString("--" + mixed + "\r\n")
-		writeAttachment(&b, a)
+		writeAttachment(b, a)
 	}
 	b.WriteString("--" + mixed + "--\r\n")
 	return b.Bytes()

@@ -83,9 +83,9 @@ func (p *Pool) Deliver(ctx context.Context, from, to string, msg []byte) (Result
 	return p.DeliverAfter(ctx, nil, from, to, msg)
 }
 
-// DeliverAfter is Deliver, except that the relay gets the message for good
-// (the final dot of DATA) only once before has returned nil: the envelope
-// and the body cross the wire while the caller finishes what must come
+// DeliverAfter is Deliver, except that the relay gets the message only once
+// before has returned nil, called once the relay has taken the envelope:
+// the envelope crosses the wire while the caller finishes what must come
 // first. When before fails, the message is abandoned and not delivered.
 func (p *Pool) DeliverAfter(ctx context.Context, before func() error, from, to string, msg []byte) (Result, error) {
 	return p.deliver(ctx, before, from, []string{to}, msg)

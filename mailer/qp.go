@@ -21,9 +21,9 @@ func appendQP(dst []byte, text string) []byte {
 			cr = b == '\r'
 			dst, line = encodeLastSpace(dst, line)
 			dst, line = append(dst, '\r', '\n'), 0
-		case qpPlain(b):
+		case qpPlainByte[b]:
 			e := k + 1
-			for e < len(text) && qpPlain(text[e]) {
+			for e < len(text) && qpPlainByte[text[e]] {
 				e++
 			}
 			for run := text[k:e]; len(run) > 0; {
@@ -48,6 +48,14 @@ func appendQP(dst []byte, text string) []byte {
 func qpPlain(b byte) bool {
 	return b >= '!' && b <= '~' && b != '=' || b == ' ' || b == '\t'
 }
+
+// qpPlainByte is qpPlain for each byte, looked up where a run is scanned.
+var qpPlainByte = func() (t [256]bool) {
+	for b := range t {
+		t[b] = qpPlain(byte(b))
+	}
+	return t
+}()
 
 // encodeQP appends b as "=XX", after a soft break when the line lacks room.
 func encodeQP(dst []byte, line int, b byte) ([]byte, int) {

@@ -165,11 +165,11 @@ func TestRenderFailsRecipientWithTheReason(t *testing.T) {
 	}
 	content := Content{Name: "News", FromEmail: "news@example.com"}
 	r := Recipient{SendID: 1, Contact: ContactData{Email: "a@example.com", Attributes: map[string]any{"site": "https://example.com"}}, Date: time.Now()}
-	if _, err := content.Build(compiled, 1, r); err != nil {
+	if _, err := content.Build(nil, compiled, 1, r); err != nil {
 		t.Fatalf("a short site: got %v", err)
 	}
 	r.Contact.Attributes["site"] = "javascript" + strings.Repeat("x", 100_000) + ":alert(1)"
-	_, err = content.Build(compiled, 1, r)
+	_, err = content.Build(nil, compiled, 1, r)
 	want := "render: line 1, column 59: the functions would work through more than 16 MB"
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("got %v, want %q", err, want)

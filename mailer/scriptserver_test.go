@@ -2,6 +2,8 @@ package mailer
 
 import (
 	"bufio"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -15,19 +17,19 @@ const hang = "hang"
 
 // scriptServer is an SMTP server on loopback, raw over TCP, for what
 // go-smtp's server cannot be made to do: refuse DATA itself, answer the
-// end of data as a test says, hang, or leave out PIPELINING. It offers
-// STARTTLS, but cannot start TLS. It answers a
-// command with the reply scripted for its whole line or, failing that, its
-// verb ("." for the end of data), each used once; or else as a server
-// would. It records the commands and messages it gets.
+// end of data as a test says, hang, or leave out PIPELINING or CHUNKING.
+// It offers STARTTLS, but cannot start TLS. It answers a command with the
+// reply scripted for its whole line or, failing that, its verb ("." for
+// the end of data, or the last chunk of a message), each used once; or
+// else as a server would. It records the commands and messages it gets.
 //
 // Offering PIPELINING, it holds its replies to MAIL and RCPT until the
-// DATA or other command that ends a group, so that a client that waits for
-// each reply stalls; without it, it notes a command that came before the
-// reply to the one before.
+// DATA, BDAT or other command that ends a group, so that a client that
+// waits for each reply stalls; without it, it notes a command that came
+// before the reply to the one before.
 type scriptServer struct {
-	ln         net.Listener
-	pipelining bool
+	ln    net.Listener
+	offer offer
 	// maxRcpts, when set, is how many recipients a message may have: the
 	// rest get 452 4.5.3, as from go-smtp's server.
 	maxRcpts int
@@ -41,23 +43,41 @@ type scriptServer struct {
 	ahead    []string
 }
 
-// scriptMessage is a message as it came: its recipients, and its DATA as
-// it was on the wire, dot-stuffed, the end included.
-type scriptMessage struct {
-	to   []string
-	data []byte
+// offer is what a scriptServer offers in its reply to EHLO.
+type offer int
+
+const (
+	offerNone       offer = iota
+	offerPipelining       // PIPELINING
+	offerChunking         // PIPELINING and CHUNKING
+)
+
+func (o offer) String() string {
+	return [...]string{"one by one", "pipelined", "chunked"}[o]
 }
 
-// startScript starts a server that offers PIPELINING or not, takes
-// maxRcpts recipients a message when not 0, and answers as replies say;
-// it stops when the test ends.
-func startScript(t *testing.T, pipelining bool, maxRcpts int, replies map[string]string) *scriptServer {
+// offers is each offer, for the tests that go through them all.
+var offers = []offer{offerChunking, offerPipelining, offerNone}
+
+// scriptMessage is a message as it came: its recipients, and its DATA as
+// it was on the wire, dot-stuffed, the end included; or, when chunked, its
+// BDAT chunks together.
+type scriptMessage struct {
+	to      []string
+	data    []byte
+	chunked bool
+}
+
+// startScript starts a server that offers what o says, takes maxRcpts
+// recipients a message when not 0, and answers as replies say; it stops
+// when the test ends.
+func startScript(t *testing.T, o offer, maxRcpts int, replies map[string]string) *scriptServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &scriptServer{ln: ln, pipelining: pipelining, maxRcpts: maxRcpts, replies: replies, stop: make(chan struct{})}
+	s := &scriptServer{ln: ln, offer: o, maxRcpts: maxRcpts, replies: replies, stop: make(chan struct{})}
 	s.wg.Go(func() {
 		for {
 			conn, err := ln.Accept()
@@ -121,6 +141,7 @@ func (s *scriptServer) serve(conn net.Conn) {
 	w.Flush()
 	mailOK := false
 	var to []string
+	var chunks []byte
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
@@ -130,17 +151,14 @@ func (s *scriptServer) serve(conn net.Conn) {
 		verb := strings.ToUpper(strings.SplitN(cmd, " ", 2)[0])
 		s.mu.Lock()
 		s.commands = append(s.commands, verb)
-		if !s.pipelining && r.Buffered() > 0 {
+		if s.offer == offerNone && r.Buffered() > 0 {
 			s.ahead = append(s.ahead, cmd)
 		}
 		s.mu.Unlock()
 		var rep string
 		switch verb {
 		case "EHLO":
-			rep = "250-script\r\n250-STARTTLS\r\n250 8BITMIME"
-			if s.pipelining {
-				rep = "250-script\r\n250-STARTTLS\r\n250-PIPELINING\r\n250 8BITMIME"
-			}
+			rep = "250-script\r\n250-STARTTLS\r\n" + [...]string{"", "250-PIPELINING\r\n", "250-PIPELINING\r\n250-CHUNKING\r\n"}[s.offer] + "250 8BITMIME"
 		case "STARTTLS":
 			rep = s.reply(cmd, verb, "454 4.7.0 TLS not available")
 		case "MAIL":
@@ -169,8 +187,40 @@ func (s *scriptServer) serve(conn net.Conn) {
 				}
 			}
 			mailOK, to = false, nil
+		case "BDAT":
+			// The chunk follows the command whatever the reply, unless the
+			// reply is to hang.
+			var size int
+			if _, err := fmt.Sscanf(cmd, "BDAT %d", &size); err != nil || s.offer != offerChunking {
+				rep = "502 5.5.2 Error: command not recognized"
+				break
+			}
+			last := strings.HasSuffix(cmd, " LAST")
+			if last {
+				rep = s.reply(".", ".", "250 2.0.0 Ok: queued as 4F2")
+			} else {
+				rep = s.reply(cmd, verb, "250 2.0.0 Ok")
+			}
+			if rep == hang {
+				break
+			}
+			chunk := make([]byte, size)
+			if _, err := io.ReadFull(r, chunk); err != nil {
+				return
+			}
+			if !mailOK || len(to) == 0 {
+				rep, chunks = "554 5.5.1 Error: no valid recipients", nil
+			} else if chunks = append(chunks, chunk...); last {
+				s.mu.Lock()
+				s.commands = append(s.commands, ".")
+				s.messages = append(s.messages, scriptMessage{to: to, data: chunks, chunked: true})
+				s.mu.Unlock()
+			}
+			if last || rep[0] != '2' {
+				mailOK, to, chunks = false, nil, nil
+			}
 		case "RSET":
-			rep, mailOK, to = "250 2.0.0 Ok", false, nil
+			rep, mailOK, to, chunks = "250 2.0.0 Ok", false, nil, nil
 		case "QUIT":
 			w.WriteString("221 2.0.0 Bye\r\n")
 			w.Flush()
@@ -179,11 +229,12 @@ func (s *scriptServer) serve(conn net.Conn) {
 			rep = "502 5.5.2 Error: command not recognized"
 		}
 		if rep == hang {
+			w.Flush()
 			<-s.stop
 			return
 		}
 		w.WriteString(rep + "\r\n")
-		if !s.pipelining || verb != "MAIL" && verb != "RCPT" {
+		if s.offer == offerNone || verb != "MAIL" && verb != "RCPT" {
 			w.Flush()
 		}
 	}

@@ -126,9 +126,8 @@ func Send(c *SMTPConn, from, to string, msg []byte) (Result, error) {
 
 // send runs one mail transaction, and for a message to several more as
 // long as the relay takes only so many recipients at a time. When before
-// is not nil, the message is handed over for good, with the final dot of
-// DATA, only once before has returned nil; an error from it abandons the
-// message undelivered.
+// is not nil, the message goes only once before has returned nil, after
+// the relay took DATA; an error from it abandons the message undelivered.
 //
 // A recipient of a message to several whom the relay refuses is left out
 // of the transaction, in Result.Refused when for good and in
@@ -193,10 +192,20 @@ func tooManyRecipients(err error) bool {
 		(se.Enhanced == "4.5.3" || strings.Contains(strings.ToLower(se.Err.Error()), "too many recipients"))
 }
 
-// transaction runs one: MAIL, a RCPT for each recipient, then DATA for
-// those taken.
+// transaction runs one: MAIL, a RCPT for each recipient, then the message
+// for those taken, in BDAT when the relay takes it, or else DATA.
 func transaction(c *SMTPConn, from string, to []string, msg []byte, before func() error) (Result, error) {
-	mailErr, dataErr := c.envelope(from, to)
+	var reply string
+	var mailErr, dataErr error
+	if c.chunking && c.pipelining {
+		// The message goes with its envelope, so it waits first.
+		if err := wait(before); err != nil {
+			return Result{}, err
+		}
+		reply, mailErr, dataErr = c.chunked(from, to, msg)
+	} else {
+		mailErr, dataErr = c.envelope(from, to)
+	}
 	if mailErr != nil {
 		return Result{}, classify("mail", mailErr)
 	}
@@ -224,25 +233,35 @@ func transaction(c *SMTPConn, from string, to []string, msg []byte, before func(
 	if dataErr != nil {
 		return Result{}, classify("data", dataErr)
 	}
-	if err := c.writeData(msg, before == nil); err != nil {
-		return Result{}, classify("data", err)
-	}
-	if before != nil {
-		if err := before(); err != nil {
-			// No final dot: the caller drops the connection, and with it
-			// the unfinished message.
-			return Result{}, &SendError{Stage: "data", Temporary: true, Err: err}
+	if !c.chunking || !c.pipelining {
+		// Asked only now, as late as can be, so that what it waits for is
+		// most likely over.
+		if err := wait(before); err != nil {
+			return Result{}, err
 		}
-		if err := c.endData(msg); err != nil {
+		if err := c.writeData(msg); err != nil {
+			return Result{}, classify("data", err)
+		}
+		var err error
+		if reply, err = c.dataReply(); err != nil {
 			return Result{}, classify("data", err)
 		}
 	}
-	reply, err := c.dataReply()
-	if err != nil {
-		return Result{}, classify("data", err)
-	}
 	res.Reply = reply
 	return res, nil
+}
+
+// wait runs before, if there is one: an error from it means the message
+// must not go. The caller then drops the connection, and with it the
+// transaction.
+func wait(before func() error) error {
+	if before == nil {
+		return nil
+	}
+	if err := before(); err != nil {
+		return &SendError{Stage: "data", Temporary: true, Err: err}
+	}
+	return nil
 }
 
 // SendOne connects to the relay, delivers one message and says goodbye.

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"errors"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -14,22 +15,28 @@ import (
 // SMTPConn is an open connection to an SMTP relay, past TLS and AUTH, that
 // carries one message after another. go-smtp's client sets it up; the mail
 // transactions are Herald's own, because go-smtp's client sends one
-// command a round trip and dot-stuffs DATA a byte at a time: here MAIL,
-// the RCPTs and DATA go in one write when the relay offers PIPELINING (RFC
-// 2920), and the message in one write of its own.
+// command a round trip and dot-stuffs DATA a byte at a time. Here, when the
+// relay offers PIPELINING (RFC 2920) and CHUNKING (RFC 3030), MAIL, the
+// RCPTs and the message in a BDAT go in one write; with PIPELINING alone,
+// MAIL, the RCPTs and DATA go in one write, and the message in one of its
+// own.
 type SMTPConn struct {
 	conn net.Conn
 	r    *bufio.Reader
 	// pipelining says the relay takes MAIL, RCPT and DATA at once;
-	// eightBit that it takes BODY=8BITMIME, which go-smtp's client adds.
-	pipelining, eightBit bool
+	// chunking that it takes BDAT; eightBit that it takes BODY=8BITMIME,
+	// which go-smtp's client adds.
+	pipelining, chunking, eightBit bool
 	// commandTimeout bounds each command, its reply and each write of a
 	// message; submissionTimeout the reply to the message.
 	commandTimeout, submissionTimeout time.Duration
 
 	// out is the next write, kept from message to message with the rest
-	// of what a transaction needs, so that each does not allocate anew.
-	out []byte
+	// of what a transaction needs, so that each does not allocate anew;
+	// data a chunk of a message whose lines had to be made CRLF, and bufs
+	// what goes in one write with BDAT.
+	out, data []byte
+	bufs      net.Buffers
 	// sent is how much of out has gone, of commands sent one at a time.
 	sent int
 	// rcptErrs is the refusal of each recipient of the transaction.
@@ -83,30 +90,13 @@ var errNotSent = errors.New("smtp: DATA not sent, as no recipient was taken")
 // not the relay's answer leaves the commands after it unanswered: it is
 // theirs too.
 func (c *SMTPConn) envelope(from string, to []string) (mailErr, dataErr error) {
-	if err := validateLine(from); err != nil {
+	rcpts, err := c.appendEnvelope(from, to)
+	if err != nil {
 		return err, errNotSent
-	}
-	c.rcptErrs = append(c.rcptErrs[:0], make([]error, len(to))...)
-	c.out = append(c.out[:0], "MAIL FROM:<"...)
-	c.out = append(c.out, from...)
-	c.out = append(c.out, '>')
-	if c.eightBit {
-		c.out = append(c.out, " BODY=8BITMIME"...)
-	}
-	c.out = append(c.out, "\r\n"...)
-	rcpts := 0
-	for i, r := range to {
-		if c.rcptErrs[i] = validateLine(r); c.rcptErrs[i] == nil {
-			c.out = append(c.out, "RCPT TO:<"...)
-			c.out = append(c.out, r...)
-			c.out = append(c.out, ">\r\n"...)
-			rcpts++
-		}
 	}
 	if rcpts > 0 {
 		c.out = append(c.out, "DATA\r\n"...)
 	}
-	c.sent = 0
 	// The group goes whole, however many recipients: the relay stops
 	// reading it only if its replies, some 30 bytes each, fill the socket
 	// buffers on their way back unread, which takes thousands of them,
@@ -118,26 +108,9 @@ func (c *SMTPConn) envelope(from string, to []string) (mailErr, dataErr error) {
 		}
 	}
 
-	if mailErr = c.answer(250); mailErr != nil && (!c.pipelining || !refusal(mailErr)) {
-		return mailErr, errNotSent
-	}
-	taken := 0
-	for i := range to {
-		if c.rcptErrs[i] != nil {
-			continue
-		}
-		err := c.answer(25)
-		if err == nil {
-			taken++
-			continue
-		}
-		if !refusal(err) {
-			for j := i; j < len(to); j++ {
-				c.rcptErrs[j] = cmp.Or(c.rcptErrs[j], err)
-			}
-			return mailErr, err
-		}
-		c.rcptErrs[i] = err
+	mailErr, taken, err := c.envelopeReplies(to)
+	if err != nil {
+		return mailErr, err
 	}
 	if rcpts == 0 || taken == 0 && !c.pipelining {
 		return mailErr, errNotSent
@@ -151,6 +124,133 @@ func (c *SMTPConn) envelope(from string, to []string) (mailErr, dataErr error) {
 		return mailErr, err
 	}
 	return mailErr, errNotSent
+}
+
+// appendEnvelope starts c.out with MAIL and a RCPT for each recipient, but
+// for those that would break the command line, whose refusal it leaves in
+// c.rcptErrs. It says how many RCPTs there are.
+func (c *SMTPConn) appendEnvelope(from string, to []string) (rcpts int, err error) {
+	if err := validateLine(from); err != nil {
+		return 0, err
+	}
+	c.rcptErrs = append(c.rcptErrs[:0], make([]error, len(to))...)
+	c.out = append(c.out[:0], "MAIL FROM:<"...)
+	c.out = append(c.out, from...)
+	c.out = append(c.out, '>')
+	if c.eightBit {
+		c.out = append(c.out, " BODY=8BITMIME"...)
+	}
+	c.out = append(c.out, "\r\n"...)
+	c.sent = 0
+	for i, r := range to {
+		if c.rcptErrs[i] = validateLine(r); c.rcptErrs[i] == nil {
+			c.out = append(c.out, "RCPT TO:<"...)
+			c.out = append(c.out, r...)
+			c.out = append(c.out, ">\r\n"...)
+			rcpts++
+		}
+	}
+	return rcpts, nil
+}
+
+// envelopeReplies reads the replies to MAIL and the RCPTs, sent already
+// when the relay pipelines, or else sent one at a time, as far as they make
+// sense. It returns the refusal of MAIL, leaves each recipient's in
+// c.rcptErrs and says how many the relay took; err is a failure to get an
+// answer, which leaves the commands after it unanswered.
+func (c *SMTPConn) envelopeReplies(to []string) (mailErr error, taken int, err error) {
+	if mailErr = c.answer(250); mailErr != nil && (!c.pipelining || !refusal(mailErr)) {
+		return mailErr, 0, errNotSent
+	}
+	for i := range to {
+		if c.rcptErrs[i] != nil {
+			continue
+		}
+		err := c.answer(25)
+		if err == nil {
+			taken++
+			continue
+		}
+		if !refusal(err) {
+			for j := i; j < len(to); j++ {
+				c.rcptErrs[j] = cmp.Or(c.rcptErrs[j], err)
+			}
+			return mailErr, taken, err
+		}
+		c.rcptErrs[i] = err
+	}
+	return mailErr, taken, nil
+}
+
+// chunked runs a whole transaction where the relay pipelines and takes
+// BDAT: MAIL, the RCPTs and the message in BDAT chunks, all in one write as
+// long as the message is no larger than dataChunk. The relay reads a BDAT's
+// chunk even when it refuses the command, so nothing waits for a reply: if
+// it refuses MAIL or every recipient, it refuses the BDAT too and drops
+// the message. Nor can the write deadlock: the replies it waits behind
+// are one for each command, some 30 bytes, too few to fill the socket
+// buffers even for a message of a chunk every 64 KiB. It returns the relay's answer to the message, and its refusal
+// of MAIL and of the message, leaving each recipient's in c.rcptErrs, as
+// envelope does.
+func (c *SMTPConn) chunked(from string, to []string, msg []byte) (reply string, mailErr, dataErr error) {
+	rcpts, err := c.appendEnvelope(from, to)
+	if err != nil {
+		return "", err, errNotSent
+	}
+	if rcpts == 0 {
+		// Nobody to send to: the MAIL alone, to be reset.
+		if err := c.write(c.out); err != nil {
+			return "", err, err
+		}
+		mailErr, _, err := c.envelopeReplies(to)
+		return "", cmp.Or(mailErr, err), errNotSent
+	}
+	chunks := 0
+	for rest := msg; chunks == 0 || len(rest) > 0; chunks++ {
+		n := chunkEnd(rest)
+		data, end := rest[:n], []byte(nil)
+		if hasBareLF(data) {
+			c.data = appendLines(c.data[:0], data, false)
+			data = c.data
+		}
+		rest = rest[n:]
+		if chunks > 0 {
+			c.out = c.out[:0]
+		}
+		c.out = append(c.out, "BDAT "...)
+		if len(rest) == 0 {
+			end = lastLineEnd(msg)
+			c.out = strconv.AppendInt(c.out, int64(len(data)+len(end)), 10)
+			c.out = append(c.out, " LAST\r\n"...)
+		} else {
+			c.out = strconv.AppendInt(c.out, int64(len(data)), 10)
+			c.out = append(c.out, "\r\n"...)
+		}
+		c.bufs = append(c.bufs[:0], c.out, data, end)
+		c.expire(c.commandTimeout)
+		if _, err := c.bufs.WriteTo(c.conn); err != nil {
+			if chunks == 0 {
+				// As when a relay dropped the connection while idle.
+				return "", err, err
+			}
+			return "", nil, err
+		}
+	}
+
+	mailErr, _, err = c.envelopeReplies(to)
+	if err != nil {
+		return "", mailErr, err
+	}
+	for range chunks - 1 {
+		if err := c.answer(250); err != nil {
+			if !refusal(err) {
+				return "", mailErr, err
+			}
+			dataErr = cmp.Or(dataErr, err)
+		}
+	}
+	reply, err = c.dataReply()
+	return reply, mailErr, cmp.Or(dataErr, err)
 }
 
 // answer reads the reply to the next command in c.out: sent already when
@@ -182,32 +282,24 @@ func (c *SMTPConn) write(b []byte) error {
 	return err
 }
 
-// writeData writes msg, dot-stuffed, after DATA was taken, in one write as
-// long as it is no larger than dataChunk, and with end the end of the data.
-func (c *SMTPConn) writeData(msg []byte, end bool) error {
+// writeData writes msg, dot-stuffed, after DATA was taken, with the end of
+// the data: in one write as long as it is no larger than dataChunk.
+func (c *SMTPConn) writeData(msg []byte) error {
 	rest := msg
 	for {
 		n := chunkEnd(rest)
 		c.out = appendDotStuffed(c.out[:0], rest[:n])
 		rest = rest[n:]
-		if len(rest) == 0 && end {
+		if len(rest) == 0 {
 			c.out = appendDataEnd(c.out, msg)
 		}
-		if len(c.out) > 0 {
-			if err := c.write(c.out); err != nil {
-				return err
-			}
+		if err := c.write(c.out); err != nil {
+			return err
 		}
 		if len(rest) == 0 {
 			return nil
 		}
 	}
-}
-
-// endData ends the data of msg, written by writeData without its end.
-func (c *SMTPConn) endData(msg []byte) error {
-	c.out = appendDataEnd(c.out[:0], msg)
-	return c.write(c.out)
 }
 
 // dataReply reads the relay's answer to the message, like "250 2.0.0 Ok:

@@ -37,8 +37,9 @@ func TestTransactions(t *testing.T) {
 		replies  map[string]string
 		maxRcpts int
 		to       []string
-		// pipeliningOnly is for what only a pipelining client meets.
-		pipeliningOnly bool
+		// pipeliningOnly is for what only a pipelining client meets;
+		// dataOnly for what only one that sends DATA, not BDAT, does.
+		pipeliningOnly, dataOnly bool
 
 		wantStage     string
 		wantCode      int
@@ -46,8 +47,9 @@ func TestTransactions(t *testing.T) {
 		wantRefused   []string
 		wantDeferred  []string
 		wantReply     string
-		// wantLog is the commands the relay got, "." for a message;
-		// wantLogOneByOne, when set, is them without PIPELINING.
+		// wantLog is the commands the relay got, "." for a message, with
+		// BDAT for DATA when chunked; wantLogOneByOne, when set, is them
+		// without PIPELINING.
 		wantLog, wantLogOneByOne string
 		// wantMessages is the recipients of each message the relay got.
 		wantMessages []string
@@ -108,15 +110,17 @@ func TestTransactions(t *testing.T) {
 			wantMessages: []string{"a@example.net b@example.net", c},
 		},
 		{
-			name:    "DATA refused for now",
-			replies: map[string]string{"DATA": "451 4.3.0 Try again later"},
-			to:      []string{a}, wantStage: "data", wantCode: 451, wantTemporary: true,
+			name:     "DATA refused for now",
+			dataOnly: true,
+			replies:  map[string]string{"DATA": "451 4.3.0 Try again later"},
+			to:       []string{a}, wantStage: "data", wantCode: 451, wantTemporary: true,
 			wantLog: "MAIL RCPT DATA RSET",
 		},
 		{
-			name:    "DATA refused for good",
-			replies: map[string]string{"DATA": "554 5.7.1 Not from you"},
-			to:      []string{a, b}, wantStage: "data", wantCode: 554,
+			name:     "DATA refused for good",
+			dataOnly: true,
+			replies:  map[string]string{"DATA": "554 5.7.1 Not from you"},
+			to:       []string{a, b}, wantStage: "data", wantCode: 554,
 			wantLog: "MAIL RCPT RCPT DATA RSET",
 		},
 		{
@@ -135,20 +139,19 @@ func TestTransactions(t *testing.T) {
 			// RFC 2920, 3.1: a lone dot ends what the relay waits for.
 			name:           "DATA taken with no recipient taken",
 			replies:        map[string]string{"RCPT": "550 5.1.1 No such user", "DATA": "354 Go ahead", ".": "554 5.5.1 No valid recipients"},
-			pipeliningOnly: true,
-			to:             []string{gone}, wantStage: "rcpt", wantCode: 550,
+			pipeliningOnly: true, dataOnly: true,
+			to: []string{gone}, wantStage: "rcpt", wantCode: 550,
 			wantLog: "MAIL RCPT DATA . RSET", wantMessages: []string{""},
 		},
 	}
-	for _, pipelining := range []bool{true, false} {
+	for _, o := range offers {
 		for _, tt := range tests {
-			if tt.pipeliningOnly && !pipelining {
+			if tt.pipeliningOnly && o == offerNone || tt.dataOnly && o == offerChunking {
 				continue
 			}
-			name := tt.name + map[bool]string{true: ", pipelined", false: ", one by one"}[pipelining]
-			t.Run(name, func(t *testing.T) {
+			t.Run(tt.name+", "+o.String(), func(t *testing.T) {
 				t.Parallel()
-				srv := startScript(t, pipelining, tt.maxRcpts, maps.Clone(tt.replies))
+				srv := startScript(t, o, tt.maxRcpts, maps.Clone(tt.replies))
 				conn := srv.dial(t, 5*time.Second)
 				srv.log()
 
@@ -173,8 +176,11 @@ func TestTransactions(t *testing.T) {
 					t.Errorf("Reply: got %q, want %q", res.Reply, tt.wantReply)
 				}
 				wantLog := tt.wantLog
-				if !pipelining && tt.wantLogOneByOne != "" {
+				switch {
+				case o == offerNone && tt.wantLogOneByOne != "":
 					wantLog = tt.wantLogOneByOne
+				case o == offerChunking:
+					wantLog = strings.ReplaceAll(wantLog, "DATA", "BDAT")
 				}
 				if got := srv.log(); got != wantLog {
 					t.Errorf("commands: got %q, want %q", got, wantLog)
@@ -195,7 +201,8 @@ func TestTransactions(t *testing.T) {
 }
 
 // checkScriptMessages checks the recipients of each message the server
-// got, and that its DATA is as textproto's DotWriter writes it.
+// got, and that its DATA is as textproto's DotWriter writes it, or its
+// chunks what that DATA stands for.
 func checkScriptMessages(t *testing.T, srv *scriptServer, want []string) {
 	t.Helper()
 	srv.mu.Lock()
@@ -204,7 +211,10 @@ func checkScriptMessages(t *testing.T, srv *scriptServer, want []string) {
 	for _, m := range srv.messages {
 		got = append(got, strings.Join(m.to, " "))
 		wantData := dotWriterData([]byte(oddMessage))
-		if len(m.to) == 0 {
+		switch {
+		case m.chunked:
+			wantData = dataContent(wantData)
+		case len(m.to) == 0:
 			wantData = []byte(".\r\n")
 		}
 		if !bytes.Equal(m.data, wantData) {
@@ -230,14 +240,13 @@ func TestTransactionTimeouts(t *testing.T) {
 	}{
 		{"no reply to MAIL", map[string]string{"MAIL": hang}, []byte(oddMessage), "mail"},
 		{"no reply to the message", map[string]string{".": hang}, []byte(oddMessage), "data"},
-		{"the message not read", map[string]string{".": hang}, big, "data"},
+		{"the message not read", map[string]string{".": hang, "BDAT": hang}, big, "data"},
 	}
-	for _, pipelining := range []bool{true, false} {
+	for _, o := range offers {
 		for _, tt := range tests {
-			name := tt.name + map[bool]string{true: ", pipelined", false: ", one by one"}[pipelining]
-			t.Run(name, func(t *testing.T) {
+			t.Run(tt.name+", "+o.String(), func(t *testing.T) {
 				t.Parallel()
-				srv := startScript(t, pipelining, 0, maps.Clone(tt.replies))
+				srv := startScript(t, o, 0, maps.Clone(tt.replies))
 				conn := srv.dial(t, 300*time.Millisecond)
 				_, err := Send(conn, testFrom, testTo, tt.msg)
 				checkSendError(t, err, tt.stage, 0, true, "timeout")
@@ -251,7 +260,7 @@ func TestTransactionTimeouts(t *testing.T) {
 // go-smtp's client's own five minutes.
 func TestDialStartTLSTimeout(t *testing.T) {
 	t.Parallel()
-	srv := startScript(t, true, 0, map[string]string{"STARTTLS": hang})
+	srv := startScript(t, offerPipelining, 0, map[string]string{"STARTTLS": hang})
 	r := srv.relay(300 * time.Millisecond)
 	r.TLS = TLSStartTLS
 	_, err := r.Dial(t.Context())
@@ -306,7 +315,7 @@ func TestRepliesReadAsGoSMTP(t *testing.T) {
 		t.Run(reply, func(t *testing.T) {
 			t.Parallel()
 			want := goSMTPClient(t, map[string]string{"MAIL": reply}).Mail(testFrom, nil)
-			srv := startScript(t, false, 0, map[string]string{"MAIL": reply})
+			srv := startScript(t, offerNone, 0, map[string]string{"MAIL": reply})
 			conn := srv.dial(t, 5*time.Second)
 			got, _ := conn.envelope(testFrom, []string{testTo})
 			if !reflect.DeepEqual(got, want) {
@@ -336,7 +345,7 @@ func TestRepliesReadAsGoSMTP(t *testing.T) {
 			}
 			want := strings.TrimSpace("250 " + resp.StatusText)
 
-			srv := startScript(t, true, 0, map[string]string{".": reply})
+			srv := startScript(t, offerChunking, 0, map[string]string{".": reply})
 			conn := srv.dial(t, 5*time.Second)
 			res, err := Send(conn, testFrom, testTo, []byte(oddMessage))
 			if err != nil {
@@ -353,7 +362,7 @@ func TestRepliesReadAsGoSMTP(t *testing.T) {
 // without PIPELINING, which go-smtp's client does not use.
 func goSMTPClient(t *testing.T, replies map[string]string) *smtp.Client {
 	t.Helper()
-	srv := startScript(t, false, 0, replies)
+	srv := startScript(t, offerNone, 0, replies)
 	conn, err := net.Dial("tcp", srv.ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -382,15 +391,16 @@ func TestSendDotsAndBareLF(t *testing.T) {
 	}
 }
 
-// TestDeliverAfter checks that the message goes for good, with the end of
-// its data, only once before has returned nil, and that when before fails
-// the message is abandoned and the next goes over a new connection.
+// TestDeliverAfter checks that the message goes only once before has
+// returned nil: after the relay took DATA, or before the envelope when the
+// message goes with it in BDAT; and that when before fails the message is
+// abandoned and the next goes over a new connection.
 func TestDeliverAfter(t *testing.T) {
 	t.Parallel()
-	for _, pipelining := range []bool{true, false} {
-		t.Run(map[bool]string{true: "pipelined", false: "one by one"}[pipelining], func(t *testing.T) {
+	for _, o := range offers {
+		t.Run(o.String(), func(t *testing.T) {
 			t.Parallel()
-			srv := startScript(t, pipelining, 0, nil)
+			srv := startScript(t, o, 0, nil)
 			p := NewPool(srv.relay(5*time.Second), 1)
 			defer p.Close()
 
@@ -402,7 +412,11 @@ func TestDeliverAfter(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DeliverAfter: got %v, want nil", err)
 			}
-			if want := "EHLO MAIL RCPT DATA"; during != want {
+			want := "EHLO MAIL RCPT DATA"
+			if o == offerChunking {
+				want = "EHLO"
+			}
+			if during != want {
 				t.Errorf("commands before the message was handed over: got %q, want %q", during, want)
 			}
 

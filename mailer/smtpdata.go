@@ -7,12 +7,17 @@ import "bytes"
 // becomes CRLF. The bytes are those textproto's DotWriter writes, which
 // go-smtp's client used, but made in one pass that copies the runs in
 // between whole; appendDataEnd then ends the data.
+func appendDotStuffed(dst, msg []byte) []byte { return appendLines(dst, msg, true) }
+
+// appendLines appends msg to dst with each bare LF made CRLF, as DATA and
+// BDAT carry it, and with dots a second dot at the start of each line that
+// starts with one, as only DATA does.
 //
 // DotWriter takes a CR and the byte after it as a pair, so of a run of
 // CRs before a LF only an odd one has the LF for its own: after an even
 // one, the LF counts as bare and gets a CR of its own.
-func appendDotStuffed(dst, msg []byte) []byte {
-	if len(msg) > 0 && msg[0] == '.' {
+func appendLines(dst, msg []byte, dots bool) []byte {
+	if dots && len(msg) > 0 && msg[0] == '.' {
 		dst = append(dst, '.')
 	}
 	done := 0 // msg[:done] is in dst
@@ -28,7 +33,7 @@ func appendDotStuffed(dst, msg []byte) []byte {
 			done = lf
 		}
 		i = lf + 1
-		if i < len(msg) && msg[i] == '.' {
+		if dots && i < len(msg) && msg[i] == '.' {
 			dst = append(dst, msg[done:i]...)
 			dst = append(dst, '.')
 			done = i
@@ -37,18 +42,41 @@ func appendDotStuffed(dst, msg []byte) []byte {
 	return append(dst, msg[done:]...)
 }
 
+// hasBareLF reports whether appendLines would change msg, without dots.
+func hasBareLF(msg []byte) bool {
+	for i := 0; ; {
+		n := bytes.IndexByte(msg[i:], '\n')
+		if n < 0 {
+			return false
+		}
+		if trailingCRs(msg[:i+n])%2 == 0 {
+			return true
+		}
+		i += n + 1
+	}
+}
+
 // appendDataEnd appends what ends the DATA of msg, dot-stuffed by
 // appendDotStuffed: the end of its last line, unless it has one, and the
 // line with a lone dot.
 func appendDataEnd(dst, msg []byte) []byte {
+	return append(append(dst, lastLineEnd(msg)...), ".\r\n"...)
+}
+
+// lastLineEnd is what ends the last line of msg, its lines made CRLF by
+// appendLines: nothing when it has its end, the LF after a CR of its own,
+// or else CRLF.
+func lastLineEnd(msg []byte) []byte {
 	switch {
 	case len(msg) > 0 && msg[len(msg)-1] == '\n':
-		return append(dst, ".\r\n"...)
+		return nil
 	case trailingCRs(msg)%2 == 1:
-		return append(dst, "\n.\r\n"...)
+		return crlf[1:]
 	}
-	return append(dst, "\r\n.\r\n"...)
+	return crlf
 }
+
+var crlf = []byte("\r\n")
 
 // trailingCRs counts the CRs that b ends in.
 func trailingCRs(b []byte) int {

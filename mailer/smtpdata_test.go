@@ -18,11 +18,28 @@ func dotWriterData(msg []byte) []byte {
 	return b.Bytes()
 }
 
+// dataContent is the message that DATA carries, dot-stuffed as on the
+// wire: without the line with the lone dot that ends it, and without the
+// dot stuffed at the start of a line (RFC 5321, 4.5.2).
+func dataContent(data []byte) []byte {
+	data = bytes.TrimSuffix(data, []byte(".\r\n"))
+	var out []byte
+	for i, b := range data {
+		if b == '.' && (i == 0 || data[i-1] == '\n') {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // FuzzDotStuffing checks the DATA that appendDotStuffed and appendDataEnd
 // make against textproto's DotWriter, byte for byte, also when a message
-// is stuffed in two chunks split after a LF; and that textproto's
-// DotReader, which go-smtp's server reads DATA with, gives back the
-// message, where its line ends are CRLF or LF.
+// is stuffed in two chunks split after a LF; that textproto's DotReader,
+// which go-smtp's server reads DATA with, gives back the message, where its
+// line ends are CRLF or LF; and that what BDAT carries of it, its lines
+// made CRLF by appendLines and its end by lastLineEnd, is what that DATA
+// stands for, hasBareLF saying when the message had to change.
 func FuzzDotStuffing(f *testing.F) {
 	for _, s := range []string{
 		"", ".", "..", "a", "a\r\n", ".a\r\n..b\r\n.\r\n", "a\nb", "a\n.b\n", "a\r", "a\r\r", "a\r\r\n", "\r\r\r\n.x",
@@ -41,6 +58,14 @@ func FuzzDotStuffing(f *testing.F) {
 			if split = appendDataEnd(split, msg); !bytes.Equal(split, want) {
 				t.Fatalf("DATA of %q in two chunks: got %q, want %q", msg, split, want)
 			}
+		}
+
+		chunk := append(appendLines(nil, msg, false), lastLineEnd(msg)...)
+		if content := dataContent(want); !bytes.Equal(chunk, content) {
+			t.Fatalf("BDAT of %q: got %q, want %q as DATA carries it", msg, chunk, content)
+		}
+		if changed := !bytes.Equal(appendLines(nil, msg, false), msg); hasBareLF(msg) != changed {
+			t.Fatalf("hasBareLF(%q): got %t, want %t", msg, !changed, changed)
 		}
 
 		r := bufio.NewReader(bytes.NewReader(got))

@@ -79,10 +79,11 @@ func (r SMTPRelay) Dial(ctx context.Context) (*SMTPConn, error) {
 	}
 	// go-smtp's client is done with: the connection is Herald's from here.
 	pipelining, _ := c.Extension("PIPELINING")
+	chunking, _ := c.Extension("CHUNKING")
 	eightBit, _ := c.Extension("8BITMIME")
 	return &SMTPConn{
 		conn: top, r: bufio.NewReader(top),
-		pipelining: pipelining, eightBit: eightBit,
+		pipelining: pipelining, chunking: chunking, eightBit: eightBit,
 		commandTimeout: timeout, submissionTimeout: 2 * timeout,
 	}, nil
 }

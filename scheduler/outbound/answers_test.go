@@ -148,7 +148,7 @@ func TestRelayAnswersAreRetriedOrFailed(t *testing.T) {
 }
 
 // TestFailedCommitStopsTheRun makes the database refuse the sixth outcome:
-// that message went out, but the next is abandoned before its final dot
+// that message went out, but the next is abandoned before its relay gets it
 // and the run stops with the error. Once the database takes writes again,
 // a new run reaches everyone, and only the unrecorded message arrives
 // twice.

@@ -161,22 +161,24 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 	// Each records a message's outcome, through the group committer,
 	// before the relay gets its next message for good: a crash can then
 	// lose the record of at most one message per connection.
-	rec := newRecorder(d.s.st)
+	rec := newRecorder(d.s.st, conns)
 	feed := make(chan claimed, conns)
 	var untried []int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range conns {
 		wg.Go(func() {
-			// The next message renders, and crosses the wire up to the
-			// final dot of DATA, while the last one's outcome is being
-			// committed; the relay gets it for good only once that commit
-			// is done.
+			// The next message renders, and its envelope crosses the
+			// wire, while the last one's outcome is being committed; the
+			// relay gets the message only once that commit is done.
 			var committed *commit
+			// One message's buffer after another's: each is done with
+			// once delivered.
+			var buf []byte
 			for it := range feed {
 				var out store.Outcome
 				if ctx.Err() == nil && !run.stopped.Load() && !run.stalled.Load() && !rec.failed.Load() && run.held.Load() == nil {
-					msg, early := run.prepare(it.send, it.contact, it.found)
+					msg, early := run.prepare(&buf, it.send, it.contact, it.found)
 					if early != nil {
 						out = *early
 					} else {

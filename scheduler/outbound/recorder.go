@@ -10,13 +10,20 @@ import (
 	"herald/store"
 )
 
-// recorder commits outcomes in groups: whatever arrives while one commit
-// runs goes into the next, and each caller returns once its own outcome is
-// committed. Waiting costs a worker one commit, not one per message.
+// recorder commits outcomes in groups, each caller returning once its own
+// outcome is committed. A group gathers what arrives until one outcome has
+// come from each worker, or gather has passed since its first: a commit
+// costs about as much for one outcome as for sixteen, and a worker that
+// sent a message waits for its outcome's commit before the next goes, so
+// a group with one from each is as large as it gets in time.
 type recorder struct {
 	st   *store.Store
 	in   chan recordReq
 	done chan struct{}
+	// workers is how many submit outcomes.
+	workers int
+	// gather is the longest an outcome waits for others to join its group.
+	gather time.Duration
 	// failed is set once a commit fails: no message may go out for good
 	// after an outcome that was not written down.
 	failed atomic.Bool
@@ -32,26 +39,52 @@ type recordReq struct {
 	done chan struct{}
 }
 
-func newRecorder(st *store.Store) *recorder {
-	r := &recorder{st: st, in: make(chan recordReq, 1024), done: make(chan struct{})}
+// gatherFor is how long an outcome waits at most for others to join its
+// group, while some workers are held up elsewhere, such as by a relay's
+// rate or at the end of a campaign: a fraction of what a message takes to
+// reach a relay, so that the wait costs a worker little.
+const gatherFor = 300 * time.Microsecond
+
+// maxGroup is the most outcomes a commit takes.
+const maxGroup = 256
+
+func newRecorder(st *store.Store, workers int) *recorder {
+	r := &recorder{st: st, in: make(chan recordReq, 1024), done: make(chan struct{}), workers: workers, gather: gatherFor}
 	go r.run()
 	return r
 }
 
 func (r *recorder) run() {
 	defer close(r.done)
-	for req := range r.in {
-		group := []recordReq{req}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for first := range r.in {
+		group := []recordReq{first}
+		timer.Reset(r.gather)
 	more:
-		for len(group) < 256 {
+		for len(group) < min(r.workers, maxGroup) {
 			select {
 			case req, ok := <-r.in:
 				if !ok {
 					break more
 				}
 				group = append(group, req)
-			default:
+			case <-timer.C:
 				break more
+			}
+		}
+		timer.Stop()
+		// Whatever is there already comes too, as long as the group has room.
+	rest:
+		for len(group) < maxGroup {
+			select {
+			case req, ok := <-r.in:
+				if !ok {
+					break rest
+				}
+				group = append(group, req)
+			default:
+				break rest
 			}
 		}
 		outs := make([]store.Outcome, len(group))
@@ -98,19 +131,12 @@ func (c *commit) wait() error {
 	return nil
 }
 
-// before is what a message must wait for before its relay gets it for
-// good: nil once the outcome is committed (so the message goes in one
-// write with its end), or else wait.
+// before is what the connection's next message waits for before it goes:
+// this commit, or nothing when there is none. It waits only when called,
+// as late as can be.
 func (c *commit) before() func() error {
 	if c == nil {
 		return nil
-	}
-	select {
-	case <-c.done:
-		if !c.r.failed.Load() {
-			return nil
-		}
-	default:
 	}
 	return c.wait
 }

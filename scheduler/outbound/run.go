@@ -133,9 +133,10 @@ func (j *campaignRun) overThreshold(c store.Campaign) string {
 	return ""
 }
 
-// prepare renders one recipient's message. When it cannot, it returns the
-// outcome that says why instead.
-func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) ([]byte, *store.Outcome) {
+// prepare renders one recipient's message, in *buf, which it keeps for the
+// next: the message is the caller's until then. When it cannot, it returns
+// the outcome that says why instead.
+func (j *campaignRun) prepare(buf *[]byte, sd store.Send, contact store.Contact, found bool) ([]byte, *store.Outcome) {
 	if !found {
 		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "the contact was deleted before the message went"}
 	}
@@ -150,7 +151,7 @@ func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) 
 		content, compiled, signer = j.variants[v].content, j.variants[v].compiled, j.variants[v].signer
 	}
 	// Tracking goes in as the message is built, before it is signed.
-	msg, err := content.Build(compiled, j.id, mailer.Recipient{
+	msg, err := content.Build((*buf)[:0], compiled, j.id, mailer.Recipient{
 		SendID:     sd.ID,
 		Contact:    mailer.ContactData{Email: sd.Email, FirstName: contact.FirstName, LastName: contact.LastName, Attributes: contact.Attributes},
 		Links:      j.links.Campaign(sd.ContactID, j.id),
@@ -168,6 +169,7 @@ func (j *campaignRun) prepare(sd store.Send, contact store.Contact, found bool) 
 		// visibly, with the reason, rather than skipping them.
 		return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: err.Error()}
 	}
+	*buf = msg
 	if signer != nil {
 		if msg, err = signer.Sign(msg); err != nil {
 			return nil, &store.Outcome{SendID: sd.ID, Status: store.SendFailed, Response: "DKIM signing: " + err.Error()}
