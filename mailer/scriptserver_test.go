@@ -12,8 +12,13 @@ import (
 )
 
 // hang, as a scripted reply, makes the server stop reading and answering:
-// to "." it does so straight after its 354 to DATA.
-const hang = "hang"
+// to "." it does so straight after its 354 to DATA. A reply that starts
+// with hangAfter is given, and then the server hangs, to "." of a BDAT
+// before it reads the message.
+const (
+	hang      = "hang"
+	hangAfter = "hang after "
+)
 
 // scriptServer is an SMTP server on loopback, raw over TCP, for what
 // go-smtp's server cannot be made to do: refuse DATA itself, answer the
@@ -202,6 +207,11 @@ func (s *scriptServer) serve(conn net.Conn) {
 				rep = s.reply(cmd, verb, "250 2.0.0 Ok")
 			}
 			if rep == hang {
+				break
+			}
+			if after, ok := strings.CutPrefix(rep, hangAfter); ok {
+				w.WriteString(after + "\r\n")
+				rep = hang
 				break
 			}
 			chunk := make([]byte, size)

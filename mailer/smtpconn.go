@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"io"
 	"net"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -108,14 +110,14 @@ func (c *SMTPConn) envelope(from string, to []string) (mailErr, dataErr error) {
 		}
 	}
 
-	mailErr, taken, err := c.envelopeReplies(to)
+	mailErr, taken, err := c.envelopeReplies(to, c.commandTimeout)
 	if err != nil {
 		return mailErr, err
 	}
 	if rcpts == 0 || taken == 0 && !c.pipelining {
 		return mailErr, errNotSent
 	}
-	if dataErr = c.answer(354); dataErr != nil || mailErr == nil && taken > 0 {
+	if dataErr = c.answer(354, c.commandTimeout); dataErr != nil || mailErr == nil && taken > 0 {
 		return mailErr, dataErr
 	}
 	// The relay took DATA with no recipient, as RFC 2920 (3.1) allows:
@@ -155,18 +157,19 @@ func (c *SMTPConn) appendEnvelope(from string, to []string) (rcpts int, err erro
 
 // envelopeReplies reads the replies to MAIL and the RCPTs, sent already
 // when the relay pipelines, or else sent one at a time, as far as they make
-// sense. It returns the refusal of MAIL, leaves each recipient's in
-// c.rcptErrs and says how many the relay took; err is a failure to get an
-// answer, which leaves the commands after it unanswered.
-func (c *SMTPConn) envelopeReplies(to []string) (mailErr error, taken int, err error) {
-	if mailErr = c.answer(250); mailErr != nil && (!c.pipelining || !refusal(mailErr)) {
+// sense, each within timeout, or else within the deadline set when it is 0.
+// It returns the refusal of MAIL, leaves each recipient's in c.rcptErrs
+// and says how many the relay took; err is a failure to get an answer,
+// which leaves the commands after it unanswered.
+func (c *SMTPConn) envelopeReplies(to []string, timeout time.Duration) (mailErr error, taken int, err error) {
+	if mailErr = c.answer(250, timeout); mailErr != nil && (!c.pipelining || !refusal(mailErr)) {
 		return mailErr, 0, errNotSent
 	}
 	for i := range to {
 		if c.rcptErrs[i] != nil {
 			continue
 		}
-		err := c.answer(25)
+		err := c.answer(25, timeout)
 		if err == nil {
 			taken++
 			continue
@@ -183,15 +186,23 @@ func (c *SMTPConn) envelopeReplies(to []string) (mailErr error, taken int, err e
 }
 
 // chunked runs a whole transaction where the relay pipelines and takes
-// BDAT: MAIL, the RCPTs and the message in BDAT chunks, all in one write as
-// long as the message is no larger than dataChunk. The relay reads a BDAT's
-// chunk even when it refuses the command, so nothing waits for a reply: if
-// it refuses MAIL or every recipient, it refuses the BDAT too and drops
-// the message. Nor can the write deadlock: the replies it waits behind
-// are one for each command, some 30 bytes, too few to fill the socket
-// buffers even for a message of a chunk every 64 KiB. It returns the relay's answer to the message, and its refusal
-// of MAIL and of the message, leaving each recipient's in c.rcptErrs, as
-// envelope does.
+// BDAT: MAIL, the RCPTs and the message in one BDAT, all in one write as
+// long as the message is no larger than dataChunk, or else in a write for
+// each further chunk of it. The relay reads a BDAT's data even when it
+// refuses the command, so nothing waits for a reply: if it refuses MAIL
+// or every recipient, it refuses the BDAT too and drops the message. Nor
+// can the writes deadlock: the replies they may wait behind are a few
+// dozen bytes. It returns the relay's answer to the message, and its
+// refusal of MAIL and of the message, leaving each recipient's in
+// c.rcptErrs, as envelope does.
+//
+// The relay may answer nothing before it has the message and queued it,
+// as Postfix does when the commands and the message come in one read, so
+// every reply is waited for as long as the message's own. A failure to
+// get them is the message's, not MAIL's, so that nobody sends it again at
+// once over a new connection, but when the relay closed the connection
+// without a word, as one does when it drops an idle connection: it cannot
+// have read what it never answered.
 func (c *SMTPConn) chunked(from string, to []string, msg []byte) (reply string, mailErr, dataErr error) {
 	rcpts, err := c.appendEnvelope(from, to)
 	if err != nil {
@@ -202,61 +213,81 @@ func (c *SMTPConn) chunked(from string, to []string, msg []byte) (reply string, 
 		if err := c.write(c.out); err != nil {
 			return "", err, err
 		}
-		mailErr, _, err := c.envelopeReplies(to)
+		mailErr, _, err := c.envelopeReplies(to, c.commandTimeout)
 		return "", cmp.Or(mailErr, err), errNotSent
 	}
-	chunks := 0
-	for rest := msg; chunks == 0 || len(rest) > 0; chunks++ {
+	bare := bareLFs(msg)
+	c.out = append(c.out, "BDAT "...)
+	c.out = strconv.AppendInt(c.out, int64(len(msg)+bare+len(lastLineEnd(msg))), 10)
+	c.out = append(c.out, " LAST\r\n"...)
+	if err := c.writeChunks(msg, bare > 0); err != nil {
+		// The relay did not get the whole message, so it does not have
+		// it; what it said before it stopped reading may say why.
+		c.expire(min(c.commandTimeout, time.Second))
+		if mailErr, _, rerr := c.envelopeReplies(to, 0); rerr != nil || mailErr != nil {
+			return "", cmp.Or(mailErr, err), errNotSent
+		}
+		if _, rerr := c.readReply(250, false); refusal(rerr) {
+			return "", nil, rerr
+		}
+		return "", err, errNotSent
+	}
+
+	c.expire(c.submissionTimeout)
+	mailErr, _, err = c.envelopeReplies(to, 0)
+	switch {
+	case mailErr != nil && !refusal(mailErr):
+		if dropped(mailErr) {
+			return "", mailErr, errNotSent
+		}
+		return "", nil, mailErr
+	case err != nil:
+		return "", mailErr, err
+	}
+	reply, err = c.readReply(250, true)
+	return reply, mailErr, err
+}
+
+// writeChunks writes c.out, the commands up to the BDAT, with msg after
+// them, its lines made CRLF when it has bare LFs.
+func (c *SMTPConn) writeChunks(msg []byte, bare bool) error {
+	for rest := msg; ; {
 		n := chunkEnd(rest)
 		data, end := rest[:n], []byte(nil)
-		if hasBareLF(data) {
+		if bare && hasBareLF(data) {
 			c.data = appendLines(c.data[:0], data, false)
 			data = c.data
 		}
-		rest = rest[n:]
-		if chunks > 0 {
-			c.out = c.out[:0]
-		}
-		c.out = append(c.out, "BDAT "...)
-		if len(rest) == 0 {
+		if rest = rest[n:]; len(rest) == 0 {
 			end = lastLineEnd(msg)
-			c.out = strconv.AppendInt(c.out, int64(len(data)+len(end)), 10)
-			c.out = append(c.out, " LAST\r\n"...)
-		} else {
-			c.out = strconv.AppendInt(c.out, int64(len(data)), 10)
-			c.out = append(c.out, "\r\n"...)
 		}
+		// WriteTo empties the Buffers it is called on: a copy, so that
+		// c.bufs keeps its room.
 		c.bufs = append(c.bufs[:0], c.out, data, end)
+		bufs := c.bufs
 		c.expire(c.commandTimeout)
-		if _, err := c.bufs.WriteTo(c.conn); err != nil {
-			if chunks == 0 {
-				// As when a relay dropped the connection while idle.
-				return "", err, err
-			}
-			return "", nil, err
+		if _, err := bufs.WriteTo(c.conn); err != nil {
+			return err
+		}
+		c.out = c.out[:0]
+		if len(rest) == 0 {
+			return nil
 		}
 	}
+}
 
-	mailErr, _, err = c.envelopeReplies(to)
-	if err != nil {
-		return "", mailErr, err
-	}
-	for range chunks - 1 {
-		if err := c.answer(250); err != nil {
-			if !refusal(err) {
-				return "", mailErr, err
-			}
-			dataErr = cmp.Or(dataErr, err)
-		}
-	}
-	reply, err = c.dataReply()
-	return reply, mailErr, cmp.Or(dataErr, err)
+// dropped reports whether err is the relay closing the connection.
+func dropped(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // answer reads the reply to the next command in c.out: sent already when
-// the relay pipelines, or else sent now.
-func (c *SMTPConn) answer(want int) error {
-	c.expire(c.commandTimeout)
+// the relay pipelines, or else sent now; within timeout, or else within
+// the deadline already set when it is 0.
+func (c *SMTPConn) answer(want int, timeout time.Duration) error {
+	if timeout > 0 {
+		c.expire(timeout)
+	}
 	if !c.pipelining {
 		end := c.sent + bytes.IndexByte(c.out[c.sent:], '\n') + 1
 		if _, err := c.conn.Write(c.out[c.sent:end]); err != nil {

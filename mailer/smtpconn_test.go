@@ -1,13 +1,17 @@
 package mailer
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"maps"
 	"net"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,7 +232,10 @@ func checkScriptMessages(t *testing.T, srv *scriptServer, want []string) {
 
 // TestTransactionTimeouts sends to a relay that stops answering at MAIL,
 // or takes DATA and then neither reads the message nor answers it: the
-// send fails for now once the timeout has passed, rather than hang.
+// send fails for now once the timeout has passed, rather than hang. Where
+// the message went with its envelope in BDAT, no reply to MAIL is the
+// message's failure, as the relay may have it, and a message it did not
+// read whole MAIL's, as it cannot: only that one may go again at once.
 func TestTransactionTimeouts(t *testing.T) {
 	t.Parallel()
 	big := bytes.Repeat([]byte(strings.Repeat("x", 78)+"\r\n"), 400_000) // 32 MB, more than the socket buffers hold
@@ -236,11 +243,13 @@ func TestTransactionTimeouts(t *testing.T) {
 		name    string
 		replies map[string]string
 		msg     []byte
-		stage   string
+		// stage is where the send fails; chunkedStage, when set, where it
+		// fails with BDAT.
+		stage, chunkedStage string
 	}{
-		{"no reply to MAIL", map[string]string{"MAIL": hang}, []byte(oddMessage), "mail"},
-		{"no reply to the message", map[string]string{".": hang}, []byte(oddMessage), "data"},
-		{"the message not read", map[string]string{".": hang, "BDAT": hang}, big, "data"},
+		{"no reply to MAIL", map[string]string{"MAIL": hang}, []byte(oddMessage), "mail", "data"},
+		{"no reply to the message", map[string]string{".": hang}, []byte(oddMessage), "data", ""},
+		{"the message not read", map[string]string{".": hang}, big, "data", "mail"},
 	}
 	for _, o := range offers {
 		for _, tt := range tests {
@@ -249,7 +258,11 @@ func TestTransactionTimeouts(t *testing.T) {
 				srv := startScript(t, o, 0, maps.Clone(tt.replies))
 				conn := srv.dial(t, 300*time.Millisecond)
 				_, err := Send(conn, testFrom, testTo, tt.msg)
-				checkSendError(t, err, tt.stage, 0, true, "timeout")
+				stage := tt.stage
+				if o == offerChunking && tt.chunkedStage != "" {
+					stage = tt.chunkedStage
+				}
+				checkSendError(t, err, stage, 0, true, "timeout")
 			})
 		}
 	}
@@ -431,5 +444,152 @@ func TestDeliverAfter(t *testing.T) {
 			}
 			checkScriptMessages(t, srv, []string{"a@example.net", "c@example.net"})
 		})
+	}
+}
+
+// TestChunkedRefusals sends a message of several chunks in one BDAT, to a
+// relay that refuses each part of the transaction in turn: the send fails
+// at the right stage, and the connection, still in step, carries the next
+// message. A relay that refuses the message before it has read it all,
+// and stops reading, has its refusal reported.
+func TestChunkedRefusals(t *testing.T) {
+	t.Parallel()
+	line := strings.Repeat("x", 78)
+	big := []byte("Subject: big\r\n\r\n" + strings.Repeat(line+"\n", 3000))
+	want := []byte("Subject: big\r\n\r\n" + strings.Repeat(line+"\r\n", 3000))
+	tests := []struct {
+		replies   map[string]string
+		stage     string
+		code      int
+		temporary bool
+	}{
+		{map[string]string{"MAIL": "550 5.7.1 Sender refused"}, "mail", 550, false},
+		{map[string]string{"MAIL": "451 4.3.0 Try again later"}, "mail", 451, true},
+		{map[string]string{"RCPT": "550 5.1.1 No such user"}, "rcpt", 550, false},
+		{map[string]string{".": "554 5.7.1 Spam"}, "data", 554, false},
+	}
+	for _, tt := range tests {
+		name := fmt.Sprint(tt.replies)
+		srv := startScript(t, offerChunking, 0, tt.replies)
+		conn := srv.dial(t, 5*time.Second)
+		srv.log()
+		_, err := Send(conn, testFrom, testTo, big)
+		checkSendError(t, err, tt.stage, tt.code, tt.temporary)
+		if _, err := Send(conn, testFrom, "next@example.net", big); err != nil {
+			t.Errorf("%s: the next message: got %v, want nil", name, err)
+		}
+		wantLog := "MAIL RCPT BDAT RSET MAIL RCPT BDAT ."
+		if tt.stage == "data" {
+			wantLog = "MAIL RCPT BDAT . RSET MAIL RCPT BDAT ."
+		}
+		if got := srv.log(); got != wantLog {
+			t.Errorf("%s: commands: got %q, want %q", name, got, wantLog)
+		}
+		srv.mu.Lock()
+		last := srv.messages[len(srv.messages)-1]
+		srv.mu.Unlock()
+		if !bytes.Equal(last.data, want) {
+			t.Errorf("%s: the next message came as %d bytes, want %d with its lines made CRLF", name, len(last.data), len(want))
+		}
+	}
+
+	huge := bytes.Repeat([]byte(strings.Repeat("x", 78)+"\r\n"), 400_000) // more than the socket buffers hold
+	srv := startScript(t, offerChunking, 0, map[string]string{".": hangAfter + "552 5.3.4 Message too big for this relay"})
+	conn := srv.dial(t, 300*time.Millisecond)
+	_, err := Send(conn, testFrom, testTo, huge)
+	checkSendError(t, err, "data", 552, false)
+}
+
+// TestChunkedAfterIdleDrop sends, over a pooled connection the relay
+// dropped while it was idle, a message that goes in one write and one that
+// takes several: each goes over a new connection, as the relay cannot have
+// had any of it.
+func TestChunkedAfterIdleDrop(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{1, 3000} {
+		srv := smtptest.Start(t, smtptest.Options{})
+		p := NewPool(relayFor(srv, TLSNone), 1)
+		if _, err := p.Deliver(t.Context(), testFrom, "a@example.net", wireMessage("a@example.net")); err != nil {
+			t.Fatal(err)
+		}
+		srv.DropConnections()
+		msg := []byte("Subject: after a drop\r\n\r\n" + strings.Repeat(strings.Repeat("x", 78)+"\r\n", size))
+		if _, err := p.Deliver(t.Context(), testFrom, "b@example.net", msg); err != nil {
+			t.Errorf("%d lines after an idle drop: got %v, want nil", size, err)
+		}
+		p.Close()
+		if n := srv.Count(); n != 2 {
+			t.Errorf("%d lines after an idle drop: the relay has %d messages, want 2", size, n)
+		}
+	}
+}
+
+// TestChunkedSlowRelay sends to a relay that, as Postfix does with what
+// came in one read, answers MAIL only once it has queued the message, and
+// takes longer to than a command may: it gets the message once, taken.
+func TestChunkedSlowRelay(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []string
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		r, w := bufio.NewReader(conn), bufio.NewWriter(conn)
+		w.WriteString("220 slow\r\n")
+		w.Flush()
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch verb, _, _ := strings.Cut(strings.TrimSpace(line), " "); verb {
+			case "EHLO":
+				w.WriteString("250-slow\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n")
+			case "BDAT":
+				var size int
+				fmt.Sscanf(line, "BDAT %d", &size)
+				data := make([]byte, size)
+				if _, err := io.ReadFull(r, data); err != nil {
+					return
+				}
+				mu.Lock()
+				got = append(got, string(data))
+				mu.Unlock()
+				time.Sleep(450 * time.Millisecond) // queueing, past the 300 ms a command may take
+				w.WriteString("250 2.0.0 Ok: queued\r\n")
+			case "QUIT":
+				w.WriteString("221 Bye\r\n")
+				w.Flush()
+				return
+			default:
+				w.WriteString("250 2.0.0 Ok\r\n")
+			}
+			if r.Buffered() == 0 {
+				w.Flush()
+			}
+		}
+	})
+	a := ln.Addr().(*net.TCPAddr)
+	p := NewPool(SMTPRelay{Host: a.IP.String(), Port: a.Port, TLS: TLSNone, Timeout: 300 * time.Millisecond}, 1)
+	defer p.Close()
+	if _, err := p.Deliver(t.Context(), testFrom, testTo, []byte("Subject: slow\r\n\r\nbody\r\n")); err != nil {
+		t.Errorf("Deliver: got %v, want nil", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 {
+		t.Errorf("the relay got the message %d times, want once", len(got))
 	}
 }

@@ -44,13 +44,27 @@ func appendLines(dst, msg []byte, dots bool) []byte {
 
 // hasBareLF reports whether appendLines would change msg, without dots.
 func hasBareLF(msg []byte) bool {
-	for i := 0; ; {
+	return nextBareLF(msg, 0) >= 0
+}
+
+// bareLFs counts the bare LFs of msg, each of which appendLines makes CRLF.
+func bareLFs(msg []byte) int {
+	n := 0
+	for i := nextBareLF(msg, 0); i >= 0; i = nextBareLF(msg, i+1) {
+		n++
+	}
+	return n
+}
+
+// nextBareLF is where the first bare LF of msg from i is, or -1.
+func nextBareLF(msg []byte, i int) int {
+	for {
 		n := bytes.IndexByte(msg[i:], '\n')
 		if n < 0 {
-			return false
+			return -1
 		}
-		if trailingCRs(msg[:i+n])%2 == 0 {
-			return true
+		if lf := i + n; trailingCRs(msg[:lf])%2 == 0 {
+			return lf
 		}
 		i += n + 1
 	}

@@ -24,6 +24,8 @@ type recorder struct {
 	workers int
 	// gather is the longest an outcome waits for others to join its group.
 	gather time.Duration
+	// committed, when set, is told the size of each group once committed.
+	committed func(size int)
 	// failed is set once a commit fails: no message may go out for good
 	// after an outcome that was not written down.
 	failed atomic.Bool
@@ -101,6 +103,9 @@ func (r *recorder) run() {
 			r.mu.Unlock()
 		}
 		cancel()
+		if r.committed != nil {
+			r.committed(len(group))
+		}
 		for _, g := range group {
 			close(g.done)
 		}

@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,12 +41,11 @@ func TestRecorderGathers(t *testing.T) {
 	}
 
 	// Gathering would last an hour: only a full group, or closing, commits.
+	var groups []int
 	r := newRecorder(st, 3)
 	r.gather = time.Hour
+	r.committed = func(n int) { groups = append(groups, n) }
 	first, second := submit(r, 0), submit(r, 1)
-	if isDone(first) || isDone(second) {
-		t.Fatal("two outcomes of three workers' were committed before the third came")
-	}
 	third := submit(r, 2)
 	if err := third.wait(); err != nil {
 		t.Fatal(err)
@@ -62,6 +62,10 @@ func TestRecorderGathers(t *testing.T) {
 	}
 	if !isDone(fourth) || sent() != 4 {
 		t.Errorf("closing the recorder left an outcome uncommitted: %d sent, want 4", sent())
+	}
+	// Read after close, as the recorder's goroutine has ended.
+	if !slices.Equal(groups, []int{3, 1}) {
+		t.Errorf("groups committed: got %v, want [3 1]: one of each worker's, then the rest at closing", groups)
 	}
 
 	// As it gathers: one outcome of three workers' is committed alone.
