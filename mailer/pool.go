@@ -35,13 +35,26 @@ var errPoolClosed = &SendError{Stage: "connect", Temporary: true, Err: errors.Ne
 // maximum are open, or waits for one to come free. reused says whether the
 // connection has carried a message before.
 func (p *Pool) get(ctx context.Context) (c *SMTPConn, reused bool, err error) {
-	select {
-	case c := <-p.idle:
-		return c, true, nil
-	default:
+	for {
+		select {
+		case c := <-p.idle:
+			if c.alive() {
+				return c, true, nil
+			}
+			// Closed by the relay while it was idle, with a 421 or
+			// without a word: another takes its place.
+			p.discard(c)
+			continue
+		default:
+		}
+		break
 	}
 	select {
 	case c := <-p.idle:
+		if !c.alive() {
+			p.discard(c)
+			return p.get(ctx)
+		}
 		return c, true, nil
 	case p.slots <- struct{}{}:
 		c, err := p.relay.Dial(ctx)
@@ -84,9 +97,10 @@ func (p *Pool) Deliver(ctx context.Context, from, to string, msg []byte) (Result
 }
 
 // DeliverAfter is Deliver, except that the relay gets the message only once
-// before has returned nil, called once the relay has taken the envelope:
-// the envelope crosses the wire while the caller finishes what must come
-// first. When before fails, the message is abandoned and not delivered.
+// before has returned nil: called once the relay has taken the envelope,
+// which crosses the wire while the caller finishes what must come first,
+// or before anything is sent where the message goes with its envelope in
+// BDAT. When before fails, the message is abandoned and not delivered.
 func (p *Pool) DeliverAfter(ctx context.Context, before func() error, from, to string, msg []byte) (Result, error) {
 	return p.deliver(ctx, before, from, []string{to}, msg)
 }
@@ -112,12 +126,16 @@ func (p *Pool) deliver(ctx context.Context, before func() error, from string, to
 		stop := closeWhenStopped(ctx, c)
 		res, err := send(c, from, to, msg, before)
 		stop()
-		if err == nil {
+		if err == nil && !c.broken {
 			p.put(c)
 			return res, nil
 		}
+		if err == nil {
+			p.discard(c)
+			return res, nil
+		}
 		var se *SendError
-		if errors.As(err, &se) && se.Code != 0 {
+		if errors.As(err, &se) && se.Code != 0 && !c.broken {
 			// The relay answered: the connection still works once reset.
 			if c.Reset() == nil {
 				p.put(c)

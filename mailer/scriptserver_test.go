@@ -125,14 +125,23 @@ func (s *scriptServer) dial(t *testing.T, timeout time.Duration) *SMTPConn {
 	return c
 }
 
+// then joins the replies scripted for the same command one use after
+// another.
+const then = "\x00then\x00"
+
 // reply returns the reply scripted for cmd, or def.
 func (s *scriptServer) reply(cmd, verb, def string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, key := range []string{cmd, verb} {
 		if r, ok := s.replies[key]; ok {
-			delete(s.replies, key)
-			return r
+			first, rest, more := strings.Cut(r, then)
+			if more {
+				s.replies[key] = rest
+			} else {
+				delete(s.replies, key)
+			}
+			return first
 		}
 	}
 	return def

@@ -126,8 +126,10 @@ func Send(c *SMTPConn, from, to string, msg []byte) (Result, error) {
 
 // send runs one mail transaction, and for a message to several more as
 // long as the relay takes only so many recipients at a time. When before
-// is not nil, the message goes only once before has returned nil, after
-// the relay took DATA; an error from it abandons the message undelivered.
+// is not nil, the message goes only once before has returned nil: after
+// the relay took DATA, or before anything is sent where the message goes
+// with its envelope in BDAT; an error from it abandons the message
+// undelivered.
 //
 // A recipient of a message to several whom the relay refuses is left out
 // of the transaction, in Result.Refused when for good and in
@@ -151,8 +153,13 @@ func send(c *SMTPConn, from string, to []string, msg []byte, before func() error
 		next, nerr := transaction(c, from, more, msg, nil)
 		if nerr != nil {
 			// This transaction took nobody: each is refused, for good or
-			// for now, with its own answer or the transaction's.
-			c.Reset()
+			// for now, with its own answer or the transaction's. After a
+			// failure that was not the relay's answer, the connection is
+			// out of step with the replies, and carries nothing more.
+			var se *SendError
+			if !errors.As(nerr, &se) || se.Code == 0 || c.Reset() != nil {
+				c.broken = true
+			}
 			for _, r := range more {
 				delete(res.Deferred, r)
 				res.Note(r, cmp.Or(next.Refused[r], next.Deferred[r], nerr))

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
-	"io"
 	"net"
 	"strconv"
 	"syscall"
@@ -25,10 +24,15 @@ import (
 type SMTPConn struct {
 	conn net.Conn
 	r    *bufio.Reader
+	// tcp is the TCP connection under conn, which is it or TLS over it.
+	tcp net.Conn
 	// pipelining says the relay takes MAIL, RCPT and DATA at once;
 	// chunking that it takes BDAT; eightBit that it takes BODY=8BITMIME,
 	// which go-smtp's client adds.
 	pipelining, chunking, eightBit bool
+	// broken says the connection can carry nothing more, as after a
+	// failure part way through writing a message.
+	broken bool
 	// commandTimeout bounds each command, its reply and each write of a
 	// message; submissionTimeout the reply to the message.
 	commandTimeout, submissionTimeout time.Duration
@@ -198,11 +202,10 @@ func (c *SMTPConn) envelopeReplies(to []string, timeout time.Duration) (mailErr 
 //
 // The relay may answer nothing before it has the message and queued it,
 // as Postfix does when the commands and the message come in one read, so
-// every reply is waited for as long as the message's own. A failure to
-// get them is the message's, not MAIL's, so that nobody sends it again at
-// once over a new connection, but when the relay closed the connection
-// without a word, as one does when it drops an idle connection: it cannot
-// have read what it never answered.
+// every reply is waited for as long as the message's own, and a failure
+// to get them is the message's, not MAIL's: the relay may have it, so it
+// does not go again at once over a new connection. (A connection the
+// relay dropped while idle is found out before it is used; see alive.)
 func (c *SMTPConn) chunked(from string, to []string, msg []byte) (reply string, mailErr, dataErr error) {
 	rcpts, err := c.appendEnvelope(from, to)
 	if err != nil {
@@ -222,7 +225,9 @@ func (c *SMTPConn) chunked(from string, to []string, msg []byte) (reply string, 
 	c.out = append(c.out, " LAST\r\n"...)
 	if err := c.writeChunks(msg, bare > 0); err != nil {
 		// The relay did not get the whole message, so it does not have
-		// it; what it said before it stopped reading may say why.
+		// it; what it said before it stopped reading may say why. The
+		// connection, part way through a BDAT, can carry nothing more.
+		c.broken = true
 		c.expire(min(c.commandTimeout, time.Second))
 		if mailErr, _, rerr := c.envelopeReplies(to, 0); rerr != nil || mailErr != nil {
 			return "", cmp.Or(mailErr, err), errNotSent
@@ -237,9 +242,6 @@ func (c *SMTPConn) chunked(from string, to []string, msg []byte) (reply string, 
 	mailErr, _, err = c.envelopeReplies(to, 0)
 	switch {
 	case mailErr != nil && !refusal(mailErr):
-		if dropped(mailErr) {
-			return "", mailErr, errNotSent
-		}
 		return "", nil, mailErr
 	case err != nil:
 		return "", mailErr, err
@@ -261,13 +263,21 @@ func (c *SMTPConn) writeChunks(msg []byte, bare bool) error {
 		if rest = rest[n:]; len(rest) == 0 {
 			end = lastLineEnd(msg)
 		}
-		// WriteTo empties the Buffers it is called on: a copy, so that
-		// c.bufs keeps its room.
-		c.bufs = append(c.bufs[:0], c.out, data, end)
-		bufs := c.bufs
 		c.expire(c.commandTimeout)
-		if _, err := bufs.WriteTo(c.conn); err != nil {
-			return err
+		if c.conn == c.tcp {
+			// WriteTo empties the Buffers it is called on: a copy, so
+			// that c.bufs keeps its room.
+			c.bufs = append(c.bufs[:0], c.out, data, end)
+			bufs := c.bufs
+			if _, err := bufs.WriteTo(c.conn); err != nil {
+				return err
+			}
+		} else {
+			// TLS writes each buffer as a record of its own: one write.
+			c.out = append(append(c.out, data...), end...)
+			if _, err := c.conn.Write(c.out); err != nil {
+				return err
+			}
 		}
 		c.out = c.out[:0]
 		if len(rest) == 0 {
@@ -276,9 +286,32 @@ func (c *SMTPConn) writeChunks(msg []byte, bare bool) error {
 	}
 }
 
-// dropped reports whether err is the relay closing the connection.
-func dropped(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+// alive reports whether the relay has said nothing since the connection's
+// last reply and not closed it: a relay that drops an idle connection
+// closes it, with a 421 or without a word. It peeks at the socket without
+// waiting.
+func (c *SMTPConn) alive() bool {
+	if c.broken || c.r.Buffered() > 0 {
+		return false
+	}
+	sc, ok := c.tcp.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	alive := false
+	err = raw.Read(func(fd uintptr) bool {
+		var b [1]byte
+		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// Nothing to read yet: EAGAIN. A byte, the end of the stream (no
+		// error) or any other error: done with.
+		alive = rerr == syscall.EAGAIN
+		return true
+	})
+	return err == nil && alive
 }
 
 // answer reads the reply to the next command in c.out: sent already when

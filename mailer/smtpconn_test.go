@@ -526,7 +526,8 @@ func TestChunkedAfterIdleDrop(t *testing.T) {
 
 // TestChunkedSlowRelay sends to a relay that, as Postfix does with what
 // came in one read, answers MAIL only once it has queued the message, and
-// takes longer to than a command may: it gets the message once, taken.
+// takes longer to for the second than a command may: over the same
+// connection, it gets each message once, taken.
 func TestChunkedSlowRelay(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -566,8 +567,11 @@ func TestChunkedSlowRelay(t *testing.T) {
 				}
 				mu.Lock()
 				got = append(got, string(data))
+				n := len(got)
 				mu.Unlock()
-				time.Sleep(450 * time.Millisecond) // queueing, past the 300 ms a command may take
+				if n == 2 {
+					time.Sleep(450 * time.Millisecond) // queueing, past the 300 ms a command may take
+				}
 				w.WriteString("250 2.0.0 Ok: queued\r\n")
 			case "QUIT":
 				w.WriteString("221 Bye\r\n")
@@ -584,12 +588,115 @@ func TestChunkedSlowRelay(t *testing.T) {
 	a := ln.Addr().(*net.TCPAddr)
 	p := NewPool(SMTPRelay{Host: a.IP.String(), Port: a.Port, TLS: TLSNone, Timeout: 300 * time.Millisecond}, 1)
 	defer p.Close()
-	if _, err := p.Deliver(t.Context(), testFrom, testTo, []byte("Subject: slow\r\n\r\nbody\r\n")); err != nil {
-		t.Errorf("Deliver: got %v, want nil", err)
+	for i := range 2 {
+		if _, err := p.Deliver(t.Context(), testFrom, testTo, fmt.Appendf(nil, "Subject: %d\r\n\r\nbody\r\n", i)); err != nil {
+			t.Errorf("Deliver %d: got %v, want nil", i, err)
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 1 {
-		t.Errorf("the relay got the message %d times, want once", len(got))
+	if len(got) != 2 {
+		t.Errorf("the relay got %d messages, want 2, each once", len(got))
+	}
+}
+
+// TestBrokenFollowUpDropsTheConnection sends a message to two recipients
+// through a relay that takes one a transaction and then hangs in the
+// second: the first recipient has it, and the connection, out of step with
+// its replies, is marked broken and not used again.
+func TestBrokenFollowUpDropsTheConnection(t *testing.T) {
+	t.Parallel()
+	hangsInTheSecond := map[string]string{"RCPT TO:<b@example.net>": "452 4.5.3 Error: too many recipients" + then + hang}
+	for _, o := range []offer{offerChunking, offerPipelining} {
+		srv := startScript(t, o, 1, maps.Clone(hangsInTheSecond))
+		conn := srv.dial(t, 300*time.Millisecond)
+		if _, err := send(conn, testFrom, []string{"a@example.net", "b@example.net"}, []byte(oddMessage), nil); err != nil {
+			t.Fatalf("%s: send: got %v, want nil, as a has it", o, err)
+		}
+		if !conn.broken {
+			t.Errorf("%s: the connection is not marked broken after its second transaction failed", o)
+		}
+
+		srv = startScript(t, o, 1, maps.Clone(hangsInTheSecond))
+		p := NewPool(srv.relay(300*time.Millisecond), 1)
+		res, err := p.DeliverTo(t.Context(), testFrom, []string{"a@example.net", "b@example.net"}, []byte(oddMessage))
+		if err != nil {
+			t.Fatalf("%s: DeliverTo: got %v, want nil, as a has it", o, err)
+		}
+		if res.Deferred["b@example.net"] == nil {
+			t.Errorf("%s: b: got %v, want deferred", o, res)
+		}
+		if _, err := p.Deliver(t.Context(), testFrom, "c@example.net", []byte(oddMessage)); err != nil {
+			t.Errorf("%s: the next message: got %v, want nil over a new connection", o, err)
+		}
+		p.Close()
+	}
+}
+
+// TestIdleConnectionClosedWith421 has the relay say 421 and close each
+// connection once it has taken a message, as one does that drops an idle
+// connection: the next message goes over a new connection.
+func TestIdleConnectionClosedWith421(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	taken := 0
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				r := bufio.NewReader(conn)
+				conn.Write([]byte("220 strict\r\n"))
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					reply := "250 2.0.0 Ok"
+					switch verb, _, _ := strings.Cut(strings.TrimSpace(line), " "); verb {
+					case "EHLO":
+						reply = "250-strict\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME"
+					case "BDAT":
+						var size int
+						fmt.Sscanf(line, "BDAT %d", &size)
+						if _, err := io.ReadFull(r, make([]byte, size)); err != nil {
+							return
+						}
+						mu.Lock()
+						taken++
+						mu.Unlock()
+						conn.Write([]byte("250 2.0.0 Ok: queued\r\n421 4.4.2 strict Error: timeout exceeded\r\n"))
+						return
+					}
+					conn.Write([]byte(reply + "\r\n"))
+				}
+			})
+		}
+	})
+	a := ln.Addr().(*net.TCPAddr)
+	p := NewPool(SMTPRelay{Host: a.IP.String(), Port: a.Port, TLS: TLSNone, Timeout: 5 * time.Second}, 1)
+	defer p.Close()
+	for _, to := range []string{"a@example.net", "b@example.net"} {
+		if _, err := p.Deliver(t.Context(), testFrom, to, []byte(oddMessage)); err != nil {
+			t.Errorf("Deliver to %s: got %v, want nil", to, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if taken != 2 {
+		t.Errorf("the relay took %d messages, want 2", taken)
 	}
 }

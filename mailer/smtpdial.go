@@ -82,7 +82,7 @@ func (r SMTPRelay) Dial(ctx context.Context) (*SMTPConn, error) {
 	chunking, _ := c.Extension("CHUNKING")
 	eightBit, _ := c.Extension("8BITMIME")
 	return &SMTPConn{
-		conn: top, r: bufio.NewReader(top),
+		conn: top, tcp: conn, r: bufio.NewReader(top),
 		pipelining: pipelining, chunking: chunking, eightBit: eightBit,
 		commandTimeout: timeout, submissionTimeout: 2 * timeout,
 	}, nil

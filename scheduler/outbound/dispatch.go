@@ -168,9 +168,10 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 	var wg sync.WaitGroup
 	for range conns {
 		wg.Go(func() {
-			// The next message renders, and its envelope crosses the
-			// wire, while the last one's outcome is being committed; the
-			// relay gets the message only once that commit is done.
+			// The next message renders (and, for a relay without BDAT,
+			// its envelope crosses the wire) while the last one's outcome
+			// is being committed; the relay gets the message only once
+			// that commit is done.
 			var committed *commit
 			// One message's buffer after another's: each is done with
 			// once delivered.

@@ -45,8 +45,10 @@ func TestRecorderGathers(t *testing.T) {
 	r := newRecorder(st, 3)
 	r.gather = time.Hour
 	r.committed = func(n int) { groups = append(groups, n) }
-	first, second := submit(r, 0), submit(r, 1)
-	third := submit(r, 2)
+	first := submit(r, 0)
+	// Time for a recorder that did not gather to commit the first alone.
+	time.Sleep(20 * time.Millisecond)
+	second, third := submit(r, 1), submit(r, 2)
 	if err := third.wait(); err != nil {
 		t.Fatal(err)
 	}
