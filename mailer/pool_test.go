@@ -163,3 +163,26 @@ func TestPoolDeliversToSeveral(t *testing.T) {
 		t.Errorf("connections: got %d, want 1", opened)
 	}
 }
+
+// TestPoolReusesAConnectionIdleBeyondItsDeadlines sends three messages
+// through a pool of one, each after the last message's deadlines have
+// passed: the one connection carries them all.
+func TestPoolReusesAConnectionIdleBeyondItsDeadlines(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	r := relayFor(srv, TLSNone)
+	r.Timeout = 50 * time.Millisecond
+	p := NewPool(r, 1)
+	defer p.Close()
+	for i, to := range []string{"a@example.net", "b@example.net", "c@example.net"} {
+		if i > 0 {
+			time.Sleep(3 * r.Timeout) // past the submission timeout, twice the command timeout
+		}
+		if _, err := p.Deliver(t.Context(), testFrom, to, wireMessage(to)); err != nil {
+			t.Fatalf("Deliver to %s: got %v, want nil", to, err)
+		}
+	}
+	if opened, _ := srv.Connections(); opened != 1 {
+		t.Errorf("connections: got %d opened, want 1", opened)
+	}
+}

@@ -91,6 +91,16 @@ func TestSendOne(t *testing.T) {
 			if !bytes.Equal(got.Data, data) {
 				t.Errorf("Data:\ngot\n%q\nwant\n%q", got.Data, data)
 			}
+
+			// A message with dots, a bare LF and no end to its last
+			// line, which BDAT carries with both made right.
+			if _, err := r.SendOne(t.Context(), testFrom, testTo, []byte(oddMessage)); err != nil {
+				t.Fatalf("SendOne of an odd message: got %v, want nil", err)
+			}
+			want := "Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nbare LF\r\nafter it\r\n.\r\nlast line\r\n"
+			if msgs := srv.Messages(); len(msgs) != 2 || string(msgs[1].Data) != want {
+				t.Errorf("the odd message: got %+v, want it as %q", msgs[1:], want)
+			}
 		})
 	}
 }

@@ -244,6 +244,12 @@ func (c *SMTPConn) chunked(from string, to []string, msg []byte) (reply string, 
 	case mailErr != nil && !refusal(mailErr):
 		return "", nil, mailErr
 	case err != nil:
+		// Not the recipients' refusal either: the message's failure.
+		for i, e := range c.rcptErrs {
+			if e == err {
+				c.rcptErrs[i] = nil
+			}
+		}
 		return "", mailErr, err
 	}
 	reply, err = c.readReply(250, true)
@@ -302,6 +308,9 @@ func (c *SMTPConn) alive() bool {
 	if err != nil {
 		return false
 	}
+	// The last message's deadline may have passed while the connection
+	// was idle; the next sets its own.
+	c.tcp.SetDeadline(time.Time{})
 	alive := false
 	err = raw.Read(func(fd uintptr) bool {
 		var b [1]byte

@@ -498,6 +498,9 @@ func TestChunkedRefusals(t *testing.T) {
 	conn := srv.dial(t, 300*time.Millisecond)
 	_, err := Send(conn, testFrom, testTo, huge)
 	checkSendError(t, err, "data", 552, false)
+	if !conn.broken {
+		t.Error("the connection is not marked broken after a message written part way")
+	}
 }
 
 // TestChunkedAfterIdleDrop sends, over a pooled connection the relay
