@@ -703,3 +703,22 @@ func TestIdleConnectionClosedWith421(t *testing.T) {
 		t.Errorf("the relay took %d messages, want 2", taken)
 	}
 }
+
+// TestRepliesOfOddSizes has the relay answer the message with a bare code,
+// which RFC 5321 allows, and with a reply longer than maxReply, which
+// Herald stops reading rather than hold in memory.
+func TestRepliesOfOddSizes(t *testing.T) {
+	t.Parallel()
+	srv := startScript(t, offerChunking, 0, map[string]string{".": "250"})
+	res, err := Send(srv.dial(t, 5*time.Second), testFrom, testTo, []byte(oddMessage))
+	if err != nil || res.Reply != "250" {
+		t.Errorf("a bare 250: got %q, %v, want 250 and nil", res.Reply, err)
+	}
+
+	endless := strings.Repeat("250-"+strings.Repeat("x", 500)+"\r\n", 2*maxReply/500) + "250 2.0.0 Ok"
+	srv = startScript(t, offerChunking, 0, map[string]string{".": endless})
+	_, err = Send(srv.dial(t, 5*time.Second), testFrom, testTo, []byte(oddMessage))
+	if err == nil || !strings.Contains(err.Error(), "a reply of more than") {
+		t.Errorf("a reply of %d bytes: got %v, want it refused as too long", len(endless), err)
+	}
+}

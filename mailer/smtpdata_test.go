@@ -3,6 +3,7 @@ package mailer
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net/textproto"
 	"strings"
@@ -110,4 +111,28 @@ func TestChunkEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzReadReply reads whatever a relay might send as replies: no panic, a
+// reply that is kept is no longer than maxReply and a line, and one that
+// is taken starts with its code.
+func FuzzReadReply(f *testing.F) {
+	for _, s := range []string{"250 ok\r\n", "250\r\n", "250-a\r\n250 b\r\n", "250-a\r\n251 b\r\n250 c\r\n", "25", "abc\r\n", "250-\r\n250\r\n", "550 5.1.1 no\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := &SMTPConn{r: bufio.NewReader(bytes.NewReader(data))}
+		for range 64 {
+			reply, err := c.readReply(250, true)
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					return
+				}
+				continue
+			}
+			if len(reply) > maxReply+4096 || !strings.HasPrefix(reply, "250") {
+				t.Fatalf("reply of %d bytes %.40q from %q", len(reply), reply, data)
+			}
+		}
+	})
 }

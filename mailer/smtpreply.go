@@ -27,8 +27,14 @@ func (c *SMTPConn) readReply(want int, keep bool) (string, error) {
 		return "", textproto.ProtocolError(fmt.Sprintf("malformed reply: %q", line))
 	}
 	c.reply = append(c.reply[:0], line...)
+	if len(c.reply) == 3 {
+		c.reply = append(c.reply, ' ')
+	}
 	c.reply[3] = ' '
 	for more {
+		if len(c.reply) > maxReply {
+			return "", textproto.ProtocolError(fmt.Sprintf("a reply of more than %d bytes", maxReply))
+		}
 		if line, err = c.readLine(); err != nil {
 			return "", err
 		}
@@ -39,7 +45,7 @@ func (c *SMTPConn) readReply(want int, keep bool) (string, error) {
 			c.reply = append(c.reply, line...)
 			continue
 		}
-		c.reply = append(c.reply, line[4:]...)
+		c.reply = append(c.reply, line[min(4, len(line)):]...)
 		more = more2
 	}
 	if want >= 100 && code != want || want >= 10 && want < 100 && code/10 != want {
@@ -50,6 +56,10 @@ func (c *SMTPConn) readReply(want int, keep bool) (string, error) {
 	}
 	return strings.TrimSpace(string(c.reply)), nil
 }
+
+// maxReply bounds a reply of several lines: RFC 5321 (4.5.3.1.5) gives a
+// line 512 bytes, and a relay's reply is a few of them at most.
+const maxReply = 16 << 10
 
 // readLine reads one line of a reply, without its CRLF.
 func (c *SMTPConn) readLine() ([]byte, error) {
@@ -65,9 +75,10 @@ func (c *SMTPConn) readLine() ([]byte, error) {
 }
 
 // parseReplyLine reads the code of a reply line, "250 text" or, when more
-// lines follow, "250-text", as textproto does.
+// lines follow, "250-text", as textproto does; or "250" alone, which RFC
+// 5321's grammar allows (4.2) and textproto does not.
 func parseReplyLine(line []byte) (code int, more, ok bool) {
-	if len(line) < 4 || line[3] != ' ' && line[3] != '-' {
+	if len(line) < 3 || len(line) > 3 && line[3] != ' ' && line[3] != '-' {
 		return 0, false, false
 	}
 	for _, d := range line[:3] {
@@ -76,7 +87,7 @@ func parseReplyLine(line []byte) (code int, more, ok bool) {
 		}
 		code = code*10 + int(d-'0')
 	}
-	return code, line[3] == '-', code >= 100
+	return code, len(line) > 3 && line[3] == '-', code >= 100
 }
 
 // replyError is the error go-smtp's client makes of a refusal: the code,

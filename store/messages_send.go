@@ -104,7 +104,7 @@ func (s *Store) RecordMessageOutcome(ctx context.Context, o MessageOutcome) erro
 	}
 	now := unix(s.now())
 	next := int64(0)
-	detail := o.Response
+	detail := clipResponse(o.Response)
 	taken := len(o.Delivered)
 	var pending sql.NullString
 	if o.Pending != nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Audience is who a campaign goes to: the confirmed members of Lists, and
@@ -366,6 +367,23 @@ const recordOutcome = `UPDATE sends SET status = CASE WHEN ? IN ('retrying', 'qu
 	sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
 WHERE id = ?`
 
+// maxResponse is how much of a relay's answer a send or a message keeps: a
+// relay's reply is a line or a few, and one that says more is not worth a
+// row's weight a recipient.
+const maxResponse = 1000
+
+// clipResponse is s, cut to maxResponse bytes on a character's boundary.
+func clipResponse(s string) string {
+	if len(s) <= maxResponse {
+		return s
+	}
+	n := maxResponse
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // RecordOutcomes writes many sends' outcomes in one transaction, counting
 // each as an attempt unless it was held back, with the usage counters and
 // campaign bounce counts they add to.
@@ -412,7 +430,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 				}
 				sent = append(sent, o.SendID)
 			}
-			if _, err := st.ExecContext(ctx, o.Status, o.Status, o.Status, attempt, o.Code, o.Response, o.ProviderID, o.ProviderID, next, now, o.Status, now, o.SendID); err != nil {
+			if _, err := st.ExecContext(ctx, o.Status, o.Status, o.Status, attempt, o.Code, clipResponse(o.Response), o.ProviderID, o.ProviderID, next, now, o.Status, now, o.SendID); err != nil {
 				return err
 			}
 			if o.HardBounce {

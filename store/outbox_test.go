@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // audienceFixture builds lists, segments and contacts that exercise every
@@ -548,5 +550,18 @@ func TestExcludedSegmentKeepsThoseItCannotTell(t *testing.T) {
 	}
 	if got, want := outboxEmails(t, s, c.ID), []string{"none@example.com", "text@example.com", "young@example.com"}; !slices.Equal(got, want) {
 		t.Errorf("outbox: got %v, want %v", got, want)
+	}
+}
+
+// TestClipResponse keeps a relay's long answer to maxResponse bytes, cut
+// on a character's boundary, and a short one whole.
+func TestClipResponse(t *testing.T) {
+	long := "250 " + strings.Repeat("é", 2*maxResponse)
+	got := clipResponse(long)
+	if len(got) > maxResponse+len("…") || !utf8.ValidString(got) || !strings.HasSuffix(got, "…") || !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
+		t.Errorf("clipResponse of %d bytes: got %d bytes %.20q…", len(long), len(got), got)
+	}
+	if got := clipResponse("250 2.0.0 Ok"); got != "250 2.0.0 Ok" {
+		t.Errorf("clipResponse of a short answer: got %q", got)
 	}
 }

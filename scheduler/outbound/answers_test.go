@@ -149,9 +149,9 @@ func TestRelayAnswersAreRetriedOrFailed(t *testing.T) {
 
 // TestFailedCommitStopsTheRun makes the database refuse the sixth outcome:
 // that message went out, but the next is abandoned before its relay gets it
-// and the run stops with the error. Once the database takes writes again,
-// a new run reaches everyone, and only the unrecorded message arrives
-// twice.
+// and the run stops with the error, the campaign paused with why. Once the
+// database takes writes again and the campaign is resumed, a new run
+// reaches everyone, and only the unrecorded message arrives twice.
 func TestFailedCommitStopsTheRun(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{})
@@ -183,7 +183,13 @@ BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
 	if n := srv.Count(); n != 6 {
 		t.Errorf("delivered %d before stopping, want 6: five recorded and the one whose record failed", n)
 	}
+	if got, err := st.Campaign(ctx, c.ID); err != nil || got.Status != store.CampaignPaused || !strings.Contains(got.PausedReason, "could not record") {
+		t.Errorf("after the failed commit: campaign %q, %q (%v), want paused with why", got.Status, got.PausedReason, err)
+	}
 	if _, err := db.Exec(`DROP TRIGGER refuse`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ChangeCampaign(ctx, c.ID, store.ActionResume); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.RequeueInFlight(ctx); err != nil {

@@ -178,6 +178,10 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 			var buf []byte
 			for it := range feed {
 				var out store.Outcome
+				if rec.failed.Load() {
+					// Nothing more goes out: the pump claims no more.
+					run.stopped.Store(true)
+				}
 				if ctx.Err() == nil && !run.stopped.Load() && !run.stalled.Load() && !rec.failed.Load() && run.held.Load() == nil {
 					msg, early := run.prepare(&buf, it.send, it.contact, it.found)
 					if early != nil {
@@ -206,7 +210,14 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 	// Released with a context of its own, so it happens even while the
 	// process is stopping.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	err = errors.Join(err, rec.close(), d.s.st.ReleaseSends(rctx, untried))
+	recErr := rec.close()
+	err = errors.Join(err, recErr, d.s.st.ReleaseSends(rctx, untried))
+	if recErr != nil {
+		// Sending on would send again, once its lease ends, what went
+		// out unrecorded, and again: the campaign waits for a person.
+		err = errors.Join(err, d.pauseItself(rctx, id, c.Name, fmt.Sprintf("Paused itself: Herald could not record what it sent (%v), "+
+			"so it stopped rather than send messages it cannot account for. Check the disk and Herald's log, then resume.", recErr)))
+	}
 	cancel()
 	if err != nil {
 		return err
