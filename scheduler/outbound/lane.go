@@ -357,7 +357,7 @@ func (l *Lane) retry(ctx context.Context, m store.Message, out store.MessageOutc
 		// again. An attempt that sent to some is recorded all the same.
 		return store.MessageOutcome{}
 	}
-	out.Response = err.Error()
+	out.Response = answerOf(err)
 	next, giveUp := retryAt(m.Attempts+1, l.s.firstRetry(l.s.general(ctx)), l.s.now())
 	if giveUp {
 		out.Status, out.Response = store.MessageFailed, gaveUp(err)

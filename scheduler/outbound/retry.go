@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,6 +19,16 @@ func retryAt(attempts int, first time.Duration, now time.Time) (next time.Time, 
 		return time.Time{}, true
 	}
 	return now.Add(mailer.RetryDelay(attempts, first)), false
+}
+
+// answerOf is what is recorded of a failed attempt: the relay's answer, or
+// in words what became of the connection when there was none.
+func answerOf(err error) string {
+	var se *mailer.SendError
+	if errors.As(err, &se) && se.Code == 0 {
+		return FailureDetail(err)
+	}
+	return err.Error()
 }
 
 // gaveUp is the answer recorded for a message given up on.

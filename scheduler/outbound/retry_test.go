@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +42,18 @@ func TestRetryAtGivesUpAfterThreeDaysOfWaits(t *testing.T) {
 	}
 	if got := gaveUp(errors.New("451 try later")); !strings.HasPrefix(got, "gave up after 3 days of temporary failures: 451") {
 		t.Errorf("gaveUp: got %q", got)
+	}
+}
+
+// TestAnswerOf records a relay's answer as it came, and a failure with no
+// answer in words, the error kept.
+func TestAnswerOf(t *testing.T) {
+	refused := &mailer.SendError{Stage: "rcpt", Code: 451, Temporary: true, Err: errors.New("451 4.7.1 Greylisted")}
+	if got := answerOf(refused); got != refused.Error() {
+		t.Errorf("answerOf a refusal: got %q, want %q", got, refused.Error())
+	}
+	broke := &mailer.SendError{Stage: "data", Temporary: true, Err: io.EOF}
+	if got := answerOf(broke); !strings.Contains(got, "before it answered DATA") || !strings.Contains(got, "EOF") {
+		t.Errorf("answerOf a broken connection: got %q, want it in words with the error", got)
 	}
 }

@@ -261,7 +261,7 @@ func domainOf(email string) string {
 // retry schedules another attempt after a temporary failure, or gives up
 // by the one rule, retryAt.
 func (j *campaignRun) retry(sd store.Send, out store.Outcome, err error) store.Outcome {
-	out.Response = err.Error()
+	out.Response = answerOf(err)
 	next, giveUp := retryAt(sd.Attempts+1, j.d.s.firstRetry(j.general), j.d.s.now())
 	if giveUp {
 		out.Status, out.Response = store.SendFailed, gaveUp(err)

@@ -242,5 +242,8 @@ func FailureDetail(err error) string {
 		}
 		return "SES refused the message: " + se.Err.Error()
 	}
+	if se.Code == 0 {
+		return "The connection to the server broke off, or the server went quiet, before it answered " + strings.ToUpper(se.Stage) + " (" + se.Err.Error() + ")."
+	}
 	return "The server refused the message at " + strings.ToUpper(se.Stage) + ": " + se.Err.Error()
 }
