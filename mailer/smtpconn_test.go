@@ -722,3 +722,40 @@ func TestRepliesOfOddSizes(t *testing.T) {
 		t.Errorf("a reply of %d bytes: got %v, want it refused as too long", len(endless), err)
 	}
 }
+
+// TestDialRefusesAnEndlessGreeting has a relay answer EHLO with line after
+// line, without end: Dial fails once it has read 64 KiB, rather than hold
+// whatever the relay sends in memory.
+func TestDialRefusesAnEndlessGreeting(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.Write([]byte("220 endless\r\n"))
+		bufio.NewReader(conn).ReadString('\n')
+		line := []byte("250-" + strings.Repeat("x", 996) + "\r\n")
+		for range 1000 { // 1 MB, more than Herald reads
+			if _, err := conn.Write(line); err != nil {
+				return
+			}
+		}
+	})
+	a := ln.Addr().(*net.TCPAddr)
+	_, err = SMTPRelay{Host: a.IP.String(), Port: a.Port, TLS: TLSNone, Timeout: 5 * time.Second}.Dial(t.Context())
+	if !errors.Is(err, errDialReplies) {
+		t.Errorf("Dial: got %v, want %v", err, errDialReplies)
+	}
+}

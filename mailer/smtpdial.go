@@ -44,15 +44,15 @@ func (r SMTPRelay) Dial(ctx context.Context) (*SMTPConn, error) {
 			return nil, classify("tls", err)
 		}
 		conn.SetDeadline(time.Time{})
-		c, top = smtp.NewClient(tc), tc
+		c, top = smtp.NewClient(boundReads(tc)), tc
 	case TLSStartTLS:
 		tc, err := startTLS(ctx, conn, tlsConfig, timeout)
 		if err != nil {
 			return nil, err
 		}
-		c, top = smtp.NewClient(&regreeted{Conn: tc, greeting: "220 TLS started\r\n"}), tc
+		c, top = smtp.NewClient(&regreeted{Conn: boundReads(tc), greeting: "220 TLS started\r\n"}), tc
 	default:
-		c = smtp.NewClient(conn)
+		c = smtp.NewClient(boundReads(conn))
 	}
 	c.CommandTimeout = timeout
 	c.SubmissionTimeout = 2 * timeout
@@ -95,7 +95,7 @@ func startTLS(ctx context.Context, conn net.Conn, config *tls.Config, timeout ti
 	conn.SetDeadline(time.Now().Add(timeout))
 	// The client's command timeout cannot be set before it greets, and
 	// it would set its default of five minutes for each command.
-	if _, err := smtp.NewClientStartTLS(keptDeadline{conn}, config); err != nil {
+	if _, err := smtp.NewClientStartTLS(keptDeadline{boundReads(conn)}, config); err != nil {
 		return nil, classify("tls", err)
 	}
 	tc := tls.Client(conn, config)
@@ -105,6 +105,30 @@ func startTLS(ctx context.Context, conn net.Conn, config *tls.Config, timeout ti
 	}
 	conn.SetDeadline(time.Time{})
 	return tc, nil
+}
+
+// maxDialRead bounds what go-smtp's client reads while it sets up a
+// connection: the greeting and the replies to EHLO, STARTTLS and AUTH,
+// which it would read whole however long a relay made them.
+const maxDialRead = 64 << 10
+
+// boundedReads is a connection that reads no more than left bytes.
+type boundedReads struct {
+	net.Conn
+	left int
+}
+
+func boundReads(c net.Conn) *boundedReads { return &boundedReads{Conn: c, left: maxDialRead} }
+
+var errDialReplies = errors.New("the relay said more than 64 KiB before it was ready to take mail")
+
+func (c *boundedReads) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errDialReplies
+	}
+	n, err := c.Conn.Read(p[:min(len(p), c.left)])
+	c.left -= n
+	return n, err
 }
 
 // keptDeadline is a connection whose deadline its user cannot move.
