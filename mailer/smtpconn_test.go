@@ -533,23 +533,9 @@ func TestChunkedAfterIdleDrop(t *testing.T) {
 // connection, it gets each message once, taken.
 func TestChunkedSlowRelay(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var got []string
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
+	relay := serveRaw(t, 300*time.Millisecond, func(conn net.Conn) {
 		r, w := bufio.NewReader(conn), bufio.NewWriter(conn)
 		w.WriteString("220 slow\r\n")
 		w.Flush()
@@ -588,8 +574,7 @@ func TestChunkedSlowRelay(t *testing.T) {
 			}
 		}
 	})
-	a := ln.Addr().(*net.TCPAddr)
-	p := NewPool(SMTPRelay{Host: a.IP.String(), Port: a.Port, TLS: TLSNone, Timeout: 300 * time.Millisecond}, 1)
+	p := NewPool(relay, 1)
 	defer p.Close()
 	for i := range 2 {
 		if _, err := p.Deliver(t.Context(), testFrom, testTo, fmt.Appendf(nil, "Subject: %d\r\n\r\nbody\r\n", i)); err != nil {
@@ -641,56 +626,36 @@ func TestBrokenFollowUpDropsTheConnection(t *testing.T) {
 // connection: the next message goes over a new connection.
 func TestIdleConnectionClosedWith421(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	taken := 0
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Go(func() {
+	relay := serveRaw(t, 5*time.Second, func(conn net.Conn) {
+		r := bufio.NewReader(conn)
+		conn.Write([]byte("220 strict\r\n"))
 		for {
-			conn, err := ln.Accept()
+			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			wg.Go(func() {
-				defer conn.Close()
-				conn.SetDeadline(time.Now().Add(10 * time.Second))
-				r := bufio.NewReader(conn)
-				conn.Write([]byte("220 strict\r\n"))
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					reply := "250 2.0.0 Ok"
-					switch verb, _, _ := strings.Cut(strings.TrimSpace(line), " "); verb {
-					case "EHLO":
-						reply = "250-strict\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME"
-					case "BDAT":
-						var size int
-						fmt.Sscanf(line, "BDAT %d", &size)
-						if _, err := io.ReadFull(r, make([]byte, size)); err != nil {
-							return
-						}
-						mu.Lock()
-						taken++
-						mu.Unlock()
-						conn.Write([]byte("250 2.0.0 Ok: queued\r\n421 4.4.2 strict Error: timeout exceeded\r\n"))
-						return
-					}
-					conn.Write([]byte(reply + "\r\n"))
+			reply := "250 2.0.0 Ok"
+			switch verb, _, _ := strings.Cut(strings.TrimSpace(line), " "); verb {
+			case "EHLO":
+				reply = "250-strict\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME"
+			case "BDAT":
+				var size int
+				fmt.Sscanf(line, "BDAT %d", &size)
+				if _, err := io.ReadFull(r, make([]byte, size)); err != nil {
+					return
 				}
-			})
+				mu.Lock()
+				taken++
+				mu.Unlock()
+				conn.Write([]byte("250 2.0.0 Ok: queued\r\n421 4.4.2 strict Error: timeout exceeded\r\n"))
+				return
+			}
+			conn.Write([]byte(reply + "\r\n"))
 		}
 	})
-	a := ln.Addr().(*net.TCPAddr)
-	p := NewPool(SMTPRelay{Host: a.IP.String(), Port: a.Port, TLS: TLSNone, Timeout: 5 * time.Second}, 1)
+	p := NewPool(relay, 1)
 	defer p.Close()
 	for _, to := range []string{"a@example.net", "b@example.net"} {
 		if _, err := p.Deliver(t.Context(), testFrom, to, []byte(oddMessage)); err != nil {
@@ -728,6 +693,26 @@ func TestRepliesOfOddSizes(t *testing.T) {
 // whatever the relay sends in memory.
 func TestDialRefusesAnEndlessGreeting(t *testing.T) {
 	t.Parallel()
+	relay := serveRaw(t, 5*time.Second, func(conn net.Conn) {
+		conn.Write([]byte("220 endless\r\n"))
+		bufio.NewReader(conn).ReadString('\n')
+		line := []byte("250-" + strings.Repeat("x", 996) + "\r\n")
+		for range 1000 { // 1 MB, more than Herald reads
+			if _, err := conn.Write(line); err != nil {
+				return
+			}
+		}
+	})
+	if _, err := relay.Dial(t.Context()); !errors.Is(err, errDialReplies) {
+		t.Errorf("Dial: got %v, want %v", err, errDialReplies)
+	}
+}
+
+// serveRaw serves each connection to a loopback listener with handle, in
+// a goroutine of its own, until the test ends; it returns the relay that
+// reaches it.
+func serveRaw(t *testing.T, timeout time.Duration, handle func(conn net.Conn)) SMTPRelay {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -738,24 +723,18 @@ func TestDialRefusesAnEndlessGreeting(t *testing.T) {
 		wg.Wait()
 	})
 	wg.Go(func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(10 * time.Second))
-		conn.Write([]byte("220 endless\r\n"))
-		bufio.NewReader(conn).ReadString('\n')
-		line := []byte("250-" + strings.Repeat("x", 996) + "\r\n")
-		for range 1000 { // 1 MB, more than Herald reads
-			if _, err := conn.Write(line); err != nil {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
 				return
 			}
+			wg.Go(func() {
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				handle(conn)
+			})
 		}
 	})
 	a := ln.Addr().(*net.TCPAddr)
-	_, err = SMTPRelay{Host: a.IP.String(), Port: a.Port, TLS: TLSNone, Timeout: 5 * time.Second}.Dial(t.Context())
-	if !errors.Is(err, errDialReplies) {
-		t.Errorf("Dial: got %v, want %v", err, errDialReplies)
-	}
+	return SMTPRelay{Host: a.IP.String(), Port: a.Port, TLS: TLSNone, Timeout: timeout}
 }
