@@ -31,11 +31,7 @@ func TestKillBetweenABTestAndWinner(t *testing.T) {
 	ctx := context.Background()
 	sinkRelay(t, st, sink, conns)
 	name := "News"
-	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	insertContacts(t, st.Path(), contacts, `'r' || x || '@example.com'`, l.ID)
+	l := listWith(t, st, name, contacts, `'r' || x || '@example.com'`)
 	_, key, err := st.CreateAPIKey(ctx, store.NewAPIKey{Name: "ab", Scopes: []string{store.ScopeFull}})
 	if err != nil {
 		t.Fatal(err)

@@ -56,15 +56,7 @@ func TestKillDuringCampaignLosesNobody(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, _ := json.Marshal(mailer.Content{Name: name, FromName: "Bakery", FromEmail: "news@bakery.test",
-		Source: mailer.Source{Subject: "News", Format: mailer.FormatMarkdown, Body: "Hello {{.Contact.Email}}", Layout: mailer.DefaultLayout}})
-	if _, err := st.StartCampaign(ctx, c.ID, string(content)); err != nil {
-		t.Fatal(err)
-	}
+	c := startedCampaign(t, st, name, l.ID)
 
 	// First run: kill it once a fifth of the messages have arrived.
 	cmd, exited, logs, _ := startHerald(t, bin, dir, "")
@@ -147,20 +139,8 @@ func TestKillWhileTheAudienceIsWrittenLosesNobody(t *testing.T) {
 	ctx := context.Background()
 	sinkRelay(t, st, sink, conns)
 	name := "News"
-	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	insertContacts(t, st.Path(), recipients, `'r' || x || '@example.com'`, l.ID)
-	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, _ := json.Marshal(mailer.Content{Name: name, FromName: "Bakery", FromEmail: "news@bakery.test",
-		Source: mailer.Source{Subject: "News", Format: mailer.FormatMarkdown, Body: "Hello {{.Contact.Email}}", Layout: mailer.DefaultLayout}})
-	if _, err := st.StartCampaign(ctx, c.ID, string(content)); err != nil {
-		t.Fatal(err)
-	}
+	l := listWith(t, st, name, recipients, `'r' || x || '@example.com'`)
+	c := startedCampaign(t, st, name, l.ID)
 
 	cmd, exited, logs, _ := startHerald(t, bin, dir, "")
 	waitFor(t, "the first deliveries", func() string {
@@ -211,6 +191,35 @@ var bakery = store.General{OrgName: "Bakery", PostalAddress: "1 Mill Lane", From
 	FromEmail: "news@bakery.test", BaseURL: "https://news.bakery.test", Timezone: "UTC"}
 
 // sinkRelay makes the relay to sink, with conns connections, without TLS.
+// listWith creates a list and fills it with n confirmed members whose
+// addresses the SQL expression email makes of x, 1 to n.
+func listWith(t testing.TB, st *store.Store, name string, n int, email string) store.List {
+	t.Helper()
+	l, err := st.CreateList(context.Background(), store.ListInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertContacts(t, st.Path(), n, email, l.ID)
+	return l
+}
+
+// startedCampaign creates a campaign to list, a short newsletter from the
+// bakery, and starts it, for a run of the binary to send.
+func startedCampaign(t testing.TB, st *store.Store, name string, list int64) store.Campaign {
+	t.Helper()
+	ctx := context.Background()
+	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{list}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, _ := json.Marshal(mailer.Content{Name: name, FromName: "Bakery", FromEmail: "news@bakery.test",
+		Source: mailer.Source{Subject: "News", Format: mailer.FormatMarkdown, Body: "Hello {{.Contact.Email}}", Layout: mailer.DefaultLayout}})
+	if _, err := st.StartCampaign(ctx, c.ID, string(content)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func sinkRelay(t testing.TB, st *store.Store, sink *smtptest.Server, conns int) {
 	t.Helper()
 	if _, err := st.CreateRelay(context.Background(), store.RelayInput{Name: "Sink", Kind: "smtp", Host: sink.Host(), Port: sink.Port(), TLS: "none",

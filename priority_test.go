@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"herald/mailer"
 	"herald/mailer/smtptest"
 	"herald/store"
 )
@@ -35,20 +34,8 @@ func TestPasswordResetLeavesDuringACampaignAndAnImport(t *testing.T) {
 	ctx := context.Background()
 	sinkRelay(t, st, sink, 2)
 	name := "Everyone"
-	l, err := st.CreateList(ctx, store.ListInput{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	insertContacts(t, st.Path(), audience, `'reader' || x || '@example.com'`, l.ID)
-	c, err := st.CreateCampaign(ctx, store.CampaignInput{Name: &name, ListIDs: &[]int64{l.ID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, _ := json.Marshal(mailer.Content{Name: name, FromName: "Bakery", FromEmail: "news@bakery.test",
-		Source: mailer.Source{Subject: "News", Format: mailer.FormatMarkdown, Body: "Hello {{.Contact.Email}}", Layout: mailer.DefaultLayout}})
-	if _, err := st.StartCampaign(ctx, c.ID, string(content)); err != nil {
-		t.Fatal(err)
-	}
+	l := listWith(t, st, name, audience, `'reader' || x || '@example.com'`)
+	c := startedCampaign(t, st, name, l.ID)
 	// The import: a million new people, in a file as an upload leaves it.
 	var csv bytes.Buffer
 	csv.WriteString("email,first_name\n")

@@ -36,35 +36,29 @@ var errPoolClosed = &SendError{Stage: "connect", Temporary: true, Err: errors.Ne
 // connection has carried a message before.
 func (p *Pool) get(ctx context.Context) (c *SMTPConn, reused bool, err error) {
 	for {
+		// An idle connection first, and only then a new one.
 		select {
-		case c := <-p.idle:
-			if c.alive() {
-				return c, true, nil
-			}
-			// Closed by the relay while it was idle, with a 421 or
-			// without a word: another takes its place.
-			p.discard(c)
-			continue
+		case c = <-p.idle:
 		default:
+			select {
+			case c = <-p.idle:
+			case p.slots <- struct{}{}:
+				c, err := p.relay.Dial(ctx)
+				if err != nil {
+					<-p.slots
+					return nil, false, err
+				}
+				return c, false, nil
+			case <-ctx.Done():
+				return nil, false, classify("connect", ctx.Err())
+			}
 		}
-		break
-	}
-	select {
-	case c := <-p.idle:
-		if !c.alive() {
-			p.discard(c)
-			return p.get(ctx)
+		if c.alive() {
+			return c, true, nil
 		}
-		return c, true, nil
-	case p.slots <- struct{}{}:
-		c, err := p.relay.Dial(ctx)
-		if err != nil {
-			<-p.slots
-			return nil, false, err
-		}
-		return c, false, nil
-	case <-ctx.Done():
-		return nil, false, classify("connect", ctx.Err())
+		// Closed by the relay while it was idle, with a 421 or without a
+		// word: another takes its place.
+		p.discard(c)
 	}
 }
 

@@ -182,7 +182,7 @@ func (d *Dispatcher) runCampaign(ctx context.Context, id int64) error {
 					// Nothing more goes out: the pump claims no more.
 					run.stopped.Store(true)
 				}
-				if ctx.Err() == nil && !run.stopped.Load() && !run.stalled.Load() && !rec.failed.Load() && run.held.Load() == nil {
+				if ctx.Err() == nil && !run.stopped.Load() && !run.stalled.Load() && run.held.Load() == nil {
 					msg, early := run.prepare(&buf, it.send, it.contact, it.found)
 					if early != nil {
 						out = *early
